@@ -1,0 +1,134 @@
+/**
+ * The Tier 0 arena: one SharedArrayBuffer cut into segment slots, plus the main thread's
+ * bookkeeping of which segment occupies which slot. Slots are a cache: a CLEAN slot (sealed,
+ * durable, on disk) is evicted least-recently-used when a new segment needs room, unless a reader
+ * pins it.
+ */
+import { endianness } from 'node:os';
+import { AofError, ErrorCode } from '../errors.js';
+import type { Segment } from '../tier0/segment.js';
+import {
+  S_DURABLE_COUNT,
+  S_DURABLE_LEN,
+  S_FLUSHED_LEN,
+  S_PINS,
+  S_STATE,
+  S_WRITE_LEN,
+  SlotState,
+  controlBytes,
+  slotDataOffset,
+  slotWord,
+} from './layout.js';
+
+export class Arena {
+  readonly sab: SharedArrayBuffer;
+  readonly ctrl: Int32Array;
+  readonly u8: Uint8Array;
+  readonly u32: Uint32Array;
+  readonly f64: Float64Array;
+  readonly slotCount: number;
+  readonly segmentBytes: number;
+  /** Segment occupying each slot (null when FREE). Main thread only. */
+  readonly #owners: (Segment | null)[];
+  /** Logical clock for LRU: bumped when a slot is (re)used or read. */
+  #clock = 0;
+  readonly #lastUsed: Float64Array;
+
+  constructor(slotCount: number, segmentBytes: number) {
+    // Typed-array views use the platform byte order; every format is little-endian.
+    if (endianness() !== 'LE') {
+      throw new AofError(ErrorCode.UNSUPPORTED_PLATFORM, 'aof2 needs a little-endian CPU');
+    }
+    this.slotCount = slotCount;
+    this.segmentBytes = segmentBytes;
+    this.sab = new SharedArrayBuffer(controlBytes(slotCount) + slotCount * segmentBytes);
+    this.ctrl = new Int32Array(this.sab);
+    this.u8 = new Uint8Array(this.sab);
+    this.u32 = new Uint32Array(this.sab);
+    this.f64 = new Float64Array(this.sab);
+    this.#owners = new Array<Segment | null>(slotCount).fill(null);
+    this.#lastUsed = new Float64Array(slotCount);
+  }
+
+  /** Byte offset of a slot's data in the SAB. */
+  base(slot: number): number {
+    return slotDataOffset(this.slotCount, this.segmentBytes, slot);
+  }
+
+  state(slot: number): number {
+    return Atomics.load(this.ctrl, slotWord(slot, S_STATE));
+  }
+
+  setState(slot: number, state: number): void {
+    Atomics.store(this.ctrl, slotWord(slot, S_STATE), state);
+  }
+
+  word(slot: number, word: number): number {
+    return Atomics.load(this.ctrl, slotWord(slot, word));
+  }
+
+  pin(slot: number): void {
+    this.ctrl[slotWord(slot, S_PINS)]!++;
+    this.touch(slot);
+  }
+
+  unpin(slot: number): void {
+    this.ctrl[slotWord(slot, S_PINS)]!--;
+  }
+
+  touch(slot: number): void {
+    this.#lastUsed[slot] = ++this.#clock;
+  }
+
+  /**
+   * Claims a slot for `owner`: a FREE one, else the least recently used CLEAN unpinned one (whose
+   * segment is evicted: its data stays in its file). Returns -1 when every slot is busy.
+   */
+  acquire(owner: Segment, state: number): number {
+    let victim = -1;
+    for (let slot = 0; slot < this.slotCount; slot++) {
+      const s = this.state(slot);
+      if (s === SlotState.FREE) {
+        victim = slot;
+        break;
+      }
+      if (s === SlotState.CLEAN && this.ctrl[slotWord(slot, S_PINS)] === 0) {
+        if (victim < 0 || this.#lastUsed[slot]! < this.#lastUsed[victim]!) victim = slot;
+      }
+    }
+    if (victim < 0) return -1;
+    const previous = this.#owners[victim];
+    if (previous != null) previous.slot = -1;
+    this.#owners[victim] = owner;
+    for (const word of [S_WRITE_LEN, S_FLUSHED_LEN, S_DURABLE_LEN, S_DURABLE_COUNT]) {
+      Atomics.store(this.ctrl, slotWord(victim, word), 0);
+    }
+    this.setState(victim, state);
+    this.touch(victim);
+    return victim;
+  }
+
+  /** Returns a slot to FREE (a failed hydration, a failed segment). */
+  release(slot: number): void {
+    const owner = this.#owners[slot];
+    if (owner != null) owner.slot = -1;
+    this.#owners[slot] = null;
+    this.setState(slot, SlotState.FREE);
+  }
+
+  /** Counts of slots per state, for stats and tests. */
+  occupancy(): Record<'free' | 'active' | 'sealing' | 'clean' | 'hydrating' | 'failed' | 'pinned', number> {
+    const out = { free: 0, active: 0, sealing: 0, clean: 0, hydrating: 0, failed: 0, pinned: 0 };
+    for (let slot = 0; slot < this.slotCount; slot++) {
+      const s = this.state(slot);
+      if (s === SlotState.FREE) out.free++;
+      else if (s === SlotState.ACTIVE) out.active++;
+      else if (s === SlotState.SEALING) out.sealing++;
+      else if (s === SlotState.CLEAN) out.clean++;
+      else if (s === SlotState.HYDRATING) out.hydrating++;
+      else out.failed++;
+      if (this.ctrl[slotWord(slot, S_PINS)]! > 0) out.pinned++;
+    }
+    return out;
+  }
+}

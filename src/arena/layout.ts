@@ -1,0 +1,70 @@
+/**
+ * The one place that declares the shared-memory layout (thread-stream's `indexes.js` habit).
+ *
+ * One SharedArrayBuffer per manager:
+ * ```
+ * byte 0                      control region: Int32 words (GLOBAL_WORDS, then SLOT_WORDS per slot),
+ *                             rounded up to CONTROL_ALIGN
+ * byte controlBytes           slot 0 data (segmentBytes), slot 1 data, ...
+ * ```
+ * Slot data is the segment's data region byte for byte (format/record.ts frames), so the flusher
+ * writes it to the file with one positional write.
+ *
+ * Ownership and ordering (race notes):
+ * - The main thread writes frames, then `Atomics.store(WRITE_LEN)`; the flusher `Atomics.load`s
+ *   WRITE_LEN before reading frames, so it never sees a half-written frame.
+ * - The flusher stores FLUSHED_LEN/DURABLE_LEN/DURABLE_COUNT, then bumps PROGRESS_EPOCH and notifies;
+ *   the main thread reads them with Atomics.load, so a durable count is never ahead of the fsync.
+ * - STATE moves FREE → ACTIVE (main) → SEALING (main, after the final WRITE_LEN store) → CLEAN
+ *   (flusher, after footer + fsync). Only the main thread moves a slot out of CLEAN (eviction, reuse,
+ *   hydration), and only when PINS is 0.
+ */
+
+/** Global control words. */
+export const G_WORK_EPOCH = 0; // main → flusher: bumped whenever there is new work (frames, seal, open, sync)
+export const G_FLUSHER_IDLE = 1; // flusher → main: 1 while the flusher sleeps, so main notifies only then
+export const G_PROGRESS_EPOCH = 2; // flusher → main: bumped after every batch that moved a length or state
+export const G_SYNC_REQUEST = 3; // main → flusher: bumped by flush(); the flusher fsyncs everything written
+export const G_FLUSHER_STATE = 4; // flusher: FLUSHER_RUNNING, FLUSHER_STOPPED, FLUSHER_FAILED
+export const GLOBAL_WORDS = 16;
+
+/** Per-slot control words, at GLOBAL_WORDS + slot * SLOT_WORDS. */
+export const S_STATE = 0;
+export const S_WRITE_LEN = 1; // bytes of frames published by the main thread
+export const S_FLUSHED_LEN = 2; // bytes written to the segment file (not necessarily fsynced)
+export const S_DURABLE_LEN = 3; // bytes fsynced
+export const S_DURABLE_COUNT = 4; // frames fsynced
+export const S_PINS = 5; // readers holding views into this slot
+export const SLOT_WORDS = 8;
+
+/** Slot states. Negative values are failures (the thread-stream sentinel habit). */
+export const SlotState = {
+  FREE: 0,
+  ACTIVE: 1,
+  SEALING: 2,
+  CLEAN: 3,
+  HYDRATING: 4,
+  FAILED: -1,
+} as const;
+
+export const FLUSHER_RUNNING = 1;
+export const FLUSHER_STOPPED = 2;
+export const FLUSHER_FAILED = -1;
+
+/** Control region is padded to a page so slot data starts page-aligned (and 8-aligned for Float64). */
+export const CONTROL_ALIGN = 4096;
+
+export function controlBytes(slotCount: number): number {
+  const raw = (GLOBAL_WORDS + slotCount * SLOT_WORDS) * 4;
+  return Math.ceil(raw / CONTROL_ALIGN) * CONTROL_ALIGN;
+}
+
+/** Index of word `word` of slot `slot` in the Int32 control view. */
+export function slotWord(slot: number, word: number): number {
+  return GLOBAL_WORDS + slot * SLOT_WORDS + word;
+}
+
+/** Byte offset of slot data in the SharedArrayBuffer. */
+export function slotDataOffset(slotCount: number, segmentBytes: number, slot: number): number {
+  return controlBytes(slotCount) + slot * segmentBytes;
+}

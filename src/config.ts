@@ -1,0 +1,177 @@
+/**
+ * Options accepted by `AofManager.open`, their defaults and their validation. Unknown keys are an
+ * error (a typo such as `fsynk` must not silently fall back to a default).
+ */
+import { AofError, ErrorCode } from './errors.js';
+import { SEGMENT_HEADER_BYTES, SEGMENT_FOOTER_BYTES } from './format/segment.js';
+import { RECORD_ALIGN, RECORD_HEADER_BYTES } from './format/record.js';
+
+export type FsyncPolicy = 'always' | 'interval' | 'never';
+
+export interface Tier0Options {
+  /** Size of the SharedArrayBuffer arena in bytes; cut into `floor(arenaBytes / segmentBytes)` slots. */
+  arenaBytes?: number;
+  /** Bytes of records one segment (and one arena slot) holds. Multiple of 8. */
+  segmentBytes?: number;
+}
+
+export interface Tier1Options {
+  maxBytes?: number;
+  compressionLevel?: number;
+}
+
+export type Tier2Options =
+  | { kind: 'none' }
+  | { kind: 'fs'; root: string }
+  | {
+      kind: 's3';
+      bucket: string;
+      prefix?: string;
+      endpoint?: string;
+      region?: string;
+      forcePathStyle?: boolean;
+      credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+    };
+
+export interface AofManagerOptions {
+  /** Directory holding everything local. Created if missing. */
+  root: string;
+  tier0?: Tier0Options;
+  tier1?: Tier1Options;
+  tier2?: Tier2Options;
+  /** When appends become durable: every group commit, every `fsyncIntervalMs`, or only on flush/seal. */
+  fsync?: FsyncPolicy;
+  /** Period of the background fsync under `fsync: 'interval'`. */
+  fsyncIntervalMs?: number;
+}
+
+export interface ResolvedConfig {
+  root: string;
+  arenaBytes: number;
+  segmentBytes: number;
+  slotCount: number;
+  fsync: FsyncPolicy;
+  fsyncIntervalMs: number;
+  tier1: Required<Tier1Options>;
+  tier2: Tier2Options;
+}
+
+export const DEFAULTS = {
+  arenaBytes: 128 * 1024 * 1024,
+  segmentBytes: 4 * 1024 * 1024,
+  fsync: 'interval' as FsyncPolicy,
+  fsyncIntervalMs: 1000,
+  tier1MaxBytes: 10 * 1024 * 1024 * 1024,
+  compressionLevel: 3,
+} as const;
+
+/** Smallest segment: room for a few records plus header and footer, and a sane syscall size. */
+export const MIN_SEGMENT_BYTES = 4096;
+/** Offsets live in Int32 control words, so a slot must stay below 2 GiB; 1 GiB keeps headroom. */
+export const MAX_SEGMENT_BYTES = 1024 * 1024 * 1024;
+
+const TOP_KEYS = ['root', 'tier0', 'tier1', 'tier2', 'fsync', 'fsyncIntervalMs'];
+
+function checkKeys(obj: object, allowed: string[], where: string): void {
+  for (const key of Object.keys(obj)) {
+    if (!allowed.includes(key)) {
+      throw new AofError(ErrorCode.UNKNOWN_OPTION, `unknown option ${where}${key}; expected one of: ${allowed.join(', ')}`, {
+        details: { option: `${where}${key}` },
+      });
+    }
+  }
+}
+
+function positiveInt(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw AofError.invalidArgument(`${name} must be a positive integer, got ${String(value)}`, { option: name });
+  }
+  return value;
+}
+
+function plainObject(value: unknown, name: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw AofError.invalidArgument(`${name} must be an object, got ${value === null ? 'null' : typeof value}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Validates user options and fills defaults. @throws AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION */
+export function resolveConfig(input: unknown): ResolvedConfig {
+  const opts = plainObject(input, 'options');
+  checkKeys(opts, TOP_KEYS, '');
+  if (typeof opts['root'] !== 'string' || opts['root'].length === 0) {
+    throw AofError.invalidArgument('options.root must be a non-empty string (a directory path)');
+  }
+  const tier0 = plainObject(opts['tier0'] ?? {}, 'options.tier0');
+  checkKeys(tier0, ['arenaBytes', 'segmentBytes'], 'tier0.');
+  const segmentBytes = positiveInt(tier0['segmentBytes'], 'tier0.segmentBytes', DEFAULTS.segmentBytes);
+  if (segmentBytes % RECORD_ALIGN !== 0 || segmentBytes < MIN_SEGMENT_BYTES || segmentBytes > MAX_SEGMENT_BYTES) {
+    throw AofError.invalidArgument(
+      `tier0.segmentBytes must be a multiple of ${RECORD_ALIGN} between ${MIN_SEGMENT_BYTES} and ${MAX_SEGMENT_BYTES}, got ${segmentBytes}`,
+    );
+  }
+  const arenaBytes = positiveInt(tier0['arenaBytes'], 'tier0.arenaBytes', Math.max(DEFAULTS.arenaBytes, 2 * segmentBytes));
+  const slotCount = Math.floor(arenaBytes / segmentBytes);
+  if (slotCount < 2) {
+    throw AofError.invalidArgument(
+      `tier0.arenaBytes must hold at least 2 segments of ${segmentBytes} bytes, got ${arenaBytes}`,
+    );
+  }
+  const fsync = opts['fsync'] ?? DEFAULTS.fsync;
+  if (fsync !== 'always' && fsync !== 'interval' && fsync !== 'never') {
+    throw AofError.invalidArgument(`fsync must be 'always', 'interval' or 'never', got ${String(fsync)}`);
+  }
+  const fsyncIntervalMs = positiveInt(opts['fsyncIntervalMs'], 'fsyncIntervalMs', DEFAULTS.fsyncIntervalMs);
+  const tier1 = plainObject(opts['tier1'] ?? {}, 'options.tier1');
+  checkKeys(tier1, ['maxBytes', 'compressionLevel'], 'tier1.');
+  const tier2 = resolveTier2(opts['tier2']);
+  return {
+    root: opts['root'],
+    arenaBytes: slotCount * segmentBytes,
+    segmentBytes,
+    slotCount,
+    fsync,
+    fsyncIntervalMs,
+    tier1: {
+      maxBytes: positiveInt(tier1['maxBytes'], 'tier1.maxBytes', DEFAULTS.tier1MaxBytes),
+      compressionLevel: positiveInt(tier1['compressionLevel'], 'tier1.compressionLevel', DEFAULTS.compressionLevel),
+    },
+    tier2,
+  };
+}
+
+function resolveTier2(value: unknown): Tier2Options {
+  if (value === undefined) return { kind: 'none' };
+  const t2 = plainObject(value, 'options.tier2');
+  switch (t2['kind']) {
+    case 'none':
+      checkKeys(t2, ['kind'], 'tier2.');
+      return { kind: 'none' };
+    case 'fs':
+      checkKeys(t2, ['kind', 'root'], 'tier2.');
+      if (typeof t2['root'] !== 'string' || t2['root'].length === 0) {
+        throw AofError.invalidArgument('tier2.root must be a non-empty string');
+      }
+      return { kind: 'fs', root: t2['root'] };
+    case 's3':
+      checkKeys(t2, ['kind', 'bucket', 'prefix', 'endpoint', 'region', 'forcePathStyle', 'credentials'], 'tier2.');
+      if (typeof t2['bucket'] !== 'string' || t2['bucket'].length === 0) {
+        throw AofError.invalidArgument('tier2.bucket must be a non-empty string');
+      }
+      return t2 as Tier2Options;
+    default:
+      throw AofError.invalidArgument(`tier2.kind must be 'none', 'fs' or 's3', got ${String(t2['kind'])}`);
+  }
+}
+
+/** Largest payload that fits one segment: the slot minus one record header. */
+export function maxPayloadBytes(segmentBytes: number): number {
+  return segmentBytes - RECORD_HEADER_BYTES;
+}
+
+/** Bytes a full segment file takes on disk: header + records + footer. */
+export function segmentFileBytes(segmentBytes: number): number {
+  return SEGMENT_HEADER_BYTES + segmentBytes + SEGMENT_FOOTER_BYTES;
+}

@@ -1,0 +1,121 @@
+/**
+ * Every failure aof2 reports is an {@link AofError} with a stable `code` (the undici `UND_ERR_*`
+ * habit): callers branch on `code`, never on message text. The full table, with what to do about
+ * each code, lives in docs/errors.md; test/unit/errors.test.ts walks every code so the two cannot
+ * drift apart.
+ */
+
+/** Stable error codes. Adding one means adding a row to docs/errors.md. */
+export const ErrorCode = {
+  /** The operation cannot proceed without waiting; see {@link WouldBlockError}. */
+  WOULD_BLOCK: 'AOF_ERR_WOULD_BLOCK',
+  /** The manager, log or reader was closed before or during the call. */
+  CLOSED: 'AOF_ERR_CLOSED',
+  /** An argument has the wrong type or an impossible value. */
+  INVALID_ARGUMENT: 'AOF_ERR_INVALID_ARGUMENT',
+  /** An options object has a key aof2 does not know (usually a typo). */
+  UNKNOWN_OPTION: 'AOF_ERR_UNKNOWN_OPTION',
+  /** A stream name outside `[A-Za-z0-9._-]{1,128}`, or `.`/`..`. */
+  INVALID_STREAM_NAME: 'AOF_ERR_INVALID_STREAM_NAME',
+  /** A record does not fit in one segment. */
+  RECORD_TOO_LARGE: 'AOF_ERR_RECORD_TOO_LARGE',
+  /** Another manager (this process or another) holds the root. */
+  LOCKED: 'AOF_ERR_LOCKED',
+  /** A file failed its magic, version, length or CRC check. */
+  CORRUPT: 'AOF_ERR_CORRUPT',
+  /** A file-system call failed (the cause carries the errno, e.g. ENOSPC). */
+  IO: 'AOF_ERR_IO',
+  /** A worker thread died or failed; the manager stops accepting writes. */
+  WORKER_FAILED: 'AOF_ERR_WORKER_FAILED',
+  /** A reader asked for an id that does not exist (beyond the tail). */
+  OUT_OF_RANGE: 'AOF_ERR_OUT_OF_RANGE',
+  /** The platform cannot run aof2 (big-endian CPU, missing zlib.crc32 or Atomics.waitAsync). */
+  UNSUPPORTED_PLATFORM: 'AOF_ERR_UNSUPPORTED_PLATFORM',
+} as const;
+
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Why a synchronous call would have to wait. */
+export const WouldBlockKind = {
+  /** No arena slot can be admitted for a new segment right now. */
+  ADMISSION: 'admission',
+  /** The active segment is full and its successor cannot be opened yet. */
+  ROLLOVER: 'rollover',
+  /** Durability is behind: the flusher must catch up first. */
+  FLUSH: 'flush',
+  /** The record lives in a segment that is not resident; hydration has been started. */
+  HYDRATION: 'hydration',
+  /** Tier 2 (object storage) is behind or unavailable. */
+  TIER2: 'tier2',
+} as const;
+
+export type WouldBlockKindValue = (typeof WouldBlockKind)[keyof typeof WouldBlockKind];
+
+/** Plain shape an error takes when it crosses a worker boundary (structured clone drops classes). */
+export interface SerializedAofError {
+  code: string;
+  message: string;
+  stack?: string | undefined;
+  details?: Record<string, unknown> | undefined;
+}
+
+/** Base class of every error aof2 throws. */
+export class AofError extends Error {
+  readonly code: ErrorCodeValue;
+  /** Machine-readable context (paths, offsets, expected vs actual). */
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCodeValue, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AofError';
+    this.code = code;
+    this.details = options?.details;
+  }
+
+  static closed(what: string): AofError {
+    return new AofError(ErrorCode.CLOSED, `${what} is closed`);
+  }
+
+  static invalidArgument(message: string, details?: Record<string, unknown>): AofError {
+    return new AofError(ErrorCode.INVALID_ARGUMENT, message, details === undefined ? undefined : { details });
+  }
+
+  static corrupt(message: string, details: Record<string, unknown>): AofError {
+    return new AofError(ErrorCode.CORRUPT, message, { details });
+  }
+
+  /** Wraps a Node fs error, keeping errno/code in `cause` and the path in `details`. */
+  static io(action: string, path: string, cause: unknown): AofError {
+    const errno = (cause as NodeJS.ErrnoException | undefined)?.code ?? 'unknown';
+    return new AofError(ErrorCode.IO, `${action} failed for ${path}: ${errno}`, { cause, details: { path, errno } });
+  }
+
+  /** Flattens for postMessage; see {@link AofError.deserialize}. */
+  serialize(): SerializedAofError {
+    return { code: this.code, message: this.message, stack: this.stack, details: this.details };
+  }
+
+  /** Rebuilds an error that crossed a worker boundary, keeping its code and the worker's stack. */
+  static deserialize(raw: SerializedAofError): AofError {
+    const known = Object.values(ErrorCode) as string[];
+    const code = (known.includes(raw.code) ? raw.code : ErrorCode.WORKER_FAILED) as ErrorCodeValue;
+    const err = new AofError(code, raw.message, raw.details === undefined ? undefined : { details: raw.details });
+    if (raw.stack !== undefined) err.stack = raw.stack;
+    return err;
+  }
+}
+
+/**
+ * Thrown by the synchronous API (`appendSync`, `nextSync`) when the call cannot complete without
+ * waiting. Nothing was written or consumed: retry later, or use the async twin, which awaits the
+ * matching wake-up and retries for you.
+ */
+export class WouldBlockError extends AofError {
+  readonly kind: WouldBlockKindValue;
+
+  constructor(kind: WouldBlockKindValue, message: string) {
+    super(ErrorCode.WOULD_BLOCK, message, { details: { kind } });
+    this.name = 'WouldBlockError';
+    this.kind = kind;
+  }
+}

@@ -1,0 +1,426 @@
+/**
+ * One stream: dense ids, an active segment in an arena slot, and the list of older segments.
+ *
+ * The append hot path (`#tryAppend`) writes one frame into the active slot with typed-array stores
+ * and a `Uint8Array.set`, publishes it with `Atomics.store`, and rings the flusher's doorbell. It
+ * allocates nothing, creates no promise, makes no syscall and computes no CRC (the flush worker
+ * does). Everything else — rollover, admission, waiting — is the slow path, taken once per segment.
+ *
+ * The async API is a loop over the sync one: `append` tries `#tryAppend`; when that reports
+ * "would block" the payload joins a FIFO queue that retries after each coordinator wake-up, so
+ * async appends keep their call order and a sync append cannot overtake a queued one.
+ */
+import type { Arena } from './arena/arena.js';
+import { S_DURABLE_COUNT, S_WRITE_LEN, SlotState, slotWord } from './arena/layout.js';
+import type { ResolvedConfig } from './config.js';
+import type { Coordinator } from './coordinator/coordinator.js';
+import { AofError, ErrorCode, WouldBlockError, WouldBlockKind, type WouldBlockKindValue } from './errors.js';
+import { RECORD_HEADER_BYTES, RECORD_PAYLOAD_OFFSET, frameLength } from './format/record.js';
+import { AofReader, type ReaderOptions } from './reader.js';
+import type { Flusher } from './tier0/flusher.js';
+import { startHydration } from './tier0/hydrate.js';
+import { segmentPath } from './tier0/recovery.js';
+import { Segment } from './tier0/segment.js';
+
+/** A record as returned by readers. */
+export interface LogRecord {
+  /** Dense per-stream id, from 0. */
+  id: number;
+  /** Milliseconds since the Unix epoch, taken when the record was appended. */
+  timestamp: number;
+  /**
+   * The bytes appended. From `AofReader.nextSync()`/`next()` this is a **view into the arena**,
+   * valid until the next call on that reader (or its close); copy it (`slice()`) to keep it, or open
+   * the reader with `{ copy: true }`. From `log.read()` it is always a copy you own.
+   */
+  payload: Uint8Array;
+}
+
+interface QueuedAppend {
+  payload: Uint8Array;
+  resolve: (id: number | Promise<number>) => void;
+  reject: (err: unknown) => void;
+}
+
+/** What the manager lends each log. */
+export interface LogContext {
+  arena: Arena;
+  flusher: Flusher;
+  coordinator: Coordinator;
+  config: ResolvedConfig;
+  /** Seals another stream's active segment when the arena is full of active segments. */
+  relievePressure(requester: AofLog): void;
+  /** Registers a running hydration so close() can wait for it. */
+  track(work: Promise<void>): void;
+  /** Monotonic counter for ordering admissions. */
+  tick(): number;
+}
+
+export class AofLog {
+  readonly name: string;
+  readonly #dir: string;
+  readonly #ctx: LogContext;
+  readonly #arena: Arena;
+  readonly #u8: Uint8Array;
+  readonly #u32: Uint32Array;
+  readonly #f64: Float64Array;
+  readonly #ctrl: Int32Array;
+  readonly #flusher: Flusher;
+  readonly #segmentBytes: number;
+  readonly #fsyncAlways: boolean;
+  /** Every segment, oldest first; the last one is the active one when #active is not null. */
+  readonly #segments: Segment[];
+  /** Segments whose records may not all be durable yet (oldest first); see durableId. */
+  readonly #undurable: Segment[] = [];
+  readonly #queue: QueuedAppend[] = [];
+  #draining = false;
+  #nextId: number;
+  // Active segment, unpacked into fields for the hot path.
+  #active: Segment | null = null;
+  #base = 0; // byte offset of the active slot's data in the SAB
+  #writeOff = 0; // bytes used in the active slot
+  #capacity = 0; // 0 when there is no active segment, so the first append takes the slow path
+  #writeLenIndex = 0;
+  #activatedAt = -1;
+  #blockedKind: WouldBlockKindValue = WouldBlockKind.ADMISSION;
+  /** Set on close or on a failure that makes writing unsafe; every write then throws it. */
+  #writeError: AofError | null = null;
+  readonly #readers = new Set<AofReader>();
+
+  /** @internal created by AofManager.openStream */
+  constructor(name: string, dir: string, ctx: LogContext, segments: Segment[], nextId: number) {
+    this.name = name;
+    this.#dir = dir;
+    this.#ctx = ctx;
+    this.#arena = ctx.arena;
+    this.#u8 = ctx.arena.u8;
+    this.#u32 = ctx.arena.u32;
+    this.#f64 = ctx.arena.f64;
+    this.#ctrl = ctx.arena.ctrl;
+    this.#flusher = ctx.flusher;
+    this.#segmentBytes = ctx.config.segmentBytes;
+    this.#fsyncAlways = ctx.config.fsync === 'always';
+    this.#segments = segments;
+    this.#nextId = nextId;
+  }
+
+  /** Id the next append will get. */
+  get nextId(): number {
+    return this.#nextId;
+  }
+
+  /** Lowest id still stored (0 until retention exists). */
+  get firstId(): number {
+    return this.#segments.length > 0 ? this.#segments[0]!.baseId : this.#nextId;
+  }
+
+  /**
+   * Highest id such that it and every id below it survive `kill -9` (-1 when none does). Read live
+   * from shared memory: no waiting, no allocation.
+   */
+  get durableId(): number {
+    const pending = this.#undurable;
+    while (pending.length > 0 && this.#fullyDurable(pending[0]!)) pending.shift();
+    for (const seg of pending) {
+      if (this.#fullyDurable(seg)) continue;
+      const durable = Atomics.load(this.#ctrl, slotWord(seg.slot, S_DURABLE_COUNT));
+      if (durable < seg.count) return seg.baseId + durable - 1;
+    }
+    return this.#nextId - 1;
+  }
+
+  /** Sealed and CLEAN (or evicted, which only happens to CLEAN slots): footer and data are on disk. */
+  #fullyDurable(seg: Segment): boolean {
+    return seg.sealed && (seg.slot < 0 || this.#arena.state(seg.slot) === SlotState.CLEAN);
+  }
+
+  /**
+   * Appends one record and returns its id. The payload is copied; the caller may reuse it at once.
+   * The record is readable immediately and durable once `durableId` reaches the returned id.
+   *
+   * @throws AOF_ERR_WOULD_BLOCK (`WouldBlockError`, kind `admission` or `rollover`) when no arena slot
+   *   can take the record now; nothing was written. AOF_ERR_INVALID_ARGUMENT (not a Uint8Array),
+   *   AOF_ERR_RECORD_TOO_LARGE, AOF_ERR_CLOSED, AOF_ERR_IO / AOF_ERR_WORKER_FAILED after a failure.
+   */
+  appendSync(payload: Uint8Array): number {
+    const id = this.#queue.length === 0 ? this.#tryAppend(payload) : this.#queuedBlock(payload);
+    if (id < 0) throw this.#wouldBlock();
+    return id;
+  }
+
+  /**
+   * Appends one record, waiting for room instead of throwing WouldBlock. Resolves with the id; under
+   * `fsync: 'always'` only once the record is durable. Calls resolve in call order.
+   *
+   * @throws (rejects) the same codes as appendSync, except AOF_ERR_WOULD_BLOCK
+   */
+  append(payload: Uint8Array): Promise<number> {
+    try {
+      if (this.#queue.length === 0) {
+        const id = this.#tryAppend(payload);
+        if (id >= 0) return this.#fsyncAlways ? this.#whenDurable(id) : Promise.resolve(id);
+      } else {
+        this.#queuedBlock(payload);
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise<number>((resolve, reject) => {
+      this.#queue.push({ payload, resolve, reject });
+      if (!this.#draining) void this.#drainQueue();
+    });
+  }
+
+  /**
+   * Resolves once every record appended before the call is durable (forces an fsync under
+   * 'interval' and 'never').
+   * @throws (rejects) AOF_ERR_CLOSED, AOF_ERR_IO, AOF_ERR_WORKER_FAILED
+   */
+  async flush(): Promise<void> {
+    const target = this.#nextId - 1;
+    if (this.durableId >= target) return;
+    this.#flusher.requestSync();
+    await this.#whenDurable(target);
+  }
+
+  /** Opens a reader positioned at `from` (default: the first stored id). */
+  openReader(options: ReaderOptions = {}): AofReader {
+    if (this.#writeError !== null && this.#writeError.code === ErrorCode.CLOSED) throw this.#writeError;
+    const reader = new AofReader(this, this.#ctx.arena, this.#ctx.coordinator, options);
+    this.#readers.add(reader);
+    return reader;
+  }
+
+  /**
+   * Every record from `from` up to the tail at the time of the call, as copies the caller owns.
+   * @throws AOF_ERR_OUT_OF_RANGE, AOF_ERR_INVALID_ARGUMENT (synchronously, before iterating)
+   */
+  read(options: { from?: number } = {}): AsyncIterableIterator<LogRecord> {
+    const end = this.#nextId;
+    const reader = this.openReader({ ...options, copy: true });
+    return (async function* iterate(): AsyncGenerator<LogRecord> {
+      try {
+        while (reader.position < end) {
+          const record = await reader.next();
+          if (record === null) return;
+          yield record;
+        }
+      } finally {
+        reader.close();
+      }
+    })();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Hot path
+
+  /** Returns the id, or -1 when the append would block (reason in #blockedKind). */
+  #tryAppend(payload: Uint8Array): number {
+    if (this.#writeError !== null) throw this.#writeError;
+    if (!(payload instanceof Uint8Array)) throw this.#notBytes(payload);
+    const length = payload.length;
+    const frame = frameLength(length);
+    if (this.#writeOff + frame > this.#capacity && !this.#rollover(frame)) return -1;
+    const at = this.#base + this.#writeOff;
+    this.#u32[at >>> 2] = length;
+    this.#u32[(at >>> 2) + 1] = 0;
+    this.#f64[(at >>> 3) + 1] = Date.now();
+    this.#u8.set(payload, at + RECORD_PAYLOAD_OFFSET);
+    this.#writeOff += frame;
+    // Publish after the plain writes: the flusher loads WRITE_LEN before reading the frame.
+    Atomics.store(this.#ctrl, this.#writeLenIndex, this.#writeOff);
+    this.#flusher.wake();
+    this.#active!.count++;
+    return this.#nextId++;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Slow path
+
+  /** Seals the active segment if any and admits a new one. False when no slot is available. */
+  #rollover(frame: number): boolean {
+    if (frame > this.#segmentBytes) throw this.#tooLarge(frame);
+    const hadActive = this.#active !== null;
+    if (hadActive) this.sealActive();
+    const seg = new Segment(this.#nextId, segmentPath(this.#dir, this.#nextId), 0, 0, false);
+    const slot = this.#arena.acquire(seg, SlotState.ACTIVE);
+    if (slot < 0) {
+      this.#blockedKind = hadActive ? WouldBlockKind.ROLLOVER : WouldBlockKind.ADMISSION;
+      this.#ctx.relievePressure(this);
+      return false;
+    }
+    seg.slot = slot;
+    this.#segments.push(seg);
+    this.#undurable.push(seg);
+    this.#active = seg;
+    this.#base = this.#arena.base(slot);
+    this.#writeOff = 0;
+    this.#capacity = this.#segmentBytes;
+    this.#writeLenIndex = slotWord(slot, S_WRITE_LEN);
+    this.#activatedAt = this.#ctx.tick();
+    this.#flusher.open(slot, seg.path, seg.baseId);
+    return true;
+  }
+
+  /**
+   * @internal Seals the active segment: no more records go into it; the flush worker writes its
+   * footer and then hands the slot back as CLEAN. Called on rollover, under arena pressure, and on
+   * close.
+   */
+  sealActive(): void {
+    const seg = this.#active;
+    if (seg === null) return;
+    seg.sealed = true;
+    seg.dataBytes = this.#writeOff;
+    this.#arena.setState(seg.slot, SlotState.SEALING);
+    this.#flusher.wake();
+    this.#active = null;
+    this.#capacity = 0;
+    this.#writeOff = 0;
+  }
+
+  /** @internal When the active segment was admitted (manager tick), or -1 without one: pressure relief seals the oldest. */
+  get activatedAt(): number {
+    return this.#active === null ? -1 : this.#activatedAt;
+  }
+
+  #tooLarge(frame: number): AofError {
+    const payloadBytes = frame - RECORD_HEADER_BYTES;
+    const maxPayload = this.#segmentBytes - RECORD_HEADER_BYTES;
+    return new AofError(
+      ErrorCode.RECORD_TOO_LARGE,
+      `record payload of at least ${payloadBytes} bytes does not fit a segment of ${this.#segmentBytes} bytes (max payload ${maxPayload})`,
+      { details: { payloadBytes, maxPayload, segmentBytes: this.#segmentBytes } },
+    );
+  }
+
+  #wouldBlock(): WouldBlockError {
+    const why =
+      this.#blockedKind === WouldBlockKind.ROLLOVER
+        ? 'the active segment is full and no arena slot is free for the next one'
+        : 'no arena slot is free for a new segment';
+    return new WouldBlockError(this.#blockedKind, `stream ${this.name}: ${why}; retry later or use append()`);
+  }
+
+  /** Validates a payload that must wait behind queued async appends; returns -1 (would block). */
+  #queuedBlock(payload: Uint8Array): number {
+    if (this.#writeError !== null) throw this.#writeError;
+    if (!(payload instanceof Uint8Array)) throw this.#notBytes(payload);
+    const frame = frameLength(payload.length);
+    if (frame > this.#segmentBytes) throw this.#tooLarge(frame);
+    return -1;
+  }
+
+  #notBytes(payload: unknown): AofError {
+    const got = payload === null ? 'null' : typeof payload === 'object' ? (payload.constructor?.name ?? 'object') : typeof payload;
+    return AofError.invalidArgument(`payload must be a Uint8Array (or Buffer), got ${got}`, { got });
+  }
+
+  async #drainQueue(): Promise<void> {
+    this.#draining = true;
+    try {
+      while (this.#queue.length > 0) {
+        await this.#ctx.coordinator.nextChange();
+        while (this.#queue.length > 0) {
+          const head = this.#queue[0]!;
+          let id: number;
+          try {
+            id = this.#tryAppend(head.payload);
+          } catch (err) {
+            this.#queue.shift();
+            head.reject(err);
+            continue;
+          }
+          if (id < 0) break;
+          this.#queue.shift();
+          head.resolve(this.#fsyncAlways ? this.#whenDurable(id) : id);
+        }
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  async #whenDurable(id: number): Promise<number> {
+    while (this.durableId < id) {
+      const failure = this.#durabilityFailure();
+      if (failure !== null) throw failure;
+      await this.#ctx.coordinator.nextChange();
+    }
+    return id;
+  }
+
+  /** Error that means durableId will never advance again, or null. */
+  #durabilityFailure(): AofError | null {
+    if (this.#writeError !== null && this.#writeError.code !== ErrorCode.CLOSED) return this.#writeError;
+    for (const seg of this.#undurable) {
+      if (seg.slot >= 0 && this.#arena.state(seg.slot) === SlotState.FAILED) {
+        return new AofError(ErrorCode.IO, `segment ${seg.path} could not be written; see the manager's failure`);
+      }
+    }
+    return null;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Internals shared with readers and the manager
+
+  /** @internal The segment holding `id`, or undefined when id is outside [firstId, nextId). */
+  segmentFor(id: number): Segment | undefined {
+    const segs = this.#segments;
+    let lo = 0;
+    let hi = segs.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const seg = segs[mid]!;
+      if (id < seg.baseId) hi = mid - 1;
+      else if (id >= seg.endId) lo = mid + 1;
+      else return seg;
+    }
+    return undefined;
+  }
+
+  /** @internal Starts (or joins) hydration of a non-resident segment; false if no slot is free yet. */
+  hydrate(seg: Segment): boolean {
+    const started = seg.hydration === null;
+    const ok = startHydration(this.#arena, seg, () => this.#ctx.coordinator.kick());
+    if (ok && started && seg.hydration !== null) this.#ctx.track(seg.hydration);
+    if (!ok) this.#ctx.relievePressure(this);
+    return ok;
+  }
+
+  /** @internal Bytes of frames in the segment's slot (live for the active segment). */
+  dataBytesOf(seg: Segment): number {
+    return seg === this.#active ? this.#writeOff : seg.dataBytes;
+  }
+
+  /** @internal */
+  forgetReader(reader: AofReader): void {
+    this.#readers.delete(reader);
+    this.#ctx.coordinator.kick();
+  }
+
+  /** @internal Waits for queued appends, then refuses further writes and seals. Used by manager.close(). */
+  async closeForWrites(): Promise<void> {
+    while (this.#queue.length > 0 && this.#writeError === null) await this.#ctx.coordinator.nextChange();
+    this.#writeError ??= AofError.closed(`stream ${this.name}`);
+    this.sealActive();
+  }
+
+  /** @internal Makes every later write fail with `err`, and rejects queued appends. */
+  fail(err: AofError): void {
+    if (this.#writeError === null || this.#writeError.code === ErrorCode.CLOSED) this.#writeError = err;
+    for (const queued of this.#queue.splice(0)) queued.reject(err);
+  }
+
+  /** @internal Closes readers (manager close). */
+  closeReaders(): void {
+    for (const reader of [...this.#readers]) reader.close();
+  }
+
+  /** @internal Number of segments and whether any is still being written, for stats/tests. */
+  describe(): { segments: number; resident: number; active: boolean } {
+    let resident = 0;
+    for (const seg of this.#segments) if (seg.slot >= 0) resident++;
+    return { segments: this.#segments.length, resident, active: this.#active !== null };
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * AofManager: owns a root directory, the Tier 0 arena shared by all its streams, the flush worker
+ * and the coordinator. `open` validates options, locks the root and starts the worker;
+ * `openStream` recovers a stream's segments before admitting appends; `close` drains, seals and
+ * stops everything.
+ */
+import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Arena } from './arena/arena.js';
+import { SlotState } from './arena/layout.js';
+import { resolveConfig, type AofManagerOptions, type ResolvedConfig } from './config.js';
+import { Coordinator } from './coordinator/coordinator.js';
+import { AofError, ErrorCode } from './errors.js';
+import { AofLog, type LogContext } from './log.js';
+import { RootLock } from './root-lock.js';
+import { validateStreamName } from './stream-name.js';
+import { Flusher } from './tier0/flusher.js';
+import { recoverStream, type RecoveryReport } from './tier0/recovery.js';
+
+export const STREAMS_DIR = 'streams';
+
+/** Plain snapshot of what the manager is doing (`manager.stats()`). */
+export interface ManagerStats {
+  streams: number;
+  slots: number;
+  segmentBytes: number;
+  arena: ReturnType<Arena['occupancy']>;
+  recovery: { trustedSegments: number; scannedSegments: number; scannedBytes: number; trimmedBytes: number; removedFiles: number };
+  failure: string | null;
+}
+
+export class AofManager {
+  readonly config: ResolvedConfig;
+  readonly #lock: RootLock;
+  readonly #arena: Arena;
+  readonly #flusher: Flusher;
+  readonly #coordinator: Coordinator;
+  readonly #streams = new Map<string, Promise<AofLog>>();
+  readonly #logs = new Set<AofLog>();
+  readonly #work = new Set<Promise<void>>();
+  readonly #ctx: LogContext;
+  readonly #recovery = { trustedSegments: 0, scannedSegments: 0, scannedBytes: 0, trimmedBytes: 0, removedFiles: 0 };
+  #clock = 0;
+  #closing: Promise<void> | null = null;
+  #failure: AofError | null = null;
+
+  private constructor(config: ResolvedConfig, lock: RootLock) {
+    this.config = config;
+    this.#lock = lock;
+    this.#arena = new Arena(config.slotCount, config.segmentBytes);
+    this.#coordinator = new Coordinator(this.#arena.ctrl);
+    this.#flusher = new Flusher(this.#arena, config, (err, slot) => this.#onFlushFailure(err, slot));
+    this.#ctx = {
+      arena: this.#arena,
+      flusher: this.#flusher,
+      coordinator: this.#coordinator,
+      config,
+      relievePressure: (requester) => this.#relievePressure(requester),
+      track: (work) => this.#track(work),
+      tick: () => ++this.#clock,
+    };
+  }
+
+  /**
+   * Opens (creating if needed) the root and starts the engine.
+   * @throws AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION, AOF_ERR_LOCKED, AOF_ERR_IO,
+   *   AOF_ERR_UNSUPPORTED_PLATFORM
+   */
+  static async open(options: AofManagerOptions): Promise<AofManager> {
+    checkPlatform();
+    const config = resolveConfig(options);
+    try {
+      await mkdir(join(config.root, STREAMS_DIR), { recursive: true });
+    } catch (err) {
+      throw AofError.io('create root', config.root, err);
+    }
+    const lock = RootLock.acquire(config.root);
+    try {
+      return new AofManager(config, lock);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  /**
+   * Opens a stream by name, creating it if needed. Recovery of its files (trusting sealed footers,
+   * scanning and trimming an unsealed tail) completes before the returned log accepts appends.
+   * Opening the same name twice returns the same log.
+   * @throws AOF_ERR_INVALID_STREAM_NAME, AOF_ERR_CLOSED, AOF_ERR_CORRUPT, AOF_ERR_IO
+   */
+  openStream(name: string): Promise<AofLog> {
+    try {
+      this.#checkOpen();
+      validateStreamName(name);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    let log = this.#streams.get(name);
+    if (log === undefined) {
+      log = this.#openStream(name);
+      this.#streams.set(name, log);
+      log.catch(() => this.#streams.delete(name));
+    }
+    return log;
+  }
+
+  /** Names of the streams stored under the root, opened or not. */
+  async listStreams(): Promise<string[]> {
+    this.#checkOpen();
+    const entries = await readdir(join(this.config.root, STREAMS_DIR), { withFileTypes: true });
+    return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  }
+
+  /** A plain-object snapshot of the engine's state; cheap, safe to call often. */
+  stats(): ManagerStats {
+    return {
+      streams: this.#logs.size,
+      slots: this.#arena.slotCount,
+      segmentBytes: this.#arena.segmentBytes,
+      arena: this.#arena.occupancy(),
+      recovery: { ...this.#recovery },
+      failure: this.#failure?.message ?? null,
+    };
+  }
+
+  /**
+   * Graceful shutdown: waits for queued appends, seals every active segment, waits until all of it
+   * is durable, stops the flush worker and releases the root. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    const logs = await Promise.allSettled([...this.#streams.values()]);
+    const open = logs.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    await Promise.all(open.map((log) => log.closeForWrites()));
+    for (const log of open) log.closeReaders();
+    await Promise.allSettled([...this.#work]);
+    while (this.#failure === null && this.#arena.occupancy().sealing > 0) await this.#coordinator.nextChange();
+    await this.#flusher.close();
+    this.#coordinator.close();
+    this.#lock.release();
+  }
+
+  async #openStream(name: string): Promise<AofLog> {
+    const dir = join(this.config.root, STREAMS_DIR, name);
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (err) {
+      throw AofError.io('create stream directory', dir, err);
+    }
+    const recovered = await recoverStream(dir, this.config.segmentBytes);
+    this.#checkOpen();
+    this.#addRecovery(recovered.report);
+    const log = new AofLog(name, dir, this.#ctx, recovered.segments, recovered.nextId);
+    if (this.#failure !== null) log.fail(this.#failure);
+    this.#logs.add(log);
+    return log;
+  }
+
+  #addRecovery(report: RecoveryReport): void {
+    this.#recovery.trustedSegments += report.trustedSegments;
+    this.#recovery.scannedSegments += report.scannedSegments;
+    this.#recovery.scannedBytes += report.scannedBytes;
+    this.#recovery.trimmedBytes += report.trimmedBytes;
+    this.#recovery.removedFiles += report.removedFiles.length;
+  }
+
+  #checkOpen(): void {
+    if (this.#closing !== null) throw AofError.closed('manager');
+  }
+
+  /**
+   * Every slot is taken. If nothing is on its way to becoming free (no slot sealing or hydrating),
+   * seal the oldest active segment of another stream so its slot becomes reusable once durable.
+   */
+  #relievePressure(requester: AofLog): void {
+    const occupancy = this.#arena.occupancy();
+    if (occupancy.sealing > 0 || occupancy.hydrating > 0) return;
+    let oldest: AofLog | null = null;
+    for (const log of this.#logs) {
+      if (log === requester || log.activatedAt < 0) continue;
+      if (oldest === null || log.activatedAt < oldest.activatedAt) oldest = log;
+    }
+    oldest?.sealActive();
+  }
+
+  #track(work: Promise<void>): void {
+    this.#work.add(work);
+    void work.finally(() => this.#work.delete(work));
+  }
+
+  /** A write failed (disk full, I/O error) or the worker died: stop accepting writes everywhere. */
+  #onFlushFailure(err: AofError, slot: number): void {
+    this.#failure ??= err;
+    for (const log of this.#logs) log.fail(err);
+    if (slot >= 0) this.#arena.setState(slot, SlotState.FAILED);
+    this.#coordinator.kick();
+  }
+}
+
+function checkPlatform(): void {
+  if (typeof Atomics.waitAsync !== 'function') {
+    throw new AofError(ErrorCode.UNSUPPORTED_PLATFORM, 'aof2 needs Atomics.waitAsync (Node >= 16)');
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * A cursor over one stream. `nextSync()` returns records that are resident in the arena and throws
+ * WouldBlock (kind `hydration`) after starting the load of a segment that is not; `next()` is the
+ * same loop awaiting the coordinator's wake-up in between.
+ *
+ * Byte ownership: without `copy`, payloads are views into the arena. The reader pins the slot it
+ * is positioned in, so the view cannot be overwritten until the reader moves to another segment,
+ * which happens only inside a later nextSync()/next() call, or on close(). Hence: a payload is valid
+ * until the next call on the same reader.
+ */
+import type { Arena } from './arena/arena.js';
+import type { Coordinator } from './coordinator/coordinator.js';
+import { AofError, ErrorCode, WouldBlockError, WouldBlockKind } from './errors.js';
+import { RECORD_PAYLOAD_OFFSET, RECORD_TIMESTAMP_OFFSET, frameLength, frameOffsetOf } from './format/record.js';
+import type { AofLog, LogRecord } from './log.js';
+import type { Segment } from './tier0/segment.js';
+
+export interface ReaderOptions {
+  /** First id to read (default: the first stored id). Must be within [firstId, nextId]. */
+  from?: number;
+  /** Return payloads as copies the caller owns instead of arena views (default false). */
+  copy?: boolean;
+}
+
+/** Returned by #tryNext when the record is not resident yet. */
+const BLOCKED = Symbol('blocked');
+
+export class AofReader {
+  readonly #log: AofLog;
+  readonly #arena: Arena;
+  readonly #coordinator: Coordinator;
+  readonly #copy: boolean;
+  #nextId: number;
+  #seg: Segment | null = null;
+  #pinned = -1; // slot pinned by this reader, or -1
+  #offset = -1; // byte offset of the next frame in the segment, -1 = not located yet
+  #closed = false;
+
+  /** @internal use `log.openReader()` */
+  constructor(log: AofLog, arena: Arena, coordinator: Coordinator, options: ReaderOptions) {
+    if (typeof options !== 'object' || options === null) throw AofError.invalidArgument('reader options must be an object');
+    for (const key of Object.keys(options)) {
+      if (key !== 'from' && key !== 'copy') {
+        throw new AofError(ErrorCode.UNKNOWN_OPTION, `unknown reader option ${key}; expected from, copy`, { details: { option: key } });
+      }
+    }
+    const from = options.from ?? log.firstId;
+    if (typeof from !== 'number' || !Number.isSafeInteger(from) || from < 0) {
+      throw AofError.invalidArgument(`reader option from must be a non-negative integer, got ${String(from)}`);
+    }
+    if (from < log.firstId || from > log.nextId) {
+      throw new AofError(ErrorCode.OUT_OF_RANGE, `stream ${log.name} holds ids [${log.firstId}, ${log.nextId}); cannot start reading at ${from}`, {
+        details: { from, firstId: log.firstId, nextId: log.nextId },
+      });
+    }
+    this.#log = log;
+    this.#arena = arena;
+    this.#coordinator = coordinator;
+    this.#copy = options.copy === true;
+    this.#nextId = from;
+  }
+
+  /** Id of the record the next call returns. */
+  get position(): number {
+    return this.#nextId;
+  }
+
+  /**
+   * The next record, or null when caught up with the tail (call again later for new records).
+   * @throws AOF_ERR_WOULD_BLOCK (kind `hydration`) when the record's segment is being loaded;
+   *   AOF_ERR_CORRUPT / AOF_ERR_IO when it cannot be loaded; AOF_ERR_CLOSED
+   */
+  nextSync(): LogRecord | null {
+    const record = this.#tryNext();
+    if (record === BLOCKED) {
+      throw new WouldBlockError(WouldBlockKind.HYDRATION, `stream ${this.#log.name}: record ${this.#nextId} is not resident; loading it`);
+    }
+    return record;
+  }
+
+  /**
+   * The next record, waiting for hydration when needed; null when caught up with the tail.
+   * @throws (rejects) AOF_ERR_CORRUPT, AOF_ERR_IO, AOF_ERR_CLOSED
+   */
+  async next(): Promise<LogRecord | null> {
+    for (;;) {
+      const record = this.#tryNext();
+      if (record !== BLOCKED) return record;
+      await this.#coordinator.nextChange();
+    }
+  }
+
+  /** Releases the pinned slot. Idempotent; later calls throw AOF_ERR_CLOSED. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unpin();
+    this.#log.forgetReader(this);
+  }
+
+  #tryNext(): LogRecord | null | typeof BLOCKED {
+    if (this.#closed) throw AofError.closed('reader');
+    const id = this.#nextId;
+    if (id >= this.#log.nextId) return null;
+    let seg = this.#seg;
+    if (seg === null || id >= seg.endId) {
+      this.#unpin();
+      seg = this.#log.segmentFor(id) ?? null;
+      if (seg === null) {
+        throw new AofError(ErrorCode.OUT_OF_RANGE, `record ${id} of stream ${this.#log.name} is no longer stored`, { details: { id } });
+      }
+      this.#seg = seg;
+      this.#offset = -1;
+    }
+    if (this.#pinned < 0) {
+      if (seg.slot < 0) {
+        if (seg.error !== null) throw seg.error;
+        this.#log.hydrate(seg);
+        if (seg.slot < 0) return BLOCKED;
+      }
+      this.#arena.pin(seg.slot);
+      this.#pinned = seg.slot;
+    }
+    const base = this.#arena.base(seg.slot);
+    if (this.#offset < 0) {
+      this.#offset = frameOffsetOf(this.#arena.u8, base, base + this.#log.dataBytesOf(seg), id - seg.baseId);
+    }
+    const at = base + this.#offset;
+    const length = this.#arena.u32[at >>> 2]!;
+    const timestamp = this.#arena.f64[(at + RECORD_TIMESTAMP_OFFSET) >>> 3]!;
+    const start = at + RECORD_PAYLOAD_OFFSET;
+    const payload = this.#copy ? this.#arena.u8.slice(start, start + length) : this.#arena.u8.subarray(start, start + length);
+    this.#offset += frameLength(length);
+    this.#nextId = id + 1;
+    return { id, timestamp, payload };
+  }
+
+  #unpin(): void {
+    if (this.#pinned >= 0) {
+      this.#arena.unpin(this.#pinned);
+      this.#pinned = -1;
+      this.#coordinator.kick();
+    }
+  }
+}
