@@ -27,6 +27,8 @@ const READY_TIMEOUT_MS = 15_000;
 interface ChildRun {
   /** nextId per stream the child saw after its own recovery (its `start` line). */
   startIds: number[];
+  /** Whether the child reached `ready` (false: it hung or died during start-up). */
+  ready: boolean;
   /** Highest acknowledged id per stream (-1 when none), and the number of acks. */
   maxAcked: number[];
   acked: number;
@@ -38,7 +40,7 @@ interface ChildRun {
 function runChild(root: string, seed: number, killAfterMs: number): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CHILD, root, String(seed)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const run: ChildRun = { startIds: [], maxAcked: CRASH_STREAMS.map(() => -1), acked: 0, signal: null, code: null, stderr: '' };
+    const run: ChildRun = { startIds: [], ready: false, maxAcked: CRASH_STREAMS.map(() => -1), acked: 0, signal: null, code: null, stderr: '' };
     let partial = '';
     let killTimer: NodeJS.Timeout | null = null;
     const readyTimer = setTimeout(() => child.kill('SIGKILL'), READY_TIMEOUT_MS);
@@ -57,6 +59,7 @@ function runChild(root: string, seed: number, killAfterMs: number): Promise<Chil
           continue;
         }
         if (line === 'ready') {
+          run.ready = true;
           clearTimeout(readyTimer);
           killTimer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
           continue;
@@ -95,6 +98,7 @@ test(`kill -9 during concurrent appends loses no acknowledged record (${ROUNDS} 
     const childSeed = Math.floor(rand() * 2 ** 31);
     const run = await runChild(root, childSeed, killAfter);
     const where = `round ${round} (kill after ${killAfter} ms, child seed ${childSeed})`;
+    assert.ok(run.ready, `${where}: child never became ready (code ${run.code}, signal ${run.signal}): ${run.stderr}`);
     assert.equal(run.signal, 'SIGKILL', `${where}: child must die by our SIGKILL, got code ${run.code}: ${run.stderr}`);
     assert.deepEqual(run.startIds, floor, `${where}: the child must resume exactly where the last verification left off`);
     totalAcked += run.acked;
