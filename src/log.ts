@@ -15,7 +15,7 @@ import { S_DURABLE_COUNT, S_WRITE_LEN, SlotState, slotWord } from './arena/layou
 import type { ResolvedConfig } from './config.js';
 import type { Coordinator } from './coordinator/coordinator.js';
 import { AofError, ErrorCode, WouldBlockError, WouldBlockKind, type WouldBlockKindValue } from './errors.js';
-import { RECORD_HEADER_BYTES, RECORD_PAYLOAD_OFFSET, frameLength } from './format/record.js';
+import { RECORD_ALIGN, RECORD_HEADER_BYTES, RECORD_PAYLOAD_OFFSET, frameLength } from './format/record.js';
 import { AofReader, type ReaderOptions } from './reader.js';
 import type { Flusher } from './tier0/flusher.js';
 import { startHydration } from './tier0/hydrate.js';
@@ -222,6 +222,10 @@ export class AofLog {
     const frame = frameLength(length);
     if (this.#writeOff + frame > this.#capacity && !this.#rollover(frame)) return -1;
     const at = this.#base + this.#writeOff;
+    // Zero the frame's last 8-byte word first: it holds the padding, which must not carry stale
+    // bytes of an older segment from this reused slot onto disk (the header or payload overwrite
+    // whatever part of that word is theirs).
+    this.#f64[(at + frame - RECORD_ALIGN) >>> 3] = 0;
     this.#u32[at >>> 2] = length;
     this.#u32[(at >>> 2) + 1] = 0;
     this.#f64[(at >>> 3) + 1] = Date.now();
