@@ -10,6 +10,8 @@ import { appendSyncBatch, patternPayload, ringBatch, SabCopyLoop, tempRoot, veri
 import { atMost, BatchMeter, ratioResult, type BenchResult, type Suite, type SuiteOptions } from './shared.js';
 
 const SIZE = 100;
+/** Bytes one record takes in a segment: 16-byte header + payload, padded to 8. */
+const FRAME = (16 + SIZE + 7) & ~7;
 /** Appends per timed chunk. */
 const CHUNK = 10_000;
 const WARMUP = 200_000;
@@ -93,6 +95,8 @@ export const memory: Suite = {
             `heap after GC grew ${engineHeap.heapBytes} B over ${count} appends = ${perAppend.toFixed(4)} B/append ` +
               `(baseline ${baselineHeap.heapBytes} B = ${(baselineHeap.heapBytes / count).toFixed(4)} B/append); ` +
               `WouldBlock stalls ${subject.extra['stalls']}`,
+            `sustained ${Math.round(subject.extra['sustainedPerSec']!)} records/s including the ${subject.extra['stalls']} WouldBlock waits ` +
+              `(${subject.extra['stallMs']!.toFixed(0)} ms): the flush worker's pace over ${((count * FRAME) / 2 ** 30).toFixed(2)} GiB of frames`,
           ],
         }),
       ];
