@@ -42,6 +42,12 @@ interface QueuedAppend {
   reject: (err: unknown) => void;
 }
 
+interface DurableWaiter {
+  id: number;
+  resolve: (id: number) => void;
+  reject: (err: unknown) => void;
+}
+
 /** What the manager lends each log. */
 export interface LogContext {
   arena: Arena;
@@ -74,6 +80,8 @@ export class AofLog {
   readonly #undurable: Segment[] = [];
   readonly #queue: QueuedAppend[] = [];
   #draining = false;
+  readonly #durableWaiters: DurableWaiter[] = [];
+  #durableDraining = false;
   #nextId: number;
   // Active segment, unpacked into fields for the hot path.
   #active: Segment | null = null;
@@ -233,7 +241,7 @@ export class AofLog {
     this.#writeOff += frame;
     // Publish after the plain writes: the flusher loads WRITE_LEN before reading the frame.
     Atomics.store(this.#ctrl, this.#writeLenIndex, this.#writeOff);
-    this.#flusher.wake();
+    this.#flusher.published();
     this.#active!.count++;
     return this.#nextId++;
   }
@@ -345,13 +353,37 @@ export class AofLog {
     }
   }
 
-  async #whenDurable(id: number): Promise<number> {
-    while (this.durableId < id) {
-      const failure = this.#durabilityFailure();
-      if (failure !== null) throw failure;
-      await this.#ctx.coordinator.nextChange();
+  /**
+   * Resolves with `id` once durableId >= id. Waiters queue in id order (appends are ordered), so
+   * one loop per stream settles a whole group commit by computing durableId once per wake-up.
+   */
+  #whenDurable(id: number): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.#durableWaiters.push({ id, resolve, reject });
+      if (!this.#durableDraining) void this.#drainDurable();
+    });
+  }
+
+  async #drainDurable(): Promise<void> {
+    this.#durableDraining = true;
+    const waiters = this.#durableWaiters;
+    try {
+      while (waiters.length > 0) {
+        const durable = this.durableId;
+        let settled = 0;
+        while (settled < waiters.length && waiters[settled]!.id <= durable) settled++;
+        for (const waiter of waiters.splice(0, settled)) waiter.resolve(waiter.id);
+        if (waiters.length === 0) break;
+        const failure = this.#durabilityFailure();
+        if (failure !== null) {
+          for (const waiter of waiters.splice(0)) waiter.reject(failure);
+          break;
+        }
+        await this.#ctx.coordinator.nextChange();
+      }
+    } finally {
+      this.#durableDraining = false;
     }
-    return id;
   }
 
   /** Error that means durableId will never advance again, or null. */

@@ -56,9 +56,14 @@ export class Flusher {
   }
 
   /**
-   * Tells the worker there is work. Hot path: one atomic add, plus a notify only when the worker
-   * sleeps (see the race note in workers/flush.ts).
+   * Hot path, after a frame was published: rings only when the worker sleeps, so a busy worker
+   * costs the appender one shared load (see the doorbell race note in src/arena/layout.ts).
    */
+  published(): void {
+    if (Atomics.load(this.#ctrl, G_FLUSHER_IDLE) === 1) this.wake();
+  }
+
+  /** Rings the doorbell unconditionally (new segment, seal, sync request). */
   wake(): void {
     Atomics.add(this.#ctrl, G_WORK_EPOCH, 1);
     if (Atomics.load(this.#ctrl, G_FLUSHER_IDLE) === 1) Atomics.notify(this.#ctrl, G_WORK_EPOCH, 1);
