@@ -64,7 +64,9 @@ interface OpenSegment {
 }
 
 const open = new Map<number, OpenSegment>();
-let lastSyncRequest = Atomics.load(ctrl, G_SYNC_REQUEST);
+// Start from the arena's initial 0, not from the current value: a flush() requested while this
+// worker was still starting up has already bumped the word and must not be taken as served.
+let lastSyncRequest = 0;
 let lastIntervalSync = Date.now();
 let running = true;
 
