@@ -55,7 +55,7 @@ export interface LogContext {
   coordinator: Coordinator;
   config: ResolvedConfig;
   /** Seals another stream's active segment when the arena is full of active segments. */
-  relievePressure(requester: AofLog): void;
+  relievePressure(requester: AofLog | null): void;
   /** Registers a running hydration so close() can wait for it. */
   track(work: Promise<void>): void;
   /** Monotonic counter for ordering admissions. */
@@ -420,7 +420,7 @@ export class AofLog {
     const started = seg.hydration === null;
     const ok = startHydration(this.#arena, seg, () => this.#ctx.coordinator.kick());
     if (ok && started && seg.hydration !== null) this.#ctx.track(seg.hydration);
-    if (!ok) this.#ctx.relievePressure(this);
+    if (!ok) this.#ctx.relievePressure(null);
     return ok;
   }
 
