@@ -64,7 +64,10 @@ interface OpenSegment {
 }
 
 const open = new Map<number, OpenSegment>();
-let lastSyncRequest = Atomics.load(ctrl, G_SYNC_REQUEST);
+// The arena is zeroed at creation, so every bump of SYNC_REQUEST is a request. Reading the word
+// here instead would swallow a flush() made while this worker was still starting up (under fsync
+// 'never' nothing else ever syncs, so that flush() never resolved).
+let lastSyncRequest = 0;
 let lastIntervalSync = Date.now();
 let running = true;
 
