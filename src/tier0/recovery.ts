@@ -4,9 +4,11 @@
  * - Sealed segments (valid footer, exact file length) are trusted without reading their records.
  * - An unsealed segment (crash before its footer) is scanned frame by frame; the valid prefix is
  *   kept, the torn tail truncated, and a footer written so it is sealed from now on.
- * - Ids must be dense: each segment starts where the previous ended. A segment after a trimmed tail
- *   that does not continue it holds only records that were never acknowledged as durable (durableId
- *   is a contiguous prefix), so it is removed. Any other discontinuity is corruption.
+ * - Ids must be dense: each segment starts where the previous ended. A segment after an unsealed
+ *   one (scanned, whether or not bytes were trimmed: a crash while the flush worker lags cuts a
+ *   file at a frame boundary) that does not continue it holds only records that were never
+ *   acknowledged as durable (durableId is a contiguous prefix), so it is removed. Any other
+ *   discontinuity is corruption.
  * - Empty or headerless tail files (a crash right after creation) are removed.
  */
 import { open, readdir, unlink } from 'node:fs/promises';
@@ -62,9 +64,10 @@ export async function recoverStream(dir: string, segmentBytes: number): Promise<
       await removeFile(path, report);
       continue;
     }
+    const scannedBefore = report.scannedSegments;
     const seg = await recoverSegment(path, fileId, segmentBytes, isLast, report);
     if (seg === null) continue;
-    if (report.trimmedBytes > 0) trimmed = true;
+    if (report.scannedSegments > scannedBefore) trimmed = true;
     if (seg.count === 0) {
       await removeFile(path, report);
       continue;
