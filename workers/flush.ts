@@ -64,7 +64,10 @@ interface OpenSegment {
 }
 
 const open = new Map<number, OpenSegment>();
-let lastSyncRequest = Atomics.load(ctrl, G_SYNC_REQUEST);
+// Start from the arena's initial 0, not from the current value: flush() may have bumped the request
+// before this thread finished booting (tens of ms), and reading it here would swallow that request,
+// leaving flush() waiting forever under fsync 'never' (or until the next interval under 'interval').
+let lastSyncRequest = 0;
 let lastIntervalSync = Date.now();
 let running = true;
 
