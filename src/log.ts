@@ -15,7 +15,7 @@ import { S_DURABLE_COUNT, S_WRITE_LEN, SlotState, slotWord } from './arena/layou
 import type { ResolvedConfig } from './config.js';
 import type { Coordinator } from './coordinator/coordinator.js';
 import { AofError, ErrorCode, WouldBlockError, WouldBlockKind, type WouldBlockKindValue } from './errors.js';
-import { RECORD_HEADER_BYTES, RECORD_PAYLOAD_OFFSET, frameLength } from './format/record.js';
+import { RECORD_ALIGN, RECORD_HEADER_BYTES, RECORD_PAYLOAD_OFFSET, frameLength } from './format/record.js';
 import { AofReader, type ReaderOptions } from './reader.js';
 import type { Flusher } from './tier0/flusher.js';
 import { startHydration } from './tier0/hydrate.js';
@@ -42,6 +42,12 @@ interface QueuedAppend {
   reject: (err: unknown) => void;
 }
 
+interface DurableWaiter {
+  id: number;
+  resolve: (id: number) => void;
+  reject: (err: unknown) => void;
+}
+
 /** What the manager lends each log. */
 export interface LogContext {
   arena: Arena;
@@ -49,7 +55,7 @@ export interface LogContext {
   coordinator: Coordinator;
   config: ResolvedConfig;
   /** Seals another stream's active segment when the arena is full of active segments. */
-  relievePressure(requester: AofLog): void;
+  relievePressure(requester: AofLog | null): void;
   /** Registers a running hydration so close() can wait for it. */
   track(work: Promise<void>): void;
   /** Monotonic counter for ordering admissions. */
@@ -74,6 +80,8 @@ export class AofLog {
   readonly #undurable: Segment[] = [];
   readonly #queue: QueuedAppend[] = [];
   #draining = false;
+  readonly #durableWaiters: DurableWaiter[] = [];
+  #durableDraining = false;
   #nextId: number;
   // Active segment, unpacked into fields for the hot path.
   #active: Segment | null = null;
@@ -222,6 +230,10 @@ export class AofLog {
     const frame = frameLength(length);
     if (this.#writeOff + frame > this.#capacity && !this.#rollover(frame)) return -1;
     const at = this.#base + this.#writeOff;
+    // Zero the frame's last 8-byte word first: it holds the padding, which must not carry stale
+    // bytes of an older segment from this reused slot onto disk (the header or payload overwrite
+    // whatever part of that word is theirs).
+    this.#f64[(at + frame - RECORD_ALIGN) >>> 3] = 0;
     this.#u32[at >>> 2] = length;
     this.#u32[(at >>> 2) + 1] = 0;
     this.#f64[(at >>> 3) + 1] = Date.now();
@@ -229,7 +241,7 @@ export class AofLog {
     this.#writeOff += frame;
     // Publish after the plain writes: the flusher loads WRITE_LEN before reading the frame.
     Atomics.store(this.#ctrl, this.#writeLenIndex, this.#writeOff);
-    this.#flusher.wake();
+    this.#flusher.published();
     this.#active!.count++;
     return this.#nextId++;
   }
@@ -341,13 +353,37 @@ export class AofLog {
     }
   }
 
-  async #whenDurable(id: number): Promise<number> {
-    while (this.durableId < id) {
-      const failure = this.#durabilityFailure();
-      if (failure !== null) throw failure;
-      await this.#ctx.coordinator.nextChange();
+  /**
+   * Resolves with `id` once durableId >= id. Waiters queue in id order (appends are ordered), so
+   * one loop per stream settles a whole group commit by computing durableId once per wake-up.
+   */
+  #whenDurable(id: number): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.#durableWaiters.push({ id, resolve, reject });
+      if (!this.#durableDraining) void this.#drainDurable();
+    });
+  }
+
+  async #drainDurable(): Promise<void> {
+    this.#durableDraining = true;
+    const waiters = this.#durableWaiters;
+    try {
+      while (waiters.length > 0) {
+        const durable = this.durableId;
+        let settled = 0;
+        while (settled < waiters.length && waiters[settled]!.id <= durable) settled++;
+        for (const waiter of waiters.splice(0, settled)) waiter.resolve(waiter.id);
+        if (waiters.length === 0) break;
+        const failure = this.#durabilityFailure();
+        if (failure !== null) {
+          for (const waiter of waiters.splice(0)) waiter.reject(failure);
+          break;
+        }
+        await this.#ctx.coordinator.nextChange();
+      }
+    } finally {
+      this.#durableDraining = false;
     }
-    return id;
   }
 
   /** Error that means durableId will never advance again, or null. */
@@ -384,7 +420,7 @@ export class AofLog {
     const started = seg.hydration === null;
     const ok = startHydration(this.#arena, seg, () => this.#ctx.coordinator.kick());
     if (ok && started && seg.hydration !== null) this.#ctx.track(seg.hydration);
-    if (!ok) this.#ctx.relievePressure(this);
+    if (!ok) this.#ctx.relievePressure(null);
     return ok;
   }
 

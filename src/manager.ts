@@ -174,12 +174,16 @@ export class AofManager {
   }
 
   /**
-   * Every slot is taken. If nothing is on its way to becoming free (no slot sealing or hydrating),
-   * seal the oldest active segment of another stream so its slot becomes reusable once durable.
+   * Every slot is taken. Seal the oldest active segment of another stream so its slot becomes
+   * reusable once durable — unless enough slots are already on their way to becoming free: at
+   * most a quarter of the arena seals at once (one flusher pass seals them all, so many streams
+   * contending for few slots move in batches rather than one fsync at a time).
+   * `requester` is excluded (a writer must not seal itself); null for a reader's hydration, whose
+   * own stream's active segment may be sealed too.
    */
-  #relievePressure(requester: AofLog): void {
+  #relievePressure(requester: AofLog | null): void {
     const occupancy = this.#arena.occupancy();
-    if (occupancy.sealing > 0 || occupancy.hydrating > 0) return;
+    if (occupancy.sealing + occupancy.hydrating >= Math.max(1, this.#arena.slotCount >> 2)) return;
     let oldest: AofLog | null = null;
     for (const log of this.#logs) {
       if (log === requester || log.activatedAt < 0) continue;

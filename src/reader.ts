@@ -114,7 +114,12 @@ export class AofReader {
     }
     if (this.#pinned < 0) {
       if (seg.slot < 0) {
-        if (seg.error !== null) throw seg.error;
+        const failure = seg.error;
+        if (failure !== null) {
+          // Corruption is permanent; an I/O failure (EMFILE, EIO...) is reported once, then retried.
+          if (failure.code !== ErrorCode.CORRUPT) seg.error = null;
+          throw failure;
+        }
         this.#log.hydrate(seg);
         if (seg.slot < 0) return BLOCKED;
       }

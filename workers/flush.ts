@@ -64,9 +64,8 @@ interface OpenSegment {
 }
 
 const open = new Map<number, OpenSegment>();
-// Start from the arena's initial 0, not from the current value: flush() may have bumped the request
-// before this thread finished booting (tens of ms), and reading it here would swallow that request,
-// leaving flush() waiting forever under fsync 'never' (or until the next interval under 'interval').
+// Start from the arena's initial 0, not from the current value: a flush() requested while this
+// worker was still starting up has already bumped the word and must not be taken as served.
 let lastSyncRequest = 0;
 let lastIntervalSync = Date.now();
 let running = true;
@@ -242,16 +241,25 @@ function sleepTimeout(): number {
   return Number.POSITIVE_INFINITY;
 }
 
+/** True when some open slot has frames published but not yet written, or is waiting to be sealed. */
+function hasPendingWork(): boolean {
+  for (const seg of open.values()) {
+    if (Atomics.load(ctrl, slotWord(seg.slot, S_WRITE_LEN)) > seg.flushed) return true;
+    if (Atomics.load(ctrl, slotWord(seg.slot, S_STATE)) === SlotState.SEALING) return true;
+  }
+  return false;
+}
+
 function main(): void {
   Atomics.store(ctrl, G_FLUSHER_STATE, FLUSHER_RUNNING);
   while (running) {
     const seen = Atomics.load(ctrl, G_WORK_EPOCH);
     pass();
     if (!running) break;
-    // Race note: IDLE is stored before the wait compares WORK_EPOCH; the main thread bumps the epoch
-    // before loading IDLE, so either we see its bump (wait returns at once) or it sees IDLE and notifies.
     Atomics.store(ctrl, G_FLUSHER_IDLE, 1);
-    Atomics.wait(ctrl, G_WORK_EPOCH, seen, sleepTimeout());
+    // Race note: see the doorbell note in src/arena/layout.ts. IDLE is stored before this re-check,
+    // so a frame published after it is either seen here or followed by a ring.
+    if (!hasPendingWork()) Atomics.wait(ctrl, G_WORK_EPOCH, seen, sleepTimeout());
     Atomics.store(ctrl, G_FLUSHER_IDLE, 0);
   }
   pass(); // final pass: everything written, synced, sealed slots closed

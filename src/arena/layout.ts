@@ -13,6 +13,10 @@
  * Ownership and ordering (race notes):
  * - The main thread writes frames, then `Atomics.store(WRITE_LEN)`; the flusher `Atomics.load`s
  *   WRITE_LEN before reading frames, so it never sees a half-written frame.
+ * - Doorbell (Dekker style, all Atomics are sequentially consistent): after publishing, the main
+ *   thread loads FLUSHER_IDLE and rings (bump WORK_EPOCH + notify) only if it is 1. The flusher
+ *   stores FLUSHER_IDLE = 1, then re-checks every WRITE_LEN before it sleeps on WORK_EPOCH. Either
+ *   the main thread sees IDLE = 1 and rings, or the flusher's re-check sees the new WRITE_LEN.
  * - The flusher stores FLUSHED_LEN/DURABLE_LEN/DURABLE_COUNT, then bumps PROGRESS_EPOCH and notifies;
  *   the main thread reads them with Atomics.load, so a durable count is never ahead of the fsync.
  * - STATE moves FREE → ACTIVE (main) → SEALING (main, after the final WRITE_LEN store) → CLEAN
@@ -20,22 +24,29 @@
  *   hydration), and only when PINS is 0.
  */
 
-/** Global control words. */
-export const G_WORK_EPOCH = 0; // main → flusher: bumped whenever there is new work (frames, seal, open, sync)
-export const G_FLUSHER_IDLE = 1; // flusher → main: 1 while the flusher sleeps, so main notifies only then
-export const G_PROGRESS_EPOCH = 2; // flusher → main: bumped after every batch that moved a length or state
-export const G_SYNC_REQUEST = 3; // main → flusher: bumped by flush(); the flusher fsyncs everything written
-export const G_FLUSHER_STATE = 4; // flusher: FLUSHER_RUNNING, FLUSHER_STOPPED, FLUSHER_FAILED
-export const GLOBAL_WORDS = 16;
+/**
+ * Global control words. Each sits on its own 64-byte cache line, so the main thread's doorbell
+ * and the flusher's progress counter never false-share.
+ */
+export const CACHE_LINE_WORDS = 16;
+export const G_WORK_EPOCH = 0; // main → flusher: bumped when there is new work and the flusher may sleep
+export const G_FLUSHER_IDLE = 1 * CACHE_LINE_WORDS; // flusher → main: 1 while the flusher sleeps (or is about to)
+export const G_PROGRESS_EPOCH = 2 * CACHE_LINE_WORDS; // flusher → main: bumped after every pass that moved a length or state
+export const G_SYNC_REQUEST = 3 * CACHE_LINE_WORDS; // main → flusher: bumped by flush(); the flusher fsyncs everything written
+export const G_FLUSHER_STATE = 4 * CACHE_LINE_WORDS; // flusher: FLUSHER_RUNNING, FLUSHER_STOPPED, FLUSHER_FAILED
+export const GLOBAL_WORDS = 5 * CACHE_LINE_WORDS;
 
-/** Per-slot control words, at GLOBAL_WORDS + slot * SLOT_WORDS. */
+/**
+ * Per-slot control words, at GLOBAL_WORDS + slot * SLOT_WORDS. One cache line per slot: the
+ * flusher's stores for one slot do not disturb the main thread's WRITE_LEN of its neighbour.
+ */
 export const S_STATE = 0;
 export const S_WRITE_LEN = 1; // bytes of frames published by the main thread
 export const S_FLUSHED_LEN = 2; // bytes written to the segment file (not necessarily fsynced)
 export const S_DURABLE_LEN = 3; // bytes fsynced
 export const S_DURABLE_COUNT = 4; // frames fsynced
-export const S_PINS = 5; // readers holding views into this slot
-export const SLOT_WORDS = 8;
+export const S_PINS = 5; // readers (and workers) holding this slot
+export const SLOT_WORDS = CACHE_LINE_WORDS;
 
 /** Slot states. Negative values are failures (the thread-stream sentinel habit). */
 export const SlotState = {

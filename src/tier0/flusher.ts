@@ -31,7 +31,7 @@ export class Flusher {
       fsyncIntervalMs: config.fsyncIntervalMs,
       port: channel.port2,
     };
-    this.#worker = new Worker(WORKER_URL, { workerData, transferList: [channel.port2], name: 'aof2-flush' });
+    this.#worker = new Worker(WORKER_URL, { workerData, transferList: [channel.port2], name: 'aof2-flush', execArgv: workerExecArgv() });
     // Neither the worker nor its port may keep the process alive: waiters hold their own ref'd timer.
     this.#worker.unref();
     this.#port = channel.port1;
@@ -56,9 +56,14 @@ export class Flusher {
   }
 
   /**
-   * Tells the worker there is work. Hot path: one atomic add, plus a notify only when the worker
-   * sleeps (see the race note in workers/flush.ts).
+   * Hot path, after a frame was published: rings only when the worker sleeps, so a busy worker
+   * costs the appender one shared load (see the doorbell race note in src/arena/layout.ts).
    */
+  published(): void {
+    if (Atomics.load(this.#ctrl, G_FLUSHER_IDLE) === 1) this.wake();
+  }
+
+  /** Rings the doorbell unconditionally (new segment, seal, sync request). */
   wake(): void {
     Atomics.add(this.#ctrl, G_WORK_EPOCH, 1);
     if (Atomics.load(this.#ctrl, G_FLUSHER_IDLE) === 1) Atomics.notify(this.#ctrl, G_WORK_EPOCH, 1);
@@ -88,4 +93,19 @@ export class Flusher {
     this.#port.postMessage(cmd);
     this.wake();
   }
+}
+
+/**
+ * The parent's execArgv minus `--input-type`: workers inherit execArgv, and a worker started from a
+ * file fails with ERR_INPUT_TYPE_NOT_ALLOWED when the host runs as `node --input-type=module -e`.
+ */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--input-type') i++; // skip its separate value too
+    else if (!arg.startsWith('--input-type=')) out.push(arg);
+  }
+  return out;
 }

@@ -4,9 +4,12 @@
  * - Sealed segments (valid footer, exact file length) are trusted without reading their records.
  * - An unsealed segment (crash before its footer) is scanned frame by frame; the valid prefix is
  *   kept, the torn tail truncated, and a footer written so it is sealed from now on.
- * - Ids must be dense: each segment starts where the previous ended. A segment after a trimmed tail
- *   that does not continue it holds only records that were never acknowledged as durable (durableId
- *   is a contiguous prefix), so it is removed. Any other discontinuity is corruption.
+ * - Ids must be dense: each segment starts where the previous ended. A segment after an unsealed
+ *   (scanned) one that does not continue it holds only records that were never acknowledged as
+ *   durable (durableId is a contiguous prefix), so it is removed. That holds whether or not the scan
+ *   trimmed bytes: the flusher may have created the next file before writing the last frames of the
+ *   previous one, leaving a file that ends cleanly on a frame boundary yet short of the next base
+ *   id. A gap after a sealed (footer-trusted) segment is corruption.
  * - Empty or headerless tail files (a crash right after creation) are removed.
  */
 import { open, readdir, unlink } from 'node:fs/promises';
@@ -45,14 +48,15 @@ export async function recoverStream(dir: string, segmentBytes: number): Promise<
   const report: RecoveryReport = { trustedSegments: 0, scannedSegments: 0, scannedBytes: 0, trimmedBytes: 0, removedFiles: [] };
   const segments: Segment[] = [];
   let nextId = names.length > 0 ? parseSegmentFileName(names[0]!)! : 0;
-  let trimmed = false;
+  /** Set once a segment was recovered by scanning: its true end is unknown, so later gaps are expected. */
+  let afterUnsealed = false;
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
     const path = join(dir, name);
     const fileId = parseSegmentFileName(name)!;
     const isLast = i === names.length - 1;
     if (fileId !== nextId) {
-      if (!trimmed) {
+      if (!afterUnsealed) {
         throw AofError.corrupt(`segment ${path} starts at id ${fileId} but the previous segment ends at ${nextId}`, {
           path,
           expected: nextId,
@@ -62,9 +66,10 @@ export async function recoverStream(dir: string, segmentBytes: number): Promise<
       await removeFile(path, report);
       continue;
     }
+    const scannedBefore = report.scannedSegments;
     const seg = await recoverSegment(path, fileId, segmentBytes, isLast, report);
     if (seg === null) continue;
-    if (report.trimmedBytes > 0) trimmed = true;
+    if (report.scannedSegments > scannedBefore) afterUnsealed = true;
     if (seg.count === 0) {
       await removeFile(path, report);
       continue;

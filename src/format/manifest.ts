@@ -1,0 +1,237 @@
+/**
+ * Manifest log: the binary journal of every tier transition, in chunk files
+ * `<root>/manifest/<chunkSeq as 20 digits>.mlog`.
+ *
+ * Chunk file:
+ * ```
+ * 0      64   chunk header (below)
+ * 64     C    committed records, back to back, each padded to 8 bytes (C = committedBytes)
+ * 64+C   ...  bytes written but not committed (a torn tail after a crash): ignored and trimmed
+ * ```
+ * Chunk header (little-endian):
+ * ```
+ * 0   8  magic          "AOF2MAN\0"
+ * 8   2  version        u16 = 1
+ * 10  2  headerBytes    u16 = 64
+ * 12  4  committedBytes u32  bytes of records after the header that are committed
+ * 16  8  chunkSeq       u64  sequence number, equals the file name
+ * 24  4  recordCount    u32  committed records
+ * 28  4  chunkCrc       u32  zlib.crc32 of the committed record bytes [64, 64 + C)
+ * 32  8  createdAt      f64
+ * 40  20 reserved       zero
+ * 60  4  headerCrc      u32  zlib.crc32 of bytes [0, 60)
+ * ```
+ * Commit protocol: write the records after the committed end, then rewrite the header with the new
+ * committedBytes/recordCount/chunkCrc, then fdatasync. A crash before the header write leaves the
+ * new records uncommitted (they are trimmed); records are self-checking, so a damaged header is
+ * recovered by scanning records until the first bad one.
+ *
+ * Record:
+ * ```
+ * 0   4  bodyBytes  u32  bytes of body
+ * 4   2  type       u16  ManifestRecordType
+ * 6   2  version    u16  record schema version = 1
+ * 8   4  crc        u32  zlib.crc32 of bytes [4, 8) followed by the body
+ * 12  B  body:      stream name length u16, stream name (UTF-8, ASCII by construction),
+ *                   baseId u64, then the type's fields (u32 each unless noted, see FIELDS)
+ * 12+B p  zero padding to a multiple of 8
+ * ```
+ */
+import { crc32 } from 'node:zlib';
+import { AofError, ErrorCode } from '../errors.js';
+
+export const CHUNK_MAGIC = 'AOF2MAN\0';
+export const MANIFEST_VERSION = 1;
+export const CHUNK_HEADER_BYTES = 64;
+export const RECORD_PREFIX_BYTES = 12;
+export const CHUNK_FILE_SUFFIX = '.mlog';
+const CHECKED_BYTES = 60;
+
+/** Record types. Numbers are forever: never reuse one. */
+export const ManifestRecordType = {
+  /** A segment's raw file is sealed and durable. Fields: recordCount, dataBytes, dataCrc. */
+  SEALED: 1,
+  /** Compression of the segment began. Fields: attempt. */
+  COMPRESSION_STARTED: 2,
+  /** The Tier 1 file is durable; the raw file may go. Fields: compressedBytes, frameCount. */
+  COMPRESSION_DONE: 3,
+  /** Compression gave up after its attempts. Fields: attempts. */
+  COMPRESSION_FAILED: 4,
+  /** The local Tier 1 copy was evicted (Tier 2 holds it). No fields. */
+  EVICTED: 5,
+  /** The local Tier 1 copy was brought back from Tier 2. No fields. */
+  HYDRATED: 6,
+  /** The Tier 1 file is in Tier 2. Fields: objectBytes. */
+  UPLOADED: 7,
+  /** Retention removed the segment from every tier. No fields. */
+  DELETED: 8,
+  /** The local copy is missing or corrupt and must be restored. No fields. */
+  NEEDS_RECOVERY: 9,
+  /** A catalog snapshot covering everything before this record was written. Fields: snapshotSeq. */
+  SNAPSHOT: 10,
+} as const;
+
+export type ManifestRecordTypeValue = (typeof ManifestRecordType)[keyof typeof ManifestRecordType];
+
+/** Names of the u32 fields each type carries after baseId, in order. */
+export const FIELDS: Record<ManifestRecordTypeValue, readonly string[]> = {
+  [ManifestRecordType.SEALED]: ['recordCount', 'dataBytes', 'dataCrc'],
+  [ManifestRecordType.COMPRESSION_STARTED]: ['attempt'],
+  [ManifestRecordType.COMPRESSION_DONE]: ['compressedBytes', 'frameCount'],
+  [ManifestRecordType.COMPRESSION_FAILED]: ['attempts'],
+  [ManifestRecordType.EVICTED]: [],
+  [ManifestRecordType.HYDRATED]: [],
+  [ManifestRecordType.UPLOADED]: ['objectBytes'],
+  [ManifestRecordType.DELETED]: [],
+  [ManifestRecordType.NEEDS_RECOVERY]: [],
+  [ManifestRecordType.SNAPSHOT]: ['snapshotSeq'],
+};
+
+export interface ManifestRecord {
+  type: ManifestRecordTypeValue;
+  stream: string;
+  baseId: number;
+  /** The type's fields by name (see FIELDS); missing ones encode as 0. */
+  fields: Record<string, number>;
+}
+
+export interface ChunkHeader {
+  committedBytes: number;
+  chunkSeq: number;
+  recordCount: number;
+  chunkCrc: number;
+  createdAt: number;
+}
+
+function view(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+const pad8 = (n: number): number => (n + 7) & ~7;
+
+export function isKnownType(type: number): type is ManifestRecordTypeValue {
+  return Object.prototype.hasOwnProperty.call(FIELDS, type);
+}
+
+/** Bytes a record takes in a chunk, padding included. */
+export function manifestRecordLength(record: ManifestRecord): number {
+  return pad8(RECORD_PREFIX_BYTES + 2 + record.stream.length + 8 + 4 * FIELDS[record.type].length);
+}
+
+/** Encodes a record at `off`; returns the offset after its padding. */
+export function encodeManifestRecordInto(bytes: Uint8Array, off: number, record: ManifestRecord): number {
+  const total = manifestRecordLength(record);
+  bytes.fill(0, off, off + total);
+  const v = view(bytes);
+  const fields = FIELDS[record.type];
+  const bodyBytes = 2 + record.stream.length + 8 + 4 * fields.length;
+  v.setUint32(off, bodyBytes, true);
+  v.setUint16(off + 4, record.type, true);
+  v.setUint16(off + 6, MANIFEST_VERSION, true);
+  let p = off + RECORD_PREFIX_BYTES;
+  v.setUint16(p, record.stream.length, true);
+  p += 2;
+  for (let i = 0; i < record.stream.length; i++) bytes[p + i] = record.stream.charCodeAt(i);
+  p += record.stream.length;
+  v.setBigUint64(p, BigInt(record.baseId), true);
+  p += 8;
+  for (const name of fields) {
+    v.setUint32(p, (record.fields[name] ?? 0) >>> 0, true);
+    p += 4;
+  }
+  v.setUint32(off + 8, recordCrc(bytes, off, bodyBytes), true);
+  return off + total;
+}
+
+function recordCrc(bytes: Uint8Array, off: number, bodyBytes: number): number {
+  const typeAndVersion = crc32(bytes.subarray(off + 4, off + 8));
+  return crc32(bytes.subarray(off + RECORD_PREFIX_BYTES, off + RECORD_PREFIX_BYTES + bodyBytes), typeAndVersion);
+}
+
+/** Outcome of decoding one record: the record, or why it cannot be decoded. */
+export type DecodeResult =
+  | { ok: true; record: ManifestRecord; next: number }
+  | { ok: false; reason: 'truncated' | 'crc' | 'length'; next: number }
+  | { ok: false; reason: 'unknown-type'; type: number; version: number; next: number };
+
+/**
+ * Decodes the record at `off` in `bytes[.., end)`. Never throws: replay decides what a failure
+ * means (a torn tail is expected, a bad committed record is corruption).
+ */
+export function decodeManifestRecord(bytes: Uint8Array, off: number, end: number): DecodeResult {
+  if (end - off < RECORD_PREFIX_BYTES) return { ok: false, reason: 'truncated', next: end };
+  const v = view(bytes);
+  const bodyBytes = v.getUint32(off, true);
+  const total = pad8(RECORD_PREFIX_BYTES + bodyBytes);
+  if (bodyBytes < 10 || total > end - off) return { ok: false, reason: bodyBytes < 10 ? 'length' : 'truncated', next: end };
+  if (v.getUint32(off + 8, true) !== recordCrc(bytes, off, bodyBytes)) return { ok: false, reason: 'crc', next: off + total };
+  const type = v.getUint16(off + 4, true);
+  const version = v.getUint16(off + 6, true);
+  if (!isKnownType(type) || version !== MANIFEST_VERSION) return { ok: false, reason: 'unknown-type', type, version, next: off + total };
+  let p = off + RECORD_PREFIX_BYTES;
+  const nameLength = v.getUint16(p, true);
+  p += 2;
+  const fields = FIELDS[type];
+  if (2 + nameLength + 8 + 4 * fields.length !== bodyBytes) return { ok: false, reason: 'length', next: off + total };
+  let stream = '';
+  for (let i = 0; i < nameLength; i++) stream += String.fromCharCode(bytes[p + i]!);
+  p += nameLength;
+  const baseId = Number(v.getBigUint64(p, true));
+  p += 8;
+  const out: Record<string, number> = {};
+  for (const name of fields) {
+    out[name] = v.getUint32(p, true);
+    p += 4;
+  }
+  return { ok: true, record: { type, stream, baseId, fields: out }, next: off + total };
+}
+
+export function encodeChunkHeaderInto(bytes: Uint8Array, off: number, h: ChunkHeader): number {
+  bytes.fill(0, off, off + CHUNK_HEADER_BYTES);
+  const v = view(bytes);
+  for (let i = 0; i < 8; i++) bytes[off + i] = CHUNK_MAGIC.charCodeAt(i);
+  v.setUint16(off + 8, MANIFEST_VERSION, true);
+  v.setUint16(off + 10, CHUNK_HEADER_BYTES, true);
+  v.setUint32(off + 12, h.committedBytes, true);
+  v.setBigUint64(off + 16, BigInt(h.chunkSeq), true);
+  v.setUint32(off + 24, h.recordCount, true);
+  v.setUint32(off + 28, h.chunkCrc, true);
+  v.setFloat64(off + 32, h.createdAt, true);
+  v.setUint32(off + CHECKED_BYTES, crc32(bytes.subarray(off, off + CHECKED_BYTES)), true);
+  return off + CHUNK_HEADER_BYTES;
+}
+
+/** @throws AOF_ERR_CORRUPT (wrong magic, CRC), AOF_ERR_INCOMPATIBLE (newer version) */
+export function decodeChunkHeader(bytes: Uint8Array, off = 0): ChunkHeader {
+  if (bytes.length - off < CHUNK_HEADER_BYTES) throw AofError.corrupt('manifest chunk header truncated', { offset: off });
+  for (let i = 0; i < 8; i++) {
+    if (bytes[off + i] !== CHUNK_MAGIC.charCodeAt(i)) throw AofError.corrupt('manifest chunk has wrong magic', { offset: off });
+  }
+  const v = view(bytes);
+  const version = v.getUint16(off + 8, true);
+  const stored = v.getUint32(off + CHECKED_BYTES, true);
+  const actual = crc32(bytes.subarray(off, off + CHECKED_BYTES));
+  if (stored !== actual) throw AofError.corrupt('manifest chunk header CRC mismatch', { stored, actual });
+  if (version !== MANIFEST_VERSION) {
+    throw new AofError(ErrorCode.INCOMPATIBLE, `manifest chunk version ${version} is newer than this aof2 understands (${MANIFEST_VERSION})`, {
+      details: { version },
+    });
+  }
+  return {
+    committedBytes: v.getUint32(off + 12, true),
+    chunkSeq: Number(v.getBigUint64(off + 16, true)),
+    recordCount: v.getUint32(off + 24, true),
+    chunkCrc: v.getUint32(off + 28, true),
+    createdAt: v.getFloat64(off + 32, true),
+  };
+}
+
+/** `00000000000000000007.mlog` for chunk 7. */
+export function chunkFileName(seq: number): string {
+  return String(seq).padStart(20, '0') + CHUNK_FILE_SUFFIX;
+}
+
+export function parseChunkFileName(name: string): number | null {
+  const m = /^([0-9]{20})\.mlog$/.exec(name);
+  return m === null ? null : Number(m[1]);
+}

@@ -1,0 +1,228 @@
+/**
+ * Catalog snapshot: the whole catalog at one point of the manifest log, so replay starts there
+ * instead of at the first chunk. `<root>/manifest/<snapshotSeq as 20 digits>.snap`, written to a
+ * temp name, fsynced and renamed.
+ *
+ * ```
+ * 0    64   header (below)
+ * 64   B    body: for each stream: nameLength u16, name bytes, segmentCount u32,
+ *           then segmentCount entries of SNAPSHOT_ENTRY_BYTES (below)
+ * ```
+ * Header:
+ * ```
+ * 0   8  magic            "AOF2SNP\0"
+ * 8   2  version          u16 = 1
+ * 10  2  headerBytes      u16 = 64
+ * 12  4  bodyBytes        u32
+ * 16  8  watermarkChunk   u64  the snapshot covers every record before this position:
+ * 24  4  watermarkOffset  u32  chunk `watermarkChunk`, committed byte offset `watermarkOffset`
+ * 28  4  streamCount      u32
+ * 32  4  segmentCount     u32
+ * 36  4  bodyCrc          u32  zlib.crc32 of the body
+ * 40  8  createdAt        f64
+ * 48  8  snapshotSeq      u64
+ * 56  4  reserved         zero
+ * 60  4  headerCrc        u32  zlib.crc32 of bytes [0, 60)
+ * ```
+ * Entry (40 bytes):
+ * ```
+ * 0   8  baseId           u64
+ * 8   4  recordCount      u32
+ * 12  4  dataBytes        u32
+ * 16  4  dataCrc          u32
+ * 20  1  state            u8   SegmentState
+ * 21  1  flags            u8   bit 0: uploaded to Tier 2, bit 1: local Tier 1 copy evicted
+ * 22  2  attempts         u16  failed compression attempts
+ * 24  4  compressedBytes  u32
+ * 28  4  frameCount       u32
+ * 32  4  objectBytes      u32  size of the Tier 2 object
+ * 36  4  reserved         zero
+ * ```
+ */
+import { crc32 } from 'node:zlib';
+import { AofError, ErrorCode } from '../errors.js';
+
+export const SNAPSHOT_MAGIC = 'AOF2SNP\0';
+export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_HEADER_BYTES = 64;
+export const SNAPSHOT_ENTRY_BYTES = 40;
+export const SNAPSHOT_FILE_SUFFIX = '.snap';
+const CHECKED_BYTES = 60;
+
+/** Persistent state of a segment in the catalog. Numbers are forever. */
+export const SegmentState = {
+  /** Raw segment file sealed and durable. */
+  SEALED: 1,
+  /** Tier 1 (compressed) file durable; the raw file is gone or going. */
+  TIER1: 2,
+  /** Compression gave up; the raw file stays the copy of record. */
+  COMPRESSION_FAILED: 3,
+  /** The local copy is missing or corrupt; restore it from Tier 2. */
+  NEEDS_RECOVERY: 4,
+  /** Deleted by retention. */
+  DELETED: 5,
+} as const;
+
+export type SegmentStateValue = (typeof SegmentState)[keyof typeof SegmentState];
+
+export const FLAG_UPLOADED = 1;
+export const FLAG_TIER1_EVICTED = 2;
+
+export interface CatalogEntry {
+  baseId: number;
+  recordCount: number;
+  dataBytes: number;
+  dataCrc: number;
+  state: SegmentStateValue;
+  flags: number;
+  attempts: number;
+  compressedBytes: number;
+  frameCount: number;
+  objectBytes: number;
+}
+
+export interface SnapshotHeader {
+  bodyBytes: number;
+  watermarkChunk: number;
+  watermarkOffset: number;
+  streamCount: number;
+  segmentCount: number;
+  bodyCrc: number;
+  createdAt: number;
+  snapshotSeq: number;
+}
+
+export interface Snapshot {
+  header: SnapshotHeader;
+  streams: Map<string, CatalogEntry[]>;
+}
+
+function view(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Encodes a whole snapshot file. */
+export function encodeSnapshot(
+  streams: ReadonlyMap<string, readonly CatalogEntry[]>,
+  meta: { watermarkChunk: number; watermarkOffset: number; snapshotSeq: number; createdAt: number },
+): Uint8Array {
+  let bodyBytes = 0;
+  let segmentCount = 0;
+  for (const [name, entries] of streams) {
+    bodyBytes += 2 + name.length + 4 + entries.length * SNAPSHOT_ENTRY_BYTES;
+    segmentCount += entries.length;
+  }
+  const out = new Uint8Array(SNAPSHOT_HEADER_BYTES + bodyBytes);
+  const v = view(out);
+  let p = SNAPSHOT_HEADER_BYTES;
+  for (const [name, entries] of streams) {
+    v.setUint16(p, name.length, true);
+    p += 2;
+    for (let i = 0; i < name.length; i++) out[p + i] = name.charCodeAt(i);
+    p += name.length;
+    v.setUint32(p, entries.length, true);
+    p += 4;
+    for (const e of entries) {
+      v.setBigUint64(p, BigInt(e.baseId), true);
+      v.setUint32(p + 8, e.recordCount, true);
+      v.setUint32(p + 12, e.dataBytes, true);
+      v.setUint32(p + 16, e.dataCrc, true);
+      v.setUint8(p + 20, e.state);
+      v.setUint8(p + 21, e.flags);
+      v.setUint16(p + 22, e.attempts, true);
+      v.setUint32(p + 24, e.compressedBytes, true);
+      v.setUint32(p + 28, e.frameCount, true);
+      v.setUint32(p + 32, e.objectBytes, true);
+      p += SNAPSHOT_ENTRY_BYTES;
+    }
+  }
+  for (let i = 0; i < 8; i++) out[i] = SNAPSHOT_MAGIC.charCodeAt(i);
+  v.setUint16(8, SNAPSHOT_VERSION, true);
+  v.setUint16(10, SNAPSHOT_HEADER_BYTES, true);
+  v.setUint32(12, bodyBytes, true);
+  v.setBigUint64(16, BigInt(meta.watermarkChunk), true);
+  v.setUint32(24, meta.watermarkOffset, true);
+  v.setUint32(28, streams.size, true);
+  v.setUint32(32, segmentCount, true);
+  v.setUint32(36, crc32(out.subarray(SNAPSHOT_HEADER_BYTES)), true);
+  v.setFloat64(40, meta.createdAt, true);
+  v.setBigUint64(48, BigInt(meta.snapshotSeq), true);
+  v.setUint32(CHECKED_BYTES, crc32(out.subarray(0, CHECKED_BYTES)), true);
+  return out;
+}
+
+/** @throws AOF_ERR_CORRUPT on any mismatch, AOF_ERR_INCOMPATIBLE on a newer version */
+export function decodeSnapshot(bytes: Uint8Array): Snapshot {
+  if (bytes.length < SNAPSHOT_HEADER_BYTES) throw AofError.corrupt('snapshot truncated', { length: bytes.length });
+  for (let i = 0; i < 8; i++) {
+    if (bytes[i] !== SNAPSHOT_MAGIC.charCodeAt(i)) throw AofError.corrupt('snapshot has wrong magic', { offset: 0 });
+  }
+  const v = view(bytes);
+  if (v.getUint32(CHECKED_BYTES, true) !== crc32(bytes.subarray(0, CHECKED_BYTES))) {
+    throw AofError.corrupt('snapshot header CRC mismatch', { offset: CHECKED_BYTES });
+  }
+  const version = v.getUint16(8, true);
+  if (version !== SNAPSHOT_VERSION) {
+    throw new AofError(ErrorCode.INCOMPATIBLE, `snapshot version ${version} is newer than this aof2 understands`, { details: { version } });
+  }
+  const header: SnapshotHeader = {
+    bodyBytes: v.getUint32(12, true),
+    watermarkChunk: Number(v.getBigUint64(16, true)),
+    watermarkOffset: v.getUint32(24, true),
+    streamCount: v.getUint32(28, true),
+    segmentCount: v.getUint32(32, true),
+    bodyCrc: v.getUint32(36, true),
+    createdAt: v.getFloat64(40, true),
+    snapshotSeq: Number(v.getBigUint64(48, true)),
+  };
+  if (bytes.length !== SNAPSHOT_HEADER_BYTES + header.bodyBytes) {
+    throw AofError.corrupt('snapshot length does not match its header', { expected: SNAPSHOT_HEADER_BYTES + header.bodyBytes, actual: bytes.length });
+  }
+  if (crc32(bytes.subarray(SNAPSHOT_HEADER_BYTES)) !== header.bodyCrc) throw AofError.corrupt('snapshot body CRC mismatch', {});
+  const streams = new Map<string, CatalogEntry[]>();
+  let p = SNAPSHOT_HEADER_BYTES;
+  const end = bytes.length;
+  const need = (n: number): void => {
+    if (p + n > end) throw AofError.corrupt('snapshot body truncated', { offset: p });
+  };
+  for (let s = 0; s < header.streamCount; s++) {
+    need(2);
+    const nameLength = v.getUint16(p, true);
+    p += 2;
+    need(nameLength + 4);
+    let name = '';
+    for (let i = 0; i < nameLength; i++) name += String.fromCharCode(bytes[p + i]!);
+    p += nameLength;
+    const count = v.getUint32(p, true);
+    p += 4;
+    need(count * SNAPSHOT_ENTRY_BYTES);
+    const entries: CatalogEntry[] = [];
+    for (let i = 0; i < count; i++) {
+      entries.push({
+        baseId: Number(v.getBigUint64(p, true)),
+        recordCount: v.getUint32(p + 8, true),
+        dataBytes: v.getUint32(p + 12, true),
+        dataCrc: v.getUint32(p + 16, true),
+        state: v.getUint8(p + 20) as SegmentStateValue,
+        flags: v.getUint8(p + 21),
+        attempts: v.getUint16(p + 22, true),
+        compressedBytes: v.getUint32(p + 24, true),
+        frameCount: v.getUint32(p + 28, true),
+        objectBytes: v.getUint32(p + 32, true),
+      });
+      p += SNAPSHOT_ENTRY_BYTES;
+    }
+    streams.set(name, entries);
+  }
+  if (p !== end) throw AofError.corrupt('snapshot body has trailing bytes', { offset: p });
+  return { header, streams };
+}
+
+export function snapshotFileName(seq: number): string {
+  return String(seq).padStart(20, '0') + SNAPSHOT_FILE_SUFFIX;
+}
+
+export function parseSnapshotFileName(name: string): number | null {
+  const m = /^([0-9]{20})\.snap$/.exec(name);
+  return m === null ? null : Number(m[1]);
+}

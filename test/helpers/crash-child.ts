@@ -1,0 +1,96 @@
+/**
+ * Child process for the kill -9 tests (spawned by test/integration/crash.test.ts and
+ * test/integration/recovery.test.ts; not a test file itself).
+ *
+ *   node crash-child.js <root> <seed> [append|hold]
+ *
+ * `append` (default): opens a manager on <root> with fsync 'always' and the small crash arena, opens
+ * the CRASH_STREAMS and keeps many `await log.append()` calls in flight per stream, forever. It
+ * prints `<stream> <id>` lines for acknowledged appends only: a line is written after `append` resolved, i.e. after the record was
+ * durable, so every id the parent reads must survive the SIGKILL it sends at a random moment.
+ * Protocol: `start <nextId per stream...>` once the streams are recovered, one warm-up ack per
+ * stream, `ready` (the parent's kill window starts here), then acks until killed.
+ *
+ * `hold`: opens the manager (taking the root lock), prints `ready`, and idles until killed.
+ *
+ * Any unexpected outcome (an id other than the expected one, a rejected append) exits with code 2
+ * and a message on stderr, which the parent reports.
+ */
+import { AofManager } from '../../src/index.js';
+import { CRASH_STREAMS, CRASH_TIER0, crashPayload, seededRandom } from './crash-workload.js';
+
+const [root, seedArg, mode = 'append'] = process.argv.slice(2);
+if (root === undefined || seedArg === undefined) {
+  process.stderr.write('usage: crash-child.js <root> <seed> [append|hold]\n');
+  process.exit(2);
+}
+const seed = Number(seedArg);
+
+function die(message: string): never {
+  process.stderr.write(`crash-child: ${message}\n`);
+  process.exit(2);
+}
+
+const manager = await AofManager.open({ root, tier0: CRASH_TIER0, fsync: 'always' }).catch((err: unknown) =>
+  die(`open failed: ${String(err)}`),
+);
+
+if (mode === 'hold') {
+  process.stdout.write('ready\n');
+  // Keeps the event loop (and so the lock) alive until the parent kills us.
+  setInterval(() => undefined, 60_000);
+} else {
+  const logs = await Promise.all(CRASH_STREAMS.map((name) => manager.openStream(name))).catch((err: unknown) =>
+    die(`openStream failed: ${String(err)}`),
+  );
+  const rand = seededRandom(seed);
+  const next = logs.map((log) => log.nextId);
+  process.stdout.write(`start ${next.join(' ')}\n`);
+
+  // Acks are batched per macrotask: fewer syscalls, and an id is still only printed after its
+  // append resolved (a batch lost to the kill merely under-reports, which the parent tolerates).
+  let acks = '';
+  let scheduled = false;
+  const writeAcks = (): void => {
+    scheduled = false;
+    const out = acks;
+    acks = '';
+    process.stdout.write(out);
+  };
+  const ack = (stream: number, id: number): void => {
+    acks += `${stream} ${id}\n`;
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(writeAcks);
+    }
+  };
+
+  // Ids are assigned in call order (append is FIFO), so the id of each call is known before it is
+  // made and its payload can be derived from it.
+  const writer = async (stream: number): Promise<void> => {
+    const log = logs[stream]!;
+    for (;;) {
+      const id = next[stream]!++;
+      const got = await log.append(crashPayload(stream, id));
+      if (got !== id) die(`stream ${stream}: append returned id ${got}, expected ${id}`);
+      ack(stream, id);
+    }
+  };
+  // One acknowledged append per stream before `ready`: the flush worker is up and files are open,
+  // so the parent's kill window covers appends in flight rather than the worker's start-up.
+  for (let stream = 0; stream < logs.length; stream++) {
+    const id = next[stream]!++;
+    const got = await logs[stream]!.append(crashPayload(stream, id)).catch((err: unknown) => die(`warm-up append: ${String(err)}`));
+    if (got !== id) die(`stream ${stream}: warm-up append returned id ${got}, expected ${id}`);
+    process.stdout.write(`${stream} ${id}\n`);
+  }
+  process.stdout.write('ready\n');
+
+  for (let stream = 0; stream < logs.length; stream++) {
+    // 2..17 appends in flight per stream: group commits of varied sizes.
+    const inFlight = 2 + Math.floor(rand() * 16);
+    for (let i = 0; i < inFlight; i++) {
+      writer(stream).catch((err: unknown) => die(`stream ${stream}: append rejected: ${String(err)}`));
+    }
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * The workload shared by the crash child (test/helpers/crash-child.ts) and the parent test that
+ * kills it (test/integration/crash.test.ts): both sides must derive the same payload for an id
+ * without exchanging the bytes, so the parent can verify records nobody told it about.
+ */
+import { payloadFor } from './tmp.js';
+
+/** Streams the crash child writes, interleaved, so slots are shared and sealed under pressure. */
+export const CRASH_STREAMS = ['crash-a', 'crash-b'] as const;
+
+/**
+ * 8 slots of 64 KiB: a few hundred records fill a segment, so every round rolls over, seals,
+ * evicts CLEAN slots and reuses them (reading back hydrates evicted segments).
+ */
+export const CRASH_TIER0 = { arenaBytes: 8 * 64 * 1024, segmentBytes: 64 * 1024 } as const;
+
+/**
+ * Payload size of record `id` of stream index `stream`: mostly small and odd-sized (the padding
+ * rule), some empty, a few large enough to leave a segment part-full at rollover.
+ */
+export function crashPayloadSize(stream: number, id: number): number {
+  const h = (Math.imul(id + 1, 2654435761) ^ Math.imul(stream + 1, 40503)) >>> 0;
+  if (id % 17 === 0) return 0;
+  if (id % 61 === 1) return 1 + (h % 7); // 1..7: shorter than one alignment unit
+  if (id % 211 === 5) return 9_000 + (h % 3_001); // large: rollover with a part-full segment
+  return h % 401; // 0..400, odd and even
+}
+
+/** The bytes of record `id` of stream index `stream` (distinct per stream, to catch mix-ups). */
+export function crashPayload(stream: number, id: number): Uint8Array {
+  return payloadFor(id + stream * 1_000_003, crashPayloadSize(stream, id));
+}
+
+/** mulberry32: a tiny seeded PRNG in [0, 1), so every "random" choice replays from its seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,208 @@
+/**
+ * Tier 0 under memory pressure: a 4-slot arena of 64 KiB slots, so the flush worker's pace (and
+ * readers' pins) decide when writers may proceed. Checks that the sync path pushes back with
+ * WouldBlock without writing anything, that the async path queues in call order without losing or
+ * reordering records, and that a sync append never overtakes queued async ones.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AofManager, WouldBlockError, type AofLog, type FsyncPolicy } from '../../src/index.js';
+import { expectWouldBlock, seeded, sleep, verifyLog, waitFor } from '../helpers/engine.js';
+import { payloadFor, sameBytes, tempRoot } from '../helpers/tmp.js';
+
+const SEGMENT = 64 * 1024;
+const tiny = { arenaBytes: 4 * SEGMENT, segmentBytes: SEGMENT };
+/** 1000-byte payloads make 1016-byte frames: 64 per 64 KiB segment. */
+const FIXED = 1000;
+const PER_SEGMENT = Math.floor(SEGMENT / 1016);
+const POLICIES: FsyncPolicy[] = ['never', 'always'];
+
+async function openTiny(t: { after: (fn: () => void) => void }, fsync: FsyncPolicy): Promise<AofManager> {
+  const { root, cleanup } = tempRoot();
+  t.after(cleanup);
+  return AofManager.open({ root, tier0: tiny, fsync });
+}
+
+for (const fsync of POLICIES) {
+  test(`admission: with every slot ACTIVE a new segment gets WouldBlock 'admission', then fits once a sealed slot is CLEAN (fsync ${fsync})`, async (t) => {
+    const manager = await openTiny(t, fsync);
+    const logs: AofLog[] = [];
+    for (let s = 0; s < 5; s++) logs.push(await manager.openStream(`s${s}`));
+    const [s0, , , , s4] = logs as [AofLog, AofLog, AofLog, AofLog, AofLog];
+    for (let s = 0; s < 4; s++) assert.equal(logs[s]!.appendSync(payloadFor(s, FIXED)), 0);
+    assert.equal(manager.stats().arena.active, 4);
+
+    expectWouldBlock(() => s4.appendSync(payloadFor(4, FIXED)), ['admission']);
+    assert.equal(s4.nextId, 0, 'nothing written on WouldBlock');
+    // Pressure relief sealed the oldest other active segment (s0's); once the worker makes it CLEAN
+    // the same record fits.
+    assert.equal(await s4.append(payloadFor(4, FIXED)), 0);
+    assert.equal(s4.nextId, 1);
+
+    // s0 lost its slot to s4, and s1..s4 hold the other three: s0 now waits for admission in turn.
+    expectWouldBlock(() => s0.appendSync(payloadFor(100, FIXED)), ['admission']);
+    assert.equal(s0.nextId, 1);
+    assert.equal(await s0.append(payloadFor(100, FIXED)), 1);
+
+    await verifyLog(s0, (id) => payloadFor(id === 0 ? 0 : 100, FIXED), 2);
+    for (let s = 1; s < 5; s++) await verifyLog(logs[s]!, () => payloadFor(s, FIXED), 1);
+    await manager.close();
+  });
+
+  test(`rollover: a full active segment with every slot pinned or sealing gets WouldBlock 'rollover', then 'admission', until a slot frees (fsync ${fsync})`, async (t) => {
+    const manager = await openTiny(t, fsync);
+    const log = await manager.openStream('pinned');
+    const written = 4 * PER_SEGMENT - 10; // segments 0-2 full and sealed, segment 3 active
+    for (let id = 0; id < written; id++) assert.equal(await log.append(payloadFor(id, FIXED)), id);
+    await waitFor(() => manager.stats().arena.clean === 3, 'three sealed segments to become CLEAN');
+
+    // One reader per segment pins all four slots (readers pin the slot they are positioned in).
+    const readers = [0, 1, 2, 3].map((seg) => log.openReader({ from: seg * PER_SEGMENT }));
+    readers.forEach((r, seg) => {
+      const rec = r.nextSync();
+      assert.ok(rec !== null && sameBytes(rec.payload, payloadFor(seg * PER_SEGMENT, FIXED)));
+    });
+    assert.equal(manager.stats().arena.pinned, 4);
+
+    for (let id = written; id < 4 * PER_SEGMENT; id++) assert.equal(log.appendSync(payloadFor(id, FIXED)), id);
+    const next = 4 * PER_SEGMENT;
+    expectWouldBlock(() => log.appendSync(payloadFor(next, FIXED)), ['rollover']);
+    assert.equal(log.nextId, next, 'nothing written on WouldBlock');
+    // The full segment was sealed by the failed rollover; now there is simply no slot.
+    expectWouldBlock(() => log.appendSync(payloadFor(next, FIXED)), ['admission']);
+    assert.equal(log.nextId, next);
+
+    readers[0]!.close(); // unpins segment 0's CLEAN slot: it can be evicted now
+    assert.equal(log.appendSync(payloadFor(next, FIXED)), next);
+    for (const r of readers) r.close();
+    for (let id = next + 1; id < next + 2 * PER_SEGMENT; id++) assert.equal(await log.append(payloadFor(id, FIXED)), id);
+    // Segment 0 was evicted: reading it back goes through hydration from its file.
+    await verifyLog(log, (id) => payloadFor(id, FIXED), next + 2 * PER_SEGMENT);
+    await manager.close();
+  });
+
+  test(`sync storm: appendSync in a tight loop either succeeds or throws WouldBlock without writing (fsync ${fsync})`, async (t) => {
+    const manager = await openTiny(t, fsync);
+    const log = await manager.openStream('storm');
+    const rand = seeded(7);
+    const sizes: number[] = [];
+    let blocked = 0;
+    const total = 2000; // about 4 MB: 16 times the arena
+    for (let id = 0; id < total; id++) {
+      const size = Math.floor(rand() * 4000);
+      sizes.push(size);
+      const payload = payloadFor(id, size);
+      try {
+        assert.equal(log.appendSync(payload), id);
+      } catch (err) {
+        if (!(err instanceof WouldBlockError)) throw err;
+        assert.ok(err.kind === 'admission' || err.kind === 'rollover', `kind ${err.kind}`);
+        assert.equal(log.nextId, id, 'nothing written on WouldBlock');
+        blocked++;
+        // Alternate the two ways a caller recovers: await the async twin, or poll after a short wait.
+        if (blocked % 2 === 1) {
+          assert.equal(await log.append(payload), id);
+        } else {
+          for (;;) {
+            await sleep(1);
+            try {
+              assert.equal(log.appendSync(payload), id);
+              break;
+            } catch (again) {
+              if (!(again instanceof WouldBlockError)) throw again;
+              assert.equal(log.nextId, id);
+            }
+          }
+        }
+      }
+    }
+    // How often the writer outran the worker depends on the disk; record it, do not assert it.
+    t.diagnostic(`appendSync blocked ${blocked} times in ${total} appends`);
+    assert.equal(log.nextId, total);
+    await verifyLog(log, (id) => payloadFor(id, sizes[id]!), total);
+    await manager.close();
+  });
+
+  test(`async: 5,000 un-awaited append() calls on one stream resolve with ids in call order and read back intact (fsync ${fsync})`, async (t) => {
+    const manager = await openTiny(t, fsync);
+    const log = await manager.openStream('burst');
+    const rand = seeded(11);
+    const sizes = Array.from({ length: 5000 }, () => Math.floor(rand() * 3000));
+    const ids = await Promise.all(sizes.map((size, i) => log.append(payloadFor(i, size))));
+    ids.forEach((id, i) => assert.equal(id, i));
+    assert.equal(log.nextId, 5000);
+    await verifyLog(log, (id) => payloadFor(id, sizes[id]!), 5000);
+    await manager.close();
+  });
+
+  test(`async: 5,000 un-awaited append() calls interleaved over 3 streams keep per-stream call order (fsync ${fsync})`, async (t) => {
+    const manager = await openTiny(t, fsync);
+    const logs = [await manager.openStream('a'), await manager.openStream('b'), await manager.openStream('c')];
+    const rand = seeded(23);
+    // Per stream: the payloads in call order; record k of stream s is payloadFor(s * 1e6 + k, size).
+    const sizes: number[][] = [[], [], []];
+    const calls: { stream: number; index: number; promise: Promise<number> }[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const stream = Math.floor(rand() * 3);
+      const index = sizes[stream]!.length;
+      const size = Math.floor(rand() * 3000);
+      sizes[stream]!.push(size);
+      calls.push({ stream, index, promise: logs[stream]!.append(payloadFor(stream * 1e6 + index, size)) });
+    }
+    const ids = await Promise.all(calls.map((c) => c.promise));
+    calls.forEach((c, i) => assert.equal(ids[i], c.index, `call ${i} on stream ${c.stream}`));
+    for (let s = 0; s < 3; s++) {
+      assert.equal(logs[s]!.nextId, sizes[s]!.length);
+      await verifyLog(logs[s]!, (id) => payloadFor(s * 1e6 + id, sizes[s]![id]!), sizes[s]!.length);
+    }
+    await manager.close();
+  });
+
+  test(`mixed: appendSync never overtakes queued append() calls (fsync ${fsync})`, async (t) => {
+    const manager = await openTiny(t, fsync);
+    const log = await manager.openStream('mixed');
+    const rand = seeded(5);
+    // Call order is the order of this array; ids must come out in exactly this order.
+    const accepted: { payload: Uint8Array; id: Promise<number> | number }[] = [];
+    let syncRejected = 0;
+    let sawQueue = false;
+    for (let i = 0; i < 3000; i++) {
+      const payload = payloadFor(i, Math.floor(rand() * 2000));
+      if (i % 7 === 0) {
+        const before = log.nextId;
+        try {
+          accepted.push({ payload, id: log.appendSync(payload) });
+          // A sync success is only legal while nothing is queued (no async call has blocked yet).
+          assert.equal(sawQueue, false, `appendSync ${i} succeeded while async appends were queued`);
+        } catch (err) {
+          if (!(err instanceof WouldBlockError)) throw err;
+          assert.equal(log.nextId, before);
+          syncRejected++;
+        }
+      } else {
+        const before = log.nextId;
+        const id = log.append(payload);
+        // No await happened in this loop, so the queue cannot drain: once one call queues, all do.
+        if (log.nextId === before) sawQueue = true;
+        accepted.push({ payload, id });
+      }
+    }
+    assert.ok(sawQueue, '3,000 appends of ~1 KB into a 256 KiB arena must queue at some point');
+    assert.ok(syncRejected > 0);
+    const ids = await Promise.all(accepted.map((a) => a.id));
+    ids.forEach((id, i) => assert.equal(id, i, 'ids follow call order'));
+    await verifyLog(log, (id) => accepted[id]!.payload, accepted.length);
+    // Queue drained: the sync path works again.
+    let id = -1;
+    while (id < 0) {
+      try {
+        id = log.appendSync(payloadFor(0, 10));
+      } catch (err) {
+        if (!(err instanceof WouldBlockError)) throw err;
+        await sleep(1);
+      }
+    }
+    assert.equal(id, accepted.length);
+    await manager.close();
+  });
+}

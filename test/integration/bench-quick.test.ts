@@ -1,0 +1,66 @@
+/**
+ * Keeps the benchmarks from rotting: runs the whole suite in --quick mode as a child process, the
+ * way CI and `npm run bench` do, and checks the JSON it prints — every suite produced a result, each
+ * with a positive ratio against its same-run baseline, and every record count it verified matched.
+ * Performance targets are not asserted: the figures depend on the machine and its load.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import type { BenchResult } from '../../native-free-bench/shared.js';
+
+const run = promisify(execFile);
+const RUNNER = fileURLToPath(new URL('../../native-free-bench/run.js', import.meta.url));
+const SUITES = ['append-sync', 'append-async', 'durable', 'memory'];
+
+interface BenchDocument {
+  mode: string;
+  suites: string[];
+  nativeAddons: string[];
+  errors: { suite: string; message: string }[];
+  machine: { cores: number; node: string; cpuModel: string };
+  results: BenchResult[];
+}
+
+test('bench --quick --json: every suite reports a positive ratio and verified record counts', { timeout: 180_000 }, async () => {
+  // No --expose-gc on purpose: the runner must enable gc itself (the test command in the brief).
+  const { stdout } = await run(process.execPath, [RUNNER, '--quick', '--json'], {
+    timeout: 170_000,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const doc = JSON.parse(stdout) as BenchDocument;
+  assert.equal(doc.mode, 'quick');
+  assert.deepEqual(doc.suites, SUITES);
+  assert.deepEqual(doc.errors, []);
+  assert.deepEqual(doc.nativeAddons, [], 'the benchmark process must load no native addon');
+  assert.ok(doc.machine.cores > 0 && doc.machine.node.startsWith('v'));
+
+  for (const suite of SUITES) {
+    const results = doc.results.filter((r) => r.suite === suite);
+    assert.ok(results.length > 0, `suite ${suite} produced no result`);
+    for (const r of results) {
+      const label = `${r.suite} ${r.case}`;
+      assert.ok(Number.isFinite(r.ratio) && r.ratio > 0, `${label}: ratio ${r.ratio}`);
+      for (const m of [r.subject, r.baseline]) {
+        assert.ok(m.records > 0 && m.samples > 0 && m.elapsedMs > 0, `${label} ${m.name}: nothing measured`);
+        assert.ok(m.ratePerSec > 0, `${label} ${m.name}: rate ${m.ratePerSec}`);
+        const l = m.latency;
+        assert.ok(l.count > 0 && l.p50 > 0 && l.p50 <= l.p99 && l.p99 <= l.p999 && l.p999 <= l.max, `${label} ${m.name}: percentiles ${JSON.stringify(l)}`);
+      }
+      assert.ok(r.targets.length > 0, `${label}: no target`);
+      assert.ok(r.verified.some((v) => v.what === 'subject'), `${label}: the engine side was not verified`);
+      for (const v of r.verified) {
+        assert.ok(v.ok && v.expected > 0 && v.found === v.expected, `${label} ${v.what}: expected ${v.expected}, found ${v.found} (${v.how})`);
+      }
+    }
+  }
+  // The baselines that write somewhere (copy loop, raw fdatasync file) are verified too.
+  for (const suite of ['append-sync', 'durable', 'memory']) {
+    assert.ok(
+      doc.results.filter((r) => r.suite === suite).every((r) => r.verified.some((v) => v.what === 'baseline')),
+      `${suite}: baseline not verified`,
+    );
+  }
+});
