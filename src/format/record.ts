@@ -27,9 +27,15 @@ export const RECORD_CRC_OFFSET = 4;
 export const RECORD_TIMESTAMP_OFFSET = 8;
 export const RECORD_PAYLOAD_OFFSET = 16;
 
-/** Bytes a record with `payloadLength` bytes of payload occupies, header and padding included. */
+/**
+ * Bytes a record with `payloadLength` bytes of payload occupies, header and padding included.
+ * Exact for every length up to 2^53: only the padding is computed with 32-bit bit operations
+ * (`-n & 7` keeps the low bits right after ToInt32 wraps). Masking the whole sum instead wraps for
+ * lengths >= 2^31 - 23, which a corrupt u32 length field or a 2 GiB payload reaches: the frame came
+ * out 0 or negative, so scanFrames looped forever and append skipped its too-large check.
+ */
 export function frameLength(payloadLength: number): number {
-  return (RECORD_HEADER_BYTES + payloadLength + RECORD_ALIGN - 1) & ~(RECORD_ALIGN - 1);
+  return RECORD_HEADER_BYTES + payloadLength + (-payloadLength & (RECORD_ALIGN - 1));
 }
 
 /** CRC of one frame as stored at RECORD_CRC_OFFSET: covers timestamp and payload. */

@@ -95,7 +95,7 @@ export function encodeHeaderInto(bytes: Uint8Array, off: number, header: Segment
   return off + SEGMENT_HEADER_BYTES;
 }
 
-/** @throws AOF_ERR_CORRUPT on short input, wrong magic, version or CRC */
+/** @throws AOF_ERR_CORRUPT on short input, wrong magic, version, CRC or declared header length */
 export function decodeHeader(bytes: Uint8Array, off = 0): SegmentHeader {
   if (bytes.length - off < SEGMENT_HEADER_BYTES) {
     throw AofError.corrupt(`segment header truncated: expected ${SEGMENT_HEADER_BYTES} bytes, got ${bytes.length - off}`, { offset: off });
@@ -109,6 +109,12 @@ export function decodeHeader(bytes: Uint8Array, off = 0): SegmentHeader {
   const stored = view.getUint32(off + CHECKED_BYTES, true);
   const actual = crc32(bytes.subarray(off, off + CHECKED_BYTES));
   if (stored !== actual) throw AofError.corrupt('segment header CRC mismatch', { offset: off + CHECKED_BYTES, stored, actual });
+  // Checked after the CRC: a header that passes its CRC but declares another length was written by
+  // a different (incompatible) writer, not damaged in transit.
+  const headerBytes = view.getUint16(off + 10, true);
+  if (headerBytes !== SEGMENT_HEADER_BYTES) {
+    throw AofError.corrupt(`segment header declares ${headerBytes} bytes (expected ${SEGMENT_HEADER_BYTES})`, { offset: off + 10, headerBytes });
+  }
   return {
     segmentBytes: view.getUint32(off + 12, true),
     baseId: Number(view.getBigUint64(off + 16, true)),
@@ -135,7 +141,8 @@ export function encodeFooterInto(bytes: Uint8Array, off: number, footer: Segment
 }
 
 /**
- * Decodes a footer, or returns null when the bytes are not a valid footer (wrong magic or CRC):
+ * Decodes a footer, or returns null when the bytes are not a valid footer (short input, wrong
+ * magic, version, CRC or declared footer length):
  * at recovery that simply means "unsealed, scan it", which is not an error.
  */
 export function tryDecodeFooter(bytes: Uint8Array, off = 0): SegmentFooter | null {
@@ -143,6 +150,7 @@ export function tryDecodeFooter(bytes: Uint8Array, off = 0): SegmentFooter | nul
   const view = viewOf(bytes);
   if (view.getUint16(off + 8, true) !== SEGMENT_VERSION) return null;
   if (view.getUint32(off + CHECKED_BYTES, true) !== crc32(bytes.subarray(off, off + CHECKED_BYTES))) return null;
+  if (view.getUint16(off + 10, true) !== SEGMENT_FOOTER_BYTES) return null;
   return {
     recordCount: view.getUint32(off + 12, true),
     baseId: Number(view.getBigUint64(off + 16, true)),
