@@ -38,7 +38,7 @@
  * ```
  */
 import { crc32 } from 'node:zlib';
-import { AofError } from '../errors.js';
+import { AofError, ErrorCode } from '../errors.js';
 
 export const SEGMENT_MAGIC = 'AOF2SEG\0';
 export const SEGMENT_FOOTER_MAGIC = 'AOF2END\0';
@@ -95,20 +95,30 @@ export function encodeHeaderInto(bytes: Uint8Array, off: number, header: Segment
   return off + SEGMENT_HEADER_BYTES;
 }
 
-/** @throws AOF_ERR_CORRUPT on short input, wrong magic, version, CRC or declared header length */
+/**
+ * @throws AOF_ERR_CORRUPT on short input, wrong magic, CRC, version 0 or declared header length;
+ *   AOF_ERR_INCOMPATIBLE on a version newer than this build
+ */
 export function decodeHeader(bytes: Uint8Array, off = 0): SegmentHeader {
   if (bytes.length - off < SEGMENT_HEADER_BYTES) {
     throw AofError.corrupt(`segment header truncated: expected ${SEGMENT_HEADER_BYTES} bytes, got ${bytes.length - off}`, { offset: off });
   }
   if (!hasMagic(bytes, off, SEGMENT_MAGIC)) throw AofError.corrupt('segment header has wrong magic', { offset: off });
   const view = viewOf(bytes);
-  const version = view.getUint16(off + 8, true);
-  if (version !== SEGMENT_VERSION) {
-    throw AofError.corrupt(`segment version ${version} is not supported (expected ${SEGMENT_VERSION})`, { offset: off + 8, version });
-  }
   const stored = view.getUint32(off + CHECKED_BYTES, true);
   const actual = crc32(bytes.subarray(off, off + CHECKED_BYTES));
   if (stored !== actual) throw AofError.corrupt('segment header CRC mismatch', { offset: off + CHECKED_BYTES, stored, actual });
+  // Version after the CRC: an intact header with a higher version was written by a newer aof2 and
+  // must be refused as incompatible — never treated as damage (recovery deletes a damaged tail).
+  const version = view.getUint16(off + 8, true);
+  if (version > SEGMENT_VERSION) {
+    throw new AofError(ErrorCode.INCOMPATIBLE, `segment version ${version} is newer than this aof2 understands (${SEGMENT_VERSION})`, {
+      details: { offset: off + 8, version },
+    });
+  }
+  if (version !== SEGMENT_VERSION) {
+    throw AofError.corrupt(`segment version ${version} is not supported (expected ${SEGMENT_VERSION})`, { offset: off + 8, version });
+  }
   // Checked after the CRC: a header that passes its CRC but declares another length was written by
   // a different (incompatible) writer, not damaged in transit.
   const headerBytes = view.getUint16(off + 10, true);
