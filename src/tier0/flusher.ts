@@ -10,6 +10,12 @@ import { AofError, ErrorCode } from '../errors.js';
 import type { FlushCommand, FlushEvent, FlushWorkerData } from '../../workers/protocol.js';
 
 const WORKER_URL = new URL('../../workers/flush.js', import.meta.url);
+/**
+ * The worker needs no Node flags, and inheriting the host's can break it: `--input-type` (from
+ * `node --input-type=module -e`) is refused for a worker loaded from a file, and an explicit list
+ * may not hold V8 flags such as `--expose-gc`. So it gets none.
+ */
+const WORKER_EXEC_ARGV: string[] = [];
 
 export class Flusher {
   readonly #ctrl: Int32Array;
@@ -18,10 +24,26 @@ export class Flusher {
   readonly #exited: Promise<void>;
   #failure: AofError | null = null;
   #alive = true;
+  #ringScheduled = false;
+  readonly #ring = (): void => {
+    this.#ringScheduled = false;
+    this.wake();
+  };
 
   /** @param onFailure called once per failure (a failed slot, or the worker dying) */
   constructor(arena: Arena, config: ResolvedConfig, onFailure: (err: AofError, slot: number) => void) {
     this.#ctrl = arena.ctrl;
+    this.published =
+      config.fsync === 'always'
+        ? (): void => {
+            if (!this.#ringScheduled) {
+              this.#ringScheduled = true;
+              queueMicrotask(this.#ring);
+            }
+          }
+        : (): void => {
+            if (Atomics.load(this.#ctrl, G_FLUSHER_IDLE) === 1) this.wake();
+          };
     const channel = new MessageChannel();
     const workerData: FlushWorkerData = {
       sab: arena.sab,
@@ -31,7 +53,7 @@ export class Flusher {
       fsyncIntervalMs: config.fsyncIntervalMs,
       port: channel.port2,
     };
-    this.#worker = new Worker(WORKER_URL, { workerData, transferList: [channel.port2], name: 'aof2-flush', execArgv: workerExecArgv() });
+    this.#worker = new Worker(WORKER_URL, { workerData, transferList: [channel.port2], name: 'aof2-flush', execArgv: WORKER_EXEC_ARGV });
     // Neither the worker nor its port may keep the process alive: waiters hold their own ref'd timer.
     this.#worker.unref();
     this.#port = channel.port1;
@@ -56,12 +78,15 @@ export class Flusher {
   }
 
   /**
-   * Hot path, after a frame was published: rings only when the worker sleeps, so a busy worker
-   * costs the appender one shared load (see the doorbell race note in src/arena/layout.ts).
+   * Hot path, after a frame was published. Chosen once at construction:
+   * - 'interval' / 'never': ring only when the worker sleeps, so a busy worker costs the appender
+   *   one shared load (see the doorbell race note in src/arena/layout.ts);
+   * - 'always': ring once, at the end of the current run of microtasks. A group commit wakes every
+   *   waiting `append()` in one go and each appends again right away; ringing after the last of
+   *   them lets one fdatasync cover the whole group instead of the first few (measured: ~37 → ~64
+   *   records per fsync with 64 appenders).
    */
-  published(): void {
-    if (Atomics.load(this.#ctrl, G_FLUSHER_IDLE) === 1) this.wake();
-  }
+  readonly published: () => void;
 
   /** Rings the doorbell unconditionally (new segment, seal, sync request). */
   wake(): void {
@@ -93,19 +118,4 @@ export class Flusher {
     this.#port.postMessage(cmd);
     this.wake();
   }
-}
-
-/**
- * The parent's execArgv minus `--input-type`: workers inherit execArgv, and a worker started from a
- * file fails with ERR_INPUT_TYPE_NOT_ALLOWED when the host runs as `node --input-type=module -e`.
- */
-function workerExecArgv(): string[] {
-  const out: string[] = [];
-  const argv = process.execArgv;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--input-type') i++; // skip its separate value too
-    else if (!arg.startsWith('--input-type=')) out.push(arg);
-  }
-  return out;
 }
