@@ -59,7 +59,7 @@ export function parseFailpoints(spec: string | undefined, seedText: string | und
   for (const rawEntry of spec.split(',')) {
     const entry = rawEntry.trim();
     if (entry === '') continue; // tolerate a trailing comma
-    const m = /^([a-z]+)\.([a-z]+)=(.*)$/.exec(entry);
+    const m = /^([a-z]+)\.([a-z]+)\s*=\s*(.*)$/.exec(entry);
     if (m === null) throw invalid(`entry "${entry}" is not <job>.<kind>=<probability>`, { entry });
     const [, job, kind, pText] = m as unknown as [string, string, string, string];
     if (!(FAILPOINT_JOBS as readonly string[]).includes(job)) {
