@@ -15,9 +15,9 @@
  * whatever a crashed attempt left; a coded failure removes its temp file; only a crash (the
  * `compress` failpoint, a killed process) leaves a `.tmp` orphan, for the engine's startup sweep.
  *
- * Trade-offs: frames are compressed one at a time (await each): the native compressor runs on the
- * libuv pool, and parallelism comes from running several tasks (one per pool thread), which keeps
- * memory per task at one frame plus one read window. The arena source is read in place (a view of
+ * Trade-offs: the native compressor runs on the libuv pool; a task keeps PIPELINE_DEPTH frames in
+ * flight (compressing frame k while writing frame k-1), and further parallelism comes from running
+ * several tasks (one per pool thread). Memory per task: a few frames plus one read window. The arena source is read in place (a view of
  * the SharedArrayBuffer, no copy through messages); the file source is read in windows of
  * FILE_WINDOW_BYTES, so a 1 GiB segment never needs 1 GiB of memory.
  */
@@ -43,30 +43,44 @@ import type { CompressResult, CompressTask } from './tier1-protocol.js';
 
 /** Read window for file sources: large enough for few syscalls, small enough to bound memory. */
 const FILE_WINDOW_BYTES = 4 * 1024 * 1024;
+/**
+ * Frames compressed concurrently within one task: while frame k is on the libuv pool, this thread
+ * cuts, CRCs and writes its neighbours, and a single large segment can use two cores.
+ */
+const PIPELINE_DEPTH = 2;
 /** Largest frameTarget accepted: a frame's raw bytes must fit the index's u32 fields with room to spare. */
 const MAX_FRAME_TARGET = 1 << 30;
 
-/** Random access to the raw data region; a returned view is valid until the next `view` call. */
+/**
+ * Random access to the raw data region. A returned view stays valid (and unchanged) for the whole
+ * task, which the frame pipeline relies on: the native compressor reads it after later calls.
+ */
 interface RawSource {
   view(start: number, end: number): Uint8Array;
+  /** The little-endian u32 at `at` (a record's length field). */
+  u32(at: number): number;
   close(): void;
 }
 
 function arenaSource(sab: SharedArrayBuffer, offset: number, dataBytes: number): RawSource {
   const region = new Uint8Array(sab, offset, dataBytes);
-  return { view: (start, end) => region.subarray(start, end), close: () => undefined };
+  const dv = new DataView(sab, offset, dataBytes);
+  return { view: (start, end) => region.subarray(start, end), u32: (at) => dv.getUint32(at, true), close: () => undefined };
 }
 
-/** Windowed positional reads of the data region of a segment file. */
+/**
+ * Windowed positional reads of the data region of a segment file. Each refill allocates a fresh
+ * window rather than reusing the last one, so views handed out earlier stay valid (see RawSource).
+ */
 function fileSource(fd: number, dataBytes: number, path: string): RawSource {
   let buf = new Uint8Array(0);
   let winStart = 0;
   let winEnd = 0;
-  return {
+  const source: RawSource = {
     view(start, end) {
       if (start >= winStart && end <= winEnd) return buf.subarray(start - winStart, end - winStart);
       const want = Math.min(dataBytes, Math.max(end, start + FILE_WINDOW_BYTES)) - start;
-      if (buf.length < want) buf = new Uint8Array(want);
+      buf = new Uint8Array(want);
       let got = 0;
       while (got < want) {
         const n = readSync(fd, buf, got, want - got, SEGMENT_HEADER_BYTES + start + got);
@@ -77,8 +91,13 @@ function fileSource(fd: number, dataBytes: number, path: string): RawSource {
       winEnd = start + want;
       return buf.subarray(0, end - start);
     },
+    u32(at) {
+      const b = source.view(at, at + 4);
+      return (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+    },
     close: () => closeSync(fd),
   };
+  return source;
 }
 
 function checkTask(task: CompressTask): void {
@@ -184,20 +203,30 @@ export async function compressSegment(task: CompressTask, codec: Codec): Promise
     writeAll(fd, scratch.subarray(0, TIER1_HEADER_BYTES), 0);
 
     const index: FrameIndexEntry[] = [];
+    const inFlight: { frame: Promise<Uint8Array>; entry: FrameIndexEntry }[] = [];
     let fileOffset = TIER1_HEADER_BYTES;
+    /** Writes the oldest in-flight frame once compressed; frames land in order, back to back. */
+    const writeOldest = async (): Promise<void> => {
+      const { frame, entry } = inFlight.shift()!;
+      const compressed = await frame;
+      writeAll(fd, compressed, fileOffset);
+      entry.fileOffset = fileOffset;
+      entry.compressedBytes = compressed.length;
+      index.push(entry);
+      fileOffset += compressed.length;
+    };
     let raw = 0;
     let record = 0;
     let runningCrc = 0;
     while (raw < task.dataBytes) {
-      // Walk whole records until the frame reaches frameTarget; each step reads one record header.
+      // Walk whole records until the frame reaches frameTarget; each step reads one length field.
       const start = raw;
       const first = record;
       while (raw < task.dataBytes && raw - start < task.frameTarget) {
         if (task.dataBytes - raw < RECORD_HEADER_BYTES) {
           throw AofError.corrupt(`segment ${task.baseId}: partial record header at ${raw}`, { baseId: task.baseId, offset: raw });
         }
-        const head = source.view(raw, raw + RECORD_HEADER_BYTES);
-        const len = new DataView(head.buffer, head.byteOffset, RECORD_HEADER_BYTES).getUint32(RECORD_LENGTH_OFFSET, true);
+        const len = source.u32(raw + RECORD_LENGTH_OFFSET);
         const next = raw + frameLength(len);
         if (next > task.dataBytes) {
           throw AofError.corrupt(`segment ${task.baseId}: record ${record} at ${raw} claims ${len} payload bytes, past the end`, { baseId: task.baseId, offset: raw, record });
@@ -208,11 +237,14 @@ export async function compressSegment(task: CompressTask, codec: Codec): Promise
       const bytes = source.view(start, raw);
       const rawCrc = crc32(bytes);
       if (task.source.kind === 'file') runningCrc = crc32(bytes, runningCrc);
-      const compressed = await codec.compress(bytes, task.level);
-      writeAll(fd, compressed, fileOffset);
-      index.push({ firstRecord: first, recordCount: record - first, rawOffset: start, rawBytes: raw - start, fileOffset, compressedBytes: compressed.length, rawCrc });
-      fileOffset += compressed.length;
+      const frame = codec.compress(bytes, task.level);
+      // Marked handled at once: if this task fails while the frame is in flight, its rejection
+      // must not become an unhandled rejection, which would kill the worker thread.
+      frame.catch(() => undefined);
+      inFlight.push({ frame, entry: { firstRecord: first, recordCount: record - first, rawOffset: start, rawBytes: raw - start, fileOffset: 0, compressedBytes: 0, rawCrc } });
+      if (inFlight.length >= PIPELINE_DEPTH) await writeOldest();
     }
+    while (inFlight.length > 0) await writeOldest();
     if (record !== task.recordCount) {
       throw AofError.corrupt(`segment ${task.baseId}: data holds ${record} records, expected ${task.recordCount}`, { baseId: task.baseId, records: record, expected: task.recordCount });
     }

@@ -29,36 +29,38 @@ const PAGES = ['/', '/products', '/products/42', '/cart', '/checkout', '/account
 const AGENTS = ['Mozilla/5.0 (X11; Linux x86_64)', 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_2)', 'curl/8.5.0'];
 
 /**
- * A JSON log line of exactly `size` bytes (padded with a `note` field), the kind of record the
- * brief's ratios talk about: repeated keys, a few enumerations, some numbers and ids.
+ * A JSON log line of exactly `size` bytes, the kind of record the brief's ratios talk about:
+ * repeated keys and enumerations (compressible), plus ids, hashes, timestamps and amounts that
+ * are random (not), so zstd level 3 lands in the usual 4-8x of real application logs rather than
+ * the 20x+ of padding. Filled with line items until `size`, then cut and closed.
  */
 export function jsonLikePayload(id: number, size: number, rand: () => number): Uint8Array {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
-  const base = JSON.stringify({
+  const hex = (n: number): string => {
+    let s = '';
+    for (let i = 0; i < n; i++) s += '0123456789abcdef'[Math.floor(rand() * 16)];
+    return s;
+  };
+  const head = {
     id,
-    ts: 1_700_000_000_000 + id * 13,
+    ts: new Date(1_700_000_000_000 + id * 137 + Math.floor(rand() * 1000)).toISOString(),
+    level: pick(['info', 'info', 'info', 'warn', 'error', 'debug']),
     user: `user-${Math.floor(rand() * 50_000)}`,
-    session: Math.floor(rand() * 0xffffffff).toString(16).padStart(8, '0'),
+    session: hex(16),
+    trace: hex(32),
     event: pick(EVENTS),
     page: pick(PAGES),
     agent: pick(AGENTS),
-    amount: Math.round(rand() * 100_000) / 100,
-    items: Math.floor(rand() * 9),
+    ip: `10.${Math.floor(rand() * 256)}.${Math.floor(rand() * 256)}.${Math.floor(rand() * 256)}`,
+    latencyMs: Math.round(rand() * 50_000) / 100,
     ok: rand() > 0.05,
-    note: '',
-  });
-  const out = new Uint8Array(size);
-  const head = new TextEncoder().encode(base.slice(0, -2)); // up to the note's opening quote
-  if (head.length + 2 > size) {
-    out.set(new TextEncoder().encode(base).subarray(0, size));
-    return out;
+  };
+  let text = JSON.stringify(head).slice(0, -1) + ',"items":[';
+  while (text.length < size) {
+    text += JSON.stringify({ sku: `SKU-${Math.floor(rand() * 100_000)}`, qty: 1 + Math.floor(rand() * 5), price: Math.round(rand() * 100_000) / 100, tag: pick(EVENTS) }) + ',';
   }
-  out.set(head);
-  const words = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor ';
-  for (let i = head.length; i < size - 2; i++) out[i] = words.charCodeAt((i + id) % words.length);
-  out[size - 2] = 0x22; // "
-  out[size - 1] = 0x7d; // }
-  return out;
+  const bytes = new TextEncoder().encode(text.slice(0, size - 2) + ']}');
+  return bytes.subarray(0, size);
 }
 
 /** `count` JSON-like records of `size` bytes with increasing timestamps. */
