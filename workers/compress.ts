@@ -24,7 +24,7 @@
 import { closeSync, fdatasyncSync, fsyncSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { loadZstd, type Codec } from '../src/codec/zstd.js';
+import { ZSTD_MAX_LEVEL, ZSTD_MIN_LEVEL, loadZstd, type Codec } from '../src/codec/zstd.js';
 import { AofError } from '../src/errors.js';
 import { RECORD_HEADER_BYTES, RECORD_LENGTH_OFFSET, frameLength } from '../src/format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, decodeHeader, tryDecodeFooter } from '../src/format/segment.js';
@@ -111,6 +111,7 @@ function checkTask(task: CompressTask): void {
   int('baseId', task.baseId, 0);
   int('dataCrc', task.dataCrc, 0, 0xffff_ffff);
   int('frameTarget', task.frameTarget, 1, MAX_FRAME_TARGET);
+  int('level', task.level, ZSTD_MIN_LEVEL, ZSTD_MAX_LEVEL); // before any file exists (the codec checks it too)
   if (typeof task.targetPath !== 'string' || task.targetPath === '') throw AofError.invalidArgument('compress task: targetPath must be a path', {});
   if (task.source.kind === 'arena') {
     int('source.offset', task.source.offset, 0);

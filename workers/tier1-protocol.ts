@@ -17,6 +17,12 @@ export type CompressSource =
   /** A sealed segment file (src/format/segment.ts); header and footer are checked against the task. */
   | { kind: 'file'; path: string };
 
+/**
+ * One sealed segment to compress. Caller obligations: the source bytes must not change while the
+ * task runs (keep the arena slot pinned: the worker reads it in place, asynchronously), and at most
+ * one task per `targetPath` may run at a time (attempts share `targetPath + '.tmp'`; a retry after
+ * a crash or a rejection is safe because the earlier attempt has ended by then).
+ */
 export interface CompressTask {
   source: CompressSource;
   /** Raw bytes of record frames (the segment footer's dataBytes). */
@@ -43,6 +49,10 @@ export interface CompressResult {
   index: FrameIndexEntry[];
 }
 
+/**
+ * One frame to bring back into shared memory. The target region must not be read until the bitmap
+ * bit is seen set (Atomics.load), and no other writer may touch it meanwhile.
+ */
 export interface HydrateTask {
   /** A .t1 file. */
   path: string;

@@ -273,6 +273,24 @@ describe('compress and hydrate failures', () => {
     assert.ok(!existsSync(target) && !existsSync(`${target}.tmp`));
   });
 
+  test('a bad length field mid-segment (CRC matching the damage) is AOF_ERR_CORRUPT while frames are in flight; the worker lives on', async () => {
+    const damaged = arenaImage(records, SLOT_OFFSET);
+    const view = new DataView(damaged.sab);
+    const victim = SLOT_OFFSET + 300 * frameLength(700); // record 300 of 400: several frames are already queued
+    view.setUint32(victim, 0x7fff_fff0, true);
+    const crc = crc32(new Uint8Array(damaged.sab, SLOT_OFFSET, damaged.dataBytes));
+    const target = join(root, 'bad-length.t1');
+    const threadsBefore = pool.threads.map((w) => w.threadId);
+    await assert.rejects(run({ ...compressTask(damaged, 1, target, { frameTarget: 16 * KiB }), dataCrc: crc }, COMPRESS_WORKER), (err: AofError) => {
+      assert.equal(err.code, ErrorCode.CORRUPT);
+      assert.match(err.message, /record 300 .* past the end/);
+      return true;
+    });
+    assert.ok(!existsSync(target) && !existsSync(`${target}.tmp`));
+    await run(compressTask(img, 1, target), COMPRESS_WORKER);
+    assert.deepEqual(pool.threads.map((w) => w.threadId), threadsBefore, 'no worker died (no unhandled rejection)');
+  });
+
   test('impossible tasks are AOF_ERR_INVALID_ARGUMENT', async () => {
     const target = join(root, 'bad.t1');
     await assert.rejects(run(compressTask(img, 1, target, { level: 0 }), COMPRESS_WORKER), { code: ErrorCode.INVALID_ARGUMENT });
