@@ -33,6 +33,8 @@ export const ErrorCode = {
   INCOMPATIBLE: 'AOF_ERR_INCOMPATIBLE',
   /** The platform cannot run aof2 (big-endian CPU, missing zlib.crc32 or Atomics.waitAsync). */
   UNSUPPORTED_PLATFORM: 'AOF_ERR_UNSUPPORTED_PLATFORM',
+  /** A failure injected on purpose by a failpoint (`AOF2_FAILPOINTS`, workers/failpoints.ts). */
+  INJECTED: 'AOF_ERR_INJECTED',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

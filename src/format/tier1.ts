@@ -51,9 +51,21 @@
  * 40  20 reserved      zero
  * 60  4  footerCrc     u32  zlib.crc32 of bytes [0, 60)
  * ```
+ * Invariants the decoders enforce (a file breaking one is AOF_ERR_CORRUPT): CRCs first, then
+ * version (an intact header or footer of a newer version, or an unknown codec, is
+ * AOF_ERR_INCOMPATIBLE: never treated as damage), declared lengths, ids that fit a safe integer,
+ * record data in multiples of 8 (the record alignment rule); index entries tile the data region,
+ * the records and the compressed area exactly, in order, each frame holding at least one record;
+ * header and footer agree on baseId and recordCount. An empty segment has no frames.
+ *
+ * Trade-offs: the index sits at the end so the writer streams frames without knowing their sizes
+ * in advance (one pass, one temp file); a reader pays two small reads (footer, then index) before
+ * the first frame, which {@link readTier1Meta} (src/tier1/tier1-file.ts) does once per file. The
+ * compressed frames themselves carry no CRC: damage is caught by the zstd decoder or by `rawCrc`
+ * after decompression, and the decompressed length is checked against `rawBytes`.
  */
 import { crc32 } from 'node:zlib';
-import { AofError } from '../errors.js';
+import { AofError, ErrorCode } from '../errors.js';
 
 export const TIER1_MAGIC = 'AOF2T1\0\0';
 export const TIER1_FOOTER_MAGIC = 'AOF2T1E\0';
@@ -63,7 +75,15 @@ export const TIER1_FOOTER_BYTES = 64;
 export const TIER1_INDEX_ENTRY_BYTES = 32;
 export const TIER1_FILE_SUFFIX = '.t1';
 export const CODEC_ZSTD = 1;
+/** Codec ids this version can decode. */
+export const TIER1_KNOWN_CODECS: readonly number[] = [CODEC_ZSTD];
+/** Every record frame is a multiple of this (format/record.ts RECORD_ALIGN), so raw sizes are too. */
+const RAW_ALIGN = 8;
+/** Smallest record frame: a 16-byte header with an empty payload. */
+const MIN_FRAME_BYTES = 16;
 const CHECKED_BYTES = 60;
+/** File names carry the base id zero-padded to the width of 2^64, as segment files do. */
+const ID_DIGITS = 20;
 
 export interface Tier1Header {
   codec: number;
@@ -117,7 +137,50 @@ function checkCrc(bytes: Uint8Array, off: number, what: string): void {
   if (stored !== actual) throw AofError.corrupt(`${what} CRC mismatch`, { offset: off + CHECKED_BYTES, stored, actual });
 }
 
+/** Version and declared length, checked after the CRC (so an intact newer file is incompatible, not damaged). */
+function checkVersion(bytes: Uint8Array, off: number, what: string, expectedBytes: number): void {
+  const v = view(bytes);
+  const version = v.getUint16(off + 8, true);
+  if (version > TIER1_VERSION) {
+    throw new AofError(ErrorCode.INCOMPATIBLE, `${what} version ${version} is newer than this aof2 understands (${TIER1_VERSION})`, {
+      details: { offset: off + 8, version },
+    });
+  }
+  if (version !== TIER1_VERSION) throw AofError.corrupt(`${what} version ${version} is not supported (expected ${TIER1_VERSION})`, { offset: off + 8, version });
+  const declared = v.getUint16(off + 10, true);
+  if (declared !== expectedBytes) {
+    throw AofError.corrupt(`${what} declares ${declared} bytes (expected ${expectedBytes})`, { offset: off + 10, declared });
+  }
+}
+
+function readU64(v: DataView, at: number, what: string): number {
+  const n = v.getBigUint64(at, true);
+  if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw AofError.corrupt(`${what} ${n} does not fit a safe integer`, { offset: at, value: n.toString() });
+  return Number(n);
+}
+
+function checkField(name: string, value: number, max: number): void {
+  if (!Number.isInteger(value) || value < 0 || value > max) {
+    throw AofError.invalidArgument(`tier 1 field ${name} must be an integer in [0, ${max}], got ${value}`, { field: name, value });
+  }
+}
+
+const U8 = 0xff;
+const U32 = 0xffff_ffff;
+const SAFE = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Writes a header into `bytes[off, off + 64)`; returns the offset after it.
+ * @throws AOF_ERR_INVALID_ARGUMENT if a field does not fit its width (never wraps silently)
+ */
 export function encodeTier1HeaderInto(bytes: Uint8Array, off: number, h: Tier1Header): number {
+  checkField('codec', h.codec, U8);
+  checkField('level', h.level, U8);
+  checkField('baseId', h.baseId, SAFE);
+  checkField('recordCount', h.recordCount, U32);
+  checkField('dataBytes', h.dataBytes, U32);
+  checkField('dataCrc', h.dataCrc, U32);
+  checkField('frameTarget', h.frameTarget, U32);
   bytes.fill(0, off, off + TIER1_HEADER_BYTES);
   const v = view(bytes);
   putMagic(bytes, off, TIER1_MAGIC);
@@ -135,33 +198,57 @@ export function encodeTier1HeaderInto(bytes: Uint8Array, off: number, h: Tier1He
   return off + TIER1_HEADER_BYTES;
 }
 
-/** @throws AOF_ERR_CORRUPT */
+/**
+ * @throws AOF_ERR_CORRUPT on short input, wrong magic, CRC, version 0, declared length, an id past
+ *   2^53 or a data length that breaks the 8-byte record alignment;
+ *   AOF_ERR_INCOMPATIBLE on a newer version or an unknown codec
+ */
 export function decodeTier1Header(bytes: Uint8Array, off = 0): Tier1Header {
   if (bytes.length - off < TIER1_HEADER_BYTES) {
     throw AofError.corrupt(`tier 1 header truncated: expected ${TIER1_HEADER_BYTES} bytes, got ${bytes.length - off}`, { offset: off });
   }
   if (!hasMagic(bytes, off, TIER1_MAGIC)) throw AofError.corrupt('tier 1 header has wrong magic', { offset: off });
-  const v = view(bytes);
-  const version = v.getUint16(off + 8, true);
-  if (version !== TIER1_VERSION) throw AofError.corrupt(`tier 1 version ${version} is not supported (expected ${TIER1_VERSION})`, { version });
   checkCrc(bytes, off, 'tier 1 header');
-  return {
+  checkVersion(bytes, off, 'tier 1 header', TIER1_HEADER_BYTES);
+  const v = view(bytes);
+  const header: Tier1Header = {
     codec: v.getUint8(off + 12),
     level: v.getUint8(off + 13),
-    baseId: Number(v.getBigUint64(off + 16, true)),
+    baseId: readU64(v, off + 16, 'tier 1 header baseId'),
     recordCount: v.getUint32(off + 24, true),
     dataBytes: v.getUint32(off + 28, true),
     dataCrc: v.getUint32(off + 32, true),
     frameTarget: v.getUint32(off + 36, true),
     createdAt: v.getFloat64(off + 40, true),
   };
+  if (!TIER1_KNOWN_CODECS.includes(header.codec)) {
+    throw new AofError(ErrorCode.INCOMPATIBLE, `tier 1 codec ${header.codec} is not known to this aof2`, { details: { offset: off + 12, codec: header.codec } });
+  }
+  if (header.dataBytes % RAW_ALIGN !== 0 || header.dataBytes < header.recordCount * MIN_FRAME_BYTES) {
+    throw AofError.corrupt(`tier 1 header: ${header.dataBytes} data bytes cannot hold ${header.recordCount} aligned records`, {
+      offset: off + 24,
+      dataBytes: header.dataBytes,
+      recordCount: header.recordCount,
+    });
+  }
+  return header;
 }
 
-/** Encodes the frame index (all entries) into a new buffer. */
+/**
+ * Encodes the frame index (all entries) into a new buffer.
+ * @throws AOF_ERR_INVALID_ARGUMENT if a field does not fit its width
+ */
 export function encodeFrameIndex(entries: readonly FrameIndexEntry[]): Uint8Array {
   const out = new Uint8Array(entries.length * TIER1_INDEX_ENTRY_BYTES);
   const v = view(out);
   entries.forEach((e, i) => {
+    checkField('firstRecord', e.firstRecord, U32);
+    checkField('recordCount', e.recordCount, U32);
+    checkField('rawOffset', e.rawOffset, U32);
+    checkField('rawBytes', e.rawBytes, U32);
+    checkField('fileOffset', e.fileOffset, SAFE);
+    checkField('compressedBytes', e.compressedBytes, U32);
+    checkField('rawCrc', e.rawCrc, U32);
     const o = i * TIER1_INDEX_ENTRY_BYTES;
     v.setUint32(o, e.firstRecord, true);
     v.setUint32(o + 4, e.recordCount, true);
@@ -174,8 +261,18 @@ export function encodeFrameIndex(entries: readonly FrameIndexEntry[]): Uint8Arra
   return out;
 }
 
-/** @throws AOF_ERR_CORRUPT when the index CRC or its internal consistency fails */
+/**
+ * Decodes and validates the whole index against its footer and header.
+ * @throws AOF_ERR_CORRUPT when the length, the CRC or the internal consistency fails (see the
+ *   invariants in the module comment), or header and footer disagree
+ */
 export function decodeFrameIndex(bytes: Uint8Array, footer: Tier1Footer, header: Tier1Header): FrameIndexEntry[] {
+  if (header.recordCount !== footer.recordCount || header.baseId !== footer.baseId) {
+    throw AofError.corrupt('tier 1 header and footer disagree', {
+      header: { recordCount: header.recordCount, baseId: header.baseId },
+      footer: { recordCount: footer.recordCount, baseId: footer.baseId },
+    });
+  }
   if (bytes.length !== footer.frameCount * TIER1_INDEX_ENTRY_BYTES) {
     throw AofError.corrupt('tier 1 frame index has the wrong length', { expected: footer.frameCount * TIER1_INDEX_ENTRY_BYTES, actual: bytes.length });
   }
@@ -193,12 +290,22 @@ export function decodeFrameIndex(bytes: Uint8Array, footer: Tier1Footer, header:
       recordCount: v.getUint32(o + 4, true),
       rawOffset: v.getUint32(o + 8, true),
       rawBytes: v.getUint32(o + 12, true),
-      fileOffset: Number(v.getBigUint64(o + 16, true)),
+      fileOffset: readU64(v, o + 16, `tier 1 frame ${i} fileOffset`),
       compressedBytes: v.getUint32(o + 24, true),
       rawCrc: v.getUint32(o + 28, true),
     };
     if (e.firstRecord !== nextRecord || e.rawOffset !== nextRaw || e.fileOffset !== nextFile) {
       throw AofError.corrupt(`tier 1 frame index entry ${i} does not continue the previous one`, { entry: i });
+    }
+    // An empty frame never comes from the writer, and a frame must hold whole aligned records:
+    // anything else would let a reader loop or read outside the frame.
+    if (e.recordCount === 0 || e.compressedBytes === 0 || e.rawBytes % RAW_ALIGN !== 0 || e.rawBytes < e.recordCount * MIN_FRAME_BYTES) {
+      throw AofError.corrupt(`tier 1 frame index entry ${i} is not a possible frame`, {
+        entry: i,
+        recordCount: e.recordCount,
+        rawBytes: e.rawBytes,
+        compressedBytes: e.compressedBytes,
+      });
     }
     nextRecord += e.recordCount;
     nextRaw += e.rawBytes;
@@ -215,7 +322,16 @@ export function decodeFrameIndex(bytes: Uint8Array, footer: Tier1Footer, header:
   return entries;
 }
 
+/**
+ * Writes a footer into `bytes[off, off + 64)`; returns the offset after it.
+ * @throws AOF_ERR_INVALID_ARGUMENT if a field does not fit its width
+ */
 export function encodeTier1FooterInto(bytes: Uint8Array, off: number, f: Tier1Footer): number {
+  checkField('frameCount', f.frameCount, U32);
+  checkField('indexOffset', f.indexOffset, SAFE);
+  checkField('indexCrc', f.indexCrc, U32);
+  checkField('recordCount', f.recordCount, U32);
+  checkField('baseId', f.baseId, SAFE);
   bytes.fill(0, off, off + TIER1_FOOTER_BYTES);
   const v = view(bytes);
   putMagic(bytes, off, TIER1_FOOTER_MAGIC);
@@ -230,25 +346,49 @@ export function encodeTier1FooterInto(bytes: Uint8Array, off: number, f: Tier1Fo
   return off + TIER1_FOOTER_BYTES;
 }
 
-/** @throws AOF_ERR_CORRUPT */
+/**
+ * @throws AOF_ERR_CORRUPT on short input, wrong magic, CRC, version 0, declared length, an offset
+ *   or id past 2^53, or an index offset inside the header; AOF_ERR_INCOMPATIBLE on a newer version
+ */
 export function decodeTier1Footer(bytes: Uint8Array, off = 0): Tier1Footer {
-  if (bytes.length - off < TIER1_FOOTER_BYTES) throw AofError.corrupt('tier 1 footer truncated', { offset: off });
+  if (bytes.length - off < TIER1_FOOTER_BYTES) {
+    throw AofError.corrupt(`tier 1 footer truncated: expected ${TIER1_FOOTER_BYTES} bytes, got ${bytes.length - off}`, { offset: off });
+  }
   if (!hasMagic(bytes, off, TIER1_FOOTER_MAGIC)) throw AofError.corrupt('tier 1 footer has wrong magic', { offset: off });
-  const v = view(bytes);
-  const version = v.getUint16(off + 8, true);
-  if (version !== TIER1_VERSION) throw AofError.corrupt(`tier 1 footer version ${version} is not supported`, { version });
   checkCrc(bytes, off, 'tier 1 footer');
-  return {
+  checkVersion(bytes, off, 'tier 1 footer', TIER1_FOOTER_BYTES);
+  const v = view(bytes);
+  const footer: Tier1Footer = {
     frameCount: v.getUint32(off + 12, true),
-    indexOffset: Number(v.getBigUint64(off + 16, true)),
+    indexOffset: readU64(v, off + 16, 'tier 1 footer indexOffset'),
     indexCrc: v.getUint32(off + 24, true),
     recordCount: v.getUint32(off + 28, true),
-    baseId: Number(v.getBigUint64(off + 32, true)),
+    baseId: readU64(v, off + 32, 'tier 1 footer baseId'),
   };
+  if (footer.indexOffset < TIER1_HEADER_BYTES) {
+    throw AofError.corrupt(`tier 1 footer puts the index at ${footer.indexOffset}, inside the header`, { offset: off + 16, indexOffset: footer.indexOffset });
+  }
+  return footer;
 }
 
-/** Index of the frame holding record `recordIndex` (binary search over firstRecord). */
+/** Size of a whole Tier 1 file whose index starts at `indexOffset` and has `frameCount` entries. */
+export function tier1FileBytes(indexOffset: number, frameCount: number): number {
+  return indexOffset + frameCount * TIER1_INDEX_ENTRY_BYTES + TIER1_FOOTER_BYTES;
+}
+
+/**
+ * Index of the frame holding record `recordIndex` (0-based within the segment), by binary search
+ * over `firstRecord`. `entries` must be a validated index ({@link decodeFrameIndex}).
+ * @throws AOF_ERR_OUT_OF_RANGE if `recordIndex` is not an integer in [0, total records)
+ */
 export function frameForRecord(entries: readonly FrameIndexEntry[], recordIndex: number): number {
+  const last = entries[entries.length - 1];
+  const total = last === undefined ? 0 : last.firstRecord + last.recordCount;
+  if (!Number.isInteger(recordIndex) || recordIndex < 0 || recordIndex >= total) {
+    throw new AofError(ErrorCode.OUT_OF_RANGE, `record ${recordIndex} is not in this tier 1 segment (${total} records)`, {
+      details: { recordIndex, recordCount: total },
+    });
+  }
   let lo = 0;
   let hi = entries.length - 1;
   while (lo < hi) {
@@ -257,4 +397,18 @@ export function frameForRecord(entries: readonly FrameIndexEntry[], recordIndex:
     else hi = mid - 1;
   }
   return lo;
+}
+
+/** `00000000000000001234.t1` for base id 1234 (same width as segment files, so names sort by id). */
+export function tier1FileName(baseId: number): string {
+  return String(baseId).padStart(ID_DIGITS, '0') + TIER1_FILE_SUFFIX;
+}
+
+/** Base id encoded in a Tier 1 file name, or null if the name is not one (temp files included). */
+export function parseTier1FileName(name: string): number | null {
+  if (name.length !== ID_DIGITS + TIER1_FILE_SUFFIX.length || !name.endsWith(TIER1_FILE_SUFFIX)) return null;
+  const digits = name.slice(0, ID_DIGITS);
+  if (!/^[0-9]+$/.test(digits)) return null;
+  const id = Number(digits);
+  return Number.isSafeInteger(id) ? id : null;
 }

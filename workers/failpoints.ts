@@ -1,0 +1,158 @@
+/**
+ * Failpoints: deliberate worker crashes and errors for chaos tests (brief §3).
+ *
+ *   AOF2_FAILPOINTS=compress.crash=0.05,upload.crash=0.05,hydrate.crash=0.05,upload.error=0.2
+ *   AOF2_FAILPOINTS_SEED=42
+ *
+ * Each `<job>.<kind>=<p>` entry gives the probability that one {@link failpoint} call of that job
+ * crashes (`process.exit(1)`, which inside a worker thread ends only that thread: piscina rejects
+ * the task with "worker exited with code: 1" and starts a fresh worker) or fails (throws
+ * `AOF_ERR_INJECTED`). A task calls `failpoint` once at a chosen point, so p is per task.
+ *
+ * Design and trade-offs:
+ * - Parsed once, when a worker first imports this module. Unset (or empty) means inert: `failpoint`
+ *   tests one module-level constant and returns, so production pays a predictable branch per task,
+ *   nothing per record. A malformed variable makes every task of that worker fail at its start
+ *   with a clear AOF_ERR_INVALID_ARGUMENT ({@link checkFailpointsConfig}); the main thread can call
+ *   {@link parseFailpoints} to refuse it before starting any pool.
+ * - Repeatable: draw n of a thread is a hash of (seed, threadId, n), not a shared generator, so
+ *   threads do not perturb each other and a run replays given the seed and the order in which
+ *   threads were spawned. Without AOF2_FAILPOINTS_SEED the seed is random and is put in every
+ *   injected error's `details.seed`, so a failing chaos run can be replayed.
+ * - Crash and error are independent draws (crash first): `compress.crash=1,compress.error=1`
+ *   always crashes.
+ * - On the main thread a crash would kill the whole process, so there it is downgraded to an
+ *   injected error with `details.kind = 'crash'`.
+ */
+import { randomInt } from 'node:crypto';
+import { isMainThread, threadId } from 'node:worker_threads';
+import { AofError, ErrorCode } from '../src/errors.js';
+
+export const FAILPOINT_JOBS = ['compress', 'hydrate', 'upload'] as const;
+export type FailpointJob = (typeof FAILPOINT_JOBS)[number];
+export const FAILPOINT_KINDS = ['crash', 'error'] as const;
+export type FailpointKind = (typeof FAILPOINT_KINDS)[number];
+
+export const FAILPOINTS_ENV = 'AOF2_FAILPOINTS';
+export const FAILPOINTS_SEED_ENV = 'AOF2_FAILPOINTS_SEED';
+
+/** Probabilities per job and kind, and the seed of the draws. */
+export interface FailpointConfig {
+  seed: number;
+  probabilities: Record<FailpointJob, Record<FailpointKind, number>>;
+}
+
+function invalid(message: string, details: Record<string, unknown>): AofError {
+  return AofError.invalidArgument(`${FAILPOINTS_ENV}: ${message}`, details);
+}
+
+/**
+ * Parses the two variables. Returns null when `spec` is unset or blank (failpoints off).
+ * @throws AOF_ERR_INVALID_ARGUMENT on an unknown job or kind, a duplicate entry, a probability that
+ *   is not a number in [0, 1], or a seed that is not an integer in [0, 2^32)
+ */
+export function parseFailpoints(spec: string | undefined, seedText: string | undefined): FailpointConfig | null {
+  if (spec === undefined || spec.trim() === '') return null;
+  const probabilities = {} as Record<FailpointJob, Record<FailpointKind, number>>;
+  for (const job of FAILPOINT_JOBS) probabilities[job] = { crash: 0, error: 0 };
+  const seen = new Set<string>();
+  for (const rawEntry of spec.split(',')) {
+    const entry = rawEntry.trim();
+    if (entry === '') continue; // tolerate a trailing comma
+    const m = /^([a-z]+)\.([a-z]+)\s*=\s*(.*)$/.exec(entry);
+    if (m === null) throw invalid(`entry "${entry}" is not <job>.<kind>=<probability>`, { entry });
+    const [, job, kind, pText] = m as unknown as [string, string, string, string];
+    if (!(FAILPOINT_JOBS as readonly string[]).includes(job)) {
+      throw invalid(`unknown job "${job}" in "${entry}" (expected one of ${FAILPOINT_JOBS.join(', ')})`, { entry, job });
+    }
+    if (!(FAILPOINT_KINDS as readonly string[]).includes(kind)) {
+      throw invalid(`unknown kind "${kind}" in "${entry}" (expected one of ${FAILPOINT_KINDS.join(', ')})`, { entry, kind });
+    }
+    const p = pText.trim() === '' ? Number.NaN : Number(pText);
+    if (!Number.isFinite(p) || p < 0 || p > 1) {
+      throw invalid(`probability "${pText}" in "${entry}" is not a number in [0, 1]`, { entry, probability: pText });
+    }
+    const key = `${job}.${kind}`;
+    if (seen.has(key)) throw invalid(`"${key}" is given twice`, { entry });
+    seen.add(key);
+    probabilities[job as FailpointJob][kind as FailpointKind] = p;
+  }
+  return { seed: parseSeed(seedText), probabilities };
+}
+
+function parseSeed(seedText: string | undefined): number {
+  if (seedText === undefined || seedText.trim() === '') return randomInt(0, 2 ** 32 - 1);
+  const seed = Number(seedText.trim());
+  if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) {
+    throw AofError.invalidArgument(`${FAILPOINTS_SEED_ENV} must be an integer in [0, 2^32), got "${seedText}"`, { seed: seedText });
+  }
+  return seed;
+}
+
+function parseEnv(): { config: FailpointConfig | null; error: AofError | null } {
+  try {
+    return { config: parseFailpoints(process.env[FAILPOINTS_ENV], process.env[FAILPOINTS_SEED_ENV]), error: null };
+  } catch (err) {
+    return { config: null, error: err as AofError };
+  }
+}
+
+const PARSED = parseEnv();
+/** This thread's configuration: parsed once, at import; null when off (or invalid). */
+export const FAILPOINTS: FailpointConfig | null = PARSED.config;
+/** The fast-path switch: false when AOF2_FAILPOINTS is unset or blank. */
+export const FAILPOINTS_ENABLED: boolean = PARSED.config !== null;
+
+/**
+ * Throws the parse error of an invalid AOF2_FAILPOINTS / AOF2_FAILPOINTS_SEED. Task modules call
+ * it first thing in every task, so a typo fails every task at once with a coded error (an error
+ * thrown while piscina imports the module would reach the main thread without its code).
+ * @throws AOF_ERR_INVALID_ARGUMENT if the variables did not parse
+ */
+export function checkFailpointsConfig(): void {
+  if (PARSED.error !== null) throw PARSED.error;
+}
+
+let draws = 0;
+
+/** murmur3's 32-bit finalizer: a full-avalanche mix, so consecutive n give unrelated draws. */
+function fmix32(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Draw `n` in [0, 1) for (seed, thread): a pure function, so a run is replayable. */
+export function failpointDraw(seed: number, thread: number, n: number): number {
+  const h = fmix32(fmix32(fmix32(seed ^ 0x6a09e667) ^ Math.imul(thread, 0x9e3779b1)) ^ Math.imul(n, 0x27d4eb2f));
+  return h / 2 ** 32;
+}
+
+/**
+ * A failpoint of `job` at `where` (a short label for the point in the task, kept in the error).
+ * With probability p(crash) ends this worker thread at once; otherwise with probability p(error)
+ * throws. Returns immediately when failpoints are off.
+ * @throws AOF_ERR_INJECTED when the error draw fires (and, on the main thread only, the crash draw)
+ */
+export function failpoint(job: FailpointJob, where: string): void {
+  if (!FAILPOINTS_ENABLED) return;
+  const config = FAILPOINTS!;
+  const p = config.probabilities[job];
+  if (p.crash > 0) {
+    const call = draws++;
+    if (failpointDraw(config.seed, threadId, call) < p.crash) {
+      if (!isMainThread) process.exit(1); // ends this worker thread only, like a real crash of it
+      throw injected(job, where, 'crash', config.seed, call);
+    }
+  }
+  if (p.error > 0) {
+    const call = draws++;
+    if (failpointDraw(config.seed, threadId, call) < p.error) throw injected(job, where, 'error', config.seed, call);
+  }
+}
+
+function injected(job: FailpointJob, where: string, kind: FailpointKind, seed: number, call: number): AofError {
+  return new AofError(ErrorCode.INJECTED, `injected ${job}.${kind} failure at ${where}`, {
+    details: { job, where, kind, seed, threadId, call },
+  });
+}

@@ -1,0 +1,118 @@
+/**
+ * Hydrate worker (a piscina task module): brings one zstd frame of a Tier 1 file back into shared
+ * memory, so a point read costs one frame (typically 256 KiB of records), never the segment.
+ *
+ *   1. one positional read of exactly `entry.compressedBytes` at `entry.fileOffset`;
+ *   2. decompress, check the length against `entry.rawBytes` and crc32 against `entry.rawCrc`;
+ *   3. the `hydrate` failpoint (before shared memory is touched: a crash here publishes nothing);
+ *   4. copy the raw bytes to `sab[targetOffset, targetOffset + rawBytes)`, then publish:
+ *      `Atomics.or` the bitmap bit, `Atomics.add` the progress word, `Atomics.notify` it.
+ *
+ * Race note: the copy is plain stores and the bitmap update is a sequentially consistent atomic
+ * after them, so a reader that sees the bit with `Atomics.load` also sees every byte of the frame.
+ * The progress word is for waiters (`Atomics.waitAsync` on the main thread): it only says
+ * "something changed", the bitmap says what.
+ *
+ * Trade-offs: the compressed read is synchronous (this thread has nothing else to do, and it saves
+ * a libuv pool hop); decompression is asynchronous (native, on the libuv pool) and lands in a fresh
+ * buffer that is then copied into the SAB, because the binding cannot decompress into caller
+ * memory: one extra memcpy of at most a frame, small next to zstd's own cost.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { loadZstd, type Codec } from '../src/codec/zstd.js';
+import { AofError } from '../src/errors.js';
+import { decodeFrame, withPath } from '../src/tier1/tier1-file.js';
+import { toWorkerError } from '../src/worker-error.js';
+import { checkFailpointsConfig, failpoint } from './failpoints.js';
+import type { HydrateResult, HydrateTask } from './tier1-protocol.js';
+
+function checkTask(task: HydrateTask): void {
+  const int = (name: string, v: number, min: number, max: number): void => {
+    if (!Number.isInteger(v) || v < min || v > max) {
+      throw AofError.invalidArgument(`hydrate task: ${name} must be an integer in [${min}, ${max}], got ${v}`, { field: name, value: v });
+    }
+  };
+  const bytes = task.sab.byteLength;
+  const words = bytes >>> 2;
+  int('entry.rawBytes', task.entry.rawBytes, 0, bytes);
+  int('entry.compressedBytes', task.entry.compressedBytes, 1, 0xffff_ffff);
+  int('entry.fileOffset', task.entry.fileOffset, 0, Number.MAX_SAFE_INTEGER);
+  int('targetOffset', task.targetOffset, 0, bytes - task.entry.rawBytes);
+  int('bitmapIndex', task.bitmapIndex, 0, words - 1);
+  int('bitmapBit', task.bitmapBit, 0, 31);
+  int('progressIndex', task.progressIndex, 0, words - 1);
+  // Control words inside the target region would be overwritten by record bytes: a caller bug.
+  const end = task.targetOffset + task.entry.rawBytes;
+  for (const [name, word] of [['bitmapIndex', task.bitmapIndex], ['progressIndex', task.progressIndex]] as const) {
+    if (word * 4 < end && word * 4 + 4 > task.targetOffset) {
+      throw AofError.invalidArgument(`hydrate task: ${name} ${word} lies inside the target region [${task.targetOffset}, ${end})`, { field: name, value: word });
+    }
+  }
+}
+
+/** One positional read of the frame's compressed bytes. */
+function readCompressed(task: HydrateTask): Uint8Array {
+  const { entry, path } = task;
+  const out = new Uint8Array(entry.compressedBytes);
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    throw AofError.io('open tier 1 file', path, err);
+  }
+  try {
+    let got = 0;
+    while (got < out.length) {
+      // One call in practice; the loop only covers the short reads POSIX allows.
+      const n = readSync(fd, out, got, out.length - got, entry.fileOffset + got);
+      if (n === 0) {
+        throw AofError.corrupt(`tier 1 file ends inside frame at ${entry.fileOffset} (read ${got} of ${out.length} bytes)`, { path, fileOffset: entry.fileOffset });
+      }
+      got += n;
+    }
+    return out;
+  } catch (err) {
+    throw err instanceof AofError ? err : AofError.io('read tier 1 frame', path, err);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Loads one frame into shared memory and publishes it (see the module comment). Exported for
+ * in-thread use; the pool calls the default export, which flattens errors.
+ * @throws AOF_ERR_INVALID_ARGUMENT on an impossible task (target outside the SAB, bad word index or bit)
+ * @throws AOF_ERR_CORRUPT (details.path) if the frame is short, not valid zstd, or fails its length or CRC check
+ * @throws AOF_ERR_INJECTED from the `hydrate` failpoint
+ * @throws AOF_ERR_IO if the file cannot be opened or read
+ */
+export async function hydrateFrame(task: HydrateTask, codec: Codec): Promise<HydrateResult> {
+  checkTask(task);
+  let raw: Uint8Array;
+  try {
+    raw = await decodeFrame(readCompressed(task), task.entry, codec);
+  } catch (err) {
+    throw withPath(err, task.path, 'read tier 1 frame');
+  }
+  failpoint('hydrate', 'before-publish');
+  new Uint8Array(task.sab, task.targetOffset, raw.length).set(raw);
+  const ctrl = new Int32Array(task.sab, 0, task.sab.byteLength >>> 2);
+  Atomics.or(ctrl, task.bitmapIndex, 1 << task.bitmapBit);
+  Atomics.add(ctrl, task.progressIndex, 1);
+  Atomics.notify(ctrl, task.progressIndex);
+  return { rawBytes: raw.length };
+}
+
+/**
+ * Piscina entry point.
+ * @throws a plain SerializedAofError (rebuild with `fromWorkerRejection`), see workers/tier1-protocol.ts
+ */
+export default async function hydrate(task: HydrateTask): Promise<HydrateResult> {
+  try {
+    checkFailpointsConfig();
+    return await hydrateFrame(task, loadZstd());
+  } catch (err) {
+    // A plain object on purpose: structured clone would strip an AofError's code and details.
+    throw toWorkerError(err, { action: 'hydrate frame', path: task.path });
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Task shapes of the Tier 1 piscina pools (workers/compress.ts, workers/hydrate.ts). Everything
+ * here crosses a thread boundary by structured clone; a SharedArrayBuffer is shared, not copied,
+ * so the workers read and write arena memory directly.
+ *
+ * Errors: a task rejects with a plain `SerializedAofError` object `{ code, message, stack, details }`
+ * (structured clone would drop an AofError's code); rebuild it on the main thread with
+ * `fromWorkerRejection` from src/worker-error.ts, which also turns a crashed worker ("worker
+ * exited with code: 1") into AOF_ERR_WORKER_FAILED.
+ */
+import type { FrameIndexEntry } from '../src/format/tier1.js';
+
+/** Where the compress worker reads the raw data region of a sealed segment. */
+export type CompressSource =
+  /** The slot in the arena: `sab[offset, offset + dataBytes)` holds the segment's data region. */
+  | { kind: 'arena'; sab: SharedArrayBuffer; offset: number }
+  /** A sealed segment file (src/format/segment.ts); header and footer are checked against the task. */
+  | { kind: 'file'; path: string };
+
+/**
+ * One sealed segment to compress. Caller obligations: the source bytes must not change while the
+ * task runs (keep the arena slot pinned: the worker reads it in place, asynchronously), and at most
+ * one task per `targetPath` may run at a time (attempts share `targetPath + '.tmp'`; a retry after
+ * a crash or a rejection is safe because the earlier attempt has ended by then).
+ */
+export interface CompressTask {
+  source: CompressSource;
+  /** Raw bytes of record frames (the segment footer's dataBytes). */
+  dataBytes: number;
+  recordCount: number;
+  baseId: number;
+  /** zlib.crc32 of the data region (the segment footer's dataCrc); checked before the rename. */
+  dataCrc: number;
+  /** zstd level, an integer in [1, 22]. */
+  level: number;
+  /** Raw bytes per zstd frame: a frame is cut once its records reach this (never inside a record). */
+  frameTarget: number;
+  /** Final path of the .t1 file; the worker writes `targetPath + '.tmp'` and renames. */
+  targetPath: string;
+  /** Header createdAt (ms since epoch); defaults to the worker's clock. Set for reproducible files. */
+  createdAt?: number;
+}
+
+export interface CompressResult {
+  /** Size of the whole .t1 file (header, frames, index, footer): what the segment now costs on disk. */
+  compressedBytes: number;
+  frameCount: number;
+  /** The frame index exactly as written to the file. */
+  index: FrameIndexEntry[];
+}
+
+/**
+ * One frame to bring back into shared memory. The target region must not be read until the bitmap
+ * bit is seen set (Atomics.load), and no other writer may touch it meanwhile.
+ */
+export interface HydrateTask {
+  /** A .t1 file. */
+  path: string;
+  /** The frame to load, from the file's validated index (src/tier1/tier1-file.ts readTier1Meta). */
+  entry: FrameIndexEntry;
+  sab: SharedArrayBuffer;
+  /** Absolute byte offset in `sab` where the frame's raw bytes go. */
+  targetOffset: number;
+  /** Int32 word index (in `new Int32Array(sab)`) and bit to set once the bytes are in place. */
+  bitmapIndex: number;
+  bitmapBit: number;
+  /** Int32 word index that gets Atomics.add(1) + Atomics.notify after the bitmap bit is set. */
+  progressIndex: number;
+}
+
+export interface HydrateResult {
+  rawBytes: number;
+}
