@@ -277,20 +277,19 @@ class Replay {
   }
 }
 
-/** Whether a scan may continue at `p`: the end, or a record that checks out (known type or not). */
+/** Whether a scan may continue at `p`: a record that checks out (known type or not). */
 function isSyncPoint(bytes: Uint8Array, p: number, end: number): boolean {
-  if (p === end) return true;
   const r = decodeManifestRecord(bytes, p, end);
   return r.ok || r.reason === 'unknown-type';
 }
 
 /**
- * Where to continue after a damaged record at `off`: its length field's idea of the next record if
- * a record that checks out starts there, else the next 8-aligned offset where one does (records are
- * 8-aligned and self-checking, so a false match needs a 32-bit CRC collision), else `end`.
+ * Where to continue after a damaged record at `off`: the next 8-aligned offset where a record that
+ * checks out starts (records are 8-aligned and self-checking, so a false match needs a 32-bit CRC
+ * collision), else `end`. The damaged record's own length field is not trusted: a flipped bit
+ * there could jump over good records, or (claiming past the end) over all of them.
  */
-function resync(bytes: Uint8Array, off: number, failed: DecodeResult, end: number): number {
-  if (failed.next > off && failed.next <= end && isSyncPoint(bytes, failed.next, end)) return failed.next;
+function resync(bytes: Uint8Array, off: number, end: number): number {
   for (let p = off + 8; p < end; p += 8) if (isSyncPoint(bytes, p, end)) return p;
   return end;
 }
@@ -370,7 +369,7 @@ function replayChunk(replay: Replay, path: string, seq: number, bytes: Uint8Arra
     } else {
       badRegions++;
       replay.corruption(path, off, `committed record fails its ${r.reason === 'crc' ? 'CRC' : `${r.reason} check`}`);
-      off = resync(bytes, off, r, end);
+      off = resync(bytes, off, end);
     }
   }
   // The chunk CRC also catches damage in padding; only meaningful when the whole committed area was read.
