@@ -121,6 +121,19 @@ function view(bytes: Uint8Array): DataView {
 }
 
 /**
+ * u64 as two u32 halves: ids are safe integers (< 2^53), and this is several times faster than a
+ * BigInt round trip per field, which shows when a snapshot holds 100,000 entries.
+ */
+function getU64(v: DataView, off: number): number {
+  return v.getUint32(off, true) + v.getUint32(off + 4, true) * 0x1_0000_0000;
+}
+
+function setU64(v: DataView, off: number, value: number): void {
+  v.setUint32(off, value % 0x1_0000_0000, true);
+  v.setUint32(off + 4, Math.floor(value / 0x1_0000_0000), true);
+}
+
+/**
  * Rounds up to a multiple of 8 with arithmetic, not `& ~7`: a damaged bodyBytes near 2^32 would
  * wrap a 32-bit bit trick to a small or negative length and stall a scan on the same offset.
  */
@@ -195,7 +208,7 @@ export function encodeManifestRecordInto(bytes: Uint8Array, off: number, record:
   p += 2;
   for (let i = 0; i < record.stream.length; i++) bytes[p + i] = record.stream.charCodeAt(i);
   p += record.stream.length;
-  v.setBigUint64(p, BigInt(record.baseId), true);
+  setU64(v, p, record.baseId);
   p += 8;
   for (const name of fields) {
     v.setUint32(p, (record.fields[name] ?? 0) >>> 0, true);
@@ -213,7 +226,7 @@ function recordCrc(bytes: Uint8Array, off: number, bodyBytes: number): number {
 /** Outcome of decoding one record: the record, or why it cannot be decoded. */
 export type DecodeResult =
   | { ok: true; record: ManifestRecord; next: number }
-  | { ok: false; reason: 'truncated' | 'crc' | 'length'; next: number }
+  | { ok: false; reason: 'truncated' | 'crc' | 'length' | 'range'; next: number }
   | { ok: false; reason: 'unknown-type'; type: number; version: number; next: number };
 
 /**
@@ -245,7 +258,9 @@ export function decodeManifestRecord(bytes: Uint8Array, off: number, end: number
   let stream = '';
   for (let i = 0; i < nameLength; i++) stream += String.fromCharCode(bytes[p + i]!);
   p += nameLength;
-  const baseId = Number(v.getBigUint64(p, true));
+  const baseId = getU64(v, p);
+  // Ids are safe integers by construction; a larger one that checks out is a writer bug.
+  if (!Number.isSafeInteger(baseId)) return { ok: false, reason: 'range', next: off + total };
   p += 8;
   const out: Record<string, number> = {};
   for (const name of fields) {
@@ -263,7 +278,7 @@ export function encodeChunkHeaderInto(bytes: Uint8Array, off: number, h: ChunkHe
   v.setUint16(off + 8, MANIFEST_VERSION, true);
   v.setUint16(off + 10, CHUNK_HEADER_BYTES, true);
   v.setUint32(off + 12, h.committedBytes, true);
-  v.setBigUint64(off + 16, BigInt(h.chunkSeq), true);
+  setU64(v, off + 16, h.chunkSeq);
   v.setUint32(off + 24, h.recordCount, true);
   v.setUint32(off + 28, h.chunkCrc, true);
   v.setFloat64(off + 32, h.createdAt, true);
@@ -298,7 +313,7 @@ export function decodeChunkHeader(bytes: Uint8Array, off = 0): ChunkHeader {
   if (committedBytes % 8 !== 0) throw AofError.corrupt(`manifest chunk committedBytes ${committedBytes} is not a multiple of 8`, { committedBytes });
   return {
     committedBytes,
-    chunkSeq: Number(v.getBigUint64(off + 16, true)),
+    chunkSeq: getU64(v, off + 16),
     recordCount: v.getUint32(off + 24, true),
     chunkCrc: v.getUint32(off + 28, true),
     createdAt: v.getFloat64(off + 32, true),

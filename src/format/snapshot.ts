@@ -117,6 +117,19 @@ function view(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/**
+ * u64 as two u32 halves: ids are safe integers (< 2^53), and this is several times faster than a
+ * BigInt round trip per field, which shows when a snapshot holds 100,000 entries.
+ */
+function getU64(v: DataView, off: number): number {
+  return v.getUint32(off, true) + v.getUint32(off + 4, true) * 0x1_0000_0000;
+}
+
+function setU64(v: DataView, off: number, value: number): void {
+  v.setUint32(off, value % 0x1_0000_0000, true);
+  v.setUint32(off + 4, Math.floor(value / 0x1_0000_0000), true);
+}
+
 const pad8 = (n: number): number => Math.ceil(n / 8) * 8;
 
 /** Bytes of one stream block. */
@@ -157,7 +170,7 @@ export function encodeSnapshot(
     for (const e of entries) {
       if (e.baseId <= previous) throw AofError.invalidArgument(`snapshot entries of ${name} must be in ascending baseId order`, { baseId: e.baseId });
       previous = e.baseId;
-      v.setBigUint64(p, BigInt(e.baseId), true);
+      setU64(v, p, e.baseId);
       v.setUint32(p + 8, e.recordCount, true);
       v.setUint32(p + 12, e.dataBytes, true);
       v.setUint32(p + 16, e.dataCrc, true);
@@ -174,13 +187,13 @@ export function encodeSnapshot(
   v.setUint16(8, SNAPSHOT_VERSION, true);
   v.setUint16(10, SNAPSHOT_HEADER_BYTES, true);
   v.setUint32(12, bodyBytes, true);
-  v.setBigUint64(16, BigInt(meta.watermarkChunk), true);
+  setU64(v, 16, meta.watermarkChunk);
   v.setUint32(24, meta.watermarkOffset, true);
   v.setUint32(28, streams.size, true);
   v.setUint32(32, segmentCount, true);
   v.setUint32(36, crc32(out.subarray(SNAPSHOT_HEADER_BYTES)), true);
   v.setFloat64(40, meta.createdAt, true);
-  v.setBigUint64(48, BigInt(meta.snapshotSeq), true);
+  setU64(v, 48, meta.snapshotSeq);
   v.setUint32(CHECKED_BYTES, crc32(out.subarray(0, CHECKED_BYTES)), true);
   return out;
 }
@@ -209,13 +222,13 @@ export function decodeSnapshotHeader(bytes: Uint8Array): SnapshotHeader {
   if (headerBytes !== SNAPSHOT_HEADER_BYTES) throw AofError.corrupt(`snapshot header length ${headerBytes}, expected ${SNAPSHOT_HEADER_BYTES}`, { headerBytes });
   return {
     bodyBytes: v.getUint32(12, true),
-    watermarkChunk: Number(v.getBigUint64(16, true)),
+    watermarkChunk: getU64(v, 16),
     watermarkOffset: v.getUint32(24, true),
     streamCount: v.getUint32(28, true),
     segmentCount: v.getUint32(32, true),
     bodyCrc: v.getUint32(36, true),
     createdAt: v.getFloat64(40, true),
-    snapshotSeq: Number(v.getBigUint64(48, true)),
+    snapshotSeq: getU64(v, 48),
   };
 }
 
@@ -253,8 +266,9 @@ export function decodeSnapshot(bytes: Uint8Array): Snapshot {
     const entries: CatalogEntry[] = [];
     let previousBase = -1;
     for (let i = 0; i < count; i++) {
-      const baseId = Number(v.getBigUint64(p, true));
+      const baseId = getU64(v, p);
       const state = v.getUint8(p + 20);
+      if (!Number.isSafeInteger(baseId)) throw AofError.corrupt('snapshot entry baseId is not a safe integer', { offset: p, stream: name });
       if (baseId <= previousBase) throw AofError.corrupt('snapshot entries out of baseId order', { offset: p, stream: name, baseId });
       if (!STATES.has(state)) throw AofError.corrupt(`snapshot entry has unknown state ${state}`, { offset: p, stream: name, baseId, state });
       previousBase = baseId;
