@@ -1,0 +1,799 @@
+/**
+ * The manifest log: a crash-safe journal of every tier transition, plus the catalog it rebuilds.
+ *
+ * Files (one directory, usually `<root>/manifest/`):
+ * - `<seq>.mlog` chunks (src/format/manifest.ts): records appended in group commits; a new chunk
+ *   when the current one would pass `chunkBytes`, and a new chunk after every open, so nothing is
+ *   ever appended behind a tail that replay trimmed (the simplest rule that cannot go wrong);
+ * - `<seq>.snap` catalog snapshots (src/format/snapshot.ts) with the watermark they cover;
+ * - `*.tmp` files only while a chunk or snapshot is being created; removed at open.
+ *
+ * Commit (group commit): every `append()` made while a write is in flight joins the next batch,
+ * so N concurrent callers cost one commit. A batch is: write its records after the committed end,
+ * fdatasync, rewrite the chunk header (committed length, record count, running chunk CRC),
+ * fdatasync, apply the records to the catalog, resolve every caller of the batch. The first sync
+ * makes the records durable before the header names them (see the format file for why that needs
+ * two syncs): a crash leaves either the old header, whose bytes past the committed length replay
+ * trims, or the new one over durable records. The catalog only ever shows durable transitions.
+ *
+ * Snapshots: once `snapshotEvery` records have been committed since the last snapshot, the catalog
+ * is written whole (temp name, fsync, rename, directory fsync) with the watermark = the committed
+ * end, a SNAPSHOT marker is appended, then old files are pruned. Two snapshots are kept, and chunks
+ * are pruned only when they are wholly older than the watermark of the OLDER of the two: replay
+ * normally starts at the newest, but if that one is unreadable the previous one still has every
+ * chunk it needs. Replay therefore reads at most the records since the newest snapshot (fewer than
+ * `snapshotEvery` plus one batch), however long the history.
+ *
+ * Replay (open): newest valid snapshot (a corrupt one is counted and the previous used), then the
+ * chunks from its watermark. Inside a committed length a record that fails its CRC is corruption:
+ * counted, skipped (resynchronising on the next record that checks out), or with `strict` a
+ * rejection naming the file and offset. Bytes past the committed length are a torn tail: trimmed
+ * and reported as journal lag. A damaged chunk header is recovered by scanning self-checking records.
+ * A record of a type or version this aof2 does not know rejects open with AOF_ERR_INCOMPATIBLE
+ * before any file is modified. Files are repaired (truncated, header rewritten) only after the
+ * whole replay succeeded.
+ *
+ * Not on the append hot path: transitions happen per segment (megabytes of records), so the two
+ * syncs per commit are cheap next to what they protect.
+ */
+import { mkdir, open, readFile, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { crc32 } from 'node:zlib';
+import type { Registry } from 'prom-client';
+import { AofError, ErrorCode } from '../errors.js';
+import {
+  CHUNK_HEADER_BYTES,
+  ManifestRecordType,
+  chunkFileName,
+  decodeChunkHeader,
+  decodeManifestRecord,
+  encodeChunkHeaderInto,
+  encodeManifestRecordInto,
+  manifestRecordLength,
+  parseChunkFileName,
+  validateManifestRecord,
+  type DecodeResult,
+  type ManifestRecord,
+} from '../format/manifest.js';
+import { decodeSnapshot, encodeSnapshot, parseSnapshotFileName, snapshotFileName, type Snapshot } from '../format/snapshot.js';
+import { createManifestMetrics, recordReplay, type ManifestMetrics } from '../metrics/manifest-metrics.js';
+import { validateStreamName } from '../stream-name.js';
+import { Catalog } from './catalog.js';
+
+export interface ManifestLogOptions {
+  /** Directory of the chunks and snapshots; created if missing. */
+  dir: string;
+  /** Rotate to a new chunk before a batch would make the current file larger than this. Default 1 MiB. */
+  chunkBytes?: number;
+  /** Committed records between automatic snapshots (`Infinity`: only on demand). Default 10,000. */
+  snapshotEvery?: number;
+  /** prom-client registry to publish the replay metrics on (src/metrics/manifest-metrics.ts). */
+  registry?: Registry;
+  /** Reject open with AOF_ERR_CORRUPT on any corruption instead of counting and skipping it. */
+  strict?: boolean;
+}
+
+/** What replay found and did; also published as metrics. */
+export interface ReplayReport {
+  /** Sequence number of the snapshot replay started from, or null (replayed from the first chunk). */
+  snapshotSeq: number | null;
+  /** Chunks inspected (those at or after the snapshot's watermark). */
+  chunkCount: number;
+  /** Records decoded and handed to the catalog after the watermark (SNAPSHOT markers and orphans included). */
+  recordsReplayed: number;
+  /** Bytes past the committed lengths (torn tails), trimmed. */
+  journalLagBytes: number;
+  /** Wall-clock seconds spent loading the snapshot, replaying and trimming. */
+  chunkLagSeconds: number;
+  /** CRC or decode failures: damaged records, chunk CRCs, chunk headers, snapshots, missing chunks. */
+  corruptionEvents: number;
+  /** Records of an unknown type or version. Always 0 in a report: any such record rejects open. */
+  unknownRecords: number;
+  /** Records about segments the catalog did not hold (counted, not applied). */
+  orphanRecords: number;
+  /** Chunks repaired: torn tail cut, or damaged header rebuilt from its records. */
+  trimmedChunks: number;
+  /** Leftover `*.tmp` files (a crash while creating a chunk or snapshot) removed. */
+  tempFilesRemoved: number;
+}
+
+/** Counters of the live log (cheap fields, read with `stats()`). */
+export interface ManifestStats {
+  /** `append()` calls that were queued (empty ones excluded). */
+  appendCalls: number;
+  /** Batches made durable (group commits); fewer than appendCalls under concurrency. */
+  commits: number;
+  /** fdatasync/fsync calls on chunks, snapshots and the directory. */
+  fsyncs: number;
+  /** Records made durable by this instance, SNAPSHOT markers included. */
+  records: number;
+  /** Record bytes written (padding included). */
+  bytes: number;
+  /** Chunk being appended to (null until the first commit after open or a rotation). */
+  chunkSeq: number | null;
+  /** Committed bytes of that chunk's record area. */
+  committedBytes: number;
+  chunksCreated: number;
+  snapshots: number;
+  prunedChunks: number;
+  prunedSnapshots: number;
+  /** Records committed since the newest snapshot (replayed ones included): what the next replay would read. */
+  recordsSinceSnapshot: number;
+}
+
+const DEFAULT_CHUNK_BYTES = 1024 * 1024;
+const DEFAULT_SNAPSHOT_EVERY = 10_000;
+/** Smallest chunk worth having: a header and a few records. Tests use small chunks to force rotation. */
+const MIN_CHUNK_BYTES = 256;
+/** committedBytes is a u32; keep a margin so one batch can always be added to a chunk below this. */
+const MAX_CHUNK_BYTES = 1024 * 1024 * 1024;
+const TEMP_SUFFIX = '.tmp';
+const OPTION_KEYS = ['dir', 'chunkBytes', 'snapshotEvery', 'registry', 'strict'];
+
+interface ResolvedOptions {
+  dir: string;
+  chunkBytes: number;
+  snapshotEvery: number;
+  registry: Registry | null;
+  strict: boolean;
+}
+
+type Job =
+  | { kind: 'append'; records: ManifestRecord[]; bytes: Uint8Array; resolve: () => void; reject: (err: unknown) => void }
+  | { kind: 'snapshot'; resolve: () => void; reject: (err: unknown) => void };
+
+interface OpenChunk {
+  seq: number;
+  handle: FileHandle;
+  path: string;
+  committed: number;
+  recordCount: number;
+  crc: number;
+  createdAt: number;
+}
+
+/** A file change replay decided on; carried out only once the whole replay succeeded. */
+interface Repair {
+  path: string;
+  truncateTo: number;
+  header: Uint8Array | null;
+}
+
+function resolveOptions(input: unknown): ResolvedOptions {
+  if (typeof input !== 'object' || input === null) throw AofError.invalidArgument('ManifestLog.open options must be an object');
+  for (const key of Object.keys(input)) {
+    if (!OPTION_KEYS.includes(key)) {
+      throw new AofError(ErrorCode.UNKNOWN_OPTION, `unknown option ${key}; expected one of: ${OPTION_KEYS.join(', ')}`, { details: { option: key } });
+    }
+  }
+  const o = input as Record<string, unknown>;
+  if (typeof o['dir'] !== 'string' || o['dir'].length === 0) throw AofError.invalidArgument('dir must be a non-empty string', { option: 'dir' });
+  const chunkBytes = o['chunkBytes'] ?? DEFAULT_CHUNK_BYTES;
+  if (!Number.isInteger(chunkBytes) || (chunkBytes as number) < MIN_CHUNK_BYTES || (chunkBytes as number) > MAX_CHUNK_BYTES) {
+    throw AofError.invalidArgument(`chunkBytes must be an integer in [${MIN_CHUNK_BYTES}, ${MAX_CHUNK_BYTES}], got ${String(chunkBytes)}`, {
+      option: 'chunkBytes',
+    });
+  }
+  const snapshotEvery = o['snapshotEvery'] ?? DEFAULT_SNAPSHOT_EVERY;
+  if (typeof snapshotEvery !== 'number' || !(snapshotEvery === Infinity || (Number.isInteger(snapshotEvery) && snapshotEvery > 0))) {
+    throw AofError.invalidArgument(`snapshotEvery must be a positive integer or Infinity, got ${String(snapshotEvery)}`, { option: 'snapshotEvery' });
+  }
+  const registry = o['registry'] ?? null;
+  if (registry !== null && typeof (registry as { getSingleMetric?: unknown }).getSingleMetric !== 'function') {
+    throw AofError.invalidArgument('registry must be a prom-client Registry', { option: 'registry' });
+  }
+  const strict = o['strict'] ?? false;
+  if (typeof strict !== 'boolean') throw AofError.invalidArgument('strict must be a boolean', { option: 'strict' });
+  return { dir: o['dir'], chunkBytes: chunkBytes as number, snapshotEvery, registry: registry as Registry | null, strict };
+}
+
+async function io<T>(action: string, path: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof AofError) throw err;
+    throw AofError.io(action, path, err);
+  }
+}
+
+async function writeFully(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+function encodeRecords(records: readonly ManifestRecord[]): Uint8Array {
+  let total = 0;
+  for (const r of records) total += manifestRecordLength(r);
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const r of records) off = encodeManifestRecordInto(out, off, r);
+  return out;
+}
+
+/** Mutable state of one replay (open). */
+class Replay {
+  readonly report: ReplayReport = {
+    snapshotSeq: null,
+    chunkCount: 0,
+    recordsReplayed: 0,
+    journalLagBytes: 0,
+    chunkLagSeconds: 0,
+    corruptionEvents: 0,
+    unknownRecords: 0,
+    orphanRecords: 0,
+    trimmedChunks: 0,
+    tempFilesRemoved: 0,
+  };
+  readonly repairs: Repair[] = [];
+  firstUnknown: { path: string; offset: number; type: number; version: number } | null = null;
+
+  constructor(
+    readonly strict: boolean,
+    public catalog: Catalog,
+  ) {}
+
+  /** Counts one corruption event; under `strict` it is fatal. */
+  corruption(path: string, offset: number, why: string): void {
+    this.report.corruptionEvents++;
+    if (this.strict) {
+      throw AofError.corrupt(`manifest file ${path} is corrupt at offset ${offset}: ${why}`, { path, offset, reason: why });
+    }
+  }
+
+  unknown(path: string, offset: number, r: DecodeResult): void {
+    this.report.unknownRecords++;
+    if (this.firstUnknown === null && !r.ok && r.reason === 'unknown-type') this.firstUnknown = { path, offset, type: r.type, version: r.version };
+  }
+
+  apply(record: ManifestRecord): void {
+    this.report.recordsReplayed++;
+    this.catalog.apply(record);
+  }
+}
+
+/** Whether a scan may continue at `p`: a record that checks out (known type or not). */
+function isSyncPoint(bytes: Uint8Array, p: number, end: number): boolean {
+  const r = decodeManifestRecord(bytes, p, end);
+  return r.ok || r.reason === 'unknown-type';
+}
+
+/**
+ * Where to continue after a damaged record at `off`: the next 8-aligned offset where a record that
+ * checks out starts (records are 8-aligned and self-checking, so a false match needs a 32-bit CRC
+ * collision), else `end`. The damaged record's own length field is not trusted: a flipped bit
+ * there could jump over good records, or (claiming past the end) over all of them.
+ */
+function resync(bytes: Uint8Array, off: number, end: number): number {
+  for (let p = off + 8; p < end; p += 8) if (isSyncPoint(bytes, p, end)) return p;
+  return end;
+}
+
+/** Replays one chunk from record-area offset `start` into `replay`; decides its repairs. */
+function replayChunk(replay: Replay, path: string, seq: number, bytes: Uint8Array, start: number): void {
+  replay.report.chunkCount++;
+  let header: ReturnType<typeof decodeChunkHeader> | null = null;
+  let headerProblem = '';
+  try {
+    header = decodeChunkHeader(bytes);
+    if (header.chunkSeq !== seq) {
+      headerProblem = `header names chunk ${header.chunkSeq}`;
+      header = null;
+    }
+  } catch (err) {
+    if (!(err instanceof AofError) || err.code !== ErrorCode.CORRUPT) {
+      if (err instanceof AofError) throw new AofError(err.code, `${err.message} (${path})`, { details: { ...err.details, path } });
+      throw err;
+    }
+    headerProblem = err.message;
+  }
+
+  if (header === null) {
+    // Damaged header: the records are self-checking, so keep every one that checks out from the
+    // start, and rebuild the header from them. What follows the first bad record is cut.
+    replay.corruption(path, 0, `chunk header unusable (${headerProblem}); recovered by scanning records`);
+    let off = CHUNK_HEADER_BYTES;
+    let count = 0;
+    let crc = 0;
+    for (;;) {
+      const r = decodeManifestRecord(bytes, off, bytes.length);
+      if (r.ok || r.reason === 'unknown-type') {
+        if (r.ok && off - CHUNK_HEADER_BYTES >= start) replay.apply(r.record);
+        if (!r.ok) replay.unknown(path, off, r);
+        crc = crc32(bytes.subarray(off, r.next), crc);
+        count++;
+        off = r.next;
+      } else break;
+    }
+    const committed = Math.max(0, off - CHUNK_HEADER_BYTES);
+    if (start > committed) replay.corruption(path, CHUNK_HEADER_BYTES + committed, `snapshot watermark ${start} is past the recovered records (${committed} bytes)`);
+    replay.report.journalLagBytes += Math.max(0, bytes.length - CHUNK_HEADER_BYTES - committed);
+    replay.report.trimmedChunks++;
+    const fresh = new Uint8Array(CHUNK_HEADER_BYTES);
+    encodeChunkHeaderInto(fresh, 0, { committedBytes: committed, chunkSeq: seq, recordCount: count, chunkCrc: crc, createdAt: Date.now() });
+    replay.repairs.push({ path, truncateTo: CHUNK_HEADER_BYTES + committed, header: fresh });
+    return;
+  }
+
+  const dataEnd = CHUNK_HEADER_BYTES + header.committedBytes;
+  let end = dataEnd;
+  if (bytes.length < dataEnd) {
+    // The header commits bytes the file does not hold: records were synced before the header, so
+    // this is damage (a file cut from outside), not a torn write.
+    replay.corruption(path, bytes.length, `file is ${bytes.length} bytes but its header commits ${dataEnd}`);
+    end = bytes.length;
+  } else if (bytes.length > dataEnd) {
+    replay.report.journalLagBytes += bytes.length - dataEnd;
+    replay.report.trimmedChunks++;
+    replay.repairs.push({ path, truncateTo: dataEnd, header: null });
+  }
+  if (start > header.committedBytes) {
+    replay.corruption(path, dataEnd, `snapshot watermark ${start} is past the committed length ${header.committedBytes}`);
+    return;
+  }
+  let badRegions = 0;
+  let off = CHUNK_HEADER_BYTES + start;
+  while (off < end) {
+    const r = decodeManifestRecord(bytes, off, end);
+    if (r.ok) {
+      replay.apply(r.record);
+      off = r.next;
+    } else if (r.reason === 'unknown-type') {
+      replay.unknown(path, off, r);
+      off = r.next;
+    } else {
+      badRegions++;
+      replay.corruption(path, off, `committed record fails its ${r.reason === 'crc' ? 'CRC' : `${r.reason} check`}`);
+      off = resync(bytes, off, end);
+    }
+  }
+  // The chunk CRC also catches damage in padding; only meaningful when the whole committed area was read.
+  if (start === 0 && end === dataEnd && badRegions === 0 && crc32(bytes.subarray(CHUNK_HEADER_BYTES, dataEnd)) !== header.chunkCrc) {
+    replay.corruption(path, CHUNK_HEADER_BYTES, 'chunk CRC mismatch over the committed records');
+  }
+}
+
+/**
+ * The manifest log of one root. Open it with {@link ManifestLog.open}; it owns its directory.
+ * Only this class should call `catalog.apply`: the catalog must equal what replay would rebuild.
+ */
+export class ManifestLog {
+  readonly #options: ResolvedOptions;
+  readonly #catalog: Catalog;
+  readonly #queue: Job[] = [];
+  #running = false;
+  #drainPromise: Promise<void> = Promise.resolve();
+  #closed = false;
+  #closePromise: Promise<void> | null = null;
+  #failure: AofError | null = null;
+  #chunk: OpenChunk | null = null;
+  #nextChunkSeq: number;
+  #nextSnapshotSeq: number;
+  /** The newest snapshot on disk that is known to be valid (kept as the fallback of the next one). */
+  #lastSnapshot: { seq: number; watermarkChunk: number } | null;
+  /** Chunk and snapshot files on disk, ascending. */
+  #chunkSeqs: number[];
+  #snapshotSeqs: number[];
+  readonly #stats: ManifestStats;
+  readonly #headerBuffer = new Uint8Array(CHUNK_HEADER_BYTES);
+
+  private constructor(
+    options: ResolvedOptions,
+    catalog: Catalog,
+    state: {
+      nextChunkSeq: number;
+      nextSnapshotSeq: number;
+      lastSnapshot: { seq: number; watermarkChunk: number } | null;
+      chunkSeqs: number[];
+      snapshotSeqs: number[];
+      recordsSinceSnapshot: number;
+    },
+  ) {
+    this.#options = options;
+    this.#catalog = catalog;
+    this.#nextChunkSeq = state.nextChunkSeq;
+    this.#nextSnapshotSeq = state.nextSnapshotSeq;
+    this.#lastSnapshot = state.lastSnapshot;
+    this.#chunkSeqs = state.chunkSeqs;
+    this.#snapshotSeqs = state.snapshotSeqs;
+    this.#stats = {
+      appendCalls: 0,
+      commits: 0,
+      fsyncs: 0,
+      records: 0,
+      bytes: 0,
+      chunkSeq: null,
+      committedBytes: 0,
+      chunksCreated: 0,
+      snapshots: 0,
+      prunedChunks: 0,
+      prunedSnapshots: 0,
+      recordsSinceSnapshot: state.recordsSinceSnapshot,
+    };
+  }
+
+  /**
+   * Opens (creating if needed) the manifest in `options.dir`: removes temp files, loads the newest
+   * valid snapshot, replays the chunks after its watermark, trims torn tails, and publishes the
+   * replay metrics. Appends go to a fresh chunk.
+   * @throws AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION (options), AOF_ERR_IO (file system),
+   *   AOF_ERR_CORRUPT (only with `strict`: names the file and offset), AOF_ERR_INCOMPATIBLE (a
+   *   chunk, snapshot or record written by a newer aof2; nothing is modified)
+   */
+  static async open(options: ManifestLogOptions): Promise<{ manifest: ManifestLog; catalog: Catalog; report: ReplayReport }> {
+    const opts = resolveOptions(options);
+    const { dir } = opts;
+    const metrics: ManifestMetrics | null = opts.registry === null ? null : createManifestMetrics(opts.registry);
+    await io('mkdir', dir, () => mkdir(dir, { recursive: true }));
+    const started = performance.now();
+    const names = await io('readdir', dir, () => readdir(dir));
+
+    const replay = new Replay(opts.strict, new Catalog());
+    const chunkSeqs: number[] = [];
+    const snapshotSeqs: number[] = [];
+    for (const name of names) {
+      if (name.endsWith(TEMP_SUFFIX)) {
+        await io('unlink', join(dir, name), () => unlink(join(dir, name)));
+        replay.report.tempFilesRemoved++;
+        continue;
+      }
+      const c = parseChunkFileName(name);
+      if (c !== null) chunkSeqs.push(c);
+      const s = parseSnapshotFileName(name);
+      if (s !== null) snapshotSeqs.push(s);
+    }
+    chunkSeqs.sort((a, b) => a - b);
+    snapshotSeqs.sort((a, b) => a - b);
+
+    try {
+      // Newest snapshot that decodes; a corrupt one is counted and the previous one used.
+      let base: Snapshot | null = null;
+      for (let i = snapshotSeqs.length - 1; i >= 0 && base === null; i--) {
+        const seq = snapshotSeqs[i]!;
+        const path = join(dir, snapshotFileName(seq));
+        const bytes = await io('read', path, () => readFile(path));
+        try {
+          const snap = decodeSnapshot(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+          if (snap.header.snapshotSeq !== seq) throw AofError.corrupt(`snapshot header names snapshot ${snap.header.snapshotSeq}`, {});
+          base = snap;
+        } catch (err) {
+          if (!(err instanceof AofError)) throw err;
+          if (err.code !== ErrorCode.CORRUPT) throw new AofError(err.code, `${err.message} (${path})`, { details: { ...err.details, path } });
+          replay.corruption(path, 0, err.message);
+        }
+      }
+      if (base !== null) {
+        replay.catalog = Catalog.fromSnapshot(base.streams);
+        replay.report.snapshotSeq = base.header.snapshotSeq;
+      }
+
+      // Chunks from the watermark on; each must follow the previous one (a gap lost transitions).
+      const startChunk = base === null ? 0 : base.header.watermarkChunk;
+      let expected = startChunk;
+      for (const seq of chunkSeqs) {
+        if (seq < startChunk) continue; // wholly covered by the snapshot (kept for the older one)
+        const path = join(dir, chunkFileName(seq));
+        if (seq !== expected) replay.corruption(path, 0, `chunks ${expected}..${seq - 1} are missing`);
+        expected = seq + 1;
+        const buf = await io('read', path, () => readFile(path));
+        const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+        replayChunk(replay, path, seq, bytes, base !== null && seq === startChunk ? base.header.watermarkOffset : 0);
+      }
+      if (replay.report.unknownRecords > 0) {
+        const first = replay.firstUnknown!;
+        throw new AofError(
+          ErrorCode.INCOMPATIBLE,
+          `manifest holds ${replay.report.unknownRecords} record(s) this aof2 does not understand (first: type ${first.type} version ${first.version} in ${first.path} at offset ${first.offset}); upgrade aof2`,
+          { details: { ...first, unknownRecords: replay.report.unknownRecords } },
+        );
+      }
+
+      for (const repair of replay.repairs) {
+        await io('repair', repair.path, async () => {
+          const handle = await open(repair.path, 'r+');
+          try {
+            await handle.truncate(repair.truncateTo);
+            if (repair.header !== null) await writeFully(handle, repair.header, 0);
+            await handle.datasync();
+          } finally {
+            await handle.close();
+          }
+        });
+      }
+
+      replay.report.orphanRecords = replay.catalog.orphanCount;
+      replay.report.chunkLagSeconds = (performance.now() - started) / 1000;
+      if (metrics !== null) recordReplay(metrics, replay.report);
+
+      const maxChunk = chunkSeqs.length === 0 ? -1 : chunkSeqs[chunkSeqs.length - 1]!;
+      const manifest = new ManifestLog(opts, replay.catalog, {
+        nextChunkSeq: Math.max(maxChunk + 1, startChunk),
+        nextSnapshotSeq: (snapshotSeqs.length === 0 ? 0 : snapshotSeqs[snapshotSeqs.length - 1]!) + 1,
+        lastSnapshot: base === null ? null : { seq: base.header.snapshotSeq, watermarkChunk: base.header.watermarkChunk },
+        chunkSeqs,
+        snapshotSeqs,
+        recordsSinceSnapshot: replay.report.recordsReplayed,
+      });
+      return { manifest, catalog: replay.catalog, report: { ...replay.report } };
+    } catch (err) {
+      // A rejected open still publishes what it saw: the corruption counter is what alerts.
+      if (metrics !== null && replay.report.corruptionEvents > 0) metrics.corruptionEvents.inc(replay.report.corruptionEvents);
+      throw err;
+    }
+  }
+
+  /** The catalog this log keeps up to date (the same object `open` returned). */
+  get catalog(): Catalog {
+    return this.#catalog;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** A copy of the counters. Works after close. */
+  stats(): ManifestStats {
+    return { ...this.#stats };
+  }
+
+  /**
+   * Appends transitions; resolves once they are durable and applied to the catalog. Calls made
+   * while a commit is in flight are committed together in the next one (group commit); records
+   * keep call order. The records are copied: the caller may reuse its objects. An empty array
+   * resolves at once.
+   * @throws (rejects) AOF_ERR_CLOSED after close(); AOF_ERR_INVALID_ARGUMENT for a malformed record
+   *   or a SNAPSHOT marker (the log writes those itself); AOF_ERR_INVALID_STREAM_NAME; AOF_ERR_IO
+   *   when a write or sync failed (then every later call rejects with that error: after a failed
+   *   fsync the file's state is unknown, and reopening replays what is durable)
+   */
+  append(records: readonly ManifestRecord[]): Promise<void> {
+    if (this.#closed) return Promise.reject(AofError.closed('manifest log'));
+    if (this.#failure !== null) return Promise.reject(this.#failure);
+    let copies: ManifestRecord[];
+    let bytes: Uint8Array;
+    try {
+      if (!Array.isArray(records)) throw AofError.invalidArgument('append takes an array of manifest records');
+      copies = records.map((r: ManifestRecord) => {
+        validateManifestRecord(r);
+        if (r.type === ManifestRecordType.SNAPSHOT) throw AofError.invalidArgument('SNAPSHOT records are written by the manifest log itself');
+        validateStreamName(r.stream);
+        return { type: r.type, stream: r.stream, baseId: r.baseId, fields: { ...r.fields } };
+      });
+      bytes = encodeRecords(copies);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (copies.length === 0) return Promise.resolve();
+    this.#stats.appendCalls++;
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ kind: 'append', records: copies, bytes, resolve, reject });
+      this.#kick();
+    });
+  }
+
+  /**
+   * Writes a catalog snapshot now (after every append already queued), appends its SNAPSHOT
+   * marker, then prunes (see the file comment).
+   * @throws (rejects) AOF_ERR_CLOSED, AOF_ERR_IO
+   */
+  snapshot(): Promise<void> {
+    if (this.#closed) return Promise.reject(AofError.closed('manifest log'));
+    if (this.#failure !== null) return Promise.reject(this.#failure);
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ kind: 'snapshot', resolve, reject });
+      this.#kick();
+    });
+  }
+
+  /**
+   * Lets queued work finish, then closes the chunk. Idempotent; every later append/snapshot
+   * rejects with AOF_ERR_CLOSED. Never rejects: a failed write already rejected its callers.
+   */
+  close(): Promise<void> {
+    if (this.#closePromise === null) {
+      this.#closed = true;
+      this.#closePromise = (async () => {
+        while (this.#running) await this.#drainPromise;
+        const chunk = this.#chunk;
+        this.#chunk = null;
+        await chunk?.handle.close().catch(() => undefined);
+      })();
+    }
+    return this.#closePromise;
+  }
+
+  /** Starts the drain loop on the next microtask, so calls made in the same run share a batch. */
+  #kick(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#drainPromise = (async () => {
+      await null;
+      await this.#drain();
+    })();
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      if (this.#failure !== null) {
+        for (const job of this.#queue.splice(0)) job.reject(this.#failure);
+        break;
+      }
+      const first = this.#queue[0]!;
+      if (first.kind === 'snapshot') {
+        this.#queue.shift();
+        try {
+          await this.#writeSnapshot();
+          first.resolve();
+        } catch (err) {
+          first.reject(this.#fail(err));
+        }
+        continue;
+      }
+      let n = 0;
+      while (n < this.#queue.length && this.#queue[n]!.kind === 'append') n++;
+      const batch = this.#queue.splice(0, n) as Extract<Job, { kind: 'append' }>[];
+      try {
+        await this.#commit(
+          batch.flatMap((j) => j.records),
+          concat(batch.map((j) => j.bytes)),
+        );
+      } catch (err) {
+        const failure = this.#fail(err);
+        for (const job of batch) job.reject(failure);
+        continue;
+      }
+      for (const job of batch) job.resolve();
+      if (this.#stats.recordsSinceSnapshot >= this.#options.snapshotEvery) {
+        try {
+          await this.#writeSnapshot();
+        } catch (err) {
+          this.#fail(err);
+        }
+      }
+    }
+    // Cleared in the same synchronous step as the final empty-queue check: a job queued after this
+    // line finds #running false and starts a new loop, so none is ever stranded.
+    this.#running = false;
+  }
+
+  #fail(err: unknown): AofError {
+    const failure = err instanceof AofError ? err : AofError.io('manifest write', this.#options.dir, err);
+    this.#failure ??= failure;
+    return failure;
+  }
+
+  /** Writes one batch durably (see the file comment), then applies it to the catalog. */
+  async #commit(records: readonly ManifestRecord[], bytes: Uint8Array): Promise<void> {
+    let chunk = this.#chunk;
+    if (chunk !== null && chunk.committed > 0 && CHUNK_HEADER_BYTES + chunk.committed + bytes.length > this.#options.chunkBytes) {
+      this.#chunk = null;
+      await chunk.handle.close().catch(() => undefined);
+      chunk = null;
+    }
+    const current = chunk ?? (await this.#createChunk());
+    const { handle, path } = current;
+    await io('write', path, () => writeFully(handle, bytes, CHUNK_HEADER_BYTES + current.committed));
+    await io('fdatasync', path, () => handle.datasync());
+    this.#stats.fsyncs++;
+    const committed = current.committed + bytes.length;
+    const recordCount = current.recordCount + records.length;
+    const crc = crc32(bytes, current.crc);
+    encodeChunkHeaderInto(this.#headerBuffer, 0, { committedBytes: committed, chunkSeq: current.seq, recordCount, chunkCrc: crc, createdAt: current.createdAt });
+    await io('write', path, () => writeFully(handle, this.#headerBuffer, 0));
+    await io('fdatasync', path, () => handle.datasync());
+    this.#stats.fsyncs++;
+    current.committed = committed;
+    current.recordCount = recordCount;
+    current.crc = crc;
+    this.#stats.commits++;
+    this.#stats.records += records.length;
+    this.#stats.bytes += bytes.length;
+    this.#stats.committedBytes = committed;
+    for (const record of records) {
+      this.#catalog.apply(record);
+      if (record.type !== ManifestRecordType.SNAPSHOT) this.#stats.recordsSinceSnapshot++;
+    }
+  }
+
+  /** Creates the next chunk: header written and synced under a temp name, renamed, directory synced. */
+  async #createChunk(): Promise<OpenChunk> {
+    const seq = this.#nextChunkSeq;
+    const path = join(this.#options.dir, chunkFileName(seq));
+    const temp = path + TEMP_SUFFIX;
+    const createdAt = Date.now();
+    const header = new Uint8Array(CHUNK_HEADER_BYTES);
+    encodeChunkHeaderInto(header, 0, { committedBytes: 0, chunkSeq: seq, recordCount: 0, chunkCrc: 0, createdAt });
+    const handle = await io('create', temp, () => open(temp, 'w+'));
+    try {
+      await io('write', temp, () => writeFully(handle, header, 0));
+      await io('fdatasync', temp, () => handle.datasync());
+      await io('rename', temp, () => rename(temp, path));
+      await io('fsync', this.#options.dir, () => syncDir(this.#options.dir));
+      this.#stats.fsyncs += 2;
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      await unlink(temp).catch(() => undefined);
+      throw err;
+    }
+    this.#nextChunkSeq = seq + 1;
+    this.#chunkSeqs.push(seq);
+    this.#stats.chunksCreated++;
+    this.#stats.chunkSeq = seq;
+    this.#stats.committedBytes = 0;
+    const chunk: OpenChunk = { seq, handle, path, committed: 0, recordCount: 0, crc: 0, createdAt };
+    this.#chunk = chunk;
+    return chunk;
+  }
+
+  /** Snapshot + SNAPSHOT marker + pruning; runs inside the drain loop, so no batch interleaves. */
+  async #writeSnapshot(): Promise<void> {
+    const dir = this.#options.dir;
+    const watermark =
+      this.#chunk === null ? { watermarkChunk: this.#nextChunkSeq, watermarkOffset: 0 } : { watermarkChunk: this.#chunk.seq, watermarkOffset: this.#chunk.committed };
+    const seq = this.#nextSnapshotSeq++;
+    const bytes = encodeSnapshot(this.#catalog.toSnapshotStreams(), { ...watermark, snapshotSeq: seq, createdAt: Date.now() });
+    const path = join(dir, snapshotFileName(seq));
+    const temp = path + TEMP_SUFFIX;
+    await io('write snapshot', temp, async () => {
+      const handle = await open(temp, 'w');
+      try {
+        await writeFully(handle, bytes, 0);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+    });
+    await io('rename', temp, () => rename(temp, path));
+    await io('fsync', dir, () => syncDir(dir));
+    this.#stats.fsyncs += 2;
+    this.#stats.snapshots++;
+    this.#stats.recordsSinceSnapshot = 0;
+    this.#snapshotSeqs.push(seq);
+    const previous = this.#lastSnapshot;
+    this.#lastSnapshot = { seq, watermarkChunk: watermark.watermarkChunk };
+
+    const marker: ManifestRecord = { type: ManifestRecordType.SNAPSHOT, stream: '', baseId: 0, fields: { snapshotSeq: seq } };
+    await this.#commit([marker], encodeRecords([marker]));
+
+    // Keep this snapshot and the previous valid one; chunks only once the older of the two no longer needs them.
+    const keep = new Set([seq, ...(previous === null ? [] : [previous.seq])]);
+    for (const old of this.#snapshotSeqs.filter((s) => !keep.has(s))) {
+      await io('unlink', join(dir, snapshotFileName(old)), () => unlink(join(dir, snapshotFileName(old))));
+      this.#stats.prunedSnapshots++;
+    }
+    this.#snapshotSeqs = this.#snapshotSeqs.filter((s) => keep.has(s));
+    if (previous !== null) {
+      const bound = previous.watermarkChunk;
+      for (const old of this.#chunkSeqs.filter((c) => c < bound && c !== this.#chunk?.seq)) {
+        await io('unlink', join(dir, chunkFileName(old)), () => unlink(join(dir, chunkFileName(old))));
+        this.#stats.prunedChunks++;
+      }
+      this.#chunkSeqs = this.#chunkSeqs.filter((c) => c >= bound || c === this.#chunk?.seq);
+    }
+  }
+}
