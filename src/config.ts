@@ -16,8 +16,14 @@ export interface Tier0Options {
 }
 
 export interface Tier1Options {
+  /** Compress sealed segments into Tier 1 files (default true). `false` keeps raw segment files. */
+  enabled?: boolean;
+  /** Budget for Tier 1 files on local disk (enforced with Tier 2 in place). */
   maxBytes?: number;
+  /** zstd level, 1..19 (default 3). */
   compressionLevel?: number;
+  /** Raw bytes per independent zstd frame (default 256 KiB): the unit of a point read. */
+  frameBytes?: number;
 }
 
 export type Tier2Options =
@@ -61,6 +67,7 @@ export const DEFAULTS = {
   segmentBytes: 4 * 1024 * 1024,
   fsync: 'interval' as FsyncPolicy,
   fsyncIntervalMs: 1000,
+  frameBytes: 256 * 1024,
   tier1MaxBytes: 10 * 1024 * 1024 * 1024,
   compressionLevel: 3,
 } as const;
@@ -125,7 +132,14 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   }
   const fsyncIntervalMs = positiveInt(opts['fsyncIntervalMs'], 'fsyncIntervalMs', DEFAULTS.fsyncIntervalMs);
   const tier1 = plainObject(opts['tier1'] ?? {}, 'options.tier1');
-  checkKeys(tier1, ['maxBytes', 'compressionLevel'], 'tier1.');
+  checkKeys(tier1, ['enabled', 'maxBytes', 'compressionLevel', 'frameBytes'], 'tier1.');
+  if (tier1['enabled'] !== undefined && typeof tier1['enabled'] !== 'boolean') {
+    throw AofError.invalidArgument(`tier1.enabled must be a boolean, got ${String(tier1['enabled'])}`);
+  }
+  const compressionLevel = positiveInt(tier1['compressionLevel'], 'tier1.compressionLevel', DEFAULTS.compressionLevel);
+  if (compressionLevel > 19) throw AofError.invalidArgument(`tier1.compressionLevel must be between 1 and 19, got ${compressionLevel}`);
+  const frameBytes = positiveInt(tier1['frameBytes'], 'tier1.frameBytes', DEFAULTS.frameBytes);
+  if (frameBytes < MIN_SEGMENT_BYTES) throw AofError.invalidArgument(`tier1.frameBytes must be at least ${MIN_SEGMENT_BYTES}, got ${frameBytes}`);
   const tier2 = resolveTier2(opts['tier2']);
   return {
     root: opts['root'],
@@ -135,8 +149,10 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     fsync,
     fsyncIntervalMs,
     tier1: {
+      enabled: tier1['enabled'] !== false,
       maxBytes: positiveInt(tier1['maxBytes'], 'tier1.maxBytes', DEFAULTS.tier1MaxBytes),
-      compressionLevel: positiveInt(tier1['compressionLevel'], 'tier1.compressionLevel', DEFAULTS.compressionLevel),
+      compressionLevel,
+      frameBytes,
     },
     tier2,
   };

@@ -29,6 +29,8 @@ export const ErrorCode = {
   WORKER_FAILED: 'AOF_ERR_WORKER_FAILED',
   /** A reader asked for an id that does not exist (beyond the tail). */
   OUT_OF_RANGE: 'AOF_ERR_OUT_OF_RANGE',
+  /** Records exist in the catalog but no tier holds a usable copy of them right now. */
+  UNAVAILABLE: 'AOF_ERR_UNAVAILABLE',
   /** A file was written by a newer aof2 (unknown version or record type); upgrade before opening. */
   INCOMPATIBLE: 'AOF_ERR_INCOMPATIBLE',
   /** The platform cannot run aof2 (big-endian CPU, missing zlib.crc32 or Atomics.waitAsync). */

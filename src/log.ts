@@ -19,8 +19,9 @@ import { RECORD_ALIGN, RECORD_HEADER_BYTES, RECORD_PAYLOAD_OFFSET, frameLength }
 import { AofReader, type ReaderOptions } from './reader.js';
 import type { Flusher } from './tier0/flusher.js';
 import { startHydration } from './tier0/hydrate.js';
-import { segmentPath } from './tier0/recovery.js';
-import { Segment } from './tier0/segment.js';
+import { segmentPath, tier1Path } from './tier0/recovery.js';
+import { Segment, SegmentTier } from './tier0/segment.js';
+import type { Tier1 } from './tier1/tier1.js';
 
 /** A record as returned by readers. */
 export interface LogRecord {
@@ -60,6 +61,8 @@ export interface LogContext {
   track(work: Promise<void>): void;
   /** Monotonic counter for ordering admissions. */
   tick(): number;
+  /** Tier 1: compression of sealed segments, frame hydration of compressed ones. */
+  tier1: Tier1;
 }
 
 export class AofLog {
@@ -254,7 +257,7 @@ export class AofLog {
     if (frame > this.#segmentBytes) throw this.#tooLarge(frame);
     const hadActive = this.#active !== null;
     if (hadActive) this.sealActive();
-    const seg = new Segment(this.#nextId, segmentPath(this.#dir, this.#nextId), 0, 0, false);
+    const seg = new Segment(this.#nextId, segmentPath(this.#dir, this.#nextId), tier1Path(this.#dir, this.#nextId), 0, 0, false);
     const slot = this.#arena.acquire(seg, SlotState.ACTIVE);
     if (slot < 0) {
       this.#blockedKind = hadActive ? WouldBlockKind.ROLLOVER : WouldBlockKind.ADMISSION;
@@ -286,6 +289,7 @@ export class AofLog {
     seg.dataBytes = this.#writeOff;
     this.#arena.setState(seg.slot, SlotState.SEALING);
     this.#flusher.wake();
+    this.#ctx.tier1.onSealing(this.name, seg);
     this.#active = null;
     this.#capacity = 0;
     this.#writeOff = 0;
@@ -415,13 +419,50 @@ export class AofLog {
     return undefined;
   }
 
-  /** @internal Starts (or joins) hydration of a non-resident segment; false if no slot is free yet. */
+  /**
+   * @internal Makes a non-resident segment resident, or starts to: a raw segment is read whole
+   * into a slot; a Tier 1 segment gets its frame index loaded and then an empty slot that readers
+   * fill frame by frame (`tier1.hydrateFrame`). Returns false when no slot is free yet.
+   * @throws AOF_ERR_UNAVAILABLE when no local copy of the segment exists
+   */
   hydrate(seg: Segment): boolean {
-    const started = seg.hydration === null;
-    const ok = startHydration(this.#arena, seg, () => this.#ctx.coordinator.kick());
-    if (ok && started && seg.hydration !== null) this.#ctx.track(seg.hydration);
-    if (!ok) this.#ctx.relievePressure(null);
-    return ok;
+    if (seg.slot >= 0) return true;
+    if (seg.tier === SegmentTier.MISSING) {
+      throw new AofError(ErrorCode.UNAVAILABLE, `records ${seg.baseId}..${seg.endId - 1} of stream ${this.name} have no local copy (${seg.path})`, {
+        details: { stream: this.name, baseId: seg.baseId, path: seg.path },
+      });
+    }
+    if (seg.tier === SegmentTier.RAW) {
+      const started = seg.hydration === null;
+      const ok = startHydration(this.#arena, seg, () => this.#ctx.coordinator.kick());
+      if (ok && started && seg.hydration !== null) this.#ctx.track(seg.hydration);
+      if (!ok) this.#ctx.relievePressure(null);
+      return ok;
+    }
+    if (seg.frameIndex === null) {
+      if (seg.hydration === null) {
+        const loading = this.#ctx.tier1.loadIndex(seg).finally(() => {
+          seg.hydration = null;
+          this.#ctx.coordinator.kick();
+        });
+        seg.hydration = loading;
+        this.#ctx.track(loading);
+      }
+      return true;
+    }
+    const slot = this.#arena.acquire(seg, SlotState.CLEAN);
+    if (slot < 0) {
+      this.#ctx.relievePressure(null);
+      return false;
+    }
+    seg.slot = slot;
+    seg.partial = true;
+    return true;
+  }
+
+  /** @internal Asks for Tier 1 frame `frame` of a partially resident segment. */
+  hydrateFrame(seg: Segment, frame: number): void {
+    this.#ctx.tier1.hydrateFrame(seg, frame);
   }
 
   /** @internal Bytes of frames in the segment's slot (live for the active segment). */

@@ -16,8 +16,13 @@ import { RootLock } from './root-lock.js';
 import { validateStreamName } from './stream-name.js';
 import { Flusher } from './tier0/flusher.js';
 import { recoverStream, type RecoveryReport } from './tier0/recovery.js';
+import { Tier1, type Tier1Stats } from './tier1/tier1.js';
+import { ManifestLog, type ReplayReport } from './manifest/manifest-log.js';
+import type { Catalog } from './manifest/catalog.js';
+import { Registry } from 'prom-client';
 
 export const STREAMS_DIR = 'streams';
+export const MANIFEST_DIR = 'manifest';
 
 /** Plain snapshot of what the manager is doing (`manager.stats()`). */
 export interface ManagerStats {
@@ -25,13 +30,29 @@ export interface ManagerStats {
   slots: number;
   segmentBytes: number;
   arena: ReturnType<Arena['occupancy']>;
-  recovery: { trustedSegments: number; scannedSegments: number; scannedBytes: number; trimmedBytes: number; removedFiles: number };
+  recovery: {
+    trustedSegments: number;
+    scannedSegments: number;
+    scannedBytes: number;
+    trimmedBytes: number;
+    removedFiles: number;
+    missingSegments: number;
+  };
+  /** What replaying the manifest log found when the manager opened. */
+  manifest: ReplayReport;
+  tier1: Tier1Stats;
   failure: string | null;
 }
 
 export class AofManager {
   readonly config: ResolvedConfig;
+  /** prom-client registry holding this manager's metrics (a private one). */
+  readonly registry: Registry;
   readonly #lock: RootLock;
+  readonly #manifest: ManifestLog;
+  readonly #catalog: Catalog;
+  readonly #replay: ReplayReport;
+  readonly #tier1: Tier1;
   readonly #arena: Arena;
   readonly #flusher: Flusher;
   readonly #coordinator: Coordinator;
@@ -39,17 +60,22 @@ export class AofManager {
   readonly #logs = new Set<AofLog>();
   readonly #work = new Set<Promise<void>>();
   readonly #ctx: LogContext;
-  readonly #recovery = { trustedSegments: 0, scannedSegments: 0, scannedBytes: 0, trimmedBytes: 0, removedFiles: 0 };
+  readonly #recovery = { trustedSegments: 0, scannedSegments: 0, scannedBytes: 0, trimmedBytes: 0, removedFiles: 0, missingSegments: 0 };
   #clock = 0;
   #closing: Promise<void> | null = null;
   #failure: AofError | null = null;
 
-  private constructor(config: ResolvedConfig, lock: RootLock) {
+  private constructor(config: ResolvedConfig, lock: RootLock, registry: Registry, opened: Awaited<ReturnType<typeof ManifestLog.open>>) {
     this.config = config;
+    this.registry = registry;
     this.#lock = lock;
-    this.#arena = new Arena(config.slotCount, config.segmentBytes);
+    this.#manifest = opened.manifest;
+    this.#catalog = opened.catalog;
+    this.#replay = opened.report;
+    this.#arena = new Arena(config.slotCount, config.segmentBytes, config.tier1.frameBytes);
     this.#coordinator = new Coordinator(this.#arena.ctrl);
     this.#flusher = new Flusher(this.#arena, config, (err, slot) => this.#onFlushFailure(err, slot));
+    this.#tier1 = new Tier1(this.#arena, this.#coordinator, this.#manifest, config);
     this.#ctx = {
       arena: this.#arena,
       flusher: this.#flusher,
@@ -58,6 +84,7 @@ export class AofManager {
       relievePressure: (requester) => this.#relievePressure(requester),
       track: (work) => this.#track(work),
       tick: () => ++this.#clock,
+      tier1: this.#tier1,
     };
   }
 
@@ -76,7 +103,15 @@ export class AofManager {
     }
     const lock = RootLock.acquire(config.root);
     try {
-      return new AofManager(config, lock);
+      // The catalog is rebuilt before any stream can be opened, so before any append is admitted.
+      const registry = new Registry();
+      const opened = await ManifestLog.open({ dir: join(config.root, MANIFEST_DIR), registry });
+      try {
+        return new AofManager(config, lock, registry, opened);
+      } catch (err) {
+        await opened.manifest.close();
+        throw err;
+      }
     } catch (err) {
       lock.release();
       throw err;
@@ -120,6 +155,8 @@ export class AofManager {
       segmentBytes: this.#arena.segmentBytes,
       arena: this.#arena.occupancy(),
       recovery: { ...this.#recovery },
+      manifest: { ...this.#replay },
+      tier1: { ...this.#tier1.stats },
       failure: this.#failure?.message ?? null,
     };
   }
@@ -140,7 +177,9 @@ export class AofManager {
     for (const log of open) log.closeReaders();
     await Promise.allSettled([...this.#work]);
     while (this.#failure === null && this.#arena.occupancy().sealing > 0) await this.#coordinator.nextChange();
+    await this.#tier1.close(); // records the last seals, finishes queued compressions
     await this.#flusher.close();
+    await this.#manifest.close();
     this.#coordinator.close();
     this.#lock.release();
   }
@@ -152,10 +191,13 @@ export class AofManager {
     } catch (err) {
       throw AofError.io('create stream directory', dir, err);
     }
-    const recovered = await recoverStream(dir, this.config.segmentBytes);
+    const known = new Map(this.#catalog.entries(name).map((entry) => [entry.baseId, entry]));
+    const recovered = await recoverStream(dir, name, this.config.segmentBytes, known);
     this.#checkOpen();
     this.#addRecovery(recovered.report);
+    if (recovered.records.length > 0) await this.#manifest.append(recovered.records);
     const log = new AofLog(name, dir, this.#ctx, recovered.segments, recovered.nextId);
+    for (const seg of recovered.toCompress) this.#tier1.enqueue(name, seg);
     if (this.#failure !== null) log.fail(this.#failure);
     this.#logs.add(log);
     return log;
@@ -167,6 +209,7 @@ export class AofManager {
     this.#recovery.scannedBytes += report.scannedBytes;
     this.#recovery.trimmedBytes += report.trimmedBytes;
     this.#recovery.removedFiles += report.removedFiles.length;
+    this.#recovery.missingSegments += report.missingSegments;
   }
 
   #checkOpen(): void {
@@ -194,7 +237,8 @@ export class AofManager {
 
   #track(work: Promise<void>): void {
     this.#work.add(work);
-    void work.finally(() => this.#work.delete(work));
+    const forget = (): void => void this.#work.delete(work);
+    work.then(forget, forget);
   }
 
   /** A write failed (disk full, I/O error) or the worker died: stop accepting writes everywhere. */

@@ -12,6 +12,7 @@ import type { Arena } from './arena/arena.js';
 import type { Coordinator } from './coordinator/coordinator.js';
 import { AofError, ErrorCode, WouldBlockError, WouldBlockKind } from './errors.js';
 import { RECORD_PAYLOAD_OFFSET, RECORD_TIMESTAMP_OFFSET, frameLength, frameOffsetOf } from './format/record.js';
+import { frameForRecord } from './format/tier1.js';
 import type { AofLog, LogRecord } from './log.js';
 import type { Segment } from './tier0/segment.js';
 
@@ -34,6 +35,9 @@ export class AofReader {
   #seg: Segment | null = null;
   #pinned = -1; // slot pinned by this reader, or -1
   #offset = -1; // byte offset of the next frame in the segment, -1 = not located yet
+  // For segments filled frame by frame from Tier 1: the zstd frame the offset is in, and where it ends.
+  #frame = -1;
+  #frameEnd = -1;
   #closed = false;
 
   /** @internal use `log.openReader()` */
@@ -111,15 +115,12 @@ export class AofReader {
       }
       this.#seg = seg;
       this.#offset = -1;
+      this.#frame = -1;
+      this.#frameEnd = -1;
     }
     if (this.#pinned < 0) {
       if (seg.slot < 0) {
-        const failure = seg.error;
-        if (failure !== null) {
-          // Corruption is permanent; an I/O failure (EMFILE, EIO...) is reported once, then retried.
-          if (failure.code !== ErrorCode.CORRUPT) seg.error = null;
-          throw failure;
-        }
+        throwIfFailed(seg);
         this.#log.hydrate(seg);
         if (seg.slot < 0) return BLOCKED;
       }
@@ -127,7 +128,9 @@ export class AofReader {
       this.#pinned = seg.slot;
     }
     const base = this.#arena.base(seg.slot);
-    if (this.#offset < 0) {
+    if (seg.partial) {
+      if ((this.#offset < 0 || this.#offset >= this.#frameEnd) && !this.#enterFrame(seg, base, id)) return BLOCKED;
+    } else if (this.#offset < 0) {
       this.#offset = frameOffsetOf(this.#arena.u8, base, base + this.#log.dataBytesOf(seg), id - seg.baseId);
     }
     const at = base + this.#offset;
@@ -140,6 +143,32 @@ export class AofReader {
     return { id, timestamp, payload };
   }
 
+  /**
+   * Positions the reader in the Tier 1 frame holding `id` of a partially resident segment: the
+   * first frame by index lookup, later ones by moving to the next. If the frame is not resident,
+   * asks for it (and, when reading sequentially, for the one after) and returns false.
+   */
+  #enterFrame(seg: Segment, base: number, id: number): boolean {
+    const index = seg.frameIndex!;
+    const sequential = this.#offset >= 0;
+    const frame = sequential ? this.#frame + 1 : frameForRecord(index, id - seg.baseId);
+    if (!this.#arena.frameResident(seg.slot, frame)) {
+      throwIfFailed(seg);
+      this.#log.hydrateFrame(seg, frame);
+      if (sequential) this.#log.hydrateFrame(seg, frame + 1);
+      return false;
+    }
+    if (sequential) this.#log.hydrateFrame(seg, frame + 1); // read ahead while this frame is consumed
+    const entry = index[frame]!;
+    this.#frame = frame;
+    this.#frameEnd = entry.rawOffset + entry.rawBytes;
+    if (!sequential) {
+      const start = base + entry.rawOffset;
+      this.#offset = entry.rawOffset + frameOffsetOf(this.#arena.u8, start, start + entry.rawBytes, id - seg.baseId - entry.firstRecord);
+    }
+    return true;
+  }
+
   #unpin(): void {
     if (this.#pinned >= 0) {
       this.#arena.unpin(this.#pinned);
@@ -147,4 +176,15 @@ export class AofReader {
       this.#coordinator.kick();
     }
   }
+}
+
+/**
+ * Reports the segment's last load failure. Corruption is permanent; anything else (an I/O error,
+ * a worker that kept crashing) is reported once and then retried by the next call.
+ */
+function throwIfFailed(seg: Segment): void {
+  const failure = seg.error;
+  if (failure === null) return;
+  if (failure.code !== ErrorCode.CORRUPT) seg.error = null;
+  throw failure;
 }

@@ -27,6 +27,7 @@ import {
   G_PROGRESS_EPOCH,
   G_SYNC_REQUEST,
   G_WORK_EPOCH,
+  S_DATA_CRC,
   S_DURABLE_COUNT,
   S_DURABLE_LEN,
   S_FLUSHED_LEN,
@@ -90,7 +91,7 @@ function openSegment(cmd: Extract<FlushCommand, { type: 'open' }>): void {
     fd,
     path: cmd.path,
     baseId: cmd.baseId,
-    base: slotDataOffset(data.slotCount, data.segmentBytes, cmd.slot),
+    base: slotDataOffset(data.slotCount, data.segmentBytes, data.frameWords, cmd.slot),
     flushed: 0,
     flushedCount: 0,
     durable: 0,
@@ -159,6 +160,7 @@ function sealSegment(seg: OpenSegment): void {
   open.delete(seg.slot);
   Atomics.store(ctrl, slotWord(seg.slot, S_DURABLE_LEN), seg.durable);
   Atomics.store(ctrl, slotWord(seg.slot, S_DURABLE_COUNT), seg.durableCount);
+  Atomics.store(ctrl, slotWord(seg.slot, S_DATA_CRC), seg.dataCrc | 0);
   Atomics.store(ctrl, slotWord(seg.slot, S_STATE), SlotState.CLEAN);
 }
 

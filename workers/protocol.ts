@@ -11,6 +11,7 @@ export interface FlushWorkerData {
   sab: SharedArrayBuffer;
   slotCount: number;
   segmentBytes: number;
+  frameWords: number;
   fsync: FsyncPolicy;
   fsyncIntervalMs: number;
   port: MessagePort;

@@ -8,6 +8,7 @@ import { endianness } from 'node:os';
 import { AofError, ErrorCode } from '../errors.js';
 import type { Segment } from '../tier0/segment.js';
 import {
+  S_DATA_CRC,
   S_DURABLE_COUNT,
   S_DURABLE_LEN,
   S_FLUSHED_LEN,
@@ -16,6 +17,8 @@ import {
   S_WRITE_LEN,
   SlotState,
   controlBytes,
+  frameBitmapWord,
+  frameWords,
   slotDataOffset,
   slotWord,
 } from './layout.js';
@@ -28,20 +31,23 @@ export class Arena {
   readonly f64: Float64Array;
   readonly slotCount: number;
   readonly segmentBytes: number;
+  /** Int32 words of frame-residency bitmap per slot (see layout.ts). */
+  readonly frameWords: number;
   /** Segment occupying each slot (null when FREE). Main thread only. */
   readonly #owners: (Segment | null)[];
   /** Logical clock for LRU: bumped when a slot is (re)used or read. */
   #clock = 0;
   readonly #lastUsed: Float64Array;
 
-  constructor(slotCount: number, segmentBytes: number) {
+  constructor(slotCount: number, segmentBytes: number, frameBytes: number) {
     // Typed-array views use the platform byte order; every format is little-endian.
     if (endianness() !== 'LE') {
       throw new AofError(ErrorCode.UNSUPPORTED_PLATFORM, 'aof2 needs a little-endian CPU');
     }
     this.slotCount = slotCount;
     this.segmentBytes = segmentBytes;
-    this.sab = new SharedArrayBuffer(controlBytes(slotCount) + slotCount * segmentBytes);
+    this.frameWords = frameWords(segmentBytes, frameBytes);
+    this.sab = new SharedArrayBuffer(controlBytes(slotCount, this.frameWords) + slotCount * segmentBytes);
     this.ctrl = new Int32Array(this.sab);
     this.u8 = new Uint8Array(this.sab);
     this.u32 = new Uint32Array(this.sab);
@@ -52,7 +58,18 @@ export class Arena {
 
   /** Byte offset of a slot's data in the SAB. */
   base(slot: number): number {
-    return slotDataOffset(this.slotCount, this.segmentBytes, slot);
+    return slotDataOffset(this.slotCount, this.segmentBytes, this.frameWords, slot);
+  }
+
+  /** Control-word index and bit of frame `frame`'s residency in `slot`. */
+  frameBit(slot: number, frame: number): { index: number; bit: number } {
+    return { index: frameBitmapWord(this.slotCount, this.frameWords, slot, frame), bit: frame & 31 };
+  }
+
+  /** True once Tier 1 frame `frame` has been decompressed into `slot`. */
+  frameResident(slot: number, frame: number): boolean {
+    const word = Atomics.load(this.ctrl, frameBitmapWord(this.slotCount, this.frameWords, slot, frame));
+    return (word & (1 << (frame & 31))) !== 0;
   }
 
   state(slot: number): number {
@@ -100,9 +117,11 @@ export class Arena {
     const previous = this.#owners[victim];
     if (previous != null) previous.slot = -1;
     this.#owners[victim] = owner;
-    for (const word of [S_WRITE_LEN, S_FLUSHED_LEN, S_DURABLE_LEN, S_DURABLE_COUNT]) {
+    for (const word of [S_WRITE_LEN, S_FLUSHED_LEN, S_DURABLE_LEN, S_DURABLE_COUNT, S_DATA_CRC]) {
       Atomics.store(this.ctrl, slotWord(victim, word), 0);
     }
+    const bitmap = frameBitmapWord(this.slotCount, this.frameWords, victim, 0);
+    for (let i = 0; i < this.frameWords; i++) Atomics.store(this.ctrl, bitmap + i, 0);
     this.setState(victim, state);
     this.touch(victim);
     return victim;

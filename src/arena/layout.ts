@@ -46,7 +46,24 @@ export const S_FLUSHED_LEN = 2; // bytes written to the segment file (not necess
 export const S_DURABLE_LEN = 3; // bytes fsynced
 export const S_DURABLE_COUNT = 4; // frames fsynced
 export const S_PINS = 5; // readers (and workers) holding this slot
+export const S_DATA_CRC = 6; // flusher, at seal: zlib.crc32 of the whole data region (as i32), before CLEAN
 export const SLOT_WORDS = CACHE_LINE_WORDS;
+
+/**
+ * Frame residency bitmaps, after the slot words: FRAME_WORDS Int32 words per slot, bit f set once
+ * Tier 1 frame f of the slot's segment is decompressed into the slot (by a hydration worker, with
+ * Atomics.or, before it bumps PROGRESS_EPOCH). Only meaningful for slots hydrated frame by frame;
+ * cleared by the main thread whenever the slot is acquired.
+ */
+export function frameWords(segmentBytes: number, frameBytes: number): number {
+  // Frames close at the first record boundary at or past frameBytes, so a segment has at most
+  // floor(segmentBytes / frameBytes) + 1 of them.
+  return Math.ceil((Math.floor(segmentBytes / frameBytes) + 1) / 32);
+}
+
+export function frameBitmapWord(slotCount: number, wordsPerSlot: number, slot: number, frame: number): number {
+  return GLOBAL_WORDS + slotCount * SLOT_WORDS + slot * wordsPerSlot + (frame >>> 5);
+}
 
 /** Slot states. Negative values are failures (the thread-stream sentinel habit). */
 export const SlotState = {
@@ -65,8 +82,8 @@ export const FLUSHER_FAILED = -1;
 /** Control region is padded to a page so slot data starts page-aligned (and 8-aligned for Float64). */
 export const CONTROL_ALIGN = 4096;
 
-export function controlBytes(slotCount: number): number {
-  const raw = (GLOBAL_WORDS + slotCount * SLOT_WORDS) * 4;
+export function controlBytes(slotCount: number, wordsPerSlot: number): number {
+  const raw = (GLOBAL_WORDS + slotCount * (SLOT_WORDS + wordsPerSlot)) * 4;
   return Math.ceil(raw / CONTROL_ALIGN) * CONTROL_ALIGN;
 }
 
@@ -76,6 +93,6 @@ export function slotWord(slot: number, word: number): number {
 }
 
 /** Byte offset of slot data in the SharedArrayBuffer. */
-export function slotDataOffset(slotCount: number, segmentBytes: number, slot: number): number {
-  return controlBytes(slotCount) + slot * segmentBytes;
+export function slotDataOffset(slotCount: number, segmentBytes: number, wordsPerSlot: number, slot: number): number {
+  return controlBytes(slotCount, wordsPerSlot) + slot * segmentBytes;
 }

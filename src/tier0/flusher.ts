@@ -49,6 +49,7 @@ export class Flusher {
       sab: arena.sab,
       slotCount: arena.slotCount,
       segmentBytes: arena.segmentBytes,
+      frameWords: arena.frameWords,
       fsync: config.fsync,
       fsyncIntervalMs: config.fsyncIntervalMs,
       port: channel.port2,

@@ -1,9 +1,18 @@
 /**
- * Rebuilds a stream's segment list from its directory when the stream is opened.
+ * Rebuilds a stream's segment list when the stream is opened, reconciling three sources: raw
+ * segment files (`.seg`), Tier 1 files (`.t1`) and the catalog replayed from the manifest log.
  *
- * - Sealed segments (valid footer, exact file length) are trusted without reading their records.
- * - An unsealed segment (crash before its footer) is scanned frame by frame; the valid prefix is
+ * - Sealed raw segments (valid footer, exact file length) are trusted without reading their records.
+ * - An unsealed raw segment (crash before its footer) is scanned frame by frame; the valid prefix is
  *   kept, the torn tail truncated, and a footer written so it is sealed from now on.
+ * - A Tier 1 file the catalog records as TIER1 is trusted; a raw file beside it is the leftover of a
+ *   crash between the manifest record and the unlink, and is removed.
+ * - A Tier 1 file the catalog does not record, beside its raw file, is an unfinished compression
+ *   (renamed, not yet recorded): it is removed and the segment compressed again. Without the raw
+ *   file it is adopted (its header, footer and index are verified) and recorded.
+ * - Temp files (`*.tmp`) are orphans of an interrupted write and are removed.
+ * - A catalog entry with no file at all is kept as MISSING: reads of it fail with a coded error
+ *   until it is restored (Tier 2, issue #4); the ids stay dense.
  * - Ids must be dense: each segment starts where the previous ended. A segment after an unsealed
  *   (scanned) one that does not continue it holds only records that were never acknowledged as
  *   durable (durableId is a contiguous prefix), so it is removed. That holds whether or not the scan
@@ -16,6 +25,7 @@ import { open, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { AofError, ErrorCode } from '../errors.js';
+import { ManifestRecordType, type ManifestRecord } from '../format/manifest.js';
 import { scanFrames } from '../format/record.js';
 import {
   SEGMENT_FOOTER_BYTES,
@@ -26,13 +36,21 @@ import {
   segmentFileName,
   tryDecodeFooter,
 } from '../format/segment.js';
-import { Segment } from './segment.js';
+import { SegmentState, type CatalogEntry } from '../format/snapshot.js';
+import { TIER1_FILE_SUFFIX } from '../format/tier1.js';
+import { sealedRecord } from '../manifest/records.js';
+import { readTier1Meta } from '../tier1/tier1-file.js';
+import { Segment, SegmentTier } from './segment.js';
 
 export interface RecoveredStream {
   segments: Segment[];
   nextId: number;
   /** What recovery did, for logs and tests. */
   report: RecoveryReport;
+  /** Sealed raw segments still to be compressed into Tier 1. */
+  toCompress: Segment[];
+  /** Manifest records the catalog lacks (segments sealed by recovery, adopted Tier 1 files). */
+  records: ManifestRecord[];
 }
 
 export interface RecoveryReport {
@@ -41,44 +59,117 @@ export interface RecoveryReport {
   scannedBytes: number;
   trimmedBytes: number;
   removedFiles: string[];
+  missingSegments: number;
 }
 
-export async function recoverStream(dir: string, segmentBytes: number): Promise<RecoveredStream> {
-  const names = (await readdir(dir)).filter((n) => parseSegmentFileName(n) !== null).sort();
-  const report: RecoveryReport = { trustedSegments: 0, scannedSegments: 0, scannedBytes: 0, trimmedBytes: 0, removedFiles: [] };
-  const segments: Segment[] = [];
-  let nextId = names.length > 0 ? parseSegmentFileName(names[0]!)! : 0;
-  /** Set once a segment was recovered by scanning: its true end is unknown, so later gaps are expected. */
-  let afterUnsealed = false;
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i]!;
-    const path = join(dir, name);
-    const fileId = parseSegmentFileName(name)!;
-    const isLast = i === names.length - 1;
-    if (fileId !== nextId) {
-      if (!afterUnsealed) {
-        throw AofError.corrupt(`segment ${path} starts at id ${fileId} but the previous segment ends at ${nextId}`, {
-          path,
-          expected: nextId,
-          actual: fileId,
-        });
-      }
-      await removeFile(path, report);
+const TMP_SUFFIX = '.tmp';
+
+function tier1Id(name: string): number | null {
+  if (!name.endsWith(TIER1_FILE_SUFFIX)) return null;
+  return parseSegmentFileName(name.slice(0, -TIER1_FILE_SUFFIX.length) + '.seg');
+}
+
+/**
+ * @param catalog the stream's entries from the manifest (empty for a stream it does not know)
+ * @throws AOF_ERR_CORRUPT, AOF_ERR_INCOMPATIBLE, AOF_ERR_IO
+ */
+export async function recoverStream(
+  dir: string,
+  stream: string,
+  segmentBytes: number,
+  catalog: ReadonlyMap<number, CatalogEntry>,
+): Promise<RecoveredStream> {
+  const report: RecoveryReport = { trustedSegments: 0, scannedSegments: 0, scannedBytes: 0, trimmedBytes: 0, removedFiles: [], missingSegments: 0 };
+  const raw = new Set<number>();
+  const tier1 = new Set<number>();
+  for (const name of await readdir(dir)) {
+    if (name.endsWith(TMP_SUFFIX)) {
+      await removeFile(join(dir, name), report);
       continue;
     }
-    const scannedBefore = report.scannedSegments;
-    const seg = await recoverSegment(path, fileId, segmentBytes, isLast, report);
-    if (seg === null) continue;
-    if (report.scannedSegments > scannedBefore) afterUnsealed = true;
-    if (seg.count === 0) {
-      await removeFile(path, report);
+    const rawId = parseSegmentFileName(name);
+    if (rawId !== null) raw.add(rawId);
+    const t1Id = tier1Id(name);
+    if (t1Id !== null) tier1.add(t1Id);
+  }
+  const known = [...catalog.values()].filter((e) => e.state !== SegmentState.DELETED).map((e) => e.baseId);
+  const ids = [...new Set([...raw, ...tier1, ...known])].sort((a, b) => a - b);
+  const segments: Segment[] = [];
+  const toCompress: Segment[] = [];
+  const records: ManifestRecord[] = [];
+  let nextId = ids[0] ?? 0;
+  /** Set once a segment was recovered by scanning: its true end is unknown, so later gaps are expected. */
+  let afterUnsealed = false;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    const path = segmentPath(dir, id);
+    const t1Path = tier1Path(dir, id);
+    const entry = catalog.get(id);
+    if (id !== nextId) {
+      if (!afterUnsealed) {
+        throw AofError.corrupt(`segment ${path} starts at id ${id} but the previous segment ends at ${nextId}`, {
+          path,
+          expected: nextId,
+          actual: id,
+        });
+      }
+      if (raw.has(id)) await removeFile(path, report);
+      if (tier1.has(id)) await removeFile(t1Path, report);
+      if (entry !== undefined) records.push({ type: ManifestRecordType.DELETED, stream, baseId: id, fields: {} });
       continue;
+    }
+    let seg: Segment | null;
+    if (tier1.has(id) && entry?.state === SegmentState.TIER1) {
+      seg = new Segment(id, path, t1Path, entry.recordCount, entry.dataBytes, true);
+      seg.tier = SegmentTier.TIER1;
+      seg.dataCrc = entry.dataCrc;
+      report.trustedSegments++;
+      if (raw.has(id)) await removeFile(path, report);
+    } else if (raw.has(id)) {
+      if (tier1.has(id)) await removeFile(t1Path, report);
+      const scannedBefore = report.scannedSegments;
+      seg = await recoverSegment(path, t1Path, id, segmentBytes, i === ids.length - 1, report);
+      if (seg === null) continue;
+      if (report.scannedSegments > scannedBefore) afterUnsealed = true;
+      if (seg.count === 0) {
+        await removeFile(path, report);
+        continue;
+      }
+      if (entry === undefined || entry.recordCount !== seg.count || entry.state === SegmentState.TIER1) {
+        records.push(sealedRecord(stream, seg));
+      }
+      if (entry?.state !== SegmentState.COMPRESSION_FAILED) toCompress.push(seg);
+    } else if (tier1.has(id)) {
+      const meta = await readTier1Meta(t1Path);
+      if (meta.header.baseId !== id) {
+        throw AofError.corrupt(`tier 1 file ${t1Path} holds base id ${meta.header.baseId}`, { path: t1Path });
+      }
+      seg = new Segment(id, path, t1Path, meta.header.recordCount, meta.header.dataBytes, true);
+      seg.tier = SegmentTier.TIER1;
+      seg.dataCrc = meta.header.dataCrc;
+      seg.frameIndex = meta.index;
+      records.push(sealedRecord(stream, seg), {
+        type: ManifestRecordType.COMPRESSION_DONE,
+        stream,
+        baseId: id,
+        fields: { compressedBytes: 0, frameCount: meta.index.length },
+      });
+      report.trustedSegments++;
+    } else {
+      // Only the catalog knows it: the local copy is gone.
+      const known = entry!;
+      seg = new Segment(id, path, t1Path, known.recordCount, known.dataBytes, true);
+      seg.tier = SegmentTier.MISSING;
+      seg.dataCrc = known.dataCrc;
+      report.missingSegments++;
+      if (known.state !== SegmentState.NEEDS_RECOVERY) records.push({ type: ManifestRecordType.NEEDS_RECOVERY, stream, baseId: id, fields: {} });
     }
     segments.push(seg);
     nextId = seg.endId;
   }
-  return { segments, nextId, report };
+  return { segments, nextId, report, toCompress, records };
 }
+
 
 async function removeFile(path: string, report: RecoveryReport): Promise<void> {
   await unlink(path);
@@ -87,6 +178,7 @@ async function removeFile(path: string, report: RecoveryReport): Promise<void> {
 
 async function recoverSegment(
   path: string,
+  t1Path: string,
   fileId: number,
   segmentBytes: number,
   isLast: boolean,
@@ -120,7 +212,9 @@ async function recoverSegment(
       if (footer !== null && footer.baseId === fileId && SEGMENT_HEADER_BYTES + footer.dataBytes + SEGMENT_FOOTER_BYTES === size) {
         checkFits(path, footer.dataBytes, segmentBytes);
         report.trustedSegments++;
-        return new Segment(fileId, path, footer.recordCount, footer.dataBytes, true);
+        const seg = new Segment(fileId, path, t1Path, footer.recordCount, footer.dataBytes, true);
+        seg.dataCrc = footer.dataCrc;
+        return seg;
       }
     }
     // Unsealed: scan what is there, keep the valid prefix, seal it.
@@ -133,11 +227,12 @@ async function recoverSegment(
     report.trimmedBytes += dataLen - scan.validBytes;
     checkFits(path, scan.validBytes, segmentBytes);
     const footer = new Uint8Array(SEGMENT_FOOTER_BYTES);
+    const dataCrc = crc32(data.subarray(0, scan.validBytes));
     encodeFooterInto(footer, 0, {
       recordCount: scan.count,
       baseId: fileId,
       dataBytes: scan.validBytes,
-      dataCrc: crc32(data.subarray(0, scan.validBytes)),
+      dataCrc,
       minTimestamp: scan.minTimestamp,
       maxTimestamp: scan.maxTimestamp,
       sealedAt: Date.now(),
@@ -145,7 +240,9 @@ async function recoverSegment(
     await fh.truncate(SEGMENT_HEADER_BYTES + scan.validBytes);
     await fh.write(footer, 0, SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES + scan.validBytes);
     await fh.datasync();
-    return new Segment(fileId, path, scan.count, scan.validBytes, true);
+    const seg = new Segment(fileId, path, t1Path, scan.count, scan.validBytes, true);
+    seg.dataCrc = dataCrc;
+    return seg;
   } finally {
     await fh.close().catch(() => undefined);
   }
@@ -167,7 +264,12 @@ function withPath(err: unknown, path: string): unknown {
   return AofError.io('read segment', path, err);
 }
 
-/** Path of the segment file starting at `baseId` in stream directory `dir`. */
+/** Path of the raw segment file starting at `baseId` in stream directory `dir`. */
 export function segmentPath(dir: string, baseId: number): string {
   return join(dir, segmentFileName(baseId));
+}
+
+/** Path of the Tier 1 file of the segment starting at `baseId`. */
+export function tier1Path(dir: string, baseId: number): string {
+  return join(dir, segmentFileName(baseId).replace(/\.seg$/, TIER1_FILE_SUFFIX));
 }

@@ -1,28 +1,57 @@
 /**
- * Main-thread record of one segment of one stream: where its records are (file, arena slot) and
- * how many. Ids are implicit: record i of the segment has id `baseId + i`.
+ * Main-thread record of one segment of one stream: where its records are (raw file, Tier 1 file,
+ * arena slot) and how many. Ids are implicit: record i of the segment has id `baseId + i`.
  */
 import type { AofError } from '../errors.js';
+import type { FrameIndexEntry } from '../format/tier1.js';
+
+/** Which local file holds the segment's records. */
+export const SegmentTier = {
+  /** The raw segment file (`.seg`): active, sealing, or sealed and not yet compressed. */
+  RAW: 'raw',
+  /** The compressed Tier 1 file (`.t1`); the raw file is gone. */
+  TIER1: 'tier1',
+  /** No local copy is usable (lost or corrupt); reads fail until it is restored. */
+  MISSING: 'missing',
+} as const;
+
+export type SegmentTierValue = (typeof SegmentTier)[keyof typeof SegmentTier];
 
 export class Segment {
   readonly baseId: number;
+  /** Raw segment file path. */
   readonly path: string;
+  /** Tier 1 file path (exists once tier is TIER1). */
+  readonly t1Path: string;
   /** Records in the segment (live for the active segment). */
   count: number;
-  /** Bytes of frames in the data region (live for the active segment). */
+  /** Bytes of frames in the data region (live for the active segment only through the log). */
   dataBytes: number;
-  /** Arena slot holding the data, or -1 when only the file has it. */
+  /** zlib.crc32 of the data region once sealed (0 until known). */
+  dataCrc = 0;
+  tier: SegmentTierValue = SegmentTier.RAW;
+  /** Arena slot holding the data, or -1 when only a file has it. */
   slot = -1;
+  /**
+   * True when the slot was filled frame by frame from Tier 1: only frames whose residency bit is
+   * set hold valid bytes. False when the slot holds the whole data region.
+   */
+  partial = false;
   /** True once the segment will never grow again (sealing or sealed). */
   sealed: boolean;
-  /** Running hydration (file → slot), shared by every reader that needs this segment. */
+  /** Tier 1 frame index (null until compressed, or until loaded from the .t1 file). */
+  frameIndex: FrameIndexEntry[] | null = null;
+  /** A running load: the raw file into a slot, or the Tier 1 metadata. Shared by every reader. */
   hydration: Promise<void> | null = null;
-  /** Last hydration failure; readers report it instead of retrying forever. */
+  /** Tier 1 frames being decompressed into the slot, shared by every reader that needs them. */
+  readonly frameHydrations = new Set<number>();
+  /** Last hydration failure; readers report it (corruption is permanent, I/O errors retried). */
   error: AofError | null = null;
 
-  constructor(baseId: number, path: string, count: number, dataBytes: number, sealed: boolean) {
+  constructor(baseId: number, path: string, t1Path: string, count: number, dataBytes: number, sealed: boolean) {
     this.baseId = baseId;
     this.path = path;
+    this.t1Path = t1Path;
     this.count = count;
     this.dataBytes = dataBytes;
     this.sealed = sealed;

@@ -19,10 +19,13 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 
 test("flush() right after open resolves under fsync 'never'", async (t) => {
   const { root, cleanup } = tempRoot();
-  t.after(cleanup);
   const manager = await AofManager.open({ root, tier0: { arenaBytes: 8 * 4096, segmentBytes: 4096 }, fsync: 'never' });
-  // Closing syncs everything, which also settles a flush() that is stuck: the test fails instead of hanging.
-  t.after(() => manager.close());
+  // Closing syncs everything, which also settles a flush() that is stuck: the test fails instead of
+  // hanging. Close before removing the root: close still writes (seals, manifest records).
+  t.after(async () => {
+    await manager.close();
+    cleanup();
+  });
   const log = await manager.openStream('s');
   assert.equal(log.appendSync(payloadFor(0, 100)), 0);
   await within(log.flush(), 5000, 'flush()');

@@ -19,7 +19,8 @@ const tiny = { arenaBytes: 4 * SEGMENT, segmentBytes: SEGMENT };
 
 async function setup(t: TestContext, tier0: { arenaBytes: number; segmentBytes: number }): Promise<{ root: string; manager: AofManager; log: AofLog }> {
   const { root, cleanup } = tempRoot();
-  const manager = await AofManager.open({ root, tier0, fsync: 'never' });
+  // Tier 0 behaviour: raw segment files stay (Tier 1 readers are covered in tier1-pipeline.test.ts).
+  const manager = await AofManager.open({ root, tier0, tier1: { enabled: false }, fsync: 'never' });
   t.after(async () => {
     await manager.close();
     cleanup();

@@ -22,7 +22,7 @@ const PER_SEGMENT = Math.floor(SEGMENT_BYTES / frameLength(PAYLOAD));
 test('an unsealed segment cut at a frame boundary ends the stream; later files are dropped, ids continue', async (t) => {
   const { root, cleanup } = tempRoot();
   t.after(cleanup);
-  const options = { root, tier0: { arenaBytes: 8 * SEGMENT_BYTES, segmentBytes: SEGMENT_BYTES }, fsync: 'never' as const };
+  const options = { root, tier0: { arenaBytes: 8 * SEGMENT_BYTES, segmentBytes: SEGMENT_BYTES }, tier1: { enabled: false }, fsync: 'never' as const };
   let manager = await AofManager.open(options);
   let log = await manager.openStream('s');
   const total = 2 * PER_SEGMENT + 5; // three segments: two full ones and a short third

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync, readdirSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, readdirSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
@@ -72,7 +72,7 @@ function framesOf(path: string): Frame[] {
 
 /** Writes `count` records with a clean close, so every segment is sealed. */
 async function writeRecords(root: string, count: number, name = STREAM): Promise<void> {
-  const manager = await AofManager.open({ root, tier0: TIER0, fsync: 'never' });
+  const manager = await AofManager.open({ root, tier0: TIER0, tier1: { enabled: false }, fsync: 'never' });
   const log = await manager.openStream(name);
   const start = log.nextId;
   for (let id = start; id < start + count; id++) assert.equal(await log.append(payloadFor(id, sizeFor(id))), id);
@@ -126,7 +126,7 @@ async function expectRecovered(
   expectedNext: number,
   check: (recovery: ReturnType<AofManager['stats']>['recovery']) => void,
 ): Promise<void> {
-  const manager = await AofManager.open({ root, tier0: TIER0, fsync: 'always' });
+  const manager = await AofManager.open({ root, tier0: TIER0, tier1: { enabled: false }, fsync: 'always' });
   try {
     const log = await manager.openStream(STREAM);
     check(manager.stats().recovery);
@@ -137,7 +137,7 @@ async function expectRecovered(
   } finally {
     await manager.close();
   }
-  const again = await AofManager.open({ root, tier0: TIER0, fsync: 'always' });
+  const again = await AofManager.open({ root, tier0: TIER0, tier1: { enabled: false }, fsync: 'always' });
   try {
     const log = await again.openStream(STREAM);
     const recovery = again.stats().recovery;
@@ -284,7 +284,7 @@ test('a flipped byte in a sealed segment is reported as AOF_ERR_CORRUPT on read,
   const victim = segmentFiles(root)[1]!;
   const frame = framesOf(victim).find((f) => f.payloadLength > 0)!;
   flipByte(victim, frame.offset + RECORD_HEADER_BYTES);
-  const manager = await AofManager.open({ root, tier0: TIER0, fsync: 'always' });
+  const manager = await AofManager.open({ root, tier0: TIER0, tier1: { enabled: false }, fsync: 'always' });
   t.after(() => manager.close());
   const log = await manager.openStream(STREAM);
   // Sealed footers are trusted at open (no scan); the data CRC is checked when the segment loads.
@@ -367,10 +367,18 @@ test('a segment after an unsealed one that does not continue it is removed', asy
 
 test('a gap between sealed segments is AOF_ERR_CORRUPT and recovery changes nothing', async (t) => {
   const cases = [
-    { name: 'a middle segment is missing', damage: (files: string[]) => unlinkSync(files[2]!) },
+    {
+      // With the manifest gone too, nothing says the segment ever existed: a plain gap. (With the
+      // manifest, the segment is known and kept as MISSING: see the next test.)
+      name: 'a middle segment is missing, and so is the manifest',
+      damage: (files: string[], root: string) => {
+        unlinkSync(files[2]!);
+        rmSync(join(root, 'manifest'), { recursive: true, force: true });
+      },
+    },
     { name: 'a middle segment is empty', damage: (files: string[]) => truncateSync(files[2]!, 0) },
     { name: 'a middle segment has a bad header CRC', damage: (files: string[]) => flipByte(files[2]!, 30) },
-  ];
+  ] satisfies { name: string; damage: (files: string[], root: string) => void }[];
   for (const c of cases) {
     await t.test(c.name, async (st) => {
       const { root, cleanup } = tempRoot();
@@ -378,9 +386,9 @@ test('a gap between sealed segments is AOF_ERR_CORRUPT and recovery changes noth
       await writeRecords(root, 300);
       await writeRecords(root, 50, 'healthy');
       const files = segmentFiles(root);
-      c.damage(files);
+      c.damage(files, root);
       const snapshot = files.map((f) => (existsSync(f) ? readFileSync(f) : null));
-      const manager = await AofManager.open({ root, tier0: TIER0, fsync: 'always' });
+      const manager = await AofManager.open({ root, tier0: TIER0, tier1: { enabled: false }, fsync: 'always' });
       try {
         await assert.rejects(manager.openStream(STREAM), (err: unknown) => err instanceof AofError && err.code === ErrorCode.CORRUPT);
         // Nothing was trimmed, sealed or deleted on the way to the error.
@@ -394,6 +402,31 @@ test('a gap between sealed segments is AOF_ERR_CORRUPT and recovery changes noth
       }
     });
   }
+});
+
+test('a segment the manifest knows but whose file is gone is kept as MISSING: ids stay dense, reads fail with AOF_ERR_UNAVAILABLE', async (t) => {
+  const { root, cleanup } = tempRoot();
+  t.after(cleanup);
+  await writeRecords(root, 300);
+  const files = segmentFiles(root);
+  const lost = files[2]!;
+  const lostBase = baseIdOf(lost);
+  const nextBase = baseIdOf(files[3]!);
+  unlinkSync(lost);
+  const manager = await AofManager.open({ root, tier0: TIER0, tier1: { enabled: false }, fsync: 'always' });
+  t.after(() => manager.close());
+  const log = await manager.openStream(STREAM);
+  assert.equal(manager.stats().recovery.missingSegments, 1);
+  assert.equal(log.nextId, 300);
+  const reader = log.openReader({ from: lostBase });
+  await assert.rejects(reader.next(), (err: unknown) => err instanceof AofError && err.code === ErrorCode.UNAVAILABLE);
+  reader.close();
+  // Records on both sides of the hole still read back.
+  const after = log.openReader({ from: nextBase });
+  const rec = await after.next();
+  after.close();
+  assert.equal(rec?.id, nextBase);
+  assert.equal(await log.append(payloadFor(300, 10)), 300);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -430,11 +463,11 @@ const isLocked = (err: unknown): boolean => err instanceof AofError && err.code 
 test('a second manager on the same root in this process is AOF_ERR_LOCKED until the first closes', async (t) => {
   const { root, cleanup } = tempRoot();
   t.after(cleanup);
-  const first = await AofManager.open({ root, tier0: TIER0 });
+  const first = await AofManager.open({ root, tier0: TIER0, tier1: { enabled: false } });
   try {
-    await assert.rejects(AofManager.open({ root, tier0: TIER0 }), isLocked);
+    await assert.rejects(AofManager.open({ root, tier0: TIER0, tier1: { enabled: false } }), isLocked);
     // Another spelling of the same directory is the same root.
-    await assert.rejects(AofManager.open({ root: join(root, '.', 'streams', '..'), tier0: TIER0 }), isLocked);
+    await assert.rejects(AofManager.open({ root: join(root, '.', 'streams', '..'), tier0: TIER0, tier1: { enabled: false } }), isLocked);
     // The failed attempts must not have released or broken the first manager's lock.
     assert.equal(readFileSync(join(root, 'LOCK'), 'utf8').trim(), String(process.pid));
     const log = await first.openStream(STREAM);
@@ -443,7 +476,7 @@ test('a second manager on the same root in this process is AOF_ERR_LOCKED until 
     await first.close();
   }
   assert.ok(!existsSync(join(root, 'LOCK')), 'close releases the lock');
-  const second = await AofManager.open({ root, tier0: TIER0 });
+  const second = await AofManager.open({ root, tier0: TIER0, tier1: { enabled: false } });
   assert.equal((await second.openStream(STREAM)).nextId, 1);
   await second.close();
 });
@@ -453,7 +486,7 @@ test('a lock held by a live process is AOF_ERR_LOCKED; once that process is kill
   t.after(cleanup);
   const holder = await spawnLockHolder(root);
   t.after(() => killAndWait(holder));
-  await assert.rejects(AofManager.open({ root, tier0: TIER0 }), (err: unknown) => {
+  await assert.rejects(AofManager.open({ root, tier0: TIER0, tier1: { enabled: false } }), (err: unknown) => {
     assert.ok(isLocked(err), `expected AOF_ERR_LOCKED, got ${String(err)}`);
     assert.equal((err as AofError).details?.['owner'], holder.pid);
     return true;
@@ -461,7 +494,7 @@ test('a lock held by a live process is AOF_ERR_LOCKED; once that process is kill
   await killAndWait(holder);
   // The dead holder's LOCK file is still there: it is stale and must be taken over.
   assert.equal(readFileSync(join(root, 'LOCK'), 'utf8').trim(), String(holder.pid));
-  const manager = await AofManager.open({ root, tier0: TIER0 });
+  const manager = await AofManager.open({ root, tier0: TIER0, tier1: { enabled: false } });
   try {
     assert.equal(readFileSync(join(root, 'LOCK'), 'utf8').trim(), String(process.pid));
     const log = await manager.openStream(STREAM);
@@ -476,7 +509,7 @@ test('a half-written (empty or unparsable) lock file is treated as stale', async
     const { root, cleanup } = tempRoot();
     t.after(cleanup);
     writeFileSync(join(root, 'LOCK'), content);
-    const manager = await AofManager.open({ root, tier0: TIER0 });
+    const manager = await AofManager.open({ root, tier0: TIER0, tier1: { enabled: false } });
     assert.equal(readFileSync(join(root, 'LOCK'), 'utf8').trim(), String(process.pid));
     await manager.close();
   }

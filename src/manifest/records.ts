@@ -1,0 +1,12 @@
+import { ManifestRecordType, type ManifestRecord } from '../format/manifest.js';
+import type { Segment } from '../tier0/segment.js';
+
+/** The SEALED record of a segment whose raw file is sealed and durable. */
+export function sealedRecord(stream: string, seg: Segment): ManifestRecord {
+  return {
+    type: ManifestRecordType.SEALED,
+    stream,
+    baseId: seg.baseId,
+    fields: { recordCount: seg.count, dataBytes: seg.dataBytes, dataCrc: seg.dataCrc },
+  };
+}

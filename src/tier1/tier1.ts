@@ -1,0 +1,333 @@
+/**
+ * Tier 1 on the main thread: turns sealed segments into compressed Tier 1 files and brings single
+ * frames of them back into the arena for readers.
+ *
+ * - Sealing: a segment the log sealed is watched until the flush worker hands its slot back as
+ *   CLEAN (footer durable); then a SEALED record goes to the manifest and the segment joins the
+ *   compression queue.
+ * - Compression: a piscina pool (one thread on 2 cores: the main thread and the flush worker need
+ *   the rest) reads the segment straight from its arena slot when it is resident (the slot is
+ *   pinned meanwhile, so it cannot be evicted under the worker) or from the raw file otherwise, and
+ *   writes the .t1 file (temp, fsync, rename). Then COMPRESSION_DONE is made durable in the
+ *   manifest and only then the raw file is removed: a crash at any point leaves a state recovery
+ *   understands. Failed or crashed attempts are retried with backoff; after MAX_COMPRESS_ATTEMPTS
+ *   the segment is recorded COMPRESSION_FAILED and stays raw (still durable and readable).
+ * - Hydration: a reader that needs a record of a Tier 1 segment that is not resident gets a slot
+ *   for the segment (filled lazily) and asks for the one frame holding the record; a second pool
+ *   decompresses that frame straight into the slot, sets the frame's residency bit and bumps
+ *   PROGRESS_EPOCH (Atomics.notify → the coordinator's Atomics.waitAsync wakes the readers).
+ *   Concurrent readers of a frame share one task. Sequential readers read one frame ahead.
+ */
+import { unlink } from 'node:fs/promises';
+import { Piscina } from 'piscina';
+import type { Arena } from '../arena/arena.js';
+import { G_PROGRESS_EPOCH, S_DATA_CRC, SlotState } from '../arena/layout.js';
+import type { ResolvedConfig } from '../config.js';
+import type { Coordinator } from '../coordinator/coordinator.js';
+import { AofError, ErrorCode } from '../errors.js';
+import { ManifestRecordType } from '../format/manifest.js';
+import { sealedRecord } from '../manifest/records.js';
+import type { ManifestLog } from '../manifest/manifest-log.js';
+import { SegmentTier, type Segment } from '../tier0/segment.js';
+import { readTier1Meta } from './tier1-file.js';
+import { fromWorkerRejection } from '../worker-error.js';
+import type { CompressResult, CompressTask, HydrateTask } from '../../workers/tier1-protocol.js';
+
+export const MAX_COMPRESS_ATTEMPTS = 5;
+export const MAX_HYDRATE_ATTEMPTS = 8;
+const BACKOFF_BASE_MS = 10;
+const BACKOFF_MAX_MS = 1000;
+/** Pool threads end after this long without a task (and are started again on demand). */
+const IDLE_MS = 1000;
+
+/** Counters for stats() and metrics; plain fields, bumped off the hot path. */
+export interface Tier1Stats {
+  segmentsSealed: number;
+  segmentsCompressed: number;
+  rawBytesCompressed: number;
+  compressedBytes: number;
+  compressRetries: number;
+  compressFailures: number;
+  framesDecompressed: number;
+  hydrateRetries: number;
+  hydrateFailures: number;
+  /** Compression queue depth (waiting + running). */
+  compressQueue: number;
+  /** Frame hydrations running. */
+  hydrateQueue: number;
+  lastError: string | null;
+}
+
+interface Job {
+  stream: string;
+  seg: Segment;
+}
+
+const COMPRESS_WORKER = new URL('../../workers/compress.js', import.meta.url).href;
+const HYDRATE_WORKER = new URL('../../workers/hydrate.js', import.meta.url).href;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Exponential backoff with full jitter. */
+function backoff(attempt: number): number {
+  return Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
+}
+
+export class Tier1 {
+  readonly stats: Tier1Stats = {
+    segmentsSealed: 0,
+    segmentsCompressed: 0,
+    rawBytesCompressed: 0,
+    compressedBytes: 0,
+    compressRetries: 0,
+    compressFailures: 0,
+    framesDecompressed: 0,
+    hydrateRetries: 0,
+    hydrateFailures: 0,
+    compressQueue: 0,
+    hydrateQueue: 0,
+    lastError: null,
+  };
+  readonly #arena: Arena;
+  readonly #coordinator: Coordinator;
+  readonly #manifest: ManifestLog;
+  readonly #config: ResolvedConfig;
+  readonly #compressPool: Piscina | null;
+  readonly #hydratePool: Piscina;
+  readonly #sealing: Job[] = [];
+  readonly #queue: Job[] = [];
+  readonly #work = new Set<Promise<void>>();
+  #watching = false;
+  #running = 0;
+  #closed = false;
+
+  constructor(arena: Arena, coordinator: Coordinator, manifest: ManifestLog, config: ResolvedConfig) {
+    this.#arena = arena;
+    this.#coordinator = coordinator;
+    this.#manifest = manifest;
+    this.#config = config;
+    // I/O-heavy pools: atomics disabled (piscina's Atomics.wait idling would block the worker's
+    // event loop); threads sized for 2 cores; bounded queues; no inherited Node flags. No thread
+    // lives without work (minThreads 0, short idle timeout): a manager the user forgot to close
+    // must not keep the process alive for longer than that.
+    this.#compressPool = config.tier1.enabled
+      ? new Piscina({ filename: COMPRESS_WORKER, minThreads: 0, maxThreads: 1, idleTimeout: IDLE_MS, maxQueue: 64, atomics: 'disabled', execArgv: [] })
+      : null;
+    this.#hydratePool = new Piscina({
+      filename: HYDRATE_WORKER,
+      minThreads: 0,
+      maxThreads: 2,
+      idleTimeout: IDLE_MS,
+      maxQueue: 256,
+      atomics: 'disabled',
+      execArgv: [],
+    });
+  }
+
+  /** A log sealed `seg`; record and compress it once the flush worker made it durable. */
+  onSealing(stream: string, seg: Segment): void {
+    this.#sealing.push({ stream, seg });
+    if (!this.#watching) this.#track(this.#watchSealing());
+  }
+
+  /** Queues a sealed raw segment found at recovery. */
+  enqueue(stream: string, seg: Segment): void {
+    if (this.#compressPool === null) return;
+    this.#queue.push({ stream, seg });
+    this.#pump();
+  }
+
+  /**
+   * Makes sure frame `frame` of `seg` (a Tier 1 segment holding a partial slot) is resident or on
+   * its way. Returns at once; readers wait on the coordinator.
+   */
+  hydrateFrame(seg: Segment, frame: number): void {
+    if (seg.slot < 0 || seg.frameIndex === null || frame >= seg.frameIndex.length) return;
+    if (seg.frameHydrations.has(frame) || this.#arena.frameResident(seg.slot, frame)) return;
+    seg.frameHydrations.add(frame);
+    const slot = seg.slot;
+    this.#arena.pin(slot); // the worker writes into this slot: it must not be evicted meanwhile
+    this.stats.hydrateQueue++;
+    this.#track(
+      this.#hydrateFrame(seg, slot, frame).finally(() => {
+        seg.frameHydrations.delete(frame);
+        this.#arena.unpin(slot);
+        this.stats.hydrateQueue--;
+        this.#coordinator.kick();
+      }),
+    );
+  }
+
+  /** Loads the frame index of a Tier 1 segment (after a restart it is only in the file). */
+  loadIndex(seg: Segment): Promise<void> {
+    return readTier1Meta(seg.t1Path).then(
+      (meta) => {
+        seg.frameIndex = meta.index;
+      },
+      (err: unknown) => {
+        seg.error = err instanceof AofError ? err : AofError.io('read tier 1 index', seg.t1Path, err);
+      },
+    );
+  }
+
+  /** Resolves once nothing is sealing, queued or running. */
+  async drain(): Promise<void> {
+    while (this.#work.size > 0) await Promise.allSettled([...this.#work]);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.drain();
+    await Promise.all([this.#compressPool?.destroy(), this.#hydratePool.destroy()]);
+  }
+
+  #track(work: Promise<void>): void {
+    this.#work.add(work);
+    const forget = (): void => void this.#work.delete(work);
+    work.then(forget, forget);
+  }
+
+  async #watchSealing(): Promise<void> {
+    this.#watching = true;
+    try {
+      while (this.#sealing.length > 0) {
+        const ready: Job[] = [];
+        for (let i = 0; i < this.#sealing.length; ) {
+          const job = this.#sealing[i]!;
+          const state = this.#arena.state(job.seg.slot);
+          if (state === SlotState.SEALING) {
+            i++;
+            continue;
+          }
+          this.#sealing.splice(i, 1);
+          if (state === SlotState.CLEAN) {
+            job.seg.dataCrc = this.#arena.word(job.seg.slot, S_DATA_CRC) >>> 0;
+            ready.push(job);
+          }
+          // FAILED: the flush failure is already the manager's; nothing to record or compress.
+        }
+        if (ready.length > 0) {
+          this.stats.segmentsSealed += ready.length;
+          try {
+            await this.#manifest.append(ready.map((job) => sealedRecord(job.stream, job.seg)));
+            for (const job of ready) this.enqueue(job.stream, job.seg);
+          } catch (err) {
+            // The raw files are sealed and durable; without their SEALED record they are not
+            // compressed now. Recovery records and compresses them at the next open.
+            this.stats.lastError = err instanceof AofError ? `${err.code}: ${err.message}` : String(err);
+          }
+        }
+        if (this.#sealing.length > 0) await this.#coordinator.nextChange();
+      }
+    } finally {
+      this.#watching = false;
+    }
+  }
+
+  /** Starts queued compressions up to the pool's width (plus one queued in the pool). */
+  #pump(): void {
+    const width = 2;
+    this.stats.compressQueue = this.#queue.length + this.#running;
+    while (this.#running < width && this.#queue.length > 0) {
+      const job = this.#queue.shift()!;
+      this.#running++;
+      this.#track(
+        this.#compress(job).finally(() => {
+          this.#running--;
+          this.#pump();
+        }),
+      );
+    }
+  }
+
+  async #compress({ stream, seg }: Job): Promise<void> {
+    const pool = this.#compressPool!;
+    for (let attempt = 1; ; attempt++) {
+      void this.#manifest.append([{ type: ManifestRecordType.COMPRESSION_STARTED, stream, baseId: seg.baseId, fields: { attempt } }]).catch(() => undefined);
+      // Read from the arena when the whole segment is resident; pin so the slot outlives the task.
+      const slot = seg.slot >= 0 && !seg.partial && this.#arena.state(seg.slot) === SlotState.CLEAN ? seg.slot : -1;
+      if (slot >= 0) this.#arena.pin(slot);
+      const task: CompressTask = {
+        source: slot >= 0 ? { kind: 'arena', sab: this.#arena.sab, offset: this.#arena.base(slot) } : { kind: 'file', path: seg.path },
+        dataBytes: seg.dataBytes,
+        recordCount: seg.count,
+        baseId: seg.baseId,
+        dataCrc: seg.dataCrc,
+        level: this.#config.tier1.compressionLevel,
+        frameTarget: this.#config.tier1.frameBytes,
+        targetPath: seg.t1Path,
+      };
+      try {
+        const result = (await pool.run(task)) as CompressResult;
+        await this.#manifest.append([
+          {
+            type: ManifestRecordType.COMPRESSION_DONE,
+            stream,
+            baseId: seg.baseId,
+            fields: { compressedBytes: result.compressedBytes, frameCount: result.frameCount },
+          },
+        ]);
+        seg.frameIndex = result.index;
+        seg.tier = SegmentTier.TIER1;
+        this.stats.segmentsCompressed++;
+        this.stats.rawBytesCompressed += seg.dataBytes;
+        this.stats.compressedBytes += result.compressedBytes;
+        await unlink(seg.path).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+        });
+        return;
+      } catch (raw) {
+        const err = fromWorkerRejection(raw);
+        this.stats.lastError = `${err.code}: ${err.message}`;
+        if (attempt >= MAX_COMPRESS_ATTEMPTS || err.code === ErrorCode.CORRUPT || this.#closed) {
+          this.stats.compressFailures++;
+          await this.#manifest
+            .append([{ type: ManifestRecordType.COMPRESSION_FAILED, stream, baseId: seg.baseId, fields: { attempts: attempt } }])
+            .catch(() => undefined);
+          return;
+        }
+        this.stats.compressRetries++;
+      } finally {
+        if (slot >= 0) {
+          this.#arena.unpin(slot);
+          this.#coordinator.kick();
+        }
+      }
+      await sleep(backoff(attempt));
+    }
+  }
+
+  async #hydrateFrame(seg: Segment, slot: number, frame: number): Promise<void> {
+    const entry = seg.frameIndex![frame]!;
+    const { index, bit } = this.#arena.frameBit(slot, frame);
+    const task: HydrateTask = {
+      path: seg.t1Path,
+      entry,
+      sab: this.#arena.sab,
+      targetOffset: this.#arena.base(slot) + entry.rawOffset,
+      bitmapIndex: index,
+      bitmapBit: bit,
+      progressIndex: G_PROGRESS_EPOCH,
+    };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#hydratePool.run(task);
+        this.stats.framesDecompressed++;
+        return;
+      } catch (raw) {
+        const err = fromWorkerRejection(raw);
+        this.stats.lastError = `${err.code}: ${err.message}`;
+        if (attempt >= MAX_HYDRATE_ATTEMPTS || err.code === ErrorCode.CORRUPT) {
+          this.stats.hydrateFailures++;
+          seg.error = err;
+          return;
+        }
+        this.stats.hydrateRetries++;
+      }
+      await sleep(backoff(attempt));
+    }
+  }
+}
