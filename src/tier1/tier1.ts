@@ -18,7 +18,7 @@
  *   PROGRESS_EPOCH (Atomics.notify → the coordinator's Atomics.waitAsync wakes the readers).
  *   Concurrent readers of a frame share one task. Sequential readers read one frame ahead.
  */
-import { unlink } from 'node:fs/promises';
+import { open, unlink } from 'node:fs/promises';
 import { Piscina } from 'piscina';
 import type { Arena } from '../arena/arena.js';
 import { G_PROGRESS_EPOCH, S_DATA_CRC, SlotState } from '../arena/layout.js';
@@ -26,6 +26,7 @@ import type { ResolvedConfig } from '../config.js';
 import type { Coordinator } from '../coordinator/coordinator.js';
 import { AofError, ErrorCode } from '../errors.js';
 import { ManifestRecordType } from '../format/manifest.js';
+import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, tryDecodeFooter } from '../format/segment.js';
 import { sealedRecord } from '../manifest/records.js';
 import type { ManifestLog } from '../manifest/manifest-log.js';
 import { SegmentTier, type Segment } from '../tier0/segment.js';
@@ -73,6 +74,29 @@ function sleep(ms: number): Promise<void> {
 /** Exponential backoff with full jitter. */
 function backoff(attempt: number): number {
   return Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
+}
+
+/**
+ * The data CRC of a sealed segment, from its footer on disk (used when its slot, which held the
+ * CRC word, was evicted before the segment was recorded).
+ * @throws AOF_ERR_CORRUPT if the footer does not describe the segment; AOF_ERR_IO
+ */
+async function sealedDataCrc(seg: Segment): Promise<number> {
+  let fh;
+  try {
+    fh = await open(seg.path, 'r');
+    const tail = new Uint8Array(SEGMENT_FOOTER_BYTES);
+    await fh.read(tail, 0, SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES + seg.dataBytes);
+    const footer = tryDecodeFooter(tail);
+    if (footer === null || footer.baseId !== seg.baseId || footer.recordCount !== seg.count || footer.dataBytes !== seg.dataBytes) {
+      throw AofError.corrupt(`segment ${seg.path} has no footer matching its ${seg.count} records`, { path: seg.path });
+    }
+    return footer.dataCrc;
+  } catch (err) {
+    throw err instanceof AofError ? err : AofError.io('read segment footer', seg.path, err);
+  } finally {
+    await fh?.close();
+  }
 }
 
 export class Tier1 {
@@ -195,8 +219,16 @@ export class Tier1 {
     try {
       while (this.#sealing.length > 0) {
         const ready: Job[] = [];
+        const evicted: Job[] = [];
         for (let i = 0; i < this.#sealing.length; ) {
           const job = this.#sealing[i]!;
+          if (job.seg.slot < 0) {
+            // Only CLEAN slots are evicted, so the segment is sealed and durable, but its slot
+            // (and the CRC word with it) went to another segment before this loop looked.
+            this.#sealing.splice(i, 1);
+            evicted.push(job);
+            continue;
+          }
           const state = this.#arena.state(job.seg.slot);
           if (state === SlotState.SEALING) {
             i++;
@@ -208,6 +240,15 @@ export class Tier1 {
             ready.push(job);
           }
           // FAILED: the flush failure is already the manager's; nothing to record or compress.
+        }
+        for (const job of evicted) {
+          try {
+            job.seg.dataCrc = await sealedDataCrc(job.seg);
+            ready.push(job);
+          } catch (err) {
+            // Left raw and unrecorded: recovery records and compresses it at the next open.
+            this.stats.lastError = err instanceof AofError ? `${err.code}: ${err.message}` : String(err);
+          }
         }
         if (ready.length > 0) {
           this.stats.segmentsSealed += ready.length;
