@@ -144,9 +144,9 @@ async function subjectRound(records: LogRecords, seconds: number, histogram: Lat
       const sealed = Math.floor(id / perSegment);
       progress(`tiered-ingest: ${id} records appended in ${(appendNs / 1e9).toFixed(1)} s; waiting for ${sealed} sealed segments to reach Tier 1`);
       // Done when every sealed segment is compressed. Should the engine lose track of a sealed
-      // segment (it happened: bbbc742), nothing would ever complete it, so the wait also ends
-      // once nothing has moved for STALL_MS with the queue empty; the verification then reports
-      // the shortfall instead of the run hanging.
+      // segment (it once did: one whose slot was reused before the seal watcher looked), nothing
+      // would ever complete it, so the wait also ends once nothing has moved for STALL_MS with the
+      // queue empty; the verification then reports the shortfall instead of the run hanging.
       let lastMove = Date.now();
       let lastSeen = '';
       await waitUntil(
