@@ -165,9 +165,15 @@ function retryable(err: unknown): boolean {
 
 /**
  * Reads `log` from `from` to `end` with `nextSync()` only: on WouldBlock (which must be of kind
- * hydration) it yields to the event loop and tries again. Checks every record against `expected`.
+ * hydration) it yields to the event loop (or sleeps `waitMs`, so as not to spin a core away from
+ * the workers) and tries again. Checks every record against `expected`.
  */
-export async function syncPass(log: AofLog, expected: (id: number) => Uint8Array, end: number, opts: { from?: number; timeoutMs?: number; retry?: boolean } = {}): Promise<PassResult> {
+export async function syncPass(
+  log: AofLog,
+  expected: (id: number) => Uint8Array,
+  end: number,
+  opts: { from?: number; timeoutMs?: number; retry?: boolean; waitMs?: number } = {},
+): Promise<PassResult> {
   const from = opts.from ?? 0;
   const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
   const reader = log.openReader({ from });
@@ -183,7 +189,8 @@ export async function syncPass(log: AofLog, expected: (id: number) => Uint8Array
         if (err instanceof WouldBlockError) {
           assert.equal(err.kind, 'hydration', `a reader may only block on hydration, got ${err.kind}`);
           result.wouldBlocks++;
-          await new Promise<void>((resolve) => setImmediate(resolve));
+          if (opts.waitMs === undefined) await new Promise<void>((resolve) => setImmediate(resolve));
+          else await sleep(opts.waitMs);
           continue;
         }
         if (opts.retry === true && retryable(err)) {
