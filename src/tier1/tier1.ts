@@ -11,14 +11,16 @@
  *   writes the .t1 file (temp, fsync, rename). Then COMPRESSION_DONE is made durable in the
  *   manifest and only then the raw file is removed: a crash at any point leaves a state recovery
  *   understands. Failed or crashed attempts are retried with backoff; after MAX_COMPRESS_ATTEMPTS
- *   the segment is recorded COMPRESSION_FAILED and stays raw (still durable and readable).
+ *   the segment is recorded COMPRESSION_FAILED and stays raw (still durable and readable). An
+ *   attempt that fails while closing is not retried and not given up: the segment stays SEALED and
+ *   the next open compresses it.
  * - Hydration: a reader that needs a record of a Tier 1 segment that is not resident gets a slot
  *   for the segment (filled lazily) and asks for the one frame holding the record; a second pool
  *   decompresses that frame straight into the slot, sets the frame's residency bit and bumps
  *   PROGRESS_EPOCH (Atomics.notify → the coordinator's Atomics.waitAsync wakes the readers).
  *   Concurrent readers of a frame share one task. Sequential readers read one frame ahead.
  */
-import { unlink } from 'node:fs/promises';
+import { open, unlink } from 'node:fs/promises';
 import { Piscina } from 'piscina';
 import type { Arena } from '../arena/arena.js';
 import { G_PROGRESS_EPOCH, S_DATA_CRC, SlotState } from '../arena/layout.js';
@@ -26,6 +28,7 @@ import type { ResolvedConfig } from '../config.js';
 import type { Coordinator } from '../coordinator/coordinator.js';
 import { AofError, ErrorCode } from '../errors.js';
 import { ManifestRecordType } from '../format/manifest.js';
+import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, tryDecodeFooter } from '../format/segment.js';
 import { sealedRecord } from '../manifest/records.js';
 import type { ManifestLog } from '../manifest/manifest-log.js';
 import { SegmentTier, type Segment } from '../tier0/segment.js';
@@ -73,6 +76,29 @@ function sleep(ms: number): Promise<void> {
 /** Exponential backoff with full jitter. */
 function backoff(attempt: number): number {
   return Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
+}
+
+/**
+ * The data CRC of a sealed segment, from its footer on disk (used when its slot, which held the
+ * CRC word, was evicted before the segment was recorded).
+ * @throws AOF_ERR_CORRUPT if the footer does not describe the segment; AOF_ERR_IO
+ */
+async function sealedDataCrc(seg: Segment): Promise<number> {
+  let fh;
+  try {
+    fh = await open(seg.path, 'r');
+    const tail = new Uint8Array(SEGMENT_FOOTER_BYTES);
+    await fh.read(tail, 0, SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES + seg.dataBytes);
+    const footer = tryDecodeFooter(tail);
+    if (footer === null || footer.baseId !== seg.baseId || footer.recordCount !== seg.count || footer.dataBytes !== seg.dataBytes) {
+      throw AofError.corrupt(`segment ${seg.path} has no footer matching its ${seg.count} records`, { path: seg.path });
+    }
+    return footer.dataCrc;
+  } catch (err) {
+    throw err instanceof AofError ? err : AofError.io('read segment footer', seg.path, err);
+  } finally {
+    await fh?.close();
+  }
 }
 
 export class Tier1 {
@@ -195,8 +221,16 @@ export class Tier1 {
     try {
       while (this.#sealing.length > 0) {
         const ready: Job[] = [];
+        const evicted: Job[] = [];
         for (let i = 0; i < this.#sealing.length; ) {
           const job = this.#sealing[i]!;
+          if (job.seg.slot < 0) {
+            // Only CLEAN slots are evicted, so the segment is sealed and durable, but its slot
+            // (and the CRC word with it) went to another segment before this loop looked.
+            this.#sealing.splice(i, 1);
+            evicted.push(job);
+            continue;
+          }
           const state = this.#arena.state(job.seg.slot);
           if (state === SlotState.SEALING) {
             i++;
@@ -208,6 +242,15 @@ export class Tier1 {
             ready.push(job);
           }
           // FAILED: the flush failure is already the manager's; nothing to record or compress.
+        }
+        for (const job of evicted) {
+          try {
+            job.seg.dataCrc = await sealedDataCrc(job.seg);
+            ready.push(job);
+          } catch (err) {
+            // Left raw and unrecorded: recovery records and compresses it at the next open.
+            this.stats.lastError = err instanceof AofError ? `${err.code}: ${err.message}` : String(err);
+          }
         }
         if (ready.length > 0) {
           this.stats.segmentsSealed += ready.length;
@@ -282,7 +325,13 @@ export class Tier1 {
       } catch (raw) {
         const err = fromWorkerRejection(raw);
         this.stats.lastError = `${err.code}: ${err.message}`;
-        if (attempt >= MAX_COMPRESS_ATTEMPTS || err.code === ErrorCode.CORRUPT || this.#closed) {
+        if (this.#closed && attempt < MAX_COMPRESS_ATTEMPTS && err.code !== ErrorCode.CORRUPT) {
+          // Closing: no retry now, but no give-up either. COMPRESSION_FAILED is final (recovery
+          // never queues it again), so an attempt cut short by close() leaves the segment SEALED
+          // and the next open compresses it.
+          return;
+        }
+        if (attempt >= MAX_COMPRESS_ATTEMPTS || err.code === ErrorCode.CORRUPT) {
           this.stats.compressFailures++;
           await this.#manifest
             .append([{ type: ManifestRecordType.COMPRESSION_FAILED, stream, baseId: seg.baseId, fields: { attempts: attempt } }])
