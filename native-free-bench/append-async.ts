@@ -13,7 +13,7 @@
  * Target (from the issue): >= 0.8x.
  */
 import { AofManager, type AofLog, type AofManagerOptions } from '../src/index.js';
-import { appendSyncLoop, patternPayload, tempRoot, touchArena, verifyStream } from './fixtures.js';
+import { appendSyncLoop, patternPayload, tempRoot, TIER1_OFF, touchArena, verifyStream } from './fixtures.js';
 import { atLeast, BatchMeter, driveInterleaved, nowNs, ratioResult, type BenchResult, type Suite, type SuiteOptions } from './shared.js';
 
 const BATCH = 1000;
@@ -59,6 +59,7 @@ export const appendAsync: Suite = {
       const config: AofManagerOptions = {
         root,
         tier0: { arenaBytes: ARENA_BYTES, segmentBytes: SEGMENT_BYTES },
+        tier1: TIER1_OFF,
         fsync: 'never',
       };
       const payload = patternPayload(SIZE);

@@ -10,7 +10,7 @@
 import { closeSync, fdatasyncSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { AofManager, type AofLog, type AofManagerOptions } from '../src/index.js';
-import { patternPayload, sameBytes, tempRoot, verifyStream } from './fixtures.js';
+import { patternPayload, sameBytes, tempRoot, TIER1_OFF, verifyStream } from './fixtures.js';
 import {
   atLeast,
   atMost,
@@ -159,6 +159,7 @@ export const durable: Suite = {
       const config: AofManagerOptions = {
         root,
         tier0: { arenaBytes: 256 * 1024 * 1024, segmentBytes: 8 * 1024 * 1024 },
+        tier1: TIER1_OFF,
         fsync: 'always',
       };
       const payload = patternPayload(SIZE);

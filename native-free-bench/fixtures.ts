@@ -34,6 +34,14 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/**
+ * Tier 1 options of every manager these suites open (the verifying reopen included): compression
+ * off. The suites measure the append path alone, and compression would load the zstd addon in a
+ * worker thread and take one of the two cores from the path under test. Tier 1 has its own suite,
+ * native-codec-bench/.
+ */
+export const TIER1_OFF = { enabled: false } as const;
+
 // -------------------------------------------------------------------------------------------------
 // Baseline: the least an append into shared memory can cost
 

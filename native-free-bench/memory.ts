@@ -6,7 +6,7 @@
  * of both during those runs gives the ratio. WouldBlock (arena full) is waited out with append().
  */
 import { AofManager, type AofManagerOptions } from '../src/index.js';
-import { appendSyncBatch, patternPayload, ringBatch, SabCopyLoop, tempRoot, verifyStream } from './fixtures.js';
+import { appendSyncBatch, patternPayload, ringBatch, SabCopyLoop, tempRoot, TIER1_OFF, verifyStream } from './fixtures.js';
 import { atMost, BatchMeter, ratioResult, type BenchResult, type Suite, type SuiteOptions } from './shared.js';
 
 const SIZE = 100;
@@ -44,6 +44,7 @@ export const memory: Suite = {
       const config: AofManagerOptions = {
         root,
         tier0: { arenaBytes: 256 * 1024 * 1024, segmentBytes: 8 * 1024 * 1024 },
+        tier1: TIER1_OFF,
         fsync: 'never',
       };
       const payload = patternPayload(SIZE);

@@ -11,12 +11,14 @@
  * failed: figures from a shared machine are not a verdict.
  *
  * The suites must load no native addon: process.dlopen is wrapped before anything else is
- * imported (every other import below is dynamic for that reason) and any addon loaded is reported.
+ * imported (every other import below is dynamic for that reason), and at the end every `.node`
+ * file mapped into the process is listed from /proc/self/maps, which also catches an addon loaded
+ * inside a worker thread (a worker has its own `process`, so the wrapper does not see it; see
+ * addons.ts). Any addon found is reported and fails the run. The suites open their managers with
+ * Tier 1 off for that reason (fixtures.ts TIER1_OFF): compression would load zstd in a worker.
  */
 import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import type { BenchResult, Suite } from './shared.js';
 
 const nativeAddons: string[] = [];
@@ -29,16 +31,6 @@ process.dlopen = (module: object, filename: string, flags?: number): void => {
 interface SuiteError {
   suite: string;
   message: string;
-}
-
-/** `global.gc`, enabled at run time when node was started without --expose-gc. */
-function gcFunction(): () => void {
-  const existing = (globalThis as { gc?: () => void }).gc;
-  if (typeof existing === 'function') return existing;
-  setFlagsFromString('--expose-gc');
-  const gc: unknown = runInNewContext('gc');
-  if (typeof gc !== 'function') throw new Error('cannot enable global.gc; run node with --expose-gc');
-  return gc as () => void;
 }
 
 function usage(): string {
@@ -81,6 +73,7 @@ async function main(): Promise<number> {
   const selected = only.length === 0 ? suites : suites.filter((s) => only.includes(s.name));
   const quick = args.quick === true;
   const { formatResults } = await import('./shared.js');
+  const { gcFunction } = await import('./gc.js');
   const options = {
     quick,
     gc: gcFunction(),
@@ -112,6 +105,8 @@ async function main(): Promise<number> {
     }
   }
   const durationMs = Date.now() - started;
+  const { loadedAddons } = await import('./addons.js');
+  const addonCheck = loadedAddons(nativeAddons);
   const verifiedOk = results.every((r) => r.verified.length > 0 && r.verified.every((v) => v.ok));
 
   if (args.json === true) {
@@ -123,7 +118,8 @@ async function main(): Promise<number> {
       durationMs,
       machine,
       suites: selected.map((s) => s.name),
-      nativeAddons,
+      nativeAddons: addonCheck.addons,
+      addonCheck: addonCheck.scope,
       errors,
       results,
     };
@@ -135,9 +131,10 @@ async function main(): Promise<number> {
     );
     process.stdout.write(`${formatResults(results)}\n`);
     for (const e of errors) process.stdout.write(`\nsuite ${e.suite} FAILED:\n${e.message}\n`);
-    if (nativeAddons.length > 0) process.stdout.write(`\nnative addons loaded (not allowed): ${nativeAddons.join(', ')}\n`);
+    if (addonCheck.addons.length > 0) process.stdout.write(`\nnative addons loaded (not allowed): ${addonCheck.addons.join(', ')}\n`);
+    process.stdout.write(`\nnative addon check: ${addonCheck.scope}\n`);
   }
-  return errors.length === 0 && verifiedOk && nativeAddons.length === 0 ? 0 : 1;
+  return errors.length === 0 && verifiedOk && addonCheck.addons.length === 0 ? 0 : 1;
 }
 
 process.exitCode = await main();

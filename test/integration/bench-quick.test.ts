@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
@@ -19,6 +20,7 @@ interface BenchDocument {
   mode: string;
   suites: string[];
   nativeAddons: string[];
+  addonCheck: string;
   errors: { suite: string; message: string }[];
   machine: { cores: number; node: string; cpuModel: string };
   results: BenchResult[];
@@ -35,6 +37,8 @@ test('bench --quick --json: every suite reports a positive ratio and verified re
   assert.deepEqual(doc.suites, SUITES);
   assert.deepEqual(doc.errors, []);
   assert.deepEqual(doc.nativeAddons, [], 'the benchmark process must load no native addon');
+  // On Linux the check covers worker threads too (the suites run with Tier 1 off, so no zstd).
+  if (existsSync('/proc/self/maps')) assert.match(doc.addonCheck, /\/proc\/self\/maps/);
   assert.ok(doc.machine.cores > 0 && doc.machine.node.startsWith('v'));
 
   for (const suite of SUITES) {

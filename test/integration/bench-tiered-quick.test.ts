@@ -1,0 +1,62 @@
+/**
+ * Keeps the Tier 1 benchmarks from rotting: runs native-codec-bench in --quick mode as a child
+ * process, the way `npm run bench:tiered -- --quick --json` does, and checks the JSON it prints —
+ * every suite produced results, each with a positive ratio against its same-run baseline, sane
+ * HDR percentiles on both sides, and every verification (records really in Tier 1, bytes read back,
+ * cold reads really cold, frames decompressed once) matched. Performance targets are not asserted:
+ * the figures depend on the machine and its load.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import type { BenchResult } from '../../native-free-bench/shared.js';
+
+const run = promisify(execFile);
+const RUNNER = fileURLToPath(new URL('../../native-codec-bench/run.js', import.meta.url));
+const SUITES = ['tiered-ingest', 'point-read', 'cold-scan'];
+
+interface BenchDocument {
+  mode: string;
+  suites: string[];
+  errors: { suite: string; message: string }[];
+  machine: { cores: number; node: string };
+  results: BenchResult[];
+}
+
+test('bench:tiered --quick --json: every suite reports a positive ratio and verified counts', { timeout: 300_000 }, async () => {
+  const { stdout } = await run(process.execPath, [RUNNER, '--quick', '--json'], { timeout: 290_000, maxBuffer: 16 * 1024 * 1024 });
+  const doc = JSON.parse(stdout) as BenchDocument;
+  assert.equal(doc.mode, 'quick');
+  assert.deepEqual(doc.suites, SUITES);
+  assert.deepEqual(doc.errors, []);
+  assert.ok(doc.machine.cores > 0 && doc.machine.node.startsWith('v'));
+
+  for (const suite of SUITES) {
+    const results = doc.results.filter((r) => r.suite === suite);
+    assert.ok(results.length > 0, `suite ${suite} produced no result`);
+    for (const r of results) {
+      const label = `${r.suite} ${r.case}`;
+      assert.ok(Number.isFinite(r.ratio) && r.ratio > 0, `${label}: ratio ${r.ratio}`);
+      for (const m of [r.subject, r.baseline]) {
+        assert.ok(m.records > 0 && m.samples > 0 && m.elapsedMs > 0 && m.ratePerSec > 0, `${label} ${m.name}: nothing measured`);
+        const l = m.latency;
+        assert.ok(l.count > 0 && l.p50 > 0 && l.p50 <= l.p99 && l.p99 <= l.p999 && l.p999 <= l.max, `${label} ${m.name}: percentiles ${JSON.stringify(l)}`);
+      }
+      for (const side of ['subject', 'baseline']) assert.ok(r.verified.some((v) => v.what === side), `${label}: ${side} not verified`);
+      for (const v of r.verified) {
+        assert.ok(v.ok && v.expected > 0 && v.found === v.expected, `${label} ${v.what}: expected ${v.expected}, found ${v.found} (${v.how})`);
+      }
+    }
+  }
+  // The ingest figures the docs quote: MB/s on both sides and a real compression ratio (JSON logs, not padding).
+  const ingest = doc.results.find((r) => r.suite === 'tiered-ingest')!;
+  assert.equal(ingest.targets.length, 1);
+  for (const m of [ingest.subject, ingest.baseline]) {
+    assert.ok(m.extra['mbPerSec']! > 0, `${m.name}: MB/s`);
+    const ratio = m.extra['compressionRatio']!;
+    assert.ok(ratio > 2 && ratio < 20, `${m.name}: compression ratio ${ratio}`);
+  }
+  assert.equal(doc.results.filter((r) => r.suite === 'cold-scan').length, 2, 'cold-scan: log.read() and reader.next() cases');
+});
