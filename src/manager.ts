@@ -20,6 +20,7 @@ import { Tier1, type Tier1Stats } from './tier1/tier1.js';
 import { ManifestLog, type ReplayReport } from './manifest/manifest-log.js';
 import type { Catalog } from './manifest/catalog.js';
 import { Registry } from 'prom-client';
+import { FAILPOINTS_ENV, FAILPOINTS_SEED_ENV, parseFailpoints } from '../workers/failpoints.js';
 
 export const STREAMS_DIR = 'streams';
 export const MANIFEST_DIR = 'manifest';
@@ -96,6 +97,8 @@ export class AofManager {
   static async open(options: AofManagerOptions): Promise<AofManager> {
     checkPlatform();
     const config = resolveConfig(options);
+    // A malformed AOF2_FAILPOINTS fails here, once and clearly, rather than in every pool task.
+    parseFailpoints(process.env[FAILPOINTS_ENV], process.env[FAILPOINTS_SEED_ENV]);
     try {
       await mkdir(join(config.root, STREAMS_DIR), { recursive: true });
     } catch (err) {

@@ -287,16 +287,17 @@ async function scan(log: AofLog, stream: DemoStream, from: number): Promise<{ re
   return { records: expected - from, bytes, ms: performance.now() - t0 };
 }
 
-function segmentFiles(root: string, name: string): { files: number; bytes: number } {
+/** Raw (.seg) and Tier 1 (.t1) segment files of a stream, with their bytes. */
+function segmentFiles(root: string, name: string): { raw: number; tier1: number; bytes: number } {
   const dir = join(root, 'streams', name);
-  let files = 0;
-  let bytes = 0;
+  const out = { raw: 0, tier1: 0, bytes: 0 };
   for (const entry of readdirSync(dir)) {
-    if (!entry.endsWith('.seg')) continue;
-    files++;
-    bytes += statSync(join(dir, entry)).size;
+    if (entry.endsWith('.seg')) out.raw++;
+    else if (entry.endsWith('.t1')) out.tier1++;
+    else continue;
+    out.bytes += statSync(join(dir, entry)).size;
   }
-  return { files, bytes };
+  return out;
 }
 
 async function openAll(root: string, streams: DemoStream[]): Promise<{ manager: AofManager; logs: AofLog[] }> {
@@ -399,25 +400,29 @@ async function main(opts: Options): Promise<void> {
   line('resume', `${RESUME_RECORDS} more records per stream via await append(), ids continue where they stopped`);
 
   // 6. Summary.
-  out.write('\nstream        records  this run   durable id  segments        size\n');
-  let files = 0;
+  // Closing finishes the compression of every sealed segment, so the files below are final.
+  const durable = logs.map((log) => log.durableId);
+  await manager.close();
+  out.write('\nstream        records  this run   durable id   raw  tier1        size\n');
+  let rawFiles = 0;
+  let tier1Files = 0;
   let diskBytes = 0;
   for (let i = 0; i < logs.length; i++) {
     const log = logs[i]!;
     const disk = segmentFiles(root, log.name);
-    files += disk.files;
+    rawFiles += disk.raw;
+    tier1Files += disk.tier1;
     diskBytes += disk.bytes;
     out.write(
-      `${log.name.padEnd(12)}${int(log.nextId).padStart(9)}${int(log.nextId - startIds[i]!).padStart(10)}${int(log.durableId).padStart(13)}` +
-        `${int(disk.files).padStart(10)}${mb(disk.bytes).padStart(12)}\n`,
+      `${log.name.padEnd(12)}${int(log.nextId).padStart(9)}${int(log.nextId - startIds[i]!).padStart(10)}${int(durable[i]!).padStart(13)}` +
+        `${int(disk.raw).padStart(6)}${int(disk.tier1).padStart(7)}${mb(disk.bytes).padStart(12)}\n`,
     );
   }
-  await manager.close();
   out.write(
     `\nsummary  ingest ${int(ing.records)} records, ${mb(ing.bytes)}: ${rate(ing.records, ing.ms)} rec/s, ${mbps(ing.bytes, ing.ms)}\n` +
       `         scan   ${int(scanned.records)} records, ${mb(scanned.bytes)}: ${rate(scanned.records, scanned.ms)} rec/s, ${mbps(scanned.bytes, scanned.ms)}\n` +
       `         reopen ${secs(reopenMs)} (recovery: ${rec.trustedSegments} trusted, ${rec.scannedSegments} scanned)\n` +
-      `         disk   ${int(files)} segment files, ${mb(diskBytes)}\n` +
+      `         disk   ${int(rawFiles)} raw + ${int(tier1Files)} Tier 1 (zstd) segment files, ${mb(diskBytes)} on disk\n` +
       `all checks passed in ${secs(performance.now() - tStart)}. Run again to append more, or add --fresh to start over.\n`,
   );
 }

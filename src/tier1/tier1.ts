@@ -11,7 +11,9 @@
  *   writes the .t1 file (temp, fsync, rename). Then COMPRESSION_DONE is made durable in the
  *   manifest and only then the raw file is removed: a crash at any point leaves a state recovery
  *   understands. Failed or crashed attempts are retried with backoff; after MAX_COMPRESS_ATTEMPTS
- *   the segment is recorded COMPRESSION_FAILED and stays raw (still durable and readable).
+ *   the segment is recorded COMPRESSION_FAILED and stays raw (still durable and readable). An
+ *   attempt that fails while closing is not retried and not given up: the segment stays SEALED and
+ *   the next open compresses it.
  * - Hydration: a reader that needs a record of a Tier 1 segment that is not resident gets a slot
  *   for the segment (filled lazily) and asks for the one frame holding the record; a second pool
  *   decompresses that frame straight into the slot, sets the frame's residency bit and bumps
@@ -323,7 +325,13 @@ export class Tier1 {
       } catch (raw) {
         const err = fromWorkerRejection(raw);
         this.stats.lastError = `${err.code}: ${err.message}`;
-        if (attempt >= MAX_COMPRESS_ATTEMPTS || err.code === ErrorCode.CORRUPT || this.#closed) {
+        if (this.#closed && attempt < MAX_COMPRESS_ATTEMPTS && err.code !== ErrorCode.CORRUPT) {
+          // Closing: no retry now, but no give-up either. COMPRESSION_FAILED is final (recovery
+          // never queues it again), so an attempt cut short by close() leaves the segment SEALED
+          // and the next open compresses it.
+          return;
+        }
+        if (attempt >= MAX_COMPRESS_ATTEMPTS || err.code === ErrorCode.CORRUPT) {
           this.stats.compressFailures++;
           await this.#manifest
             .append([{ type: ManifestRecordType.COMPRESSION_FAILED, stream, baseId: seg.baseId, fields: { attempts: attempt } }])

@@ -2,7 +2,7 @@
  * Child process for the kill -9 tests (spawned by test/integration/crash.test.ts and
  * test/integration/recovery.test.ts; not a test file itself).
  *
- *   node crash-child.js <root> <seed> [append|hold]
+ *   node crash-child.js <root> <seed> [append|tier1|hold]
  *
  * `append` (default): opens a manager on <root> with fsync 'always' and the small crash arena, opens
  * the CRASH_STREAMS and keeps many `await log.append()` calls in flight per stream, forever. It
@@ -11,17 +11,23 @@
  * Protocol: `start <nextId per stream...>` once the streams are recovered, one warm-up ack per
  * stream, `ready` (the parent's kill window starts here), then acks until killed.
  *
+ * `tier1`: `append` with CRASH_TIER1's small zstd frames, plus a reader that scans stream 0 from its
+ * first id to the tail and starts over, checking every record's bytes: in the tiny arena it keeps
+ * evicting slots and hydrating Tier 1 frames while sealed segments are being compressed, so the
+ * kill lands during compression, eviction and hydration.
+ *
  * `hold`: opens the manager (taking the root lock), prints `ready`, and idles until killed.
  *
  * Any unexpected outcome (an id other than the expected one, a rejected append) exits with code 2
  * and a message on stderr, which the parent reports.
  */
 import { AofManager } from '../../src/index.js';
-import { CRASH_STREAMS, CRASH_TIER0, crashPayload, seededRandom } from './crash-workload.js';
+import { CRASH_STREAMS, CRASH_TIER0, CRASH_TIER1, crashPayload, seededRandom } from './crash-workload.js';
+import { sameBytes } from './tmp.js';
 
 const [root, seedArg, mode = 'append'] = process.argv.slice(2);
-if (root === undefined || seedArg === undefined) {
-  process.stderr.write('usage: crash-child.js <root> <seed> [append|hold]\n');
+if (root === undefined || seedArg === undefined || !['append', 'tier1', 'hold'].includes(mode)) {
+  process.stderr.write('usage: crash-child.js <root> <seed> [append|tier1|hold]\n');
   process.exit(2);
 }
 const seed = Number(seedArg);
@@ -31,7 +37,7 @@ function die(message: string): never {
   process.exit(2);
 }
 
-const manager = await AofManager.open({ root, tier0: CRASH_TIER0, fsync: 'always' }).catch((err: unknown) =>
+const manager = await AofManager.open({ root, tier0: CRASH_TIER0, ...(mode === 'tier1' ? { tier1: CRASH_TIER1 } : {}), fsync: 'always' }).catch((err: unknown) =>
   die(`open failed: ${String(err)}`),
 );
 
@@ -85,6 +91,24 @@ if (mode === 'hold') {
     process.stdout.write(`${stream} ${id}\n`);
   }
   process.stdout.write('ready\n');
+
+  if (mode === 'tier1') {
+    const log = logs[0]!;
+    const scan = async (): Promise<void> => {
+      for (;;) {
+        const reader = log.openReader({ from: log.firstId });
+        for (let rec = await reader.next(); rec !== null; rec = await reader.next()) {
+          if (!sameBytes(rec.payload, crashPayload(0, rec.id))) die(`reader: record ${rec.id} of stream 0 differs`);
+          // Resident records resolve next() at once: yield now and then, or this loop of
+          // microtasks would starve the writers' I/O.
+          if (rec.id % 64 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+        reader.close();
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    };
+    scan().catch((err: unknown) => die(`reader failed: ${String(err)}`));
+  }
 
   for (let stream = 0; stream < logs.length; stream++) {
     // 2..17 appends in flight per stream: group commits of varied sizes.

@@ -15,6 +15,12 @@ export const CRASH_STREAMS = ['crash-a', 'crash-b'] as const;
 export const CRASH_TIER0 = { arenaBytes: 8 * 64 * 1024, segmentBytes: 64 * 1024 } as const;
 
 /**
+ * Tier 1 options of the crash child's `tier1` mode: 16 KiB zstd frames, so a 64 KiB segment is
+ * four frames and a reader hydrates frame by frame.
+ */
+export const CRASH_TIER1 = { frameBytes: 16 * 1024 } as const;
+
+/**
  * Payload size of record `id` of stream index `stream`: mostly small and odd-sized (the padding
  * rule), some empty, a few large enough to leave a segment part-full at rollover.
  */

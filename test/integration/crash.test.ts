@@ -6,14 +6,12 @@
  * round also recovers what earlier rounds recovered (and the stale lock of the killed child).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { AofManager } from '../../src/index.js';
 import { CRASH_STREAMS, CRASH_TIER0, crashPayload, crashPayloadSize, seededRandom } from '../helpers/crash-workload.js';
+import { runCrashChild } from '../helpers/crash-run.js';
 import { sameBytes, tempRoot } from '../helpers/tmp.js';
 
-const CHILD = fileURLToPath(new URL('../helpers/crash-child.js', import.meta.url));
 const ROUNDS = 20;
 const SEED = 0x5eed_c4a5;
 /** Every this many rounds (and in the last one) the whole history is compared byte for byte. */
@@ -21,65 +19,6 @@ const FULL_VERIFY_EVERY = 5;
 /** Kill window after the child reports ready, i.e. appends are flowing (the issue asks for 20..300 ms). */
 const MIN_KILL_MS = 20;
 const MAX_KILL_MS = 300;
-/** A child that never gets ready is a hang, not a slow machine. */
-const READY_TIMEOUT_MS = 15_000;
-
-interface ChildRun {
-  /** nextId per stream the child saw after its own recovery (its `start` line). */
-  startIds: number[];
-  /** Whether the child reached `ready` (false: it hung or died during start-up). */
-  ready: boolean;
-  /** Highest acknowledged id per stream (-1 when none), and the number of acks. */
-  maxAcked: number[];
-  acked: number;
-  signal: NodeJS.Signals | null;
-  code: number | null;
-  stderr: string;
-}
-
-function runChild(root: string, seed: number, killAfterMs: number): Promise<ChildRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, root, String(seed)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const run: ChildRun = { startIds: [], ready: false, maxAcked: CRASH_STREAMS.map(() => -1), acked: 0, signal: null, code: null, stderr: '' };
-    let partial = '';
-    let killTimer: NodeJS.Timeout | null = null;
-    const readyTimer = setTimeout(() => child.kill('SIGKILL'), READY_TIMEOUT_MS);
-    child.stdout.setEncoding('utf8');
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      run.stderr += chunk;
-    });
-    child.stdout.on('data', (chunk: string) => {
-      const lines = (partial + chunk).split('\n');
-      // The last element is an unterminated line (or ''): an ack cut by the kill is not an ack.
-      partial = lines.pop()!;
-      for (const line of lines) {
-        if (line.startsWith('start')) {
-          run.startIds = line.split(' ').slice(1).map(Number);
-          continue;
-        }
-        if (line === 'ready') {
-          run.ready = true;
-          clearTimeout(readyTimer);
-          killTimer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-          continue;
-        }
-        const [stream, id] = line.split(' ').map(Number) as [number, number];
-        run.acked++;
-        if (id > run.maxAcked[stream]!) run.maxAcked[stream] = id;
-      }
-    });
-    child.on('error', reject);
-    // 'close' (not 'exit'): every byte the child wrote before dying has been read by then.
-    child.on('close', (code, signal) => {
-      clearTimeout(readyTimer);
-      if (killTimer !== null) clearTimeout(killTimer);
-      run.code = code;
-      run.signal = signal;
-      resolve(run);
-    });
-  });
-}
 
 test(`kill -9 during concurrent appends loses no acknowledged record (${ROUNDS} rounds)`, async (t) => {
   const { root, cleanup } = tempRoot('aof2-crash-');
@@ -96,7 +35,7 @@ test(`kill -9 during concurrent appends loses no acknowledged record (${ROUNDS} 
   for (let round = 0; round < ROUNDS; round++) {
     const killAfter = MIN_KILL_MS + Math.floor(rand() * (MAX_KILL_MS - MIN_KILL_MS + 1));
     const childSeed = Math.floor(rand() * 2 ** 31);
-    const run = await runChild(root, childSeed, killAfter);
+    const run = await runCrashChild(root, childSeed, killAfter);
     const where = `round ${round} (kill after ${killAfter} ms, child seed ${childSeed})`;
     assert.ok(run.ready, `${where}: child never became ready (code ${run.code}, signal ${run.signal}): ${run.stderr}`);
     assert.equal(run.signal, 'SIGKILL', `${where}: child must die by our SIGKILL, got code ${run.code}: ${run.stderr}`);
