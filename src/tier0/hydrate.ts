@@ -23,6 +23,9 @@ export function startHydration(arena: Arena, seg: Segment, onDone: () => void): 
   seg.error = null;
   seg.hydration = readInto(arena, seg, slot).then(
     () => {
+      // The slot is published to the segment only together with CLEAN: code that finds
+      // `seg.slot >= 0` may rely on the slot's state (Tier 1's sealing watcher, durableId).
+      seg.slot = slot;
       arena.setState(slot, SlotState.CLEAN);
       seg.hydration = null;
       onDone();
@@ -52,7 +55,6 @@ async function readInto(arena: Arena, seg: Segment, slot: number): Promise<void>
     if (actual !== footer.dataCrc) {
       throw AofError.corrupt(`segment ${seg.path} data CRC mismatch`, { path: seg.path, stored: footer.dataCrc, actual });
     }
-    seg.slot = slot;
   } finally {
     await fh.close();
   }

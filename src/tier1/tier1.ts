@@ -3,8 +3,9 @@
  * frames of them back into the arena for readers.
  *
  * - Sealing: a segment the log sealed is watched until the flush worker hands its slot back as
- *   CLEAN (footer durable); then a SEALED record goes to the manifest and the segment joins the
- *   compression queue.
+ *   CLEAN (footer durable) or evicts it (only CLEAN slots are evicted); then its data CRC is read
+ *   from the footer (the slot's CRC word dies with the slot), a SEALED record goes to the
+ *   manifest and the segment joins the compression queue.
  * - Compression: a piscina pool (one thread on 2 cores: the main thread and the flush worker need
  *   the rest) reads the segment straight from its arena slot when it is resident (the slot is
  *   pinned meanwhile, so it cannot be evicted under the worker) or from the raw file otherwise, and
@@ -23,7 +24,7 @@
 import { open, unlink } from 'node:fs/promises';
 import { Piscina } from 'piscina';
 import type { Arena } from '../arena/arena.js';
-import { G_PROGRESS_EPOCH, S_DATA_CRC, SlotState } from '../arena/layout.js';
+import { G_PROGRESS_EPOCH, SlotState } from '../arena/layout.js';
 import type { ResolvedConfig } from '../config.js';
 import type { Coordinator } from '../coordinator/coordinator.js';
 import { AofError, ErrorCode } from '../errors.js';
@@ -79,8 +80,8 @@ function backoff(attempt: number): number {
 }
 
 /**
- * The data CRC of a sealed segment, from its footer on disk (used when its slot, which held the
- * CRC word, was evicted before the segment was recorded).
+ * The data CRC of a sealed, durable segment, from its footer on disk (the slot's CRC word is only
+ * valid until the slot is next acquired, which may already have happened).
  * @throws AOF_ERR_CORRUPT if the footer does not describe the segment; AOF_ERR_IO
  */
 async function sealedDataCrc(seg: Segment): Promise<number> {
@@ -220,35 +221,32 @@ export class Tier1 {
     this.#watching = true;
     try {
       while (this.#sealing.length > 0) {
-        const ready: Job[] = [];
-        const evicted: Job[] = [];
+        const durable: Job[] = [];
         for (let i = 0; i < this.#sealing.length; ) {
           const job = this.#sealing[i]!;
-          if (job.seg.slot < 0) {
-            // Only CLEAN slots are evicted, so the segment is sealed and durable, but its slot
-            // (and the CRC word with it) went to another segment before this loop looked.
-            this.#sealing.splice(i, 1);
-            evicted.push(job);
-            continue;
-          }
-          const state = this.#arena.state(job.seg.slot);
+          // A slot of -1 means evicted, which only happens to CLEAN slots: sealed and durable.
+          const state = job.seg.slot < 0 ? SlotState.CLEAN : this.#arena.state(job.seg.slot);
           if (state === SlotState.SEALING) {
             i++;
             continue;
           }
           this.#sealing.splice(i, 1);
-          if (state === SlotState.CLEAN) {
-            job.seg.dataCrc = this.#arena.word(job.seg.slot, S_DATA_CRC) >>> 0;
-            ready.push(job);
-          }
+          if (state === SlotState.CLEAN) durable.push(job);
           // FAILED: the flush failure is already the manager's; nothing to record or compress.
         }
-        for (const job of evicted) {
-          try {
-            job.seg.dataCrc = await sealedDataCrc(job.seg);
-            ready.push(job);
-          } catch (err) {
+        // The data CRC comes from the footer on disk, not from the slot's CRC word: while this
+        // loop awaited the manifest, the slot may have been evicted, or evicted and then filled
+        // again by a hydration (CLEAN, same segment, CRC word reset to 0).
+        const ready: Job[] = [];
+        const crcs = await Promise.allSettled(durable.map((job) => sealedDataCrc(job.seg)));
+        for (let i = 0; i < durable.length; i++) {
+          const crc = crcs[i]!;
+          if (crc.status === 'fulfilled') {
+            durable[i]!.seg.dataCrc = crc.value;
+            ready.push(durable[i]!);
+          } else {
             // Left raw and unrecorded: recovery records and compresses it at the next open.
+            const err: unknown = crc.reason;
             this.stats.lastError = err instanceof AofError ? `${err.code}: ${err.message}` : String(err);
           }
         }
