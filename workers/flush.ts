@@ -27,7 +27,6 @@ import {
   G_PROGRESS_EPOCH,
   G_SYNC_REQUEST,
   G_WORK_EPOCH,
-  S_DATA_CRC,
   S_DURABLE_COUNT,
   S_DURABLE_LEN,
   S_FLUSHED_LEN,
@@ -160,7 +159,6 @@ function sealSegment(seg: OpenSegment): void {
   open.delete(seg.slot);
   Atomics.store(ctrl, slotWord(seg.slot, S_DURABLE_LEN), seg.durable);
   Atomics.store(ctrl, slotWord(seg.slot, S_DURABLE_COUNT), seg.durableCount);
-  Atomics.store(ctrl, slotWord(seg.slot, S_DATA_CRC), seg.dataCrc | 0);
   Atomics.store(ctrl, slotWord(seg.slot, S_STATE), SlotState.CLEAN);
 }
 

@@ -8,7 +8,6 @@ import { endianness } from 'node:os';
 import { AofError, ErrorCode } from '../errors.js';
 import type { Segment } from '../tier0/segment.js';
 import {
-  S_DATA_CRC,
   S_DURABLE_COUNT,
   S_DURABLE_LEN,
   S_FLUSHED_LEN,
@@ -117,7 +116,7 @@ export class Arena {
     const previous = this.#owners[victim];
     if (previous != null) previous.slot = -1;
     this.#owners[victim] = owner;
-    for (const word of [S_WRITE_LEN, S_FLUSHED_LEN, S_DURABLE_LEN, S_DURABLE_COUNT, S_DATA_CRC]) {
+    for (const word of [S_WRITE_LEN, S_FLUSHED_LEN, S_DURABLE_LEN, S_DURABLE_COUNT]) {
       Atomics.store(this.ctrl, slotWord(victim, word), 0);
     }
     const bitmap = frameBitmapWord(this.slotCount, this.frameWords, victim, 0);

@@ -46,7 +46,6 @@ export const S_FLUSHED_LEN = 2; // bytes written to the segment file (not necess
 export const S_DURABLE_LEN = 3; // bytes fsynced
 export const S_DURABLE_COUNT = 4; // frames fsynced
 export const S_PINS = 5; // readers (and workers) holding this slot
-export const S_DATA_CRC = 6; // flusher, at seal: zlib.crc32 of the whole data region (as i32), before CLEAN
 export const SLOT_WORDS = CACHE_LINE_WORDS;
 
 /**
