@@ -29,7 +29,7 @@
  * average number of cores busy: on two cores that is what decides the ratio, so a miss can be
  * attributed (the engine's extra work per byte) rather than guessed at.
  */
-import { rmSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadZstd } from '../src/codec/zstd.js';
 import { AofManager, type AofManagerOptions } from '../src/index.js';

@@ -12,7 +12,6 @@
  * zstd build. (A newer zstd may compress differently; that is fine: the fixture is frozen and what
  * must keep working is decoding it.)
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadZstd } from '../../src/codec/zstd.js';
 import { compressSegment } from '../../workers/compress.js';

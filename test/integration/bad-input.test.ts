@@ -4,7 +4,7 @@
  * dense id.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { AofError, AofManager, ErrorCode, WouldBlockError, type AofLog, type AofManagerOptions, type ErrorCodeValue } from '../../src/index.js';

@@ -16,7 +16,6 @@ import {
   parseChunkFileName,
   validateManifestRecord,
   type ManifestRecord,
-  type ManifestRecordTypeValue,
 } from '../../../src/format/manifest.js';
 import {
   SNAPSHOT_HEADER_BYTES,
