@@ -39,6 +39,7 @@
  */
 import { crc32 } from 'node:zlib';
 import { AofError, ErrorCode } from '../errors.js';
+import { viewOf } from './bytes.js';
 
 export const SEGMENT_MAGIC = 'AOF2SEG\0';
 export const SEGMENT_FOOTER_MAGIC = 'AOF2END\0';
@@ -75,10 +76,6 @@ function writeMagic(view: DataView, off: number, magic: string): void {
 function hasMagic(bytes: Uint8Array, off: number, magic: string): boolean {
   for (let i = 0; i < MAGIC_BYTES; i++) if (bytes[off + i] !== magic.charCodeAt(i)) return false;
   return true;
-}
-
-function viewOf(bytes: Uint8Array): DataView {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Writes a header into `bytes[off, off + 64)`; returns the offset after it. */

@@ -66,6 +66,7 @@
  */
 import { crc32 } from 'node:zlib';
 import { AofError, ErrorCode } from '../errors.js';
+import { viewOf as view } from './bytes.js';
 
 export const TIER1_MAGIC = 'AOF2T1\0\0';
 export const TIER1_FOOTER_MAGIC = 'AOF2T1E\0';
@@ -112,10 +113,6 @@ export interface Tier1Footer {
   indexCrc: number;
   recordCount: number;
   baseId: number;
-}
-
-function view(bytes: Uint8Array): DataView {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function putMagic(bytes: Uint8Array, off: number, magic: string): void {
