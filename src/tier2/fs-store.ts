@@ -1,0 +1,172 @@
+/**
+ * Local-directory object store: the embedded Tier 2 default. Each key is a file under the store's
+ * root (`/` in keys are directories), written atomically: a temp file beside the target, fsync,
+ * rename, fsync of the directory. So a crash leaves either the old object or the new one, plus at
+ * worst a `*.tmp` orphan that `list` ignores and the next `put` of the same key replaces.
+ *
+ * Trade-offs: it is a real second copy on another path (another disk, an NFS mount), not a cache;
+ * it has no multipart or range requests to emulate, positional reads give ranges for free. Every
+ * failure maps to AOF_ERR_UNAVAILABLE (with the errno in the cause), like a remote store's outage:
+ * the engine retries it through the same circuit breaker.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { AofError, ErrorCode } from '../errors.js';
+import type { ByteRange, ObjectInfo, ObjectStore } from './object-store.js';
+
+const TMP_SUFFIX = '.tmp';
+
+function unavailable(action: string, path: string, cause: unknown): AofError {
+  const errno = (cause as NodeJS.ErrnoException | null)?.code;
+  return new AofError(ErrorCode.UNAVAILABLE, `tier 2 (fs): ${action} ${path} failed${errno === undefined ? '' : ` (${errno})`}`, {
+    cause,
+    details: { path, storeCode: errno ?? null },
+  });
+}
+
+function checkKey(key: string): void {
+  // Keys are built by aof2 (src/tier2/object-store.ts); this guards the directory, not users.
+  if (key.length === 0 || key.startsWith('/') || key.split('/').some((part) => part === '' || part === '.' || part === '..')) {
+    throw AofError.invalidArgument(`bad object key ${JSON.stringify(key)}`, { key });
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export class FsObjectStore implements ObjectStore {
+  readonly location: string;
+  readonly #root: string;
+
+  private constructor(root: string) {
+    this.#root = root;
+    this.location = pathToFileURL(root).href;
+  }
+
+  /** @throws AOF_ERR_UNAVAILABLE if the directory cannot be created */
+  static async open(root: string): Promise<FsObjectStore> {
+    const abs = resolve(root);
+    try {
+      await mkdir(abs, { recursive: true });
+    } catch (err) {
+      throw unavailable('create', abs, err);
+    }
+    return new FsObjectStore(abs);
+  }
+
+  #path(key: string): string {
+    checkKey(key);
+    return join(this.#root, ...key.split('/'));
+  }
+
+  async put(key: string, body: Uint8Array): Promise<void> {
+    const path = this.#path(key);
+    const tmp = `${path}.${randomBytes(6).toString('hex')}${TMP_SUFFIX}`;
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      const fh = await open(tmp, 'w');
+      try {
+        await fh.write(body, 0, body.length, 0);
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, path);
+      await fsyncDir(dirname(path));
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw unavailable('put', path, err);
+    }
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Uint8Array | null> {
+    const path = this.#path(key);
+    let fh;
+    try {
+      fh = await open(path, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw unavailable('open', path, err);
+    }
+    try {
+      const size = (await fh.stat()).size;
+      const offset = Math.min(range?.offset ?? 0, size);
+      const length = Math.min(range?.length ?? size, size - offset);
+      const out = new Uint8Array(length);
+      let got = 0;
+      while (got < length) {
+        const { bytesRead } = await fh.read(out, got, length - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return got === length ? out : out.subarray(0, got);
+    } catch (err) {
+      throw unavailable('read', path, err);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async size(key: string): Promise<number | null> {
+    const path = this.#path(key);
+    try {
+      return (await stat(path)).size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw unavailable('stat', path, err);
+    }
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    // Walk only the deepest directory the prefix names; filter the rest by string prefix.
+    const cut = prefix.lastIndexOf('/');
+    const base = cut < 0 ? '' : prefix.slice(0, cut);
+    const start = base === '' ? this.#root : this.#path(base);
+    const out: ObjectInfo[] = [];
+    const walk = async (dir: string, keyPrefix: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return;
+        throw unavailable('list', dir, err);
+      }
+      for (const entry of entries) {
+        const key = keyPrefix + entry.name;
+        if (entry.isDirectory()) {
+          if (prefix.startsWith(key + '/') || (key + '/').startsWith(prefix)) await walk(join(dir, entry.name), key + '/');
+        } else if (entry.isFile() && !entry.name.endsWith(TMP_SUFFIX) && key.startsWith(prefix)) {
+          out.push({ key, size: (await stat(join(dir, entry.name))).size });
+        }
+      }
+    };
+    await walk(start, base === '' ? '' : base + '/');
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async delete(key: string): Promise<void> {
+    const path = this.#path(key);
+    try {
+      await unlink(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw unavailable('delete', path, err);
+    }
+  }
+
+  async close(): Promise<void> {
+    // Nothing held between calls.
+  }
+}
+
+/** For tests and tools: the file that holds `key` in a store rooted at `root`. */
+export function fsObjectPath(root: string, key: string): string {
+  return resolve(root, ...key.split('/'));
+}
