@@ -1,8 +1,11 @@
 /**
  * Hydrate worker (a piscina task module): brings one zstd frame of a Tier 1 file back into shared
- * memory, so a point read costs one frame (typically 256 KiB of records), never the segment.
+ * memory, so a point read costs one frame (typically 256 KiB of records), never the segment. The
+ * file is either local (Tier 1) or an object in Tier 2 holding it byte for byte: only step 1
+ * differs, so both tiers share the decode checks, the failpoint and the publication.
  *
- *   1. one positional read of exactly `entry.compressedBytes` at `entry.fileOffset`;
+ *   1. exactly `entry.compressedBytes` at `entry.fileOffset`: one positional read of the local
+ *      file, or one ranged GET of the object (never the whole object);
  *   2. decompress, check the length against `entry.rawBytes` and crc32 against `entry.rawCrc`;
  *   3. the `hydrate` failpoint (before shared memory is touched: a crash here publishes nothing);
  *   4. copy the raw bytes to `sab[targetOffset, targetOffset + rawBytes)`, then publish:
@@ -13,18 +16,21 @@
  * The progress word is for waiters (`Atomics.waitAsync` on the main thread): it only says
  * "something changed", the bitmap says what.
  *
- * Trade-offs: the compressed read is synchronous (this thread has nothing else to do, and it saves
- * a libuv pool hop); decompression is asynchronous (native, on the libuv pool) and lands in a fresh
+ * Trade-offs: the local compressed read is synchronous (this thread has nothing else to do, and it
+ * saves a libuv pool hop); the ranged GET is asynchronous (network or store I/O); decompression is asynchronous (native, on the libuv pool) and lands in a fresh
  * buffer that is then copied into the SAB, because the binding cannot decompress into caller
  * memory: one extra memcpy of at most a frame, small next to zstd's own cost.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { loadZstd, type Codec } from '../src/codec/zstd.js';
 import { AofError } from '../src/errors.js';
+import type { FrameIndexEntry } from '../src/format/tier1.js';
 import { decodeFrame, withPath } from '../src/tier1/tier1-file.js';
+import { missingObject, withObjectKey } from '../src/tier2/remote-meta.js';
 import { toWorkerError } from '../src/worker-error.js';
 import { checkFailpointsConfig, failpoint } from './failpoints.js';
-import type { HydrateResult, HydrateTask } from './tier1-protocol.js';
+import { storeFor } from './store-cache.js';
+import type { HydrateResult, HydrateSource, HydrateTask } from './tier1-protocol.js';
 
 function checkTask(task: HydrateTask): void {
   const int = (name: string, v: number, min: number, max: number): void => {
@@ -32,6 +38,14 @@ function checkTask(task: HydrateTask): void {
       throw AofError.invalidArgument(`hydrate task: ${name} must be an integer in [${min}, ${max}], got ${v}`, { field: name, value: v });
     }
   };
+  const src = task.source as HydrateSource | undefined;
+  const sourceOk =
+    src?.kind === 'file'
+      ? typeof src.path === 'string' && src.path !== ''
+      : src?.kind === 'object' && typeof src.key === 'string' && src.key !== '' && typeof src.store === 'object' && src.store !== null;
+  if (!sourceOk) {
+    throw AofError.invalidArgument("hydrate task: source must be { kind: 'file', path } or { kind: 'object', store, key }", { field: 'source' });
+  }
   const bytes = task.sab.byteLength;
   const words = bytes >>> 2;
   int('entry.rawBytes', task.entry.rawBytes, 0, bytes);
@@ -50,9 +64,8 @@ function checkTask(task: HydrateTask): void {
   }
 }
 
-/** One positional read of the frame's compressed bytes. */
-function readCompressed(task: HydrateTask): Uint8Array {
-  const { entry, path } = task;
+/** One positional read of the frame's compressed bytes from a local file. */
+function readCompressed(entry: FrameIndexEntry, path: string): Uint8Array {
   const out = new Uint8Array(entry.compressedBytes);
   let fd: number;
   try {
@@ -79,20 +92,57 @@ function readCompressed(task: HydrateTask): Uint8Array {
 }
 
 /**
+ * One ranged GET of the frame's compressed bytes from a Tier 2 object, decoded.
+ *
+ * Two different answers for "not the bytes I asked for", on purpose: no object at all (null) is
+ * AOF_ERR_UNAVAILABLE, because nothing is wrong with any data: the object is simply not there
+ * (deleted by retention, not uploaded yet, another bucket), and the engine may look elsewhere or
+ * later. An object that is there but ends inside the frame is AOF_ERR_CORRUPT: the store clamps a
+ * range at the end, so a short answer means the object is shorter than the index it was read
+ * with (truncated, or replaced by something else), and fetching again returns the same bytes.
+ */
+async function fetchFrame(task: HydrateTask, source: Extract<HydrateSource, { kind: 'object' }>, codec: Codec): Promise<Uint8Array> {
+  const { entry } = task;
+  const store = await storeFor(source.store);
+  try {
+    const compressed = await store.get(source.key, { offset: entry.fileOffset, length: entry.compressedBytes });
+    if (compressed === null) throw missingObject(source.key, store.location, 'hydrate frame');
+    if (compressed.length < entry.compressedBytes) {
+      throw AofError.corrupt(`tier 1 object ends inside frame at ${entry.fileOffset} (got ${compressed.length} of ${entry.compressedBytes} bytes)`, {
+        fileOffset: entry.fileOffset,
+        expected: entry.compressedBytes,
+        actual: compressed.length,
+      });
+    }
+    return await decodeFrame(compressed, entry, codec);
+  } catch (err) {
+    throw withObjectKey(err, source.key, store.location, 'read tier 1 frame from');
+  }
+}
+
+/**
  * Loads one frame into shared memory and publishes it (see the module comment). Exported for
  * in-thread use; the pool calls the default export, which flattens errors.
- * @throws AOF_ERR_INVALID_ARGUMENT on an impossible task (target outside the SAB, bad word index or bit)
- * @throws AOF_ERR_CORRUPT (details.path) if the frame is short, not valid zstd, or fails its length or CRC check
+ * @throws AOF_ERR_INVALID_ARGUMENT on an impossible task (target outside the SAB, bad word index or
+ *   bit, a malformed source), or an unusable store configuration
+ * @throws AOF_ERR_CORRUPT (details.path for a file, details.key for an object) if the frame is
+ *   short, not valid zstd, or fails its length or CRC check
  * @throws AOF_ERR_INJECTED from the `hydrate` failpoint
- * @throws AOF_ERR_IO if the file cannot be opened or read
+ * @throws AOF_ERR_IO if the local file cannot be opened or read
+ * @throws AOF_ERR_UNAVAILABLE (details.key) if the object does not exist or the store fails
  */
 export async function hydrateFrame(task: HydrateTask, codec: Codec): Promise<HydrateResult> {
   checkTask(task);
   let raw: Uint8Array;
-  try {
-    raw = await decodeFrame(readCompressed(task), task.entry, codec);
-  } catch (err) {
-    throw withPath(err, task.path, 'read tier 1 frame');
+  const { source } = task;
+  if (source.kind === 'object') {
+    raw = await fetchFrame(task, source, codec);
+  } else {
+    try {
+      raw = await decodeFrame(readCompressed(task.entry, source.path), task.entry, codec);
+    } catch (err) {
+      throw withPath(err, source.path, 'read tier 1 frame');
+    }
   }
   failpoint('hydrate', 'before-publish');
   new Uint8Array(task.sab, task.targetOffset, raw.length).set(raw);
@@ -113,6 +163,8 @@ export default async function hydrate(task: HydrateTask): Promise<HydrateResult>
     return await hydrateFrame(task, loadZstd());
   } catch (err) {
     // A plain object on purpose: structured clone would strip an AofError's code and details.
-    throw toWorkerError(err, { action: 'hydrate frame', path: task.path });
+    // For an object the key stands in for the path: it is what names the bytes.
+    const where = task.source?.kind === 'object' ? task.source.key : String(task.source?.path);
+    throw toWorkerError(err, { action: 'hydrate frame', path: where });
   }
 }

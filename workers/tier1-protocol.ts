@@ -9,6 +9,7 @@
  * exited with code: 1") into AOF_ERR_WORKER_FAILED.
  */
 import type { FrameIndexEntry } from '../src/format/tier1.js';
+import type { Tier2StoreConfig } from '../src/tier2/object-store.js';
 
 /** Where the compress worker reads the raw data region of a sealed segment. */
 export type CompressSource =
@@ -50,13 +51,23 @@ export interface CompressResult {
 }
 
 /**
+ * Where a hydrate task reads a frame's compressed bytes: one positional read of a local .t1 file,
+ * or one ranged GET of the Tier 2 object holding that file byte for byte (the worker opens the
+ * store from its configuration, once per thread: workers/store-cache.ts).
+ */
+export type HydrateSource = { kind: 'file'; path: string } | { kind: 'object'; store: Tier2StoreConfig; key: string };
+
+/**
  * One frame to bring back into shared memory. The target region must not be read until the bitmap
  * bit is seen set (Atomics.load), and no other writer may touch it meanwhile.
  */
 export interface HydrateTask {
-  /** A .t1 file. */
-  path: string;
-  /** The frame to load, from the file's validated index (src/tier1/tier1-file.ts readTier1Meta). */
+  /** Where the frame's compressed bytes are: a local .t1 file, or the same file as a Tier 2 object. */
+  source: HydrateSource;
+  /**
+   * The frame to load, from the file's validated index (src/tier1/tier1-file.ts readTier1Meta, or
+   * src/tier2/remote-meta.ts fetchTier1Meta for an object).
+   */
   entry: FrameIndexEntry;
   sab: SharedArrayBuffer;
   /** Absolute byte offset in `sab` where the frame's raw bytes go. */

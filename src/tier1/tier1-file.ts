@@ -123,6 +123,31 @@ export function decodeTier1Image(image: Uint8Array): Tier1Meta {
 }
 
 /**
+ * The same validation as {@link readTier1Meta} over the two pieces a remote reader fetches with
+ * ranged reads: `head` (the file's first 64 bytes) and `tail` (its last bytes: at least the frame
+ * index and the footer), of a file of `fileBytes` bytes. Used by src/tier2/remote-meta.ts.
+ * The result does not alias the inputs.
+ * @throws AOF_ERR_CORRUPT, AOF_ERR_INCOMPATIBLE as readTier1Meta (without a path); also
+ *   AOF_ERR_CORRUPT when `tail` is too short to hold the index its footer describes
+ */
+export function decodeTier1HeadAndTail(head: Uint8Array, tail: Uint8Array, fileBytes: number): Tier1Meta {
+  checkMinimumSize(fileBytes);
+  const header = decodeTier1Header(head, 0);
+  // max(0, ...): a tail shorter than a footer is reported by the decoder as truncated.
+  const footer = decodeTier1Footer(tail, Math.max(0, tail.length - TIER1_FOOTER_BYTES));
+  checkFileSize(footer, fileBytes);
+  const indexBytes = footer.frameCount * TIER1_INDEX_ENTRY_BYTES;
+  if (tail.length < indexBytes + TIER1_FOOTER_BYTES) {
+    throw AofError.corrupt(`tier 1 tail of ${tail.length} bytes cannot hold the ${footer.frameCount}-frame index its footer describes`, {
+      tailBytes: tail.length,
+      frameCount: footer.frameCount,
+    });
+  }
+  const end = tail.length - TIER1_FOOTER_BYTES;
+  return { header, footer, index: decodeFrameIndex(tail.subarray(end - indexBytes, end), footer, header), fileBytes };
+}
+
+/**
  * Decompresses one frame's bytes and checks them against its index entry (length and CRC).
  * Returns a fresh buffer owned by the caller.
  * @throws AOF_ERR_CORRUPT if the bytes are not a valid frame, or decompress to the wrong length or CRC

@@ -351,7 +351,7 @@ export class Tier1 {
     const entry = seg.frameIndex![frame]!;
     const { index, bit } = this.#arena.frameBit(slot, frame);
     const task: HydrateTask = {
-      path: seg.t1Path,
+      source: { kind: 'file', path: seg.t1Path },
       entry,
       sab: this.#arena.sab,
       targetOffset: this.#arena.base(slot) + entry.rawOffset,

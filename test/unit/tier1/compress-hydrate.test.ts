@@ -81,7 +81,7 @@ function hydrationTarget(dataBytes: number, frames: number): Target {
 
 function hydrateTask(path: string, entry: FrameIndexEntry, frame: number, t: Target): HydrateTask {
   return {
-    path,
+    source: { kind: 'file', path },
     entry,
     sab: t.sab,
     targetOffset: t.base + entry.rawOffset,

@@ -40,7 +40,7 @@ function compressTask(targetPath: string): CompressTask {
 }
 
 function hydrateTask(path: string, res: CompressResult, sab: SharedArrayBuffer): HydrateTask {
-  return { path, entry: res.index[0]!, sab, targetOffset: 4096, bitmapIndex: 0, bitmapBit: 0, progressIndex: 1 };
+  return { source: { kind: 'file', path }, entry: res.index[0]!, sab, targetOffset: 4096, bitmapIndex: 0, bitmapBit: 0, progressIndex: 1 };
 }
 
 async function rebuilt<T>(p: Promise<T>): Promise<T> {
@@ -220,7 +220,7 @@ describe('failpoints in real pools', () => {
     const sab = new SharedArrayBuffer(4096 + img.dataBytes);
     await Promise.all(
       res.index.map((entry, i) =>
-        pool.run({ path, entry, sab, targetOffset: 4096 + entry.rawOffset, bitmapIndex: 0, bitmapBit: i, progressIndex: 1 } satisfies HydrateTask, { filename: HYDRATE_WORKER }),
+        pool.run({ source: { kind: 'file', path }, entry, sab, targetOffset: 4096 + entry.rawOffset, bitmapIndex: 0, bitmapBit: i, progressIndex: 1 } satisfies HydrateTask, { filename: HYDRATE_WORKER }),
       ),
     );
     assert.ok(res.frameCount > 5 && res.frameCount <= 31);

@@ -55,7 +55,7 @@ describe('point read from a 64 MiB tier 1 segment', () => {
   async function hydrate(target: SharedArrayBuffer, frame: number): Promise<HydrateResult> {
     hydrateTasks++;
     const entry = meta.index[frame]!;
-    const task: HydrateTask = { path, entry, sab: target, targetOffset: CTRL + entry.rawOffset, bitmapIndex: frame >>> 5, bitmapBit: frame & 31, progressIndex: 512 };
+    const task: HydrateTask = { source: { kind: 'file', path }, entry, sab: target, targetOffset: CTRL + entry.rawOffset, bitmapIndex: frame >>> 5, bitmapBit: frame & 31, progressIndex: 512 };
     return (await pool.run(task, { filename: HYDRATE_WORKER })) as HydrateResult;
   }
 
