@@ -9,10 +9,16 @@ import { join } from 'node:path';
 import { AofManager, WouldBlockError, type AofLog, type AofManagerOptions } from '../src/index.js';
 import { BatchMeter, nowNs, verification, type Verification } from './shared.js';
 
-/** A fresh directory under the OS temp dir; `cleanup` removes it (idempotent). */
+/** A fresh directory under the OS temp dir; `cleanup` removes it and its default Tier 2 sibling (idempotent). */
 export function tempRoot(label: string): { root: string; cleanup: () => void } {
   const root = mkdtempSync(join(tmpdir(), `aof2-bench-${label}-`));
-  return { root, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+  return {
+    root,
+    cleanup: () => {
+      rmSync(root, { recursive: true, force: true });
+      rmSync(`${root}-tier2`, { recursive: true, force: true });
+    },
+  };
 }
 
 /** `size` deterministic pseudo-random bytes (xorshift32), so read-back can compare bytes. */

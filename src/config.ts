@@ -5,6 +5,7 @@
 import { AofError, ErrorCode } from './errors.js';
 import { SEGMENT_HEADER_BYTES, SEGMENT_FOOTER_BYTES } from './format/segment.js';
 import { RECORD_ALIGN, RECORD_HEADER_BYTES } from './format/record.js';
+import type { RetentionOptions } from './retention.js';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 
@@ -18,7 +19,10 @@ export interface Tier0Options {
 export interface Tier1Options {
   /** Compress sealed segments into Tier 1 files (default true). `false` keeps raw segment files. */
   enabled?: boolean;
-  /** Budget for Tier 1 files on local disk (enforced with Tier 2 in place). */
+  /**
+   * Budget for Tier 1 files on local disk (with Tier 2 in place): uploaded files beyond it are
+   * evicted; files not uploaded yet that fill it make writers wait (WouldBlock kind `tier2`).
+   */
   maxBytes?: number;
   /** zstd level, 1..19 (default 3). */
   compressionLevel?: number;
@@ -49,6 +53,17 @@ export interface AofManagerOptions {
   fsync?: FsyncPolicy;
   /** Period of the background fsync under `fsync: 'interval'`. */
   fsyncIntervalMs?: number;
+  /** Default retention of every stream (`openStream(name, { retention })` overrides it). None by default. */
+  retention?: RetentionOptions & {
+    /** How often retention runs (default 5,000 ms). */
+    checkIntervalMs?: number;
+  };
+}
+
+/** Options of `manager.openStream(name, options)`. */
+export interface StreamOptions {
+  /** This stream's retention, replacing the manager's default. */
+  retention?: RetentionOptions;
 }
 
 export interface ResolvedConfig {
@@ -60,6 +75,8 @@ export interface ResolvedConfig {
   fsyncIntervalMs: number;
   tier1: Required<Tier1Options>;
   tier2: Tier2Options;
+  retention: RetentionOptions;
+  retentionCheckMs: number;
 }
 
 export const DEFAULTS = {
@@ -70,6 +87,7 @@ export const DEFAULTS = {
   frameBytes: 256 * 1024,
   tier1MaxBytes: 10 * 1024 * 1024 * 1024,
   compressionLevel: 3,
+  retentionCheckMs: 5000,
 } as const;
 
 /** Smallest segment: room for a few records plus header and footer, and a sane syscall size. */
@@ -77,7 +95,7 @@ export const MIN_SEGMENT_BYTES = 4096;
 /** Offsets live in Int32 control words, so a slot must stay below 2 GiB; 1 GiB keeps headroom. */
 export const MAX_SEGMENT_BYTES = 1024 * 1024 * 1024;
 
-const TOP_KEYS = ['root', 'tier0', 'tier1', 'tier2', 'fsync', 'fsyncIntervalMs'];
+const TOP_KEYS = ['root', 'tier0', 'tier1', 'tier2', 'fsync', 'fsyncIntervalMs', 'retention'];
 
 function checkKeys(obj: object, allowed: string[], where: string): void {
   for (const key of Object.keys(obj)) {
@@ -140,7 +158,10 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   if (compressionLevel > 19) throw AofError.invalidArgument(`tier1.compressionLevel must be between 1 and 19, got ${compressionLevel}`);
   const frameBytes = positiveInt(tier1['frameBytes'], 'tier1.frameBytes', DEFAULTS.frameBytes);
   if (frameBytes < MIN_SEGMENT_BYTES) throw AofError.invalidArgument(`tier1.frameBytes must be at least ${MIN_SEGMENT_BYTES}, got ${frameBytes}`);
-  const tier2 = resolveTier2(opts['tier2']);
+  // Tier 2 stores Tier 1 files: without compression there is nothing to upload.
+  const requested = resolveTier2(opts['tier2'], opts['root']);
+  const tier2: Tier2Options = tier1['enabled'] === false ? { kind: 'none' } : requested;
+  const retention = plainObject(opts['retention'] ?? {}, 'options.retention');
   return {
     root: opts['root'],
     arenaBytes: slotCount * segmentBytes,
@@ -155,11 +176,41 @@ export function resolveConfig(input: unknown): ResolvedConfig {
       frameBytes,
     },
     tier2,
+    retention: resolveRetention(retention, 'retention'),
+    retentionCheckMs: positiveInt(retention['checkIntervalMs'], 'retention.checkIntervalMs', DEFAULTS.retentionCheckMs),
   };
 }
 
-function resolveTier2(value: unknown): Tier2Options {
-  if (value === undefined) return { kind: 'none' };
+/**
+ * Validates a retention policy (`where` names it in messages).
+ * @throws AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION
+ */
+export function resolveRetention(value: Record<string, unknown>, where: string, extraKeys: string[] = ['checkIntervalMs']): RetentionOptions {
+  checkKeys(value, ['maxAgeMs', 'maxBytes', ...extraKeys], `${where}.`);
+  const out: RetentionOptions = {};
+  if (value['maxAgeMs'] !== undefined) out.maxAgeMs = positiveInt(value['maxAgeMs'], `${where}.maxAgeMs`, 0);
+  if (value['maxBytes'] !== undefined) out.maxBytes = positiveInt(value['maxBytes'], `${where}.maxBytes`, 0);
+  return out;
+}
+
+/**
+ * Validates `openStream` options.
+ * @throws AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION
+ */
+export function resolveStreamOptions(input: unknown, fallback: RetentionOptions): { retention: RetentionOptions } {
+  const opts = plainObject(input ?? {}, 'stream options');
+  checkKeys(opts, ['retention'], '');
+  if (opts['retention'] === undefined) return { retention: fallback };
+  return { retention: resolveRetention(plainObject(opts['retention'], 'options.retention'), 'retention', []) };
+}
+
+/** The embedded default: a local directory beside the root (`./data` → `./data-tier2`). */
+export function defaultTier2Root(root: string): string {
+  return `${root.replace(/[\\/]+$/, '')}-tier2`;
+}
+
+function resolveTier2(value: unknown, root: string): Tier2Options {
+  if (value === undefined) return { kind: 'fs', root: defaultTier2Root(root) };
   const t2 = plainObject(value, 'options.tier2');
   switch (t2['kind']) {
     case 'none':

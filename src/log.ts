@@ -63,6 +63,8 @@ export interface LogContext {
   tick(): number;
   /** Tier 1: compression of sealed segments, frame hydration of compressed ones. */
   tier1: Tier1;
+  /** True while Tier 2 is too far behind for new segments (WouldBlock kind `tier2`). */
+  tier2Blocked(): boolean;
 }
 
 export class AofLog {
@@ -120,7 +122,7 @@ export class AofLog {
     return this.#nextId;
   }
 
-  /** Lowest id still stored (0 until retention exists). */
+  /** Lowest id still stored: everything below it expired (retention). */
   get firstId(): number {
     return this.#segments.length > 0 ? this.#segments[0]!.baseId : this.#nextId;
   }
@@ -257,6 +259,12 @@ export class AofLog {
     if (frame > this.#segmentBytes) throw this.#tooLarge(frame);
     const hadActive = this.#active !== null;
     if (hadActive) this.sealActive();
+    // Checked once per segment, never per record: the local disk must not outgrow the Tier 1
+    // budget while Tier 2 cannot take the data (an outage). The sealed segment above is safe.
+    if (this.#ctx.tier2Blocked()) {
+      this.#blockedKind = WouldBlockKind.TIER2;
+      return false;
+    }
     const seg = new Segment(this.#nextId, segmentPath(this.#dir, this.#nextId), tier1Path(this.#dir, this.#nextId), 0, 0, false);
     const slot = this.#arena.acquire(seg, SlotState.ACTIVE);
     if (slot < 0) {
@@ -312,9 +320,11 @@ export class AofLog {
 
   #wouldBlock(): WouldBlockError {
     const why =
-      this.#blockedKind === WouldBlockKind.ROLLOVER
-        ? 'the active segment is full and no arena slot is free for the next one'
-        : 'no arena slot is free for a new segment';
+      this.#blockedKind === WouldBlockKind.TIER2
+        ? 'Tier 2 is behind and the local Tier 1 budget is full of segments not uploaded yet'
+        : this.#blockedKind === WouldBlockKind.ROLLOVER
+          ? 'the active segment is full and no arena slot is free for the next one'
+          : 'no arena slot is free for a new segment';
     return new WouldBlockError(this.#blockedKind, `stream ${this.name}: ${why}; retry later or use append()`);
   }
 
@@ -441,7 +451,7 @@ export class AofLog {
     }
     if (seg.frameIndex === null) {
       if (seg.hydration === null) {
-        const loading = this.#ctx.tier1.loadIndex(seg).finally(() => {
+        const loading = this.#ctx.tier1.loadIndex(this.name, seg).finally(() => {
           seg.hydration = null;
           this.#ctx.coordinator.kick();
         });
@@ -492,6 +502,27 @@ export class AofLog {
   /** @internal Closes readers (manager close). */
   closeReaders(): void {
     for (const reader of [...this.#readers]) reader.close();
+  }
+
+  /** @internal The stream's segments, oldest first (the last may be the active one). Do not mutate. */
+  get segments(): readonly Segment[] {
+    return this.#segments;
+  }
+
+  /** @internal Bytes of records the stream holds, the active segment's included (retention). */
+  get liveBytes(): number {
+    let bytes = 0;
+    for (const seg of this.#segments) bytes += this.dataBytesOf(seg);
+    return bytes;
+  }
+
+  /**
+   * @internal Retention: forgets the first `n` segments (sealed, settled; never the active one).
+   * Ids below the new first segment read as AOF_ERR_OUT_OF_RANGE from now on. Returns them.
+   */
+  expireFirst(n: number): Segment[] {
+    const count = Math.min(n, this.#active === null ? this.#segments.length : this.#segments.length - 1);
+    return this.#segments.splice(0, count);
   }
 
   /** @internal Number of segments and whether any is still being written, for stats/tests. */

@@ -1,14 +1,15 @@
 /**
- * AofManager: owns a root directory, the Tier 0 arena shared by all its streams, the flush worker
- * and the coordinator. `open` validates options, locks the root and starts the worker;
- * `openStream` recovers a stream's segments before admitting appends; `close` drains, seals and
- * stops everything.
+ * AofManager: owns a root directory, the Tier 0 arena shared by all its streams, the flush worker,
+ * the coordinator, Tier 1 and Tier 2. `open` validates options, locks the root, restores the
+ * manifest from Tier 2 when the root is empty (a rebuild), replays it and starts the workers;
+ * `openStream` recovers a stream's segments before admitting appends; retention runs on a timer;
+ * `close` drains, seals, uploads what the store accepts and stops everything.
  */
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Arena } from './arena/arena.js';
 import { SlotState } from './arena/layout.js';
-import { resolveConfig, type AofManagerOptions, type ResolvedConfig } from './config.js';
+import { resolveConfig, resolveStreamOptions, type AofManagerOptions, type ResolvedConfig, type StreamOptions } from './config.js';
 import { Coordinator } from './coordinator/coordinator.js';
 import { AofError, ErrorCode } from './errors.js';
 import { AofLog, type LogContext } from './log.js';
@@ -20,6 +21,13 @@ import { Tier1, type Tier1Stats } from './tier1/tier1.js';
 import { ManifestLog, type ReplayReport } from './manifest/manifest-log.js';
 import type { Catalog } from './manifest/catalog.js';
 import { Registry } from 'prom-client';
+import { ManifestRecordType } from './format/manifest.js';
+import { expiredCount, type RetentionOptions } from './retention.js';
+import { SegmentTier, type Segment } from './tier0/segment.js';
+import { ManifestReplica } from './tier2/manifest-replica.js';
+import { openObjectStore, parseSegmentKey, streamPrefix, type ObjectStore } from './tier2/object-store.js';
+import { adoptUploadedObjects, restoreManifest } from './tier2/rebuild.js';
+import { Tier2, type Tier2Stats } from './tier2/tier2.js';
 import { FAILPOINTS_ENV, FAILPOINTS_SEED_ENV, parseFailpoints } from '../workers/failpoints.js';
 
 export const STREAMS_DIR = 'streams';
@@ -42,7 +50,19 @@ export interface ManagerStats {
   /** What replaying the manifest log found when the manager opened. */
   manifest: ReplayReport;
   tier1: Tier1Stats;
+  /** null without Tier 2 (`tier2: { kind: 'none' }`). */
+  tier2: (Tier2Stats & { manifestSyncs: number; manifestUploads: number; manifestLastError: string | null }) | null;
+  /** Manifest files restored from Tier 2 when the root was opened empty (0: not a rebuild). */
+  restoredManifestFiles: number;
+  retention: { expiredSegments: number; expiredRecords: number; deletedObjects: number; lastError: string | null };
   failure: string | null;
+}
+
+/** What `open` prepares before the manager exists. */
+interface Opened {
+  manifest: Awaited<ReturnType<typeof ManifestLog.open>>;
+  store: ObjectStore | null;
+  restoredManifestFiles: number;
 }
 
 export class AofManager {
@@ -54,6 +74,15 @@ export class AofManager {
   readonly #catalog: Catalog;
   readonly #replay: ReplayReport;
   readonly #tier1: Tier1;
+  readonly #tier2: Tier2 | null;
+  readonly #replica: ManifestReplica | null;
+  readonly #restoredManifestFiles: number;
+  readonly #retention = { expiredSegments: 0, expiredRecords: 0, deletedObjects: 0, lastError: null as string | null };
+  readonly #retentionPolicy = new Map<AofLog, RetentionOptions>();
+  /** Streams whose Tier 2 objects below the retention floor were swept since open. */
+  readonly #swept = new Set<string>();
+  #retentionTimer: NodeJS.Timeout | null = null;
+  #retentionRun: Promise<void> | null = null;
   readonly #arena: Arena;
   readonly #flusher: Flusher;
   readonly #coordinator: Coordinator;
@@ -66,17 +95,30 @@ export class AofManager {
   #closing: Promise<void> | null = null;
   #failure: AofError | null = null;
 
-  private constructor(config: ResolvedConfig, lock: RootLock, registry: Registry, opened: Awaited<ReturnType<typeof ManifestLog.open>>) {
+  private constructor(config: ResolvedConfig, lock: RootLock, registry: Registry, { manifest: opened, store, restoredManifestFiles }: Opened) {
     this.config = config;
     this.registry = registry;
     this.#lock = lock;
     this.#manifest = opened.manifest;
     this.#catalog = opened.catalog;
     this.#replay = opened.report;
+    this.#restoredManifestFiles = restoredManifestFiles;
     this.#arena = new Arena(config.slotCount, config.segmentBytes, config.tier1.frameBytes);
     this.#coordinator = new Coordinator(this.#arena.ctrl);
     this.#flusher = new Flusher(this.#arena, config, (err, slot) => this.#onFlushFailure(err, slot));
     this.#tier1 = new Tier1(this.#arena, this.#coordinator, this.#manifest, config);
+    if (store !== null && config.tier2.kind !== 'none') {
+      const tier2 = new Tier2(store, config.tier2, this.#manifest, this.#coordinator, config);
+      const replica = new ManifestReplica(join(config.root, MANIFEST_DIR), store, tier2.breaker);
+      tier2.onUploaded = () => replica.request();
+      this.#tier1.tier2 = tier2;
+      this.#tier2 = tier2;
+      this.#replica = replica;
+    } else {
+      this.#tier2 = null;
+      this.#replica = null;
+    }
+    const tier2 = this.#tier2;
     this.#ctx = {
       arena: this.#arena,
       flusher: this.#flusher,
@@ -86,7 +128,12 @@ export class AofManager {
       track: (work) => this.#track(work),
       tick: () => ++this.#clock,
       tier1: this.#tier1,
+      tier2Blocked: tier2 === null ? () => false : () => tier2.blocked,
     };
+    if (config.retentionCheckMs > 0) {
+      this.#retentionTimer = setInterval(() => void this.enforceRetention().catch(() => undefined), config.retentionCheckMs);
+      this.#retentionTimer.unref();
+    }
   }
 
   /**
@@ -105,17 +152,29 @@ export class AofManager {
       throw AofError.io('create root', config.root, err);
     }
     const lock = RootLock.acquire(config.root);
+    let store: ObjectStore | null = null;
     try {
+      const manifestDir = join(config.root, MANIFEST_DIR);
+      let restoredManifestFiles = 0;
+      if (config.tier2.kind !== 'none') {
+        store = await openObjectStore(config.tier2);
+        // An empty root beside a bucket that holds a manifest: a new machine rebuilding. A root
+        // that still has stream files but lost its manifest is local damage instead, which
+        // recovery reconciles from the files; restoring an older manifest over them would not.
+        const local = await readdir(join(config.root, STREAMS_DIR));
+        if (local.length === 0) restoredManifestFiles = await restoreManifest(manifestDir, store);
+      }
       // The catalog is rebuilt before any stream can be opened, so before any append is admitted.
       const registry = new Registry();
-      const opened = await ManifestLog.open({ dir: join(config.root, MANIFEST_DIR), registry });
+      const manifest = await ManifestLog.open({ dir: manifestDir, registry });
       try {
-        return new AofManager(config, lock, registry, opened);
+        return new AofManager(config, lock, registry, { manifest, store, restoredManifestFiles });
       } catch (err) {
-        await opened.manifest.close();
+        await manifest.manifest.close();
         throw err;
       }
     } catch (err) {
+      await store?.close().catch(() => undefined);
       lock.release();
       throw err;
     }
@@ -127,27 +186,35 @@ export class AofManager {
    * Opening the same name twice returns the same log.
    * @throws AOF_ERR_INVALID_STREAM_NAME, AOF_ERR_CLOSED, AOF_ERR_CORRUPT, AOF_ERR_IO
    */
-  openStream(name: string): Promise<AofLog> {
+  openStream(name: string, options?: StreamOptions): Promise<AofLog> {
+    let retention: RetentionOptions;
     try {
       this.#checkOpen();
       validateStreamName(name);
+      retention = resolveStreamOptions(options, this.config.retention).retention;
     } catch (err) {
       return Promise.reject(err);
     }
     let log = this.#streams.get(name);
+    if (log !== undefined && options?.retention !== undefined) {
+      // Reopening with a new policy replaces the old one.
+      void log.then((opened) => this.#retentionPolicy.set(opened, retention), () => undefined);
+    }
     if (log === undefined) {
-      log = this.#openStream(name);
+      log = this.#openStream(name, retention);
       this.#streams.set(name, log);
       log.catch(() => this.#streams.delete(name));
     }
     return log;
   }
 
-  /** Names of the streams stored under the root, opened or not. */
+  /** Names of the streams stored under the root or recorded in the manifest, opened or not. */
   async listStreams(): Promise<string[]> {
     this.#checkOpen();
     const entries = await readdir(join(this.config.root, STREAMS_DIR), { withFileTypes: true });
-    return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    const names = new Set(entries.filter((e) => e.isDirectory()).map((e) => e.name));
+    for (const name of this.#catalog.streams()) names.add(name);
+    return [...names].sort();
   }
 
   /** A plain-object snapshot of the engine's state; cheap, safe to call often. */
@@ -160,8 +227,45 @@ export class AofManager {
       recovery: { ...this.#recovery },
       manifest: { ...this.#replay },
       tier1: { ...this.#tier1.stats },
+      tier2:
+        this.#tier2 === null
+          ? null
+          : {
+              ...this.#tier2.stats,
+              manifestSyncs: this.#replica!.syncs,
+              manifestUploads: this.#replica!.uploads,
+              manifestLastError: this.#replica!.lastError,
+            },
+      restoredManifestFiles: this.#restoredManifestFiles,
+      retention: { ...this.#retention },
       failure: this.#failure?.message ?? null,
     };
+  }
+
+  /**
+   * Applies every open stream's retention now (it also runs every `retention.checkIntervalMs`).
+   * Expired segments are recorded (EXPIRED) before their files and objects are removed.
+   * @throws AOF_ERR_CLOSED
+   */
+  enforceRetention(): Promise<void> {
+    this.#checkOpen();
+    this.#retentionRun ??= this.#enforceRetention().finally(() => {
+      this.#retentionRun = null;
+    });
+    return this.#retentionRun;
+  }
+
+  /**
+   * Waits until Tier 1 and Tier 2 are idle: sealed segments compressed, compressed ones uploaded
+   * (as far as the store accepts them) and the manifest replicated. For tests, tools and a
+   * deliberate hand-over to another machine.
+   */
+  async settle(): Promise<void> {
+    this.#checkOpen();
+    while (this.#arena.occupancy().sealing > 0 && this.#failure === null) await this.#coordinator.nextChange();
+    await this.#tier1.drain();
+    await this.#tier2?.drain();
+    await this.#replica?.sync();
   }
 
   /**
@@ -178,16 +282,21 @@ export class AofManager {
     const open = logs.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     await Promise.all(open.map((log) => log.closeForWrites()));
     for (const log of open) log.closeReaders();
+    if (this.#retentionTimer !== null) clearInterval(this.#retentionTimer);
+    await this.#retentionRun?.catch(() => undefined);
     await Promise.allSettled([...this.#work]);
     while (this.#failure === null && this.#arena.occupancy().sealing > 0) await this.#coordinator.nextChange();
     await this.#tier1.close(); // records the last seals, finishes queued compressions
+    await this.#tier2?.close(); // uploads what the store accepts; the rest waits for the next open
     await this.#flusher.close();
     await this.#manifest.close();
+    await this.#replica?.close(); // the final manifest, so a rebuild sees every recorded upload
+    await this.#tier2?.store.close();
     this.#coordinator.close();
     this.#lock.release();
   }
 
-  async #openStream(name: string): Promise<AofLog> {
+  async #openStream(name: string, retention: RetentionOptions): Promise<AofLog> {
     const dir = join(this.config.root, STREAMS_DIR, name);
     try {
       await mkdir(dir, { recursive: true });
@@ -195,15 +304,90 @@ export class AofManager {
       throw AofError.io('create stream directory', dir, err);
     }
     const known = new Map(this.#catalog.entries(name).map((entry) => [entry.baseId, entry]));
-    const recovered = await recoverStream(dir, name, this.config.segmentBytes, known);
+    const rebuilt = this.#restoredManifestFiles > 0;
+    const recovered = await recoverStream(dir, name, this.config.segmentBytes, known, rebuilt);
+    let nextId = recovered.nextId;
+    if (rebuilt && this.#tier2 !== null) {
+      // Segments uploaded after the last manifest sync are in the bucket, not in the manifest.
+      const adopted = await adoptUploadedObjects(this.#tier2.store, dir, name, nextId);
+      recovered.segments.push(...adopted.segments);
+      recovered.records.push(...adopted.records);
+      nextId = adopted.nextId;
+    }
     this.#checkOpen();
     this.#addRecovery(recovered.report);
     if (recovered.records.length > 0) await this.#manifest.append(recovered.records);
-    const log = new AofLog(name, dir, this.#ctx, recovered.segments, recovered.nextId);
+    const log = new AofLog(name, dir, this.#ctx, recovered.segments, nextId);
     for (const seg of recovered.toCompress) this.#tier1.enqueue(name, seg);
+    if (this.#tier2 !== null) {
+      for (const seg of recovered.segments) {
+        if (seg.tier === SegmentTier.TIER2) this.#tier2.adoptRemote(name, seg);
+        else if (seg.tier === SegmentTier.TIER1 && seg.uploaded) this.#tier2.adoptCached(name, seg);
+        else if (seg.tier === SegmentTier.TIER1) this.#tier2.enqueueUpload(name, seg);
+      }
+    }
     if (this.#failure !== null) log.fail(this.#failure);
     this.#logs.add(log);
+    this.#retentionPolicy.set(log, retention);
     return log;
+  }
+
+  async #enforceRetention(): Promise<void> {
+    const now = Date.now();
+    const tier2 = this.#tier2;
+    const settled = (seg: Segment): boolean => {
+      if (tier2 !== null) return seg.uploaded && !seg.recaching;
+      if (this.config.tier1.enabled) return seg.tier === SegmentTier.TIER1;
+      return seg.slot < 0 || this.#arena.state(seg.slot) === SlotState.CLEAN;
+    };
+    for (const log of this.#logs) {
+      const policy = this.#retentionPolicy.get(log) ?? {};
+      const n = expiredCount(log.segments, policy, now, log.liveBytes, settled);
+      try {
+        if (n > 0) await this.#expire(log, n);
+        if (tier2 !== null && !this.#swept.has(log.name) && (n > 0 || log.firstId > 0)) await this.#sweep(log);
+      } catch (err) {
+        this.#retention.lastError = err instanceof AofError ? `${err.code}: ${err.message}` : String(err);
+      }
+    }
+  }
+
+  /** Expires the first `n` segments of `log`: record first, then remove files and objects. */
+  async #expire(log: AofLog, n: number): Promise<void> {
+    const last = log.segments[n - 1]!;
+    await this.#manifest.append([{ type: ManifestRecordType.EXPIRED, stream: log.name, baseId: last.baseId, fields: {} }]);
+    const expired = log.expireFirst(n);
+    for (const seg of expired) {
+      this.#retention.expiredSegments++;
+      this.#retention.expiredRecords += seg.count;
+      this.#tier2?.forget(seg);
+      for (const path of [seg.path, seg.t1Path]) {
+        await unlink(path).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw AofError.io('remove expired segment', path, err);
+        });
+      }
+    }
+    if (this.#tier2 === null) return;
+    // The replicated manifest must stop naming the objects before they go, so a rebuild from
+    // Tier 2 never meets a recorded segment whose object is gone.
+    await this.#replica!.sync();
+    for (const seg of expired) {
+      if (!seg.uploaded) continue;
+      await this.#tier2.store.delete(seg.key);
+      this.#retention.deletedObjects++;
+    }
+  }
+
+  /** Deletes Tier 2 objects of `log` below its first id (left by a crash mid-expiry). */
+  async #sweep(log: AofLog): Promise<void> {
+    const tier2 = this.#tier2!;
+    for (const object of await tier2.store.list(streamPrefix(log.name))) {
+      const parsed = parseSegmentKey(object.key);
+      if (parsed === null || parsed.baseId >= log.firstId) continue;
+      await tier2.store.delete(object.key);
+      this.#retention.deletedObjects++;
+    }
+    this.#swept.add(log.name);
   }
 
   #addRecovery(report: RecoveryReport): void {

@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { AofError, AofManager, WouldBlockError, WouldBlockKind, type AofLog, type LogRecord, type ManagerStats } from '../index.js';
 import { createProgress, type IngestSnapshot } from './progress.js';
 import { MAX_RECORD_BYTES, MIN_RECORD_BYTES, Workload, demoStreams, type DemoStream, type StreamKind } from './workload.js';
+import { defaultTier2Root } from '../config.js';
 
 const DEFAULT_ROOT = './data';
 const DEFAULT_RECORDS = 1_500_000;
@@ -143,6 +144,13 @@ function wipeRoot(root: string): void {
     }
   }
   rmSync(root, { recursive: true, force: true });
+  // The embedded Tier 2 beside it too: left alone, the next open would rebuild the old data from it.
+  const tier2 = defaultTier2Root(root);
+  if (existsSync(tier2)) {
+    const stray = readdirSync(tier2).filter((name) => name !== 'streams' && name !== 'manifest');
+    if (stray.length > 0) throw new UsageError(`--fresh refuses to delete ${tier2}: it holds ${stray.join(', ')}, not only aof2 objects`);
+    rmSync(tier2, { recursive: true, force: true });
+  }
 }
 
 function isAlive(pid: number): boolean {

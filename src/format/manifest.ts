@@ -63,7 +63,10 @@ const CHECKED_BYTES = 60;
 
 /** Record types. Numbers are forever: never reuse one. */
 export const ManifestRecordType = {
-  /** A segment's raw file is sealed and durable. Fields: recordCount, dataBytes, dataCrc. */
+  /**
+   * A segment's raw file is sealed and durable. Fields: recordCount, dataBytes, dataCrc,
+   * maxTimeSec (newest record's timestamp in whole seconds since the epoch; for age retention).
+   */
   SEALED: 1,
   /** Compression of the segment began. Fields: attempt. */
   COMPRESSION_STARTED: 2,
@@ -83,13 +86,19 @@ export const ManifestRecordType = {
   NEEDS_RECOVERY: 9,
   /** A catalog snapshot covering everything before this record was written. Fields: snapshotSeq. */
   SNAPSHOT: 10,
+  /**
+   * Retention expired this segment and every earlier one of the stream: ids below its end are gone
+   * from every tier (files and objects are removed after this record is durable, idempotently).
+   * No fields.
+   */
+  EXPIRED: 11,
 } as const;
 
 export type ManifestRecordTypeValue = (typeof ManifestRecordType)[keyof typeof ManifestRecordType];
 
 /** Names of the u32 fields each type carries after baseId, in order. */
 export const FIELDS: Record<ManifestRecordTypeValue, readonly string[]> = {
-  [ManifestRecordType.SEALED]: ['recordCount', 'dataBytes', 'dataCrc'],
+  [ManifestRecordType.SEALED]: ['recordCount', 'dataBytes', 'dataCrc', 'maxTimeSec'],
   [ManifestRecordType.COMPRESSION_STARTED]: ['attempt'],
   [ManifestRecordType.COMPRESSION_DONE]: ['compressedBytes', 'frameCount'],
   [ManifestRecordType.COMPRESSION_FAILED]: ['attempts'],
@@ -99,6 +108,16 @@ export const FIELDS: Record<ManifestRecordTypeValue, readonly string[]> = {
   [ManifestRecordType.DELETED]: [],
   [ManifestRecordType.NEEDS_RECOVERY]: [],
   [ManifestRecordType.SNAPSHOT]: ['snapshotSeq'],
+  [ManifestRecordType.EXPIRED]: [],
+};
+
+/**
+ * Fields a record of each type must carry: the ones it had when the type was introduced. Fields
+ * appended later are optional when decoding (a record written before them decodes them as 0), so
+ * growing a type never makes old chunks unreadable; the encoder always writes every field.
+ */
+export const REQUIRED_FIELDS: Partial<Record<ManifestRecordTypeValue, number>> = {
+  [ManifestRecordType.SEALED]: 3,
 };
 
 export interface ManifestRecord {
@@ -234,7 +253,12 @@ export function decodeManifestRecord(bytes: Uint8Array, off: number, end: number
   p += 2;
   const fields = FIELDS[type];
   // A record that checks out but has the wrong shape for its type: a writer bug, not a torn write.
-  if (2 + nameLength + 8 + 4 * fields.length !== bodyBytes) return { ok: false, reason: 'length', next: off + total };
+  // It may stop after its required fields (written before later fields were appended to its type).
+  const fieldBytes = bodyBytes - 2 - nameLength - 8;
+  const present = fieldBytes / 4;
+  if (!Number.isInteger(present) || present > fields.length || present < (REQUIRED_FIELDS[type] ?? fields.length)) {
+    return { ok: false, reason: 'length', next: off + total };
+  }
   let stream = '';
   for (let i = 0; i < nameLength; i++) stream += String.fromCharCode(bytes[p + i]!);
   p += nameLength;
@@ -243,8 +267,8 @@ export function decodeManifestRecord(bytes: Uint8Array, off: number, end: number
   if (!Number.isSafeInteger(baseId)) return { ok: false, reason: 'range', next: off + total };
   p += 8;
   const out: Record<string, number> = {};
-  for (const name of fields) {
-    out[name] = v.getUint32(p, true);
+  for (let i = 0; i < fields.length; i++) {
+    out[fields[i]!] = i < present ? v.getUint32(p, true) : 0;
     p += 4;
   }
   return { ok: true, record: { type, stream, baseId, fields: out }, next: off + total };

@@ -45,7 +45,7 @@
  * 24  4  compressedBytes  u32
  * 28  4  frameCount       u32
  * 32  4  objectBytes      u32  size of the Tier 2 object
- * 36  4  reserved         zero
+ * 36  4  maxTimeSec       u32  newest record's timestamp, whole seconds since the epoch (0: unknown)
  * ```
  * Trade-offs: a snapshot is rewritten whole (no incremental format): 40 bytes per segment, so a
  * catalog of 100,000 segments is 4 MB, written once every `snapshotEvery` transitions. The body
@@ -74,7 +74,11 @@ export const SegmentState = {
   COMPRESSION_FAILED: 3,
   /** The local copy is missing or corrupt; restore it from Tier 2. */
   NEEDS_RECOVERY: 4,
-  /** Deleted by retention. (The catalog removes deleted entries; kept so the number stays taken.) */
+  /**
+   * Expired by retention: a tombstone the catalog keeps for the newest expired segment of a stream
+   * only, so the stream's first readable id (its end) survives restarts even when every segment
+   * has expired. Older expired entries are removed.
+   */
   DELETED: 5,
 } as const;
 
@@ -96,6 +100,8 @@ export interface CatalogEntry {
   compressedBytes: number;
   frameCount: number;
   objectBytes: number;
+  /** Newest record's timestamp in whole seconds since the epoch, 0 when unknown (age retention). */
+  maxTimeSec: number;
 }
 
 export interface SnapshotHeader {
@@ -164,6 +170,7 @@ export function encodeSnapshot(
       v.setUint32(p + 24, e.compressedBytes, true);
       v.setUint32(p + 28, e.frameCount, true);
       v.setUint32(p + 32, e.objectBytes, true);
+      v.setUint32(p + 36, e.maxTimeSec, true);
       p += SNAPSHOT_ENTRY_BYTES;
     }
   }
@@ -267,6 +274,7 @@ export function decodeSnapshot(bytes: Uint8Array): Snapshot {
         compressedBytes: v.getUint32(p + 24, true),
         frameCount: v.getUint32(p + 28, true),
         objectBytes: v.getUint32(p + 32, true),
+        maxTimeSec: v.getUint32(p + 36, true),
       });
       p += SNAPSHOT_ENTRY_BYTES;
     }

@@ -13,7 +13,10 @@
  * - COMPRESSION_DONE → TIER1 with compressedBytes and frameCount.
  * - COMPRESSION_FAILED → COMPRESSION_FAILED with attempts.
  * - EVICTED / HYDRATED set / clear FLAG_TIER1_EVICTED; UPLOADED sets FLAG_UPLOADED and objectBytes.
- * - DELETED removes the entry (a stream with no entries left disappears from `streams()`).
+ * - DELETED removes the entry (a stream with no entries left disappears from `streams()`): a
+ *   segment recovery dropped (never acknowledged), not retention.
+ * - EXPIRED (retention) removes every entry before the segment and turns the segment's own entry
+ *   into a DELETED tombstone: ids below its end are gone, and the tombstone keeps that floor.
  * - NEEDS_RECOVERY → NEEDS_RECOVERY.
  * - SNAPSHOT: nothing (a marker in the log).
  * A record about a segment the catalog does not hold (other than SEALED) is an orphan: counted, not
@@ -89,6 +92,7 @@ export class Catalog {
         compressedBytes: 0,
         frameCount: 0,
         objectBytes: 0,
+        maxTimeSec: field(record, 'maxTimeSec'),
       });
       this.#transitionCount++;
       return true;
@@ -127,6 +131,16 @@ export class Catalog {
         break;
       case ManifestRecordType.NEEDS_RECOVERY:
         entry.state = SegmentState.NEEDS_RECOVERY;
+        break;
+      case ManifestRecordType.EXPIRED:
+        for (const baseId of [...stream.keys()]) {
+          if (baseId < record.baseId) {
+            stream.delete(baseId);
+            this.#segmentCount--;
+          }
+        }
+        entry.state = SegmentState.DELETED;
+        entry.flags = 0;
         break;
     }
     this.#transitionCount++;

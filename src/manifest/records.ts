@@ -7,6 +7,6 @@ export function sealedRecord(stream: string, seg: Segment): ManifestRecord {
     type: ManifestRecordType.SEALED,
     stream,
     baseId: seg.baseId,
-    fields: { recordCount: seg.count, dataBytes: seg.dataBytes, dataCrc: seg.dataCrc },
+    fields: { recordCount: seg.count, dataBytes: seg.dataBytes, dataCrc: seg.dataCrc, maxTimeSec: Math.max(0, Math.floor(seg.maxTimestamp / 1000)) },
   };
 }

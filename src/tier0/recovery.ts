@@ -11,8 +11,15 @@
  *   (renamed, not yet recorded): it is removed and the segment compressed again. Without the raw
  *   file it is adopted (its header, footer and index are verified) and recorded.
  * - Temp files (`*.tmp`) are orphans of an interrupted write and are removed.
- * - A catalog entry with no file at all is kept as MISSING: reads of it fail with a coded error
- *   until it is restored (Tier 2, issue #4); the ids stay dense.
+ * - A catalog entry with no file at all is TIER2 when its upload is recorded (reads fetch frames
+ *   from the object store), else MISSING: reads of it fail with a coded error; the ids stay dense.
+ *   When the root was just rebuilt from Tier 2 (`rebuilt`), a segment that was never uploaded is
+ *   the documented loss window instead: it and everything after it are dropped (DELETED), and
+ *   appends continue after the last uploaded id.
+ * - A local Tier 1 file whose catalog entry says evicted is the leftover of a crash between the
+ *   EVICTED record and the unlink: removed (Tier 2 holds the segment).
+ * - Retention: the catalog's DELETED tombstone marks the stream's first readable id; files below
+ *   it are leftovers of a crash between the EXPIRED record and their removal, and are removed.
  * - Ids must be dense: each segment starts where the previous ended. A segment after an unsealed
  *   (scanned) one that does not continue it holds only records that were never acknowledged as
  *   durable (durableId is a contiguous prefix), so it is removed. That holds whether or not the scan
@@ -36,7 +43,7 @@ import {
   segmentFileName,
   tryDecodeFooter,
 } from '../format/segment.js';
-import { SegmentState, type CatalogEntry } from '../format/snapshot.js';
+import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState, type CatalogEntry } from '../format/snapshot.js';
 import { TIER1_FILE_SUFFIX } from '../format/tier1.js';
 import { sealedRecord } from '../manifest/records.js';
 import { readTier1Meta } from '../tier1/tier1-file.js';
@@ -44,6 +51,8 @@ import { Segment, SegmentTier } from './segment.js';
 
 export interface RecoveredStream {
   segments: Segment[];
+  /** First readable id: everything below it expired (retention). */
+  firstId: number;
   nextId: number;
   /** What recovery did, for logs and tests. */
   report: RecoveryReport;
@@ -71,6 +80,7 @@ function tier1Id(name: string): number | null {
 
 /**
  * @param catalog the stream's entries from the manifest (empty for a stream it does not know)
+ * @param rebuilt true when the catalog was just restored from Tier 2 onto an empty root
  * @throws AOF_ERR_CORRUPT, AOF_ERR_INCOMPATIBLE, AOF_ERR_IO
  */
 export async function recoverStream(
@@ -78,18 +88,21 @@ export async function recoverStream(
   stream: string,
   segmentBytes: number,
   catalog: ReadonlyMap<number, CatalogEntry>,
+  rebuilt = false,
 ): Promise<RecoveredStream> {
   const report: RecoveryReport = { trustedSegments: 0, scannedSegments: 0, scannedBytes: 0, trimmedBytes: 0, removedFiles: [], missingSegments: 0 };
   const raw = new Set<number>();
   const tier1 = new Set<number>();
+  let firstId = 0;
+  for (const e of catalog.values()) if (e.state === SegmentState.DELETED) firstId = Math.max(firstId, e.baseId + e.recordCount);
   for (const name of await readdir(dir)) {
-    if (name.endsWith(TMP_SUFFIX)) {
+    const rawId = parseSegmentFileName(name);
+    const t1Id = tier1Id(name);
+    if (name.endsWith(TMP_SUFFIX) || (rawId ?? t1Id ?? Infinity) < firstId) {
       await removeFile(join(dir, name), report);
       continue;
     }
-    const rawId = parseSegmentFileName(name);
     if (rawId !== null) raw.add(rawId);
-    const t1Id = tier1Id(name);
     if (t1Id !== null) tier1.add(t1Id);
   }
   const known = [...catalog.values()].filter((e) => e.state !== SegmentState.DELETED).map((e) => e.baseId);
@@ -97,7 +110,9 @@ export async function recoverStream(
   const segments: Segment[] = [];
   const toCompress: Segment[] = [];
   const records: ManifestRecord[] = [];
-  let nextId = ids[0] ?? 0;
+  let nextId = ids[0] ?? firstId;
+  /** Set once a rebuilt stream meets a segment Tier 2 never got: it and all later ones are lost. */
+  let lostTail = false;
   /** Set once a segment was recovered by scanning: its true end is unknown, so later gaps are expected. */
   let afterUnsealed = false;
   for (let i = 0; i < ids.length; i++) {
@@ -105,6 +120,10 @@ export async function recoverStream(
     const path = segmentPath(dir, id);
     const t1Path = tier1Path(dir, id);
     const entry = catalog.get(id);
+    if (lostTail) {
+      records.push({ type: ManifestRecordType.DELETED, stream, baseId: id, fields: {} });
+      continue;
+    }
     if (id !== nextId) {
       if (!afterUnsealed) {
         throw AofError.corrupt(`segment ${path} starts at id ${id} but the previous segment ends at ${nextId}`, {
@@ -119,12 +138,21 @@ export async function recoverStream(
       continue;
     }
     let seg: Segment | null;
-    if (tier1.has(id) && entry?.state === SegmentState.TIER1) {
-      seg = new Segment(id, path, t1Path, entry.recordCount, entry.dataBytes, true);
-      seg.tier = SegmentTier.TIER1;
-      seg.dataCrc = entry.dataCrc;
+    if (entry?.state === SegmentState.TIER1 && (tier1.has(id) || (entry.flags & FLAG_UPLOADED) !== 0)) {
+      seg = segmentOf(entry, path, t1Path);
       report.trustedSegments++;
       if (raw.has(id)) await removeFile(path, report);
+      const evicted = (entry.flags & FLAG_TIER1_EVICTED) !== 0;
+      if (seg.uploaded && (evicted || !tier1.has(id))) {
+        if (tier1.has(id)) await removeFile(t1Path, report);
+        seg.tier = SegmentTier.TIER2;
+        if (!evicted) records.push({ type: ManifestRecordType.EVICTED, stream, baseId: id, fields: {} });
+      }
+    } else if (rebuilt && raw.size === 0 && tier1.size === 0) {
+      // A rebuilt root has no local files: whatever Tier 2 does not hold is lost from here on.
+      lostTail = true;
+      records.push({ type: ManifestRecordType.DELETED, stream, baseId: id, fields: {} });
+      continue;
     } else if (raw.has(id)) {
       if (tier1.has(id)) await removeFile(t1Path, report);
       const scannedBefore = report.scannedSegments;
@@ -148,11 +176,14 @@ export async function recoverStream(
       seg.tier = SegmentTier.TIER1;
       seg.dataCrc = meta.header.dataCrc;
       seg.frameIndex = meta.index;
+      seg.compressedBytes = meta.fileBytes;
+      seg.frameCount = meta.index.length;
+      seg.maxTimestamp = meta.header.createdAt; // compressed right after sealing: close enough for retention
       records.push(sealedRecord(stream, seg), {
         type: ManifestRecordType.COMPRESSION_DONE,
         stream,
         baseId: id,
-        fields: { compressedBytes: 0, frameCount: meta.index.length },
+        fields: { compressedBytes: meta.fileBytes, frameCount: meta.index.length },
       });
       report.trustedSegments++;
     } else {
@@ -167,7 +198,19 @@ export async function recoverStream(
     segments.push(seg);
     nextId = seg.endId;
   }
-  return { segments, nextId, report, toCompress, records };
+  return { segments, firstId, nextId, report, toCompress, records };
+}
+
+/** A sealed Tier 1 segment as the catalog describes it. */
+function segmentOf(entry: CatalogEntry, path: string, t1Path: string): Segment {
+  const seg = new Segment(entry.baseId, path, t1Path, entry.recordCount, entry.dataBytes, true);
+  seg.tier = SegmentTier.TIER1;
+  seg.dataCrc = entry.dataCrc;
+  seg.maxTimestamp = entry.maxTimeSec * 1000;
+  seg.compressedBytes = entry.compressedBytes;
+  seg.frameCount = entry.frameCount;
+  seg.uploaded = (entry.flags & FLAG_UPLOADED) !== 0;
+  return seg;
 }
 
 
@@ -214,6 +257,7 @@ async function recoverSegment(
         report.trustedSegments++;
         const seg = new Segment(fileId, path, t1Path, footer.recordCount, footer.dataBytes, true);
         seg.dataCrc = footer.dataCrc;
+        seg.maxTimestamp = footer.maxTimestamp;
         return seg;
       }
     }
@@ -242,6 +286,7 @@ async function recoverSegment(
     await fh.datasync();
     const seg = new Segment(fileId, path, t1Path, scan.count, scan.validBytes, true);
     seg.dataCrc = dataCrc;
+    seg.maxTimestamp = scan.count > 0 ? scan.maxTimestamp : 0;
     return seg;
   } finally {
     await fh.close().catch(() => undefined);

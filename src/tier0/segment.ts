@@ -11,7 +11,9 @@ export const SegmentTier = {
   RAW: 'raw',
   /** The compressed Tier 1 file (`.t1`); the raw file is gone. */
   TIER1: 'tier1',
-  /** No local copy is usable (lost or corrupt); reads fail until it is restored. */
+  /** Only Tier 2 (the object store) holds the segment: reads fetch frames by byte range. */
+  TIER2: 'tier2',
+  /** No copy is usable (lost or corrupt, and not in Tier 2); reads fail until it is restored. */
   MISSING: 'missing',
 } as const;
 
@@ -29,6 +31,18 @@ export class Segment {
   dataBytes: number;
   /** zlib.crc32 of the data region once sealed (0 until known). */
   dataCrc = 0;
+  /** Newest record's timestamp (ms since epoch) once sealed; 0 when unknown. Age retention uses it. */
+  maxTimestamp = 0;
+  /** Size of the Tier 1 file (and of its Tier 2 object); 0 until compressed. */
+  compressedBytes = 0;
+  /** Frames in the Tier 1 file; with compressedBytes, locates the frame index inside a Tier 2 object. */
+  frameCount = 0;
+  /** True once the Tier 1 file is confirmed in Tier 2 (the local copy may then be evicted). */
+  uploaded = false;
+  /** Tier 2 object key (set once Tier 2 knows the segment). */
+  key = '';
+  /** A copy of the Tier 2 object back into the local Tier 1 cache is running. */
+  recaching = false;
   tier: SegmentTierValue = SegmentTier.RAW;
   /** Arena slot holding the data, or -1 when only a file has it. */
   slot = -1;

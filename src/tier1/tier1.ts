@@ -29,12 +29,13 @@ import type { ResolvedConfig } from '../config.js';
 import type { Coordinator } from '../coordinator/coordinator.js';
 import { AofError, ErrorCode } from '../errors.js';
 import { ManifestRecordType } from '../format/manifest.js';
-import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, tryDecodeFooter } from '../format/segment.js';
+import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, tryDecodeFooter, type SegmentFooter } from '../format/segment.js';
 import { sealedRecord } from '../manifest/records.js';
 import type { ManifestLog } from '../manifest/manifest-log.js';
 import { SegmentTier, type Segment } from '../tier0/segment.js';
 import { readTier1Meta } from './tier1-file.js';
 import { fromWorkerRejection } from '../worker-error.js';
+import type { Tier2 } from '../tier2/tier2.js';
 import type { CompressResult, CompressTask, HydrateTask } from '../../workers/tier1-protocol.js';
 
 export const MAX_COMPRESS_ATTEMPTS = 5;
@@ -80,11 +81,11 @@ function backoff(attempt: number): number {
 }
 
 /**
- * The data CRC of a sealed, durable segment, from its footer on disk (the slot's CRC word is only
+ * The footer (data CRC, newest timestamp) of a sealed, durable segment, from disk (the slot's CRC word is only
  * valid until the slot is next acquired, which may already have happened).
  * @throws AOF_ERR_CORRUPT if the footer does not describe the segment; AOF_ERR_IO
  */
-async function sealedDataCrc(seg: Segment): Promise<number> {
+async function sealedFooter(seg: Segment): Promise<SegmentFooter> {
   let fh;
   try {
     fh = await open(seg.path, 'r');
@@ -94,7 +95,7 @@ async function sealedDataCrc(seg: Segment): Promise<number> {
     if (footer === null || footer.baseId !== seg.baseId || footer.recordCount !== seg.count || footer.dataBytes !== seg.dataBytes) {
       throw AofError.corrupt(`segment ${seg.path} has no footer matching its ${seg.count} records`, { path: seg.path });
     }
-    return footer.dataCrc;
+    return footer;
   } catch (err) {
     throw err instanceof AofError ? err : AofError.io('read segment footer', seg.path, err);
   } finally {
@@ -126,6 +127,8 @@ export class Tier1 {
   readonly #sealing: Job[] = [];
   readonly #queue: Job[] = [];
   readonly #work = new Set<Promise<void>>();
+  /** Tier 2, when configured: compressed segments are handed to it for upload. */
+  tier2: Tier2 | null = null;
   #watching = false;
   #running = 0;
   #closed = false;
@@ -187,8 +190,12 @@ export class Tier1 {
     );
   }
 
-  /** Loads the frame index of a Tier 1 segment (after a restart it is only in the file). */
-  loadIndex(seg: Segment): Promise<void> {
+  /**
+   * Loads the frame index of a compressed segment: from the local Tier 1 file (after a restart it
+   * is only there) or, for a segment only Tier 2 holds, from the object.
+   */
+  loadIndex(stream: string, seg: Segment): Promise<void> {
+    if (seg.tier === SegmentTier.TIER2 && this.tier2 !== null) return this.tier2.loadIndex(stream, seg);
     return readTier1Meta(seg.t1Path).then(
       (meta) => {
         seg.frameIndex = meta.index;
@@ -238,15 +245,16 @@ export class Tier1 {
         // loop awaited the manifest, the slot may have been evicted, or evicted and then filled
         // again by a hydration (CLEAN, same segment, CRC word reset to 0).
         const ready: Job[] = [];
-        const crcs = await Promise.allSettled(durable.map((job) => sealedDataCrc(job.seg)));
+        const footers = await Promise.allSettled(durable.map((job) => sealedFooter(job.seg)));
         for (let i = 0; i < durable.length; i++) {
-          const crc = crcs[i]!;
-          if (crc.status === 'fulfilled') {
-            durable[i]!.seg.dataCrc = crc.value;
+          const footer = footers[i]!;
+          if (footer.status === 'fulfilled') {
+            durable[i]!.seg.dataCrc = footer.value.dataCrc;
+            durable[i]!.seg.maxTimestamp = footer.value.maxTimestamp;
             ready.push(durable[i]!);
           } else {
             // Left raw and unrecorded: recovery records and compresses it at the next open.
-            const err: unknown = crc.reason;
+            const err: unknown = footer.reason;
             this.stats.lastError = err instanceof AofError ? `${err.code}: ${err.message}` : String(err);
           }
         }
@@ -313,12 +321,15 @@ export class Tier1 {
         ]);
         seg.frameIndex = result.index;
         seg.tier = SegmentTier.TIER1;
+        seg.compressedBytes = result.compressedBytes;
+        seg.frameCount = result.frameCount;
         this.stats.segmentsCompressed++;
         this.stats.rawBytesCompressed += seg.dataBytes;
         this.stats.compressedBytes += result.compressedBytes;
         await unlink(seg.path).catch((err: NodeJS.ErrnoException) => {
           if (err.code !== 'ENOENT') throw err;
         });
+        this.tier2?.enqueueUpload(stream, seg);
         return;
       } catch (raw) {
         const err = fromWorkerRejection(raw);
@@ -350,16 +361,20 @@ export class Tier1 {
   async #hydrateFrame(seg: Segment, slot: number, frame: number): Promise<void> {
     const entry = seg.frameIndex![frame]!;
     const { index, bit } = this.#arena.frameBit(slot, frame);
-    const task: HydrateTask = {
-      source: { kind: 'file', path: seg.t1Path },
-      entry,
-      sab: this.#arena.sab,
-      targetOffset: this.#arena.base(slot) + entry.rawOffset,
-      bitmapIndex: index,
-      bitmapBit: bit,
-      progressIndex: G_PROGRESS_EPOCH,
-    };
     for (let attempt = 1; ; attempt++) {
+      // Chosen per attempt: an eviction between attempts moves the segment to Tier 2.
+      const task: HydrateTask = {
+        source:
+          seg.tier === SegmentTier.TIER2 && this.tier2 !== null
+            ? { kind: 'object', store: this.tier2.storeConfig, key: seg.key }
+            : { kind: 'file', path: seg.t1Path },
+        entry,
+        sab: this.#arena.sab,
+        targetOffset: this.#arena.base(slot) + entry.rawOffset,
+        bitmapIndex: index,
+        bitmapBit: bit,
+        progressIndex: G_PROGRESS_EPOCH,
+      };
       try {
         await this.#hydratePool.run(task);
         this.stats.framesDecompressed++;

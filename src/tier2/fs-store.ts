@@ -51,15 +51,12 @@ export class FsObjectStore implements ObjectStore {
     this.location = pathToFileURL(root).href;
   }
 
-  /** @throws AOF_ERR_UNAVAILABLE if the directory cannot be created */
+  /**
+   * Opens the store. The directory is created by the first `put`, not here: opening a manager
+   * that never uploads leaves nothing behind.
+   */
   static async open(root: string): Promise<FsObjectStore> {
-    const abs = resolve(root);
-    try {
-      await mkdir(abs, { recursive: true });
-    } catch (err) {
-      throw unavailable('create', abs, err);
-    }
-    return new FsObjectStore(abs);
+    return new FsObjectStore(resolve(root));
   }
 
   #path(key: string): string {

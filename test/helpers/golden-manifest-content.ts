@@ -23,18 +23,18 @@ const T = ManifestRecordType;
 
 /** Committed records: every record type at least once, names of several lengths (padding 0..7). */
 export const GOLDEN_RECORDS: readonly ManifestRecord[] = [
-  { type: T.SEALED, stream: 'orders', baseId: 0, fields: { recordCount: 4096, dataBytes: 1_048_512, dataCrc: 0xdeadbeef } },
-  { type: T.SEALED, stream: 'orders', baseId: 4096, fields: { recordCount: 3000, dataBytes: 1_040_000, dataCrc: 0x01234567 } },
+  { type: T.SEALED, stream: 'orders', baseId: 0, fields: { recordCount: 4096, dataBytes: 1_048_512, dataCrc: 0xdeadbeef, maxTimeSec: 0 } },
+  { type: T.SEALED, stream: 'orders', baseId: 4096, fields: { recordCount: 3000, dataBytes: 1_040_000, dataCrc: 0x01234567, maxTimeSec: 0 } },
   { type: T.COMPRESSION_STARTED, stream: 'orders', baseId: 0, fields: { attempt: 1 } },
   { type: T.COMPRESSION_DONE, stream: 'orders', baseId: 0, fields: { compressedBytes: 262_144, frameCount: 4 } },
   // --- the snapshot's watermark is here ---
-  { type: T.SEALED, stream: 'payments.eu', baseId: 0, fields: { recordCount: 12, dataBytes: 4096, dataCrc: 0x89abcdef } },
+  { type: T.SEALED, stream: 'payments.eu', baseId: 0, fields: { recordCount: 12, dataBytes: 4096, dataCrc: 0x89abcdef, maxTimeSec: 0 } },
   { type: T.COMPRESSION_FAILED, stream: 'payments.eu', baseId: 0, fields: { attempts: 3 } },
   { type: T.UPLOADED, stream: 'orders', baseId: 0, fields: { objectBytes: 262_208 } },
   { type: T.EVICTED, stream: 'orders', baseId: 0, fields: {} },
   { type: T.HYDRATED, stream: 'orders', baseId: 0, fields: {} },
   { type: T.NEEDS_RECOVERY, stream: 'orders', baseId: 4096, fields: {} },
-  { type: T.SEALED, stream: 'a', baseId: 9_007_199_254_740_991, fields: { recordCount: 1, dataBytes: 16, dataCrc: 0 } },
+  { type: T.SEALED, stream: 'a', baseId: 9_007_199_254_740_991, fields: { recordCount: 1, dataBytes: 16, dataCrc: 0, maxTimeSec: 0 } },
   { type: T.DELETED, stream: 'a', baseId: 9_007_199_254_740_991, fields: {} },
   { type: T.SNAPSHOT, stream: '', baseId: 0, fields: { snapshotSeq: 3 } },
   { type: T.EVICTED, stream: 'orders', baseId: 0, fields: {} },
@@ -45,7 +45,7 @@ export const GOLDEN_RECORDS: readonly ManifestRecord[] = [
  * whole record, then the first TORN_PARTIAL_BYTES bytes of another.
  */
 export const GOLDEN_TAIL: readonly ManifestRecord[] = [
-  { type: T.SEALED, stream: 'orders', baseId: 7096, fields: { recordCount: 10, dataBytes: 800, dataCrc: 0x55aa55aa } },
+  { type: T.SEALED, stream: 'orders', baseId: 7096, fields: { recordCount: 10, dataBytes: 800, dataCrc: 0x55aa55aa, maxTimeSec: 0 } },
   { type: T.COMPRESSION_STARTED, stream: 'orders', baseId: 4096, fields: { attempt: 1 } },
 ];
 export const TORN_PARTIAL_BYTES = 20;
@@ -66,6 +66,7 @@ export const GOLDEN_SNAPSHOT_STREAMS: ReadonlyMap<string, readonly CatalogEntry[
         compressedBytes: 9_000_000,
         frameCount: 256,
         objectBytes: 9_000_064,
+        maxTimeSec: 0,
       },
     ],
   ],
@@ -83,6 +84,7 @@ export const GOLDEN_SNAPSHOT_STREAMS: ReadonlyMap<string, readonly CatalogEntry[
         compressedBytes: 262_144,
         frameCount: 4,
         objectBytes: 0,
+        maxTimeSec: 0,
       },
       {
         baseId: 4096,
@@ -95,6 +97,7 @@ export const GOLDEN_SNAPSHOT_STREAMS: ReadonlyMap<string, readonly CatalogEntry[
         compressedBytes: 0,
         frameCount: 0,
         objectBytes: 0,
+        maxTimeSec: 0,
       },
     ],
   ],

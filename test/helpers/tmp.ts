@@ -2,10 +2,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** A fresh directory under the OS temp dir, removed by the returned cleanup. */
+/**
+ * A fresh directory under the OS temp dir, removed by the returned cleanup together with the
+ * default Tier 2 directory beside it (`<root>-tier2`, see config.ts defaultTier2Root).
+ */
 export function tempRoot(prefix = 'aof2-test-'): { root: string; cleanup: () => void } {
   const root = mkdtempSync(join(tmpdir(), prefix));
-  return { root, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+  return {
+    root,
+    cleanup: () => {
+      rmSync(root, { recursive: true, force: true });
+      rmSync(`${root}-tier2`, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Deterministic payload for record `id` of `size` bytes, so readers can verify bytes without storing them. */

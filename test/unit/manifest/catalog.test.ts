@@ -23,6 +23,7 @@ describe('Catalog.apply', () => {
       compressedBytes: 0,
       frameCount: 0,
       objectBytes: 0,
+      maxTimeSec: 0,
     });
     assert.equal(c.transitionCount, 1);
     assert.equal(c.segmentCount, 1);
@@ -71,6 +72,7 @@ describe('Catalog.apply', () => {
       compressedBytes: 0,
       frameCount: 0,
       objectBytes: 0,
+      maxTimeSec: 0,
     });
     assert.equal(c.segmentCount, 1, 'overwriting does not count a second segment');
   });

@@ -99,12 +99,12 @@ describe('manifest records', () => {
 
   test('a flipped bit anywhere is caught: crc or length, never a wrong record', () => {
     const bytes = encode({ type: T.SEALED, stream: 'order', baseId: 42, fields: { recordCount: 1, dataBytes: 2, dataCrc: 3 } });
-    assert.equal(bytes.length, 40, '39 bytes + 1 byte of padding');
+    assert.equal(bytes.length, 48, '43 bytes + 5 bytes of padding');
     for (let bit = 0; bit < bytes.length * 8; bit++) {
       const copy = bytes.slice();
       copy[bit >> 3]! ^= 1 << (bit & 7);
       const r = decodeManifestRecord(copy, 0, copy.length);
-      const inPadding = (bit >> 3) >= 12 + 2 + 5 + 8 + 12;
+      const inPadding = (bit >> 3) >= 12 + 2 + 5 + 8 + 16;
       if (inPadding) assert.ok(r.ok, 'padding is not covered by the record CRC (the chunk CRC covers it)');
       else assert.ok(!r.ok && r.next > 0, `bit ${bit}: ${JSON.stringify(r)}`);
     }
@@ -200,6 +200,7 @@ describe('catalog snapshot', () => {
     compressedBytes: 5,
     frameCount: 6,
     objectBytes: 7,
+    maxTimeSec: 8,
     ...extra,
   });
   const meta = { watermarkChunk: 12, watermarkOffset: 4096, snapshotSeq: 5, createdAt: 1_700_000_000_000 };

@@ -230,6 +230,7 @@ const entryArb: fc.Arbitrary<Omit<CatalogEntry, 'baseId'>> = fc.record({
   compressedBytes: fc.nat({ max: 0xffff_ffff }),
   frameCount: fc.nat({ max: 0xffff_ffff }),
   objectBytes: fc.nat({ max: 0xffff_ffff }),
+  maxTimeSec: fc.nat({ max: 0xffff_ffff }),
 });
 const snapshotStreamsArb = fc.dictionary(
   fc.stringMatching(/^[A-Za-z0-9._-]{1,20}$/),

@@ -42,6 +42,7 @@ const ORDERS_AFTER_REPLAY = [
     compressedBytes: 262_144,
     frameCount: 4,
     objectBytes: 262_208,
+    maxTimeSec: 0,
   },
   {
     baseId: 4096,
@@ -54,6 +55,7 @@ const ORDERS_AFTER_REPLAY = [
     compressedBytes: 0,
     frameCount: 0,
     objectBytes: 0,
+    maxTimeSec: 0,
   },
 ];
 const PAYMENTS_AFTER_REPLAY = [
@@ -68,6 +70,7 @@ const PAYMENTS_AFTER_REPLAY = [
     compressedBytes: 0,
     frameCount: 0,
     objectBytes: 0,
+    maxTimeSec: 0,
   },
 ];
 
@@ -106,7 +109,7 @@ describe('golden manifest chunk v1', () => {
     // Spot checks against literals, independent of the content module.
     const first = decodeManifestRecord(file, CHUNK_HEADER_BYTES, file.length);
     assert.ok(first.ok);
-    assert.deepEqual(first.record, { type: 1, stream: 'orders', baseId: 0, fields: { recordCount: 4096, dataBytes: 1_048_512, dataCrc: 0xdeadbeef } });
+    assert.deepEqual(first.record, { type: 1, stream: 'orders', baseId: 0, fields: { recordCount: 4096, dataBytes: 1_048_512, dataCrc: 0xdeadbeef, maxTimeSec: 0 } });
     const big = decodeManifestRecord(file, CHUNK_HEADER_BYTES + 368, file.length);
     assert.ok(big.ok && big.record.baseId === Number.MAX_SAFE_INTEGER && big.record.stream === 'a');
   });
@@ -190,7 +193,7 @@ describe('golden files through ManifestLog', () => {
     assert.deepEqual(catalog.entries('orders'), ORDERS_AFTER_REPLAY);
     assert.deepEqual(catalog.entries('payments.eu'), PAYMENTS_AFTER_REPLAY);
     // Appends continue in a fresh chunk (8), never behind the trimmed tail.
-    await manifest.append([{ type: 1, stream: 'orders', baseId: 7096, fields: { recordCount: 1, dataBytes: 24, dataCrc: 5 } }]);
+    await manifest.append([{ type: 1, stream: 'orders', baseId: 7096, fields: { recordCount: 1, dataBytes: 24, dataCrc: 5, maxTimeSec: 0 } }]);
     assert.equal(manifest.stats().chunkSeq, 8);
   });
 });

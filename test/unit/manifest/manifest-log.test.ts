@@ -134,6 +134,7 @@ describe('ManifestLog basics', () => {
       compressedBytes: 5000,
       frameCount: 2,
       objectBytes: 5064,
+      maxTimeSec: 0,
     });
     assert.equal(first.catalog.orphanCount, 1);
     await first.manifest.close();
@@ -390,11 +391,11 @@ describe('corruption inside the committed length', () => {
 
   test('a flipped bit in padding is caught by the chunk CRC', async (t) => {
     const { dir, open } = setup(t);
-    const record = sealed('odd', 0); // 12 + 2 + 3 + 8 + 12 = 37 bytes: 3 bytes of padding
-    assert.equal(manifestRecordLength(record), 40);
+    const record = sealed('odd', 0); // 12 + 2 + 3 + 8 + 16 = 41 bytes: 7 bytes of padding
+    assert.equal(manifestRecordLength(record), 48);
     const path = await threeCommits(open, dir, [[record]]);
     const bytes = readFileSync(path);
-    bytes[CHUNK_HEADER_BYTES + 38]! ^= 1;
+    bytes[CHUNK_HEADER_BYTES + 46]! ^= 1;
     writeFileSync(path, bytes);
     await assert.rejects(open({ strict: true }), isCode(ErrorCode.CORRUPT));
     const { catalog, report } = await open();

@@ -1,0 +1,132 @@
+/**
+ * Rebuilding a root from Tier 2 alone (a new machine pointed at the same bucket and prefix).
+ *
+ * 1. `restoreManifest`: when the local manifest directory holds no chunk and no snapshot, every
+ *    replicated manifest file (src/tier2/manifest-replica.ts) is copied down before the manifest
+ *    is opened, so the ordinary replay rebuilds the catalog. The files land in a sibling staging
+ *    directory (fsynced) that is renamed into place in one step: a crash mid-restore leaves no
+ *    manifest at all, and the next open restores again from scratch.
+ * 2. Stream recovery (src/tier0/recovery.ts, `rebuilt`) turns uploaded segments into TIER2 ones and
+ *    drops what Tier 2 never received.
+ * 3. `adoptUploadedObjects`: segments uploaded after the last manifest sync are found by listing
+ *    the stream's objects; each one that continues the stream is verified (header, footer, frame
+ *    index by ranged GETs) and recorded, which shrinks the loss window to segments never uploaded.
+ */
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { CHUNK_FILE_SUFFIX, ManifestRecordType, type ManifestRecord } from '../format/manifest.js';
+import { SNAPSHOT_FILE_SUFFIX } from '../format/snapshot.js';
+import { TIER1_FOOTER_BYTES, decodeTier1Footer } from '../format/tier1.js';
+import { AofError } from '../errors.js';
+import { Segment, SegmentTier } from '../tier0/segment.js';
+import { segmentPath, tier1Path } from '../tier0/recovery.js';
+import { sealedRecord } from '../manifest/records.js';
+import { MANIFEST_PREFIX, parseSegmentKey, streamPrefix, type ObjectStore } from './object-store.js';
+import { fetchTier1Meta } from './remote-meta.js';
+
+async function writeDurably(path: string, bytes: Uint8Array): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.write(bytes, 0, bytes.length, 0);
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+}
+
+/**
+ * Copies the replicated manifest into `dir` when `dir` holds none. Returns the number of files
+ * restored (0: the local manifest exists, or Tier 2 holds none: a fresh root).
+ * @throws AOF_ERR_UNAVAILABLE if the store cannot be listed or read; AOF_ERR_IO on local writes
+ */
+export async function restoreManifest(dir: string, store: ObjectStore): Promise<number> {
+  const isManifestFile = (n: string): boolean => n.endsWith(CHUNK_FILE_SUFFIX) || n.endsWith(SNAPSHOT_FILE_SUFFIX);
+  const local = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [] as string[];
+    throw AofError.io('list manifest directory', dir, err);
+  });
+  if (local.some(isManifestFile)) return 0;
+  const names = (await store.list(MANIFEST_PREFIX)).map((o) => o.key.slice(MANIFEST_PREFIX.length)).filter(isManifestFile);
+  if (names.length === 0) return 0;
+  const staging = `${dir}.restore`;
+  try {
+    await rm(staging, { recursive: true, force: true });
+    await mkdir(staging, { recursive: true });
+  } catch (err) {
+    throw AofError.io('create manifest staging directory', staging, err);
+  }
+  let restored = 0;
+  for (const name of names) {
+    const bytes = await store.get(MANIFEST_PREFIX + name);
+    if (bytes === null) continue; // pruned by the writer between list and get
+    try {
+      await writeDurably(join(staging, name), bytes);
+    } catch (err) {
+      throw AofError.io('restore manifest file', join(staging, name), err);
+    }
+    restored++;
+  }
+  try {
+    await fsyncDir(staging);
+    await rm(dir, { recursive: true, force: true }); // empty (or only temp files): nothing to lose
+    await rename(staging, dir);
+    await fsyncDir(dirname(dir));
+  } catch (err) {
+    throw AofError.io('install restored manifest', dir, err);
+  }
+  return restored;
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  await fh.sync().finally(() => fh.close());
+}
+
+/** Segments adopted from the bucket listing, and the manifest records that describe them. */
+export interface AdoptedObjects {
+  segments: Segment[];
+  records: ManifestRecord[];
+  nextId: number;
+}
+
+/**
+ * Finds the stream's objects that continue it at `nextId` (uploaded after the last manifest sync)
+ * and returns them as TIER2 segments, stopping at the first gap.
+ * @throws AOF_ERR_UNAVAILABLE, AOF_ERR_CORRUPT (an object that does not verify)
+ */
+export async function adoptUploadedObjects(store: ObjectStore, dir: string, stream: string, nextId: number): Promise<AdoptedObjects> {
+  const out: AdoptedObjects = { segments: [], records: [], nextId };
+  const objects = (await store.list(streamPrefix(stream)))
+    .map((o) => ({ ...o, parsed: parseSegmentKey(o.key) }))
+    .filter((o) => o.parsed !== null && o.parsed.baseId >= nextId)
+    .sort((a, b) => a.parsed!.baseId - b.parsed!.baseId);
+  for (const object of objects) {
+    if (object.parsed!.baseId !== out.nextId) break;
+    const tail = await store.get(object.key, { offset: Math.max(0, object.size - TIER1_FOOTER_BYTES), length: TIER1_FOOTER_BYTES });
+    if (tail === null || tail.length !== TIER1_FOOTER_BYTES) break;
+    const footer = decodeTier1Footer(tail);
+    const meta = await fetchTier1Meta(store, object.key, object.size, footer.frameCount);
+    const id = object.parsed!.baseId;
+    if (meta.header.baseId !== id) throw AofError.corrupt(`tier 2 object ${object.key} holds base id ${meta.header.baseId}`, { key: object.key });
+    const seg = new Segment(id, segmentPath(dir, id), tier1Path(dir, id), meta.header.recordCount, meta.header.dataBytes, true);
+    seg.tier = SegmentTier.TIER2;
+    seg.dataCrc = meta.header.dataCrc;
+    seg.maxTimestamp = meta.header.createdAt;
+    seg.compressedBytes = object.size;
+    seg.frameCount = meta.index.length;
+    seg.frameIndex = meta.index;
+    seg.uploaded = true;
+    seg.key = object.key;
+    out.segments.push(seg);
+    out.records.push(
+      sealedRecord(stream, seg),
+      { type: ManifestRecordType.COMPRESSION_DONE, stream, baseId: id, fields: { compressedBytes: object.size, frameCount: seg.frameCount } },
+      { type: ManifestRecordType.UPLOADED, stream, baseId: id, fields: { objectBytes: object.size } },
+      { type: ManifestRecordType.EVICTED, stream, baseId: id, fields: {} },
+    );
+    out.nextId = seg.endId;
+  }
+  return out;
+}

@@ -1,0 +1,349 @@
+/**
+ * Tier 2 on the main thread: ships compressed Tier 1 files to the object store, keeps the local
+ * Tier 1 directory within its budget by evicting uploaded files, and brings segments back from
+ * the store when only it holds them.
+ *
+ * - Upload: every segment that reaches Tier 1 joins the upload queue. A piscina pool (I/O
+ *   settings: async atomics off, 2 threads, 2 tasks each) puts the file under its deterministic key
+ *   and checks the stored size; then UPLOADED goes to the manifest and only then may the local
+ *   file be evicted. Attempts pass through the circuit breaker: while it is open nothing is tried
+ *   (one probe after the cool-down), failures back off with jitter, and an upload is never given
+ *   up while the engine runs (data must reach Tier 2); close abandons the queue and the next open
+ *   queues it again (recovery finds TIER1 entries without the uploaded flag).
+ * - Budget: `tier1.maxBytes` bounds the local Tier 1 files. Uploaded files are a cache, evicted
+ *   oldest-uploaded first (EVICTED is made durable before the unlink; the object is never touched).
+ *   Files not uploaded yet cannot be evicted: once they alone fill the budget, `blocked` turns true
+ *   and writers get WouldBlock kind `tier2` at their next rollover (async appends wait) until
+ *   uploads catch up. That is the outage behaviour: data queues on local disk up to the budget,
+ *   never beyond, never lost.
+ * - Hydration: a segment only Tier 2 holds gets its header and frame index with two ranged GETs
+ *   (sizes known from the catalog), then readers fetch single frames by range through the hydrate
+ *   pool (src/tier1/tier1.ts builds the task). Once a reader touched such a segment, the whole
+ *   object is copied back into the local Tier 1 cache in the background when the budget has room
+ *   (HYDRATED), so a scan of old data pays the network once.
+ */
+import { open, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Piscina } from 'piscina';
+import type { ResolvedConfig } from '../config.js';
+import type { Coordinator } from '../coordinator/coordinator.js';
+import { AofError, ErrorCode } from '../errors.js';
+import { ManifestRecordType } from '../format/manifest.js';
+import type { ManifestLog } from '../manifest/manifest-log.js';
+import { SegmentTier, type Segment } from '../tier0/segment.js';
+import { decodeTier1Image } from '../tier1/tier1-file.js';
+import { fromWorkerRejection } from '../worker-error.js';
+import type { UploadResult, UploadTask } from '../../workers/tier2-protocol.js';
+import { BreakerState, CircuitBreaker } from './circuit-breaker.js';
+import { segmentKey, type ObjectStore, type Tier2StoreConfig } from './object-store.js';
+import { fetchTier1Meta } from './remote-meta.js';
+
+const UPLOAD_WORKER = new URL('../../workers/upload.js', import.meta.url).href;
+const IDLE_MS = 1000;
+const BACKOFF_BASE_MS = 20;
+const BACKOFF_MAX_MS = 2000;
+/** Uploads in flight at once: the pool's threads times its tasks per thread. */
+const UPLOAD_WIDTH = 4;
+
+export interface Tier2Stats {
+  segmentsUploaded: number;
+  uploadedBytes: number;
+  uploadRetries: number;
+  uploadFailures: number;
+  /** Uploads waiting or running. */
+  uploadQueue: number;
+  /** Local Tier 1 bytes not in Tier 2 yet (what `blocked` compares with the budget). */
+  pendingBytes: number;
+  /** Local Tier 1 bytes in total. */
+  localBytes: number;
+  segmentsEvicted: number;
+  evictedBytes: number;
+  /** Segments copied back from Tier 2 into the local Tier 1 cache. */
+  segmentsRecached: number;
+  breakerState: number;
+  breakerOpened: number;
+  breakerClosed: number;
+  lastError: string | null;
+}
+
+interface Job {
+  stream: string;
+  seg: Segment;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function backoff(attempt: number): number {
+  return Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
+}
+
+function describe(err: unknown): string {
+  return err instanceof AofError ? `${err.code}: ${err.message}` : String(err);
+}
+
+export class Tier2 {
+  readonly stats: Tier2Stats = {
+    segmentsUploaded: 0,
+    uploadedBytes: 0,
+    uploadRetries: 0,
+    uploadFailures: 0,
+    uploadQueue: 0,
+    pendingBytes: 0,
+    localBytes: 0,
+    segmentsEvicted: 0,
+    evictedBytes: 0,
+    segmentsRecached: 0,
+    breakerState: BreakerState.closed,
+    breakerOpened: 0,
+    breakerClosed: 0,
+    lastError: null,
+  };
+  readonly store: ObjectStore;
+  readonly storeConfig: Tier2StoreConfig;
+  readonly breaker: CircuitBreaker;
+  readonly #manifest: ManifestLog;
+  readonly #coordinator: Coordinator;
+  readonly #budget: number;
+  readonly #pool: Piscina;
+  readonly #queue: Job[] = [];
+  /** Uploaded segments with a local Tier 1 file, oldest upload first: the eviction order. */
+  readonly #cached = new Map<Segment, Job>();
+  readonly #work = new Set<Promise<void>>();
+  /** Called after each upload is recorded (manifest replication listens). */
+  onUploaded: () => void = () => undefined;
+  #running = 0;
+  #closing = false;
+
+  constructor(store: ObjectStore, storeConfig: Tier2StoreConfig, manifest: ManifestLog, coordinator: Coordinator, config: ResolvedConfig) {
+    this.store = store;
+    this.storeConfig = storeConfig;
+    this.#manifest = manifest;
+    this.#coordinator = coordinator;
+    this.#budget = config.tier1.maxBytes;
+    this.breaker = new CircuitBreaker({
+      onChange: (_from, to) => {
+        this.stats.breakerState = BreakerState[to];
+        this.stats.breakerOpened = this.breaker.openedCount;
+        this.stats.breakerClosed = this.breaker.closedCount;
+      },
+    });
+    this.#pool = new Piscina({
+      filename: UPLOAD_WORKER,
+      minThreads: 0,
+      maxThreads: 2,
+      concurrentTasksPerWorker: 2,
+      idleTimeout: IDLE_MS,
+      maxQueue: 64,
+      atomics: 'disabled',
+      execArgv: [],
+    });
+  }
+
+  /**
+   * True while the local files not yet in Tier 2 fill the Tier 1 budget: writers must wait
+   * (WouldBlock kind `tier2`) until uploads catch up.
+   */
+  get blocked(): boolean {
+    return this.stats.pendingBytes >= this.#budget;
+  }
+
+  /** A segment reached Tier 1 (compressed now, or found at recovery without its upload). */
+  enqueueUpload(stream: string, seg: Segment): void {
+    seg.key = segmentKey(stream, seg.baseId);
+    this.stats.pendingBytes += seg.compressedBytes;
+    this.stats.localBytes += seg.compressedBytes;
+    this.#queue.push({ stream, seg });
+    this.#pump();
+  }
+
+  /** An uploaded segment whose local Tier 1 file exists (found at recovery): cache accounting. */
+  adoptCached(stream: string, seg: Segment): void {
+    seg.key = segmentKey(stream, seg.baseId);
+    this.stats.localBytes += seg.compressedBytes;
+    this.#cached.set(seg, { stream, seg });
+    this.#track(this.#evictOverBudget());
+  }
+
+  /** A segment only Tier 2 holds (found at recovery). */
+  adoptRemote(stream: string, seg: Segment): void {
+    seg.key = segmentKey(stream, seg.baseId);
+  }
+
+  /**
+   * Loads the frame index of a segment only Tier 2 holds (two ranged GETs), then starts copying
+   * the object back into the local cache if the budget has room.
+   */
+  loadIndex(stream: string, seg: Segment): Promise<void> {
+    return fetchTier1Meta(this.store, seg.key, seg.compressedBytes, seg.frameCount).then(
+      (meta) => {
+        seg.frameIndex = meta.index;
+        this.#recache(stream, seg);
+      },
+      (err: unknown) => {
+        seg.error = err instanceof AofError ? err : new AofError(ErrorCode.UNAVAILABLE, `tier 2: ${String(err)}`, { cause: err });
+        this.stats.lastError = describe(err);
+      },
+    );
+  }
+
+  /** Retention removed the segment: stop tracking it (its upload is settled: see retention.ts). */
+  forget(seg: Segment): void {
+    if (this.#cached.delete(seg)) this.stats.localBytes -= seg.compressedBytes;
+  }
+
+  async drain(): Promise<void> {
+    while (this.#work.size > 0) await Promise.allSettled([...this.#work]);
+  }
+
+  /**
+   * Graceful stop: finishes the upload queue while the store answers, abandons it (for the next
+   * open, which queues it again) once the breaker opens, waits for running work. The store stays
+   * open: the manager replicates the manifest through it after this.
+   */
+  async close(): Promise<void> {
+    while ((this.#queue.length > 0 || this.#running > 0) && this.breaker.state === 'closed') {
+      await Promise.race([Promise.allSettled([...this.#work]), sleep(100)]);
+    }
+    this.#closing = true;
+    this.#queue.length = 0;
+    await this.drain();
+    await this.#pool.destroy();
+  }
+
+  #track(work: Promise<void>): void {
+    this.#work.add(work);
+    const forget = (): void => void this.#work.delete(work);
+    work.then(forget, forget);
+  }
+
+  #pump(): void {
+    this.stats.uploadQueue = this.#queue.length + this.#running;
+    while (!this.#closing && this.#running < UPLOAD_WIDTH && this.#queue.length > 0) {
+      const job = this.#queue.shift()!;
+      this.#running++;
+      this.#track(
+        this.#upload(job).finally(() => {
+          this.#running--;
+          this.#pump();
+        }),
+      );
+    }
+  }
+
+  /** Waits until the breaker admits an attempt; false when closing. */
+  async #admitted(): Promise<boolean> {
+    while (!this.breaker.canAttempt()) {
+      if (this.#closing) return false;
+      await sleep(Math.max(10, Math.min(this.breaker.msUntilProbe(), 250)));
+    }
+    return !this.#closing;
+  }
+
+  async #upload({ stream, seg }: Job): Promise<void> {
+    const task: UploadTask = { store: this.storeConfig, path: seg.t1Path, key: seg.key, expectedBytes: seg.compressedBytes };
+    for (let attempt = 1; ; attempt++) {
+      if (!(await this.#admitted())) return;
+      let result: UploadResult;
+      try {
+        result = (await this.#pool.run(task)) as UploadResult;
+        this.breaker.onSuccess();
+      } catch (raw) {
+        const err = fromWorkerRejection(raw);
+        this.stats.lastError = `${err.code}: ${err.message}`;
+        if (err.code === ErrorCode.CORRUPT) {
+          // The only local copy is damaged: never upload damage. Nothing else holds the records.
+          this.stats.uploadFailures++;
+          this.stats.pendingBytes -= seg.compressedBytes;
+          this.stats.localBytes -= seg.compressedBytes;
+          seg.tier = SegmentTier.MISSING;
+          seg.error = err;
+          await this.#manifest.append([{ type: ManifestRecordType.NEEDS_RECOVERY, stream, baseId: seg.baseId, fields: {} }]).catch(() => undefined);
+          return;
+        }
+        // A crashed worker says nothing about the store; everything else counts against it.
+        if (err.code !== ErrorCode.WORKER_FAILED) this.breaker.onFailure();
+        this.stats.uploadRetries++;
+        if (this.#closing) return;
+        await sleep(backoff(attempt));
+        continue;
+      }
+      try {
+        await this.#manifest.append([{ type: ManifestRecordType.UPLOADED, stream, baseId: seg.baseId, fields: { objectBytes: result.objectBytes } }]);
+      } catch (err) {
+        // Not recorded: the next open uploads it again (same key, same bytes: harmless).
+        this.stats.lastError = describe(err);
+        return;
+      }
+      seg.uploaded = true;
+      this.stats.segmentsUploaded++;
+      this.stats.uploadedBytes += result.objectBytes;
+      this.stats.pendingBytes -= seg.compressedBytes;
+      if (seg.tier === SegmentTier.TIER1) this.#cached.set(seg, { stream, seg });
+      this.onUploaded();
+      this.#coordinator.kick(); // writers blocked on the budget may go on
+      await this.#evictOverBudget();
+      return;
+    }
+  }
+
+  /** Evicts uploaded local files, oldest upload first, until the local bytes fit the budget. */
+  async #evictOverBudget(): Promise<void> {
+    while (this.stats.localBytes > this.#budget && this.#cached.size > 0) {
+      const [seg, job] = this.#cached.entries().next().value as [Segment, Job];
+      this.#cached.delete(seg);
+      try {
+        await this.#manifest.append([{ type: ManifestRecordType.EVICTED, stream: job.stream, baseId: seg.baseId, fields: {} }]);
+      } catch (err) {
+        this.stats.lastError = describe(err);
+        this.#cached.set(seg, job);
+        return;
+      }
+      // From here readers fetch from Tier 2; a frame read already under way keeps its open file.
+      seg.tier = SegmentTier.TIER2;
+      await unlink(seg.t1Path).catch(() => undefined);
+      this.stats.localBytes -= seg.compressedBytes;
+      this.stats.segmentsEvicted++;
+      this.stats.evictedBytes += seg.compressedBytes;
+    }
+  }
+
+  /** Copies a segment only Tier 2 holds back into the local cache, when the budget has room. */
+  #recache(stream: string, seg: Segment): void {
+    if (this.#closing || seg.recaching || this.stats.localBytes + seg.compressedBytes > this.#budget) return;
+    seg.recaching = true;
+    this.#track(
+      this.#copyBack(stream, seg)
+        .catch((err: unknown) => {
+          this.stats.lastError = describe(err);
+        })
+        .finally(() => {
+          seg.recaching = false;
+        }),
+    );
+  }
+
+  async #copyBack(stream: string, seg: Segment): Promise<void> {
+    const image = await this.store.get(seg.key);
+    if (image === null || image.length !== seg.compressedBytes) return;
+    decodeTier1Image(image); // never cache damage
+    const tmp = `${seg.t1Path}.tmp`;
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.write(image, 0, image.length, 0);
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, seg.t1Path);
+    const dir = await open(dirname(seg.t1Path), 'r');
+    await dir.sync().finally(() => dir.close());
+    if (seg.tier !== SegmentTier.TIER2) return;
+    await this.#manifest.append([{ type: ManifestRecordType.HYDRATED, stream, baseId: seg.baseId, fields: {} }]);
+    seg.tier = SegmentTier.TIER1;
+    this.stats.localBytes += seg.compressedBytes;
+    this.stats.segmentsRecached++;
+    this.#cached.set(seg, { stream, seg });
+  }
+}
