@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AofError, ErrorCode } from '../errors.js';
 import type { ByteRange, ObjectInfo, ObjectStore } from './object-store.js';
@@ -81,6 +81,22 @@ export class FsObjectStore implements ObjectStore {
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
       throw unavailable('put', path, err);
+    }
+    await this.#removeStaleTemps(path);
+  }
+
+  /**
+   * Removes temp files other attempts at the same key left behind (a writer killed between open
+   * and rename: a crashed worker thread, kill -9). Run after a successful put, because the key's
+   * successful retry is what makes them garbage. A concurrent put of the same key loses its temp
+   * file, fails its rename and is retried by its caller: harmless, the bytes are the same.
+   */
+  async #removeStaleTemps(path: string): Promise<void> {
+    const dir = dirname(path);
+    const prefix = `${basename(path)}.`;
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names) {
+      if (name.startsWith(prefix) && name.endsWith(TMP_SUFFIX)) await unlink(join(dir, name)).catch(() => undefined);
     }
   }
 

@@ -19,6 +19,7 @@ import { MAX_COMPRESS_ATTEMPTS } from '../../src/tier1/tier1.js';
 import { sleep, waitFor } from '../helpers/engine.js';
 import { jsonLikePayload, rng } from '../helpers/tier1.js';
 import { sameBytes, tempRoot } from '../helpers/tmp.js';
+import { withFailpoints } from '../helpers/failpoints-env.js';
 import {
   asyncPass,
   checkCatalogAgainstFiles,
@@ -47,21 +48,6 @@ const options = (root: string): AofManagerOptions => ({
   fsync: 'interval',
   fsyncIntervalMs: 20,
 });
-
-/** Sets the failpoint variables for the duration of `fn` (restoring what was there before). */
-async function withFailpoints<T>(spec: string, seed: string, fn: () => Promise<T>): Promise<T> {
-  const saved = { spec: process.env['AOF2_FAILPOINTS'], seed: process.env['AOF2_FAILPOINTS_SEED'] };
-  process.env['AOF2_FAILPOINTS'] = spec;
-  process.env['AOF2_FAILPOINTS_SEED'] = seed;
-  try {
-    return await fn();
-  } finally {
-    if (saved.spec === undefined) delete process.env['AOF2_FAILPOINTS'];
-    else process.env['AOF2_FAILPOINTS'] = saved.spec;
-    if (saved.seed === undefined) delete process.env['AOF2_FAILPOINTS_SEED'];
-    else process.env['AOF2_FAILPOINTS_SEED'] = saved.seed;
-  }
-}
 
 function injectedTotal(manager: AofManager): number {
   const t = manager.stats().tier1;
