@@ -86,13 +86,18 @@ export const S3_DEFAULTS = {
   maxAttempts: 2,
 } as const;
 
-/** What an S3 failure is called: the service's error name, else the errno, else the error's name. */
+/**
+ * What an S3 failure is called: the service's error name (`NoSuchBucket`), else the errno
+ * (`ECONNREFUSED`), else the error's own name (`TimeoutError`), else the HTTP status of an answer
+ * the SDK could not parse (`HTTP_502` from a proxy's HTML page).
+ */
 function storeCodeOf(err: unknown): string {
   if (err instanceof S3ServiceException) return err.name;
   const e = err as { code?: unknown; name?: unknown } | null;
   if (typeof e?.code === 'string') return e.code;
   if (typeof e?.name === 'string' && e.name !== 'Error') return e.name;
-  return 'unknown';
+  const status = httpStatusOf(err);
+  return status === null ? 'unknown' : `HTTP_${status}`;
 }
 
 function httpStatusOf(err: unknown): number | null {
@@ -140,6 +145,10 @@ export class S3ObjectStore implements ObjectStore {
       maxAttempts: positiveInt(options.maxAttempts, 'maxAttempts', S3_DEFAULTS.maxAttempts),
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
+      // The SDK's default sends `Expect: 100-continue` on bodies >= 2 MiB, and each such request
+      // on a fresh connection (no keep-alive: one more TCP+TLS handshake per part) that waits up to
+      // 6 s for a store that ignores the header. It only saves uploading a body the store refuses.
+      expectContinueHeader: false,
       // Options object rather than a NodeHttpHandler instance: the SDK builds its own handler from
       // it, so @smithy/node-http-handler need not be a direct dependency.
       requestHandler: {

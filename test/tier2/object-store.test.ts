@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { AofError, ErrorCode, type ErrorCodeValue } from '../../src/errors.js';
 import { openObjectStore, segmentKey, type ObjectStore } from '../../src/tier2/object-store.js';
 import { fsObjectPath } from '../../src/tier2/fs-store.js';
@@ -325,6 +325,28 @@ describe('object store contract: s3', () => {
     assert.ok(ms >= requestTimeoutMs, `failed after ${ms.toFixed(0)} ms, before the timeout`);
     assert.ok(ms < 2 * requestTimeoutMs + 1000, `failed after ${ms.toFixed(0)} ms`);
     assert.ok(sameBytes((await store.get('k'))!, payloadFor(14, 1000)));
+  });
+
+  test('a multipart upload whose part fails stops, rejects with the part\'s error and leaves no object', async () => {
+    // One part at a time, so parts are still pending when the upload disappears under it.
+    const store = await openS3(server.config('mpu-abort'), { ...tuned, partConcurrency: 1 });
+    const listUploads = async (): Promise<Array<{ Key?: string | undefined; UploadId?: string | undefined }>> =>
+      (await admin.send(new ListMultipartUploadsCommand({ Bucket: server.bucket, Prefix: `${server.runPrefix}/mpu-abort/` }))).Uploads ?? [];
+    const putting = store.put('big', payloadFor(17, 25 * MIB)).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    let uploads = await listUploads();
+    while (uploads.length === 0) uploads = await listUploads();
+    // Another party aborts the upload (as a lifecycle rule would): the next part gets NoSuchUpload.
+    await admin.send(new AbortMultipartUploadCommand({ Bucket: server.bucket, Key: uploads[0]!.Key!, UploadId: uploads[0]!.UploadId! }));
+    const err = await putting;
+    coded(ErrorCode.UNAVAILABLE)(err);
+    // S3 says NoSuchUpload; moto 5.2 answers a bare HTTP 500 page.
+    assert.match(String((err as AofError).details?.['storeCode']), /^(NoSuchUpload|HTTP_500)$/);
+    assert.equal((err as AofError).details?.['key'], 'big');
+    assert.deepEqual(await listUploads(), []);
+    assert.equal(await store.get('big'), null);
   });
 
   test('a killed server is AOF_ERR_UNAVAILABLE; restarted, it answers again (empty: moto keeps nothing)', async (t) => {
