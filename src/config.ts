@@ -41,6 +41,10 @@ export type Tier2Options =
       region?: string;
       forcePathStyle?: boolean;
       credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+      /** Server-side encryption requested for every object aof2 writes; default: the bucket's own. */
+      serverSideEncryption?: 'AES256' | 'aws:kms';
+      /** KMS key id or ARN, only with `serverSideEncryption: 'aws:kms'`; default: the account's aws/s3 key. */
+      sseKmsKeyId?: string;
     };
 
 export interface AofManagerOptions {
@@ -223,14 +227,82 @@ function resolveTier2(value: unknown, root: string): Tier2Options {
       }
       return { kind: 'fs', root: t2['root'] };
     case 's3':
-      checkKeys(t2, ['kind', 'bucket', 'prefix', 'endpoint', 'region', 'forcePathStyle', 'credentials'], 'tier2.');
-      if (typeof t2['bucket'] !== 'string' || t2['bucket'].length === 0) {
-        throw AofError.invalidArgument('tier2.bucket must be a non-empty string');
-      }
-      return t2 as Tier2Options;
+      return resolveS3(t2);
     default:
       throw AofError.invalidArgument(`tier2.kind must be 'none', 'fs' or 's3', got ${String(t2['kind'])}`);
   }
+}
+
+const S3_KEYS = ['kind', 'bucket', 'prefix', 'endpoint', 'region', 'forcePathStyle', 'credentials', 'serverSideEncryption', 'sseKmsKeyId'];
+
+function optionalString(obj: Record<string, unknown>, key: string, where: string, allowEmpty: boolean): string | undefined {
+  const value = obj[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || (!allowEmpty && value.length === 0)) {
+    throw AofError.invalidArgument(
+      `${where}${key} must be a ${allowEmpty ? '' : 'non-empty '}string, got ${value === '' ? 'an empty string' : typeof value}`,
+      { option: `${where}${key}` },
+    );
+  }
+  return value;
+}
+
+/** Checks every s3 key's type and copies only the known ones (the result is structured-clonable). */
+function resolveS3(t2: Record<string, unknown>): Tier2Options {
+  checkKeys(t2, S3_KEYS, 'tier2.');
+  const bucket = optionalString(t2, 'bucket', 'tier2.', false);
+  if (bucket === undefined) throw AofError.invalidArgument('tier2.bucket must be a non-empty string, got undefined', { option: 'tier2.bucket' });
+  const out: Extract<Tier2Options, { kind: 's3' }> = { kind: 's3', bucket };
+  const prefix = optionalString(t2, 'prefix', 'tier2.', true);
+  if (prefix !== undefined) out.prefix = prefix;
+  const endpoint = optionalString(t2, 'endpoint', 'tier2.', false);
+  if (endpoint !== undefined) {
+    if (!URL.canParse(endpoint)) {
+      throw AofError.invalidArgument(`tier2.endpoint must be a URL such as http://127.0.0.1:9000, got ${JSON.stringify(endpoint)}`, { option: 'tier2.endpoint' });
+    }
+    out.endpoint = endpoint;
+  }
+  const region = optionalString(t2, 'region', 'tier2.', false);
+  if (region !== undefined) out.region = region;
+  const forcePathStyle = t2['forcePathStyle'];
+  if (forcePathStyle !== undefined) {
+    if (typeof forcePathStyle !== 'boolean') {
+      throw AofError.invalidArgument(`tier2.forcePathStyle must be a boolean, got ${typeof forcePathStyle}`, { option: 'tier2.forcePathStyle' });
+    }
+    out.forcePathStyle = forcePathStyle;
+  }
+  if (t2['credentials'] !== undefined) {
+    const creds = plainObject(t2['credentials'], 'tier2.credentials');
+    checkKeys(creds, ['accessKeyId', 'secretAccessKey', 'sessionToken'], 'tier2.credentials.');
+    const accessKeyId = optionalString(creds, 'accessKeyId', 'tier2.credentials.', false);
+    const secretAccessKey = optionalString(creds, 'secretAccessKey', 'tier2.credentials.', false);
+    if (accessKeyId === undefined || secretAccessKey === undefined) {
+      throw AofError.invalidArgument('tier2.credentials needs both accessKeyId and secretAccessKey (or omit credentials to use the AWS default chain)', {
+        option: 'tier2.credentials',
+      });
+    }
+    const sessionToken = optionalString(creds, 'sessionToken', 'tier2.credentials.', false);
+    out.credentials = sessionToken === undefined ? { accessKeyId, secretAccessKey } : { accessKeyId, secretAccessKey, sessionToken };
+  }
+  const sse = t2['serverSideEncryption'];
+  if (sse !== undefined) {
+    if (sse !== 'AES256' && sse !== 'aws:kms') {
+      throw AofError.invalidArgument(`tier2.serverSideEncryption must be 'AES256' or 'aws:kms', got ${JSON.stringify(sse)}`, {
+        option: 'tier2.serverSideEncryption',
+      });
+    }
+    out.serverSideEncryption = sse;
+  }
+  const kmsKey = optionalString(t2, 'sseKmsKeyId', 'tier2.', false);
+  if (kmsKey !== undefined) {
+    if (sse !== 'aws:kms') {
+      throw AofError.invalidArgument(`tier2.sseKmsKeyId needs tier2.serverSideEncryption 'aws:kms', got ${JSON.stringify(sse)}`, {
+        option: 'tier2.sseKmsKeyId',
+      });
+    }
+    out.sseKmsKeyId = kmsKey;
+  }
+  return out;
 }
 
 /** Largest payload that fits one segment: the slot minus one record header. */

@@ -79,19 +79,33 @@ export function parseSegmentKey(key: string): { stream: string; baseId: number }
   return Number.isSafeInteger(baseId) ? { stream: m[1]!, baseId } : null;
 }
 
+/**
+ * Refuses keys no aof2 code builds: empty, absolute, or with an empty, `.` or `..` segment. Keys
+ * come from the functions above, so this guards the backends (a directory walk, a bucket prefix),
+ * not users.
+ * @throws AOF_ERR_INVALID_ARGUMENT
+ */
+export function checkObjectKey(key: string): void {
+  if (key.length === 0 || key.startsWith('/') || key.split('/').some((part) => part === '' || part === '.' || part === '..')) {
+    throw AofError.invalidArgument(`bad object key ${JSON.stringify(key)}`, { key });
+  }
+}
+
 /** Key prefix of the replicated manifest (chunks and snapshots keep their local file names). */
 export const MANIFEST_PREFIX = 'manifest/';
 
 /**
  * Opens the backend `config` describes. The S3 backend (and the AWS SDK) is loaded only when asked
  * for, so an embedded fs-only user never pays for it.
- * @throws AOF_ERR_INVALID_ARGUMENT on unusable options; AOF_ERR_IO if the fs root cannot be created
+ * Opening touches no network: an S3 endpoint that is down at startup shows up as AOF_ERR_UNAVAILABLE
+ * on the first call, like any later outage.
+ * @throws AOF_ERR_INVALID_ARGUMENT on unusable options; AOF_ERR_UNAVAILABLE if the fs root cannot be created
  */
 export async function openObjectStore(config: Tier2StoreConfig): Promise<ObjectStore> {
   if (config.kind === 'fs') {
     const { FsObjectStore } = await import('./fs-store.js');
     return FsObjectStore.open(config.root);
   }
-  // The S3 backend lands with src/tier2/s3-store.ts.
-  throw AofError.invalidArgument(`tier2.kind '${config.kind}' is not available yet`);
+  const { S3ObjectStore } = await import('./s3-store.js');
+  return S3ObjectStore.open(config);
 }
