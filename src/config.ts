@@ -45,6 +45,11 @@ export type Tier2Options =
       serverSideEncryption?: 'AES256' | 'aws:kms';
       /** KMS key id or ARN, only with `serverSideEncryption: 'aws:kms'`; default: the account's aws/s3 key. */
       sseKmsKeyId?: string;
+      /**
+       * A request whose socket stays silent this long fails (default 10,000 ms): how fast a hung
+       * store is noticed, and so how fast the circuit breaker opens.
+       */
+      requestTimeoutMs?: number;
     };
 
 export interface AofManagerOptions {
@@ -233,7 +238,7 @@ function resolveTier2(value: unknown, root: string): Tier2Options {
   }
 }
 
-const S3_KEYS = ['kind', 'bucket', 'prefix', 'endpoint', 'region', 'forcePathStyle', 'credentials', 'serverSideEncryption', 'sseKmsKeyId'];
+const S3_KEYS = ['kind', 'bucket', 'prefix', 'endpoint', 'region', 'forcePathStyle', 'credentials', 'serverSideEncryption', 'sseKmsKeyId', 'requestTimeoutMs'];
 
 function optionalString(obj: Record<string, unknown>, key: string, where: string, allowEmpty: boolean): string | undefined {
   const value = obj[key];
@@ -253,6 +258,7 @@ function resolveS3(t2: Record<string, unknown>): Tier2Options {
   const bucket = optionalString(t2, 'bucket', 'tier2.', false);
   if (bucket === undefined) throw AofError.invalidArgument('tier2.bucket must be a non-empty string, got undefined', { option: 'tier2.bucket' });
   const out: Extract<Tier2Options, { kind: 's3' }> = { kind: 's3', bucket };
+  if (t2['requestTimeoutMs'] !== undefined) out.requestTimeoutMs = positiveInt(t2['requestTimeoutMs'], 'tier2.requestTimeoutMs', 0);
   const prefix = optionalString(t2, 'prefix', 'tier2.', true);
   if (prefix !== undefined) out.prefix = prefix;
   const endpoint = optionalString(t2, 'endpoint', 'tier2.', false);

@@ -128,7 +128,9 @@ export class AofManager {
       track: (work) => this.#track(work),
       tick: () => ++this.#clock,
       tier1: this.#tier1,
-      tier2Blocked: tier2 === null ? () => false : () => tier2.blocked,
+      // Local data not in Tier 2 yet: compressed files waiting for upload plus raw segments waiting
+      // for compression (the writer outruns the compressor, so raw files count too).
+      tier2Blocked: tier2 === null ? () => false : () => tier2.blockedWith(this.#tier1.stats.rawPendingBytes),
     };
     if (config.retentionCheckMs > 0) {
       this.#retentionTimer = setInterval(() => void this.enforceRetention().catch(() => undefined), config.retentionCheckMs);

@@ -58,6 +58,8 @@ export interface Tier1Stats {
   hydrateFailures: number;
   /** Compression queue depth (waiting + running). */
   compressQueue: number;
+  /** Raw bytes of segments queued or running for compression (local data not in Tier 2 yet). */
+  rawPendingBytes: number;
   /** Frame hydrations running. */
   hydrateQueue: number;
   lastError: string | null;
@@ -115,6 +117,7 @@ export class Tier1 {
     hydrateRetries: 0,
     hydrateFailures: 0,
     compressQueue: 0,
+    rawPendingBytes: 0,
     hydrateQueue: 0,
     lastError: null,
   };
@@ -158,6 +161,9 @@ export class Tier1 {
 
   /** A log sealed `seg`; record and compress it once the flush worker made it durable. */
   onSealing(stream: string, seg: Segment): void {
+    // Counted from the seal, synchronously: a writer that never yields must still see the
+    // backlog at its next rollover (Tier 2 back-pressure), not after the next event-loop turn.
+    if (this.#compressPool !== null) this.stats.rawPendingBytes += seg.dataBytes;
     this.#sealing.push({ stream, seg });
     if (!this.#watching) this.#track(this.#watchSealing());
   }
@@ -165,7 +171,12 @@ export class Tier1 {
   /** Queues a sealed raw segment found at recovery. */
   enqueue(stream: string, seg: Segment): void {
     if (this.#compressPool === null) return;
-    this.#queue.push({ stream, seg });
+    this.stats.rawPendingBytes += seg.dataBytes;
+    this.#queueJob({ stream, seg });
+  }
+
+  #queueJob(job: Job): void {
+    this.#queue.push(job);
     this.#pump();
   }
 
@@ -239,6 +250,7 @@ export class Tier1 {
           }
           this.#sealing.splice(i, 1);
           if (state === SlotState.CLEAN) durable.push(job);
+          else this.#dropPending(job);
           // FAILED: the flush failure is already the manager's; nothing to record or compress.
         }
         // The data CRC comes from the footer on disk, not from the slot's CRC word: while this
@@ -254,6 +266,7 @@ export class Tier1 {
             ready.push(durable[i]!);
           } else {
             // Left raw and unrecorded: recovery records and compresses it at the next open.
+            this.#dropPending(durable[i]!);
             const err: unknown = footer.reason;
             this.stats.lastError = err instanceof AofError ? `${err.code}: ${err.message}` : String(err);
           }
@@ -262,8 +275,9 @@ export class Tier1 {
           this.stats.segmentsSealed += ready.length;
           try {
             await this.#manifest.append(ready.map((job) => sealedRecord(job.stream, job.seg)));
-            for (const job of ready) this.enqueue(job.stream, job.seg);
+            for (const job of ready) this.#queueJob(job);
           } catch (err) {
+            for (const job of ready) this.#dropPending(job);
             // The raw files are sealed and durable; without their SEALED record they are not
             // compressed now. Recovery records and compresses them at the next open.
             this.stats.lastError = err instanceof AofError ? `${err.code}: ${err.message}` : String(err);
@@ -276,6 +290,11 @@ export class Tier1 {
     }
   }
 
+  /** A sealed segment that will not be compressed now leaves the backlog. */
+  #dropPending(job: Job): void {
+    if (this.#compressPool !== null) this.stats.rawPendingBytes -= job.seg.dataBytes;
+  }
+
   /** Starts queued compressions up to the pool's width (plus one queued in the pool). */
   #pump(): void {
     const width = 2;
@@ -286,6 +305,7 @@ export class Tier1 {
       this.#track(
         this.#compress(job).finally(() => {
           this.#running--;
+          this.stats.rawPendingBytes -= job.seg.dataBytes;
           this.#pump();
         }),
       );

@@ -107,5 +107,5 @@ export async function openObjectStore(config: Tier2StoreConfig): Promise<ObjectS
     return FsObjectStore.open(config.root);
   }
   const { S3ObjectStore } = await import('./s3-store.js');
-  return S3ObjectStore.open(config);
+  return S3ObjectStore.open(config, config.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: config.requestTimeoutMs });
 }

@@ -142,11 +142,12 @@ export class Tier2 {
   }
 
   /**
-   * True while the local files not yet in Tier 2 fill the Tier 1 budget: writers must wait
+   * True while local data not yet in Tier 2 (compressed files waiting for upload plus
+   * `rawPendingBytes` still waiting for compression) fills the Tier 1 budget: writers must wait
    * (WouldBlock kind `tier2`) until uploads catch up.
    */
-  get blocked(): boolean {
-    return this.stats.pendingBytes >= this.#budget;
+  blockedWith(rawPendingBytes: number): boolean {
+    return this.stats.pendingBytes + rawPendingBytes >= this.#budget;
   }
 
   /** A segment reached Tier 1 (compressed now, or found at recovery without its upload). */

@@ -1,0 +1,81 @@
+/**
+ * The Tier 2 suite (test/helpers/tier2-suite.ts) against a real S3-compatible server over HTTP on
+ * loopback (moto, started here; `AOF2_TEST_S3_ENDPOINT` points it at any other S3), plus the
+ * outage test, which needs a server it can freeze: the server is stopped (SIGSTOP) in the middle of
+ * ingest for several seconds and started again (SIGCONT). The circuit breaker opens and closes,
+ * writers see WouldBlock kind `tier2` (or wait, async) only once the local Tier 1 budget is full
+ * of segments not uploaded yet, and afterwards every record is in S3 and reads back.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { AofManager, WouldBlockError } from '../../src/index.js';
+import { openObjectStore, type Tier2StoreConfig } from '../../src/tier2/object-store.js';
+import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
+import { withTimeout } from '../helpers/tier1-engine.js';
+import { objectIds, readBack, smallEngine, tier2Suite } from '../helpers/tier2-suite.js';
+import { payloadFor, tempRoot } from '../helpers/tmp.js';
+
+let server: S3TestServer;
+let n = 0;
+before(async () => {
+  server = await startS3Server();
+});
+after(() => server.close());
+
+/** Short socket timeout: a frozen server is noticed in about a second, not ten. */
+const fresh = (label: string): Tier2StoreConfig => ({ ...server.config(`${label}-${n++}`), requestTimeoutMs: 1000 });
+
+tier2Suite({ name: 'S3 (moto over HTTP)', fresh });
+
+describe('Tier 2 outage', () => {
+  test('S3 stopped mid-ingest: the breaker opens and closes, writers wait only past the budget, nothing is lost', async (t) => {
+    if (!server.controllable) return t.skip(server.skipReason ?? 'external S3 endpoint');
+    const { root, cleanup } = tempRoot();
+    t.after(cleanup);
+    const cfg = fresh('outage');
+    const budget = 6 * 64 * 1024;
+    const manager = await AofManager.open(smallEngine(root, cfg, budget));
+    const store = await openObjectStore(cfg);
+    const total = 2400; // ~2.4 MB: six times the budget
+    let tier2Blocks = 0;
+    let pendingAtFirstBlock = -1;
+    let resumeTimer: NodeJS.Timeout | undefined;
+    try {
+      const log = await manager.openStream('outage');
+      for (let id = 0; id < total; id++) {
+        if (id === 400) {
+          server.pause();
+          resumeTimer = setTimeout(() => server.resume(), 5000);
+        }
+        const payload = payloadFor(id, 1000);
+        try {
+          assert.equal(log.appendSync(payload), id);
+          continue;
+        } catch (err) {
+          if (!(err instanceof WouldBlockError)) throw err;
+          if (err.kind === 'tier2') {
+            if (tier2Blocks++ === 0) pendingAtFirstBlock = manager.stats().tier2!.pendingBytes + manager.stats().tier1.rawPendingBytes;
+          }
+        }
+        assert.equal(await withTimeout(log.append(payload), 60_000, `append ${id}`), id);
+      }
+      await withTimeout(manager.settle(), 60_000, 'settle after the outage');
+      const stats = manager.stats().tier2!;
+      t.diagnostic(`tier2 WouldBlocks ${tier2Blocks}, pending at first ${pendingAtFirstBlock}, breaker opened ${stats.breakerOpened} closed ${stats.breakerClosed}, retries ${stats.uploadRetries}`);
+      assert.ok(tier2Blocks > 0, 'writers felt the outage once the budget was full');
+      assert.ok(pendingAtFirstBlock >= budget, `first tier2 WouldBlock only past the budget (pending ${pendingAtFirstBlock} of ${budget})`);
+      assert.ok(stats.breakerOpened >= 1, 'the breaker opened');
+      assert.ok(stats.breakerClosed >= 1, 'and closed again');
+      assert.equal(stats.breakerState, 0, 'closed at the end');
+      assert.equal(stats.pendingBytes, 0, 'everything uploaded');
+      const sealed = log.segments.filter((s) => s.sealed).map((s) => s.baseId);
+      assert.deepEqual(await objectIds(store, 'outage'), sealed, 'every sealed segment is in S3, once');
+      await readBack(log, 0, total);
+    } finally {
+      clearTimeout(resumeTimer);
+      server.resume();
+      await manager.close();
+      await store.close();
+    }
+  });
+});
