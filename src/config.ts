@@ -28,6 +28,13 @@ export interface Tier1Options {
   compressionLevel?: number;
   /** Raw bytes per independent zstd frame (default 256 KiB): the unit of a point read. */
   frameBytes?: number;
+  /**
+   * Hydration threads (frame reads from Tier 1 files and Tier 2 objects): the pool runs between
+   * `hydrateMinThreads` (default 0) and `hydrateMaxThreads` (default 2), adding threads while
+   * fetches queue up and retiring them after a second idle.
+   */
+  hydrateMinThreads?: number;
+  hydrateMaxThreads?: number;
 }
 
 export type Tier2Options =
@@ -97,6 +104,7 @@ export const DEFAULTS = {
   tier1MaxBytes: 10 * 1024 * 1024 * 1024,
   compressionLevel: 3,
   retentionCheckMs: 5000,
+  hydrateMaxThreads: 2,
 } as const;
 
 /** Smallest segment: room for a few records plus header and footer, and a sane syscall size. */
@@ -159,7 +167,12 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   }
   const fsyncIntervalMs = positiveInt(opts['fsyncIntervalMs'], 'fsyncIntervalMs', DEFAULTS.fsyncIntervalMs);
   const tier1 = plainObject(opts['tier1'] ?? {}, 'options.tier1');
-  checkKeys(tier1, ['enabled', 'maxBytes', 'compressionLevel', 'frameBytes'], 'tier1.');
+  checkKeys(tier1, ['enabled', 'maxBytes', 'compressionLevel', 'frameBytes', 'hydrateMinThreads', 'hydrateMaxThreads'], 'tier1.');
+  const hydrateMaxThreads = positiveInt(tier1['hydrateMaxThreads'], 'tier1.hydrateMaxThreads', DEFAULTS.hydrateMaxThreads);
+  const hydrateMinThreads = tier1['hydrateMinThreads'] === 0 ? 0 : positiveInt(tier1['hydrateMinThreads'], 'tier1.hydrateMinThreads', 0);
+  if (hydrateMinThreads > hydrateMaxThreads) {
+    throw AofError.invalidArgument(`tier1.hydrateMinThreads (${hydrateMinThreads}) must not exceed tier1.hydrateMaxThreads (${hydrateMaxThreads})`);
+  }
   if (tier1['enabled'] !== undefined && typeof tier1['enabled'] !== 'boolean') {
     throw AofError.invalidArgument(`tier1.enabled must be a boolean, got ${String(tier1['enabled'])}`);
   }
@@ -183,6 +196,8 @@ export function resolveConfig(input: unknown): ResolvedConfig {
       maxBytes: positiveInt(tier1['maxBytes'], 'tier1.maxBytes', DEFAULTS.tier1MaxBytes),
       compressionLevel,
       frameBytes,
+      hydrateMinThreads,
+      hydrateMaxThreads,
     },
     tier2,
     retention: resolveRetention(retention, 'retention'),

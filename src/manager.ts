@@ -28,6 +28,7 @@ import { ManifestReplica } from './tier2/manifest-replica.js';
 import { openObjectStore, parseSegmentKey, streamPrefix, type ObjectStore } from './tier2/object-store.js';
 import { adoptUploadedObjects, restoreManifest } from './tier2/rebuild.js';
 import { Tier2, type Tier2Stats } from './tier2/tier2.js';
+import { registerTier2Metrics } from './metrics/tier2-metrics.js';
 import { FAILPOINTS_ENV, FAILPOINTS_SEED_ENV, parseFailpoints } from '../workers/failpoints.js';
 
 export const STREAMS_DIR = 'streams';
@@ -111,6 +112,7 @@ export class AofManager {
       const tier2 = new Tier2(store, config.tier2, this.#manifest, this.#coordinator, config);
       const replica = new ManifestReplica(join(config.root, MANIFEST_DIR), store, tier2.breaker);
       tier2.onUploaded = () => replica.request();
+      registerTier2Metrics(registry, () => tier2.stats, () => this.#tier1.stats.rawPendingBytes);
       this.#tier1.tier2 = tier2;
       this.#tier2 = tier2;
       this.#replica = replica;
@@ -228,7 +230,7 @@ export class AofManager {
       arena: this.#arena.occupancy(),
       recovery: { ...this.#recovery },
       manifest: { ...this.#replay },
-      tier1: { ...this.#tier1.stats },
+      tier1: { ...this.#tier1.refreshStats() },
       tier2:
         this.#tier2 === null
           ? null

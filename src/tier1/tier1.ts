@@ -62,6 +62,8 @@ export interface Tier1Stats {
   rawPendingBytes: number;
   /** Frame hydrations running. */
   hydrateQueue: number;
+  /** Threads of the hydration pool right now (between tier1.hydrateMin/MaxThreads). */
+  hydrateThreads: number;
   lastError: string | null;
 }
 
@@ -117,6 +119,7 @@ export class Tier1 {
     hydrateRetries: 0,
     hydrateFailures: 0,
     compressQueue: 0,
+    hydrateThreads: 0,
     rawPendingBytes: 0,
     hydrateQueue: 0,
     lastError: null,
@@ -148,10 +151,14 @@ export class Tier1 {
     this.#compressPool = config.tier1.enabled
       ? new Piscina({ filename: COMPRESS_WORKER, minThreads: 0, maxThreads: 1, idleTimeout: IDLE_MS, maxQueue: 64, atomics: 'disabled', execArgv: [] })
       : null;
+    // Scales with the backlog: piscina starts a thread (up to the maximum) whenever a task would
+    // queue, and retires threads idle for IDLE_MS down to the minimum (seed 000: hydration
+    // worker auto-scaling). Tier 2 fetches wait on the network, so each thread takes two at once.
     this.#hydratePool = new Piscina({
       filename: HYDRATE_WORKER,
-      minThreads: 0,
-      maxThreads: 2,
+      minThreads: config.tier1.hydrateMinThreads,
+      maxThreads: config.tier1.hydrateMaxThreads,
+      concurrentTasksPerWorker: 2,
       idleTimeout: IDLE_MS,
       maxQueue: 256,
       atomics: 'disabled',
@@ -215,6 +222,12 @@ export class Tier1 {
         seg.error = err instanceof AofError ? err : AofError.io('read tier 1 index', seg.t1Path, err);
       },
     );
+  }
+
+  /** Live figures that are not counters (read when stats are taken). */
+  refreshStats(): Tier1Stats {
+    this.stats.hydrateThreads = this.#hydratePool.threads.length;
+    return this.stats;
   }
 
   /** Resolves once nothing is sealing, queued or running. */

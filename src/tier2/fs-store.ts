@@ -14,7 +14,7 @@ import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AofError, ErrorCode } from '../errors.js';
-import type { ByteRange, ObjectInfo, ObjectStore } from './object-store.js';
+import { checkObjectKey, type ByteRange, type ObjectInfo, type ObjectStore } from './object-store.js';
 
 const TMP_SUFFIX = '.tmp';
 
@@ -24,13 +24,6 @@ function unavailable(action: string, path: string, cause: unknown): AofError {
     cause,
     details: { path, storeCode: errno ?? null },
   });
-}
-
-function checkKey(key: string): void {
-  // Keys are built by aof2 (src/tier2/object-store.ts); this guards the directory, not users.
-  if (key.length === 0 || key.startsWith('/') || key.split('/').some((part) => part === '' || part === '.' || part === '..')) {
-    throw AofError.invalidArgument(`bad object key ${JSON.stringify(key)}`, { key });
-  }
 }
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -60,7 +53,7 @@ export class FsObjectStore implements ObjectStore {
   }
 
   #path(key: string): string {
-    checkKey(key);
+    checkObjectKey(key);
     return join(this.#root, ...key.split('/'));
   }
 

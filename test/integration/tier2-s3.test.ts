@@ -68,6 +68,11 @@ describe('Tier 2 outage', () => {
       assert.ok(stats.breakerClosed >= 1, 'and closed again');
       assert.equal(stats.breakerState, 0, 'closed at the end');
       assert.equal(stats.pendingBytes, 0, 'everything uploaded');
+      // The breaker's state and history are on the manager's registry too.
+      const scraped = await manager.registry.metrics();
+      assert.match(scraped, /^aof_tier2_breaker_state 0$/m);
+      assert.match(scraped, new RegExp(`^aof_tier2_breaker_transitions_total\\{to="open"\\} ${stats.breakerOpened}$`, 'm'));
+      assert.match(scraped, new RegExp(`^aof_tier2_uploads_total ${stats.segmentsUploaded}$`, 'm'));
       const sealed = log.segments.filter((s) => s.sealed).map((s) => s.baseId);
       assert.deepEqual(await objectIds(store, 'outage'), sealed, 'every sealed segment is in S3, once');
       await readBack(log, 0, total);
