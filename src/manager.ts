@@ -132,7 +132,9 @@ export class AofManager {
       tier1: this.#tier1,
       // Local data not in Tier 2 yet: compressed files waiting for upload plus raw segments waiting
       // for compression (the writer outruns the compressor, so raw files count too).
-      tier2Blocked: tier2 === null ? () => false : () => tier2.blockedWith(this.#tier1.stats.rawPendingBytes),
+      // While closing, appends already queued go through: close must not wait on a dead store, and
+      // what they add is bounded by what was queued (the next open uploads it).
+      tier2Blocked: tier2 === null ? () => false : () => this.#closing === null && tier2.blockedWith(this.#tier1.stats.rawPendingBytes),
     };
     if (config.retentionCheckMs > 0) {
       this.#retentionTimer = setInterval(() => void this.enforceRetention().catch(() => undefined), config.retentionCheckMs);

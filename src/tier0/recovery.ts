@@ -28,7 +28,7 @@
  *   id. A gap after a sealed (footer-trusted) segment is corruption.
  * - Empty or headerless tail files (a crash right after creation) are removed.
  */
-import { open, readdir, unlink } from 'node:fs/promises';
+import { open, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { AofError, ErrorCode } from '../errors.js';
@@ -140,6 +140,8 @@ export async function recoverStream(
     let seg: Segment | null;
     if (entry?.state === SegmentState.TIER1 && (tier1.has(id) || (entry.flags & FLAG_UPLOADED) !== 0)) {
       seg = segmentOf(entry, path, t1Path);
+      // Files adopted by an older recovery were recorded with compressedBytes 0: the file knows.
+      if (seg.compressedBytes === 0 && tier1.has(id)) seg.compressedBytes = (await stat(t1Path)).size;
       report.trustedSegments++;
       if (raw.has(id)) await removeFile(path, report);
       const evicted = (entry.flags & FLAG_TIER1_EVICTED) !== 0;

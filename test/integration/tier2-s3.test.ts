@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { AofManager, WouldBlockError } from '../../src/index.js';
 import { openObjectStore, type Tier2StoreConfig } from '../../src/tier2/object-store.js';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
-import { withTimeout } from '../helpers/tier1-engine.js';
+import { until, withTimeout } from '../helpers/tier1-engine.js';
 import { objectIds, readBack, smallEngine, tier2Suite } from '../helpers/tier2-suite.js';
 import { payloadFor, tempRoot } from '../helpers/tmp.js';
 
@@ -79,6 +79,43 @@ describe('Tier 2 outage', () => {
     } finally {
       clearTimeout(resumeTimer);
       server.resume();
+      await manager.close();
+      await store.close();
+    }
+  });
+
+  test('close while S3 is down and writers wait on Tier 2: close returns, nothing is lost, the next open uploads it', async (t) => {
+    if (!server.controllable) return t.skip(server.skipReason ?? 'external S3 endpoint');
+    const { root, cleanup } = tempRoot();
+    t.after(cleanup);
+    const cfg = fresh('close-outage');
+    const budget = 4 * 64 * 1024;
+    const total = 1200;
+    // Opened first: an empty root must ask the store whether it holds a manifest to rebuild from.
+    const first = await AofManager.open(smallEngine(root, cfg, budget));
+    server.pause();
+    try {
+      const manager = first;
+      const log = await manager.openStream('stuck');
+      // Every append is queued at once: the later ones wait on Tier 2 (the store is frozen).
+      const appends = Array.from({ length: total }, (_, id) => log.append(payloadFor(id, 1000)));
+      await until(() => manager.stats().tier2!.breakerOpened >= 1, 'the breaker to open', 20_000);
+      assert.ok(log.nextId < total, `writers are held back (${log.nextId} of ${total} admitted)`);
+      await withTimeout(manager.close(), 30_000, 'close with a frozen store');
+      const ids = await Promise.all(appends);
+      assert.deepEqual(ids, Array.from({ length: total }, (_, id) => id), 'every queued append completed, in order');
+    } finally {
+      server.resume();
+    }
+    const manager = await AofManager.open(smallEngine(root, cfg, budget));
+    const store = await openObjectStore(cfg);
+    try {
+      const log = await manager.openStream('stuck');
+      assert.equal(log.nextId, total);
+      await withTimeout(manager.settle(), 60_000, 'settle after the store came back');
+      assert.deepEqual(await objectIds(store, 'stuck'), log.segments.map((s) => s.baseId), 'every segment uploaded after the reopen');
+      await readBack(log, 0, total);
+    } finally {
       await manager.close();
       await store.close();
     }
