@@ -13,6 +13,7 @@
  * - COMPRESSION_DONE → TIER1 with compressedBytes and frameCount.
  * - COMPRESSION_FAILED → COMPRESSION_FAILED with attempts.
  * - EVICTED / HYDRATED set / clear FLAG_TIER1_EVICTED; UPLOADED sets FLAG_UPLOADED and objectBytes.
+ *   HYDRATED also turns an uploaded NEEDS_RECOVERY entry back into TIER1 (a good copy came back).
  * - DELETED removes the entry (a stream with no entries left disappears from `streams()`): a
  *   segment recovery dropped (never acknowledged), not retention.
  * - EXPIRED (retention) removes every entry before the segment and turns the segment's own entry
@@ -119,6 +120,8 @@ export class Catalog {
         break;
       case ManifestRecordType.HYDRATED:
         entry.flags &= ~FLAG_TIER1_EVICTED;
+        // A damaged local copy replaced by a good one from Tier 2.
+        if (entry.state === SegmentState.NEEDS_RECOVERY && (entry.flags & FLAG_UPLOADED) !== 0) entry.state = SegmentState.TIER1;
         break;
       case ManifestRecordType.UPLOADED:
         entry.flags |= FLAG_UPLOADED;

@@ -138,17 +138,19 @@ export async function recoverStream(
       continue;
     }
     let seg: Segment | null;
-    if (entry?.state === SegmentState.TIER1 && (tier1.has(id) || (entry.flags & FLAG_UPLOADED) !== 0)) {
-      seg = segmentOf(entry, path, t1Path);
+    const uploaded = entry !== undefined && (entry.flags & FLAG_UPLOADED) !== 0;
+    if ((entry?.state === SegmentState.TIER1 && (tier1.has(id) || uploaded)) || (entry?.state === SegmentState.NEEDS_RECOVERY && uploaded)) {
+      seg = segmentOf(entry!, path, t1Path);
       // Files adopted by an older recovery were recorded with compressedBytes 0: the file knows.
       if (seg.compressedBytes === 0 && tier1.has(id)) seg.compressedBytes = (await stat(t1Path)).size;
       report.trustedSegments++;
       if (raw.has(id)) await removeFile(path, report);
-      const evicted = (entry.flags & FLAG_TIER1_EVICTED) !== 0;
+      // A local copy that was found damaged (NEEDS_RECOVERY) is as good as evicted.
+      const evicted = (entry!.flags & FLAG_TIER1_EVICTED) !== 0 || entry!.state === SegmentState.NEEDS_RECOVERY;
       if (seg.uploaded && (evicted || !tier1.has(id))) {
         if (tier1.has(id)) await removeFile(t1Path, report);
         seg.tier = SegmentTier.TIER2;
-        if (!evicted) records.push({ type: ManifestRecordType.EVICTED, stream, baseId: id, fields: {} });
+        if ((entry!.flags & FLAG_TIER1_EVICTED) === 0) records.push({ type: ManifestRecordType.EVICTED, stream, baseId: id, fields: {} });
       }
     } else if (rebuilt && raw.size === 0 && tier1.size === 0) {
       // A rebuilt root has no local files: whatever Tier 2 does not hold is lost from here on.

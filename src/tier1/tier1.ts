@@ -64,6 +64,8 @@ export interface Tier1Stats {
   hydrateQueue: number;
   /** Threads of the hydration pool right now (between tier1.hydrateMin/MaxThreads). */
   hydrateThreads: number;
+  /** Damaged local Tier 1 copies dropped and read from Tier 2 instead. */
+  localCorruptRefetches: number;
   lastError: string | null;
 }
 
@@ -120,6 +122,7 @@ export class Tier1 {
     hydrateFailures: 0,
     compressQueue: 0,
     hydrateThreads: 0,
+    localCorruptRefetches: 0,
     rawPendingBytes: 0,
     hydrateQueue: 0,
     lastError: null,
@@ -415,6 +418,12 @@ export class Tier1 {
       } catch (raw) {
         const err = fromWorkerRejection(raw);
         this.stats.lastError = `${err.code}: ${err.message}`;
+        if (err.code === ErrorCode.CORRUPT && task.source.kind === 'file' && seg.uploaded && this.tier2 !== null) {
+          // The local copy is damaged but Tier 2 has the segment: drop the copy, fetch from there.
+          await this.tier2.dropCorruptLocal(seg);
+          this.stats.localCorruptRefetches++;
+          continue;
+        }
         if (attempt >= MAX_HYDRATE_ATTEMPTS || err.code === ErrorCode.CORRUPT) {
           this.stats.hydrateFailures++;
           seg.error = err;

@@ -35,7 +35,7 @@ import { decodeTier1Image } from '../tier1/tier1-file.js';
 import { fromWorkerRejection } from '../worker-error.js';
 import type { UploadResult, UploadTask } from '../../workers/tier2-protocol.js';
 import { BreakerState, CircuitBreaker } from './circuit-breaker.js';
-import { segmentKey, type ObjectStore, type Tier2StoreConfig } from './object-store.js';
+import { parseSegmentKey, segmentKey, type ObjectStore, type Tier2StoreConfig } from './object-store.js';
 import { fetchTier1Meta } from './remote-meta.js';
 
 const UPLOAD_WORKER = new URL('../../workers/upload.js', import.meta.url).href;
@@ -187,6 +187,23 @@ export class Tier2 {
         this.stats.lastError = describe(err);
       },
     );
+  }
+
+  /**
+   * A frame of the segment's local Tier 1 copy failed its checks, and Tier 2 holds the segment:
+   * NEEDS_RECOVERY is recorded, the copy is removed and reads go to Tier 2 from now on (the
+   * background re-cache may bring a good copy back). Idempotent: concurrent readers of damaged
+   * frames of one segment drop it once.
+   */
+  async dropCorruptLocal(seg: Segment): Promise<void> {
+    if (seg.tier !== SegmentTier.TIER1) return;
+    seg.tier = SegmentTier.TIER2;
+    const stream = parseSegmentKey(seg.key)!.stream;
+    await this.#manifest
+      .append([{ type: ManifestRecordType.NEEDS_RECOVERY, stream, baseId: seg.baseId, fields: {} }])
+      .catch((err: unknown) => void (this.stats.lastError = describe(err)));
+    if (this.#cached.delete(seg)) this.stats.localBytes -= seg.compressedBytes;
+    await unlink(seg.t1Path).catch(() => undefined);
   }
 
   /** Retention removed the segment: stop tracking it (its upload is settled: see retention.ts). */

@@ -5,13 +5,14 @@
  * Real engine, real workers, real files and a real server; nothing is mocked.
  */
 import assert from 'node:assert/strict';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { TIER1_HEADER_BYTES } from '../../src/format/tier1.js';
 import { after, describe, test } from 'node:test';
 import { AofError, AofManager, ErrorCode, WouldBlockError, type AofLog, type AofManagerOptions } from '../../src/index.js';
 import type { Tier2Options } from '../../src/config.js';
 import { openObjectStore, parseSegmentKey, streamPrefix, type ObjectStore, type Tier2StoreConfig } from '../../src/tier2/object-store.js';
 import { sleep } from './engine.js';
-import { streamFiles, withTimeout } from './tier1-engine.js';
+import { streamFiles, t1File, withTimeout } from './tier1-engine.js';
 import { payloadFor, sameBytes, tempRoot } from './tmp.js';
 
 export interface Backend {
@@ -162,6 +163,39 @@ export function tier2Suite(backend: Backend): void {
         }
       } finally {
         await store.close();
+      }
+    });
+
+    test('a damaged local Tier 1 copy is dropped and its frames are fetched from Tier 2', async () => {
+      const root = scratch();
+      const cfg = backend.fresh('damaged');
+      {
+        const manager = await AofManager.open(smallEngine(root, cfg, 1 << 30));
+        const log = await manager.openStream('dmg');
+        await fill(log, 0, 400);
+        await manager.close();
+      }
+      // Flip a byte inside the first frame of the first segment's local copy (after its header).
+      const path = t1File(root, 'dmg', 0);
+      const bytes = readFileSync(path);
+      bytes[TIER1_HEADER_BYTES + 40]! ^= 0xff;
+      writeFileSync(path, bytes);
+      const manager = await AofManager.open(smallEngine(root, cfg, 1 << 30));
+      try {
+        const log = await manager.openStream('dmg');
+        await readBack(log, 0, 400);
+        assert.equal(manager.stats().tier1.localCorruptRefetches, 1, 'the damaged copy was dropped once');
+        assert.equal(manager.stats().tier1.hydrateFailures, 0, 'no read failed');
+      } finally {
+        await manager.close();
+      }
+      // Whatever is local now is a good copy (re-cached from Tier 2) or nothing; the next open agrees.
+      if (existsSync(path)) assert.notDeepEqual(readFileSync(path), bytes);
+      const again = await AofManager.open(smallEngine(root, cfg, 1 << 30));
+      try {
+        await readBack(await again.openStream('dmg'), 0, 400);
+      } finally {
+        await again.close();
       }
     });
 

@@ -32,7 +32,9 @@ describe('Tier 2 outage', () => {
     if (!server.controllable) return t.skip(server.skipReason ?? 'external S3 endpoint');
     const { root, cleanup } = tempRoot();
     t.after(cleanup);
-    const cfg = fresh('outage');
+    // 400 ms of silence fails a request: even one upload in flight fails five times (two SDK
+    // attempts each) well within the outage, so the breaker must open.
+    const cfg = { ...fresh('outage'), requestTimeoutMs: 400 };
     const budget = 6 * 64 * 1024;
     const manager = await AofManager.open(smallEngine(root, cfg, budget));
     const store = await openObjectStore(cfg);
@@ -45,7 +47,7 @@ describe('Tier 2 outage', () => {
       for (let id = 0; id < total; id++) {
         if (id === 400) {
           server.pause();
-          resumeTimer = setTimeout(() => server.resume(), 5000);
+          resumeTimer = setTimeout(() => server.resume(), 6000);
         }
         const payload = payloadFor(id, 1000);
         try {
