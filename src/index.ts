@@ -7,3 +7,7 @@ export type { ReaderOptions } from './reader.js';
 export { AofError, WouldBlockError, ErrorCode, WouldBlockKind } from './errors.js';
 export type { ErrorCodeValue, WouldBlockKindValue } from './errors.js';
 export type { AofManagerOptions, FsyncPolicy, Tier0Options, Tier1Options, Tier2Options } from './config.js';
+export type { StreamOptions } from './config.js';
+export type { RetentionOptions } from './retention.js';
+export type { Tier2Stats } from './tier2/tier2.js';
+export type { Tier1Stats } from './tier1/tier1.js';

@@ -40,6 +40,7 @@ import { mkdir, open, readFile, readdir, rename, unlink, type FileHandle } from 
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { crc32 } from 'node:zlib';
+import { fsyncDir, writeFully } from '../durable-file.js';
 import type { Registry } from 'prom-client';
 import { AofError, ErrorCode } from '../errors.js';
 import {
@@ -197,22 +198,7 @@ async function io<T>(action: string, path: string, fn: () => Promise<T>): Promis
   }
 }
 
-async function writeFully(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
-  let done = 0;
-  while (done < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
-    done += bytesWritten;
-  }
-}
 
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0]!;
@@ -733,7 +719,7 @@ export class ManifestLog {
       await io('write', temp, () => writeFully(handle, header, 0));
       await io('fdatasync', temp, () => handle.datasync());
       await io('rename', temp, () => rename(temp, path));
-      await io('fsync', this.#options.dir, () => syncDir(this.#options.dir));
+      await io('fsync', this.#options.dir, () => fsyncDir(this.#options.dir));
       this.#stats.fsyncs += 2;
     } catch (err) {
       await handle.close().catch(() => undefined);
@@ -769,7 +755,7 @@ export class ManifestLog {
       }
     });
     await io('rename', temp, () => rename(temp, path));
-    await io('fsync', dir, () => syncDir(dir));
+    await io('fsync', dir, () => fsyncDir(dir));
     this.#stats.fsyncs += 2;
     this.#stats.snapshots++;
     this.#stats.recordsSinceSnapshot = 0;

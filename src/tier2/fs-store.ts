@@ -10,7 +10,8 @@
  * the engine retries it through the same circuit breaker.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
+import { writeFileAtomically } from '../durable-file.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AofError, ErrorCode } from '../errors.js';
@@ -26,14 +27,6 @@ function unavailable(action: string, path: string, cause: unknown): AofError {
   });
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 export class FsObjectStore implements ObjectStore {
   readonly location: string;
@@ -62,17 +55,8 @@ export class FsObjectStore implements ObjectStore {
     const tmp = `${path}.${randomBytes(6).toString('hex')}${TMP_SUFFIX}`;
     try {
       await mkdir(dirname(path), { recursive: true });
-      const fh = await open(tmp, 'w');
-      try {
-        await fh.write(body, 0, body.length, 0);
-        await fh.datasync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, path);
-      await fsyncDir(dirname(path));
+      await writeFileAtomically(path, body, tmp);
     } catch (err) {
-      await unlink(tmp).catch(() => undefined);
       throw unavailable('put', path, err);
     }
     await this.#removeStaleTemps(path);

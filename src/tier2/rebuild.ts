@@ -12,7 +12,8 @@
  *    the stream's objects; each one that continues the stream is verified (header, footer, frame
  *    index by ranged GETs) and recorded, which shrinks the loss window to segments never uploaded.
  */
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { fsyncDir, writeFileAtomically } from '../durable-file.js';
 import { dirname, join } from 'node:path';
 import { CHUNK_FILE_SUFFIX, ManifestRecordType, type ManifestRecord } from '../format/manifest.js';
 import { SNAPSHOT_FILE_SUFFIX } from '../format/snapshot.js';
@@ -24,17 +25,6 @@ import { sealedRecord } from '../manifest/records.js';
 import { MANIFEST_PREFIX, parseSegmentKey, streamPrefix, type ObjectStore } from './object-store.js';
 import { fetchTier1Meta } from './remote-meta.js';
 
-async function writeDurably(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.write(bytes, 0, bytes.length, 0);
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-}
 
 /**
  * Copies the replicated manifest into `dir` when `dir` holds none. Returns the number of files
@@ -62,7 +52,7 @@ export async function restoreManifest(dir: string, store: ObjectStore): Promise<
     const bytes = await store.get(MANIFEST_PREFIX + name);
     if (bytes === null) continue; // pruned by the writer between list and get
     try {
-      await writeDurably(join(staging, name), bytes);
+      await writeFileAtomically(join(staging, name), bytes);
     } catch (err) {
       throw AofError.io('restore manifest file', join(staging, name), err);
     }
@@ -79,10 +69,6 @@ export async function restoreManifest(dir: string, store: ObjectStore): Promise<
   return restored;
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  await fh.sync().finally(() => fh.close());
-}
 
 /** Segments adopted from the bucket listing, and the manifest records that describe them. */
 export interface AdoptedObjects {

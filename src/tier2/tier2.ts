@@ -22,8 +22,8 @@
  *   object is copied back into the local Tier 1 cache in the background when the budget has room
  *   (HYDRATED), so a scan of old data pays the network once.
  */
-import { open, rename, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { unlink } from 'node:fs/promises';
+import { writeFileAtomically } from '../durable-file.js';
 import { Piscina } from 'piscina';
 import type { ResolvedConfig } from '../config.js';
 import type { Coordinator } from '../coordinator/coordinator.js';
@@ -346,17 +346,7 @@ export class Tier2 {
     const image = await this.store.get(seg.key);
     if (image === null || image.length !== seg.compressedBytes) return;
     decodeTier1Image(image); // never cache damage
-    const tmp = `${seg.t1Path}.tmp`;
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.write(image, 0, image.length, 0);
-      await fh.datasync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, seg.t1Path);
-    const dir = await open(dirname(seg.t1Path), 'r');
-    await dir.sync().finally(() => dir.close());
+    await writeFileAtomically(seg.t1Path, image);
     if (seg.tier !== SegmentTier.TIER2) return;
     await this.#manifest.append([{ type: ManifestRecordType.HYDRATED, stream, baseId: seg.baseId, fields: {} }]);
     seg.tier = SegmentTier.TIER1;

@@ -8,6 +8,7 @@ import { join, relative } from 'node:path';
 import { loadZstd } from '../../src/codec/zstd.js';
 import { compressSegment } from '../../workers/compress.js';
 import type { CompressResult } from '../../workers/tier1-protocol.js';
+import type { ByteRange, ObjectInfo, ObjectStore } from '../../src/tier2/object-store.js';
 import type { FrameSpec } from './frames.js';
 import { arenaImage, type ArenaImage } from './tier1.js';
 
@@ -58,4 +59,33 @@ export function filesUnder(root: string): string[] {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   return out.sort();
+}
+
+/**
+ * An object store that forwards every call to a real one; a test overrides the calls it watches
+ * (recording ranges) or breaks on purpose (a store that loses bytes).
+ */
+export class DelegatingStore implements ObjectStore {
+  readonly location: string;
+  constructor(protected readonly inner: ObjectStore) {
+    this.location = inner.location;
+  }
+  put(key: string, body: Uint8Array): Promise<void> {
+    return this.inner.put(key, body);
+  }
+  get(key: string, range?: ByteRange): Promise<Uint8Array | null> {
+    return this.inner.get(key, range);
+  }
+  size(key: string): Promise<number | null> {
+    return this.inner.size(key);
+  }
+  list(prefix: string): Promise<ObjectInfo[]> {
+    return this.inner.list(prefix);
+  }
+  delete(key: string): Promise<void> {
+    return this.inner.delete(key);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
 }

@@ -14,7 +14,7 @@ import { AofError, ErrorCode } from '../../../src/errors.js';
 import { TIER1_FOOTER_BYTES, TIER1_INDEX_ENTRY_BYTES, type FrameIndexEntry } from '../../../src/format/tier1.js';
 import { readTier1Meta } from '../../../src/tier1/tier1-file.js';
 import { FsObjectStore } from '../../../src/tier2/fs-store.js';
-import { segmentKey, type ByteRange, type ObjectInfo, type ObjectStore, type Tier2StoreConfig } from '../../../src/tier2/object-store.js';
+import { segmentKey, type ByteRange, type Tier2StoreConfig } from '../../../src/tier2/object-store.js';
 import { fetchTier1Meta } from '../../../src/tier2/remote-meta.js';
 import { fromWorkerRejection } from '../../../src/worker-error.js';
 import type { HydrateResult, HydrateSource, HydrateTask } from '../../../workers/tier1-protocol.js';
@@ -22,7 +22,7 @@ import { TIER1_GOLDEN } from '../../helpers/golden-tier1-content.js';
 import { FIXTURES_DIR } from '../../helpers/paths.js';
 import { sameBytes, tempRoot } from '../../helpers/tmp.js';
 import { HYDRATE_WORKER, envWith, jsonRecords, tier1Pool } from '../../helpers/tier1.js';
-import { writeTier1, type Tier1File } from '../../helpers/tier2.js';
+import { DelegatingStore, writeTier1, type Tier1File } from '../../helpers/tier2.js';
 
 const CTRL = 4096; // control words (bitmap, progress) live below this offset of the target SAB
 const PROGRESS = 4;
@@ -159,15 +159,11 @@ describe('hydrate a frame from a Tier 2 object', () => {
 });
 
 /** Records every ranged GET passed through to the real store, and how many ran at once. */
-class RecordingStore implements ObjectStore {
-  readonly location: string;
+class RecordingStore extends DelegatingStore {
   readonly gets: (ByteRange | undefined)[] = [];
   inFlight = 0;
   maxInFlight = 0;
-  constructor(private readonly inner: ObjectStore) {
-    this.location = inner.location;
-  }
-  async get(key: string, range?: ByteRange): Promise<Uint8Array | null> {
+  override async get(key: string, range?: ByteRange): Promise<Uint8Array | null> {
     this.gets.push(range);
     this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
     try {
@@ -175,21 +171,6 @@ class RecordingStore implements ObjectStore {
     } finally {
       this.inFlight--;
     }
-  }
-  put(key: string, body: Uint8Array): Promise<void> {
-    return this.inner.put(key, body);
-  }
-  size(key: string): Promise<number | null> {
-    return this.inner.size(key);
-  }
-  list(prefix: string): Promise<ObjectInfo[]> {
-    return this.inner.list(prefix);
-  }
-  delete(key: string): Promise<void> {
-    return this.inner.delete(key);
-  }
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }
 

@@ -12,14 +12,14 @@ import type { Piscina } from 'piscina';
 import { AofError, ErrorCode } from '../../../src/errors.js';
 import { TIER1_HEADER_BYTES, TIER1_FOOTER_BYTES } from '../../../src/format/tier1.js';
 import { FsObjectStore, fsObjectPath } from '../../../src/tier2/fs-store.js';
-import { segmentKey, type ByteRange, type ObjectInfo, type ObjectStore, type Tier2StoreConfig } from '../../../src/tier2/object-store.js';
+import { segmentKey, type ObjectStore, type Tier2StoreConfig } from '../../../src/tier2/object-store.js';
 import { fromWorkerRejection } from '../../../src/worker-error.js';
 import { canonicalJson, openStoreCount, storeFor } from '../../../workers/store-cache.js';
 import type { UploadResult, UploadTask } from '../../../workers/tier2-protocol.js';
 import { uploadObject } from '../../../workers/upload.js';
 import { sameBytes, tempRoot } from '../../helpers/tmp.js';
 import { envWith, jsonRecords, tier1Pool } from '../../helpers/tier1.js';
-import { UPLOAD_WORKER, filesUnder, writeTier1, type Tier1File } from '../../helpers/tier2.js';
+import { DelegatingStore, UPLOAD_WORKER, filesUnder, writeTier1, type Tier1File } from '../../helpers/tier2.js';
 
 let root: string;
 let cleanup: () => void;
@@ -161,31 +161,15 @@ describe('upload worker', () => {
  * A fault-injecting wrapper over the real fs store (not a mock: every byte still goes through it):
  * it acknowledges puts but keeps them short, or drops them, as a broken backend could.
  */
-class LossyStore implements ObjectStore {
-  readonly location: string;
+class LossyStore extends DelegatingStore {
   constructor(
-    private readonly inner: ObjectStore,
+    inner: ObjectStore,
     private readonly mode: 'short' | 'drop',
   ) {
-    this.location = inner.location;
+    super(inner);
   }
-  put(key: string, body: Uint8Array): Promise<void> {
+  override put(key: string, body: Uint8Array): Promise<void> {
     return this.mode === 'drop' ? Promise.resolve() : this.inner.put(key, body.subarray(0, body.length - 8));
-  }
-  get(key: string, range?: ByteRange): Promise<Uint8Array | null> {
-    return this.inner.get(key, range);
-  }
-  size(key: string): Promise<number | null> {
-    return this.inner.size(key);
-  }
-  list(prefix: string): Promise<ObjectInfo[]> {
-    return this.inner.list(prefix);
-  }
-  delete(key: string): Promise<void> {
-    return this.inner.delete(key);
-  }
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }
 
