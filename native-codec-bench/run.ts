@@ -18,12 +18,18 @@ import { runBenchmarks } from '../native-free-bench/runner.js';
 import { coldScan } from './cold-scan.js';
 import { disposeDatasets } from './fixtures.js';
 import { pointRead } from './point-read.js';
+import { disposeS3 } from './s3.js';
 import { tieredIngest } from './tiered-ingest.js';
+import { tier2ColdRead } from './tier2-cold-read.js';
+import { tier2Upload } from './tier2-upload.js';
 
 process.exitCode = await runBenchmarks({
   tool: 'native-codec-bench',
   tag: 'bench:tiered',
-  suites: [tieredIngest, pointRead, coldScan],
+  suites: [tieredIngest, pointRead, coldScan, tier2ColdRead, tier2Upload],
   addonsAllowed: true,
-  dispose: disposeDatasets,
+  dispose: async () => {
+    disposeDatasets();
+    await disposeS3();
+  },
 });
