@@ -1,5 +1,5 @@
 /**
- * Tier 1 benchmark runner: `npm run bench:tiered [-- --quick] [-- --json] [-- --only <suite>[,<suite>]]`
+ * Tier 1 and Tier 2 benchmark runner: `npm run bench:tiered [-- --quick] [-- --json] [-- --only <suite>[,<suite>]]`
  * (or `node --expose-gc dist/native-codec-bench/run.js ...`).
  *
  *   --quick   short runs for CI (test/integration/bench-tiered-quick.test.ts)
@@ -8,8 +8,9 @@
  *
  * Unlike native-free-bench/, these suites load the zstd addon (in the engine's workers, and on
  * this thread for the raw baselines): the loaded addons are listed in the report for the record,
- * not refused. Everything else is shared with native-free-bench/ (result shape, histograms,
- * tables), so the two reports read alike.
+ * not refused. The Tier 2 suites start one moto server for the run (s3.ts), stopped by dispose.
+ * Everything else is shared with native-free-bench/ (result shape, histograms, tables), so the two
+ * reports read alike.
  *
  * Exit status: 0 when every suite ran and verified its data, 1 otherwise. Missed performance
  * targets are reported, not failed: figures from a shared machine are not a verdict.
