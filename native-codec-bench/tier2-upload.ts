@@ -45,6 +45,7 @@ import { benchS3, deleteUnder, fullKey, listUnder, rawClient, serverCpuMs } from
 
 /** Uploads in flight: the engine's upload pool (src/tier2/tier2.ts: 2 threads x 2 tasks). */
 const IN_FLIGHT = 4;
+/** How often the engine's upload counter is read: fine next to the ~10-15 ms between two confirmed uploads (polling every 20 ms measured the same rate). */
 const POLL_MS = 1;
 
 interface SourceSegment {
@@ -200,19 +201,19 @@ async function engineRound(server: S3TestServer, client: S3Client, src: Source, 
       const uploaded = (): number => manager.stats().tier2?.segmentsUploaded ?? 0;
       const t0 = nowNs();
       await manager.openStream(STREAM);
-      const round = new Round(s, t0);
+      const timing = new Round(s, t0);
       let seen = 0;
       const deadline = Date.now() + 300_000;
       while (seen < n) {
         await new Promise((resolve) => setTimeout(resolve, POLL_MS));
         const now = uploaded();
         if (now > seen) {
-          round.done(nowNs(), now - seen);
+          timing.done(nowNs(), now - seen);
           seen = now;
         }
         if (Date.now() > deadline) throw new Error(`tier2-upload: ${seen} of ${n} segments uploaded after 300 s`);
       }
-      round.end();
+      timing.end();
       const stats = manager.stats().tier2!;
       if (stats.uploadedBytes === src.bytes && stats.uploadRetries === 0) s.confirmed += stats.segmentsUploaded;
       await manager.settle();
@@ -231,7 +232,7 @@ async function rawRound(server: S3TestServer, src: Source, round: number, head: 
   const client = rawClient(store);
   try {
     let next = 0;
-    const round = new Round(s, nowNs());
+    const timing = new Round(s, nowNs());
     const lane = async (): Promise<void> => {
       while (next < src.segments.length) {
         const seg = src.segments[next++]!;
@@ -245,12 +246,12 @@ async function rawRound(server: S3TestServer, src: Source, round: number, head: 
         }
         const at = nowNs();
         s.requests.record(at - r0);
-        round.done(at, 1);
+        timing.done(at, 1);
         s.confirmed++;
       }
     };
     await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
-    round.end();
+    timing.end();
     s.listed += await verifyBucket(client, server.bucket, store, src);
     await deleteUnder(client, server.bucket, fullKey(store, ''));
   } finally {
