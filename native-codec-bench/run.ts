@@ -1,5 +1,5 @@
 /**
- * Tier 1 benchmark runner: `npm run bench:tiered [-- --quick] [-- --json] [-- --only <suite>[,<suite>]]`
+ * Tier 1 and Tier 2 benchmark runner: `npm run bench:tiered [-- --quick] [-- --json] [-- --only <suite>[,<suite>]]`
  * (or `node --expose-gc dist/native-codec-bench/run.js ...`).
  *
  *   --quick   short runs for CI (test/integration/bench-tiered-quick.test.ts)
@@ -8,8 +8,9 @@
  *
  * Unlike native-free-bench/, these suites load the zstd addon (in the engine's workers, and on
  * this thread for the raw baselines): the loaded addons are listed in the report for the record,
- * not refused. Everything else is shared with native-free-bench/ (result shape, histograms,
- * tables), so the two reports read alike.
+ * not refused. The Tier 2 suites start one moto server for the run (s3.ts), stopped by dispose.
+ * Everything else is shared with native-free-bench/ (result shape, histograms, tables), so the two
+ * reports read alike.
  *
  * Exit status: 0 when every suite ran and verified its data, 1 otherwise. Missed performance
  * targets are reported, not failed: figures from a shared machine are not a verdict.
@@ -18,12 +19,18 @@ import { runBenchmarks } from '../native-free-bench/runner.js';
 import { coldScan } from './cold-scan.js';
 import { disposeDatasets } from './fixtures.js';
 import { pointRead } from './point-read.js';
+import { disposeS3 } from './s3.js';
 import { tieredIngest } from './tiered-ingest.js';
+import { tier2ColdRead } from './tier2-cold-read.js';
+import { tier2Upload } from './tier2-upload.js';
 
 process.exitCode = await runBenchmarks({
   tool: 'native-codec-bench',
   tag: 'bench:tiered',
-  suites: [tieredIngest, pointRead, coldScan],
+  suites: [tieredIngest, pointRead, coldScan, tier2ColdRead, tier2Upload],
   addonsAllowed: true,
-  dispose: disposeDatasets,
+  dispose: async () => {
+    disposeDatasets();
+    await disposeS3();
+  },
 });

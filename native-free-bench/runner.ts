@@ -23,8 +23,8 @@ export interface RunnerSpec {
   addonsAllowed: boolean;
   /** Addons seen by a process.dlopen wrapper, when the entry file installed one. */
   dlopenSeen?: readonly string[];
-  /** Runs after the suites, even when one threw (temp datasets...). */
-  dispose?: () => void;
+  /** Runs after the suites, even when one threw (temp datasets, servers...); awaited. */
+  dispose?: () => void | Promise<void>;
 }
 
 interface SuiteError {
@@ -97,7 +97,7 @@ export async function runBenchmarks(spec: RunnerSpec): Promise<number> {
       }
     }
   } finally {
-    spec.dispose?.();
+    await spec.dispose?.();
   }
   const durationMs = Date.now() - started;
   const loadAvgAtEnd = loadavg().map((x) => Number(x.toFixed(2)));

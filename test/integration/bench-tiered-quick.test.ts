@@ -1,10 +1,11 @@
 /**
- * Keeps the Tier 1 benchmarks from rotting: runs native-codec-bench in --quick mode as a child
- * process, the way `npm run bench:tiered -- --quick --json` does, and checks the JSON it prints —
- * every suite produced results, each with a positive ratio against its same-run baseline, sane
- * HDR percentiles on both sides, and every verification (records really in Tier 1, bytes read back,
- * cold reads really cold, frames decompressed once) matched. Performance targets are not asserted:
- * the figures depend on the machine and its load.
+ * Keeps the Tier 1 and Tier 2 benchmarks from rotting: runs native-codec-bench in --quick mode as a
+ * child process, the way `npm run bench:tiered -- --quick --json` does, and checks the JSON it
+ * prints — every suite produced results, each with a positive ratio against its same-run baseline,
+ * sane HDR percentiles on both sides, and every verification (records really in Tier 1, bytes read
+ * back, cold reads really cold, frames decompressed once, objects really in the bucket at their
+ * size) matched. Performance targets are not asserted: the figures depend on the machine and its
+ * load. The Tier 2 suites start moto themselves (or use AOF2_TEST_S3_ENDPOINT, like the tests).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -15,7 +16,7 @@ import type { BenchResult } from '../../native-free-bench/shared.js';
 
 const run = promisify(execFile);
 const RUNNER = fileURLToPath(new URL('../../native-codec-bench/run.js', import.meta.url));
-const SUITES = ['tiered-ingest', 'point-read', 'cold-scan'];
+const SUITES = ['tiered-ingest', 'point-read', 'cold-scan', 'tier2-cold-read', 'tier2-upload'];
 
 interface BenchDocument {
   mode: string;
@@ -59,4 +60,11 @@ test('bench:tiered --quick --json: every suite reports a positive ratio and veri
     assert.ok(ratio > 2 && ratio < 20, `${m.name}: compression ratio ${ratio}`);
   }
   assert.equal(doc.results.filter((r) => r.suite === 'cold-scan').length, 2, 'cold-scan: log.read() and reader.next() cases');
+  // Tier 2: index-warm and index-cold reads against the frame GET (the 1.5x target), and the
+  // index-cold read against the same GETs done raw; uploads against PutObject and PutObject + HEAD.
+  const coldRead = doc.results.filter((r) => r.suite === 'tier2-cold-read');
+  assert.deepEqual(coldRead.map((r) => r.targets.length), [1, 1, 0]);
+  const upload = doc.results.filter((r) => r.suite === 'tier2-upload');
+  assert.equal(upload.length, 2);
+  for (const m of upload.flatMap((r) => [r.subject, r.baseline])) assert.ok(m.extra['mbPerSec']! > 0, `${m.name}: MB/s`);
 });
