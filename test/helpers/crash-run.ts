@@ -1,7 +1,7 @@
 /**
  * Parent side of the kill -9 tests: spawns test/helpers/crash-child.ts, collects the ids it
  * acknowledges, and SIGKILLs it a given time after it reports `ready`. Shared by
- * test/integration/crash.test.ts and test/integration/crash-tier1.test.ts.
+ * test/integration/crash.test.ts, crash-tier1.test.ts and crash-tier2.test.ts.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -22,13 +22,19 @@ export interface ChildRun {
   signal: NodeJS.Signals | null;
   code: number | null;
   stderr: string;
+  /** The last `stats <json>` line the child printed (`tier2` mode), null if none. */
+  stats: Record<string, number> | null;
 }
 
-/** Runs the crash child in `mode` ('append' or 'tier1') and kills it `killAfterMs` after `ready`. */
-export function runCrashChild(root: string, seed: number, killAfterMs: number, mode: 'append' | 'tier1' = 'append'): Promise<ChildRun> {
+/**
+ * Runs the crash child in `mode` and kills it `killAfterMs` after `ready`. `tier2` mode needs
+ * `storeDir`, the fs Tier 2 directory.
+ */
+export function runCrashChild(root: string, seed: number, killAfterMs: number, mode: 'append' | 'tier1' | 'tier2' = 'append', storeDir?: string): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, root, String(seed), mode], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const run: ChildRun = { startIds: [], ready: false, maxAcked: CRASH_STREAMS.map(() => -1), acked: 0, signal: null, code: null, stderr: '' };
+    const args = [CHILD, root, String(seed), mode, ...(storeDir === undefined ? [] : [storeDir])];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const run: ChildRun = { startIds: [], ready: false, maxAcked: CRASH_STREAMS.map(() => -1), acked: 0, signal: null, code: null, stderr: '', stats: null };
     let partial = '';
     let killTimer: NodeJS.Timeout | null = null;
     const readyTimer = setTimeout(() => child.kill('SIGKILL'), READY_TIMEOUT_MS);
@@ -44,6 +50,10 @@ export function runCrashChild(root: string, seed: number, killAfterMs: number, m
       for (const line of lines) {
         if (line.startsWith('start')) {
           run.startIds = line.split(' ').slice(1).map(Number);
+          continue;
+        }
+        if (line.startsWith('stats ')) {
+          run.stats = JSON.parse(line.slice('stats '.length)) as Record<string, number>;
           continue;
         }
         if (line === 'ready') {

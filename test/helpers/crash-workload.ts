@@ -21,6 +21,19 @@ export const CRASH_TIER0 = { arenaBytes: 8 * 64 * 1024, segmentBytes: 64 * 1024 
 export const CRASH_TIER1 = { frameBytes: 16 * 1024 } as const;
 
 /**
+ * The crash child's `tier2` mode (test/integration/crash-tier2.test.ts): everything small, so that
+ * within a few hundred milliseconds of appends every Tier 2 transition happens many times over.
+ * 16 KiB segments seal every ~80 records; 4 KiB frames make a Tier 2 read fetch a quarter segment;
+ * a Tier 1 budget of 4 segments (shared by both streams; payloads are incompressible, so a .t1 is
+ * about a raw segment) forces an eviction after nearly every upload; retention keeps about 6
+ * segments per stream and runs every 25 ms, so EXPIRED records and object deletes interleave with
+ * uploads and evictions.
+ */
+export const CRASH_T2_TIER0 = { arenaBytes: 8 * 16 * 1024, segmentBytes: 16 * 1024 } as const;
+export const CRASH_T2_TIER1 = { maxBytes: 4 * 16 * 1024, frameBytes: 4096, compressionLevel: 1 } as const;
+export const CRASH_T2_RETENTION = { maxBytes: 6 * 16 * 1024, checkIntervalMs: 25 } as const;
+
+/**
  * Payload size of record `id` of stream index `stream`: mostly small and odd-sized (the padding
  * rule), some empty, a few large enough to leave a segment part-full at rollover.
  */
