@@ -310,7 +310,16 @@ export class AofManager {
       throw AofError.io('create stream directory', dir, err);
     }
     const known = new Map(this.#catalog.entries(name).map((entry) => [entry.baseId, entry]));
-    const rebuilt = this.#restoredManifestFiles > 0;
+    // A stream with no local file left is rebuilt from Tier 2, whether the root was restored at
+    // this open or an earlier one (a stream first opened sessions after the rebuild) or only this
+    // stream's directory was lost: what Tier 2 never got is then the loss window, not damage.
+    let empty: boolean;
+    try {
+      empty = (await readdir(dir)).length === 0;
+    } catch (err) {
+      throw AofError.io('list stream directory', dir, err);
+    }
+    const rebuilt = this.#tier2 !== null && empty && (known.size > 0 || this.#restoredManifestFiles > 0);
     const recovered = await recoverStream(dir, name, this.config.segmentBytes, known, rebuilt);
     let nextId = recovered.nextId;
     if (rebuilt && this.#tier2 !== null) {
@@ -363,6 +372,8 @@ export class AofManager {
     const last = log.segments[n - 1]!;
     await this.#manifest.append([{ type: ManifestRecordType.EXPIRED, stream: log.name, baseId: last.baseId, fields: {} }]);
     const expired = log.expireFirst(n);
+    for (const seg of expired) seg.expired = true;
+    this.#coordinator.kick(); // readers waiting on a frame of an expired segment learn it now
     for (const seg of expired) {
       this.#retention.expiredSegments++;
       this.#retention.expiredRecords += seg.count;
@@ -387,6 +398,8 @@ export class AofManager {
   /** Deletes Tier 2 objects of `log` below its first id (left by a crash mid-expiry). */
   async #sweep(log: AofLog): Promise<void> {
     const tier2 = this.#tier2!;
+    // The mirrored manifest may still name them (a crash before the mirror): mirror first.
+    await this.#replica!.sync();
     for (const object of await tier2.store.list(streamPrefix(log.name))) {
       const parsed = parseSegmentKey(object.key);
       if (parsed === null || parsed.baseId >= log.firstId) continue;

@@ -179,10 +179,16 @@ export class AofReader {
 }
 
 /**
- * Reports the segment's last load failure. Corruption is permanent; anything else (an I/O error,
- * a worker that kept crashing) is reported once and then retried by the next call.
+ * Reports the segment's last load failure. Corruption and expiry (retention removed the segment
+ * under the reader) are permanent; anything else (an I/O error, a worker that kept crashing) is
+ * reported once and then retried by the next call.
  */
 function throwIfFailed(seg: Segment): void {
+  if (seg.expired) {
+    throw new AofError(ErrorCode.OUT_OF_RANGE, `records ${seg.baseId}..${seg.endId - 1} expired (retention) while being read`, {
+      details: { baseId: seg.baseId },
+    });
+  }
   const failure = seg.error;
   if (failure === null) return;
   if (failure.code !== ErrorCode.CORRUPT) seg.error = null;

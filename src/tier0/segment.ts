@@ -43,6 +43,8 @@ export class Segment {
   key = '';
   /** A copy of the Tier 2 object back into the local Tier 1 cache is running. */
   recaching = false;
+  /** Retention expired the segment: its files and object are going; readers get OUT_OF_RANGE. */
+  expired = false;
   tier: SegmentTierValue = SegmentTier.RAW;
   /** Arena slot holding the data, or -1 when only a file has it. */
   slot = -1;

@@ -398,6 +398,8 @@ export class Tier1 {
     const entry = seg.frameIndex![frame]!;
     const { index, bit } = this.#arena.frameBit(slot, frame);
     for (let attempt = 1; ; attempt++) {
+      // Retention removed the segment meanwhile: its files are gone; readers report OUT_OF_RANGE.
+      if (seg.expired) return;
       // Chosen per attempt: an eviction between attempts moves the segment to Tier 2.
       const task: HydrateTask = {
         source:

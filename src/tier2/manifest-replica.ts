@@ -3,8 +3,10 @@
  * under `manifest/<file name>`, so a new machine with an empty root and the same bucket can rebuild
  * every stream (brief §4: Tier 2 holds everything needed).
  *
- * - `sync()` uploads every local chunk or snapshot whose size differs from what was last uploaded
- *   (sealed chunks and snapshots once; the chunk being appended to each time it grew), then deletes
+ * - `sync()` uploads every local chunk or snapshot whose content (CRC) differs from what was last
+ *   uploaded (sealed chunks and snapshots once; the chunk being appended to each time it changed:
+ *   a copy read between a commit's record write and its header rewrite has the final size but
+ *   the old header, and must be sent again), then deletes
  *   remote files the local manifest pruned. Files are uploaded whole: chunks are at most
  *   `chunkBytes` (1 MiB by default) and snapshots are written whole anyway. A chunk read while it
  *   is being appended to is still a valid chunk: records are made durable before the header names
@@ -22,9 +24,10 @@
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { CHUNK_FILE_SUFFIX } from '../format/manifest.js';
 import { SNAPSHOT_FILE_SUFFIX } from '../format/snapshot.js';
-import { AofError } from '../errors.js';
+import { AofError, ErrorCode } from '../errors.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { MANIFEST_PREFIX, type ObjectStore } from './object-store.js';
 
@@ -38,8 +41,12 @@ export class ManifestReplica {
   readonly #dir: string;
   readonly #store: ObjectStore;
   readonly #breaker: CircuitBreaker;
-  /** Remote manifest files and the sizes uploaded; null until the first sync lists the store. */
-  #remote: Map<string, number> | null = null;
+  /**
+   * Remote manifest files and the CRC of what was uploaded (null: listed, content unknown); null
+   * until the first sync lists the store. Content, not size, decides: a chunk read between its
+   * record write and its header rewrite already has its final size but a stale header.
+   */
+  #remote: Map<string, number | null> | null = null;
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
   #again = false;
@@ -64,7 +71,10 @@ export class ManifestReplica {
 
   /**
    * Mirrors the local manifest now; a call while a sync runs makes it run once more after.
-   * @throws AOF_ERR_UNAVAILABLE (also recorded in lastError and reported to the breaker)
+   * Resolves only once the mirror matches the local manifest: callers that delete objects next
+   * rely on it.
+   * @throws AOF_ERR_UNAVAILABLE when the store fails (also recorded in lastError and reported to
+   *   the breaker) or the breaker refuses to try
    */
   sync(): Promise<void> {
     if (this.#running !== null) {
@@ -82,13 +92,17 @@ export class ManifestReplica {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     await this.#running?.catch(() => undefined);
-    if (this.#breaker.canAttempt()) await this.sync().catch(() => undefined);
+    await this.sync().catch(() => undefined);
   }
 
   async #loop(): Promise<void> {
     do {
       this.#again = false;
-      if (!this.#breaker.canAttempt()) return;
+      if (!this.#breaker.canAttempt()) {
+        throw new AofError(ErrorCode.UNAVAILABLE, 'tier 2 is unavailable (circuit breaker open): the manifest mirror was not updated', {
+          details: { storeCode: 'BREAKER_OPEN' },
+        });
+      }
       try {
         await this.#syncOnce();
         this.#breaker.onSuccess();
@@ -105,7 +119,7 @@ export class ManifestReplica {
     this.syncs++;
     if (this.#remote === null) {
       const listed = await this.#store.list(MANIFEST_PREFIX);
-      this.#remote = new Map(listed.map((o) => [o.key.slice(MANIFEST_PREFIX.length), o.size]));
+      this.#remote = new Map(listed.map((o) => [o.key.slice(MANIFEST_PREFIX.length), null]));
     }
     const local = (await readdir(this.#dir)).filter(isManifestFile).sort();
     for (const name of local) {
@@ -115,9 +129,10 @@ export class ManifestReplica {
       } catch {
         continue; // pruned while we looked: the delete pass below handles its remote copy
       }
-      if (this.#remote.get(name) === bytes.length) continue;
+      const crc = crc32(bytes);
+      if (this.#remote.get(name) === crc) continue;
       await this.#store.put(MANIFEST_PREFIX + name, bytes);
-      this.#remote.set(name, bytes.length);
+      this.#remote.set(name, crc);
       this.uploads++;
     }
     const keep = new Set(local);

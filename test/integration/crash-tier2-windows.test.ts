@@ -7,9 +7,9 @@
  * of the store directory taken at some moment is exactly what a rebuild sees if the machine dies
  * at that moment.
  *
- * Tests marked `todo` reproduce engine bugs that are not fixed yet (the report of the branch
- * h-crash2 names file, line and fix); they run on every `npm test` and turn into plain tests once
- * the fix lands.
+ * Each test once reproduced an engine bug (sweep before the mirror, expiry while the breaker was
+ * open, the rebuild state of streams opened later, a mirrored chunk read mid-commit, a reader in
+ * an expired segment); they guard the fixes.
  */
 import assert from 'node:assert/strict';
 import { cpSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -73,7 +73,6 @@ async function firstReadFailure(log: AofLog, from: number, to: number): Promise<
 
 test(
   'a kill between EXPIRED and the replica sync, then the sweep: a rebuild must still read every id from its firstId',
-  { todo: 'engine bug: AofManager#sweep (src/manager.ts) deletes objects below firstId without first syncing the replicated manifest, which may still name them' },
   async (t) => {
     const { root, storeDir } = scratch(t, 'sweep');
     const total = 16 * 20; // 1000-byte records, 16 per segment: 20 segments
@@ -122,7 +121,6 @@ test(
 
 test(
   'retention while the breaker is open after an outage: a rebuild must still read every id from its firstId',
-  { todo: 'engine bug: ManifestReplica.sync() (src/tier2/manifest-replica.ts) resolves without syncing while the breaker refuses, and AofManager#expire (src/manager.ts) then deletes objects the replica still names' },
   async (t) => {
     const { root, storeDir } = scratch(t, 'breaker');
     const manager = await AofManager.open(engine(root, storeDir));
@@ -169,7 +167,6 @@ test(
 
 test(
   'a rebuilt root whose first session opened only some streams: a stream opened later still adopts its late uploads',
-  { todo: 'engine bug: AofManager#openStream (src/manager.ts) decides `rebuilt` from restoredManifestFiles of the current open only, so a stream first opened in a later session is recovered as local damage' },
   async (t) => {
     const { root, storeDir } = scratch(t, 'late');
     const saved = new Map<string, Uint8Array>();
@@ -216,7 +213,6 @@ test(
 
 test(
   'a replica sync that read a manifest chunk mid-commit is corrected by the next sync',
-  { todo: 'engine bug: ManifestReplica#syncOnce (src/tier2/manifest-replica.ts) skips a file whose size equals the uploaded size, but a chunk read between the record write and the header rewrite has its final size and a stale header' },
   async (t) => {
     const { root, storeDir } = scratch(t, 'replica');
     const dir = join(root, 'manifest');
@@ -275,7 +271,6 @@ test(
 
 test(
   'a reader inside a segment that retention expires gets AOF_ERR_OUT_OF_RANGE, promptly',
-  { todo: 'engine bug: a frame hydration of an expired segment retries the unlinked .t1 with backoff and then fails the reader with AOF_ERR_IO (src/tier1/tier1.ts #hydrateFrame, src/manager.ts #expire)' },
   async (t) => {
     const { root, storeDir } = scratch(t, 'reader');
     const manager = await AofManager.open(engine(root, storeDir));
