@@ -47,6 +47,8 @@ export interface ManagerStats {
     trimmedBytes: number;
     removedFiles: number;
     missingSegments: number;
+    /** Tier 2 objects past a gap deleted by a rebuild (the loss window's remnants). */
+    staleObjectsDeleted: number;
   };
   /** What replaying the manifest log found when the manager opened. */
   manifest: ReplayReport;
@@ -91,7 +93,15 @@ export class AofManager {
   readonly #logs = new Set<AofLog>();
   readonly #work = new Set<Promise<void>>();
   readonly #ctx: LogContext;
-  readonly #recovery = { trustedSegments: 0, scannedSegments: 0, scannedBytes: 0, trimmedBytes: 0, removedFiles: 0, missingSegments: 0 };
+  readonly #recovery = {
+    trustedSegments: 0,
+    scannedSegments: 0,
+    scannedBytes: 0,
+    trimmedBytes: 0,
+    removedFiles: 0,
+    missingSegments: 0,
+    staleObjectsDeleted: 0,
+  };
   #clock = 0;
   #closing: Promise<void> | null = null;
   #failure: AofError | null = null;
@@ -322,16 +332,22 @@ export class AofManager {
     const rebuilt = this.#tier2 !== null && empty && (known.size > 0 || this.#restoredManifestFiles > 0);
     const recovered = await recoverStream(dir, name, this.config.segmentBytes, known, rebuilt);
     let nextId = recovered.nextId;
+    let stale: string[] = [];
     if (rebuilt && this.#tier2 !== null) {
       // Segments uploaded after the last manifest sync are in the bucket, not in the manifest.
       const adopted = await adoptUploadedObjects(this.#tier2.store, dir, name, nextId);
       recovered.segments.push(...adopted.segments);
       recovered.records.push(...adopted.records);
       nextId = adopted.nextId;
+      stale = adopted.stale;
     }
     this.#checkOpen();
     this.#addRecovery(recovered.report);
     if (recovered.records.length > 0) await this.#manifest.append(recovered.records);
+    // Objects past the loss window's gap: their ids are given out again from here, so they go
+    // before any new segment could reuse a key (and before a later rebuild could adopt them).
+    for (const key of stale) await this.#tier2!.store.delete(key);
+    this.#recovery.staleObjectsDeleted += stale.length;
     const log = new AofLog(name, dir, this.#ctx, recovered.segments, nextId);
     for (const seg of recovered.toCompress) this.#tier1.enqueue(name, seg);
     if (this.#tier2 !== null) {

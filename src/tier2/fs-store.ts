@@ -64,8 +64,8 @@ export class FsObjectStore implements ObjectStore {
 
   /**
    * Removes temp files other attempts at the same key left behind (a writer killed between open
-   * and rename: a crashed worker thread, kill -9). Run after a successful put, because the key's
-   * successful retry is what makes them garbage. A concurrent put of the same key loses its temp
+   * and rename: a crashed worker thread, kill -9). Run after a successful put (the key's
+   * successful retry is what makes them garbage) and after a delete. A concurrent put of the same key loses its temp
    * file, fails its rename and is retried by its caller: harmless, the bytes are the same.
    */
   async #removeStaleTemps(path: string): Promise<void> {
@@ -149,6 +149,7 @@ export class FsObjectStore implements ObjectStore {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw unavailable('delete', path, err);
     }
+    await this.#removeStaleTemps(path); // a killed put of this key must not outlive the key
   }
 
   async close(): Promise<void> {

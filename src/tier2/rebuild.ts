@@ -75,23 +75,38 @@ export interface AdoptedObjects {
   segments: Segment[];
   records: ManifestRecord[];
   nextId: number;
+  /**
+   * Keys of objects past a gap (a later segment uploaded while an earlier one never was): their
+   * ids are about to be given out again, so they must go before anything could adopt them.
+   */
+  stale: string[];
 }
 
 /**
  * Finds the stream's objects that continue it at `nextId` (uploaded after the last manifest sync)
- * and returns them as TIER2 segments, stopping at the first gap.
+ * and returns them as TIER2 segments, stopping at the first gap; objects past the gap are listed
+ * as stale.
  * @throws AOF_ERR_UNAVAILABLE, AOF_ERR_CORRUPT (an object that does not verify)
  */
 export async function adoptUploadedObjects(store: ObjectStore, dir: string, stream: string, nextId: number): Promise<AdoptedObjects> {
-  const out: AdoptedObjects = { segments: [], records: [], nextId };
+  const out: AdoptedObjects = { segments: [], records: [], nextId, stale: [] };
   const objects = (await store.list(streamPrefix(stream)))
     .map((o) => ({ ...o, parsed: parseSegmentKey(o.key) }))
     .filter((o) => o.parsed !== null && o.parsed.baseId >= nextId)
     .sort((a, b) => a.parsed!.baseId - b.parsed!.baseId);
+  let gap = false;
   for (const object of objects) {
-    if (object.parsed!.baseId !== out.nextId) break;
+    if (gap || object.parsed!.baseId !== out.nextId) {
+      gap = true;
+      out.stale.push(object.key);
+      continue;
+    }
     const tail = await store.get(object.key, { offset: Math.max(0, object.size - TIER1_FOOTER_BYTES), length: TIER1_FOOTER_BYTES });
-    if (tail === null || tail.length !== TIER1_FOOTER_BYTES) break;
+    if (tail === null || tail.length !== TIER1_FOOTER_BYTES) {
+      gap = true;
+      out.stale.push(object.key);
+      continue;
+    }
     const footer = decodeTier1Footer(tail);
     const meta = await fetchTier1Meta(store, object.key, object.size, footer.frameCount);
     const id = object.parsed!.baseId;
