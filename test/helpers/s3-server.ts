@@ -229,7 +229,8 @@ class MotoServer implements S3TestServer {
   async start(): Promise<void> {
     if (this.#child !== null) throw new Error('moto is already running');
     const started = performance.now();
-    const child = spawn('python3', ['-c', MOTO_WATCHDOG, '-H', '127.0.0.1', '-p', String(this.#port)], {
+    // AOF2_TEST_PYTHON: an interpreter that has moto when `python3` on PATH does not (.ci/run sets it).
+    const child = spawn(process.env['AOF2_TEST_PYTHON'] ?? 'python3', ['-c', MOTO_WATCHDOG, '-H', '127.0.0.1', '-p', String(this.#port)], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     this.#child = child;
