@@ -153,7 +153,7 @@ describe('golden segments through the engine', () => {
     const log = await manager.openStream('golden');
     assert.equal(log.firstId, 1000);
     assert.equal(log.nextId, 1010);
-    assert.deepEqual(manager.stats().recovery, { trustedSegments: 1, scannedSegments: 1, scannedBytes: 140, trimmedBytes: 36, removedFiles: 0, missingSegments: 0 });
+    assert.deepEqual(manager.stats().recovery, { trustedSegments: 1, scannedSegments: 1, scannedBytes: 140, trimmedBytes: 36, removedFiles: 0, missingSegments: 0, staleObjectsDeleted: 0 });
 
     const expected = [...SEALED.records, ...UNSEALED.records];
     let id = 1000;
