@@ -186,6 +186,7 @@ export class Tier1 {
   }
 
   #queueJob(job: Job): void {
+    if (this.#compressPool === null) return; // tier1.enabled false: sealed segments stay raw
     this.#queue.push(job);
     this.#pump();
   }
