@@ -1,0 +1,20 @@
+/**
+ * Peer benchmark runner: `npm run bench:peers [-- --quick] [-- --json]`
+ * (or `node --expose-gc dist/peer-bench/run.js ...`).
+ *
+ * aof2 against lmdb-js, hypercore, sonic-boom and a plain fs.createWriteStream (peers.ts). The
+ * peers load native addons (lmdb, RocksDB, sodium), so this suite lives apart from
+ * native-free-bench/, whose suites must load none; the loaded addons are listed for the record.
+ *
+ * Exit status: 0 when the suite ran and every side verified its records, 1 otherwise. Missed
+ * targets are reported, not failed.
+ */
+import { runBenchmarks } from '../native-free-bench/runner.js';
+import { peers } from './peers.js';
+
+process.exitCode = await runBenchmarks({
+  tool: 'peer-bench',
+  tag: 'bench:peers',
+  suites: [peers],
+  addonsAllowed: true,
+});
