@@ -11,6 +11,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadedAddons } from './addons.js';
 import { gcFunction } from './gc.js';
+import type { BenchDocument } from './report.js';
 import { formatResults, type BenchResult, type Suite } from './shared.js';
 
 export interface RunnerSpec {
@@ -106,7 +107,7 @@ export async function runBenchmarks(spec: RunnerSpec): Promise<number> {
   const verifiedOk = results.every((r) => r.verified.length > 0 && r.verified.every((v) => v.ok));
 
   if (args.json === true) {
-    const doc = {
+    const doc: BenchDocument = {
       tool: `aof2 ${spec.tool}`,
       mode: quick ? 'quick' : 'full',
       command: `node --expose-gc ${script}${quick ? ' --quick' : ''}${only.length > 0 ? ` --only ${only.join(',')}` : ''}`,

@@ -155,8 +155,8 @@ class LmdbSide implements Side {
         if (value !== undefined && sameBytes(value, this.#payload)) matched++;
       }
       return [
-        verification('lmdb-js', expected, count, 'reopened the database and counted its keys'),
-        verification('lmdb-js', expected - from, matched, `read the last ${expected - from} values back (bytes)`),
+        verification('baseline', expected, count, 'reopened the database and counted its keys'),
+        verification('baseline', expected - from, matched, `read the last ${expected - from} values back (bytes)`),
       ];
     } finally {
       await db.close();
@@ -202,8 +202,8 @@ class HypercoreSide implements Side {
         if (block !== null && sameBytes(block, this.#payload)) matched++;
       }
       return [
-        verification('hypercore', expected, core.length, 'reopened the core and read its length'),
-        verification('hypercore', expected - from, matched, `read the last ${expected - from} blocks back (bytes)`),
+        verification('baseline', expected, core.length, 'reopened the core and read its length'),
+        verification('baseline', expected - from, matched, `read the last ${expected - from} blocks back (bytes)`),
       ];
     } finally {
       await core.close();
@@ -220,7 +220,7 @@ function framed(payload: Uint8Array): Buffer {
 }
 
 /** Walks a file of u32-length frames: how many frames, and how many of the last ones match `payload`. */
-function verifyFramedFile(what: string, path: string, expected: number, payload: Uint8Array): Verification[] {
+function verifyFramedFile(path: string, expected: number, payload: Uint8Array): Verification[] {
   const fd = openSync(path, 'r');
   try {
     const size = fstatSync(fd).size;
@@ -236,8 +236,8 @@ function verifyFramedFile(what: string, path: string, expected: number, payload:
       frames++;
     }
     return [
-      verification(what, expected, frames, 'scanned the file frame by frame (length headers)'),
-      verification(what, expected - tailFrom, matched, `compared the last ${expected - tailFrom} payloads byte for byte`),
+      verification('baseline', expected, frames, 'scanned the file frame by frame (length headers)'),
+      verification('baseline', expected - tailFrom, matched, `compared the last ${expected - tailFrom} payloads byte for byte`),
     ];
   } finally {
     closeSync(fd);
@@ -270,7 +270,7 @@ class SonicBoomSide implements Side {
   }
 
   async verify(expected: number): Promise<Verification[]> {
-    return verifyFramedFile('sonic-boom', this.#path, expected, this.#payload);
+    return verifyFramedFile(this.#path, expected, this.#payload);
   }
 }
 
@@ -310,7 +310,7 @@ class WriteStreamSide implements Side {
   }
 
   async verify(expected: number): Promise<Verification[]> {
-    return verifyFramedFile('fs.createWriteStream', this.#path, expected, this.#payload);
+    return verifyFramedFile(this.#path, expected, this.#payload);
   }
 }
 
