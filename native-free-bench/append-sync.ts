@@ -1,7 +1,7 @@
 /**
  * append-sync: `log.appendSync()` against the bare framed copy loop into a SharedArrayBuffer
  * (fixtures.ts `SabCopyLoop`), for 1 KiB and 100 B records, in the same process, alternating round
- * by round. Both are timed in batches of 1,000 calls.
+ * by round, for 1 KiB, 100 B and 16 KiB records. Both are timed in batches of 1,000 calls.
  *
  * What is compared is the hot path, so the engine must not wait for arena room during a round:
  * every round starts with `log.flush()` (the flush worker idle, every sealed slot CLEAN and
@@ -26,14 +26,16 @@ const BATCH = 1000;
 const STREAM = 'bench';
 const SEGMENT_BYTES = 8 * 1024 * 1024;
 
-const CASES = [
+/** Targets from issue #2 (none was set for 16 KiB, where both sides are bound by memory bandwidth). */
+const CASES: { label: string; size: number; target: number | null; fullRounds: number }[] = [
   { label: '1 KiB', size: 1024, target: 0.5, fullRounds: 8 },
   { label: '100 B', size: 100, target: 0.35, fullRounds: 3 },
-] as const;
+  { label: '16 KiB', size: 16 * 1024, target: null, fullRounds: 8 },
+];
 
 export const appendSync: Suite = {
   name: 'append-sync',
-  description: 'appendSync vs a bare framed copy loop into a SharedArrayBuffer (1 KiB, 100 B)',
+  description: 'appendSync vs a bare framed copy loop into a SharedArrayBuffer (1 KiB, 100 B, 16 KiB)',
   async run(options: SuiteOptions): Promise<BenchResult[]> {
     const results: BenchResult[] = [];
     for (const c of CASES) results.push(await runCase(options, c.label, c.size, c.target, options.quick ? 3 : c.fullRounds));
@@ -41,7 +43,7 @@ export const appendSync: Suite = {
   },
 };
 
-async function runCase(options: SuiteOptions, label: string, size: number, target: number, rounds: number): Promise<BenchResult> {
+async function runCase(options: SuiteOptions, label: string, size: number, target: number | null, rounds: number): Promise<BenchResult> {
   const { root, cleanup } = tempRoot('append-sync');
   try {
     // A smaller arena under --quick: touching it and flushing each round is what takes the time.
@@ -90,7 +92,7 @@ async function runCase(options: SuiteOptions, label: string, size: number, targe
         `ratio of p50 batch means: ${(base.latency.p50 / subject.latency.p50).toFixed(2)}x (less sensitive to other load on the machine)`,
       ],
     });
-    result.targets.push(atLeast('ratio', target, result.ratio));
+    if (target !== null) result.targets.push(atLeast('ratio', target, result.ratio));
     return result;
   } finally {
     cleanup();
