@@ -33,6 +33,8 @@ process.exitCode = await runBenchmarks({
     (await import('./append-async.js')).appendAsync,
     (await import('./durable.js')).durable,
     (await import('./memory.js')).memory,
+    (await import('./many-streams.js')).manyStreams,
+    (await import('./recovery.js')).recovery,
   ],
   addonsAllowed: false,
   dlopenSeen: nativeAddons,

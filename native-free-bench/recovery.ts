@@ -1,0 +1,218 @@
+/**
+ * recovery: how long `AofManager.open` + `openStream` take, against how much history the stream
+ * holds, after a clean close and after a SIGKILL; and how fast the one unsealed tail a kill leaves
+ * is scanned, against a raw read + CRC of the same file.
+ *
+ * - Sealed history should not cost anything at open: a sealed segment is trusted from its footer
+ *   (and the manifest), only the unsealed tail is scanned record by record. So the open time is
+ *   measured for several history sizes (64 MiB .. 1 GiB of 1 KiB records in 4 MiB segments, the
+ *   default) and should stay flat. Subject: the open after a SIGKILL of a child that appended a
+ *   3 MiB tail and flushed it (real kill, real unsealed file); baseline: the open after a clean
+ *   close of the same root. The rate is opens per second; latencies are per open.
+ * - Tail scan: a child fills 48 MiB of a 64 MiB segment and is killed; the open scans it (CRC of
+ *   every record). Subject: scanned bytes / open time (so the open's fixed cost counts against the
+ *   engine); baseline: `readFileSync` of the same segment file and a walk of its frames computing
+ *   each record's zlib.crc32, the least a scan must do. Both read from a warm page cache.
+ *
+ * Every reopen checks the recovered nextId against what the child acknowledged, and the last
+ * record's bytes.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { crc32 } from 'node:zlib';
+import { SEGMENT_HEADER_BYTES } from '../src/format/segment.js';
+import { AofManager, type AofManagerOptions } from '../src/index.js';
+import { appendSyncLoop, patternPayload, sameBytes, tempRoot, TIER1_OFF } from './fixtures.js';
+import { LatencyHistogram, nowNs, ratioResult, verification, type BenchResult, type Measurement, type Suite, type SuiteOptions, type Verification } from './shared.js';
+
+const CHILD = fileURLToPath(new URL('./recovery-child.js', import.meta.url));
+const STREAM = 'recovery';
+const SIZE = 1024;
+const MiB = 1024 * 1024;
+const HISTORY_SEGMENT = 4 * MiB;
+const KILL_TAIL = 3 * MiB;
+const SCAN_SEGMENT = 64 * MiB;
+const SCAN_TAIL = 48 * MiB;
+
+const options = (root: string, segmentBytes: number): AofManagerOptions => ({ root, tier0: { segmentBytes }, tier1: TIER1_OFF, fsync: 'never' });
+
+/** Runs the child, waits for `ready <nextId>`, SIGKILLs it; resolves with the acknowledged nextId. */
+function appendAndKill(root: string, segmentBytes: number, bytes: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CHILD, root, String(segmentBytes), String(bytes)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      const m = /^ready (\d+)\n/.exec(out);
+      if (m !== null) {
+        child.kill('SIGKILL');
+        child.once('exit', () => resolve(Number(m[1])));
+      }
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      err += chunk;
+    });
+    child.once('exit', (code, signal) => {
+      if (!/^ready/.test(out)) reject(new Error(`recovery child exited (${code ?? signal}) before ready: ${err}`));
+    });
+  });
+}
+
+/** One timed open; checks nextId and the last record; returns [ns, scannedBytes]. */
+async function timedOpen(config: AofManagerOptions, expectedNext: number, payload: Uint8Array, checks: { ids: number; bytes: number }): Promise<[number, number]> {
+  const t0 = nowNs();
+  const manager = await AofManager.open(config);
+  const log = await manager.openStream(STREAM);
+  const ns = nowNs() - t0;
+  const scanned = manager.stats().recovery.scannedBytes;
+  if (log.nextId === expectedNext) checks.ids++;
+  for await (const rec of log.read({ from: expectedNext - 1 })) if (rec.id === expectedNext - 1 && sameBytes(rec.payload, payload)) checks.bytes++;
+  await manager.close();
+  return [ns, scanned];
+}
+
+function measurement(name: string, histogram: LatencyHistogram, ns: number, count: number, extra: Record<string, number> = {}): Measurement {
+  return { name, records: count, elapsedMs: ns / 1e6, ratePerSec: ns === 0 ? 0 : (count * 1e9) / ns, samples: count, latency: histogram.summary(), extra };
+}
+
+async function historyCase(options_: SuiteOptions, historyMiB: number, reopens: number, kills: number): Promise<BenchResult> {
+  const { root, cleanup } = tempRoot('recovery');
+  try {
+    const config = options(root, HISTORY_SEGMENT);
+    const payload = patternPayload(SIZE);
+    options_.progress(`recovery: writing ${historyMiB} MiB of history`);
+    const manager = await AofManager.open(config);
+    const log = await manager.openStream(STREAM);
+    const records = (historyMiB * MiB) / SIZE;
+    for (let done = 0; done < records; ) {
+      const k = appendSyncLoop(log, payload, Math.min(10_000, records - done));
+      done += k;
+      if (done < records) {
+        await log.append(payload);
+        done++;
+      }
+    }
+    await manager.close();
+    const checks = { ids: 0, bytes: 0 };
+    let expectedNext = records;
+    const clean = { h: new LatencyHistogram('open + openStream'), ns: 0 };
+    const killed = { h: new LatencyHistogram('open + openStream'), ns: 0, scanned: 0 };
+    for (let i = 0; i < kills; i++) {
+      // Clean opens first (the root is cleanly closed), then one kill and the open that recovers it.
+      for (let j = 0; j < reopens; j++) {
+        const [ns] = await timedOpen(config, expectedNext, payload, checks);
+        clean.h.record(ns);
+        clean.ns += ns;
+      }
+      expectedNext = await appendAndKill(root, HISTORY_SEGMENT, KILL_TAIL);
+      const [ns, scanned] = await timedOpen(config, expectedNext, payload, checks);
+      killed.h.record(ns);
+      killed.ns += ns;
+      killed.scanned += scanned;
+    }
+    const opens = kills * (reopens + 1);
+    const verified: Verification[] = [
+      verification('subject', opens, checks.ids, 'every reopen recovered the nextId the writer acknowledged'),
+      verification('subject', opens, checks.bytes, "every reopen read the last acknowledged record's bytes back"),
+    ];
+    return ratioResult({
+      suite: 'recovery',
+      case: `${historyMiB} MiB history`,
+      subject: measurement('open after SIGKILL', killed.h, killed.ns, kills, { scannedMiBPerOpen: killed.scanned / kills / MiB }),
+      baseline: measurement('open after clean close', clean.h, clean.ns, kills * reopens),
+      ratioOf: 'opens/s',
+      targets: [],
+      verified,
+      notes: [
+        `${historyMiB} MiB of 1 KiB records in ${HISTORY_SEGMENT / MiB} MiB segments; each kill leaves a ${KILL_TAIL / MiB} MiB tail ` +
+          `(scanned per open after a kill: ${(killed.scanned / kills / MiB).toFixed(1)} MiB)`,
+      ],
+    });
+  } finally {
+    cleanup();
+  }
+}
+
+/** Reads a segment file and checks every record frame's CRC: the least a tail scan must do. */
+function rawScan(path: string): { bytes: number; records: number } {
+  const file = readFileSync(path);
+  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  // The data region starts after the segment header; frames are 8-aligned from there.
+  let records = 0;
+  let bytes = 0;
+  for (let off = SEGMENT_HEADER_BYTES; off + 16 <= file.length; ) {
+    const length = view.getUint32(off, true);
+    if (length === 0 || off + 16 + length > file.length) break;
+    if (crc32(file.subarray(off + 8, off + 16 + length)) !== view.getUint32(off + 4, true)) break;
+    records++;
+    const frame = (16 + length + 7) & ~7;
+    off += frame;
+    bytes += frame;
+  }
+  return { bytes, records };
+}
+
+async function tailScanCase(options_: SuiteOptions, rounds: number): Promise<BenchResult> {
+  const payload = patternPayload(SIZE);
+  const engine = { h: new LatencyHistogram('open scanning the tail'), ns: 0, bytes: 0 };
+  const raw = { h: new LatencyHistogram('read + CRC of the file'), ns: 0, bytes: 0 };
+  const checks = { ids: 0, bytes: 0 };
+  let rawRecords = 0;
+  let acked = 0;
+  for (let r = 0; r < rounds; r++) {
+    const { root, cleanup } = tempRoot('recovery-scan');
+    try {
+      options_.progress(`recovery: tail scan round ${r + 1} of ${rounds}`);
+      const expectedNext = await appendAndKill(root, SCAN_SEGMENT, SCAN_TAIL);
+      acked += expectedNext;
+      const dir = join(root, 'streams', STREAM);
+      const tail = readdirSync(dir).filter((f) => f.endsWith('.seg')).sort().pop()!;
+      const t0 = nowNs();
+      const scan = rawScan(join(dir, tail));
+      const rawNs = nowNs() - t0;
+      raw.h.record(rawNs);
+      raw.ns += rawNs;
+      raw.bytes += scan.bytes;
+      rawRecords += scan.records;
+      const [ns, scanned] = await timedOpen(options(root, SCAN_SEGMENT), expectedNext, payload, checks);
+      engine.h.record(ns);
+      engine.ns += ns;
+      engine.bytes += scanned;
+    } finally {
+      cleanup();
+    }
+  }
+  const mbps = (bytes: number, ns: number): number => (ns === 0 ? 0 : bytes / 1e6 / (ns / 1e9));
+  const subject = measurement('open (tail scan)', engine.h, engine.ns, rounds, { mbPerSec: mbps(engine.bytes, engine.ns) });
+  const baseline = measurement('readFileSync + crc32 per frame', raw.h, raw.ns, rounds, { mbPerSec: mbps(raw.bytes, raw.ns) });
+  return ratioResult({
+    suite: 'recovery',
+    case: `tail scan, ${SCAN_TAIL / MiB} MiB unsealed`,
+    subject,
+    baseline,
+    ratio: mbps(engine.bytes, engine.ns) / mbps(raw.bytes, raw.ns),
+    ratioOf: 'MB/s',
+    targets: [],
+    verified: [
+      verification('subject', rounds, checks.ids, 'the open recovered the nextId the killed writer acknowledged'),
+      verification('subject', rounds, checks.bytes, 'the last acknowledged record read back byte for byte'),
+      verification('baseline', acked, rawRecords, 'the raw scan found every acknowledged record with a good CRC'),
+    ],
+    notes: [`tail scan: engine ${mbps(engine.bytes, engine.ns).toFixed(0)} MB/s (whole open counted), raw read + CRC ${mbps(raw.bytes, raw.ns).toFixed(0)} MB/s`],
+  });
+}
+
+export const recovery: Suite = {
+  name: 'recovery',
+  description: 'open time vs history size after a clean close and after SIGKILL; tail-scan MB/s vs read + CRC',
+  async run(o: SuiteOptions): Promise<BenchResult[]> {
+    const sizes = o.quick ? [8, 32] : [64, 256, 1024];
+    const results: BenchResult[] = [];
+    for (const size of sizes) results.push(await historyCase(o, size, o.quick ? 2 : 4, o.quick ? 1 : 3));
+    results.push(await tailScanCase(o, o.quick ? 1 : 3));
+    return results;
+  },
+};
