@@ -71,53 +71,53 @@ export const appendAsync: Suite = {
 };
 
 async function runCase(options: SuiteOptions, label: string, size: number, target: number | null): Promise<BenchResult> {
-    const { root, cleanup } = tempRoot('append-async');
-    try {
-      const config: AofManagerOptions = {
-        root,
-        tier0: { arenaBytes: ARENA_BYTES, segmentBytes: SEGMENT_BYTES },
-        tier1: TIER1_OFF,
-        fsync: 'never',
-      };
-      const payload = patternPayload(size);
-      const batches = roundBatches(size);
-      const manager = await AofManager.open(config);
-      const log = await manager.openStream(STREAM);
-      const sync = new BatchMeter('appendSync');
-      const async = new BatchMeter('await append');
-      const syncStalls = { count: 0 };
-      // Same arena as append-sync, pages touched first (see fixtures.ts touchArena).
-      await touchArena(log, payload, ARENA_BYTES + SEGMENT_BYTES, sync);
-      options.progress(`append-async ${label}: measuring`);
-      await driveInterleaved(
-        [
-          // Each round starts with the flush worker idle, so neither side inherits the other's backlog.
-          { meter: sync, runBatch: () => syncBatch(log, payload, sync, syncStalls), before: () => log.flush() },
-          { meter: async, runBatch: () => asyncBatch(log, payload, async), before: () => log.flush() },
-        ],
-        { timeMs: 0, batches, warmupMs: 50, rounds: options.quick ? 4 : 24 },
-      );
-      const appended = log.nextId;
-      await manager.close();
-      options.progress(`append-async ${label}: verifying ${appended} records`);
-      const verified = await verifyStream(config, STREAM, sync.total + async.total, payload);
-      const result = ratioResult({
-        suite: 'append-async',
-        case: label,
-        subject: async.measurement(),
-        baseline: sync.measurement({ wouldBlocks: syncStalls.count }),
-        ratioOf: 'records/s (batch wall time)',
-        targets: [],
-        verified,
-        notes: [
-          `batches of ${BATCH}, ${batches} per side per round, both sides on one stream; sync side hit WouldBlock ${syncStalls.count} times; ` +
-            `${appended} records appended in all (the verification covers both sides)`,
-          `ratio of p50 batch means: ${(sync.histogram.summary().p50 / async.histogram.summary().p50).toFixed(2)}x`,
-        ],
-      });
-      if (target !== null) result.targets.push(atLeast('ratio', target, result.ratio));
-      return result;
-    } finally {
-      cleanup();
-    }
+  const { root, cleanup } = tempRoot('append-async');
+  try {
+    const config: AofManagerOptions = {
+      root,
+      tier0: { arenaBytes: ARENA_BYTES, segmentBytes: SEGMENT_BYTES },
+      tier1: TIER1_OFF,
+      fsync: 'never',
+    };
+    const payload = patternPayload(size);
+    const batches = roundBatches(size);
+    const manager = await AofManager.open(config);
+    const log = await manager.openStream(STREAM);
+    const sync = new BatchMeter('appendSync');
+    const async = new BatchMeter('await append');
+    const syncStalls = { count: 0 };
+    // Same arena as append-sync, pages touched first (see fixtures.ts touchArena).
+    await touchArena(log, payload, ARENA_BYTES + SEGMENT_BYTES, sync);
+    options.progress(`append-async ${label}: measuring`);
+    await driveInterleaved(
+      [
+        // Each round starts with the flush worker idle, so neither side inherits the other's backlog.
+        { meter: sync, runBatch: () => syncBatch(log, payload, sync, syncStalls), before: () => log.flush() },
+        { meter: async, runBatch: () => asyncBatch(log, payload, async), before: () => log.flush() },
+      ],
+      { timeMs: 0, batches, warmupMs: 50, rounds: options.quick ? 4 : 24 },
+    );
+    const appended = log.nextId;
+    await manager.close();
+    options.progress(`append-async ${label}: verifying ${appended} records`);
+    const verified = await verifyStream(config, STREAM, sync.total + async.total, payload);
+    const result = ratioResult({
+      suite: 'append-async',
+      case: label,
+      subject: async.measurement(),
+      baseline: sync.measurement({ wouldBlocks: syncStalls.count }),
+      ratioOf: 'records/s (batch wall time)',
+      targets: [],
+      verified,
+      notes: [
+        `batches of ${BATCH}, ${batches} per side per round, both sides on one stream; sync side hit WouldBlock ${syncStalls.count} times; ` +
+          `${appended} records appended in all (the verification covers both sides)`,
+        `ratio of p50 batch means: ${(sync.histogram.summary().p50 / async.histogram.summary().p50).toFixed(2)}x`,
+      ],
+    });
+    if (target !== null) result.targets.push(atLeast('ratio', target, result.ratio));
+    return result;
+  } finally {
+    cleanup();
+  }
 }
