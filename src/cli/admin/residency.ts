@@ -27,7 +27,7 @@ export interface SegmentRow {
   lastId: number | null;
   records: number;
   tier: Tier;
-  /** sealed, tier1, compression-failed, needs-recovery, deleted; or, for files the catalog does not record: active, unrecorded. */
+  /** sealed, tier1, evicted, compression-failed, needs-recovery, deleted; or, for files the catalog does not record: active, unrecorded. */
   state: string;
   /** Bytes of record frames (the raw data region). */
   rawBytes: number;
@@ -136,7 +136,8 @@ export async function readResidency(root: string, catalog: Catalog, only: string
         lastId: entry.recordCount > 0 ? entry.baseId + entry.recordCount - 1 : null,
         records: entry.recordCount,
         tier,
-        state: stateName(entry.state),
+        // "evicted" rather than the catalog's TIER1: the local copy is gone, Tier 2 holds it.
+        state: entry.state === SegmentState.TIER1 && (entry.flags & FLAG_TIER1_EVICTED) !== 0 ? 'evicted' : stateName(entry.state),
         rawBytes: entry.dataBytes,
         compressedBytes: compressed,
         uploaded: (entry.flags & FLAG_UPLOADED) !== 0,
