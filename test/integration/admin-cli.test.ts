@@ -228,6 +228,31 @@ describe('aof2-admin verify finds corruption', () => {
   });
 });
 
+describe('aof2-admin manifest inspect', () => {
+  test('bytes past the committed length are reported as uncommitted, not as corruption', async () => {
+    const copy = copyRoot(fixture.root);
+    try {
+      const chunk = join(copy.root, MANIFEST_DIR, '00000000000000000004.mlog');
+      // A torn batch: written after the committed end, never named by the header.
+      writeFileSync(chunk, Buffer.concat([readFileSync(chunk), Buffer.alloc(40, 0xab)]));
+      const r = await runAdmin(['manifest', 'inspect', copy.root, '--json']);
+      assertCode(r, 0, 'manifest inspect');
+      const report = JSON.parse(r.stdout) as {
+        chunks: { seq: number; uncommittedBytes: number; storedCrc: number; recomputedCrc: number; records: number; recordsByType: Record<string, number> }[];
+        problems: JsonProblem[];
+      };
+      assert.deepEqual(report.problems, []);
+      const c4 = report.chunks.find((c) => c.seq === 4)!;
+      assert.equal(c4.uncommittedBytes, 40);
+      assert.equal(c4.storedCrc, c4.recomputedCrc);
+      assert.equal(c4.records, Object.values(c4.recordsByType).reduce((a, b) => a + b, 0));
+      assert.ok(report.chunks.filter((c) => c.seq !== 4).every((c) => c.uncommittedBytes === 0));
+    } finally {
+      copy.cleanup();
+    }
+  });
+});
+
 describe('aof2-admin and the root lock', () => {
   test('snapshot create/prune and serve-metrics refuse (exit 3) while an engine holds the root; offline commands still run', async () => {
     const copy = copyRoot(fixture.root);

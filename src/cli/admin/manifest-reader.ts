@@ -25,7 +25,7 @@ import {
 import { decodeSnapshot, parseSnapshotFileName, type Snapshot } from '../../format/snapshot.js';
 import { Catalog } from '../../manifest/catalog.js';
 import { MANIFEST_DIR } from './root-layout.js';
-import { errorMessage, offsetOf, type Problem } from './problem.js';
+import { errorMessage, offsetOf, rethrowIncompatible, type Problem } from './problem.js';
 
 /** Record type names by number, for counts and output. */
 export const RECORD_TYPE_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
@@ -128,6 +128,7 @@ export function inspectChunk(file: string, seq: number, bytes: Uint8Array): Chun
       header = null;
     }
   } catch (err) {
+    rethrowIncompatible(err, file);
     problems.push({ file, offset: offsetOf(err) ?? 0, length: CHUNK_HEADER_BYTES, message: `chunk header unusable: ${errorMessage(err)}` });
   }
 
@@ -220,7 +221,6 @@ export async function readManifest(root: string): Promise<ManifestReading> {
   const names = await listManifest(root);
   const rel = (name: string): string => `${MANIFEST_DIR}/${name}`;
   const tempFiles = names.filter((n) => n.endsWith('.tmp')).map(rel);
-  const chunkSeqs = names.map(parseChunkFileName).filter((s): s is number => s !== null);
   const snapshotNames = names.filter((n) => parseSnapshotFileName(n) !== null);
 
   const snapshots: SnapshotReport[] = [];
@@ -244,15 +244,17 @@ export async function readManifest(root: string): Promise<ManifestReading> {
         problem: null,
       });
     } catch (err) {
+      rethrowIncompatible(err, rel(name));
       const problem = { file: rel(name), offset: offsetOf(err) ?? 0, length: 0, message: `snapshot unusable: ${errorMessage(err)}` };
       snapshots.push({ file: rel(name), seq, fileBytes: bytes.length, ok: false, watermarkChunk: null, watermarkOffset: null, streams: null, segments: null, problem });
     }
   }
 
+  // Names are 20-digit sequence numbers, so sorted names are chunks in sequence order.
   const chunks: ChunkRecords[] = [];
-  for (const seq of chunkSeqs) {
-    const name = names.find((n) => parseChunkFileName(n) === seq)!;
-    chunks.push(inspectChunk(rel(name), seq, u8(await readFile(join(root, MANIFEST_DIR, name)))));
+  for (const name of names) {
+    const seq = parseChunkFileName(name);
+    if (seq !== null) chunks.push(inspectChunk(rel(name), seq, u8(await readFile(join(root, MANIFEST_DIR, name)))));
   }
 
   // Replay: the newest snapshot that decodes, then every chunk from its watermark on.

@@ -1,3 +1,5 @@
+import { AofError, ErrorCode } from '../../errors.js';
+
 /** A finding of an offline check: which file, where in it, and what is wrong. */
 export interface Problem {
   /** Path relative to the root (`streams/orders/00000000000000000000.seg`). */
@@ -23,4 +25,14 @@ export function offsetOf(err: unknown): number | null {
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * A file written by a newer aof2 is not damage: rethrow AOF_ERR_INCOMPATIBLE (exit 4, "upgrade")
+ * with the file named, instead of reporting corruption (exit 1).
+ */
+export function rethrowIncompatible(err: unknown, file: string): void {
+  if (err instanceof AofError && err.code === ErrorCode.INCOMPATIBLE) {
+    throw new AofError(ErrorCode.INCOMPATIBLE, `${file}: ${err.message}; use a newer aof2-admin`, { cause: err, details: { ...err.details, path: file } });
+  }
 }

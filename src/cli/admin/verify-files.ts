@@ -19,7 +19,7 @@ import {
   tier1FileBytes,
 } from '../../format/tier1.js';
 import { decodeFrame } from '../../tier1/tier1-file.js';
-import { errorMessage, offsetOf, type Problem } from './problem.js';
+import { errorMessage, offsetOf, rethrowIncompatible, type Problem } from './problem.js';
 
 export interface FileCheck {
   file: string;
@@ -88,6 +88,7 @@ export function verifySegment(file: string, bytes: Uint8Array, baseId: number, e
     const header = decodeHeader(bytes);
     if (header.baseId !== baseId) problems.push({ file, offset: 16, length: 8, message: `header base id ${header.baseId}, file name says ${baseId}` });
   } catch (err) {
+    rethrowIncompatible(err, file);
     problems.push({ file, offset: Math.min(offsetOf(err) ?? 0, SEGMENT_HEADER_BYTES), length: SEGMENT_HEADER_BYTES, message: errorMessage(err) });
   }
   const footerAt = bytes.length - SEGMENT_FOOTER_BYTES;
@@ -147,6 +148,7 @@ export async function verifyTier1(file: string, bytes: Uint8Array, baseId: numbe
   try {
     header = decodeTier1Header(bytes, 0);
   } catch (err) {
+    rethrowIncompatible(err, file);
     problems.push({ file, offset: Math.min(offsetOf(err) ?? 0, TIER1_HEADER_BYTES), length: TIER1_HEADER_BYTES, message: errorMessage(err) });
   }
   const footerAt = bytes.length - TIER1_FOOTER_BYTES;
@@ -154,6 +156,7 @@ export async function verifyTier1(file: string, bytes: Uint8Array, baseId: numbe
   try {
     footer = decodeTier1Footer(bytes, footerAt);
   } catch (err) {
+    rethrowIncompatible(err, file);
     problems.push({ file, offset: footerAt, length: TIER1_FOOTER_BYTES, message: errorMessage(err) });
   }
   if (header === undefined || footer === undefined) return check;

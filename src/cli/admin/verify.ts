@@ -72,6 +72,7 @@ export async function runVerify(root: string, options: VerifyOptions, io: Io): P
       const entry = manifest.catalog.get(f.stream, f.baseId);
       if (f.kind === 'segment') {
         // A raw file beside a Tier 1 file the catalog trusts is a leftover the next open removes.
+        if (entry?.state === SegmentState.TIER1) notes.push(`${f.file}: leftover raw file beside its Tier 1 copy (a crash before its removal); the next open removes it`);
         checks.push(verifySegment(f.file, bytes, f.baseId, entry !== undefined && (entry.state === SegmentState.SEALED || entry.state === SegmentState.COMPRESSION_FAILED) ? entry : undefined));
       } else {
         codec ??= loadZstd();
