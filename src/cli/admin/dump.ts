@@ -91,6 +91,10 @@ function streamText(s: StreamResidency): string {
   );
 }
 
+/**
+ * Prints the residency map; resolves to the exit code (0).
+ * @throws AdminExit (exit 4) when `root` is not a root; fs errors (exit 4)
+ */
 export async function runDump(root: string, options: DumpOptions, io: Io): Promise<ExitCodeValue> {
   await checkRoot(root);
   const manifest = await readManifest(root);

@@ -18,6 +18,10 @@ function byType(counts: Record<string, number>): string {
   return entries.length === 0 ? '-' : entries.map(([k, v]) => `${k}=${v}`).join(' ');
 }
 
+/**
+ * Prints the manifest report; resolves to 0, or 1 when it found corruption.
+ * @throws AdminExit (exit 4) when `root` is not a root; AOF_ERR_INCOMPATIBLE (exit 4)
+ */
 export async function runManifestInspect(root: string, options: ManifestInspectOptions, io: Io): Promise<ExitCodeValue> {
   await checkRoot(root);
   const m = await readManifest(root);

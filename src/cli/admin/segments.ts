@@ -14,6 +14,10 @@ export interface SegmentsListOptions {
   stream?: string;
 }
 
+/**
+ * Prints the flat segment table; resolves to 0.
+ * @throws AdminExit (exit 4) when `root` is not a root
+ */
 export async function runSegmentsList(root: string, options: SegmentsListOptions, io: Io): Promise<ExitCodeValue> {
   await checkRoot(root);
   const manifest = await readManifest(root);

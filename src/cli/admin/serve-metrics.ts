@@ -56,6 +56,10 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
+/**
+ * Serves metrics until SIGINT/SIGTERM; resolves to 0 once the engine is closed.
+ * @throws AdminExit (exit 2 bad --port/--config, exit 4 address in use or not a root); AOF_ERR_LOCKED (exit 3)
+ */
 export async function runServeMetrics(root: string, options: ServeMetricsOptions, io: Io): Promise<ExitCodeValue> {
   const port = parsePort(options.port);
   const host = options.host ?? '127.0.0.1';

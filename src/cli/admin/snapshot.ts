@@ -29,6 +29,7 @@ export interface PruneOptions extends SnapshotOptions {
   keep?: string;
 }
 
+/** Lists the snapshot files; resolves to 0. @throws AdminExit (exit 4) when `root` is not a root */
 export async function runSnapshotList(root: string, options: SnapshotOptions, io: Io): Promise<ExitCodeValue> {
   await checkRoot(root);
   const m = await readManifest(root);
@@ -69,6 +70,10 @@ async function withLock<T>(root: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Writes a snapshot under the root lock; resolves to 0.
+ * @throws AOF_ERR_LOCKED (exit 3) while another process holds the root; AOF_ERR_IO (exit 4)
+ */
 export async function runSnapshotCreate(root: string, options: SnapshotOptions, io: Io): Promise<ExitCodeValue> {
   await checkRoot(root);
   const result = await withLock(root, async () => {
@@ -100,6 +105,10 @@ function parseKeep(keep: string | undefined): number {
   return n;
 }
 
+/**
+ * Prunes snapshots and chunks under the root lock; resolves to 0.
+ * @throws AdminExit (exit 2) for a bad --keep; AOF_ERR_LOCKED (exit 3); fs errors (exit 4)
+ */
 export async function runSnapshotPrune(root: string, options: PruneOptions, io: Io): Promise<ExitCodeValue> {
   const keep = parseKeep(options.keep);
   await checkRoot(root);

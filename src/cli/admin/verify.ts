@@ -27,6 +27,10 @@ export interface VerifyOptions {
   progress?: boolean;
 }
 
+/**
+ * Checks the whole root; resolves to 0, or 1 when anything is damaged.
+ * @throws AdminExit (exit 4) when `root` is not a root; AOF_ERR_INCOMPATIBLE (exit 4)
+ */
 export async function runVerify(root: string, options: VerifyOptions, io: Io): Promise<ExitCodeValue> {
   await checkRoot(root);
   const manifest = await readManifest(root);
