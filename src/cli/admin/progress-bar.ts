@@ -18,7 +18,7 @@ export function createByteProgress(label: string, totalBytes: number, stream: No
   if (!enabled || stream.isTTY !== true) return SILENT;
   const bar = new cliProgress.SingleBar({
     stream: stream as NodeJS.WriteStream,
-    format: `${label} {bar} {percentage}% {done}/{total} B  {file}`,
+    format: `${label} {bar} {percentage}% {done}/{size} B  {file}`,
     barCompleteChar: '█',
     barIncompleteChar: '░',
     barsize: 20,
@@ -27,7 +27,7 @@ export function createByteProgress(label: string, totalBytes: number, stream: No
     fps: 10,
   });
   let done = 0;
-  bar.start(Math.max(1, totalBytes), 0, { done: '0', total: compact(totalBytes), file: '' });
+  bar.start(Math.max(1, totalBytes), 0, { done: '0', size: compact(totalBytes), file: '' });
   return {
     advance(bytes: number, file: string): void {
       done += bytes;
