@@ -109,7 +109,7 @@ export interface TaskEvent {
 
 /** Payload of `aof2:breaker.opened` and `aof2:breaker.closed`. */
 export interface BreakerEvent {
-  /** The object store (its location, e.g. `s3://bucket/prefix` or a directory). */
+  /** The object store (its location: `s3://bucket/prefix` or `file:///dir`). */
   store: string;
   from: string;
   to: string;
