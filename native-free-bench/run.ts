@@ -33,6 +33,7 @@ process.exitCode = await runBenchmarks({
     (await import('./append-async.js')).appendAsync,
     (await import('./durable.js')).durable,
     (await import('./memory.js')).memory,
+    (await import('./metrics-overhead.js')).metricsOverhead,
   ],
   addonsAllowed: false,
   dlopenSeen: nativeAddons,

@@ -95,7 +95,7 @@ export interface MetricsOptions {
    */
   registry?: Registry;
   /**
-   * Time one append in this many for `aof_tier0_admission_seconds` (default 64). 0 turns the
+   * Time one append in this many for `aof_tier0_admission_seconds` (default 256). 0 turns the
    * sampling off (the kill switch; the histogram then stays empty).
    */
   admissionSampleEvery?: number;

@@ -14,7 +14,7 @@ import type { BenchResult } from '../../native-free-bench/shared.js';
 
 const run = promisify(execFile);
 const RUNNER = fileURLToPath(new URL('../../native-free-bench/run.js', import.meta.url));
-const SUITES = ['append-sync', 'append-async', 'durable', 'memory'];
+const SUITES = ['append-sync', 'append-async', 'durable', 'memory', 'metrics-overhead'];
 
 interface BenchDocument {
   mode: string;
@@ -61,7 +61,7 @@ test('bench --quick --json: every suite reports a positive ratio and verified re
     }
   }
   // The baselines that write somewhere (copy loop, raw fdatasync file) are verified too.
-  for (const suite of ['append-sync', 'durable', 'memory']) {
+  for (const suite of ['append-sync', 'durable', 'memory', 'metrics-overhead']) {
     assert.ok(
       doc.results.filter((r) => r.suite === suite).every((r) => r.verified.some((v) => v.what === 'baseline')),
       `${suite}: baseline not verified`,

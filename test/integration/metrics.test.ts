@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Registry } from 'prom-client';
 import { AofManager, ErrorCode, WouldBlockError, serveMetrics, type AofLog, type ManagerStats } from '../../src/index.js';
+import { DEFAULT_ADMISSION_SAMPLE_EVERY } from '../../src/metrics/engine-counters.js';
 import { rejectionOf } from '../helpers/engine.js';
 import { parseExposition, samplesOf, valueOf, type Exposition } from '../helpers/prom-text.js';
 import { smallEngine } from '../helpers/tier2-suite.js';
@@ -171,9 +172,9 @@ test('a scrape over HTTP after a tiered workload finds every metric with the val
     for (const [kind, n] of syncBlocks) assert.ok(valueOf(exp, 'aof_wouldblock_total', { kind }) >= n, `wouldblock ${kind} >= ${n} sync throws`);
     assert.ok(valueOf(exp, 'aof_wouldblock_total', { kind: 'hydration' }) >= 1, 'the reader WouldBlock is counted');
 
-    // Admission: sampled 1 in 64 of the calls (a sampled call that threw WouldBlock is not timed).
+    // Admission: sampled 1 in 256 calls by default (a sampled call that threw WouldBlock is not timed).
     const admission = histogram(exp, 'aof_tier0_admission_seconds');
-    assert.ok(admission.count > 0 && admission.count <= Math.ceil(calls / 64), `admission samples ${admission.count} for ${calls} calls`);
+    assert.ok(admission.count > 0 && admission.count <= Math.floor(calls / DEFAULT_ADMISSION_SAMPLE_EVERY), `admission samples ${admission.count} for ${calls} calls`);
     assert.ok(admission.sum > 0 && admission.sum / admission.count < 1, `mean admission ${admission.sum / admission.count} s`);
     sameHistogram('admission', admission, stats.latency.admission);
 
