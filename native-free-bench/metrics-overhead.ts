@@ -83,11 +83,13 @@ async function runCase(options: SuiteOptions, label: string, size: number, round
   const payload = patternPayload(size);
   let logged = 0;
   const count = (): void => void logged++;
-  const on = await openSide('metrics on', arenaBytes, { logger: { info: count, warn: count, error: count } });
+  // Opened baseline first, metrics side last: where an arena lands in memory (and so its page and
+  // cache behaviour) follows allocation order, and any advantage that gives goes to the baseline.
   const off = await openSide('metrics off', arenaBytes, { metrics: { admissionSampleEvery: 0 } });
   // A second "off" side: the A/A control. Its ratio to the first is what this machine's noise
   // alone produces, so a reader can tell a cost from a wobble.
   const control = await openSide('metrics off (A/A)', arenaBytes, { metrics: { admissionSampleEvery: 0 } });
+  const on = await openSide('metrics on', arenaBytes, { logger: { info: count, warn: count, error: count } });
   const sides = [off, on, control];
   let events = 0;
   const onEvent = (): void => void events++;
