@@ -35,6 +35,7 @@ process.exitCode = await runBenchmarks({
     (await import('./memory.js')).memory,
     (await import('./many-streams.js')).manyStreams,
     (await import('./recovery.js')).recovery,
+    (await import('./metrics-overhead.js')).metricsOverhead,
   ],
   addonsAllowed: false,
   dlopenSeen: nativeAddons,

@@ -6,6 +6,9 @@ import { AofError, ErrorCode } from './errors.js';
 import { SEGMENT_HEADER_BYTES, SEGMENT_FOOTER_BYTES } from './format/segment.js';
 import { RECORD_ALIGN, RECORD_HEADER_BYTES } from './format/record.js';
 import type { RetentionOptions } from './retention.js';
+import type { Registry } from 'prom-client';
+import type { AofLogger } from './events.js';
+import { DEFAULT_ADMISSION_SAMPLE_EVERY } from './metrics/engine-counters.js';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 
@@ -74,6 +77,28 @@ export interface AofManagerOptions {
     /** How often retention runs (default 5,000 ms). */
     checkIntervalMs?: number;
   };
+  /** Where the metrics go (docs/metrics.md). */
+  metrics?: MetricsOptions;
+  /**
+   * A pino-compatible logger (`info/warn/error(object, message)`): task retries and failures and
+   * circuit-breaker transitions are logged through it. None by default (events still go to
+   * `node:diagnostics_channel`, see AOF_EVENTS).
+   */
+  logger?: AofLogger;
+}
+
+export interface MetricsOptions {
+  /**
+   * prom-client registry the manager registers its metrics on (default: a private one, always
+   * available as `manager.registry`). One open manager per registry: the names would collide. The
+   * manager removes its metrics from the registry when it closes.
+   */
+  registry?: Registry;
+  /**
+   * Time one append in this many for `aof_tier0_admission_seconds` (default 256). 0 turns the
+   * sampling off (the kill switch; the histogram then stays empty).
+   */
+  admissionSampleEvery?: number;
 }
 
 /** Options of `manager.openStream(name, options)`. */
@@ -93,6 +118,8 @@ export interface ResolvedConfig {
   tier2: Tier2Options;
   retention: RetentionOptions;
   retentionCheckMs: number;
+  metrics: { registry: Registry | null; admissionSampleEvery: number };
+  logger: AofLogger | null;
 }
 
 export const DEFAULTS = {
@@ -112,7 +139,7 @@ export const MIN_SEGMENT_BYTES = 4096;
 /** Offsets live in Int32 control words, so a slot must stay below 2 GiB; 1 GiB keeps headroom. */
 export const MAX_SEGMENT_BYTES = 1024 * 1024 * 1024;
 
-const TOP_KEYS = ['root', 'tier0', 'tier1', 'tier2', 'fsync', 'fsyncIntervalMs', 'retention'];
+const TOP_KEYS = ['root', 'tier0', 'tier1', 'tier2', 'fsync', 'fsyncIntervalMs', 'retention', 'metrics', 'logger'];
 
 function checkKeys(obj: object, allowed: string[], where: string): void {
   for (const key of Object.keys(obj)) {
@@ -202,7 +229,40 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     tier2,
     retention: resolveRetention(retention, 'retention'),
     retentionCheckMs: positiveInt(retention['checkIntervalMs'], 'retention.checkIntervalMs', DEFAULTS.retentionCheckMs),
+    metrics: resolveMetrics(opts['metrics']),
+    logger: resolveLogger(opts['logger']),
   };
+}
+
+/** Duck-typed so a registry from another copy of prom-client works too. */
+function resolveMetrics(value: unknown): ResolvedConfig['metrics'] {
+  const m = plainObject(value ?? {}, 'options.metrics');
+  checkKeys(m, ['registry', 'admissionSampleEvery'], 'metrics.');
+  const registry = m['registry'] ?? null;
+  if (registry !== null) {
+    const r = registry as Partial<Record<'registerMetric' | 'getSingleMetric' | 'metrics' | 'removeSingleMetric', unknown>>;
+    if (typeof registry !== 'object' || [r.registerMetric, r.getSingleMetric, r.metrics, r.removeSingleMetric].some((f) => typeof f !== 'function')) {
+      throw AofError.invalidArgument('metrics.registry must be a prom-client Registry', { option: 'metrics.registry' });
+    }
+  }
+  const every = m['admissionSampleEvery'];
+  let admissionSampleEvery: number = DEFAULT_ADMISSION_SAMPLE_EVERY;
+  if (every !== undefined) {
+    if (typeof every !== 'number' || !Number.isSafeInteger(every) || every < 0) {
+      throw AofError.invalidArgument(`metrics.admissionSampleEvery must be an integer >= 0 (0: off), got ${String(every)}`, { option: 'metrics.admissionSampleEvery' });
+    }
+    admissionSampleEvery = every;
+  }
+  return { registry: registry as Registry | null, admissionSampleEvery };
+}
+
+function resolveLogger(value: unknown): AofLogger | null {
+  if (value === undefined || value === null) return null;
+  const l = value as Partial<Record<'info' | 'warn' | 'error', unknown>>;
+  if (typeof value !== 'object' || typeof l.info !== 'function' || typeof l.warn !== 'function' || typeof l.error !== 'function') {
+    throw AofError.invalidArgument('logger must have info, warn and error methods (pino-compatible)', { option: 'logger' });
+  }
+  return value as AofLogger;
 }
 
 /**

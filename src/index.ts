@@ -6,8 +6,28 @@ export { AofReader } from './reader.js';
 export type { ReaderOptions } from './reader.js';
 export { AofError, WouldBlockError, ErrorCode, WouldBlockKind } from './errors.js';
 export type { ErrorCodeValue, WouldBlockKindValue } from './errors.js';
-export type { AofManagerOptions, FsyncPolicy, Tier0Options, Tier1Options, Tier2Options } from './config.js';
+export type { AofManagerOptions, FsyncPolicy, MetricsOptions, Tier0Options, Tier1Options, Tier2Options } from './config.js';
 export type { StreamOptions } from './config.js';
 export type { RetentionOptions } from './retention.js';
 export type { Tier2Stats } from './tier2/tier2.js';
 export type { Tier1Stats } from './tier1/tier1.js';
+export { AOF_EVENTS } from './events.js';
+export type {
+  AofEventName,
+  AofLogger,
+  BreakerEvent,
+  SegmentCompressedEvent,
+  SegmentEvictedEvent,
+  SegmentHydratedEvent,
+  SegmentSealedEvent,
+  SegmentUploadedEvent,
+  TaskEvent,
+  TaskKind,
+} from './events.js';
+export { serveMetrics } from './metrics/serve-metrics.js';
+export type { MetricsServer, ServeMetricsOptions } from './metrics/serve-metrics.js';
+export { ENGINE_METRIC_NAMES } from './metrics/engine-metrics.js';
+export { TIER2_METRIC_NAMES } from './metrics/tier2-metrics.js';
+export { MANIFEST_METRIC_NAMES } from './metrics/manifest-metrics.js';
+export type { HistogramSnapshot } from './metrics/latency-histogram.js';
+export type { SegmentCounts } from './metrics/residency.js';

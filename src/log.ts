@@ -22,6 +22,8 @@ import { startHydration } from './tier0/hydrate.js';
 import { segmentPath, tier1Path } from './tier0/recovery.js';
 import { Segment, SegmentTier } from './tier0/segment.js';
 import type { Tier1 } from './tier1/tier1.js';
+import type { EngineEvents } from './events.js';
+import type { EngineCounters } from './metrics/engine-counters.js';
 
 /** A record as returned by readers. */
 export interface LogRecord {
@@ -39,6 +41,8 @@ export interface LogRecord {
 
 interface QueuedAppend {
   payload: Uint8Array;
+  /** performance.now() at the call when this append is sampled for admission latency, else -1. */
+  startedAt: number;
   resolve: (id: number | Promise<number>) => void;
   reject: (err: unknown) => void;
 }
@@ -65,6 +69,10 @@ export interface LogContext {
   tier1: Tier1;
   /** True while Tier 2 is too far behind for new segments (WouldBlock kind `tier2`). */
   tier2Blocked(): boolean;
+  /** WouldBlock counts and latency histograms (read at scrape time). */
+  counters: EngineCounters;
+  /** Structured events (diagnostics_channel) and the logger. */
+  events: EngineEvents;
 }
 
 export class AofLog {
@@ -96,6 +104,13 @@ export class AofLog {
   #writeLenIndex = 0;
   #activatedAt = -1;
   #blockedKind: WouldBlockKindValue = WouldBlockKind.ADMISSION;
+  // Metrics (read at scrape time). Records appended since open are #nextId - #openedNextId: free.
+  readonly #openedNextId: number;
+  #appendedBytes = 0;
+  readonly #counters: EngineCounters;
+  /** Appends left until the next one is timed; Infinity when sampling is off (Infinity - 1 stays Infinity). */
+  #sampleCountdown: number;
+  readonly #sampleEvery: number;
   /** Set on close or on a failure that makes writing unsafe; every write then throws it. */
   #writeError: AofError | null = null;
   readonly #readers = new Set<AofReader>();
@@ -115,6 +130,20 @@ export class AofLog {
     this.#fsyncAlways = ctx.config.fsync === 'always';
     this.#segments = segments;
     this.#nextId = nextId;
+    this.#openedNextId = nextId;
+    this.#counters = ctx.counters;
+    this.#sampleEvery = ctx.counters.sampleEvery;
+    this.#sampleCountdown = this.#sampleEvery > 0 ? this.#sampleEvery : Number.POSITIVE_INFINITY;
+  }
+
+  /** Records appended through this log since the manager opened it (aof_appended_records_total). */
+  get appendedRecords(): number {
+    return this.#nextId - this.#openedNextId;
+  }
+
+  /** Payload bytes appended since the manager opened it (aof_appended_bytes_total). */
+  get appendedBytes(): number {
+    return this.#appendedBytes;
   }
 
   /** Id the next append will get. */
@@ -156,8 +185,20 @@ export class AofLog {
    *   AOF_ERR_RECORD_TOO_LARGE, AOF_ERR_CLOSED, AOF_ERR_IO / AOF_ERR_WORKER_FAILED after a failure.
    */
   appendSync(payload: Uint8Array): number {
+    // One decrement per call pays for the sampled admission histogram (1 call in sampleEvery).
+    if (--this.#sampleCountdown === 0) return this.#sampledAppendSync(payload);
     const id = this.#queue.length === 0 ? this.#tryAppend(payload) : this.#queuedBlock(payload);
     if (id < 0) throw this.#wouldBlock();
+    return id;
+  }
+
+  /** appendSync, timed into aof_tier0_admission_seconds (successful calls only; a WouldBlock is counted instead). */
+  #sampledAppendSync(payload: Uint8Array): number {
+    this.#sampleCountdown = this.#sampleEvery;
+    const t0 = performance.now();
+    const id = this.#queue.length === 0 ? this.#tryAppend(payload) : this.#queuedBlock(payload);
+    if (id < 0) throw this.#wouldBlock();
+    this.#counters.admission.record((performance.now() - t0) / 1000);
     return id;
   }
 
@@ -168,18 +209,28 @@ export class AofLog {
    * @throws (rejects) the same codes as appendSync, except AOF_ERR_WOULD_BLOCK
    */
   append(payload: Uint8Array): Promise<number> {
+    let startedAt = -1;
+    if (--this.#sampleCountdown === 0) {
+      this.#sampleCountdown = this.#sampleEvery;
+      startedAt = performance.now();
+    }
     try {
       if (this.#queue.length === 0) {
         const id = this.#tryAppend(payload);
-        if (id >= 0) return this.#fsyncAlways ? this.#whenDurable(id) : Promise.resolve(id);
+        if (id >= 0) {
+          if (startedAt >= 0) this.#counters.admission.record((performance.now() - startedAt) / 1000);
+          return this.#fsyncAlways ? this.#whenDurable(id) : Promise.resolve(id);
+        }
       } else {
         this.#queuedBlock(payload);
       }
     } catch (err) {
       return Promise.reject(err);
     }
+    // This call waits: counted as a WouldBlock of the kind that holds the queue up.
+    this.#counters.noteWouldBlock(this.#blockedKind);
     return new Promise<number>((resolve, reject) => {
-      this.#queue.push({ payload, resolve, reject });
+      this.#queue.push({ payload, resolve, reject, startedAt });
       if (!this.#draining) void this.#drainQueue();
     });
   }
@@ -234,6 +285,7 @@ export class AofLog {
     const length = payload.length;
     const frame = frameLength(length);
     if (this.#writeOff + frame > this.#capacity && !this.#rollover(frame)) return -1;
+    this.#appendedBytes += length;
     const at = this.#base + this.#writeOff;
     // Zero the frame's last 8-byte word first: it holds the padding, which must not carry stale
     // bytes of an older segment from this reused slot onto disk (the header or payload overwrite
@@ -319,6 +371,7 @@ export class AofLog {
   }
 
   #wouldBlock(): WouldBlockError {
+    this.#counters.noteWouldBlock(this.#blockedKind);
     const why =
       this.#blockedKind === WouldBlockKind.TIER2
         ? 'Tier 2 is behind and the local Tier 1 budget is full of segments not uploaded yet'
@@ -359,6 +412,7 @@ export class AofLog {
           }
           if (id < 0) break;
           this.#queue.shift();
+          if (head.startedAt >= 0) this.#counters.admission.record((performance.now() - head.startedAt) / 1000);
           head.resolve(this.#fsyncAlways ? this.#whenDurable(id) : id);
         }
       }
@@ -444,7 +498,8 @@ export class AofLog {
     }
     if (seg.tier === SegmentTier.RAW) {
       const started = seg.hydration === null;
-      const ok = startHydration(this.#arena, seg, () => this.#ctx.coordinator.kick());
+      const t0 = performance.now();
+      const ok = startHydration(this.#arena, seg, () => this.#onRawHydrated(seg, t0));
       if (ok && started && seg.hydration !== null) this.#ctx.track(seg.hydration);
       if (!ok) this.#ctx.relievePressure(null);
       return ok;
@@ -470,9 +525,22 @@ export class AofLog {
     return true;
   }
 
+  /** A raw segment's load into the arena settled (successfully or not). */
+  #onRawHydrated(seg: Segment, t0: number): void {
+    const events = this.#ctx.events;
+    if (seg.error !== null) events.failed('hydrate', this.name, seg.baseId, 1, seg.error);
+    else events.hydrated(this.name, seg.baseId, 'raw', 'arena', null, (performance.now() - t0) / 1000);
+    this.#ctx.coordinator.kick();
+  }
+
+  /** @internal A reader's nextSync threw WouldBlock, or its next() had to wait. */
+  noteWouldBlock(kind: WouldBlockKindValue): void {
+    this.#counters.noteWouldBlock(kind);
+  }
+
   /** @internal Asks for Tier 1 frame `frame` of a partially resident segment. */
   hydrateFrame(seg: Segment, frame: number): void {
-    this.#ctx.tier1.hydrateFrame(seg, frame);
+    this.#ctx.tier1.hydrateFrame(this.name, seg, frame);
   }
 
   /** @internal Bytes of frames in the segment's slot (live for the active segment). */

@@ -29,6 +29,13 @@ import { openObjectStore, parseSegmentKey, streamPrefix, type ObjectStore } from
 import { adoptUploadedObjects, restoreManifest } from './tier2/rebuild.js';
 import { Tier2, type Tier2Stats } from './tier2/tier2.js';
 import { registerTier2Metrics } from './metrics/tier2-metrics.js';
+import { registerEngineMetrics, type EngineFigures } from './metrics/engine-metrics.js';
+import { EngineCounters } from './metrics/engine-counters.js';
+import { fsyncHistogramView, readFsyncHistogram } from './arena/fsync-histogram.js';
+import { arenaUtilisation, flushBacklog, segmentCounts, type SegmentCounts } from './metrics/residency.js';
+import { EngineEvents } from './events.js';
+import type { WouldBlockKindValue } from './errors.js';
+import type { HistogramSnapshot } from './metrics/latency-histogram.js';
 import { FAILPOINTS_ENV, FAILPOINTS_SEED_ENV, parseFailpoints } from '../workers/failpoints.js';
 
 export const STREAMS_DIR = 'streams';
@@ -59,6 +66,19 @@ export interface ManagerStats {
   restoredManifestFiles: number;
   retention: { expiredSegments: number; expiredRecords: number; deletedObjects: number; lastError: string | null };
   failure: string | null;
+  // The figures below are what the engine metrics export (docs/metrics.md), value for value.
+  /** Per open stream: records and payload bytes appended since it was opened. */
+  appended: Record<string, { records: number; bytes: number }>;
+  /** WouldBlock occurrences by kind (sync throws plus async calls that waited). */
+  wouldBlock: Record<WouldBlockKindValue, number>;
+  /** Latency histograms: sampled admission, flush-worker fsyncs, Tier 1 frame hydrations. */
+  latency: { admission: HistogramSnapshot; fsync: HistogramSnapshot; hydration: HistogramSnapshot };
+  /** Queue depths: flush (slots with unwritten bytes or sealing), compress, upload, hydrate. */
+  queues: { flush: number; compress: number; upload: number; hydrate: number };
+  /** Segments of the open streams by tier and residency state. */
+  segments: SegmentCounts;
+  /** Fraction of arena slots not reusable right now. */
+  arenaUtilisation: number;
 }
 
 /** What `open` prepares before the manager exists. */
@@ -70,8 +90,13 @@ interface Opened {
 
 export class AofManager {
   readonly config: ResolvedConfig;
-  /** prom-client registry holding this manager's metrics (a private one). */
+  /** prom-client registry holding this manager's metrics (`metrics.registry`, or a private one). */
   readonly registry: Registry;
+  readonly #counters: EngineCounters;
+  readonly #events: EngineEvents;
+  readonly #fsyncHistogram: BigInt64Array;
+  /** Metric names this manager registered (removed from the registry at close). */
+  readonly #metricNames: string[] = [];
   readonly #lock: RootLock;
   readonly #manifest: ManifestLog;
   readonly #catalog: Catalog;
@@ -115,14 +140,18 @@ export class AofManager {
     this.#replay = opened.report;
     this.#restoredManifestFiles = restoredManifestFiles;
     this.#arena = new Arena(config.slotCount, config.segmentBytes, config.tier1.frameBytes);
+    this.#fsyncHistogram = fsyncHistogramView(this.#arena.sab);
+    this.#counters = new EngineCounters(config.metrics.admissionSampleEvery);
+    this.#events = new EngineEvents(config.logger);
     this.#coordinator = new Coordinator(this.#arena.ctrl);
     this.#flusher = new Flusher(this.#arena, config, (err, slot) => this.#onFlushFailure(err, slot));
-    this.#tier1 = new Tier1(this.#arena, this.#coordinator, this.#manifest, config);
+    this.#tier1 = new Tier1(this.#arena, this.#coordinator, this.#manifest, config, this.#events, this.#counters);
+    this.#metricNames.push(...registerEngineMetrics(registry, () => this.#engineFigures()));
     if (store !== null && config.tier2.kind !== 'none') {
-      const tier2 = new Tier2(store, config.tier2, this.#manifest, this.#coordinator, config);
+      const tier2 = new Tier2(store, config.tier2, this.#manifest, this.#coordinator, config, this.#events);
       const replica = new ManifestReplica(join(config.root, MANIFEST_DIR), store, tier2.breaker);
       tier2.onUploaded = () => replica.request();
-      registerTier2Metrics(registry, () => tier2.stats, () => this.#tier1.stats.rawPendingBytes);
+      this.#metricNames.push(...registerTier2Metrics(registry, () => tier2.stats, () => this.#tier1.stats.rawPendingBytes));
       this.#tier1.tier2 = tier2;
       this.#tier2 = tier2;
       this.#replica = replica;
@@ -145,6 +174,8 @@ export class AofManager {
       // While closing, appends already queued go through: close must not wait on a dead store, and
       // what they add is bounded by what was queued (the next open uploads it).
       tier2Blocked: tier2 === null ? () => false : () => this.#closing === null && tier2.blockedWith(this.#tier1.stats.rawPendingBytes),
+      counters: this.#counters,
+      events: this.#events,
     };
     if (config.retentionCheckMs > 0) {
       this.#retentionTimer = setInterval(() => void this.enforceRetention().catch(() => undefined), config.retentionCheckMs);
@@ -181,7 +212,8 @@ export class AofManager {
         if (local.length === 0) restoredManifestFiles = await restoreManifest(manifestDir, store);
       }
       // The catalog is rebuilt before any stream can be opened, so before any append is admitted.
-      const registry = new Registry();
+      const registry = config.metrics.registry ?? new Registry();
+      checkRegistryFree(registry);
       const manifest = await ManifestLog.open({ dir: manifestDir, registry });
       try {
         return new AofManager(config, lock, registry, { manifest, store, restoredManifestFiles });
@@ -235,7 +267,9 @@ export class AofManager {
 
   /** A plain-object snapshot of the engine's state; cheap, safe to call often. */
   stats(): ManagerStats {
+    const figures = this.#engineFigures();
     return {
+      ...figures,
       streams: this.#logs.size,
       slots: this.#arena.slotCount,
       segmentBytes: this.#arena.segmentBytes,
@@ -255,6 +289,35 @@ export class AofManager {
       restoredManifestFiles: this.#restoredManifestFiles,
       retention: { ...this.#retention },
       failure: this.#failure?.message ?? null,
+    };
+  }
+
+  /** What the engine metrics export; stats() includes the same object. */
+  #engineFigures(): EngineFigures & Pick<ManagerStats, 'arena' | 'segments'> {
+    const appended: Record<string, { records: number; bytes: number }> = {};
+    for (const log of this.#logs) appended[log.name] = { records: log.appendedRecords, bytes: log.appendedBytes };
+    const arena = this.#arena.occupancy();
+    const t1 = this.#tier1.stats;
+    return {
+      streams: this.#logs.size,
+      appended,
+      wouldBlock: this.#counters.wouldBlockByKind(),
+      latency: {
+        admission: this.#counters.admission.snapshot(),
+        fsync: readFsyncHistogram(this.#fsyncHistogram),
+        hydration: this.#counters.hydration.snapshot(),
+      },
+      queues: {
+        flush: flushBacklog(this.#arena),
+        compress: t1.compressQueue,
+        upload: this.#tier2?.stats.uploadQueue ?? 0,
+        // Frame hydrations running plus raw segments being read into HYDRATING slots.
+        hydrate: t1.hydrateQueue + arena.hydrating,
+      },
+      segments: segmentCounts(this.#logs),
+      arena,
+      arenaUtilisation: arenaUtilisation(this.#arena),
+      tier1: t1,
     };
   }
 
@@ -309,6 +372,9 @@ export class AofManager {
     await this.#replica?.close(); // the final manifest, so a rebuild sees every recorded upload
     await this.#tier2?.store.close();
     this.#coordinator.close();
+    // The registry may be the user's and outlive this manager: a reopen registers afresh. The
+    // manifest replay metrics stay (get-or-create, their corruption counter accumulates).
+    for (const name of this.#metricNames) this.registry.removeSingleMetric(name);
     this.#lock.release();
   }
 
@@ -469,6 +535,19 @@ export class AofManager {
     for (const log of this.#logs) log.fail(err);
     if (slot >= 0) this.#arena.setState(slot, SlotState.FAILED);
     this.#coordinator.kick();
+  }
+}
+
+/**
+ * A registry already holding the engine metrics belongs to another open manager (prom-client
+ * would throw a plain Error half-way through registering).
+ * @throws AOF_ERR_INVALID_ARGUMENT
+ */
+function checkRegistryFree(registry: Registry): void {
+  if (registry.getSingleMetric('aof_appended_records_total') !== undefined) {
+    throw AofError.invalidArgument('metrics.registry already holds aof2 metrics of another open manager; use one registry per manager (Registry.merge to combine)', {
+      option: 'metrics.registry',
+    });
   }
 }
 

@@ -77,6 +77,7 @@ export class AofReader {
   nextSync(): LogRecord | null {
     const record = this.#tryNext();
     if (record === BLOCKED) {
+      this.#log.noteWouldBlock(WouldBlockKind.HYDRATION);
       throw new WouldBlockError(WouldBlockKind.HYDRATION, `stream ${this.#log.name}: record ${this.#nextId} is not resident; loading it`);
     }
     return record;
@@ -87,9 +88,12 @@ export class AofReader {
    * @throws (rejects) AOF_ERR_CORRUPT, AOF_ERR_IO, AOF_ERR_CLOSED
    */
   async next(): Promise<LogRecord | null> {
+    let waited = false;
     for (;;) {
       const record = this.#tryNext();
       if (record !== BLOCKED) return record;
+      if (!waited) this.#log.noteWouldBlock(WouldBlockKind.HYDRATION); // once per call that waits
+      waited = true;
       await this.#coordinator.nextChange();
     }
   }

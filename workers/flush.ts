@@ -39,6 +39,7 @@ import {
 import { AofError } from '../src/errors.js';
 import { RECORD_CRC_OFFSET, RECORD_HEADER_BYTES, RECORD_TIMESTAMP_OFFSET, frameLength } from '../src/format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, encodeFooterInto, encodeHeaderInto } from '../src/format/segment.js';
+import { fsyncHistogramView, recordFsync } from '../src/arena/fsync-histogram.js';
 import type { FlushCommand, FlushEvent, FlushWorkerData } from './protocol.js';
 
 const data = workerData as FlushWorkerData;
@@ -46,6 +47,14 @@ const ctrl = new Int32Array(data.sab);
 const bytes = new Uint8Array(data.sab);
 const view = new DataView(data.sab);
 const scratch = new Uint8Array(SEGMENT_FOOTER_BYTES);
+const fsyncHistogram = fsyncHistogramView(data.sab);
+
+/** fdatasync, timed into the shared histogram (aof_tier0_fsync_seconds): an fsync costs far more than two clock reads. */
+function timedDatasync(fd: number): void {
+  const t0 = process.hrtime.bigint();
+  fdatasyncSync(fd);
+  recordFsync(fsyncHistogram, Number(process.hrtime.bigint() - t0));
+}
 
 /** What the worker knows about a slot it is writing. */
 interface OpenSegment {
@@ -132,7 +141,7 @@ function writePending(seg: OpenSegment): boolean {
 
 function syncSegment(seg: OpenSegment): void {
   if (seg.durable === seg.flushed) return;
-  fdatasyncSync(seg.fd);
+  timedDatasync(seg.fd);
   seg.durable = seg.flushed;
   seg.durableCount = seg.flushedCount;
   Atomics.store(ctrl, slotWord(seg.slot, S_DURABLE_LEN), seg.durable);
@@ -152,7 +161,7 @@ function sealSegment(seg: OpenSegment): void {
   });
   writeSync(seg.fd, scratch, 0, SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES + seg.flushed);
   seg.durable = -1; // force the sync below: the footer is new even if the data was durable
-  fdatasyncSync(seg.fd);
+  timedDatasync(seg.fd);
   seg.durable = seg.flushed;
   seg.durableCount = seg.flushedCount;
   closeSync(seg.fd);

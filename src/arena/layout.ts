@@ -34,7 +34,20 @@ export const G_FLUSHER_IDLE = 1 * CACHE_LINE_WORDS; // flusher → main: 1 while
 export const G_PROGRESS_EPOCH = 2 * CACHE_LINE_WORDS; // flusher → main: bumped after every pass that moved a length or state
 export const G_SYNC_REQUEST = 3 * CACHE_LINE_WORDS; // main → flusher: bumped by flush(); the flusher fsyncs everything written
 export const G_FLUSHER_STATE = 4 * CACHE_LINE_WORDS; // flusher: FLUSHER_RUNNING, FLUSHER_STOPPED, FLUSHER_FAILED
-export const GLOBAL_WORDS = 5 * CACHE_LINE_WORDS;
+/**
+ * fsync latency histogram, written by the flush worker and read by the main thread at scrape time
+ * (src/metrics/fsync-histogram.ts): BigInt64 counters (no wrap-around, ever) in their own three cache
+ * lines. Layout in 64-bit units from G_FSYNC_HIST: FSYNC_BUCKET_BOUNDS.length + 1 bucket counts
+ * (the last is +Inf, not cumulative), then the sum of all durations in nanoseconds.
+ * Race note: each counter is bumped with Atomics.add and read with Atomics.load; a scrape may see a
+ * bucket bumped before the sum (one fsync's worth of skew), which Prometheus tolerates.
+ */
+export const G_FSYNC_HIST = 5 * CACHE_LINE_WORDS; // byte offset is a multiple of 8: BigInt64 aligned
+/** Upper bounds (seconds) of the fsync histogram's buckets: 50 µs (page cache, NVMe) up to 2.5 s (a sick disk). */
+export const FSYNC_BUCKET_BOUNDS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] as const;
+/** Index (in 64-bit units from G_FSYNC_HIST) of the nanosecond sum. */
+export const FSYNC_SUM_INDEX = FSYNC_BUCKET_BOUNDS.length + 1;
+export const GLOBAL_WORDS = 8 * CACHE_LINE_WORDS;
 
 /**
  * Per-slot control words, at GLOBAL_WORDS + slot * SLOT_WORDS. One cache line per slot: the

@@ -7,6 +7,7 @@
  *   (counters); `aof_tier2_upload_queue` (gauge: uploads waiting or running);
  * - `aof_tier2_pending_bytes` (gauge): local bytes not in Tier 2 yet (what back-pressure compares
  *   with the Tier 1 budget); `aof_tier1_local_bytes` (gauge): local Tier 1 files;
+ * - `aof_tier2_upload_failures_total` (counter): uploads given up (a corrupt local copy, never uploaded);
  * - `aof_tier2_evictions_total` (counter): local Tier 1 copies evicted after upload.
  * Issue #5 adds the rest of the engine's metrics; these exist now because the circuit breaker's
  * state must be observable from the day it can open.
@@ -20,6 +21,7 @@ export const TIER2_METRIC_NAMES = {
   uploads: 'aof_tier2_uploads_total',
   uploadBytes: 'aof_tier2_upload_bytes_total',
   uploadRetries: 'aof_tier2_upload_retries_total',
+  uploadFailures: 'aof_tier2_upload_failures_total',
   uploadQueue: 'aof_tier2_upload_queue',
   pendingBytes: 'aof_tier2_pending_bytes',
   localBytes: 'aof_tier1_local_bytes',
@@ -27,10 +29,10 @@ export const TIER2_METRIC_NAMES = {
 } as const;
 
 /**
- * Registers the Tier 2 metrics on `registry`, each reading `stats()` when scraped.
+ * Registers the Tier 2 metrics on `registry`, each reading `stats()` when scraped; returns their names.
  * `pendingRawBytes` adds raw segments still waiting for compression to the pending gauge.
  */
-export function registerTier2Metrics(registry: Registry, stats: () => Tier2Stats, pendingRawBytes: () => number): void {
+export function registerTier2Metrics(registry: Registry, stats: () => Tier2Stats, pendingRawBytes: () => number): string[] {
   const gauge = (name: string, help: string, read: () => number): void => {
     new Gauge({
       name,
@@ -71,5 +73,7 @@ export function registerTier2Metrics(registry: Registry, stats: () => Tier2Stats
   gauge(TIER2_METRIC_NAMES.uploadQueue, 'Uploads waiting or running', () => stats().uploadQueue);
   gauge(TIER2_METRIC_NAMES.pendingBytes, 'Local bytes not in Tier 2 yet (compared with the Tier 1 budget)', () => stats().pendingBytes + pendingRawBytes());
   gauge(TIER2_METRIC_NAMES.localBytes, 'Bytes of local Tier 1 files', () => stats().localBytes);
+  counter(TIER2_METRIC_NAMES.uploadFailures, 'Uploads given up (a corrupt local copy is never uploaded)', () => stats().uploadFailures);
   counter(TIER2_METRIC_NAMES.evictions, 'Local Tier 1 copies evicted after upload', () => stats().segmentsEvicted);
+  return Object.values(TIER2_METRIC_NAMES);
 }

@@ -36,6 +36,8 @@ import { SegmentTier, type Segment } from '../tier0/segment.js';
 import { readTier1Meta } from './tier1-file.js';
 import { fromWorkerRejection } from '../worker-error.js';
 import type { Tier2 } from '../tier2/tier2.js';
+import { EngineEvents } from '../events.js';
+import { DEFAULT_ADMISSION_SAMPLE_EVERY, EngineCounters } from '../metrics/engine-counters.js';
 import type { CompressResult, CompressTask, HydrateTask } from '../../workers/tier1-protocol.js';
 
 export const MAX_COMPRESS_ATTEMPTS = 5;
@@ -138,11 +140,22 @@ export class Tier1 {
   readonly #work = new Set<Promise<void>>();
   /** Tier 2, when configured: compressed segments are handed to it for upload. */
   tier2: Tier2 | null = null;
+  readonly #events: EngineEvents;
+  readonly #counters: EngineCounters;
   #watching = false;
   #running = 0;
   #closed = false;
 
-  constructor(arena: Arena, coordinator: Coordinator, manifest: ManifestLog, config: ResolvedConfig) {
+  constructor(
+    arena: Arena,
+    coordinator: Coordinator,
+    manifest: ManifestLog,
+    config: ResolvedConfig,
+    events = new EngineEvents(null),
+    counters = new EngineCounters(DEFAULT_ADMISSION_SAMPLE_EVERY),
+  ) {
+    this.#events = events;
+    this.#counters = counters;
     this.#arena = arena;
     this.#coordinator = coordinator;
     this.#manifest = manifest;
@@ -195,7 +208,7 @@ export class Tier1 {
    * Makes sure frame `frame` of `seg` (a Tier 1 segment holding a partial slot) is resident or on
    * its way. Returns at once; readers wait on the coordinator.
    */
-  hydrateFrame(seg: Segment, frame: number): void {
+  hydrateFrame(stream: string, seg: Segment, frame: number): void {
     if (seg.slot < 0 || seg.frameIndex === null || frame >= seg.frameIndex.length) return;
     if (seg.frameHydrations.has(frame) || this.#arena.frameResident(seg.slot, frame)) return;
     seg.frameHydrations.add(frame);
@@ -203,7 +216,7 @@ export class Tier1 {
     this.#arena.pin(slot); // the worker writes into this slot: it must not be evicted meanwhile
     this.stats.hydrateQueue++;
     this.#track(
-      this.#hydrateFrame(seg, slot, frame).finally(() => {
+      this.#hydrateFrame(stream, seg, slot, frame).finally(() => {
         seg.frameHydrations.delete(frame);
         this.#arena.unpin(slot);
         this.stats.hydrateQueue--;
@@ -292,6 +305,7 @@ export class Tier1 {
           this.stats.segmentsSealed += ready.length;
           try {
             await this.#manifest.append(ready.map((job) => sealedRecord(job.stream, job.seg)));
+            for (const job of ready) this.#events.sealed(job.stream, job.seg.baseId, job.seg.count, job.seg.dataBytes);
             for (const job of ready) this.#queueJob(job);
           } catch (err) {
             for (const job of ready) this.#dropPending(job);
@@ -366,6 +380,7 @@ export class Tier1 {
         await unlink(seg.path).catch((err: NodeJS.ErrnoException) => {
           if (err.code !== 'ENOENT') throw err;
         });
+        this.#events.compressed(stream, seg.baseId, seg.dataBytes, result.compressedBytes, result.frameCount, attempt);
         this.tier2?.enqueueUpload(stream, seg);
         return;
       } catch (raw) {
@@ -379,12 +394,14 @@ export class Tier1 {
         }
         if (attempt >= MAX_COMPRESS_ATTEMPTS || err.code === ErrorCode.CORRUPT) {
           this.stats.compressFailures++;
+          this.#events.failed('compress', stream, seg.baseId, attempt, err);
           await this.#manifest
             .append([{ type: ManifestRecordType.COMPRESSION_FAILED, stream, baseId: seg.baseId, fields: { attempts: attempt } }])
             .catch(() => undefined);
           return;
         }
         this.stats.compressRetries++;
+        this.#events.retried('compress', stream, seg.baseId, attempt, err);
       } finally {
         if (slot >= 0) {
           this.#arena.unpin(slot);
@@ -395,7 +412,8 @@ export class Tier1 {
     }
   }
 
-  async #hydrateFrame(seg: Segment, slot: number, frame: number): Promise<void> {
+  async #hydrateFrame(stream: string, seg: Segment, slot: number, frame: number): Promise<void> {
+    const started = performance.now();
     const entry = seg.frameIndex![frame]!;
     const { index, bit } = this.#arena.frameBit(slot, frame);
     for (let attempt = 1; ; attempt++) {
@@ -417,6 +435,9 @@ export class Tier1 {
       try {
         await this.#hydratePool.run(task);
         this.stats.framesDecompressed++;
+        const seconds = (performance.now() - started) / 1000;
+        this.#counters.hydration.record(seconds);
+        this.#events.hydrated(stream, seg.baseId, task.source.kind === 'object' ? 'tier2' : 'tier1', 'arena', frame, seconds);
         return;
       } catch (raw) {
         const err = fromWorkerRejection(raw);
@@ -429,10 +450,12 @@ export class Tier1 {
         }
         if (attempt >= MAX_HYDRATE_ATTEMPTS || err.code === ErrorCode.CORRUPT) {
           this.stats.hydrateFailures++;
+          this.#events.failed('hydrate', stream, seg.baseId, attempt, err);
           seg.error = err;
           return;
         }
         this.stats.hydrateRetries++;
+        this.#events.retried('hydrate', stream, seg.baseId, attempt, err);
       }
       await sleep(backoff(attempt));
     }

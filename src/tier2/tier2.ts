@@ -37,6 +37,7 @@ import type { UploadResult, UploadTask } from '../../workers/tier2-protocol.js';
 import { BreakerState, CircuitBreaker } from './circuit-breaker.js';
 import { parseSegmentKey, segmentKey, type ObjectStore, type Tier2StoreConfig } from './object-store.js';
 import { fetchTier1Meta } from './remote-meta.js';
+import { EngineEvents } from '../events.js';
 
 const UPLOAD_WORKER = new URL('../../workers/upload.js', import.meta.url).href;
 const IDLE_MS = 1000;
@@ -116,17 +117,28 @@ export class Tier2 {
   #running = 0;
   #closing = false;
 
-  constructor(store: ObjectStore, storeConfig: Tier2StoreConfig, manifest: ManifestLog, coordinator: Coordinator, config: ResolvedConfig) {
+  readonly #events: EngineEvents;
+
+  constructor(
+    store: ObjectStore,
+    storeConfig: Tier2StoreConfig,
+    manifest: ManifestLog,
+    coordinator: Coordinator,
+    config: ResolvedConfig,
+    events = new EngineEvents(null),
+  ) {
+    this.#events = events;
     this.store = store;
     this.storeConfig = storeConfig;
     this.#manifest = manifest;
     this.#coordinator = coordinator;
     this.#budget = config.tier1.maxBytes;
     this.breaker = new CircuitBreaker({
-      onChange: (_from, to) => {
+      onChange: (from, to) => {
         this.stats.breakerState = BreakerState[to];
         this.stats.breakerOpened = this.breaker.openedCount;
         this.stats.breakerClosed = this.breaker.closedCount;
+        this.#events.breaker(store.location, from, to, this.breaker.coolDownMs);
       },
     });
     this.#pool = new Piscina({
@@ -273,6 +285,7 @@ export class Tier2 {
         if (err.code === ErrorCode.CORRUPT) {
           // The only local copy is damaged: never upload damage. Nothing else holds the records.
           this.stats.uploadFailures++;
+          this.#events.failed('upload', stream, seg.baseId, attempt, err);
           this.stats.pendingBytes -= seg.compressedBytes;
           this.stats.localBytes -= seg.compressedBytes;
           seg.tier = SegmentTier.MISSING;
@@ -283,6 +296,7 @@ export class Tier2 {
         // A crashed worker says nothing about the store; everything else counts against it.
         if (err.code !== ErrorCode.WORKER_FAILED) this.breaker.onFailure();
         this.stats.uploadRetries++;
+        this.#events.retried('upload', stream, seg.baseId, attempt, err);
         if (this.#closing) return;
         await sleep(backoff(attempt));
         continue;
@@ -299,6 +313,7 @@ export class Tier2 {
       this.stats.uploadedBytes += result.objectBytes;
       this.stats.pendingBytes -= seg.compressedBytes;
       if (seg.tier === SegmentTier.TIER1) this.#cached.set(seg, { stream, seg });
+      this.#events.uploaded(stream, seg.baseId, seg.key, result.objectBytes, attempt);
       this.onUploaded();
       this.#coordinator.kick(); // writers blocked on the budget may go on
       await this.#evictOverBudget();
@@ -324,6 +339,7 @@ export class Tier2 {
       this.stats.localBytes -= seg.compressedBytes;
       this.stats.segmentsEvicted++;
       this.stats.evictedBytes += seg.compressedBytes;
+      this.#events.evicted(job.stream, seg.baseId, seg.compressedBytes);
     }
   }
 
@@ -343,6 +359,7 @@ export class Tier2 {
   }
 
   async #copyBack(stream: string, seg: Segment): Promise<void> {
+    const started = performance.now();
     const image = await this.store.get(seg.key);
     if (image === null || image.length !== seg.compressedBytes) return;
     decodeTier1Image(image); // never cache damage
@@ -353,5 +370,6 @@ export class Tier2 {
     this.stats.localBytes += seg.compressedBytes;
     this.stats.segmentsRecached++;
     this.#cached.set(seg, { stream, seg });
+    this.#events.hydrated(stream, seg.baseId, 'tier2', 'tier1', null, (performance.now() - started) / 1000);
   }
 }

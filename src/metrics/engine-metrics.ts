@@ -1,0 +1,163 @@
+/**
+ * Prometheus metrics of the engine (issue #5), read at scrape time from `manager.stats()`-shaped
+ * figures, so the append path, the flush worker and the tiers never call prom-client:
+ *
+ * - `aof_appended_records_total{stream}`, `aof_appended_bytes_total{stream}` (counters, payload
+ *   bytes), `aof_streams` (gauge: open streams);
+ * - `aof_wouldblock_total{kind}` (counter: sync WouldBlock throws plus async calls that waited);
+ * - `aof_tier0_admission_seconds` (histogram, sampled 1 append in `metrics.admissionSampleEvery`),
+ *   `aof_tier0_fsync_seconds` (histogram, every data fsync of the flush worker);
+ * - `aof_queue_depth{queue}` (gauge: flush, compress, upload, hydrate);
+ * - `aof_tier1_compressed_segments_total`, `aof_tier1_compress_input_bytes_total`,
+ *   `aof_tier1_compress_output_bytes_total`, `aof_tier1_compress_retries_total`,
+ *   `aof_tier1_compress_failures_total`, `aof_tier1_hydration_seconds` (histogram),
+ *   `aof_tier1_hydrate_retries_total`, `aof_tier1_hydrate_failures_total`;
+ * - `aof_segments{tier,state}` (gauge: residency of the open streams' segments),
+ *   `aof_arena_slots{state}` (gauge), `aof_arena_utilisation_ratio` (gauge).
+ *
+ * Tier 2 and manifest replay metrics live in tier2-metrics.ts and manifest-metrics.ts.
+ * Every collector of one scrape reads the same snapshot: `figures()` is called once per scrape
+ * (cached until the microtask queue drains), so the figures are consistent with each other.
+ */
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { WouldBlockKindValue } from '../errors.js';
+import type { HistogramSnapshot } from './latency-histogram.js';
+import { ScrapeHistogram } from './scrape-histogram.js';
+
+export const ENGINE_METRIC_NAMES = {
+  appendedRecords: 'aof_appended_records_total',
+  appendedBytes: 'aof_appended_bytes_total',
+  streams: 'aof_streams',
+  wouldBlock: 'aof_wouldblock_total',
+  admissionSeconds: 'aof_tier0_admission_seconds',
+  fsyncSeconds: 'aof_tier0_fsync_seconds',
+  queueDepth: 'aof_queue_depth',
+  compressedSegments: 'aof_tier1_compressed_segments_total',
+  compressInputBytes: 'aof_tier1_compress_input_bytes_total',
+  compressOutputBytes: 'aof_tier1_compress_output_bytes_total',
+  compressRetries: 'aof_tier1_compress_retries_total',
+  compressFailures: 'aof_tier1_compress_failures_total',
+  hydrationSeconds: 'aof_tier1_hydration_seconds',
+  hydrateRetries: 'aof_tier1_hydrate_retries_total',
+  hydrateFailures: 'aof_tier1_hydrate_failures_total',
+  segments: 'aof_segments',
+  arenaSlots: 'aof_arena_slots',
+  arenaUtilisation: 'aof_arena_utilisation_ratio',
+} as const;
+
+/** Slot states reported by `aof_arena_slots` (pinned overlaps them and is in stats() only). */
+export const ARENA_SLOT_STATES = ['free', 'active', 'sealing', 'clean', 'hydrating', 'failed'] as const;
+
+/** What the exporter reads (a subset of ManagerStats). */
+export interface EngineFigures {
+  streams: number;
+  appended: Record<string, { records: number; bytes: number }>;
+  wouldBlock: Record<WouldBlockKindValue, number>;
+  latency: { admission: HistogramSnapshot; fsync: HistogramSnapshot; hydration: HistogramSnapshot };
+  queues: { flush: number; compress: number; upload: number; hydrate: number };
+  segments: Record<string, Record<string, number>>;
+  arena: Record<(typeof ARENA_SLOT_STATES)[number], number>;
+  arenaUtilisation: number;
+  tier1: {
+    segmentsCompressed: number;
+    rawBytesCompressed: number;
+    compressedBytes: number;
+    compressRetries: number;
+    compressFailures: number;
+    hydrateRetries: number;
+    hydrateFailures: number;
+  };
+}
+
+/** Calls `read` at most once per scrape (all collectors run in one synchronous pass). */
+function oncePerScrape<T>(read: () => T): () => T {
+  let cached: T | null = null;
+  return () => {
+    if (cached === null) {
+      cached = read();
+      queueMicrotask(() => {
+        cached = null;
+      });
+    }
+    return cached;
+  };
+}
+
+/**
+ * Registers the engine metrics on `registry`. Returns their names (the manager unregisters them
+ * at close, so a registry can serve a manager reopened in the same process).
+ * @throws Error from prom-client when a name is already registered (another open manager)
+ */
+export function registerEngineMetrics(registry: Registry, read: () => EngineFigures): string[] {
+  const figures = oncePerScrape(read);
+  const names: string[] = [];
+  const counter = (name: string, help: string, labelNames: string[], fill: (c: Counter) => void): void => {
+    names.push(name);
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        fill(this);
+      },
+    });
+  };
+  const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge) => void): void => {
+    names.push(name);
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        fill(this);
+      },
+    });
+  };
+  const histogram = (name: string, help: string, pick: (f: EngineFigures) => HistogramSnapshot): void => {
+    names.push(name);
+    new ScrapeHistogram(name, help, () => pick(figures())).register(registry);
+  };
+  const N = ENGINE_METRIC_NAMES;
+  counter(N.appendedRecords, 'Records appended per stream since the manager opened it', ['stream'], (c) => {
+    for (const [stream, s] of Object.entries(figures().appended)) c.inc({ stream }, s.records);
+  });
+  counter(N.appendedBytes, 'Payload bytes appended per stream since the manager opened it', ['stream'], (c) => {
+    for (const [stream, s] of Object.entries(figures().appended)) c.inc({ stream }, s.bytes);
+  });
+  gauge(N.streams, 'Streams open in this manager', [], (g) => g.set(figures().streams));
+  counter(N.wouldBlock, 'WouldBlock occurrences by kind: sync throws plus async calls that had to wait', ['kind'], (c) => {
+    for (const [kind, n] of Object.entries(figures().wouldBlock)) c.inc({ kind }, n);
+  });
+  histogram(N.admissionSeconds, 'Append admission latency in seconds (sampled: 1 append in metrics.admissionSampleEvery)', (f) => f.latency.admission);
+  histogram(N.fsyncSeconds, 'Duration of the flush worker data fsyncs in seconds', (f) => f.latency.fsync);
+  gauge(N.queueDepth, 'Work waiting or running per queue (flush: slots with unwritten bytes or sealing)', ['queue'], (g) => {
+    for (const [queue, n] of Object.entries(figures().queues)) g.set({ queue }, n);
+  });
+  const t1 = (name: string, help: string, pick: (t: EngineFigures['tier1']) => number): void =>
+    counter(name, help, [], (c) => c.inc(pick(figures().tier1)));
+  t1(N.compressedSegments, 'Segments compressed into Tier 1 files', (t) => t.segmentsCompressed);
+  t1(N.compressInputBytes, 'Raw segment bytes compressed', (t) => t.rawBytesCompressed);
+  t1(N.compressOutputBytes, 'Bytes of the Tier 1 files compression produced', (t) => t.compressedBytes);
+  t1(N.compressRetries, 'Compression attempts that failed and were retried', (t) => t.compressRetries);
+  t1(N.compressFailures, 'Segments whose compression was given up (they stay raw)', (t) => t.compressFailures);
+  histogram(N.hydrationSeconds, 'Tier 1 frame hydration latency in seconds (request to frame resident, retries included)', (f) => f.latency.hydration);
+  t1(N.hydrateRetries, 'Frame hydration attempts that failed and were retried', (t) => t.hydrateRetries);
+  t1(N.hydrateFailures, 'Frame hydrations given up (readers get the error)', (t) => t.hydrateFailures);
+  gauge(N.segments, 'Segments of the open streams by tier (raw, tier1, tier2, missing) and state (active, resident, cold)', ['tier', 'state'], (g) => {
+    for (const [tier, states] of Object.entries(figures().segments)) {
+      for (const [state, n] of Object.entries(states)) g.set({ tier, state }, n);
+    }
+  });
+  gauge(N.arenaSlots, 'Arena slots by state', ['state'], (g) => {
+    const arena = figures().arena;
+    for (const state of ARENA_SLOT_STATES) g.set({ state }, arena[state]);
+  });
+  gauge(N.arenaUtilisation, 'Fraction of arena slots not reusable now (active, sealing, hydrating, failed, or pinned)', [], (g) =>
+    g.set(figures().arenaUtilisation),
+  );
+  return names;
+}

@@ -1,0 +1,53 @@
+/**
+ * Residency figures computed at scrape time (and by `manager.stats()`): segments per tier and
+ * state, the flush backlog and how much of the arena is unavailable. Walks the open streams'
+ * segments and the arena's control words: O(segments + slots), never on the append path.
+ */
+import type { Arena } from '../arena/arena.js';
+import { S_FLUSHED_LEN, S_PINS, S_WRITE_LEN, SlotState } from '../arena/layout.js';
+import type { AofLog } from '../log.js';
+import { SegmentTier } from '../tier0/segment.js';
+
+/** Residency states of `aof_segments`: being written, sealed with an arena slot, sealed without. */
+export const SEGMENT_STATES = ['active', 'resident', 'cold'] as const;
+
+export type SegmentCounts = Record<(typeof SegmentTier)[keyof typeof SegmentTier], Record<(typeof SEGMENT_STATES)[number], number>>;
+
+/** Segments of `logs` by tier (raw, tier1, tier2, missing) and state (active, resident, cold); every pair present. */
+export function segmentCounts(logs: Iterable<AofLog>): SegmentCounts {
+  const out = {} as SegmentCounts;
+  for (const tier of Object.values(SegmentTier)) out[tier] = { active: 0, resident: 0, cold: 0 };
+  for (const log of logs) {
+    for (const seg of log.segments) {
+      const state = !seg.sealed ? 'active' : seg.slot >= 0 ? 'resident' : 'cold';
+      out[seg.tier][state]++;
+    }
+  }
+  return out;
+}
+
+/**
+ * Slots the flush worker has work on: published bytes not written yet, or a seal to finish
+ * (`aof_queue_depth{queue="flush"}`).
+ */
+export function flushBacklog(arena: Arena): number {
+  let n = 0;
+  for (let slot = 0; slot < arena.slotCount; slot++) {
+    const state = arena.state(slot);
+    if (state === SlotState.SEALING || (state === SlotState.ACTIVE && arena.word(slot, S_WRITE_LEN) > arena.word(slot, S_FLUSHED_LEN))) n++;
+  }
+  return n;
+}
+
+/**
+ * Fraction of slots that cannot take a new segment now: everything but FREE slots and CLEAN
+ * unpinned ones (a cache, evicted on demand). 1 means the next admission waits (WouldBlock).
+ */
+export function arenaUtilisation(arena: Arena): number {
+  let reusable = 0;
+  for (let slot = 0; slot < arena.slotCount; slot++) {
+    const state = arena.state(slot);
+    if (state === SlotState.FREE || (state === SlotState.CLEAN && arena.word(slot, S_PINS) === 0)) reusable++;
+  }
+  return (arena.slotCount - reusable) / arena.slotCount;
+}
