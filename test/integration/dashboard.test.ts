@@ -48,6 +48,25 @@ test('the dashboard and the alert rules refer only to metrics that exist', async
   const missing = [...used].filter((name) => !exported.has(name) && !exported.has(name.replace(/_(bucket|sum|count)$/, '')));
   assert.deepEqual(missing, [], 'every metric the dashboard or the rules name is exported');
   assert.ok(used.size >= 10, `the dashboard and rules use ${used.size} metrics`);
+  // Issue #5's panels: throughput, WouldBlock, queues, tiers, breaker (and the seed's replay panels).
+  const onDashboard = new Set(dashboard.panels.flatMap((p) => p.targets.flatMap((target) => metricNames(target.expr))));
+  for (const name of [
+    'aof_appended_records_total',
+    'aof_appended_bytes_total',
+    'aof_wouldblock_total',
+    'aof_queue_depth',
+    'aof_tier0_fsync_seconds_bucket',
+    'aof_segments',
+    'aof_arena_slots',
+    'aof_tier1_compress_input_bytes_total',
+    'aof_tier1_hydration_seconds_bucket',
+    'aof_tier2_breaker_state',
+    'aof_tier2_upload_failures_total',
+  ]) {
+    assert.ok(onDashboard.has(name), `the dashboard shows ${name}`);
+  }
+  const ids = dashboard.panels.map((p) => p.id);
+  assert.equal(new Set(ids).size, ids.length, 'panel ids are unique');
 
   assert.equal(dashboard.title, 'Tiered AOF2 / Manifest Replay');
   const thresholds = (id: number): (number | null)[] => dashboard.panels.find((p) => p.id === id)!.fieldConfig.defaults.thresholds!.steps.map((s) => s.value);

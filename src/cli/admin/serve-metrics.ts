@@ -1,15 +1,16 @@
 /**
  * `aof2-admin serve-metrics <root>`: opens the engine on the root and serves its prom-client
- * registry at `/metrics` over plain node:http, bound to 127.0.0.1 unless `--host` says otherwise
+ * registry at `/metrics` with the package's `serveMetrics`, bound to 127.0.0.1 unless `--host` says otherwise
  * (metrics name streams and sizes: not for the open internet by default). For a root no
  * application has open (a stand-by, a restored copy); an application serves its own manager's
  * registry instead. Refuses with exit 3 while another process holds the root lock. Stops on
  * SIGINT/SIGTERM, closing the engine cleanly.
  */
 import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
 import type { AofManagerOptions } from '../../config.js';
+import { AofError } from '../../errors.js';
 import { AofManager } from '../../manager.js';
+import { serveMetrics, type MetricsServer } from '../../metrics/serve-metrics.js';
 import { AdminExit, ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { printJson, type Io } from './output.js';
 import { checkRoot } from './root-layout.js';
@@ -46,16 +47,6 @@ async function loadConfig(path: string | undefined, root: string): Promise<AofMa
   return { ...(parsed as Omit<AofManagerOptions, 'root'>), root };
 }
 
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
-
 /**
  * Serves metrics until SIGINT/SIGTERM; resolves to 0 once the engine is closed.
  * @throws AdminExit (exit 2 bad --port/--config, exit 4 address in use or not a root); AOF_ERR_LOCKED (exit 3)
@@ -67,31 +58,21 @@ export async function runServeMetrics(root: string, options: ServeMetricsOptions
   const config = await loadConfig(options.config, root);
   const manager = await AofManager.open(config);
   let streams: string[] = [];
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' || path !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: metrics are at /metrics\n');
-      return;
-    }
-    manager.registry.metrics().then(
-      (body) => res.writeHead(200, { 'content-type': manager.registry.contentType }).end(body),
-      (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${err instanceof Error ? err.message : String(err)}\n`),
-    );
-  });
+  let server: MetricsServer;
   try {
     if (options.openStreams === true) {
       streams = await manager.listStreams();
       for (const name of streams) await manager.openStream(name);
     }
-    await listen(server, port, host);
+    server = await serveMetrics(manager.registry, { port, host });
   } catch (err) {
     await manager.close();
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new AdminExit(ExitCode.UNAVAILABLE, `cannot listen on ${host}:${port}: address in use`);
+    const cause = err instanceof AofError ? (err.cause as NodeJS.ErrnoException | undefined) : undefined;
+    if (cause?.code === 'EADDRINUSE') throw new AdminExit(ExitCode.UNAVAILABLE, `cannot listen on ${host}:${port}: address in use`);
     throw err;
   }
-  const address = server.address();
-  const bound = typeof address === 'object' && address !== null ? address.port : port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}/metrics`;
+  const url = server.url;
+  const bound = Number(new URL(url).port);
   if (options.json === true) printJson(io, { url, host, port: bound, streams });
   else io.out.write(`serving metrics of ${root} at ${url} (${streams.length} stream(s) open); Ctrl-C to stop\n`);
 
@@ -104,9 +85,7 @@ export async function runServeMetrics(root: string, options: ServeMetricsOptions
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeAllConnections(); // keep-alive scrapers would otherwise hold close() open
-  await closed;
+  await server.close();
   await manager.close();
   if (options.json !== true) io.out.write('stopped\n');
   return ExitCode.OK;
