@@ -317,6 +317,11 @@ export class AofLog {
       this.#blockedKind = WouldBlockKind.TIER2;
       return false;
     }
+    // The compressor is half an arena behind: wait for it instead of evicting what it has not read.
+    if (this.#ctx.tier1.backlogFull) {
+      this.#blockedKind = WouldBlockKind.ROLLOVER;
+      return false;
+    }
     const seg = new Segment(this.#nextId, segmentPath(this.#dir, this.#nextId), tier1Path(this.#dir, this.#nextId), 0, 0, false);
     const slot = this.#arena.acquire(seg, SlotState.ACTIVE);
     if (slot < 0) {
