@@ -24,7 +24,7 @@ import { loadZstd } from '../src/codec/zstd.js';
 import { AofManager } from '../src/index.js';
 import { frameForRecord } from '../src/format/tier1.js';
 import { readFrame } from '../src/tier1/tier1-file.js';
-import { formatNs, LatencyHistogram, nowNs, ratioResult, verification, type BenchResult, type Measurement, type Suite, type SuiteOptions } from '../native-free-bench/shared.js';
+import { formatNs, LatencyHistogram, measured, nowNs, ratioResult, verification, type BenchResult, type Measurement, type Suite, type SuiteOptions } from '../native-free-bench/shared.js';
 import { FRAME_BYTES, readerOptions, recordInFrame, shuffled, STREAM, tier1Dataset, waitUntil, type Tier1Dataset } from './fixtures.js';
 import { rng } from './records.js';
 
@@ -45,15 +45,7 @@ function side(per: string): Side {
 }
 
 function measurement(name: string, s: Side, extra: Record<string, number> = {}): Measurement {
-  return {
-    name,
-    records: s.reads,
-    elapsedMs: s.ns / 1e6,
-    ratePerSec: s.ns === 0 ? 0 : (s.reads * 1e9) / s.ns,
-    samples: s.reads,
-    latency: s.histogram.summary(),
-    extra,
-  };
+  return measured(name, s.reads, s.ns, s.reads, s.histogram, extra);
 }
 
 export const pointRead: Suite = {

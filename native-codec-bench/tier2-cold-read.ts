@@ -58,7 +58,7 @@ import { decodeFrame, decodeTier1HeadAndTail, readTier1Meta } from '../src/tier1
 import { segmentKey } from '../src/tier2/object-store.js';
 import type { S3StoreConfig } from '../src/tier2/s3-store.js';
 import { tempRoot } from '../native-free-bench/fixtures.js';
-import { atMost, formatNs, LatencyHistogram, nowNs, ratioResult, verification, type BenchResult, type Measurement, type Suite, type SuiteOptions, type Verification } from '../native-free-bench/shared.js';
+import { atMost, formatNs, LatencyHistogram, measured, nowNs, ratioResult, verification, type BenchResult, type Measurement, type Suite, type SuiteOptions, type Verification } from '../native-free-bench/shared.js';
 import { FRAME_BYTES, fill, listSegments, MiB, readerOptions, recordInFrame, recordsPerSegment, SEED, SEGMENT_BYTES, shuffled, STREAM, streamDir, waitUntil, type Tier1File } from './fixtures.js';
 import { LogRecords, rng } from './records.js';
 import { benchS3, fullKey, listUnder, rawClient } from './s3.js';
@@ -184,15 +184,7 @@ function add(s: Side, ns: number, ok: boolean): void {
 }
 
 function measurement(name: string, s: Side): Measurement {
-  return {
-    name,
-    records: s.reads,
-    elapsedMs: s.ns / 1e6,
-    ratePerSec: s.ns === 0 ? 0 : (s.reads * 1e9) / s.ns,
-    samples: s.reads,
-    latency: s.histogram.summary(),
-    extra: {},
-  };
+  return measured(name, s.reads, s.ns, s.reads, s.histogram);
 }
 
 /** The raw reads, on this thread. */

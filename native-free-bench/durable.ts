@@ -15,6 +15,7 @@ import {
   atLeast,
   atMost,
   LatencyHistogram,
+  measured,
   nowNs,
   ratioResult,
   verification,
@@ -137,15 +138,7 @@ class RawFile {
 }
 
 function measurement(name: string, side: Side, extra: Record<string, number> = {}): Measurement {
-  return {
-    name,
-    records: side.records,
-    elapsedMs: side.ns / 1e6,
-    ratePerSec: side.ns === 0 ? 0 : (side.records * 1e9) / side.ns,
-    samples: side.samples,
-    latency: side.histogram.summary(),
-    extra,
-  };
+  return measured(name, side.records, side.ns, side.samples, side.histogram, extra);
 }
 
 export const durable: Suite = {

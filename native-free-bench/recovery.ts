@@ -25,7 +25,7 @@ import { crc32 } from 'node:zlib';
 import { SEGMENT_HEADER_BYTES } from '../src/format/segment.js';
 import { AofManager, type AofManagerOptions } from '../src/index.js';
 import { appendSyncLoop, patternPayload, sameBytes, tempRoot, TIER1_OFF } from './fixtures.js';
-import { LatencyHistogram, nowNs, ratioResult, verification, type BenchResult, type Measurement, type Suite, type SuiteOptions, type Verification } from './shared.js';
+import { LatencyHistogram, measured, nowNs, ratioResult, verification, type BenchResult, type Suite, type SuiteOptions, type Verification } from './shared.js';
 
 const CHILD = fileURLToPath(new URL('./recovery-child.js', import.meta.url));
 const STREAM = 'recovery';
@@ -74,10 +74,6 @@ async function timedOpen(config: AofManagerOptions, expectedNext: number, payloa
   return [ns, scanned];
 }
 
-function measurement(name: string, histogram: LatencyHistogram, ns: number, count: number, extra: Record<string, number> = {}): Measurement {
-  return { name, records: count, elapsedMs: ns / 1e6, ratePerSec: ns === 0 ? 0 : (count * 1e9) / ns, samples: count, latency: histogram.summary(), extra };
-}
-
 async function historyCase(options_: SuiteOptions, historyMiB: number, reopens: number, kills: number): Promise<BenchResult> {
   const { root, cleanup } = tempRoot('recovery');
   try {
@@ -121,8 +117,8 @@ async function historyCase(options_: SuiteOptions, historyMiB: number, reopens: 
     return ratioResult({
       suite: 'recovery',
       case: `${historyMiB} MiB history`,
-      subject: measurement('open after SIGKILL', killed.h, killed.ns, kills, { scannedMiBPerOpen: killed.scanned / kills / MiB }),
-      baseline: measurement('open after clean close', clean.h, clean.ns, kills * reopens),
+      subject: measured('open after SIGKILL', kills, killed.ns, kills, killed.h, { scannedMiBPerOpen: killed.scanned / kills / MiB }),
+      baseline: measured('open after clean close', kills * reopens, clean.ns, kills * reopens, clean.h),
       ratioOf: 'opens/s',
       targets: [],
       verified,
@@ -186,8 +182,8 @@ async function tailScanCase(options_: SuiteOptions, rounds: number): Promise<Ben
     }
   }
   const mbps = (bytes: number, ns: number): number => (ns === 0 ? 0 : bytes / 1e6 / (ns / 1e9));
-  const subject = measurement('open (tail scan)', engine.h, engine.ns, rounds, { mbPerSec: mbps(engine.bytes, engine.ns) });
-  const baseline = measurement('readFileSync + crc32 per frame', raw.h, raw.ns, rounds, { mbPerSec: mbps(raw.bytes, raw.ns) });
+  const subject = measured('open (tail scan)', rounds, engine.ns, rounds, engine.h, { mbPerSec: mbps(engine.bytes, engine.ns) });
+  const baseline = measured('readFileSync + crc32 per frame', rounds, raw.ns, rounds, raw.h, { mbPerSec: mbps(raw.bytes, raw.ns) });
   return ratioResult({
     suite: 'recovery',
     case: `tail scan, ${SCAN_TAIL / MiB} MiB unsealed`,

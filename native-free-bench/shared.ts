@@ -282,6 +282,11 @@ export async function driveInterleaved(tasks: BatchTask[], options: DriveOptions
 // -------------------------------------------------------------------------------------------------
 // Results
 
+/** One side's measurement from what it counted: `records` over `ns` of measured time, `samples` timed. */
+export function measured(name: string, records: number, ns: number, samples: number, histogram: LatencyHistogram, extra: Record<string, number> = {}): Measurement {
+  return { name, records, elapsedMs: ns / 1e6, ratePerSec: ns === 0 ? 0 : (records * 1e9) / ns, samples, latency: histogram.summary(), extra };
+}
+
 export function ratioResult(init: Omit<BenchResult, 'ratio'> & { ratio?: number }): BenchResult {
   const ratio = init.ratio ?? (init.baseline.ratePerSec > 0 ? init.subject.ratePerSec / init.baseline.ratePerSec : 0);
   return { ...init, ratio };

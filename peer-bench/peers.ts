@@ -35,6 +35,7 @@ import {
   atLeast,
   BatchMeter,
   LatencyHistogram,
+  measured,
   nowNs,
   ratioResult,
   verification,
@@ -322,15 +323,7 @@ class Tally {
   readonly histogram = new LatencyHistogram(`durable batch of ${BATCH.toLocaleString('en-US')}`);
 
   measurement(name: string): Measurement {
-    return {
-      name,
-      records: this.records,
-      elapsedMs: this.ns / 1e6,
-      ratePerSec: this.ns === 0 ? 0 : (this.records * 1e9) / this.ns,
-      samples: this.batches,
-      latency: this.histogram.summary(),
-      extra: {},
-    };
+    return measured(name, this.records, this.ns, this.batches, this.histogram);
   }
 }
 
