@@ -242,6 +242,8 @@ export class Tier1 {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // Wakes the sealing watcher at once, so it sees #closed (see #watchSealing).
+    this.#coordinator.kick();
     await this.drain();
     await Promise.all([this.#compressPool?.destroy(), this.#hydratePool.destroy()]);
   }
@@ -261,14 +263,17 @@ export class Tier1 {
           const job = this.#sealing[i]!;
           // A slot of -1 means evicted, which only happens to CLEAN slots: sealed and durable.
           const state = job.seg.slot < 0 ? SlotState.CLEAN : this.#arena.state(job.seg.slot);
-          if (state === SlotState.SEALING) {
+          // Still SEALING once close() began: the manager waits for every seal before closing
+          // Tier 1 unless it failed, and then the flush worker will never finish this one.
+          if (state === SlotState.SEALING && !this.#closed) {
             i++;
             continue;
           }
           this.#sealing.splice(i, 1);
           if (state === SlotState.CLEAN) durable.push(job);
           else this.#dropPending(job);
-          // FAILED: the flush failure is already the manager's; nothing to record or compress.
+          // FAILED (or SEALING at close after a failure): the flush failure is already the
+          // manager's; nothing to record or compress. Recovery deals with the file at the next open.
         }
         // The data CRC comes from the footer on disk, not from the slot's CRC word: while this
         // loop awaited the manifest, the slot may have been evicted, or evicted and then filled
