@@ -45,7 +45,7 @@ import { Tally, describeError, type Scenario, type ScenarioContext, type Scenari
 
 const FULL_CASES = 100_000;
 const QUICK_CASES = 3_000;
-const QUICK_ROOT_CASES = 12;
+const QUICK_ROOT_CASES = 40;
 const STREAMS = ['fuzz-a', 'fuzz-b'] as const;
 const RECORDS = 900;
 const SEGMENT_BYTES = 16 * 1024;
