@@ -40,6 +40,8 @@ import type { CompressResult, CompressTask, HydrateTask } from '../../workers/ti
 
 export const MAX_COMPRESS_ATTEMPTS = 5;
 export const MAX_HYDRATE_ATTEMPTS = 8;
+/** Compression threads (one: the other core belongs to the writers and the flush worker). */
+const COMPRESS_THREADS = 1;
 const BACKOFF_BASE_MS = 10;
 const BACKOFF_MAX_MS = 1000;
 /** Pool threads end after this long without a task (and are started again on demand). */
@@ -152,7 +154,7 @@ export class Tier1 {
     // lives without work (minThreads 0, short idle timeout): a manager the user forgot to close
     // must not keep the process alive for longer than that.
     this.#compressPool = config.tier1.enabled
-      ? new Piscina({ filename: COMPRESS_WORKER, minThreads: 0, maxThreads: 1, idleTimeout: IDLE_MS, maxQueue: 64, atomics: 'disabled', execArgv: [] })
+      ? new Piscina({ filename: COMPRESS_WORKER, minThreads: 0, maxThreads: COMPRESS_THREADS, idleTimeout: IDLE_MS, maxQueue: 64, atomics: 'disabled', execArgv: [] })
       : null;
     // Scales with the backlog: piscina starts a thread (up to the maximum) whenever a task would
     // queue, and retires threads idle for IDLE_MS down to the minimum (seed 000: hydration
@@ -317,9 +319,15 @@ export class Tier1 {
     if (this.#compressPool !== null) this.stats.rawPendingBytes -= job.seg.dataBytes;
   }
 
-  /** Starts queued compressions up to the pool's width (plus one queued in the pool). */
+  /**
+   * Starts queued compressions up to the pool's thread count, never more: piscina (5.x, with
+   * `minThreads: 0`) strands a task queued inside the pool when the worker running another one
+   * exits (crash, OOM): it starts no thread for the queue until the next `run()`, which may never
+   * come (no more seals, or close() waiting on it). Queued here instead, a job starts only when a
+   * `run()` can start a thread for it.
+   */
   #pump(): void {
-    const width = 2;
+    const width = COMPRESS_THREADS;
     this.stats.compressQueue = this.#queue.length + this.#running;
     while (this.#running < width && this.#queue.length > 0) {
       const job = this.#queue.shift()!;
