@@ -10,7 +10,7 @@
  * close (which uploads the tail), and a rebuild: a fresh root on the same bucket alone must read
  * every record back (proof that every record ended up in the bucket).
  */
-import { AofManager, WouldBlockError, type AofManagerOptions } from '../src/index.js';
+import { AofManager, WouldBlockError, type AofLog, type AofManagerOptions } from '../src/index.js';
 import { openObjectStore, type Tier2StoreConfig } from '../src/tier2/object-store.js';
 import { startS3Server, type S3TestServer } from '../test/helpers/s3-server.js';
 import { objectIds } from '../test/helpers/tier2-suite.js';
@@ -164,7 +164,8 @@ async function round(ctx: ScenarioContext, tally: Tally, server: S3TestServer, p
   }
 }
 
-async function readAll(tally: Tally, log: { openReader(o: { from: number }): { next(): Promise<{ id: number; payload: Uint8Array } | null>; close(): void } }, end: number, where: string): Promise<void> {
+/** Reads [0, end) through the engine, byte for byte; what does not come back is counted lost. */
+async function readAll(tally: Tally, log: AofLog, end: number, where: string): Promise<void> {
   const reader = log.openReader({ from: 0 });
   try {
     for (let id = 0; id < end; id++) {

@@ -16,7 +16,7 @@
  * 3. one more append continues at nextId, and the root is closed gracefully (bounded).
  * Records below the first id were expired by the child's retention policy, not lost.
  */
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AofManager, type AofManagerOptions } from '../src/index.js';
 import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState } from '../src/format/snapshot.js';
@@ -26,7 +26,6 @@ import { runCrashChild } from '../test/helpers/crash-run.js';
 import { CRASH_STREAMS, CRASH_T2_RETENTION, CRASH_T2_TIER0, CRASH_T2_TIER1, crashPayload, seededRandom } from '../test/helpers/crash-workload.js';
 import { streamFiles } from '../test/helpers/tier1-engine.js';
 import { sameBytes, tempRoot } from '../test/helpers/tmp.js';
-import { rmSync } from 'node:fs';
 import { Tally, describeError, type Scenario, type ScenarioContext, type ScenarioReport } from './scenario.js';
 
 const FULL_ROUNDS = 100;
