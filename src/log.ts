@@ -459,14 +459,15 @@ export class AofLog {
     }
   }
 
-  /** Error that means durableId will never advance again, or null. */
+  /**
+   * Error that means durableId will never advance again, or null. A slot the flush worker marked
+   * FAILED (in shared memory, before its message reaches this thread) is not reported by itself:
+   * the manager's coded failure (AOF_ERR_IO with the errno, or AOF_ERR_WORKER_FAILED if the worker
+   * died first) follows through `fail()` and a coordinator kick, and waiters reject with that one.
+   * (Rejecting at once gave them a generic AOF_ERR_IO without `details.errno`.)
+   */
   #durabilityFailure(): AofError | null {
     if (this.#writeError !== null && this.#writeError.code !== ErrorCode.CLOSED) return this.#writeError;
-    for (const seg of this.#undurable) {
-      if (seg.slot >= 0 && this.#arena.state(seg.slot) === SlotState.FAILED) {
-        return new AofError(ErrorCode.IO, `segment ${seg.path} could not be written; see the manager's failure`);
-      }
-    }
     return null;
   }
 

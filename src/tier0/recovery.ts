@@ -26,6 +26,9 @@
  *   trimmed bytes: the flusher may have created the next file before writing the last frames of the
  *   previous one, leaving a file that ends cleanly on a frame boundary yet short of the next base
  *   id. A gap after a sealed (footer-trusted) segment is corruption.
+ * - A raw file the catalog records as sealed must have a valid header and footer: without them it
+ *   is damage (AOF_ERR_CORRUPT), never a torn tail to trim; only files the catalog does not know
+ *   yet (the segment being written at the crash) are scanned and trimmed.
  * - Empty or headerless tail files (a crash right after creation) are removed.
  */
 import { open, readdir, stat, unlink } from 'node:fs/promises';
@@ -160,7 +163,9 @@ export async function recoverStream(
     } else if (raw.has(id)) {
       if (tier1.has(id)) await removeFile(t1Path, report);
       const scannedBefore = report.scannedSegments;
-      seg = await recoverSegment(path, t1Path, id, segmentBytes, i === ids.length - 1, report);
+      // A catalog entry exists only once a SEALED record was durable, and that is written after
+      // the footer was: such a file without a valid footer (or header) is damage, not a torn tail.
+      seg = await recoverSegment(path, t1Path, id, segmentBytes, i === ids.length - 1, entry !== undefined, report);
       if (seg === null) continue;
       if (report.scannedSegments > scannedBefore) afterUnsealed = true;
       if (seg.count === 0) {
@@ -229,6 +234,7 @@ async function recoverSegment(
   fileId: number,
   segmentBytes: number,
   isLast: boolean,
+  sealedPerCatalog: boolean,
   report: RecoveryReport,
 ): Promise<Segment | null> {
   const fh = await open(path, 'r+');
@@ -242,7 +248,7 @@ async function recoverSegment(
       header = decodeHeader(head);
     } catch (err) {
       // A tail file whose header never made it to disk cannot hold an acknowledged record.
-      if (isLast && err instanceof AofError && err.code === ErrorCode.CORRUPT) {
+      if (isLast && !sealedPerCatalog && err instanceof AofError && err.code === ErrorCode.CORRUPT) {
         await fh.close();
         await removeFile(path, report);
         return null;
@@ -264,6 +270,12 @@ async function recoverSegment(
         seg.maxTimestamp = footer.maxTimestamp;
         return seg;
       }
+    }
+    // Recorded as sealed, yet no valid footer: trimming it as a torn tail would drop acknowledged
+    // records and treat every later segment as never acknowledged (removing their files). Refuse,
+    // without touching the file.
+    if (sealedPerCatalog) {
+      throw AofError.corrupt(`segment ${path} is recorded as sealed but its footer is missing or damaged`, { path, size });
     }
     // Unsealed: scan what is there, keep the valid prefix, seal it.
     const dataLen = size - SEGMENT_HEADER_BYTES;

@@ -42,6 +42,8 @@ import type { CompressResult, CompressTask, HydrateTask } from '../../workers/ti
 
 export const MAX_COMPRESS_ATTEMPTS = 5;
 export const MAX_HYDRATE_ATTEMPTS = 8;
+/** Compression threads (one: the other core belongs to the writers and the flush worker). */
+const COMPRESS_THREADS = 1;
 const BACKOFF_BASE_MS = 10;
 const BACKOFF_MAX_MS = 1000;
 /** Pool threads end after this long without a task (and are started again on demand). */
@@ -169,7 +171,7 @@ export class Tier1 {
     // lives without work (minThreads 0, short idle timeout): a manager the user forgot to close
     // must not keep the process alive for longer than that.
     this.#compressPool = config.tier1.enabled
-      ? new Piscina({ filename: COMPRESS_WORKER, minThreads: 0, maxThreads: 1, idleTimeout: IDLE_MS, maxQueue: 64, atomics: 'disabled', execArgv: [] })
+      ? new Piscina({ filename: COMPRESS_WORKER, minThreads: 0, maxThreads: COMPRESS_THREADS, idleTimeout: IDLE_MS, maxQueue: 64, atomics: 'disabled', execArgv: [] })
       : null;
     // Scales with the backlog: piscina starts a thread (up to the maximum) whenever a task would
     // queue, and retires threads idle for IDLE_MS down to the minimum (seed 000: hydration
@@ -301,6 +303,8 @@ export class Tier1 {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // Wakes the sealing watcher at once, so it sees #closed (see #watchSealing).
+    this.#coordinator.kick();
     await this.drain();
     await Promise.all([this.#compressPool?.destroy(), this.#hydratePool.destroy()]);
   }
@@ -320,14 +324,17 @@ export class Tier1 {
           const job = this.#sealing[i]!;
           // A slot of -1 means evicted, which only happens to CLEAN slots: sealed and durable.
           const state = job.seg.slot < 0 ? SlotState.CLEAN : this.#arena.state(job.seg.slot);
-          if (state === SlotState.SEALING) {
+          // Still SEALING once close() began: the manager waits for every seal before closing
+          // Tier 1 unless it failed, and then the flush worker will never finish this one.
+          if (state === SlotState.SEALING && !this.#closed) {
             i++;
             continue;
           }
           this.#sealing.splice(i, 1);
           if (state === SlotState.CLEAN) durable.push(job);
           else this.#dropPending(job);
-          // FAILED: the flush failure is already the manager's; nothing to record or compress.
+          // FAILED (or SEALING at close after a failure): the flush failure is already the
+          // manager's; nothing to record or compress. Recovery deals with the file at the next open.
         }
         // The data CRC comes from the footer on disk, not from the slot's CRC word: while this
         // loop awaited the manifest, the slot may have been evicted, or evicted and then filled
@@ -373,9 +380,15 @@ export class Tier1 {
     this.#release(job);
   }
 
-  /** Starts queued compressions up to the pool's width (plus one queued in the pool). */
+  /**
+   * Starts queued compressions up to the pool's thread count, never more: piscina (5.x, with
+   * `minThreads: 0`) strands a task queued inside the pool when the worker running another one
+   * exits (crash, OOM): it starts no thread for the queue until the next `run()`, which may never
+   * come (no more seals, or close() waiting on it). Queued here instead, a job starts only when a
+   * `run()` can start a thread for it.
+   */
   #pump(): void {
-    const width = 2;
+    const width = COMPRESS_THREADS;
     this.stats.compressQueue = this.#queue.length + this.#running;
     while (this.#running < width && this.#queue.length > 0) {
       const job = this.#queue.shift()!;

@@ -79,6 +79,17 @@ async function writeRecords(root: string, count: number, name = STREAM): Promise
   await manager.close();
 }
 
+/**
+ * Makes a damaged closed root look like a crashed one: a crash tears only a segment whose SEALED
+ * record was never written (the footer is durable before that record), so the catalog must not
+ * know it. Dropping the manifest is the simplest such layout: recovery works from the files alone.
+ * (With the catalog recording the segment as sealed, the same damage is AOF_ERR_CORRUPT; see
+ * test/integration/recovery-sealed-damage.test.ts.)
+ */
+function forgetCatalog(root: string): void {
+  rmSync(join(root, 'manifest'), { recursive: true, force: true });
+}
+
 function stripFooter(path: string): number {
   const size = readFileSync(path).length - SEGMENT_FOOTER_BYTES;
   truncateSync(path, size);
@@ -232,6 +243,7 @@ test('torn tails are trimmed to the last whole valid record and appends continue
       const files = segmentFiles(root);
       const last = files[files.length - 1]!;
       const [kept, trimmed] = c.damage(last, framesOf(last));
+      forgetCatalog(root);
       const expectedNext = baseIdOf(last) + kept;
       await expectRecovered(root, expectedNext, (recovery) => {
         assert.equal(recovery.trustedSegments, files.length - 1);
@@ -269,6 +281,7 @@ test('a CRC mismatch in the unsealed tail drops that record and everything after
       assert.ok(index > 0 && index < frames.length, `test setup: no suitable record (${index})`);
       const dataEnd = stripFooter(last);
       flipByte(last, byteOf(frames[index]!));
+      forgetCatalog(root);
       await expectRecovered(root, baseIdOf(last) + index, (recovery) => {
         assert.equal(recovery.scannedSegments, 1);
         assert.equal(recovery.trimmedBytes, dataEnd - frames[index]!.offset);
@@ -355,6 +368,7 @@ test('a segment after an unsealed one that does not continue it is removed', asy
       const frames = framesOf(previous);
       const keep = frames.length - 2;
       truncateSync(previous, c.torn ? frames[keep]!.offset + 7 : frames[keep]!.offset);
+      forgetCatalog(root);
       await expectRecovered(root, baseIdOf(previous) + keep, (recovery) => {
         assert.equal(recovery.scannedSegments, 1);
         assert.equal(recovery.trimmedBytes, c.torn ? 7 : 0);
