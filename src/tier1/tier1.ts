@@ -70,6 +70,8 @@ export interface Tier1Stats {
   hydrateThreads: number;
   /** Damaged local Tier 1 copies dropped and read from Tier 2 instead. */
   localCorruptRefetches: number;
+  /** Compression attempts that read the raw file because the segment was not resident (recovery, or past the hold). */
+  compressedFromFile: number;
   lastError: string | null;
 }
 
@@ -129,6 +131,7 @@ export class Tier1 {
     compressQueue: 0,
     hydrateThreads: 0,
     localCorruptRefetches: 0,
+    compressedFromFile: 0,
     rawPendingBytes: 0,
     hydrateQueue: 0,
     lastError: null,
@@ -411,6 +414,7 @@ export class Tier1 {
       // Read from the arena when the whole segment is resident; pin so the slot outlives the task.
       const slot = seg.slot >= 0 && !seg.partial && this.#arena.state(seg.slot) === SlotState.CLEAN ? seg.slot : -1;
       if (slot >= 0) this.#arena.pin(slot);
+      else this.stats.compressedFromFile++;
       const task: CompressTask = {
         source: slot >= 0 ? { kind: 'arena', sab: this.#arena.sab, offset: this.#arena.base(slot) } : { kind: 'file', path: seg.path },
         dataBytes: seg.dataBytes,
