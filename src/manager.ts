@@ -269,11 +269,9 @@ export class AofManager {
   stats(): ManagerStats {
     const figures = this.#engineFigures();
     return {
-      ...figures,
-      streams: this.#logs.size,
+      ...figures, // streams, arena (the same occupancy arenaUtilisation was read with), and the rest
       slots: this.#arena.slotCount,
       segmentBytes: this.#arena.segmentBytes,
-      arena: this.#arena.occupancy(),
       recovery: { ...this.#recovery },
       manifest: { ...this.#replay },
       tier1: { ...this.#tier1.refreshStats() },
