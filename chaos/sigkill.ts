@@ -18,12 +18,12 @@
  */
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { AofManager, type AofManagerOptions } from '../src/index.js';
+import { AofManager } from '../src/index.js';
 import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState } from '../src/format/snapshot.js';
 import { ManifestLog } from '../src/manifest/manifest-log.js';
 import { openObjectStore, parseSegmentKey, streamPrefix } from '../src/tier2/object-store.js';
 import { runCrashChild } from '../test/helpers/crash-run.js';
-import { CRASH_STREAMS, CRASH_T2_RETENTION, CRASH_T2_TIER0, CRASH_T2_TIER1, crashPayload, seededRandom } from '../test/helpers/crash-workload.js';
+import { CRASH_STREAMS, CRASH_T2_RETENTION, CRASH_T2_TIER0, crashPayload, crashT2VerifyOptions, seededRandom } from '../test/helpers/crash-workload.js';
 import { streamFiles } from '../test/helpers/tier1-engine.js';
 import { sameBytes, tempRoot } from '../test/helpers/tmp.js';
 import { Tally, describeError, type Scenario, type ScenarioContext, type ScenarioReport } from './scenario.js';
@@ -35,17 +35,6 @@ const MAX_KILL_MS = 900;
 const OPEN_MS = 15_000;
 const READ_MS = 30_000;
 const CLOSE_MS = 30_000;
-
-function verifyOptions(root: string, storeDir: string): AofManagerOptions {
-  return {
-    root,
-    tier0: CRASH_T2_TIER0,
-    tier1: CRASH_T2_TIER1,
-    tier2: { kind: 'fs', root: storeDir },
-    fsync: 'always',
-    retention: { checkIntervalMs: 3_600_000 },
-  };
-}
 
 /** Step 1: the killed root's catalog against its files and the store; returns the first id per stream. */
 async function checkKilledCatalog(root: string, storeDir: string, where: string, tally: Tally): Promise<number[]> {
@@ -142,7 +131,7 @@ async function run(ctx: ScenarioContext): Promise<ScenarioReport> {
 
       let manager: AofManager | null = null;
       try {
-        manager = await tally.bounded(AofManager.open(verifyOptions(root, storeDir)), OPEN_MS, `${where}: reopen`);
+        manager = await tally.bounded(AofManager.open(crashT2VerifyOptions(root, storeDir, false)), OPEN_MS, `${where}: reopen`);
         if (manager.stats().manifest.corruptionEvents !== 0) tally.fail(`${where}: reopen counted manifest corruption`);
         tally.add('filesRemovedByRecovery', manager.stats().recovery.removedFiles);
         tally.add('bytesTrimmedByRecovery', manager.stats().recovery.trimmedBytes);

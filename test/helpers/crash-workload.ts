@@ -3,6 +3,7 @@
  * kills it (test/integration/crash.test.ts): both sides must derive the same payload for an id
  * without exchanging the bytes, so the parent can verify records nobody told it about.
  */
+import type { AofManagerOptions } from '../../src/index.js';
 import { payloadFor } from './tmp.js';
 
 /** Streams the crash child writes, interleaved, so slots are shared and sealed under pressure. */
@@ -37,6 +38,22 @@ export const CRASH_T2_RETENTION = { maxBytes: 6 * 16 * 1024, checkIntervalMs: 25
  * Payload size of record `id` of stream index `stream`: mostly small and odd-sized (the padding
  * rule), some empty, a few large enough to leave a segment part-full at rollover.
  */
+/**
+ * The CRASH_T2_* engine as a verifying session opens it (the fs Tier 2 in `storeDir`): `retention`
+ * false keeps no policy, so only the crash child ever moves a stream's first id; true is the
+ * child's byte policy without its timer (applied by explicit `enforceRetention()` calls only).
+ */
+export function crashT2VerifyOptions(root: string, storeDir: string, retention: boolean): AofManagerOptions {
+  return {
+    root,
+    tier0: CRASH_T2_TIER0,
+    tier1: CRASH_T2_TIER1,
+    tier2: { kind: 'fs', root: storeDir },
+    fsync: 'always',
+    retention: retention ? { maxBytes: CRASH_T2_RETENTION.maxBytes, checkIntervalMs: 3_600_000 } : { checkIntervalMs: 3_600_000 },
+  };
+}
+
 export function crashPayloadSize(stream: number, id: number): number {
   const h = (Math.imul(id + 1, 2654435761) ^ Math.imul(stream + 1, 40503)) >>> 0;
   if (id % 17 === 0) return 0;

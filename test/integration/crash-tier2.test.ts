@@ -35,11 +35,11 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { AofError, AofManager, ErrorCode, type AofManagerOptions } from '../../src/index.js';
+import { AofError, AofManager, ErrorCode } from '../../src/index.js';
 import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState, type CatalogEntry } from '../../src/format/snapshot.js';
 import { ManifestLog, type ReplayReport } from '../../src/manifest/manifest-log.js';
 import { MANIFEST_PREFIX, openObjectStore, parseSegmentKey, streamPrefix } from '../../src/tier2/object-store.js';
-import { CRASH_STREAMS, CRASH_T2_RETENTION, CRASH_T2_TIER0, CRASH_T2_TIER1, crashPayload, seededRandom } from '../helpers/crash-workload.js';
+import { CRASH_STREAMS, CRASH_T2_RETENTION, CRASH_T2_TIER0, crashPayload, crashT2VerifyOptions, seededRandom } from '../helpers/crash-workload.js';
 import { runCrashChild, type ChildRun } from '../helpers/crash-run.js';
 import { streamFiles, withTimeout } from '../helpers/tier1-engine.js';
 import { filesUnder } from '../helpers/tier2.js';
@@ -51,23 +51,6 @@ const SEED = 0x7132_c4a5;
 const MIN_KILL_MS = 30;
 const MAX_KILL_MS = 800;
 const SEGMENT_BYTES = CRASH_T2_TIER0.segmentBytes;
-
-/**
- * The engine as the child runs it, for the verifying sessions: `retention: false` keeps no policy,
- * so only the child and the final pass ever move a stream's first id; `true` is the child's policy
- * applied by explicit `enforceRetention()` calls only (no timer: records expiring under the
- * verifying reader would fail its read, see the todo test below).
- */
-function options(root: string, storeDir: string, retention: boolean): AofManagerOptions {
-  return {
-    root,
-    tier0: CRASH_T2_TIER0,
-    tier1: CRASH_T2_TIER1,
-    tier2: { kind: 'fs', root: storeDir },
-    fsync: 'always',
-    retention: retention ? { maxBytes: CRASH_T2_RETENTION.maxBytes, checkIntervalMs: 3_600_000 } : { checkIntervalMs: 3_600_000 },
-  };
-}
 
 /** The manifest of a closed (or killed) root, replayed exactly as the next open will. */
 async function replay(root: string): Promise<{ report: ReplayReport; entries: Map<string, CatalogEntry[]> }> {
@@ -297,7 +280,7 @@ test(`kill -9 during uploads, evictions and retention: nothing acknowledged lost
     for (const [k, v] of Object.entries(killed.states)) killedStates[k] = (killedStates[k] ?? 0) + v;
 
     // 2. Reopen and read everything still stored.
-    const manager = await withTimeout(AofManager.open(options(root, storeDir, false)), 10_000, `${where}: open`);
+    const manager = await withTimeout(AofManager.open(crashT2VerifyOptions(root, storeDir, false)), 10_000, `${where}: open`);
     try {
       assert.equal(manager.stats().manifest.corruptionEvents, 0, `${where}: manifest replay found corruption`);
       for (let s = 0; s < CRASH_STREAMS.length; s++) {
@@ -349,7 +332,7 @@ test(`kill -9 during uploads, evictions and retention: nothing acknowledged lost
   // The final clean pass: retention applied with everything uploaded, then no orphan anywhere.
   {
     const where = 'final pass';
-    const manager = await withTimeout(AofManager.open(options(root, storeDir, true)), 10_000, `${where}: open`);
+    const manager = await withTimeout(AofManager.open(crashT2VerifyOptions(root, storeDir, true)), 10_000, `${where}: open`);
     try {
       for (const stream of CRASH_STREAMS) await manager.openStream(stream);
       await withTimeout(manager.settle(), 20_000, `${where}: settle`);
@@ -390,7 +373,7 @@ test(`kill -9 during uploads, evictions and retention: nothing acknowledged lost
     assert.equal(existsSync(root), false);
     const fresh = tempRoot('aof2-crash-t2-rebuilt-');
     t.after(fresh.cleanup);
-    const manager = await withTimeout(AofManager.open(options(fresh.root, storeDir, false)), 10_000, `${where}: open`);
+    const manager = await withTimeout(AofManager.open(crashT2VerifyOptions(fresh.root, storeDir, false)), 10_000, `${where}: open`);
     const rebuilt: number[] = [];
     try {
       assert.ok(manager.stats().restoredManifestFiles > 0, `${where}: the manifest came from Tier 2`);
