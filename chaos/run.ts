@@ -16,7 +16,7 @@ import { corruptFuzz } from './corrupt-fuzz.js';
 import { crashStorm } from './crash-storm.js';
 import { diskFull } from './disk-full.js';
 import { outage } from './outage.js';
-import { describeError, type Scenario, type ScenarioReport } from './scenario.js';
+import { threw, type Scenario, type ScenarioReport } from './scenario.js';
 import { sigkill } from './sigkill.js';
 
 export const SCENARIOS: readonly Scenario[] = [sigkill, crashStorm, outage, diskFull, corruptFuzz];
@@ -88,21 +88,7 @@ async function main(): Promise<void> {
     try {
       report = await scenario.run({ quick: args.quick, deadline, seed: args.seed + i * 1_000_003, log });
     } catch (err) {
-      report = {
-        name: scenario.name,
-        status: 'failed',
-        reason: `the scenario threw: ${describeError(err)}`,
-        rounds: 0,
-        injected: 0,
-        verified: 0,
-        lost: 0,
-        hung: 0,
-        durationMs: 0,
-        target: '',
-        targetMet: false,
-        figures: {},
-        failures: [err instanceof Error ? (err.stack ?? err.message) : String(err)],
-      };
+      report = threw(scenario.name, err);
     }
     reports.push(report);
     log(line(report));

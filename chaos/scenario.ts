@@ -127,11 +127,11 @@ export class Tally {
   }
 }
 
-/** A report for a scenario that could not run here (never counted as passed). */
-export function skipped(name: string, reason: string, target: string): ScenarioReport {
+/** A report for a scenario that did no rounds: skipped here, or failed before its first round. */
+function emptyReport(name: string, status: 'skipped' | 'failed', reason: string, target: string, failures: string[]): ScenarioReport {
   return {
     name,
-    status: 'skipped',
+    status,
     reason,
     rounds: 0,
     injected: 0,
@@ -142,8 +142,18 @@ export function skipped(name: string, reason: string, target: string): ScenarioR
     target,
     targetMet: false,
     figures: {},
-    failures: [],
+    failures,
   };
+}
+
+/** A report for a scenario that could not run here (never counted as passed). */
+export function skipped(name: string, reason: string, target: string): ScenarioReport {
+  return emptyReport(name, 'skipped', reason, target, []);
+}
+
+/** A report for a scenario that threw instead of reporting. */
+export function threw(name: string, err: unknown): ScenarioReport {
+  return emptyReport(name, 'failed', `the scenario threw: ${describeError(err)}`, '', [err instanceof Error ? (err.stack ?? err.message) : String(err)]);
 }
 
 export function describeError(err: unknown): string {
