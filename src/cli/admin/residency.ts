@@ -8,7 +8,8 @@
  * (Tier 2 object, local copy evicted). null = no usable copy (needs recovery without an upload,
  * or the retention tombstone).
  */
-import { open, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
+import { OpenMode, openFile } from '../../safe-fs.js';
 import { join } from 'node:path';
 import { scanFrames } from '../../format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, parseSegmentFileName, segmentFileName, tryDecodeFooter } from '../../format/segment.js';
@@ -96,7 +97,7 @@ export async function streamNames(root: string, catalog: Catalog): Promise<strin
 
 /** Counts of a raw file the catalog does not record: footer when sealed, else a frame scan. */
 async function describeRawFile(path: string): Promise<{ records: number; rawBytes: number; sealed: boolean }> {
-  const fh = await open(path, 'r');
+  const fh = await openFile(path, OpenMode.READ);
   try {
     const size = (await fh.stat()).size;
     if (size >= SEGMENT_HEADER_BYTES + SEGMENT_FOOTER_BYTES) {
