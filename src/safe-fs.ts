@@ -175,21 +175,34 @@ export async function regularFileSize(path: string): Promise<number | null> {
 }
 
 /**
+ * Whether a real directory is at `path` (false: nothing is there). For readers that must not list
+ * through a link either (the admin CLI).
+ * @throws AOF_ERR_UNSAFE_PATH if `path` is a link (even to a directory) or not a directory
+ * @throws the fs error as is for any other failure
+ */
+export async function isRealDirectory(path: string): Promise<boolean> {
+  let st: Stats;
+  try {
+    st = await lstat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+  if (!st.isDirectory()) throw unsafePath(path, kindOf(st), 'directory');
+  return true;
+}
+
+/**
  * Makes sure `path` is a real directory, creating it (and missing parents) if absent. Called when
  * a directory is first used, not per operation: see the module comment for the race it leaves.
  * @throws AOF_ERR_UNSAFE_PATH if `path` is a link (even to a directory) or not a directory
  * @throws the fs error as is for any other failure
  */
 export async function ensureDirectory(path: string): Promise<void> {
-  let st: Stats;
-  try {
-    st = await lstat(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    await mkdir(path, { recursive: true });
-    st = await lstat(path);
-  }
-  if (!st.isDirectory()) throw unsafePath(path, kindOf(st), 'directory');
+  if (await isRealDirectory(path)) return;
+  await mkdir(path, { recursive: true });
+  // Re-checked: something else may have won the race to create it.
+  await isRealDirectory(path);
 }
 
 /**

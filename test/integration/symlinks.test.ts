@@ -28,6 +28,7 @@ import { SEGMENT_FOOTER_BYTES, segmentFileName, tryDecodeFooter } from '../../sr
 import { parseSnapshotFileName } from '../../src/format/snapshot.js';
 import { ManifestLog } from '../../src/manifest/manifest-log.js';
 import { FsObjectStore, fsObjectPath } from '../../src/tier2/fs-store.js';
+import { runAdmin } from '../helpers/admin-fixture.js';
 import { withTimeout } from '../helpers/tier1-engine.js';
 import { payloadFor, sameBytes, tempRoot } from '../helpers/tmp.js';
 
@@ -271,6 +272,30 @@ test('a local-directory Tier 2 object that is a symlink is never read through; a
   assert.ok(lstatSync(path).isFile(), 'the put replaced the link with a regular file');
   assert.deepEqual([...(await store.get(key))!], [4, 5, 6]);
   assertUnchanged(target, bytes);
+});
+
+test('aof2-admin verify and dump refuse a symlinked segment or stream directory (exit 1), never reading through it', async (t) => {
+  const { root, outside } = layout(t);
+  await writeRecords(root, RAW, 100);
+  const first = filesOf(streamDir(root), '.seg')[0]!;
+  const { target, bytes } = replaceWithLink(first, outside);
+  for (const command of ['verify', 'dump']) {
+    const r = await runAdmin([command, root]);
+    assert.equal(r.code, 1, `${command}: exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+    assert.match(r.stderr, /AOF_ERR_UNSAFE_PATH/);
+  }
+  assertUnchanged(target, bytes);
+  // The whole stream directory a link (to a copy of it): refused as well.
+  unlinkSync(first);
+  copyFileSync(target, first);
+  const elsewhere = join(outside, 'stream-copy');
+  mkdirSync(elsewhere);
+  for (const name of readdirSync(streamDir(root))) copyFileSync(join(streamDir(root), name), join(elsewhere, name));
+  execFileSync('rm', ['-r', streamDir(root)]);
+  symlinkSync(elsewhere, streamDir(root));
+  const r = await runAdmin(['verify', root]);
+  assert.equal(r.code, 1, `verify: exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  assert.match(r.stderr, /AOF_ERR_UNSAFE_PATH/);
 });
 
 test('a root that is itself a symlink works normally (resolved once at open)', async (t) => {

@@ -11,7 +11,7 @@
  * a damaged chunk header is corruption, and its records are recovered by scanning.
  */
 import { readdir } from 'node:fs/promises';
-import { readRegularFile } from '../../safe-fs.js';
+import { isRealDirectory, readRegularFile } from '../../safe-fs.js';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import {
@@ -203,6 +203,7 @@ export function inspectChunk(file: string, seq: number, bytes: Uint8Array): Chun
 /** Whether `root` has a manifest directory (absent on a root that never sealed a segment). */
 async function listManifest(root: string): Promise<string[]> {
   try {
+    if (!(await isRealDirectory(join(root, MANIFEST_DIR)))) return [];
     return (await readdir(join(root, MANIFEST_DIR))).sort();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
