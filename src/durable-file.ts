@@ -7,6 +7,7 @@
  */
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { OpenMode, openFile } from './safe-fs.js';
 
 /** Writes all of `bytes` at `position` (POSIX allows short writes; this loops until done). */
 export async function writeFully(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
@@ -34,7 +35,9 @@ export async function fsyncDir(dir: string): Promise<void> {
  */
 export async function writeFileAtomically(path: string, bytes: Uint8Array, tmp = `${path}.tmp`): Promise<void> {
   try {
-    const handle = await open(tmp, 'w');
+    // Never through a link planted under the temp name (the rename then replaces a link at
+    // `path` itself, never its target).
+    const handle = await openFile(tmp, OpenMode.REPLACE);
     try {
       await writeFully(handle, bytes, 0);
       await handle.datasync();

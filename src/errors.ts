@@ -23,6 +23,11 @@ export const ErrorCode = {
   LOCKED: 'AOF_ERR_LOCKED',
   /** A file failed its magic, version, length or CRC check. */
   CORRUPT: 'AOF_ERR_CORRUPT',
+  /**
+   * Under the root, a symlink or another non-regular file where aof2 expects one of its files, or a
+   * symlink or non-directory where it expects a directory: refused, never read, written or removed.
+   */
+  UNSAFE_PATH: 'AOF_ERR_UNSAFE_PATH',
   /** A file-system call failed (the cause carries the errno, e.g. ENOSPC). */
   IO: 'AOF_ERR_IO',
   /** A worker thread died or failed; the manager stops accepting writes. */

@@ -5,7 +5,7 @@
  * `openStream` recovers a stream's segments before admitting appends; retention runs on a timer;
  * `close` drains, seals, uploads what the store accepts and stops everything.
  */
-import { mkdir, readdir, unlink } from 'node:fs/promises';
+import { mkdir, readdir, realpath, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Arena } from './arena/arena.js';
 import { SlotState } from './arena/layout.js';
@@ -14,6 +14,7 @@ import { Coordinator } from './coordinator/coordinator.js';
 import { AofError, ErrorCode } from './errors.js';
 import { AofLog, type LogContext } from './log.js';
 import { RootLock } from './root-lock.js';
+import { ensureDirectory } from './safe-fs.js';
 import { validateStreamName } from './stream-name.js';
 import { Flusher } from './tier0/flusher.js';
 import { recoverStream, type RecoveryReport } from './tier0/recovery.js';
@@ -89,6 +90,7 @@ interface Opened {
 }
 
 export class AofManager {
+  /** The options as resolved; `root` is the real path of the root (a symlinked root resolved at open). */
   readonly config: ResolvedConfig;
   /** prom-client registry holding this manager's metrics (`metrics.registry`, or a private one). */
   readonly registry: Registry;
@@ -190,13 +192,19 @@ export class AofManager {
    */
   static async open(options: AofManagerOptions): Promise<AofManager> {
     checkPlatform();
-    const config = resolveConfig(options);
+    const requested = resolveConfig(options);
     // A malformed AOF2_FAILPOINTS fails here, once and clearly, rather than in every pool task.
     parseFailpoints(process.env[FAILPOINTS_ENV], process.env[FAILPOINTS_SEED_ENV]);
+    let config: ResolvedConfig;
     try {
-      await mkdir(join(config.root, STREAMS_DIR), { recursive: true });
+      await mkdir(requested.root, { recursive: true });
+      // The root may be a symlink (the user's choice): resolved once here, so `config.root` is the
+      // real directory and everything below it is held to the rule of src/safe-fs.ts.
+      config = { ...requested, root: await realpath(requested.root) };
+      await ensureDirectory(join(config.root, STREAMS_DIR));
+      await ensureDirectory(join(config.root, MANIFEST_DIR));
     } catch (err) {
-      throw AofError.io('create root', config.root, err);
+      throw err instanceof AofError ? err : AofError.io('create root', requested.root, err);
     }
     const lock = RootLock.acquire(config.root);
     let store: ObjectStore | null = null;
@@ -379,9 +387,11 @@ export class AofManager {
   async #openStream(name: string, retention: RetentionOptions): Promise<AofLog> {
     const dir = join(this.config.root, STREAMS_DIR, name);
     try {
-      await mkdir(dir, { recursive: true });
+      // Checked once per open of the stream, never per append: a stream directory that is a link
+      // would receive new segment files outside the root (src/safe-fs.ts).
+      await ensureDirectory(dir);
     } catch (err) {
-      throw AofError.io('create stream directory', dir, err);
+      throw err instanceof AofError ? err : AofError.io('create stream directory', dir, err);
     }
     const known = new Map(this.#catalog.entries(name).map((entry) => [entry.baseId, entry]));
     // A stream with no local file left is rebuilt from Tier 2, whether the root was restored at

@@ -22,6 +22,7 @@
  * FILE_WINDOW_BYTES, so a 1 GiB segment never needs 1 GiB of memory.
  */
 import { closeSync, fdatasyncSync, fsyncSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { OpenMode, openFileSync } from '../src/safe-fs.js';
 import { dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { ZSTD_MAX_LEVEL, ZSTD_MIN_LEVEL, loadZstd, type Codec } from '../src/codec/zstd.js';
@@ -127,7 +128,7 @@ function checkTask(task: CompressTask): void {
 
 /** Opens a sealed segment file and checks that it is the segment the task describes. */
 function openSegmentFile(task: CompressTask, path: string): RawSource {
-  const fd = openSync(path, 'r');
+  const fd = openFileSync(path, OpenMode.READ);
   try {
     const size = fstatSync(fd).size;
     const expected = SEGMENT_HEADER_BYTES + task.dataBytes + SEGMENT_FOOTER_BYTES;
@@ -189,7 +190,8 @@ export async function compressSegment(task: CompressTask, codec: Codec): Promise
         throw AofError.corrupt(`segment ${task.baseId} data in the arena does not match its CRC`, { baseId: task.baseId, stored: task.dataCrc, actual });
       }
     }
-    fd = openSync(tmpPath, 'w'); // 'w' truncates: a retry overwrites what a crashed attempt left
+    // Truncates: a retry overwrites what a crashed attempt left, but never through a link.
+    fd = openFileSync(tmpPath, OpenMode.REPLACE);
     const scratch = new Uint8Array(Math.max(TIER1_HEADER_BYTES, TIER1_FOOTER_BYTES));
     encodeTier1HeaderInto(scratch, 0, {
       codec: CODEC_ZSTD,

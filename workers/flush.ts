@@ -15,6 +15,7 @@
  * a task round trip costs tens. See docs/decisions.md.
  */
 import { closeSync, fdatasyncSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { OpenMode, openFileSync } from '../src/safe-fs.js';
 import { dirname } from 'node:path';
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
@@ -84,7 +85,9 @@ function post(event: FlushEvent): void {
 }
 
 function openSegment(cmd: Extract<FlushCommand, { type: 'open' }>): void {
-  const fd = openSync(cmd.path, 'w');
+  // A new file, never an existing one: recovery accounted for every file of the stream, so an
+  // entry under this name (a planted link above all) is refused, not truncated or written through.
+  const fd = openFileSync(cmd.path, OpenMode.CREATE);
   encodeHeaderInto(scratch, 0, { segmentBytes: data.segmentBytes, baseId: cmd.baseId, createdAt: cmd.createdAt });
   writeSync(fd, scratch, 0, SEGMENT_HEADER_BYTES, 0);
   // The file's directory entry must be durable too, or a power cut could lose a whole segment.

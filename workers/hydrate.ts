@@ -21,7 +21,8 @@
  * buffer that is then copied into the SAB, because the binding cannot decompress into caller
  * memory: one extra memcpy of at most a frame, small next to zstd's own cost.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
+import { OpenMode, openFileSync } from '../src/safe-fs.js';
 import { loadZstd, type Codec } from '../src/codec/zstd.js';
 import { AofError } from '../src/errors.js';
 import type { FrameIndexEntry } from '../src/format/tier1.js';
@@ -69,9 +70,9 @@ function readCompressed(entry: FrameIndexEntry, path: string): Uint8Array {
   const out = new Uint8Array(entry.compressedBytes);
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openFileSync(path, OpenMode.READ);
   } catch (err) {
-    throw AofError.io('open tier 1 file', path, err);
+    throw err instanceof AofError ? err : AofError.io('open tier 1 file', path, err);
   }
   try {
     let got = 0;

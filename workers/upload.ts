@@ -28,8 +28,8 @@
  * decompression per upload, and a damaged frame is still caught by its CRC on every read, from
  * either tier. Stores are opened once per configuration per thread (workers/store-cache.ts).
  */
-import { readFile } from 'node:fs/promises';
 import { AofError, ErrorCode } from '../src/errors.js';
+import { readRegularFile } from '../src/safe-fs.js';
 import { decodeTier1Image, withPath } from '../src/tier1/tier1-file.js';
 import { parseSegmentKey, type ObjectStore } from '../src/tier2/object-store.js';
 import { withObjectKey } from '../src/tier2/remote-meta.js';
@@ -55,9 +55,9 @@ function checkTask(task: UploadTask): void {
 async function readLocal(task: UploadTask): Promise<Uint8Array> {
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(task.path);
+    bytes = await readRegularFile(task.path);
   } catch (err) {
-    throw AofError.io('read tier 1 file for upload', task.path, err);
+    throw err instanceof AofError ? err : AofError.io('read tier 1 file for upload', task.path, err);
   }
   if (bytes.length !== task.expectedBytes) {
     throw AofError.corrupt(`tier 1 file ${task.path} is ${bytes.length} bytes; the catalog says ${task.expectedBytes}`, {

@@ -36,11 +36,12 @@
  * Not on the append hot path: transitions happen per segment (megabytes of records), so the two
  * syncs per commit are cheap next to what they protect.
  */
-import { mkdir, open, readFile, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { crc32 } from 'node:zlib';
 import { fsyncDir, writeFully } from '../durable-file.js';
+import { OpenMode, ensureDirectory, listFiles, openFile, readRegularFile } from '../safe-fs.js';
 import type { Registry } from 'prom-client';
 import { AofError, ErrorCode } from '../errors.js';
 import {
@@ -187,6 +188,11 @@ function resolveOptions(input: unknown): ResolvedOptions {
   const strict = o['strict'] ?? false;
   if (typeof strict !== 'boolean') throw AofError.invalidArgument('strict must be a boolean', { option: 'strict' });
   return { dir: o['dir'], chunkBytes: chunkBytes as number, snapshotEvery, registry: registry as Registry | null, strict };
+}
+
+/** A name the manifest reads, repairs or removes: a chunk, a snapshot or a temp file. */
+function isManifestName(name: string): boolean {
+  return name.endsWith(TEMP_SUFFIX) || parseChunkFileName(name) !== null || parseSnapshotFileName(name) !== null;
 }
 
 async function io<T>(action: string, path: string, fn: () => Promise<T>): Promise<T> {
@@ -435,9 +441,10 @@ export class ManifestLog {
     const opts = resolveOptions(options);
     const { dir } = opts;
     const metrics: ManifestMetrics | null = opts.registry === null ? null : createManifestMetrics(opts.registry);
-    await io('mkdir', dir, () => mkdir(dir, { recursive: true }));
+    // A real directory, and real files in it: the manifest is repaired in place (safe-fs.ts).
+    await io('mkdir', dir, () => ensureDirectory(dir));
     const started = performance.now();
-    const names = await io('readdir', dir, () => readdir(dir));
+    const names = await io('readdir', dir, () => listFiles(dir, isManifestName));
 
     const replay = new Replay(opts.strict, new Catalog());
     const chunkSeqs: number[] = [];
@@ -462,7 +469,7 @@ export class ManifestLog {
       for (let i = snapshotSeqs.length - 1; i >= 0 && base === null; i--) {
         const seq = snapshotSeqs[i]!;
         const path = join(dir, snapshotFileName(seq));
-        const bytes = await io('read', path, () => readFile(path));
+        const bytes = await io('read', path, () => readRegularFile(path));
         try {
           const snap = decodeSnapshot(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
           if (snap.header.snapshotSeq !== seq) throw AofError.corrupt(`snapshot header names snapshot ${snap.header.snapshotSeq}`, {});
@@ -486,7 +493,7 @@ export class ManifestLog {
         const path = join(dir, chunkFileName(seq));
         if (seq !== expected) replay.corruption(path, 0, `chunks ${expected}..${seq - 1} are missing`);
         expected = seq + 1;
-        const buf = await io('read', path, () => readFile(path));
+        const buf = await io('read', path, () => readRegularFile(path));
         const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
         replayChunk(replay, path, seq, bytes, base !== null && seq === startChunk ? base.header.watermarkOffset : 0);
       }
@@ -501,7 +508,7 @@ export class ManifestLog {
 
       for (const repair of replay.repairs) {
         await io('repair', repair.path, async () => {
-          const handle = await open(repair.path, 'r+');
+          const handle = await openFile(repair.path, OpenMode.UPDATE);
           try {
             await handle.truncate(repair.truncateTo);
             if (repair.header !== null) await writeFully(handle, repair.header, 0);
@@ -714,7 +721,7 @@ export class ManifestLog {
     const createdAt = Date.now();
     const header = new Uint8Array(CHUNK_HEADER_BYTES);
     encodeChunkHeaderInto(header, 0, { committedBytes: 0, chunkSeq: seq, recordCount: 0, chunkCrc: 0, createdAt });
-    const handle = await io('create', temp, () => open(temp, 'w+'));
+    const handle = await io('create', temp, () => openFile(temp, OpenMode.REPLACE_READ));
     try {
       await io('write', temp, () => writeFully(handle, header, 0));
       await io('fdatasync', temp, () => handle.datasync());
@@ -746,7 +753,7 @@ export class ManifestLog {
     const path = join(dir, snapshotFileName(seq));
     const temp = path + TEMP_SUFFIX;
     await io('write snapshot', temp, async () => {
-      const handle = await open(temp, 'w');
+      const handle = await openFile(temp, OpenMode.REPLACE);
       try {
         await writeFully(handle, bytes, 0);
         await handle.datasync();

@@ -3,11 +3,11 @@
  * lands directly in the slot's shared memory (no intermediate copy), and the data region's CRC is
  * checked against the footer before any reader sees it.
  */
-import { open } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import type { Arena } from '../arena/arena.js';
 import { SlotState } from '../arena/layout.js';
 import { AofError } from '../errors.js';
+import { OpenMode, openFile } from '../safe-fs.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, tryDecodeFooter } from '../format/segment.js';
 import type { Segment } from './segment.js';
 
@@ -41,7 +41,7 @@ export function startHydration(arena: Arena, seg: Segment, onDone: () => void): 
 }
 
 async function readInto(arena: Arena, seg: Segment, slot: number): Promise<void> {
-  const fh = await open(seg.path, 'r');
+  const fh = await openFile(seg.path, OpenMode.READ);
   try {
     const target = arena.u8.subarray(arena.base(slot), arena.base(slot) + seg.dataBytes);
     const { bytesRead } = await fh.read(target, 0, seg.dataBytes, SEGMENT_HEADER_BYTES);

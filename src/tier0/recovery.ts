@@ -31,7 +31,7 @@
  *   yet (the segment being written at the crash) are scanned and trimmed.
  * - Empty or headerless tail files (a crash right after creation) are removed.
  */
-import { open, readdir, stat, unlink } from 'node:fs/promises';
+import { stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { AofError, ErrorCode } from '../errors.js';
@@ -49,6 +49,7 @@ import {
 import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState, type CatalogEntry } from '../format/snapshot.js';
 import { TIER1_FILE_SUFFIX } from '../format/tier1.js';
 import { sealedRecord } from '../manifest/records.js';
+import { OpenMode, listFiles, openFile } from '../safe-fs.js';
 import { readTier1Meta } from '../tier1/tier1-file.js';
 import { Segment, SegmentTier } from './segment.js';
 
@@ -81,6 +82,11 @@ function tier1Id(name: string): number | null {
   return parseSegmentFileName(name.slice(0, -TIER1_FILE_SUFFIX.length) + '.seg');
 }
 
+/** A name recovery acts on: a raw segment, a Tier 1 file or a temp file. */
+function isStreamFile(name: string): boolean {
+  return name.endsWith(TMP_SUFFIX) || parseSegmentFileName(name) !== null || tier1Id(name) !== null;
+}
+
 /**
  * @param catalog the stream's entries from the manifest (empty for a stream it does not know)
  * @param rebuilt true when the catalog was just restored from Tier 2 onto an empty root
@@ -98,7 +104,8 @@ export async function recoverStream(
   const tier1 = new Set<number>();
   let firstId = 0;
   for (const e of catalog.values()) if (e.state === SegmentState.DELETED) firstId = Math.max(firstId, e.baseId + e.recordCount);
-  for (const name of await readdir(dir)) {
+  // Every file recovery may read, rewrite or remove must be a regular file, not a link (safe-fs.ts).
+  for (const name of await listFiles(dir, isStreamFile)) {
     const rawId = parseSegmentFileName(name);
     const t1Id = tier1Id(name);
     if (name.endsWith(TMP_SUFFIX) || (rawId ?? t1Id ?? Infinity) < firstId) {
@@ -237,7 +244,7 @@ async function recoverSegment(
   sealedPerCatalog: boolean,
   report: RecoveryReport,
 ): Promise<Segment | null> {
-  const fh = await open(path, 'r+');
+  const fh = await openFile(path, OpenMode.UPDATE);
   try {
     const size = (await fh.stat()).size;
     const head = new Uint8Array(SEGMENT_HEADER_BYTES);

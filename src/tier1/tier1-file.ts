@@ -9,10 +9,11 @@
  * one positional read of `compressedBytes`, decompress, length and CRC check. Both raise
  * AOF_ERR_CORRUPT with `details.path` naming the file.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import type { Codec } from '../codec/zstd.js';
 import { AofError, ErrorCode } from '../errors.js';
+import { OpenMode, openFile } from '../safe-fs.js';
 import {
   TIER1_FOOTER_BYTES,
   TIER1_HEADER_BYTES,
@@ -87,9 +88,9 @@ function checkMinimumSize(fileBytes: number): void {
 export async function readTier1Meta(path: string): Promise<Tier1Meta> {
   let fh: FileHandle;
   try {
-    fh = await open(path, 'r');
+    fh = await openFile(path, OpenMode.READ);
   } catch (err) {
-    throw AofError.io('open tier 1 file', path, err);
+    throw err instanceof AofError ? err : AofError.io('open tier 1 file', path, err);
   }
   try {
     const fileBytes = (await fh.stat()).size;
@@ -193,9 +194,9 @@ export async function decodeFrame(compressed: Uint8Array, entry: FrameIndexEntry
 export async function readFrame(path: string, entry: FrameIndexEntry, codec: Codec): Promise<Uint8Array> {
   let fh: FileHandle;
   try {
-    fh = await open(path, 'r');
+    fh = await openFile(path, OpenMode.READ);
   } catch (err) {
-    throw AofError.io('open tier 1 file', path, err);
+    throw err instanceof AofError ? err : AofError.io('open tier 1 file', path, err);
   }
   try {
     const compressed = await readExactly(fh, entry.compressedBytes, entry.fileOffset, 'tier 1 frame');

@@ -21,13 +21,14 @@
  *   PROGRESS_EPOCH (Atomics.notify → the coordinator's Atomics.waitAsync wakes the readers).
  *   Concurrent readers of a frame share one task. Sequential readers read one frame ahead.
  */
-import { open, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { Piscina } from 'piscina';
 import type { Arena } from '../arena/arena.js';
 import { G_PROGRESS_EPOCH, SlotState } from '../arena/layout.js';
 import type { ResolvedConfig } from '../config.js';
 import type { Coordinator } from '../coordinator/coordinator.js';
 import { AofError, ErrorCode } from '../errors.js';
+import { OpenMode, openFile } from '../safe-fs.js';
 import { ManifestRecordType } from '../format/manifest.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, tryDecodeFooter, type SegmentFooter } from '../format/segment.js';
 import { sealedRecord } from '../manifest/records.js';
@@ -102,7 +103,7 @@ function backoff(attempt: number): number {
 async function sealedFooter(seg: Segment): Promise<SegmentFooter> {
   let fh;
   try {
-    fh = await open(seg.path, 'r');
+    fh = await openFile(seg.path, OpenMode.READ);
     const tail = new Uint8Array(SEGMENT_FOOTER_BYTES);
     await fh.read(tail, 0, SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES + seg.dataBytes);
     const footer = tryDecodeFooter(tail);
@@ -457,6 +458,14 @@ export class Tier1 {
           // and the next open compresses it.
           return;
         }
+        if (err.code === ErrorCode.UNSAFE_PATH) {
+          // A link or non-regular file where a segment or its Tier 1 file goes: retrying cannot
+          // help, and COMPRESSION_FAILED would outlive the fix. Left SEALED: once the entry is
+          // replaced by the real file, the next open compresses it (or refuses the link again).
+          this.stats.compressFailures++;
+          this.#events.failed('compress', stream, seg.baseId, attempt, err);
+          return;
+        }
         if (attempt >= MAX_COMPRESS_ATTEMPTS || err.code === ErrorCode.CORRUPT) {
           this.stats.compressFailures++;
           this.#events.failed('compress', stream, seg.baseId, attempt, err);
@@ -513,7 +522,7 @@ export class Tier1 {
           this.stats.localCorruptRefetches++;
           continue;
         }
-        if (attempt >= MAX_HYDRATE_ATTEMPTS || err.code === ErrorCode.CORRUPT) {
+        if (attempt >= MAX_HYDRATE_ATTEMPTS || err.code === ErrorCode.CORRUPT || err.code === ErrorCode.UNSAFE_PATH) {
           this.stats.hydrateFailures++;
           this.#events.failed('hydrate', stream, seg.baseId, attempt, err);
           seg.error = err;

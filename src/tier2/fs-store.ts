@@ -4,14 +4,19 @@
  * rename, fsync of the directory. So a crash leaves either the old object or the new one, plus at
  * worst a `*.tmp` orphan that `list` ignores and the next `put` of the same key replaces.
  *
+ * The store's root may be a symlink (the user's choice, like the engine's root); objects in it are
+ * never read through a link (AOF_ERR_UNSAFE_PATH, see src/safe-fs.ts), and a put replaces a link
+ * at the key by renaming over it, never writing through it. `list` skips links.
+ *
  * Trade-offs: it is a real second copy on another path (another disk, an NFS mount), not a cache;
  * it has no multipart or range requests to emulate, positional reads give ranges for free. Every
  * failure maps to AOF_ERR_UNAVAILABLE (with the errno in the cause), like a remote store's outage:
  * the engine retries it through the same circuit breaker.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { writeFileAtomically } from '../durable-file.js';
+import { OpenMode, openFile, regularFileSize } from '../safe-fs.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AofError, ErrorCode } from '../errors.js';
@@ -81,9 +86,10 @@ export class FsObjectStore implements ObjectStore {
     const path = this.#path(key);
     let fh;
     try {
-      fh = await open(path, 'r');
+      fh = await openFile(path, OpenMode.READ);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      if (err instanceof AofError) throw err; // AOF_ERR_UNSAFE_PATH: not an outage, retrying cannot help
       throw unavailable('open', path, err);
     }
     try {
@@ -108,9 +114,9 @@ export class FsObjectStore implements ObjectStore {
   async size(key: string): Promise<number | null> {
     const path = this.#path(key);
     try {
-      return (await stat(path)).size;
+      return await regularFileSize(path);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      if (err instanceof AofError) throw err;
       throw unavailable('stat', path, err);
     }
   }

@@ -22,7 +22,8 @@
  * Remote deletes only follow local pruning, and local pruning keeps every file replay needs, so the
  * remote copy is always replayable on its own.
  */
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
+import { readRegularFile } from '../safe-fs.js';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { CHUNK_FILE_SUFFIX } from '../format/manifest.js';
@@ -125,8 +126,10 @@ export class ManifestReplica {
     for (const name of local) {
       let bytes: Uint8Array;
       try {
-        bytes = await readFile(join(this.#dir, name));
-      } catch {
+        bytes = await readRegularFile(join(this.#dir, name));
+      } catch (err) {
+        // A link or non-regular file (AOF_ERR_UNSAFE_PATH) is never mirrored: the sync fails loudly.
+        if (err instanceof AofError) throw err;
         continue; // pruned while we looked: the delete pass below handles its remote copy
       }
       const crc = crc32(bytes);

@@ -30,12 +30,12 @@ export class AdminExit extends Error {
   }
 }
 
-/** The exit code an error ends the command with (LOCKED → 3, CORRUPT → 1, anything else → 4). */
+/** The exit code an error ends the command with (LOCKED → 3, CORRUPT and UNSAFE_PATH → 1, anything else → 4). */
 export function exitCodeOf(err: unknown): ExitCodeValue {
   if (err instanceof AdminExit) return err.exitCode;
   if (err instanceof AofError) {
     if (err.code === ErrorCode.LOCKED) return ExitCode.LOCKED;
-    if (err.code === ErrorCode.CORRUPT) return ExitCode.CORRUPT;
+    if (err.code === ErrorCode.CORRUPT || err.code === ErrorCode.UNSAFE_PATH) return ExitCode.CORRUPT;
     if (err.code === ErrorCode.INVALID_ARGUMENT || err.code === ErrorCode.UNKNOWN_OPTION) return ExitCode.USAGE;
   }
   return ExitCode.UNAVAILABLE;

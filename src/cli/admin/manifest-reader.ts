@@ -10,7 +10,8 @@
  * out); bytes past the committed length are a torn tail (reported as uncommitted, not corruption);
  * a damaged chunk header is corruption, and its records are recovered by scanning.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
+import { isRealDirectory, readRegularFile } from '../../safe-fs.js';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import {
@@ -199,13 +200,10 @@ export function inspectChunk(file: string, seq: number, bytes: Uint8Array): Chun
   };
 }
 
-function u8(buf: Buffer): Uint8Array {
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-}
-
 /** Whether `root` has a manifest directory (absent on a root that never sealed a segment). */
 async function listManifest(root: string): Promise<string[]> {
   try {
+    if (!(await isRealDirectory(join(root, MANIFEST_DIR)))) return [];
     return (await readdir(join(root, MANIFEST_DIR))).sort();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
@@ -227,7 +225,7 @@ export async function readManifest(root: string): Promise<ManifestReading> {
   const decoded = new Map<number, Snapshot>();
   for (const name of snapshotNames) {
     const seq = parseSnapshotFileName(name)!;
-    const bytes = u8(await readFile(join(root, MANIFEST_DIR, name)));
+    const bytes = await readRegularFile(join(root, MANIFEST_DIR, name));
     try {
       const snap = decodeSnapshot(bytes);
       if (snap.header.snapshotSeq !== seq) throw new Error(`snapshot header names snapshot ${snap.header.snapshotSeq}`);
@@ -254,7 +252,7 @@ export async function readManifest(root: string): Promise<ManifestReading> {
   const chunks: ChunkRecords[] = [];
   for (const name of names) {
     const seq = parseChunkFileName(name);
-    if (seq !== null) chunks.push(inspectChunk(rel(name), seq, u8(await readFile(join(root, MANIFEST_DIR, name)))));
+    if (seq !== null) chunks.push(inspectChunk(rel(name), seq, await readRegularFile(join(root, MANIFEST_DIR, name))));
   }
 
   // Replay: the newest snapshot that decodes, then every chunk from its watermark on.

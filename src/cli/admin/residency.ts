@@ -8,7 +8,8 @@
  * (Tier 2 object, local copy evicted). null = no usable copy (needs recovery without an upload,
  * or the retention tombstone).
  */
-import { open, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
+import { OpenMode, isRealDirectory, listFiles, openFile } from '../../safe-fs.js';
 import { join } from 'node:path';
 import { scanFrames } from '../../format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, parseSegmentFileName, segmentFileName, tryDecodeFooter } from '../../format/segment.js';
@@ -76,7 +77,10 @@ export function tierOf(entry: CatalogEntry): Tier {
 
 async function listDir(dir: string): Promise<string[]> {
   try {
-    return (await readdir(dir)).sort();
+    // Not through a link: the engine refuses a symlinked stream directory or segment file (and
+    // would not open the stream), so its tools refuse them too instead of listing them as healthy.
+    if (!(await isRealDirectory(dir))) return [];
+    return (await listFiles(dir, (n) => n.endsWith('.tmp') || parseSegmentFileName(n) !== null || parseTier1FileName(n) !== null)).sort();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
     throw err;
@@ -87,6 +91,7 @@ async function listDir(dir: string): Promise<string[]> {
 export async function streamNames(root: string, catalog: Catalog): Promise<string[]> {
   const names = new Set(catalog.streams());
   try {
+    if (!(await isRealDirectory(join(root, STREAMS_DIR)))) return [...names].sort();
     for (const e of await readdir(join(root, STREAMS_DIR), { withFileTypes: true })) if (e.isDirectory()) names.add(e.name);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
@@ -96,7 +101,7 @@ export async function streamNames(root: string, catalog: Catalog): Promise<strin
 
 /** Counts of a raw file the catalog does not record: footer when sealed, else a frame scan. */
 async function describeRawFile(path: string): Promise<{ records: number; rawBytes: number; sealed: boolean }> {
-  const fh = await open(path, 'r');
+  const fh = await openFile(path, OpenMode.READ);
   try {
     const size = (await fh.stat()).size;
     if (size >= SEGMENT_HEADER_BYTES + SEGMENT_FOOTER_BYTES) {

@@ -6,12 +6,12 @@
  * Read-only. Exit 1 with one line per damaged range (file and byte offset) when anything fails.
  * Tier 2 objects are not fetched: a segment only Tier 2 holds is listed as remote.
  */
-import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadZstd, type Codec } from '../../codec/zstd.js';
 import { parseSegmentFileName } from '../../format/segment.js';
 import { SegmentState } from '../../format/snapshot.js';
 import { parseTier1FileName } from '../../format/tier1.js';
+import { readRegularFile, regularFileSize } from '../../safe-fs.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { readManifest } from './manifest-reader.js';
 import { printJson, type Io } from './output.js';
@@ -47,7 +47,7 @@ export async function runVerify(root: string, options: VerifyOptions, io: Io): P
         const name = file.slice(file.lastIndexOf('/') + 1);
         const kind = parseSegmentFileName(name) !== null ? 'segment' : parseTier1FileName(name) !== null ? 'tier1' : null;
         if (kind === null) continue;
-        files.push({ file, stream: s.name, baseId: row.baseId, kind, bytes: (await stat(join(root, file))).size });
+        files.push({ file, stream: s.name, baseId: row.baseId, kind, bytes: (await regularFileSize(join(root, file))) ?? 0 });
       }
       const has = (suffix: string): boolean => row.files.some((f) => f.endsWith(suffix));
       const where = `${s.name} segment ${row.baseId}`;
@@ -71,8 +71,8 @@ export async function runVerify(root: string, options: VerifyOptions, io: Io): P
   let codec: Codec | null = null;
   try {
     for (const f of files) {
-      const buf = await readFile(join(root, f.file));
-      const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+      // Never through a link: a symlinked file is refused (AOF_ERR_UNSAFE_PATH, exit 1), not verified.
+      const bytes = await readRegularFile(join(root, f.file));
       const entry = manifest.catalog.get(f.stream, f.baseId);
       if (f.kind === 'segment') {
         // A raw file beside a Tier 1 file the catalog trusts is a leftover the next open removes.
