@@ -26,9 +26,18 @@
  *   corruption metric (`aof_manifest_replay_corruption_events`, `stats().manifest`) must show it
  *   unless the damage was harmless (the catalog came back whole). A stream that comes back shorter
  *   than written without any error is silent loss: a failure.
+ * - unsealed after kill -9 (issue 10): a real writer (test/helpers/damage-child.ts) acknowledges
+ *   KILLED_RECORDS appends under fsync 'always' and is killed with SIGKILL, leaving its segment
+ *   unsealed. Each case damages that segment (a bit in a payload, in the header, in a length or
+ *   CRC field, a generic mutation) or appends a torn tail past it, then opens the root. The engine
+ *   must open with every acknowledged record intact, or fail with AOF_ERR_CORRUPT and leave the
+ *   file byte for byte as it was. Anything else (fewer records without an error, a changed file,
+ *   another error) fails the run.
  */
+import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
 import { isDeepStrictEqual } from 'node:util';
 import { loadZstd, type Codec } from '../src/codec/zstd.js';
@@ -40,12 +49,19 @@ import { decodeSnapshot, type Snapshot } from '../src/format/snapshot.js';
 import { ManifestLog } from '../src/manifest/manifest-log.js';
 import { decodeFrame, decodeTier1Image, type Tier1Meta } from '../src/tier1/tier1-file.js';
 import { seededRandom } from '../test/helpers/crash-workload.js';
+import { DAMAGE_OPTIONS, DAMAGE_STREAM, damagePayload } from '../test/helpers/damage-workload.js';
 import { payloadFor, sameBytes, tempRoot } from '../test/helpers/tmp.js';
 import { Tally, describeError, type Scenario, type ScenarioContext, type ScenarioReport } from './scenario.js';
 
 const FULL_CASES = 100_000;
 const QUICK_CASES = 3_000;
 const QUICK_ROOT_CASES = 40;
+/** Cases on the unsealed segment of a killed writer (issue 10): a share of the whole-root time. */
+const QUICK_UNSEALED_CASES = 24;
+const FULL_UNSEALED_SHARE = 0.15;
+/** Records the killed writer acknowledged, all in its one unsealed segment. */
+const KILLED_RECORDS = 120;
+const DAMAGE_CHILD = fileURLToPath(new URL('../test/helpers/damage-child.js', import.meta.url));
 const STREAMS = ['fuzz-a', 'fuzz-b'] as const;
 const RECORDS = 900;
 const SEGMENT_BYTES = 16 * 1024;
@@ -442,6 +458,120 @@ async function rootCase(tally: Tally, base: BaseRoot, scratch: string, rand: Ran
 }
 
 // ---------------------------------------------------------------------------------------------
+// Unsealed segment of a killed writer
+
+/** Runs the damage child until it acknowledged `KILLED_RECORDS`, then SIGKILLs it. */
+async function killedWriter(tally: Tally, root: string): Promise<void> {
+  const child = spawn(process.execPath, [DAMAGE_CHILD, root, String(KILLED_RECORDS)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  let out = '';
+  try {
+    await tally.bounded(
+      new Promise<void>((resolve, reject) => {
+        child.stdout.setEncoding('utf8').on('data', (s: string) => {
+          out += s;
+          if (out.includes('ready\n')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`damage child exited with ${code} before ready`)));
+      }),
+      60_000,
+      'killed writer: ready',
+    );
+    if (!out.includes(`acked ${KILLED_RECORDS - 1}\n`)) throw new Error(`damage child acknowledged ${out.trim()}`);
+  } finally {
+    child.kill('SIGKILL');
+    await closed;
+  }
+}
+
+/** Targeted damage to an unsealed segment of 216-byte frames: the fields issue 10 names, or a generic mutation. */
+function damageUnsealed(image: Uint8Array, rand: Rand): { image: Uint8Array; op: string; torn: boolean } {
+  const frames = (image.length - SEGMENT_HEADER_BYTES) / frameLength(200);
+  const frameAt = (i: number): number => SEGMENT_HEADER_BYTES + i * frameLength(200);
+  const out = image.slice();
+  const flip = (at: number): void => {
+    out[at]! ^= 1 << int(rand, 8);
+  };
+  const pick = int(rand, 7);
+  if (pick === 0) flip(frameAt(int(rand, frames)) + RECORD_PAYLOAD_OFFSET + int(rand, 200));
+  else if (pick === 1) flip(int(rand, SEGMENT_HEADER_BYTES));
+  else if (pick === 2) flip(frameAt(int(rand, frames)) + int(rand, 4));
+  else if (pick === 3) flip(frameAt(int(rand, frames)) + 4 + int(rand, 4));
+  else if (pick === 4) {
+    // A torn tail past the acknowledged records: zeros, garbage or part of a frame.
+    const len = 1 + int(rand, 3000);
+    const tail = new Uint8Array(len);
+    if (rand() < 0.5) for (let i = 0; i < len; i++) tail[i] = int(rand, 256);
+    const joined = new Uint8Array(image.length + len);
+    joined.set(image);
+    joined.set(tail, image.length);
+    return { image: joined, op: 'tornTail', torn: true };
+  } else return { ...mutate(image, rand), torn: false };
+  return { image: out, op: ['payloadBit', 'headerBit', 'lengthBit', 'crcBit'][pick]!, torn: false };
+}
+
+async function unsealedCase(tally: Tally, base: string, scratch: string, rand: Rand, caseNo: number): Promise<void> {
+  const dir = join(scratch, `unsealed-${caseNo}`);
+  cpSync(base, dir, { recursive: true });
+  const segDir = join(dir, 'streams', DAMAGE_STREAM);
+  const path = join(segDir, readdirSync(segDir).find((n) => n.endsWith('.seg'))!);
+  const original = new Uint8Array(readFileSync(path));
+  const m = damageUnsealed(original, rand);
+  writeFileSync(path, m.image);
+  const where = `unsealed case ${caseNo} (${m.op})`;
+  tally.injected++;
+  tally.add(`unsealed.op.${m.op}`, 1);
+  let outcome = 'intact';
+  let manager: AofManager | null = null;
+  try {
+    manager = await tally.bounded(AofManager.open({ root: dir, ...DAMAGE_OPTIONS }), STEP_MS, `${where}: open`);
+    const log = await tally.bounded(manager.openStream(DAMAGE_STREAM), STEP_MS, `${where}: openStream`);
+    const reader = log.openReader({ from: 0 });
+    let id = 0;
+    try {
+      for (; id < KILLED_RECORDS; id++) {
+        const rec = await tally.bounded(reader.next(), STEP_MS, `${where}: next() at ${id}`);
+        if (rec === null) break;
+        if (rec.id !== id || !sameBytes(rec.payload, damagePayload(id))) {
+          tally.lost++;
+          tally.fail(`${where}: record ${rec.id} (expected ${id}) is wrong data`);
+          outcome = 'wrongData';
+          break;
+        }
+        tally.verified++;
+      }
+    } finally {
+      reader.close();
+    }
+    if (outcome === 'intact' && (id < KILLED_RECORDS || log.nextId < KILLED_RECORDS)) {
+      outcome = 'silentLoss';
+      tally.lost += KILLED_RECORDS - id;
+      tally.fail(`${where}: opened with ${id} of ${KILLED_RECORDS} acknowledged records and no error`);
+    }
+  } catch (err) {
+    if (err instanceof AofError && err.code === ErrorCode.CORRUPT) {
+      outcome = 'corrupt';
+      if (!sameBytes(new Uint8Array(readFileSync(path)), m.image)) {
+        outcome = 'changedOnError';
+        tally.fail(`${where}: AOF_ERR_CORRUPT, but the segment file was changed`);
+      }
+    } else if (err instanceof Error && err.name === 'HungError') {
+      outcome = 'hung';
+      tally.fail(`${where}: ${err.message}`);
+    } else {
+      outcome = 'otherError';
+      tally.fail(`${where}: ${describeError(err)} (only AOF_ERR_CORRUPT or a clean open is allowed)`);
+    }
+  } finally {
+    if (manager !== null) await tally.bounded(manager.close(), STEP_MS, `${where}: close`).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // A torn tail past the acknowledged records is the one case that must open.
+  if (m.torn && outcome !== 'intact' && outcome !== 'silentLoss') tally.fail(`${where}: a torn tail was not recovered (${outcome})`);
+  tally.add(`unsealed.outcome.${outcome}`, 1);
+}
+
+// ---------------------------------------------------------------------------------------------
 
 async function buildRoot(root: string, tier1: boolean): Promise<void> {
   const manager = await AofManager.open(rootOptions(root, tier1));
@@ -478,8 +608,21 @@ async function run(ctx: ScenarioContext): Promise<ScenarioReport> {
     const byKind = ['segment', 'tier1', 'chunk', 'snapshot'].map((k) => images.filter((o) => o.kind === k));
     for (const [i, k] of ['segment', 'tier1', 'chunk', 'snapshot'].entries()) tally.figures[`baseFiles.${k}`] = byKind[i]!.length;
     const rand = seededRandom(ctx.seed);
-    // Whole-root cases take a share of the time; in-memory cases fill the rest.
     const started = Date.now();
+    // The unsealed segment of a writer killed with SIGKILL: a small share of the time.
+    const killed = join(scratch, 'base-killed');
+    mkdirSync(killed);
+    await killedWriter(tally, killed);
+    const unsealedTarget = ctx.quick ? QUICK_UNSEALED_CASES : 1;
+    const unsealedDeadline = started + (ctx.deadline - started) * FULL_UNSEALED_SHARE;
+    let unsealedCases = 0;
+    while ((unsealedCases < unsealedTarget || (!ctx.quick && Date.now() < unsealedDeadline)) && tally.failureCount === 0) {
+      await unsealedCase(tally, killed, scratch, rand, unsealedCases);
+      unsealedCases++;
+      if (ctx.quick && unsealedCases >= unsealedTarget) break;
+    }
+    tally.figures['cases.unsealed'] = unsealedCases;
+    // Whole-root cases take a share of the time; in-memory cases fill the rest.
     const rootDeadline = started + (ctx.deadline - started) * 0.45;
     let rootCases = 0;
     while (Date.now() < rootDeadline && !(ctx.quick && rootCases >= rootTarget) && tally.failureCount === 0) {
@@ -495,10 +638,13 @@ async function run(ctx: ScenarioContext): Promise<ScenarioReport> {
       memoryCases++;
       if (memoryCases % 20_000 === 0) ctx.log(`corrupt-fuzz: ${memoryCases} in-memory cases`);
     }
-    tally.rounds = rootCases + memoryCases;
+    tally.rounds = unsealedCases + rootCases + memoryCases;
     tally.figures['cases.wholeRoot'] = rootCases;
     tally.figures['cases.inMemory'] = memoryCases;
-    return tally.report(`>= ${target} cases, >= ${rootTarget} whole-root`, tally.rounds >= target && rootCases >= rootTarget);
+    return tally.report(
+      `>= ${target} cases, >= ${rootTarget} whole-root, >= ${unsealedTarget} unsealed after kill -9`,
+      tally.rounds >= target && rootCases >= rootTarget && unsealedCases >= unsealedTarget,
+    );
   } catch (err) {
     tally.fail(`setup: ${describeError(err)}`);
     return tally.report(`>= ${target} cases`, false);
@@ -509,7 +655,7 @@ async function run(ctx: ScenarioContext): Promise<ScenarioReport> {
 
 export const corruptFuzz: Scenario = {
   name: 'corrupt-fuzz',
-  description: 'seeded damage to segment, Tier 1, manifest chunk and snapshot files, decoded in memory and reopened as whole roots',
+  description: 'seeded damage to segment, Tier 1, manifest chunk and snapshot files, decoded in memory and reopened as whole roots, and to the unsealed segment of a writer killed with SIGKILL',
   share: 0.2,
   run,
 };

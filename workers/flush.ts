@@ -63,6 +63,7 @@ interface OpenSegment {
   fd: number;
   path: string;
   baseId: number;
+  createdAt: number;
   base: number; // byte offset of the slot data in the SAB
   flushed: number; // bytes written to the file
   flushedCount: number;
@@ -102,6 +103,7 @@ function openSegment(cmd: Extract<FlushCommand, { type: 'open' }>): void {
     fd,
     path: cmd.path,
     baseId: cmd.baseId,
+    createdAt: cmd.createdAt,
     base: slotDataOffset(data.slotCount, data.segmentBytes, data.frameWords, cmd.slot),
     flushed: 0,
     flushedCount: 0,
@@ -149,6 +151,20 @@ function syncSegment(seg: OpenSegment): void {
   seg.durableCount = seg.flushedCount;
   Atomics.store(ctrl, slotWord(seg.slot, S_DURABLE_LEN), seg.durable);
   Atomics.store(ctrl, slotWord(seg.slot, S_DURABLE_COUNT), seg.durableCount);
+  recordDurableLength(seg);
+}
+
+/**
+ * Rewrites the header with the data length just fsynced, so recovery can tell damage below it from
+ * a torn tail (docs/formats.md). Written after the sync and after the waiters were released: it
+ * costs no acknowledgement latency, and the header never claims more than the disk holds. A kill -9
+ * keeps it (it is in the page cache); after a power cut the disk holds this value or the previous
+ * one, both at most the durable length, so a power cut never makes recovery refuse a file. The
+ * next fdatasync carries it to disk at no extra sync.
+ */
+function recordDurableLength(seg: OpenSegment): void {
+  encodeHeaderInto(scratch, 0, { segmentBytes: data.segmentBytes, baseId: seg.baseId, createdAt: seg.createdAt, durableBytes: seg.durable });
+  writeSync(seg.fd, scratch, 0, SEGMENT_HEADER_BYTES, 0);
 }
 
 /** Writes the footer of a fully flushed SEALING slot, fsyncs, closes, and hands the slot back as CLEAN. */

@@ -2,8 +2,9 @@
 /**
  * `aof2-admin <command> <root> [options]`: inspect, verify and maintain an aof2 root.
  * Commands and exit codes: docs/admin-cli.md. Offline commands (dump, segments list, manifest
- * inspect, verify, snapshot list) only read; snapshot create/prune and serve-metrics take the root
- * lock and refuse (exit 3) while another process holds it.
+ * inspect, verify, snapshot list, repair without --accept-loss) only read; repair --accept-loss,
+ * snapshot create/prune and serve-metrics take the root lock and refuse (exit 3) while another
+ * process holds it.
  *
  * Built on commander: every command gets `--json`, and parse errors become exit code 2 through
  * `exitOverride` (commander would otherwise call process.exit itself, with its own code).
@@ -16,8 +17,9 @@ import { Command, CommanderError } from 'commander';
 import { runDump } from './admin/dump.js';
 import { ExitCode, exitCodeOf, messageOf, type ExitCodeValue } from './admin/exit-codes.js';
 import { runManifestInspect } from './admin/manifest-inspect.js';
-import { processIo, type Io } from './admin/output.js';
+import { endQuietlyOnClosedStdout, processIo, untilDone, type Io } from './admin/output.js';
 import { runSegmentsList } from './admin/segments.js';
+import { runRepair } from './admin/repair.js';
 import { runServeMetrics } from './admin/serve-metrics.js';
 import { runSnapshotCreate, runSnapshotList, runSnapshotPrune } from './admin/snapshot.js';
 import { runVerify } from './admin/verify.js';
@@ -25,9 +27,9 @@ import { runVerify } from './admin/verify.js';
 const EXIT_CODES_HELP = `
 Exit codes:
   0  ok
-  1  corruption found (verify, manifest inspect)
+  1  corruption found (verify, manifest inspect, dump), damage to repair (repair dry run)
   2  usage error
-  3  root locked by another process (snapshot create/prune, serve-metrics)
+  3  root locked by another process (repair --accept-loss, snapshot create/prune, serve-metrics)
   4  root unavailable: missing, not an aof2 root, unreadable, newer format, I/O error`;
 
 function version(): string {
@@ -55,6 +57,11 @@ export function buildProgram(io: Io, done: (code: ExitCodeValue) => void): Comma
     <O>(fn: (root: string, options: O, io: Io) => Promise<ExitCodeValue>) =>
     async (root: string, options: O): Promise<void> =>
       done(await fn(root, options, io));
+  /** `run` for commands that change the root or hold it: they finish even if stdout closes (output.ts untilDone). */
+  const runToEnd =
+    <O>(fn: (root: string, options: O, io: Io) => Promise<ExitCodeValue>) =>
+    async (root: string, options: O): Promise<void> =>
+      done(await untilDone(() => fn(root, options, io)));
 
   program
     .command('dump')
@@ -88,6 +95,15 @@ export function buildProgram(io: Io, done: (code: ExitCodeValue) => void): Comma
     .option('--no-progress', 'no progress bar even on a terminal')
     .action(run(runVerify));
 
+  program
+    .command('repair')
+    .description('cut a damaged unsealed segment the engine refuses to open: a dry run that prints what would be dropped, unless --accept-loss (takes the root lock)')
+    .argument('<root>', 'aof2 root directory')
+    .option('--stream <name>', 'only this stream')
+    .option('--accept-loss', 'apply: drop exactly what the dry run prints')
+    .option('--json', 'machine-readable output')
+    .action(runToEnd(runRepair));
+
   const snapshot = program.command('snapshot').description('catalog snapshots of the manifest');
   snapshot
     .command('list')
@@ -100,14 +116,14 @@ export function buildProgram(io: Io, done: (code: ExitCodeValue) => void): Comma
     .description('write a catalog snapshot now (takes the root lock)')
     .argument('<root>', 'aof2 root directory')
     .option('--json', 'machine-readable output')
-    .action(run(runSnapshotCreate));
+    .action(runToEnd(runSnapshotCreate));
   snapshot
     .command('prune')
     .description('remove snapshots older than the newest --keep valid ones and the chunks they alone needed (takes the root lock)')
     .argument('<root>', 'aof2 root directory')
     .option('--keep <n>', 'valid snapshots to keep (default 2)')
     .option('--json', 'machine-readable output')
-    .action(run(runSnapshotPrune));
+    .action(runToEnd(runSnapshotPrune));
 
   program
     .command('serve-metrics')
@@ -118,7 +134,7 @@ export function buildProgram(io: Io, done: (code: ExitCodeValue) => void): Comma
     .option('--config <file>', 'JSON file of AofManager options to open the root with (root is ignored)')
     .option('--open-streams', 'open every stream so per-stream figures are included')
     .option('--json', 'print the URL as JSON')
-    .action(run(runServeMetrics));
+    .action(runToEnd(runServeMetrics));
 
   return program;
 }
@@ -145,5 +161,6 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
 // Run when this file is the entry point (directly, or through npm's bin symlink).
 const entry = process.argv[1];
 if (entry !== undefined && realpathSync(entry) === fileURLToPath(import.meta.url)) {
+  endQuietlyOnClosedStdout();
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -114,3 +114,129 @@ export function frameOffsetOf(bytes: Uint8Array, start: number, end: number, ind
   }
   return off - start;
 }
+
+/**
+ * Pre-filter of {@link findFrame}. The engine stamps every record with `Date.now()`: an integer
+ * number of milliseconds between 0 and the largest Date (8.64e15). Eight random bytes pass that
+ * test with a probability of about 2^-12, and a length that fits the region with about
+ * region / 2^32: together they leave the CRC to check at a tiny share of the offsets of a garbage
+ * tail, so the search stays linear. Zero fill is rejected without a CRC.
+ */
+const MAX_DATE_MS = 8.64e15;
+
+function isPlausibleFrame(view: DataView, off: number, end: number): boolean {
+  const len = view.getUint32(off + RECORD_LENGTH_OFFSET, true);
+  if (frameLength(len) > end - off) return false;
+  const ts = view.getFloat64(off + RECORD_TIMESTAMP_OFFSET, true);
+  // A zeroed header (len 0, crc 0, ts 0) is zero fill, never a frame.
+  if (ts === 0 && len === 0 && view.getUint32(off + RECORD_CRC_OFFSET, true) === 0) return false;
+  return Number.isInteger(ts) && ts >= 0 && ts <= MAX_DATE_MS;
+}
+
+/**
+ * Offset (relative to `start`) of the first valid frame at an 8-aligned offset in
+ * `bytes[start + from, end)`, or -1. Valid means what {@link scanFrames} accepts: its length fits
+ * and its CRC matches; candidates are pre-filtered (plausible timestamp, length that fits) so only
+ * a few CRCs are computed over a garbage tail.
+ */
+export function findFrame(bytes: Uint8Array, start: number, end: number, from: number): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const first = start + from + (-from & (RECORD_ALIGN - 1));
+  for (let off = first; end - off >= RECORD_HEADER_BYTES; off += RECORD_ALIGN) {
+    if (!isPlausibleFrame(view, off, end)) continue;
+    const len = view.getUint32(off + RECORD_LENGTH_OFFSET, true);
+    if (view.getUint32(off + RECORD_CRC_OFFSET, true) === frameCrc(bytes, off, len)) return off - start;
+  }
+  return -1;
+}
+
+/** Where the valid prefix of an unsealed data region stops for a reason other than a torn tail. */
+export interface FrameDamage {
+  /** Offset (relative to the region start) of the first frame that does not check out. */
+  badOffset: number;
+  /**
+   * Offset of the first valid frame after it, or -1 when the damage is detected only because it
+   * lies below `durableBytes` (nothing valid follows).
+   */
+  nextValidOffset: number;
+  /** Valid frames from `nextValidOffset` to the end, resynchronising past further bad stretches. */
+  validFramesAfter: number;
+  /**
+   * Records lost if the region is cut at `badOffset`, when that is exact: the bad stretches each
+   * hold exactly one frame of the length its header claims. null when a damaged length field makes
+   * the count unknowable (then at least `1 + validFramesAfter`).
+   */
+  droppedRecords: number | null;
+  /** `durableBytes` the inspection was given (0: unknown). */
+  durableBytes: number;
+}
+
+/** Result of {@link inspectFrames}: the valid prefix, and whether what follows is a torn tail or damage. */
+export interface FrameInspection extends ScanResult {
+  /** Bytes past the valid prefix (0 when the region is all valid frames). */
+  tailBytes: number;
+  /** null: clean or a torn tail, safe to cut at `validBytes`; else the damage that forbids it. */
+  damage: FrameDamage | null;
+}
+
+/**
+ * The one rule that tells a torn tail from damage in an unsealed data region `bytes[start, end)`
+ * (used by recovery, `aof2-admin verify`, `aof2-admin repair` and the corruption fuzz):
+ *
+ * - torn tail: past the last valid frame there is less than a frame header, or zeros or garbage in
+ *   which no valid frame follows; a crash mid-write leaves exactly that (the flush worker writes
+ *   each segment sequentially, so after a kill -9 the file is always a prefix of what it wrote);
+ * - damage: a bad frame with a valid frame after it, or a valid prefix shorter than
+ *   `durableBytes`, the length the flush worker recorded as fsynced (segment header) — bytes that
+ *   were acknowledged as durable cannot be a torn write.
+ *
+ * Pure: reads `bytes` only. Linear in the region size for garbage and zero-filled tails.
+ */
+export function inspectFrames(bytes: Uint8Array, start: number, end: number, durableBytes = 0): FrameInspection {
+  const scan = scanFrames(bytes, start, end);
+  const tailBytes = end - start - scan.validBytes;
+  if (tailBytes === 0 && scan.validBytes >= durableBytes) return { ...scan, tailBytes, damage: null };
+  const next = tailBytes === 0 ? -1 : findFrame(bytes, start, end, scan.validBytes + 1);
+  if (next < 0 && scan.validBytes >= durableBytes) return { ...scan, tailBytes, damage: null };
+  // Damage: count what cutting here would drop, walking valid runs and resynchronising.
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let validAfter = 0;
+  let stretches = 0;
+  let exact = true;
+  let bad = scan.validBytes;
+  let at = next;
+  while (at >= 0) {
+    stretches++;
+    // Exact when the bad frame's own length field leads straight to the next valid frame.
+    if (end - (start + bad) < RECORD_HEADER_BYTES || bad + frameLength(view.getUint32(start + bad + RECORD_LENGTH_OFFSET, true)) !== at) exact = false;
+    const run = scanFrames(bytes, start + at, end);
+    validAfter += run.count;
+    bad = at + run.validBytes;
+    if (bad >= end - start) break;
+    at = findFrame(bytes, start, end, bad + 1);
+    if (at < 0) exact = false; // a torn or damaged tail after the last valid run: count unknown
+  }
+  if (next < 0) exact = false;
+  return {
+    ...scan,
+    tailBytes,
+    damage: { badOffset: scan.validBytes, nextValidOffset: next, validFramesAfter: validAfter, droppedRecords: exact ? stretches + validAfter : null, durableBytes },
+  };
+}
+
+/**
+ * Why {@link inspectFrames} called a region damaged, in words, with offsets shifted by `base`
+ * (the region's file offset): one wording for the engine's error and the admin CLI.
+ */
+export function describeFrameDamage(damage: FrameDamage, base: number): string {
+  const bad = base + damage.badOffset;
+  if (damage.nextValidOffset >= 0) {
+    return `the frame at file offset ${bad} does not check out, yet a valid frame follows at file offset ${base + damage.nextValidOffset} (damage, not a torn write)`;
+  }
+  return `the valid frames stop at file offset ${bad}, below the ${damage.durableBytes} data bytes the writer recorded as durable (damage, not a torn write)`;
+}
+
+/** How many records cutting at the damage drops, in words ("3", "at least 3"). */
+export function droppedRecordsText(damage: FrameDamage): string {
+  return damage.droppedRecords === null ? `at least ${1 + damage.validFramesAfter}` : String(damage.droppedRecords);
+}

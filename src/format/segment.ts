@@ -18,7 +18,11 @@
  * 12  4  segmentBytes u32  data capacity of the slot the segment was written from
  * 16  8  baseId       u64  id of the first record
  * 24  8  createdAt    f64  ms since epoch
- * 32  28 reserved     zero
+ * 32  4  durableBytes u32  data bytes known fsynced when the header was last written; 0 = unknown.
+ *                          The flush worker rewrites the header after each fdatasync of an unsealed
+ *                          segment (the next sync makes it durable): recovery refuses to treat
+ *                          anything below it as a torn tail. Older files hold 0 here (reserved).
+ * 36  24 reserved     zero
  * 60  4  headerCrc    u32  zlib.crc32 of bytes [0, 60)
  * ```
  * Footer:
@@ -57,7 +61,12 @@ export interface SegmentHeader {
   segmentBytes: number;
   baseId: number;
   createdAt: number;
+  /** Data bytes the flush worker had fsynced when it last wrote the header; absent when 0 (unknown). */
+  durableBytes?: number;
 }
+
+/** Offset of `durableBytes` in the header. */
+export const SEGMENT_HEADER_DURABLE_OFFSET = 32;
 
 export interface SegmentFooter {
   recordCount: number;
@@ -88,6 +97,7 @@ export function encodeHeaderInto(bytes: Uint8Array, off: number, header: Segment
   view.setUint32(off + 12, header.segmentBytes, true);
   view.setBigUint64(off + 16, BigInt(header.baseId), true);
   view.setFloat64(off + 24, header.createdAt, true);
+  view.setUint32(off + SEGMENT_HEADER_DURABLE_OFFSET, header.durableBytes ?? 0, true);
   view.setUint32(off + CHECKED_BYTES, crc32(bytes.subarray(off, off + CHECKED_BYTES)), true);
   return off + SEGMENT_HEADER_BYTES;
 }
@@ -122,10 +132,12 @@ export function decodeHeader(bytes: Uint8Array, off = 0): SegmentHeader {
   if (headerBytes !== SEGMENT_HEADER_BYTES) {
     throw AofError.corrupt(`segment header declares ${headerBytes} bytes (expected ${SEGMENT_HEADER_BYTES})`, { offset: off + 10, headerBytes });
   }
+  const durableBytes = view.getUint32(off + SEGMENT_HEADER_DURABLE_OFFSET, true);
   return {
     segmentBytes: view.getUint32(off + 12, true),
     baseId: Number(view.getBigUint64(off + 16, true)),
     createdAt: view.getFloat64(off + 24, true),
+    ...(durableBytes === 0 ? {} : { durableBytes }),
   };
 }
 

@@ -3,8 +3,13 @@
  * segment files (`.seg`), Tier 1 files (`.t1`) and the catalog replayed from the manifest log.
  *
  * - Sealed raw segments (valid footer, exact file length) are trusted without reading their records.
- * - An unsealed raw segment (crash before its footer) is scanned frame by frame; the valid prefix is
- *   kept, the torn tail truncated, and a footer written so it is sealed from now on.
+ * - An unsealed raw segment (crash before its footer) is scanned frame by frame. What follows the
+ *   valid prefix is told apart by format/record.ts `inspectFrames`, the one rule shared with
+ *   `aof2-admin verify` and `repair`: a torn tail (short, zeros or garbage with no valid frame
+ *   after it, above the durable length the header records) is truncated and a footer written so
+ *   the segment is sealed from now on; damage (a valid frame after the bad one, or a short prefix
+ *   below the durable length) is AOF_ERR_CORRUPT and no file of the stream is changed: footers
+ *   are written only once the whole stream recovered. `aof2-admin repair --accept-loss` cuts it.
  * - A Tier 1 file the catalog records as TIER1 is trusted; a raw file beside it is the leftover of a
  *   crash between the manifest record and the unlink, and is removed.
  * - A Tier 1 file the catalog does not record, beside its raw file, is an unfinished compression
@@ -29,14 +34,17 @@
  * - A raw file the catalog records as sealed must have a valid header and footer: without them it
  *   is damage (AOF_ERR_CORRUPT), never a torn tail to trim; only files the catalog does not know
  *   yet (the segment being written at the crash) are scanned and trimmed.
- * - Empty or headerless tail files (a crash right after creation) are removed.
+ * - A sealed raw file whose footer counts fewer records than the catalog recorded for it has lost
+ *   acknowledged records: AOF_ERR_CORRUPT.
+ * - Empty or headerless tail files with no valid frame (a crash right after creation) are removed.
+ *   A tail file whose header is bad but whose data holds a valid frame is damage: AOF_ERR_CORRUPT.
  */
 import { stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { AofError, ErrorCode } from '../errors.js';
 import { ManifestRecordType, type ManifestRecord } from '../format/manifest.js';
-import { scanFrames } from '../format/record.js';
+import { describeFrameDamage, droppedRecordsText, findFrame, inspectFrames, type FrameInspection } from '../format/record.js';
 import {
   SEGMENT_FOOTER_BYTES,
   SEGMENT_HEADER_BYTES,
@@ -120,6 +128,7 @@ export async function recoverStream(
   const segments: Segment[] = [];
   const toCompress: Segment[] = [];
   const records: ManifestRecord[] = [];
+  const seals: PendingSeal[] = [];
   let nextId = ids[0] ?? firstId;
   /** Set once a rebuilt stream meets a segment Tier 2 never got: it and all later ones are lost. */
   let lostTail = false;
@@ -172,8 +181,16 @@ export async function recoverStream(
       const scannedBefore = report.scannedSegments;
       // A catalog entry exists only once a SEALED record was durable, and that is written after
       // the footer was: such a file without a valid footer (or header) is damage, not a torn tail.
-      seg = await recoverSegment(path, t1Path, id, segmentBytes, i === ids.length - 1, entry !== undefined, report);
+      seg = await recoverSegment(path, t1Path, id, segmentBytes, i === ids.length - 1, entry !== undefined, report, seals);
       if (seg === null) continue;
+      // The footer holds fewer records than the manifest recorded when the segment was sealed:
+      // acknowledged records are gone from the file (replaced or rewritten). Damage, not a tail.
+      if (entry !== undefined && entry.state !== SegmentState.DELETED && seg.count < entry.recordCount) {
+        throw AofError.corrupt(
+          `segment ${path} holds ${seg.count} records (ids ${id}..${id + seg.count - 1}) but the manifest recorded ${entry.recordCount} (ids ${id}..${id + entry.recordCount - 1}) when it was sealed`,
+          { path, stream, expected: entry.recordCount, actual: seg.count },
+        );
+      }
       if (report.scannedSegments > scannedBefore) afterUnsealed = true;
       if (seg.count === 0) {
         await removeFile(path, report);
@@ -214,6 +231,7 @@ export async function recoverStream(
     segments.push(seg);
     nextId = seg.endId;
   }
+  await applySeals(seals);
   return { segments, firstId, nextId, report, toCompress, records };
 }
 
@@ -235,6 +253,20 @@ async function removeFile(path: string, report: RecoveryReport): Promise<void> {
   report.removedFiles.push(path);
 }
 
+/** A recovered unsealed segment's footer, written only once the whole stream recovered without an error. */
+interface PendingSeal {
+  path: string;
+  validBytes: number;
+  footer: Uint8Array;
+}
+
+/**
+ * Reads one raw segment: trusts a valid footer, else inspects the unsealed data (the shared rule
+ * of format/record.ts `inspectFrames`: torn tail or damage). Changes no file: the seal of an
+ * unsealed segment is queued in `seals` and written by {@link applySeals} once every segment of
+ * the stream recovered, so damage found in a later file leaves earlier ones untouched too.
+ * Returns null when the file was a headerless tail with no record (removed).
+ */
 async function recoverSegment(
   path: string,
   t1Path: string,
@@ -243,8 +275,9 @@ async function recoverSegment(
   isLast: boolean,
   sealedPerCatalog: boolean,
   report: RecoveryReport,
+  seals: PendingSeal[],
 ): Promise<Segment | null> {
-  const fh = await openFile(path, OpenMode.UPDATE);
+  const fh = await openFile(path, OpenMode.READ);
   try {
     const size = (await fh.stat()).size;
     const head = new Uint8Array(SEGMENT_HEADER_BYTES);
@@ -254,8 +287,20 @@ async function recoverSegment(
       if (size < SEGMENT_HEADER_BYTES) throw AofError.corrupt('segment shorter than its header', { path, size });
       header = decodeHeader(head);
     } catch (err) {
-      // A tail file whose header never made it to disk cannot hold an acknowledged record.
+      // A tail file whose header never made it to disk holds no record: the crash came right after
+      // its creation, and it is removed. One whose data region holds a valid frame was written
+      // after its header, so the header is damaged, not missing: refuse (aof2-admin repair).
       if (isLast && !sealedPerCatalog && err instanceof AofError && err.code === ErrorCode.CORRUPT) {
+        const data = new Uint8Array(Math.max(0, size - SEGMENT_HEADER_BYTES));
+        if (data.length > 0) await fh.read(data, 0, data.length, SEGMENT_HEADER_BYTES);
+        const first = findFrame(data, 0, data.length, 0);
+        if (first >= 0) {
+          throw AofError.corrupt(
+            `segment ${path} has a damaged header (${err.message}) but its data holds valid records (the first at file offset ${SEGMENT_HEADER_BYTES + first}); ` +
+              'nothing was changed: see aof2-admin verify and aof2-admin repair (docs/operations.md)',
+            { path, offset: 0, firstValidOffset: SEGMENT_HEADER_BYTES + first },
+          );
+        }
         await fh.close();
         await removeFile(path, report);
         return null;
@@ -284,11 +329,12 @@ async function recoverSegment(
     if (sealedPerCatalog) {
       throw AofError.corrupt(`segment ${path} is recorded as sealed but its footer is missing or damaged`, { path, size });
     }
-    // Unsealed: scan what is there, keep the valid prefix, seal it.
+    // Unsealed: keep the valid prefix and seal it, unless what follows it is damage.
     const dataLen = size - SEGMENT_HEADER_BYTES;
     const data = new Uint8Array(dataLen);
     if (dataLen > 0) await fh.read(data, 0, dataLen, SEGMENT_HEADER_BYTES);
-    const scan = scanFrames(data, 0, dataLen);
+    const scan = inspectFrames(data, 0, dataLen, header.durableBytes ?? 0);
+    if (scan.damage !== null) throw damagedSegment(path, fileId, scan);
     report.scannedSegments++;
     report.scannedBytes += dataLen;
     report.trimmedBytes += dataLen - scan.validBytes;
@@ -304,15 +350,50 @@ async function recoverSegment(
       maxTimestamp: scan.maxTimestamp,
       sealedAt: Date.now(),
     });
-    await fh.truncate(SEGMENT_HEADER_BYTES + scan.validBytes);
-    await fh.write(footer, 0, SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES + scan.validBytes);
-    await fh.datasync();
+    // An empty segment is removed by the caller, not sealed.
+    if (scan.count > 0) seals.push({ path, validBytes: scan.validBytes, footer });
     const seg = new Segment(fileId, path, t1Path, scan.count, scan.validBytes, true);
     seg.dataCrc = dataCrc;
     seg.maxTimestamp = scan.count > 0 ? scan.maxTimestamp : 0;
     return seg;
   } finally {
     await fh.close().catch(() => undefined);
+  }
+}
+
+/**
+ * AOF_ERR_CORRUPT for an unsealed segment whose data is damaged (format/record.ts inspectFrames):
+ * what a cut at the damage would drop, so the operator can decide (aof2-admin repair).
+ */
+function damagedSegment(path: string, baseId: number, scan: FrameInspection): AofError {
+  const d = scan.damage!;
+  const firstLost = baseId + scan.count;
+  return AofError.corrupt(
+    `segment ${path} is damaged: ${describeFrameDamage(d, SEGMENT_HEADER_BYTES)}; ` +
+      `cutting it there would drop ${droppedRecordsText(d)} record(s) from id ${firstLost} (${scan.tailBytes} bytes). Nothing was changed: ` +
+      'run aof2-admin verify, then aof2-admin repair --accept-loss to accept the loss (docs/operations.md)',
+    {
+      path,
+      offset: SEGMENT_HEADER_BYTES + d.badOffset,
+      nextValidOffset: d.nextValidOffset < 0 ? null : SEGMENT_HEADER_BYTES + d.nextValidOffset,
+      firstLostId: firstLost,
+      droppedRecords: d.droppedRecords,
+      droppedBytes: scan.tailBytes,
+    },
+  );
+}
+
+/** Writes the queued footers: truncate to the valid prefix, footer, fdatasync. */
+async function applySeals(seals: readonly PendingSeal[]): Promise<void> {
+  for (const s of seals) {
+    const fh = await openFile(s.path, OpenMode.UPDATE);
+    try {
+      await fh.truncate(SEGMENT_HEADER_BYTES + s.validBytes);
+      await fh.write(s.footer, 0, SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES + s.validBytes);
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
   }
 }
 

@@ -2,7 +2,8 @@
  * `aof2-admin`, run as a real child process on a fixture root built by the real engine
  * (test/helpers/admin-fixture.ts): golden output for every offline command, corruption found and
  * located by `verify`, `dump --json` against what the engine itself reports, the root lock
- * honoured, snapshots created and pruned, metrics served over HTTP, and exit codes.
+ * honoured, snapshots created and pruned, metrics served over HTTP, exit codes, a manifest and
+ * files that disagree about a stream (verify and dump exit 1), and a closed stdout (exit 0).
  *
  * Golden files live in test/fixtures/admin/; `AOF2_UPDATE_GOLDEN=1 npm test` rewrites them.
  */
@@ -12,7 +13,11 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Writable } from 'node:stream';
-import { AofManager } from '../../src/index.js';
+import { spawn } from 'node:child_process';
+import { crc32 } from 'node:zlib';
+import { AofError, AofManager, ErrorCode } from '../../src/index.js';
+import { frameLength } from '../../src/format/record.js';
+import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, decodeHeader, encodeFooterInto, encodeHeaderInto, tryDecodeFooter } from '../../src/format/segment.js';
 import { MANIFEST_DIR, STREAMS_DIR } from '../../src/manager.js';
 import { ManifestLog } from '../../src/manifest/manifest-log.js';
 import { FLAG_UPLOADED, SegmentState } from '../../src/format/snapshot.js';
@@ -20,7 +25,7 @@ import { SegmentTier } from '../../src/tier0/segment.js';
 import { readTier1Meta } from '../../src/tier1/tier1-file.js';
 import { MANIFEST_DIR as ADMIN_MANIFEST_DIR, STREAMS_DIR as ADMIN_STREAMS_DIR } from '../../src/cli/admin/root-layout.js';
 import { createByteProgress } from '../../src/cli/admin/progress-bar.js';
-import { buildAdminFixture, copyRoot, normaliseRoot, runAdmin, spawnAdmin, type CliRun } from '../helpers/admin-fixture.js';
+import { ADMIN_BIN, buildAdminFixture, copyRoot, normaliseRoot, runAdmin, spawnAdmin, type CliRun } from '../helpers/admin-fixture.js';
 import { FIXTURES_DIR } from '../helpers/paths.js';
 import { tempRoot } from '../helpers/tmp.js';
 
@@ -225,6 +230,94 @@ describe('aof2-admin verify finds corruption', () => {
     } finally {
       copy.cleanup();
     }
+  });
+});
+
+describe('aof2-admin verify and dump: manifest and files disagree about a stream', () => {
+  /** The first `keep` frames of a sealed segment image, sealed again: a shorter file that is itself valid. */
+  function shortened(bytes: Buffer, keep: number): Buffer {
+    const footer = tryDecodeFooter(bytes, bytes.length - SEGMENT_FOOTER_BYTES)!;
+    let end = SEGMENT_HEADER_BYTES;
+    for (let i = 0; i < keep; i++) end += frameLength(bytes.readUInt32LE(end));
+    const out = Buffer.alloc(end + SEGMENT_FOOTER_BYTES);
+    bytes.copy(out, 0, 0, end);
+    encodeFooterInto(out, end, { ...footer, recordCount: keep, dataBytes: end - SEGMENT_HEADER_BYTES, dataCrc: crc32(out.subarray(SEGMENT_HEADER_BYTES, end)) });
+    return out;
+  }
+
+  test('a sealed segment replaced by a shorter valid file: verify and dump exit 1 naming the stream and the missing ids; the engine refuses it', async () => {
+    const copy = copyRoot(fixture.root);
+    try {
+      const file = join(copy.root, STREAMS_DIR, 'alpha', '00000000000000000000.seg');
+      writeFileSync(file, shortened(readFileSync(file), 50));
+      const verify = await runAdmin(['verify', copy.root]);
+      assertCode(verify, 1, 'verify');
+      assert.doesNotMatch(verify.stdout, /OK: no corruption found/);
+      assert.match(verify.stdout, /stream alpha: the manifest records segment 0 as ids 0\.\.78 \(79 records\), its file holds ids 0\.\.49 \(50 records\): acknowledged ids 50\.\.78 are missing/);
+      const dump = await runAdmin(['dump', copy.root]);
+      assertCode(dump, 1, 'dump');
+      assert.match(dump.stderr, /stream alpha: .*acknowledged ids 50\.\.78 are missing/);
+      const json = JSON.parse((await runAdmin(['dump', copy.root, '--json'])).stdout) as { problems: JsonProblem[] };
+      assert.ok(json.problems.some((p) => /stream alpha/.test(p.message)), JSON.stringify(json.problems));
+      const manager = await AofManager.open({ root: copy.root, tier2: { kind: 'fs', root: `${copy.root}-tier2` } });
+      try {
+        await assert.rejects(manager.openStream('alpha'), (err: unknown) => err instanceof AofError && err.code === ErrorCode.CORRUPT && /manifest recorded 79/.test(err.message));
+      } finally {
+        await manager.close();
+      }
+    } finally {
+      copy.cleanup();
+    }
+  });
+
+  test('files that continue past the manifest with a gap: verify and dump exit 1 naming the stream and the missing ids', async () => {
+    const copy = copyRoot(fixture.root);
+    try {
+      // A sealed, valid segment starting at id 150, where the manifest's alpha ends at 99.
+      const source = readFileSync(join(copy.root, STREAMS_DIR, 'alpha', '00000000000000000079.seg'));
+      const stray = Buffer.from(source);
+      encodeHeaderInto(stray, 0, { ...decodeHeader(source), baseId: 150 });
+      const footer = tryDecodeFooter(source, source.length - SEGMENT_FOOTER_BYTES)!;
+      encodeFooterInto(stray, stray.length - SEGMENT_FOOTER_BYTES, { ...footer, baseId: 150 });
+      writeFileSync(join(copy.root, STREAMS_DIR, 'alpha', '00000000000000000150.seg'), stray);
+      const verify = await runAdmin(['verify', copy.root]);
+      assertCode(verify, 1, 'verify');
+      assert.match(verify.stdout, /stream alpha: segment 150 starts at id 150 but the segment before it ends at id 99: ids 100\.\.149 are missing/);
+      const dump = await runAdmin(['dump', copy.root]);
+      assertCode(dump, 1, 'dump');
+      assert.match(dump.stderr, /ids 100\.\.149 are missing/);
+    } finally {
+      copy.cleanup();
+    }
+  });
+});
+
+describe('aof2-admin and a closed stdout (| head -1)', () => {
+  test('every command that prints ends with exit 0 when the reader has closed the pipe', async () => {
+    const root = fixture.root;
+    for (const args of [['dump', root], ['dump', root, '--json'], ['segments', 'list', root], ['manifest', 'inspect', root], ['verify', root], ['snapshot', 'list', root], ['repair', root], ['--help']]) {
+      // The read end is closed before the child writes a byte: its first write gets EPIPE.
+      const child = spawnAdmin(args);
+      child.stdout!.destroy();
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      const [code] = (await once(child, 'close')) as [number | null];
+      clearTimeout(timer);
+      assert.equal(code, 0, `aof2-admin ${args.join(' ')} exited ${code}: ${stderr}`);
+      assert.equal(stderr, '', `aof2-admin ${args.join(' ')} wrote to stderr`);
+    }
+  });
+
+  test('aof2-admin dump | head -1 in a shell with pipefail exits 0', async () => {
+    const child = spawn('bash', ['-c', 'set -o pipefail; "$0" "$1" dump "$2" | head -1', process.execPath, ADMIN_BIN, fixture.root], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const [code] = (await once(child, 'close')) as [number | null];
+    clearTimeout(timer);
+    assert.equal(code, 0);
+    assert.match(stdout, /^manifest: /);
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * Recovery of damaged roots, crafted by hand so every case is exact and deterministic: clean
  * reopen (footers trusted), torn tails (footer stripped, cut mid-record, garbage or zero fill
- * appended), CRC damage in the unsealed tail, headerless tail files, gaps after an unsealed segment
+ * appended), CRC damage in the unsealed tail (a torn last record, or damage with valid records
+ * after it: AOF_ERR_CORRUPT), headerless tail files, gaps after an unsealed segment
  * (removed) and in the sealed middle (AOF_ERR_CORRUPT), and the root lock against this process, a
  * live child and a killed child. The layouts come from src/format/ (segment header/footer of 64
  * bytes, 16-byte frame headers, frames aligned to 8).
@@ -256,7 +257,26 @@ test('torn tails are trimmed to the last whole valid record and appends continue
   }
 });
 
-test('a CRC mismatch in the unsealed tail drops that record and everything after it', async (t) => {
+test('a CRC mismatch in the last record of the unsealed tail is a torn write: that record is dropped', async (t) => {
+  const { root, cleanup } = tempRoot();
+  t.after(cleanup);
+  await writeRecords(root, 300);
+  const files = segmentFiles(root);
+  const last = files[files.length - 1]!;
+  const frames = framesOf(last);
+  const index = frames.findLastIndex((f) => f.payloadLength > 0);
+  assert.ok(index > 0, 'test setup: no suitable record');
+  const dataEnd = stripFooter(last);
+  truncateSync(last, frames[index]!.end); // the damaged record is the last thing in the file
+  flipByte(last, frames[index]!.offset + RECORD_HEADER_BYTES + Math.floor(frames[index]!.payloadLength / 2));
+  forgetCatalog(root);
+  await expectRecovered(root, baseIdOf(last) + index, (recovery) => {
+    assert.equal(recovery.scannedSegments, 1);
+    assert.equal(recovery.trimmedBytes, Math.min(dataEnd, frames[index]!.end) - frames[index]!.offset);
+  });
+});
+
+test('a CRC mismatch with valid records after it in the unsealed tail is AOF_ERR_CORRUPT and nothing changes', async (t) => {
   interface FlipCase {
     name: string;
     /** Index (in the last segment) of the damaged record, and the byte to flip in it. */
@@ -264,7 +284,6 @@ test('a CRC mismatch in the unsealed tail drops that record and everything after
   }
   const payloadByte = (f: Frame): number => f.offset + RECORD_HEADER_BYTES + Math.floor(f.payloadLength / 2);
   const cases: FlipCase[] = [
-    { name: 'payload byte of the last record', pick: (frames) => [frames.findLastIndex((f) => f.payloadLength > 0), payloadByte] },
     { name: 'payload byte of a middle record', pick: (frames) => [frames.findIndex((f, i) => i >= 3 && f.payloadLength > 0), payloadByte] },
     { name: 'timestamp of a middle record', pick: (frames) => [Math.floor(frames.length / 2), (f) => f.offset + 12] },
     { name: 'length field of a middle record', pick: (frames) => [Math.floor(frames.length / 2), (f) => f.offset] },
@@ -278,14 +297,27 @@ test('a CRC mismatch in the unsealed tail drops that record and everything after
       const last = files[files.length - 1]!;
       const frames = framesOf(last);
       const [index, byteOf] = c.pick(frames);
-      assert.ok(index > 0 && index < frames.length, `test setup: no suitable record (${index})`);
-      const dataEnd = stripFooter(last);
+      assert.ok(index > 0 && index < frames.length - 1, `test setup: no suitable record (${index})`);
+      stripFooter(last);
       flipByte(last, byteOf(frames[index]!));
       forgetCatalog(root);
-      await expectRecovered(root, baseIdOf(last) + index, (recovery) => {
-        assert.equal(recovery.scannedSegments, 1);
-        assert.equal(recovery.trimmedBytes, dataEnd - frames[index]!.offset);
-      });
+      const before = files.map((f) => readFileSync(f));
+      const manager = await AofManager.open({ root, tier0: TIER0, tier1: { enabled: false }, fsync: 'always' });
+      try {
+        await assert.rejects(manager.openStream(STREAM), (err: unknown) => {
+          assert.ok(err instanceof AofError && err.code === ErrorCode.CORRUPT, String(err));
+          assert.equal(err.details?.['path'], last);
+          assert.equal(err.details?.['offset'], frames[index]!.offset);
+          assert.equal(err.details?.['nextValidOffset'], frames[index + 1]!.offset);
+          assert.equal(err.details?.['firstLostId'], baseIdOf(last) + index);
+          // A damaged length field hides how many records the bad stretch held: no exact count.
+          assert.equal(err.details?.['droppedRecords'], c.name.startsWith('length') ? null : frames.length - index);
+          return true;
+        });
+      } finally {
+        await manager.close();
+      }
+      files.forEach((f, i) => assert.deepEqual(readFileSync(f), before[i], `${f} changed`));
     });
   }
 });

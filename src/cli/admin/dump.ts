@@ -1,7 +1,9 @@
 /**
  * `aof2-admin dump <root>`: the residency map per stream (OBS3 of the seed plan): every segment
  * with its tier, state, ids, record count, raw and compressed bytes. Offline: reads the manifest
- * and the files, never opens the engine, changes nothing.
+ * and the files, never opens the engine, changes nothing. A stream whose manifest and files
+ * disagree, or whose unsealed segment is damaged (stream-check.ts), is reported on stderr (in
+ * `problems` with --json) and the exit code is 1.
  */
 import type { Io } from './output.js';
 import { printJson, table } from './output.js';
@@ -10,6 +12,7 @@ import { readManifest, type ManifestReading } from './manifest-reader.js';
 import { formatProblem } from './problem.js';
 import { readResidency, type SegmentRow, type StreamResidency } from './residency.js';
 import { checkRoot } from './root-layout.js';
+import { checkStreams } from './stream-check.js';
 
 export interface DumpOptions {
   json?: boolean;
@@ -92,13 +95,17 @@ function streamText(s: StreamResidency): string {
 }
 
 /**
- * Prints the residency map; resolves to the exit code (0).
+ * Prints the residency map; resolves to the exit code (0, or 1 when stream-check finds a problem).
  * @throws AdminExit (exit 4) when `root` is not a root; fs errors (exit 4)
  */
 export async function runDump(root: string, options: DumpOptions, io: Io): Promise<ExitCodeValue> {
   await checkRoot(root);
   const manifest = await readManifest(root);
   const streams = await readResidency(root, manifest.catalog);
+  // A map of a root whose manifest and files disagree, or whose active segment is damaged, must
+  // not pass for a healthy one: reported, and exit 1 (the engine would refuse or has lost ids).
+  const check = await checkStreams(root, streams);
+  const code = check.problems.length > 0 ? ExitCode.CORRUPT : ExitCode.OK;
   if (options.json === true) {
     printJson(io, {
       manifest: {
@@ -107,13 +114,17 @@ export async function runDump(root: string, options: DumpOptions, io: Io): Promi
         replay: manifest.replay,
         problems: manifest.problems,
       },
+      problems: check.problems,
+      notes: check.notes,
       streams: streams.map((s) => ({ name: s.name, summary: summarize(s.segments), segments: s.segments })),
     });
-    return ExitCode.OK;
+    return code;
   }
   warnProblems(io, manifest);
+  for (const p of check.problems) io.err.write(`CORRUPT: ${formatProblem(p)}\n`);
+  for (const n of check.notes) io.err.write(`note: ${n}\n`);
   io.out.write(manifestLine(manifest));
   if (streams.length === 0) io.out.write('no streams\n');
   for (const s of streams) io.out.write(`\n${streamText(s)}`);
-  return ExitCode.OK;
+  return code;
 }

@@ -11,6 +11,36 @@ export interface Io {
 
 export const processIo: Io = { out: process.stdout, err: process.stderr };
 
+/** Commands that change the root (or hold it open) now running: a closed stdout must not cut them short. */
+let changing = 0;
+
+/**
+ * Runs `fn`, a command that changes the root or holds it open (repair --accept-loss, snapshot
+ * create and prune, serve-metrics): if stdout is closed meanwhile, it still runs to the end,
+ * its further output discarded, so a file is never left half repaired and the lock is released.
+ */
+export async function untilDone<T>(fn: () => Promise<T>): Promise<T> {
+  changing++;
+  try {
+    return await fn();
+  } finally {
+    changing--;
+  }
+}
+
+/**
+ * `aof2-admin dump | head -1`: the reader closing the pipe is a normal end, not a failure. Node
+ * ignores SIGPIPE and reports EPIPE as an 'error' event on stdout, which unhandled would end the
+ * process with exit code 1, the "corruption found" code. A read-only command stops at once with
+ * exit code 0; a command inside {@link untilDone} finishes first and keeps its own exit code.
+ */
+export function endQuietlyOnClosedStdout(stdout: NodeJS.WriteStream = process.stdout): void {
+  stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+    if (changing === 0) process.exit(0);
+  });
+}
+
 /** One JSON document on stdout, two-space indented, ending with a newline. */
 export function printJson(io: Io, value: unknown): void {
   io.out.write(`${JSON.stringify(value, null, 2)}\n`);

@@ -6,7 +6,7 @@
 import { crc32 } from 'node:zlib';
 import type { Codec } from '../../codec/zstd.js';
 import { viewOf } from '../../format/bytes.js';
-import { RECORD_CRC_OFFSET, RECORD_HEADER_BYTES, frameCrc, frameLength, scanFrames } from '../../format/record.js';
+import { RECORD_CRC_OFFSET, RECORD_HEADER_BYTES, describeFrameDamage, droppedRecordsText, frameCrc, frameLength, inspectFrames, scanFrames } from '../../format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, decodeHeader, tryDecodeFooter } from '../../format/segment.js';
 import type { CatalogEntry } from '../../format/snapshot.js';
 import {
@@ -84,8 +84,10 @@ function crossCheck(file: string, problems: Problem[], at: number, what: string,
 export function verifySegment(file: string, bytes: Uint8Array, baseId: number, entry: CatalogEntry | undefined): FileCheck {
   const check: FileCheck = { file, kind: 'segment', bytes: bytes.length, records: 0, frames: 0, notes: [], problems: [] };
   const problems = check.problems;
+  let durableBytes = 0;
   try {
     const header = decodeHeader(bytes);
+    durableBytes = header.durableBytes ?? 0;
     if (header.baseId !== baseId) problems.push({ file, offset: 16, length: 8, message: `header base id ${header.baseId}, file name says ${baseId}` });
   } catch (err) {
     rethrowIncompatible(err, file);
@@ -123,8 +125,22 @@ export function verifySegment(file: string, bytes: Uint8Array, baseId: number, e
     check.records = checkRecords(file, bytes, SEGMENT_HEADER_BYTES, Math.min(bytes.length, SEGMENT_HEADER_BYTES + entry.dataBytes), problems);
     return check;
   }
-  const scan = scanFrames(bytes, Math.min(SEGMENT_HEADER_BYTES, bytes.length), bytes.length);
+  // Unsealed: the same rule as recovery (format/record.ts inspectFrames) tells a torn tail, which
+  // the next open trims, from damage, which it refuses.
+  const scan = inspectFrames(bytes, Math.min(SEGMENT_HEADER_BYTES, bytes.length), bytes.length, durableBytes);
   check.records = scan.count;
+  if (scan.damage !== null) {
+    const d = scan.damage;
+    problems.push({
+      file,
+      offset: SEGMENT_HEADER_BYTES + d.badOffset,
+      length: scan.tailBytes,
+      message:
+        `unsealed segment is damaged: ${describeFrameDamage(d, SEGMENT_HEADER_BYTES)}; ${scan.count} valid record(s) before it (ids ${baseId}..${baseId + scan.count - 1}); ` +
+        `the engine refuses to open the stream; aof2-admin repair --accept-loss would drop ${droppedRecordsText(d)} record(s) from id ${baseId + scan.count} (${scan.tailBytes} bytes)`,
+    });
+    return check;
+  }
   check.notes.push(
     `unsealed (the active segment, or a tail torn by a crash): ${scan.count} valid record(s) in ${scan.validBytes} bytes` +
       (scan.stopReason === null ? '' : `, then ${scan.stopReason.replace(/ at (\d+)$/, (_m, at: string) => ` at file offset ${SEGMENT_HEADER_BYTES + Number(at)}`)}`) +

@@ -2,7 +2,9 @@
  * `aof2-admin verify <root>`: checks every byte aof2 can check without the engine: every raw
  * segment (header, footer, each record's CRC, data CRC), every Tier 1 file (header, footer, frame
  * index, every frame decompressed and checked, each record), the manifest (chunk headers, record
- * CRCs, chunk CRCs, snapshots), and that each segment the manifest records has its local file.
+ * CRCs, chunk CRCs, snapshots), that each segment the manifest records has its local file holding
+ * the records it recorded, that each stream's ids are dense across its files (stream-check.ts),
+ * and that an unsealed segment is a torn tail, not damage (the engine's own rule).
  * Read-only. Exit 1 with one line per damaged range (file and byte offset) when anything fails.
  * Tier 2 objects are not fetched: a segment only Tier 2 holds is listed as remote.
  */
@@ -19,6 +21,7 @@ import { formatProblem, type Problem } from './problem.js';
 import { createByteProgress } from './progress-bar.js';
 import { readResidency } from './residency.js';
 import { checkRoot } from './root-layout.js';
+import { checkStreams } from './stream-check.js';
 import { verifySegment, verifyTier1, type FileCheck } from './verify-files.js';
 
 export interface VerifyOptions {
@@ -50,20 +53,16 @@ export async function runVerify(root: string, options: VerifyOptions, io: Io): P
         files.push({ file, stream: s.name, baseId: row.baseId, kind, bytes: (await regularFileSize(join(root, file))) ?? 0 });
       }
       const has = (suffix: string): boolean => row.files.some((f) => f.endsWith(suffix));
-      const where = `${s.name} segment ${row.baseId}`;
-      if ((row.state === 'sealed' || row.state === 'compression-failed') && !has('.seg')) {
-        problems.push({ file: `streams/${s.name}`, offset: 0, length: 0, message: `${where} is recorded as ${row.state} but its raw file is missing` });
-      }
-      if (row.state === 'tier1' && row.tier === 1 && !has('.t1')) {
-        problems.push({ file: `streams/${s.name}`, offset: 0, length: 0, message: `${where} is recorded in Tier 1 but its .t1 file is missing` });
-      }
-      if (row.state === 'needs-recovery') {
-        if (row.uploaded) notes.push(`${where} needs recovery: the next read or open restores it from Tier 2`);
-        else problems.push({ file: `streams/${s.name}`, offset: 0, length: 0, message: `${where} needs recovery and has no Tier 2 copy` });
-      }
+      // Missing files and counts that disagree with the manifest: stream-check.ts, shared with dump.
+      if (row.state === 'needs-recovery' && row.uploaded) notes.push(`${s.name} segment ${row.baseId} needs recovery: the next read or open restores it from Tier 2`);
       if (row.tier === 2 && !has('.t1')) remoteOnly++;
     }
   }
+
+  // Catalog against files, per stream (the frames of every file are checked below).
+  const streamCheck = await checkStreams(root, streams, false);
+  problems.push(...streamCheck.problems);
+  notes.push(...streamCheck.notes);
 
   const total = files.reduce((n, f) => n + f.bytes, 0);
   const progress = createByteProgress('verify', total, io.err, options.progress !== false && options.json !== true);
