@@ -299,6 +299,7 @@ describe('use after close', () => {
     await rejectsWith(() => log.append(payloadFor(9, 9)), ErrorCode.CLOSED);
     // Issue 10: flush() after close resolved, although its TSDoc says AOF_ERR_CLOSED.
     await rejectsWith(() => log.flush(), ErrorCode.CLOSED);
+    assert.throws(() => manager.flushSync(), coded(ErrorCode.CLOSED));
     await rejectsWith(() => manager.openStream('s'), ErrorCode.CLOSED);
     await rejectsWith(() => manager.openStream('other'), ErrorCode.CLOSED);
     await rejectsWith(() => manager.listStreams(), ErrorCode.CLOSED);
