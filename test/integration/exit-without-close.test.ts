@@ -11,7 +11,9 @@
  * every record (durableId -1, nextId 0 on reopen).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { AofError, AofManager, ErrorCode, type FsyncPolicy } from '../../src/index.js';
@@ -239,3 +241,60 @@ describe('manager.flushSync() and flushOnExit in process', () => {
     assert.throws(() => plain.flushSync(), coded(ErrorCode.CLOSED));
   });
 });
+
+/**
+ * A real ENOSPC: a 1 MiB tmpfs (needs root or CAP_SYS_ADMIN; skipped with the reason otherwise),
+ * mostly filled by a ballast file, so the flush worker fails writing the first segments.
+ */
+function smallDisk(t: TestContext): { root: string; freeSpace: () => void } | null {
+  const { root: mnt, cleanup } = tempRoot('aof2-exit-enospc-');
+  let mounted = false;
+  t.after(() => {
+    if (mounted) execFileSync('umount', ['-l', mnt], { stdio: 'ignore' });
+    cleanup();
+  });
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { stdio: 'ignore' });
+    mounted = true;
+  } catch (err) {
+    t.skip(`cannot mount a tmpfs here: ${(err as Error).message}`);
+    return null;
+  }
+  const ballast = join(mnt, 'ballast');
+  writeFileSync(ballast, new Uint8Array(960 * 1024));
+  return { root: join(mnt, 'root'), freeSpace: () => rmSync(ballast) };
+}
+
+describe('when the flush worker fails (ENOSPC)', () => {
+  test('flushSync() throws the coded failure at once (AOF_ERR_IO, ENOSPC), not a timeout', async (t) => {
+    const disk = smallDisk(t);
+    if (disk === null) return;
+    const manager = await AofManager.open({ root: disk.root, tier0: EXIT_TIER0_ONE_SEGMENT, tier1: EXIT_TIER1, fsync: 'interval', fsyncIntervalMs: 60_000 });
+    t.after(() => manager.close());
+    const log = await manager.openStream('full');
+    for (let id = 0; id < 2000; id++) log.appendSync(exitPayload(0, id)); // ~420 KiB, more than the disk has left
+    const started = performance.now();
+    assert.throws(
+      () => manager.flushSync({ timeoutMs: 20_000 }),
+      (err: unknown) => err instanceof AofError && err.code === ErrorCode.IO && err.details?.['errno'] === 'ENOSPC',
+    );
+    assert.ok(performance.now() - started < 5_000, 'the failure ends the wait; the deadline does not');
+    // The same failure again, without waiting: the manager is failed.
+    assert.throws(() => manager.flushSync(), (err: unknown) => err instanceof AofError && err.code === ErrorCode.IO);
+  });
+
+  test('a natural end reports the loss on stderr and still exits at once; the written prefix is intact', async (t) => {
+    const disk = smallDisk(t);
+    if (disk === null) return;
+    const c: Case = { fsync: 'interval', ending: 'natural', repro: true };
+    const run = await runExitChild(disk.root, c);
+    assert.ok(!run.hung, `the child did not exit within ${CHILD_DEADLINE_MS} ms (killed): ${run.stderr}`);
+    assert.ok(run.exitAfterMs !== null && run.exitAfterMs < EXIT_WITHIN_MS, `exited ${run.exitAfterMs?.toFixed(0)} ms after its last append`);
+    assert.equal(run.code, 0, `exit code; stderr: ${run.stderr}`);
+    assert.match(run.stderr, /aof2: records of .* above durableId may be lost: the beforeExit drain could not finish \(AOF_ERR_IO: .*ENOSPC/);
+    disk.freeSpace();
+    const next = await recoveredPrefix(disk.root, true, 'after ENOSPC');
+    t.diagnostic(`recovered ${next.join(',')} of ${EXIT_RECORDS} per stream; stderr: ${run.stderr.trim()}`);
+  });
+});
+
