@@ -31,6 +31,8 @@ const WORKER_URL = new URL('../../workers/flush.js', import.meta.url);
  * may not hold V8 flags such as `--expose-gc`. So it gets none.
  */
 const WORKER_EXEC_ARGV: string[] = [];
+/** How long drainSync waits for the message of a slot it already saw FAILED (posted microseconds later). */
+const FAILURE_MESSAGE_WAIT_MS = 100;
 
 /** How far `drainSync` waits: frames in their files (page cache), or also fdatasynced. */
 export type DrainTarget = 'written' | 'durable';
@@ -148,14 +150,20 @@ export class Flusher {
    */
   drainSync(target: DrainTarget, timeoutMs: number): void {
     const ctrl = this.#ctrl;
-    if (target === 'durable') this.requestSync();
-    else this.wake();
     const deadline = performance.now() + timeoutMs;
+    let rung = false;
     for (;;) {
       const epoch = Atomics.load(ctrl, G_PROGRESS_EPOCH);
       const pending = this.#pendingSlots(target);
       if (pending === 0) return;
       if (pending < 0) throw this.#failedNow();
+      // Only when there is something to do (an idle manager at exit costs one scan). Waiting on
+      // the epoch read above stays correct: any pass after it changes it.
+      if (!rung) {
+        rung = true;
+        if (target === 'durable') this.requestSync();
+        else this.wake();
+      }
       const left = deadline - performance.now();
       if (left <= 0) {
         throw new AofError(
@@ -196,12 +204,24 @@ export class Flusher {
   /**
    * The coded failure behind a FAILED slot or a dead worker. Its message may still sit in the port
    * (this thread was blocked): take it now, so the manager fails with the real errno at once.
+   * Race note: the worker stores FAILED, then posts, then bumps PROGRESS_EPOCH at the end of that
+   * pass; a scan that fell between the store and the post finds no message yet, so it waits for
+   * that bump (bounded: a worker that died has nothing more to post).
    */
   #failedNow(): AofError {
-    for (let msg = receiveMessageOnPort(this.#port); msg !== undefined; msg = receiveMessageOnPort(this.#port)) {
-      this.#onEvent(msg.message as FlushEvent);
+    const ctrl = this.#ctrl;
+    const deadline = performance.now() + FAILURE_MESSAGE_WAIT_MS;
+    for (;;) {
+      const epoch = Atomics.load(ctrl, G_PROGRESS_EPOCH);
+      for (let msg = receiveMessageOnPort(this.#port); msg !== undefined; msg = receiveMessageOnPort(this.#port)) {
+        this.#onEvent(msg.message as FlushEvent);
+      }
+      const known = this.#failure ?? this.#slotFailure;
+      if (known !== null) return known;
+      const left = deadline - performance.now();
+      if (left <= 0) return new AofError(ErrorCode.WORKER_FAILED, 'the flush worker failed or stopped before writing every segment');
+      Atomics.wait(ctrl, G_PROGRESS_EPOCH, epoch, left);
     }
-    return this.#failure ?? this.#slotFailure ?? new AofError(ErrorCode.WORKER_FAILED, 'the flush worker failed or stopped before writing every segment');
   }
 
   #onEvent(event: FlushEvent): void {
