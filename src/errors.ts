@@ -32,6 +32,8 @@ export const ErrorCode = {
   IO: 'AOF_ERR_IO',
   /** A worker thread died or failed; the manager stops accepting writes. */
   WORKER_FAILED: 'AOF_ERR_WORKER_FAILED',
+  /** A blocking call (`manager.flushSync()`) ran past its deadline; the work goes on in the background. */
+  TIMEOUT: 'AOF_ERR_TIMEOUT',
   /** A reader asked for an id that does not exist (beyond the tail). */
   OUT_OF_RANGE: 'AOF_ERR_OUT_OF_RANGE',
   /** Records exist in the catalog but no tier holds a usable copy of them right now. */

@@ -12,7 +12,7 @@
  */
 import type { Arena } from './arena/arena.js';
 import { S_DURABLE_COUNT, S_WRITE_LEN, SlotState, slotWord } from './arena/layout.js';
-import type { ResolvedConfig } from './config.js';
+import { maxPayloadBytes, type ResolvedConfig } from './config.js';
 import type { Coordinator } from './coordinator/coordinator.js';
 import { AofError, ErrorCode, WouldBlockError, WouldBlockKind, type WouldBlockKindValue } from './errors.js';
 import { RECORD_ALIGN, RECORD_HEADER_BYTES, RECORD_PAYLOAD_OFFSET, frameLength } from './format/record.js';
@@ -241,6 +241,9 @@ export class AofLog {
    * @throws (rejects) AOF_ERR_CLOSED, AOF_ERR_IO, AOF_ERR_WORKER_FAILED
    */
   async flush(): Promise<void> {
+    // After close everything is durable, but the call is still a mistake worth reporting (as
+    // appendSync/append/openReader do), and its TSDoc promised AOF_ERR_CLOSED.
+    if (this.#writeError !== null && this.#writeError.code === ErrorCode.CLOSED) throw this.#writeError;
     const target = this.#nextId - 1;
     if (this.durableId >= target) return;
     this.#flusher.requestSync();
@@ -284,7 +287,7 @@ export class AofLog {
     if (!(payload instanceof Uint8Array)) throw this.#notBytes(payload);
     const length = payload.length;
     const frame = frameLength(length);
-    if (this.#writeOff + frame > this.#capacity && !this.#rollover(frame)) return -1;
+    if (this.#writeOff + frame > this.#capacity && !this.#rollover(frame, length)) return -1;
     this.#appendedBytes += length;
     const at = this.#base + this.#writeOff;
     // Zero the frame's last 8-byte word first: it holds the padding, which must not carry stale
@@ -306,9 +309,12 @@ export class AofLog {
   // ---------------------------------------------------------------------------------------------
   // Slow path
 
-  /** Seals the active segment if any and admits a new one. False when no slot is available. */
-  #rollover(frame: number): boolean {
-    if (frame > this.#segmentBytes) throw this.#tooLarge(frame);
+  /**
+   * Seals the active segment if any and admits a new one. False when no slot is available.
+   * `length` (the payload's) only feeds the RECORD_TOO_LARGE message: the check is on the frame.
+   */
+  #rollover(frame: number, length: number): boolean {
+    if (frame > this.#segmentBytes) throw this.#tooLarge(length);
     const hadActive = this.#active !== null;
     if (hadActive) this.sealActive();
     // Checked once per segment, never per record: the local disk must not outgrow the Tier 1
@@ -365,12 +371,12 @@ export class AofLog {
     return this.#active === null ? -1 : this.#activatedAt;
   }
 
-  #tooLarge(frame: number): AofError {
-    const payloadBytes = frame - RECORD_HEADER_BYTES;
-    const maxPayload = this.#segmentBytes - RECORD_HEADER_BYTES;
+  /** The payload's own length is reported, not its padded frame (which users never see). */
+  #tooLarge(payloadBytes: number): AofError {
+    const maxPayload = maxPayloadBytes(this.#segmentBytes);
     return new AofError(
       ErrorCode.RECORD_TOO_LARGE,
-      `record payload of at least ${payloadBytes} bytes does not fit a segment of ${this.#segmentBytes} bytes (max payload ${maxPayload})`,
+      `record payload of ${payloadBytes} bytes is larger than the ${maxPayload}-byte limit (a segment of ${this.#segmentBytes} bytes less the ${RECORD_HEADER_BYTES}-byte record header)`,
       { details: { payloadBytes, maxPayload, segmentBytes: this.#segmentBytes } },
     );
   }
@@ -390,8 +396,7 @@ export class AofLog {
   #queuedBlock(payload: Uint8Array): number {
     if (this.#writeError !== null) throw this.#writeError;
     if (!(payload instanceof Uint8Array)) throw this.#notBytes(payload);
-    const frame = frameLength(payload.length);
-    if (frame > this.#segmentBytes) throw this.#tooLarge(frame);
+    if (frameLength(payload.length) > this.#segmentBytes) throw this.#tooLarge(payload.length);
     return -1;
   }
 

@@ -9,7 +9,16 @@ import { mkdir, readdir, realpath, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Arena } from './arena/arena.js';
 import { SlotState } from './arena/layout.js';
-import { resolveConfig, resolveStreamOptions, type AofManagerOptions, type ResolvedConfig, type StreamOptions } from './config.js';
+import {
+  DEFAULTS,
+  resolveConfig,
+  resolveFlushSyncTimeout,
+  resolveStreamOptions,
+  type AofManagerOptions,
+  type ResolvedConfig,
+  type StreamOptions,
+} from './config.js';
+import { registerExitDrain } from './exit-drain.js';
 import { Coordinator } from './coordinator/coordinator.js';
 import { AofError, ErrorCode } from './errors.js';
 import { AofLog, type LogContext } from './log.js';
@@ -131,7 +140,10 @@ export class AofManager {
   };
   #clock = 0;
   #closing: Promise<void> | null = null;
+  /** close() has finished (flushSync then throws AOF_ERR_CLOSED; until then it still drains). */
+  #closed = false;
   #failure: AofError | null = null;
+  readonly #unregisterExitDrain: () => void;
 
   private constructor(config: ResolvedConfig, lock: RootLock, registry: Registry, { manifest: opened, store, restoredManifestFiles }: Opened) {
     this.config = config;
@@ -183,6 +195,8 @@ export class AofManager {
       this.#retentionTimer = setInterval(() => void this.enforceRetention().catch(() => undefined), config.retentionCheckMs);
       this.#retentionTimer.unref();
     }
+    // Last, once nothing above can throw: a manager that failed to construct must not stay listed.
+    this.#unregisterExitDrain = registerExitDrain({ drainForExit: (event) => this.#drainForExit(event) }, config.flushOnExit);
   }
 
   /**
@@ -354,11 +368,61 @@ export class AofManager {
   }
 
   /**
+   * Blocks the calling thread until every record appended so far, on every stream, is written and
+   * fdatasynced (whatever the `fsync` policy), like sonic-boom's `flushSync()`: `durableId` then
+   * equals `nextId - 1` everywhere. Safe in a `process.on('exit')` listener (the flush worker
+   * runs on its own thread); prefer `await log.flush()` elsewhere, which leaves the event loop free.
+   * Appends still queued in `append()` waiting for an arena slot have no id yet and are not covered.
+   *
+   * @param options.timeoutMs deadline (default 10,000 ms); the worker goes on after a timeout
+   * @throws AOF_ERR_TIMEOUT, AOF_ERR_IO / AOF_ERR_WORKER_FAILED (the manager failed: some records
+   *   will never be durable), AOF_ERR_CLOSED (after `close()` resolved), AOF_ERR_INVALID_ARGUMENT,
+   *   AOF_ERR_UNKNOWN_OPTION
+   */
+  flushSync(options?: { timeoutMs?: number }): void {
+    // While close() runs it is still useful (an exit during close); once closed, all is durable.
+    if (this.#closed) throw AofError.closed('manager');
+    const timeoutMs = resolveFlushSyncTimeout(options);
+    if (this.#failure !== null) throw this.#failure;
+    this.#flusher.drainSync('durable', timeoutMs);
+  }
+
+  /**
+   * The process is ending without close() (src/exit-drain.ts): drain what is not yet written, and
+   * unless `fsync` is 'never' not yet fdatasynced. Never throws: a listener that threw would turn
+   * the exit into an uncaught exception. What could not be drained is reported on stderr (and to
+   * the logger), since those records are lost.
+   */
+  #drainForExit(event: 'beforeExit' | 'exit'): void {
+    if (this.#closed) return;
+    let err: unknown;
+    try {
+      // After a failure the worker may be dead: only look (a deadline of 0), so the exit is not
+      // held up for nothing, and stay quiet if everything had been written before it failed.
+      this.#flusher.drainSync(this.config.fsync === 'never' ? 'written' : 'durable', this.#failure === null ? DEFAULTS.flushSyncTimeoutMs : 0);
+      return;
+    } catch (caught) {
+      err = this.#failure ?? caught;
+    }
+    const why = err instanceof AofError ? `${err.code}: ${err.message}` : String(err);
+    const message = `aof2: records of ${this.config.root} above durableId may be lost: the ${event} drain could not finish (${why})`;
+    try {
+      this.config.logger?.error({ event, root: this.config.root, err }, message);
+    } catch {
+      // a logger that throws must not break the exit
+    }
+    process.stderr.write(`${message}\n`);
+  }
+
+  /**
    * Graceful shutdown: waits for queued appends, seals every active segment, waits until all of it
    * is durable, stops the flush worker and releases the root. Idempotent.
    */
   close(): Promise<void> {
-    this.#closing ??= this.#close();
+    this.#closing ??= this.#close().finally(() => {
+      this.#closed = true;
+      this.#unregisterExitDrain();
+    });
     return this.#closing;
   }
 

@@ -1,9 +1,24 @@
 /**
  * Main-thread handle of the flush worker (workers/flush.ts): starts it, rings its doorbell, sends
- * the rare commands, and turns its failures into coded errors.
+ * the rare commands, turns its failures into coded errors, and blocks until it has caught up
+ * (`drainSync`, for `manager.flushSync()` and the exit drains of src/exit-drain.ts).
  */
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { G_FLUSHER_IDLE, G_SYNC_REQUEST, G_WORK_EPOCH } from '../arena/layout.js';
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import {
+  FLUSHER_FAILED,
+  FLUSHER_STOPPED,
+  G_FLUSHER_IDLE,
+  G_FLUSHER_STATE,
+  G_PROGRESS_EPOCH,
+  G_SYNC_REQUEST,
+  G_WORK_EPOCH,
+  S_DURABLE_LEN,
+  S_FLUSHED_LEN,
+  S_STATE,
+  S_WRITE_LEN,
+  SlotState,
+  slotWord,
+} from '../arena/layout.js';
 import type { Arena } from '../arena/arena.js';
 import type { ResolvedConfig } from '../config.js';
 import { AofError, ErrorCode } from '../errors.js';
@@ -16,13 +31,22 @@ const WORKER_URL = new URL('../../workers/flush.js', import.meta.url);
  * may not hold V8 flags such as `--expose-gc`. So it gets none.
  */
 const WORKER_EXEC_ARGV: string[] = [];
+/** How long drainSync waits for the message of a slot it already saw FAILED (posted microseconds later). */
+const FAILURE_MESSAGE_WAIT_MS = 100;
+
+/** How far `drainSync` waits: frames in their files (page cache), or also fdatasynced. */
+export type DrainTarget = 'written' | 'durable';
 
 export class Flusher {
   readonly #ctrl: Int32Array;
+  readonly #slotCount: number;
+  readonly #onFailure: (err: AofError, slot: number) => void;
   readonly #worker: Worker;
   readonly #port: MessagePort;
   readonly #exited: Promise<void>;
   #failure: AofError | null = null;
+  /** First failure the worker reported for a slot (drainSync throws it). */
+  #slotFailure: AofError | null = null;
   #alive = true;
   #ringScheduled = false;
   readonly #ring = (): void => {
@@ -33,6 +57,8 @@ export class Flusher {
   /** @param onFailure called once per failure (a failed slot, or the worker dying) */
   constructor(arena: Arena, config: ResolvedConfig, onFailure: (err: AofError, slot: number) => void) {
     this.#ctrl = arena.ctrl;
+    this.#slotCount = arena.slotCount;
+    this.#onFailure = onFailure;
     this.published =
       config.fsync === 'always'
         ? (): void => {
@@ -55,12 +81,13 @@ export class Flusher {
       port: channel.port2,
     };
     this.#worker = new Worker(WORKER_URL, { workerData, transferList: [channel.port2], name: 'aof2-flush', execArgv: WORKER_EXEC_ARGV });
-    // Neither the worker nor its port may keep the process alive: waiters hold their own ref'd timer.
+    // Neither the worker nor its port keeps the process alive: waiters hold their own ref'd timer,
+    // and a process whose event loop runs dry drains what is not written yet in 'beforeExit'
+    // (src/exit-drain.ts) instead of a handle ref'd per burst of appends, which would cost the
+    // hot path a check per append.
     this.#worker.unref();
     this.#port = channel.port1;
-    this.#port.on('message', (event: FlushEvent) => {
-      if (event.type === 'failed') onFailure(AofError.deserialize(event.error), event.slot);
-    });
+    this.#port.on('message', (event: FlushEvent) => this.#onEvent(event));
     this.#port.unref();
     this.#exited = new Promise<void>((resolve) => {
       this.#worker.once('error', (err) => {
@@ -104,6 +131,104 @@ export class Flusher {
   requestSync(): void {
     Atomics.add(this.#ctrl, G_SYNC_REQUEST, 1);
     this.wake();
+  }
+
+  /**
+   * Blocks the calling thread until every frame published so far is written to its file and, for
+   * `'durable'`, fdatasynced (an fsync is requested, whatever the policy), and no slot is still
+   * being sealed. The flush worker runs on its own thread and reads its commands with
+   * receiveMessageOnPort, so it makes progress while this thread sleeps in Atomics.wait; that is
+   * also why this works inside a process 'exit' listener.
+   *
+   * Race note: PROGRESS_EPOCH is read before the slots are scanned and the worker bumps it after
+   * every length or state it stores, so progress made after the scan ends the wait at once.
+   * While this thread blocks, nothing can publish: the targets (WRITE_LEN) cannot move.
+   *
+   * @throws AOF_ERR_TIMEOUT after `timeoutMs` (the worker goes on in the background);
+   *   AOF_ERR_IO / AOF_ERR_WORKER_FAILED when the worker failed a slot or died (also reported
+   *   through `onFailure`, synchronously, when its message is already in the port)
+   */
+  drainSync(target: DrainTarget, timeoutMs: number): void {
+    const ctrl = this.#ctrl;
+    const deadline = performance.now() + timeoutMs;
+    let rung = false;
+    for (;;) {
+      const epoch = Atomics.load(ctrl, G_PROGRESS_EPOCH);
+      const pending = this.#pendingSlots(target);
+      if (pending === 0) return;
+      if (pending < 0) throw this.#failedNow();
+      // Only when there is something to do (an idle manager at exit costs one scan). Waiting on
+      // the epoch read above stays correct: any pass after it changes it.
+      if (!rung) {
+        rung = true;
+        if (target === 'durable') this.requestSync();
+        else this.wake();
+      }
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        throw new AofError(
+          ErrorCode.TIMEOUT,
+          `the flush worker did not get ${pending} segment(s) ${target} within ${timeoutMs} ms; it goes on in the background`,
+          { details: { timeoutMs, target, pendingSegments: pending } },
+        );
+      }
+      Atomics.wait(ctrl, G_PROGRESS_EPOCH, epoch, left);
+    }
+  }
+
+  /**
+   * Slots whose frames are not yet `target` (ACTIVE behind, or SEALING: the footer is still to
+   * come), 0 when caught up, -1 when the worker failed a slot or stopped with work left.
+   */
+  #pendingSlots(target: DrainTarget): number {
+    const ctrl = this.#ctrl;
+    let pending = 0;
+    for (let slot = 0; slot < this.#slotCount; slot++) {
+      const state = Atomics.load(ctrl, slotWord(slot, S_STATE));
+      if (state === SlotState.FAILED) return -1;
+      if (state === SlotState.SEALING) {
+        pending++;
+      } else if (state === SlotState.ACTIVE) {
+        const written = Atomics.load(ctrl, slotWord(slot, S_WRITE_LEN));
+        const done = Atomics.load(ctrl, slotWord(slot, target === 'durable' ? S_DURABLE_LEN : S_FLUSHED_LEN));
+        if (done < written) pending++;
+      }
+    }
+    if (pending > 0) {
+      const state = Atomics.load(ctrl, G_FLUSHER_STATE);
+      if (state === FLUSHER_FAILED || state === FLUSHER_STOPPED) return -1;
+    }
+    return pending;
+  }
+
+  /**
+   * The coded failure behind a FAILED slot or a dead worker. Its message may still sit in the port
+   * (this thread was blocked): take it now, so the manager fails with the real errno at once.
+   * Race note: the worker stores FAILED, then posts, then bumps PROGRESS_EPOCH at the end of that
+   * pass; a scan that fell between the store and the post finds no message yet, so it waits for
+   * that bump (bounded: a worker that died has nothing more to post).
+   */
+  #failedNow(): AofError {
+    const ctrl = this.#ctrl;
+    const deadline = performance.now() + FAILURE_MESSAGE_WAIT_MS;
+    for (;;) {
+      const epoch = Atomics.load(ctrl, G_PROGRESS_EPOCH);
+      for (let msg = receiveMessageOnPort(this.#port); msg !== undefined; msg = receiveMessageOnPort(this.#port)) {
+        this.#onEvent(msg.message as FlushEvent);
+      }
+      const known = this.#failure ?? this.#slotFailure;
+      if (known !== null) return known;
+      const left = deadline - performance.now();
+      if (left <= 0) return new AofError(ErrorCode.WORKER_FAILED, 'the flush worker failed or stopped before writing every segment');
+      Atomics.wait(ctrl, G_PROGRESS_EPOCH, epoch, left);
+    }
+  }
+
+  #onEvent(event: FlushEvent): void {
+    if (event.type !== 'failed') return;
+    const err = AofError.deserialize(event.error);
+    this.#slotFailure ??= err;
+    this.#onFailure(err, event.slot);
   }
 
   /** Drains, syncs and stops the worker. Idempotent. */

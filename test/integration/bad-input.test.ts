@@ -117,10 +117,16 @@ describe('payloads that are not a Uint8Array', () => {
     assert.throws(() => c.appendSync(payloadFor(1, 10)), (err: unknown) => err instanceof WouldBlockError && err.kind === 'admission');
     assert.throws(() => c.appendSync('nope' as unknown as Uint8Array), coded(ErrorCode.INVALID_ARGUMENT));
     await rejectsWith(() => c.append(null as unknown as Uint8Array), ErrorCode.INVALID_ARGUMENT);
-    await rejectsWith(() => c.append(new Uint8Array(SEGMENT)), ErrorCode.RECORD_TOO_LARGE);
+    // Checked after the readers let go: a failed assertion here must not leave the queued append
+    // (and so close()) waiting for ever.
+    const tooLarge = await c.append(new Uint8Array(SEGMENT + 1)).then(
+      () => null,
+      (err: unknown) => err,
+    );
     assert.equal(c.nextId, 0);
 
     for (const r of readers) r.close();
+    assert.ok(coded(ErrorCode.RECORD_TOO_LARGE)(tooLarge) && (tooLarge as AofError).details?.['payloadBytes'] === SEGMENT + 1, 'the payload length, not its frame');
     assert.equal(await queued, 0);
     await assertIntact(c, [first]);
   });
@@ -133,13 +139,17 @@ describe('records larger than a segment', () => {
     const expected = appendSome(log, 3);
     const segmentsBefore = log.describe().segments;
     const maxPayload = SEGMENT - 16;
-    for (const size of [maxPayload + 1, maxPayload + 7, SEGMENT, 10 * SEGMENT]) {
-      assert.throws(
-        () => log.appendSync(new Uint8Array(size)),
-        (err: unknown) => coded(ErrorCode.RECORD_TOO_LARGE)(err) && (err as AofError).details?.['maxPayload'] === maxPayload,
-        `size ${size}`,
-      );
-      await rejectsWith(() => log.append(new Uint8Array(size)), ErrorCode.RECORD_TOO_LARGE);
+    // The error names the payload's own length, not its frame padded to 8 bytes (issue 10: a
+    // 4,194,297-byte payload was reported as "at least 4194296"), and the limit for a payload.
+    const tooLarge = (size: number) => (err: unknown) =>
+      coded(ErrorCode.RECORD_TOO_LARGE)(err) &&
+      (err as AofError).details?.['maxPayload'] === maxPayload &&
+      (err as AofError).details?.['payloadBytes'] === size &&
+      (err as AofError).message.includes(`payload of ${size} bytes`) &&
+      (err as AofError).message.includes(`${maxPayload}-byte limit`);
+    for (const size of [maxPayload + 1, maxPayload + 7, SEGMENT, 10 * SEGMENT + 3]) {
+      assert.throws(() => log.appendSync(new Uint8Array(size)), tooLarge(size), `size ${size}`);
+      await assert.rejects(log.append(new Uint8Array(size)), tooLarge(size), `size ${size}`);
     }
     // Regression: a 2 GiB payload made frameLength wrap through Int32 to a negative frame, which
     // slipped past the size check and threw a bare RangeError (or, with a large enough arena,
@@ -287,6 +297,9 @@ describe('use after close', () => {
 
     assert.throws(() => log.appendSync(payloadFor(9, 9)), coded(ErrorCode.CLOSED));
     await rejectsWith(() => log.append(payloadFor(9, 9)), ErrorCode.CLOSED);
+    // Issue 10: flush() after close resolved, although its TSDoc says AOF_ERR_CLOSED.
+    await rejectsWith(() => log.flush(), ErrorCode.CLOSED);
+    assert.throws(() => manager.flushSync(), coded(ErrorCode.CLOSED));
     await rejectsWith(() => manager.openStream('s'), ErrorCode.CLOSED);
     await rejectsWith(() => manager.openStream('other'), ErrorCode.CLOSED);
     await rejectsWith(() => manager.listStreams(), ErrorCode.CLOSED);
