@@ -48,7 +48,7 @@
  * process exits, as an fcntl lock would: Node offers no way to learn from another thread whether a
  * given thread still runs.
  */
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -327,15 +327,20 @@ export class RootLock {
   /**
    * Takes the lock of `root` (an existing directory), or throws.
    * @throws AOF_ERR_LOCKED when a live owner holds it: another process, or this process (any
-   *   thread, `details.thisProcess`); AOF_ERR_IO on file-system failure
+   *   thread, `details.thisProcess`); AOF_ERR_CORRUPT when `<root>/lock` is a symlink or not a
+   *   directory; AOF_ERR_IO on file-system failure
    */
   static acquire(root: string): RootLock {
     const dir = join(root, LOCK_DIR);
+    let isDir: boolean;
     try {
       mkdirSync(dir, { recursive: true });
+      isDir = lstatSync(dir).isDirectory();
     } catch (err) {
       throw AofError.io('create lock directory', dir, err);
     }
+    // A symlink here would put the lock, and our writes, outside the root (issue 10 §4).
+    if (!isDir) throw AofError.corrupt(`${dir} is not a directory (a symlink or another file): the root lock must live inside the root`, { path: dir });
     clearLegacyLock(root);
     const held = writeTemp(dir, 'held');
     let tombstone: string | null = null;

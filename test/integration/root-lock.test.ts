@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -409,4 +409,14 @@ test('acquire/release cycles in one process, and close() leaves the root openabl
   t.after(() => other.kill());
   assert.equal(await other.nextLine('open outcome'), 'opened');
   assert.equal((await readRace(root)).nextId, 30);
+});
+
+test('a lock directory that is a symlink is refused, and nothing is written through it', { timeout: 30_000 }, async (t) => {
+  const { root, cleanup } = tempRoot('aof2-lock-');
+  t.after(cleanup);
+  const outside = tempRoot('aof2-lock-outside-');
+  t.after(outside.cleanup);
+  symlinkSync(outside.root, join(root, LOCK_DIR));
+  await assert.rejects(AofManager.open({ root, ...OPTIONS }), (err: unknown) => err instanceof AofError && err.code === ErrorCode.CORRUPT);
+  assert.deepEqual(readdirSync(outside.root), []);
 });
