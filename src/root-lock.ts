@@ -337,7 +337,8 @@ export class RootLock {
       mkdirSync(dir, { recursive: true });
       isDir = lstatSync(dir).isDirectory();
     } catch (err) {
-      throw AofError.io('create lock directory', dir, err);
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw AofError.io('create lock directory', dir, err);
+      isDir = false; // a file of that name
     }
     // A symlink here would put the lock, and our writes, outside the root (issue 10 §4).
     if (!isDir) throw AofError.corrupt(`${dir} is not a directory (a symlink or another file): the root lock must live inside the root`, { path: dir });

@@ -411,7 +411,7 @@ test('acquire/release cycles in one process, and close() leaves the root openabl
   assert.equal((await readRace(root)).nextId, 30);
 });
 
-test('a lock directory that is a symlink is refused, and nothing is written through it', { timeout: 30_000 }, async (t) => {
+test('a lock directory that is a symlink or a file is refused, and nothing is written through it', { timeout: 30_000 }, async (t) => {
   const { root, cleanup } = tempRoot('aof2-lock-');
   t.after(cleanup);
   const outside = tempRoot('aof2-lock-outside-');
@@ -419,4 +419,7 @@ test('a lock directory that is a symlink is refused, and nothing is written thro
   symlinkSync(outside.root, join(root, LOCK_DIR));
   await assert.rejects(AofManager.open({ root, ...OPTIONS }), (err: unknown) => err instanceof AofError && err.code === ErrorCode.CORRUPT);
   assert.deepEqual(readdirSync(outside.root), []);
+  rmSync(join(root, LOCK_DIR));
+  writeFileSync(join(root, LOCK_DIR), '');
+  assert.throws(() => RootLock.acquire(root), (err: unknown) => err instanceof AofError && err.code === ErrorCode.CORRUPT);
 });
