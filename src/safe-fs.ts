@@ -51,7 +51,7 @@ export type OpenModeValue = (typeof OpenMode)[keyof typeof OpenMode];
 /** What an entry is, in the words of the error details. */
 export type FoundKind = 'symlink' | 'directory' | 'regular file' | 'fifo' | 'socket' | 'character device' | 'block device' | 'unknown';
 
-function kindOf(s: Stats | Dirent): FoundKind {
+export function kindOf(s: Stats | Dirent): FoundKind {
   if (s.isSymbolicLink()) return 'symlink';
   if (s.isDirectory()) return 'directory';
   if (s.isFile()) return 'regular file';

@@ -10,16 +10,17 @@
  * JSON that parses, durableId caught up, nextId continued after the restart); a mismatch is a
  * failure with exit code 1, a bad flag exit code 2.
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { AofError, AofManager, WouldBlockError, WouldBlockKind, type AofLog, type LogRecord, type ManagerStats } from '../index.js';
+import { AofError, AofManager, ErrorCode, WouldBlockError, WouldBlockKind, type AofLog, type LogRecord, type ManagerStats } from '../index.js';
 import { createProgress, type IngestSnapshot } from './progress.js';
 import { MAX_RECORD_BYTES, MIN_RECORD_BYTES, Workload, demoStreams, type DemoStream, type StreamKind } from './workload.js';
 import { defaultTier2Root } from '../config.js';
+import { RootLock } from '../root-lock.js';
 
 const DEFAULT_ROOT = './data';
 const DEFAULT_RECORDS = 1_500_000;
@@ -139,12 +140,13 @@ function wipeRoot(root: string): void {
   if (entries.length > 0 && !entries.includes('streams')) {
     throw new UsageError(`--fresh refuses to delete ${root}: it is not empty and holds no aof2 streams/ directory`);
   }
-  const lock = join(root, 'LOCK');
-  if (existsSync(lock)) {
-    const pid = Number.parseInt(readFileSync(lock, 'utf8'), 10);
-    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
-      throw new UsageError(`--fresh refuses to delete ${root}: process ${pid} has it open`);
-    }
+  // Taking the lock is the one check that sees every live owner (another process, or a thread of
+  // this one) and takes over a dead one's. It is never released: the root goes, its lock with it.
+  try {
+    RootLock.acquire(root);
+  } catch (err) {
+    if (err instanceof AofError && err.code === ErrorCode.LOCKED) throw new UsageError(`--fresh refuses to delete ${root}: ${err.message}`);
+    throw err;
   }
   rmSync(root, { recursive: true, force: true });
   // The embedded Tier 2 beside it too: left alone, the next open would rebuild the old data from it.
@@ -153,15 +155,6 @@ function wipeRoot(root: string): void {
     const stray = readdirSync(tier2).filter((name) => name !== 'streams' && name !== 'manifest');
     if (stray.length > 0) throw new UsageError(`--fresh refuses to delete ${tier2}: it holds ${stray.join(', ')}, not only aof2 objects`);
     rmSync(tier2, { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

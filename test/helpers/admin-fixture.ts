@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LOCK_DIR } from '../../src/root-lock.js';
 import { PACKAGE_ROOT } from './paths.js';
 import { tempRoot } from './tmp.js';
 
@@ -67,9 +68,9 @@ export function spawnAdmin(args: readonly string[]): ReturnType<typeof spawn> {
 export async function buildAdminFixture(root: string): Promise<void> {
   const r = await run([CHILD, root], 120_000);
   if (r.code !== 0 || !r.stdout.includes('built')) throw new Error(`fixture child failed (exit ${r.code}): ${r.stderr}`);
-  // The child ended without closing (the active tail): its lock names a dead pid, which a later
-  // process could reuse. Remove it, as the engine would when it found the owner dead.
-  rmSync(join(root, 'LOCK'), { force: true });
+  // The child ended without closing (the active tail): its lock entry names a dead process, which
+  // every later command takes over. Remove it anyway, so copies start without one.
+  rmSync(join(root, LOCK_DIR), { recursive: true, force: true });
 }
 
 /** A copy of a fixture root (and its Tier 2 directory) in a fresh temp directory. */

@@ -25,6 +25,7 @@ import { SegmentTier } from '../../src/tier0/segment.js';
 import { readTier1Meta } from '../../src/tier1/tier1-file.js';
 import { MANIFEST_DIR as ADMIN_MANIFEST_DIR, STREAMS_DIR as ADMIN_STREAMS_DIR } from '../../src/cli/admin/root-layout.js';
 import { createByteProgress } from '../../src/cli/admin/progress-bar.js';
+import { readLockHolder } from '../../src/root-lock.js';
 import { ADMIN_BIN, buildAdminFixture, copyRoot, normaliseRoot, runAdmin, spawnAdmin, type CliRun } from '../helpers/admin-fixture.js';
 import { FIXTURES_DIR } from '../helpers/paths.js';
 import { tempRoot } from '../helpers/tmp.js';
@@ -383,7 +384,7 @@ describe('aof2-admin snapshot create and prune', () => {
         assertCode(r, 0, 'snapshot create');
         assert.match(r.stdout, /^snapshot \d+ written: manifest\/\d{20}\.snap, 4 stream\(s\), 9 segment\(s\)/);
       }
-      assert.equal(existsSync(join(copy.root, 'LOCK')), false, 'the lock is released');
+      assert.equal(readLockHolder(copy.root), null, 'the lock is released');
       const listed = JSON.parse((await runAdmin(['snapshot', 'list', copy.root, '--json'])).stdout) as { snapshots: { seq: number; ok: boolean }[]; replayFrom: number };
       // The manifest log itself keeps two snapshots when it writes one.
       assert.deepEqual(listed.snapshots.map((s) => s.seq), [2, 3]);
@@ -448,11 +449,11 @@ describe('aof2-admin serve-metrics', () => {
       const missing = await fetch(started.url.replace('/metrics', '/other'));
       assert.equal(missing.status, 404);
       await missing.text();
-      assert.equal(existsSync(join(copy.root, 'LOCK')), true, 'the engine holds the root while serving');
+      assert.equal(readLockHolder(copy.root)?.pid, child.pid, 'the engine holds the root while serving');
       child.kill('SIGTERM');
       const [code] = (await once(child, 'exit')) as [number | null];
       assert.equal(code, 0, stderr);
-      assert.equal(existsSync(join(copy.root, 'LOCK')), false, 'the lock is released on stop');
+      assert.equal(readLockHolder(copy.root), null, 'the lock is released on stop');
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       copy.cleanup();

@@ -43,7 +43,7 @@ test(`kill -9 during concurrent appends loses no acknowledged record (${ROUNDS} 
     totalAcked += run.acked;
     if (run.acked > 0) roundsWithAcks++;
 
-    // The killed child's LOCK file is still there: opening proves stale-lock takeover too.
+    // The killed child's lock entry is still there: opening proves stale-lock takeover too.
     const manager = await AofManager.open({ root, tier0: CRASH_TIER0, fsync: 'always' });
     try {
       for (let s = 0; s < CRASH_STREAMS.length; s++) {

@@ -16,6 +16,7 @@ import { test } from 'node:test';
 import { AofError, AofManager, ErrorCode, type AofLog } from '../../src/index.js';
 import { RECORD_HEADER_BYTES, frameLength } from '../../src/format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, encodeHeaderInto, segmentFileName } from '../../src/format/segment.js';
+import { LEGACY_LOCK_FILE, readLockHolder } from '../../src/root-lock.js';
 import { seededRandom } from '../helpers/crash-workload.js';
 import { payloadFor, sameBytes, tempRoot } from '../helpers/tmp.js';
 
@@ -515,13 +516,13 @@ test('a second manager on the same root in this process is AOF_ERR_LOCKED until 
     // Another spelling of the same directory is the same root.
     await assert.rejects(AofManager.open({ root: join(root, '.', 'streams', '..'), tier0: TIER0, tier1: { enabled: false } }), isLocked);
     // The failed attempts must not have released or broken the first manager's lock.
-    assert.equal(readFileSync(join(root, 'LOCK'), 'utf8').trim(), String(process.pid));
+    assert.equal(readLockHolder(root)?.pid, process.pid);
     const log = await first.openStream(STREAM);
     assert.equal(await log.append(new Uint8Array(5)), 0);
   } finally {
     await first.close();
   }
-  assert.ok(!existsSync(join(root, 'LOCK')), 'close releases the lock');
+  assert.equal(readLockHolder(root), null, 'close releases the lock');
   const second = await AofManager.open({ root, tier0: TIER0, tier1: { enabled: false } });
   assert.equal((await second.openStream(STREAM)).nextId, 1);
   await second.close();
@@ -538,11 +539,11 @@ test('a lock held by a live process is AOF_ERR_LOCKED; once that process is kill
     return true;
   });
   await killAndWait(holder);
-  // The dead holder's LOCK file is still there: it is stale and must be taken over.
-  assert.equal(readFileSync(join(root, 'LOCK'), 'utf8').trim(), String(holder.pid));
+  // The dead holder's lock entry is still there: it is stale and must be taken over.
+  assert.equal(readLockHolder(root)?.pid, holder.pid);
   const manager = await AofManager.open({ root, tier0: TIER0, tier1: { enabled: false } });
   try {
-    assert.equal(readFileSync(join(root, 'LOCK'), 'utf8').trim(), String(process.pid));
+    assert.equal(readLockHolder(root)?.pid, process.pid);
     const log = await manager.openStream(STREAM);
     assert.equal(await log.append(new Uint8Array(1)), 0);
   } finally {
@@ -550,13 +551,14 @@ test('a lock held by a live process is AOF_ERR_LOCKED; once that process is kill
   }
 });
 
-test('a half-written (empty or unparsable) lock file is treated as stale', async (t) => {
+test("a half-written (empty or unparsable) lock file of the previous version is treated as stale", async (t) => {
   for (const content of ['', 'not-a-pid\n']) {
     const { root, cleanup } = tempRoot();
     t.after(cleanup);
-    writeFileSync(join(root, 'LOCK'), content);
+    writeFileSync(join(root, LEGACY_LOCK_FILE), content);
     const manager = await AofManager.open({ root, tier0: TIER0, tier1: { enabled: false } });
-    assert.equal(readFileSync(join(root, 'LOCK'), 'utf8').trim(), String(process.pid));
+    assert.ok(!existsSync(join(root, LEGACY_LOCK_FILE)), 'the stale file is removed');
+    assert.equal(readLockHolder(root)?.pid, process.pid);
     await manager.close();
   }
 });
