@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { AofError, ErrorCode, WouldBlockError, type AofLog, type AofManager } from '../../src/index.js';
 import { SegmentState, type CatalogEntry } from '../../src/format/snapshot.js';
 import { ManifestLog, type ReplayReport } from '../../src/manifest/manifest-log.js';
-import { sleep } from './engine.js';
+import { sleep, waitFor } from './engine.js';
 import { sameBytes } from './tmp.js';
 
 /** Rejects (failing the test) when `promise` does not settle within `ms`: nothing may hang. */
@@ -25,13 +25,9 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, what: stri
   }
 }
 
-/** Bounded poll: fails with `what` after `timeoutMs`. */
-export async function until(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(2);
-  }
+/** Bounded poll (the Tier 1 tests' default of 10 s): {@link waitFor} with a longer deadline. */
+export function until(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  return waitFor(predicate, what, timeoutMs);
 }
 
 /**
