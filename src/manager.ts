@@ -5,7 +5,7 @@
  * `openStream` recovers a stream's segments before admitting appends; retention runs on a timer;
  * `close` drains, seals, uploads what the store accepts and stops everything.
  */
-import { mkdir, readdir, unlink } from 'node:fs/promises';
+import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Arena } from './arena/arena.js';
 import { SlotState } from './arena/layout.js';
@@ -13,8 +13,10 @@ import { resolveConfig, resolveStreamOptions, type AofManagerOptions, type Resol
 import { Coordinator } from './coordinator/coordinator.js';
 import { AofError, ErrorCode } from './errors.js';
 import { AofLog, type LogContext } from './log.js';
+import { makeDirectory } from './make-directory.js';
+import { CLONE_REMEDY, refuseClone } from './not-cloneable.js';
 import { RootLock } from './root-lock.js';
-import { validateStreamName } from './stream-name.js';
+import { isValidStreamName, validateStreamName } from './stream-name.js';
 import { Flusher } from './tier0/flusher.js';
 import { recoverStream, type RecoveryReport } from './tier0/recovery.js';
 import { Tier1, type Tier1Stats } from './tier1/tier1.js';
@@ -89,9 +91,9 @@ interface Opened {
 }
 
 export class AofManager {
-  readonly config: ResolvedConfig;
-  /** prom-client registry holding this manager's metrics (`metrics.registry`, or a private one). */
-  readonly registry: Registry;
+  // Behind getters, not own properties: structured clone must meet the clone guard first (src/not-cloneable.ts).
+  readonly #config: ResolvedConfig;
+  readonly #registry: Registry;
   readonly #counters: EngineCounters;
   readonly #events: EngineEvents;
   readonly #fsyncHistogram: BigInt64Array;
@@ -132,8 +134,9 @@ export class AofManager {
   #failure: AofError | null = null;
 
   private constructor(config: ResolvedConfig, lock: RootLock, registry: Registry, { manifest: opened, store, restoredManifestFiles }: Opened) {
-    this.config = config;
-    this.registry = registry;
+    refuseClone(this, 'an AofManager', CLONE_REMEDY);
+    this.#config = config;
+    this.#registry = registry;
     this.#lock = lock;
     this.#manifest = opened.manifest;
     this.#catalog = opened.catalog;
@@ -183,6 +186,16 @@ export class AofManager {
     }
   }
 
+  /** The resolved options this manager runs with. */
+  get config(): ResolvedConfig {
+    return this.#config;
+  }
+
+  /** prom-client registry holding this manager's metrics (`metrics.registry`, or a private one). */
+  get registry(): Registry {
+    return this.#registry;
+  }
+
   /**
    * Opens (creating if needed) the root and starts the engine.
    * @throws AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION, AOF_ERR_LOCKED, AOF_ERR_IO,
@@ -194,7 +207,7 @@ export class AofManager {
     // A malformed AOF2_FAILPOINTS fails here, once and clearly, rather than in every pool task.
     parseFailpoints(process.env[FAILPOINTS_ENV], process.env[FAILPOINTS_SEED_ENV]);
     try {
-      await mkdir(join(config.root, STREAMS_DIR), { recursive: true });
+      await makeDirectory(join(config.root, STREAMS_DIR)); // EROFS reported as EROFS, not ENOENT
     } catch (err) {
       throw AofError.io('create root', config.root, err);
     }
@@ -256,11 +269,16 @@ export class AofManager {
     return log;
   }
 
-  /** Names of the streams stored under the root or recorded in the manifest, opened or not. */
+  /**
+   * Names of the streams stored under the root or recorded in the manifest, opened or not, sorted.
+   * Only valid stream names (each one `openStream` accepts).
+   * @throws AOF_ERR_CLOSED
+   */
   async listStreams(): Promise<string[]> {
     this.#checkOpen();
     const entries = await readdir(join(this.config.root, STREAMS_DIR), { withFileTypes: true });
-    const names = new Set(entries.filter((e) => e.isDirectory()).map((e) => e.name));
+    // Only directories openStream would accept: anything else in streams/ is not a stream.
+    const names = new Set(entries.filter((e) => e.isDirectory() && isValidStreamName(e.name)).map((e) => e.name));
     for (const name of this.#catalog.streams()) names.add(name);
     return [...names].sort();
   }
@@ -379,7 +397,7 @@ export class AofManager {
   async #openStream(name: string, retention: RetentionOptions): Promise<AofLog> {
     const dir = join(this.config.root, STREAMS_DIR, name);
     try {
-      await mkdir(dir, { recursive: true });
+      await makeDirectory(dir);
     } catch (err) {
       throw AofError.io('create stream directory', dir, err);
     }

@@ -36,7 +36,8 @@
  * Not on the append hot path: transitions happen per segment (megabytes of records), so the two
  * syncs per commit are cheap next to what they protect.
  */
-import { mkdir, open, readFile, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readFile, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { makeDirectory } from '../make-directory.js';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { crc32 } from 'node:zlib';
@@ -435,7 +436,7 @@ export class ManifestLog {
     const opts = resolveOptions(options);
     const { dir } = opts;
     const metrics: ManifestMetrics | null = opts.registry === null ? null : createManifestMetrics(opts.registry);
-    await io('mkdir', dir, () => mkdir(dir, { recursive: true }));
+    await io('mkdir', dir, () => makeDirectory(dir));
     const started = performance.now();
     const names = await io('readdir', dir, () => readdir(dir));
 
