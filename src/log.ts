@@ -119,7 +119,7 @@ export class AofLog {
 
   /** @internal created by AofManager.openStream */
   constructor(name: string, dir: string, ctx: LogContext, segments: Segment[], nextId: number) {
-    refuseClone(this, `an AofLog (stream ${name})`, CLONE_REMEDY);
+    refuseClone(this, `an AofLog (stream ${name})`, CLONE_REMEDY, () => ({ name: this.#name, nextId: this.#nextId }));
     this.#name = name;
     this.#dir = dir;
     this.#ctx = ctx;

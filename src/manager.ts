@@ -134,7 +134,7 @@ export class AofManager {
   #failure: AofError | null = null;
 
   private constructor(config: ResolvedConfig, lock: RootLock, registry: Registry, { manifest: opened, store, restoredManifestFiles }: Opened) {
-    refuseClone(this, 'an AofManager', CLONE_REMEDY);
+    refuseClone(this, 'an AofManager', CLONE_REMEDY, () => ({ root: this.#config.root }));
     this.#config = config;
     this.#registry = registry;
     this.#lock = lock;

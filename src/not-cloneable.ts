@@ -21,19 +21,26 @@
  * its error has a fixed generic message, and the guard already refuses on every version.
  */
 
+import { inspect, type InspectOptions } from 'node:util';
+
 /** Own property of every live handle that makes structured clone refuse it. */
 export const CLONE_GUARD_KEY = 'aof2:notCloneable';
 
 /**
  * Makes `handle` refuse structured clone with `AOF_ERR_NOT_CLONEABLE: <what> <remedy>`. Call it
- * first in the constructor (before any other own property is defined).
+ * first in the constructor (before any other own property is defined). `shown` is what
+ * `console.log(handle)` prints instead of the guard (util.inspect would otherwise show only it).
  */
-export function refuseClone(handle: object, what: string, remedy: string): void {
+export function refuseClone(handle: object, what: string, remedy: string, shown: () => Record<string, unknown>): void {
   Object.defineProperty(handle, CLONE_GUARD_KEY, {
     value: Symbol(`AOF_ERR_NOT_CLONEABLE: ${what} cannot be cloned or posted to another thread (structuredClone, postMessage, workerData). ${remedy}`),
     enumerable: true,
     writable: false,
     configurable: false,
+  });
+  // Symbol-keyed, so structured clone never visits it.
+  Object.defineProperty(handle, inspect.custom, {
+    value: (_depth: number, options: InspectOptions) => `${handle.constructor.name} ${inspect(shown(), options)}`,
   });
 }
 

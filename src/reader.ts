@@ -58,7 +58,7 @@ export class AofReader {
         details: { from, firstId: log.firstId, nextId: log.nextId },
       });
     }
-    refuseClone(this, `an AofReader (stream ${log.name})`, CLONE_REMEDY);
+    refuseClone(this, `an AofReader (stream ${log.name})`, CLONE_REMEDY, () => ({ stream: log.name, position: this.#nextId, closed: this.#closed }));
     this.#log = log;
     this.#arena = arena;
     this.#coordinator = coordinator;

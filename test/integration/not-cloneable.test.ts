@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { inspect } from 'node:util';
 import { serialize } from 'node:v8';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { AofManager, ErrorCode } from '../../src/index.js';
@@ -59,6 +60,10 @@ test('a manager, a log and a reader refuse structuredClone, postMessage, workerD
     assert.equal(log.name, 'orders');
     assert.equal(manager.config.root, root);
     assert.equal(typeof manager.registry.metrics, 'function');
+    // console.log shows the handle, not the guard.
+    assert.equal(inspect(log), "AofLog { name: 'orders', nextId: 1 }");
+    assert.match(inspect(manager), /^AofManager \{ root: '/);
+    assert.match(inspect(reader), /^AofReader \{ stream: 'orders', position: 0, closed: false \}/);
     assert.equal((await reader.next())?.id, 0);
     reader.close();
     assert.equal(await log.append(payloadFor(1, 10)), 1);
