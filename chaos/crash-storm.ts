@@ -22,6 +22,7 @@ import { ManifestLog } from '../src/manifest/manifest-log.js';
 import { withFailpoints } from '../test/helpers/failpoints-env.js';
 import { seededRandom } from '../test/helpers/crash-workload.js';
 import { payloadFor, sameBytes, tempRoot } from '../test/helpers/tmp.js';
+import { Deadline, TaskGroup } from '../test/helpers/engine.js';
 import { Tally, describeError, sleep, tick, type Scenario, type ScenarioContext, type ScenarioReport } from './scenario.js';
 
 const FULL_CRASHES = 1000;
@@ -115,8 +116,9 @@ async function round(ctx: ScenarioContext, tally: Tally, r: number, recordsPerSt
         const logs = await Promise.all(STREAMS.map((name) => manager.openStream(name)));
         const rand = seededRandom(seed);
         let writing = true;
-        const writer = async (): Promise<void> => {
+        const writer = async (signal: AbortSignal): Promise<void> => {
           for (let id = 0; id < recordsPerStream; id++) {
+            signal.throwIfAborted();
             for (let s = 0; s < logs.length; s++) {
               const bytes = payload(s, id);
               let got: number;
@@ -138,12 +140,18 @@ async function round(ctx: ScenarioContext, tally: Tally, r: number, recordsPerSt
           writing = false;
         };
         // The follower tails stream 0 while it is written (mostly resident data).
-        const follower = async (): Promise<number> => {
+        // The three run as one group: the first failure stops the others (they watch `signal`) and
+        // all have ended before the manager closes, so no reader is closed under a live task and no
+        // loop waits for a writer that is gone (the hang of issue 10, in the Tier 1 chaos test).
+        const group = new TaskGroup();
+        const follower = async (signal: AbortSignal): Promise<number> => {
           const reader = logs[0]!.openReader({ from: 0 });
           let id = 0;
           let retried = 0;
+          let stall = new Deadline(`${where}: follower to move past ${id}`, STEP_MS, { signal });
           try {
             while (writing || id < recordsPerStream) {
+              stall.check();
               let rec;
               try {
                 rec = await tally.bounded(reader.next(), STEP_MS, `${where}: follower next() at ${id}`);
@@ -164,6 +172,7 @@ async function round(ctx: ScenarioContext, tally: Tally, r: number, recordsPerSt
               }
               tally.verified++;
               id = rec.id + 1;
+              stall = new Deadline(`${where}: follower to move past ${id}`, STEP_MS, { signal });
             }
           } finally {
             reader.close();
@@ -172,9 +181,9 @@ async function round(ctx: ScenarioContext, tally: Tally, r: number, recordsPerSt
         };
         // The cold reader starts once a few segments exist and re-reads stream 1 from 0 repeatedly:
         // evicted segments come back through the hydrate pool from Tier 1 files and Tier 2 objects.
-        const cold = async (): Promise<number> => {
+        const cold = async (signal: AbortSignal): Promise<number> => {
           let retried = 0;
-          while (writing) {
+          while (writing && !signal.aborted) {
             const end = logs[1]!.nextId;
             if (end < 200) {
               await sleep(5);
@@ -184,7 +193,12 @@ async function round(ctx: ScenarioContext, tally: Tally, r: number, recordsPerSt
           }
           return retried;
         };
-        const [, followRetried, coldRetried] = await Promise.all([writer(), follower(), cold()]);
+        void group.spawn('writer', writer);
+        const following = group.spawn('follower', follower);
+        const coldReading = group.spawn('cold reader', cold);
+        await group.join(4 * STEP_MS);
+        const followRetried = (await following) ?? 0;
+        const coldRetried = (await coldReading) ?? 0;
         await tally.bounded(manager.settle(), SETTLE_MS, `${where}: settle`);
         let retried = followRetried + coldRetried;
         for (let s = 0; s < logs.length; s++) retried += (await readRange(tally, logs[s]!, s, 0, recordsPerStream, `${where}: read back under failpoints`)).retried;

@@ -97,8 +97,14 @@ async function round(ctx: ScenarioContext, tally: Tally, mountDir: string, r: nu
       // Ids are assigned in call order; an id counts as acknowledged only once its promise resolved
       // and every earlier one did too (the durable prefix).
       const done = new Set<number>();
+      // The ballast leaves a few MB: a disk that never fills within this is a failure, not a wait.
+      const fillBy = Date.now() + 10 * STEP_MS;
       const writer = async (): Promise<void> => {
         while (failure === null) {
+          if (Date.now() > fillBy) {
+            failure = new Error(`${where}: the disk did not fill within ${10 * STEP_MS} ms (acknowledged up to ${acked})`);
+            break;
+          }
           const id = nextToAppend++;
           try {
             const got = await tally.bounded(log.append(payloadFor(id + seed, sizeOf(seed, id))), STEP_MS, `${where}: append ${id}`);

@@ -53,7 +53,7 @@ export function rawClient(config: S3StoreConfig): S3Client {
     region: config.region ?? S3_DEFAULTS.region,
     ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
     ...(config.forcePathStyle === undefined ? {} : { forcePathStyle: config.forcePathStyle }),
-    ...(config.credentials === undefined ? {} : { credentials: { ...config.credentials } }),
+    ...(config.credentials === undefined ? {} : { credentials: typeof config.credentials === 'function' ? config.credentials : { ...config.credentials } }),
     maxAttempts: S3_DEFAULTS.maxAttempts,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',

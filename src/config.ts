@@ -9,6 +9,7 @@ import type { RetentionOptions } from './retention.js';
 import type { Registry } from 'prom-client';
 import type { AofLogger } from './events.js';
 import { DEFAULT_ADMISSION_SAMPLE_EVERY } from './metrics/engine-counters.js';
+import { resolveCredentials, type Tier2Credentials, type Tier2CredentialsProvider } from './tier2/credentials.js';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 
@@ -50,7 +51,12 @@ export type Tier2Options =
       endpoint?: string;
       region?: string;
       forcePathStyle?: boolean;
-      credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+      /**
+       * What the AWS SDK accepts: an `AwsCredentialIdentity` (also one the SDK produced, with
+       * `$source`, `expiration`, `accountId`, `credentialScope`) or a provider function such as
+       * `fromNodeProviderChain()`. Default: the SDK's default chain. See src/tier2/credentials.ts.
+       */
+      credentials?: Tier2Credentials | Tier2CredentialsProvider;
       /** Server-side encryption requested for every object aof2 writes; default: the bucket's own. */
       serverSideEncryption?: 'AES256' | 'aws:kms';
       /** KMS key id or ARN, only with `serverSideEncryption: 'aws:kms'`; default: the account's aws/s3 key. */
@@ -357,7 +363,11 @@ function optionalString(obj: Record<string, unknown>, key: string, where: string
   return value;
 }
 
-/** Checks every s3 key's type and copies only the known ones (the result is structured-clonable). */
+/**
+ * Checks every s3 key's type and copies only the known ones. The result is structured-clonable
+ * (it goes to worker threads), except a credentials provider function, which never leaves the main
+ * thread (src/tier2/credentials.ts).
+ */
 function resolveS3(t2: Record<string, unknown>): Tier2Options {
   checkKeys(t2, S3_KEYS, 'tier2.');
   const bucket = optionalString(t2, 'bucket', 'tier2.', false);
@@ -382,19 +392,7 @@ function resolveS3(t2: Record<string, unknown>): Tier2Options {
     }
     out.forcePathStyle = forcePathStyle;
   }
-  if (t2['credentials'] !== undefined) {
-    const creds = plainObject(t2['credentials'], 'tier2.credentials');
-    checkKeys(creds, ['accessKeyId', 'secretAccessKey', 'sessionToken'], 'tier2.credentials.');
-    const accessKeyId = optionalString(creds, 'accessKeyId', 'tier2.credentials.', false);
-    const secretAccessKey = optionalString(creds, 'secretAccessKey', 'tier2.credentials.', false);
-    if (accessKeyId === undefined || secretAccessKey === undefined) {
-      throw AofError.invalidArgument('tier2.credentials needs both accessKeyId and secretAccessKey (or omit credentials to use the AWS default chain)', {
-        option: 'tier2.credentials',
-      });
-    }
-    const sessionToken = optionalString(creds, 'sessionToken', 'tier2.credentials.', false);
-    out.credentials = sessionToken === undefined ? { accessKeyId, secretAccessKey } : { accessKeyId, secretAccessKey, sessionToken };
-  }
+  if (t2['credentials'] !== undefined) out.credentials = resolveCredentials(t2['credentials']);
   const sse = t2['serverSideEncryption'];
   if (sse !== undefined) {
     if (sse !== 'AES256' && sse !== 'aws:kms') {

@@ -44,6 +44,12 @@ export const ErrorCode = {
   UNSUPPORTED_PLATFORM: 'AOF_ERR_UNSUPPORTED_PLATFORM',
   /** A failure injected on purpose by a failpoint (`AOF2_FAILPOINTS`, workers/failpoints.ts). */
   INJECTED: 'AOF_ERR_INJECTED',
+  /**
+   * A live handle (manager, log, reader) was structured-cloned or posted to another thread. Node 20
+   * cannot run code inside the clone, so this code arrives in a DataCloneError's message, see
+   * src/not-cloneable.ts.
+   */
+  NOT_CLONEABLE: 'AOF_ERR_NOT_CLONEABLE',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -70,6 +76,51 @@ export interface SerializedAofError {
   message: string;
   stack?: string | undefined;
   details?: Record<string, unknown> | undefined;
+  /** The underlying error's own fields (an fs error's errno, syscall, path), rebuilt as `cause`. */
+  cause?: SerializedCause | undefined;
+}
+
+/**
+ * What crosses a thread of an error's `cause`. Structured clone keeps an Error's message and stack
+ * but drops `code`, `errno`, `syscall` and `path`, which are what a caller of AOF_ERR_IO branches
+ * on (`err.cause.code === 'ENOSPC'`), so they are copied out by hand.
+ */
+export interface SerializedCause {
+  name: string;
+  message: string;
+  stack?: string | undefined;
+  code?: string | undefined;
+  errno?: number | undefined;
+  syscall?: string | undefined;
+  path?: string | undefined;
+}
+
+function serializeCause(cause: unknown): SerializedCause | undefined {
+  if (cause === undefined || cause === null) return undefined;
+  if (typeof cause !== 'object') return { name: 'Error', message: String(cause) };
+  const c = cause as Partial<NodeJS.ErrnoException>;
+  const out: SerializedCause = {
+    name: typeof c.name === 'string' ? c.name : 'Error',
+    message: typeof c.message === 'string' ? c.message : String(cause),
+  };
+  if (typeof c.stack === 'string') out.stack = c.stack;
+  if (typeof c.code === 'string') out.code = c.code;
+  if (typeof c.errno === 'number') out.errno = c.errno;
+  if (typeof c.syscall === 'string') out.syscall = c.syscall;
+  if (typeof c.path === 'string') out.path = c.path;
+  return out;
+}
+
+/** The cause as the thread that threw it saw it: an Error with the errno fields of a Node fs error. */
+function deserializeCause(raw: SerializedCause): Error {
+  const err: NodeJS.ErrnoException = new Error(raw.message);
+  err.name = raw.name;
+  if (raw.stack !== undefined) err.stack = raw.stack;
+  if (raw.code !== undefined) err.code = raw.code;
+  if (raw.errno !== undefined) err.errno = raw.errno;
+  if (raw.syscall !== undefined) err.syscall = raw.syscall;
+  if (raw.path !== undefined) err.path = raw.path;
+  return err;
 }
 
 /** Base class of every error aof2 throws. */
@@ -105,14 +156,24 @@ export class AofError extends Error {
 
   /** Flattens for postMessage; see {@link AofError.deserialize}. */
   serialize(): SerializedAofError {
-    return { code: this.code, message: this.message, stack: this.stack, details: this.details };
+    const out: SerializedAofError = { code: this.code, message: this.message, stack: this.stack, details: this.details };
+    const cause = serializeCause(this.cause);
+    if (cause !== undefined) out.cause = cause;
+    return out;
   }
 
-  /** Rebuilds an error that crossed a worker boundary, keeping its code and the worker's stack. */
+  /**
+   * Rebuilds an error that crossed a worker boundary, keeping its code, the worker's stack and its
+   * `cause` (an Error carrying the errno fields, so AOF_ERR_IO from the flush worker has
+   * `cause.code === 'ENOSPC'` like one thrown on this thread).
+   */
   static deserialize(raw: SerializedAofError): AofError {
     const known = Object.values(ErrorCode) as string[];
     const code = (known.includes(raw.code) ? raw.code : ErrorCode.WORKER_FAILED) as ErrorCodeValue;
-    const err = new AofError(code, raw.message, raw.details === undefined ? undefined : { details: raw.details });
+    const options: { cause?: unknown; details?: Record<string, unknown> } = {};
+    if (raw.details !== undefined) options.details = raw.details;
+    if (raw.cause !== undefined) options.cause = deserializeCause(raw.cause);
+    const err = new AofError(code, raw.message, options);
     if (raw.stack !== undefined) err.stack = raw.stack;
     return err;
   }

@@ -16,6 +16,7 @@ import { maxPayloadBytes, type ResolvedConfig } from './config.js';
 import type { Coordinator } from './coordinator/coordinator.js';
 import { AofError, ErrorCode, WouldBlockError, WouldBlockKind, type WouldBlockKindValue } from './errors.js';
 import { RECORD_ALIGN, RECORD_HEADER_BYTES, RECORD_PAYLOAD_OFFSET, frameLength } from './format/record.js';
+import { CLONE_REMEDY, refuseClone } from './not-cloneable.js';
 import { AofReader, type ReaderOptions } from './reader.js';
 import type { Flusher } from './tier0/flusher.js';
 import { startHydration } from './tier0/hydrate.js';
@@ -76,7 +77,8 @@ export interface LogContext {
 }
 
 export class AofLog {
-  readonly name: string;
+  // Behind a getter, not an own property: structured clone must meet the clone guard first (src/not-cloneable.ts).
+  readonly #name: string;
   readonly #dir: string;
   readonly #ctx: LogContext;
   readonly #arena: Arena;
@@ -117,7 +119,8 @@ export class AofLog {
 
   /** @internal created by AofManager.openStream */
   constructor(name: string, dir: string, ctx: LogContext, segments: Segment[], nextId: number) {
-    this.name = name;
+    refuseClone(this, `an AofLog (stream ${name})`, CLONE_REMEDY, () => ({ name: this.#name, nextId: this.#nextId }));
+    this.#name = name;
     this.#dir = dir;
     this.#ctx = ctx;
     this.#arena = ctx.arena;
@@ -134,6 +137,11 @@ export class AofLog {
     this.#counters = ctx.counters;
     this.#sampleEvery = ctx.counters.sampleEvery;
     this.#sampleCountdown = this.#sampleEvery > 0 ? this.#sampleEvery : Number.POSITIVE_INFINITY;
+  }
+
+  /** The stream's name. */
+  get name(): string {
+    return this.#name;
   }
 
   /** Records appended through this log since the manager opened it (aof_appended_records_total). */

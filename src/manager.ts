@@ -5,7 +5,8 @@
  * `openStream` recovers a stream's segments before admitting appends; retention runs on a timer;
  * `close` drains, seals, uploads what the store accepts and stops everything.
  */
-import { mkdir, readdir, realpath, unlink } from 'node:fs/promises';
+import { readdir, realpath, unlink } from 'node:fs/promises';
+import { makeDirectory } from './make-directory.js';
 import { join } from 'node:path';
 import { Arena } from './arena/arena.js';
 import { SlotState } from './arena/layout.js';
@@ -22,9 +23,10 @@ import { registerExitDrain } from './exit-drain.js';
 import { Coordinator } from './coordinator/coordinator.js';
 import { AofError, ErrorCode } from './errors.js';
 import { AofLog, type LogContext } from './log.js';
+import { CLONE_REMEDY, refuseClone } from './not-cloneable.js';
 import { RootLock } from './root-lock.js';
 import { ensureDirectory } from './safe-fs.js';
-import { validateStreamName } from './stream-name.js';
+import { isValidStreamName, validateStreamName } from './stream-name.js';
 import { Flusher } from './tier0/flusher.js';
 import { recoverStream, type RecoveryReport } from './tier0/recovery.js';
 import { Tier1, type Tier1Stats } from './tier1/tier1.js';
@@ -99,10 +101,9 @@ interface Opened {
 }
 
 export class AofManager {
-  /** The options as resolved; `root` is the real path of the root (a symlinked root resolved at open). */
-  readonly config: ResolvedConfig;
-  /** prom-client registry holding this manager's metrics (`metrics.registry`, or a private one). */
-  readonly registry: Registry;
+  // Behind getters, not own properties: structured clone must meet the clone guard first (src/not-cloneable.ts).
+  readonly #config: ResolvedConfig;
+  readonly #registry: Registry;
   readonly #counters: EngineCounters;
   readonly #events: EngineEvents;
   readonly #fsyncHistogram: BigInt64Array;
@@ -146,8 +147,9 @@ export class AofManager {
   readonly #unregisterExitDrain: () => void;
 
   private constructor(config: ResolvedConfig, lock: RootLock, registry: Registry, { manifest: opened, store, restoredManifestFiles }: Opened) {
-    this.config = config;
-    this.registry = registry;
+    refuseClone(this, 'an AofManager', CLONE_REMEDY, () => ({ root: this.#config.root }));
+    this.#config = config;
+    this.#registry = registry;
     this.#lock = lock;
     this.#manifest = opened.manifest;
     this.#catalog = opened.catalog;
@@ -199,6 +201,16 @@ export class AofManager {
     this.#unregisterExitDrain = registerExitDrain({ drainForExit: (event) => this.#drainForExit(event) }, config.flushOnExit);
   }
 
+  /** The options as resolved; `root` is the real path of the root (a symlinked root resolved at open). */
+  get config(): ResolvedConfig {
+    return this.#config;
+  }
+
+  /** prom-client registry holding this manager's metrics (`metrics.registry`, or a private one). */
+  get registry(): Registry {
+    return this.#registry;
+  }
+
   /**
    * Opens (creating if needed) the root and starts the engine.
    * @throws AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION, AOF_ERR_LOCKED, AOF_ERR_IO,
@@ -211,7 +223,7 @@ export class AofManager {
     parseFailpoints(process.env[FAILPOINTS_ENV], process.env[FAILPOINTS_SEED_ENV]);
     let config: ResolvedConfig;
     try {
-      await mkdir(requested.root, { recursive: true });
+      await makeDirectory(requested.root); // EROFS reported as EROFS, not ENOENT
       // The root may be a symlink (the user's choice): resolved once here, so `config.root` is the
       // real directory and everything below it is held to the rule of src/safe-fs.ts.
       config = { ...requested, root: await realpath(requested.root) };
@@ -278,11 +290,16 @@ export class AofManager {
     return log;
   }
 
-  /** Names of the streams stored under the root or recorded in the manifest, opened or not. */
+  /**
+   * Names of the streams stored under the root or recorded in the manifest, opened or not, sorted.
+   * Only valid stream names (each one `openStream` accepts).
+   * @throws AOF_ERR_CLOSED
+   */
   async listStreams(): Promise<string[]> {
     this.#checkOpen();
     const entries = await readdir(join(this.config.root, STREAMS_DIR), { withFileTypes: true });
-    const names = new Set(entries.filter((e) => e.isDirectory()).map((e) => e.name));
+    // Only directories openStream would accept: anything else in streams/ is not a stream.
+    const names = new Set(entries.filter((e) => e.isDirectory() && isValidStreamName(e.name)).map((e) => e.name));
     for (const name of this.#catalog.streams()) names.add(name);
     return [...names].sort();
   }

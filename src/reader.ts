@@ -13,6 +13,7 @@ import type { Coordinator } from './coordinator/coordinator.js';
 import { AofError, ErrorCode, WouldBlockError, WouldBlockKind } from './errors.js';
 import { RECORD_PAYLOAD_OFFSET, RECORD_TIMESTAMP_OFFSET, frameLength, frameOffsetOf } from './format/record.js';
 import { frameForRecord } from './format/tier1.js';
+import { CLONE_REMEDY, refuseClone } from './not-cloneable.js';
 import type { AofLog, LogRecord } from './log.js';
 import type { Segment } from './tier0/segment.js';
 
@@ -57,6 +58,7 @@ export class AofReader {
         details: { from, firstId: log.firstId, nextId: log.nextId },
       });
     }
+    refuseClone(this, `an AofReader (stream ${log.name})`, CLONE_REMEDY, () => ({ stream: log.name, position: this.#nextId, closed: this.#closed }));
     this.#log = log;
     this.#arena = arena;
     this.#coordinator = coordinator;

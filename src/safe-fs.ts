@@ -26,7 +26,8 @@
  * are regular files and cannot be told from the original.
  */
 import { closeSync, constants, fstatSync, lstatSync, openSync, type Dirent, type Stats } from 'node:fs';
-import { lstat, mkdir, open, readdir, type FileHandle } from 'node:fs/promises';
+import { lstat, open, readdir, type FileHandle } from 'node:fs/promises';
+import { makeDirectory } from './make-directory.js';
 import { join } from 'node:path';
 import { AofError, ErrorCode } from './errors.js';
 
@@ -200,7 +201,7 @@ export async function isRealDirectory(path: string): Promise<boolean> {
  */
 export async function ensureDirectory(path: string): Promise<void> {
   if (await isRealDirectory(path)) return;
-  await mkdir(path, { recursive: true });
+  await makeDirectory(path);
   // Re-checked: something else may have won the race to create it.
   await isRealDirectory(path);
 }

@@ -22,7 +22,8 @@ export function isSerializedAofError(x: unknown): x is SerializedAofError {
 /**
  * Worker side: flattens anything a task threw into the plain shape that survives the trip. An
  * `AofError` keeps its code; a Node fs error becomes AOF_ERR_IO (`context` names the action and
- * path, since `cause` does not cross); anything else becomes AOF_ERR_WORKER_FAILED.
+ * path; the fs error's errno fields travel as `cause` and are rebuilt on the main thread); anything
+ * else becomes AOF_ERR_WORKER_FAILED.
  */
 export function toWorkerError(err: unknown, context: { action: string; path: string }): SerializedAofError {
   if (err instanceof AofError) return err.serialize();

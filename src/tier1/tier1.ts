@@ -507,6 +507,8 @@ export class Tier1 {
         progressIndex: G_PROGRESS_EPOCH,
       };
       try {
+        // A credentials provider is called here, on the main thread: the task carries its answer.
+        if (task.source.kind === 'object') task.source.store = await this.tier2!.taskStoreConfig();
         await this.#hydratePool.run(task);
         this.stats.framesDecompressed++;
         const seconds = (performance.now() - started) / 1000;

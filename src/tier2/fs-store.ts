@@ -14,7 +14,8 @@
  * the engine retries it through the same circuit breaker.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
+import { readdir, stat, unlink } from 'node:fs/promises';
+import { makeDirectory } from '../make-directory.js';
 import { writeFileAtomically } from '../durable-file.js';
 import { OpenMode, openFile, regularFileSize } from '../safe-fs.js';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -59,7 +60,7 @@ export class FsObjectStore implements ObjectStore {
     const path = this.#path(key);
     const tmp = `${path}.${randomBytes(6).toString('hex')}${TMP_SUFFIX}`;
     try {
-      await mkdir(dirname(path), { recursive: true });
+      await makeDirectory(dirname(path));
       await writeFileAtomically(path, body, tmp);
     } catch (err) {
       throw unavailable('put', path, err);
@@ -132,8 +133,13 @@ export class FsObjectStore implements ObjectStore {
       try {
         entries = await readdir(dir, { withFileTypes: true });
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return;
-        throw unavailable('list', dir, err);
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') throw unavailable('list', dir, err);
+        // A prefix with no directory yet is an empty listing; a store root that is not a
+        // directory is a store that cannot work, and an empty root must not take it for an
+        // empty bucket and start a new history (docs/architecture.md).
+        await this.#checkRoot();
+        return;
       }
       for (const entry of entries) {
         const key = keyPrefix + entry.name;
@@ -146,6 +152,25 @@ export class FsObjectStore implements ObjectStore {
     };
     await walk(start, base === '' ? '' : base + '/');
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /**
+   * Resolves when the store root is a directory or does not exist yet (the first put creates it).
+   * @throws AOF_ERR_UNAVAILABLE (storeCode ENOTDIR) when it, or a parent, is something else
+   */
+  async #checkRoot(): Promise<void> {
+    let isDirectory: boolean;
+    try {
+      isDirectory = (await stat(this.#root)).isDirectory();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw unavailable('stat store root', this.#root, err);
+    }
+    if (!isDirectory) {
+      const err: NodeJS.ErrnoException = new Error(`ENOTDIR: not a directory, scandir '${this.#root}'`);
+      Object.assign(err, { code: 'ENOTDIR', syscall: 'scandir', path: this.#root });
+      throw unavailable('list (store root is not a directory)', this.#root, err);
+    }
   }
 
   async delete(key: string): Promise<void> {

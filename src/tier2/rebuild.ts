@@ -12,7 +12,8 @@
  *    the stream's objects; each one that continues the stream is verified (header, footer, frame
  *    index by ranged GETs) and recorded, which shrinks the loss window to segments never uploaded.
  */
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { readdir, rename, rm } from 'node:fs/promises';
+import { makeDirectory } from '../make-directory.js';
 import { fsyncDir, writeFileAtomically } from '../durable-file.js';
 import { dirname, join } from 'node:path';
 import { CHUNK_FILE_SUFFIX, ManifestRecordType, type ManifestRecord } from '../format/manifest.js';
@@ -43,7 +44,7 @@ export async function restoreManifest(dir: string, store: ObjectStore): Promise<
   const staging = `${dir}.restore`;
   try {
     await rm(staging, { recursive: true, force: true });
-    await mkdir(staging, { recursive: true });
+    await makeDirectory(staging);
   } catch (err) {
     throw AofError.io('create manifest staging directory', staging, err);
   }

@@ -159,7 +159,10 @@ export class S3ObjectStore implements ObjectStore {
     if (config.endpoint !== undefined) clientConfig.endpoint = config.endpoint;
     if (config.forcePathStyle !== undefined) clientConfig.forcePathStyle = config.forcePathStyle;
     // Without credentials the SDK's default chain applies (env, shared files, SSO, IMDS/ECS roles).
-    if (config.credentials !== undefined) clientConfig.credentials = { ...config.credentials };
+    // A provider is handed to the SDK as is (it refreshes expiring identities itself); an identity
+    // is copied, so the caller's object is not the client's.
+    const credentials = config.credentials;
+    if (credentials !== undefined) clientConfig.credentials = typeof credentials === 'function' ? credentials : { ...credentials };
     this.#client = new S3Client(clientConfig);
   }
 

@@ -35,6 +35,7 @@ import { decodeTier1Image } from '../tier1/tier1-file.js';
 import { fromWorkerRejection } from '../worker-error.js';
 import type { UploadResult, UploadTask } from '../../workers/tier2-protocol.js';
 import { BreakerState, CircuitBreaker } from './circuit-breaker.js';
+import { CredentialSource } from './credentials.js';
 import { parseSegmentKey, segmentKey, type ObjectStore, type Tier2StoreConfig } from './object-store.js';
 import { fetchTier1Meta } from './remote-meta.js';
 import { EngineEvents } from '../events.js';
@@ -118,6 +119,8 @@ export class Tier2 {
   #closing = false;
 
   readonly #events: EngineEvents;
+  /** Calls a `tier2.credentials` provider for tasks (a function cannot cross to a worker), or null. */
+  readonly #credentials: CredentialSource | null;
 
   constructor(
     store: ObjectStore,
@@ -130,6 +133,8 @@ export class Tier2 {
     this.#events = events;
     this.store = store;
     this.storeConfig = storeConfig;
+    const credentials = storeConfig.kind === 's3' ? storeConfig.credentials : undefined;
+    this.#credentials = typeof credentials === 'function' ? new CredentialSource(credentials) : null;
     this.#manifest = manifest;
     this.#coordinator = coordinator;
     this.#budget = config.tier1.maxBytes;
@@ -262,6 +267,16 @@ export class Tier2 {
     }
   }
 
+  /**
+   * The store configuration to send with a worker task: `storeConfig` itself, or with a
+   * credentials provider, a copy carrying the identity the provider returned (plain data).
+   * @throws (rejects) AOF_ERR_UNAVAILABLE when the provider fails
+   */
+  async taskStoreConfig(): Promise<Tier2StoreConfig> {
+    if (this.#credentials === null) return this.storeConfig;
+    return { ...this.storeConfig, credentials: await this.#credentials.get() } as Tier2StoreConfig;
+  }
+
   /** Waits until the breaker admits an attempt; false when closing. */
   async #admitted(): Promise<boolean> {
     while (!this.breaker.canAttempt()) {
@@ -277,6 +292,7 @@ export class Tier2 {
       if (!(await this.#admitted())) return;
       let result: UploadResult;
       try {
+        task.store = await this.taskStoreConfig();
         result = (await this.#pool.run(task)) as UploadResult;
         this.breaker.onSuccess();
       } catch (raw) {

@@ -13,12 +13,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AofManager, WouldBlockError, type AofLog, type AofManagerOptions } from '../../src/index.js';
+import { AofManager, WouldBlockError, type AofManagerOptions } from '../../src/index.js';
 import { SegmentState } from '../../src/format/snapshot.js';
 import { MAX_COMPRESS_ATTEMPTS } from '../../src/tier1/tier1.js';
-import { sleep, waitFor } from '../helpers/engine.js';
+import { TaskGroup, waitFor } from '../helpers/engine.js';
+import { Follower } from '../helpers/follower.js';
 import { jsonLikePayload, rng } from '../helpers/tier1.js';
-import { sameBytes, tempRoot } from '../helpers/tmp.js';
+import { tempRoot } from '../helpers/tmp.js';
 import { withFailpoints } from '../helpers/failpoints-env.js';
 import {
   asyncPass,
@@ -37,6 +38,12 @@ const SEGMENT_BYTES = 64 * 1024;
 const SLOTS = 8;
 const FRAME_BYTES = 4096;
 const RECORDS = 4000;
+/**
+ * How long any one step (a wait, an append, a follower without progress) may take. Generous: on a
+ * loaded 2-core machine the whole write took over 30 s, and a deadline on the whole run rather than
+ * on progress failed there although nothing was stuck.
+ */
+const STALL_MS = 60_000;
 /** Records (about twice the arena's worth) the writer may run ahead of the cold reader. */
 const COLD_LAG = 2000;
 const STREAM = 'chaos';
@@ -83,50 +90,7 @@ function sizeOf(rand: () => number): number {
   return rand() < 0.8 ? 40 + Math.floor(rand() * 460) : 500 + Math.floor(rand() * 1500);
 }
 
-const RETRYABLE = new Set(['AOF_ERR_WORKER_FAILED', 'AOF_ERR_INJECTED', 'AOF_ERR_IO']);
-
-/**
- * Follows the log from 0 while it is written (sync: nextSync, on WouldBlock sleep 1 ms rather than
- * spin, which would take a core from the workers; async: bounded next()), until it has read every
- * record after `done()`. Publishes its position in `progress.position`. Returns retried failures.
- */
-async function follow(log: AofLog, payloads: readonly Uint8Array[], done: () => boolean, sync: boolean, progress: { position: number }): Promise<number> {
-  const reader = log.openReader({ from: 0 });
-  let retried = 0;
-  const deadline = Date.now() + 30_000;
-  try {
-    while (!done() || reader.position < payloads.length) {
-      if (Date.now() > deadline) assert.fail(`${sync ? 'sync' : 'async'} follower stuck at ${reader.position}`);
-      let rec;
-      try {
-        rec = sync ? reader.nextSync() : await withTimeout(reader.next(), 10_000, `follower next() at ${reader.position}`);
-      } catch (err) {
-        if (err instanceof WouldBlockError) {
-          assert.ok(sync, 'an async reader never sees WouldBlock');
-          assert.equal(err.kind, 'hydration');
-          await sleep(1);
-          continue;
-        }
-        if (err instanceof Error && 'code' in err && RETRYABLE.has(String(err.code))) {
-          retried++;
-          continue;
-        }
-        throw err;
-      }
-      if (rec === null) {
-        await sleep(1);
-        continue;
-      }
-      if (!sameBytes(rec.payload, payloads[rec.id]!)) assert.fail(`follower: record ${rec.id} differs`);
-      progress.position = reader.position;
-    }
-  } finally {
-    reader.close();
-  }
-  return retried;
-}
-
-test('chaos: crashing and failing compress/hydrate workers lose nothing and hang nothing', { timeout: 90_000 }, async (t) => {
+test('chaos: crashing and failing compress/hydrate workers lose nothing and hang nothing', { timeout: 300_000 }, async (t) => {
   const { root, cleanup } = tempRoot('aof2-chaos-');
   t.after(cleanup);
   const payloads: Uint8Array[] = [];
@@ -139,21 +103,35 @@ test('chaos: crashing and failing compress/hydrate workers lose nothing and hang
     try {
       const log = await manager.openStream(STREAM);
       let writing = true;
-      const tail = { position: 0 };
-      const cold = { position: 0 };
-      let coldReader: Promise<number> | null = null;
-      const writer = async (): Promise<void> => {
+      // Writer and followers run as one group: the first failure stops the others, and the manager
+      // closes (in `finally`) only once none of them is left running. (With Promise.all, a follower
+      // that failed let `finally` close the manager under the cold reader: AOF_ERR_CLOSED as an
+      // unhandled rejection, and the writer polling the dead reader's position for ever.)
+      const group = new TaskGroup();
+      const followerOptions = { writerDone: () => !writing, signal: group.signal, stallMs: STALL_MS };
+      let cold: Follower | null = null;
+      const writer = async (signal: AbortSignal): Promise<void> => {
         const rand = rng(Number(FAILPOINTS_SEED));
         for (let id = 0; id < RECORDS; id++) {
-          if (id === COLD_LAG) coldReader = follow(log, payloads, () => !writing, false, cold);
+          if (id === COLD_LAG) {
+            const started = new Follower('cold reader', log, payloads, { ...followerOptions, sync: false });
+            cold = started;
+            void group.spawn('cold reader', () => started.result());
+          }
           // Stay at most COLD_LAG records (about twice the arena) ahead of the cold reader, so it
-          // reads evicted Tier 1 frames during the whole write rather than after it.
-          while (coldReader !== null && id - cold.position > COLD_LAG) await sleep(1);
+          // reads evicted Tier 1 frames during the whole write rather than after it. Fails at once
+          // if the cold reader died.
+          if (cold !== null) await (cold as Follower).within(id, COLD_LAG, { timeoutMs: STALL_MS, signal });
           // And do not outrun compression (its worker restarts after every crash): the cold reader
           // is then reading Tier 1 segments, through the hydrate pool, not raw files.
           // (Gated on sealed segments, not on the queue: a segment joins the queue only once its
           // SEALED record is durable, which can take a while when the manifest opens its chunk.)
-          while (sealedCount(log) - compressedOrFailed(manager) > 2) await sleep(1);
+          await waitFor(() => sealedCount(log) - compressedOrFailed(manager) <= 2, `compression to keep up at id ${id}`, {
+            timeoutMs: STALL_MS,
+            intervalMs: 1,
+            signal,
+            progress: () => `${sealedCount(log)} sealed, ${compressedOrFailed(manager)} compressed or given up`,
+          });
           const payload = jsonLikePayload(id, sizeOf(rand), rand);
           payloads.push(payload);
           let got: number;
@@ -161,18 +139,22 @@ test('chaos: crashing and failing compress/hydrate workers lose nothing and hang
             got = log.appendSync(payload);
           } catch (err) {
             if (!(err instanceof WouldBlockError)) throw err;
-            got = await withTimeout(log.append(payload), 10_000, `append ${id}`);
+            got = await withTimeout(log.append(payload), STALL_MS, `append ${id}`);
           }
           assert.equal(got, id);
           if (id % 50 === 49) await new Promise<void>((resolve) => setImmediate(resolve)); // let the followers run
         }
-        await withTimeout(log.flush(), 10_000, 'flush');
+        await withTimeout(log.flush(), STALL_MS, 'flush');
         writing = false;
       };
       // A sync reader tails the writer (mostly resident data); an async one starts from 0 once
       // COLD_LAG records are written and reads cold Tier 1 frames while appends and compressions go on.
-      const [, syncRetried] = await Promise.all([writer(), follow(log, payloads, () => !writing, true, tail)]);
-      const asyncRetried = await coldReader!;
+      const tail = new Follower('tail reader', log, payloads, { ...followerOptions, sync: true });
+      void group.spawn('writer', writer);
+      const tailRetried = group.spawn('tail reader', () => tail.result());
+      await group.join(4 * STALL_MS);
+      const syncRetried = (await tailRetried) ?? 0;
+      const asyncRetried = cold === null ? 0 : (cold as Follower).retried;
       const whileWriting = injectedTotal(manager);
       // A cold read-back: the arena holds a small part of the log, so nearly every frame is hydrated again.
       const passes = [await syncPass(log, expected, RECORDS, { retry: true, timeoutMs: 30_000, waitMs: 1 })];

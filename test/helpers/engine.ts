@@ -24,12 +24,117 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Polls `predicate` every `intervalMs` until it holds; fails the test after `timeoutMs`. */
-export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 5000, intervalMs = 2): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * How a bounded wait is told that waiting has become pointless: `signal` (a sibling task failed,
+ * see {@link TaskGroup}) or `failIf`, which names a reason the condition can no longer change (the
+ * reader that should make progress is dead). Either ends the wait at once, with a message.
+ */
+export interface WaitOptions {
+  /** Fail after this long (default 5,000 ms). */
+  timeoutMs?: number;
+  /** Poll period (default 2 ms). */
+  intervalMs?: number;
+  /** Ends the wait when aborted, with the abort reason. */
+  signal?: AbortSignal;
+  /** Returns why the condition can never become true now (fails at once), or null to keep waiting. */
+  failIf?: () => string | null;
+  /** State to show in the timeout message (a position, a counter). */
+  progress?: () => string;
+}
+
+/**
+ * The one way tests poll: waits until `predicate` holds, failing with a message that says what it
+ * waited for after `timeoutMs`, or at once when `failIf` gives a reason or `signal` aborts. A
+ * polling loop without a deadline hangs the suite the day its condition stops changing (issue 10:
+ * a writer waited forever for a reader that had died).
+ */
+export async function waitFor(predicate: () => boolean, what: string, options: number | WaitOptions = {}, intervalMs = 2): Promise<void> {
+  const opts: WaitOptions = typeof options === 'number' ? { timeoutMs: options, intervalMs } : options;
+  const d = new Deadline(what, opts.timeoutMs ?? 5000, opts);
   while (!predicate()) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(intervalMs);
+    d.check();
+    await sleep(opts.intervalMs ?? 2);
+  }
+}
+
+/**
+ * A deadline for a loop that does its own work between polls (a sync retry loop, a follower):
+ * call `check()` every turn. It throws (an assertion failure naming `what`) once `timeoutMs` has
+ * passed, or at once when `failIf` gives a reason or `signal` aborted.
+ */
+export class Deadline {
+  readonly #what: string;
+  readonly #timeoutMs: number;
+  readonly #at: number;
+  readonly #opts: WaitOptions;
+
+  constructor(what: string, timeoutMs: number, opts: Omit<WaitOptions, 'timeoutMs' | 'intervalMs'> = {}) {
+    this.#what = what;
+    this.#timeoutMs = timeoutMs;
+    this.#at = Date.now() + timeoutMs;
+    this.#opts = opts;
+  }
+
+  /** @throws AssertionError when the deadline passed or waiting became pointless; the abort reason when aborted */
+  check(): void {
+    const { signal, failIf, progress } = this.#opts;
+    if (signal?.aborted === true) throw signal.reason instanceof Error ? signal.reason : new Error(`${this.#what}: aborted (${String(signal.reason)})`);
+    const hopeless = failIf?.() ?? null;
+    if (hopeless !== null) assert.fail(`gave up waiting for ${this.#what}: ${hopeless}`);
+    if (Date.now() > this.#at) assert.fail(`timed out after ${this.#timeoutMs} ms waiting for ${this.#what}${progress === undefined ? '' : ` (${progress()})`}`);
+  }
+}
+
+/**
+ * Concurrent tasks of one test, run as one: the first failure aborts the others (their loops watch
+ * `signal`), every task settles before `join()` returns, and `join()` throws that first failure.
+ * Why: with `Promise.all`, a failing task rejects the test while its siblings keep running; the
+ * test's `finally` then closed the manager under a live reader (AOF_ERR_CLOSED "reader is closed",
+ * an unhandled rejection that hid the first error) and a writer polled that dead reader forever.
+ */
+export class TaskGroup {
+  readonly #abort = new AbortController();
+  readonly #running = new Set<Promise<void>>();
+  #failure: { error: unknown } | null = null;
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** The first failure, or null. */
+  get failure(): unknown {
+    return this.#failure?.error ?? null;
+  }
+
+  /** Starts `run`; its result is returned, its failure recorded (never unhandled) and the others aborted. */
+  spawn<T>(what: string, run: (signal: AbortSignal) => Promise<T>): Promise<T | undefined> {
+    const result = run(this.#abort.signal).then(
+      (value) => value,
+      (err: unknown) => {
+        if (this.#failure === null) {
+          this.#failure = { error: err };
+          this.#abort.abort(new Error(`aborted: ${what} failed first (${err instanceof Error ? err.message : String(err)})`));
+        }
+        return undefined;
+      },
+    );
+    const settled = result.then(() => undefined);
+    this.#running.add(settled);
+    void settled.then(() => this.#running.delete(settled));
+    return result;
+  }
+
+  /**
+   * Waits until every task (including ones spawned meanwhile) settled, then throws the first
+   * failure. A task that ignores the abort fails the wait after `timeoutMs`.
+   */
+  async join(timeoutMs: number): Promise<void> {
+    const d = new Deadline('every task of the group to settle', timeoutMs, { progress: () => `${this.#running.size} still running` });
+    while (this.#running.size > 0) {
+      d.check();
+      await Promise.race([...this.#running, sleep(100)]);
+    }
+    if (this.#failure !== null) throw this.#failure.error;
   }
 }
 

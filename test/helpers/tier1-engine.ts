@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { AofError, ErrorCode, WouldBlockError, type AofLog, type AofManager } from '../../src/index.js';
 import { SegmentState, type CatalogEntry } from '../../src/format/snapshot.js';
 import { ManifestLog, type ReplayReport } from '../../src/manifest/manifest-log.js';
-import { sleep } from './engine.js';
+import { Deadline, sleep, waitFor } from './engine.js';
 import { sameBytes } from './tmp.js';
 
 /** Rejects (failing the test) when `promise` does not settle within `ms`: nothing may hang. */
@@ -25,13 +25,9 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, what: stri
   }
 }
 
-/** Bounded poll: fails with `what` after `timeoutMs`. */
-export async function until(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(2);
-  }
+/** Bounded poll (the Tier 1 tests' default of 10 s): {@link waitFor} with a longer deadline. */
+export function until(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  return waitFor(predicate, what, timeoutMs);
 }
 
 /**
@@ -166,7 +162,8 @@ function retryable(err: unknown): boolean {
 /**
  * Reads `log` from `from` to `end` with `nextSync()` only: on WouldBlock (which must be of kind
  * hydration) it yields to the event loop (or sleeps `waitMs`, so as not to spin a core away from
- * the workers) and tries again. Checks every record against `expected`.
+ * the workers) and tries again. Checks every record against `expected`. Fails when no record
+ * came for `timeoutMs` (default 20 s): a stall, not a slow machine, is what it catches.
  */
 export async function syncPass(
   log: AofLog,
@@ -175,13 +172,14 @@ export async function syncPass(
   opts: { from?: number; timeoutMs?: number; retry?: boolean; waitMs?: number } = {},
 ): Promise<PassResult> {
   const from = opts.from ?? 0;
-  const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
+  const stallMs = opts.timeoutMs ?? 20_000;
   const reader = log.openReader({ from });
   const result: PassResult = { records: 0, wouldBlocks: 0, retriedFailures: 0 };
   try {
     let id = from;
+    let stall = new Deadline(`the sync pass to read record ${id} of ${end}`, stallMs);
     while (id < end) {
-      if (Date.now() > deadline) assert.fail(`sync pass stuck at record ${id} of ${end}`);
+      stall.check();
       let rec;
       try {
         rec = reader.nextSync();
@@ -204,6 +202,7 @@ export async function syncPass(
       if (!sameBytes(rec.payload, expected(id))) assert.fail(`sync pass: record ${id} differs`);
       id++;
       result.records++;
+      stall = new Deadline(`the sync pass to read record ${id} of ${end}`, stallMs);
     }
     assert.equal(reader.nextSync(), null, 'sync pass: caught up at the end');
   } finally {

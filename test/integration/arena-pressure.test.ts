@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AofManager, WouldBlockError, type AofLog, type FsyncPolicy } from '../../src/index.js';
-import { expectWouldBlock, seeded, sleep, verifyLog, waitFor } from '../helpers/engine.js';
+import { Deadline, expectWouldBlock, seeded, sleep, verifyLog, waitFor } from '../helpers/engine.js';
 import { payloadFor, sameBytes, tempRoot } from '../helpers/tmp.js';
 
 const SEGMENT = 64 * 1024;
@@ -105,7 +105,9 @@ for (const fsync of POLICIES) {
         if (blocked % 2 === 1) {
           assert.equal(await log.append(payload), id);
         } else {
+          const d = new Deadline(`appendSync of record ${id} to be admitted`, 30_000);
           for (;;) {
+            d.check();
             await sleep(1);
             try {
               assert.equal(log.appendSync(payload), id);
@@ -196,7 +198,9 @@ for (const fsync of POLICIES) {
     await verifyLog(log, (id) => accepted[id]!.payload, accepted.length);
     // Queue drained: the sync path works again.
     let id = -1;
+    const d = new Deadline('the sync path to admit an append once the queue drained', 30_000);
     while (id < 0) {
+      d.check();
       try {
         id = log.appendSync(payloadFor(0, 10));
       } catch (err) {

@@ -16,6 +16,7 @@ import { fsObjectPath } from '../../src/tier2/fs-store.js';
 import { S3ObjectStore, type S3StoreConfig, type S3StoreOptions } from '../../src/tier2/s3-store.js';
 import { freePort, startS3Server, type S3TestServer } from '../helpers/s3-server.js';
 import { payloadFor, sameBytes, tempRoot } from '../helpers/tmp.js';
+import { Deadline } from '../helpers/engine.js';
 
 const MIB = 1024 * 1024;
 
@@ -337,7 +338,11 @@ describe('object store contract: s3', () => {
       (err: unknown) => err,
     );
     let uploads = await listUploads();
-    while (uploads.length === 0) uploads = await listUploads();
+    const d = new Deadline('the multipart upload to appear in the listing', 20_000);
+    while (uploads.length === 0) {
+      d.check();
+      uploads = await listUploads();
+    }
     // Another party aborts the upload (as a lifecycle rule would): the next part gets NoSuchUpload.
     await admin.send(new AbortMultipartUploadCommand({ Bucket: server.bucket, Key: uploads[0]!.Key!, UploadId: uploads[0]!.UploadId! }));
     const err = await putting;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { openSync, closeSync, readSync, writeSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
 import { AofError, AofManager, WouldBlockError, type AofLog, type AofReader, type LogRecord } from '../../src/index.js';
-import { checkRecord, expectWouldBlock, rejectionOf, seeded, segmentBaseIds, segmentFile, sleep, verifyLog, waitFor } from '../helpers/engine.js';
+import { Deadline, checkRecord, expectWouldBlock, rejectionOf, seeded, segmentBaseIds, segmentFile, sleep, verifyLog, waitFor } from '../helpers/engine.js';
 import { payloadFor, sameBytes, tempRoot } from '../helpers/tmp.js';
 
 const SEGMENT = 64 * 1024;
@@ -213,7 +213,9 @@ test('hydration: a sync reader of evicted segments gets WouldBlock hydration, th
   // Polling style, from a segment boundary: retry nextSync after a short sleep.
   const boundary = segmentBaseIds(root, 'r')[7]!;
   const polling = log.openReader({ from: boundary });
+  const d = new Deadline('the polling reader to read to the end', 60_000);
   for (let id = boundary; id < total; ) {
+    d.check();
     try {
       checkRecord(polling.nextSync(), id, expected(id));
       id++;
@@ -249,7 +251,9 @@ test('hydration: async readers never see WouldBlock, also while a writer keeps a
   })();
   const reader = log.openReader({ from: 0 });
   let id = 0;
+  const d = new Deadline('the racing reader to read every record', 60_000, { progress: () => `at ${id}` });
   while (id < written + 1000) {
+    d.check();
     const rec = await reader.next();
     if (rec === null) {
       await sleep(1); // caught up with the writer

@@ -97,6 +97,12 @@ describe('AofError', () => {
       assert.deepEqual(rebuilt.details, { path: '/a/b', n: 7, nested: { list: [1, 'two'] } });
       assert.equal(rebuilt.stack, original.stack);
     }
+    const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+    const io = AofError.deserialize(structuredClone(AofError.io('write segment', '/d/1.seg', enospc).serialize()));
+    const cause = io.cause as NodeJS.ErrnoException;
+    assert.ok(cause instanceof Error);
+    assert.deepEqual([cause.code, cause.errno, cause.syscall, cause.message], ['ENOSPC', -28, 'write', enospc.message]);
+    assert.equal(cause.stack, enospc.stack);
     const bare = AofError.deserialize({ code: ErrorCode.CLOSED, message: 'gone' });
     assert.equal(bare.details, undefined);
     assert.match(bare.stack ?? '', /gone/); // no stack on the wire: keeps its own
@@ -123,6 +129,15 @@ describe('AofError', () => {
     assert.equal(io?.code, ErrorCode.IO);
     assert.deepEqual(io?.details, { path: missingPath, errno: 'ENOENT' });
     assert.match(io?.stack ?? '', /error-worker/); // the worker's stack, not this thread's
+    // `cause` is the worker's fs error, rebuilt with its errno fields (docs/errors.md, README).
+    const cause = io?.cause as NodeJS.ErrnoException | undefined;
+    assert.ok(cause instanceof Error, 'AOF_ERR_IO from a worker has a cause');
+    assert.equal(cause.code, 'ENOENT');
+    assert.equal(cause.errno, -2);
+    assert.equal(cause.syscall, 'open');
+    assert.equal(cause.path, missingPath);
+    assert.match(cause.message, /ENOENT: no such file or directory/);
+    assert.equal(wouldBlock?.cause, undefined);
     assert.equal(wouldBlock?.code, ErrorCode.WOULD_BLOCK);
     assert.deepEqual(wouldBlock?.details, { kind: 'tier2' });
     assert.equal(unknown?.code, ErrorCode.WORKER_FAILED);

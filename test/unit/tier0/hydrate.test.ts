@@ -16,6 +16,7 @@ import { startHydration } from '../../../src/tier0/hydrate.js';
 import { segmentPath, tier1Path } from '../../../src/tier0/recovery.js';
 import { Segment } from '../../../src/tier0/segment.js';
 import { payloadFor, sameBytes, tempRoot } from '../../helpers/tmp.js';
+import { Deadline } from '../../helpers/engine.js';
 import { RECORD_PAYLOAD_OFFSET, frameLength } from '../../../src/format/record.js';
 import { join } from 'node:path';
 
@@ -41,7 +42,9 @@ test('a raw hydration publishes seg.slot only once the slot is CLEAN, with the d
     assert.equal(startHydration(arena, seg, () => (done = true)), true);
     // Observe at every turn of the event loop (and every microtask hop of the hydration itself).
     let observations = 0;
+    const d = new Deadline(`hydration round ${round} to settle`, 30_000);
     while (!done) {
+      d.check();
       if (seg.slot >= 0) assert.equal(arena.state(seg.slot), SlotState.CLEAN, 'a segment must never point at a HYDRATING slot');
       observations++;
       await new Promise<void>((resolve) => setImmediate(resolve));
