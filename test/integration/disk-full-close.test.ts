@@ -8,14 +8,14 @@
  * when mount is refused.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { AofError, AofManager, ErrorCode, type AofManagerOptions } from '../../src/index.js';
 import { Deadline } from '../helpers/engine.js';
 import { withTimeout } from '../helpers/tier1-engine.js';
-import { payloadFor, sameBytes, tempRoot } from '../helpers/tmp.js';
+import { payloadFor, sameBytes } from '../helpers/tmp.js';
+import { mountTmpfs } from '../helpers/tmpfs.js';
 
 const SEGMENT_BYTES = 256 * 1024;
 const size = (id: number): number => 100 + ((id * 7919) % 15_000);
@@ -25,19 +25,8 @@ function options(root: string): AofManagerOptions {
 }
 
 test('ENOSPC with Tier 1 on: close() returns, nothing acknowledged is lost, appends resume once space is freed', { timeout: 120_000 }, async (t) => {
-  const { root: mnt, cleanup } = tempRoot('aof2-enospc-');
-  let mounted = false;
-  // One hook, in this order: the mount point can only be removed once unmounted.
-  t.after(() => {
-    if (mounted) execFileSync('umount', ['-l', mnt], { stdio: 'ignore' });
-    cleanup();
-  });
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=12m', 'tmpfs', mnt], { stdio: 'ignore' });
-    mounted = true;
-  } catch (err) {
-    return t.skip(`cannot mount a tmpfs here: ${(err as Error).message}`);
-  }
+  const mnt = mountTmpfs(t, 'size=12m');
+  if (mnt === null) return;
   const root = join(mnt, 'root');
   const ballast = join(mnt, 'ballast');
   writeFileSync(ballast, new Uint8Array(3 * 1024 * 1024));

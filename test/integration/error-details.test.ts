@@ -12,32 +12,14 @@
  * does) and are skipped with the reason where mount is refused.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { AofError, AofManager, ErrorCode } from '../../src/index.js';
 import { makeDirectory } from '../../src/make-directory.js';
 import { Deadline, rejectionOf } from '../helpers/engine.js';
 import { payloadFor, tempRoot } from '../helpers/tmp.js';
-
-/** Mounts a tmpfs with `options` on a fresh directory; null (test skipped) where mount is refused. */
-function mountTmpfs(t: TestContext, options: string): string | null {
-  const { root: mnt, cleanup } = tempRoot('aof2-mnt-');
-  let mounted = false;
-  t.after(() => {
-    if (mounted) execFileSync('umount', ['-l', mnt], { stdio: 'ignore' });
-    cleanup();
-  });
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', mnt], { stdio: 'ignore' });
-    mounted = true;
-  } catch (err) {
-    t.skip(`cannot mount a tmpfs here: ${(err as Error).message}`);
-    return null;
-  }
-  return mnt;
-}
+import { mountTmpfs } from '../helpers/tmpfs.js';
 
 test('AOF_ERR_IO for ENOSPC from the flush worker carries the errno error as cause (code, errno, syscall), as the README says', { timeout: 60_000 }, async (t) => {
   const mnt = mountTmpfs(t, 'size=2m');

@@ -11,7 +11,7 @@
  * every record (durableId -1, nextId 0 on reopen).
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { AofError, AofManager, ErrorCode, type FsyncPolicy } from '../../src/index.js';
 import { EXIT_RECORDS, EXIT_STREAMS, EXIT_TIER0, EXIT_TIER0_ONE_SEGMENT, EXIT_TIER1, exitPayload } from '../helpers/exit-workload.js';
 import { payloadFor, sameBytes, tempRoot } from '../helpers/tmp.js';
+import { mountTmpfs } from '../helpers/tmpfs.js';
 
 const CHILD = fileURLToPath(new URL('../helpers/exit-child.js', import.meta.url));
 /** A child still running after this long hangs: it is killed and the test fails. */
@@ -247,19 +248,8 @@ describe('manager.flushSync() and flushOnExit in process', () => {
  * mostly filled by a ballast file, so the flush worker fails writing the first segments.
  */
 function smallDisk(t: TestContext): { root: string; freeSpace: () => void } | null {
-  const { root: mnt, cleanup } = tempRoot('aof2-exit-enospc-');
-  let mounted = false;
-  t.after(() => {
-    if (mounted) execFileSync('umount', ['-l', mnt], { stdio: 'ignore' });
-    cleanup();
-  });
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { stdio: 'ignore' });
-    mounted = true;
-  } catch (err) {
-    t.skip(`cannot mount a tmpfs here: ${(err as Error).message}`);
-    return null;
-  }
+  const mnt = mountTmpfs(t, 'size=1m');
+  if (mnt === null) return null;
   const ballast = join(mnt, 'ballast');
   writeFileSync(ballast, new Uint8Array(960 * 1024));
   return { root: join(mnt, 'root'), freeSpace: () => rmSync(ballast) };
