@@ -17,28 +17,17 @@ import type { Coordinator } from './coordinator/coordinator.js';
 import { AofError, ErrorCode, WouldBlockError, WouldBlockKind, type WouldBlockKindValue } from './errors.js';
 import { RECORD_ALIGN, RECORD_HEADER_BYTES, RECORD_PAYLOAD_OFFSET, frameLength } from './format/record.js';
 import { CLONE_REMEDY, refuseClone } from './not-cloneable.js';
-import { AofReader, type ReaderOptions } from './reader.js';
+import { AofReader, type LogRecord, type ReaderHost, type ReaderOptions } from './reader.js';
+import type { StreamView } from './read/ports.js';
+import type { ReadPath } from './read/read-path.js';
 import type { Flusher } from './tier0/flusher.js';
-import { startHydration } from './tier0/hydrate.js';
 import { segmentPath, tier1Path } from './tier0/recovery.js';
-import { Segment, SegmentTier } from './tier0/segment.js';
+import { Segment } from './tier0/segment.js';
 import type { Tier1 } from './tier1/tier1.js';
-import type { EngineEvents } from './events.js';
 import type { EngineCounters } from './metrics/engine-counters.js';
 
-/** A record as returned by readers. */
-export interface LogRecord {
-  /** Dense per-stream id, from 0. */
-  id: number;
-  /** Milliseconds since the Unix epoch, taken when the record was appended. */
-  timestamp: number;
-  /**
-   * The bytes appended. From `AofReader.nextSync()`/`next()` this is a **view into the arena**,
-   * valid until the next call on that reader (or its close); copy it (`slice()`) to keep it, or open
-   * the reader with `{ copy: true }`. From `log.read()` it is always a copy you own.
-   */
-  payload: Uint8Array;
-}
+// Defined with the reader that returns it; re-exported here where users have always found it.
+export type { LogRecord } from './reader.js';
 
 interface QueuedAppend {
   payload: Uint8Array;
@@ -62,21 +51,19 @@ export interface LogContext {
   config: ResolvedConfig;
   /** Seals another stream's active segment when the arena is full of active segments. */
   relievePressure(requester: AofLog | null): void;
-  /** Registers a running hydration so close() can wait for it. */
-  track(work: Promise<void>): void;
   /** Monotonic counter for ordering admissions. */
   tick(): number;
-  /** Tier 1: compression of sealed segments, frame hydration of compressed ones. */
+  /** Tier 1: compression of sealed segments (and its backlog, which holds writers back). */
   tier1: Tier1;
+  /** Makes segments and frames resident for this log's readers. */
+  read: ReadPath;
   /** True while Tier 2 is too far behind for new segments (WouldBlock kind `tier2`). */
   tier2Blocked(): boolean;
   /** WouldBlock counts and latency histograms (read at scrape time). */
   counters: EngineCounters;
-  /** Structured events (diagnostics_channel) and the logger. */
-  events: EngineEvents;
 }
 
-export class AofLog {
+export class AofLog implements StreamView {
   // Behind a getter, not an own property: structured clone must meet the clone guard first (src/not-cloneable.ts).
   readonly #name: string;
   readonly #dir: string;
@@ -116,6 +103,8 @@ export class AofLog {
   /** Set on close or on a failure that makes writing unsafe; every write then throws it. */
   #writeError: AofError | null = null;
   readonly #readers = new Set<AofReader>();
+  /** Lent to every reader: the log as a read-only view plus the read path (see ReaderHost). */
+  readonly #readerHost: ReaderHost;
 
   /** @internal created by AofManager.openStream */
   constructor(name: string, dir: string, ctx: LogContext, segments: Segment[], nextId: number) {
@@ -137,6 +126,17 @@ export class AofLog {
     this.#counters = ctx.counters;
     this.#sampleEvery = ctx.counters.sampleEvery;
     this.#sampleCountdown = this.#sampleEvery > 0 ? this.#sampleEvery : Number.POSITIVE_INFINITY;
+    this.#readerHost = {
+      stream: this,
+      read: ctx.read,
+      arena: ctx.arena,
+      coordinator: ctx.coordinator,
+      counters: ctx.counters,
+      closed: (reader) => {
+        this.#readers.delete(reader);
+        ctx.coordinator.kick();
+      },
+    };
   }
 
   /** The stream's name. */
@@ -261,7 +261,7 @@ export class AofLog {
   /** Opens a reader positioned at `from` (default: the first stored id). */
   openReader(options: ReaderOptions = {}): AofReader {
     if (this.#writeError !== null && this.#writeError.code === ErrorCode.CLOSED) throw this.#writeError;
-    const reader = new AofReader(this, this.#ctx.arena, this.#ctx.coordinator, options);
+    const reader = new AofReader(this.#readerHost, options);
     this.#readers.add(reader);
     return reader;
   }
@@ -502,75 +502,9 @@ export class AofLog {
     return undefined;
   }
 
-  /**
-   * @internal Makes a non-resident segment resident, or starts to: a raw segment is read whole
-   * into a slot; a Tier 1 segment gets its frame index loaded and then an empty slot that readers
-   * fill frame by frame (`tier1.hydrateFrame`). Returns false when no slot is free yet.
-   * @throws AOF_ERR_UNAVAILABLE when no local copy of the segment exists
-   */
-  hydrate(seg: Segment): boolean {
-    if (seg.slot >= 0) return true;
-    if (seg.tier === SegmentTier.MISSING) {
-      throw new AofError(ErrorCode.UNAVAILABLE, `records ${seg.baseId}..${seg.endId - 1} of stream ${this.name} have no local copy (${seg.path})`, {
-        details: { stream: this.name, baseId: seg.baseId, path: seg.path },
-      });
-    }
-    if (seg.tier === SegmentTier.RAW) {
-      const started = seg.hydration === null;
-      const t0 = performance.now();
-      const ok = startHydration(this.#arena, seg, () => this.#onRawHydrated(seg, t0));
-      if (ok && started && seg.hydration !== null) this.#ctx.track(seg.hydration);
-      if (!ok) this.#ctx.relievePressure(null);
-      return ok;
-    }
-    if (seg.frameIndex === null) {
-      if (seg.hydration === null) {
-        const loading = this.#ctx.tier1.loadIndex(this.name, seg).finally(() => {
-          seg.hydration = null;
-          this.#ctx.coordinator.kick();
-        });
-        seg.hydration = loading;
-        this.#ctx.track(loading);
-      }
-      return true;
-    }
-    const slot = this.#arena.acquire(seg, SlotState.CLEAN);
-    if (slot < 0) {
-      this.#ctx.relievePressure(null);
-      return false;
-    }
-    seg.slot = slot;
-    seg.partial = true;
-    return true;
-  }
-
-  /** A raw segment's load into the arena settled (successfully or not). */
-  #onRawHydrated(seg: Segment, t0: number): void {
-    const events = this.#ctx.events;
-    if (seg.error !== null) events.failed('hydrate', this.name, seg.baseId, 1, seg.error);
-    else events.hydrated(this.name, seg.baseId, 'raw', 'arena', null, (performance.now() - t0) / 1000);
-    this.#ctx.coordinator.kick();
-  }
-
-  /** @internal A reader's nextSync threw WouldBlock, or its next() had to wait. */
-  noteWouldBlock(kind: WouldBlockKindValue): void {
-    this.#counters.noteWouldBlock(kind);
-  }
-
-  /** @internal Asks for Tier 1 frame `frame` of a partially resident segment. */
-  hydrateFrame(seg: Segment, frame: number): void {
-    this.#ctx.tier1.hydrateFrame(this.name, seg, frame);
-  }
-
   /** @internal Bytes of frames in the segment's slot (live for the active segment). */
   dataBytesOf(seg: Segment): number {
     return seg === this.#active ? this.#writeOff : seg.dataBytes;
-  }
-
-  /** @internal */
-  forgetReader(reader: AofReader): void {
-    this.#readers.delete(reader);
-    this.#ctx.coordinator.kick();
   }
 
   /** @internal Waits for queued appends, then refuses further writes and seals. Used by manager.close(). */
