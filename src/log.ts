@@ -17,7 +17,7 @@ import type { Coordinator } from './coordinator/coordinator.js';
 import { AofError, ErrorCode, WouldBlockError, WouldBlockKind, type WouldBlockKindValue } from './errors.js';
 import { RECORD_ALIGN, RECORD_HEADER_BYTES, RECORD_PAYLOAD_OFFSET, frameLength } from './format/record.js';
 import { CLONE_REMEDY, refuseClone } from './not-cloneable.js';
-import { AofReader, type LogRecord, type ReaderHost, type ReaderOptions } from './reader.js';
+import { openReader, type AofReader, type LogRecord, type ReaderHost, type ReaderOptions } from './reader.js';
 import type { StreamView } from './read/ports.js';
 import type { ReadPath } from './read/read-path.js';
 import type { Flusher } from './tier0/flusher.js';
@@ -50,7 +50,7 @@ export interface LogContext {
   coordinator: Coordinator;
   config: ResolvedConfig;
   /** Seals another stream's active segment when the arena is full of active segments. */
-  relievePressure(requester: AofLog | null): void;
+  relievePressure(requester: LogCore | null): void;
   /** Monotonic counter for ordering admissions. */
   tick(): number;
   /** Tier 1: compression of sealed segments (and its backlog, which holds writers back). */
@@ -63,8 +63,12 @@ export interface LogContext {
   counters: EngineCounters;
 }
 
-export class AofLog implements StreamView {
-  // Behind a getter, not an own property: structured clone must meet the clone guard first (src/not-cloneable.ts).
+/**
+ * The engine's side of one stream: everything the manager, retention, metrics and readers need,
+ * behind the public {@link AofLog} facade (piscina's pattern: a thin public class over a private
+ * core). Not exported from the package: its members are internal by construction, not by a doc tag.
+ */
+export class LogCore implements StreamView {
   readonly #name: string;
   readonly #dir: string;
   readonly #ctx: LogContext;
@@ -106,9 +110,8 @@ export class AofLog implements StreamView {
   /** Lent to every reader: the log as a read-only view plus the read path (see ReaderHost). */
   readonly #readerHost: ReaderHost;
 
-  /** @internal created by AofManager.openStream */
+  /** Created by AofManager.openStream, which hands users `logFacade(core)`. */
   constructor(name: string, dir: string, ctx: LogContext, segments: Segment[], nextId: number) {
-    refuseClone(this, `an AofLog (stream ${name})`, CLONE_REMEDY, () => ({ name: this.#name, nextId: this.#nextId }));
     this.#name = name;
     this.#dir = dir;
     this.#ctx = ctx;
@@ -261,7 +264,7 @@ export class AofLog implements StreamView {
   /** Opens a reader positioned at `from` (default: the first stored id). */
   openReader(options: ReaderOptions = {}): AofReader {
     if (this.#writeError !== null && this.#writeError.code === ErrorCode.CLOSED) throw this.#writeError;
-    const reader = new AofReader(this.#readerHost, options);
+    const reader = openReader(this.#readerHost, options);
     this.#readers.add(reader);
     return reader;
   }
@@ -357,7 +360,7 @@ export class AofLog implements StreamView {
   }
 
   /**
-   * @internal Seals the active segment: no more records go into it; the flush worker writes its
+   * Seals the active segment: no more records go into it; the flush worker writes its
    * footer and then hands the slot back as CLEAN. Called on rollover, under arena pressure, and on
    * close.
    */
@@ -374,7 +377,7 @@ export class AofLog implements StreamView {
     this.#writeOff = 0;
   }
 
-  /** @internal When the active segment was admitted (manager tick), or -1 without one: pressure relief seals the oldest. */
+  /** When the active segment was admitted (manager tick), or -1 without one: pressure relief seals the oldest. */
   get activatedAt(): number {
     return this.#active === null ? -1 : this.#activatedAt;
   }
@@ -487,7 +490,7 @@ export class AofLog implements StreamView {
   // ---------------------------------------------------------------------------------------------
   // Internals shared with readers and the manager
 
-  /** @internal The segment holding `id`, or undefined when id is outside [firstId, nextId). */
+  /** The segment holding `id`, or undefined when id is outside [firstId, nextId). */
   segmentFor(id: number): Segment | undefined {
     const segs = this.#segments;
     let lo = 0;
@@ -502,35 +505,35 @@ export class AofLog implements StreamView {
     return undefined;
   }
 
-  /** @internal Bytes of frames in the segment's slot (live for the active segment). */
+  /** Bytes of frames in the segment's slot (live for the active segment). */
   dataBytesOf(seg: Segment): number {
     return seg === this.#active ? this.#writeOff : seg.dataBytes;
   }
 
-  /** @internal Waits for queued appends, then refuses further writes and seals. Used by manager.close(). */
+  /** Waits for queued appends, then refuses further writes and seals. Used by manager.close(). */
   async closeForWrites(): Promise<void> {
     while (this.#queue.length > 0 && this.#writeError === null) await this.#ctx.coordinator.nextChange();
     this.#writeError ??= AofError.closed(`stream ${this.name}`);
     this.sealActive();
   }
 
-  /** @internal Makes every later write fail with `err`, and rejects queued appends. */
+  /** Makes every later write fail with `err`, and rejects queued appends. */
   fail(err: AofError): void {
     if (this.#writeError === null || this.#writeError.code === ErrorCode.CLOSED) this.#writeError = err;
     for (const queued of this.#queue.splice(0)) queued.reject(err);
   }
 
-  /** @internal Closes readers (manager close). */
+  /** Closes readers (manager close). */
   closeReaders(): void {
     for (const reader of [...this.#readers]) reader.close();
   }
 
-  /** @internal The stream's segments, oldest first (the last may be the active one). Do not mutate. */
+  /** The stream's segments, oldest first (the last may be the active one). Do not mutate. */
   get segments(): readonly Segment[] {
     return this.#segments;
   }
 
-  /** @internal Bytes of records the stream holds, the active segment's included (retention). */
+  /** Bytes of records the stream holds, the active segment's included (retention). */
   get liveBytes(): number {
     let bytes = 0;
     for (const seg of this.#segments) bytes += this.dataBytesOf(seg);
@@ -538,7 +541,7 @@ export class AofLog implements StreamView {
   }
 
   /**
-   * @internal Retention: forgets the first `n` segments (sealed, settled; never the active one).
+   * Retention: forgets the first `n` segments (sealed, settled; never the active one).
    * Ids below the new first segment read as AOF_ERR_OUT_OF_RANGE from now on. Returns them.
    */
   expireFirst(n: number): Segment[] {
@@ -546,10 +549,115 @@ export class AofLog implements StreamView {
     return this.#segments.splice(0, count);
   }
 
-  /** @internal Number of segments and whether any is still being written, for stats/tests. */
+  /** Number of segments and whether any is still being written, for stats/tests. */
   describe(): { segments: number; resident: number; active: boolean } {
     let resident = 0;
     for (const seg of this.#segments) if (seg.slot >= 0) resident++;
     return { segments: this.#segments.length, resident, active: this.#active !== null };
   }
+}
+
+let wrapCore: (core: LogCore) => AofLog;
+let unwrapFacade: (log: AofLog) => LogCore;
+
+/**
+ * One stream, as users see it: appends, durability, readers. A thin facade over the engine's
+ * {@link LogCore} (not exported from the package), so the public type shows only the API.
+ * Obtained from `manager.openStream(name)`; never constructed directly.
+ */
+export class AofLog {
+  // The only state: a private field, which structured clone never sees. The clone guard is the one
+  // own property (src/not-cloneable.ts).
+  readonly #core: LogCore;
+
+  private constructor(core: LogCore) {
+    refuseClone(this, `an AofLog (stream ${core.name})`, CLONE_REMEDY, () => ({ name: core.name, nextId: core.nextId }));
+    this.#core = core;
+  }
+
+  static {
+    wrapCore = (core) => new AofLog(core);
+    unwrapFacade = (log) => log.#core;
+  }
+
+  /** The stream's name. */
+  get name(): string {
+    return this.#core.name;
+  }
+
+  /** Id the next append will get. */
+  get nextId(): number {
+    return this.#core.nextId;
+  }
+
+  /** Lowest id still stored: everything below it expired (retention). */
+  get firstId(): number {
+    return this.#core.firstId;
+  }
+
+  /**
+   * Highest id such that it and every id below it survive `kill -9` (-1 when none does). Read live
+   * from shared memory: no waiting, no allocation.
+   */
+  get durableId(): number {
+    return this.#core.durableId;
+  }
+
+  /**
+   * Appends one record and returns its id. The payload is copied; the caller may reuse it at once.
+   * The record is readable immediately and durable once `durableId` reaches the returned id.
+   *
+   * @throws AOF_ERR_WOULD_BLOCK (`WouldBlockError`, kind `admission`, `rollover` or `tier2`) when
+   *   the record cannot be admitted now; nothing was written. AOF_ERR_INVALID_ARGUMENT (not a
+   *   Uint8Array), AOF_ERR_RECORD_TOO_LARGE, AOF_ERR_CLOSED, AOF_ERR_IO / AOF_ERR_WORKER_FAILED
+   *   after a failure.
+   */
+  appendSync(payload: Uint8Array): number {
+    return this.#core.appendSync(payload);
+  }
+
+  /**
+   * Appends one record, waiting for room instead of throwing WouldBlock. Resolves with the id; under
+   * `fsync: 'always'` only once the record is durable. Calls resolve in call order.
+   *
+   * @throws (rejects) the same codes as appendSync, except AOF_ERR_WOULD_BLOCK
+   */
+  append(payload: Uint8Array): Promise<number> {
+    return this.#core.append(payload);
+  }
+
+  /**
+   * Resolves once every record appended before the call is durable (forces an fsync under
+   * 'interval' and 'never').
+   * @throws (rejects) AOF_ERR_CLOSED, AOF_ERR_IO, AOF_ERR_WORKER_FAILED
+   */
+  flush(): Promise<void> {
+    return this.#core.flush();
+  }
+
+  /**
+   * Opens a reader positioned at `from` (default: the first stored id).
+   * @throws AOF_ERR_OUT_OF_RANGE, AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION, AOF_ERR_CLOSED
+   */
+  openReader(options: ReaderOptions = {}): AofReader {
+    return this.#core.openReader(options);
+  }
+
+  /**
+   * Every record from `from` up to the tail at the time of the call, as copies the caller owns.
+   * @throws AOF_ERR_OUT_OF_RANGE, AOF_ERR_INVALID_ARGUMENT (synchronously, before iterating)
+   */
+  read(options: { from?: number } = {}): AsyncIterableIterator<LogRecord> {
+    return this.#core.read(options);
+  }
+}
+
+/** The public handle of `core` (one per core: the manager creates it once, in openStream). */
+export function logFacade(core: LogCore): AofLog {
+  return wrapCore(core);
+}
+
+/** The engine core behind a public handle: for the manager and for tests, never exported by the package. */
+export function logCore(log: AofLog): LogCore {
+  return unwrapFacade(log);
 }

@@ -22,7 +22,7 @@ import {
 import { registerExitDrain } from './exit-drain.js';
 import { Coordinator } from './coordinator/coordinator.js';
 import { AofError, ErrorCode } from './errors.js';
-import { AofLog, type LogContext } from './log.js';
+import { LogCore, logCore, logFacade, type AofLog, type LogContext } from './log.js';
 import { CLONE_REMEDY, refuseClone } from './not-cloneable.js';
 import { RootLock } from './root-lock.js';
 import { ensureDirectory } from './safe-fs.js';
@@ -122,7 +122,7 @@ export class AofManager {
   readonly #replica: ManifestReplica | null;
   readonly #restoredManifestFiles: number;
   readonly #retention = { expiredSegments: 0, expiredRecords: 0, deletedObjects: 0, lastError: null as string | null };
-  readonly #retentionPolicy = new Map<AofLog, RetentionOptions>();
+  readonly #retentionPolicy = new Map<LogCore, RetentionOptions>();
   /** Streams whose Tier 2 objects below the retention floor were swept since open. */
   readonly #swept = new Set<string>();
   #retentionTimer: NodeJS.Timeout | null = null;
@@ -130,8 +130,9 @@ export class AofManager {
   readonly #arena: Arena;
   readonly #flusher: Flusher;
   readonly #coordinator: Coordinator;
+  /** The public handles users get (facades); the engine works on their cores (#logs). */
   readonly #streams = new Map<string, Promise<AofLog>>();
-  readonly #logs = new Set<AofLog>();
+  readonly #logs = new Set<LogCore>();
   readonly #ctx: LogContext;
   readonly #recovery = {
     trustedSegments: 0,
@@ -309,7 +310,7 @@ export class AofManager {
     let log = this.#streams.get(name);
     if (log !== undefined && options?.retention !== undefined) {
       // Reopening with a new policy replaces the old one.
-      void log.then((opened) => this.#retentionPolicy.set(opened, retention), () => undefined);
+      void log.then((opened) => this.#retentionPolicy.set(logCore(opened), retention), () => undefined);
     }
     if (log === undefined) {
       log = this.#openStream(name, retention);
@@ -475,7 +476,7 @@ export class AofManager {
 
   async #close(): Promise<void> {
     const logs = await Promise.allSettled([...this.#streams.values()]);
-    const open = logs.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const open = logs.flatMap((r) => (r.status === 'fulfilled' ? [logCore(r.value)] : []));
     await Promise.all(open.map((log) => log.closeForWrites()));
     for (const log of open) log.closeReaders();
     if (this.#retentionTimer !== null) clearInterval(this.#retentionTimer);
@@ -533,7 +534,7 @@ export class AofManager {
     // before any new segment could reuse a key (and before a later rebuild could adopt them).
     for (const key of stale) await this.#tier2!.store.delete(key);
     this.#recovery.staleObjectsDeleted += stale.length;
-    const log = new AofLog(name, dir, this.#ctx, recovered.segments, nextId);
+    const log = new LogCore(name, dir, this.#ctx, recovered.segments, nextId);
     for (const seg of recovered.toCompress) this.#tier1.enqueue(name, seg);
     if (this.#tier2 !== null) {
       for (const seg of recovered.segments) {
@@ -545,7 +546,7 @@ export class AofManager {
     if (this.#failure !== null) log.fail(this.#failure);
     this.#logs.add(log);
     this.#retentionPolicy.set(log, retention);
-    return log;
+    return logFacade(log);
   }
 
   async #enforceRetention(): Promise<void> {
@@ -569,7 +570,7 @@ export class AofManager {
   }
 
   /** Expires the first `n` segments of `log`: record first, then remove files and objects. */
-  async #expire(log: AofLog, n: number): Promise<void> {
+  async #expire(log: LogCore, n: number): Promise<void> {
     const last = log.segments[n - 1]!;
     await this.#manifest.append([{ type: ManifestRecordType.EXPIRED, stream: log.name, baseId: last.baseId, fields: {} }]);
     const expired = log.expireFirst(n);
@@ -597,7 +598,7 @@ export class AofManager {
   }
 
   /** Deletes Tier 2 objects of `log` below its first id (left by a crash mid-expiry). */
-  async #sweep(log: AofLog): Promise<void> {
+  async #sweep(log: LogCore): Promise<void> {
     const tier2 = this.#tier2!;
     // The mirrored manifest may still name them (a crash before the mirror): mirror first.
     await this.#replica!.sync();
@@ -631,10 +632,10 @@ export class AofManager {
    * `requester` is excluded (a writer must not seal itself); null for a reader's hydration, whose
    * own stream's active segment may be sealed too.
    */
-  #relievePressure(requester: AofLog | null): void {
+  #relievePressure(requester: LogCore | null): void {
     const occupancy = this.#arena.occupancy();
     if (occupancy.sealing + occupancy.hydrating >= Math.max(1, this.#arena.slotCount >> 2)) return;
-    let oldest: AofLog | null = null;
+    let oldest: LogCore | null = null;
     for (const log of this.#logs) {
       if (log === requester || log.activatedAt < 0) continue;
       if (oldest === null || log.activatedAt < oldest.activatedAt) oldest = log;

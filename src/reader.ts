@@ -60,6 +60,17 @@ export interface ReaderHost {
 /** Returned by #tryNext when the record is not resident yet. */
 const BLOCKED = Symbol('blocked');
 
+let construct: (host: ReaderHost, options: ReaderOptions) => AofReader;
+
+/**
+ * A new reader (for the log's openReader). The constructor is private, so the public type shows
+ * no engine types; this module function, not exported by the package, is the way in.
+ * @throws AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION, AOF_ERR_OUT_OF_RANGE
+ */
+export function openReader(host: ReaderHost, options: ReaderOptions): AofReader {
+  return construct(host, options);
+}
+
 export class AofReader {
   readonly #host: ReaderHost;
   readonly #stream: StreamView;
@@ -76,8 +87,12 @@ export class AofReader {
   #frameEnd = -1;
   #closed = false;
 
-  /** @internal use `log.openReader()` */
-  constructor(host: ReaderHost, options: ReaderOptions) {
+  static {
+    construct = (host, options) => new AofReader(host, options);
+  }
+
+  /** Obtained from `log.openReader()`. */
+  private constructor(host: ReaderHost, options: ReaderOptions) {
     const log = host.stream;
     if (typeof options !== 'object' || options === null) throw AofError.invalidArgument('reader options must be an object');
     for (const key of Object.keys(options)) {
