@@ -18,6 +18,7 @@ import { payloadFor, sameBytes, tempRoot } from '../test/helpers/tmp.js';
 import { seededRandom } from '../test/helpers/crash-workload.js';
 import { startLatencyProxy, type LatencyProxy } from './latency-proxy.js';
 import { Tally, describeError, skipped, sleep, type Scenario, type ScenarioContext, type ScenarioReport } from './scenario.js';
+import { logCore } from '../src/log.js';
 
 const SEGMENT_BYTES = 64 * 1024;
 const BUDGET = 6 * SEGMENT_BYTES;
@@ -127,7 +128,7 @@ async function round(ctx: ScenarioContext, tally: Tally, server: S3TestServer, p
       if (st.pendingBytes !== 0) tally.fail(`${where}: ${st.pendingBytes} bytes still pending upload after settle`);
       const store = await openObjectStore(direct);
       try {
-        const sealed = log.segments.filter((s) => s.sealed).map((s) => s.baseId);
+        const sealed = logCore(log).segments.filter((s) => s.sealed).map((s) => s.baseId);
         const ids = await objectIds(store, 'outage');
         if (ids.join(',') !== sealed.join(',')) tally.fail(`${where}: bucket holds ${ids.length} objects, ${sealed.length} sealed segments (not one object each)`);
       } finally {

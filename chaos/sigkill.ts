@@ -27,6 +27,7 @@ import { CRASH_STREAMS, CRASH_T2_RETENTION, CRASH_T2_TIER0, crashPayload, crashT
 import { streamFiles } from '../test/helpers/tier1-engine.js';
 import { sameBytes, tempRoot } from '../test/helpers/tmp.js';
 import { Tally, describeError, type Scenario, type ScenarioContext, type ScenarioReport } from './scenario.js';
+import { logCore } from '../src/log.js';
 
 const FULL_ROUNDS = 100;
 const QUICK_ROUNDS = 5;
@@ -145,8 +146,8 @@ async function run(ctx: ScenarioContext): Promise<ScenarioReport> {
           }
           if (firstId !== firsts[s]) tally.fail(`${where}: stream ${s}: firstId ${firstId}, the catalog says ${firsts[s]}`);
           if (firstId < prevFirst[s]!) tally.fail(`${where}: stream ${s}: firstId went back from ${prevFirst[s]} to ${firstId}`);
-          if (firstId > 0 && log.liveBytes < CRASH_T2_RETENTION.maxBytes - 3 * CRASH_T2_TIER0.segmentBytes) {
-            tally.fail(`${where}: stream ${s}: only ${log.liveBytes} bytes left above firstId ${firstId}: more than retention removed`);
+          if (firstId > 0 && logCore(log).liveBytes < CRASH_T2_RETENTION.maxBytes - 3 * CRASH_T2_TIER0.segmentBytes) {
+            tally.fail(`${where}: stream ${s}: only ${logCore(log).liveBytes} bytes left above firstId ${firstId}: more than retention removed`);
           }
           let expected = firstId;
           const readAll = async (): Promise<void> => {

@@ -1,7 +1,7 @@
 export { AofManager } from './manager.js';
 export type { ManagerStats } from './manager.js';
 export { AofLog } from './log.js';
-export type { LogRecord } from './log.js';
+export type { LogRecord } from './reader.js';
 export { AofReader } from './reader.js';
 export type { ReaderOptions } from './reader.js';
 export { AofError, WouldBlockError, ErrorCode, WouldBlockKind } from './errors.js';

@@ -17,28 +17,17 @@ import type { Coordinator } from './coordinator/coordinator.js';
 import { AofError, ErrorCode, WouldBlockError, WouldBlockKind, type WouldBlockKindValue } from './errors.js';
 import { RECORD_ALIGN, RECORD_HEADER_BYTES, RECORD_PAYLOAD_OFFSET, frameLength } from './format/record.js';
 import { CLONE_REMEDY, refuseClone } from './not-cloneable.js';
-import { AofReader, type ReaderOptions } from './reader.js';
+import { openReader, type AofReader, type LogRecord, type ReaderHost, type ReaderOptions } from './reader.js';
+import type { StreamView } from './read/ports.js';
+import type { ReadPath } from './read/read-path.js';
 import type { Flusher } from './tier0/flusher.js';
-import { startHydration } from './tier0/hydrate.js';
 import { segmentPath, tier1Path } from './tier0/recovery.js';
-import { Segment, SegmentTier } from './tier0/segment.js';
+import { Segment } from './tier0/segment.js';
 import type { Tier1 } from './tier1/tier1.js';
-import type { EngineEvents } from './events.js';
 import type { EngineCounters } from './metrics/engine-counters.js';
 
-/** A record as returned by readers. */
-export interface LogRecord {
-  /** Dense per-stream id, from 0. */
-  id: number;
-  /** Milliseconds since the Unix epoch, taken when the record was appended. */
-  timestamp: number;
-  /**
-   * The bytes appended. From `AofReader.nextSync()`/`next()` this is a **view into the arena**,
-   * valid until the next call on that reader (or its close); copy it (`slice()`) to keep it, or open
-   * the reader with `{ copy: true }`. From `log.read()` it is always a copy you own.
-   */
-  payload: Uint8Array;
-}
+// Defined with the reader that returns it; re-exported here where users have always found it.
+export type { LogRecord } from './reader.js';
 
 interface QueuedAppend {
   payload: Uint8Array;
@@ -61,23 +50,25 @@ export interface LogContext {
   coordinator: Coordinator;
   config: ResolvedConfig;
   /** Seals another stream's active segment when the arena is full of active segments. */
-  relievePressure(requester: AofLog | null): void;
-  /** Registers a running hydration so close() can wait for it. */
-  track(work: Promise<void>): void;
+  relievePressure(requester: LogCore | null): void;
   /** Monotonic counter for ordering admissions. */
   tick(): number;
-  /** Tier 1: compression of sealed segments, frame hydration of compressed ones. */
+  /** Tier 1: compression of sealed segments (and its backlog, which holds writers back). */
   tier1: Tier1;
+  /** Makes segments and frames resident for this log's readers. */
+  read: ReadPath;
   /** True while Tier 2 is too far behind for new segments (WouldBlock kind `tier2`). */
   tier2Blocked(): boolean;
   /** WouldBlock counts and latency histograms (read at scrape time). */
   counters: EngineCounters;
-  /** Structured events (diagnostics_channel) and the logger. */
-  events: EngineEvents;
 }
 
-export class AofLog {
-  // Behind a getter, not an own property: structured clone must meet the clone guard first (src/not-cloneable.ts).
+/**
+ * The engine's side of one stream: everything the manager, retention, metrics and readers need,
+ * behind the public {@link AofLog} facade (piscina's pattern: a thin public class over a private
+ * core). Not exported from the package: its members are internal by construction, not by a doc tag.
+ */
+export class LogCore implements StreamView {
   readonly #name: string;
   readonly #dir: string;
   readonly #ctx: LogContext;
@@ -116,10 +107,11 @@ export class AofLog {
   /** Set on close or on a failure that makes writing unsafe; every write then throws it. */
   #writeError: AofError | null = null;
   readonly #readers = new Set<AofReader>();
+  /** Lent to every reader: the log as a read-only view plus the read path (see ReaderHost). */
+  readonly #readerHost: ReaderHost;
 
-  /** @internal created by AofManager.openStream */
+  /** Created by AofManager.openStream, which hands users `logFacade(core)`. */
   constructor(name: string, dir: string, ctx: LogContext, segments: Segment[], nextId: number) {
-    refuseClone(this, `an AofLog (stream ${name})`, CLONE_REMEDY, () => ({ name: this.#name, nextId: this.#nextId }));
     this.#name = name;
     this.#dir = dir;
     this.#ctx = ctx;
@@ -137,6 +129,17 @@ export class AofLog {
     this.#counters = ctx.counters;
     this.#sampleEvery = ctx.counters.sampleEvery;
     this.#sampleCountdown = this.#sampleEvery > 0 ? this.#sampleEvery : Number.POSITIVE_INFINITY;
+    this.#readerHost = {
+      stream: this,
+      read: ctx.read,
+      arena: ctx.arena,
+      coordinator: ctx.coordinator,
+      counters: ctx.counters,
+      closed: (reader) => {
+        this.#readers.delete(reader);
+        ctx.coordinator.kick();
+      },
+    };
   }
 
   /** The stream's name. */
@@ -261,7 +264,7 @@ export class AofLog {
   /** Opens a reader positioned at `from` (default: the first stored id). */
   openReader(options: ReaderOptions = {}): AofReader {
     if (this.#writeError !== null && this.#writeError.code === ErrorCode.CLOSED) throw this.#writeError;
-    const reader = new AofReader(this, this.#ctx.arena, this.#ctx.coordinator, options);
+    const reader = openReader(this.#readerHost, options);
     this.#readers.add(reader);
     return reader;
   }
@@ -357,7 +360,7 @@ export class AofLog {
   }
 
   /**
-   * @internal Seals the active segment: no more records go into it; the flush worker writes its
+   * Seals the active segment: no more records go into it; the flush worker writes its
    * footer and then hands the slot back as CLEAN. Called on rollover, under arena pressure, and on
    * close.
    */
@@ -374,7 +377,7 @@ export class AofLog {
     this.#writeOff = 0;
   }
 
-  /** @internal When the active segment was admitted (manager tick), or -1 without one: pressure relief seals the oldest. */
+  /** When the active segment was admitted (manager tick), or -1 without one: pressure relief seals the oldest. */
   get activatedAt(): number {
     return this.#active === null ? -1 : this.#activatedAt;
   }
@@ -487,7 +490,7 @@ export class AofLog {
   // ---------------------------------------------------------------------------------------------
   // Internals shared with readers and the manager
 
-  /** @internal The segment holding `id`, or undefined when id is outside [firstId, nextId). */
+  /** The segment holding `id`, or undefined when id is outside [firstId, nextId). */
   segmentFor(id: number): Segment | undefined {
     const segs = this.#segments;
     let lo = 0;
@@ -502,101 +505,35 @@ export class AofLog {
     return undefined;
   }
 
-  /**
-   * @internal Makes a non-resident segment resident, or starts to: a raw segment is read whole
-   * into a slot; a Tier 1 segment gets its frame index loaded and then an empty slot that readers
-   * fill frame by frame (`tier1.hydrateFrame`). Returns false when no slot is free yet.
-   * @throws AOF_ERR_UNAVAILABLE when no local copy of the segment exists
-   */
-  hydrate(seg: Segment): boolean {
-    if (seg.slot >= 0) return true;
-    if (seg.tier === SegmentTier.MISSING) {
-      throw new AofError(ErrorCode.UNAVAILABLE, `records ${seg.baseId}..${seg.endId - 1} of stream ${this.name} have no local copy (${seg.path})`, {
-        details: { stream: this.name, baseId: seg.baseId, path: seg.path },
-      });
-    }
-    if (seg.tier === SegmentTier.RAW) {
-      const started = seg.hydration === null;
-      const t0 = performance.now();
-      const ok = startHydration(this.#arena, seg, () => this.#onRawHydrated(seg, t0));
-      if (ok && started && seg.hydration !== null) this.#ctx.track(seg.hydration);
-      if (!ok) this.#ctx.relievePressure(null);
-      return ok;
-    }
-    if (seg.frameIndex === null) {
-      if (seg.hydration === null) {
-        const loading = this.#ctx.tier1.loadIndex(this.name, seg).finally(() => {
-          seg.hydration = null;
-          this.#ctx.coordinator.kick();
-        });
-        seg.hydration = loading;
-        this.#ctx.track(loading);
-      }
-      return true;
-    }
-    const slot = this.#arena.acquire(seg, SlotState.CLEAN);
-    if (slot < 0) {
-      this.#ctx.relievePressure(null);
-      return false;
-    }
-    seg.slot = slot;
-    seg.partial = true;
-    return true;
-  }
-
-  /** A raw segment's load into the arena settled (successfully or not). */
-  #onRawHydrated(seg: Segment, t0: number): void {
-    const events = this.#ctx.events;
-    if (seg.error !== null) events.failed('hydrate', this.name, seg.baseId, 1, seg.error);
-    else events.hydrated(this.name, seg.baseId, 'raw', 'arena', null, (performance.now() - t0) / 1000);
-    this.#ctx.coordinator.kick();
-  }
-
-  /** @internal A reader's nextSync threw WouldBlock, or its next() had to wait. */
-  noteWouldBlock(kind: WouldBlockKindValue): void {
-    this.#counters.noteWouldBlock(kind);
-  }
-
-  /** @internal Asks for Tier 1 frame `frame` of a partially resident segment. */
-  hydrateFrame(seg: Segment, frame: number): void {
-    this.#ctx.tier1.hydrateFrame(this.name, seg, frame);
-  }
-
-  /** @internal Bytes of frames in the segment's slot (live for the active segment). */
+  /** Bytes of frames in the segment's slot (live for the active segment). */
   dataBytesOf(seg: Segment): number {
     return seg === this.#active ? this.#writeOff : seg.dataBytes;
   }
 
-  /** @internal */
-  forgetReader(reader: AofReader): void {
-    this.#readers.delete(reader);
-    this.#ctx.coordinator.kick();
-  }
-
-  /** @internal Waits for queued appends, then refuses further writes and seals. Used by manager.close(). */
+  /** Waits for queued appends, then refuses further writes and seals. Used by manager.close(). */
   async closeForWrites(): Promise<void> {
     while (this.#queue.length > 0 && this.#writeError === null) await this.#ctx.coordinator.nextChange();
     this.#writeError ??= AofError.closed(`stream ${this.name}`);
     this.sealActive();
   }
 
-  /** @internal Makes every later write fail with `err`, and rejects queued appends. */
+  /** Makes every later write fail with `err`, and rejects queued appends. */
   fail(err: AofError): void {
     if (this.#writeError === null || this.#writeError.code === ErrorCode.CLOSED) this.#writeError = err;
     for (const queued of this.#queue.splice(0)) queued.reject(err);
   }
 
-  /** @internal Closes readers (manager close). */
+  /** Closes readers (manager close). */
   closeReaders(): void {
     for (const reader of [...this.#readers]) reader.close();
   }
 
-  /** @internal The stream's segments, oldest first (the last may be the active one). Do not mutate. */
+  /** The stream's segments, oldest first (the last may be the active one). Do not mutate. */
   get segments(): readonly Segment[] {
     return this.#segments;
   }
 
-  /** @internal Bytes of records the stream holds, the active segment's included (retention). */
+  /** Bytes of records the stream holds, the active segment's included (retention). */
   get liveBytes(): number {
     let bytes = 0;
     for (const seg of this.#segments) bytes += this.dataBytesOf(seg);
@@ -604,7 +541,7 @@ export class AofLog {
   }
 
   /**
-   * @internal Retention: forgets the first `n` segments (sealed, settled; never the active one).
+   * Retention: forgets the first `n` segments (sealed, settled; never the active one).
    * Ids below the new first segment read as AOF_ERR_OUT_OF_RANGE from now on. Returns them.
    */
   expireFirst(n: number): Segment[] {
@@ -612,10 +549,115 @@ export class AofLog {
     return this.#segments.splice(0, count);
   }
 
-  /** @internal Number of segments and whether any is still being written, for stats/tests. */
+  /** Number of segments and whether any is still being written, for stats/tests. */
   describe(): { segments: number; resident: number; active: boolean } {
     let resident = 0;
     for (const seg of this.#segments) if (seg.slot >= 0) resident++;
     return { segments: this.#segments.length, resident, active: this.#active !== null };
   }
+}
+
+let wrapCore: (core: LogCore) => AofLog;
+let unwrapFacade: (log: AofLog) => LogCore;
+
+/**
+ * One stream, as users see it: appends, durability, readers. A thin facade over the engine's
+ * {@link LogCore} (not exported from the package), so the public type shows only the API.
+ * Obtained from `manager.openStream(name)`; never constructed directly.
+ */
+export class AofLog {
+  // The only state: a private field, which structured clone never sees. The clone guard is the one
+  // own property (src/not-cloneable.ts).
+  readonly #core: LogCore;
+
+  private constructor(core: LogCore) {
+    refuseClone(this, `an AofLog (stream ${core.name})`, CLONE_REMEDY, () => ({ name: core.name, nextId: core.nextId }));
+    this.#core = core;
+  }
+
+  static {
+    wrapCore = (core) => new AofLog(core);
+    unwrapFacade = (log) => log.#core;
+  }
+
+  /** The stream's name. */
+  get name(): string {
+    return this.#core.name;
+  }
+
+  /** Id the next append will get. */
+  get nextId(): number {
+    return this.#core.nextId;
+  }
+
+  /** Lowest id still stored: everything below it expired (retention). */
+  get firstId(): number {
+    return this.#core.firstId;
+  }
+
+  /**
+   * Highest id such that it and every id below it survive `kill -9` (-1 when none does). Read live
+   * from shared memory: no waiting, no allocation.
+   */
+  get durableId(): number {
+    return this.#core.durableId;
+  }
+
+  /**
+   * Appends one record and returns its id. The payload is copied; the caller may reuse it at once.
+   * The record is readable immediately and durable once `durableId` reaches the returned id.
+   *
+   * @throws AOF_ERR_WOULD_BLOCK (`WouldBlockError`, kind `admission`, `rollover` or `tier2`) when
+   *   the record cannot be admitted now; nothing was written. AOF_ERR_INVALID_ARGUMENT (not a
+   *   Uint8Array), AOF_ERR_RECORD_TOO_LARGE, AOF_ERR_CLOSED, AOF_ERR_IO / AOF_ERR_WORKER_FAILED
+   *   after a failure.
+   */
+  appendSync(payload: Uint8Array): number {
+    return this.#core.appendSync(payload);
+  }
+
+  /**
+   * Appends one record, waiting for room instead of throwing WouldBlock. Resolves with the id; under
+   * `fsync: 'always'` only once the record is durable. Calls resolve in call order.
+   *
+   * @throws (rejects) the same codes as appendSync, except AOF_ERR_WOULD_BLOCK
+   */
+  append(payload: Uint8Array): Promise<number> {
+    return this.#core.append(payload);
+  }
+
+  /**
+   * Resolves once every record appended before the call is durable (forces an fsync under
+   * 'interval' and 'never').
+   * @throws (rejects) AOF_ERR_CLOSED, AOF_ERR_IO, AOF_ERR_WORKER_FAILED
+   */
+  flush(): Promise<void> {
+    return this.#core.flush();
+  }
+
+  /**
+   * Opens a reader positioned at `from` (default: the first stored id).
+   * @throws AOF_ERR_OUT_OF_RANGE, AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION, AOF_ERR_CLOSED
+   */
+  openReader(options: ReaderOptions = {}): AofReader {
+    return this.#core.openReader(options);
+  }
+
+  /**
+   * Every record from `from` up to the tail at the time of the call, as copies the caller owns.
+   * @throws AOF_ERR_OUT_OF_RANGE, AOF_ERR_INVALID_ARGUMENT (synchronously, before iterating)
+   */
+  read(options: { from?: number } = {}): AsyncIterableIterator<LogRecord> {
+    return this.#core.read(options);
+  }
+}
+
+/** The public handle of `core` (one per core: the manager creates it once, in openStream). */
+export function logFacade(core: LogCore): AofLog {
+  return wrapCore(core);
+}
+
+/** The engine core behind a public handle: for the manager and for tests, never exported by the package. */
+export function logCore(log: AofLog): LogCore {
+  return unwrapFacade(log);
 }

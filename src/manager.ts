@@ -22,7 +22,7 @@ import {
 import { registerExitDrain } from './exit-drain.js';
 import { Coordinator } from './coordinator/coordinator.js';
 import { AofError, ErrorCode } from './errors.js';
-import { AofLog, type LogContext } from './log.js';
+import { LogCore, logCore, logFacade, type AofLog, type LogContext } from './log.js';
 import { CLONE_REMEDY, refuseClone } from './not-cloneable.js';
 import { RootLock } from './root-lock.js';
 import { ensureDirectory } from './safe-fs.js';
@@ -36,7 +36,9 @@ import { Registry } from 'prom-client';
 import { ManifestRecordType } from './format/manifest.js';
 import { expiredCount, type RetentionOptions } from './retention.js';
 import { SegmentTier, type Segment } from './tier0/segment.js';
-import { ManifestReplica } from './tier2/manifest-replica.js';
+import type { ManifestReplica } from './tier2/manifest-replica.js';
+import { ReadPath } from './read/read-path.js';
+import { tier1Source } from './tier1/local-source.js';
 import { openObjectStore, parseSegmentKey, streamPrefix, type ObjectStore } from './tier2/object-store.js';
 import { adoptUploadedObjects, restoreManifest } from './tier2/rebuild.js';
 import { Tier2, type Tier2Stats } from './tier2/tier2.js';
@@ -115,10 +117,12 @@ export class AofManager {
   readonly #replay: ReplayReport;
   readonly #tier1: Tier1;
   readonly #tier2: Tier2 | null;
+  /** The one owner of bringing data back into the arena (src/read/read-path.ts). */
+  readonly #read: ReadPath;
   readonly #replica: ManifestReplica | null;
   readonly #restoredManifestFiles: number;
   readonly #retention = { expiredSegments: 0, expiredRecords: 0, deletedObjects: 0, lastError: null as string | null };
-  readonly #retentionPolicy = new Map<AofLog, RetentionOptions>();
+  readonly #retentionPolicy = new Map<LogCore, RetentionOptions>();
   /** Streams whose Tier 2 objects below the retention floor were swept since open. */
   readonly #swept = new Set<string>();
   #retentionTimer: NodeJS.Timeout | null = null;
@@ -126,9 +130,9 @@ export class AofManager {
   readonly #arena: Arena;
   readonly #flusher: Flusher;
   readonly #coordinator: Coordinator;
+  /** The public handles users get (facades); the engine works on their cores (#logs). */
   readonly #streams = new Map<string, Promise<AofLog>>();
-  readonly #logs = new Set<AofLog>();
-  readonly #work = new Set<Promise<void>>();
+  readonly #logs = new Set<LogCore>();
   readonly #ctx: LogContext;
   readonly #recovery = {
     trustedSegments: 0,
@@ -161,37 +165,63 @@ export class AofManager {
     this.#events = new EngineEvents(config.logger);
     this.#coordinator = new Coordinator(this.#arena.ctrl);
     this.#flusher = new Flusher(this.#arena, config, (err, slot) => this.#onFlushFailure(err, slot));
-    this.#tier1 = new Tier1(this.#arena, this.#coordinator, this.#manifest, config, this.#events, this.#counters);
+    // Wired through constructors, upwards only: Tier 2 first (it needs nothing of Tier 1), then
+    // Tier 1 with Tier 2's upload queue as its `onCompressed` port, then the read path with both
+    // as its sources. No component gets a collaborator assigned after construction.
+    const tier2 =
+      store !== null && config.tier2.kind !== 'none'
+        ? new Tier2({
+            store,
+            storeConfig: config.tier2,
+            manifest: this.#manifest,
+            manifestDir: join(config.root, MANIFEST_DIR),
+            coordinator: this.#coordinator,
+            config,
+            events: this.#events,
+          })
+        : null;
+    this.#tier2 = tier2;
+    this.#replica = tier2?.replica ?? null;
+    const tier1 = new Tier1({
+      arena: this.#arena,
+      coordinator: this.#coordinator,
+      manifest: this.#manifest,
+      config,
+      events: this.#events,
+      ...(tier2 !== null && { onCompressed: (stream: string, seg: Segment) => tier2.enqueueUpload(stream, seg) }),
+    });
+    this.#tier1 = tier1;
+    this.#read = new ReadPath({
+      arena: this.#arena,
+      coordinator: this.#coordinator,
+      config,
+      events: this.#events,
+      counters: this.#counters,
+      local: tier1Source,
+      remote: tier2,
+      relievePressure: () => this.#relievePressure(null),
+      // One lastError for both Tier 1 pools, as before the split (the chaos suites sample it).
+      noteError: (message) => {
+        tier1.stats.lastError = message;
+      },
+    });
     this.#metricNames.push(...registerEngineMetrics(registry, () => this.#engineFigures()));
-    if (store !== null && config.tier2.kind !== 'none') {
-      const tier2 = new Tier2(store, config.tier2, this.#manifest, this.#coordinator, config, this.#events);
-      const replica = new ManifestReplica(join(config.root, MANIFEST_DIR), store, tier2.breaker);
-      tier2.onUploaded = () => replica.request();
-      this.#metricNames.push(...registerTier2Metrics(registry, () => tier2.stats, () => this.#tier1.stats.rawPendingBytes));
-      this.#tier1.tier2 = tier2;
-      this.#tier2 = tier2;
-      this.#replica = replica;
-    } else {
-      this.#tier2 = null;
-      this.#replica = null;
-    }
-    const tier2 = this.#tier2;
+    if (tier2 !== null) this.#metricNames.push(...registerTier2Metrics(registry, () => tier2.stats, () => tier1.stats.rawPendingBytes));
     this.#ctx = {
       arena: this.#arena,
       flusher: this.#flusher,
       coordinator: this.#coordinator,
       config,
       relievePressure: (requester) => this.#relievePressure(requester),
-      track: (work) => this.#track(work),
       tick: () => ++this.#clock,
-      tier1: this.#tier1,
+      tier1,
+      read: this.#read,
       // Local data not in Tier 2 yet: compressed files waiting for upload plus raw segments waiting
       // for compression (the writer outruns the compressor, so raw files count too).
       // While closing, appends already queued go through: close must not wait on a dead store, and
       // what they add is bounded by what was queued (the next open uploads it).
       tier2Blocked: tier2 === null ? () => false : () => this.#closing === null && tier2.blockedWith(this.#tier1.stats.rawPendingBytes),
       counters: this.#counters,
-      events: this.#events,
     };
     if (config.retentionCheckMs > 0) {
       this.#retentionTimer = setInterval(() => void this.enforceRetention().catch(() => undefined), config.retentionCheckMs);
@@ -280,7 +310,7 @@ export class AofManager {
     let log = this.#streams.get(name);
     if (log !== undefined && options?.retention !== undefined) {
       // Reopening with a new policy replaces the old one.
-      void log.then((opened) => this.#retentionPolicy.set(opened, retention), () => undefined);
+      void log.then((opened) => this.#retentionPolicy.set(logCore(opened), retention), () => undefined);
     }
     if (log === undefined) {
       log = this.#openStream(name, retention);
@@ -313,7 +343,7 @@ export class AofManager {
       segmentBytes: this.#arena.segmentBytes,
       recovery: { ...this.#recovery },
       manifest: { ...this.#replay },
-      tier1: { ...this.#tier1.refreshStats() },
+      tier1: { ...figures.tier1 },
       tier2:
         this.#tier2 === null
           ? null
@@ -330,11 +360,12 @@ export class AofManager {
   }
 
   /** What the engine metrics export; stats() includes the same object. */
-  #engineFigures(): EngineFigures & Pick<ManagerStats, 'arena' | 'segments'> {
+  #engineFigures(): EngineFigures & Pick<ManagerStats, 'arena' | 'segments' | 'tier1'> {
     const appended: Record<string, { records: number; bytes: number }> = {};
     for (const log of this.#logs) appended[log.name] = { records: log.appendedRecords, bytes: log.appendedBytes };
     const arena = this.#arena.occupancy();
-    const t1 = this.#tier1.stats;
+    // Tier 1's figures as users know them: compression (Tier1) and frame reads (the read path).
+    const t1: Tier1Stats = { ...this.#tier1.stats, ...this.#read.stats() };
     return {
       streams: this.#logs.size,
       appended,
@@ -445,13 +476,13 @@ export class AofManager {
 
   async #close(): Promise<void> {
     const logs = await Promise.allSettled([...this.#streams.values()]);
-    const open = logs.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const open = logs.flatMap((r) => (r.status === 'fulfilled' ? [logCore(r.value)] : []));
     await Promise.all(open.map((log) => log.closeForWrites()));
     for (const log of open) log.closeReaders();
     if (this.#retentionTimer !== null) clearInterval(this.#retentionTimer);
     await this.#retentionRun?.catch(() => undefined);
-    await Promise.allSettled([...this.#work]);
     while (this.#failure === null && this.#arena.occupancy().sealing > 0) await this.#coordinator.nextChange();
+    await this.#read.close(); // readers are closed: finishes loads and fills under way, stops the pool
     await this.#tier1.close(); // records the last seals, finishes queued compressions
     await this.#tier2?.close(); // uploads what the store accepts; the rest waits for the next open
     await this.#flusher.close();
@@ -503,7 +534,7 @@ export class AofManager {
     // before any new segment could reuse a key (and before a later rebuild could adopt them).
     for (const key of stale) await this.#tier2!.store.delete(key);
     this.#recovery.staleObjectsDeleted += stale.length;
-    const log = new AofLog(name, dir, this.#ctx, recovered.segments, nextId);
+    const log = new LogCore(name, dir, this.#ctx, recovered.segments, nextId);
     for (const seg of recovered.toCompress) this.#tier1.enqueue(name, seg);
     if (this.#tier2 !== null) {
       for (const seg of recovered.segments) {
@@ -515,7 +546,7 @@ export class AofManager {
     if (this.#failure !== null) log.fail(this.#failure);
     this.#logs.add(log);
     this.#retentionPolicy.set(log, retention);
-    return log;
+    return logFacade(log);
   }
 
   async #enforceRetention(): Promise<void> {
@@ -539,7 +570,7 @@ export class AofManager {
   }
 
   /** Expires the first `n` segments of `log`: record first, then remove files and objects. */
-  async #expire(log: AofLog, n: number): Promise<void> {
+  async #expire(log: LogCore, n: number): Promise<void> {
     const last = log.segments[n - 1]!;
     await this.#manifest.append([{ type: ManifestRecordType.EXPIRED, stream: log.name, baseId: last.baseId, fields: {} }]);
     const expired = log.expireFirst(n);
@@ -567,7 +598,7 @@ export class AofManager {
   }
 
   /** Deletes Tier 2 objects of `log` below its first id (left by a crash mid-expiry). */
-  async #sweep(log: AofLog): Promise<void> {
+  async #sweep(log: LogCore): Promise<void> {
     const tier2 = this.#tier2!;
     // The mirrored manifest may still name them (a crash before the mirror): mirror first.
     await this.#replica!.sync();
@@ -601,21 +632,15 @@ export class AofManager {
    * `requester` is excluded (a writer must not seal itself); null for a reader's hydration, whose
    * own stream's active segment may be sealed too.
    */
-  #relievePressure(requester: AofLog | null): void {
+  #relievePressure(requester: LogCore | null): void {
     const occupancy = this.#arena.occupancy();
     if (occupancy.sealing + occupancy.hydrating >= Math.max(1, this.#arena.slotCount >> 2)) return;
-    let oldest: AofLog | null = null;
+    let oldest: LogCore | null = null;
     for (const log of this.#logs) {
       if (log === requester || log.activatedAt < 0) continue;
       if (oldest === null || log.activatedAt < oldest.activatedAt) oldest = log;
     }
     oldest?.sealActive();
-  }
-
-  #track(work: Promise<void>): void {
-    this.#work.add(work);
-    const forget = (): void => void this.#work.delete(work);
-    work.then(forget, forget);
   }
 
   /** A write failed (disk full, I/O error) or the worker died: stop accepting writes everywhere. */

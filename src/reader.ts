@@ -7,15 +7,34 @@
  * is positioned in, so the view cannot be overwritten until the reader moves to another segment,
  * which happens only inside a later nextSync()/next() call, or on close(). Hence: a payload is valid
  * until the next call on the same reader.
+ *
+ * Dependencies: a read-only view of the stream's segments (src/read/ports.ts StreamView) and the
+ * read path that makes a segment or frame resident (src/read/read-path.ts), never the log itself.
  */
 import type { Arena } from './arena/arena.js';
 import type { Coordinator } from './coordinator/coordinator.js';
 import { AofError, ErrorCode, WouldBlockError, WouldBlockKind } from './errors.js';
 import { RECORD_PAYLOAD_OFFSET, RECORD_TIMESTAMP_OFFSET, frameLength, frameOffsetOf } from './format/record.js';
 import { frameForRecord } from './format/tier1.js';
+import type { EngineCounters } from './metrics/engine-counters.js';
 import { CLONE_REMEDY, refuseClone } from './not-cloneable.js';
-import type { AofLog, LogRecord } from './log.js';
+import type { StreamView } from './read/ports.js';
+import type { ReadPath } from './read/read-path.js';
 import type { Segment } from './tier0/segment.js';
+
+/** A record as returned by readers. */
+export interface LogRecord {
+  /** Dense per-stream id, from 0. */
+  id: number;
+  /** Milliseconds since the Unix epoch, taken when the record was appended. */
+  timestamp: number;
+  /**
+   * The bytes appended. From `AofReader.nextSync()`/`next()` this is a **view into the arena**,
+   * valid until the next call on that reader (or its close); copy it (`slice()`) to keep it, or open
+   * the reader with `{ copy: true }`. From `log.read()` it is always a copy you own.
+   */
+  payload: Uint8Array;
+}
 
 export interface ReaderOptions {
   /** First id to read (default: the first stored id). Must be within [firstId, nextId]. */
@@ -24,11 +43,38 @@ export interface ReaderOptions {
   copy?: boolean;
 }
 
+/** What a reader is lent by the log that opens it. */
+export interface ReaderHost {
+  /** The stream's segments, read-only. */
+  readonly stream: StreamView;
+  /** Makes segments and frames resident. */
+  readonly read: ReadPath;
+  readonly arena: Arena;
+  readonly coordinator: Coordinator;
+  /** WouldBlock counts (aof_would_block_total{kind="hydration"}). */
+  readonly counters: EngineCounters;
+  /** The reader closed: the log stops tracking it. */
+  closed(reader: AofReader): void;
+}
+
 /** Returned by #tryNext when the record is not resident yet. */
 const BLOCKED = Symbol('blocked');
 
+let construct: (host: ReaderHost, options: ReaderOptions) => AofReader;
+
+/**
+ * A new reader (for the log's openReader). The constructor is private, so the public type shows
+ * no engine types; this module function, not exported by the package, is the way in.
+ * @throws AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION, AOF_ERR_OUT_OF_RANGE
+ */
+export function openReader(host: ReaderHost, options: ReaderOptions): AofReader {
+  return construct(host, options);
+}
+
 export class AofReader {
-  readonly #log: AofLog;
+  readonly #host: ReaderHost;
+  readonly #stream: StreamView;
+  readonly #read: ReadPath;
   readonly #arena: Arena;
   readonly #coordinator: Coordinator;
   readonly #copy: boolean;
@@ -41,8 +87,13 @@ export class AofReader {
   #frameEnd = -1;
   #closed = false;
 
-  /** @internal use `log.openReader()` */
-  constructor(log: AofLog, arena: Arena, coordinator: Coordinator, options: ReaderOptions) {
+  static {
+    construct = (host, options) => new AofReader(host, options);
+  }
+
+  /** Obtained from `log.openReader()`. */
+  private constructor(host: ReaderHost, options: ReaderOptions) {
+    const log = host.stream;
     if (typeof options !== 'object' || options === null) throw AofError.invalidArgument('reader options must be an object');
     for (const key of Object.keys(options)) {
       if (key !== 'from' && key !== 'copy') {
@@ -59,9 +110,11 @@ export class AofReader {
       });
     }
     refuseClone(this, `an AofReader (stream ${log.name})`, CLONE_REMEDY, () => ({ stream: log.name, position: this.#nextId, closed: this.#closed }));
-    this.#log = log;
-    this.#arena = arena;
-    this.#coordinator = coordinator;
+    this.#host = host;
+    this.#stream = log;
+    this.#read = host.read;
+    this.#arena = host.arena;
+    this.#coordinator = host.coordinator;
     this.#copy = options.copy === true;
     this.#nextId = from;
   }
@@ -79,8 +132,8 @@ export class AofReader {
   nextSync(): LogRecord | null {
     const record = this.#tryNext();
     if (record === BLOCKED) {
-      this.#log.noteWouldBlock(WouldBlockKind.HYDRATION);
-      throw new WouldBlockError(WouldBlockKind.HYDRATION, `stream ${this.#log.name}: record ${this.#nextId} is not resident; loading it`);
+      this.#host.counters.noteWouldBlock(WouldBlockKind.HYDRATION);
+      throw new WouldBlockError(WouldBlockKind.HYDRATION, `stream ${this.#stream.name}: record ${this.#nextId} is not resident; loading it`);
     }
     return record;
   }
@@ -94,7 +147,7 @@ export class AofReader {
     for (;;) {
       const record = this.#tryNext();
       if (record !== BLOCKED) return record;
-      if (!waited) this.#log.noteWouldBlock(WouldBlockKind.HYDRATION); // once per call that waits
+      if (!waited) this.#host.counters.noteWouldBlock(WouldBlockKind.HYDRATION); // once per call that waits
       waited = true;
       await this.#coordinator.nextChange();
     }
@@ -105,19 +158,19 @@ export class AofReader {
     if (this.#closed) return;
     this.#closed = true;
     this.#unpin();
-    this.#log.forgetReader(this);
+    this.#host.closed(this);
   }
 
   #tryNext(): LogRecord | null | typeof BLOCKED {
     if (this.#closed) throw AofError.closed('reader');
     const id = this.#nextId;
-    if (id >= this.#log.nextId) return null;
+    if (id >= this.#stream.nextId) return null;
     let seg = this.#seg;
     if (seg === null || id >= seg.endId) {
       this.#unpin();
-      seg = this.#log.segmentFor(id) ?? null;
+      seg = this.#stream.segmentFor(id) ?? null;
       if (seg === null) {
-        throw new AofError(ErrorCode.OUT_OF_RANGE, `record ${id} of stream ${this.#log.name} is no longer stored`, { details: { id } });
+        throw new AofError(ErrorCode.OUT_OF_RANGE, `record ${id} of stream ${this.#stream.name} is no longer stored`, { details: { id } });
       }
       this.#seg = seg;
       this.#offset = -1;
@@ -127,7 +180,7 @@ export class AofReader {
     if (this.#pinned < 0) {
       if (seg.slot < 0) {
         throwIfFailed(seg);
-        this.#log.hydrate(seg);
+        this.#read.ensureResident(this.#stream.name, seg);
         if (seg.slot < 0) return BLOCKED;
       }
       this.#arena.pin(seg.slot);
@@ -137,7 +190,7 @@ export class AofReader {
     if (seg.partial) {
       if ((this.#offset < 0 || this.#offset >= this.#frameEnd) && !this.#enterFrame(seg, base, id)) return BLOCKED;
     } else if (this.#offset < 0) {
-      this.#offset = frameOffsetOf(this.#arena.u8, base, base + this.#log.dataBytesOf(seg), id - seg.baseId);
+      this.#offset = frameOffsetOf(this.#arena.u8, base, base + this.#stream.dataBytesOf(seg), id - seg.baseId);
     }
     const at = base + this.#offset;
     const length = this.#arena.u32[at >>> 2]!;
@@ -160,11 +213,11 @@ export class AofReader {
     const frame = sequential ? this.#frame + 1 : frameForRecord(index, id - seg.baseId);
     if (!this.#arena.frameResident(seg.slot, frame)) {
       throwIfFailed(seg);
-      this.#log.hydrateFrame(seg, frame);
-      if (sequential) this.#log.hydrateFrame(seg, frame + 1);
+      this.#read.requestFrame(this.#stream.name, seg, frame);
+      if (sequential) this.#read.requestFrame(this.#stream.name, seg, frame + 1);
       return false;
     }
-    if (sequential) this.#log.hydrateFrame(seg, frame + 1); // read ahead while this frame is consumed
+    if (sequential) this.#read.requestFrame(this.#stream.name, seg, frame + 1); // read ahead while this frame is consumed
     const entry = index[frame]!;
     this.#frame = frame;
     this.#frameEnd = entry.rawOffset + entry.rawBytes;

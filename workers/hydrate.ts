@@ -22,16 +22,18 @@
  * memory: one extra memcpy of at most a frame, small next to zstd's own cost.
  */
 import { closeSync, readSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
 import { OpenMode, openFileSync } from '../src/safe-fs.js';
 import { loadZstd, type Codec } from '../src/codec/zstd.js';
 import { AofError } from '../src/errors.js';
+import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, tryDecodeFooter } from '../src/format/segment.js';
 import type { FrameIndexEntry } from '../src/format/tier1.js';
 import { decodeFrame, withPath } from '../src/tier1/tier1-file.js';
 import { missingObject, withObjectKey } from '../src/tier2/remote-meta.js';
 import { toWorkerError } from '../src/worker-error.js';
 import { checkFailpointsConfig, failpoint } from './failpoints.js';
 import { storeFor } from './store-cache.js';
-import type { HydrateResult, HydrateSource, HydrateTask } from './tier1-protocol.js';
+import type { HydrateResult, HydrateSource, HydrateTask, SegmentLoadTask } from './tier1-protocol.js';
 
 function checkTask(task: HydrateTask): void {
   const int = (name: string, v: number, min: number, max: number): void => {
@@ -167,5 +169,74 @@ export default async function hydrate(task: HydrateTask): Promise<HydrateResult>
     // For an object the key stands in for the path: it is what names the bytes.
     const where = task.source?.kind === 'object' ? task.source.key : String(task.source?.path);
     throw toWorkerError(err, { action: 'hydrate frame', path: where });
+  }
+}
+
+/** Reads until `out` is full or the file ends; returns the bytes read (POSIX allows short reads). */
+function readFully(fd: number, out: Uint8Array, position: number): number {
+  let got = 0;
+  while (got < out.length) {
+    const n = readSync(fd, out, got, out.length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
+}
+
+/**
+ * Loads a raw sealed segment's data region into shared memory and checks it against the footer
+ * (see SegmentLoadTask). Exported for in-thread use (the unit tests); the pool calls the
+ * `loadSegment` export, which flattens errors.
+ *
+ * Why here and not on the main thread: the CRC walks every byte of the segment (megabytes), which
+ * on the main thread stalls every appender and reader for as long. The read is synchronous for
+ * the same reason as the frame read above: this thread has nothing else to do.
+ *
+ * @throws AOF_ERR_CORRUPT (details.path; details.stored and details.actual for a CRC mismatch) if
+ *   the file is shorter than the catalog says, has no footer, or its data fails the CRC
+ * @throws AOF_ERR_IO if the file cannot be opened or read; AOF_ERR_UNSAFE_PATH for a link
+ */
+export function loadSegmentInto(task: SegmentLoadTask): void {
+  const { path, dataBytes } = task;
+  if (!Number.isInteger(dataBytes) || dataBytes < 0 || !Number.isInteger(task.targetOffset) || task.targetOffset < 0 || task.targetOffset + dataBytes > task.sab.byteLength) {
+    throw AofError.invalidArgument(`segment load task: target [${task.targetOffset}, +${dataBytes}) is outside the shared memory`, { field: 'targetOffset', value: task.targetOffset });
+  }
+  let fd: number;
+  try {
+    fd = openFileSync(path, OpenMode.READ);
+  } catch (err) {
+    throw err instanceof AofError ? err : AofError.io('hydrate segment', path, err);
+  }
+  try {
+    const target = new Uint8Array(task.sab, task.targetOffset, dataBytes);
+    const bytesRead = readFully(fd, target, SEGMENT_HEADER_BYTES);
+    const tail = new Uint8Array(SEGMENT_FOOTER_BYTES);
+    readFully(fd, tail, SEGMENT_HEADER_BYTES + dataBytes);
+    const footer = tryDecodeFooter(tail);
+    if (bytesRead !== dataBytes || footer === null || footer.dataBytes !== dataBytes) {
+      throw AofError.corrupt(`segment ${path} changed on disk: footer missing or length differs`, { path });
+    }
+    const actual = crc32(target);
+    if (actual !== footer.dataCrc) {
+      throw AofError.corrupt(`segment ${path} data CRC mismatch`, { path, stored: footer.dataCrc, actual });
+    }
+  } catch (err) {
+    throw err instanceof AofError ? err : AofError.io('hydrate segment', path, err);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Piscina entry point for raw segment loads (`pool.run(task, { name: 'loadSegment' })`). No
+ * failpoint: the `hydrate` failpoints have always meant frame fills, and the chaos suites count
+ * them as such.
+ * @throws a plain SerializedAofError (rebuild with `fromWorkerRejection`)
+ */
+export function loadSegment(task: SegmentLoadTask): void {
+  try {
+    loadSegmentInto(task);
+  } catch (err) {
+    throw toWorkerError(err, { action: 'hydrate segment', path: String(task.path) });
   }
 }

@@ -82,3 +82,21 @@ export interface HydrateTask {
 export interface HydrateResult {
   rawBytes: number;
 }
+
+/**
+ * One raw sealed segment to load whole into an arena slot (run as the `loadSegment` export of
+ * workers/hydrate.ts, on the same pool as frame fills). The worker reads the data region straight
+ * into `sab[targetOffset, targetOffset + dataBytes)`, then reads the footer and checks the length
+ * and the data CRC there, so the main thread never walks the bytes. Caller obligations: the target
+ * slot is HYDRATING (no reader, no other writer) until the task settles; the slot is published
+ * (CLEAN) by the main thread only after the task resolved, never on a rejection.
+ */
+export interface SegmentLoadTask {
+  /** The raw segment file (src/format/segment.ts). */
+  path: string;
+  /** Bytes of record frames the catalog expects (the footer's dataBytes must agree). */
+  dataBytes: number;
+  sab: SharedArrayBuffer;
+  /** Absolute byte offset in `sab` of the slot's data region. */
+  targetOffset: number;
+}

@@ -5,8 +5,7 @@
  */
 import type { Arena } from '../arena/arena.js';
 import { S_FLUSHED_LEN, S_PINS, S_WRITE_LEN, SlotState } from '../arena/layout.js';
-import type { AofLog } from '../log.js';
-import { SegmentTier } from '../tier0/segment.js';
+import { SegmentTier, type Segment } from '../tier0/segment.js';
 
 /** Residency states of `aof_segments`: being written, sealed with an arena slot, sealed without. */
 export const SEGMENT_STATES = ['active', 'resident', 'cold'] as const;
@@ -14,7 +13,7 @@ export const SEGMENT_STATES = ['active', 'resident', 'cold'] as const;
 export type SegmentCounts = Record<(typeof SegmentTier)[keyof typeof SegmentTier], Record<(typeof SEGMENT_STATES)[number], number>>;
 
 /** Segments of `logs` by tier (raw, tier1, tier2, missing) and state (active, resident, cold); every pair present. */
-export function segmentCounts(logs: Iterable<AofLog>): SegmentCounts {
+export function segmentCounts(logs: Iterable<{ readonly segments: readonly Segment[] }>): SegmentCounts {
   const out = {} as SegmentCounts;
   for (const tier of Object.values(SegmentTier)) out[tier] = { active: 0, resident: 0, cold: 0 };
   for (const log of logs) {

@@ -1,6 +1,6 @@
 /**
- * Tier 1 on the main thread: turns sealed segments into compressed Tier 1 files and brings single
- * frames of them back into the arena for readers.
+ * Tier 1 on the main thread: turns sealed segments into compressed Tier 1 files. Reading them back
+ * is the read path's (src/read/read-path.ts), which uses the files through src/tier1/local-source.ts.
  *
  * - Sealing: a segment the log sealed is watched until the flush worker hands its slot back as
  *   CLEAN (footer durable) or evicts it (only CLEAN slots are evicted); then its data CRC is read
@@ -15,16 +15,13 @@
  *   the segment is recorded COMPRESSION_FAILED and stays raw (still durable and readable). An
  *   attempt that fails while closing is not retried and not given up: the segment stays SEALED and
  *   the next open compresses it.
- * - Hydration: a reader that needs a record of a Tier 1 segment that is not resident gets a slot
- *   for the segment (filled lazily) and asks for the one frame holding the record; a second pool
- *   decompresses that frame straight into the slot, sets the frame's residency bit and bumps
- *   PROGRESS_EPOCH (Atomics.notify → the coordinator's Atomics.waitAsync wakes the readers).
- *   Concurrent readers of a frame share one task. Sequential readers read one frame ahead.
+ * - Hand-over: a compressed segment is passed to the `onCompressed` port the manager wired at
+ *   construction (Tier 2's upload queue); Tier 1 does not know who listens.
  */
 import { unlink } from 'node:fs/promises';
 import { Piscina } from 'piscina';
 import type { Arena } from '../arena/arena.js';
-import { G_PROGRESS_EPOCH, SlotState } from '../arena/layout.js';
+import { SlotState } from '../arena/layout.js';
 import type { ResolvedConfig } from '../config.js';
 import type { Coordinator } from '../coordinator/coordinator.js';
 import { AofError, ErrorCode } from '../errors.js';
@@ -34,15 +31,11 @@ import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, tryDecodeFooter, type Segme
 import { sealedRecord } from '../manifest/records.js';
 import type { ManifestLog } from '../manifest/manifest-log.js';
 import { SegmentTier, type Segment } from '../tier0/segment.js';
-import { readTier1Meta } from './tier1-file.js';
 import { fromWorkerRejection } from '../worker-error.js';
-import type { Tier2 } from '../tier2/tier2.js';
 import { EngineEvents } from '../events.js';
-import { DEFAULT_ADMISSION_SAMPLE_EVERY, EngineCounters } from '../metrics/engine-counters.js';
-import type { CompressResult, CompressTask, HydrateTask } from '../../workers/tier1-protocol.js';
+import type { CompressResult, CompressTask } from '../../workers/tier1-protocol.js';
 
 export const MAX_COMPRESS_ATTEMPTS = 5;
-export const MAX_HYDRATE_ATTEMPTS = 8;
 /** Compression threads (one: the other core belongs to the writers and the flush worker). */
 const COMPRESS_THREADS = 1;
 const BACKOFF_BASE_MS = 10;
@@ -50,7 +43,10 @@ const BACKOFF_MAX_MS = 1000;
 /** Pool threads end after this long without a task (and are started again on demand). */
 const IDLE_MS = 1000;
 
-/** Counters for stats() and metrics; plain fields, bumped off the hot path. */
+/**
+ * `manager.stats().tier1`: compression counters (Tier1's own) and frame-read counters (the read
+ * path's, src/read/read-path.ts ReadStats), reported together as they always were.
+ */
 export interface Tier1Stats {
   segmentsSealed: number;
   segmentsCompressed: number;
@@ -76,6 +72,23 @@ export interface Tier1Stats {
   lastError: string | null;
 }
 
+/** The part of Tier1Stats this class counts (the rest is the read path's). */
+export type CompressStats = Omit<Tier1Stats, 'framesDecompressed' | 'hydrateRetries' | 'hydrateFailures' | 'hydrateQueue' | 'hydrateThreads' | 'localCorruptRefetches'>;
+
+/** What Tier 1 is given at construction (its ports). */
+export interface Tier1Deps {
+  arena: Arena;
+  coordinator: Coordinator;
+  manifest: ManifestLog;
+  config: ResolvedConfig;
+  events?: EngineEvents;
+  /**
+   * A segment's Tier 1 file is durable and recorded (COMPRESSION_DONE) and its raw file gone: the
+   * manager wires Tier 2's upload queue here (nothing without Tier 2).
+   */
+  onCompressed?: (stream: string, seg: Segment) => void;
+}
+
 interface Job {
   stream: string;
   seg: Segment;
@@ -84,7 +97,6 @@ interface Job {
 }
 
 const COMPRESS_WORKER = new URL('../../workers/compress.js', import.meta.url).href;
-const HYDRATE_WORKER = new URL('../../workers/hydrate.js', import.meta.url).href;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -119,22 +131,16 @@ async function sealedFooter(seg: Segment): Promise<SegmentFooter> {
 }
 
 export class Tier1 {
-  readonly stats: Tier1Stats = {
+  readonly stats: CompressStats = {
     segmentsSealed: 0,
     segmentsCompressed: 0,
     rawBytesCompressed: 0,
     compressedBytes: 0,
     compressRetries: 0,
     compressFailures: 0,
-    framesDecompressed: 0,
-    hydrateRetries: 0,
-    hydrateFailures: 0,
     compressQueue: 0,
-    hydrateThreads: 0,
-    localCorruptRefetches: 0,
     compressedFromFile: 0,
     rawPendingBytes: 0,
-    hydrateQueue: 0,
     lastError: null,
   };
   readonly #arena: Arena;
@@ -142,30 +148,20 @@ export class Tier1 {
   readonly #manifest: ManifestLog;
   readonly #config: ResolvedConfig;
   readonly #compressPool: Piscina | null;
-  readonly #hydratePool: Piscina;
   readonly #sealing: Job[] = [];
   readonly #queue: Job[] = [];
   readonly #work = new Set<Promise<void>>();
-  /** Tier 2, when configured: compressed segments are handed to it for upload. */
-  tier2: Tier2 | null = null;
+  readonly #onCompressed: (stream: string, seg: Segment) => void;
   readonly #events: EngineEvents;
-  readonly #counters: EngineCounters;
   #watching = false;
   #running = 0;
   #closed = false;
   /** Slots pinned by queued or running compressions (#hold), at most half the arena. */
   #held = 0;
 
-  constructor(
-    arena: Arena,
-    coordinator: Coordinator,
-    manifest: ManifestLog,
-    config: ResolvedConfig,
-    events = new EngineEvents(null),
-    counters = new EngineCounters(DEFAULT_ADMISSION_SAMPLE_EVERY),
-  ) {
+  constructor({ arena, coordinator, manifest, config, events = new EngineEvents(null), onCompressed = () => undefined }: Tier1Deps) {
     this.#events = events;
-    this.#counters = counters;
+    this.#onCompressed = onCompressed;
     this.#arena = arena;
     this.#coordinator = coordinator;
     this.#manifest = manifest;
@@ -177,19 +173,6 @@ export class Tier1 {
     this.#compressPool = config.tier1.enabled
       ? new Piscina({ filename: COMPRESS_WORKER, minThreads: 0, maxThreads: COMPRESS_THREADS, idleTimeout: IDLE_MS, maxQueue: 64, atomics: 'disabled', execArgv: [] })
       : null;
-    // Scales with the backlog: piscina starts a thread (up to the maximum) whenever a task would
-    // queue, and retires threads idle for IDLE_MS down to the minimum (seed 000: hydration
-    // worker auto-scaling). Tier 2 fetches wait on the network, so each thread takes two at once.
-    this.#hydratePool = new Piscina({
-      filename: HYDRATE_WORKER,
-      minThreads: config.tier1.hydrateMinThreads,
-      maxThreads: config.tier1.hydrateMaxThreads,
-      concurrentTasksPerWorker: 2,
-      idleTimeout: IDLE_MS,
-      maxQueue: 256,
-      atomics: 'disabled',
-      execArgv: [],
-    });
   }
 
   /** A log sealed `seg`; record and compress it once the flush worker made it durable. */
@@ -256,49 +239,6 @@ export class Tier1 {
     this.#coordinator.kick();
   }
 
-  /**
-   * Makes sure frame `frame` of `seg` (a Tier 1 segment holding a partial slot) is resident or on
-   * its way. Returns at once; readers wait on the coordinator.
-   */
-  hydrateFrame(stream: string, seg: Segment, frame: number): void {
-    if (seg.slot < 0 || seg.frameIndex === null || frame >= seg.frameIndex.length) return;
-    if (seg.frameHydrations.has(frame) || this.#arena.frameResident(seg.slot, frame)) return;
-    seg.frameHydrations.add(frame);
-    const slot = seg.slot;
-    this.#arena.pin(slot); // the worker writes into this slot: it must not be evicted meanwhile
-    this.stats.hydrateQueue++;
-    this.#track(
-      this.#hydrateFrame(stream, seg, slot, frame).finally(() => {
-        seg.frameHydrations.delete(frame);
-        this.#arena.unpin(slot);
-        this.stats.hydrateQueue--;
-        this.#coordinator.kick();
-      }),
-    );
-  }
-
-  /**
-   * Loads the frame index of a compressed segment: from the local Tier 1 file (after a restart it
-   * is only there) or, for a segment only Tier 2 holds, from the object.
-   */
-  loadIndex(stream: string, seg: Segment): Promise<void> {
-    if (seg.tier === SegmentTier.TIER2 && this.tier2 !== null) return this.tier2.loadIndex(stream, seg);
-    return readTier1Meta(seg.t1Path).then(
-      (meta) => {
-        seg.frameIndex = meta.index;
-      },
-      (err: unknown) => {
-        seg.error = err instanceof AofError ? err : AofError.io('read tier 1 index', seg.t1Path, err);
-      },
-    );
-  }
-
-  /** Live figures that are not counters (read when stats are taken). */
-  refreshStats(): Tier1Stats {
-    this.stats.hydrateThreads = this.#hydratePool.threads.length;
-    return this.stats;
-  }
-
   /** Resolves once nothing is sealing, queued or running. */
   async drain(): Promise<void> {
     while (this.#work.size > 0) await Promise.allSettled([...this.#work]);
@@ -310,7 +250,7 @@ export class Tier1 {
     // Wakes the sealing watcher at once, so it sees #closed (see #watchSealing).
     this.#coordinator.kick();
     await this.drain();
-    await Promise.all([this.#compressPool?.destroy(), this.#hydratePool.destroy()]);
+    await this.#compressPool?.destroy();
   }
 
   #track(work: Promise<void>): void {
@@ -447,7 +387,7 @@ export class Tier1 {
           if (err.code !== 'ENOENT') throw err;
         });
         this.#events.compressed(stream, seg.baseId, seg.dataBytes, result.compressedBytes, result.frameCount, attempt);
-        this.tier2?.enqueueUpload(stream, seg);
+        this.#onCompressed(stream, seg);
         return;
       } catch (raw) {
         const err = fromWorkerRejection(raw);
@@ -481,57 +421,6 @@ export class Tier1 {
           this.#arena.unpin(slot);
           this.#coordinator.kick();
         }
-      }
-      await sleep(backoff(attempt));
-    }
-  }
-
-  async #hydrateFrame(stream: string, seg: Segment, slot: number, frame: number): Promise<void> {
-    const started = performance.now();
-    const entry = seg.frameIndex![frame]!;
-    const { index, bit } = this.#arena.frameBit(slot, frame);
-    for (let attempt = 1; ; attempt++) {
-      // Retention removed the segment meanwhile: its files are gone; readers report OUT_OF_RANGE.
-      if (seg.expired) return;
-      // Chosen per attempt: an eviction between attempts moves the segment to Tier 2.
-      const task: HydrateTask = {
-        source:
-          seg.tier === SegmentTier.TIER2 && this.tier2 !== null
-            ? { kind: 'object', store: this.tier2.storeConfig, key: seg.key }
-            : { kind: 'file', path: seg.t1Path },
-        entry,
-        sab: this.#arena.sab,
-        targetOffset: this.#arena.base(slot) + entry.rawOffset,
-        bitmapIndex: index,
-        bitmapBit: bit,
-        progressIndex: G_PROGRESS_EPOCH,
-      };
-      try {
-        // A credentials provider is called here, on the main thread: the task carries its answer.
-        if (task.source.kind === 'object') task.source.store = await this.tier2!.taskStoreConfig();
-        await this.#hydratePool.run(task);
-        this.stats.framesDecompressed++;
-        const seconds = (performance.now() - started) / 1000;
-        this.#counters.hydration.record(seconds);
-        this.#events.hydrated(stream, seg.baseId, task.source.kind === 'object' ? 'tier2' : 'tier1', 'arena', frame, seconds);
-        return;
-      } catch (raw) {
-        const err = fromWorkerRejection(raw);
-        this.stats.lastError = `${err.code}: ${err.message}`;
-        if (err.code === ErrorCode.CORRUPT && task.source.kind === 'file' && seg.uploaded && this.tier2 !== null) {
-          // The local copy is damaged but Tier 2 has the segment: drop the copy, fetch from there.
-          await this.tier2.dropCorruptLocal(seg);
-          this.stats.localCorruptRefetches++;
-          continue;
-        }
-        if (attempt >= MAX_HYDRATE_ATTEMPTS || err.code === ErrorCode.CORRUPT || err.code === ErrorCode.UNSAFE_PATH) {
-          this.stats.hydrateFailures++;
-          this.#events.failed('hydrate', stream, seg.baseId, attempt, err);
-          seg.error = err;
-          return;
-        }
-        this.stats.hydrateRetries++;
-        this.#events.retried('hydrate', stream, seg.baseId, attempt, err);
       }
       await sleep(backoff(attempt));
     }

@@ -21,7 +21,7 @@ import { OpenMode, openFile, regularFileSize } from '../safe-fs.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AofError, ErrorCode } from '../errors.js';
-import { checkObjectKey, type ByteRange, type ObjectInfo, type ObjectStore } from './object-store.js';
+import { checkObjectKey, type ByteRange, type ObjectInfo, type ObjectStore } from './store-contract.js';
 
 const TMP_SUFFIX = '.tmp';
 

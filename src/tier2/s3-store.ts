@@ -50,7 +50,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { AofError, ErrorCode } from '../errors.js';
-import { checkObjectKey, type ByteRange, type ObjectInfo, type ObjectStore, type Tier2StoreConfig } from './object-store.js';
+import { checkObjectKey, type ByteRange, type ObjectInfo, type ObjectStore, type Tier2StoreConfig } from './store-contract.js';
 
 export type S3StoreConfig = Extract<Tier2StoreConfig, { kind: 's3' }>;
 

@@ -16,11 +16,14 @@
  *   and writers get WouldBlock kind `tier2` at their next rollover (async appends wait) until
  *   uploads catch up. That is the outage behaviour: data queues on local disk up to the budget,
  *   never beyond, never lost.
- * - Hydration: a segment only Tier 2 holds gets its header and frame index with two ranged GETs
- *   (sizes known from the catalog), then readers fetch single frames by range through the hydrate
- *   pool (src/tier1/tier1.ts builds the task). Once a reader touched such a segment, the whole
- *   object is copied back into the local Tier 1 cache in the background when the budget has room
- *   (HYDRATED), so a scan of old data pays the network once.
+ * - Source for the read path (src/read/ports.ts RemoteSegmentSource): a segment only Tier 2 holds
+ *   gets its header and frame index with two ranged GETs (sizes known from the catalog), then the
+ *   read path fills single frames by range through its hydrate pool (`frameSource` says where).
+ *   Once a reader touched such a segment, the whole object is copied back into the local Tier 1
+ *   cache in the background when the budget has room ("recache", recorded HYDRATED), so a scan of
+ *   old data pays the network once.
+ * - Manifest mirror: Tier 2 owns the ManifestReplica (it shares the store and the breaker) and
+ *   asks it for a sync after every recorded upload.
  */
 import { unlink } from 'node:fs/promises';
 import { writeFileAtomically } from '../durable-file.js';
@@ -29,14 +32,17 @@ import type { ResolvedConfig } from '../config.js';
 import type { Coordinator } from '../coordinator/coordinator.js';
 import { AofError, ErrorCode } from '../errors.js';
 import { ManifestRecordType } from '../format/manifest.js';
+import type { FrameIndexEntry } from '../format/tier1.js';
 import type { ManifestLog } from '../manifest/manifest-log.js';
 import { SegmentTier, type Segment } from '../tier0/segment.js';
 import { decodeTier1Image } from '../tier1/tier1-file.js';
 import { fromWorkerRejection } from '../worker-error.js';
+import type { HydrateSource } from '../../workers/tier1-protocol.js';
 import type { UploadResult, UploadTask } from '../../workers/tier2-protocol.js';
 import { BreakerState, CircuitBreaker } from './circuit-breaker.js';
 import { CredentialSource } from './credentials.js';
 import { parseSegmentKey, segmentKey, type ObjectStore, type Tier2StoreConfig } from './object-store.js';
+import { ManifestReplica } from './manifest-replica.js';
 import { fetchTier1Meta } from './remote-meta.js';
 import { EngineEvents } from '../events.js';
 
@@ -71,6 +77,18 @@ export interface Tier2Stats {
 interface Job {
   stream: string;
   seg: Segment;
+}
+
+/** What Tier 2 is given at construction. */
+export interface Tier2Deps {
+  store: ObjectStore;
+  storeConfig: Tier2StoreConfig;
+  manifest: ManifestLog;
+  /** The local manifest directory, mirrored into the store by `replica`. */
+  manifestDir: string;
+  coordinator: Coordinator;
+  config: ResolvedConfig;
+  events?: EngineEvents;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -113,8 +131,8 @@ export class Tier2 {
   /** Uploaded segments with a local Tier 1 file, oldest upload first: the eviction order. */
   readonly #cached = new Map<Segment, Job>();
   readonly #work = new Set<Promise<void>>();
-  /** Called after each upload is recorded (manifest replication listens). */
-  onUploaded: () => void = () => undefined;
+  /** The manifest mirror in this store; synced after each recorded upload. */
+  readonly replica: ManifestReplica;
   #running = 0;
   #closing = false;
 
@@ -122,14 +140,7 @@ export class Tier2 {
   /** Calls a `tier2.credentials` provider for tasks (a function cannot cross to a worker), or null. */
   readonly #credentials: CredentialSource | null;
 
-  constructor(
-    store: ObjectStore,
-    storeConfig: Tier2StoreConfig,
-    manifest: ManifestLog,
-    coordinator: Coordinator,
-    config: ResolvedConfig,
-    events = new EngineEvents(null),
-  ) {
+  constructor({ store, storeConfig, manifest, manifestDir, coordinator, config, events = new EngineEvents(null) }: Tier2Deps) {
     this.#events = events;
     this.store = store;
     this.storeConfig = storeConfig;
@@ -146,6 +157,7 @@ export class Tier2 {
         this.#events.breaker(store.location, from, to, this.breaker.coolDownMs);
       },
     });
+    this.replica = new ManifestReplica(manifestDir, store, this.breaker);
     this.#pool = new Piscina({
       filename: UPLOAD_WORKER,
       minThreads: 0,
@@ -190,20 +202,30 @@ export class Tier2 {
   }
 
   /**
-   * Loads the frame index of a segment only Tier 2 holds (two ranged GETs), then starts copying
-   * the object back into the local cache if the budget has room.
+   * The frame index of a segment only Tier 2 holds (two ranged GETs).
+   * @throws (rejects) AOF_ERR_UNAVAILABLE (the store, or no object), AOF_ERR_CORRUPT (details.key)
    */
-  loadIndex(stream: string, seg: Segment): Promise<void> {
+  loadIndex(_stream: string, seg: Segment): Promise<FrameIndexEntry[]> {
     return fetchTier1Meta(this.store, seg.key, seg.compressedBytes, seg.frameCount).then(
-      (meta) => {
-        seg.frameIndex = meta.index;
-        this.#recache(stream, seg);
-      },
+      (meta) => meta.index,
       (err: unknown) => {
-        seg.error = err instanceof AofError ? err : new AofError(ErrorCode.UNAVAILABLE, `tier 2: ${String(err)}`, { cause: err });
         this.stats.lastError = describe(err);
+        throw err instanceof AofError ? err : new AofError(ErrorCode.UNAVAILABLE, `tier 2: ${String(err)}`, { cause: err });
       },
     );
+  }
+
+  /**
+   * Where a hydrate task reads a frame of `seg`: one ranged GET of its object.
+   * @throws (rejects) AOF_ERR_UNAVAILABLE when a credentials provider fails
+   */
+  async frameSource(seg: Segment): Promise<HydrateSource> {
+    return { kind: 'object', store: await this.taskStoreConfig(), key: seg.key };
+  }
+
+  /** A reader opened `seg` (only Tier 2 holds it): copy it back locally if the budget has room. */
+  touched(stream: string, seg: Segment): void {
+    this.#recache(stream, seg);
   }
 
   /**
@@ -330,7 +352,7 @@ export class Tier2 {
       this.stats.pendingBytes -= seg.compressedBytes;
       if (seg.tier === SegmentTier.TIER1) this.#cached.set(seg, { stream, seg });
       this.#events.uploaded(stream, seg.baseId, seg.key, result.objectBytes, attempt);
-      this.onUploaded();
+      this.replica.request();
       this.#coordinator.kick(); // writers blocked on the budget may go on
       await this.#evictOverBudget();
       return;

@@ -20,6 +20,7 @@ import { withTimeout } from '../helpers/tier1-engine.js';
 import { fill, objectIds, readBack } from '../helpers/tier2-suite.js';
 import { tempRoot } from '../helpers/tmp.js';
 import { withFailpoints } from '../helpers/failpoints-env.js';
+import { logCore } from '../../src/log.js';
 
 const FAILPOINTS = 'upload.crash=0.2,upload.error=0.2,hydrate.crash=0.2';
 const SEED = '4040';
@@ -57,7 +58,7 @@ test('tier 2 chaos: 200+ injected upload and fetch failures, nothing lost, nothi
       assert.ok(stats.tier2!.uploadRetries > 50 && stats.tier1.hydrateRetries > 50, 'both kinds of failure were injected');
       assert.equal(stats.tier2!.uploadFailures, 0, 'no upload gave up');
       assert.equal(stats.tier1.hydrateFailures, 0, 'no fetch gave up');
-      sealed = log.segments.filter((s) => s.sealed).map((s) => s.baseId);
+      sealed = logCore(log).segments.filter((s) => s.sealed).map((s) => s.baseId);
     } finally {
       await withTimeout(manager.close(), 60_000, 'close');
     }

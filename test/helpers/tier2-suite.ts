@@ -14,6 +14,7 @@ import { openObjectStore, parseSegmentKey, segmentKey, streamPrefix, type Object
 import { sleep } from './engine.js';
 import { streamFiles, t1File, withTimeout } from './tier1-engine.js';
 import { payloadFor, sameBytes, tempRoot } from './tmp.js';
+import { logCore } from '../../src/log.js';
 
 export interface Backend {
   name: string;
@@ -82,14 +83,14 @@ export function tier2Suite(backend: Backend): void {
         await withTimeout(manager.settle(), 30_000, 'settle');
         const stats = manager.stats();
         const t2 = stats.tier2!;
-        const sealed = log.segments.filter((s) => s.sealed).length;
+        const sealed = logCore(log).segments.filter((s) => s.sealed).length;
         assert.equal(stats.tier1.segmentsCompressed, sealed);
         assert.equal(t2.segmentsUploaded, sealed, 'every compressed segment uploaded exactly once');
         assert.ok(t2.segmentsEvicted > 0, 'some local copies were evicted');
         assert.ok(t2.localBytes <= 256 * 1024, `local Tier 1 bytes ${t2.localBytes} within the budget`);
         assert.equal(t2.pendingBytes, 0);
         const ids = await objectIds(store, 'orders');
-        assert.deepEqual(ids, log.segments.filter((s) => s.sealed).map((s) => s.baseId), 'one object per sealed segment, nothing else');
+        assert.deepEqual(ids, logCore(log).segments.filter((s) => s.sealed).map((s) => s.baseId), 'one object per sealed segment, nothing else');
         const files = streamFiles(root, 'orders');
         assert.ok(files.t1.length < ids.length, 'fewer local Tier 1 files than objects');
         // The oldest segments are remote only now: a sync reader meets WouldBlock, an async one waits.
@@ -156,7 +157,7 @@ export function tier2Suite(backend: Backend): void {
         try {
           const again = await rebuilt.openStream('late');
           assert.equal(again.nextId, 600);
-          assert.equal(again.segments.length, objects.length);
+          assert.equal(logCore(again).segments.length, objects.length);
           await readBack(again, 0, 600);
         } finally {
           await rebuilt.close();
@@ -252,7 +253,7 @@ export function tier2Suite(backend: Backend): void {
           await manager.enforceRetention();
           firstId = log.firstId;
           assert.ok(firstId > 0, 'the oldest segments expired');
-          assert.ok(log.liveBytes <= 5 * SEGMENT_BYTES + SEGMENT_BYTES, `stream holds ${log.liveBytes} bytes`);
+          assert.ok(logCore(log).liveBytes <= 5 * SEGMENT_BYTES + SEGMENT_BYTES, `stream holds ${logCore(log).liveBytes} bytes`);
           const ids = await objectIds(store, 'metrics');
           assert.ok(ids.every((id) => id >= firstId), `objects below ${firstId} deleted: ${ids.join(',')}`);
           const files = streamFiles(root, 'metrics');

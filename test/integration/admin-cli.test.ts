@@ -29,6 +29,7 @@ import { readLockHolder } from '../../src/root-lock.js';
 import { ADMIN_BIN, buildAdminFixture, copyRoot, normaliseRoot, runAdmin, spawnAdmin, type CliRun } from '../helpers/admin-fixture.js';
 import { FIXTURES_DIR } from '../helpers/paths.js';
 import { tempRoot } from '../helpers/tmp.js';
+import { logCore } from '../../src/log.js';
 
 const GOLDEN_DIR = join(FIXTURES_DIR, 'admin');
 const UPDATE = process.env['AOF2_UPDATE_GOLDEN'] === '1';
@@ -139,7 +140,7 @@ describe('aof2-admin dump --json', () => {
         const tierNumber = { [SegmentTier.RAW]: 0, [SegmentTier.TIER1]: 1, [SegmentTier.TIER2]: 2, [SegmentTier.MISSING]: null };
         for (const s of dump.streams) {
           const log = await manager.openStream(s.name);
-          const engine = log.segments.map((seg) => ({ baseId: seg.baseId, records: seg.count, rawBytes: seg.dataBytes, tier: tierNumber[seg.tier], uploaded: seg.uploaded }));
+          const engine = logCore(log).segments.map((seg) => ({ baseId: seg.baseId, records: seg.count, rawBytes: seg.dataBytes, tier: tierNumber[seg.tier], uploaded: seg.uploaded }));
           assert.deepEqual(
             s.segments.map((seg) => ({ baseId: seg.baseId, records: seg.records, rawBytes: seg.rawBytes, tier: seg.tier })),
             engine.map(({ baseId, records, rawBytes, tier }) => ({ baseId, records, rawBytes, tier })),
@@ -148,7 +149,7 @@ describe('aof2-admin dump --json', () => {
           for (const [i, seg] of s.segments.entries()) if (seg.uploaded) assert.ok(engine[i]!.uploaded, `${s.name}/${seg.baseId} uploaded`);
           assert.equal(log.firstId, s.summary.firstId ?? 0, `${s.name} first id`);
           assert.equal(log.nextId, (s.summary.lastId ?? -1) + 1, `${s.name} next id`);
-          assert.equal(log.describe().segments, s.segments.length, `${s.name} segment count`);
+          assert.equal(logCore(log).describe().segments, s.segments.length, `${s.name} segment count`);
         }
         assert.equal(manager.stats().streams, dump.streams.length);
       } finally {

@@ -44,6 +44,7 @@ import { runCrashChild, type ChildRun } from '../helpers/crash-run.js';
 import { streamFiles, withTimeout } from '../helpers/tier1-engine.js';
 import { filesUnder } from '../helpers/tier2.js';
 import { sameBytes, tempRoot } from '../helpers/tmp.js';
+import { logCore } from '../../src/log.js';
 
 const ROUNDS = 16;
 const SEED = 0x7132_c4a5;
@@ -226,7 +227,7 @@ async function readAll(manager: AofManager, stream: number, where: string): Prom
       `${where}: stream ${stream}: reading below firstId ${firstId}`,
     );
   }
-  return { firstId, nextId, read: nextId - firstId, liveBytes: log.liveBytes };
+  return { firstId, nextId, read: nextId - firstId, liveBytes: logCore(log).liveBytes };
 }
 
 function assertKilled(run: ChildRun, where: string): void {

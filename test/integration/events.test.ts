@@ -16,6 +16,7 @@ import { withFailpoints } from '../helpers/failpoints-env.js';
 import { withTimeout } from '../helpers/tier1-engine.js';
 import { fill, readBack, smallEngine } from '../helpers/tier2-suite.js';
 import { payloadFor, tempRoot } from '../helpers/tmp.js';
+import { logCore } from '../../src/log.js';
 
 type Payload = Record<string, unknown>;
 
@@ -43,7 +44,7 @@ function recordingLogger(): AofLogger & { lines: { level: string; obj: Payload; 
 }
 
 const key = (e: Payload): string => `${String(e['stream'])}/${String(e['baseId'])}`;
-const sealedKeys = (logs: AofLog[]): string[] => logs.flatMap((log) => log.segments.filter((s) => s.sealed).map((s) => `${log.name}/${s.baseId}`)).sort();
+const sealedKeys = (logs: AofLog[]): string[] => logs.flatMap((log) => logCore(log).segments.filter((s) => s.sealed).map((s) => `${log.name}/${s.baseId}`)).sort();
 
 test('sealed, compressed, uploaded, evicted and hydrated: one event per transition, naming stream and segment', { timeout: 120_000 }, async (t) => {
   const seen = listen(t);
@@ -66,7 +67,7 @@ test('sealed, compressed, uploaded, evicted and hydrated: one event per transiti
     assert.deepEqual(events(AOF_EVENTS.segmentUploaded).map(key).sort(), sealed, 'one uploaded event per segment');
     for (const e of events(AOF_EVENTS.segmentSealed)) {
       const log = logs.find((l) => l.name === e['stream'])!;
-      const seg = log.segments.find((s) => s.baseId === e['baseId'])!;
+      const seg = logCore(log).segments.find((s) => s.baseId === e['baseId'])!;
       assert.equal(e['records'], seg.count);
       assert.equal(e['bytes'], seg.dataBytes);
     }

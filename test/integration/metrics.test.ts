@@ -17,6 +17,7 @@ import { parseExposition, samplesOf, valueOf, type Exposition } from '../helpers
 import { smallEngine } from '../helpers/tier2-suite.js';
 import { withTimeout } from '../helpers/tier1-engine.js';
 import { payloadFor, tempRoot } from '../helpers/tmp.js';
+import { logCore } from '../../src/log.js';
 
 const SEGMENT_BYTES = 64 * 1024;
 const WOULD_BLOCK_KINDS = ['admission', 'rollover', 'flush', 'hydration', 'tier2'];
@@ -179,7 +180,7 @@ test('a scrape over HTTP after a tiered workload finds every metric with the val
     sameHistogram('admission', admission, stats.latency.admission);
 
     // Segments: every sealed one compressed and uploaded exactly once.
-    const sealed = logs.flatMap((log) => log.segments.filter((seg) => seg.sealed));
+    const sealed = logs.flatMap((log) => logCore(log).segments.filter((seg) => seg.sealed));
     const inputBytes = sealed.reduce((a, seg) => a + seg.dataBytes, 0);
     const outputBytes = sealed.reduce((a, seg) => a + seg.compressedBytes, 0);
     assert.ok(sealed.length >= 20, `${sealed.length} sealed segments`);
@@ -217,10 +218,10 @@ test('a scrape over HTTP after a tiered workload finds every metric with the val
     // Residency: every segment of both streams counted once; the oldest are cold in Tier 2.
     const segmentSamples = samplesOf(exp, 'aof_segments');
     assert.equal(segmentSamples.length, 4 * 3, 'every tier x state pair has a series');
-    const totalSegments = logs.reduce((a, log) => a + log.segments.length, 0);
+    const totalSegments = logs.reduce((a, log) => a + logCore(log).segments.length, 0);
     assert.equal(segmentSamples.reduce((a, s) => a + s.value, 0), totalSegments);
     // At most one active segment per stream: pressure relief in the 4-slot arena may have sealed one.
-    const unsealed = logs.reduce((a, log) => a + log.segments.filter((seg) => !seg.sealed).length, 0);
+    const unsealed = logs.reduce((a, log) => a + logCore(log).segments.filter((seg) => !seg.sealed).length, 0);
     assert.ok(unsealed >= 1 && unsealed <= 2, `${unsealed} unsealed segments`);
     assert.equal(valueOf(exp, 'aof_segments', { tier: 'raw', state: 'active' }), unsealed, 'the unsealed segments are the active ones');
     assert.ok(valueOf(exp, 'aof_segments', { tier: 'tier2', state: 'cold' }) >= 1, 'evicted segments are cold in Tier 2');

@@ -25,6 +25,7 @@ import {
   t1File,
   withTimeout,
 } from '../helpers/tier1-engine.js';
+import { logCore } from '../../src/log.js';
 
 const STREAM = 'events';
 const SEGMENT_BYTES = 256 * 1024;
@@ -87,7 +88,7 @@ test('Tier 1 pipeline: a workload 8x the arena is compressed, read back on every
   await withTimeout(log.flush(), 10_000, 'flush');
   await compressionSettled(manager, log);
   let stats = manager.stats().tier1;
-  const described = log.describe();
+  const described = logCore(log).describe();
   const sealed = described.segments - (described.active ? 1 : 0);
   assert.ok(sealed >= 8 * SLOTS - 8, `expected well over ${8 * SLOTS - 8} sealed segments, got ${sealed}`);
   assert.ok(described.resident <= SLOTS);
@@ -136,7 +137,7 @@ test('Tier 1 pipeline: a workload 8x the arena is compressed, read back on every
   assert.equal(reopened.recovery.scannedSegments, 0, 'a clean close leaves nothing to scan');
   assert.equal(reopened.recovery.removedFiles, 0, 'a clean close leaves nothing to clean up');
   assert.equal(log.nextId, n);
-  assert.equal(log.describe().resident, 0, 'nothing is resident after reopen');
+  assert.equal(logCore(log).describe().resident, 0, 'nothing is resident after reopen');
   const a = log.openReader({ from: 0 });
   const b = log.openReader({ from: 0 });
   try {

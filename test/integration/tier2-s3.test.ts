@@ -14,6 +14,7 @@ import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
 import { until, withTimeout } from '../helpers/tier1-engine.js';
 import { objectIds, readBack, smallEngine, tier2Suite } from '../helpers/tier2-suite.js';
 import { payloadFor, tempRoot } from '../helpers/tmp.js';
+import { logCore } from '../../src/log.js';
 
 let server: S3TestServer;
 let n = 0;
@@ -75,7 +76,7 @@ describe('Tier 2 outage', () => {
       assert.match(scraped, /^aof_tier2_breaker_state 0$/m);
       assert.match(scraped, new RegExp(`^aof_tier2_breaker_transitions_total\\{to="open"\\} ${stats.breakerOpened}$`, 'm'));
       assert.match(scraped, new RegExp(`^aof_tier2_uploads_total ${stats.segmentsUploaded}$`, 'm'));
-      const sealed = log.segments.filter((s) => s.sealed).map((s) => s.baseId);
+      const sealed = logCore(log).segments.filter((s) => s.sealed).map((s) => s.baseId);
       assert.deepEqual(await objectIds(store, 'outage'), sealed, 'every sealed segment is in S3, once');
       await readBack(log, 0, total);
     } finally {
@@ -115,7 +116,7 @@ describe('Tier 2 outage', () => {
       const log = await manager.openStream('stuck');
       assert.equal(log.nextId, total);
       await withTimeout(manager.settle(), 60_000, 'settle after the store came back');
-      assert.deepEqual(await objectIds(store, 'stuck'), log.segments.map((s) => s.baseId), 'every segment uploaded after the reopen');
+      assert.deepEqual(await objectIds(store, 'stuck'), logCore(log).segments.map((s) => s.baseId), 'every segment uploaded after the reopen');
       await readBack(log, 0, total);
     } finally {
       await manager.close();

@@ -1,0 +1,311 @@
+/**
+ * The read path: the one owner of "make this (segment, frame) readable". Readers ask it; it asks
+ * the sources (Tier 1's local files, Tier 2's objects) and runs the hydrate pool. Nothing else
+ * brings data back into the arena.
+ *
+ * "Hydrate" used to mean three things; here each has its own name (docs/read-path.md):
+ *
+ * - **load**: a raw sealed segment (`.seg`) is read whole into a slot, and its CRC checked, by a
+ *   worker (src/read/segment-load.ts, workers/hydrate.ts `loadSegment`).
+ * - **index**: a compressed segment's frame index is fetched from the source that holds it (the
+ *   local `.t1` file, or two ranged GETs of the Tier 2 object); the segment then gets an empty
+ *   slot that is filled frame by frame (`seg.partial`).
+ * - **fill**: one zstd frame is decompressed by a worker straight into that slot, its residency
+ *   bit set and PROGRESS_EPOCH bumped (workers/hydrate.ts default export). Concurrent readers of a
+ *   frame share one task; sequential readers ask for one frame ahead.
+ *
+ * A fourth, **recache** (the whole Tier 2 object copied back into the local Tier 1 cache), stays
+ * with Tier 2: it moves no data into the arena. The read path only tells the remote source which
+ * segments readers touched. The public names (`aof2:segment.hydrated`, task kind `hydrate`,
+ * `aof_tier1_hydrate_*`) keep "hydrate" as the umbrella word for all of them.
+ *
+ * Failure policy (unchanged from when this lived in log.ts and tier1.ts): a load failure is left
+ * in `seg.error` for readers (corruption permanent, anything else reported once and retried); a
+ * fill is retried with backoff up to MAX_FILL_ATTEMPTS, except CORRUPT and UNSAFE_PATH, which are
+ * final, unless the damaged copy is the local one and Tier 2 holds the segment: then the local
+ * copy is dropped and the fill goes to Tier 2.
+ */
+import { Piscina } from 'piscina';
+import type { Arena } from '../arena/arena.js';
+import { G_PROGRESS_EPOCH, SlotState } from '../arena/layout.js';
+import type { ResolvedConfig } from '../config.js';
+import type { Coordinator } from '../coordinator/coordinator.js';
+import { AofError, ErrorCode } from '../errors.js';
+import type { EngineEvents } from '../events.js';
+import type { EngineCounters } from '../metrics/engine-counters.js';
+import { SegmentTier, type Segment } from '../tier0/segment.js';
+import { fromWorkerRejection } from '../worker-error.js';
+import type { HydrateTask, SegmentLoadTask } from '../../workers/tier1-protocol.js';
+import type { RemoteSegmentSource, SegmentSource } from './ports.js';
+import { startSegmentLoad } from './segment-load.js';
+
+/** Attempts of one frame fill before its error is handed to readers. */
+export const MAX_FILL_ATTEMPTS = 8;
+const BACKOFF_BASE_MS = 10;
+const BACKOFF_MAX_MS = 1000;
+/** Pool threads end after this long without a task (and are started again on demand). */
+const IDLE_MS = 1000;
+
+const HYDRATE_WORKER = new URL('../../workers/hydrate.js', import.meta.url).href;
+
+/**
+ * Counters of the read path. Reported inside `manager.stats().tier1` (Tier1Stats keeps these
+ * names; the metrics are `aof_tier1_hydrate_*`), where they were before the read path existed.
+ */
+export interface ReadStats {
+  framesDecompressed: number;
+  hydrateRetries: number;
+  hydrateFailures: number;
+  /** Frame fills running. */
+  hydrateQueue: number;
+  /** Threads of the hydrate pool right now (between tier1.hydrateMin/MaxThreads). */
+  hydrateThreads: number;
+  /** Damaged local Tier 1 copies dropped and read from Tier 2 instead. */
+  localCorruptRefetches: number;
+}
+
+/** What the read path is given at construction (its ports). */
+export interface ReadPathDeps {
+  arena: Arena;
+  coordinator: Coordinator;
+  config: ResolvedConfig;
+  events: EngineEvents;
+  counters: EngineCounters;
+  /** Tier 1: the local `.t1` files. */
+  local: SegmentSource;
+  /** Tier 2, or null without one. */
+  remote: RemoteSegmentSource | null;
+  /** No slot was free for a load: ask the manager to seal an active segment somewhere. */
+  relievePressure(): void;
+  /** The latest failure, as `CODE: message` (reported as `stats().tier1.lastError`). */
+  noteError(message: string): void;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Exponential backoff with full jitter. */
+function backoff(attempt: number): number {
+  return Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
+}
+
+export class ReadPath {
+  readonly #stats: ReadStats = {
+    framesDecompressed: 0,
+    hydrateRetries: 0,
+    hydrateFailures: 0,
+    hydrateQueue: 0,
+    hydrateThreads: 0,
+    localCorruptRefetches: 0,
+  };
+  readonly #arena: Arena;
+  readonly #coordinator: Coordinator;
+  readonly #events: EngineEvents;
+  readonly #counters: EngineCounters;
+  readonly #local: SegmentSource;
+  readonly #remote: RemoteSegmentSource | null;
+  readonly #relievePressure: () => void;
+  readonly #noteError: (message: string) => void;
+  readonly #pool: Piscina;
+  /** Loads, index fetches and fills under way; close() waits for them. */
+  readonly #work = new Set<Promise<void>>();
+  readonly #load: (task: SegmentLoadTask) => Promise<void>;
+  #closed = false;
+
+  constructor(deps: ReadPathDeps) {
+    this.#arena = deps.arena;
+    this.#coordinator = deps.coordinator;
+    this.#events = deps.events;
+    this.#counters = deps.counters;
+    this.#local = deps.local;
+    this.#remote = deps.remote;
+    this.#relievePressure = deps.relievePressure;
+    this.#noteError = deps.noteError;
+    // Scales with the backlog: piscina starts a thread (up to the maximum) whenever a task would
+    // queue, and retires threads idle for IDLE_MS down to the minimum (seed 000: hydration
+    // worker auto-scaling). Tier 2 fetches wait on the network, so each thread takes two at once.
+    // I/O settings (atomics disabled, bounded queue, no inherited Node flags) as for every pool.
+    this.#pool = new Piscina({
+      filename: HYDRATE_WORKER,
+      minThreads: deps.config.tier1.hydrateMinThreads,
+      maxThreads: deps.config.tier1.hydrateMaxThreads,
+      concurrentTasksPerWorker: 2,
+      idleTimeout: IDLE_MS,
+      maxQueue: 256,
+      atomics: 'disabled',
+      execArgv: [],
+    });
+    // Bound once: one closure for every load, rejections rebuilt into coded AofErrors.
+    this.#load = (task) =>
+      this.#pool.run(task, { name: 'loadSegment' }).then(
+        () => undefined,
+        (raw: unknown) => {
+          throw fromWorkerRejection(raw);
+        },
+      );
+  }
+
+  /** A snapshot of the counters, with the pool's live thread count. */
+  stats(): ReadStats {
+    this.#stats.hydrateThreads = this.#pool.threads.length;
+    return { ...this.#stats };
+  }
+
+  /**
+   * Makes a non-resident segment resident, or starts to: a raw segment is loaded whole into a
+   * slot; a compressed one gets its frame index fetched and then an empty slot that readers fill
+   * frame by frame ({@link requestFrame}). Returns false when no slot is free yet (the caller
+   * waits for a coordinator change and calls again); true when resident or on its way.
+   * @throws AOF_ERR_UNAVAILABLE when no copy of the segment exists
+   */
+  ensureResident(stream: string, seg: Segment): boolean {
+    if (seg.slot >= 0) return true;
+    if (seg.tier === SegmentTier.MISSING) {
+      throw new AofError(ErrorCode.UNAVAILABLE, `records ${seg.baseId}..${seg.endId - 1} of stream ${stream} have no local copy (${seg.path})`, {
+        details: { stream, baseId: seg.baseId, path: seg.path },
+      });
+    }
+    if (seg.tier === SegmentTier.RAW) {
+      const started = seg.hydration === null;
+      const t0 = performance.now();
+      const ok = startSegmentLoad(this.#arena, seg, this.#load, () => this.#onLoaded(stream, seg, t0));
+      if (ok && started && seg.hydration !== null) this.#track(seg.hydration);
+      if (!ok) this.#relievePressure();
+      return ok;
+    }
+    if (seg.frameIndex === null) {
+      if (seg.hydration === null) {
+        const loading = this.#fetchIndex(stream, seg).finally(() => {
+          seg.hydration = null;
+          this.#coordinator.kick();
+        });
+        seg.hydration = loading;
+        this.#track(loading);
+      }
+      return true;
+    }
+    const slot = this.#arena.acquire(seg, SlotState.CLEAN);
+    if (slot < 0) {
+      this.#relievePressure();
+      return false;
+    }
+    seg.slot = slot;
+    seg.partial = true;
+    return true;
+  }
+
+  /**
+   * Makes sure frame `frame` of `seg` (a compressed segment holding a partial slot) is resident or
+   * on its way. Returns at once; readers wait on the coordinator. Out-of-range frames (a read
+   * ahead past the last one) are ignored.
+   */
+  requestFrame(stream: string, seg: Segment, frame: number): void {
+    if (seg.slot < 0 || seg.frameIndex === null || frame >= seg.frameIndex.length) return;
+    if (seg.frameHydrations.has(frame) || this.#arena.frameResident(seg.slot, frame)) return;
+    seg.frameHydrations.add(frame);
+    const slot = seg.slot;
+    this.#arena.pin(slot); // the worker writes into this slot: it must not be evicted meanwhile
+    this.#stats.hydrateQueue++;
+    this.#track(
+      this.#fill(stream, seg, slot, frame).finally(() => {
+        seg.frameHydrations.delete(frame);
+        this.#arena.unpin(slot);
+        this.#stats.hydrateQueue--;
+        this.#coordinator.kick();
+      }),
+    );
+  }
+
+  /** Frame fills, loads and index fetches under way (tests and settle use the stats instead). */
+  async drain(): Promise<void> {
+    while (this.#work.size > 0) await Promise.allSettled([...this.#work]);
+  }
+
+  /** Waits for everything under way, then stops the pool. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.drain();
+    await this.#pool.destroy();
+  }
+
+  #track(work: Promise<void>): void {
+    this.#work.add(work);
+    const forget = (): void => void this.#work.delete(work);
+    work.then(forget, forget);
+  }
+
+  /** A raw segment's load into the arena settled (successfully or not). */
+  #onLoaded(stream: string, seg: Segment, t0: number): void {
+    if (seg.error !== null) this.#events.failed('hydrate', stream, seg.baseId, 1, seg.error);
+    else this.#events.hydrated(stream, seg.baseId, 'raw', 'arena', null, (performance.now() - t0) / 1000);
+    this.#coordinator.kick();
+  }
+
+  /**
+   * Fetches the frame index from the source holding the segment: the local Tier 1 file (after a
+   * restart it is only there) or, for a segment only Tier 2 holds, the object, which is then
+   * copied back locally in the background when the budget allows. A failure is left in seg.error.
+   */
+  #fetchIndex(stream: string, seg: Segment): Promise<void> {
+    const remote = seg.tier === SegmentTier.TIER2 ? this.#remote : null;
+    return (remote ?? this.#local).loadIndex(stream, seg).then(
+      (index) => {
+        seg.frameIndex = index;
+        remote?.touched(stream, seg);
+      },
+      (err: unknown) => {
+        seg.error = err instanceof AofError ? err : AofError.io('read tier 1 index', seg.t1Path, err);
+      },
+    );
+  }
+
+  async #fill(stream: string, seg: Segment, slot: number, frame: number): Promise<void> {
+    const started = performance.now();
+    const entry = seg.frameIndex![frame]!;
+    const { index, bit } = this.#arena.frameBit(slot, frame);
+    for (let attempt = 1; ; attempt++) {
+      // Retention removed the segment meanwhile: its files are gone; readers report OUT_OF_RANGE.
+      if (seg.expired) return;
+      // Chosen per attempt: an eviction between attempts moves the segment to Tier 2.
+      const remote = seg.tier === SegmentTier.TIER2 ? this.#remote : null;
+      try {
+        const task: HydrateTask = {
+          // A credentials provider is called here, on the main thread: the task carries its answer.
+          source: await (remote ?? this.#local).frameSource(seg),
+          entry,
+          sab: this.#arena.sab,
+          targetOffset: this.#arena.base(slot) + entry.rawOffset,
+          bitmapIndex: index,
+          bitmapBit: bit,
+          progressIndex: G_PROGRESS_EPOCH,
+        };
+        await this.#pool.run(task);
+        this.#stats.framesDecompressed++;
+        const seconds = (performance.now() - started) / 1000;
+        this.#counters.hydration.record(seconds);
+        this.#events.hydrated(stream, seg.baseId, remote !== null ? 'tier2' : 'tier1', 'arena', frame, seconds);
+        return;
+      } catch (raw) {
+        const err = fromWorkerRejection(raw);
+        this.#noteError(`${err.code}: ${err.message}`);
+        if (err.code === ErrorCode.CORRUPT && remote === null && seg.uploaded && this.#remote !== null) {
+          // The local copy is damaged but Tier 2 has the segment: drop the copy, fetch from there.
+          await this.#remote.dropCorruptLocal(seg);
+          this.#stats.localCorruptRefetches++;
+          continue;
+        }
+        if (attempt >= MAX_FILL_ATTEMPTS || err.code === ErrorCode.CORRUPT || err.code === ErrorCode.UNSAFE_PATH) {
+          this.#stats.hydrateFailures++;
+          this.#events.failed('hydrate', stream, seg.baseId, attempt, err);
+          seg.error = err;
+          return;
+        }
+        this.#stats.hydrateRetries++;
+        this.#events.retried('hydrate', stream, seg.baseId, attempt, err);
+      }
+      await sleep(backoff(attempt));
+    }
+  }
+}

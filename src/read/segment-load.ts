@@ -1,0 +1,50 @@
+/**
+ * Loading a raw sealed segment whose slot was evicted back into the arena ("load", the first of
+ * the three things the engine used to call hydration; see docs/read-path.md). The read lands
+ * directly in the slot's shared memory, and the data region's CRC is checked against the footer
+ * off the main thread, by the worker that reads it (workers/hydrate.ts `loadSegment`), before any
+ * reader sees the bytes.
+ */
+import type { Arena } from '../arena/arena.js';
+import { SlotState } from '../arena/layout.js';
+import { AofError } from '../errors.js';
+import type { Segment } from '../tier0/segment.js';
+import type { SegmentLoadTask } from '../../workers/tier1-protocol.js';
+
+/**
+ * Runs one load task: a piscina `run` in the engine, the worker function itself in unit tests.
+ * Rejects with whatever the task threw (rebuilt into an AofError by the caller's `run`).
+ */
+export type SegmentLoader = (task: SegmentLoadTask) => Promise<void>;
+
+/**
+ * Starts loading `seg` if it is not resident and not already loading. Returns false when no slot
+ * is free right now (the caller waits for a change and retries). `onDone` runs when the load
+ * settles, successful or not; a failure is left in `seg.error` (an AofError: AOF_ERR_CORRUPT with
+ * details, AOF_ERR_IO, AOF_ERR_WORKER_FAILED).
+ */
+export function startSegmentLoad(arena: Arena, seg: Segment, load: SegmentLoader, onDone: () => void): boolean {
+  if (seg.slot >= 0 || seg.hydration !== null) return true;
+  const slot = arena.acquire(seg, SlotState.HYDRATING);
+  if (slot < 0) return false;
+  seg.error = null;
+  // Called synchronously, so the task object is built while the slot is known to be ours.
+  const task: SegmentLoadTask = { path: seg.path, dataBytes: seg.dataBytes, sab: arena.sab, targetOffset: arena.base(slot) };
+  seg.hydration = load(task).then(
+    () => {
+      // The slot is published to the segment only together with CLEAN: code that finds
+      // `seg.slot >= 0` may rely on the slot's state (Tier 1's sealing watcher, durableId).
+      seg.slot = slot;
+      arena.setState(slot, SlotState.CLEAN);
+      seg.hydration = null;
+      onDone();
+    },
+    (err: unknown) => {
+      arena.release(slot);
+      seg.error = err instanceof AofError ? err : AofError.io('hydrate segment', seg.path, err);
+      seg.hydration = null;
+      onDone();
+    },
+  );
+  return true;
+}
