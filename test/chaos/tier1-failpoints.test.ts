@@ -16,11 +16,11 @@ import { test } from 'node:test';
 import { AofManager, WouldBlockError, type AofManagerOptions } from '../../src/index.js';
 import { SegmentState } from '../../src/format/snapshot.js';
 import { MAX_COMPRESS_ATTEMPTS } from '../../src/tier1/tier1.js';
-import { TaskGroup, waitFor } from '../helpers/engine.js';
-import { Follower } from '../helpers/follower.js';
-import { jsonLikePayload, rng } from '../helpers/tier1.js';
-import { tempRoot } from '../helpers/tmp.js';
-import { withFailpoints } from '../helpers/failpoints-env.js';
+import { TaskGroup, waitFor } from '../../support/engine.js';
+import { Follower } from '../../support/follower.js';
+import { jsonLikePayload, rng } from '../../support/tier1.js';
+import { tempRoot } from '../../support/tmp.js';
+import { withFailpoints } from '../../support/failpoints-env.js';
 import {
   asyncPass,
   checkCatalogAgainstFiles,
@@ -30,7 +30,7 @@ import {
   streamFiles,
   syncPass,
   withTimeout,
-} from '../helpers/tier1-engine.js';
+} from '../../support/tier1-engine.js';
 
 const FAILPOINTS = 'compress.crash=0.2,hydrate.crash=0.2,compress.error=0.1,hydrate.error=0.1';
 const FAILPOINTS_SEED = '424242';

@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AofManager, WouldBlockError, type AofLog, type FsyncPolicy } from '../../src/index.js';
-import { Deadline, expectWouldBlock, seeded, sleep, verifyLog, waitFor } from '../helpers/engine.js';
-import { payloadFor, sameBytes, tempRoot } from '../helpers/tmp.js';
+import { Deadline, expectWouldBlock, seeded, sleep, verifyLog, waitFor } from '../../support/engine.js';
+import { payloadFor, sameBytes, tempRoot } from '../../support/tmp.js';
 
 const SEGMENT = 64 * 1024;
 const tiny = { arenaBytes: 4 * SEGMENT, segmentBytes: SEGMENT };

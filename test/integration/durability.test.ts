@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test, type TestContext } from 'node:test';
 import { AofManager, type FsyncPolicy } from '../../src/index.js';
-import { rejectionOf, seeded, sleep, verifyLog, waitFor } from '../helpers/engine.js';
-import { payloadFor, tempRoot } from '../helpers/tmp.js';
+import { rejectionOf, seeded, sleep, verifyLog, waitFor } from '../../support/engine.js';
+import { payloadFor, tempRoot } from '../../support/tmp.js';
 
 const SEGMENT = 64 * 1024;
 const roomy = { arenaBytes: 16 * SEGMENT, segmentBytes: SEGMENT };

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { openSync, closeSync, readSync, writeSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
 import { AofError, AofManager, WouldBlockError, type AofLog, type AofReader, type LogRecord } from '../../src/index.js';
-import { Deadline, checkRecord, expectWouldBlock, rejectionOf, seeded, segmentBaseIds, segmentFile, sleep, verifyLog, waitFor } from '../helpers/engine.js';
-import { payloadFor, sameBytes, tempRoot } from '../helpers/tmp.js';
+import { Deadline, checkRecord, expectWouldBlock, rejectionOf, seeded, segmentBaseIds, segmentFile, sleep, verifyLog, waitFor } from '../../support/engine.js';
+import { payloadFor, sameBytes, tempRoot } from '../../support/tmp.js';
 
 const SEGMENT = 64 * 1024;
 /** 1000-byte payloads make 1016-byte frames: 64 per 64 KiB segment. */

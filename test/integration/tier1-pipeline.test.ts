@@ -11,8 +11,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AofManager, WouldBlockError, type AofLog } from '../../src/index.js';
 import { readTier1Meta } from '../../src/tier1/tier1-file.js';
-import { sameBytes, tempRoot } from '../helpers/tmp.js';
-import { jsonLikePayload, rng } from '../helpers/tier1.js';
+import { sameBytes, tempRoot } from '../../support/tmp.js';
+import { jsonLikePayload, rng } from '../../support/tier1.js';
 import {
   asyncPass,
   checkCatalogAgainstFiles,
@@ -24,7 +24,7 @@ import {
   syncPass,
   t1File,
   withTimeout,
-} from '../helpers/tier1-engine.js';
+} from '../../support/tier1-engine.js';
 
 const STREAM = 'events';
 const SEGMENT_BYTES = 256 * 1024;

@@ -9,9 +9,9 @@ import { test } from 'node:test';
 import { AofManager } from '../../src/index.js';
 import { readTier1Meta } from '../../src/tier1/tier1-file.js';
 import { RECORD_HEADER_BYTES } from '../../src/format/record.js';
-import { sameBytes, tempRoot } from '../helpers/tmp.js';
-import { jsonLikePayload, rng } from '../helpers/tier1.js';
-import { checkCatalogAgainstFiles, fileSize, hydrationsDrained, t1File, withTimeout } from '../helpers/tier1-engine.js';
+import { sameBytes, tempRoot } from '../../support/tmp.js';
+import { jsonLikePayload, rng } from '../../support/tier1.js';
+import { checkCatalogAgainstFiles, fileSize, hydrationsDrained, t1File, withTimeout } from '../../support/tier1-engine.js';
 
 const MIB = 1024 * 1024;
 const SEGMENT_BYTES = 64 * MIB;

@@ -11,7 +11,7 @@ import {
   type ErrorCodeValue,
   type SerializedAofError,
 } from '../../src/errors.js';
-import { PACKAGE_ROOT } from '../helpers/paths.js';
+import { PACKAGE_ROOT } from '../../support/paths.js';
 
 const CODES = Object.values(ErrorCode);
 const KINDS = Object.values(WouldBlockKind);
@@ -119,7 +119,7 @@ describe('AofError', () => {
 
   test('errors posted from a real worker thread are rebuilt with their codes', async () => {
     const missingPath = join(PACKAGE_ROOT, 'does-not-exist', 'x.seg');
-    const worker = new Worker(new URL('../helpers/error-worker.js', import.meta.url), { workerData: { missingPath } });
+    const worker = new Worker(new URL('../../support/error-worker.js', import.meta.url), { workerData: { missingPath } });
     const messages = await new Promise<SerializedAofError[]>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { AofError, ErrorCode } from '../../src/errors.js';
 import { OpenMode, ensureDirectory, listFiles, openFile, openFileSync, readRegularFile, regularFileSize } from '../../src/safe-fs.js';
-import { tempRoot } from '../helpers/tmp.js';
+import { tempRoot } from '../../support/tmp.js';
 
 function dir(t: { after: (fn: () => void) => void }): string {
   const { root, cleanup } = tempRoot('aof2-safe-fs-');

@@ -1,5 +1,5 @@
 /**
- * Golden fixtures: segment files written by format v1 (test/helpers/make-fixtures.ts, frozen),
+ * Golden fixtures: segment files written by format v1 (support/make-fixtures.ts, frozen),
  * decoded on every run. Every number below is a literal on purpose: if a change to the format code
  * makes these files read differently, this test fails, because users have such files on disk.
  */
@@ -26,9 +26,9 @@ import {
   segmentFileName,
   tryDecodeFooter,
 } from '../../../src/format/segment.js';
-import { SEALED, UNSEALED } from '../../helpers/golden-content.js';
-import { FIXTURES_DIR } from '../../helpers/paths.js';
-import { sameBytes, tempRoot } from '../../helpers/tmp.js';
+import { SEALED, UNSEALED } from '../../../support/golden-content.js';
+import { FIXTURES_DIR } from '../../../support/paths.js';
+import { sameBytes, tempRoot } from '../../../support/tmp.js';
 
 function fixture(name: string): Uint8Array {
   const buf = readFileSync(join(FIXTURES_DIR, name));

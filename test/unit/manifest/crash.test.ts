@@ -15,11 +15,11 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { ManifestLog } from '../../../src/manifest/manifest-log.js';
-import { seededRandom } from '../../helpers/crash-workload.js';
-import { locateWorkload } from '../../helpers/manifest-workload.js';
-import { tempRoot } from '../../helpers/tmp.js';
+import { seededRandom } from '../../../support/crash-workload.js';
+import { locateWorkload } from '../../../support/manifest-workload.js';
+import { tempRoot } from '../../../support/tmp.js';
 
-const CHILD = fileURLToPath(new URL('../../helpers/manifest-crash-child.js', import.meta.url));
+const CHILD = fileURLToPath(new URL('../../../support/manifest-crash-child.js', import.meta.url));
 const ROUNDS = 16;
 const SEED = 0x3a2f_11c5;
 const MIN_KILL_MS = 1;

@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { test } from 'node:test';
 import { ManifestLog, type ReplayReport } from '../../../src/manifest/manifest-log.js';
-import { workloadModel, workloadOps } from '../../helpers/manifest-workload.js';
-import { tempRoot } from '../../helpers/tmp.js';
+import { workloadModel, workloadOps } from '../../../support/manifest-workload.js';
+import { tempRoot } from '../../../support/tmp.js';
 
 const SNAPSHOT_EVERY = 10_000;
 const WRITERS = 4;

@@ -15,8 +15,8 @@ import { AofManager } from '../../../src/index.js';
 import { startHydration } from '../../../src/tier0/hydrate.js';
 import { segmentPath, tier1Path } from '../../../src/tier0/recovery.js';
 import { Segment } from '../../../src/tier0/segment.js';
-import { payloadFor, sameBytes, tempRoot } from '../../helpers/tmp.js';
-import { Deadline } from '../../helpers/engine.js';
+import { payloadFor, sameBytes, tempRoot } from '../../../support/tmp.js';
+import { Deadline } from '../../../support/engine.js';
 import { RECORD_PAYLOAD_OFFSET, frameLength } from '../../../src/format/record.js';
 import { join } from 'node:path';
 

@@ -8,8 +8,8 @@ import { describe, test } from 'node:test';
 import { ZSTD_CODEC_ID, loadZstd } from '../../../src/codec/zstd.js';
 import { AofError, ErrorCode } from '../../../src/errors.js';
 import { CODEC_ZSTD } from '../../../src/format/tier1.js';
-import { sameBytes } from '../../helpers/tmp.js';
-import { jsonLikePayload, rng } from '../../helpers/tier1.js';
+import { sameBytes } from '../../../support/tmp.js';
+import { jsonLikePayload, rng } from '../../../support/tier1.js';
 
 function jsonBlock(records: number): Uint8Array {
   const rand = rng(5);

@@ -18,9 +18,9 @@ import { TIER1_FOOTER_BYTES, TIER1_HEADER_BYTES, TIER1_INDEX_ENTRY_BYTES, frameF
 import { readFrame, readTier1Meta } from '../../../src/tier1/tier1-file.js';
 import { fromWorkerRejection } from '../../../src/worker-error.js';
 import type { CompressResult, CompressTask, HydrateResult, HydrateTask } from '../../../workers/tier1-protocol.js';
-import { buildSegment, patternPayload, type FrameSpec } from '../../helpers/frames.js';
-import { sameBytes, tempRoot } from '../../helpers/tmp.js';
-import { COMPRESS_WORKER, HYDRATE_WORKER, arenaImage, envWith, jsonRecords, recordInFrame, tier1Pool, type ArenaImage } from '../../helpers/tier1.js';
+import { buildSegment, patternPayload, type FrameSpec } from '../../../support/frames.js';
+import { sameBytes, tempRoot } from '../../../support/tmp.js';
+import { COMPRESS_WORKER, HYDRATE_WORKER, arenaImage, envWith, jsonRecords, recordInFrame, tier1Pool, type ArenaImage } from '../../../support/tier1.js';
 
 const KiB = 1024;
 const FRAME_TARGET = 256 * KiB;

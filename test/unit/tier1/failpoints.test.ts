@@ -13,8 +13,8 @@ import { readTier1Meta } from '../../../src/tier1/tier1-file.js';
 import { fromWorkerRejection } from '../../../src/worker-error.js';
 import { FAILPOINTS_ENABLED, failpoint, failpointDraw, parseFailpoints } from '../../../workers/failpoints.js';
 import type { CompressResult, CompressTask, HydrateTask } from '../../../workers/tier1-protocol.js';
-import { sameBytes, tempRoot } from '../../helpers/tmp.js';
-import { COMPRESS_WORKER, HYDRATE_WORKER, arenaImage, envWith, jsonRecords, tier1Pool } from '../../helpers/tier1.js';
+import { sameBytes, tempRoot } from '../../../support/tmp.js';
+import { COMPRESS_WORKER, HYDRATE_WORKER, arenaImage, envWith, jsonRecords, tier1Pool } from '../../../support/tier1.js';
 
 const records = jsonRecords(300, 900, 11);
 const img = arenaImage(records, 4096);

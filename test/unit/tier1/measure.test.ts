@@ -15,8 +15,8 @@ import { loadZstd } from '../../../src/codec/zstd.js';
 import { readTier1Meta } from '../../../src/tier1/tier1-file.js';
 import { compressSegment } from '../../../workers/compress.js';
 import type { CompressResult, CompressTask, HydrateTask } from '../../../workers/tier1-protocol.js';
-import { sameBytes, tempRoot } from '../../helpers/tmp.js';
-import { COMPRESS_WORKER, HYDRATE_WORKER, arenaImage, envWith, jsonRecords, tier1Pool } from '../../helpers/tier1.js';
+import { sameBytes, tempRoot } from '../../../support/tmp.js';
+import { COMPRESS_WORKER, HYDRATE_WORKER, arenaImage, envWith, jsonRecords, tier1Pool } from '../../../support/tier1.js';
 
 const MiB = 1024 * 1024;
 const SEGMENT = 4 * MiB;

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { AofError, ErrorCode } from '../../../src/errors.js';
 import { fromWorkerRejection, isSerializedAofError } from '../../../src/worker-error.js';
-import type { ThrowMode } from '../../helpers/throwing-task.js';
-import { tier1Pool } from '../../helpers/tier1.js';
+import type { ThrowMode } from '../../../support/throwing-task.js';
+import { tier1Pool } from '../../../support/tier1.js';
 
-const pool = tier1Pool(new URL('../../helpers/throwing-task.js', import.meta.url).href, undefined, 1);
+const pool = tier1Pool(new URL('../../../support/throwing-task.js', import.meta.url).href, undefined, 1);
 after(() => pool.destroy());
 
 async function rejection(mode: ThrowMode, path = '/nonexistent/aof2/x'): Promise<unknown> {

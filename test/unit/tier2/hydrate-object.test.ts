@@ -18,11 +18,11 @@ import { segmentKey, type ByteRange, type Tier2StoreConfig } from '../../../src/
 import { fetchTier1Meta } from '../../../src/tier2/remote-meta.js';
 import { fromWorkerRejection } from '../../../src/worker-error.js';
 import type { HydrateResult, HydrateSource, HydrateTask } from '../../../workers/tier1-protocol.js';
-import { TIER1_GOLDEN } from '../../helpers/golden-tier1-content.js';
-import { FIXTURES_DIR } from '../../helpers/paths.js';
-import { sameBytes, tempRoot } from '../../helpers/tmp.js';
-import { HYDRATE_WORKER, envWith, jsonRecords, tier1Pool } from '../../helpers/tier1.js';
-import { DelegatingStore, writeTier1, type Tier1File } from '../../helpers/tier2.js';
+import { TIER1_GOLDEN } from '../../../support/golden-tier1-content.js';
+import { FIXTURES_DIR } from '../../../support/paths.js';
+import { sameBytes, tempRoot } from '../../../support/tmp.js';
+import { HYDRATE_WORKER, envWith, jsonRecords, tier1Pool } from '../../../support/tier1.js';
+import { DelegatingStore, writeTier1, type Tier1File } from '../../../support/tier2.js';
 
 const CTRL = 4096; // control words (bitmap, progress) live below this offset of the target SAB
 const PROGRESS = 4;

@@ -17,9 +17,9 @@ import { fromWorkerRejection } from '../../../src/worker-error.js';
 import { canonicalJson, openStoreCount, storeFor } from '../../../workers/store-cache.js';
 import type { UploadResult, UploadTask } from '../../../workers/tier2-protocol.js';
 import { uploadObject } from '../../../workers/upload.js';
-import { sameBytes, tempRoot } from '../../helpers/tmp.js';
-import { envWith, jsonRecords, tier1Pool } from '../../helpers/tier1.js';
-import { DelegatingStore, UPLOAD_WORKER, filesUnder, writeTier1, type Tier1File } from '../../helpers/tier2.js';
+import { sameBytes, tempRoot } from '../../../support/tmp.js';
+import { envWith, jsonRecords, tier1Pool } from '../../../support/tier1.js';
+import { DelegatingStore, UPLOAD_WORKER, filesUnder, writeTier1, type Tier1File } from '../../../support/tier2.js';
 
 let root: string;
 let cleanup: () => void;

@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { CreateBucketCommand, DeleteObjectsCommand, HeadBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import type { S3StoreConfig } from '../../src/tier2/s3-store.js';
+import type { S3StoreConfig } from '../src/tier2/s3-store.js';
 
 export interface S3TestServer {
   readonly endpoint: string;

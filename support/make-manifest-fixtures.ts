@@ -1,7 +1,7 @@
 /**
  * Writes the golden manifest fixtures. Run by hand, never by the test suite:
  *
- *   npm run build && node dist/test/helpers/make-manifest-fixtures.js
+ *   npm run build && node dist/support/make-manifest-fixtures.js
  *
  * Same rules as make-fixtures.ts (segments): the files are FROZEN once committed;
  * test/unit/manifest/golden.test.ts pins their SHA-256 and decodes them on every run. A new format
@@ -11,8 +11,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { CHUNK_HEADER_BYTES, encodeChunkHeaderInto, encodeManifestRecordInto, manifestRecordLength } from '../../src/format/manifest.js';
-import { encodeSnapshot } from '../../src/format/snapshot.js';
+import { CHUNK_HEADER_BYTES, encodeChunkHeaderInto, encodeManifestRecordInto, manifestRecordLength } from '../src/format/manifest.js';
+import { encodeSnapshot } from '../src/format/snapshot.js';
 import {
   GOLDEN_CHUNK_CREATED_AT,
   GOLDEN_CHUNK_SEQ,

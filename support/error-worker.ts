@@ -5,7 +5,7 @@
  */
 import { openSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { AofError, WouldBlockError, type SerializedAofError } from '../../src/errors.js';
+import { AofError, WouldBlockError, type SerializedAofError } from '../src/errors.js';
 
 const { missingPath } = workerData as { missingPath: string };
 const out: SerializedAofError[] = [];

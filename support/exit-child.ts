@@ -20,7 +20,7 @@
  * process exit (the page cache keeps unsynced writes).
  */
 import { writeSync } from 'node:fs';
-import { AofManager, type AofManagerOptions, type FsyncPolicy } from '../../src/index.js';
+import { AofManager, type AofManagerOptions, type FsyncPolicy } from '../src/index.js';
 import { EXIT_RECORDS, EXIT_STREAMS, EXIT_TIER0, EXIT_TIER0_ONE_SEGMENT, EXIT_TIER1, exitPayload } from './exit-workload.js';
 
 const [root, fsync, ending, ...flags] = process.argv.slice(2);

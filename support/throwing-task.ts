@@ -3,8 +3,8 @@
  * can, so the test can see what reaches the main thread through piscina's structured clone.
  */
 import { openSync } from 'node:fs';
-import { AofError, ErrorCode } from '../../src/errors.js';
-import { toWorkerError } from '../../src/worker-error.js';
+import { AofError, ErrorCode } from '../src/errors.js';
+import { toWorkerError } from '../src/worker-error.js';
 
 export type ThrowMode = 'raw-aof-error' | 'flattened-aof-error' | 'flattened-fs-error' | 'flattened-type-error' | 'ok';
 

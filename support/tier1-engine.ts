@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { AofError, ErrorCode, WouldBlockError, type AofLog, type AofManager } from '../../src/index.js';
-import { SegmentState, type CatalogEntry } from '../../src/format/snapshot.js';
-import { ManifestLog, type ReplayReport } from '../../src/manifest/manifest-log.js';
+import { AofError, ErrorCode, WouldBlockError, type AofLog, type AofManager } from '../src/index.js';
+import { SegmentState, type CatalogEntry } from '../src/format/snapshot.js';
+import { ManifestLog, type ReplayReport } from '../src/manifest/manifest-log.js';
 import { Deadline, sleep, waitFor } from './engine.js';
 import { sameBytes } from './tmp.js';
 

@@ -1,7 +1,7 @@
 /**
  * Writes the golden Tier 1 fixture. Run by hand, never by the test suite:
  *
- *   npm run build && node dist/test/helpers/make-tier1-fixture.js
+ *   npm run build && node dist/support/make-tier1-fixture.js
  *
  * FROZEN once committed, like the segment fixtures (see make-fixtures.ts): the golden test pins its
  * SHA-256 and decodes it on every run, so a change that cannot read files written by this version
@@ -13,8 +13,8 @@
  * must keep working is decoding it.)
  */
 import { join } from 'node:path';
-import { loadZstd } from '../../src/codec/zstd.js';
-import { compressSegment } from '../../workers/compress.js';
+import { loadZstd } from '../src/codec/zstd.js';
+import { compressSegment } from '../workers/compress.js';
 import { TIER1_GOLDEN } from './golden-tier1-content.js';
 import { FIXTURES_DIR } from './paths.js';
 import { arenaImage } from './tier1.js';

@@ -4,13 +4,13 @@
  */
 import { crc32 } from 'node:zlib';
 import { Piscina } from 'piscina';
-import { RECORD_LENGTH_OFFSET, RECORD_PAYLOAD_OFFSET, RECORD_TIMESTAMP_OFFSET, frameLength } from '../../src/format/record.js';
-import type { FrameIndexEntry } from '../../src/format/tier1.js';
+import { RECORD_LENGTH_OFFSET, RECORD_PAYLOAD_OFFSET, RECORD_TIMESTAMP_OFFSET, frameLength } from '../src/format/record.js';
+import type { FrameIndexEntry } from '../src/format/tier1.js';
 import { buildFrames, type FrameSpec } from './frames.js';
 
-/** Compiled worker entry files, resolved from dist/test/helpers/. */
-export const COMPRESS_WORKER = new URL('../../workers/compress.js', import.meta.url).href;
-export const HYDRATE_WORKER = new URL('../../workers/hydrate.js', import.meta.url).href;
+/** Compiled worker entry files, resolved from dist/support/. */
+export const COMPRESS_WORKER = new URL('../workers/compress.js', import.meta.url).href;
+export const HYDRATE_WORKER = new URL('../workers/hydrate.js', import.meta.url).href;
 
 /** mulberry32: a tiny seeded PRNG, so every generated record is reproducible. */
 export function rng(seed: number): () => number {

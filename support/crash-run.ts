@@ -1,5 +1,5 @@
 /**
- * Parent side of the kill -9 tests: spawns test/helpers/crash-child.ts, collects the ids it
+ * Parent side of the kill -9 tests: spawns support/crash-child.ts, collects the ids it
  * acknowledges, and SIGKILLs it a given time after it reports `ready`. Shared by
  * test/integration/crash.test.ts, crash-tier1.test.ts and crash-tier2.test.ts.
  */

@@ -5,15 +5,15 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { loadZstd } from '../../src/codec/zstd.js';
-import { compressSegment } from '../../workers/compress.js';
-import type { CompressResult } from '../../workers/tier1-protocol.js';
-import type { ByteRange, ObjectInfo, ObjectStore } from '../../src/tier2/object-store.js';
+import { loadZstd } from '../src/codec/zstd.js';
+import { compressSegment } from '../workers/compress.js';
+import type { CompressResult } from '../workers/tier1-protocol.js';
+import type { ByteRange, ObjectInfo, ObjectStore } from '../src/tier2/object-store.js';
 import type { FrameSpec } from './frames.js';
 import { arenaImage, type ArenaImage } from './tier1.js';
 
-/** Compiled upload worker entry file, resolved from dist/test/helpers/. */
-export const UPLOAD_WORKER = new URL('../../workers/upload.js', import.meta.url).href;
+/** Compiled upload worker entry file, resolved from dist/support/. */
+export const UPLOAD_WORKER = new URL('../workers/upload.js', import.meta.url).href;
 
 export interface Tier1File {
   path: string;

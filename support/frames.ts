@@ -11,8 +11,8 @@ import {
   RECORD_TIMESTAMP_OFFSET,
   frameCrc,
   frameLength,
-} from '../../src/format/record.js';
-import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, encodeFooterInto, encodeHeaderInto } from '../../src/format/segment.js';
+} from '../src/format/record.js';
+import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, encodeFooterInto, encodeHeaderInto } from '../src/format/segment.js';
 
 export interface FrameSpec {
   payload: Uint8Array;

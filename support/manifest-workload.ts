@@ -8,8 +8,8 @@
  * segments, which are orphans). The newest sealed segment is never deleted, so the largest baseId
  * in a catalog names the last even op applied, and only two op counts can match it.
  */
-import { ManifestRecordType as T, type ManifestRecord } from '../../src/format/manifest.js';
-import { Catalog } from '../../src/manifest/catalog.js';
+import { ManifestRecordType as T, type ManifestRecord } from '../src/format/manifest.js';
+import { Catalog } from '../src/manifest/catalog.js';
 
 export const WORKLOAD_STREAMS = ['orders', 'payments.eu', 'audit-log'] as const;
 const BASE_STEP = 1000;

@@ -8,7 +8,7 @@
  * `while (id - cold.position > COLD_LAG) await sleep(1)`).
  */
 import assert from 'node:assert/strict';
-import { WouldBlockError, type AofLog, type AofReader } from '../../src/index.js';
+import { WouldBlockError, type AofLog, type AofReader } from '../src/index.js';
 import { Deadline, sleep, waitFor } from './engine.js';
 import { withTimeout } from './tier1-engine.js';
 import { sameBytes } from './tmp.js';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AofError, WouldBlockError, type AofLog, type LogRecord, type WouldBlockKindValue } from '../../src/index.js';
+import { AofError, WouldBlockError, type AofLog, type LogRecord, type WouldBlockKindValue } from '../src/index.js';
 import { sameBytes } from './tmp.js';
 
 /** mulberry32: a tiny seeded PRNG, so "random" workloads are the same on every run. */

@@ -15,8 +15,8 @@
  * Anything unexpected prints `error <message>` and exits 2.
  */
 import { createInterface } from 'node:readline';
-import { AofError, AofManager, ErrorCode } from '../../src/index.js';
-import { RootLock } from '../../src/root-lock.js';
+import { AofError, AofManager, ErrorCode } from '../src/index.js';
+import { RootLock } from '../src/root-lock.js';
 import { RACE_RECORDS, RACE_STREAM, RACE_TIER0, racePayload } from './lock-race.js';
 
 const [mode, arg] = process.argv.slice(2);

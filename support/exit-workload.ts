@@ -1,5 +1,5 @@
 /**
- * The workload of test/helpers/exit-child.ts, shared with the parent that checks it
+ * The workload of support/exit-child.ts, shared with the parent that checks it
  * (test/integration/exit-without-close.test.ts).
  */
 import { payloadFor } from './tmp.js';

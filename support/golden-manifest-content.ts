@@ -7,8 +7,8 @@
  * The two files belong together: the snapshot's watermark points into the chunk after its first
  * WATERMARK_RECORDS records, so opening a directory holding both replays only the rest.
  */
-import { ManifestRecordType, type ManifestRecord } from '../../src/format/manifest.js';
-import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState, type CatalogEntry } from '../../src/format/snapshot.js';
+import { ManifestRecordType, type ManifestRecord } from '../src/format/manifest.js';
+import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState, type CatalogEntry } from '../src/format/snapshot.js';
 
 export const GOLDEN_MANIFEST_FILE = 'manifest-v1.mlog';
 export const GOLDEN_SNAPSHOT_FILE = 'snapshot-v1.snap';

@@ -8,7 +8,7 @@
  * one at a time (each `await append` resolves once the record is durable), prints `acked <last id>`
  * and `ready`, then idles until killed: the segment stays unsealed, its records all acknowledged.
  */
-import { AofManager } from '../../src/index.js';
+import { AofManager } from '../src/index.js';
 import { DAMAGE_OPTIONS, DAMAGE_STREAM, damagePayload } from './damage-workload.js';
 
 const [root, countArg] = process.argv.slice(2);

@@ -16,7 +16,7 @@
  * evicting slots and hydrating Tier 1 frames while sealed segments are being compressed, so the
  * kill lands during compression, eviction and hydration.
  *
- * `tier2`: `tier1` on the CRASH_T2_* engine (test/helpers/crash-workload.ts) with the fs Tier 2 in
+ * `tier2`: `tier1` on the CRASH_T2_* engine (support/crash-workload.ts) with the fs Tier 2 in
  * <store dir>, a Tier 1 budget of a few segments and byte retention every 25 ms: uploads,
  * evictions, EXPIRED records, object deletes and Tier 2 reads (with re-caching) run all the time.
  * The reader restarts its scan when retention expires the records under it (an error is accepted
@@ -29,7 +29,7 @@
  * Any unexpected outcome (an id other than the expected one, a rejected append) exits with code 2
  * and a message on stderr, which the parent reports.
  */
-import { AofManager, type AofManagerOptions } from '../../src/index.js';
+import { AofManager, type AofManagerOptions } from '../src/index.js';
 import { CRASH_STREAMS, CRASH_T2_RETENTION, CRASH_T2_TIER0, CRASH_T2_TIER1, CRASH_TIER0, CRASH_TIER1, crashPayload, seededRandom } from './crash-workload.js';
 import { sameBytes } from './tmp.js';
 

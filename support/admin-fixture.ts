@@ -1,7 +1,7 @@
 /**
  * The `aof2-admin` test fixture and CLI runner.
  *
- * {@link buildAdminFixture} builds a root in a child process (test/helpers/admin-fixture-child.ts,
+ * {@link buildAdminFixture} builds a root in a child process (support/admin-fixture-child.ts,
  * which pins the clock so the bytes are the same on every run); {@link runAdmin} runs the compiled
  * CLI (dist/src/cli/admin.js) as a real child process and captures its output and exit code.
  */
@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LOCK_DIR } from '../../src/root-lock.js';
+import { LOCK_DIR } from '../src/root-lock.js';
 import { PACKAGE_ROOT } from './paths.js';
 import { tempRoot } from './tmp.js';
 

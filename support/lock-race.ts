@@ -1,4 +1,4 @@
-/** Shared by test/integration/root-lock.test.ts and its child and worker (test/helpers/lock-*.ts). */
+/** Shared by test/integration/root-lock.test.ts and its child and worker (support/lock-*.ts). */
 
 /** Small segments: the race workload spans several of them, so a double writer breaks the id chain. */
 export const RACE_TIER0 = { arenaBytes: 8 * 4096, segmentBytes: 4096 } as const;

@@ -1,9 +1,9 @@
 /**
- * The workload shared by the crash child (test/helpers/crash-child.ts) and the parent test that
+ * The workload shared by the crash child (support/crash-child.ts) and the parent test that
  * kills it (test/integration/crash.test.ts): both sides must derive the same payload for an id
  * without exchanging the bytes, so the parent can verify records nobody told it about.
  */
-import type { AofManagerOptions } from '../../src/index.js';
+import type { AofManagerOptions } from '../src/index.js';
 import { payloadFor } from './tmp.js';
 
 /** Streams the crash child writes, interleaved, so slots are shared and sealed under pressure. */

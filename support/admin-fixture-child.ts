@@ -1,5 +1,5 @@
 /**
- * Builds the `aof2-admin` fixture root in a process of its own (test/helpers/admin-fixture.ts
+ * Builds the `aof2-admin` fixture root in a process of its own (support/admin-fixture.ts
  * spawns it): five streams, one per residency the CLI must show, written through the real engine.
  *
  * Determinism: `Date.now` is pinned for this process, so record timestamps (stamped on the main
@@ -16,8 +16,8 @@
  * - epsilon: a few records, then the process exits without closing: an unsealed active tail.
  */
 import { join } from 'node:path';
-import { AofManager, type AofManagerOptions } from '../../src/index.js';
-import { ManifestLog } from '../../src/manifest/manifest-log.js';
+import { AofManager, type AofManagerOptions } from '../src/index.js';
+import { ManifestLog } from '../src/manifest/manifest-log.js';
 import { ADMIN_FIXTURE_CLOCK, fixturePayload } from './admin-fixture.js';
 
 Date.now = () => ADMIN_FIXTURE_CLOCK;

@@ -1,7 +1,7 @@
 /**
  * Writes the golden segment fixtures. Run by hand, never by the test suite:
  *
- *   npm run build && node dist/test/helpers/make-fixtures.js
+ *   npm run build && node dist/support/make-fixtures.js
  *
  * Fixtures are FROZEN once committed: test/unit/format/golden.test.ts pins their SHA-256 and
  * decodes them on every run, so that a format change which cannot read files written by an older
@@ -10,12 +10,12 @@
  * The only legitimate reason to rerun this for v1 is a lost file, and then the bytes must come out
  * identical (they are deterministic: fixed timestamps, the format functions, no engine, no clock).
  *
- * Written with the format functions (test/helpers/frames.ts), not through the engine, so the files
+ * Written with the format functions (support/frames.ts), not through the engine, so the files
  * do not depend on the flush worker's behaviour.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SEGMENT_HEADER_BYTES } from '../../src/format/segment.js';
+import { SEGMENT_HEADER_BYTES } from '../src/format/segment.js';
 import { buildSegment } from './frames.js';
 import { GOLDEN_SEGMENT_BYTES, SEALED, UNSEALED } from './golden-content.js';
 import { FIXTURES_DIR } from './paths.js';

@@ -1,5 +1,5 @@
-/** Shared by test/helpers/damage-child.ts and the test that kills it (recovery-damage.test.ts). */
-import type { AofManagerOptions } from '../../src/index.js';
+/** Shared by support/damage-child.ts and the test that kills it (recovery-damage.test.ts). */
+import type { AofManagerOptions } from '../src/index.js';
 import { payloadFor } from './tmp.js';
 
 export const DAMAGE_STREAM = 'events';

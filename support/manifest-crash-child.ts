@@ -11,7 +11,7 @@
  * printed only after its append resolved), `ready` after the first ack; then acks until killed.
  * Anything unexpected exits with code 2 and a message on stderr.
  */
-import { ManifestLog } from '../../src/manifest/manifest-log.js';
+import { ManifestLog } from '../src/manifest/manifest-log.js';
 import { seededRandom } from './crash-workload.js';
 import { locateWorkload, workloadOps } from './manifest-workload.js';
 

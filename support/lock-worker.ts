@@ -9,8 +9,8 @@
  *   it without a release).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { AofError, AofManager } from '../../src/index.js';
-import { RootLock } from '../../src/root-lock.js';
+import { AofError, AofManager } from '../src/index.js';
+import { RootLock } from '../src/root-lock.js';
 import { RACE_STREAM, RACE_TIER0, racePayload } from './lock-race.js';
 
 const { root, mode } = workerData as { root: string; mode: 'manager' | 'hold' };
