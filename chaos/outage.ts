@@ -11,11 +11,11 @@
  * every record back (proof that every record ended up in the bucket).
  */
 import { AofManager, WouldBlockError, type AofLog, type AofManagerOptions } from '../src/index.js';
+import { seededRandom } from '../src/seeded-random.js';
 import { openObjectStore, type Tier2StoreConfig } from '../src/tier2/object-store.js';
 import { startS3Server, type S3TestServer } from '../support/s3-server.js';
 import { objectIds } from '../support/tier2-suite.js';
 import { payloadFor, sameBytes, tempRoot } from '../support/tmp.js';
-import { seededRandom } from '../support/crash-workload.js';
 import { startLatencyProxy, type LatencyProxy } from './latency-proxy.js';
 import { Tally, describeError, skipped, sleep, type Scenario, type ScenarioContext, type ScenarioReport } from './scenario.js';
 

@@ -30,7 +30,8 @@
  * and a message on stderr, which the parent reports.
  */
 import { AofManager, type AofManagerOptions } from '../src/index.js';
-import { CRASH_STREAMS, CRASH_T2_RETENTION, CRASH_T2_TIER0, CRASH_T2_TIER1, CRASH_TIER0, CRASH_TIER1, crashPayload, seededRandom } from './crash-workload.js';
+import { seededRandom } from '../src/seeded-random.js';
+import { CRASH_STREAMS, CRASH_T2_RETENTION, CRASH_T2_TIER0, CRASH_T2_TIER1, CRASH_TIER0, CRASH_TIER1, crashPayload } from './crash-workload.js';
 import { sameBytes } from './tmp.js';
 
 const [root, seedArg, mode = 'append', storeDir] = process.argv.slice(2);

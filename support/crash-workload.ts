@@ -67,14 +67,3 @@ export function crashPayload(stream: number, id: number): Uint8Array {
   return payloadFor(id + stream * 1_000_003, crashPayloadSize(stream, id));
 }
 
-/** mulberry32: a tiny seeded PRNG in [0, 1), so every "random" choice replays from its seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

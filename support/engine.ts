@@ -1,5 +1,5 @@
 /**
- * Helpers for behavioural tests of the engine: seeded randomness, bounded polling, WouldBlock
+ * Helpers for behavioural tests of the engine: bounded polling, WouldBlock
  * assertions and read-back verification. Real engine only; nothing here replaces a component.
  */
 import assert from 'node:assert/strict';
@@ -7,18 +7,6 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AofError, WouldBlockError, type AofLog, type LogRecord, type WouldBlockKindValue } from '../src/index.js';
 import { sameBytes } from './tmp.js';
-
-/** mulberry32: a tiny seeded PRNG, so "random" workloads are the same on every run. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -12,7 +12,7 @@
  * Anything unexpected exits with code 2 and a message on stderr.
  */
 import { ManifestLog } from '../src/manifest/manifest-log.js';
-import { seededRandom } from './crash-workload.js';
+import { seededRandom } from '../src/seeded-random.js';
 import { locateWorkload, workloadOps } from './manifest-workload.js';
 
 const CRASH_MANIFEST_OPTIONS = { chunkBytes: 1024, snapshotEvery: 40 } as const;

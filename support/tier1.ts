@@ -6,23 +6,12 @@ import { crc32 } from 'node:zlib';
 import { Piscina } from 'piscina';
 import { RECORD_LENGTH_OFFSET, RECORD_PAYLOAD_OFFSET, RECORD_TIMESTAMP_OFFSET, frameLength } from '../src/format/record.js';
 import type { FrameIndexEntry } from '../src/format/tier1.js';
+import { seededRandom } from '../src/seeded-random.js';
 import { buildFrames, type FrameSpec } from './frames.js';
 
 /** Compiled worker entry files, resolved from dist/support/. */
 export const COMPRESS_WORKER = new URL('../workers/compress.js', import.meta.url).href;
 export const HYDRATE_WORKER = new URL('../workers/hydrate.js', import.meta.url).href;
-
-/** mulberry32: a tiny seeded PRNG, so every generated record is reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const EVENTS = ['page_view', 'click', 'add_to_cart', 'checkout', 'login', 'logout', 'search', 'purchase'];
 const PAGES = ['/', '/products', '/products/42', '/cart', '/checkout', '/account', '/search?q=shoes', '/help'];
@@ -65,7 +54,7 @@ export function jsonLikePayload(id: number, size: number, rand: () => number): U
 
 /** `count` JSON-like records of `size` bytes with increasing timestamps. */
 export function jsonRecords(count: number, size: number, seed: number): FrameSpec[] {
-  const rand = rng(seed);
+  const rand = seededRandom(seed);
   const out: FrameSpec[] = [];
   for (let i = 0; i < count; i++) out.push({ payload: jsonLikePayload(i, size, rand), timestamp: 1_700_000_000_000 + i });
   return out;

@@ -17,7 +17,7 @@ import { AofError, AofManager, ErrorCode, type AofLog } from '../../src/index.js
 import { RECORD_HEADER_BYTES, frameLength } from '../../src/format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, encodeHeaderInto, segmentFileName } from '../../src/format/segment.js';
 import { LEGACY_LOCK_FILE, readLockHolder } from '../../src/root-lock.js';
-import { seededRandom } from '../../support/crash-workload.js';
+import { seededRandom } from '../../src/seeded-random.js';
 import { payloadFor, sameBytes, tempRoot } from '../../support/tmp.js';
 
 /** The smallest segments the engine allows: a few hundred records make a dozen files. */

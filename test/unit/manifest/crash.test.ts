@@ -15,7 +15,7 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { ManifestLog } from '../../../src/manifest/manifest-log.js';
-import { seededRandom } from '../../../support/crash-workload.js';
+import { seededRandom } from '../../../src/seeded-random.js';
 import { locateWorkload } from '../../../support/manifest-workload.js';
 import { tempRoot } from '../../../support/tmp.js';
 

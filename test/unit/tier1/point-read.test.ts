@@ -9,10 +9,11 @@ import { after, before, describe, test } from 'node:test';
 import type { Piscina } from 'piscina';
 import { frameLength } from '../../../src/format/record.js';
 import { frameForRecord } from '../../../src/format/tier1.js';
+import { seededRandom } from '../../../src/seeded-random.js';
 import { readTier1Meta, type Tier1Meta } from '../../../src/tier1/tier1-file.js';
 import type { CompressResult, CompressTask, HydrateResult, HydrateTask } from '../../../workers/tier1-protocol.js';
 import { sameBytes, tempRoot } from '../../../support/tmp.js';
-import { COMPRESS_WORKER, HYDRATE_WORKER, arenaImage, envWith, jsonRecords, recordInFrame, rng, tier1Pool } from '../../../support/tier1.js';
+import { COMPRESS_WORKER, HYDRATE_WORKER, arenaImage, envWith, jsonRecords, recordInFrame, tier1Pool } from '../../../support/tier1.js';
 
 const MiB = 1024 * 1024;
 const RECORD = 500; // small records (520-byte frames with header and padding)
@@ -82,7 +83,7 @@ describe('point read from a 64 MiB tier 1 segment', () => {
   test('reading one record hydrates one frame; a second record elsewhere, one more', async () => {
     const target = new SharedArrayBuffer(CTRL + img.dataBytes);
     const ctrl = new Int32Array(target, 0, CTRL >>> 2);
-    const pick = rng(99);
+    const pick = seededRandom(99);
     const wanted = [Math.floor(pick() * COUNT), Math.floor(pick() * COUNT)];
     const frames: number[] = [];
     for (const [n, id] of wanted.entries()) {
