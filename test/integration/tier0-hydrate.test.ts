@@ -9,15 +9,15 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Arena } from '../../../src/arena/arena.js';
-import { SlotState } from '../../../src/arena/layout.js';
-import { AofManager } from '../../../src/index.js';
-import { startHydration } from '../../../src/tier0/hydrate.js';
-import { segmentPath, tier1Path } from '../../../src/tier0/recovery.js';
-import { Segment } from '../../../src/tier0/segment.js';
-import { payloadFor, sameBytes, tempRoot } from '../../../support/tmp.js';
-import { Deadline } from '../../../support/engine.js';
-import { RECORD_PAYLOAD_OFFSET, frameLength } from '../../../src/format/record.js';
+import { Arena } from '../../src/arena/arena.js';
+import { SlotState } from '../../src/arena/layout.js';
+import { AofManager } from '../../src/index.js';
+import { startHydration } from '../../src/tier0/hydrate.js';
+import { segmentPath, tier1Path } from '../../src/tier0/recovery.js';
+import { Segment } from '../../src/tier0/segment.js';
+import { payloadFor, sameBytes, tempRoot } from '../../support/tmp.js';
+import { Deadline } from '../../support/engine.js';
+import { RECORD_PAYLOAD_OFFSET, frameLength } from '../../src/format/record.js';
 import { join } from 'node:path';
 
 const SEGMENT_BYTES = 64 * 1024;

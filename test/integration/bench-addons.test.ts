@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { loadedAddons, mappedAddons } from '../../../native-free-bench/addons.js';
+import { loadedAddons, mappedAddons } from '../../native-free-bench/addons.js';
 
 const ZSTD_ADDON = /zstd[^/]*\.node$/;
 
@@ -20,7 +20,7 @@ test('an addon loaded in a worker thread is found; the dlopen hook alone misses 
   };
   try {
     assert.ok(!(mappedAddons() ?? []).some((p) => ZSTD_ADDON.test(p)), 'zstd is not loaded before the worker runs');
-    const codec = new URL('../../../src/codec/zstd.js', import.meta.url).href;
+    const codec = new URL('../../src/codec/zstd.js', import.meta.url).href;
     const worker = new Worker(`import(${JSON.stringify(codec)}).then((m) => { m.loadZstd(); process.exit(0); });`, { eval: true });
     const code = await new Promise<number>((resolve, reject) => {
       worker.once('exit', resolve);

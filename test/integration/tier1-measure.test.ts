@@ -11,12 +11,12 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { crc32 } from 'node:zlib';
-import { loadZstd } from '../../../src/codec/zstd.js';
-import { readTier1Meta } from '../../../src/tier1/tier1-file.js';
-import { compressSegment } from '../../../workers/compress.js';
-import type { CompressResult, CompressTask, HydrateTask } from '../../../workers/tier1-protocol.js';
-import { sameBytes, tempRoot } from '../../../support/tmp.js';
-import { COMPRESS_WORKER, HYDRATE_WORKER, arenaImage, envWith, jsonRecords, tier1Pool } from '../../../support/tier1.js';
+import { loadZstd } from '../../src/codec/zstd.js';
+import { readTier1Meta } from '../../src/tier1/tier1-file.js';
+import { compressSegment } from '../../workers/compress.js';
+import type { CompressResult, CompressTask, HydrateTask } from '../../workers/tier1-protocol.js';
+import { sameBytes, tempRoot } from '../../support/tmp.js';
+import { COMPRESS_WORKER, HYDRATE_WORKER, arenaImage, envWith, jsonRecords, tier1Pool } from '../../support/tier1.js';
 
 const MiB = 1024 * 1024;
 const SEGMENT = 4 * MiB;

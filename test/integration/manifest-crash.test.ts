@@ -14,12 +14,12 @@ import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { ManifestLog } from '../../../src/manifest/manifest-log.js';
-import { seededRandom } from '../../../src/seeded-random.js';
-import { locateWorkload } from '../../../support/manifest-workload.js';
-import { tempRoot } from '../../../support/tmp.js';
+import { ManifestLog } from '../../src/manifest/manifest-log.js';
+import { seededRandom } from '../../src/seeded-random.js';
+import { locateWorkload } from '../../support/manifest-workload.js';
+import { tempRoot } from '../../support/tmp.js';
 
-const CHILD = fileURLToPath(new URL('../../../support/manifest-crash-child.js', import.meta.url));
+const CHILD = fileURLToPath(new URL('../../support/manifest-crash-child.js', import.meta.url));
 const ROUNDS = 16;
 const SEED = 0x3a2f_11c5;
 const MIN_KILL_MS = 1;
