@@ -13,9 +13,9 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { test } from 'node:test';
-import { ManifestLog, type ReplayReport } from '../../../src/manifest/manifest-log.js';
-import { workloadModel, workloadOps } from '../../../support/manifest-workload.js';
-import { tempRoot } from '../../../support/tmp.js';
+import { ManifestLog, type ReplayReport } from '../../src/manifest/manifest-log.js';
+import { workloadModel, workloadOps } from '../../support/manifest-workload.js';
+import { tempRoot } from '../../support/tmp.js';
 
 const SNAPSHOT_EVERY = 10_000;
 const WRITERS = 4;
