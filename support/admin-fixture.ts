@@ -28,6 +28,7 @@ export function fixturePayload(stream: string, i: number): Uint8Array {
   return new TextEncoder().encode(text.slice(0, length));
 }
 
+/** How a finished child process ended: its exit code (null when killed by a signal) and its whole output. */
 export interface CliRun {
   code: number | null;
   stdout: string;

@@ -11,6 +11,7 @@ const CHILD = fileURLToPath(new URL('./crash-child.js', import.meta.url));
 /** A child that never gets ready is a hang, not a slow machine. */
 const READY_TIMEOUT_MS = 15_000;
 
+/** What the parent learned from one crash child, read from its stdout before (and after) the kill. */
 export interface ChildRun {
   /** nextId per stream the child saw after its own recovery (its `start` line). */
   startIds: number[];

@@ -31,13 +31,11 @@ export const CRASH_TIER1 = { frameBytes: 16 * 1024 } as const;
  * uploads and evictions.
  */
 export const CRASH_T2_TIER0 = { arenaBytes: 8 * 16 * 1024, segmentBytes: 16 * 1024 } as const;
+/** Tier 1 of the CRASH_T2 engine: a budget of four segments, small frames, fast compression. */
 export const CRASH_T2_TIER1 = { maxBytes: 4 * 16 * 1024, frameBytes: 4096, compressionLevel: 1 } as const;
+/** Retention of the CRASH_T2 engine: six segments' worth, checked every 25 ms. */
 export const CRASH_T2_RETENTION = { maxBytes: 6 * 16 * 1024, checkIntervalMs: 25 } as const;
 
-/**
- * Payload size of record `id` of stream index `stream`: mostly small and odd-sized (the padding
- * rule), some empty, a few large enough to leave a segment part-full at rollover.
- */
 /**
  * The CRASH_T2_* engine as a verifying session opens it (the fs Tier 2 in `storeDir`): `retention`
  * false keeps no policy, so only the crash child ever moves a stream's first id; true is the
@@ -54,6 +52,10 @@ export function crashT2VerifyOptions(root: string, storeDir: string, retention: 
   };
 }
 
+/**
+ * Payload size of record `id` of stream index `stream`: mostly small and odd-sized (the padding
+ * rule), some empty, a few large enough to leave a segment part-full at rollover.
+ */
 export function crashPayloadSize(stream: number, id: number): number {
   const h = (Math.imul(id + 1, 2654435761) ^ Math.imul(stream + 1, 40503)) >>> 0;
   if (id % 17 === 0) return 0;

@@ -2,6 +2,7 @@
 import type { AofManagerOptions } from '../src/index.js';
 import { payloadFor } from './tmp.js';
 
+/** The one stream the damage child writes. */
 export const DAMAGE_STREAM = 'events';
 /** One 64 KiB segment holds every record of the test: the active segment stays unsealed. */
 export const DAMAGE_OPTIONS = {

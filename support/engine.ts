@@ -8,6 +8,10 @@ import { join } from 'node:path';
 import { AofError, WouldBlockError, type AofLog, type LogRecord, type WouldBlockKindValue } from '../src/index.js';
 import { sameBytes } from './tmp.js';
 
+/**
+ * Resolves after `ms` ms of real time. Integration tests only (test/unit never sleeps): to pace a
+ * workload or to let a background task run, never to wait for a condition (use {@link waitFor}).
+ */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -4,6 +4,7 @@
  */
 import { payloadFor } from './tmp.js';
 
+/** The streams the exit child appends to, interleaved. */
 export const EXIT_STREAMS = ['orders', 'audit'] as const;
 /** Records per stream: about 210 KiB each, so several sealed segments and one active tail. */
 export const EXIT_RECORDS = 1000;

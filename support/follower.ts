@@ -16,6 +16,7 @@ import { sameBytes } from './tmp.js';
 /** Codes a follower retries: the engine reports a failed load once, then tries again. */
 const RETRYABLE = new Set(['AOF_ERR_WORKER_FAILED', 'AOF_ERR_INJECTED', 'AOF_ERR_IO']);
 
+/** How a {@link Follower} reads: sync or async, when to stop, how long one step may take. */
 export interface FollowOptions {
   /** Sync: nextSync, sleeping 1 ms on WouldBlock (spinning would take a core from the workers). Async: bounded next(). */
   sync: boolean;
@@ -29,6 +30,11 @@ export interface FollowOptions {
   stepTimeoutMs?: number;
 }
 
+/**
+ * A reader that follows a stream while a writer appends, checking every record's id and bytes
+ * against `payloads`; retries the retryable codes and counts them. Used by the read-while-write
+ * and chaos tests.
+ */
 export class Follower {
   readonly name: string;
   readonly reader: AofReader;

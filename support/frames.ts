@@ -14,6 +14,7 @@ import {
 } from '../src/format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, encodeFooterInto, encodeHeaderInto } from '../src/format/segment.js';
 
+/** One record to lay out as a frame: its payload (copied) and its timestamp in ms. */
 export interface FrameSpec {
   payload: Uint8Array;
   timestamp: number;
@@ -36,6 +37,7 @@ export function buildFrames(records: readonly FrameSpec[]): Uint8Array {
   return out;
 }
 
+/** A whole segment file image to build: header fields, the records, and optionally a footer. */
 export interface SegmentSpec {
   baseId: number;
   segmentBytes: number;

@@ -9,6 +9,7 @@ const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 /** Format version the fixtures were written with. A new version gets new fixtures; old ones stay. */
 export const GOLDEN_VERSION = 1;
+/** Segment size (bytes) the golden segment files were written with. */
 export const GOLDEN_SEGMENT_BYTES = 4096;
 
 /** Sealed segment: odd and even sizes, empty, binary, multi-byte UTF-8, one out-of-order timestamp. */

@@ -10,6 +10,7 @@
 import { ManifestRecordType, type ManifestRecord } from '../src/format/manifest.js';
 import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState, type CatalogEntry } from '../src/format/snapshot.js';
 
+/** File names (in test/fixtures) and header fields of the golden manifest chunk and snapshot. */
 export const GOLDEN_MANIFEST_FILE = 'manifest-v1.mlog';
 export const GOLDEN_SNAPSHOT_FILE = 'snapshot-v1.snap';
 export const GOLDEN_CHUNK_SEQ = 7;
@@ -48,6 +49,7 @@ export const GOLDEN_TAIL: readonly ManifestRecord[] = [
   { type: T.SEALED, stream: 'orders', baseId: 7096, fields: { recordCount: 10, dataBytes: 800, dataCrc: 0x55aa55aa, maxTimeSec: 0 } },
   { type: T.COMPRESSION_STARTED, stream: 'orders', baseId: 4096, fields: { attempt: 1 } },
 ];
+/** Bytes of the second GOLDEN_TAIL record that made it to disk before the (simulated) crash. */
 export const TORN_PARTIAL_BYTES = 20;
 
 /** The snapshot: the catalog after the first WATERMARK_RECORDS records, plus a stream only it knows. */

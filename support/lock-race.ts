@@ -2,6 +2,7 @@
 
 /** Small segments: the race workload spans several of them, so a double writer breaks the id chain. */
 export const RACE_TIER0 = { arenaBytes: 8 * 4096, segmentBytes: 4096 } as const;
+/** The stream every racer appends to. */
 export const RACE_STREAM = 'race';
 /** Records each acknowledged racer appends under fsync 'always' (the repro used 300). */
 export const RACE_RECORDS = 300;

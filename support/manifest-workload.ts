@@ -11,6 +11,7 @@
 import { ManifestRecordType as T, type ManifestRecord } from '../src/format/manifest.js';
 import { Catalog } from '../src/manifest/catalog.js';
 
+/** Streams of the manifest workload: names of several lengths, so record padding varies. */
 export const WORKLOAD_STREAMS = ['orders', 'payments.eu', 'audit-log'] as const;
 const BASE_STEP = 1000;
 

@@ -1,3 +1,4 @@
+/** Where the source tree is, seen from compiled code under dist/: the package root and the fixtures. */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

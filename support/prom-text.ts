@@ -3,18 +3,21 @@
  * tests that scrape over HTTP: samples by name and labels, and the declared type of each family.
  */
 
+/** One sample line: metric name, its labels and its value. */
 export interface Sample {
   name: string;
   labels: Record<string, string>;
   value: number;
 }
 
+/** A parsed scrape. */
 export interface Exposition {
   samples: Sample[];
   /** `# TYPE` of every metric family. */
   types: Map<string, string>;
 }
 
+/** Parses Prometheus text exposition format (0.0.4): samples and `# TYPE` lines; comments and `# HELP` are skipped. */
 export function parseExposition(text: string): Exposition {
   const samples: Sample[] = [];
   const types = new Map<string, string>();

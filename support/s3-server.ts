@@ -22,6 +22,10 @@ import { createServer } from 'node:net';
 import { CreateBucketCommand, DeleteObjectsCommand, HeadBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { S3StoreConfig } from '../src/tier2/s3-store.js';
 
+/**
+ * The S3-compatible server of a test run: moto started by this harness, or the store named by
+ * `AOF2_TEST_S3_ENDPOINT`. Gives store configs under a per-run prefix and, for moto, outage controls.
+ */
 export interface S3TestServer {
   readonly endpoint: string;
   readonly bucket: string;

@@ -6,6 +6,7 @@ import { openSync } from 'node:fs';
 import { AofError, ErrorCode } from '../src/errors.js';
 import { toWorkerError } from '../src/worker-error.js';
 
+/** What the task does: throw an AofError as is, throw one flattened for the boundary, flatten an fs or a type error, or return. */
 export type ThrowMode = 'raw-aof-error' | 'flattened-aof-error' | 'flattened-fs-error' | 'flattened-type-error' | 'ok';
 
 export default function task({ mode, path }: { mode: ThrowMode; path: string }): string {

@@ -60,6 +60,7 @@ export interface StreamFiles {
   other: string[];
 }
 
+/** The files of a stream's directory, sorted into segment and Tier 1 base ids, temporaries and anything else. */
 export function streamFiles(root: string, stream: string): StreamFiles {
   const out: StreamFiles = { seg: [], t1: [], tmp: [], other: [] };
   for (const name of readdirSync(join(root, 'streams', stream))) {
@@ -73,10 +74,12 @@ export function streamFiles(root: string, stream: string): StreamFiles {
   return out;
 }
 
+/** Path of the Tier 1 file of segment `baseId` of `stream`. */
 export function t1File(root: string, stream: string, baseId: number): string {
   return join(root, 'streams', stream, `${String(baseId).padStart(20, '0')}.t1`);
 }
 
+/** Size in bytes of the file at `path`. */
 export function fileSize(path: string): number {
   return statSync(path).size;
 }

@@ -15,6 +15,7 @@ import { sleep } from './engine.js';
 import { streamFiles, t1File, withTimeout } from './tier1-engine.js';
 import { payloadFor, sameBytes, tempRoot } from './tmp.js';
 
+/** A Tier 2 store under test: its name in test titles and a way to get a fresh, unshared store config. */
 export interface Backend {
   name: string;
   /** A store config under a prefix (or directory) no other test uses. */
@@ -60,6 +61,7 @@ export async function objectIds(store: ObjectStore, stream: string): Promise<num
   return (await store.list(streamPrefix(stream))).map((o) => parseSegmentKey(o.key)!.baseId);
 }
 
+/** Registers the Tier 2 behaviour tests against `backend`: upload and eviction, rebuild from the bucket (also across late uploads and gaps), a damaged local copy, retention. */
 export function tier2Suite(backend: Backend): void {
   describe(`Tier 2 on ${backend.name}`, () => {
     const cleanups: (() => void)[] = [];

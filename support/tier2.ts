@@ -15,6 +15,7 @@ import { arenaImage, type ArenaImage } from './tier1.js';
 /** Compiled upload worker entry file, resolved from dist/support/. */
 export const UPLOAD_WORKER = new URL('../workers/upload.js', import.meta.url).href;
 
+/** A Tier 1 file written by the real compress task: its path, the task's result, the source image and the bytes on disk. */
 export interface Tier1File {
   path: string;
   result: CompressResult;

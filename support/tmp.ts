@@ -1,3 +1,4 @@
+/** Temporary roots and deterministic payloads: the helpers nearly every test and chaos scenario uses. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +31,7 @@ export function payloadFor(id: number, size: number): Uint8Array {
   return out;
 }
 
+/** True when `a` and `b` hold the same bytes (lengths included). */
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
