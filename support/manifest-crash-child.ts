@@ -1,5 +1,5 @@
 /**
- * Child process for the manifest kill -9 test (test/unit/manifest/crash.test.ts; not a test itself).
+ * Child process for the manifest kill -9 test (test/integration/manifest-crash.test.ts; not a test itself).
  *
  *   node manifest-crash-child.js <dir> <seed>
  *

@@ -1,5 +1,5 @@
 /**
- * Piscina task module for test/unit/tier1/worker-error.test.ts: fails in the ways a Tier 1 task
+ * Piscina task module for test/integration/worker-error.test.ts: fails in the ways a Tier 1 task
  * can, so the test can see what reaches the main thread through piscina's structured clone.
  */
 import { openSync } from 'node:fs';
