@@ -26,7 +26,7 @@
  *   corruption metric (`aof_manifest_replay_corruption_events`, `stats().manifest`) must show it
  *   unless the damage was harmless (the catalog came back whole). A stream that comes back shorter
  *   than written without any error is silent loss: a failure.
- * - unsealed after kill -9 (issue 10): a real writer (test/helpers/damage-child.ts) acknowledges
+ * - unsealed after kill -9 (issue 10): a real writer (support/damage-child.ts) acknowledges
  *   KILLED_RECORDS appends under fsync 'always' and is killed with SIGKILL, leaving its segment
  *   unsealed. Each case damages that segment (a bit in a payload, in the header, in a length or
  *   CRC field, a generic mutation) or appends a torn tail past it, then opens the root. The engine
@@ -47,10 +47,10 @@ import { RECORD_PAYLOAD_OFFSET, frameLength, scanFrames } from '../src/format/re
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, decodeHeader, tryDecodeFooter, type SegmentFooter, type SegmentHeader } from '../src/format/segment.js';
 import { decodeSnapshot, type Snapshot } from '../src/format/snapshot.js';
 import { ManifestLog } from '../src/manifest/manifest-log.js';
+import { seededRandom } from '../src/seeded-random.js';
 import { decodeFrame, decodeTier1Image, type Tier1Meta } from '../src/tier1/tier1-file.js';
-import { seededRandom } from '../test/helpers/crash-workload.js';
-import { DAMAGE_OPTIONS, DAMAGE_STREAM, damagePayload } from '../test/helpers/damage-workload.js';
-import { payloadFor, sameBytes, tempRoot } from '../test/helpers/tmp.js';
+import { DAMAGE_OPTIONS, DAMAGE_STREAM, damagePayload } from '../support/damage-workload.js';
+import { payloadFor, sameBytes, tempRoot } from '../support/tmp.js';
 import { Tally, describeError, type Scenario, type ScenarioContext, type ScenarioReport } from './scenario.js';
 
 const FULL_CASES = 100_000;
@@ -61,7 +61,7 @@ const QUICK_UNSEALED_CASES = 24;
 const FULL_UNSEALED_SHARE = 0.15;
 /** Records the killed writer acknowledged, all in its one unsealed segment. */
 const KILLED_RECORDS = 120;
-const DAMAGE_CHILD = fileURLToPath(new URL('../test/helpers/damage-child.js', import.meta.url));
+const DAMAGE_CHILD = fileURLToPath(new URL('../support/damage-child.js', import.meta.url));
 const STREAMS = ['fuzz-a', 'fuzz-b'] as const;
 const RECORDS = 900;
 const SEGMENT_BYTES = 16 * 1024;

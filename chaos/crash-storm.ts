@@ -19,10 +19,10 @@ import { join } from 'node:path';
 import { AofError, AofManager, ErrorCode, WouldBlockError, type AofLog, type AofManagerOptions } from '../src/index.js';
 import { SegmentState } from '../src/format/snapshot.js';
 import { ManifestLog } from '../src/manifest/manifest-log.js';
-import { withFailpoints } from '../test/helpers/failpoints-env.js';
-import { seededRandom } from '../test/helpers/crash-workload.js';
-import { payloadFor, sameBytes, tempRoot } from '../test/helpers/tmp.js';
-import { Deadline, TaskGroup } from '../test/helpers/engine.js';
+import { seededRandom } from '../src/seeded-random.js';
+import { withFailpoints } from '../support/failpoints-env.js';
+import { payloadFor, sameBytes, tempRoot } from '../support/tmp.js';
+import { Deadline, TaskGroup } from '../support/engine.js';
 import { Tally, describeError, sleep, tick, type Scenario, type ScenarioContext, type ScenarioReport } from './scenario.js';
 
 const FULL_CRASHES = 1000;

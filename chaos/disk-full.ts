@@ -17,8 +17,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AofError, AofManager, ErrorCode, type AofLog, type AofManagerOptions } from '../src/index.js';
-import { payloadFor, sameBytes } from '../test/helpers/tmp.js';
-import { seededRandom } from '../test/helpers/crash-workload.js';
+import { seededRandom } from '../src/seeded-random.js';
+import { payloadFor, sameBytes } from '../support/tmp.js';
 import { Tally, describeError, skipped, type Scenario, type ScenarioContext, type ScenarioReport } from './scenario.js';
 
 const FS_BYTES = 24 * 1024 * 1024;

@@ -1,5 +1,5 @@
 /**
- * Scenario `outage`: a real S3 server (moto, started through test/helpers/s3-server.ts) behind a
+ * Scenario `outage`: a real S3 server (moto, started through support/s3-server.ts) behind a
  * latency proxy on loopback (chaos/latency-proxy.ts). While a writer ingests 1,000-byte records
  * into a stream whose Tier 1 budget holds six segments, a controller alternates:
  *   normal → server frozen (SIGSTOP: connections accepted, nothing answers) for a few seconds →
@@ -11,11 +11,11 @@
  * every record back (proof that every record ended up in the bucket).
  */
 import { AofManager, WouldBlockError, type AofLog, type AofManagerOptions } from '../src/index.js';
+import { seededRandom } from '../src/seeded-random.js';
 import { openObjectStore, type Tier2StoreConfig } from '../src/tier2/object-store.js';
-import { startS3Server, type S3TestServer } from '../test/helpers/s3-server.js';
-import { objectIds } from '../test/helpers/tier2-suite.js';
-import { payloadFor, sameBytes, tempRoot } from '../test/helpers/tmp.js';
-import { seededRandom } from '../test/helpers/crash-workload.js';
+import { startS3Server, type S3TestServer } from '../support/s3-server.js';
+import { objectIds } from '../support/tier2-suite.js';
+import { payloadFor, sameBytes, tempRoot } from '../support/tmp.js';
 import { startLatencyProxy, type LatencyProxy } from './latency-proxy.js';
 import { Tally, describeError, skipped, sleep, type Scenario, type ScenarioContext, type ScenarioReport } from './scenario.js';
 import { logCore } from '../src/log.js';

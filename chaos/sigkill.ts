@@ -1,5 +1,5 @@
 /**
- * Scenario `sigkill`: a real child process (test/helpers/crash-child.ts in `tier2` mode) appends to
+ * Scenario `sigkill`: a real child process (support/crash-child.ts in `tier2` mode) appends to
  * two streams under `fsync: 'always'` while a reader scans, segments are compressed, uploaded to an
  * fs Tier 2, evicted, read back from Tier 2 and expired by retention; the runner SIGKILLs it at a
  * seeded random moment. The child prints an id only after its append resolved (durable), so every
@@ -21,11 +21,12 @@ import { join } from 'node:path';
 import { AofManager } from '../src/index.js';
 import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState } from '../src/format/snapshot.js';
 import { ManifestLog } from '../src/manifest/manifest-log.js';
+import { seededRandom } from '../src/seeded-random.js';
 import { openObjectStore, parseSegmentKey, streamPrefix } from '../src/tier2/object-store.js';
-import { runCrashChild } from '../test/helpers/crash-run.js';
-import { CRASH_STREAMS, CRASH_T2_RETENTION, CRASH_T2_TIER0, crashPayload, crashT2VerifyOptions, seededRandom } from '../test/helpers/crash-workload.js';
-import { streamFiles } from '../test/helpers/tier1-engine.js';
-import { sameBytes, tempRoot } from '../test/helpers/tmp.js';
+import { runCrashChild } from '../support/crash-run.js';
+import { CRASH_STREAMS, CRASH_T2_RETENTION, CRASH_T2_TIER0, crashPayload, crashT2VerifyOptions } from '../support/crash-workload.js';
+import { streamFiles } from '../support/tier1-engine.js';
+import { sameBytes, tempRoot } from '../support/tmp.js';
 import { Tally, describeError, type Scenario, type ScenarioContext, type ScenarioReport } from './scenario.js';
 import { logCore } from '../src/log.js';
 

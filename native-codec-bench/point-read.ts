@@ -23,10 +23,10 @@
 import { loadZstd } from '../src/codec/zstd.js';
 import { AofManager } from '../src/index.js';
 import { frameForRecord } from '../src/format/tier1.js';
+import { seededRandom } from '../src/seeded-random.js';
 import { readFrame } from '../src/tier1/tier1-file.js';
 import { formatNs, LatencyHistogram, measured, nowNs, ratioResult, verification, type BenchResult, type Measurement, type Suite, type SuiteOptions } from '../native-free-bench/shared.js';
 import { FRAME_BYTES, readerOptions, recordInFrame, shuffled, STREAM, tier1Dataset, waitUntil, type Tier1Dataset } from './fixtures.js';
-import { rng } from './records.js';
 
 /** Arena slots while reading: fewer than the dataset's segments, so revisited segments were evicted. */
 const SLOTS = 4;
@@ -55,7 +55,7 @@ export const pointRead: Suite = {
     const ds = await tier1Dataset(options);
     const samples = options.quick ? 200 : 2000;
     if (ds.segments <= SLOTS + 1) throw new Error(`point-read needs more than ${SLOTS + 1} segments, the dataset has ${ds.segments}`);
-    const rand = rng(7);
+    const rand = seededRandom(7);
     const order = shuffled(ds.segments, rand);
     const pickId = (seg: number): number => seg * ds.perSegment + Math.floor(rand() * ds.perSegment);
     const warm = order.map(pickId);

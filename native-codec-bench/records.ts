@@ -15,6 +15,7 @@
  */
 import { crc32 } from 'node:zlib';
 import { RECORD_CRC_OFFSET, RECORD_HEADER_BYTES, RECORD_LENGTH_OFFSET, RECORD_PAYLOAD_OFFSET, RECORD_TIMESTAMP_OFFSET, frameLength } from '../src/format/record.js';
+import { seededRandom } from '../src/seeded-random.js';
 
 /** Payload bytes of every record. */
 export const RECORD_BYTES = 1024;
@@ -25,18 +26,6 @@ const SEQ_PREFIX = '{"seq":"';
 const SEQ_OFFSET = SEQ_PREFIX.length;
 const SEQ_DIGITS = 12;
 const DIGIT_0 = 0x30;
-
-/** mulberry32: a small seeded PRNG (same sequence for the same seed on every machine). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SERVICES = ['checkout', 'cart', 'catalog', 'auth', 'search', 'payments', 'shipping', 'notifications'];
 const LEVELS = ['info', 'info', 'info', 'info', 'debug', 'warn', 'error'];
@@ -126,7 +115,7 @@ export class LogRecords {
   readonly #pool: Uint8Array[];
 
   constructor(seed: number, size = RECORD_BYTES, poolSize = POOL_SIZE) {
-    const rand = rng(seed);
+    const rand = seededRandom(seed);
     this.size = size;
     this.#pool = Array.from({ length: poolSize }, (_, i) => logLine(i, size, rand));
   }

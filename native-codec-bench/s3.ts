@@ -2,7 +2,7 @@
  * What the Tier 2 suites share: one S3-compatible server per benchmark run, a raw S3 client for
  * the baselines, and the bucket listing the suites verify against.
  *
- * - The server is the test harness's (test/helpers/s3-server.ts, compiled beside this directory
+ * - The server is the test harness's (support/s3-server.ts, compiled beside this directory
  *   under dist/): moto over HTTP on loopback, started on first use, killed by the runner's dispose
  *   (and by the harness's own exit hook and watchdog if the run dies). `AOF2_TEST_S3_ENDPOINT`
  *   points the benchmarks at another S3 exactly as it does the tests. Reused rather than copied: a
@@ -18,7 +18,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { S3_DEFAULTS, type S3StoreConfig } from '../src/tier2/s3-store.js';
-import { startS3Server, type S3TestServer } from '../test/helpers/s3-server.js';
+import { startS3Server, type S3TestServer } from '../support/s3-server.js';
 import type { SuiteOptions } from '../native-free-bench/shared.js';
 
 let server: Promise<S3TestServer> | null = null;

@@ -36,7 +36,7 @@ import { AofManager } from '../src/index.js';
 import { readTier1Meta } from '../src/tier1/tier1-file.js';
 import { segmentKey } from '../src/tier2/object-store.js';
 import type { S3StoreConfig } from '../src/tier2/s3-store.js';
-import type { S3TestServer } from '../test/helpers/s3-server.js';
+import type { S3TestServer } from '../support/s3-server.js';
 import { tempRoot } from '../native-free-bench/fixtures.js';
 import { formatNs, LatencyHistogram, nowNs, ratioResult, verification, type BenchResult, type Measurement, type Suite, type SuiteOptions } from '../native-free-bench/shared.js';
 import { fill, listSegments, mbPerSec, MiB, readerOptions, recordsPerSegment, SEED, SEGMENT_BYTES, STREAM, streamDir } from './fixtures.js';

@@ -34,6 +34,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadZstd } from '../src/codec/zstd.js';
 import { AofManager, type AofManagerOptions } from '../src/index.js';
+import { seededRandom } from '../src/seeded-random.js';
 import { readFrame, readTier1Meta } from '../src/tier1/tier1-file.js';
 import type { CompressResult, CompressTask } from '../workers/tier1-protocol.js';
 import { sameBytes, tempRoot } from '../native-free-bench/fixtures.js';
@@ -65,7 +66,7 @@ import {
   streamDir,
   waitUntil,
 } from './fixtures.js';
-import { fillSegment, LogRecords, rng } from './records.js';
+import { fillSegment, LogRecords } from './records.js';
 
 /** Appends per timed batch (each awaited; the batch mean goes to the histogram). */
 const BATCH = 1000;
@@ -235,7 +236,7 @@ async function verifySubject(config: AofManagerOptions, records: LogRecords, app
   try {
     const log = await manager.openStream(STREAM);
     out.push(verification('subject', appended, log.nextId, 'reopened the root; nextId recovered from the manifest and the Tier 1 files'));
-    const rand = rng(appended);
+    const rand = seededRandom(appended);
     let matched = 0;
     for (let i = 0; i < READ_BACK; i++) {
       const id = Math.floor(rand() * appended);

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AofManager, WouldBlockError, type AofLog, type AofManagerOptions } from '../src/index.js';
+import { seededRandom } from '../src/seeded-random.js';
 import { BatchMeter, nowNs, verification, type Verification } from './shared.js';
 
 /** A fresh directory under the OS temp dir; `cleanup` removes it and its default Tier 2 sibling (idempotent). */
@@ -21,16 +22,14 @@ export function tempRoot(label: string): { root: string; cleanup: () => void } {
   };
 }
 
-/** `size` deterministic pseudo-random bytes (xorshift32), so read-back can compare bytes. */
+/**
+ * `size` deterministic pseudo-random bytes from the project's one seeded generator, so read-back
+ * can compare bytes. Built once per suite, never per append.
+ */
 export function patternPayload(size: number, seed = 1): Uint8Array {
   const out = new Uint8Array(size);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
+  const rand = seededRandom(seed);
+  for (let i = 0; i < size; i++) out[i] = (rand() * 256) >>> 0;
   return out;
 }
 

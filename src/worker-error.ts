@@ -3,7 +3,7 @@
  *
  * Piscina posts whatever a task throws through structured clone, which keeps an Error's message
  * and stack but drops its class and own fields (`code`, `details`): an AofError thrown in a worker
- * arrives as a plain `Error` (checked in test/unit/tier1/worker-error.test.ts). So the task modules
+ * arrives as a plain `Error` (checked in test/integration/worker-error.test.ts). So the task modules
  * (workers/compress.ts, workers/hydrate.ts) catch at their entry and throw the plain
  * `SerializedAofError` object `{ code, message, stack, details }` instead, which clones intact,
  * and the main thread rebuilds it with {@link fromWorkerRejection} (→ `AofError.deserialize`).

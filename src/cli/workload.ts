@@ -9,6 +9,7 @@
  * pre-encoded bodies at start-up, and a record is its own `{"seq":N,"ts":T,` prefix plus a body
  * drawn at random from the pool, copied into one reusable scratch buffer.
  */
+import { seededRandom } from '../seeded-random.js';
 
 /** The kinds of stream the demo writes, in the order `--streams` adds them. */
 export const STREAM_KINDS = ['orders', 'payments', 'clicks', 'audit'] as const;
@@ -38,18 +39,6 @@ export function demoStreams(count: number): DemoStream[] {
     out.push({ name: round === 0 ? kind : `${kind}-${round + 1}`, kind });
   }
   return out;
-}
-
-/** mulberry32: tiny, fast, good enough to make realistic-looking data; not for cryptography. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const WORDS = (

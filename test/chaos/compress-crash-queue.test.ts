@@ -13,9 +13,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AofManager, type AofManagerOptions } from '../../src/index.js';
 import { MAX_COMPRESS_ATTEMPTS } from '../../src/tier1/tier1.js';
-import { withFailpoints } from '../helpers/failpoints-env.js';
-import { sealedCount, until, withTimeout } from '../helpers/tier1-engine.js';
-import { payloadFor, tempRoot } from '../helpers/tmp.js';
+import { withFailpoints } from '../../support/failpoints-env.js';
+import { sealedCount, until, withTimeout } from '../../support/tier1-engine.js';
+import { payloadFor, tempRoot } from '../../support/tmp.js';
 
 const SEGMENT_BYTES = 16 * 1024;
 

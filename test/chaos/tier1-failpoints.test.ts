@@ -15,12 +15,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AofManager, WouldBlockError, type AofManagerOptions } from '../../src/index.js';
 import { SegmentState } from '../../src/format/snapshot.js';
+import { seededRandom } from '../../src/seeded-random.js';
 import { MAX_COMPRESS_ATTEMPTS } from '../../src/tier1/tier1.js';
-import { TaskGroup, waitFor } from '../helpers/engine.js';
-import { Follower } from '../helpers/follower.js';
-import { jsonLikePayload, rng } from '../helpers/tier1.js';
-import { tempRoot } from '../helpers/tmp.js';
-import { withFailpoints } from '../helpers/failpoints-env.js';
+import { TaskGroup, waitFor } from '../../support/engine.js';
+import { Follower } from '../../support/follower.js';
+import { jsonLikePayload } from '../../support/tier1.js';
+import { tempRoot } from '../../support/tmp.js';
+import { withFailpoints } from '../../support/failpoints-env.js';
 import {
   asyncPass,
   checkCatalogAgainstFiles,
@@ -30,7 +31,7 @@ import {
   streamFiles,
   syncPass,
   withTimeout,
-} from '../helpers/tier1-engine.js';
+} from '../../support/tier1-engine.js';
 
 const FAILPOINTS = 'compress.crash=0.2,hydrate.crash=0.2,compress.error=0.1,hydrate.error=0.1';
 const FAILPOINTS_SEED = '424242';
@@ -111,7 +112,7 @@ test('chaos: crashing and failing compress/hydrate workers lose nothing and hang
       const followerOptions = { writerDone: () => !writing, signal: group.signal, stallMs: STALL_MS };
       let cold: Follower | null = null;
       const writer = async (signal: AbortSignal): Promise<void> => {
-        const rand = rng(Number(FAILPOINTS_SEED));
+        const rand = seededRandom(Number(FAILPOINTS_SEED));
         for (let id = 0; id < RECORDS; id++) {
           if (id === COLD_LAG) {
             const started = new Follower('cold reader', log, payloads, { ...followerOptions, sync: false });
@@ -220,7 +221,7 @@ test('chaos: crashing and failing compress/hydrate workers lose nothing and hang
 test('segments whose compression always fails stay raw, recorded COMPRESSION_FAILED, and read back after a reopen', { timeout: 60_000 }, async (t) => {
   const { root, cleanup } = tempRoot('aof2-chaos-fail-');
   t.after(cleanup);
-  const rand = rng(7);
+  const rand = seededRandom(7);
   const payloads: Uint8Array[] = [];
   const expected = (id: number): Uint8Array => payloads[id]!;
   const n = 1500;

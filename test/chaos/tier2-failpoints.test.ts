@@ -16,10 +16,10 @@ import { AofManager } from '../../src/index.js';
 import { openObjectStore, type Tier2StoreConfig } from '../../src/tier2/object-store.js';
 import { ManifestLog } from '../../src/manifest/manifest-log.js';
 import { FLAG_UPLOADED } from '../../src/format/snapshot.js';
-import { withTimeout } from '../helpers/tier1-engine.js';
-import { fill, objectIds, readBack } from '../helpers/tier2-suite.js';
-import { tempRoot } from '../helpers/tmp.js';
-import { withFailpoints } from '../helpers/failpoints-env.js';
+import { withTimeout } from '../../support/tier1-engine.js';
+import { fill, objectIds, readBack } from '../../support/tier2-suite.js';
+import { tempRoot } from '../../support/tmp.js';
+import { withFailpoints } from '../../support/failpoints-env.js';
 import { logCore } from '../../src/log.js';
 
 const FAILPOINTS = 'upload.crash=0.2,upload.error=0.2,hydrate.crash=0.2';

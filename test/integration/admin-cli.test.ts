@@ -1,6 +1,6 @@
 /**
  * `aof2-admin`, run as a real child process on a fixture root built by the real engine
- * (test/helpers/admin-fixture.ts): golden output for every offline command, corruption found and
+ * (support/admin-fixture.ts): golden output for every offline command, corruption found and
  * located by `verify`, `dump --json` against what the engine itself reports, the root lock
  * honoured, snapshots created and pruned, metrics served over HTTP, exit codes, a manifest and
  * files that disagree about a stream (verify and dump exit 1), and a closed stdout (exit 0).
@@ -26,9 +26,9 @@ import { readTier1Meta } from '../../src/tier1/tier1-file.js';
 import { MANIFEST_DIR as ADMIN_MANIFEST_DIR, STREAMS_DIR as ADMIN_STREAMS_DIR } from '../../src/cli/admin/root-layout.js';
 import { createByteProgress } from '../../src/cli/admin/progress-bar.js';
 import { readLockHolder } from '../../src/root-lock.js';
-import { ADMIN_BIN, buildAdminFixture, copyRoot, normaliseRoot, runAdmin, spawnAdmin, type CliRun } from '../helpers/admin-fixture.js';
-import { FIXTURES_DIR } from '../helpers/paths.js';
-import { tempRoot } from '../helpers/tmp.js';
+import { ADMIN_BIN, buildAdminFixture, copyRoot, normaliseRoot, runAdmin, spawnAdmin, type CliRun } from '../../support/admin-fixture.js';
+import { FIXTURES_DIR } from '../../support/paths.js';
+import { tempRoot } from '../../support/tmp.js';
 import { logCore } from '../../src/log.js';
 
 const GOLDEN_DIR = join(FIXTURES_DIR, 'admin');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AofManager, WouldBlockError } from '../../src/index.js';
-import { payloadFor, sameBytes, tempRoot } from '../helpers/tmp.js';
+import { payloadFor, sameBytes, tempRoot } from '../../support/tmp.js';
 
 const small = { arenaBytes: 8 * 64 * 1024, segmentBytes: 64 * 1024 };
 

@@ -7,8 +7,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AofManager, WouldBlockError, type AofLog, type FsyncPolicy } from '../../src/index.js';
-import { Deadline, expectWouldBlock, seeded, sleep, verifyLog, waitFor } from '../helpers/engine.js';
-import { payloadFor, sameBytes, tempRoot } from '../helpers/tmp.js';
+import { seededRandom } from '../../src/seeded-random.js';
+import { Deadline, expectWouldBlock, sleep, verifyLog, waitFor } from '../../support/engine.js';
+import { payloadFor, sameBytes, tempRoot } from '../../support/tmp.js';
 
 const SEGMENT = 64 * 1024;
 const tiny = { arenaBytes: 4 * SEGMENT, segmentBytes: SEGMENT };
@@ -86,7 +87,7 @@ for (const fsync of POLICIES) {
   test(`sync storm: appendSync in a tight loop either succeeds or throws WouldBlock without writing (fsync ${fsync})`, async (t) => {
     const manager = await openTiny(t, fsync);
     const log = await manager.openStream('storm');
-    const rand = seeded(7);
+    const rand = seededRandom(7);
     const sizes: number[] = [];
     let blocked = 0;
     const total = 2000; // about 4 MB: 16 times the arena
@@ -130,7 +131,7 @@ for (const fsync of POLICIES) {
   test(`async: 5,000 un-awaited append() calls on one stream resolve with ids in call order and read back intact (fsync ${fsync})`, async (t) => {
     const manager = await openTiny(t, fsync);
     const log = await manager.openStream('burst');
-    const rand = seeded(11);
+    const rand = seededRandom(11);
     const sizes = Array.from({ length: 5000 }, () => Math.floor(rand() * 3000));
     const ids = await Promise.all(sizes.map((size, i) => log.append(payloadFor(i, size))));
     ids.forEach((id, i) => assert.equal(id, i));
@@ -142,7 +143,7 @@ for (const fsync of POLICIES) {
   test(`async: 5,000 un-awaited append() calls interleaved over 3 streams keep per-stream call order (fsync ${fsync})`, async (t) => {
     const manager = await openTiny(t, fsync);
     const logs = [await manager.openStream('a'), await manager.openStream('b'), await manager.openStream('c')];
-    const rand = seeded(23);
+    const rand = seededRandom(23);
     // Per stream: the payloads in call order; record k of stream s is payloadFor(s * 1e6 + k, size).
     const sizes: number[][] = [[], [], []];
     const calls: { stream: number; index: number; promise: Promise<number> }[] = [];
@@ -165,7 +166,7 @@ for (const fsync of POLICIES) {
   test(`mixed: appendSync never overtakes queued append() calls (fsync ${fsync})`, async (t) => {
     const manager = await openTiny(t, fsync);
     const log = await manager.openStream('mixed');
-    const rand = seeded(5);
+    const rand = seededRandom(5);
     // Call order is the order of this array; ids must come out in exactly this order.
     const accepted: { payload: Uint8Array; id: Promise<number> | number }[] = [];
     let syncRejected = 0;

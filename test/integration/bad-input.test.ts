@@ -8,7 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { AofError, AofManager, ErrorCode, WouldBlockError, type AofLog, type AofManagerOptions, type ErrorCodeValue } from '../../src/index.js';
-import { payloadFor, sameBytes, tempRoot } from '../helpers/tmp.js';
+import { payloadFor, sameBytes, tempRoot } from '../../support/tmp.js';
 import { logCore } from '../../src/log.js';
 
 const SEGMENT = 4096;

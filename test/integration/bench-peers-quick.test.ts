@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeReport, type BenchDocument } from '../../native-free-bench/report.js';
-import { tempRoot } from '../helpers/tmp.js';
+import { tempRoot } from '../../support/tmp.js';
 
 const run = promisify(execFile);
 const RUNNER = fileURLToPath(new URL('../../peer-bench/run.js', import.meta.url));

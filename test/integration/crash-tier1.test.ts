@@ -16,10 +16,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AofManager } from '../../src/index.js';
-import { CRASH_STREAMS, CRASH_TIER0, CRASH_TIER1, crashPayload, crashPayloadSize, seededRandom } from '../helpers/crash-workload.js';
-import { runCrashChild } from '../helpers/crash-run.js';
-import { checkCatalogAgainstFiles, hydrationsDrained, streamFiles, withTimeout } from '../helpers/tier1-engine.js';
-import { sameBytes, tempRoot } from '../helpers/tmp.js';
+import { seededRandom } from '../../src/seeded-random.js';
+import { CRASH_STREAMS, CRASH_TIER0, CRASH_TIER1, crashPayload, crashPayloadSize } from '../../support/crash-workload.js';
+import { runCrashChild } from '../../support/crash-run.js';
+import { checkCatalogAgainstFiles, hydrationsDrained, streamFiles, withTimeout } from '../../support/tier1-engine.js';
+import { sameBytes, tempRoot } from '../../support/tmp.js';
 
 const ROUNDS = 20;
 const SEED = 0x7131_c4a5;

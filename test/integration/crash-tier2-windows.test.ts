@@ -23,9 +23,9 @@ import { BreakerState, CircuitBreaker } from '../../src/tier2/circuit-breaker.js
 import { ManifestReplica } from '../../src/tier2/manifest-replica.js';
 import { MANIFEST_PREFIX, openObjectStore, type ObjectStore } from '../../src/tier2/object-store.js';
 import { restoreManifest } from '../../src/tier2/rebuild.js';
-import { fill, objectIds, readBack } from '../helpers/tier2-suite.js';
-import { until, withTimeout } from '../helpers/tier1-engine.js';
-import { payloadFor, sameBytes, tempRoot } from '../helpers/tmp.js';
+import { fill, objectIds, readBack } from '../../support/tier2-suite.js';
+import { until, withTimeout } from '../../support/tier1-engine.js';
+import { payloadFor, sameBytes, tempRoot } from '../../support/tmp.js';
 
 const SEGMENT_BYTES = 16 * 1024;
 

@@ -38,12 +38,13 @@ import { test } from 'node:test';
 import { AofError, AofManager, ErrorCode } from '../../src/index.js';
 import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState, type CatalogEntry } from '../../src/format/snapshot.js';
 import { ManifestLog, type ReplayReport } from '../../src/manifest/manifest-log.js';
+import { seededRandom } from '../../src/seeded-random.js';
 import { MANIFEST_PREFIX, openObjectStore, parseSegmentKey, streamPrefix } from '../../src/tier2/object-store.js';
-import { CRASH_STREAMS, CRASH_T2_RETENTION, CRASH_T2_TIER0, crashPayload, crashT2VerifyOptions, seededRandom } from '../helpers/crash-workload.js';
-import { runCrashChild, type ChildRun } from '../helpers/crash-run.js';
-import { streamFiles, withTimeout } from '../helpers/tier1-engine.js';
-import { filesUnder } from '../helpers/tier2.js';
-import { sameBytes, tempRoot } from '../helpers/tmp.js';
+import { CRASH_STREAMS, CRASH_T2_RETENTION, CRASH_T2_TIER0, crashPayload, crashT2VerifyOptions } from '../../support/crash-workload.js';
+import { runCrashChild, type ChildRun } from '../../support/crash-run.js';
+import { streamFiles, withTimeout } from '../../support/tier1-engine.js';
+import { filesUnder } from '../../support/tier2.js';
+import { sameBytes, tempRoot } from '../../support/tmp.js';
 import { logCore } from '../../src/log.js';
 
 const ROUNDS = 16;

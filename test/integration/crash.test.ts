@@ -8,9 +8,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AofManager } from '../../src/index.js';
-import { CRASH_STREAMS, CRASH_TIER0, crashPayload, crashPayloadSize, seededRandom } from '../helpers/crash-workload.js';
-import { runCrashChild } from '../helpers/crash-run.js';
-import { sameBytes, tempRoot } from '../helpers/tmp.js';
+import { seededRandom } from '../../src/seeded-random.js';
+import { CRASH_STREAMS, CRASH_TIER0, crashPayload, crashPayloadSize } from '../../support/crash-workload.js';
+import { runCrashChild } from '../../support/crash-run.js';
+import { sameBytes, tempRoot } from '../../support/tmp.js';
 
 const ROUNDS = 20;
 const SEED = 0x5eed_c4a5;

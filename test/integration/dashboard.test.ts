@@ -10,9 +10,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { AofManager } from '../../src/index.js';
-import { PACKAGE_ROOT } from '../helpers/paths.js';
-import { fill, smallEngine } from '../helpers/tier2-suite.js';
-import { tempRoot } from '../helpers/tmp.js';
+import { PACKAGE_ROOT } from '../../support/paths.js';
+import { fill, smallEngine } from '../../support/tier2-suite.js';
+import { tempRoot } from '../../support/tmp.js';
 
 interface Panel {
   id: number;

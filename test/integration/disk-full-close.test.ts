@@ -12,10 +12,10 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { AofError, AofManager, ErrorCode, type AofManagerOptions } from '../../src/index.js';
-import { Deadline } from '../helpers/engine.js';
-import { withTimeout } from '../helpers/tier1-engine.js';
-import { payloadFor, sameBytes } from '../helpers/tmp.js';
-import { mountTmpfs } from '../helpers/tmpfs.js';
+import { Deadline } from '../../support/engine.js';
+import { withTimeout } from '../../support/tier1-engine.js';
+import { payloadFor, sameBytes } from '../../support/tmp.js';
+import { mountTmpfs } from '../../support/tmpfs.js';
 
 const SEGMENT_BYTES = 256 * 1024;
 const size = (id: number): number => 100 + ((id * 7919) % 15_000);

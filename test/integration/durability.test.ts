@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test, type TestContext } from 'node:test';
 import { AofManager, type FsyncPolicy } from '../../src/index.js';
-import { rejectionOf, seeded, sleep, verifyLog, waitFor } from '../helpers/engine.js';
-import { payloadFor, tempRoot } from '../helpers/tmp.js';
+import { seededRandom } from '../../src/seeded-random.js';
+import { rejectionOf, sleep, verifyLog, waitFor } from '../../support/engine.js';
+import { payloadFor, tempRoot } from '../../support/tmp.js';
 
 const SEGMENT = 64 * 1024;
 const roomy = { arenaBytes: 16 * SEGMENT, segmentBytes: SEGMENT };
@@ -37,7 +38,7 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
 test("fsync 'always': every append() resolves only once durableId has reached its id", async (t) => {
   const manager = await AofManager.open({ root: root(t), tier0: roomy, fsync: 'always' });
   const log = await manager.openStream('always');
-  const rand = seeded(3);
+  const rand = seededRandom(3);
   const sizes: number[] = [];
   const checks: Promise<void>[] = [];
   for (let i = 0; i < 1500; i++) {
@@ -108,7 +109,7 @@ for (const fsync of ['never', 'always'] as FsyncPolicy[]) {
     const dir = root(t);
     const manager = await AofManager.open({ root: dir, tier0: tiny, fsync });
     const logs = [await manager.openStream('x'), await manager.openStream('y')];
-    const rand = seeded(17);
+    const rand = seededRandom(17);
     const sizes: number[][] = [[], []];
     const pending: Promise<number>[] = [];
     // ~3 MB into a 256 KiB arena: most of these are still queued when close() is called.

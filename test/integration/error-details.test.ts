@@ -17,9 +17,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { AofError, AofManager, ErrorCode } from '../../src/index.js';
 import { makeDirectory } from '../../src/make-directory.js';
-import { Deadline, rejectionOf } from '../helpers/engine.js';
-import { payloadFor, tempRoot } from '../helpers/tmp.js';
-import { mountTmpfs } from '../helpers/tmpfs.js';
+import { Deadline, rejectionOf } from '../../support/engine.js';
+import { payloadFor, tempRoot } from '../../support/tmp.js';
+import { mountTmpfs } from '../../support/tmpfs.js';
 
 test('AOF_ERR_IO for ENOSPC from the flush worker carries the errno error as cause (code, errno, syscall), as the README says', { timeout: 60_000 }, async (t) => {
   const mnt = mountTmpfs(t, 'size=2m');

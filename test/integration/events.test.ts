@@ -11,11 +11,11 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
 import { AOF_EVENTS, AofManager, WouldBlockError, type AofLog, type AofLogger } from '../../src/index.js';
 import { MAX_COMPRESS_ATTEMPTS } from '../../src/tier1/tier1.js';
-import { waitFor } from '../helpers/engine.js';
-import { withFailpoints } from '../helpers/failpoints-env.js';
-import { withTimeout } from '../helpers/tier1-engine.js';
-import { fill, readBack, smallEngine } from '../helpers/tier2-suite.js';
-import { payloadFor, tempRoot } from '../helpers/tmp.js';
+import { waitFor } from '../../support/engine.js';
+import { withFailpoints } from '../../support/failpoints-env.js';
+import { withTimeout } from '../../support/tier1-engine.js';
+import { fill, readBack, smallEngine } from '../../support/tier2-suite.js';
+import { payloadFor, tempRoot } from '../../support/tmp.js';
 import { logCore } from '../../src/log.js';
 
 type Payload = Record<string, unknown>;

@@ -1,7 +1,7 @@
 /**
  * Issue 10, part 2: a process that ends without `close()` must not drop what it appended.
  *
- * Each case runs test/helpers/exit-child.ts in a real child process that appends to two streams
+ * Each case runs support/exit-child.ts in a real child process that appends to two streams
  * (appendSync and not-awaited append(), over several segments) and ends without close(): the event
  * loop runs dry, `process.exit()` with and without `flushOnExit`, an uncaught exception, or
  * `flushSync()` followed by SIGKILL of itself. The parent then reopens the root and checks every
@@ -17,11 +17,11 @@ import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { AofError, AofManager, ErrorCode, type FsyncPolicy } from '../../src/index.js';
-import { EXIT_RECORDS, EXIT_STREAMS, EXIT_TIER0, EXIT_TIER0_ONE_SEGMENT, EXIT_TIER1, exitPayload } from '../helpers/exit-workload.js';
-import { payloadFor, sameBytes, tempRoot } from '../helpers/tmp.js';
-import { mountTmpfs } from '../helpers/tmpfs.js';
+import { EXIT_RECORDS, EXIT_STREAMS, EXIT_TIER0, EXIT_TIER0_ONE_SEGMENT, EXIT_TIER1, exitPayload } from '../../support/exit-workload.js';
+import { payloadFor, sameBytes, tempRoot } from '../../support/tmp.js';
+import { mountTmpfs } from '../../support/tmpfs.js';
 
-const CHILD = fileURLToPath(new URL('../helpers/exit-child.js', import.meta.url));
+const CHILD = fileURLToPath(new URL('../../support/exit-child.js', import.meta.url));
 /** A child still running after this long hangs: it is killed and the test fails. */
 const CHILD_DEADLINE_MS = 30_000;
 /**

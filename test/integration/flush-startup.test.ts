@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AofManager } from '../../src/index.js';
-import { payloadFor, tempRoot } from '../helpers/tmp.js';
+import { payloadFor, tempRoot } from '../../support/tmp.js';
 
 /** Rejects if `promise` has not settled within `ms`, instead of hanging the suite. */
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AofManager } from '../../src/index.js';
-import { sleep } from '../helpers/engine.js';
-import { until, withTimeout } from '../helpers/tier1-engine.js';
-import { fill, smallEngine } from '../helpers/tier2-suite.js';
-import { payloadFor, sameBytes, tempRoot } from '../helpers/tmp.js';
+import { sleep } from '../../support/engine.js';
+import { until, withTimeout } from '../../support/tier1-engine.js';
+import { fill, smallEngine } from '../../support/tier2-suite.js';
+import { payloadFor, sameBytes, tempRoot } from '../../support/tmp.js';
 
 test('the hydrate pool scales between its minimum and maximum with the fetch backlog', async (t) => {
   const { root, cleanup } = tempRoot();

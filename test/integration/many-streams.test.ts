@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AofManager, type AofLog } from '../../src/index.js';
-import { verifyLog } from '../helpers/engine.js';
-import { payloadFor, tempRoot } from '../helpers/tmp.js';
+import { verifyLog } from '../../support/engine.js';
+import { payloadFor, tempRoot } from '../../support/tmp.js';
 
 const SEGMENT = 16 * 1024;
 const STREAMS = 1000;

@@ -12,11 +12,11 @@ import { test } from 'node:test';
 import { Registry } from 'prom-client';
 import { AofManager, ErrorCode, WouldBlockError, serveMetrics, type AofLog, type ManagerStats } from '../../src/index.js';
 import { DEFAULT_ADMISSION_SAMPLE_EVERY } from '../../src/metrics/engine-counters.js';
-import { rejectionOf } from '../helpers/engine.js';
-import { parseExposition, samplesOf, valueOf, type Exposition } from '../helpers/prom-text.js';
-import { smallEngine } from '../helpers/tier2-suite.js';
-import { withTimeout } from '../helpers/tier1-engine.js';
-import { payloadFor, tempRoot } from '../helpers/tmp.js';
+import { rejectionOf } from '../../support/engine.js';
+import { parseExposition, samplesOf, valueOf, type Exposition } from '../../support/prom-text.js';
+import { smallEngine } from '../../support/tier2-suite.js';
+import { withTimeout } from '../../support/tier1-engine.js';
+import { payloadFor, tempRoot } from '../../support/tmp.js';
 import { logCore } from '../../src/log.js';
 
 const SEGMENT_BYTES = 64 * 1024;

@@ -11,7 +11,7 @@ import { inspect } from 'node:util';
 import { serialize } from 'node:v8';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { AofManager, ErrorCode } from '../../src/index.js';
-import { payloadFor, tempRoot } from '../helpers/tmp.js';
+import { payloadFor, tempRoot } from '../../support/tmp.js';
 
 function refused(what: RegExp): (err: unknown) => boolean {
   return (err: unknown) => {

@@ -1,7 +1,7 @@
 /**
  * One contract, two backends: the same suite runs against the local-directory store and against the
  * S3 store talking HTTP to a real moto server on loopback (or to `AOF2_TEST_S3_ENDPOINT`, see
- * test/helpers/s3-server.ts). Then what only one backend has: multipart uploads, the S3 key prefix,
+ * support/s3-server.ts). Then what only one backend has: multipart uploads, the S3 key prefix,
  * and outages (a closed port, a frozen server, a dead one, a missing bucket) that must surface as
  * AOF_ERR_UNAVAILABLE within a bounded time and heal once the server is back.
  */
@@ -14,9 +14,9 @@ import { AofError, ErrorCode, type ErrorCodeValue } from '../../src/errors.js';
 import { openObjectStore, segmentKey, type ObjectStore } from '../../src/tier2/object-store.js';
 import { fsObjectPath } from '../../src/tier2/fs-store.js';
 import { S3ObjectStore, type S3StoreConfig, type S3StoreOptions } from '../../src/tier2/s3-store.js';
-import { freePort, startS3Server, type S3TestServer } from '../helpers/s3-server.js';
-import { payloadFor, sameBytes, tempRoot } from '../helpers/tmp.js';
-import { Deadline } from '../helpers/engine.js';
+import { freePort, startS3Server, type S3TestServer } from '../../support/s3-server.js';
+import { payloadFor, sameBytes, tempRoot } from '../../support/tmp.js';
+import { Deadline } from '../../support/engine.js';
 
 const MIB = 1024 * 1024;
 

@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { openSync, closeSync, readSync, writeSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
 import { AofError, AofManager, WouldBlockError, type AofLog, type AofReader, type LogRecord } from '../../src/index.js';
-import { Deadline, checkRecord, expectWouldBlock, rejectionOf, seeded, segmentBaseIds, segmentFile, sleep, verifyLog, waitFor } from '../helpers/engine.js';
-import { payloadFor, sameBytes, tempRoot } from '../helpers/tmp.js';
+import { seededRandom } from '../../src/seeded-random.js';
+import { Deadline, checkRecord, expectWouldBlock, rejectionOf, segmentBaseIds, segmentFile, sleep, verifyLog, waitFor } from '../../support/engine.js';
+import { payloadFor, sameBytes, tempRoot } from '../../support/tmp.js';
 
 const SEGMENT = 64 * 1024;
 /** 1000-byte payloads make 1016-byte frames: 64 per 64 KiB segment. */
@@ -168,7 +169,7 @@ test('log.read() yields owned copies and stops at the tail as of the call', asyn
 
 /** A workload ~12 times the tiny arena, with varied sizes; returns the expected payload of each id. */
 async function writeLarge(log: AofLog, seed: number): Promise<(id: number) => Uint8Array> {
-  const rand = seeded(seed);
+  const rand = seededRandom(seed);
   const sizes: number[] = [];
   const pending: Promise<number>[] = [];
   for (let id = 0; id < 3000; id++) {

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { tempRoot } from '../helpers/tmp.js';
+import { tempRoot } from '../../support/tmp.js';
 
 // dist/test/integration/readme.test.js → the repository root
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));

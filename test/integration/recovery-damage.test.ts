@@ -1,6 +1,6 @@
 /**
  * Issue 10, section 3: a damaged active segment must not be trimmed silently. A real child
- * (test/helpers/damage-child.ts) appends 50 records under fsync 'always' (each acknowledged as
+ * (support/damage-child.ts) appends 50 records under fsync 'always' (each acknowledged as
  * durable) and is killed with SIGKILL, leaving its segment unsealed. Then:
  * - one bit flipped in record 10's payload: the open fails with AOF_ERR_CORRUPT, no byte of the
  *   stream changes, `aof2-admin verify` exits 1 naming the segment, `aof2-admin repair` prints what
@@ -20,13 +20,13 @@ import { test } from 'node:test';
 import { AofError, AofManager, ErrorCode } from '../../src/index.js';
 import { RECORD_HEADER_BYTES, frameLength } from '../../src/format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, tryDecodeFooter } from '../../src/format/segment.js';
-import { runAdmin } from '../helpers/admin-fixture.js';
-import { seededRandom } from '../helpers/crash-workload.js';
-import { DAMAGE_OPTIONS, DAMAGE_STREAM, damagePayload } from '../helpers/damage-workload.js';
-import { buildFrames } from '../helpers/frames.js';
-import { sameBytes, tempRoot } from '../helpers/tmp.js';
+import { seededRandom } from '../../src/seeded-random.js';
+import { runAdmin } from '../../support/admin-fixture.js';
+import { DAMAGE_OPTIONS, DAMAGE_STREAM, damagePayload } from '../../support/damage-workload.js';
+import { buildFrames } from '../../support/frames.js';
+import { sameBytes, tempRoot } from '../../support/tmp.js';
 
-const CHILD = fileURLToPath(new URL('../helpers/damage-child.js', import.meta.url));
+const CHILD = fileURLToPath(new URL('../../support/damage-child.js', import.meta.url));
 const RECORDS = 50;
 /** Every record is 200 bytes: frames are 216 bytes, so record i starts at 64 + 216 i. */
 const FRAME = frameLength(200);

@@ -12,8 +12,8 @@ import { readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { AofError, AofManager, ErrorCode, type AofManagerOptions } from '../../src/index.js';
-import { verifyLog } from '../helpers/engine.js';
-import { payloadFor, tempRoot } from '../helpers/tmp.js';
+import { verifyLog } from '../../support/engine.js';
+import { payloadFor, tempRoot } from '../../support/tmp.js';
 
 const RECORDS = 900;
 const payload = (id: number): Uint8Array => payloadFor(id, 100 + (id % 400));

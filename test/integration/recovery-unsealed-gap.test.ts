@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { AofManager } from '../../src/index.js';
 import { frameLength } from '../../src/format/record.js';
 import { SEGMENT_HEADER_BYTES } from '../../src/format/segment.js';
-import { payloadFor, sameBytes, tempRoot } from '../helpers/tmp.js';
+import { payloadFor, sameBytes, tempRoot } from '../../support/tmp.js';
 
 const SEGMENT_BYTES = 4096;
 const PAYLOAD = 100;

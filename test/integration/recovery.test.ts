@@ -17,13 +17,13 @@ import { AofError, AofManager, ErrorCode, type AofLog } from '../../src/index.js
 import { RECORD_HEADER_BYTES, frameLength } from '../../src/format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, encodeHeaderInto, segmentFileName } from '../../src/format/segment.js';
 import { LEGACY_LOCK_FILE, readLockHolder } from '../../src/root-lock.js';
-import { seededRandom } from '../helpers/crash-workload.js';
-import { payloadFor, sameBytes, tempRoot } from '../helpers/tmp.js';
+import { seededRandom } from '../../src/seeded-random.js';
+import { payloadFor, sameBytes, tempRoot } from '../../support/tmp.js';
 
 /** The smallest segments the engine allows: a few hundred records make a dozen files. */
 const TIER0 = { arenaBytes: 4 * 4096, segmentBytes: 4096 };
 const STREAM = 'events';
-const CHILD = fileURLToPath(new URL('../helpers/crash-child.js', import.meta.url));
+const CHILD = fileURLToPath(new URL('../../support/crash-child.js', import.meta.url));
 
 /** Varied sizes: empty, odd, up to ~250 bytes (about 25 records per 4 KiB segment). */
 function sizeFor(id: number): number {

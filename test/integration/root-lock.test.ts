@@ -4,7 +4,7 @@
  * over a dead holder's lock yield exactly one holder, trial after trial, with RootLock alone and
  * with whole engines appending under fsync 'always'; a dead owner whose pid now belongs to an
  * unrelated live process is taken over; acquire/release cycles leave the root openable.
- * Children: test/helpers/lock-child.ts; worker: test/helpers/lock-worker.ts.
+ * Children: support/lock-child.ts; worker: support/lock-worker.ts.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -15,11 +15,11 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { AofError, AofManager, ErrorCode } from '../../src/index.js';
 import { LEGACY_LOCK_FILE, LOCK_DIR, RootLock, readLockHolder } from '../../src/root-lock.js';
-import { RACE_RECORDS, RACE_STREAM, RACE_TIER0, racePayload } from '../helpers/lock-race.js';
-import { tempRoot } from '../helpers/tmp.js';
+import { RACE_RECORDS, RACE_STREAM, RACE_TIER0, racePayload } from '../../support/lock-race.js';
+import { tempRoot } from '../../support/tmp.js';
 
-const CHILD = fileURLToPath(new URL('../helpers/lock-child.js', import.meta.url));
-const WORKER = new URL('../helpers/lock-worker.js', import.meta.url);
+const CHILD = fileURLToPath(new URL('../../support/lock-child.js', import.meta.url));
+const WORKER = new URL('../../support/lock-worker.js', import.meta.url);
 const OPTIONS = { tier0: RACE_TIER0, tier1: { enabled: false }, tier2: { kind: 'none' } } as const;
 /** A backstop on every child's life; each wait below has its own, shorter deadline. */
 const CHILD_LIFETIME_MS = 240_000;

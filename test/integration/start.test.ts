@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { tempRoot } from '../helpers/tmp.js';
+import { tempRoot } from '../../support/tmp.js';
 
 // dist/test/integration/start.test.js → dist/src/cli/start.js
 const START = fileURLToPath(new URL('../../src/cli/start.js', import.meta.url));

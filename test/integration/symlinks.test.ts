@@ -28,9 +28,9 @@ import { SEGMENT_FOOTER_BYTES, segmentFileName, tryDecodeFooter } from '../../sr
 import { parseSnapshotFileName } from '../../src/format/snapshot.js';
 import { ManifestLog } from '../../src/manifest/manifest-log.js';
 import { FsObjectStore, fsObjectPath } from '../../src/tier2/fs-store.js';
-import { runAdmin } from '../helpers/admin-fixture.js';
-import { withTimeout } from '../helpers/tier1-engine.js';
-import { payloadFor, sameBytes, tempRoot } from '../helpers/tmp.js';
+import { runAdmin } from '../../support/admin-fixture.js';
+import { withTimeout } from '../../support/tier1-engine.js';
+import { payloadFor, sameBytes, tempRoot } from '../../support/tmp.js';
 
 /** Small segments: a hundred records make several files. Tier 2 off: nothing outside the root. */
 const TIER0 = { arenaBytes: 4 * 4096, segmentBytes: 4096 };

@@ -10,9 +10,9 @@ import { test } from 'node:test';
 import { AofManager } from '../../src/index.js';
 import { SegmentState } from '../../src/format/snapshot.js';
 import { MAX_COMPRESS_ATTEMPTS } from '../../src/tier1/tier1.js';
-import { payloadFor, tempRoot } from '../helpers/tmp.js';
-import { verifyLog } from '../helpers/engine.js';
-import { checkCatalogAgainstFiles, withTimeout } from '../helpers/tier1-engine.js';
+import { payloadFor, tempRoot } from '../../support/tmp.js';
+import { verifyLog } from '../../support/engine.js';
+import { checkCatalogAgainstFiles, withTimeout } from '../../support/tier1-engine.js';
 
 test('a compression that crashes during close() is retried at the next open, not given up', async (t) => {
   const { root, cleanup } = tempRoot('aof2-closeint-');

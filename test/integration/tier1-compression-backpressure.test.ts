@@ -9,8 +9,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AofManager, WouldBlockError, WouldBlockKind } from '../../src/index.js';
-import { compressionSettled } from '../helpers/tier1-engine.js';
-import { payloadFor, tempRoot } from '../helpers/tmp.js';
+import { compressionSettled } from '../../support/tier1-engine.js';
+import { payloadFor, tempRoot } from '../../support/tmp.js';
 
 const SLOTS = 8;
 const SEGMENT_BYTES = 64 * 1024;

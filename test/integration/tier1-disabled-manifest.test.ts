@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { AofManager } from '../../src/index.js';
 import { ManifestLog } from '../../src/manifest/manifest-log.js';
 import { SegmentState } from '../../src/format/snapshot.js';
-import { payloadFor, tempRoot } from '../helpers/tmp.js';
+import { payloadFor, tempRoot } from '../../support/tmp.js';
 
 test('with Tier 1 disabled, sealed segments stay SEALED and no compression is attempted', async (t) => {
   const { root, cleanup } = tempRoot('aof2-t1off-');

@@ -10,9 +10,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AofManager, WouldBlockError, type AofLog } from '../../src/index.js';
+import { seededRandom } from '../../src/seeded-random.js';
 import { readTier1Meta } from '../../src/tier1/tier1-file.js';
-import { sameBytes, tempRoot } from '../helpers/tmp.js';
-import { jsonLikePayload, rng } from '../helpers/tier1.js';
+import { sameBytes, tempRoot } from '../../support/tmp.js';
+import { jsonLikePayload } from '../../support/tier1.js';
 import {
   asyncPass,
   checkCatalogAgainstFiles,
@@ -24,7 +25,7 @@ import {
   syncPass,
   t1File,
   withTimeout,
-} from '../helpers/tier1-engine.js';
+} from '../../support/tier1-engine.js';
 import { logCore } from '../../src/log.js';
 
 const STREAM = 'events';
@@ -44,7 +45,7 @@ const options = (root: string): Parameters<typeof AofManager.open>[0] => ({
 
 /** Mostly small records, some medium, a few that span most of a frame. */
 function workload(): Uint8Array[] {
-  const rand = rng(SEED);
+  const rand = seededRandom(SEED);
   const out: Uint8Array[] = [];
   let bytes = 0;
   while (bytes < WORKLOAD_BYTES) {

@@ -7,11 +7,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AofManager } from '../../src/index.js';
+import { seededRandom } from '../../src/seeded-random.js';
 import { readTier1Meta } from '../../src/tier1/tier1-file.js';
 import { RECORD_HEADER_BYTES } from '../../src/format/record.js';
-import { sameBytes, tempRoot } from '../helpers/tmp.js';
-import { jsonLikePayload, rng } from '../helpers/tier1.js';
-import { checkCatalogAgainstFiles, fileSize, hydrationsDrained, t1File, withTimeout } from '../helpers/tier1-engine.js';
+import { sameBytes, tempRoot } from '../../support/tmp.js';
+import { jsonLikePayload } from '../../support/tier1.js';
+import { checkCatalogAgainstFiles, fileSize, hydrationsDrained, t1File, withTimeout } from '../../support/tier1-engine.js';
 import { logCore } from '../../src/log.js';
 
 const MIB = 1024 * 1024;
@@ -22,7 +23,7 @@ const FRAME_BYTES = 256 * 1024;
 const COUNT = Math.floor(SEGMENT_BYTES / (RECORD_HEADER_BYTES + RECORD_BYTES));
 
 /** Record `id`'s payload, derived from the id alone so the middle one can be rebuilt for the check. */
-const payload = (id: number): Uint8Array => jsonLikePayload(id, RECORD_BYTES, rng(0x9e3779b9 ^ id));
+const payload = (id: number): Uint8Array => jsonLikePayload(id, RECORD_BYTES, seededRandom(0x9e3779b9 ^ id));
 
 const options = (root: string): Parameters<typeof AofManager.open>[0] => ({
   root,

@@ -9,9 +9,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AofManager, WouldBlockError } from '../../src/index.js';
-import { payloadFor, tempRoot } from '../helpers/tmp.js';
-import { verifyLog } from '../helpers/engine.js';
-import { checkCatalogAgainstFiles, compressionSettled, sealedCount, streamFiles, withTimeout } from '../helpers/tier1-engine.js';
+import { payloadFor, tempRoot } from '../../support/tmp.js';
+import { verifyLog } from '../../support/engine.js';
+import { checkCatalogAgainstFiles, compressionSettled, sealedCount, streamFiles, withTimeout } from '../../support/tier1-engine.js';
 
 const SEGMENT_BYTES = 64 * 1024;
 

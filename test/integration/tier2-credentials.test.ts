@@ -12,9 +12,9 @@ import { after, before, test } from 'node:test';
 import { fromEnv } from '@aws-sdk/credential-provider-env';
 import { AofManager } from '../../src/index.js';
 import type { Tier2Credentials, Tier2CredentialsProvider } from '../../src/tier2/credentials.js';
-import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
-import { fill, readBack, smallEngine } from '../helpers/tier2-suite.js';
-import { tempRoot } from '../helpers/tmp.js';
+import { startS3Server, type S3TestServer } from '../../support/s3-server.js';
+import { fill, readBack, smallEngine } from '../../support/tier2-suite.js';
+import { tempRoot } from '../../support/tmp.js';
 
 let server: S3TestServer;
 let n = 0;

@@ -1,11 +1,11 @@
 /**
- * The Tier 2 suite (test/helpers/tier2-suite.ts) against the local-directory store, the embedded
+ * The Tier 2 suite (support/tier2-suite.ts) against the local-directory store, the embedded
  * default: each test gets its own store directory.
  */
 import { after } from 'node:test';
 import { join } from 'node:path';
-import { tier2Suite } from '../helpers/tier2-suite.js';
-import { tempRoot } from '../helpers/tmp.js';
+import { tier2Suite } from '../../support/tier2-suite.js';
+import { tempRoot } from '../../support/tmp.js';
 
 const base = tempRoot('aof2-tier2-fs-');
 after(base.cleanup);

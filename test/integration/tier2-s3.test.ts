@@ -1,5 +1,5 @@
 /**
- * The Tier 2 suite (test/helpers/tier2-suite.ts) against a real S3-compatible server over HTTP on
+ * The Tier 2 suite (support/tier2-suite.ts) against a real S3-compatible server over HTTP on
  * loopback (moto, started here; `AOF2_TEST_S3_ENDPOINT` points it at any other S3), plus the
  * outage test, which needs a server it can freeze: the server is stopped (SIGSTOP) in the middle of
  * ingest for several seconds and started again (SIGCONT). The circuit breaker opens and closes,
@@ -10,10 +10,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { AofManager, WouldBlockError } from '../../src/index.js';
 import { openObjectStore, type Tier2StoreConfig } from '../../src/tier2/object-store.js';
-import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
-import { until, withTimeout } from '../helpers/tier1-engine.js';
-import { objectIds, readBack, smallEngine, tier2Suite } from '../helpers/tier2-suite.js';
-import { payloadFor, tempRoot } from '../helpers/tmp.js';
+import { startS3Server, type S3TestServer } from '../../support/s3-server.js';
+import { until, withTimeout } from '../../support/tier1-engine.js';
+import { objectIds, readBack, smallEngine, tier2Suite } from '../../support/tier2-suite.js';
+import { payloadFor, tempRoot } from '../../support/tmp.js';
 import { logCore } from '../../src/log.js';
 
 let server: S3TestServer;

@@ -12,9 +12,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AofManager } from '../../src/index.js';
-import { Deadline, TaskGroup, sleep, waitFor } from '../helpers/engine.js';
-import { Follower } from '../helpers/follower.js';
-import { payloadFor, tempRoot } from '../helpers/tmp.js';
+import { Deadline, TaskGroup, sleep, waitFor } from '../../support/engine.js';
+import { Follower } from '../../support/follower.js';
+import { payloadFor, tempRoot } from '../../support/tmp.js';
 
 const LAG = 10;
 

@@ -15,7 +15,7 @@ import fc from 'fast-check';
 import { AofError, ErrorCode } from '../../../src/errors.js';
 import { frameOffsetOf, scanFrames } from '../../../src/format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, decodeHeader, tryDecodeFooter } from '../../../src/format/segment.js';
-import { buildSegment, type FrameSpec } from '../../helpers/frames.js';
+import { buildSegment, type FrameSpec } from '../../../support/frames.js';
 
 const SEED = 0x0a0f2;
 const RUNS = 4000;

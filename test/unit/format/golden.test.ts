@@ -1,15 +1,14 @@
 /**
- * Golden fixtures: segment files written by format v1 (test/helpers/make-fixtures.ts, frozen),
+ * Golden fixtures: segment files written by format v1 (support/make-fixtures.ts, frozen),
  * decoded on every run. Every number below is a literal on purpose: if a change to the format code
  * makes these files read differently, this test fails, because users have such files on disk.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { crc32 } from 'node:zlib';
-import { AofManager } from '../../../src/index.js';
 import {
   RECORD_LENGTH_OFFSET,
   RECORD_PAYLOAD_OFFSET,
@@ -22,13 +21,11 @@ import {
   SEGMENT_FOOTER_BYTES,
   SEGMENT_HEADER_BYTES,
   decodeHeader,
-  parseSegmentFileName,
-  segmentFileName,
   tryDecodeFooter,
 } from '../../../src/format/segment.js';
-import { SEALED, UNSEALED } from '../../helpers/golden-content.js';
-import { FIXTURES_DIR } from '../../helpers/paths.js';
-import { sameBytes, tempRoot } from '../../helpers/tmp.js';
+import { SEALED, UNSEALED } from '../../../support/golden-content.js';
+import { FIXTURES_DIR } from '../../../support/paths.js';
+import { sameBytes } from '../../../support/tmp.js';
 
 function fixture(name: string): Uint8Array {
   const buf = readFileSync(join(FIXTURES_DIR, name));
@@ -131,47 +128,5 @@ describe('golden segment v1, unsealed with a torn last frame', () => {
     });
     const payloads = [0, 1, 2].map((i) => new TextDecoder().decode(recordAt(data, i).payload));
     assert.deepEqual(payloads, ['tail 0', 'tail record 1', 'tail record number 2, 31 bytes!']);
-  });
-});
-
-describe('golden segments through the engine', () => {
-  test('recovery trusts the sealed file, trims the torn tail and serves every record', async (t) => {
-    const { root, cleanup } = tempRoot();
-    let manager: AofManager | undefined;
-    // One hook, in this order: after hooks run first-registered-first, and the root must outlive close().
-    t.after(async () => {
-      await manager?.close();
-      cleanup();
-    });
-    const dir = join(root, 'streams', 'golden');
-    mkdirSync(dir, { recursive: true });
-    copyFileSync(join(FIXTURES_DIR, SEALED.file), join(dir, segmentFileName(1000)));
-    copyFileSync(join(FIXTURES_DIR, UNSEALED.file), join(dir, segmentFileName(1007)));
-    assert.equal(parseSegmentFileName(segmentFileName(1007)), 1007);
-
-    manager = await AofManager.open({ root, tier0: { arenaBytes: 8 * 4096, segmentBytes: 4096 }, tier1: { enabled: false }, fsync: 'always' });
-    const log = await manager.openStream('golden');
-    assert.equal(log.firstId, 1000);
-    assert.equal(log.nextId, 1010);
-    assert.deepEqual(manager.stats().recovery, { trustedSegments: 1, scannedSegments: 1, scannedBytes: 140, trimmedBytes: 36, removedFiles: 0, missingSegments: 0, staleObjectsDeleted: 0 });
-
-    const expected = [...SEALED.records, ...UNSEALED.records];
-    let id = 1000;
-    for await (const rec of log.read()) {
-      const want = expected[id - 1000]!;
-      assert.equal(rec.id, id);
-      assert.equal(rec.timestamp, want.timestamp, `record ${id} timestamp`);
-      assert.ok(sameBytes(rec.payload, want.payload), `record ${id} payload`);
-      id++;
-    }
-    assert.equal(id, 1010);
-    assert.equal(await log.append(new TextEncoder().encode('after the fixtures')), 1010);
-
-    // Recovery sealed the tail in place: valid prefix plus a fresh footer, torn bytes gone.
-    const tail = readFileSync(join(dir, segmentFileName(1007)));
-    assert.equal(tail.length, SEGMENT_HEADER_BYTES + 104 + SEGMENT_FOOTER_BYTES);
-    const footer = tryDecodeFooter(new Uint8Array(tail.buffer, tail.byteOffset, tail.byteLength), SEGMENT_HEADER_BYTES + 104);
-    assert.equal(footer?.recordCount, 3);
-    assert.equal(footer?.baseId, 1007);
   });
 });

@@ -14,7 +14,7 @@ import {
   frameOffsetOf,
   scanFrames,
 } from '../../../src/format/record.js';
-import { buildFrames, patternPayload, type FrameSpec } from '../../helpers/frames.js';
+import { buildFrames, patternPayload, type FrameSpec } from '../../../support/frames.js';
 
 /** One record of every payload size 0..40, so every padding amount occurs several times. */
 const ODD: FrameSpec[] = Array.from({ length: 41 }, (_, size) => ({ payload: patternPayload(size, size), timestamp: 1_700_000_000_000 + size * 3 }));

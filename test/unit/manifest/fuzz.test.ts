@@ -32,7 +32,7 @@ import {
 } from '../../../src/format/manifest.js';
 import { SegmentState, decodeSnapshot, encodeSnapshot, type CatalogEntry, type SegmentStateValue } from '../../../src/format/snapshot.js';
 import { ManifestLog } from '../../../src/manifest/manifest-log.js';
-import { tempRoot } from '../../helpers/tmp.js';
+import { tempRoot } from '../../../support/tmp.js';
 
 const SEED = 0x3a11f;
 const RUNS = 3000;

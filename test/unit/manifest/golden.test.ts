@@ -1,5 +1,5 @@
 /**
- * Golden manifest fixtures (test/helpers/make-manifest-fixtures.ts, frozen), decoded on every run.
+ * Golden manifest fixtures (support/make-manifest-fixtures.ts, frozen), decoded on every run.
  * Every number here is a literal on purpose: if a change to the format code makes these files read
  * differently, this fails, because users have such files on disk.
  */
@@ -18,9 +18,9 @@ import {
   GOLDEN_SNAPSHOT_FILE,
   GOLDEN_SNAPSHOT_SEQ,
   GOLDEN_SNAPSHOT_STREAMS,
-} from '../../helpers/golden-manifest-content.js';
-import { FIXTURES_DIR } from '../../helpers/paths.js';
-import { tempRoot } from '../../helpers/tmp.js';
+} from '../../../support/golden-manifest-content.js';
+import { FIXTURES_DIR } from '../../../support/paths.js';
+import { tempRoot } from '../../../support/tmp.js';
 
 function fixture(name: string): Uint8Array {
   const buf = readFileSync(join(FIXTURES_DIR, name));

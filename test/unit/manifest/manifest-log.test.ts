@@ -24,8 +24,8 @@ import {
 import { FLAG_TIER1_EVICTED, SegmentState, snapshotFileName } from '../../../src/format/snapshot.js';
 import { ManifestLog, type ManifestLogOptions } from '../../../src/manifest/manifest-log.js';
 import { MANIFEST_METRIC_NAMES } from '../../../src/metrics/manifest-metrics.js';
-import { tempRoot } from '../../helpers/tmp.js';
-import { workloadModel, workloadOps } from '../../helpers/manifest-workload.js';
+import { tempRoot } from '../../../support/tmp.js';
+import { workloadModel, workloadOps } from '../../../support/manifest-workload.js';
 
 const sealed = (stream: string, baseId: number, recordCount = 10): ManifestRecord => ({
   type: T.SEALED,

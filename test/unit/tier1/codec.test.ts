@@ -8,11 +8,12 @@ import { describe, test } from 'node:test';
 import { ZSTD_CODEC_ID, loadZstd } from '../../../src/codec/zstd.js';
 import { AofError, ErrorCode } from '../../../src/errors.js';
 import { CODEC_ZSTD } from '../../../src/format/tier1.js';
-import { sameBytes } from '../../helpers/tmp.js';
-import { jsonLikePayload, rng } from '../../helpers/tier1.js';
+import { seededRandom } from '../../../src/seeded-random.js';
+import { sameBytes } from '../../../support/tmp.js';
+import { jsonLikePayload } from '../../../support/tier1.js';
 
 function jsonBlock(records: number): Uint8Array {
-  const rand = rng(5);
+  const rand = seededRandom(5);
   const out = new Uint8Array(records * 1024);
   for (let i = 0; i < records; i++) out.set(jsonLikePayload(i, 1024, rand), i * 1024);
   return out;

@@ -25,9 +25,9 @@ import {
   type Tier1Header,
 } from '../../../src/format/tier1.js';
 import { readTier1Meta } from '../../../src/tier1/tier1-file.js';
-import { TIER1_GOLDEN } from '../../helpers/golden-tier1-content.js';
-import { FIXTURES_DIR } from '../../helpers/paths.js';
-import { tempRoot } from '../../helpers/tmp.js';
+import { TIER1_GOLDEN } from '../../../support/golden-tier1-content.js';
+import { FIXTURES_DIR } from '../../../support/paths.js';
+import { tempRoot } from '../../../support/tmp.js';
 
 const HEADER: Tier1Header = { codec: 1, level: 3, baseId: 10, recordCount: 2, dataBytes: 48, dataCrc: 7, frameTarget: 256, createdAt: 1 };
 

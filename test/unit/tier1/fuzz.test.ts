@@ -34,10 +34,10 @@ import {
   type Tier1Header,
 } from '../../../src/format/tier1.js';
 import { decodeFrame, decodeTier1Image, type Tier1Meta } from '../../../src/tier1/tier1-file.js';
-import { buildFrames } from '../../helpers/frames.js';
-import { TIER1_GOLDEN } from '../../helpers/golden-tier1-content.js';
-import { FIXTURES_DIR } from '../../helpers/paths.js';
-import { sameBytes } from '../../helpers/tmp.js';
+import { buildFrames } from '../../../support/frames.js';
+import { TIER1_GOLDEN } from '../../../support/golden-tier1-content.js';
+import { FIXTURES_DIR } from '../../../support/paths.js';
+import { sameBytes } from '../../../support/tmp.js';
 
 const SEED = 0x71e41;
 const RUNS = 3000;

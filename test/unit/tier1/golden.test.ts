@@ -1,5 +1,5 @@
 /**
- * Golden fixture: a Tier 1 file written by format v1 (test/helpers/make-tier1-fixture.ts, frozen),
+ * Golden fixture: a Tier 1 file written by format v1 (support/make-tier1-fixture.ts, frozen),
  * decoded on every run. The numbers are literals on purpose: if a change to the format or reader
  * makes this file read differently, this fails, because users have such files on disk.
  */
@@ -13,11 +13,11 @@ import { loadZstd } from '../../../src/codec/zstd.js';
 import { frameForRecord, decodeTier1Footer, decodeTier1Header, TIER1_FOOTER_BYTES } from '../../../src/format/tier1.js';
 import { decodeTier1Image, readFrame, readTier1Meta } from '../../../src/tier1/tier1-file.js';
 import { hydrateFrame } from '../../../workers/hydrate.js';
-import { buildFrames } from '../../helpers/frames.js';
-import { TIER1_GOLDEN } from '../../helpers/golden-tier1-content.js';
-import { FIXTURES_DIR } from '../../helpers/paths.js';
-import { sameBytes } from '../../helpers/tmp.js';
-import { recordInFrame } from '../../helpers/tier1.js';
+import { buildFrames } from '../../../support/frames.js';
+import { TIER1_GOLDEN } from '../../../support/golden-tier1-content.js';
+import { FIXTURES_DIR } from '../../../support/paths.js';
+import { sameBytes } from '../../../support/tmp.js';
+import { recordInFrame } from '../../../support/tier1.js';
 
 const PATH = join(FIXTURES_DIR, TIER1_GOLDEN.file);
 

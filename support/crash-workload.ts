@@ -1,0 +1,71 @@
+/**
+ * The workload shared by the crash child (support/crash-child.ts) and the parent test that
+ * kills it (test/integration/crash.test.ts): both sides must derive the same payload for an id
+ * without exchanging the bytes, so the parent can verify records nobody told it about.
+ */
+import type { AofManagerOptions } from '../src/index.js';
+import { payloadFor } from './tmp.js';
+
+/** Streams the crash child writes, interleaved, so slots are shared and sealed under pressure. */
+export const CRASH_STREAMS = ['crash-a', 'crash-b'] as const;
+
+/**
+ * 8 slots of 64 KiB: a few hundred records fill a segment, so every round rolls over, seals,
+ * evicts CLEAN slots and reuses them (reading back hydrates evicted segments).
+ */
+export const CRASH_TIER0 = { arenaBytes: 8 * 64 * 1024, segmentBytes: 64 * 1024 } as const;
+
+/**
+ * Tier 1 options of the crash child's `tier1` mode: 16 KiB zstd frames, so a 64 KiB segment is
+ * four frames and a reader hydrates frame by frame.
+ */
+export const CRASH_TIER1 = { frameBytes: 16 * 1024 } as const;
+
+/**
+ * The crash child's `tier2` mode (test/integration/crash-tier2.test.ts): everything small, so that
+ * within a few hundred milliseconds of appends every Tier 2 transition happens many times over.
+ * 16 KiB segments seal every ~80 records; 4 KiB frames make a Tier 2 read fetch a quarter segment;
+ * a Tier 1 budget of 4 segments (shared by both streams; payloads are incompressible, so a .t1 is
+ * about a raw segment) forces an eviction after nearly every upload; retention keeps about 6
+ * segments per stream and runs every 25 ms, so EXPIRED records and object deletes interleave with
+ * uploads and evictions.
+ */
+export const CRASH_T2_TIER0 = { arenaBytes: 8 * 16 * 1024, segmentBytes: 16 * 1024 } as const;
+/** Tier 1 of the CRASH_T2 engine: a budget of four segments, small frames, fast compression. */
+export const CRASH_T2_TIER1 = { maxBytes: 4 * 16 * 1024, frameBytes: 4096, compressionLevel: 1 } as const;
+/** Retention of the CRASH_T2 engine: six segments' worth, checked every 25 ms. */
+export const CRASH_T2_RETENTION = { maxBytes: 6 * 16 * 1024, checkIntervalMs: 25 } as const;
+
+/**
+ * The CRASH_T2_* engine as a verifying session opens it (the fs Tier 2 in `storeDir`): `retention`
+ * false keeps no policy, so only the crash child ever moves a stream's first id; true is the
+ * child's byte policy without its timer (applied by explicit `enforceRetention()` calls only).
+ */
+export function crashT2VerifyOptions(root: string, storeDir: string, retention: boolean): AofManagerOptions {
+  return {
+    root,
+    tier0: CRASH_T2_TIER0,
+    tier1: CRASH_T2_TIER1,
+    tier2: { kind: 'fs', root: storeDir },
+    fsync: 'always',
+    retention: retention ? { maxBytes: CRASH_T2_RETENTION.maxBytes, checkIntervalMs: 3_600_000 } : { checkIntervalMs: 3_600_000 },
+  };
+}
+
+/**
+ * Payload size of record `id` of stream index `stream`: mostly small and odd-sized (the padding
+ * rule), some empty, a few large enough to leave a segment part-full at rollover.
+ */
+export function crashPayloadSize(stream: number, id: number): number {
+  const h = (Math.imul(id + 1, 2654435761) ^ Math.imul(stream + 1, 40503)) >>> 0;
+  if (id % 17 === 0) return 0;
+  if (id % 61 === 1) return 1 + (h % 7); // 1..7: shorter than one alignment unit
+  if (id % 211 === 5) return 9_000 + (h % 3_001); // large: rollover with a part-full segment
+  return h % 401; // 0..400, odd and even
+}
+
+/** The bytes of record `id` of stream index `stream` (distinct per stream, to catch mix-ups). */
+export function crashPayload(stream: number, id: number): Uint8Array {
+  return payloadFor(id + stream * 1_000_003, crashPayloadSize(stream, id));
+}
+

@@ -1,0 +1,69 @@
+/**
+ * Writes the golden manifest fixtures. Run by hand, never by the test suite:
+ *
+ *   npm run build && node dist/support/make-manifest-fixtures.js
+ *
+ * Same rules as make-fixtures.ts (segments): the files are FROZEN once committed;
+ * test/unit/manifest/golden.test.ts pins their SHA-256 and decodes them on every run. A new format
+ * version gets new files (manifest-v2.mlog...) next to these. Output is deterministic: fixed
+ * timestamps, the format functions only (no ManifestLog, no clock).
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { CHUNK_HEADER_BYTES, encodeChunkHeaderInto, encodeManifestRecordInto, manifestRecordLength } from '../src/format/manifest.js';
+import { encodeSnapshot } from '../src/format/snapshot.js';
+import {
+  GOLDEN_CHUNK_CREATED_AT,
+  GOLDEN_CHUNK_SEQ,
+  GOLDEN_MANIFEST_FILE,
+  GOLDEN_RECORDS,
+  GOLDEN_SNAPSHOT_CREATED_AT,
+  GOLDEN_SNAPSHOT_FILE,
+  GOLDEN_SNAPSHOT_SEQ,
+  GOLDEN_SNAPSHOT_STREAMS,
+  GOLDEN_TAIL,
+  TORN_PARTIAL_BYTES,
+  WATERMARK_RECORDS,
+} from './golden-manifest-content.js';
+import { FIXTURES_DIR } from './paths.js';
+
+const all = [...GOLDEN_RECORDS, ...GOLDEN_TAIL];
+let total = CHUNK_HEADER_BYTES;
+for (const r of all) total += manifestRecordLength(r);
+const whole = new Uint8Array(total);
+let off = CHUNK_HEADER_BYTES;
+let watermarkOffset = -1;
+GOLDEN_RECORDS.forEach((r, i) => {
+  if (i === WATERMARK_RECORDS) watermarkOffset = off - CHUNK_HEADER_BYTES;
+  off = encodeManifestRecordInto(whole, off, r);
+});
+const committedEnd = off;
+for (const r of GOLDEN_TAIL) off = encodeManifestRecordInto(whole, off, r);
+encodeChunkHeaderInto(whole, 0, {
+  committedBytes: committedEnd - CHUNK_HEADER_BYTES,
+  chunkSeq: GOLDEN_CHUNK_SEQ,
+  recordCount: GOLDEN_RECORDS.length,
+  chunkCrc: crc32(whole.subarray(CHUNK_HEADER_BYTES, committedEnd)),
+  createdAt: GOLDEN_CHUNK_CREATED_AT,
+});
+// Cut inside the last tail record: the torn write.
+const lastTail = manifestRecordLength(GOLDEN_TAIL[GOLDEN_TAIL.length - 1]!);
+const chunk = whole.subarray(0, total - lastTail + TORN_PARTIAL_BYTES);
+
+const snapshot = encodeSnapshot(GOLDEN_SNAPSHOT_STREAMS, {
+  watermarkChunk: GOLDEN_CHUNK_SEQ,
+  watermarkOffset,
+  snapshotSeq: GOLDEN_SNAPSHOT_SEQ,
+  createdAt: GOLDEN_SNAPSHOT_CREATED_AT,
+});
+
+for (const [name, bytes] of [
+  [GOLDEN_MANIFEST_FILE, chunk],
+  [GOLDEN_SNAPSHOT_FILE, snapshot],
+] as const) {
+  const path = join(FIXTURES_DIR, name);
+  writeFileSync(path, bytes);
+  process.stdout.write(`wrote ${path} (${bytes.length} bytes)\n`);
+}
+process.stdout.write(`committed ${committedEnd - CHUNK_HEADER_BYTES} bytes, watermark offset ${watermarkOffset}\n`);

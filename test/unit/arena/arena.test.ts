@@ -1,0 +1,146 @@
+/**
+ * src/arena/arena.ts on its own SharedArrayBuffer, in this thread: slot acquisition and LRU
+ * eviction, pins, release, the occupancy snapshot and frame residency bits. The slot lifecycle
+ * FREE → ACTIVE → SEALING → CLEAN is driven here by hand (in the engine the log and the flusher
+ * move it), to check what the arena does in each state.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Arena } from '../../../src/arena/arena.js';
+import { S_DURABLE_COUNT, S_DURABLE_LEN, S_FLUSHED_LEN, S_PINS, S_WRITE_LEN, SlotState, controlBytes, slotWord } from '../../../src/arena/layout.js';
+import type { Segment } from '../../../src/tier0/segment.js';
+
+const SEGMENT = 64 * 1024;
+const FRAME = 4096;
+
+/** A stand-in segment: the arena only reads and writes an owner's `slot`. */
+function owner(): Segment {
+  return { slot: -1 } as Partial<Segment> as Segment;
+}
+
+/** Acquires a slot for a fresh owner and records it there, as the engine does. */
+function take(arena: Arena, state: number = SlotState.ACTIVE): { slot: number; seg: Segment } {
+  const seg = owner();
+  const slot = arena.acquire(seg, state);
+  seg.slot = slot;
+  return { slot, seg };
+}
+
+describe('Arena', () => {
+  test('one SharedArrayBuffer: control region, then the slots; every slot starts FREE', () => {
+    const arena = new Arena(3, SEGMENT, FRAME);
+    assert.equal(arena.frameWords, 1);
+    assert.equal(arena.sab.byteLength, controlBytes(3, 1) + 3 * SEGMENT);
+    for (let slot = 0; slot < 3; slot++) {
+      assert.equal(arena.base(slot), controlBytes(3, 1) + slot * SEGMENT);
+      assert.equal(arena.base(slot) % 8, 0, 'slot data is 8-aligned (Float64 views)');
+      assert.equal(arena.state(slot), SlotState.FREE);
+    }
+    assert.deepEqual(arena.occupancy(), { free: 3, active: 0, sealing: 0, clean: 0, hydrating: 0, failed: 0, pinned: 0 });
+  });
+
+  test('acquire takes FREE slots first, in order, and zeroes the lengths and the residency bitmap', () => {
+    const arena = new Arena(2, SEGMENT, FRAME);
+    // Leftovers of an earlier tenant.
+    for (const w of [S_WRITE_LEN, S_FLUSHED_LEN, S_DURABLE_LEN, S_DURABLE_COUNT]) arena.ctrl[slotWord(0, w)] = 1234;
+    Atomics.or(arena.ctrl, arena.frameBit(0, 3).index, 1 << 3);
+    const a = take(arena);
+    assert.equal(a.slot, 0);
+    assert.equal(arena.state(0), SlotState.ACTIVE);
+    for (const w of [S_WRITE_LEN, S_FLUSHED_LEN, S_DURABLE_LEN, S_DURABLE_COUNT]) assert.equal(arena.word(0, w), 0, `word ${w}`);
+    assert.equal(arena.frameResident(0, 3), false);
+    assert.equal(take(arena, SlotState.HYDRATING).slot, 1);
+    assert.equal(arena.state(1), SlotState.HYDRATING);
+  });
+
+  test('a slot that is ACTIVE, SEALING, HYDRATING or FAILED is never taken: -1 when no slot is FREE or CLEAN', () => {
+    const arena = new Arena(4, SEGMENT, FRAME);
+    for (const state of [SlotState.ACTIVE, SlotState.SEALING, SlotState.HYDRATING, SlotState.FAILED]) {
+      const { slot } = take(arena);
+      arena.setState(slot, state);
+    }
+    assert.equal(arena.acquire(owner(), SlotState.ACTIVE), -1);
+    assert.deepEqual(arena.occupancy(), { free: 0, active: 1, sealing: 1, clean: 0, hydrating: 1, failed: 1, pinned: 0 });
+  });
+
+  test('lifecycle: FREE → ACTIVE → SEALING → CLEAN, then the CLEAN slot is reused and its old segment evicted', () => {
+    const arena = new Arena(1, SEGMENT, FRAME);
+    const first = take(arena);
+    assert.equal(first.slot, 0);
+    arena.setState(0, SlotState.SEALING);
+    assert.equal(arena.acquire(owner(), SlotState.ACTIVE), -1, 'SEALING is not evictable');
+    arena.setState(0, SlotState.CLEAN); // the flusher, after footer and fsync
+    const second = take(arena);
+    assert.equal(second.slot, 0);
+    assert.equal(first.seg.slot, -1, 'the evicted segment no longer points at the slot');
+    assert.equal(arena.state(0), SlotState.ACTIVE);
+  });
+
+  test('eviction picks the least recently used CLEAN slot; touch and pin count as use', () => {
+    const arena = new Arena(3, SEGMENT, FRAME);
+    const segs = [take(arena), take(arena), take(arena)];
+    for (let slot = 0; slot < 3; slot++) arena.setState(slot, SlotState.CLEAN);
+    // Use order now 0, 1, 2 (acquire touched them). Touch 0: LRU becomes 1.
+    arena.touch(0);
+    const next = take(arena);
+    assert.equal(next.slot, 1);
+    assert.equal(segs[1]!.seg.slot, -1);
+    assert.equal(segs[0]!.seg.slot, 0);
+    // Slot 1 is ACTIVE now; among CLEAN 0 and 2, 2 is older. Pin 2 (a use): 0 is the LRU.
+    arena.pin(2);
+    arena.unpin(2);
+    assert.equal(take(arena).slot, 0);
+  });
+
+  test('a pinned CLEAN slot is never evicted; unpinned, it is', () => {
+    const arena = new Arena(1, SEGMENT, FRAME);
+    take(arena);
+    arena.setState(0, SlotState.CLEAN);
+    arena.pin(0);
+    arena.pin(0);
+    assert.equal(arena.word(0, S_PINS), 2);
+    assert.equal(arena.occupancy().pinned, 1);
+    assert.equal(arena.acquire(owner(), SlotState.ACTIVE), -1);
+    arena.unpin(0);
+    assert.equal(arena.acquire(owner(), SlotState.ACTIVE), -1, 'one pin is left');
+    arena.unpin(0);
+    assert.equal(arena.occupancy().pinned, 0);
+    assert.equal(take(arena).slot, 0);
+  });
+
+  test('release returns a slot to FREE and detaches its owner, whatever its state', () => {
+    const arena = new Arena(2, SEGMENT, FRAME);
+    const a = take(arena, SlotState.HYDRATING);
+    const b = take(arena);
+    arena.setState(b.slot, SlotState.FAILED);
+    arena.release(a.slot);
+    arena.release(b.slot);
+    assert.equal(a.seg.slot, -1);
+    assert.equal(b.seg.slot, -1);
+    assert.deepEqual(arena.occupancy(), { free: 2, active: 0, sealing: 0, clean: 0, hydrating: 0, failed: 0, pinned: 0 });
+    assert.equal(take(arena).slot, 0, 'a released slot is FREE, taken before any CLEAN one');
+  });
+
+  test('frame residency: one bit per frame and slot, set with Atomics.or as a hydration worker does', () => {
+    const arena = new Arena(2, 128 * 1024, FRAME); // 33 possible frames: two bitmap words per slot
+    assert.equal(arena.frameWords, 2);
+    const { index, bit } = arena.frameBit(1, 32);
+    assert.equal(bit, 0);
+    assert.equal(index, arena.frameBit(1, 0).index + 1);
+    Atomics.or(arena.ctrl, index, 1 << bit);
+    assert.equal(arena.frameResident(1, 32), true);
+    assert.equal(arena.frameResident(1, 0), false);
+    assert.equal(arena.frameResident(0, 32), false, 'the neighbouring slot is untouched');
+    // Acquiring the slot again clears its bitmap (both words), not the neighbour's.
+    Atomics.or(arena.ctrl, arena.frameBit(0, 5).index, 1 << 5);
+    take(arena);
+    take(arena);
+    arena.setState(1, SlotState.CLEAN);
+    arena.setState(0, SlotState.ACTIVE);
+    Atomics.or(arena.ctrl, arena.frameBit(0, 5).index, 1 << 5);
+    Atomics.or(arena.ctrl, index, 1 << bit);
+    take(arena);
+    assert.equal(arena.frameResident(1, 32), false);
+    assert.equal(arena.frameResident(0, 5), true);
+  });
+});

@@ -1,0 +1,106 @@
+/**
+ * src/arena/layout.ts: the word offsets every thread agrees on. These are the numbers that
+ * docs/formats.md must match (slot words start at word 128, the fsync histogram sits in the global
+ * region), so they are pinned as literals here as well as checked for the properties that matter:
+ * no two control words share a cache line across threads, nothing overlaps, data is page-aligned.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  CACHE_LINE_WORDS,
+  CONTROL_ALIGN,
+  FSYNC_BUCKET_BOUNDS,
+  FSYNC_SUM_INDEX,
+  GLOBAL_WORDS,
+  G_FLUSHER_IDLE,
+  G_FLUSHER_STATE,
+  G_FSYNC_HIST,
+  G_PROGRESS_EPOCH,
+  G_SYNC_REQUEST,
+  G_WORK_EPOCH,
+  SLOT_WORDS,
+  S_DURABLE_COUNT,
+  S_DURABLE_LEN,
+  S_FLUSHED_LEN,
+  S_PINS,
+  S_STATE,
+  S_WRITE_LEN,
+  SlotState,
+  controlBytes,
+  frameBitmapWord,
+  frameWords,
+  slotDataOffset,
+  slotWord,
+} from '../../../src/arena/layout.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+describe('global words', () => {
+  test('pinned offsets: one 64-byte cache line each, the fsync histogram after them, slot words from word 128', () => {
+    assert.equal(CACHE_LINE_WORDS * 4, 64);
+    assert.deepEqual([G_WORK_EPOCH, G_FLUSHER_IDLE, G_PROGRESS_EPOCH, G_SYNC_REQUEST, G_FLUSHER_STATE, G_FSYNC_HIST], [0, 16, 32, 48, 64, 80]);
+    assert.equal(GLOBAL_WORDS, 128);
+    assert.equal(slotWord(0, S_STATE), 128);
+  });
+
+  test('the fsync histogram is BigInt64-aligned and ends inside the global region', () => {
+    assert.equal((G_FSYNC_HIST * 4) % 8, 0);
+    assert.equal(FSYNC_SUM_INDEX, FSYNC_BUCKET_BOUNDS.length + 1);
+    const endByte = G_FSYNC_HIST * 4 + (FSYNC_SUM_INDEX + 1) * 8; // buckets, +Inf, then the sum
+    assert.ok(endByte <= GLOBAL_WORDS * 4, `histogram ends at byte ${endByte}, past the global region`);
+    assert.ok(G_FSYNC_HIST >= G_FLUSHER_STATE + CACHE_LINE_WORDS, 'the histogram does not share the flusher state line');
+    for (let i = 1; i < FSYNC_BUCKET_BOUNDS.length; i++) assert.ok(FSYNC_BUCKET_BOUNDS[i]! > FSYNC_BUCKET_BOUNDS[i - 1]!);
+  });
+});
+
+describe('slot words', () => {
+  test('every per-slot word is distinct and inside its slot line; slots follow one another', () => {
+    const words = [S_STATE, S_WRITE_LEN, S_FLUSHED_LEN, S_DURABLE_LEN, S_DURABLE_COUNT, S_PINS];
+    assert.equal(new Set(words).size, words.length);
+    for (const w of words) assert.ok(w >= 0 && w < SLOT_WORDS, `word ${w}`);
+    assert.equal(SLOT_WORDS, CACHE_LINE_WORDS);
+    assert.equal(slotWord(3, S_PINS), GLOBAL_WORDS + 3 * SLOT_WORDS + S_PINS);
+    assert.equal(slotWord(1, S_STATE) - slotWord(0, S_STATE), SLOT_WORDS);
+  });
+
+  test('slot states: the failure sentinel is negative, the others distinct and non-negative', () => {
+    const values = Object.values(SlotState);
+    assert.equal(new Set(values).size, values.length);
+    assert.equal(SlotState.FREE, 0, 'a zeroed SharedArrayBuffer is all FREE slots');
+    for (const [name, v] of Object.entries(SlotState)) assert.equal(v < 0, name === 'FAILED', name);
+  });
+});
+
+describe('frame bitmaps and the control region', () => {
+  test('frameWords: one bit per possible frame (floor(segment / frame) + 1), rounded up to words', () => {
+    assert.equal(frameWords(64 * KiB, 4 * KiB), 1); // 17 frames
+    assert.equal(frameWords(124 * KiB, 4 * KiB), 1); // 32 frames: exactly one word
+    assert.equal(frameWords(128 * KiB, 4 * KiB), 2); // 33 frames
+    assert.equal(frameWords(64 * MiB, 256 * KiB), 9); // 257 frames
+  });
+
+  test('bitmaps follow every slot line, one run per slot, frame 32 in the next word', () => {
+    const slots = 4;
+    const per = 2;
+    assert.equal(frameBitmapWord(slots, per, 0, 0), GLOBAL_WORDS + slots * SLOT_WORDS);
+    assert.ok(frameBitmapWord(slots, per, 0, 0) > slotWord(slots - 1, SLOT_WORDS - 1));
+    assert.equal(frameBitmapWord(slots, per, 0, 31), frameBitmapWord(slots, per, 0, 0));
+    assert.equal(frameBitmapWord(slots, per, 0, 32), frameBitmapWord(slots, per, 0, 0) + 1);
+    assert.equal(frameBitmapWord(slots, per, 1, 0), frameBitmapWord(slots, per, 0, 0) + per);
+  });
+
+  test('the control region holds every word, rounded up to a page; slot data is page-aligned and back to back', () => {
+    for (const [slots, per] of [[1, 1], [4, 1], [8, 9], [300, 2]] as const) {
+      const bytes = controlBytes(slots, per);
+      assert.equal(bytes % CONTROL_ALIGN, 0);
+      const lastWord = frameBitmapWord(slots, per, slots - 1, per * 32 - 1);
+      assert.ok((lastWord + 1) * 4 <= bytes, `${slots} slots × ${per}: last word ${lastWord} past ${bytes} bytes`);
+      assert.ok(bytes - (lastWord + 1) * 4 < CONTROL_ALIGN, 'no more than one page of padding');
+      const seg = 64 * KiB;
+      assert.equal(slotDataOffset(slots, seg, per, 0), bytes);
+      assert.equal(slotDataOffset(slots, seg, per, slots - 1), bytes + (slots - 1) * seg);
+    }
+    assert.equal(controlBytes(4, 1), 4096);
+  });
+});

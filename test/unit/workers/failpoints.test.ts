@@ -1,0 +1,74 @@
+/**
+ * Failpoints (workers/failpoints.ts) in this thread: parsing and validation of AOF2_FAILPOINTS and
+ * the seeded draws. Their effect on real pools is test/integration/failpoints-pools.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ErrorCode, type AofError } from '../../../src/errors.js';
+import { FAILPOINTS_ENABLED, failpoint, failpointDraw, parseFailpoints } from '../../../workers/failpoints.js';
+
+describe('parseFailpoints', () => {
+  test('parses the brief example; unset or blank means off', () => {
+    const cfg = parseFailpoints('compress.crash=0.05,upload.crash=0.05,hydrate.crash=0.05,upload.error=0.2', '42');
+    assert.deepEqual(cfg, {
+      seed: 42,
+      probabilities: { compress: { crash: 0.05, error: 0 }, hydrate: { crash: 0.05, error: 0 }, upload: { crash: 0.05, error: 0.2 } },
+    });
+    assert.equal(parseFailpoints(undefined, '1'), null);
+    assert.equal(parseFailpoints('  ', undefined), null);
+    assert.deepEqual(parseFailpoints(' hydrate.error = 1 , ', '0x10')?.probabilities.hydrate, { crash: 0, error: 1 });
+    assert.equal(parseFailpoints('hydrate.error=1', '0x10')?.seed, 16);
+    const random = parseFailpoints('compress.error=0', undefined)!;
+    assert.ok(Number.isInteger(random.seed) && random.seed >= 0 && random.seed < 2 ** 32);
+  });
+
+  test('rejects unknown jobs and kinds, probabilities outside [0, 1], duplicates and bad seeds, naming the culprit', () => {
+    const cases: [string, string | undefined, RegExp][] = [
+      ['flush.crash=0.1', undefined, /unknown job "flush"/],
+      ['compress.hang=0.1', undefined, /unknown kind "hang"/],
+      ['compress.crash=1.5', undefined, /"1.5".*not a number in \[0, 1\]/],
+      ['compress.crash=-0.1', undefined, /not a number in \[0, 1\]/],
+      ['compress.crash=', undefined, /not a number/],
+      ['compress.crash=abc', undefined, /not a number/],
+      ['compress.crash', undefined, /not <job>.<kind>=<probability>/],
+      ['compress.crash=0.1,compress.crash=0.2', undefined, /given twice/],
+      ['compress.crash=0.1', '-1', /AOF2_FAILPOINTS_SEED/],
+      ['compress.crash=0.1', '1.5', /AOF2_FAILPOINTS_SEED/],
+      ['compress.crash=0.1', String(2 ** 32), /AOF2_FAILPOINTS_SEED/],
+    ];
+    for (const [spec, seed, message] of cases) {
+      assert.throws(() => parseFailpoints(spec, seed), (err: AofError) => {
+        assert.equal(err.code, ErrorCode.INVALID_ARGUMENT, spec);
+        assert.match(err.message, message);
+        return true;
+      });
+    }
+  });
+
+  test('FAILPOINTS_ENABLED follows this process environment; when off, failpoint() is a no-op', () => {
+    // Pools in these tests get an explicit env (envWith) either way; this checks the module constant.
+    const spec = process.env['AOF2_FAILPOINTS'];
+    assert.equal(FAILPOINTS_ENABLED, spec !== undefined && spec.trim() !== '');
+    if (!FAILPOINTS_ENABLED) for (let i = 0; i < 1000; i++) failpoint('compress', 'test');
+  });
+});
+
+describe('failpointDraw', () => {
+  test('is a pure function of (seed, thread, call), uniform enough, and differs across threads and seeds', () => {
+    assert.equal(failpointDraw(7, 3, 11), failpointDraw(7, 3, 11));
+    const n = 100_000;
+    let below = 0;
+    let sum = 0;
+    for (let i = 0; i < n; i++) {
+      const d = failpointDraw(7, 3, i);
+      assert.ok(d >= 0 && d < 1);
+      if (d < 0.2) below++;
+      sum += d;
+    }
+    assert.ok(Math.abs(below / n - 0.2) < 0.01, `P(d < 0.2) = ${below / n}`);
+    assert.ok(Math.abs(sum / n - 0.5) < 0.01, `mean ${sum / n}`);
+    const seq = (seed: number, thread: number): number[] => Array.from({ length: 32 }, (_, i) => failpointDraw(seed, thread, i));
+    assert.notDeepEqual(seq(7, 3), seq(7, 4));
+    assert.notDeepEqual(seq(7, 3), seq(8, 3));
+  });
+});
