@@ -11,7 +11,7 @@ import { SegmentState, type CatalogEntry } from '../src/format/snapshot.js';
 import { ManifestLog, type ReplayReport } from '../src/manifest/manifest-log.js';
 import { Deadline, sleep, waitFor } from './engine.js';
 import { sameBytes } from './tmp.js';
-import { logCore } from '../../src/log.js';
+import { logCore } from '../src/log.js';
 
 /** Rejects (failing the test) when `promise` does not settle within `ms`: nothing may hang. */
 export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

@@ -14,7 +14,7 @@ import { openObjectStore, parseSegmentKey, segmentKey, streamPrefix, type Object
 import { sleep } from './engine.js';
 import { streamFiles, t1File, withTimeout } from './tier1-engine.js';
 import { payloadFor, sameBytes, tempRoot } from './tmp.js';
-import { logCore } from '../../src/log.js';
+import { logCore } from '../src/log.js';
 
 /** A Tier 2 store under test: its name in test titles and a way to get a fresh, unshared store config. */
 export interface Backend {
