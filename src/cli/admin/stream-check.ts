@@ -26,11 +26,10 @@ import { ManifestRecordType } from '../../format/manifest.js';
 import { segmentFileName } from '../../format/segment.js';
 import { TIER1_HEADER_BYTES, decodeTier1Header } from '../../format/tier1.js';
 import type { Catalog } from '../../manifest/catalog.js';
-import { OpenMode, isRealDirectory, openFile } from '../../safe-fs.js';
-import { planRecovery, type RecoveryPlan, type RemovalReason } from '../../tier0/recovery-plan.js';
-import { readStreamFacts } from '../../tier0/recovery.js';
+import { OpenMode, openFile } from '../../safe-fs.js';
+import type { RemovalReason } from '../../tier0/recovery-plan.js';
 import { type Problem } from './problem.js';
-import type { SegmentRow, StreamResidency } from './residency.js';
+import { readStreamPlan, type SegmentRow, type StreamResidency } from './residency.js';
 import { STREAMS_DIR } from './root-layout.js';
 import { verifySegment } from './verify-files.js';
 
@@ -80,14 +79,6 @@ const REMOVAL_TEXT: Record<RemovalReason, string> = {
   'headerless-tail': 'a tail file whose header never reached the disk, with no record',
 };
 
-/** The next open's verdict on one stream (read-only): its plan with every refusal collected. */
-async function planOf(root: string, name: string, catalog: Catalog, segmentBytes: number): Promise<RecoveryPlan> {
-  const dir = join(root, STREAMS_DIR, name);
-  const entries = new Map(catalog.entries(name).map((e) => [e.baseId, e]));
-  const facts = (await isRealDirectory(dir)) ? await readStreamFacts(dir, entries) : { listing: { raw: [], tier1: [], temp: [] }, raw: new Map(), tier1: new Map() };
-  return planRecovery({ dir: `${STREAMS_DIR}/${name}`, stream: name, segmentBytes, catalog: entries, rebuilt: false, ...facts, now: 0, collectRefusals: true });
-}
-
 /**
  * Checks every stream of `streams` (the residency map) against `catalog`; `unsealed` false skips
  * the frame-level check of active segments (verify checks every file itself).
@@ -108,7 +99,8 @@ export async function checkStreams(root: string, streams: readonly StreamResiden
         if ((row.state === 'sealed' || row.state === 'compression-failed') && !has('.seg')) {
           say(`${where} is recorded as ${row.state} (${ids(row.baseId, row.records)}) but its raw file is missing`);
         }
-        if (row.state === 'tier1' && row.tier === 1 && !has('.t1')) say(`${where} is recorded in Tier 1 (${ids(row.baseId, row.records)}) but its .t1 file is missing`);
+        // Without an upload the records are nowhere else; with one the next open reads them from Tier 2.
+        if (row.state === 'tier1' && !row.uploaded && !has('.t1')) say(`${where} is recorded in Tier 1 (${ids(row.baseId, row.records)}) but its .t1 file is missing`);
         if (row.state === 'needs-recovery' && !row.uploaded) say(`${where} needs recovery and has no Tier 2 copy: ${ids(row.baseId, row.records)} cannot be read`);
         // Raw files are the plan's (below); a Tier 1 file the engine trusts from the catalog is checked here.
         const held = row.state === 'tier1' && row.tier === 1 ? await tier1Records(root, row) : null;
@@ -127,9 +119,8 @@ export async function checkStreams(root: string, streams: readonly StreamResiden
       }
     }
 
-    // The engine's verdict on ids (recovery's decision table). segmentBytes: the largest possible,
-    // so a file is never refused as too large for a configuration the admin does not know.
-    const plan = await planOf(root, s.name, catalog, Number.MAX_SAFE_INTEGER);
+    // The engine's verdict on ids (recovery's decision table).
+    const { plan } = await readStreamPlan(root, s.name, catalog);
     for (const r of plan.refusals) {
       const file = `${dir}/${segmentFileName(r.baseId)}`;
       if (r.kind === 'fewer-records') {
