@@ -80,7 +80,7 @@ export interface ManifestLogOptions {
 export interface ReplayReport {
   /** Sequence number of the snapshot replay started from, or null (replayed from the first chunk). */
   snapshotSeq: number | null;
-  /** Chunks inspected (those at or after the snapshot's watermark). */
+  /** Chunks replayed (those at or after the snapshot's watermark; older ones are checked, not counted here). */
   chunkCount: number;
   /** Records decoded and handed to the catalog after the watermark (SNAPSHOT markers and orphans included). */
   recordsReplayed: number;
@@ -88,7 +88,11 @@ export interface ReplayReport {
   journalLagBytes: number;
   /** Wall-clock seconds spent loading the snapshot, replaying and trimming. */
   chunkLagSeconds: number;
-  /** CRC or decode failures: damaged records, chunk CRCs, chunk headers, snapshots, missing chunks. */
+  /**
+   * Problems replay.ts found, one per damage: damaged records, chunk CRCs or record counts, chunk
+   * headers, snapshots (the older one too), missing chunks. `aof2-admin manifest inspect` lists
+   * exactly these.
+   */
   corruptionEvents: number;
   /** Records of an unknown type or version. Always 0 in a report: any such record rejects open. */
   unknownRecords: number;
