@@ -34,6 +34,11 @@ export const AOF_EVENTS = {
   breakerOpened: 'aof2:breaker.opened',
   /** The Tier 2 circuit breaker closed (a probe succeeded). */
   breakerClosed: 'aof2:breaker.closed',
+  /**
+   * A manifest append the engine went on without failed (the manifest then refuses every later
+   * append until reopened): the transition is not recorded, and the next open re-derives it.
+   */
+  manifestAppendFailed: 'aof2:manifest.append-failed',
 } as const;
 
 export type AofEventName = (typeof AOF_EVENTS)[keyof typeof AOF_EVENTS];
@@ -107,6 +112,17 @@ export interface TaskEvent {
   error: { code: string; message: string };
 }
 
+/** Payload of `aof2:manifest.append-failed`. */
+export interface ManifestAppendFailedEvent {
+  /** The component that appended: `tier1` (compression) or `tier2` (upload). */
+  from: 'tier1' | 'tier2';
+  stream: string;
+  baseId: number;
+  /** The record type that was not written (`COMPRESSION_STARTED`, `COMPRESSION_FAILED`, `NEEDS_RECOVERY`). */
+  record: string;
+  error: { code: string; message: string };
+}
+
 /** Payload of `aof2:breaker.opened` and `aof2:breaker.closed`. */
 export interface BreakerEvent {
   /** The object store (its location: `s3://bucket/prefix` or `file:///dir`). */
@@ -133,6 +149,7 @@ export class EngineEvents {
   readonly #failed: Channel = channel(AOF_EVENTS.taskFailed);
   readonly #opened: Channel = channel(AOF_EVENTS.breakerOpened);
   readonly #closed: Channel = channel(AOF_EVENTS.breakerClosed);
+  readonly #appendFailed: Channel = channel(AOF_EVENTS.manifestAppendFailed);
   readonly #logger: AofLogger | null;
 
   constructor(logger: AofLogger | null) {
@@ -179,6 +196,17 @@ export class EngineEvents {
     const event: TaskEvent = { task, stream, baseId, attempt, error: errorFields(err) };
     if (this.#failed.hasSubscribers) this.#failed.publish(event);
     if (logger !== null) safeLog(() => logger.error({ event: AOF_EVENTS.taskFailed, ...event }, `aof2: ${task} of ${stream}/${baseId} failed after ${attempt} attempt(s)`));
+  }
+
+  /** A manifest append that its caller does not wait for (or goes on without) failed. */
+  manifestAppendFailed(from: ManifestAppendFailedEvent['from'], stream: string, baseId: number, record: string, err: unknown): void {
+    const logger = this.#logger;
+    if (!this.#appendFailed.hasSubscribers && logger === null) return;
+    const event: ManifestAppendFailedEvent = { from, stream, baseId, record, error: errorFields(err) };
+    if (this.#appendFailed.hasSubscribers) this.#appendFailed.publish(event);
+    if (logger !== null) {
+      safeLog(() => logger.error({ event: AOF_EVENTS.manifestAppendFailed, ...event }, `aof2: ${record} of ${stream}/${baseId} could not be recorded in the manifest; the next open re-derives it`));
+    }
   }
 
   /** A breaker transition; half-open is not an event (it is the probe starting). */

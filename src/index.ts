@@ -16,6 +16,7 @@ export type {
   AofEventName,
   AofLogger,
   BreakerEvent,
+  ManifestAppendFailedEvent,
   SegmentCompressedEvent,
   SegmentEvictedEvent,
   SegmentHydratedEvent,

@@ -24,14 +24,16 @@
  * chunk it needs. Replay therefore reads at most the records since the newest snapshot (fewer than
  * `snapshotEvery` plus one batch), however long the history.
  *
- * Replay (open): newest valid snapshot (a corrupt one is counted and the previous used), then the
- * chunks from its watermark. Inside a committed length a record that fails its CRC is corruption:
- * counted, skipped (resynchronising on the next record that checks out), or with `strict` a
- * rejection naming the file and offset. Bytes past the committed length are a torn tail: trimmed
- * and reported as journal lag. A damaged chunk header is recovered by scanning self-checking records.
- * A record of a type or version this aof2 does not know rejects open with AOF_ERR_INCOMPATIBLE
- * before any file is modified. Files are repaired (truncated, header rewritten) only after the
- * whole replay succeeded.
+ * Replay (open): every file is read, then replay.ts `replayManifest` (the one rule, shared with
+ * aof2-admin) rebuilds the catalog from the newest valid snapshot (a corrupt one is counted and the
+ * previous used) and the chunks from its watermark, and lists the problems and repairs. Inside a
+ * committed length a record that fails its CRC is corruption: counted, skipped (resynchronising on
+ * the next record that checks out), or with `strict` a rejection naming the file and offset of the
+ * first problem. Bytes past the committed length are a torn tail: trimmed and reported as journal
+ * lag. A damaged chunk header is recovered by scanning self-checking records. A record of a type or
+ * version this aof2 does not know rejects open with AOF_ERR_INCOMPATIBLE. Files are repaired
+ * (truncated, header rewritten, temp files removed) only after the whole replay succeeded: a
+ * rejected open modifies nothing.
  *
  * Not on the append hot path: transitions happen per segment (megabytes of records), so the two
  * syncs per commit are cheap next to what they protect.
@@ -48,20 +50,18 @@ import {
   CHUNK_HEADER_BYTES,
   ManifestRecordType,
   chunkFileName,
-  decodeChunkHeader,
-  decodeManifestRecord,
   encodeChunkHeaderInto,
   encodeManifestRecordInto,
   manifestRecordLength,
   parseChunkFileName,
   validateManifestRecord,
-  type DecodeResult,
   type ManifestRecord,
 } from '../format/manifest.js';
-import { decodeSnapshot, encodeSnapshot, parseSnapshotFileName, snapshotFileName, type Snapshot } from '../format/snapshot.js';
+import { encodeSnapshot, parseSnapshotFileName, snapshotFileName } from '../format/snapshot.js';
 import { createManifestMetrics, recordReplay, type ManifestMetrics } from '../metrics/manifest-metrics.js';
 import { validateStreamName } from '../stream-name.js';
-import { Catalog } from './catalog.js';
+import type { Catalog } from './catalog.js';
+import { replayManifest, type ManifestFile } from './replay.js';
 
 export interface ManifestLogOptions {
   /** Directory of the chunks and snapshots; created if missing. */
@@ -80,7 +80,7 @@ export interface ManifestLogOptions {
 export interface ReplayReport {
   /** Sequence number of the snapshot replay started from, or null (replayed from the first chunk). */
   snapshotSeq: number | null;
-  /** Chunks inspected (those at or after the snapshot's watermark). */
+  /** Chunks replayed (those at or after the snapshot's watermark; older ones are checked, not counted here). */
   chunkCount: number;
   /** Records decoded and handed to the catalog after the watermark (SNAPSHOT markers and orphans included). */
   recordsReplayed: number;
@@ -88,7 +88,11 @@ export interface ReplayReport {
   journalLagBytes: number;
   /** Wall-clock seconds spent loading the snapshot, replaying and trimming. */
   chunkLagSeconds: number;
-  /** CRC or decode failures: damaged records, chunk CRCs, chunk headers, snapshots, missing chunks. */
+  /**
+   * Problems replay.ts found, one per damage: damaged records, chunk CRCs or record counts, chunk
+   * headers, snapshots (the older one too), missing chunks. `aof2-admin manifest inspect` lists
+   * exactly these.
+   */
   corruptionEvents: number;
   /** Records of an unknown type or version. Always 0 in a report: any such record rejects open. */
   unknownRecords: number;
@@ -155,13 +159,6 @@ interface OpenChunk {
   createdAt: number;
 }
 
-/** A file change replay decided on; carried out only once the whole replay succeeded. */
-interface Repair {
-  path: string;
-  truncateTo: number;
-  header: Uint8Array | null;
-}
-
 function resolveOptions(input: unknown): ResolvedOptions {
   if (typeof input !== 'object' || input === null) throw AofError.invalidArgument('ManifestLog.open options must be an object');
   for (const key of Object.keys(input)) {
@@ -226,148 +223,6 @@ function encodeRecords(records: readonly ManifestRecord[]): Uint8Array {
   let off = 0;
   for (const r of records) off = encodeManifestRecordInto(out, off, r);
   return out;
-}
-
-/** Mutable state of one replay (open). */
-class Replay {
-  readonly report: ReplayReport = {
-    snapshotSeq: null,
-    chunkCount: 0,
-    recordsReplayed: 0,
-    journalLagBytes: 0,
-    chunkLagSeconds: 0,
-    corruptionEvents: 0,
-    unknownRecords: 0,
-    orphanRecords: 0,
-    trimmedChunks: 0,
-    tempFilesRemoved: 0,
-  };
-  readonly repairs: Repair[] = [];
-  firstUnknown: { path: string; offset: number; type: number; version: number } | null = null;
-
-  constructor(
-    readonly strict: boolean,
-    public catalog: Catalog,
-  ) {}
-
-  /** Counts one corruption event; under `strict` it is fatal. */
-  corruption(path: string, offset: number, why: string): void {
-    this.report.corruptionEvents++;
-    if (this.strict) {
-      throw AofError.corrupt(`manifest file ${path} is corrupt at offset ${offset}: ${why}`, { path, offset, reason: why });
-    }
-  }
-
-  unknown(path: string, offset: number, r: DecodeResult): void {
-    this.report.unknownRecords++;
-    if (this.firstUnknown === null && !r.ok && r.reason === 'unknown-type') this.firstUnknown = { path, offset, type: r.type, version: r.version };
-  }
-
-  apply(record: ManifestRecord): void {
-    this.report.recordsReplayed++;
-    this.catalog.apply(record);
-  }
-}
-
-/** Whether a scan may continue at `p`: a record that checks out (known type or not). */
-function isSyncPoint(bytes: Uint8Array, p: number, end: number): boolean {
-  const r = decodeManifestRecord(bytes, p, end);
-  return r.ok || r.reason === 'unknown-type';
-}
-
-/**
- * Where to continue after a damaged record at `off`: the next 8-aligned offset where a record that
- * checks out starts (records are 8-aligned and self-checking, so a false match needs a 32-bit CRC
- * collision), else `end`. The damaged record's own length field is not trusted: a flipped bit
- * there could jump over good records, or (claiming past the end) over all of them.
- */
-function resync(bytes: Uint8Array, off: number, end: number): number {
-  for (let p = off + 8; p < end; p += 8) if (isSyncPoint(bytes, p, end)) return p;
-  return end;
-}
-
-/** Replays one chunk from record-area offset `start` into `replay`; decides its repairs. */
-function replayChunk(replay: Replay, path: string, seq: number, bytes: Uint8Array, start: number): void {
-  replay.report.chunkCount++;
-  let header: ReturnType<typeof decodeChunkHeader> | null = null;
-  let headerProblem = '';
-  try {
-    header = decodeChunkHeader(bytes);
-    if (header.chunkSeq !== seq) {
-      headerProblem = `header names chunk ${header.chunkSeq}`;
-      header = null;
-    }
-  } catch (err) {
-    if (!(err instanceof AofError) || err.code !== ErrorCode.CORRUPT) {
-      if (err instanceof AofError) throw new AofError(err.code, `${err.message} (${path})`, { details: { ...err.details, path } });
-      throw err;
-    }
-    headerProblem = err.message;
-  }
-
-  if (header === null) {
-    // Damaged header: the records are self-checking, so keep every one that checks out from the
-    // start, and rebuild the header from them. What follows the first bad record is cut.
-    replay.corruption(path, 0, `chunk header unusable (${headerProblem}); recovered by scanning records`);
-    let off = CHUNK_HEADER_BYTES;
-    let count = 0;
-    let crc = 0;
-    for (;;) {
-      const r = decodeManifestRecord(bytes, off, bytes.length);
-      if (r.ok || r.reason === 'unknown-type') {
-        if (r.ok && off - CHUNK_HEADER_BYTES >= start) replay.apply(r.record);
-        if (!r.ok) replay.unknown(path, off, r);
-        crc = crc32(bytes.subarray(off, r.next), crc);
-        count++;
-        off = r.next;
-      } else break;
-    }
-    const committed = Math.max(0, off - CHUNK_HEADER_BYTES);
-    if (start > committed) replay.corruption(path, CHUNK_HEADER_BYTES + committed, `snapshot watermark ${start} is past the recovered records (${committed} bytes)`);
-    replay.report.journalLagBytes += Math.max(0, bytes.length - CHUNK_HEADER_BYTES - committed);
-    replay.report.trimmedChunks++;
-    const fresh = new Uint8Array(CHUNK_HEADER_BYTES);
-    encodeChunkHeaderInto(fresh, 0, { committedBytes: committed, chunkSeq: seq, recordCount: count, chunkCrc: crc, createdAt: Date.now() });
-    replay.repairs.push({ path, truncateTo: CHUNK_HEADER_BYTES + committed, header: fresh });
-    return;
-  }
-
-  const dataEnd = CHUNK_HEADER_BYTES + header.committedBytes;
-  let end = dataEnd;
-  if (bytes.length < dataEnd) {
-    // The header commits bytes the file does not hold: records were synced before the header, so
-    // this is damage (a file cut from outside), not a torn write.
-    replay.corruption(path, bytes.length, `file is ${bytes.length} bytes but its header commits ${dataEnd}`);
-    end = bytes.length;
-  } else if (bytes.length > dataEnd) {
-    replay.report.journalLagBytes += bytes.length - dataEnd;
-    replay.report.trimmedChunks++;
-    replay.repairs.push({ path, truncateTo: dataEnd, header: null });
-  }
-  if (start > header.committedBytes) {
-    replay.corruption(path, dataEnd, `snapshot watermark ${start} is past the committed length ${header.committedBytes}`);
-    return;
-  }
-  let badRegions = 0;
-  let off = CHUNK_HEADER_BYTES + start;
-  while (off < end) {
-    const r = decodeManifestRecord(bytes, off, end);
-    if (r.ok) {
-      replay.apply(r.record);
-      off = r.next;
-    } else if (r.reason === 'unknown-type') {
-      replay.unknown(path, off, r);
-      off = r.next;
-    } else {
-      badRegions++;
-      replay.corruption(path, off, `committed record fails its ${r.reason === 'crc' ? 'CRC' : `${r.reason} check`}`);
-      off = resync(bytes, off, end);
-    }
-  }
-  // The chunk CRC also catches damage in padding; only meaningful when the whole committed area was read.
-  if (start === 0 && end === dataEnd && badRegions === 0 && crc32(bytes.subarray(CHUNK_HEADER_BYTES, dataEnd)) !== header.chunkCrc) {
-    replay.corruption(path, CHUNK_HEADER_BYTES, 'chunk CRC mismatch over the committed records');
-  }
 }
 
 /**
@@ -446,72 +301,51 @@ export class ManifestLog {
     const started = performance.now();
     const names = await io('readdir', dir, () => listFiles(dir, isManifestName));
 
-    const replay = new Replay(opts.strict, new Catalog());
-    const chunkSeqs: number[] = [];
-    const snapshotSeqs: number[] = [];
+    // Read every file first (never through a link: safe-fs.ts), replay in memory (replay.ts, the
+    // rule aof2-admin shares), and only then change files: a rejected open modifies nothing.
+    const files: { chunks: ManifestFile[]; snapshots: ManifestFile[]; tempFiles: string[] } = { chunks: [], snapshots: [], tempFiles: [] };
     for (const name of names) {
+      const path = join(dir, name);
       if (name.endsWith(TEMP_SUFFIX)) {
-        await io('unlink', join(dir, name), () => unlink(join(dir, name)));
-        replay.report.tempFilesRemoved++;
+        files.tempFiles.push(path);
         continue;
       }
       const c = parseChunkFileName(name);
-      if (c !== null) chunkSeqs.push(c);
       const s = parseSnapshotFileName(name);
-      if (s !== null) snapshotSeqs.push(s);
+      const seq = c ?? s;
+      if (seq === null) continue;
+      const bytes = await io('read', path, () => readRegularFile(path));
+      (c !== null ? files.chunks : files.snapshots).push({ seq, file: path, bytes });
     }
-    chunkSeqs.sort((a, b) => a - b);
-    snapshotSeqs.sort((a, b) => a - b);
+    const chunkSeqs = files.chunks.map((f) => f.seq).sort((a, b) => a - b);
+    const snapshotSeqs = files.snapshots.map((f) => f.seq).sort((a, b) => a - b);
 
+    let corruption = 0;
     try {
-      // Newest snapshot that decodes; a corrupt one is counted and the previous one used.
-      let base: Snapshot | null = null;
-      for (let i = snapshotSeqs.length - 1; i >= 0 && base === null; i--) {
-        const seq = snapshotSeqs[i]!;
-        const path = join(dir, snapshotFileName(seq));
-        const bytes = await io('read', path, () => readRegularFile(path));
-        try {
-          const snap = decodeSnapshot(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-          if (snap.header.snapshotSeq !== seq) throw AofError.corrupt(`snapshot header names snapshot ${snap.header.snapshotSeq}`, {});
-          base = snap;
-        } catch (err) {
-          if (!(err instanceof AofError)) throw err;
-          if (err.code !== ErrorCode.CORRUPT) throw new AofError(err.code, `${err.message} (${path})`, { details: { ...err.details, path } });
-          replay.corruption(path, 0, err.message);
+      const result = replayManifest(files, { now: Date.now() });
+      corruption = result.counts.corruptionEvents;
+      const first = result.problems[0];
+      if (opts.strict && first !== undefined) {
+        throw AofError.corrupt(`manifest file ${first.file} is corrupt at offset ${first.offset}: ${first.message}`, {
+          path: first.file,
+          offset: first.offset,
+          reason: first.message,
+          problems: result.problems.length,
+        });
+      }
+      let tempFilesRemoved = 0;
+      for (const repair of result.repairs) {
+        if (repair.kind === 'remove') {
+          await io('unlink', repair.file, () => unlink(repair.file));
+          tempFilesRemoved++;
+          continue;
         }
-      }
-      if (base !== null) {
-        replay.catalog = Catalog.fromSnapshot(base.streams);
-        replay.report.snapshotSeq = base.header.snapshotSeq;
-      }
-
-      // Chunks from the watermark on; each must follow the previous one (a gap lost transitions).
-      const startChunk = base === null ? 0 : base.header.watermarkChunk;
-      let expected = startChunk;
-      for (const seq of chunkSeqs) {
-        if (seq < startChunk) continue; // wholly covered by the snapshot (kept for the older one)
-        const path = join(dir, chunkFileName(seq));
-        if (seq !== expected) replay.corruption(path, 0, `chunks ${expected}..${seq - 1} are missing`);
-        expected = seq + 1;
-        const buf = await io('read', path, () => readRegularFile(path));
-        const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-        replayChunk(replay, path, seq, bytes, base !== null && seq === startChunk ? base.header.watermarkOffset : 0);
-      }
-      if (replay.report.unknownRecords > 0) {
-        const first = replay.firstUnknown!;
-        throw new AofError(
-          ErrorCode.INCOMPATIBLE,
-          `manifest holds ${replay.report.unknownRecords} record(s) this aof2 does not understand (first: type ${first.type} version ${first.version} in ${first.path} at offset ${first.offset}); upgrade aof2`,
-          { details: { ...first, unknownRecords: replay.report.unknownRecords } },
-        );
-      }
-
-      for (const repair of replay.repairs) {
-        await io('repair', repair.path, async () => {
-          const handle = await openFile(repair.path, OpenMode.UPDATE);
+        const { file, truncateTo, header } = repair;
+        await io('repair', file, async () => {
+          const handle = await openFile(file, OpenMode.UPDATE);
           try {
-            await handle.truncate(repair.truncateTo);
-            if (repair.header !== null) await writeFully(handle, repair.header, 0);
+            await handle.truncate(truncateTo);
+            if (header !== null) await writeFully(handle, header, 0);
             await handle.datasync();
           } finally {
             await handle.close();
@@ -519,23 +353,28 @@ export class ManifestLog {
         });
       }
 
-      replay.report.orphanRecords = replay.catalog.orphanCount;
-      replay.report.chunkLagSeconds = (performance.now() - started) / 1000;
-      if (metrics !== null) recordReplay(metrics, replay.report);
+      const report: ReplayReport = {
+        ...result.counts,
+        unknownRecords: 0,
+        chunkLagSeconds: (performance.now() - started) / 1000,
+        tempFilesRemoved,
+      };
+      if (metrics !== null) recordReplay(metrics, report);
 
+      const base = result.base;
       const maxChunk = chunkSeqs.length === 0 ? -1 : chunkSeqs[chunkSeqs.length - 1]!;
-      const manifest = new ManifestLog(opts, replay.catalog, {
-        nextChunkSeq: Math.max(maxChunk + 1, startChunk),
+      const manifest = new ManifestLog(opts, result.catalog, {
+        nextChunkSeq: Math.max(maxChunk + 1, result.startChunk),
         nextSnapshotSeq: (snapshotSeqs.length === 0 ? 0 : snapshotSeqs[snapshotSeqs.length - 1]!) + 1,
         lastSnapshot: base === null ? null : { seq: base.header.snapshotSeq, watermarkChunk: base.header.watermarkChunk },
         chunkSeqs,
         snapshotSeqs,
-        recordsSinceSnapshot: replay.report.recordsReplayed,
+        recordsSinceSnapshot: report.recordsReplayed,
       });
-      return { manifest, catalog: replay.catalog, report: { ...replay.report } };
+      return { manifest, catalog: result.catalog, report };
     } catch (err) {
       // A rejected open still publishes what it saw: the corruption counter is what alerts.
-      if (metrics !== null && replay.report.corruptionEvents > 0) metrics.corruptionEvents.inc(replay.report.corruptionEvents);
+      if (metrics !== null && corruption > 0) metrics.corruptionEvents.inc(corruption);
       throw err;
     }
   }

@@ -40,6 +40,7 @@ export const ENGINE_METRIC_NAMES = {
   hydrationSeconds: 'aof_tier1_hydration_seconds',
   hydrateRetries: 'aof_tier1_hydrate_retries_total',
   hydrateFailures: 'aof_tier1_hydrate_failures_total',
+  tier1ManifestAppendFailures: 'aof_tier1_manifest_append_failures_total',
   segments: 'aof_segments',
   arenaSlots: 'aof_arena_slots',
   arenaUtilisation: 'aof_arena_utilisation_ratio',
@@ -66,6 +67,7 @@ export interface EngineFigures {
     compressFailures: number;
     hydrateRetries: number;
     hydrateFailures: number;
+    manifestAppendFailures: number;
   };
 }
 
@@ -147,6 +149,7 @@ export function registerEngineMetrics(registry: Registry, read: () => EngineFigu
   histogram(N.hydrationSeconds, 'Tier 1 frame hydration latency in seconds (request to frame resident, retries included)', (f) => f.latency.hydration);
   t1(N.hydrateRetries, 'Frame hydration attempts that failed and were retried', (t) => t.hydrateRetries);
   t1(N.hydrateFailures, 'Frame hydrations given up (readers get the error)', (t) => t.hydrateFailures);
+  t1(N.tier1ManifestAppendFailures, 'COMPRESSION_STARTED/FAILED records that could not be appended (the next open re-derives them)', (t) => t.manifestAppendFailures);
   gauge(N.segments, 'Segments of the open streams by tier (raw, tier1, tier2, missing) and state (active, resident, cold)', ['tier', 'state'], (g) => {
     for (const [tier, states] of Object.entries(figures().segments)) {
       for (const [state, n] of Object.entries(states)) g.set({ tier, state }, n);

@@ -26,6 +26,7 @@ export const TIER2_METRIC_NAMES = {
   pendingBytes: 'aof_tier2_pending_bytes',
   localBytes: 'aof_tier1_local_bytes',
   evictions: 'aof_tier2_evictions_total',
+  manifestAppendFailures: 'aof_tier2_manifest_append_failures_total',
 } as const;
 
 /**
@@ -74,6 +75,7 @@ export function registerTier2Metrics(registry: Registry, stats: () => Tier2Stats
   gauge(TIER2_METRIC_NAMES.pendingBytes, 'Local bytes not in Tier 2 yet (compared with the Tier 1 budget)', () => stats().pendingBytes + pendingRawBytes());
   gauge(TIER2_METRIC_NAMES.localBytes, 'Bytes of local Tier 1 files', () => stats().localBytes);
   counter(TIER2_METRIC_NAMES.uploadFailures, 'Uploads given up (a corrupt local copy is never uploaded)', () => stats().uploadFailures);
+  counter(TIER2_METRIC_NAMES.manifestAppendFailures, 'NEEDS_RECOVERY records that could not be appended (the next upload finds the damage again)', () => stats().manifestAppendFailures);
   counter(TIER2_METRIC_NAMES.evictions, 'Local Tier 1 copies evicted after upload', () => stats().segmentsEvicted);
   return Object.values(TIER2_METRIC_NAMES);
 }

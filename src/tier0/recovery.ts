@@ -1,6 +1,9 @@
 /**
  * Rebuilds a stream's segment list when the stream is opened, reconciling three sources: raw
  * segment files (`.seg`), Tier 1 files (`.t1`) and the catalog replayed from the manifest log.
+ * This file does the I/O: it reads the facts (`readStreamFacts`, shared with aof2-admin), hands
+ * them to the pure decision table (recovery-plan.ts `planRecovery`, also shared with aof2-admin),
+ * and carries the plan out. The rules below are the table's.
  *
  * - Sealed raw segments (valid footer, exact file length) are trusted without reading their records.
  * - An unsealed raw segment (crash before its footer) is scanned frame by frame. What follows the
@@ -40,26 +43,28 @@
  *   A tail file whose header is bad but whose data holds a valid frame is damage: AOF_ERR_CORRUPT.
  */
 import { stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { AofError, ErrorCode } from '../errors.js';
-import { ManifestRecordType, type ManifestRecord } from '../format/manifest.js';
-import { describeFrameDamage, droppedRecordsText, findFrame, inspectFrames, type FrameInspection } from '../format/record.js';
-import {
-  SEGMENT_FOOTER_BYTES,
-  SEGMENT_HEADER_BYTES,
-  decodeHeader,
-  encodeFooterInto,
-  parseSegmentFileName,
-  segmentFileName,
-  tryDecodeFooter,
-} from '../format/segment.js';
-import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState, type CatalogEntry } from '../format/snapshot.js';
+import { AofError } from '../errors.js';
+import type { ManifestRecord } from '../format/manifest.js';
+import { findFrame, inspectFrames } from '../format/record.js';
+import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, decodeHeader, parseSegmentFileName, tryDecodeFooter } from '../format/segment.js';
+import type { CatalogEntry } from '../format/snapshot.js';
 import { TIER1_FILE_SUFFIX } from '../format/tier1.js';
-import { sealedRecord } from '../manifest/records.js';
 import { OpenMode, listFiles, openFile } from '../safe-fs.js';
 import { readTier1Meta } from '../tier1/tier1-file.js';
-import { Segment, SegmentTier } from './segment.js';
+import {
+  adoptionCandidates,
+  planRecovery,
+  segmentPath,
+  tier1Path,
+  type PlannedSeal,
+  type RawFileFacts,
+  type StreamListing,
+  type Tier1FileFacts,
+} from './recovery-plan.js';
+import { Segment } from './segment.js';
+
+export { segmentPath, tier1Path } from './recovery-plan.js';
 
 export interface RecoveredStream {
   segments: Segment[];
@@ -91,14 +96,97 @@ function tier1Id(name: string): number | null {
 }
 
 /** A name recovery acts on: a raw segment, a Tier 1 file or a temp file. */
-function isStreamFile(name: string): boolean {
+export function isStreamFile(name: string): boolean {
   return name.endsWith(TMP_SUFFIX) || parseSegmentFileName(name) !== null || tier1Id(name) !== null;
 }
 
+/** Sorts a stream directory's names into the plan's listing. */
+export function listingOf(names: readonly string[]): StreamListing {
+  const raw: number[] = [];
+  const tier1: number[] = [];
+  const temp: string[] = [];
+  for (const name of names) {
+    if (name.endsWith(TMP_SUFFIX)) temp.push(name);
+    else if (parseSegmentFileName(name) !== null) raw.push(parseSegmentFileName(name)!);
+    else if (tier1Id(name) !== null) tier1.push(tier1Id(name)!);
+  }
+  return { raw, tier1, temp };
+}
+
 /**
+ * Reads what the plan needs of one raw segment file: header, footer, and (only without a trusted
+ * footer) the frames. Read-only; never through a link (safe-fs.ts).
+ * @throws AOF_ERR_IO, AOF_ERR_UNSAFE_PATH
+ */
+export async function readRawFacts(path: string, baseId: number): Promise<RawFileFacts> {
+  const fh = await openFile(path, OpenMode.READ);
+  try {
+    const size = (await fh.stat()).size;
+    const readAt = async (length: number, position: number): Promise<Uint8Array> => {
+      const buf = new Uint8Array(Math.max(0, length));
+      if (buf.length > 0) await fh.read(buf, 0, buf.length, position);
+      return buf;
+    };
+    let header: RawFileFacts['header'];
+    try {
+      if (size < SEGMENT_HEADER_BYTES) throw AofError.corrupt('segment shorter than its header', { path, size });
+      const h = decodeHeader(await readAt(SEGMENT_HEADER_BYTES, 0));
+      header = { ok: true, baseId: h.baseId, durableBytes: h.durableBytes ?? 0 };
+    } catch (err) {
+      header = { ok: false, error: err instanceof AofError ? err : AofError.io('read segment', path, err) };
+    }
+    if (!header.ok) {
+      const data = await readAt(size - SEGMENT_HEADER_BYTES, SEGMENT_HEADER_BYTES);
+      return { size, header, firstValidFrame: findFrame(data, 0, data.length, 0), footer: null, scan: null };
+    }
+    if (size >= SEGMENT_HEADER_BYTES + SEGMENT_FOOTER_BYTES) {
+      const footer = tryDecodeFooter(await readAt(SEGMENT_FOOTER_BYTES, size - SEGMENT_FOOTER_BYTES));
+      if (footer !== null && footer.baseId === baseId && SEGMENT_HEADER_BYTES + footer.dataBytes + SEGMENT_FOOTER_BYTES === size) {
+        return { size, header, firstValidFrame: -1, footer, scan: null };
+      }
+    }
+    const dataBytes = size - SEGMENT_HEADER_BYTES;
+    const data = await readAt(dataBytes, SEGMENT_HEADER_BYTES);
+    const scan = inspectFrames(data, 0, dataBytes, header.durableBytes);
+    return { size, header, firstValidFrame: -1, footer: null, scan: { ...scan, dataBytes, dataCrc: crc32(data.subarray(0, scan.validBytes)) } };
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Reads a stream directory's listing and the facts the plan needs (read-only): every raw file's
+ * header and footer (frames only when unsealed), the meta of each Tier 1 file that may be adopted.
+ * Shared by recovery and aof2-admin.
+ * @throws AOF_ERR_IO, AOF_ERR_UNSAFE_PATH
+ */
+export async function readStreamFacts(
+  dir: string,
+  catalog: ReadonlyMap<number, CatalogEntry>,
+): Promise<{ listing: StreamListing; raw: Map<number, RawFileFacts>; tier1: Map<number, Tier1FileFacts> }> {
+  // Every file recovery may read, rewrite or remove must be a regular file, not a link (safe-fs.ts).
+  const listing = listingOf(await listFiles(dir, isStreamFile));
+  const raw = new Map<number, RawFileFacts>();
+  for (const id of listing.raw) raw.set(id, await readRawFacts(segmentPath(dir, id), id));
+  const tier1 = new Map<number, Tier1FileFacts>();
+  for (const id of adoptionCandidates(listing, catalog)) {
+    try {
+      tier1.set(id, { ok: true, meta: await readTier1Meta(tier1Path(dir, id)) });
+    } catch (error) {
+      tier1.set(id, { ok: false, error });
+    }
+  }
+  return { listing, raw, tier1 };
+}
+
+/**
+ * Recovers one stream: reads the facts, decides with the pure decision table
+ * (recovery-plan.ts `planRecovery`), then carries the plan out. Files change only once the whole
+ * stream was planned without a refusal: an error leaves every file of the stream as it was.
  * @param catalog the stream's entries from the manifest (empty for a stream it does not know)
  * @param rebuilt true when the catalog was just restored from Tier 2 onto an empty root
- * @throws AOF_ERR_CORRUPT, AOF_ERR_INCOMPATIBLE, AOF_ERR_IO
+ * @throws AOF_ERR_CORRUPT, AOF_ERR_INCOMPATIBLE, AOF_ERR_INVALID_ARGUMENT (a segment larger than
+ *   segmentBytes), AOF_ERR_IO
  */
 export async function recoverStream(
   dir: string,
@@ -107,284 +195,33 @@ export async function recoverStream(
   catalog: ReadonlyMap<number, CatalogEntry>,
   rebuilt = false,
 ): Promise<RecoveredStream> {
-  const report: RecoveryReport = { trustedSegments: 0, scannedSegments: 0, scannedBytes: 0, trimmedBytes: 0, removedFiles: [], missingSegments: 0 };
-  const raw = new Set<number>();
-  const tier1 = new Set<number>();
-  let firstId = 0;
-  for (const e of catalog.values()) if (e.state === SegmentState.DELETED) firstId = Math.max(firstId, e.baseId + e.recordCount);
-  // Every file recovery may read, rewrite or remove must be a regular file, not a link (safe-fs.ts).
-  for (const name of await listFiles(dir, isStreamFile)) {
-    const rawId = parseSegmentFileName(name);
-    const t1Id = tier1Id(name);
-    if (name.endsWith(TMP_SUFFIX) || (rawId ?? t1Id ?? Infinity) < firstId) {
-      await removeFile(join(dir, name), report);
-      continue;
-    }
-    if (rawId !== null) raw.add(rawId);
-    if (t1Id !== null) tier1.add(t1Id);
-  }
-  const known = [...catalog.values()].filter((e) => e.state !== SegmentState.DELETED).map((e) => e.baseId);
-  const ids = [...new Set([...raw, ...tier1, ...known])].sort((a, b) => a - b);
+  const facts = await readStreamFacts(dir, catalog);
+  const plan = planRecovery({ dir, stream, segmentBytes, catalog, rebuilt, ...facts, now: Date.now(), collectRefusals: false });
   const segments: Segment[] = [];
   const toCompress: Segment[] = [];
-  const records: ManifestRecord[] = [];
-  const seals: PendingSeal[] = [];
-  let nextId = ids[0] ?? firstId;
-  /** Set once a rebuilt stream meets a segment Tier 2 never got: it and all later ones are lost. */
-  let lostTail = false;
-  /** Set once a segment was recovered by scanning: its true end is unknown, so later gaps are expected. */
-  let afterUnsealed = false;
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i]!;
-    const path = segmentPath(dir, id);
-    const t1Path = tier1Path(dir, id);
-    const entry = catalog.get(id);
-    if (lostTail) {
-      records.push({ type: ManifestRecordType.DELETED, stream, baseId: id, fields: {} });
-      continue;
-    }
-    if (id !== nextId) {
-      if (!afterUnsealed) {
-        throw AofError.corrupt(`segment ${path} starts at id ${id} but the previous segment ends at ${nextId}`, {
-          path,
-          expected: nextId,
-          actual: id,
-        });
-      }
-      if (raw.has(id)) await removeFile(path, report);
-      if (tier1.has(id)) await removeFile(t1Path, report);
-      if (entry !== undefined) records.push({ type: ManifestRecordType.DELETED, stream, baseId: id, fields: {} });
-      continue;
-    }
-    let seg: Segment | null;
-    const uploaded = entry !== undefined && (entry.flags & FLAG_UPLOADED) !== 0;
-    if ((entry?.state === SegmentState.TIER1 && (tier1.has(id) || uploaded)) || (entry?.state === SegmentState.NEEDS_RECOVERY && uploaded)) {
-      seg = segmentOf(entry!, path, t1Path);
-      // Files adopted by an older recovery were recorded with compressedBytes 0: the file knows.
-      if (seg.compressedBytes === 0 && tier1.has(id)) seg.compressedBytes = (await stat(t1Path)).size;
-      report.trustedSegments++;
-      if (raw.has(id)) await removeFile(path, report);
-      // A local copy that was found damaged (NEEDS_RECOVERY) is as good as evicted.
-      const evicted = (entry!.flags & FLAG_TIER1_EVICTED) !== 0 || entry!.state === SegmentState.NEEDS_RECOVERY;
-      if (seg.uploaded && (evicted || !tier1.has(id))) {
-        if (tier1.has(id)) await removeFile(t1Path, report);
-        seg.tier = SegmentTier.TIER2;
-        if ((entry!.flags & FLAG_TIER1_EVICTED) === 0) records.push({ type: ManifestRecordType.EVICTED, stream, baseId: id, fields: {} });
-      }
-    } else if (rebuilt && raw.size === 0 && tier1.size === 0) {
-      // A rebuilt root has no local files: whatever Tier 2 does not hold is lost from here on.
-      lostTail = true;
-      records.push({ type: ManifestRecordType.DELETED, stream, baseId: id, fields: {} });
-      continue;
-    } else if (raw.has(id)) {
-      if (tier1.has(id)) await removeFile(t1Path, report);
-      const scannedBefore = report.scannedSegments;
-      // A catalog entry exists only once a SEALED record was durable, and that is written after
-      // the footer was: such a file without a valid footer (or header) is damage, not a torn tail.
-      seg = await recoverSegment(path, t1Path, id, segmentBytes, i === ids.length - 1, entry !== undefined, report, seals);
-      if (seg === null) continue;
-      // The footer holds fewer records than the manifest recorded when the segment was sealed:
-      // acknowledged records are gone from the file (replaced or rewritten). Damage, not a tail.
-      if (entry !== undefined && entry.state !== SegmentState.DELETED && seg.count < entry.recordCount) {
-        throw AofError.corrupt(
-          `segment ${path} holds ${seg.count} records (ids ${id}..${id + seg.count - 1}) but the manifest recorded ${entry.recordCount} (ids ${id}..${id + entry.recordCount - 1}) when it was sealed`,
-          { path, stream, expected: entry.recordCount, actual: seg.count },
-        );
-      }
-      if (report.scannedSegments > scannedBefore) afterUnsealed = true;
-      if (seg.count === 0) {
-        await removeFile(path, report);
-        continue;
-      }
-      if (entry === undefined || entry.recordCount !== seg.count || entry.state === SegmentState.TIER1) {
-        records.push(sealedRecord(stream, seg));
-      }
-      if (entry?.state !== SegmentState.COMPRESSION_FAILED) toCompress.push(seg);
-    } else if (tier1.has(id)) {
-      const meta = await readTier1Meta(t1Path);
-      if (meta.header.baseId !== id) {
-        throw AofError.corrupt(`tier 1 file ${t1Path} holds base id ${meta.header.baseId}`, { path: t1Path });
-      }
-      seg = new Segment(id, path, t1Path, meta.header.recordCount, meta.header.dataBytes, true);
-      seg.tier = SegmentTier.TIER1;
-      seg.dataCrc = meta.header.dataCrc;
-      seg.frameIndex = meta.index;
-      seg.compressedBytes = meta.fileBytes;
-      seg.frameCount = meta.index.length;
-      seg.maxTimestamp = meta.header.createdAt; // compressed right after sealing: close enough for retention
-      records.push(sealedRecord(stream, seg), {
-        type: ManifestRecordType.COMPRESSION_DONE,
-        stream,
-        baseId: id,
-        fields: { compressedBytes: meta.fileBytes, frameCount: meta.index.length },
-      });
-      report.trustedSegments++;
-    } else {
-      // Only the catalog knows it: the local copy is gone.
-      const known = entry!;
-      seg = new Segment(id, path, t1Path, known.recordCount, known.dataBytes, true);
-      seg.tier = SegmentTier.MISSING;
-      seg.dataCrc = known.dataCrc;
-      report.missingSegments++;
-      if (known.state !== SegmentState.NEEDS_RECOVERY) records.push({ type: ManifestRecordType.NEEDS_RECOVERY, stream, baseId: id, fields: {} });
-    }
+  for (const p of plan.segments) {
+    const seg = new Segment(p.baseId, segmentPath(dir, p.baseId), tier1Path(dir, p.baseId), p.count, p.dataBytes, true);
+    seg.tier = p.tier;
+    seg.dataCrc = p.dataCrc;
+    seg.maxTimestamp = p.maxTimestamp;
+    seg.compressedBytes = p.sizeFromFile ? (await stat(seg.t1Path)).size : p.compressedBytes;
+    seg.frameCount = p.frameCount;
+    seg.frameIndex = p.frameIndex;
+    seg.uploaded = p.uploaded;
     segments.push(seg);
-    nextId = seg.endId;
+    if (p.compress) toCompress.push(seg);
   }
-  await applySeals(seals);
-  return { segments, firstId, nextId, report, toCompress, records };
-}
-
-/** A sealed Tier 1 segment as the catalog describes it. */
-function segmentOf(entry: CatalogEntry, path: string, t1Path: string): Segment {
-  const seg = new Segment(entry.baseId, path, t1Path, entry.recordCount, entry.dataBytes, true);
-  seg.tier = SegmentTier.TIER1;
-  seg.dataCrc = entry.dataCrc;
-  seg.maxTimestamp = entry.maxTimeSec * 1000;
-  seg.compressedBytes = entry.compressedBytes;
-  seg.frameCount = entry.frameCount;
-  seg.uploaded = (entry.flags & FLAG_UPLOADED) !== 0;
-  return seg;
-}
-
-
-async function removeFile(path: string, report: RecoveryReport): Promise<void> {
-  await unlink(path);
-  report.removedFiles.push(path);
-}
-
-/** A recovered unsealed segment's footer, written only once the whole stream recovered without an error. */
-interface PendingSeal {
-  path: string;
-  validBytes: number;
-  footer: Uint8Array;
-}
-
-/**
- * Reads one raw segment: trusts a valid footer, else inspects the unsealed data (the shared rule
- * of format/record.ts `inspectFrames`: torn tail or damage). Changes no file: the seal of an
- * unsealed segment is queued in `seals` and written by {@link applySeals} once every segment of
- * the stream recovered, so damage found in a later file leaves earlier ones untouched too.
- * Returns null when the file was a headerless tail with no record (removed).
- */
-async function recoverSegment(
-  path: string,
-  t1Path: string,
-  fileId: number,
-  segmentBytes: number,
-  isLast: boolean,
-  sealedPerCatalog: boolean,
-  report: RecoveryReport,
-  seals: PendingSeal[],
-): Promise<Segment | null> {
-  const fh = await openFile(path, OpenMode.READ);
-  try {
-    const size = (await fh.stat()).size;
-    const head = new Uint8Array(SEGMENT_HEADER_BYTES);
-    await fh.read(head, 0, SEGMENT_HEADER_BYTES, 0);
-    let header;
-    try {
-      if (size < SEGMENT_HEADER_BYTES) throw AofError.corrupt('segment shorter than its header', { path, size });
-      header = decodeHeader(head);
-    } catch (err) {
-      // A tail file whose header never made it to disk holds no record: the crash came right after
-      // its creation, and it is removed. One whose data region holds a valid frame was written
-      // after its header, so the header is damaged, not missing: refuse (aof2-admin repair).
-      if (isLast && !sealedPerCatalog && err instanceof AofError && err.code === ErrorCode.CORRUPT) {
-        const data = new Uint8Array(Math.max(0, size - SEGMENT_HEADER_BYTES));
-        if (data.length > 0) await fh.read(data, 0, data.length, SEGMENT_HEADER_BYTES);
-        const first = findFrame(data, 0, data.length, 0);
-        if (first >= 0) {
-          throw AofError.corrupt(
-            `segment ${path} has a damaged header (${err.message}) but its data holds valid records (the first at file offset ${SEGMENT_HEADER_BYTES + first}); ` +
-              'nothing was changed: see aof2-admin verify and aof2-admin repair (docs/operations.md)',
-            { path, offset: 0, firstValidOffset: SEGMENT_HEADER_BYTES + first },
-          );
-        }
-        await fh.close();
-        await removeFile(path, report);
-        return null;
-      }
-      throw withPath(err, path);
-    }
-    if (header.baseId !== fileId) {
-      throw AofError.corrupt(`segment ${path} header says base id ${header.baseId}, file name says ${fileId}`, { path });
-    }
-    if (size >= SEGMENT_HEADER_BYTES + SEGMENT_FOOTER_BYTES) {
-      const tail = new Uint8Array(SEGMENT_FOOTER_BYTES);
-      await fh.read(tail, 0, SEGMENT_FOOTER_BYTES, size - SEGMENT_FOOTER_BYTES);
-      const footer = tryDecodeFooter(tail);
-      if (footer !== null && footer.baseId === fileId && SEGMENT_HEADER_BYTES + footer.dataBytes + SEGMENT_FOOTER_BYTES === size) {
-        checkFits(path, footer.dataBytes, segmentBytes);
-        report.trustedSegments++;
-        const seg = new Segment(fileId, path, t1Path, footer.recordCount, footer.dataBytes, true);
-        seg.dataCrc = footer.dataCrc;
-        seg.maxTimestamp = footer.maxTimestamp;
-        return seg;
-      }
-    }
-    // Recorded as sealed, yet no valid footer: trimming it as a torn tail would drop acknowledged
-    // records and treat every later segment as never acknowledged (removing their files). Refuse,
-    // without touching the file.
-    if (sealedPerCatalog) {
-      throw AofError.corrupt(`segment ${path} is recorded as sealed but its footer is missing or damaged`, { path, size });
-    }
-    // Unsealed: keep the valid prefix and seal it, unless what follows it is damage.
-    const dataLen = size - SEGMENT_HEADER_BYTES;
-    const data = new Uint8Array(dataLen);
-    if (dataLen > 0) await fh.read(data, 0, dataLen, SEGMENT_HEADER_BYTES);
-    const scan = inspectFrames(data, 0, dataLen, header.durableBytes ?? 0);
-    if (scan.damage !== null) throw damagedSegment(path, fileId, scan);
-    report.scannedSegments++;
-    report.scannedBytes += dataLen;
-    report.trimmedBytes += dataLen - scan.validBytes;
-    checkFits(path, scan.validBytes, segmentBytes);
-    const footer = new Uint8Array(SEGMENT_FOOTER_BYTES);
-    const dataCrc = crc32(data.subarray(0, scan.validBytes));
-    encodeFooterInto(footer, 0, {
-      recordCount: scan.count,
-      baseId: fileId,
-      dataBytes: scan.validBytes,
-      dataCrc,
-      minTimestamp: scan.minTimestamp,
-      maxTimestamp: scan.maxTimestamp,
-      sealedAt: Date.now(),
-    });
-    // An empty segment is removed by the caller, not sealed.
-    if (scan.count > 0) seals.push({ path, validBytes: scan.validBytes, footer });
-    const seg = new Segment(fileId, path, t1Path, scan.count, scan.validBytes, true);
-    seg.dataCrc = dataCrc;
-    seg.maxTimestamp = scan.count > 0 ? scan.maxTimestamp : 0;
-    return seg;
-  } finally {
-    await fh.close().catch(() => undefined);
+  const report: RecoveryReport = { ...plan.report, removedFiles: [] };
+  for (const r of plan.removals) {
+    await unlink(r.path);
+    report.removedFiles.push(r.path);
   }
+  await applySeals(plan.seals);
+  return { segments, firstId: plan.firstId, nextId: plan.nextId, report, toCompress, records: plan.records };
 }
 
-/**
- * AOF_ERR_CORRUPT for an unsealed segment whose data is damaged (format/record.ts inspectFrames):
- * what a cut at the damage would drop, so the operator can decide (aof2-admin repair).
- */
-function damagedSegment(path: string, baseId: number, scan: FrameInspection): AofError {
-  const d = scan.damage!;
-  const firstLost = baseId + scan.count;
-  return AofError.corrupt(
-    `segment ${path} is damaged: ${describeFrameDamage(d, SEGMENT_HEADER_BYTES)}; ` +
-      `cutting it there would drop ${droppedRecordsText(d)} record(s) from id ${firstLost} (${scan.tailBytes} bytes). Nothing was changed: ` +
-      'run aof2-admin verify, then aof2-admin repair --accept-loss to accept the loss (docs/operations.md)',
-    {
-      path,
-      offset: SEGMENT_HEADER_BYTES + d.badOffset,
-      nextValidOffset: d.nextValidOffset < 0 ? null : SEGMENT_HEADER_BYTES + d.nextValidOffset,
-      firstLostId: firstLost,
-      droppedRecords: d.droppedRecords,
-      droppedBytes: scan.tailBytes,
-    },
-  );
-}
-
-/** Writes the queued footers: truncate to the valid prefix, footer, fdatasync. */
-async function applySeals(seals: readonly PendingSeal[]): Promise<void> {
+/** Writes the planned footers: truncate to the valid prefix, footer, fdatasync. */
+async function applySeals(seals: readonly PlannedSeal[]): Promise<void> {
   for (const s of seals) {
     const fh = await openFile(s.path, OpenMode.UPDATE);
     try {
@@ -395,30 +232,4 @@ async function applySeals(seals: readonly PendingSeal[]): Promise<void> {
       await fh.close();
     }
   }
-}
-
-function checkFits(path: string, dataBytes: number, segmentBytes: number): void {
-  if (dataBytes > segmentBytes) {
-    throw AofError.invalidArgument(
-      `segment ${path} holds ${dataBytes} bytes of records but tier0.segmentBytes is ${segmentBytes}; reopen with a segmentBytes at least that large`,
-      { path, dataBytes, segmentBytes },
-    );
-  }
-}
-
-function withPath(err: unknown, path: string): unknown {
-  if (err instanceof AofError) {
-    return new AofError(err.code, `${path}: ${err.message}`, { cause: err, details: { ...err.details, path } });
-  }
-  return AofError.io('read segment', path, err);
-}
-
-/** Path of the raw segment file starting at `baseId` in stream directory `dir`. */
-export function segmentPath(dir: string, baseId: number): string {
-  return join(dir, segmentFileName(baseId));
-}
-
-/** Path of the Tier 1 file of the segment starting at `baseId`. */
-export function tier1Path(dir: string, baseId: number): string {
-  return join(dir, segmentFileName(baseId).replace(/\.seg$/, TIER1_FILE_SUFFIX));
 }

@@ -69,6 +69,12 @@ export interface Tier1Stats {
   localCorruptRefetches: number;
   /** Compression attempts that read the raw file because the segment was not resident (recovery, or past the hold). */
   compressedFromFile: number;
+  /**
+   * Manifest appends compression went on without (COMPRESSION_STARTED, COMPRESSION_FAILED) that
+   * failed: the transition is not recorded, the next open re-derives it (the segment is still
+   * SEALED there, so it is compressed again).
+   */
+  manifestAppendFailures: number;
   lastError: string | null;
 }
 
@@ -141,6 +147,7 @@ export class Tier1 {
     compressQueue: 0,
     compressedFromFile: 0,
     rawPendingBytes: 0,
+    manifestAppendFailures: 0,
     lastError: null,
   };
   readonly #arena: Arena;
@@ -351,7 +358,12 @@ export class Tier1 {
   async #compress({ stream, seg }: Job): Promise<void> {
     const pool = this.#compressPool!;
     for (let attempt = 1; ; attempt++) {
-      void this.#manifest.append([{ type: ManifestRecordType.COMPRESSION_STARTED, stream, baseId: seg.baseId, fields: { attempt } }]).catch(() => undefined);
+      // Not awaited: the record only makes a crash mid-compression visible in the log. A failure
+      // is counted and reported; the manifest then refuses COMPRESSION_DONE too, so the segment
+      // stays SEALED and the next open compresses it again.
+      void this.#manifest
+        .append([{ type: ManifestRecordType.COMPRESSION_STARTED, stream, baseId: seg.baseId, fields: { attempt } }])
+        .catch((err: unknown) => this.#manifestAppendFailed(stream, seg.baseId, 'COMPRESSION_STARTED', err));
       // Read from the arena when the whole segment is resident; pin so the slot outlives the task.
       const slot = seg.slot >= 0 && !seg.partial && this.#arena.state(seg.slot) === SlotState.CLEAN ? seg.slot : -1;
       if (slot >= 0) this.#arena.pin(slot);
@@ -411,7 +423,8 @@ export class Tier1 {
           this.#events.failed('compress', stream, seg.baseId, attempt, err);
           await this.#manifest
             .append([{ type: ManifestRecordType.COMPRESSION_FAILED, stream, baseId: seg.baseId, fields: { attempts: attempt } }])
-            .catch(() => undefined);
+            // Unrecorded, the segment stays SEALED (raw, readable): the next open tries again.
+            .catch((err: unknown) => this.#manifestAppendFailed(stream, seg.baseId, 'COMPRESSION_FAILED', err));
           return;
         }
         this.stats.compressRetries++;
@@ -424,5 +437,12 @@ export class Tier1 {
       }
       await sleep(backoff(attempt));
     }
+  }
+
+  /** A manifest append compression went on without failed: counted, kept as lastError, reported. */
+  #manifestAppendFailed(stream: string, baseId: number, record: string, err: unknown): void {
+    this.stats.manifestAppendFailures++;
+    this.stats.lastError = err instanceof AofError ? `${err.code}: ${err.message}` : String(err);
+    this.#events.manifestAppendFailed('tier1', stream, baseId, record, err);
   }
 }

@@ -71,6 +71,12 @@ export interface Tier2Stats {
   breakerState: number;
   breakerOpened: number;
   breakerClosed: number;
+  /**
+   * NEEDS_RECOVERY records (a damaged local copy found at upload) that failed to append: the
+   * catalog still says TIER1, so the next open trusts the file again, and its upload finds the
+   * damage and tries to record it again (reads never return the damaged bytes: frames are CRC-checked).
+   */
+  manifestAppendFailures: number;
   lastError: string | null;
 }
 
@@ -118,6 +124,7 @@ export class Tier2 {
     breakerState: BreakerState.closed,
     breakerOpened: 0,
     breakerClosed: 0,
+    manifestAppendFailures: 0,
     lastError: null,
   };
   readonly store: ObjectStore;
@@ -328,7 +335,12 @@ export class Tier2 {
           this.stats.localBytes -= seg.compressedBytes;
           seg.tier = SegmentTier.MISSING;
           seg.error = err;
-          await this.#manifest.append([{ type: ManifestRecordType.NEEDS_RECOVERY, stream, baseId: seg.baseId, fields: {} }]).catch(() => undefined);
+          await this.#manifest.append([{ type: ManifestRecordType.NEEDS_RECOVERY, stream, baseId: seg.baseId, fields: {} }]).catch((failure: unknown) => {
+            // Unrecorded: see Tier2Stats.manifestAppendFailures for why that is safe.
+            this.stats.manifestAppendFailures++;
+            this.stats.lastError = describe(failure);
+            this.#events.manifestAppendFailed('tier2', stream, seg.baseId, 'NEEDS_RECOVERY', failure);
+          });
           return;
         }
         // A crashed worker says nothing about the store; everything else counts against it.

@@ -104,7 +104,7 @@ export async function runDump(root: string, options: DumpOptions, io: Io): Promi
   const streams = await readResidency(root, manifest.catalog);
   // A map of a root whose manifest and files disagree, or whose active segment is damaged, must
   // not pass for a healthy one: reported, and exit 1 (the engine would refuse or has lost ids).
-  const check = await checkStreams(root, streams);
+  const check = await checkStreams(root, streams, manifest.catalog);
   const code = check.problems.length > 0 ? ExitCode.CORRUPT : ExitCode.OK;
   if (options.json === true) {
     printJson(io, {

@@ -1,7 +1,7 @@
 /**
  * `aof2-admin manifest inspect <root>`: per chunk its sequence, committed length, stored vs
  * recomputed chunk CRC, uncommitted (torn) bytes and record counts by type; the snapshot files;
- * and where replay would start. Offline and read-only. Exits 1 when it finds corruption.
+ * where replay would start and what the next open would repair. Offline and read-only. Exits 1 when it finds corruption.
  */
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { readManifest } from './manifest-reader.js';
@@ -27,7 +27,7 @@ export async function runManifestInspect(root: string, options: ManifestInspectO
   const m = await readManifest(root);
   const code = m.problems.length > 0 ? ExitCode.CORRUPT : ExitCode.OK;
   if (options.json === true) {
-    printJson(io, { chunks: m.chunks, snapshots: m.snapshots, tempFiles: m.tempFiles, replay: m.replay, problems: m.problems });
+    printJson(io, { chunks: m.chunks, snapshots: m.snapshots, tempFiles: m.tempFiles, replay: m.replay, problems: m.problems, repairs: m.repairs });
     return code;
   }
   io.out.write(`chunks: ${m.chunks.length}\n`);
@@ -71,6 +71,12 @@ export async function runManifestInspect(root: string, options: ManifestInspectO
     );
   }
   if (m.tempFiles.length > 0) io.out.write(`leftover temp files (removed at the next open): ${m.tempFiles.join(' ')}\n`);
+  // What the engine's next open would change (the same replay decides it; aof2-admin never does).
+  const changes = m.repairs.filter((r) => r.kind !== 'remove');
+  if (changes.length > 0) {
+    io.out.write(`the next open would repair ${changes.length} chunk(s):\n`);
+    for (const r of changes) io.out.write(`  ${r.file}: ${r.reason} (cut to ${r.truncateTo} bytes)\n`);
+  }
   const from = m.replay.snapshotSeq === null ? 'the first chunk' : `snapshot ${m.replay.snapshotSeq}`;
   io.out.write(
     `replay: from ${from}, ${m.replay.chunks} chunk(s), ${m.replay.records} record(s), ${m.replay.orphans} orphan(s); ` +

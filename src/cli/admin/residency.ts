@@ -7,15 +7,22 @@
  * file: active, sealed, or compression failed), 1 = local Tier 1 file (`.t1`), 2 = remote only
  * (Tier 2 object, local copy evicted). null = no usable copy (needs recovery without an upload,
  * or the retention tombstone).
+ *
+ * Which tier a segment is in is decided by recovery's own decision table (src/tier0/recovery-plan.ts,
+ * on the facts recovery.ts `readStreamFacts` reads), run read-only: the tier the engine gives the
+ * segment at its next open. Only a segment the table does not keep (a refused or leftover one)
+ * falls back to what its catalog entry says ({@link tierOf}).
  */
 import { readdir } from 'node:fs/promises';
-import { OpenMode, isRealDirectory, listFiles, openFile } from '../../safe-fs.js';
+import { isRealDirectory, listFiles } from '../../safe-fs.js';
 import { join } from 'node:path';
-import { scanFrames } from '../../format/record.js';
-import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, parseSegmentFileName, segmentFileName, tryDecodeFooter } from '../../format/segment.js';
+import { parseSegmentFileName, segmentFileName } from '../../format/segment.js';
 import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState, type CatalogEntry } from '../../format/snapshot.js';
 import { parseTier1FileName, tier1FileName } from '../../format/tier1.js';
 import type { Catalog } from '../../manifest/catalog.js';
+import { planRecovery, type PlannedSegment, type RawFileFacts, type RecoveryPlan } from '../../tier0/recovery-plan.js';
+import { readStreamFacts } from '../../tier0/recovery.js';
+import { SegmentTier } from '../../tier0/segment.js';
 import { STREAMS_DIR } from './root-layout.js';
 
 export type Tier = 0 | 1 | 2 | null;
@@ -99,26 +106,34 @@ export async function streamNames(root: string, catalog: Catalog): Promise<strin
   return [...names].sort();
 }
 
-/** Counts of a raw file the catalog does not record: footer when sealed, else a frame scan. */
-async function describeRawFile(path: string): Promise<{ records: number; rawBytes: number; sealed: boolean }> {
-  const fh = await openFile(path, OpenMode.READ);
-  try {
-    const size = (await fh.stat()).size;
-    if (size >= SEGMENT_HEADER_BYTES + SEGMENT_FOOTER_BYTES) {
-      const tail = new Uint8Array(SEGMENT_FOOTER_BYTES);
-      await fh.read(tail, 0, SEGMENT_FOOTER_BYTES, size - SEGMENT_FOOTER_BYTES);
-      const footer = tryDecodeFooter(tail);
-      if (footer !== null && size === SEGMENT_HEADER_BYTES + footer.dataBytes + SEGMENT_FOOTER_BYTES) {
-        return { records: footer.recordCount, rawBytes: footer.dataBytes, sealed: true };
-      }
-    }
-    const bytes = new Uint8Array(Math.max(0, size));
-    if (size > 0) await fh.read(bytes, 0, size, 0);
-    const scan = scanFrames(bytes, Math.min(SEGMENT_HEADER_BYTES, size), size);
-    return { records: scan.count, rawBytes: scan.validBytes, sealed: false };
-  } finally {
-    await fh.close();
-  }
+/** Tier of a segment the decision table keeps. */
+function plannedTier(p: PlannedSegment): Tier {
+  if (p.tier === SegmentTier.RAW) return 0;
+  if (p.tier === SegmentTier.TIER1) return 1;
+  if (p.tier === SegmentTier.TIER2) return 2;
+  return null;
+}
+
+/**
+ * What the next open would decide for stream `name` (read-only): the facts of its files and the
+ * decision table's plan, every refusal collected. segmentBytes is the largest possible: the admin
+ * does not know the engine's configuration, and never refuses a file as too large for it.
+ * @throws AOF_ERR_UNSAFE_PATH (a link among the stream's files), fs errors
+ */
+export async function readStreamPlan(root: string, name: string, catalog: Catalog): Promise<{ raw: ReadonlyMap<number, RawFileFacts>; plan: RecoveryPlan }> {
+  const dir = join(root, STREAMS_DIR, name);
+  const entries = new Map(catalog.entries(name).map((e) => [e.baseId, e]));
+  const facts = (await isRealDirectory(dir))
+    ? await readStreamFacts(dir, entries)
+    : { listing: { raw: [], tier1: [], temp: [] }, raw: new Map<number, RawFileFacts>(), tier1: new Map() };
+  const plan = planRecovery({ dir: `${STREAMS_DIR}/${name}`, stream: name, segmentBytes: Number.MAX_SAFE_INTEGER, catalog: entries, rebuilt: false, ...facts, now: 0, collectRefusals: true });
+  return { raw: facts.raw, plan };
+}
+
+/** Counts of a raw file from its facts: the footer when sealed, else the valid frames. */
+function describeRawFile(facts: RawFileFacts | undefined): { records: number; rawBytes: number; sealed: boolean } {
+  if (facts?.footer != null) return { records: facts.footer.recordCount, rawBytes: facts.footer.dataBytes, sealed: true };
+  return { records: facts?.scan?.count ?? 0, rawBytes: facts?.scan?.validBytes ?? 0, sealed: false };
 }
 
 /** The residency of every stream (or of `only`), segments in ascending id order. */
@@ -128,11 +143,14 @@ export async function readResidency(root: string, catalog: Catalog, only: string
     if (only !== null && name !== only) continue;
     const dirRel = `${STREAMS_DIR}/${name}`;
     const files = new Set(await listDir(join(root, STREAMS_DIR, name)));
+    const { raw: rawFacts, plan } = await readStreamPlan(root, name, catalog);
+    const planned = new Map(plan.segments.map((p) => [p.baseId, p]));
     const rows = new Map<number, SegmentRow>();
     for (const entry of catalog.entries(name)) {
       const seg = segmentFileName(entry.baseId);
       const t1 = tier1FileName(entry.baseId);
-      const tier = tierOf(entry);
+      const p = entry.state === SegmentState.DELETED ? undefined : planned.get(entry.baseId);
+      const tier = p === undefined ? tierOf(entry) : plannedTier(p);
       const compressed = entry.state === SegmentState.TIER1 || entry.state === SegmentState.NEEDS_RECOVERY ? entry.compressedBytes : 0;
       rows.set(entry.baseId, {
         stream: name,
@@ -158,7 +176,7 @@ export async function readResidency(root: string, catalog: Catalog, only: string
       const baseId = rawId ?? t1Id;
       if (baseId === null || rows.has(baseId)) continue;
       if (rawId !== null) {
-        const raw = await describeRawFile(join(root, STREAMS_DIR, name, file));
+        const raw = describeRawFile(rawFacts.get(rawId));
         rows.set(baseId, {
           stream: name,
           baseId,

@@ -3,26 +3,34 @@
  * by `verify` and `dump`, so neither prints a root as healthy while the engine would refuse it or
  * while acknowledged records are gone.
  *
- * Per stream, in id order (the retention tombstone aside):
- * - a segment the manifest records has its local file where its state says it should (raw file for
- *   sealed and compression-failed, `.t1` for a local Tier 1 copy), and that file holds the records
- *   the manifest recorded: a footer (or Tier 1 header) with fewer records means acknowledged ids
- *   are missing, one with more means the files and the manifest tell different histories;
- * - every segment starts where the previous one ends, counted from the files where they exist:
- *   a gap means missing ids, an overlap means two segments claim the same ids. The one expected
- *   break is a crash leftover: a file the manifest does not record, after an unsealed segment,
- *   holds only records never acknowledged (the next open removes it), so it is a note;
- * - an unsealed segment (the active tail) is a torn tail or damage by the engine's own rule
- *   (verify-files.ts verifySegment, format/record.ts inspectFrames).
+ * The verdict about ids is the engine's own: the stream's files and catalog go through recovery's
+ * decision table (src/tier0/recovery-plan.ts `planRecovery`, the facts read by recovery.ts
+ * `readStreamFacts`, both read-only), collecting every refusal instead of stopping at the first:
+ * - a segment file holding fewer records than the manifest recorded ("acknowledged ids ... are
+ *   missing"), and a segment that does not start where the previous one ends after a sealed one
+ *   ("ids ... are missing", "ids ... are claimed twice"), are problems;
+ * - any other refusal (damaged header, sealed file without a footer, damaged unsealed data, ...) is
+ *   a note naming what the next open refuses: the file checks report the damage itself;
+ * - what the next open removes (files after an unsealed segment that do not continue it: records
+ *   never acknowledged; an unfinished compression; an evicted copy; files below the retention
+ *   floor) and re-records (a file holding more records than recorded) are notes.
+ * On top of that, per row: a segment the manifest records has its local file where its state says
+ * it should (raw file for sealed and compression-failed, `.t1` for a local Tier 1 copy) and a
+ * `.t1` file's header counts the records the manifest recorded; an unsealed segment (the active
+ * tail) is a torn tail or damage by the engine's own rule (verify-files.ts verifySegment).
  *
  * Read-only. Messages name the stream, the segment and the ids.
  */
-import { OpenMode, openFile } from '../../safe-fs.js';
 import { join } from 'node:path';
-import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, tryDecodeFooter } from '../../format/segment.js';
+import { ManifestRecordType } from '../../format/manifest.js';
+import { segmentFileName } from '../../format/segment.js';
 import { TIER1_HEADER_BYTES, decodeTier1Header } from '../../format/tier1.js';
+import type { Catalog } from '../../manifest/catalog.js';
+import { OpenMode, openFile } from '../../safe-fs.js';
+import type { RemovalReason } from '../../tier0/recovery-plan.js';
 import { type Problem } from './problem.js';
-import type { SegmentRow, StreamResidency } from './residency.js';
+import { readStreamPlan, type SegmentRow, type StreamResidency } from './residency.js';
+import { STREAMS_DIR } from './root-layout.js';
 import { verifySegment } from './verify-files.js';
 
 export interface StreamCheck {
@@ -44,64 +52,64 @@ async function readHead(path: string, n: number, fromEnd = false): Promise<{ byt
   }
 }
 
-/** Records the local file of a recorded segment holds, by its footer or Tier 1 header; null when unreadable (verify reports the damage itself). */
-async function fileRecords(root: string, row: SegmentRow): Promise<number | null> {
-  const seg = row.files.find((f) => f.endsWith('.seg'));
-  if (seg !== undefined && (row.state === 'sealed' || row.state === 'compression-failed' || row.files.every((f) => !f.endsWith('.t1')))) {
-    const { bytes, size } = await readHead(join(root, seg), SEGMENT_FOOTER_BYTES, true);
-    const footer = tryDecodeFooter(bytes);
-    if (footer === null || footer.baseId !== row.baseId || SEGMENT_HEADER_BYTES + footer.dataBytes + SEGMENT_FOOTER_BYTES !== size) return null;
-    return footer.recordCount;
-  }
+/** Records a segment's local Tier 1 file holds, by its header; null when unreadable (verify reports the damage itself). */
+async function tier1Records(root: string, row: SegmentRow): Promise<number | null> {
   const t1 = row.files.find((f) => f.endsWith('.t1'));
-  if (t1 !== undefined) {
-    try {
-      const header = decodeTier1Header((await readHead(join(root, t1), TIER1_HEADER_BYTES)).bytes);
-      return header.baseId === row.baseId ? header.recordCount : null;
-    } catch {
-      return null;
-    }
+  if (t1 === undefined) return null;
+  try {
+    const header = decodeTier1Header((await readHead(join(root, t1), TIER1_HEADER_BYTES)).bytes);
+    return header.baseId === row.baseId ? header.recordCount : null;
+  } catch {
+    return null;
   }
-  return null;
 }
 
 function ids(first: number, count: number): string {
   return count <= 0 ? 'no ids' : count === 1 ? `id ${first}` : `ids ${first}..${first + count - 1}`;
 }
 
+const REMOVAL_TEXT: Record<RemovalReason, string> = {
+  temp: 'a temp file of an interrupted write',
+  expired: 'below the retention floor (a crash before its removal)',
+  'after-unsealed': 'it does not continue the unsealed segment before it: a crash leftover of records never acknowledged',
+  'raw-beside-tier1': 'a raw copy beside its recorded Tier 1 file',
+  'unfinished-compression': 'an unfinished compression (the segment is compressed again)',
+  'evicted-copy': 'a local copy of a segment Tier 2 holds',
+  empty: 'an unsealed segment with no record',
+  'headerless-tail': 'a tail file whose header never reached the disk, with no record',
+};
+
 /**
- * Checks every stream of `streams` (the residency map); `unsealed` false skips the frame-level
- * check of active segments (verify checks every file itself).
+ * Checks every stream of `streams` (the residency map) against `catalog`; `unsealed` false skips
+ * the frame-level check of active segments (verify checks every file itself).
  */
-export async function checkStreams(root: string, streams: readonly StreamResidency[], unsealed = true): Promise<StreamCheck> {
+export async function checkStreams(root: string, streams: readonly StreamResidency[], catalog: Catalog, unsealed = true): Promise<StreamCheck> {
   const problems: Problem[] = [];
   const notes: string[] = [];
   for (const s of streams) {
-    const dir = `streams/${s.name}`;
+    const dir = `${STREAMS_DIR}/${s.name}`;
     const say = (message: string, file = dir): void => {
       problems.push({ file, offset: 0, length: 0, message: `stream ${s.name}: ${message}` });
     };
-    let prevEnd: number | null = null;
-    let prevUnsealed = false;
     for (const row of s.segments) {
       if (row.state === 'deleted') continue;
       const has = (suffix: string): boolean => row.files.some((f) => f.endsWith(suffix));
       const where = `segment ${row.baseId}`;
-      let records = row.records;
       if (row.inCatalog) {
         if ((row.state === 'sealed' || row.state === 'compression-failed') && !has('.seg')) {
           say(`${where} is recorded as ${row.state} (${ids(row.baseId, row.records)}) but its raw file is missing`);
         }
-        if (row.state === 'tier1' && row.tier === 1 && !has('.t1')) say(`${where} is recorded in Tier 1 (${ids(row.baseId, row.records)}) but its .t1 file is missing`);
+        // Without an upload the records are nowhere else; with one the next open reads them from Tier 2.
+        if (row.state === 'tier1' && !row.uploaded && !has('.t1')) say(`${where} is recorded in Tier 1 (${ids(row.baseId, row.records)}) but its .t1 file is missing`);
         if (row.state === 'needs-recovery' && !row.uploaded) say(`${where} needs recovery and has no Tier 2 copy: ${ids(row.baseId, row.records)} cannot be read`);
-        const held = await fileRecords(root, row);
+        // Raw files are the plan's (below); a Tier 1 file the engine trusts from the catalog is checked here.
+        const held = row.state === 'tier1' && row.tier === 1 ? await tier1Records(root, row) : null;
         if (held !== null && held !== row.records) {
           say(
             `the manifest records ${where} as ${ids(row.baseId, row.records)} (${row.records} records), its file holds ${ids(row.baseId, held)} (${held} records)` +
               (held < row.records ? `: acknowledged ${ids(row.baseId + held, row.records - held)} are missing` : ''),
-            row.files[0] ?? dir,
+            row.files.find((f) => f.endsWith('.t1')) ?? dir,
           );
-          records = held;
         }
       } else if (row.state === 'active' && unsealed) {
         const file = row.files.find((f) => f.endsWith('.seg'))!;
@@ -109,17 +117,38 @@ export async function checkStreams(root: string, streams: readonly StreamResiden
         const check = verifySegment(file, bytes, row.baseId, undefined);
         for (const p of check.problems) problems.push({ ...p, message: `stream ${s.name}: ${p.message}` });
       }
-      if (prevEnd !== null && row.baseId !== prevEnd) {
-        if (prevUnsealed && !row.inCatalog) {
-          notes.push(`stream ${s.name}: ${where} does not continue the unsealed segment before it (which ends at id ${prevEnd - 1}): a crash leftover of records never acknowledged; the next open removes it`);
-        } else if (row.baseId > prevEnd) {
-          say(`${where} starts at id ${row.baseId} but the segment before it ends at id ${prevEnd - 1}: ${ids(prevEnd, row.baseId - prevEnd)} are missing`);
-        } else {
-          say(`${where} starts at id ${row.baseId} but the segment before it ends at id ${prevEnd - 1}: ${ids(row.baseId, prevEnd - row.baseId)} are claimed twice`);
-        }
+    }
+
+    // The engine's verdict on ids (recovery's decision table).
+    const { plan } = await readStreamPlan(root, s.name, catalog);
+    for (const r of plan.refusals) {
+      const file = `${dir}/${segmentFileName(r.baseId)}`;
+      if (r.kind === 'fewer-records') {
+        const recorded = r.expected!;
+        const held = r.actual!;
+        say(
+          `the manifest records segment ${r.baseId} as ${ids(r.baseId, recorded)} (${recorded} records), its file holds ${ids(r.baseId, held)} (${held} records): acknowledged ${ids(r.baseId + held, recorded - held)} are missing`,
+          file,
+        );
+      } else if (r.kind === 'gap') {
+        const prevEnd = r.expected!;
+        const where = `segment ${r.baseId} starts at id ${r.baseId} but the segment before it ends at id ${prevEnd - 1}`;
+        if (r.baseId > prevEnd) say(`${where}: ${ids(prevEnd, r.baseId - prevEnd)} are missing`);
+        else say(`${where}: ${ids(r.baseId, prevEnd - r.baseId)} are claimed twice`);
+      } else {
+        notes.push(`stream ${s.name}: the next open refuses segment ${r.baseId} (${r.error.code}): ${r.error.message}`);
       }
-      prevEnd = row.baseId + records;
-      prevUnsealed = row.state === 'active';
+    }
+    for (const r of plan.removals) {
+      // verify notes a raw copy beside its Tier 1 file itself.
+      if (r.reason === 'raw-beside-tier1') continue;
+      notes.push(`stream ${s.name}: ${r.path}: ${REMOVAL_TEXT[r.reason]}; the next open removes it`);
+    }
+    for (const rec of plan.records) {
+      const entry = catalog.get(s.name, rec.baseId);
+      if (rec.type === ManifestRecordType.SEALED && entry !== undefined && entry.recordCount < (rec.fields['recordCount'] ?? 0)) {
+        notes.push(`stream ${s.name}: segment ${rec.baseId} holds ${rec.fields['recordCount']} records, the manifest recorded ${entry.recordCount}; the next open re-records it`);
+      }
     }
   }
   return { problems, notes };

@@ -60,7 +60,7 @@ export async function runVerify(root: string, options: VerifyOptions, io: Io): P
   }
 
   // Catalog against files, per stream (the frames of every file are checked below).
-  const streamCheck = await checkStreams(root, streams, false);
+  const streamCheck = await checkStreams(root, streams, manifest.catalog, false);
   problems.push(...streamCheck.problems);
   notes.push(...streamCheck.notes);
 
