@@ -8,7 +8,7 @@
 import type { Arena } from '../arena/arena.js';
 import { SlotState } from '../arena/layout.js';
 import { AofError } from '../errors.js';
-import type { Segment } from '../tier0/segment.js';
+import { SegmentTier, type Segment } from '../tier0/segment.js';
 import type { SegmentLoadTask } from '../../workers/tier1-protocol.js';
 
 /**
@@ -41,7 +41,10 @@ export function startSegmentLoad(arena: Arena, seg: Segment, load: SegmentLoader
     },
     (err: unknown) => {
       arena.release(slot);
-      seg.error = err instanceof AofError ? err : AofError.io('hydrate segment', seg.path, err);
+      // The segment moved on while it loaded: compressed meanwhile, its raw file removed (the
+      // worker opens the file long after this call, so ENOENT is a real outcome). Not a failure:
+      // the reader's retry takes the new tier's path. Only a load of a still-raw segment failed.
+      if (seg.tier === SegmentTier.RAW) seg.error = err instanceof AofError ? err : AofError.io('hydrate segment', seg.path, err);
       seg.hydration = null;
       onDone();
     },

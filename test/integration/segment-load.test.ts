@@ -17,7 +17,7 @@ import { startSegmentLoad, type SegmentLoader } from '../../src/read/segment-loa
 import { ErrorCode } from '../../src/errors.js';
 import { loadSegmentInto } from '../../workers/hydrate.js';
 import { segmentPath, tier1Path } from '../../src/tier0/recovery.js';
-import { Segment } from '../../src/tier0/segment.js';
+import { Segment, SegmentTier } from '../../src/tier0/segment.js';
 import { payloadFor, sameBytes, tempRoot } from '../../support/tmp.js';
 import { Deadline } from '../../support/engine.js';
 import { RECORD_PAYLOAD_OFFSET, frameLength } from '../../src/format/record.js';
@@ -99,4 +99,27 @@ test('a raw segment whose data fails its CRC is AOF_ERR_CORRUPT with details, an
   assert.equal(typeof details['stored'], 'number');
   assert.equal(typeof details['actual'], 'number');
   assert.notEqual(details['stored'], details['actual']);
+});
+
+test('a raw load whose file was removed because the segment was compressed meanwhile is no failure: the reader retries on the new tier', async (t) => {
+  const { root, cleanup } = tempRoot('aof2-hydrate-unit-');
+  t.after(cleanup);
+  const dir = join(root, 'streams', 's');
+  const arena = new Arena(2, SEGMENT_BYTES, 4096);
+  const seg = new Segment(0, segmentPath(dir, 0), tier1Path(dir, 0), 1, frameLength(100), true);
+  // Tier 1 finished between the load's start and the worker's open: tier moved on, file gone.
+  const compressedMeanwhile: SegmentLoader = async (task) => {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    seg.tier = SegmentTier.TIER1;
+    loadSegmentInto(task); // ENOENT: the raw file is not there
+  };
+  await new Promise<void>((resolve) => assert.equal(startSegmentLoad(arena, seg, compressedMeanwhile, resolve), true));
+  assert.equal(seg.error, null, 'not recorded as a failure of the segment');
+  assert.equal(seg.slot, -1);
+  assert.equal(arena.occupancy().hydrating, 0, 'the slot went back');
+
+  // A segment that is still raw when its file is missing is a real failure.
+  const still = new Segment(0, segmentPath(dir, 0), tier1Path(dir, 0), 1, frameLength(100), true);
+  await new Promise<void>((resolve) => assert.equal(startSegmentLoad(arena, still, inThread, resolve), true));
+  assert.equal(still.error?.code, ErrorCode.IO);
 });
