@@ -21,12 +21,13 @@ import { join } from 'node:path';
 import { AofManager } from '../src/index.js';
 import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState } from '../src/format/snapshot.js';
 import { ManifestLog } from '../src/manifest/manifest-log.js';
-import { openObjectStore, parseSegmentKey, streamPrefix } from '../src/tier2/object-store.js';
+import { openObjectStore } from '../src/tier2/object-store.js';
 import { runCrashChild } from '../test/helpers/crash-run.js';
 import { CRASH_STREAMS, CRASH_T2_RETENTION, CRASH_T2_TIER0, crashPayload, crashT2VerifyOptions, seededRandom } from '../test/helpers/crash-workload.js';
 import { streamFiles } from '../test/helpers/tier1-engine.js';
 import { sameBytes, tempRoot } from '../test/helpers/tmp.js';
 import { Tally, describeError, type Scenario, type ScenarioContext, type ScenarioReport } from './scenario.js';
+import { parseSegmentKey, streamDir, streamPrefix, tier1Path } from '../src/format/root-layout.js';
 
 const FULL_ROUNDS = 100;
 const QUICK_ROUNDS = 5;
@@ -68,7 +69,7 @@ async function checkKilledCatalog(root: string, storeDir: string, where: string,
             } else if (!files.t1.includes(e.baseId)) {
               tally.fail(`${seg}: no local .t1`);
             } else {
-              const size = statSync(join(root, 'streams', stream, `${String(e.baseId).padStart(20, '0')}.t1`)).size;
+              const size = statSync(tier1Path(streamDir(root, stream), e.baseId)).size;
               if (size !== e.compressedBytes) tally.fail(`${seg}: .t1 is ${size} bytes, catalog says ${e.compressedBytes}`);
             }
           } else if (e.state === SegmentState.SEALED || e.state === SegmentState.COMPRESSION_FAILED) {

@@ -16,11 +16,11 @@ import { Piscina } from 'piscina';
 import { AofManager, WouldBlockError, type AofLog, type AofManagerOptions } from '../src/index.js';
 import { RECORD_LENGTH_OFFSET, RECORD_PAYLOAD_OFFSET, frameLength } from '../src/format/record.js';
 import type { FrameIndexEntry } from '../src/format/tier1.js';
-import { STREAMS_DIR } from '../src/manager.js';
 import { readTier1Meta, type Tier1Meta } from '../src/tier1/tier1-file.js';
 import { tempRoot } from '../native-free-bench/fixtures.js';
 import type { SuiteOptions } from '../native-free-bench/shared.js';
 import { LogRecords } from './records.js';
+import { STREAMS_DIR } from '../src/format/root-layout.js';
 
 export const MiB = 1024 * 1024;
 /** Engine defaults (src/config.ts DEFAULTS), spelled out so a change of default does not move the figures silently. */

@@ -50,12 +50,10 @@ import {
   SEGMENT_HEADER_BYTES,
   decodeHeader,
   encodeFooterInto,
-  parseSegmentFileName,
-  segmentFileName,
   tryDecodeFooter,
 } from '../format/segment.js';
 import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState, type CatalogEntry } from '../format/snapshot.js';
-import { TIER1_FILE_SUFFIX } from '../format/tier1.js';
+import { isTempName, parseSegmentFileName, parseTier1FileName, segmentPath, tier1Path } from '../format/root-layout.js';
 import { sealedRecord } from '../manifest/records.js';
 import { OpenMode, listFiles, openFile } from '../safe-fs.js';
 import { readTier1Meta } from '../tier1/tier1-file.js';
@@ -83,16 +81,10 @@ export interface RecoveryReport {
   missingSegments: number;
 }
 
-const TMP_SUFFIX = '.tmp';
-
-function tier1Id(name: string): number | null {
-  if (!name.endsWith(TIER1_FILE_SUFFIX)) return null;
-  return parseSegmentFileName(name.slice(0, -TIER1_FILE_SUFFIX.length) + '.seg');
-}
 
 /** A name recovery acts on: a raw segment, a Tier 1 file or a temp file. */
 function isStreamFile(name: string): boolean {
-  return name.endsWith(TMP_SUFFIX) || parseSegmentFileName(name) !== null || tier1Id(name) !== null;
+  return isTempName(name) || parseSegmentFileName(name) !== null || parseTier1FileName(name) !== null;
 }
 
 /**
@@ -115,8 +107,8 @@ export async function recoverStream(
   // Every file recovery may read, rewrite or remove must be a regular file, not a link (safe-fs.ts).
   for (const name of await listFiles(dir, isStreamFile)) {
     const rawId = parseSegmentFileName(name);
-    const t1Id = tier1Id(name);
-    if (name.endsWith(TMP_SUFFIX) || (rawId ?? t1Id ?? Infinity) < firstId) {
+    const t1Id = parseTier1FileName(name);
+    if (isTempName(name) || (rawId ?? t1Id ?? Infinity) < firstId) {
       await removeFile(join(dir, name), report);
       continue;
     }
@@ -411,14 +403,4 @@ function withPath(err: unknown, path: string): unknown {
     return new AofError(err.code, `${path}: ${err.message}`, { cause: err, details: { ...err.details, path } });
   }
   return AofError.io('read segment', path, err);
-}
-
-/** Path of the raw segment file starting at `baseId` in stream directory `dir`. */
-export function segmentPath(dir: string, baseId: number): string {
-  return join(dir, segmentFileName(baseId));
-}
-
-/** Path of the Tier 1 file of the segment starting at `baseId`. */
-export function tier1Path(dir: string, baseId: number): string {
-  return join(dir, segmentFileName(baseId).replace(/\.seg$/, TIER1_FILE_SUFFIX));
 }

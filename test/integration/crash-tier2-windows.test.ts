@@ -16,16 +16,17 @@ import { cpSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } fro
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { AofError, AofManager, ErrorCode, type AofLog, type AofManagerOptions } from '../../src/index.js';
-import { CHUNK_FILE_SUFFIX, ManifestRecordType } from '../../src/format/manifest.js';
+import { ManifestRecordType } from '../../src/format/manifest.js';
 import { SegmentState } from '../../src/format/snapshot.js';
 import { ManifestLog } from '../../src/manifest/manifest-log.js';
 import { BreakerState, CircuitBreaker } from '../../src/tier2/circuit-breaker.js';
 import { ManifestReplica } from '../../src/tier2/manifest-replica.js';
-import { MANIFEST_PREFIX, openObjectStore, type ObjectStore } from '../../src/tier2/object-store.js';
+import { openObjectStore, type ObjectStore } from '../../src/tier2/object-store.js';
 import { restoreManifest } from '../../src/tier2/rebuild.js';
 import { fill, objectIds, readBack } from '../helpers/tier2-suite.js';
 import { until, withTimeout } from '../helpers/tier1-engine.js';
 import { payloadFor, sameBytes, tempRoot } from '../helpers/tmp.js';
+import { CHUNK_FILE_SUFFIX, MANIFEST_PREFIX } from '../../src/format/root-layout.js';
 
 const SEGMENT_BYTES = 16 * 1024;
 

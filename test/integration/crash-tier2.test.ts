@@ -38,12 +38,13 @@ import { test } from 'node:test';
 import { AofError, AofManager, ErrorCode } from '../../src/index.js';
 import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState, type CatalogEntry } from '../../src/format/snapshot.js';
 import { ManifestLog, type ReplayReport } from '../../src/manifest/manifest-log.js';
-import { MANIFEST_PREFIX, openObjectStore, parseSegmentKey, streamPrefix } from '../../src/tier2/object-store.js';
+import { openObjectStore } from '../../src/tier2/object-store.js';
 import { CRASH_STREAMS, CRASH_T2_RETENTION, CRASH_T2_TIER0, crashPayload, crashT2VerifyOptions, seededRandom } from '../helpers/crash-workload.js';
 import { runCrashChild, type ChildRun } from '../helpers/crash-run.js';
 import { streamFiles, withTimeout } from '../helpers/tier1-engine.js';
 import { filesUnder } from '../helpers/tier2.js';
 import { sameBytes, tempRoot } from '../helpers/tmp.js';
+import { MANIFEST_PREFIX, parseSegmentKey, streamDir, streamPrefix, tier1Path } from '../../src/format/root-layout.js';
 
 const ROUNDS = 16;
 const SEED = 0x7132_c4a5;
@@ -139,7 +140,7 @@ async function checkKilled(root: string, storeDir: string, where: string): Promi
           if (files.t1.includes(e.baseId)) out.evictedLeftovers++;
         } else {
           assert.ok(files.t1.includes(e.baseId), `${seg}: no local .t1`);
-          assert.equal(statSync(join(root, 'streams', stream, `${String(e.baseId).padStart(20, '0')}.t1`)).size, e.compressedBytes, `${seg}: .t1 size`);
+          assert.equal(statSync(tier1Path(streamDir(root, stream), e.baseId)).size, e.compressedBytes, `${seg}: .t1 size`);
         }
       } else {
         assert.ok(e.state === SegmentState.SEALED || e.state === SegmentState.COMPRESSION_FAILED, `${seg}: unexpected state`);

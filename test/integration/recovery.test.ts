@@ -15,10 +15,11 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { AofError, AofManager, ErrorCode, type AofLog } from '../../src/index.js';
 import { RECORD_HEADER_BYTES, frameLength } from '../../src/format/record.js';
-import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, encodeHeaderInto, segmentFileName } from '../../src/format/segment.js';
+import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, encodeHeaderInto } from '../../src/format/segment.js';
 import { LEGACY_LOCK_FILE, readLockHolder } from '../../src/root-lock.js';
 import { seededRandom } from '../helpers/crash-workload.js';
 import { payloadFor, sameBytes, tempRoot } from '../helpers/tmp.js';
+import { segmentFileName } from '../../src/format/root-layout.js';
 
 /** The smallest segments the engine allows: a few hundred records make a dozen files. */
 const TIER0 = { arenaBytes: 4 * 4096, segmentBytes: 4096 };

@@ -19,14 +19,13 @@ import {
   ManifestRecordType,
   decodeChunkHeader,
   decodeManifestRecord,
-  parseChunkFileName,
   type ChunkHeader,
   type ManifestRecord,
 } from '../../format/manifest.js';
-import { decodeSnapshot, parseSnapshotFileName, type Snapshot } from '../../format/snapshot.js';
+import { decodeSnapshot, type Snapshot } from '../../format/snapshot.js';
 import { Catalog } from '../../manifest/catalog.js';
-import { MANIFEST_DIR } from './root-layout.js';
 import { errorMessage, offsetOf, rethrowIncompatible, type Problem } from './problem.js';
+import { isTempName, MANIFEST_DIR, parseChunkFileName, parseSnapshotFileName } from '../../format/root-layout.js';
 
 /** Record type names by number, for counts and output. */
 export const RECORD_TYPE_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
@@ -218,7 +217,7 @@ async function listManifest(root: string): Promise<string[]> {
 export async function readManifest(root: string): Promise<ManifestReading> {
   const names = await listManifest(root);
   const rel = (name: string): string => `${MANIFEST_DIR}/${name}`;
-  const tempFiles = names.filter((n) => n.endsWith('.tmp')).map(rel);
+  const tempFiles = names.filter(isTempName).map(rel);
   const snapshotNames = names.filter((n) => parseSnapshotFileName(n) !== null);
 
   const snapshots: SnapshotReport[] = [];

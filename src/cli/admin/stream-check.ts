@@ -24,6 +24,7 @@ import { TIER1_HEADER_BYTES, decodeTier1Header } from '../../format/tier1.js';
 import { type Problem } from './problem.js';
 import type { SegmentRow, StreamResidency } from './residency.js';
 import { verifySegment } from './verify-files.js';
+import { SEGMENT_FILE_SUFFIX, TIER1_FILE_SUFFIX } from '../../format/root-layout.js';
 
 export interface StreamCheck {
   problems: Problem[];
@@ -46,14 +47,14 @@ async function readHead(path: string, n: number, fromEnd = false): Promise<{ byt
 
 /** Records the local file of a recorded segment holds, by its footer or Tier 1 header; null when unreadable (verify reports the damage itself). */
 async function fileRecords(root: string, row: SegmentRow): Promise<number | null> {
-  const seg = row.files.find((f) => f.endsWith('.seg'));
-  if (seg !== undefined && (row.state === 'sealed' || row.state === 'compression-failed' || row.files.every((f) => !f.endsWith('.t1')))) {
+  const seg = row.files.find((f) => f.endsWith(SEGMENT_FILE_SUFFIX));
+  if (seg !== undefined && (row.state === 'sealed' || row.state === 'compression-failed' || row.files.every((f) => !f.endsWith(TIER1_FILE_SUFFIX)))) {
     const { bytes, size } = await readHead(join(root, seg), SEGMENT_FOOTER_BYTES, true);
     const footer = tryDecodeFooter(bytes);
     if (footer === null || footer.baseId !== row.baseId || SEGMENT_HEADER_BYTES + footer.dataBytes + SEGMENT_FOOTER_BYTES !== size) return null;
     return footer.recordCount;
   }
-  const t1 = row.files.find((f) => f.endsWith('.t1'));
+  const t1 = row.files.find((f) => f.endsWith(TIER1_FILE_SUFFIX));
   if (t1 !== undefined) {
     try {
       const header = decodeTier1Header((await readHead(join(root, t1), TIER1_HEADER_BYTES)).bytes);
@@ -89,10 +90,10 @@ export async function checkStreams(root: string, streams: readonly StreamResiden
       const where = `segment ${row.baseId}`;
       let records = row.records;
       if (row.inCatalog) {
-        if ((row.state === 'sealed' || row.state === 'compression-failed') && !has('.seg')) {
+        if ((row.state === 'sealed' || row.state === 'compression-failed') && !has(SEGMENT_FILE_SUFFIX)) {
           say(`${where} is recorded as ${row.state} (${ids(row.baseId, row.records)}) but its raw file is missing`);
         }
-        if (row.state === 'tier1' && row.tier === 1 && !has('.t1')) say(`${where} is recorded in Tier 1 (${ids(row.baseId, row.records)}) but its .t1 file is missing`);
+        if (row.state === 'tier1' && row.tier === 1 && !has(TIER1_FILE_SUFFIX)) say(`${where} is recorded in Tier 1 (${ids(row.baseId, row.records)}) but its .t1 file is missing`);
         if (row.state === 'needs-recovery' && !row.uploaded) say(`${where} needs recovery and has no Tier 2 copy: ${ids(row.baseId, row.records)} cannot be read`);
         const held = await fileRecords(root, row);
         if (held !== null && held !== row.records) {
@@ -104,7 +105,7 @@ export async function checkStreams(root: string, streams: readonly StreamResiden
           records = held;
         }
       } else if (row.state === 'active' && unsealed) {
-        const file = row.files.find((f) => f.endsWith('.seg'))!;
+        const file = row.files.find((f) => f.endsWith(SEGMENT_FILE_SUFFIX))!;
         const { bytes } = await readHead(join(root, file), Number.MAX_SAFE_INTEGER);
         const check = verifySegment(file, bytes, row.baseId, undefined);
         for (const p of check.problems) problems.push({ ...p, message: `stream ${s.name}: ${p.message}` });

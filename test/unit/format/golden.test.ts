@@ -22,13 +22,12 @@ import {
   SEGMENT_FOOTER_BYTES,
   SEGMENT_HEADER_BYTES,
   decodeHeader,
-  parseSegmentFileName,
-  segmentFileName,
   tryDecodeFooter,
 } from '../../../src/format/segment.js';
 import { SEALED, UNSEALED } from '../../helpers/golden-content.js';
 import { FIXTURES_DIR } from '../../helpers/paths.js';
 import { sameBytes, tempRoot } from '../../helpers/tmp.js';
+import { parseSegmentFileName, segmentFileName } from '../../../src/format/root-layout.js';
 
 function fixture(name: string): Uint8Array {
   const buf = readFileSync(join(FIXTURES_DIR, name));

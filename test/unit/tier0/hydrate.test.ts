@@ -13,12 +13,12 @@ import { Arena } from '../../../src/arena/arena.js';
 import { SlotState } from '../../../src/arena/layout.js';
 import { AofManager } from '../../../src/index.js';
 import { startHydration } from '../../../src/tier0/hydrate.js';
-import { segmentPath, tier1Path } from '../../../src/tier0/recovery.js';
 import { Segment } from '../../../src/tier0/segment.js';
 import { payloadFor, sameBytes, tempRoot } from '../../helpers/tmp.js';
 import { Deadline } from '../../helpers/engine.js';
 import { RECORD_PAYLOAD_OFFSET, frameLength } from '../../../src/format/record.js';
 import { join } from 'node:path';
+import { segmentPath, tier1Path } from '../../../src/format/root-layout.js';
 
 const SEGMENT_BYTES = 64 * 1024;
 
