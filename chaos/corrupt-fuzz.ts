@@ -43,7 +43,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { loadZstd, type Codec } from '../src/codec/zstd.js';
 import { AofError, AofManager, ErrorCode, type AofManagerOptions } from '../src/index.js';
 import { decodeChunkHeader, decodeManifestRecord, CHUNK_HEADER_BYTES, type ChunkHeader, type ManifestRecord } from '../src/format/manifest.js';
-import { RECORD_PAYLOAD_OFFSET, frameLength, scanFrames } from '../src/format/record.js';
+import { RECORD_PAYLOAD_OFFSET, frameLength, readFramePayloadLength, scanFrames } from '../src/format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, decodeHeader, tryDecodeFooter, type SegmentFooter, type SegmentHeader } from '../src/format/segment.js';
 import { decodeSnapshot, type Snapshot } from '../src/format/snapshot.js';
 import { ManifestLog } from '../src/manifest/manifest-log.js';
@@ -243,7 +243,7 @@ function checkSegment(o: SegmentOriginal, img: Uint8Array): { verdict: Verdict; 
   // padding after a payload carries nothing and may differ.
   const view = new DataView(img.buffer, img.byteOffset, img.byteLength);
   for (let off = SEGMENT_HEADER_BYTES, i = 0; i < scan.count; i++) {
-    const len = view.getUint32(off, true);
+    const len = readFramePayloadLength(view, off);
     const end = off + RECORD_PAYLOAD_OFFSET + len;
     if (!sameBytes(img.subarray(off, end), o.bytes.subarray(off, end))) return { verdict: 'wrong', why: `scanFrames accepted frame ${i} at ${off}, which differs from the original` };
     off += frameLength(len);

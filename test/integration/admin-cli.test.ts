@@ -16,7 +16,7 @@ import { Writable } from 'node:stream';
 import { spawn } from 'node:child_process';
 import { crc32 } from 'node:zlib';
 import { AofError, AofManager, ErrorCode } from '../../src/index.js';
-import { frameLength } from '../../src/format/record.js';
+import { nextFrameOffset } from '../../src/format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, decodeHeader, encodeFooterInto, encodeHeaderInto, tryDecodeFooter } from '../../src/format/segment.js';
 import { ManifestLog } from '../../src/manifest/manifest-log.js';
 import { FLAG_UPLOADED, SegmentState } from '../../src/format/snapshot.js';
@@ -233,7 +233,8 @@ describe('aof2-admin verify and dump: manifest and files disagree about a stream
   function shortened(bytes: Buffer, keep: number): Buffer {
     const footer = tryDecodeFooter(bytes, bytes.length - SEGMENT_FOOTER_BYTES)!;
     let end = SEGMENT_HEADER_BYTES;
-    for (let i = 0; i < keep; i++) end += frameLength(bytes.readUInt32LE(end));
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < keep; i++) end = nextFrameOffset(view, end);
     const out = Buffer.alloc(end + SEGMENT_FOOTER_BYTES);
     bytes.copy(out, 0, 0, end);
     encodeFooterInto(out, end, { ...footer, recordCount: keep, dataBytes: end - SEGMENT_HEADER_BYTES, dataCrc: crc32(out.subarray(SEGMENT_HEADER_BYTES, end)) });

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { AofError, AofManager, ErrorCode, type AofLog } from '../../src/index.js';
-import { RECORD_HEADER_BYTES, frameLength } from '../../src/format/record.js';
+import { RECORD_HEADER_BYTES, nextFrameOffset, readFramePayloadLength } from '../../src/format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, encodeHeaderInto } from '../../src/format/segment.js';
 import { LEGACY_LOCK_FILE, readLockHolder } from '../../src/root-lock.js';
 import { seededRandom } from '../helpers/crash-workload.js';
@@ -65,8 +65,8 @@ function framesOf(path: string): Frame[] {
   const frames: Frame[] = [];
   let id = baseIdOf(path);
   for (let off = SEGMENT_HEADER_BYTES; off < dataEnd; id++) {
-    const payloadLength = view.getUint32(off, true);
-    const end = off + frameLength(payloadLength);
+    const payloadLength = readFramePayloadLength(view, off);
+    const end = nextFrameOffset(view, off);
     frames.push({ id, offset: off, payloadLength, end });
     off = end;
   }
