@@ -17,7 +17,6 @@
  * Records below the first id were expired by the child's retention policy, not lost.
  */
 import { rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { AofManager } from '../src/index.js';
 import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState } from '../src/format/snapshot.js';
 import { ManifestLog } from '../src/manifest/manifest-log.js';
@@ -27,7 +26,7 @@ import { CRASH_STREAMS, CRASH_T2_RETENTION, CRASH_T2_TIER0, crashPayload, crashT
 import { streamFiles } from '../test/helpers/tier1-engine.js';
 import { sameBytes, tempRoot } from '../test/helpers/tmp.js';
 import { Tally, describeError, type Scenario, type ScenarioContext, type ScenarioReport } from './scenario.js';
-import { parseSegmentKey, streamDir, streamPrefix, tier1Path } from '../src/format/root-layout.js';
+import { manifestDir, parseSegmentKey, streamDir, streamPrefix, tier1Path } from '../src/format/root-layout.js';
 
 const FULL_ROUNDS = 100;
 const QUICK_ROUNDS = 5;
@@ -39,7 +38,7 @@ const CLOSE_MS = 30_000;
 
 /** Step 1: the killed root's catalog against its files and the store; returns the first id per stream. */
 async function checkKilledCatalog(root: string, storeDir: string, where: string, tally: Tally): Promise<number[]> {
-  const { manifest, catalog, report } = await ManifestLog.open({ dir: join(root, 'manifest') });
+  const { manifest, catalog, report } = await ManifestLog.open({ dir: manifestDir(root) });
   const firsts: number[] = [];
   try {
     if (report.corruptionEvents !== 0) tally.fail(`${where}: manifest replay of the killed root found ${report.corruptionEvents} corruption events`);

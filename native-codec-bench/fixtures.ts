@@ -20,7 +20,7 @@ import { readTier1Meta, type Tier1Meta } from '../src/tier1/tier1-file.js';
 import { tempRoot } from '../native-free-bench/fixtures.js';
 import type { SuiteOptions } from '../native-free-bench/shared.js';
 import { LogRecords } from './records.js';
-import { STREAMS_DIR } from '../src/format/root-layout.js';
+import { SEGMENT_FILE_SUFFIX, STREAMS_DIR, TIER1_FILE_SUFFIX } from '../src/format/root-layout.js';
 
 export const MiB = 1024 * 1024;
 /** Engine defaults (src/config.ts DEFAULTS), spelled out so a change of default does not move the figures silently. */
@@ -60,8 +60,8 @@ export function streamDir(root: string, stream = STREAM): string {
 export function listSegments(dir: string): { tier1: string[]; raw: string[]; temp: string[] } {
   const names = readdirSync(dir).sort();
   return {
-    tier1: names.filter((n) => n.endsWith('.t1')).map((n) => join(dir, n)),
-    raw: names.filter((n) => n.endsWith('.seg')).map((n) => join(dir, n)),
+    tier1: names.filter((n) => n.endsWith(TIER1_FILE_SUFFIX)).map((n) => join(dir, n)),
+    raw: names.filter((n) => n.endsWith(SEGMENT_FILE_SUFFIX)).map((n) => join(dir, n)),
     temp: names.filter((n) => n.endsWith('.tmp')).map((n) => join(dir, n)),
   };
 }

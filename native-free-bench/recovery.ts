@@ -26,6 +26,7 @@ import { SEGMENT_HEADER_BYTES } from '../src/format/segment.js';
 import { AofManager, type AofManagerOptions } from '../src/index.js';
 import { appendSyncLoop, patternPayload, sameBytes, tempRoot, TIER1_OFF } from './fixtures.js';
 import { LatencyHistogram, measured, nowNs, ratioResult, verification, type BenchResult, type Suite, type SuiteOptions, type Verification } from './shared.js';
+import { SEGMENT_FILE_SUFFIX, streamDir } from '../src/format/root-layout.js';
 
 const CHILD = fileURLToPath(new URL('./recovery-child.js', import.meta.url));
 const STREAM = 'recovery';
@@ -164,8 +165,8 @@ async function tailScanCase(options_: SuiteOptions, rounds: number): Promise<Ben
       options_.progress(`recovery: tail scan round ${r + 1} of ${rounds}`);
       const expectedNext = await appendAndKill(root, SCAN_SEGMENT, SCAN_TAIL);
       acked += expectedNext;
-      const dir = join(root, 'streams', STREAM);
-      const tail = readdirSync(dir).filter((f) => f.endsWith('.seg')).sort().pop()!;
+      const dir = streamDir(root, STREAM);
+      const tail = readdirSync(dir).filter((f) => f.endsWith(SEGMENT_FILE_SUFFIX)).sort().pop()!;
       const t0 = nowNs();
       const scan = rawScan(join(dir, tail));
       const rawNs = nowNs() - t0;

@@ -26,7 +26,7 @@ import { restoreManifest } from '../../src/tier2/rebuild.js';
 import { fill, objectIds, readBack } from '../helpers/tier2-suite.js';
 import { until, withTimeout } from '../helpers/tier1-engine.js';
 import { payloadFor, sameBytes, tempRoot } from '../helpers/tmp.js';
-import { CHUNK_FILE_SUFFIX, MANIFEST_PREFIX } from '../../src/format/root-layout.js';
+import { CHUNK_FILE_SUFFIX, MANIFEST_PREFIX, manifestDir } from '../../src/format/root-layout.js';
 
 const SEGMENT_BYTES = 16 * 1024;
 
@@ -87,7 +87,7 @@ test(
     // manifest; the replica has not seen it, no file or object is removed yet.
     const floorSegment = 16 * 8; // expire segments [0, 9): the floor becomes 144
     {
-      const { manifest } = await ManifestLog.open({ dir: join(root, 'manifest') });
+      const { manifest } = await ManifestLog.open({ dir: manifestDir(root) });
       await manifest.append([{ type: ManifestRecordType.EXPIRED, stream: 'swept', baseId: floorSegment, fields: {} }]);
       await manifest.close();
     }
@@ -216,7 +216,7 @@ test(
   'a replica sync that read a manifest chunk mid-commit is corrected by the next sync',
   async (t) => {
     const { root, storeDir } = scratch(t, 'replica');
-    const dir = join(root, 'manifest');
+    const dir = manifestDir(root);
     const { manifest } = await ManifestLog.open({ dir });
     const store = await openObjectStore({ kind: 'fs', root: storeDir });
     const replica = new ManifestReplica(dir, store, new CircuitBreaker());

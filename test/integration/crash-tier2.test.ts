@@ -33,7 +33,6 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { AofError, AofManager, ErrorCode } from '../../src/index.js';
 import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState, type CatalogEntry } from '../../src/format/snapshot.js';
@@ -44,7 +43,7 @@ import { runCrashChild, type ChildRun } from '../helpers/crash-run.js';
 import { streamFiles, withTimeout } from '../helpers/tier1-engine.js';
 import { filesUnder } from '../helpers/tier2.js';
 import { sameBytes, tempRoot } from '../helpers/tmp.js';
-import { MANIFEST_PREFIX, parseSegmentKey, streamDir, streamPrefix, tier1Path } from '../../src/format/root-layout.js';
+import { MANIFEST_PREFIX, manifestDir, parseSegmentKey, streamDir, streamPrefix, tier1Path } from '../../src/format/root-layout.js';
 
 const ROUNDS = 16;
 const SEED = 0x7132_c4a5;
@@ -55,7 +54,7 @@ const SEGMENT_BYTES = CRASH_T2_TIER0.segmentBytes;
 
 /** The manifest of a closed (or killed) root, replayed exactly as the next open will. */
 async function replay(root: string): Promise<{ report: ReplayReport; entries: Map<string, CatalogEntry[]> }> {
-  const { manifest, catalog, report } = await ManifestLog.open({ dir: join(root, 'manifest') });
+  const { manifest, catalog, report } = await ManifestLog.open({ dir: manifestDir(root) });
   try {
     return { report, entries: new Map(CRASH_STREAMS.map((s) => [s, catalog.entries(s)])) };
   } finally {
@@ -407,7 +406,7 @@ test(`kill -9 during uploads, evictions and retention: nothing acknowledged lost
   }
 
   // Sanity of what the store holds next to segment objects: the replicated manifest, no stray files.
-  assert.ok(readdirSync(join(storeDir, 'manifest')).length > 0);
+  assert.ok(readdirSync(manifestDir(storeDir)).length > 0);
   t.diagnostic(
     `${ROUNDS} rounds: ${seen.acked} acknowledged appends (all verified), ${seen.read} records re-read byte for byte; ` +
       `children did ${JSON.stringify(childTotals)}; killed catalogs held ${JSON.stringify(killedStates)}; ` +

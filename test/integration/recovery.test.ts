@@ -19,7 +19,7 @@ import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, encodeHeaderInto } from '..
 import { LEGACY_LOCK_FILE, readLockHolder } from '../../src/root-lock.js';
 import { seededRandom } from '../helpers/crash-workload.js';
 import { payloadFor, sameBytes, tempRoot } from '../helpers/tmp.js';
-import { segmentFileName } from '../../src/format/root-layout.js';
+import { SEGMENT_FILE_SUFFIX, segmentFileName, streamDir as layoutStreamDir } from '../../src/format/root-layout.js';
 
 /** The smallest segments the engine allows: a few hundred records make a dozen files. */
 const TIER0 = { arenaBytes: 4 * 4096, segmentBytes: 4096 };
@@ -33,13 +33,13 @@ function sizeFor(id: number): number {
 }
 
 function streamDir(root: string, name = STREAM): string {
-  return join(root, 'streams', name);
+  return layoutStreamDir(root, name);
 }
 
 /** Segment files of a stream, oldest first (names sort by base id). */
 function segmentFiles(root: string, name = STREAM): string[] {
   return readdirSync(streamDir(root, name))
-    .filter((n) => n.endsWith('.seg'))
+    .filter((n) => n.endsWith(SEGMENT_FILE_SUFFIX))
     .sort()
     .map((n) => join(streamDir(root, name), n));
 }

@@ -29,7 +29,7 @@ import { FsObjectStore, fsObjectPath } from '../../src/tier2/fs-store.js';
 import { runAdmin } from '../helpers/admin-fixture.js';
 import { withTimeout } from '../helpers/tier1-engine.js';
 import { payloadFor, sameBytes, tempRoot } from '../helpers/tmp.js';
-import { parseChunkFileName, parseSnapshotFileName, segmentFileName } from '../../src/format/root-layout.js';
+import { parseChunkFileName, parseSnapshotFileName, segmentFileName, streamDir as layoutStreamDir } from '../../src/format/root-layout.js';
 
 /** Small segments: a hundred records make several files. Tier 2 off: nothing outside the root. */
 const TIER0 = { arenaBytes: 4 * 4096, segmentBytes: 4096 };
@@ -50,7 +50,7 @@ function layout(t: { after: (fn: () => void) => void }): { root: string; outside
 }
 
 function streamDir(root: string, name = STREAM): string {
-  return join(root, 'streams', name);
+  return layoutStreamDir(root, name);
 }
 
 function filesOf(dir: string, suffix: string): string[] {

@@ -20,7 +20,7 @@ import {
 import { SEALED, UNSEALED } from '../../helpers/golden-content.js';
 import { FIXTURES_DIR } from '../../helpers/paths.js';
 import { sameBytes, tempRoot } from '../../helpers/tmp.js';
-import { parseSegmentFileName, segmentFileName } from '../../../src/format/root-layout.js';
+import { parseSegmentFileName, segmentFileName, streamDir } from '../../../src/format/root-layout.js';
 
 function fixture(name: string): Uint8Array {
   const buf = readFileSync(join(FIXTURES_DIR, name));
@@ -130,7 +130,7 @@ describe('golden segments through the engine', () => {
       await manager?.close();
       cleanup();
     });
-    const dir = join(root, 'streams', 'golden');
+    const dir = streamDir(root, 'golden');
     mkdirSync(dir, { recursive: true });
     copyFileSync(join(FIXTURES_DIR, SEALED.file), join(dir, segmentFileName(1000)));
     copyFileSync(join(FIXTURES_DIR, UNSEALED.file), join(dir, segmentFileName(1007)));

@@ -17,8 +17,7 @@ import { Segment } from '../../../src/tier0/segment.js';
 import { payloadFor, sameBytes, tempRoot } from '../../helpers/tmp.js';
 import { Deadline } from '../../helpers/engine.js';
 import { RECORD_PAYLOAD_OFFSET, frameLength } from '../../../src/format/record.js';
-import { join } from 'node:path';
-import { segmentPath, tier1Path } from '../../../src/format/root-layout.js';
+import { segmentPath, streamDir, tier1Path } from '../../../src/format/root-layout.js';
 
 const SEGMENT_BYTES = 64 * 1024;
 
@@ -34,7 +33,7 @@ test('a raw hydration publishes seg.slot only once the slot is CLEAN, with the d
   let dataBytes = 0;
   for (let id = 0; id < n; id++) dataBytes += frameLength(100 + id);
 
-  const dir = join(root, 'streams', 's');
+  const dir = streamDir(root, 's');
   const arena = new Arena(2, SEGMENT_BYTES, 4096);
   for (let round = 0; round < 20; round++) {
     const seg = new Segment(0, segmentPath(dir, 0), tier1Path(dir, 0), n, dataBytes, true);
