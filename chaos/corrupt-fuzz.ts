@@ -43,7 +43,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { loadZstd, type Codec } from '../src/codec/zstd.js';
 import { AofError, AofManager, ErrorCode, type AofManagerOptions } from '../src/index.js';
 import { decodeChunkHeader, decodeManifestRecord, CHUNK_HEADER_BYTES, type ChunkHeader, type ManifestRecord } from '../src/format/manifest.js';
-import { RECORD_PAYLOAD_OFFSET, frameLength, scanFrames } from '../src/format/record.js';
+import { RECORD_PAYLOAD_OFFSET, frameLength, readFramePayloadLength, scanFrames } from '../src/format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, decodeHeader, tryDecodeFooter, type SegmentFooter, type SegmentHeader } from '../src/format/segment.js';
 import { decodeSnapshot, type Snapshot } from '../src/format/snapshot.js';
 import { ManifestLog } from '../src/manifest/manifest-log.js';
@@ -52,6 +52,7 @@ import { decodeFrame, decodeTier1Image, type Tier1Meta } from '../src/tier1/tier
 import { DAMAGE_OPTIONS, DAMAGE_STREAM, damagePayload } from '../support/damage-workload.js';
 import { payloadFor, sameBytes, tempRoot } from '../support/tmp.js';
 import { Tally, describeError, type Scenario, type ScenarioContext, type ScenarioReport } from './scenario.js';
+import { CHUNK_FILE_SUFFIX, manifestDir, SEGMENT_FILE_SUFFIX, SNAPSHOT_FILE_SUFFIX, streamDir, TIER1_FILE_SUFFIX } from '../src/format/root-layout.js';
 
 const FULL_CASES = 100_000;
 const QUICK_CASES = 3_000;
@@ -160,14 +161,14 @@ async function originals(roots: string[], codec: Codec): Promise<Original[]> {
   const out: Original[] = [];
   for (const root of roots) {
     for (const stream of STREAMS) {
-      const dir = join(root, 'streams', stream);
+      const dir = streamDir(root, stream);
       for (const name of readdirSync(dir).sort()) {
         const bytes = new Uint8Array(readFileSync(join(dir, name)));
-        if (name.endsWith('.seg')) {
+        if (name.endsWith(SEGMENT_FILE_SUFFIX)) {
           const footer = tryDecodeFooter(bytes, bytes.length - SEGMENT_FOOTER_BYTES);
           if (footer === null) throw new Error(`${name}: the base root has an unsealed segment`);
           out.push({ kind: 'segment', bytes, header: decodeHeader(bytes), footer });
-        } else if (name.endsWith('.t1')) {
+        } else if (name.endsWith(TIER1_FILE_SUFFIX)) {
           const meta = decodeTier1Image(bytes);
           const frames: Uint8Array[] = [];
           for (const e of meta.index) frames.push(await decodeFrame(bytes.subarray(e.fileOffset, e.fileOffset + e.compressedBytes), e, codec));
@@ -175,10 +176,10 @@ async function originals(roots: string[], codec: Codec): Promise<Original[]> {
         }
       }
     }
-    const mdir = join(root, 'manifest');
+    const mdir = manifestDir(root);
     for (const name of readdirSync(mdir).sort()) {
       const bytes = new Uint8Array(readFileSync(join(mdir, name)));
-      if (name.endsWith('.mlog')) {
+      if (name.endsWith(CHUNK_FILE_SUFFIX)) {
         const header = decodeChunkHeader(bytes);
         const records = new Map<number, ManifestRecord>();
         for (let off = CHUNK_HEADER_BYTES; off < CHUNK_HEADER_BYTES + header.committedBytes; ) {
@@ -188,7 +189,7 @@ async function originals(roots: string[], codec: Codec): Promise<Original[]> {
           off = r.next;
         }
         out.push({ kind: 'chunk', bytes, header, records });
-      } else if (name.endsWith('.snap')) {
+      } else if (name.endsWith(SNAPSHOT_FILE_SUFFIX)) {
         out.push({ kind: 'snapshot', bytes, snapshot: decodeSnapshot(bytes) });
       }
     }
@@ -243,7 +244,7 @@ function checkSegment(o: SegmentOriginal, img: Uint8Array): { verdict: Verdict; 
   // padding after a payload carries nothing and may differ.
   const view = new DataView(img.buffer, img.byteOffset, img.byteLength);
   for (let off = SEGMENT_HEADER_BYTES, i = 0; i < scan.count; i++) {
-    const len = view.getUint32(off, true);
+    const len = readFramePayloadLength(view, off);
     const end = off + RECORD_PAYLOAD_OFFSET + len;
     if (!sameBytes(img.subarray(off, end), o.bytes.subarray(off, end))) return { verdict: 'wrong', why: `scanFrames accepted frame ${i} at ${off}, which differs from the original` };
     off += frameLength(len);
@@ -354,14 +355,14 @@ interface BaseRoot {
 function listFiles(root: string): BaseRoot['files'] {
   const files: BaseRoot['files'] = [];
   for (const stream of STREAMS) {
-    for (const name of readdirSync(join(root, 'streams', stream))) {
-      if (name.endsWith('.seg')) files.push({ path: join('streams', stream, name), kind: 'segment' });
-      if (name.endsWith('.t1')) files.push({ path: join('streams', stream, name), kind: 'tier1' });
+    for (const name of readdirSync(streamDir(root, stream))) {
+      if (name.endsWith(SEGMENT_FILE_SUFFIX)) files.push({ path: join('streams', stream, name), kind: 'segment' });
+      if (name.endsWith(TIER1_FILE_SUFFIX)) files.push({ path: join('streams', stream, name), kind: 'tier1' });
     }
   }
-  for (const name of readdirSync(join(root, 'manifest'))) {
-    if (name.endsWith('.mlog')) files.push({ path: join('manifest', name), kind: 'chunk' });
-    if (name.endsWith('.snap')) files.push({ path: join('manifest', name), kind: 'snapshot' });
+  for (const name of readdirSync(manifestDir(root))) {
+    if (name.endsWith(CHUNK_FILE_SUFFIX)) files.push({ path: join('manifest', name), kind: 'chunk' });
+    if (name.endsWith(SNAPSHOT_FILE_SUFFIX)) files.push({ path: join('manifest', name), kind: 'snapshot' });
   }
   return files;
 }
@@ -513,8 +514,8 @@ function damageUnsealed(image: Uint8Array, rand: Rand): { image: Uint8Array; op:
 async function unsealedCase(tally: Tally, base: string, scratch: string, rand: Rand, caseNo: number): Promise<void> {
   const dir = join(scratch, `unsealed-${caseNo}`);
   cpSync(base, dir, { recursive: true });
-  const segDir = join(dir, 'streams', DAMAGE_STREAM);
-  const path = join(segDir, readdirSync(segDir).find((n) => n.endsWith('.seg'))!);
+  const segDir = streamDir(dir, DAMAGE_STREAM);
+  const path = join(segDir, readdirSync(segDir).find((n) => n.endsWith(SEGMENT_FILE_SUFFIX))!);
   const original = new Uint8Array(readFileSync(path));
   const m = damageUnsealed(original, rand);
   writeFileSync(path, m.image);
@@ -582,7 +583,7 @@ async function buildRoot(root: string, tier1: boolean): Promise<void> {
     await manager.close();
   }
   // A catalog snapshot too, so snapshot files are among the targets.
-  const { manifest } = await ManifestLog.open({ dir: join(root, 'manifest') });
+  const { manifest } = await ManifestLog.open({ dir: manifestDir(root) });
   try {
     await manifest.snapshot();
   } finally {

@@ -15,7 +15,6 @@
  * await is bounded; appends are counted in and out, so one left pending after close is a hang.
  */
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { AofError, AofManager, ErrorCode, WouldBlockError, type AofLog, type AofManagerOptions } from '../src/index.js';
 import { SegmentState } from '../src/format/snapshot.js';
 import { ManifestLog } from '../src/manifest/manifest-log.js';
@@ -24,6 +23,7 @@ import { withFailpoints } from '../support/failpoints-env.js';
 import { payloadFor, sameBytes, tempRoot } from '../support/tmp.js';
 import { Deadline, TaskGroup } from '../support/engine.js';
 import { Tally, describeError, sleep, tick, type Scenario, type ScenarioContext, type ScenarioReport } from './scenario.js';
+import { manifestDir } from '../src/format/root-layout.js';
 
 const FULL_CRASHES = 1000;
 const QUICK_CRASHES = 60;
@@ -239,7 +239,7 @@ async function round(ctx: ScenarioContext, tally: Tally, r: number, recordsPerSt
     } finally {
       await tally.bounded(manager.close(), STEP_MS * 2, `${where}: clean close`);
     }
-    const { manifest, catalog, report } = await ManifestLog.open({ dir: join(root, 'manifest') });
+    const { manifest, catalog, report } = await ManifestLog.open({ dir: manifestDir(root) });
     try {
       if (report.corruptionEvents !== 0) tally.fail(`${where}: manifest corruption after the storm`);
       for (const stream of STREAMS) {

@@ -17,18 +17,18 @@
  * Records below the first id were expired by the child's retention policy, not lost.
  */
 import { rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { AofManager } from '../src/index.js';
 import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState } from '../src/format/snapshot.js';
 import { ManifestLog } from '../src/manifest/manifest-log.js';
 import { seededRandom } from '../src/seeded-random.js';
-import { openObjectStore, parseSegmentKey, streamPrefix } from '../src/tier2/object-store.js';
+import { openObjectStore } from '../src/tier2/object-store.js';
 import { runCrashChild } from '../support/crash-run.js';
 import { CRASH_STREAMS, CRASH_T2_RETENTION, CRASH_T2_TIER0, crashPayload, crashT2VerifyOptions } from '../support/crash-workload.js';
 import { streamFiles } from '../support/tier1-engine.js';
 import { sameBytes, tempRoot } from '../support/tmp.js';
 import { Tally, describeError, type Scenario, type ScenarioContext, type ScenarioReport } from './scenario.js';
 import { logCore } from '../src/log.js';
+import { manifestDir, parseSegmentKey, streamDir, streamPrefix, tier1Path } from '../src/format/root-layout.js';
 
 const FULL_ROUNDS = 100;
 const QUICK_ROUNDS = 5;
@@ -40,7 +40,7 @@ const CLOSE_MS = 30_000;
 
 /** Step 1: the killed root's catalog against its files and the store; returns the first id per stream. */
 async function checkKilledCatalog(root: string, storeDir: string, where: string, tally: Tally): Promise<number[]> {
-  const { manifest, catalog, report } = await ManifestLog.open({ dir: join(root, 'manifest') });
+  const { manifest, catalog, report } = await ManifestLog.open({ dir: manifestDir(root) });
   const firsts: number[] = [];
   try {
     if (report.corruptionEvents !== 0) tally.fail(`${where}: manifest replay of the killed root found ${report.corruptionEvents} corruption events`);
@@ -70,7 +70,7 @@ async function checkKilledCatalog(root: string, storeDir: string, where: string,
             } else if (!files.t1.includes(e.baseId)) {
               tally.fail(`${seg}: no local .t1`);
             } else {
-              const size = statSync(join(root, 'streams', stream, `${String(e.baseId).padStart(20, '0')}.t1`)).size;
+              const size = statSync(tier1Path(streamDir(root, stream), e.baseId)).size;
               if (size !== e.compressedBytes) tally.fail(`${seg}: .t1 is ${size} bytes, catalog says ${e.compressedBytes}`);
             }
           } else if (e.state === SegmentState.SEALED || e.state === SegmentState.COMPRESSION_FAILED) {

@@ -20,7 +20,7 @@
  * Latencies are per record: batch means over 1,000 records (subject) or over one frame (baseline).
  */
 import { loadZstd } from '../src/codec/zstd.js';
-import { RECORD_LENGTH_OFFSET, RECORD_PAYLOAD_OFFSET, frameLength } from '../src/format/record.js';
+import { RECORD_PAYLOAD_OFFSET, frameLength, readFramePayloadLength } from '../src/format/record.js';
 import { AofManager, type LogRecord } from '../src/index.js';
 import { readFrame, readTier1Meta } from '../src/tier1/tier1-file.js';
 import { LatencyHistogram, nowNs, ratioResult, verification, type BenchResult, type Measurement, type Suite, type SuiteOptions } from '../native-free-bench/shared.js';
@@ -126,7 +126,7 @@ async function rawScan(ds: Tier1Dataset, s: Side): Promise<void> {
       const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
       let off = 0;
       for (let r = 0; r < entry.recordCount; r++) {
-        const length = view.getUint32(off + RECORD_LENGTH_OFFSET, true);
+        const length = readFramePayloadLength(view, off);
         // The frame carries no ids: a record is in order when it sits where the index says.
         if (meta.header.baseId + entry.firstRecord + r === id) inOrder++;
         if (id % SAMPLE_EVERY === 0) {

@@ -14,13 +14,13 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import { AofManager, WouldBlockError, type AofLog, type AofManagerOptions } from '../src/index.js';
-import { RECORD_LENGTH_OFFSET, RECORD_PAYLOAD_OFFSET, frameLength } from '../src/format/record.js';
+import { decodeFrame, frameOffsetOf } from '../src/format/record.js';
 import type { FrameIndexEntry } from '../src/format/tier1.js';
-import { STREAMS_DIR } from '../src/manager.js';
 import { readTier1Meta, type Tier1Meta } from '../src/tier1/tier1-file.js';
 import { tempRoot } from '../native-free-bench/fixtures.js';
 import type { SuiteOptions } from '../native-free-bench/shared.js';
 import { LogRecords } from './records.js';
+import { SEGMENT_FILE_SUFFIX, STREAMS_DIR, TIER1_FILE_SUFFIX } from '../src/format/root-layout.js';
 
 export const MiB = 1024 * 1024;
 /** Engine defaults (src/config.ts DEFAULTS), spelled out so a change of default does not move the figures silently. */
@@ -60,8 +60,8 @@ export function streamDir(root: string, stream = STREAM): string {
 export function listSegments(dir: string): { tier1: string[]; raw: string[]; temp: string[] } {
   const names = readdirSync(dir).sort();
   return {
-    tier1: names.filter((n) => n.endsWith('.t1')).map((n) => join(dir, n)),
-    raw: names.filter((n) => n.endsWith('.seg')).map((n) => join(dir, n)),
+    tier1: names.filter((n) => n.endsWith(TIER1_FILE_SUFFIX)).map((n) => join(dir, n)),
+    raw: names.filter((n) => n.endsWith(SEGMENT_FILE_SUFFIX)).map((n) => join(dir, n)),
     temp: names.filter((n) => n.endsWith('.tmp')).map((n) => join(dir, n)),
   };
 }
@@ -98,11 +98,7 @@ export async function waitUntil(done: () => boolean, what: string, timeoutMs: nu
  * reader finds it: by walking the length fields from the frame's first record. A view into `raw`.
  */
 export function recordInFrame(raw: Uint8Array, entry: FrameIndexEntry, recordIndex: number): Uint8Array {
-  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  let off = 0;
-  for (let i = entry.firstRecord; i < recordIndex; i++) off += frameLength(view.getUint32(off + RECORD_LENGTH_OFFSET, true));
-  const length = view.getUint32(off + RECORD_LENGTH_OFFSET, true);
-  return raw.subarray(off + RECORD_PAYLOAD_OFFSET, off + RECORD_PAYLOAD_OFFSET + length);
+  return decodeFrame(raw, frameOffsetOf(raw, 0, raw.length, recordIndex - entry.firstRecord)).payload;
 }
 
 // -------------------------------------------------------------------------------------------------

@@ -56,13 +56,13 @@ import { AofManager, type AofLog, type AofManagerOptions } from '../src/index.js
 import { TIER1_FOOTER_BYTES, TIER1_HEADER_BYTES, TIER1_INDEX_ENTRY_BYTES, frameForRecord, type FrameIndexEntry } from '../src/format/tier1.js';
 import { seededRandom } from '../src/seeded-random.js';
 import { decodeFrame, decodeTier1HeadAndTail, readTier1Meta } from '../src/tier1/tier1-file.js';
-import { segmentKey } from '../src/tier2/object-store.js';
 import type { S3StoreConfig } from '../src/tier2/s3-store.js';
 import { tempRoot } from '../native-free-bench/fixtures.js';
 import { atMost, formatNs, LatencyHistogram, measured, nowNs, ratioResult, verification, type BenchResult, type Measurement, type Suite, type SuiteOptions, type Verification } from '../native-free-bench/shared.js';
 import { FRAME_BYTES, fill, listSegments, MiB, readerOptions, recordInFrame, recordsPerSegment, SEED, SEGMENT_BYTES, shuffled, STREAM, streamDir, waitUntil, type Tier1File } from './fixtures.js';
 import { LogRecords } from './records.js';
 import { benchS3, fullKey, listUnder, rawClient } from './s3.js';
+import { segmentKey } from '../src/format/root-layout.js';
 
 /** Arena slots while reading: fewer than the segments, so a revisited segment was evicted. */
 const SLOTS = 4;

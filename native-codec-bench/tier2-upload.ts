@@ -34,7 +34,6 @@ import { readFile } from 'node:fs/promises';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { AofManager } from '../src/index.js';
 import { readTier1Meta } from '../src/tier1/tier1-file.js';
-import { segmentKey } from '../src/tier2/object-store.js';
 import type { S3StoreConfig } from '../src/tier2/s3-store.js';
 import type { S3TestServer } from '../support/s3-server.js';
 import { tempRoot } from '../native-free-bench/fixtures.js';
@@ -42,6 +41,7 @@ import { formatNs, LatencyHistogram, nowNs, ratioResult, verification, type Benc
 import { fill, listSegments, mbPerSec, MiB, readerOptions, recordsPerSegment, SEED, SEGMENT_BYTES, STREAM, streamDir } from './fixtures.js';
 import { LogRecords } from './records.js';
 import { benchS3, deleteUnder, fullKey, listUnder, rawClient, serverCpuMs } from './s3.js';
+import { segmentKey } from '../src/format/root-layout.js';
 
 /** Uploads in flight: the engine's upload pool (src/tier2/tier2.ts: 2 threads x 2 tasks). */
 const IN_FLIGHT = 4;

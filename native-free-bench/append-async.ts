@@ -14,6 +14,7 @@
  *
  * Target (from issue #2, at 1 KiB): >= 0.8x.
  */
+import { frameLength } from '../src/format/record.js';
 import { AofManager, type AofLog, type AofManagerOptions } from '../src/index.js';
 import { appendSyncLoop, patternPayload, tempRoot, TIER1_OFF, touchArena, verifyStream } from './fixtures.js';
 import { atLeast, BatchMeter, driveInterleaved, nowNs, ratioResult, type BenchResult, type Suite, type SuiteOptions } from './shared.js';
@@ -30,7 +31,7 @@ const CASES: { label: string; size: number; target: number | null }[] = [
 
 /** Batches per side per round that fit in 90 % of the arena free after a flush (1 KiB: 25). */
 function roundBatches(size: number): number {
-  const frame = (16 + size + 7) & ~7;
+  const frame = frameLength(size);
   return Math.max(1, Math.min(100, Math.floor((0.9 * (ARENA_BYTES - SEGMENT_BYTES)) / (2 * BATCH * frame))));
 }
 

@@ -17,6 +17,7 @@
  *
  * Targets (from the issue): >= 0.5x at 1 KiB, >= 0.35x at 100 B.
  */
+import { frameLength } from '../src/format/record.js';
 import { AofManager, type AofManagerOptions } from '../src/index.js';
 import { appendSyncBatch, patternPayload, ringBatch, SabCopyLoop, tempRoot, TIER1_OFF, touchArena, touchRing, verifyStream } from './fixtures.js';
 import { atLeast, BatchMeter, driveInterleaved, ratioResult, type BenchResult, type Suite, type SuiteOptions } from './shared.js';
@@ -50,7 +51,7 @@ async function runCase(options: SuiteOptions, label: string, size: number, targe
     const arenaBytes = (options.quick ? 64 : 256) * 1024 * 1024;
     // fsync 'never': this suite measures the in-memory hot path; the flusher still writes files.
     const config: AofManagerOptions = { root, tier0: { arenaBytes, segmentBytes: SEGMENT_BYTES }, tier1: TIER1_OFF, fsync: 'never' };
-    const frame = (16 + size + 7) & ~7;
+    const frame = frameLength(size);
     const roundBatches = Math.floor((arenaBytes - 2 * SEGMENT_BYTES) / frame / BATCH);
     const payload = patternPayload(size);
     const manager = await AofManager.open(config);

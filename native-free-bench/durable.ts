@@ -9,6 +9,7 @@
  */
 import { closeSync, fdatasyncSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { encodeFrame, frameLength, readFramePayloadLength } from '../src/format/record.js';
 import { AofManager, type AofLog, type AofManagerOptions } from '../src/index.js';
 import { patternPayload, sameBytes, tempRoot, TIER1_OFF, verifyStream } from './fixtures.js';
 import {
@@ -30,7 +31,7 @@ const APPENDERS = 64;
 const SIZE = 1024;
 /** Records per baseline write+fdatasync: one per appender, the best group commit can do. */
 const GROUP = 64;
-const FRAME = (16 + SIZE + 7) & ~7;
+const FRAME = frameLength(SIZE);
 const STREAM = 'durable';
 
 interface Side {
@@ -72,12 +73,8 @@ class RawFile {
   constructor(path: string, payload: Uint8Array) {
     this.fd = openSync(path, 'w+');
     this.batch = new Uint8Array(GROUP * FRAME);
-    const view = new DataView(this.batch.buffer);
-    for (let i = 0; i < GROUP; i++) {
-      view.setUint32(i * FRAME, SIZE, true);
-      view.setFloat64(i * FRAME + 8, Date.now(), true);
-      this.batch.set(payload, i * FRAME + 16);
-    }
+    // Real frames (CRC included): the baseline writes the bytes the engine writes.
+    for (let i = 0; i < GROUP; i++) encodeFrame(this.batch, i * FRAME, payload, Date.now());
   }
 
   round(ms: number, side: Side | null): void {
@@ -119,7 +116,7 @@ class RawFile {
     let found = 0;
     for (let pos = 0; pos < size; pos += chunk.length) {
       const n = readSync(this.fd, chunk, 0, Math.min(chunk.length, size - pos), pos);
-      for (let off = 0; off + FRAME <= n; off += FRAME) if (view.getUint32(off, true) === SIZE) found++;
+      for (let off = 0; off + FRAME <= n; off += FRAME) if (readFramePayloadLength(view, off) === SIZE) found++;
     }
     const last = new Uint8Array(this.batch.length);
     let lastMatched = 0;

@@ -5,13 +5,14 @@
  * same measurement of the SAB copy loop is the baseline (it allocates nothing), and the throughput
  * of both during those runs gives the ratio. WouldBlock (arena full) is waited out with append().
  */
+import { frameLength } from '../src/format/record.js';
 import { AofManager, type AofManagerOptions } from '../src/index.js';
 import { appendSyncBatch, patternPayload, ringBatch, SabCopyLoop, tempRoot, TIER1_OFF, verifyStream } from './fixtures.js';
 import { atMost, BatchMeter, ratioResult, type BenchResult, type Suite, type SuiteOptions } from './shared.js';
 
 const SIZE = 100;
 /** Bytes one record takes in a segment: 16-byte header + payload, padded to 8. */
-const FRAME = (16 + SIZE + 7) & ~7;
+const FRAME = frameLength(SIZE);
 /** Appends per timed chunk. */
 const CHUNK = 10_000;
 const WARMUP = 200_000;

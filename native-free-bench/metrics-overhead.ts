@@ -23,6 +23,7 @@
  * total records over total batch time, so a few slow batches, a scheduler hiccup or a GC, move it).
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { frameLength } from '../src/format/record.js';
 import { AOF_EVENTS, AofManager, type AofLog, type AofManagerOptions } from '../src/index.js';
 import { appendSyncBatch, patternPayload, tempRoot, TIER1_OFF, touchArena, verifyStream } from './fixtures.js';
 import { atLeast, BatchMeter, driveInterleaved, ratioResult, type BenchResult, type Suite, type SuiteOptions } from './shared.js';
@@ -78,7 +79,7 @@ function roundRate(before: { records: number; ns: number }, meter: BatchMeter): 
 
 async function runCase(options: SuiteOptions, label: string, size: number, rounds: number): Promise<BenchResult> {
   const arenaBytes = (options.quick ? 64 : 256) * 1024 * 1024;
-  const frame = (16 + size + 7) & ~7;
+  const frame = frameLength(size);
   const roundBatches = Math.floor((arenaBytes - 2 * SEGMENT_BYTES) / frame / BATCH);
   const payload = patternPayload(size);
   let logged = 0;

@@ -21,11 +21,12 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { crc32 } from 'node:zlib';
+import { RECORD_CRC_OFFSET, RECORD_HEADER_BYTES, frameCrc, frameLength, readFramePayloadLength } from '../src/format/record.js';
 import { SEGMENT_HEADER_BYTES } from '../src/format/segment.js';
 import { AofManager, type AofManagerOptions } from '../src/index.js';
 import { appendSyncLoop, patternPayload, sameBytes, tempRoot, TIER1_OFF } from './fixtures.js';
 import { LatencyHistogram, measured, nowNs, ratioResult, verification, type BenchResult, type Suite, type SuiteOptions, type Verification } from './shared.js';
+import { SEGMENT_FILE_SUFFIX, streamDir } from '../src/format/root-layout.js';
 
 const CHILD = fileURLToPath(new URL('./recovery-child.js', import.meta.url));
 const STREAM = 'recovery';
@@ -139,12 +140,12 @@ function rawScan(path: string): { bytes: number; records: number } {
   // The data region starts after the segment header; frames are 8-aligned from there.
   let records = 0;
   let bytes = 0;
-  for (let off = SEGMENT_HEADER_BYTES; off + 16 <= file.length; ) {
-    const length = view.getUint32(off, true);
-    if (length === 0 || off + 16 + length > file.length) break;
-    if (crc32(file.subarray(off + 8, off + 16 + length)) !== view.getUint32(off + 4, true)) break;
+  for (let off = SEGMENT_HEADER_BYTES; off + RECORD_HEADER_BYTES <= file.length; ) {
+    const length = readFramePayloadLength(view, off);
+    if (length === 0 || off + RECORD_HEADER_BYTES + length > file.length) break;
+    if (frameCrc(file, off, length) !== view.getUint32(off + RECORD_CRC_OFFSET, true)) break;
     records++;
-    const frame = (16 + length + 7) & ~7;
+    const frame = frameLength(length);
     off += frame;
     bytes += frame;
   }
@@ -164,8 +165,8 @@ async function tailScanCase(options_: SuiteOptions, rounds: number): Promise<Ben
       options_.progress(`recovery: tail scan round ${r + 1} of ${rounds}`);
       const expectedNext = await appendAndKill(root, SCAN_SEGMENT, SCAN_TAIL);
       acked += expectedNext;
-      const dir = join(root, 'streams', STREAM);
-      const tail = readdirSync(dir).filter((f) => f.endsWith('.seg')).sort().pop()!;
+      const dir = streamDir(root, STREAM);
+      const tail = readdirSync(dir).filter((f) => f.endsWith(SEGMENT_FILE_SUFFIX)).sort().pop()!;
       const t0 = nowNs();
       const scan = rawScan(join(dir, tail));
       const rawNs = nowNs() - t0;

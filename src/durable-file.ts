@@ -8,6 +8,7 @@
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { OpenMode, openFile } from './safe-fs.js';
+import { tempPath } from './format/root-layout.js';
 
 /** Writes all of `bytes` at `position` (POSIX allows short writes; this loops until done). */
 export async function writeFully(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
@@ -33,7 +34,7 @@ export async function fsyncDir(dir: string): Promise<void> {
  * unique name when several writers may target one path). The temp file is removed on failure.
  * @throws the fs error as is (callers map it to their own code)
  */
-export async function writeFileAtomically(path: string, bytes: Uint8Array, tmp = `${path}.tmp`): Promise<void> {
+export async function writeFileAtomically(path: string, bytes: Uint8Array, tmp = tempPath(path)): Promise<void> {
   try {
     // Never through a link planted under the temp name (the rename then replaces a link at
     // `path` itself, never its target).

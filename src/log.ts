@@ -15,16 +15,16 @@ import { S_DURABLE_COUNT, S_WRITE_LEN, SlotState, slotWord } from './arena/layou
 import { maxPayloadBytes, type ResolvedConfig } from './config.js';
 import type { Coordinator } from './coordinator/coordinator.js';
 import { AofError, ErrorCode, WouldBlockError, WouldBlockKind, type WouldBlockKindValue } from './errors.js';
-import { RECORD_ALIGN, RECORD_HEADER_BYTES, RECORD_PAYLOAD_OFFSET, frameLength } from './format/record.js';
+import { RECORD_HEADER_BYTES, encodeFrameInto, frameLength } from './format/record.js';
 import { CLONE_REMEDY, refuseClone } from './not-cloneable.js';
 import { openReader, type AofReader, type LogRecord, type ReaderHost, type ReaderOptions } from './reader.js';
 import type { StreamView } from './read/ports.js';
 import type { ReadPath } from './read/read-path.js';
 import type { Flusher } from './tier0/flusher.js';
-import { segmentPath, tier1Path } from './tier0/recovery.js';
 import { Segment } from './tier0/segment.js';
 import type { Tier1 } from './tier1/tier1.js';
 import type { EngineCounters } from './metrics/engine-counters.js';
+import { segmentPath, tier1Path } from './format/root-layout.js';
 
 // Defined with the reader that returns it; re-exported here where users have always found it.
 export type { LogRecord } from './reader.js';
@@ -300,15 +300,8 @@ export class LogCore implements StreamView {
     const frame = frameLength(length);
     if (this.#writeOff + frame > this.#capacity && !this.#rollover(frame, length)) return -1;
     this.#appendedBytes += length;
-    const at = this.#base + this.#writeOff;
-    // Zero the frame's last 8-byte word first: it holds the padding, which must not carry stale
-    // bytes of an older segment from this reused slot onto disk (the header or payload overwrite
-    // whatever part of that word is theirs).
-    this.#f64[(at + frame - RECORD_ALIGN) >>> 3] = 0;
-    this.#u32[at >>> 2] = length;
-    this.#u32[(at >>> 2) + 1] = 0;
-    this.#f64[(at >>> 3) + 1] = Date.now();
-    this.#u8.set(payload, at + RECORD_PAYLOAD_OFFSET);
+    // Padding zeroed too (a reused slot must not carry stale bytes to disk): see encodeFrameInto.
+    encodeFrameInto(this.#u8, this.#u32, this.#f64, this.#base + this.#writeOff, frame, payload, Date.now());
     this.#writeOff += frame;
     // Publish after the plain writes: the flusher loads WRITE_LEN before reading the frame.
     Atomics.store(this.#ctrl, this.#writeLenIndex, this.#writeOff);

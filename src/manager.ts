@@ -39,7 +39,8 @@ import { SegmentTier, type Segment } from './tier0/segment.js';
 import type { ManifestReplica } from './tier2/manifest-replica.js';
 import { ReadPath } from './read/read-path.js';
 import { tier1Source } from './tier1/local-source.js';
-import { openObjectStore, parseSegmentKey, streamPrefix, type ObjectStore } from './tier2/object-store.js';
+import { openObjectStore, type ObjectStore } from './tier2/object-store.js';
+import { MANIFEST_DIR, STREAMS_DIR, parseSegmentKey, streamDir, streamPrefix } from './format/root-layout.js';
 import { adoptUploadedObjects, restoreManifest } from './tier2/rebuild.js';
 import { Tier2, type Tier2Stats } from './tier2/tier2.js';
 import { registerTier2Metrics } from './metrics/tier2-metrics.js';
@@ -52,8 +53,6 @@ import type { WouldBlockKindValue } from './errors.js';
 import type { HistogramSnapshot } from './metrics/latency-histogram.js';
 import { FAILPOINTS_ENV, FAILPOINTS_SEED_ENV, parseFailpoints } from '../workers/failpoints.js';
 
-export const STREAMS_DIR = 'streams';
-export const MANIFEST_DIR = 'manifest';
 
 /** Plain snapshot of what the manager is doing (`manager.stats()`). */
 export interface ManagerStats {
@@ -497,7 +496,7 @@ export class AofManager {
   }
 
   async #openStream(name: string, retention: RetentionOptions): Promise<AofLog> {
-    const dir = join(this.config.root, STREAMS_DIR, name);
+    const dir = streamDir(this.config.root, name);
     try {
       // Checked once per open of the stream, never per append: a stream directory that is a link
       // would receive new segment files outside the root (src/safe-fs.ts).

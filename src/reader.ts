@@ -14,7 +14,7 @@
 import type { Arena } from './arena/arena.js';
 import type { Coordinator } from './coordinator/coordinator.js';
 import { AofError, ErrorCode, WouldBlockError, WouldBlockKind } from './errors.js';
-import { RECORD_PAYLOAD_OFFSET, RECORD_TIMESTAMP_OFFSET, frameLength, frameOffsetOf } from './format/record.js';
+import { RECORD_PAYLOAD_OFFSET, frameLength, frameOffsetOf, framePayloadLengthAt, frameTimestampAt } from './format/record.js';
 import { frameForRecord } from './format/tier1.js';
 import type { EngineCounters } from './metrics/engine-counters.js';
 import { CLONE_REMEDY, refuseClone } from './not-cloneable.js';
@@ -193,8 +193,8 @@ export class AofReader {
       this.#offset = frameOffsetOf(this.#arena.u8, base, base + this.#stream.dataBytesOf(seg), id - seg.baseId);
     }
     const at = base + this.#offset;
-    const length = this.#arena.u32[at >>> 2]!;
-    const timestamp = this.#arena.f64[(at + RECORD_TIMESTAMP_OFFSET) >>> 3]!;
+    const length = framePayloadLengthAt(this.#arena.u32, at);
+    const timestamp = frameTimestampAt(this.#arena.f64, at);
     const start = at + RECORD_PAYLOAD_OFFSET;
     const payload = this.#copy ? this.#arena.u8.slice(start, start + length) : this.#arena.u8.subarray(start, start + length);
     this.#offset += frameLength(length);

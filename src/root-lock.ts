@@ -55,18 +55,12 @@ import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { kindOf, unsafePath } from './safe-fs.js';
 import { AofError, ErrorCode } from './errors.js';
+import { LOCK_DIR, TEMP_SUFFIX, isLockEntryName, lockEntryName } from './format/root-layout.js';
 
-/** The lock directory inside the root. */
-export const LOCK_DIR = 'lock';
 /** The lock file of versions before the lock directory: honoured (live pid) or removed (dead). */
 export const LEGACY_LOCK_FILE = 'LOCK';
 /** Version of the entry content (the `v` field). */
 export const LOCK_ENTRY_VERSION = 1;
-/** Digits of an entry name: the same zero-padded width as segment file names. */
-export const LOCK_ENTRY_DIGITS = 20;
-
-const ENTRY_NAME = /^\d{20}$/;
-const TEMP_SUFFIX = '.tmp';
 /**
  * Bound on start-overs. One round loses only to a process that linked first, and the next round
  * then meets its live entry (AOF_ERR_LOCKED); many rounds need other processes to acquire and
@@ -167,10 +161,6 @@ function judge(entry: LockEntry | null): Verdict {
   return pidExists(entry.pid) ? held(false) : { kind: 'dead' };
 }
 
-function entryName(n: number): string {
-  return String(n).padStart(LOCK_ENTRY_DIGITS, '0');
-}
-
 /** Entry numbers, ascending. */
 function listEntries(dir: string): number[] {
   let names: string[];
@@ -180,7 +170,7 @@ function listEntries(dir: string): number[] {
     throw AofError.io('list lock directory', dir, err);
   }
   return names
-    .filter((name) => ENTRY_NAME.test(name))
+    .filter((name) => isLockEntryName(name))
     .map(Number)
     .sort((a, b) => a - b);
 }
@@ -244,7 +234,7 @@ function writeTemp(dir: string, state: 'held' | 'free'): string {
 
 /** Links `temp` as entry `n`: true when linked, false when the number is taken. */
 function linkEntry(temp: string, dir: string, n: number): boolean {
-  const path = join(dir, entryName(n));
+  const path = join(dir, lockEntryName(n));
   try {
     linkSync(temp, path);
     return true;
@@ -287,7 +277,7 @@ function prune(dir: string, below: number, keep: string): void {
   const now = Date.now();
   for (const name of names) {
     const path = join(dir, name);
-    if (ENTRY_NAME.test(name)) {
+    if (isLockEntryName(name)) {
       if (Number(name) < below) unlinkQuiet(path);
     } else if (name.endsWith(TEMP_SUFFIX) && path !== keep) {
       try {
@@ -350,7 +340,7 @@ export class RootLock {
         const top = listEntries(dir).at(-1);
         let judgedText: string | null = null;
         if (top !== undefined) {
-          judgedText = readEntryText(join(dir, entryName(top)));
+          judgedText = readEntryText(join(dir, lockEntryName(top)));
           if (judgedText === null) continue; // superseded and pruned meanwhile: list again
           const verdict = judge(parseEntry(judgedText));
           if (verdict.kind === 'held') throw lockedError(root, verdict);
@@ -358,9 +348,9 @@ export class RootLock {
         const candidate = top === undefined ? 0 : top + 1;
         if (!linkEntry(held, dir, candidate)) continue;
         // The re-check: nothing above ours, and the entry we judged is still the one we read.
-        const lost = listEntries(dir).some((n) => n > candidate) || (top !== undefined && readEntryText(join(dir, entryName(top))) !== judgedText);
+        const lost = listEntries(dir).some((n) => n > candidate) || (top !== undefined && readEntryText(join(dir, lockEntryName(top))) !== judgedText);
         if (lost) {
-          unlinkQuiet(join(dir, entryName(candidate)));
+          unlinkQuiet(join(dir, lockEntryName(candidate)));
           continue;
         }
         unlinkQuiet(held);
@@ -386,7 +376,7 @@ export class RootLock {
     if (this.#released) return;
     this.#released = true;
     try {
-      linkSync(this.#tombstone, join(this.#dir, entryName(this.#generation + 1)));
+      linkSync(this.#tombstone, join(this.#dir, lockEntryName(this.#generation + 1)));
     } catch (err) {
       // EEXIST cannot happen while we hold (nobody links above a live holder); if it does, an
       // entry above ours exists anyway, so removing ours below keeps the numbers from going back.
@@ -396,7 +386,7 @@ export class RootLock {
       }
     }
     unlinkQuiet(this.#tombstone);
-    unlinkQuiet(join(this.#dir, entryName(this.#generation)));
+    unlinkQuiet(join(this.#dir, lockEntryName(this.#generation)));
   }
 }
 
@@ -415,7 +405,7 @@ export function readLockHolder(root: string): (LockOwner & { readonly generation
     throw err;
   }
   if (top === undefined) return null;
-  const text = readEntryText(join(dir, entryName(top)));
+  const text = readEntryText(join(dir, lockEntryName(top)));
   const entry = text === null ? null : parseEntry(text);
   if (entry === null || entry.state !== 'held') return null;
   return { pid: entry.pid, start: entry.start, boot: entry.boot, threadId: entry.threadId, host: entry.host, generation: top };

@@ -15,10 +15,10 @@
  * - delta: Tier 2 with room: uploaded, still local (tier 1, uploaded).
  * - epsilon: a few records, then the process exits without closing: an unsealed active tail.
  */
-import { join } from 'node:path';
 import { AofManager, type AofManagerOptions } from '../src/index.js';
 import { ManifestLog } from '../src/manifest/manifest-log.js';
 import { ADMIN_FIXTURE_CLOCK, fixturePayload } from './admin-fixture.js';
+import { manifestDir } from '../src/format/root-layout.js';
 
 Date.now = () => ADMIN_FIXTURE_CLOCK;
 
@@ -43,7 +43,7 @@ async function stage(options: AofManagerOptions, stream: string, records: number
 await stage({ ...base, tier1: { enabled: false } }, 'alpha', 100, false);
 await stage({ ...base, tier1: { frameBytes: 4096 }, tier2: { kind: 'none' } }, 'beta', 200, true);
 {
-  const { manifest } = await ManifestLog.open({ dir: join(root, 'manifest') });
+  const { manifest } = await ManifestLog.open({ dir: manifestDir(root) });
   await manifest.snapshot();
   await manifest.close();
 }

@@ -9,9 +9,9 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LOCK_DIR } from '../src/root-lock.js';
 import { PACKAGE_ROOT } from './paths.js';
 import { tempRoot } from './tmp.js';
+import { LOCK_DIR } from '../src/format/root-layout.js';
 
 /** 2026-01-01T00:00:00Z: the only time the fixture's records ever see. */
 export const ADMIN_FIXTURE_CLOCK = Date.UTC(2026, 0, 1);

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { AofError, WouldBlockError, type AofLog, type LogRecord, type WouldBlockKindValue } from '../src/index.js';
+import { parseSegmentFileName, segmentPath, streamDir } from '../src/format/root-layout.js';
 import { sameBytes } from './tmp.js';
 
 /**
@@ -178,13 +178,13 @@ export function checkRecord(rec: LogRecord | null, id: number, expected: Uint8Ar
 
 /** Base ids of a stream's segment files, ascending (the segment boundaries on disk). */
 export function segmentBaseIds(root: string, stream: string): number[] {
-  return readdirSync(join(root, 'streams', stream))
-    .filter((n) => n.endsWith('.seg'))
-    .map((n) => Number(n.slice(0, 20)))
+  return readdirSync(streamDir(root, stream))
+    .map(parseSegmentFileName)
+    .filter((id): id is number => id !== null)
     .sort((a, b) => a - b);
 }
 
 /** Path of the segment file with base id `baseId`. */
 export function segmentFile(root: string, stream: string, baseId: number): string {
-  return join(root, 'streams', stream, `${String(baseId).padStart(20, '0')}.seg`);
+  return segmentPath(streamDir(root, stream), baseId);
 }

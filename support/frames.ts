@@ -1,17 +1,12 @@
 /**
- * Builds record frames and segment images with the real format functions, so format tests and
- * fixtures do not go through the engine (the engine's writer is the flush worker; these builders
- * are an independent second writer of the same layout, which is what makes the tests meaningful).
+ * Builds record frames and segment images with the format functions (`encodeFrame`, the segment
+ * encoders), so format tests and fixtures do not go through the engine (whose writers are
+ * `encodeFrameInto` on the main thread and the flush worker). `encodeFrame` itself is checked
+ * against bytes spelled out by hand in test/unit/format/record.test.ts and against the golden
+ * fixtures, which is what keeps this second writer of the layout honest.
  */
 import { crc32 } from 'node:zlib';
-import {
-  RECORD_CRC_OFFSET,
-  RECORD_LENGTH_OFFSET,
-  RECORD_PAYLOAD_OFFSET,
-  RECORD_TIMESTAMP_OFFSET,
-  frameCrc,
-  frameLength,
-} from '../src/format/record.js';
+import { encodeFrame, frameLength } from '../src/format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, encodeFooterInto, encodeHeaderInto } from '../src/format/segment.js';
 
 /** One record to lay out as a frame: its payload (copied) and its timestamp in ms. */
@@ -25,15 +20,8 @@ export function buildFrames(records: readonly FrameSpec[]): Uint8Array {
   let total = 0;
   for (const r of records) total += frameLength(r.payload.length);
   const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
   let off = 0;
-  for (const r of records) {
-    view.setUint32(off + RECORD_LENGTH_OFFSET, r.payload.length, true);
-    view.setFloat64(off + RECORD_TIMESTAMP_OFFSET, r.timestamp, true);
-    out.set(r.payload, off + RECORD_PAYLOAD_OFFSET);
-    view.setUint32(off + RECORD_CRC_OFFSET, frameCrc(out, off, r.payload.length), true);
-    off += frameLength(r.payload.length);
-  }
+  for (const r of records) off = encodeFrame(out, off, r.payload, r.timestamp);
   return out;
 }
 

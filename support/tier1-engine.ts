@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { AofError, ErrorCode, WouldBlockError, type AofLog, type AofManager } from '../src/index.js';
 import { SegmentState, type CatalogEntry } from '../src/format/snapshot.js';
 import { ManifestLog, type ReplayReport } from '../src/manifest/manifest-log.js';
 import { Deadline, sleep, waitFor } from './engine.js';
+import { isTempName, manifestDir, parseSegmentFileName, parseTier1FileName, streamDir, tier1Path } from '../src/format/root-layout.js';
 import { sameBytes } from './tmp.js';
 import { logCore } from '../src/log.js';
 
@@ -64,10 +64,12 @@ export interface StreamFiles {
 /** The files of a stream's directory, sorted into segment and Tier 1 base ids, temporaries and anything else. */
 export function streamFiles(root: string, stream: string): StreamFiles {
   const out: StreamFiles = { seg: [], t1: [], tmp: [], other: [] };
-  for (const name of readdirSync(join(root, 'streams', stream))) {
-    if (name.endsWith('.tmp')) out.tmp.push(name);
-    else if (/^\d{20}\.seg$/.test(name)) out.seg.push(Number(name.slice(0, 20)));
-    else if (/^\d{20}\.t1$/.test(name)) out.t1.push(Number(name.slice(0, 20)));
+  for (const name of readdirSync(streamDir(root, stream))) {
+    const segId = parseSegmentFileName(name);
+    const t1Id = parseTier1FileName(name);
+    if (isTempName(name)) out.tmp.push(name);
+    else if (segId !== null) out.seg.push(segId);
+    else if (t1Id !== null) out.t1.push(t1Id);
     else out.other.push(name);
   }
   out.seg.sort((a, b) => a - b);
@@ -77,7 +79,7 @@ export function streamFiles(root: string, stream: string): StreamFiles {
 
 /** Path of the Tier 1 file of segment `baseId` of `stream`. */
 export function t1File(root: string, stream: string, baseId: number): string {
-  return join(root, 'streams', stream, `${String(baseId).padStart(20, '0')}.t1`);
+  return tier1Path(streamDir(root, stream), baseId);
 }
 
 /** Size in bytes of the file at `path`. */
@@ -111,7 +113,7 @@ export async function checkCatalogAgainstFiles(root: string, stream: string, whe
   assert.deepEqual(files.other, [], `${at}: unexpected files`);
   const both = files.seg.filter((id) => files.t1.includes(id));
   assert.deepEqual(both, [], `${at}: segments present both raw and compressed`);
-  const { manifest, catalog, report } = await ManifestLog.open({ dir: join(root, 'manifest') });
+  const { manifest, catalog, report } = await ManifestLog.open({ dir: manifestDir(root) });
   try {
     const entries = catalog.entries(stream);
     assert.equal(report.corruptionEvents, 0, `${at}: manifest replay found corruption`);

@@ -4,7 +4,7 @@
  */
 import { crc32 } from 'node:zlib';
 import { Piscina } from 'piscina';
-import { RECORD_LENGTH_OFFSET, RECORD_PAYLOAD_OFFSET, RECORD_TIMESTAMP_OFFSET, frameLength } from '../src/format/record.js';
+import { decodeFrame, frameOffsetOf } from '../src/format/record.js';
 import type { FrameIndexEntry } from '../src/format/tier1.js';
 import { seededRandom } from '../src/seeded-random.js';
 import { buildFrames, type FrameSpec } from './frames.js';
@@ -80,11 +80,8 @@ export function arenaImage(records: readonly FrameSpec[], offset: number, sabByt
 
 /** Payload and timestamp of record `index` of the frame whose raw bytes are `raw` (starting at entry.firstRecord). */
 export function recordInFrame(raw: Uint8Array, entry: FrameIndexEntry, index: number): { payload: Uint8Array; timestamp: number } {
-  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  let off = 0;
-  for (let i = entry.firstRecord; i < index; i++) off += frameLength(view.getUint32(off + RECORD_LENGTH_OFFSET, true));
-  const len = view.getUint32(off + RECORD_LENGTH_OFFSET, true);
-  return { payload: raw.subarray(off + RECORD_PAYLOAD_OFFSET, off + RECORD_PAYLOAD_OFFSET + len), timestamp: view.getFloat64(off + RECORD_TIMESTAMP_OFFSET, true) };
+  const { payload, timestamp } = decodeFrame(raw, frameOffsetOf(raw, 0, raw.length, index - entry.firstRecord));
+  return { payload, timestamp };
 }
 
 /**

@@ -10,11 +10,12 @@ import { TIER1_HEADER_BYTES } from '../src/format/tier1.js';
 import { after, describe, test } from 'node:test';
 import { AofError, AofManager, ErrorCode, WouldBlockError, type AofLog, type AofManagerOptions } from '../src/index.js';
 import type { Tier2Options } from '../src/config.js';
-import { openObjectStore, parseSegmentKey, segmentKey, streamPrefix, type ObjectStore, type Tier2StoreConfig } from '../src/tier2/object-store.js';
+import { openObjectStore, type ObjectStore, type Tier2StoreConfig } from '../src/tier2/object-store.js';
 import { sleep } from './engine.js';
 import { streamFiles, t1File, withTimeout } from './tier1-engine.js';
 import { payloadFor, sameBytes, tempRoot } from './tmp.js';
 import { logCore } from '../src/log.js';
+import { parseSegmentKey, segmentKey, streamPrefix } from '../src/format/root-layout.js';
 
 /** A Tier 2 store under test: its name in test titles and a way to get a fresh, unshared store config. */
 export interface Backend {

@@ -41,6 +41,7 @@ import {
 import { toWorkerError } from '../src/worker-error.js';
 import { checkFailpointsConfig, failpoint } from './failpoints.js';
 import type { CompressResult, CompressTask } from './tier1-protocol.js';
+import { tempPath } from '../src/format/root-layout.js';
 
 /** Read window for file sources: large enough for few syscalls, small enough to bound memory. */
 const FILE_WINDOW_BYTES = 4 * 1024 * 1024;
@@ -181,7 +182,7 @@ function fsyncDir(dir: string): void {
 export async function compressSegment(task: CompressTask, codec: Codec): Promise<CompressResult> {
   checkTask(task);
   const source = task.source.kind === 'arena' ? arenaSource(task.source.sab, task.source.offset, task.dataBytes) : openSegmentFile(task, task.source.path);
-  const tmpPath = `${task.targetPath}.tmp`;
+  const tmpPath = tempPath(task.targetPath);
   let fd = -1;
   try {
     if (task.source.kind === 'arena') {

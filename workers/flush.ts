@@ -38,7 +38,7 @@ import {
   slotWord,
 } from '../src/arena/layout.js';
 import { AofError } from '../src/errors.js';
-import { RECORD_CRC_OFFSET, RECORD_HEADER_BYTES, RECORD_TIMESTAMP_OFFSET, frameLength } from '../src/format/record.js';
+import { frameLength, readFramePayloadLength, readFrameTimestamp, sealFrameCrc } from '../src/format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, encodeFooterInto, encodeHeaderInto } from '../src/format/segment.js';
 import { fsyncHistogramView, recordFsync } from '../src/arena/fsync-histogram.js';
 import type { FlushCommand, FlushEvent, FlushWorkerData } from './protocol.js';
@@ -123,10 +123,9 @@ function writePending(seg: OpenSegment): boolean {
   let count = seg.flushedCount;
   while (off < end) {
     const at = seg.base + off;
-    const len = view.getUint32(at, true);
-    const ts = view.getFloat64(at + RECORD_TIMESTAMP_OFFSET, true);
-    const crc = crc32(bytes.subarray(at + RECORD_TIMESTAMP_OFFSET, at + RECORD_HEADER_BYTES + len));
-    view.setUint32(at + RECORD_CRC_OFFSET, crc, true);
+    const len = readFramePayloadLength(view, at);
+    const ts = readFrameTimestamp(view, at);
+    sealFrameCrc(bytes, view, at, len);
     if (count === 0 || ts < seg.minTs) seg.minTs = ts;
     if (count === 0 || ts > seg.maxTs) seg.maxTs = ts;
     off += frameLength(len);

@@ -31,13 +31,14 @@
 import { AofError, ErrorCode } from '../src/errors.js';
 import { readRegularFile } from '../src/safe-fs.js';
 import { decodeTier1Image, withPath } from '../src/tier1/tier1-file.js';
-import { parseSegmentKey, type ObjectStore } from '../src/tier2/object-store.js';
+import { type ObjectStore } from '../src/tier2/object-store.js';
 import { withObjectKey } from '../src/tier2/remote-meta.js';
 import { TIER1_FOOTER_BYTES, TIER1_HEADER_BYTES } from '../src/format/tier1.js';
 import { toWorkerError } from '../src/worker-error.js';
 import { checkFailpointsConfig, failpoint } from './failpoints.js';
 import { storeFor } from './store-cache.js';
 import type { UploadResult, UploadTask } from './tier2-protocol.js';
+import { parseSegmentKey } from '../src/format/root-layout.js';
 
 function checkTask(task: UploadTask): void {
   if (typeof task.path !== 'string' || task.path === '') throw AofError.invalidArgument('upload task: path must be a file path', { field: 'path' });

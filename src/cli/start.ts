@@ -21,6 +21,7 @@ import { createProgress, type IngestSnapshot } from './progress.js';
 import { MAX_RECORD_BYTES, MIN_RECORD_BYTES, Workload, demoStreams, type DemoStream, type StreamKind } from './workload.js';
 import { defaultTier2Root } from '../config.js';
 import { RootLock } from '../root-lock.js';
+import { MANIFEST_DIR, SEGMENT_FILE_SUFFIX, streamDir, STREAMS_DIR, TIER1_FILE_SUFFIX } from '../format/root-layout.js';
 
 const DEFAULT_ROOT = './data';
 const DEFAULT_RECORDS = 1_500_000;
@@ -137,7 +138,7 @@ function check(ok: boolean, message: string): asserts ok {
 function wipeRoot(root: string): void {
   if (!existsSync(root)) return;
   const entries = readdirSync(root);
-  if (entries.length > 0 && !entries.includes('streams')) {
+  if (entries.length > 0 && !entries.includes(STREAMS_DIR)) {
     throw new UsageError(`--fresh refuses to delete ${root}: it is not empty and holds no aof2 streams/ directory`);
   }
   // Taking the lock is the one check that sees every live owner (another process, or a thread of
@@ -152,7 +153,7 @@ function wipeRoot(root: string): void {
   // The embedded Tier 2 beside it too: left alone, the next open would rebuild the old data from it.
   const tier2 = defaultTier2Root(root);
   if (existsSync(tier2)) {
-    const stray = readdirSync(tier2).filter((name) => name !== 'streams' && name !== 'manifest');
+    const stray = readdirSync(tier2).filter((name) => name !== STREAMS_DIR && name !== MANIFEST_DIR);
     if (stray.length > 0) throw new UsageError(`--fresh refuses to delete ${tier2}: it holds ${stray.join(', ')}, not only aof2 objects`);
     rmSync(tier2, { recursive: true, force: true });
   }
@@ -293,11 +294,11 @@ async function scan(log: AofLog, stream: DemoStream, from: number): Promise<{ re
 
 /** Raw (.seg) and Tier 1 (.t1) segment files of a stream, with their bytes. */
 function segmentFiles(root: string, name: string): { raw: number; tier1: number; bytes: number } {
-  const dir = join(root, 'streams', name);
+  const dir = streamDir(root, name);
   const out = { raw: 0, tier1: 0, bytes: 0 };
   for (const entry of readdirSync(dir)) {
-    if (entry.endsWith('.seg')) out.raw++;
-    else if (entry.endsWith('.t1')) out.tier1++;
+    if (entry.endsWith(SEGMENT_FILE_SUFFIX)) out.raw++;
+    else if (entry.endsWith(TIER1_FILE_SUFFIX)) out.tier1++;
     else continue;
     out.bytes += statSync(join(dir, entry)).size;
   }
@@ -306,12 +307,12 @@ function segmentFiles(root: string, name: string): { raw: number; tier1: number;
 
 /** Segment objects in the demo's Tier 2 directory (the embedded default, beside the root). */
 function tier2Objects(root: string): { count: number; bytes: number } {
-  const dir = join(defaultTier2Root(root), 'streams');
+  const dir = join(defaultTier2Root(root), STREAMS_DIR);
   const out = { count: 0, bytes: 0 };
   if (!existsSync(dir)) return out;
   for (const stream of readdirSync(dir)) {
     for (const name of readdirSync(join(dir, stream))) {
-      if (!name.endsWith('.t1')) continue;
+      if (!name.endsWith(TIER1_FILE_SUFFIX)) continue;
       out.count++;
       out.bytes += statSync(join(dir, stream, name)).size;
     }

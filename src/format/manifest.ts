@@ -51,15 +51,15 @@
  * the SNAPSHOT marker uses the empty name.
  */
 import { crc32 } from 'node:zlib';
-import { AofError, ErrorCode } from '../errors.js';
+import { AofError } from '../errors.js';
 import { getU64, pad8, setU64, viewOf as view } from './bytes.js';
+import { ENVELOPE_BYTES, beginEnvelope, checkEnvelope, sealEnvelope, type EnvelopeSpec } from './envelope.js';
 
 export const CHUNK_MAGIC = 'AOF2MAN\0';
 export const MANIFEST_VERSION = 1;
-export const CHUNK_HEADER_BYTES = 64;
+export const CHUNK_HEADER_BYTES = ENVELOPE_BYTES;
 export const RECORD_PREFIX_BYTES = 12;
-export const CHUNK_FILE_SUFFIX = '.mlog';
-const CHECKED_BYTES = 60;
+const CHUNK_HEADER: EnvelopeSpec = { magic: CHUNK_MAGIC, version: MANIFEST_VERSION, what: 'manifest chunk header' };
 
 /** Record types. Numbers are forever: never reuse one. */
 export const ManifestRecordType = {
@@ -276,43 +276,24 @@ export function decodeManifestRecord(bytes: Uint8Array, off: number, end: number
 
 /** Encodes a chunk header at `off`; returns `off + CHUNK_HEADER_BYTES`. */
 export function encodeChunkHeaderInto(bytes: Uint8Array, off: number, h: ChunkHeader): number {
-  bytes.fill(0, off, off + CHUNK_HEADER_BYTES);
-  const v = view(bytes);
-  for (let i = 0; i < 8; i++) bytes[off + i] = CHUNK_MAGIC.charCodeAt(i);
-  v.setUint16(off + 8, MANIFEST_VERSION, true);
-  v.setUint16(off + 10, CHUNK_HEADER_BYTES, true);
+  const v = beginEnvelope(bytes, off, CHUNK_HEADER);
   v.setUint32(off + 12, h.committedBytes, true);
   setU64(v, off + 16, h.chunkSeq);
   v.setUint32(off + 24, h.recordCount, true);
   v.setUint32(off + 28, h.chunkCrc, true);
   v.setFloat64(off + 32, h.createdAt, true);
-  v.setUint32(off + CHECKED_BYTES, crc32(bytes.subarray(off, off + CHECKED_BYTES)), true);
-  return off + CHUNK_HEADER_BYTES;
+  return sealEnvelope(bytes, off);
 }
 
 /**
- * Decodes and checks a chunk header. Order matters: the CRC is checked before the version, so a
- * damaged version field is corruption, and only a header that checks out can claim to be newer.
- * @throws AOF_ERR_CORRUPT (truncated, wrong magic, CRC, header length, committedBytes not a
- *   multiple of 8), AOF_ERR_INCOMPATIBLE (newer version)
+ * Decodes and checks a chunk header. Order matters (src/format/envelope.ts): the CRC is checked
+ * before the version, so a damaged version field is corruption, and only a header that checks out
+ * can claim to be newer.
+ * @throws AOF_ERR_CORRUPT (truncated, wrong magic, CRC, version 0, header length, committedBytes
+ *   not a multiple of 8), AOF_ERR_INCOMPATIBLE (newer version)
  */
 export function decodeChunkHeader(bytes: Uint8Array, off = 0): ChunkHeader {
-  if (bytes.length - off < CHUNK_HEADER_BYTES) throw AofError.corrupt('manifest chunk header truncated', { offset: off });
-  for (let i = 0; i < 8; i++) {
-    if (bytes[off + i] !== CHUNK_MAGIC.charCodeAt(i)) throw AofError.corrupt('manifest chunk has wrong magic', { offset: off });
-  }
-  const v = view(bytes);
-  const version = v.getUint16(off + 8, true);
-  const stored = v.getUint32(off + CHECKED_BYTES, true);
-  const actual = crc32(bytes.subarray(off, off + CHECKED_BYTES));
-  if (stored !== actual) throw AofError.corrupt('manifest chunk header CRC mismatch', { stored, actual });
-  if (version !== MANIFEST_VERSION) {
-    throw new AofError(ErrorCode.INCOMPATIBLE, `manifest chunk version ${version} is newer than this aof2 understands (${MANIFEST_VERSION})`, {
-      details: { version },
-    });
-  }
-  const headerBytes = v.getUint16(off + 10, true);
-  if (headerBytes !== CHUNK_HEADER_BYTES) throw AofError.corrupt(`manifest chunk header length ${headerBytes}, expected ${CHUNK_HEADER_BYTES}`, { headerBytes });
+  const v = checkEnvelope(bytes, off, CHUNK_HEADER);
   const committedBytes = v.getUint32(off + 12, true);
   if (committedBytes % 8 !== 0) throw AofError.corrupt(`manifest chunk committedBytes ${committedBytes} is not a multiple of 8`, { committedBytes });
   return {
@@ -322,15 +303,4 @@ export function decodeChunkHeader(bytes: Uint8Array, off = 0): ChunkHeader {
     chunkCrc: v.getUint32(off + 28, true),
     createdAt: v.getFloat64(off + 32, true),
   };
-}
-
-/** `00000000000000000007.mlog` for chunk 7. */
-export function chunkFileName(seq: number): string {
-  return String(seq).padStart(20, '0') + CHUNK_FILE_SUFFIX;
-}
-
-/** The chunk sequence number a file name stands for, or null for any other name. */
-export function parseChunkFileName(name: string): number | null {
-  const m = /^([0-9]{20})\.mlog$/.exec(name);
-  return m === null ? null : Number(m[1]);
 }

@@ -53,16 +53,16 @@
  * catch writer bugs, not disk damage.
  */
 import { crc32 } from 'node:zlib';
-import { AofError, ErrorCode } from '../errors.js';
+import { AofError } from '../errors.js';
 import { getU64, pad8, setU64, viewOf as view } from './bytes.js';
+import { ENVELOPE_BYTES, beginEnvelope, checkEnvelope, sealEnvelope, type EnvelopeSpec } from './envelope.js';
 
 export const SNAPSHOT_MAGIC = 'AOF2SNP\0';
 export const SNAPSHOT_VERSION = 1;
-export const SNAPSHOT_HEADER_BYTES = 64;
+export const SNAPSHOT_HEADER_BYTES = ENVELOPE_BYTES;
 export const SNAPSHOT_STREAM_HEADER_BYTES = 8;
 export const SNAPSHOT_ENTRY_BYTES = 40;
-export const SNAPSHOT_FILE_SUFFIX = '.snap';
-const CHECKED_BYTES = 60;
+const HEADER: EnvelopeSpec = { magic: SNAPSHOT_MAGIC, version: SNAPSHOT_VERSION, what: 'snapshot header' };
 
 /** Persistent state of a segment in the catalog. Numbers are forever. */
 export const SegmentState = {
@@ -147,7 +147,9 @@ export function encodeSnapshot(
     segmentCount += entries.length;
   }
   const out = new Uint8Array(SNAPSHOT_HEADER_BYTES + bodyBytes);
-  const v = view(out);
+  // The envelope first (it zeroes only [0, 64)), the body next, the header fields and CRC last:
+  // the header carries the body's CRC.
+  const v = beginEnvelope(out, 0, HEADER);
   let p = SNAPSHOT_HEADER_BYTES;
   for (const name of names) {
     const entries = streams.get(name)!;
@@ -174,9 +176,6 @@ export function encodeSnapshot(
       p += SNAPSHOT_ENTRY_BYTES;
     }
   }
-  for (let i = 0; i < 8; i++) out[i] = SNAPSHOT_MAGIC.charCodeAt(i);
-  v.setUint16(8, SNAPSHOT_VERSION, true);
-  v.setUint16(10, SNAPSHOT_HEADER_BYTES, true);
   v.setUint32(12, bodyBytes, true);
   setU64(v, 16, meta.watermarkChunk);
   v.setUint32(24, meta.watermarkOffset, true);
@@ -185,32 +184,18 @@ export function encodeSnapshot(
   v.setUint32(36, crc32(out.subarray(SNAPSHOT_HEADER_BYTES)), true);
   v.setFloat64(40, meta.createdAt, true);
   setU64(v, 48, meta.snapshotSeq);
-  v.setUint32(CHECKED_BYTES, crc32(out.subarray(0, CHECKED_BYTES)), true);
+  sealEnvelope(out, 0);
   return out;
 }
 
 /**
- * Decodes and checks the 64-byte header alone (magic, CRC, version, header length): enough to
- * learn a snapshot's watermark without reading its body. The body is not checked.
- * @throws AOF_ERR_CORRUPT on any mismatch, AOF_ERR_INCOMPATIBLE on a newer version
+ * Decodes and checks the 64-byte header alone (magic, CRC, version, header length, in the order
+ * of src/format/envelope.ts): enough to learn a snapshot's watermark without reading its body. The
+ * body is not checked.
+ * @throws AOF_ERR_CORRUPT on any mismatch (version 0 included), AOF_ERR_INCOMPATIBLE on a newer version
  */
 export function decodeSnapshotHeader(bytes: Uint8Array): SnapshotHeader {
-  if (bytes.length < SNAPSHOT_HEADER_BYTES) throw AofError.corrupt('snapshot truncated', { length: bytes.length });
-  for (let i = 0; i < 8; i++) {
-    if (bytes[i] !== SNAPSHOT_MAGIC.charCodeAt(i)) throw AofError.corrupt('snapshot has wrong magic', { offset: 0 });
-  }
-  const v = view(bytes);
-  if (v.getUint32(CHECKED_BYTES, true) !== crc32(bytes.subarray(0, CHECKED_BYTES))) {
-    throw AofError.corrupt('snapshot header CRC mismatch', { offset: CHECKED_BYTES });
-  }
-  const version = v.getUint16(8, true);
-  if (version !== SNAPSHOT_VERSION) {
-    throw new AofError(ErrorCode.INCOMPATIBLE, `snapshot version ${version} is newer than this aof2 understands (${SNAPSHOT_VERSION})`, {
-      details: { version },
-    });
-  }
-  const headerBytes = v.getUint16(10, true);
-  if (headerBytes !== SNAPSHOT_HEADER_BYTES) throw AofError.corrupt(`snapshot header length ${headerBytes}, expected ${SNAPSHOT_HEADER_BYTES}`, { headerBytes });
+  const v = checkEnvelope(bytes, 0, HEADER);
   return {
     bodyBytes: v.getUint32(12, true),
     watermarkChunk: getU64(v, 16),
@@ -286,15 +271,4 @@ export function decodeSnapshot(bytes: Uint8Array): Snapshot {
     throw AofError.corrupt('snapshot segment count does not match its header', { expected: header.segmentCount, actual: segmentCount });
   }
   return { header, streams };
-}
-
-/** `00000000000000000003.snap` for snapshot 3. */
-export function snapshotFileName(seq: number): string {
-  return String(seq).padStart(20, '0') + SNAPSHOT_FILE_SUFFIX;
-}
-
-/** The snapshot sequence number a file name stands for, or null for any other name. */
-export function parseSnapshotFileName(name: string): number | null {
-  const m = /^([0-9]{20})\.snap$/.exec(name);
-  return m === null ? null : Number(m[1]);
 }

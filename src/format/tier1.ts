@@ -67,14 +67,14 @@
 import { crc32 } from 'node:zlib';
 import { AofError, ErrorCode } from '../errors.js';
 import { viewOf as view } from './bytes.js';
+import { ENVELOPE_BYTES, beginEnvelope, checkEnvelope, sealEnvelope, type EnvelopeSpec } from './envelope.js';
 
 export const TIER1_MAGIC = 'AOF2T1\0\0';
 export const TIER1_FOOTER_MAGIC = 'AOF2T1E\0';
 export const TIER1_VERSION = 1;
-export const TIER1_HEADER_BYTES = 64;
-export const TIER1_FOOTER_BYTES = 64;
+export const TIER1_HEADER_BYTES = ENVELOPE_BYTES;
+export const TIER1_FOOTER_BYTES = ENVELOPE_BYTES;
 export const TIER1_INDEX_ENTRY_BYTES = 32;
-export const TIER1_FILE_SUFFIX = '.t1';
 export const CODEC_ZSTD = 1;
 /** Codec ids this version can decode. */
 export const TIER1_KNOWN_CODECS: readonly number[] = [CODEC_ZSTD];
@@ -82,9 +82,8 @@ export const TIER1_KNOWN_CODECS: readonly number[] = [CODEC_ZSTD];
 const RAW_ALIGN = 8;
 /** Smallest record frame: a 16-byte header with an empty payload. */
 const MIN_FRAME_BYTES = 16;
-const CHECKED_BYTES = 60;
-/** File names carry the base id zero-padded to the width of 2^64, as segment files do. */
-const ID_DIGITS = 20;
+const HEADER: EnvelopeSpec = { magic: TIER1_MAGIC, version: TIER1_VERSION, what: 'tier 1 header' };
+const FOOTER: EnvelopeSpec = { magic: TIER1_FOOTER_MAGIC, version: TIER1_VERSION, what: 'tier 1 footer' };
 
 export interface Tier1Header {
   codec: number;
@@ -115,41 +114,6 @@ export interface Tier1Footer {
   baseId: number;
 }
 
-function putMagic(bytes: Uint8Array, off: number, magic: string): void {
-  for (let i = 0; i < 8; i++) bytes[off + i] = magic.charCodeAt(i);
-}
-
-function hasMagic(bytes: Uint8Array, off: number, magic: string): boolean {
-  for (let i = 0; i < 8; i++) if (bytes[off + i] !== magic.charCodeAt(i)) return false;
-  return true;
-}
-
-function sealCrc(bytes: Uint8Array, off: number): void {
-  view(bytes).setUint32(off + CHECKED_BYTES, crc32(bytes.subarray(off, off + CHECKED_BYTES)), true);
-}
-
-function checkCrc(bytes: Uint8Array, off: number, what: string): void {
-  const stored = view(bytes).getUint32(off + CHECKED_BYTES, true);
-  const actual = crc32(bytes.subarray(off, off + CHECKED_BYTES));
-  if (stored !== actual) throw AofError.corrupt(`${what} CRC mismatch`, { offset: off + CHECKED_BYTES, stored, actual });
-}
-
-/** Version and declared length, checked after the CRC (so an intact newer file is incompatible, not damaged). */
-function checkVersion(bytes: Uint8Array, off: number, what: string, expectedBytes: number): void {
-  const v = view(bytes);
-  const version = v.getUint16(off + 8, true);
-  if (version > TIER1_VERSION) {
-    throw new AofError(ErrorCode.INCOMPATIBLE, `${what} version ${version} is newer than this aof2 understands (${TIER1_VERSION})`, {
-      details: { offset: off + 8, version },
-    });
-  }
-  if (version !== TIER1_VERSION) throw AofError.corrupt(`${what} version ${version} is not supported (expected ${TIER1_VERSION})`, { offset: off + 8, version });
-  const declared = v.getUint16(off + 10, true);
-  if (declared !== expectedBytes) {
-    throw AofError.corrupt(`${what} declares ${declared} bytes (expected ${expectedBytes})`, { offset: off + 10, declared });
-  }
-}
-
 function readU64(v: DataView, at: number, what: string): number {
   const n = v.getBigUint64(at, true);
   if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw AofError.corrupt(`${what} ${n} does not fit a safe integer`, { offset: at, value: n.toString() });
@@ -178,11 +142,7 @@ export function encodeTier1HeaderInto(bytes: Uint8Array, off: number, h: Tier1He
   checkField('dataBytes', h.dataBytes, U32);
   checkField('dataCrc', h.dataCrc, U32);
   checkField('frameTarget', h.frameTarget, U32);
-  bytes.fill(0, off, off + TIER1_HEADER_BYTES);
-  const v = view(bytes);
-  putMagic(bytes, off, TIER1_MAGIC);
-  v.setUint16(off + 8, TIER1_VERSION, true);
-  v.setUint16(off + 10, TIER1_HEADER_BYTES, true);
+  const v = beginEnvelope(bytes, off, HEADER);
   v.setUint8(off + 12, h.codec);
   v.setUint8(off + 13, h.level);
   v.setBigUint64(off + 16, BigInt(h.baseId), true);
@@ -191,8 +151,7 @@ export function encodeTier1HeaderInto(bytes: Uint8Array, off: number, h: Tier1He
   v.setUint32(off + 32, h.dataCrc, true);
   v.setUint32(off + 36, h.frameTarget, true);
   v.setFloat64(off + 40, h.createdAt, true);
-  sealCrc(bytes, off);
-  return off + TIER1_HEADER_BYTES;
+  return sealEnvelope(bytes, off);
 }
 
 /**
@@ -201,13 +160,7 @@ export function encodeTier1HeaderInto(bytes: Uint8Array, off: number, h: Tier1He
  *   AOF_ERR_INCOMPATIBLE on a newer version or an unknown codec
  */
 export function decodeTier1Header(bytes: Uint8Array, off = 0): Tier1Header {
-  if (bytes.length - off < TIER1_HEADER_BYTES) {
-    throw AofError.corrupt(`tier 1 header truncated: expected ${TIER1_HEADER_BYTES} bytes, got ${bytes.length - off}`, { offset: off });
-  }
-  if (!hasMagic(bytes, off, TIER1_MAGIC)) throw AofError.corrupt('tier 1 header has wrong magic', { offset: off });
-  checkCrc(bytes, off, 'tier 1 header');
-  checkVersion(bytes, off, 'tier 1 header', TIER1_HEADER_BYTES);
-  const v = view(bytes);
+  const v = checkEnvelope(bytes, off, HEADER);
   const header: Tier1Header = {
     codec: v.getUint8(off + 12),
     level: v.getUint8(off + 13),
@@ -329,18 +282,13 @@ export function encodeTier1FooterInto(bytes: Uint8Array, off: number, f: Tier1Fo
   checkField('indexCrc', f.indexCrc, U32);
   checkField('recordCount', f.recordCount, U32);
   checkField('baseId', f.baseId, SAFE);
-  bytes.fill(0, off, off + TIER1_FOOTER_BYTES);
-  const v = view(bytes);
-  putMagic(bytes, off, TIER1_FOOTER_MAGIC);
-  v.setUint16(off + 8, TIER1_VERSION, true);
-  v.setUint16(off + 10, TIER1_FOOTER_BYTES, true);
+  const v = beginEnvelope(bytes, off, FOOTER);
   v.setUint32(off + 12, f.frameCount, true);
   v.setBigUint64(off + 16, BigInt(f.indexOffset), true);
   v.setUint32(off + 24, f.indexCrc, true);
   v.setUint32(off + 28, f.recordCount, true);
   v.setBigUint64(off + 32, BigInt(f.baseId), true);
-  sealCrc(bytes, off);
-  return off + TIER1_FOOTER_BYTES;
+  return sealEnvelope(bytes, off);
 }
 
 /**
@@ -348,13 +296,7 @@ export function encodeTier1FooterInto(bytes: Uint8Array, off: number, f: Tier1Fo
  *   or id past 2^53, or an index offset inside the header; AOF_ERR_INCOMPATIBLE on a newer version
  */
 export function decodeTier1Footer(bytes: Uint8Array, off = 0): Tier1Footer {
-  if (bytes.length - off < TIER1_FOOTER_BYTES) {
-    throw AofError.corrupt(`tier 1 footer truncated: expected ${TIER1_FOOTER_BYTES} bytes, got ${bytes.length - off}`, { offset: off });
-  }
-  if (!hasMagic(bytes, off, TIER1_FOOTER_MAGIC)) throw AofError.corrupt('tier 1 footer has wrong magic', { offset: off });
-  checkCrc(bytes, off, 'tier 1 footer');
-  checkVersion(bytes, off, 'tier 1 footer', TIER1_FOOTER_BYTES);
-  const v = view(bytes);
+  const v = checkEnvelope(bytes, off, FOOTER);
   const footer: Tier1Footer = {
     frameCount: v.getUint32(off + 12, true),
     indexOffset: readU64(v, off + 16, 'tier 1 footer indexOffset'),
@@ -394,18 +336,4 @@ export function frameForRecord(entries: readonly FrameIndexEntry[], recordIndex:
     else hi = mid - 1;
   }
   return lo;
-}
-
-/** `00000000000000001234.t1` for base id 1234 (same width as segment files, so names sort by id). */
-export function tier1FileName(baseId: number): string {
-  return String(baseId).padStart(ID_DIGITS, '0') + TIER1_FILE_SUFFIX;
-}
-
-/** Base id encoded in a Tier 1 file name, or null if the name is not one (temp files included). */
-export function parseTier1FileName(name: string): number | null {
-  if (name.length !== ID_DIGITS + TIER1_FILE_SUFFIX.length || !name.endsWith(TIER1_FILE_SUFFIX)) return null;
-  const digits = name.slice(0, ID_DIGITS);
-  if (!/^[0-9]+$/.test(digits)) return null;
-  const id = Number(digits);
-  return Number.isSafeInteger(id) ? id : null;
 }

@@ -49,19 +49,18 @@ import { AofError, ErrorCode } from '../errors.js';
 import {
   CHUNK_HEADER_BYTES,
   ManifestRecordType,
-  chunkFileName,
   encodeChunkHeaderInto,
   encodeManifestRecordInto,
   manifestRecordLength,
-  parseChunkFileName,
   validateManifestRecord,
   type ManifestRecord,
 } from '../format/manifest.js';
-import { encodeSnapshot, parseSnapshotFileName, snapshotFileName } from '../format/snapshot.js';
+import { encodeSnapshot } from '../format/snapshot.js';
 import { createManifestMetrics, recordReplay, type ManifestMetrics } from '../metrics/manifest-metrics.js';
 import { validateStreamName } from '../stream-name.js';
 import type { Catalog } from './catalog.js';
 import { replayManifest, type ManifestFile } from './replay.js';
+import { chunkFileName, isTempName, parseChunkFileName, parseSnapshotFileName, snapshotFileName, tempPath } from '../format/root-layout.js';
 
 export interface ManifestLogOptions {
   /** Directory of the chunks and snapshots; created if missing. */
@@ -134,7 +133,6 @@ const DEFAULT_SNAPSHOT_EVERY = 10_000;
 const MIN_CHUNK_BYTES = 256;
 /** committedBytes is a u32; keep a margin so one batch can always be added to a chunk below this. */
 const MAX_CHUNK_BYTES = 1024 * 1024 * 1024;
-const TEMP_SUFFIX = '.tmp';
 const OPTION_KEYS = ['dir', 'chunkBytes', 'snapshotEvery', 'registry', 'strict'];
 
 interface ResolvedOptions {
@@ -189,7 +187,7 @@ function resolveOptions(input: unknown): ResolvedOptions {
 
 /** A name the manifest reads, repairs or removes: a chunk, a snapshot or a temp file. */
 function isManifestName(name: string): boolean {
-  return name.endsWith(TEMP_SUFFIX) || parseChunkFileName(name) !== null || parseSnapshotFileName(name) !== null;
+  return isTempName(name) || parseChunkFileName(name) !== null || parseSnapshotFileName(name) !== null;
 }
 
 async function io<T>(action: string, path: string, fn: () => Promise<T>): Promise<T> {
@@ -306,7 +304,7 @@ export class ManifestLog {
     const files: { chunks: ManifestFile[]; snapshots: ManifestFile[]; tempFiles: string[] } = { chunks: [], snapshots: [], tempFiles: [] };
     for (const name of names) {
       const path = join(dir, name);
-      if (name.endsWith(TEMP_SUFFIX)) {
+      if (isTempName(name)) {
         files.tempFiles.push(path);
         continue;
       }
@@ -556,7 +554,7 @@ export class ManifestLog {
   async #createChunk(): Promise<OpenChunk> {
     const seq = this.#nextChunkSeq;
     const path = join(this.#options.dir, chunkFileName(seq));
-    const temp = path + TEMP_SUFFIX;
+    const temp = tempPath(path);
     const createdAt = Date.now();
     const header = new Uint8Array(CHUNK_HEADER_BYTES);
     encodeChunkHeaderInto(header, 0, { committedBytes: 0, chunkSeq: seq, recordCount: 0, chunkCrc: 0, createdAt });
@@ -590,7 +588,7 @@ export class ManifestLog {
     const seq = this.#nextSnapshotSeq++;
     const bytes = encodeSnapshot(this.#catalog.toSnapshotStreams(), { ...watermark, snapshotSeq: seq, createdAt: Date.now() });
     const path = join(dir, snapshotFileName(seq));
-    const temp = path + TEMP_SUFFIX;
+    const temp = tempPath(path);
     await io('write snapshot', temp, async () => {
       const handle = await openFile(temp, OpenMode.REPLACE);
       try {

@@ -26,10 +26,10 @@ import { join } from 'node:path';
 import { AofError } from '../errors.js';
 import { ManifestRecordType, type ManifestRecord } from '../format/manifest.js';
 import { describeFrameDamage, droppedRecordsText, type FrameInspection } from '../format/record.js';
-import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, encodeFooterInto, segmentFileName, type SegmentFooter } from '../format/segment.js';
+import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, encodeFooterInto, type SegmentFooter } from '../format/segment.js';
 import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState, type CatalogEntry } from '../format/snapshot.js';
 import type { FrameIndexEntry } from '../format/tier1.js';
-import { TIER1_FILE_SUFFIX } from '../format/tier1.js';
+import { segmentPath, tier1Path } from '../format/root-layout.js';
 import type { Tier1Meta } from '../tier1/tier1-file.js';
 import { SegmentTier, type SegmentTierValue } from './segment.js';
 
@@ -143,16 +143,6 @@ export interface RecoveryPlan {
   report: { trustedSegments: number; scannedSegments: number; scannedBytes: number; trimmedBytes: number; missingSegments: number };
   /** Empty for the engine (it throws the first); every refusal with `collectRefusals`. */
   refusals: Refusal[];
-}
-
-/** Path of the raw segment file starting at `baseId` in stream directory `dir`. */
-export function segmentPath(dir: string, baseId: number): string {
-  return join(dir, segmentFileName(baseId));
-}
-
-/** Path of the Tier 1 file of the segment starting at `baseId`. */
-export function tier1Path(dir: string, baseId: number): string {
-  return join(dir, segmentFileName(baseId).replace(/\.seg$/, TIER1_FILE_SUFFIX));
 }
 
 /** First readable id per the catalog's DELETED tombstone (retention). */

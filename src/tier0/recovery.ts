@@ -47,24 +47,20 @@ import { crc32 } from 'node:zlib';
 import { AofError } from '../errors.js';
 import type { ManifestRecord } from '../format/manifest.js';
 import { findFrame, inspectFrames } from '../format/record.js';
-import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, decodeHeader, parseSegmentFileName, tryDecodeFooter } from '../format/segment.js';
+import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, decodeHeader, tryDecodeFooter } from '../format/segment.js';
 import type { CatalogEntry } from '../format/snapshot.js';
-import { TIER1_FILE_SUFFIX } from '../format/tier1.js';
+import { isTempName, parseSegmentFileName, parseTier1FileName, segmentPath, tier1Path } from '../format/root-layout.js';
 import { OpenMode, listFiles, openFile } from '../safe-fs.js';
 import { readTier1Meta } from '../tier1/tier1-file.js';
 import {
   adoptionCandidates,
   planRecovery,
-  segmentPath,
-  tier1Path,
   type PlannedSeal,
   type RawFileFacts,
   type StreamListing,
   type Tier1FileFacts,
 } from './recovery-plan.js';
 import { Segment } from './segment.js';
-
-export { segmentPath, tier1Path } from './recovery-plan.js';
 
 export interface RecoveredStream {
   segments: Segment[];
@@ -88,16 +84,9 @@ export interface RecoveryReport {
   missingSegments: number;
 }
 
-const TMP_SUFFIX = '.tmp';
-
-function tier1Id(name: string): number | null {
-  if (!name.endsWith(TIER1_FILE_SUFFIX)) return null;
-  return parseSegmentFileName(name.slice(0, -TIER1_FILE_SUFFIX.length) + '.seg');
-}
-
 /** A name recovery acts on: a raw segment, a Tier 1 file or a temp file. */
 export function isStreamFile(name: string): boolean {
-  return name.endsWith(TMP_SUFFIX) || parseSegmentFileName(name) !== null || tier1Id(name) !== null;
+  return isTempName(name) || parseSegmentFileName(name) !== null || parseTier1FileName(name) !== null;
 }
 
 /** Sorts a stream directory's names into the plan's listing. */
@@ -106,9 +95,9 @@ export function listingOf(names: readonly string[]): StreamListing {
   const tier1: number[] = [];
   const temp: string[] = [];
   for (const name of names) {
-    if (name.endsWith(TMP_SUFFIX)) temp.push(name);
+    if (isTempName(name)) temp.push(name);
     else if (parseSegmentFileName(name) !== null) raw.push(parseSegmentFileName(name)!);
-    else if (tier1Id(name) !== null) tier1.push(tier1Id(name)!);
+    else if (parseTier1FileName(name) !== null) tier1.push(parseTier1FileName(name)!);
   }
   return { raw, tier1, temp };
 }

@@ -22,8 +22,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AofError, ErrorCode } from '../errors.js';
 import { checkObjectKey, type ByteRange, type ObjectInfo, type ObjectStore } from './store-contract.js';
+import { TEMP_SUFFIX } from '../format/root-layout.js';
 
-const TMP_SUFFIX = '.tmp';
 
 function unavailable(action: string, path: string, cause: unknown): AofError {
   const errno = (cause as NodeJS.ErrnoException | null)?.code;
@@ -58,7 +58,7 @@ export class FsObjectStore implements ObjectStore {
 
   async put(key: string, body: Uint8Array): Promise<void> {
     const path = this.#path(key);
-    const tmp = `${path}.${randomBytes(6).toString('hex')}${TMP_SUFFIX}`;
+    const tmp = `${path}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
     try {
       await makeDirectory(dirname(path));
       await writeFileAtomically(path, body, tmp);
@@ -79,7 +79,7 @@ export class FsObjectStore implements ObjectStore {
     const prefix = `${basename(path)}.`;
     const names = await readdir(dir).catch(() => [] as string[]);
     for (const name of names) {
-      if (name.startsWith(prefix) && name.endsWith(TMP_SUFFIX)) await unlink(join(dir, name)).catch(() => undefined);
+      if (name.startsWith(prefix) && name.endsWith(TEMP_SUFFIX)) await unlink(join(dir, name)).catch(() => undefined);
     }
   }
 
@@ -145,7 +145,7 @@ export class FsObjectStore implements ObjectStore {
         const key = keyPrefix + entry.name;
         if (entry.isDirectory()) {
           if (prefix.startsWith(key + '/') || (key + '/').startsWith(prefix)) await walk(join(dir, entry.name), key + '/');
-        } else if (entry.isFile() && !entry.name.endsWith(TMP_SUFFIX) && key.startsWith(prefix)) {
+        } else if (entry.isFile() && !entry.name.endsWith(TEMP_SUFFIX) && key.startsWith(prefix)) {
           out.push({ key, size: (await stat(join(dir, entry.name))).size });
         }
       }

@@ -26,17 +26,12 @@ import { readdir } from 'node:fs/promises';
 import { readRegularFile } from '../safe-fs.js';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { CHUNK_FILE_SUFFIX } from '../format/manifest.js';
-import { SNAPSHOT_FILE_SUFFIX } from '../format/snapshot.js';
 import { AofError, ErrorCode } from '../errors.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
-import { MANIFEST_PREFIX, type ObjectStore } from './object-store.js';
+import { type ObjectStore } from './object-store.js';
+import { MANIFEST_PREFIX, isManifestObjectName } from '../format/root-layout.js';
 
 const DEBOUNCE_MS = 100;
-
-function isManifestFile(name: string): boolean {
-  return name.endsWith(CHUNK_FILE_SUFFIX) || name.endsWith(SNAPSHOT_FILE_SUFFIX);
-}
 
 export class ManifestReplica {
   readonly #dir: string;
@@ -122,7 +117,7 @@ export class ManifestReplica {
       const listed = await this.#store.list(MANIFEST_PREFIX);
       this.#remote = new Map(listed.map((o) => [o.key.slice(MANIFEST_PREFIX.length), null]));
     }
-    const local = (await readdir(this.#dir)).filter(isManifestFile).sort();
+    const local = (await readdir(this.#dir)).filter(isManifestObjectName).sort();
     for (const name of local) {
       let bytes: Uint8Array;
       try {

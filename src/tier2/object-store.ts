@@ -1,8 +1,9 @@
 /**
- * Tier 2: the object-store interface every Tier 2 backend implements, the keys aof2 stores under,
- * and the factory that opens a backend from `tier2` options.
+ * Tier 2: the object-store interface every Tier 2 backend implements, and the factory that opens a
+ * backend from `tier2` options.
  *
- * Keys (relative to the backend's own prefix; `/`-separated on every backend):
+ * Keys (relative to the backend's own prefix; `/`-separated on every backend) are built and parsed
+ * by src/format/root-layout.ts (`segmentKey`, `streamPrefix`, `parseSegmentKey`, `MANIFEST_PREFIX`):
  * ```
  * streams/<stream>/<baseId as 20 digits>.t1   a Tier 1 file, byte for byte (src/format/tier1.ts)
  * manifest/<chunkSeq as 20 digits>.mlog       a manifest chunk (src/format/manifest.ts)
@@ -31,29 +32,6 @@
 export type { ByteRange, ObjectInfo, ObjectStore, Tier2StoreConfig } from './store-contract.js';
 export { checkObjectKey } from './store-contract.js';
 import type { ObjectStore, Tier2StoreConfig } from './store-contract.js';
-
-const ID_DIGITS = 20;
-
-/** Key of the Tier 1 object of segment `baseId` of `stream`. */
-export function segmentKey(stream: string, baseId: number): string {
-  return `streams/${stream}/${String(baseId).padStart(ID_DIGITS, '0')}.t1`;
-}
-
-/** Key prefix of every segment object of `stream`. */
-export function streamPrefix(stream: string): string {
-  return `streams/${stream}/`;
-}
-
-/** Parses a segment key back into stream and base id; null for any other key. */
-export function parseSegmentKey(key: string): { stream: string; baseId: number } | null {
-  const m = /^streams\/([A-Za-z0-9._-]{1,128})\/(\d{20})\.t1$/.exec(key);
-  if (m === null) return null;
-  const baseId = Number(m[2]);
-  return Number.isSafeInteger(baseId) ? { stream: m[1]!, baseId } : null;
-}
-
-/** Key prefix of the replicated manifest (chunks and snapshots keep their local file names). */
-export const MANIFEST_PREFIX = 'manifest/';
 
 /**
  * Opens the backend `config` describes. The S3 backend (and the AWS SDK) is loaded only when asked

@@ -16,15 +16,14 @@ import { readdir, rename, rm } from 'node:fs/promises';
 import { makeDirectory } from '../make-directory.js';
 import { fsyncDir, writeFileAtomically } from '../durable-file.js';
 import { dirname, join } from 'node:path';
-import { CHUNK_FILE_SUFFIX, ManifestRecordType, type ManifestRecord } from '../format/manifest.js';
-import { SNAPSHOT_FILE_SUFFIX } from '../format/snapshot.js';
+import { ManifestRecordType, type ManifestRecord } from '../format/manifest.js';
 import { TIER1_FOOTER_BYTES, decodeTier1Footer } from '../format/tier1.js';
 import { AofError } from '../errors.js';
 import { Segment, SegmentTier } from '../tier0/segment.js';
-import { segmentPath, tier1Path } from '../tier0/recovery.js';
 import { sealedRecord } from '../manifest/records.js';
-import { MANIFEST_PREFIX, parseSegmentKey, streamPrefix, type ObjectStore } from './object-store.js';
+import { type ObjectStore } from './object-store.js';
 import { fetchTier1Meta } from './remote-meta.js';
+import { isManifestObjectName, MANIFEST_PREFIX, parseSegmentKey, RESTORE_SUFFIX, segmentPath, streamPrefix, tier1Path } from '../format/root-layout.js';
 
 
 /**
@@ -33,15 +32,14 @@ import { fetchTier1Meta } from './remote-meta.js';
  * @throws AOF_ERR_UNAVAILABLE if the store cannot be listed or read; AOF_ERR_IO on local writes
  */
 export async function restoreManifest(dir: string, store: ObjectStore): Promise<number> {
-  const isManifestFile = (n: string): boolean => n.endsWith(CHUNK_FILE_SUFFIX) || n.endsWith(SNAPSHOT_FILE_SUFFIX);
   const local = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return [] as string[];
     throw AofError.io('list manifest directory', dir, err);
   });
-  if (local.some(isManifestFile)) return 0;
-  const names = (await store.list(MANIFEST_PREFIX)).map((o) => o.key.slice(MANIFEST_PREFIX.length)).filter(isManifestFile);
+  if (local.some(isManifestObjectName)) return 0;
+  const names = (await store.list(MANIFEST_PREFIX)).map((o) => o.key.slice(MANIFEST_PREFIX.length)).filter(isManifestObjectName);
   if (names.length === 0) return 0;
-  const staging = `${dir}.restore`;
+  const staging = dir + RESTORE_SUFFIX;
   try {
     await rm(staging, { recursive: true, force: true });
     await makeDirectory(staging);

@@ -40,7 +40,7 @@ export type Tier2StoreConfig = Exclude<Tier2Options, { kind: 'none' }>;
 
 /**
  * Refuses keys no aof2 code builds: empty, absolute, or with an empty, `.` or `..` segment. Keys
- * come from the functions above, so this guards the backends (a directory walk, a bucket prefix),
+ * come from src/format/root-layout.ts, so this guards the backends (a directory walk, a bucket prefix),
  * not users.
  * @throws AOF_ERR_INVALID_ARGUMENT
  */

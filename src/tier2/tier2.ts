@@ -41,10 +41,11 @@ import type { HydrateSource } from '../../workers/tier1-protocol.js';
 import type { UploadResult, UploadTask } from '../../workers/tier2-protocol.js';
 import { BreakerState, CircuitBreaker } from './circuit-breaker.js';
 import { CredentialSource } from './credentials.js';
-import { parseSegmentKey, segmentKey, type ObjectStore, type Tier2StoreConfig } from './object-store.js';
+import { type ObjectStore, type Tier2StoreConfig } from './object-store.js';
 import { ManifestReplica } from './manifest-replica.js';
 import { fetchTier1Meta } from './remote-meta.js';
 import { EngineEvents } from '../events.js';
+import { parseSegmentKey, segmentKey } from '../format/root-layout.js';
 
 const UPLOAD_WORKER = new URL('../../workers/upload.js', import.meta.url).href;
 const IDLE_MS = 1000;

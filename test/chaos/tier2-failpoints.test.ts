@@ -21,6 +21,7 @@ import { fill, objectIds, readBack } from '../../support/tier2-suite.js';
 import { tempRoot } from '../../support/tmp.js';
 import { withFailpoints } from '../../support/failpoints-env.js';
 import { logCore } from '../../src/log.js';
+import { manifestDir } from '../../src/format/root-layout.js';
 
 const FAILPOINTS = 'upload.crash=0.2,upload.error=0.2,hydrate.crash=0.2';
 const SEED = '4040';
@@ -70,7 +71,7 @@ test('tier 2 chaos: 200+ injected upload and fetch failures, nothing lost, nothi
     assert.deepEqual(ids.slice(0, sealed.length), sealed, 'one object per segment, in order, none missing');
     assert.equal(new Set(ids).size, ids.length, 'no duplicate');
     assert.deepEqual(walk(storeDir).filter((p) => p.endsWith('.tmp')), [], 'no temp file left in the store');
-    const { manifest, catalog } = await ManifestLog.open({ dir: join(root, 'manifest') });
+    const { manifest, catalog } = await ManifestLog.open({ dir: manifestDir(root) });
     const entries = catalog.entries(STREAM);
     await manifest.close();
     assert.deepEqual(entries.map((e) => e.baseId), ids, 'every object is a recorded segment: no orphan');

@@ -16,16 +16,17 @@ import { cpSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } fro
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { AofError, AofManager, ErrorCode, type AofLog, type AofManagerOptions } from '../../src/index.js';
-import { CHUNK_FILE_SUFFIX, ManifestRecordType } from '../../src/format/manifest.js';
+import { ManifestRecordType } from '../../src/format/manifest.js';
 import { SegmentState } from '../../src/format/snapshot.js';
 import { ManifestLog } from '../../src/manifest/manifest-log.js';
 import { BreakerState, CircuitBreaker } from '../../src/tier2/circuit-breaker.js';
 import { ManifestReplica } from '../../src/tier2/manifest-replica.js';
-import { MANIFEST_PREFIX, openObjectStore, type ObjectStore } from '../../src/tier2/object-store.js';
+import { openObjectStore, type ObjectStore } from '../../src/tier2/object-store.js';
 import { restoreManifest } from '../../src/tier2/rebuild.js';
 import { fill, objectIds, readBack } from '../../support/tier2-suite.js';
 import { until, withTimeout } from '../../support/tier1-engine.js';
 import { payloadFor, sameBytes, tempRoot } from '../../support/tmp.js';
+import { CHUNK_FILE_SUFFIX, MANIFEST_PREFIX, manifestDir } from '../../src/format/root-layout.js';
 
 const SEGMENT_BYTES = 16 * 1024;
 
@@ -86,7 +87,7 @@ test(
     // manifest; the replica has not seen it, no file or object is removed yet.
     const floorSegment = 16 * 8; // expire segments [0, 9): the floor becomes 144
     {
-      const { manifest } = await ManifestLog.open({ dir: join(root, 'manifest') });
+      const { manifest } = await ManifestLog.open({ dir: manifestDir(root) });
       await manifest.append([{ type: ManifestRecordType.EXPIRED, stream: 'swept', baseId: floorSegment, fields: {} }]);
       await manifest.close();
     }
@@ -215,7 +216,7 @@ test(
   'a replica sync that read a manifest chunk mid-commit is corrected by the next sync',
   async (t) => {
     const { root, storeDir } = scratch(t, 'replica');
-    const dir = join(root, 'manifest');
+    const dir = manifestDir(root);
     const { manifest } = await ManifestLog.open({ dir });
     const store = await openObjectStore({ kind: 'fs', root: storeDir });
     const replica = new ManifestReplica(dir, store, new CircuitBreaker());

@@ -33,19 +33,19 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { AofError, AofManager, ErrorCode } from '../../src/index.js';
 import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState, type CatalogEntry } from '../../src/format/snapshot.js';
 import { ManifestLog, type ReplayReport } from '../../src/manifest/manifest-log.js';
 import { seededRandom } from '../../src/seeded-random.js';
-import { MANIFEST_PREFIX, openObjectStore, parseSegmentKey, streamPrefix } from '../../src/tier2/object-store.js';
+import { openObjectStore } from '../../src/tier2/object-store.js';
 import { CRASH_STREAMS, CRASH_T2_RETENTION, CRASH_T2_TIER0, crashPayload, crashT2VerifyOptions } from '../../support/crash-workload.js';
 import { runCrashChild, type ChildRun } from '../../support/crash-run.js';
 import { streamFiles, withTimeout } from '../../support/tier1-engine.js';
 import { filesUnder } from '../../support/tier2.js';
 import { sameBytes, tempRoot } from '../../support/tmp.js';
 import { logCore } from '../../src/log.js';
+import { MANIFEST_PREFIX, manifestDir, parseSegmentKey, streamDir, streamPrefix, tier1Path } from '../../src/format/root-layout.js';
 
 const ROUNDS = 16;
 const SEED = 0x7132_c4a5;
@@ -56,7 +56,7 @@ const SEGMENT_BYTES = CRASH_T2_TIER0.segmentBytes;
 
 /** The manifest of a closed (or killed) root, replayed exactly as the next open will. */
 async function replay(root: string): Promise<{ report: ReplayReport; entries: Map<string, CatalogEntry[]> }> {
-  const { manifest, catalog, report } = await ManifestLog.open({ dir: join(root, 'manifest') });
+  const { manifest, catalog, report } = await ManifestLog.open({ dir: manifestDir(root) });
   try {
     return { report, entries: new Map(CRASH_STREAMS.map((s) => [s, catalog.entries(s)])) };
   } finally {
@@ -141,7 +141,7 @@ async function checkKilled(root: string, storeDir: string, where: string): Promi
           if (files.t1.includes(e.baseId)) out.evictedLeftovers++;
         } else {
           assert.ok(files.t1.includes(e.baseId), `${seg}: no local .t1`);
-          assert.equal(statSync(join(root, 'streams', stream, `${String(e.baseId).padStart(20, '0')}.t1`)).size, e.compressedBytes, `${seg}: .t1 size`);
+          assert.equal(statSync(tier1Path(streamDir(root, stream), e.baseId)).size, e.compressedBytes, `${seg}: .t1 size`);
         }
       } else {
         assert.ok(e.state === SegmentState.SEALED || e.state === SegmentState.COMPRESSION_FAILED, `${seg}: unexpected state`);
@@ -408,7 +408,7 @@ test(`kill -9 during uploads, evictions and retention: nothing acknowledged lost
   }
 
   // Sanity of what the store holds next to segment objects: the replicated manifest, no stray files.
-  assert.ok(readdirSync(join(storeDir, 'manifest')).length > 0);
+  assert.ok(readdirSync(manifestDir(storeDir)).length > 0);
   t.diagnostic(
     `${ROUNDS} rounds: ${seen.acked} acknowledged appends (all verified), ${seen.read} records re-read byte for byte; ` +
       `children did ${JSON.stringify(childTotals)}; killed catalogs held ${JSON.stringify(killedStates)}; ` +

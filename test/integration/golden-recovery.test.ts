@@ -8,7 +8,8 @@ import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { AofManager } from '../../src/index.js';
-import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, parseSegmentFileName, segmentFileName, tryDecodeFooter } from '../../src/format/segment.js';
+import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, tryDecodeFooter } from '../../src/format/segment.js';
+import { parseSegmentFileName, segmentFileName, streamDir } from '../../src/format/root-layout.js';
 import { SEALED, UNSEALED } from '../../support/golden-content.js';
 import { FIXTURES_DIR } from '../../support/paths.js';
 import { sameBytes, tempRoot } from '../../support/tmp.js';
@@ -22,7 +23,7 @@ describe('golden segments through the engine', () => {
       await manager?.close();
       cleanup();
     });
-    const dir = join(root, 'streams', 'golden');
+    const dir = streamDir(root, 'golden');
     mkdirSync(dir, { recursive: true });
     copyFileSync(join(FIXTURES_DIR, SEALED.file), join(dir, segmentFileName(1000)));
     copyFileSync(join(FIXTURES_DIR, UNSEALED.file), join(dir, segmentFileName(1007)));

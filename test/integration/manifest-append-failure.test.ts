@@ -22,6 +22,7 @@ import { test, type TestContext } from 'node:test';
 import { AofError, ErrorCode } from '../../src/errors.js';
 import { AOF_EVENTS, type ManifestAppendFailedEvent } from '../../src/events.js';
 import { SegmentState } from '../../src/format/snapshot.js';
+import { manifestDir, streamDir, TIER1_FILE_SUFFIX } from '../../src/format/root-layout.js';
 import { AofManager, type AofManagerOptions } from '../../src/index.js';
 import { ManifestLog } from '../../src/manifest/manifest-log.js';
 import { verifyLog, waitFor } from '../../support/engine.js';
@@ -43,7 +44,7 @@ function options(root: string, tier1: boolean, tier2Root: string | null = null):
 /** A root whose manifest directory is a tmpfs of its own (remountable read-only); null: test skipped. */
 function rootWithOwnManifestFs(t: TestContext): { root: string; dir: string } | null {
   const { root, cleanup } = tempRoot('aof2-mfail-');
-  const dir = join(root, 'manifest');
+  const dir = manifestDir(root);
   mkdirSync(dir);
   let mounted = false;
   t.after(() => {
@@ -148,11 +149,11 @@ test('a failed NEEDS_RECOVERY append (upload of a damaged local copy) is reporte
     await first.close();
   }
   // Damage the first .t1 file (cut its last byte): the upload worker refuses it as AOF_ERR_CORRUPT.
-  const streamDir = join(root, 'streams', 's');
-  const damaged = readdirSync(streamDir).filter((n) => n.endsWith('.t1')).sort()[0];
+  const segDir = streamDir(root, 's');
+  const damaged = readdirSync(segDir).filter((n) => n.endsWith(TIER1_FILE_SUFFIX)).sort()[0];
   assert.ok(damaged !== undefined, 'no .t1 file was written');
-  const bytes = readFileSync(join(streamDir, damaged));
-  writeFileSync(join(streamDir, damaged), bytes.subarray(0, bytes.length - 1));
+  const bytes = readFileSync(join(segDir, damaged));
+  writeFileSync(join(segDir, damaged), bytes.subarray(0, bytes.length - 1));
 
   // Run 2: manifest read-only, Tier 2 on: the uploads start; the damaged one cannot be recorded.
   remount(dir, 'ro');

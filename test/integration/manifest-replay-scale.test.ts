@@ -16,6 +16,7 @@ import { test } from 'node:test';
 import { ManifestLog, type ReplayReport } from '../../src/manifest/manifest-log.js';
 import { workloadModel, workloadOps } from '../../support/manifest-workload.js';
 import { tempRoot } from '../../support/tmp.js';
+import { CHUNK_FILE_SUFFIX } from '../../src/format/root-layout.js';
 
 const SNAPSHOT_EVERY = 10_000;
 const WRITERS = 4;
@@ -35,7 +36,7 @@ async function writeHistory(dir: string, transitions: number, snapshotEvery: num
   }
   await manifest.close();
   const stats = manifest.stats();
-  return { commits: stats.commits, snapshots: stats.snapshots, chunksLeft: readdirSync(dir).filter((n) => n.endsWith('.mlog')).length };
+  return { commits: stats.commits, snapshots: stats.snapshots, chunksLeft: readdirSync(dir).filter((n) => n.endsWith(CHUNK_FILE_SUFFIX)).length };
 }
 
 /** Opens `dir` three times (nothing is appended, so each replay is the same); the fastest wall time is logged. */

@@ -11,12 +11,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AbortMultipartUploadCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { AofError, ErrorCode, type ErrorCodeValue } from '../../src/errors.js';
-import { openObjectStore, segmentKey, type ObjectStore } from '../../src/tier2/object-store.js';
+import { openObjectStore, type ObjectStore } from '../../src/tier2/object-store.js';
 import { fsObjectPath } from '../../src/tier2/fs-store.js';
 import { S3ObjectStore, type S3StoreConfig, type S3StoreOptions } from '../../src/tier2/s3-store.js';
 import { freePort, startS3Server, type S3TestServer } from '../../support/s3-server.js';
 import { payloadFor, sameBytes, tempRoot } from '../../support/tmp.js';
 import { Deadline } from '../../support/engine.js';
+import { segmentKey } from '../../src/format/root-layout.js';
 
 const MIB = 1024 * 1024;
 

@@ -25,6 +25,7 @@ import { runAdmin } from '../../support/admin-fixture.js';
 import { DAMAGE_OPTIONS, DAMAGE_STREAM, damagePayload } from '../../support/damage-workload.js';
 import { buildFrames } from '../../support/frames.js';
 import { sameBytes, tempRoot } from '../../support/tmp.js';
+import { SEGMENT_FILE_SUFFIX, streamDir } from '../../src/format/root-layout.js';
 
 const CHILD = fileURLToPath(new URL('../../support/damage-child.js', import.meta.url));
 const RECORDS = 50;
@@ -62,8 +63,8 @@ async function writeAndKill(root: string): Promise<void> {
 }
 
 function segmentFile(root: string): string {
-  const dir = join(root, 'streams', DAMAGE_STREAM);
-  const files = readdirSync(dir).filter((n) => n.endsWith('.seg'));
+  const dir = streamDir(root, DAMAGE_STREAM);
+  const files = readdirSync(dir).filter((n) => n.endsWith(SEGMENT_FILE_SUFFIX));
   assert.deepEqual(files, ['00000000000000000000.seg'], 'one segment');
   return join(dir, files[0]!);
 }
@@ -76,7 +77,7 @@ function flipBit(path: string, offset: number): void {
 
 /** Every file under the stream directory, by name. */
 function snapshotStream(root: string): Map<string, Buffer> {
-  const dir = join(root, 'streams', DAMAGE_STREAM);
+  const dir = streamDir(root, DAMAGE_STREAM);
   return new Map(readdirSync(dir).map((n) => [n, readFileSync(join(dir, n))]));
 }
 

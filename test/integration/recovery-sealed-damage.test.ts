@@ -14,6 +14,7 @@ import { test } from 'node:test';
 import { AofError, AofManager, ErrorCode, type AofManagerOptions } from '../../src/index.js';
 import { verifyLog } from '../../support/engine.js';
 import { payloadFor, tempRoot } from '../../support/tmp.js';
+import { streamDir } from '../../src/format/root-layout.js';
 
 const RECORDS = 900;
 const payload = (id: number): Uint8Array => payloadFor(id, 100 + (id % 400));
@@ -30,7 +31,7 @@ async function writeStream(root: string): Promise<string[]> {
   } finally {
     await manager.close();
   }
-  return readdirSync(join(root, 'streams', 's')).sort();
+  return readdirSync(streamDir(root, 's')).sort();
 }
 
 async function openRejectsCorrupt(root: string): Promise<void> {
@@ -58,11 +59,11 @@ test('a sealed segment in the middle without its footer: AOF_ERR_CORRUPT, no fil
   t.after(cleanup);
   const files = await writeStream(root);
   assert.ok(files.length > 10, `${files.length} segments`);
-  const victim = join(root, 'streams', 's', files[4]!);
+  const victim = join(streamDir(root, 's'), files[4]!);
   const original = readFileSync(victim);
   truncateSync(victim, Math.floor(original.length / 2));
   await openRejectsCorrupt(root);
-  assert.deepEqual(readdirSync(join(root, 'streams', 's')).sort(), files, 'every segment file is still there');
+  assert.deepEqual(readdirSync(streamDir(root, 's')).sort(), files, 'every segment file is still there');
   assert.equal(readFileSync(victim).length, Math.floor(original.length / 2), 'the damaged file was not rewritten');
   writeFileSync(victim, original);
   await readsEverything(root);
@@ -72,13 +73,13 @@ test('the last sealed segment with a damaged header: AOF_ERR_CORRUPT, not remove
   const { root, cleanup } = tempRoot();
   t.after(cleanup);
   const files = await writeStream(root);
-  const victim = join(root, 'streams', 's', files.at(-1)!);
+  const victim = join(streamDir(root, 's'), files.at(-1)!);
   const original = readFileSync(victim);
   const damaged = Buffer.from(original);
   damaged.fill(0, 0, 64);
   writeFileSync(victim, damaged);
   await openRejectsCorrupt(root);
-  assert.deepEqual(readdirSync(join(root, 'streams', 's')).sort(), files);
+  assert.deepEqual(readdirSync(streamDir(root, 's')).sort(), files);
   writeFileSync(victim, original);
   await readsEverything(root);
 });

@@ -13,6 +13,7 @@ import { AofManager } from '../../src/index.js';
 import { frameLength } from '../../src/format/record.js';
 import { SEGMENT_HEADER_BYTES } from '../../src/format/segment.js';
 import { payloadFor, sameBytes, tempRoot } from '../../support/tmp.js';
+import { manifestDir, SEGMENT_FILE_SUFFIX, streamDir } from '../../src/format/root-layout.js';
 
 const SEGMENT_BYTES = 4096;
 const PAYLOAD = 100;
@@ -29,8 +30,8 @@ test('an unsealed segment cut at a frame boundary ends the stream; later files a
   for (let id = 0; id < total; id++) assert.equal(await log.append(payloadFor(id, PAYLOAD)), id);
   await manager.close();
 
-  const dir = join(root, 'streams', 's');
-  const files = readdirSync(dir).filter((n) => n.endsWith('.seg')).sort();
+  const dir = streamDir(root, 's');
+  const files = readdirSync(dir).filter((n) => n.endsWith(SEGMENT_FILE_SUFFIX)).sort();
   assert.equal(files.length, 3);
   // The crash state: segment 0 written only up to record `kept` (whole frames, no footer), while
   // segments 1 and 2 already exist on disk.
@@ -38,7 +39,7 @@ test('an unsealed segment cut at a frame boundary ends the stream; later files a
   truncateSync(join(dir, files[0]!), SEGMENT_HEADER_BYTES + kept * frameLength(PAYLOAD));
   // A crash leaves segment 0 without its SEALED record (written only after its footer is durable):
   // without the manifest, recovery works from the files alone, as it would for that crash.
-  rmSync(join(root, 'manifest'), { recursive: true, force: true });
+  rmSync(manifestDir(root), { recursive: true, force: true });
 
   manager = await AofManager.open(options);
   log = await manager.openStream('s');
@@ -47,7 +48,7 @@ test('an unsealed segment cut at a frame boundary ends the stream; later files a
   assert.equal(recovery.trimmedBytes, 0);
   assert.equal(recovery.removedFiles, 2);
   assert.equal(log.nextId, kept);
-  assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.seg')), [files[0]]);
+  assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith(SEGMENT_FILE_SUFFIX)), [files[0]]);
 
   let expected = 0;
   for await (const rec of log.read({ from: 0 })) {

@@ -14,11 +14,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { AofError, AofManager, ErrorCode, type AofLog } from '../../src/index.js';
-import { RECORD_HEADER_BYTES, frameLength } from '../../src/format/record.js';
-import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, encodeHeaderInto, segmentFileName } from '../../src/format/segment.js';
+import { RECORD_HEADER_BYTES, nextFrameOffset, readFramePayloadLength } from '../../src/format/record.js';
+import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, encodeHeaderInto } from '../../src/format/segment.js';
 import { LEGACY_LOCK_FILE, readLockHolder } from '../../src/root-lock.js';
 import { seededRandom } from '../../src/seeded-random.js';
 import { payloadFor, sameBytes, tempRoot } from '../../support/tmp.js';
+import { SEGMENT_FILE_SUFFIX, segmentFileName, streamDir as layoutStreamDir } from '../../src/format/root-layout.js';
 
 /** The smallest segments the engine allows: a few hundred records make a dozen files. */
 const TIER0 = { arenaBytes: 4 * 4096, segmentBytes: 4096 };
@@ -32,13 +33,13 @@ function sizeFor(id: number): number {
 }
 
 function streamDir(root: string, name = STREAM): string {
-  return join(root, 'streams', name);
+  return layoutStreamDir(root, name);
 }
 
 /** Segment files of a stream, oldest first (names sort by base id). */
 function segmentFiles(root: string, name = STREAM): string[] {
   return readdirSync(streamDir(root, name))
-    .filter((n) => n.endsWith('.seg'))
+    .filter((n) => n.endsWith(SEGMENT_FILE_SUFFIX))
     .sort()
     .map((n) => join(streamDir(root, name), n));
 }
@@ -64,8 +65,8 @@ function framesOf(path: string): Frame[] {
   const frames: Frame[] = [];
   let id = baseIdOf(path);
   for (let off = SEGMENT_HEADER_BYTES; off < dataEnd; id++) {
-    const payloadLength = view.getUint32(off, true);
-    const end = off + frameLength(payloadLength);
+    const payloadLength = readFramePayloadLength(view, off);
+    const end = nextFrameOffset(view, off);
     frames.push({ id, offset: off, payloadLength, end });
     off = end;
   }

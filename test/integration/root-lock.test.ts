@@ -14,9 +14,10 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { AofError, AofManager, ErrorCode } from '../../src/index.js';
-import { LEGACY_LOCK_FILE, LOCK_DIR, RootLock, readLockHolder } from '../../src/root-lock.js';
+import { LEGACY_LOCK_FILE, RootLock, readLockHolder } from '../../src/root-lock.js';
 import { RACE_RECORDS, RACE_STREAM, RACE_TIER0, racePayload } from '../../support/lock-race.js';
 import { tempRoot } from '../../support/tmp.js';
+import { LOCK_DIR, lockEntryName } from '../../src/format/root-layout.js';
 
 const CHILD = fileURLToPath(new URL('../../support/lock-child.js', import.meta.url));
 const WORKER = new URL('../../support/lock-worker.js', import.meta.url);
@@ -351,7 +352,7 @@ test('a dead owner whose pid now belongs to an unrelated live process is taken o
 
   // The control: the same pid with its real start time is a live owner, and holds the root.
   const top = topEntry(root);
-  const next = String(Number(top.name) + 1).padStart(20, '0');
+  const next = lockEntryName(Number(top.name) + 1);
   writeFileSync(join(root, LOCK_DIR, next), JSON.stringify({ ...entry, state: 'held', pid: sleeper.pid, start: sleeperStart }));
   assert.throws(() => RootLock.acquire(root), (err: unknown) => isLocked(err) && (err as AofError).details?.['owner'] === sleeper.pid);
 });
@@ -395,7 +396,7 @@ test('acquire/release cycles in one process, and close() leaves the root openabl
     lock.release(); // idempotent
   }
   // Each cycle links two entries (held 2k, free 2k + 1) and prunes the older ones: one tombstone stays.
-  assert.deepEqual(readdirSync(join(root, LOCK_DIR)), [String(399).padStart(20, '0')]);
+  assert.deepEqual(readdirSync(join(root, LOCK_DIR)), [lockEntryName(399)]);
   assert.equal(readLockHolder(root), null);
 
   for (let round = 0; round < 3; round++) {

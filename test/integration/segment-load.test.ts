@@ -16,12 +16,11 @@ import { AofManager } from '../../src/index.js';
 import { startSegmentLoad, type SegmentLoader } from '../../src/read/segment-load.js';
 import { ErrorCode } from '../../src/errors.js';
 import { loadSegmentInto } from '../../workers/hydrate.js';
-import { segmentPath, tier1Path } from '../../src/tier0/recovery.js';
+import { segmentPath, streamDir, tier1Path } from '../../src/format/root-layout.js';
 import { Segment, SegmentTier } from '../../src/tier0/segment.js';
 import { payloadFor, sameBytes, tempRoot } from '../../support/tmp.js';
 import { Deadline } from '../../support/engine.js';
 import { RECORD_PAYLOAD_OFFSET, frameLength } from '../../src/format/record.js';
-import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { SEGMENT_HEADER_BYTES } from '../../src/format/segment.js';
 
@@ -45,7 +44,7 @@ test('a raw hydration publishes seg.slot only once the slot is CLEAN, with the d
   let dataBytes = 0;
   for (let id = 0; id < n; id++) dataBytes += frameLength(100 + id);
 
-  const dir = join(root, 'streams', 's');
+  const dir = streamDir(root, 's');
   const arena = new Arena(2, SEGMENT_BYTES, 4096);
   for (let round = 0; round < 20; round++) {
     const seg = new Segment(0, segmentPath(dir, 0), tier1Path(dir, 0), n, dataBytes, true);
@@ -80,7 +79,7 @@ test('a raw segment whose data fails its CRC is AOF_ERR_CORRUPT with details, an
   for (let id = 0; id < n; id++) log.appendSync(payloadFor(id, 100));
   await manager.close();
   const dataBytes = n * frameLength(100);
-  const dir = join(root, 'streams', 's');
+  const dir = streamDir(root, 's');
   // Flip one payload byte of the first record on disk (past the 64-byte segment header).
   const path = segmentPath(dir, 0);
   const bytes = readFileSync(path);
@@ -104,7 +103,7 @@ test('a raw segment whose data fails its CRC is AOF_ERR_CORRUPT with details, an
 test('a raw load whose file was removed because the segment was compressed meanwhile is no failure: the reader retries on the new tier', async (t) => {
   const { root, cleanup } = tempRoot('aof2-hydrate-unit-');
   t.after(cleanup);
-  const dir = join(root, 'streams', 's');
+  const dir = streamDir(root, 's');
   const arena = new Arena(2, SEGMENT_BYTES, 4096);
   const seg = new Segment(0, segmentPath(dir, 0), tier1Path(dir, 0), 1, frameLength(100), true);
   // Tier 1 finished between the load's start and the worker's open: tier moved on, file gone.

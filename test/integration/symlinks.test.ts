@@ -23,14 +23,13 @@ import {
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { AofError, AofManager, ErrorCode, type AofManagerOptions } from '../../src/index.js';
-import { parseChunkFileName } from '../../src/format/manifest.js';
-import { SEGMENT_FOOTER_BYTES, segmentFileName, tryDecodeFooter } from '../../src/format/segment.js';
-import { parseSnapshotFileName } from '../../src/format/snapshot.js';
+import { SEGMENT_FOOTER_BYTES, tryDecodeFooter } from '../../src/format/segment.js';
 import { ManifestLog } from '../../src/manifest/manifest-log.js';
 import { FsObjectStore, fsObjectPath } from '../../src/tier2/fs-store.js';
 import { runAdmin } from '../../support/admin-fixture.js';
 import { withTimeout } from '../../support/tier1-engine.js';
 import { payloadFor, sameBytes, tempRoot } from '../../support/tmp.js';
+import { parseChunkFileName, parseSnapshotFileName, segmentFileName, streamDir as layoutStreamDir } from '../../src/format/root-layout.js';
 
 /** Small segments: a hundred records make several files. Tier 2 off: nothing outside the root. */
 const TIER0 = { arenaBytes: 4 * 4096, segmentBytes: 4096 };
@@ -51,7 +50,7 @@ function layout(t: { after: (fn: () => void) => void }): { root: string; outside
 }
 
 function streamDir(root: string, name = STREAM): string {
-  return join(root, 'streams', name);
+  return layoutStreamDir(root, name);
 }
 
 function filesOf(dir: string, suffix: string): string[] {

@@ -4,12 +4,12 @@
  * a missing pool until it was recorded COMPRESSION_FAILED, a final state).
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { AofManager } from '../../src/index.js';
 import { ManifestLog } from '../../src/manifest/manifest-log.js';
 import { SegmentState } from '../../src/format/snapshot.js';
 import { payloadFor, tempRoot } from '../../support/tmp.js';
+import { manifestDir } from '../../src/format/root-layout.js';
 
 test('with Tier 1 disabled, sealed segments stay SEALED and no compression is attempted', async (t) => {
   const { root, cleanup } = tempRoot('aof2-t1off-');
@@ -26,7 +26,7 @@ test('with Tier 1 disabled, sealed segments stay SEALED and no compression is at
   }
   assert.equal(stats.compressFailures, 0);
   assert.ok(stats.rawPendingBytes >= 0, `rawPendingBytes ${stats.rawPendingBytes}`);
-  const { manifest, catalog } = await ManifestLog.open({ dir: join(root, 'manifest') });
+  const { manifest, catalog } = await ManifestLog.open({ dir: manifestDir(root) });
   await manifest.close();
   const states = catalog.entries('s').map((e) => e.state);
   assert.ok(states.length >= 2);

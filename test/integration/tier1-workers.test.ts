@@ -13,14 +13,14 @@ import type { Piscina } from 'piscina';
 import { loadZstd } from '../../src/codec/zstd.js';
 import { AofError, ErrorCode } from '../../src/errors.js';
 import { frameLength } from '../../src/format/record.js';
-import { segmentFileName } from '../../src/format/segment.js';
-import { TIER1_FOOTER_BYTES, TIER1_HEADER_BYTES, TIER1_INDEX_ENTRY_BYTES, frameForRecord, tier1FileName, type FrameIndexEntry } from '../../src/format/tier1.js';
+import { TIER1_FOOTER_BYTES, TIER1_HEADER_BYTES, TIER1_INDEX_ENTRY_BYTES, frameForRecord, type FrameIndexEntry } from '../../src/format/tier1.js';
 import { readFrame, readTier1Meta } from '../../src/tier1/tier1-file.js';
 import { fromWorkerRejection } from '../../src/worker-error.js';
 import type { CompressResult, CompressTask, HydrateResult, HydrateTask } from '../../workers/tier1-protocol.js';
 import { buildSegment, patternPayload, type FrameSpec } from '../../support/frames.js';
 import { sameBytes, tempRoot } from '../../support/tmp.js';
 import { COMPRESS_WORKER, HYDRATE_WORKER, arenaImage, envWith, jsonRecords, recordInFrame, tier1Pool, type ArenaImage } from '../../support/tier1.js';
+import { segmentFileName, tier1FileName } from '../../src/format/root-layout.js';
 
 const KiB = 1024;
 const FRAME_TARGET = 256 * KiB;

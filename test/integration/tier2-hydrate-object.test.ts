@@ -14,7 +14,7 @@ import { AofError, ErrorCode } from '../../src/errors.js';
 import { TIER1_FOOTER_BYTES, TIER1_INDEX_ENTRY_BYTES, type FrameIndexEntry } from '../../src/format/tier1.js';
 import { readTier1Meta } from '../../src/tier1/tier1-file.js';
 import { FsObjectStore } from '../../src/tier2/fs-store.js';
-import { segmentKey, type ByteRange, type Tier2StoreConfig } from '../../src/tier2/object-store.js';
+import { type ByteRange, type Tier2StoreConfig } from '../../src/tier2/object-store.js';
 import { fetchTier1Meta } from '../../src/tier2/remote-meta.js';
 import { fromWorkerRejection } from '../../src/worker-error.js';
 import type { HydrateResult, HydrateSource, HydrateTask } from '../../workers/tier1-protocol.js';
@@ -23,6 +23,7 @@ import { FIXTURES_DIR } from '../../support/paths.js';
 import { sameBytes, tempRoot } from '../../support/tmp.js';
 import { HYDRATE_WORKER, envWith, jsonRecords, tier1Pool } from '../../support/tier1.js';
 import { DelegatingStore, writeTier1, type Tier1File } from '../../support/tier2.js';
+import { segmentKey } from '../../src/format/root-layout.js';
 
 const CTRL = 4096; // control words (bitmap, progress) live below this offset of the target SAB
 const PROGRESS = 4;

@@ -12,7 +12,7 @@ import type { Piscina } from 'piscina';
 import { AofError, ErrorCode } from '../../src/errors.js';
 import { TIER1_HEADER_BYTES, TIER1_FOOTER_BYTES } from '../../src/format/tier1.js';
 import { FsObjectStore, fsObjectPath } from '../../src/tier2/fs-store.js';
-import { segmentKey, type ObjectStore, type Tier2StoreConfig } from '../../src/tier2/object-store.js';
+import { type ObjectStore, type Tier2StoreConfig } from '../../src/tier2/object-store.js';
 import { fromWorkerRejection } from '../../src/worker-error.js';
 import { canonicalJson, openStoreCount, storeFor } from '../../workers/store-cache.js';
 import type { UploadResult, UploadTask } from '../../workers/tier2-protocol.js';
@@ -20,6 +20,7 @@ import { uploadObject } from '../../workers/upload.js';
 import { sameBytes, tempRoot } from '../../support/tmp.js';
 import { envWith, jsonRecords, tier1Pool } from '../../support/tier1.js';
 import { DelegatingStore, UPLOAD_WORKER, filesUnder, writeTier1, type Tier1File } from '../../support/tier2.js';
+import { segmentKey } from '../../src/format/root-layout.js';
 
 let root: string;
 let cleanup: () => void;

@@ -11,7 +11,7 @@ import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { readManifest, type ManifestReading } from './manifest-reader.js';
 import { formatProblem } from './problem.js';
 import { readResidency, type SegmentRow, type StreamResidency } from './residency.js';
-import { checkRoot } from './root-layout.js';
+import { checkRoot } from './check-root.js';
 import { checkStreams } from './stream-check.js';
 
 export interface DumpOptions {

@@ -7,7 +7,7 @@ import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { readManifest } from './manifest-reader.js';
 import { hex32, printJson, table, type Io } from './output.js';
 import { formatProblem } from './problem.js';
-import { checkRoot } from './root-layout.js';
+import { checkRoot } from './check-root.js';
 
 export interface ManifestInspectOptions {
   json?: boolean;

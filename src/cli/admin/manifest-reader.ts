@@ -7,14 +7,12 @@
  * without changing the evidence.
  */
 import { join } from 'node:path';
-import { parseChunkFileName } from '../../format/manifest.js';
-import { parseSnapshotFileName } from '../../format/snapshot.js';
+import { isTempName, MANIFEST_DIR, parseChunkFileName, parseSnapshotFileName } from '../../format/root-layout.js';
 import type { Catalog } from '../../manifest/catalog.js';
 import { replayManifest, type ChunkReport, type ManifestFile, type SnapshotReport } from '../../manifest/replay.js';
 import { isRealDirectory, listFiles, readRegularFile } from '../../safe-fs.js';
 import { AofError, ErrorCode } from '../../errors.js';
 import type { Problem } from './problem.js';
-import { MANIFEST_DIR } from './root-layout.js';
 
 export { RECORD_TYPE_NAMES, type ChunkReport, type SnapshotReport } from '../../manifest/replay.js';
 
@@ -50,7 +48,7 @@ export interface ManifestReading {
   repairs: PendingRepair[];
 }
 
-const isManifestName = (n: string): boolean => n.endsWith('.tmp') || parseChunkFileName(n) !== null || parseSnapshotFileName(n) !== null;
+const isManifestName = (n: string): boolean => isTempName(n) || parseChunkFileName(n) !== null || parseSnapshotFileName(n) !== null;
 
 /** The manifest's file names; none on a root that never sealed a segment (no manifest directory). */
 async function listManifest(root: string): Promise<string[]> {
@@ -76,7 +74,7 @@ export async function readManifest(root: string): Promise<ManifestReading> {
   const snapshots: ManifestFile[] = [];
   const tempFiles: string[] = [];
   for (const name of names) {
-    if (name.endsWith('.tmp')) {
+    if (isTempName(name)) {
       tempFiles.push(rel(name));
       continue;
     }

@@ -31,12 +31,10 @@ import {
   SEGMENT_HEADER_BYTES,
   decodeHeader,
   encodeHeaderInto,
-  parseSegmentFileName,
   tryDecodeFooter,
   type SegmentHeader,
 } from '../../format/segment.js';
 import { SegmentState } from '../../format/snapshot.js';
-import { parseTier1FileName } from '../../format/tier1.js';
 import type { Catalog } from '../../manifest/catalog.js';
 import { RootLock } from '../../root-lock.js';
 import { AdminExit, ExitCode, type ExitCodeValue } from './exit-codes.js';
@@ -44,7 +42,8 @@ import { readManifest } from './manifest-reader.js';
 import { printJson, type Io } from './output.js';
 import { errorMessage } from './problem.js';
 import { streamNames } from './residency.js';
-import { STREAMS_DIR, checkRoot } from './root-layout.js';
+import { checkRoot } from './check-root.js';
+import { parseSegmentFileName, parseTier1FileName, STREAMS_DIR } from '../../format/root-layout.js';
 
 export interface RepairOptions {
   stream?: string;

@@ -16,14 +16,12 @@
 import { readdir } from 'node:fs/promises';
 import { isRealDirectory, listFiles } from '../../safe-fs.js';
 import { join } from 'node:path';
-import { parseSegmentFileName, segmentFileName } from '../../format/segment.js';
 import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState, type CatalogEntry } from '../../format/snapshot.js';
-import { parseTier1FileName, tier1FileName } from '../../format/tier1.js';
 import type { Catalog } from '../../manifest/catalog.js';
 import { planRecovery, type PlannedSegment, type RawFileFacts, type RecoveryPlan } from '../../tier0/recovery-plan.js';
 import { readStreamFacts } from '../../tier0/recovery.js';
 import { SegmentTier } from '../../tier0/segment.js';
-import { STREAMS_DIR } from './root-layout.js';
+import { isTempName, parseSegmentFileName, parseTier1FileName, segmentFileName, STREAMS_DIR, tier1FileName } from '../../format/root-layout.js';
 
 export type Tier = 0 | 1 | 2 | null;
 
@@ -87,7 +85,7 @@ async function listDir(dir: string): Promise<string[]> {
     // Not through a link: the engine refuses a symlinked stream directory or segment file (and
     // would not open the stream), so its tools refuse them too instead of listing them as healthy.
     if (!(await isRealDirectory(dir))) return [];
-    return (await listFiles(dir, (n) => n.endsWith('.tmp') || parseSegmentFileName(n) !== null || parseTier1FileName(n) !== null)).sort();
+    return (await listFiles(dir, (n) => isTempName(n) || parseSegmentFileName(n) !== null || parseTier1FileName(n) !== null)).sort();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
     throw err;

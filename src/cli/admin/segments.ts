@@ -7,7 +7,7 @@ import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { readManifest } from './manifest-reader.js';
 import { printJson, table, type Io } from './output.js';
 import { readResidency } from './residency.js';
-import { checkRoot } from './root-layout.js';
+import { checkRoot } from './check-root.js';
 
 export interface SegmentsListOptions {
   json?: boolean;

@@ -13,7 +13,7 @@ import { AofManager } from '../../manager.js';
 import { serveMetrics, type MetricsServer } from '../../metrics/serve-metrics.js';
 import { AdminExit, ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { printJson, type Io } from './output.js';
-import { checkRoot } from './root-layout.js';
+import { checkRoot } from './check-root.js';
 
 export interface ServeMetricsOptions {
   json?: boolean;

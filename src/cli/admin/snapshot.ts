@@ -13,13 +13,13 @@
 import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDir } from '../../durable-file.js';
-import { chunkFileName, parseChunkFileName } from '../../format/manifest.js';
 import { ManifestLog } from '../../manifest/manifest-log.js';
 import { RootLock } from '../../root-lock.js';
 import { AdminExit, ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { readManifest } from './manifest-reader.js';
 import { printJson, table, type Io } from './output.js';
-import { MANIFEST_DIR, checkRoot } from './root-layout.js';
+import { checkRoot } from './check-root.js';
+import { chunkFileName, MANIFEST_DIR, parseChunkFileName } from '../../format/root-layout.js';
 
 export interface SnapshotOptions {
   json?: boolean;

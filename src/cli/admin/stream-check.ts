@@ -23,15 +23,14 @@
  */
 import { join } from 'node:path';
 import { ManifestRecordType } from '../../format/manifest.js';
-import { segmentFileName } from '../../format/segment.js';
 import { TIER1_HEADER_BYTES, decodeTier1Header } from '../../format/tier1.js';
 import type { Catalog } from '../../manifest/catalog.js';
 import { OpenMode, openFile } from '../../safe-fs.js';
 import type { RemovalReason } from '../../tier0/recovery-plan.js';
 import { type Problem } from './problem.js';
 import { readStreamPlan, type SegmentRow, type StreamResidency } from './residency.js';
-import { STREAMS_DIR } from './root-layout.js';
 import { verifySegment } from './verify-files.js';
+import { SEGMENT_FILE_SUFFIX, STREAMS_DIR, TIER1_FILE_SUFFIX, segmentFileName } from '../../format/root-layout.js';
 
 export interface StreamCheck {
   problems: Problem[];
@@ -54,7 +53,7 @@ async function readHead(path: string, n: number, fromEnd = false): Promise<{ byt
 
 /** Records a segment's local Tier 1 file holds, by its header; null when unreadable (verify reports the damage itself). */
 async function tier1Records(root: string, row: SegmentRow): Promise<number | null> {
-  const t1 = row.files.find((f) => f.endsWith('.t1'));
+  const t1 = row.files.find((f) => f.endsWith(TIER1_FILE_SUFFIX));
   if (t1 === undefined) return null;
   try {
     const header = decodeTier1Header((await readHead(join(root, t1), TIER1_HEADER_BYTES)).bytes);
@@ -96,11 +95,11 @@ export async function checkStreams(root: string, streams: readonly StreamResiden
       const has = (suffix: string): boolean => row.files.some((f) => f.endsWith(suffix));
       const where = `segment ${row.baseId}`;
       if (row.inCatalog) {
-        if ((row.state === 'sealed' || row.state === 'compression-failed') && !has('.seg')) {
+        if ((row.state === 'sealed' || row.state === 'compression-failed') && !has(SEGMENT_FILE_SUFFIX)) {
           say(`${where} is recorded as ${row.state} (${ids(row.baseId, row.records)}) but its raw file is missing`);
         }
         // Without an upload the records are nowhere else; with one the next open reads them from Tier 2.
-        if (row.state === 'tier1' && !row.uploaded && !has('.t1')) say(`${where} is recorded in Tier 1 (${ids(row.baseId, row.records)}) but its .t1 file is missing`);
+        if (row.state === 'tier1' && !row.uploaded && !has(TIER1_FILE_SUFFIX)) say(`${where} is recorded in Tier 1 (${ids(row.baseId, row.records)}) but its .t1 file is missing`);
         if (row.state === 'needs-recovery' && !row.uploaded) say(`${where} needs recovery and has no Tier 2 copy: ${ids(row.baseId, row.records)} cannot be read`);
         // Raw files are the plan's (below); a Tier 1 file the engine trusts from the catalog is checked here.
         const held = row.state === 'tier1' && row.tier === 1 ? await tier1Records(root, row) : null;
@@ -108,11 +107,11 @@ export async function checkStreams(root: string, streams: readonly StreamResiden
           say(
             `the manifest records ${where} as ${ids(row.baseId, row.records)} (${row.records} records), its file holds ${ids(row.baseId, held)} (${held} records)` +
               (held < row.records ? `: acknowledged ${ids(row.baseId + held, row.records - held)} are missing` : ''),
-            row.files.find((f) => f.endsWith('.t1')) ?? dir,
+            row.files.find((f) => f.endsWith(TIER1_FILE_SUFFIX)) ?? dir,
           );
         }
       } else if (row.state === 'active' && unsealed) {
-        const file = row.files.find((f) => f.endsWith('.seg'))!;
+        const file = row.files.find((f) => f.endsWith(SEGMENT_FILE_SUFFIX))!;
         const { bytes } = await readHead(join(root, file), Number.MAX_SAFE_INTEGER);
         const check = verifySegment(file, bytes, row.baseId, undefined);
         for (const p of check.problems) problems.push({ ...p, message: `stream ${s.name}: ${p.message}` });

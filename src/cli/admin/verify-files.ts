@@ -6,7 +6,17 @@
 import { crc32 } from 'node:zlib';
 import type { Codec } from '../../codec/zstd.js';
 import { viewOf } from '../../format/bytes.js';
-import { RECORD_CRC_OFFSET, RECORD_HEADER_BYTES, describeFrameDamage, droppedRecordsText, frameCrc, frameLength, inspectFrames, scanFrames } from '../../format/record.js';
+import {
+  RECORD_CRC_OFFSET,
+  RECORD_HEADER_BYTES,
+  describeFrameDamage,
+  droppedRecordsText,
+  frameCrc,
+  frameLength,
+  inspectFrames,
+  readFramePayloadLength,
+  scanFrames,
+} from '../../format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, decodeHeader, tryDecodeFooter } from '../../format/segment.js';
 import type { CatalogEntry } from '../../format/snapshot.js';
 import {
@@ -50,7 +60,7 @@ function checkRecords(file: string, bytes: Uint8Array, start: number, end: numbe
       problems.push({ file, offset: base + off, length: end - off, message: `record ${index}: ${end - off} stray bytes, shorter than a record header` });
       break;
     }
-    const len = v.getUint32(off, true);
+    const len = readFramePayloadLength(v, off);
     const frame = frameLength(len);
     if (frame > end - off) {
       problems.push({ file, offset: base + off, length: end - off, message: `record ${index} claims ${len} payload bytes, past the end of the data` });

@@ -10,9 +10,7 @@
  */
 import { join } from 'node:path';
 import { loadZstd, type Codec } from '../../codec/zstd.js';
-import { parseSegmentFileName } from '../../format/segment.js';
 import { SegmentState } from '../../format/snapshot.js';
-import { parseTier1FileName } from '../../format/tier1.js';
 import { readRegularFile, regularFileSize } from '../../safe-fs.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { readManifest } from './manifest-reader.js';
@@ -20,9 +18,10 @@ import { printJson, type Io } from './output.js';
 import { formatProblem, type Problem } from './problem.js';
 import { createByteProgress } from './progress-bar.js';
 import { readResidency } from './residency.js';
-import { checkRoot } from './root-layout.js';
+import { checkRoot } from './check-root.js';
 import { checkStreams } from './stream-check.js';
 import { verifySegment, verifyTier1, type FileCheck } from './verify-files.js';
+import { parseSegmentFileName, parseTier1FileName, TIER1_FILE_SUFFIX } from '../../format/root-layout.js';
 
 export interface VerifyOptions {
   json?: boolean;
@@ -55,7 +54,7 @@ export async function runVerify(root: string, options: VerifyOptions, io: Io): P
       const has = (suffix: string): boolean => row.files.some((f) => f.endsWith(suffix));
       // Missing files and counts that disagree with the manifest: stream-check.ts, shared with dump.
       if (row.state === 'needs-recovery' && row.uploaded) notes.push(`${s.name} segment ${row.baseId} needs recovery: the next read or open restores it from Tier 2`);
-      if (row.tier === 2 && !has('.t1')) remoteOnly++;
+      if (row.tier === 2 && !has(TIER1_FILE_SUFFIX)) remoteOnly++;
     }
   }
 

@@ -9,14 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { crc32 } from 'node:zlib';
-import {
-  RECORD_LENGTH_OFFSET,
-  RECORD_PAYLOAD_OFFSET,
-  RECORD_TIMESTAMP_OFFSET,
-  frameLength,
-  frameOffsetOf,
-  scanFrames,
-} from '../../../src/format/record.js';
+import { decodeFrame, frameLength, frameOffsetOf, scanFrames } from '../../../src/format/record.js';
 import {
   SEGMENT_FOOTER_BYTES,
   SEGMENT_HEADER_BYTES,
@@ -36,15 +29,10 @@ function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Decodes record `i` of a data region by hand (length, timestamp, payload). */
+/** Decodes record `i` of a data region with the format's own decoder (test/unit/format/record.test.ts pins its byte offsets by hand). */
 function recordAt(data: Uint8Array, i: number): { timestamp: number; payload: Uint8Array } {
-  const off = frameOffsetOf(data, 0, data.length, i);
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const len = view.getUint32(off + RECORD_LENGTH_OFFSET, true);
-  return {
-    timestamp: view.getFloat64(off + RECORD_TIMESTAMP_OFFSET, true),
-    payload: data.subarray(off + RECORD_PAYLOAD_OFFSET, off + RECORD_PAYLOAD_OFFSET + len),
-  };
+  const { timestamp, payload } = decodeFrame(data, frameOffsetOf(data, 0, data.length, i));
+  return { timestamp, payload };
 }
 
 describe('golden segment v1, sealed', () => {

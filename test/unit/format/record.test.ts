@@ -9,10 +9,19 @@ import {
   RECORD_LENGTH_OFFSET,
   RECORD_PAYLOAD_OFFSET,
   RECORD_TIMESTAMP_OFFSET,
+  decodeFrame,
+  encodeFrame,
+  encodeFrameInto,
   frameCrc,
   frameLength,
   frameOffsetOf,
+  framePayloadLengthAt,
+  frameTimestampAt,
+  nextFrameOffset,
+  readFramePayloadLength,
+  readFrameTimestamp,
   scanFrames,
+  sealFrameCrc,
 } from '../../../src/format/record.js';
 import { buildFrames, patternPayload, type FrameSpec } from '../../../support/frames.js';
 
@@ -180,5 +189,70 @@ describe('frameOffsetOf', () => {
     const data = buildFrames(ODD.slice(0, 3));
     new DataView(data.buffer).setUint32(frameLength(0) + RECORD_LENGTH_OFFSET, 10_000, true);
     assert.throws(() => frameOffsetOf(data, 0, data.length, 3), isCorrupt);
+  });
+});
+
+/** A frame written by hand, field by field at literal offsets: what every encoder must produce. */
+function handFrame(payload: Uint8Array, timestamp: number, crc: number): Uint8Array {
+  const out = new Uint8Array(16 + Math.ceil(payload.length / 8) * 8);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, payload.length, true);
+  view.setUint32(4, crc, true);
+  view.setFloat64(8, timestamp, true);
+  out.set(payload, 16);
+  return out;
+}
+
+describe('frame encoders and readers', () => {
+  test('encodeFrame writes the hand-built bytes, CRC included, and returns the next offset', () => {
+    for (const { payload, timestamp } of ODD) {
+      const expected = handFrame(payload, timestamp, crc32(handFrame(payload, timestamp, 0).subarray(8, 16 + payload.length)));
+      const out = new Uint8Array(expected.length + 8).fill(0xee);
+      assert.equal(encodeFrame(out, 8, payload, timestamp), 8 + expected.length);
+      assert.deepEqual(out.subarray(8), expected, `payload ${payload.length}`);
+      assert.deepEqual(out.subarray(0, 8), new Uint8Array(8).fill(0xee), 'nothing before the frame is touched');
+    }
+  });
+
+  test('encodeFrameInto (the hot path) writes the same bytes with a zero CRC and zeroes stale padding', () => {
+    const sab = new SharedArrayBuffer(4096);
+    const u8 = new Uint8Array(sab);
+    const u32 = new Uint32Array(sab);
+    const f64 = new Float64Array(sab);
+    const view = new DataView(sab);
+    let at = 64;
+    u8.fill(0xee); // a reused slot: stale bytes everywhere
+    for (const { payload, timestamp } of ODD) {
+      const frame = frameLength(payload.length);
+      encodeFrameInto(u8, u32, f64, at, frame, payload, timestamp);
+      assert.deepEqual(u8.slice(at, at + frame), handFrame(payload, timestamp, 0), `payload ${payload.length}`);
+      assert.equal(framePayloadLengthAt(u32, at), payload.length);
+      assert.equal(frameTimestampAt(f64, at), timestamp);
+      assert.equal(readFramePayloadLength(view, at), payload.length);
+      assert.equal(readFrameTimestamp(view, at), timestamp);
+      assert.equal(nextFrameOffset(view, at), at + frame);
+      // What the flush worker does next: the CRC, then the frame is what encodeFrame writes.
+      assert.equal(sealFrameCrc(u8, view, at, payload.length), frameCrc(u8, at, payload.length));
+      const sealed = new Uint8Array(frame);
+      encodeFrame(sealed, 0, payload, timestamp);
+      assert.deepEqual(u8.slice(at, at + frame), sealed);
+      at += frame;
+    }
+    const scan = scanFrames(u8, 64, at);
+    assert.equal(scan.count, ODD.length);
+    assert.equal(scan.stopReason, null);
+  });
+
+  test('decodeFrame returns a view of the payload and the next offset', () => {
+    const data = buildFrames(ODD);
+    let off = 0;
+    for (const { payload, timestamp } of ODD) {
+      const d = decodeFrame(data, off);
+      assert.equal(d.timestamp, timestamp);
+      assert.deepEqual(d.payload, payload);
+      assert.equal(d.payload.buffer, data.buffer, 'a view, not a copy');
+      off = d.next;
+    }
+    assert.equal(off, data.length);
   });
 });

@@ -9,12 +9,11 @@ import {
   decodeHeader,
   encodeFooterInto,
   encodeHeaderInto,
-  parseSegmentFileName,
-  segmentFileName,
   tryDecodeFooter,
   type SegmentFooter,
   type SegmentHeader,
 } from '../../../src/format/segment.js';
+import { parseSegmentFileName, segmentFileName } from '../../../src/format/root-layout.js';
 
 const HEADER: SegmentHeader = { segmentBytes: 4 * 1024 * 1024, baseId: 123_456_789, createdAt: 1_700_000_000_123.5 };
 const FOOTER: SegmentFooter = {

@@ -7,13 +7,11 @@ import {
   CHUNK_HEADER_BYTES,
   FIELDS,
   ManifestRecordType as T,
-  chunkFileName,
   decodeChunkHeader,
   decodeManifestRecord,
   encodeChunkHeaderInto,
   encodeManifestRecordInto,
   manifestRecordLength,
-  parseChunkFileName,
   validateManifestRecord,
   type ManifestRecord,
 } from '../../../src/format/manifest.js';
@@ -23,10 +21,9 @@ import {
   decodeSnapshot,
   decodeSnapshotHeader,
   encodeSnapshot,
-  parseSnapshotFileName,
-  snapshotFileName,
   type CatalogEntry,
 } from '../../../src/format/snapshot.js';
+import { chunkFileName, parseChunkFileName, parseSnapshotFileName, snapshotFileName } from '../../../src/format/root-layout.js';
 
 const code = (c: string) => (err: unknown) => err instanceof AofError && err.code === c;
 

@@ -21,7 +21,6 @@ import {
   CHUNK_HEADER_BYTES,
   FIELDS,
   ManifestRecordType,
-  chunkFileName,
   decodeChunkHeader,
   decodeManifestRecord,
   encodeChunkHeaderInto,
@@ -33,6 +32,7 @@ import {
 import { SegmentState, decodeSnapshot, encodeSnapshot, type CatalogEntry, type SegmentStateValue } from '../../../src/format/snapshot.js';
 import { ManifestLog } from '../../../src/manifest/manifest-log.js';
 import { tempRoot } from '../../../support/tmp.js';
+import { chunkFileName } from '../../../src/format/root-layout.js';
 
 const SEED = 0x3a11f;
 const RUNS = 3000;

@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { CHUNK_HEADER_BYTES, chunkFileName, decodeChunkHeader, decodeManifestRecord } from '../../../src/format/manifest.js';
-import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState, decodeSnapshot, snapshotFileName } from '../../../src/format/snapshot.js';
+import { CHUNK_HEADER_BYTES, decodeChunkHeader, decodeManifestRecord } from '../../../src/format/manifest.js';
+import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState, decodeSnapshot } from '../../../src/format/snapshot.js';
 import { ManifestLog } from '../../../src/manifest/manifest-log.js';
 import {
   GOLDEN_CHUNK_SEQ,
@@ -21,6 +21,7 @@ import {
 } from '../../../support/golden-manifest-content.js';
 import { FIXTURES_DIR } from '../../../support/paths.js';
 import { tempRoot } from '../../../support/tmp.js';
+import { chunkFileName, snapshotFileName } from '../../../src/format/root-layout.js';
 
 function fixture(name: string): Uint8Array {
   const buf = readFileSync(join(FIXTURES_DIR, name));

@@ -14,18 +14,18 @@ import { AofError, ErrorCode } from '../../../src/errors.js';
 import {
   CHUNK_HEADER_BYTES,
   ManifestRecordType as T,
-  chunkFileName,
   decodeChunkHeader,
   encodeChunkHeaderInto,
   encodeManifestRecordInto,
   manifestRecordLength,
   type ManifestRecord,
 } from '../../../src/format/manifest.js';
-import { FLAG_TIER1_EVICTED, SegmentState, snapshotFileName } from '../../../src/format/snapshot.js';
+import { FLAG_TIER1_EVICTED, SegmentState } from '../../../src/format/snapshot.js';
 import { ManifestLog, type ManifestLogOptions } from '../../../src/manifest/manifest-log.js';
 import { MANIFEST_METRIC_NAMES } from '../../../src/metrics/manifest-metrics.js';
 import { tempRoot } from '../../../support/tmp.js';
 import { workloadModel, workloadOps } from '../../../support/manifest-workload.js';
+import { chunkFileName, snapshotFileName } from '../../../src/format/root-layout.js';
 
 const sealed = (stream: string, baseId: number, recordCount = 10): ManifestRecord => ({
   type: T.SEALED,

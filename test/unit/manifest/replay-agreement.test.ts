@@ -23,8 +23,8 @@ import { readManifest, type ManifestReading } from '../../../src/cli/admin/manif
 import { runVerify } from '../../../src/cli/admin/verify.js';
 import type { Io } from '../../../src/cli/admin/output.js';
 import { AofError, ErrorCode } from '../../../src/errors.js';
-import { CHUNK_HEADER_BYTES, ManifestRecordType, parseChunkFileName, type ManifestRecord } from '../../../src/format/manifest.js';
-import { parseSnapshotFileName } from '../../../src/format/snapshot.js';
+import { CHUNK_HEADER_BYTES, ManifestRecordType, type ManifestRecord } from '../../../src/format/manifest.js';
+import { MANIFEST_DIR, manifestDir, parseChunkFileName, parseSnapshotFileName, tempPath } from '../../../src/format/root-layout.js';
 import { ManifestLog } from '../../../src/manifest/manifest-log.js';
 import { seededRandom } from '../../../src/seeded-random.js';
 import { tempRoot } from '../../../support/tmp.js';
@@ -157,7 +157,7 @@ function damage(dir: string, kind: Kind, rnd: () => number): string {
       return `${name}: truncated`;
     }
     case 'temp': {
-      writeFileSync(join(dir, `${pick(chunks)}.tmp`), Uint8Array.from({ length: int(100) }, () => int(256)));
+      writeFileSync(tempPath(join(dir, pick(chunks))), Uint8Array.from({ length: int(100) }, () => int(256)));
       return 'temp file left';
     }
   }
@@ -180,7 +180,7 @@ function sizes(dir: string): Map<string, number> {
 
 describe('engine and aof2-admin replay agree on damaged manifests', () => {
   let work: { root: string; cleanup: () => void };
-  const base = (): string => join(work.root, 'base', 'manifest');
+  const base = (): string => manifestDir(join(work.root, 'base'));
 
   before(async () => {
     work = tempRoot('aof2-replay-agree-');
@@ -198,7 +198,7 @@ describe('engine and aof2-admin replay agree on damaged manifests', () => {
 
     for (let c = 0; c < CASES; c++) {
       const root = join(work.root, `case-${c}`);
-      const dir = join(root, 'manifest');
+      const dir = manifestDir(root);
       cpSync(base(), dir, { recursive: true });
       const kinds: Kind[] = [KINDS[c % KINDS.length]!];
       if (rnd() < 0.25) kinds.push(KINDS[Math.floor(rnd() * KINDS.length)]!);
@@ -263,7 +263,7 @@ describe('engine and aof2-admin replay agree on damaged manifests', () => {
       if (c % COMMAND_EVERY === 0) {
         const cmdRoot = join(root, 'cmd');
         mkdirSync(cmdRoot);
-        cpSync(strictDir, join(cmdRoot, 'manifest'), { recursive: true });
+        cpSync(strictDir, manifestDir(cmdRoot), { recursive: true });
         const inspect = nullIo();
         const code = await runManifestInspect(cmdRoot, { json: true }, inspect.io);
         const json = JSON.parse(inspect.text()) as { problems: unknown[] };
@@ -273,7 +273,7 @@ describe('engine and aof2-admin replay agree on damaged manifests', () => {
         const vcode = await runVerify(cmdRoot, { json: true, progress: false }, verify.io);
         const vjson = JSON.parse(verify.text()) as { problems: { file: string }[] };
         assert.deepEqual(
-          vjson.problems.filter((p) => p.file.startsWith('manifest/')),
+          vjson.problems.filter((p) => p.file.startsWith(`${MANIFEST_DIR}/`)),
           m.problems,
           `${at}: verify's manifest problems`,
         );
@@ -291,7 +291,7 @@ describe('engine and aof2-admin replay agree on damaged manifests', () => {
   test('a torn tail or a temp file alone is not damage, and both sides say what the open repairs', async () => {
     for (const kind of ['tail', 'temp'] as const) {
       const root = join(work.root, `clean-${kind}`);
-      const dir = join(root, 'manifest');
+      const dir = manifestDir(root);
       cpSync(base(), dir, { recursive: true });
       damage(dir, kind, seededRandom(7));
       const m = await readManifest(root);

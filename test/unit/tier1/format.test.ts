@@ -19,8 +19,6 @@ import {
   encodeTier1FooterInto,
   encodeTier1HeaderInto,
   frameForRecord,
-  parseTier1FileName,
-  tier1FileName,
   type FrameIndexEntry,
   type Tier1Header,
 } from '../../../src/format/tier1.js';
@@ -28,6 +26,7 @@ import { readTier1Meta } from '../../../src/tier1/tier1-file.js';
 import { TIER1_GOLDEN } from '../../../support/golden-tier1-content.js';
 import { FIXTURES_DIR } from '../../../support/paths.js';
 import { tempRoot } from '../../../support/tmp.js';
+import { parseTier1FileName, tier1FileName } from '../../../src/format/root-layout.js';
 
 const HEADER: Tier1Header = { codec: 1, level: 3, baseId: 10, recordCount: 2, dataBytes: 48, dataCrc: 7, frameTarget: 256, createdAt: 1 };
 

@@ -1,14 +1,12 @@
 /**
- * Where things are under a root, and the check that a path is one. The directory names equal
- * STREAMS_DIR and MANIFEST_DIR of src/manager.ts (test/integration/admin-cli.test.ts checks it);
- * they are repeated here so the offline commands do not load the engine (its workers and pools).
+ * The check that a path is an aof2 root. The directory names come from src/format/root-layout.ts,
+ * which depends on nothing, so the offline commands still do not load the engine (its workers and
+ * pools).
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { MANIFEST_DIR, STREAMS_DIR } from '../../format/root-layout.js';
 import { AdminExit, ExitCode } from './exit-codes.js';
-
-export const STREAMS_DIR = 'streams';
-export const MANIFEST_DIR = 'manifest';
 
 /**
  * Fails with exit code 4 unless `root` is a directory holding `streams/` or `manifest/`: a typo
