@@ -220,9 +220,11 @@ test('a scrape over HTTP after a tiered workload finds every metric with the val
     assert.equal(segmentSamples.length, 4 * 3, 'every tier x state pair has a series');
     const totalSegments = logs.reduce((a, log) => a + logCore(log).segments.length, 0);
     assert.equal(segmentSamples.reduce((a, s) => a + s.value, 0), totalSegments);
-    // At most one active segment per stream: pressure relief in the 4-slot arena may have sealed one.
+    // At most one active segment per stream: pressure relief in the 4-slot arena may have sealed
+    // either or both (a reader's hydration relieves pressure on behalf of no stream, so it may seal
+    // the last writer's segment too).
     const unsealed = logs.reduce((a, log) => a + logCore(log).segments.filter((seg) => !seg.sealed).length, 0);
-    assert.ok(unsealed >= 1 && unsealed <= 2, `${unsealed} unsealed segments`);
+    assert.ok(unsealed <= 2, `${unsealed} unsealed segments`);
     assert.equal(valueOf(exp, 'aof_segments', { tier: 'raw', state: 'active' }), unsealed, 'the unsealed segments are the active ones');
     assert.ok(valueOf(exp, 'aof_segments', { tier: 'tier2', state: 'cold' }) >= 1, 'evicted segments are cold in Tier 2');
     for (const s of segmentSamples) assert.equal(s.value, stats.segments[s.labels['tier'] as 'raw'][s.labels['state'] as 'cold'], `segments ${JSON.stringify(s.labels)}`);
