@@ -35,7 +35,7 @@ import type { Catalog } from './manifest/catalog.js';
 import { Registry } from 'prom-client';
 import { ManifestRecordType } from './format/manifest.js';
 import { expiredCount, type RetentionOptions } from './retention.js';
-import { SegmentTier, type Segment } from './tier0/segment.js';
+import { SegmentEventType, SegmentTier, type Segment } from './tier0/segment.js';
 import type { ManifestReplica } from './tier2/manifest-replica.js';
 import { ReadPath } from './read/read-path.js';
 import { tier1Source } from './tier1/local-source.js';
@@ -574,7 +574,7 @@ export class AofManager {
     const last = log.segments[n - 1]!;
     await this.#manifest.append([{ type: ManifestRecordType.EXPIRED, stream: log.name, baseId: last.baseId, fields: {} }]);
     const expired = log.expireFirst(n);
-    for (const seg of expired) seg.expired = true;
+    for (const seg of expired) seg.apply({ type: SegmentEventType.EXPIRED });
     this.#coordinator.kick(); // readers waiting on a frame of an expired segment learn it now
     for (const seg of expired) {
       this.#retention.expiredSegments++;

@@ -30,7 +30,7 @@ import { ManifestRecordType } from '../format/manifest.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, tryDecodeFooter, type SegmentFooter } from '../format/segment.js';
 import { sealedRecord } from '../manifest/records.js';
 import type { ManifestLog } from '../manifest/manifest-log.js';
-import { SegmentTier, type Segment } from '../tier0/segment.js';
+import { SegmentEventType, type Segment } from '../tier0/segment.js';
 import { fromWorkerRejection } from '../worker-error.js';
 import { EngineEvents } from '../events.js';
 import type { CompressResult, CompressTask } from '../../workers/tier1-protocol.js';
@@ -295,8 +295,7 @@ export class Tier1 {
         for (let i = 0; i < durable.length; i++) {
           const footer = footers[i]!;
           if (footer.status === 'fulfilled') {
-            durable[i]!.seg.dataCrc = footer.value.dataCrc;
-            durable[i]!.seg.maxTimestamp = footer.value.maxTimestamp;
+            durable[i]!.seg.apply({ type: SegmentEventType.SEALED, dataCrc: footer.value.dataCrc, maxTimestamp: footer.value.maxTimestamp });
             ready.push(durable[i]!);
           } else {
             // Left raw and unrecorded: recovery records and compresses it at the next open.
@@ -388,10 +387,7 @@ export class Tier1 {
             fields: { compressedBytes: result.compressedBytes, frameCount: result.frameCount },
           },
         ]);
-        seg.frameIndex = result.index;
-        seg.tier = SegmentTier.TIER1;
-        seg.compressedBytes = result.compressedBytes;
-        seg.frameCount = result.frameCount;
+        seg.apply({ type: SegmentEventType.COMPRESSION_DONE, frameIndex: result.index, compressedBytes: result.compressedBytes, frameCount: result.frameCount });
         this.stats.segmentsCompressed++;
         this.stats.rawBytesCompressed += seg.dataBytes;
         this.stats.compressedBytes += result.compressedBytes;

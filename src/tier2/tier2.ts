@@ -34,7 +34,7 @@ import { AofError, ErrorCode } from '../errors.js';
 import { ManifestRecordType } from '../format/manifest.js';
 import type { FrameIndexEntry } from '../format/tier1.js';
 import type { ManifestLog } from '../manifest/manifest-log.js';
-import { SegmentTier, type Segment } from '../tier0/segment.js';
+import { SegmentEventType, SegmentTier, type Segment } from '../tier0/segment.js';
 import { decodeTier1Image } from '../tier1/tier1-file.js';
 import { fromWorkerRejection } from '../worker-error.js';
 import type { HydrateSource } from '../../workers/tier1-protocol.js';
@@ -188,7 +188,7 @@ export class Tier2 {
 
   /** A segment reached Tier 1 (compressed now, or found at recovery without its upload). */
   enqueueUpload(stream: string, seg: Segment): void {
-    seg.key = segmentKey(stream, seg.baseId);
+    seg.apply({ type: SegmentEventType.KEYED, key: segmentKey(stream, seg.baseId) });
     this.stats.pendingBytes += seg.compressedBytes;
     this.stats.localBytes += seg.compressedBytes;
     this.#queue.push({ stream, seg });
@@ -197,7 +197,7 @@ export class Tier2 {
 
   /** An uploaded segment whose local Tier 1 file exists (found at recovery): cache accounting. */
   adoptCached(stream: string, seg: Segment): void {
-    seg.key = segmentKey(stream, seg.baseId);
+    seg.apply({ type: SegmentEventType.KEYED, key: segmentKey(stream, seg.baseId) });
     this.stats.localBytes += seg.compressedBytes;
     this.#cached.set(seg, { stream, seg });
     this.#track(this.#evictOverBudget());
@@ -205,7 +205,7 @@ export class Tier2 {
 
   /** A segment only Tier 2 holds (found at recovery). */
   adoptRemote(stream: string, seg: Segment): void {
-    seg.key = segmentKey(stream, seg.baseId);
+    seg.apply({ type: SegmentEventType.KEYED, key: segmentKey(stream, seg.baseId) });
   }
 
   /**
@@ -243,7 +243,8 @@ export class Tier2 {
    */
   async dropCorruptLocal(seg: Segment): Promise<void> {
     if (seg.tier !== SegmentTier.TIER1) return;
-    seg.tier = SegmentTier.TIER2;
+    // Uploaded (the read path asks only then): the segment moves to TIER2, reads go there.
+    seg.apply({ type: SegmentEventType.NEEDS_RECOVERY, error: null });
     const stream = parseSegmentKey(seg.key)!.stream;
     await this.#manifest
       .append([{ type: ManifestRecordType.NEEDS_RECOVERY, stream, baseId: seg.baseId, fields: {} }])
@@ -333,8 +334,8 @@ export class Tier2 {
           this.#events.failed('upload', stream, seg.baseId, attempt, err);
           this.stats.pendingBytes -= seg.compressedBytes;
           this.stats.localBytes -= seg.compressedBytes;
-          seg.tier = SegmentTier.MISSING;
-          seg.error = err;
+          // Not uploaded: NEEDS_RECOVERY leaves the segment MISSING, with the error for readers.
+          seg.apply({ type: SegmentEventType.NEEDS_RECOVERY, error: err });
           await this.#manifest.append([{ type: ManifestRecordType.NEEDS_RECOVERY, stream, baseId: seg.baseId, fields: {} }]).catch((failure: unknown) => {
             // Unrecorded: see Tier2Stats.manifestAppendFailures for why that is safe.
             this.stats.manifestAppendFailures++;
@@ -358,7 +359,7 @@ export class Tier2 {
         this.stats.lastError = describe(err);
         return;
       }
-      seg.uploaded = true;
+      seg.apply({ type: SegmentEventType.UPLOADED });
       this.stats.segmentsUploaded++;
       this.stats.uploadedBytes += result.objectBytes;
       this.stats.pendingBytes -= seg.compressedBytes;
@@ -384,7 +385,7 @@ export class Tier2 {
         return;
       }
       // From here readers fetch from Tier 2; a frame read already under way keeps its open file.
-      seg.tier = SegmentTier.TIER2;
+      seg.apply({ type: SegmentEventType.EVICTED });
       await unlink(seg.t1Path).catch(() => undefined);
       this.stats.localBytes -= seg.compressedBytes;
       this.stats.segmentsEvicted++;
@@ -396,14 +397,14 @@ export class Tier2 {
   /** Copies a segment only Tier 2 holds back into the local cache, when the budget has room. */
   #recache(stream: string, seg: Segment): void {
     if (this.#closing || seg.recaching || this.stats.localBytes + seg.compressedBytes > this.#budget) return;
-    seg.recaching = true;
+    seg.apply({ type: SegmentEventType.RECACHE_STARTED });
     this.#track(
       this.#copyBack(stream, seg)
         .catch((err: unknown) => {
           this.stats.lastError = describe(err);
         })
         .finally(() => {
-          seg.recaching = false;
+          seg.apply({ type: SegmentEventType.RECACHE_ENDED });
         }),
     );
   }
@@ -416,7 +417,7 @@ export class Tier2 {
     await writeFileAtomically(seg.t1Path, image);
     if (seg.tier !== SegmentTier.TIER2) return;
     await this.#manifest.append([{ type: ManifestRecordType.HYDRATED, stream, baseId: seg.baseId, fields: {} }]);
-    seg.tier = SegmentTier.TIER1;
+    seg.apply({ type: SegmentEventType.HYDRATED });
     this.stats.localBytes += seg.compressedBytes;
     this.stats.segmentsRecached++;
     this.#cached.set(seg, { stream, seg });
