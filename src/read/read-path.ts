@@ -241,7 +241,8 @@ export class ReadPath {
   /** A raw segment's load into the arena settled (successfully or not). */
   #onLoaded(stream: string, seg: Segment, t0: number): void {
     if (seg.error !== null) this.#events.failed('hydrate', stream, seg.baseId, 1, seg.error);
-    else this.#events.hydrated(stream, seg.baseId, 'raw', 'arena', null, (performance.now() - t0) / 1000);
+    // No slot and no error: compressed while it loaded, the raw copy's failure was moot (segment-load.ts).
+    else if (seg.slot >= 0) this.#events.hydrated(stream, seg.baseId, 'raw', 'arena', null, (performance.now() - t0) / 1000);
     this.#coordinator.kick();
   }
 
