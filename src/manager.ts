@@ -201,12 +201,10 @@ export class AofManager {
       remote: tier2,
       relievePressure: () => this.#relievePressure(null),
       // One lastError for both Tier 1 pools, as before the split (the chaos suites sample it).
-      noteError: (message) => {
-        tier1.stats.lastError = message;
-      },
+      noteError: (message) => tier1.noteError(message),
     });
     this.#metricNames.push(...registerEngineMetrics(registry, () => this.#engineFigures()));
-    if (tier2 !== null) this.#metricNames.push(...registerTier2Metrics(registry, () => tier2.stats, () => tier1.stats.rawPendingBytes));
+    if (tier2 !== null) this.#metricNames.push(...registerTier2Metrics(registry, () => tier2.stats(), () => tier1.rawPendingBytes));
     this.#ctx = {
       arena: this.#arena,
       flusher: this.#flusher,
@@ -220,7 +218,7 @@ export class AofManager {
       // for compression (the writer outruns the compressor, so raw files count too).
       // While closing, appends already queued go through: close must not wait on a dead store, and
       // what they add is bounded by what was queued (the next open uploads it).
-      tier2Blocked: tier2 === null ? () => false : () => this.#closing === null && tier2.blockedWith(this.#tier1.stats.rawPendingBytes),
+      tier2Blocked: tier2 === null ? () => false : () => this.#closing === null && tier2.blockedWith(this.#tier1.rawPendingBytes),
       counters: this.#counters,
     };
     if (config.retentionCheckMs > 0) {
@@ -348,7 +346,7 @@ export class AofManager {
         this.#tier2 === null
           ? null
           : {
-              ...this.#tier2.stats,
+              ...this.#tier2.stats(),
               manifestSyncs: this.#replica!.syncs,
               manifestUploads: this.#replica!.uploads,
               manifestLastError: this.#replica!.lastError,
@@ -365,7 +363,7 @@ export class AofManager {
     for (const log of this.#logs) appended[log.name] = { records: log.appendedRecords, bytes: log.appendedBytes };
     const arena = this.#arena.occupancy();
     // Tier 1's figures as users know them: compression (Tier1) and frame reads (the read path).
-    const t1: Tier1Stats = { ...this.#tier1.stats, ...this.#read.stats() };
+    const t1: Tier1Stats = { ...this.#tier1.stats(), ...this.#read.stats() };
     return {
       streams: this.#logs.size,
       appended,
@@ -378,7 +376,7 @@ export class AofManager {
       queues: {
         flush: flushBacklog(this.#arena),
         compress: t1.compressQueue,
-        upload: this.#tier2?.stats.uploadQueue ?? 0,
+        upload: this.#tier2?.stats().uploadQueue ?? 0,
         // Frame hydrations running plus raw segments being read into HYDRATING slots.
         hydrate: t1.hydrateQueue + arena.hydrating,
       },
