@@ -50,6 +50,11 @@ export const ErrorCode = {
    * src/not-cloneable.ts.
    */
   NOT_CLONEABLE: 'AOF_ERR_NOT_CLONEABLE',
+  /**
+   * aof2 caught itself in a state its own rules forbid (a segment transition its table does not
+   * allow): a bug in aof2, never caused by data or by the caller.
+   */
+  INTERNAL: 'AOF_ERR_INTERNAL',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -21,7 +21,7 @@ import { openReader, type AofReader, type LogRecord, type ReaderHost, type Reade
 import type { StreamView } from './read/ports.js';
 import type { ReadPath } from './read/read-path.js';
 import type { Flusher } from './tier0/flusher.js';
-import { Segment } from './tier0/segment.js';
+import { Segment, SegmentEventType } from './tier0/segment.js';
 import type { Tier1 } from './tier1/tier1.js';
 import type { EngineCounters } from './metrics/engine-counters.js';
 import { segmentPath, tier1Path } from './format/root-layout.js';
@@ -339,7 +339,7 @@ export class LogCore implements StreamView {
       this.#ctx.relievePressure(this);
       return false;
     }
-    seg.slot = slot;
+    seg.apply({ type: SegmentEventType.SLOT_ASSIGNED, slot, partial: false });
     this.#segments.push(seg);
     this.#undurable.push(seg);
     this.#active = seg;
@@ -360,8 +360,7 @@ export class LogCore implements StreamView {
   sealActive(): void {
     const seg = this.#active;
     if (seg === null) return;
-    seg.sealed = true;
-    seg.dataBytes = this.#writeOff;
+    seg.apply({ type: SegmentEventType.SEALING, dataBytes: this.#writeOff });
     this.#arena.setState(seg.slot, SlotState.SEALING);
     this.#flusher.wake();
     this.#ctx.tier1.onSealing(this.name, seg);

@@ -35,7 +35,7 @@ import type { Catalog } from './manifest/catalog.js';
 import { Registry } from 'prom-client';
 import { ManifestRecordType } from './format/manifest.js';
 import { expiredCount, type RetentionOptions } from './retention.js';
-import { SegmentTier, type Segment } from './tier0/segment.js';
+import { SegmentEventType, SegmentTier, type Segment } from './tier0/segment.js';
 import type { ManifestReplica } from './tier2/manifest-replica.js';
 import { ReadPath } from './read/read-path.js';
 import { tier1Source } from './tier1/local-source.js';
@@ -200,12 +200,10 @@ export class AofManager {
       remote: tier2,
       relievePressure: () => this.#relievePressure(null),
       // One lastError for both Tier 1 pools, as before the split (the chaos suites sample it).
-      noteError: (message) => {
-        tier1.stats.lastError = message;
-      },
+      noteError: (message) => tier1.noteError(message),
     });
     this.#metricNames.push(...registerEngineMetrics(registry, () => this.#engineFigures()));
-    if (tier2 !== null) this.#metricNames.push(...registerTier2Metrics(registry, () => tier2.stats, () => tier1.stats.rawPendingBytes));
+    if (tier2 !== null) this.#metricNames.push(...registerTier2Metrics(registry, () => tier2.stats(), () => tier1.rawPendingBytes));
     this.#ctx = {
       arena: this.#arena,
       flusher: this.#flusher,
@@ -219,7 +217,7 @@ export class AofManager {
       // for compression (the writer outruns the compressor, so raw files count too).
       // While closing, appends already queued go through: close must not wait on a dead store, and
       // what they add is bounded by what was queued (the next open uploads it).
-      tier2Blocked: tier2 === null ? () => false : () => this.#closing === null && tier2.blockedWith(this.#tier1.stats.rawPendingBytes),
+      tier2Blocked: tier2 === null ? () => false : () => this.#closing === null && tier2.blockedWith(this.#tier1.rawPendingBytes),
       counters: this.#counters,
     };
     if (config.retentionCheckMs > 0) {
@@ -347,7 +345,7 @@ export class AofManager {
         this.#tier2 === null
           ? null
           : {
-              ...this.#tier2.stats,
+              ...this.#tier2.stats(),
               manifestSyncs: this.#replica!.syncs,
               manifestUploads: this.#replica!.uploads,
               manifestLastError: this.#replica!.lastError,
@@ -364,7 +362,7 @@ export class AofManager {
     for (const log of this.#logs) appended[log.name] = { records: log.appendedRecords, bytes: log.appendedBytes };
     const arena = this.#arena.occupancy();
     // Tier 1's figures as users know them: compression (Tier1) and frame reads (the read path).
-    const t1: Tier1Stats = { ...this.#tier1.stats, ...this.#read.stats() };
+    const t1: Tier1Stats = { ...this.#tier1.stats(), ...this.#read.stats() };
     return {
       streams: this.#logs.size,
       appended,
@@ -377,7 +375,7 @@ export class AofManager {
       queues: {
         flush: flushBacklog(this.#arena),
         compress: t1.compressQueue,
-        upload: this.#tier2?.stats.uploadQueue ?? 0,
+        upload: this.#tier2?.stats().uploadQueue ?? 0,
         // Frame hydrations running plus raw segments being read into HYDRATING slots.
         hydrate: t1.hydrateQueue + arena.hydrating,
       },
@@ -573,7 +571,7 @@ export class AofManager {
     const last = log.segments[n - 1]!;
     await this.#manifest.append([{ type: ManifestRecordType.EXPIRED, stream: log.name, baseId: last.baseId, fields: {} }]);
     const expired = log.expireFirst(n);
-    for (const seg of expired) seg.expired = true;
+    for (const seg of expired) seg.apply({ type: SegmentEventType.EXPIRED });
     this.#coordinator.kick(); // readers waiting on a frame of an expired segment learn it now
     for (const seg of expired) {
       this.#retention.expiredSegments++;

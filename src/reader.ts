@@ -20,7 +20,7 @@ import type { EngineCounters } from './metrics/engine-counters.js';
 import { CLONE_REMEDY, refuseClone } from './not-cloneable.js';
 import type { StreamView } from './read/ports.js';
 import type { ReadPath } from './read/read-path.js';
-import type { Segment } from './tier0/segment.js';
+import { SegmentEventType, type Segment } from './tier0/segment.js';
 
 /** A record as returned by readers. */
 export interface LogRecord {
@@ -250,6 +250,6 @@ function throwIfFailed(seg: Segment): void {
   }
   const failure = seg.error;
   if (failure === null) return;
-  if (failure.code !== ErrorCode.CORRUPT) seg.error = null;
+  if (failure.code !== ErrorCode.CORRUPT) seg.apply({ type: SegmentEventType.ERROR_CLEARED });
   throw failure;
 }

@@ -6,7 +6,6 @@
  */
 import { endianness } from 'node:os';
 import { AofError, ErrorCode } from '../errors.js';
-import type { Segment } from '../tier0/segment.js';
 import {
   S_DURABLE_COUNT,
   S_DURABLE_LEN,
@@ -22,6 +21,15 @@ import {
   slotWord,
 } from './layout.js';
 
+/**
+ * What occupies a slot: a segment (src/tier0/segment.ts), told when the arena takes the slot away
+ * so that its own transition table records it. An interface, so the arena knows nothing above it.
+ */
+export interface SlotOwner {
+  /** The arena took `slot` from this owner (evicted for another owner, or released). */
+  slotReleased(slot: number): void;
+}
+
 export class Arena {
   readonly sab: SharedArrayBuffer;
   readonly ctrl: Int32Array;
@@ -33,7 +41,7 @@ export class Arena {
   /** Int32 words of frame-residency bitmap per slot (see layout.ts). */
   readonly frameWords: number;
   /** Segment occupying each slot (null when FREE). Main thread only. */
-  readonly #owners: (Segment | null)[];
+  readonly #owners: (SlotOwner | null)[];
   /** Logical clock for LRU: bumped when a slot is (re)used or read. */
   #clock = 0;
   readonly #lastUsed: Float64Array;
@@ -51,7 +59,7 @@ export class Arena {
     this.u8 = new Uint8Array(this.sab);
     this.u32 = new Uint32Array(this.sab);
     this.f64 = new Float64Array(this.sab);
-    this.#owners = new Array<Segment | null>(slotCount).fill(null);
+    this.#owners = new Array<SlotOwner | null>(slotCount).fill(null);
     this.#lastUsed = new Float64Array(slotCount);
   }
 
@@ -100,7 +108,7 @@ export class Arena {
    * Claims a slot for `owner`: a FREE one, else the least recently used CLEAN unpinned one (whose
    * segment is evicted: its data stays in its file). Returns -1 when every slot is busy.
    */
-  acquire(owner: Segment, state: number): number {
+  acquire(owner: SlotOwner, state: number): number {
     let victim = -1;
     for (let slot = 0; slot < this.slotCount; slot++) {
       const s = this.state(slot);
@@ -114,7 +122,7 @@ export class Arena {
     }
     if (victim < 0) return -1;
     const previous = this.#owners[victim];
-    if (previous != null) previous.slot = -1;
+    if (previous != null) previous.slotReleased(victim);
     this.#owners[victim] = owner;
     for (const word of [S_WRITE_LEN, S_FLUSHED_LEN, S_DURABLE_LEN, S_DURABLE_COUNT]) {
       Atomics.store(this.ctrl, slotWord(victim, word), 0);
@@ -129,7 +137,7 @@ export class Arena {
   /** Returns a slot to FREE (a failed hydration, a failed segment). */
   release(slot: number): void {
     const owner = this.#owners[slot];
-    if (owner != null) owner.slot = -1;
+    if (owner != null) owner.slotReleased(slot);
     this.#owners[slot] = null;
     this.setState(slot, SlotState.FREE);
   }

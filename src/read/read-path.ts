@@ -33,7 +33,7 @@ import type { Coordinator } from '../coordinator/coordinator.js';
 import { AofError, ErrorCode } from '../errors.js';
 import type { EngineEvents } from '../events.js';
 import type { EngineCounters } from '../metrics/engine-counters.js';
-import { SegmentTier, type Segment } from '../tier0/segment.js';
+import { SegmentEventType, SegmentTier, type Segment } from '../tier0/segment.js';
 import { fromWorkerRejection } from '../worker-error.js';
 import type { HydrateTask, SegmentLoadTask } from '../../workers/tier1-protocol.js';
 import type { RemoteSegmentSource, SegmentSource } from './ports.js';
@@ -177,21 +177,23 @@ export class ReadPath {
     if (seg.frameIndex === null) {
       if (seg.hydration === null) {
         const loading = this.#fetchIndex(stream, seg).finally(() => {
-          seg.hydration = null;
+          seg.apply({ type: SegmentEventType.LOAD_SETTLED });
           this.#coordinator.kick();
         });
-        seg.hydration = loading;
+        seg.apply({ type: SegmentEventType.LOAD_STARTED, work: loading });
         this.#track(loading);
       }
       return true;
     }
+    // A load of the raw file that began before compression finished is still running: it gives
+    // the segment a whole slot. A partial slot taken now would be a second slot of one segment.
+    if (seg.hydration !== null) return true;
     const slot = this.#arena.acquire(seg, SlotState.CLEAN);
     if (slot < 0) {
       this.#relievePressure();
       return false;
     }
-    seg.slot = slot;
-    seg.partial = true;
+    seg.apply({ type: SegmentEventType.SLOT_ASSIGNED, slot, partial: true });
     return true;
   }
 
@@ -239,7 +241,8 @@ export class ReadPath {
   /** A raw segment's load into the arena settled (successfully or not). */
   #onLoaded(stream: string, seg: Segment, t0: number): void {
     if (seg.error !== null) this.#events.failed('hydrate', stream, seg.baseId, 1, seg.error);
-    else this.#events.hydrated(stream, seg.baseId, 'raw', 'arena', null, (performance.now() - t0) / 1000);
+    // No slot and no error: compressed while it loaded, the raw copy's failure was moot (segment-load.ts).
+    else if (seg.slot >= 0) this.#events.hydrated(stream, seg.baseId, 'raw', 'arena', null, (performance.now() - t0) / 1000);
     this.#coordinator.kick();
   }
 
@@ -252,11 +255,11 @@ export class ReadPath {
     const remote = seg.tier === SegmentTier.TIER2 ? this.#remote : null;
     return (remote ?? this.#local).loadIndex(stream, seg).then(
       (index) => {
-        seg.frameIndex = index;
+        seg.apply({ type: SegmentEventType.INDEX_LOADED, frameIndex: index });
         remote?.touched(stream, seg);
       },
       (err: unknown) => {
-        seg.error = err instanceof AofError ? err : AofError.io('read tier 1 index', seg.t1Path, err);
+        seg.apply({ type: SegmentEventType.FAILED, error: err instanceof AofError ? err : AofError.io('read tier 1 index', seg.t1Path, err) });
       },
     );
   }
@@ -299,7 +302,7 @@ export class ReadPath {
         if (attempt >= MAX_FILL_ATTEMPTS || err.code === ErrorCode.CORRUPT || err.code === ErrorCode.UNSAFE_PATH) {
           this.#stats.hydrateFailures++;
           this.#events.failed('hydrate', stream, seg.baseId, attempt, err);
-          seg.error = err;
+          seg.apply({ type: SegmentEventType.FAILED, error: err });
           return;
         }
         this.#stats.hydrateRetries++;

@@ -8,7 +8,7 @@
 import type { Arena } from '../arena/arena.js';
 import { SlotState } from '../arena/layout.js';
 import { AofError } from '../errors.js';
-import { SegmentTier, type Segment } from '../tier0/segment.js';
+import { SegmentEventType, SegmentTier, type Segment } from '../tier0/segment.js';
 import type { SegmentLoadTask } from '../../workers/tier1-protocol.js';
 
 /**
@@ -27,16 +27,16 @@ export function startSegmentLoad(arena: Arena, seg: Segment, load: SegmentLoader
   if (seg.slot >= 0 || seg.hydration !== null) return true;
   const slot = arena.acquire(seg, SlotState.HYDRATING);
   if (slot < 0) return false;
-  seg.error = null;
+  seg.apply({ type: SegmentEventType.ERROR_CLEARED });
   // Called synchronously, so the task object is built while the slot is known to be ours.
   const task: SegmentLoadTask = { path: seg.path, dataBytes: seg.dataBytes, sab: arena.sab, targetOffset: arena.base(slot) };
-  seg.hydration = load(task).then(
+  const work = load(task).then(
     () => {
       // The slot is published to the segment only together with CLEAN: code that finds
       // `seg.slot >= 0` may rely on the slot's state (Tier 1's sealing watcher, durableId).
-      seg.slot = slot;
+      seg.apply({ type: SegmentEventType.SLOT_ASSIGNED, slot, partial: false });
       arena.setState(slot, SlotState.CLEAN);
-      seg.hydration = null;
+      seg.apply({ type: SegmentEventType.LOAD_SETTLED });
       onDone();
     },
     (err: unknown) => {
@@ -44,10 +44,11 @@ export function startSegmentLoad(arena: Arena, seg: Segment, load: SegmentLoader
       // The segment moved on while it loaded: compressed meanwhile, its raw file removed (the
       // worker opens the file long after this call, so ENOENT is a real outcome). Not a failure:
       // the reader's retry takes the new tier's path. Only a load of a still-raw segment failed.
-      if (seg.tier === SegmentTier.RAW) seg.error = err instanceof AofError ? err : AofError.io('hydrate segment', seg.path, err);
-      seg.hydration = null;
+      if (seg.tier === SegmentTier.RAW) seg.apply({ type: SegmentEventType.FAILED, error: err instanceof AofError ? err : AofError.io('hydrate segment', seg.path, err) });
+      seg.apply({ type: SegmentEventType.LOAD_SETTLED });
       onDone();
     },
   );
+  seg.apply({ type: SegmentEventType.LOAD_STARTED, work });
   return true;
 }

@@ -189,14 +189,18 @@ export async function recoverStream(
   const segments: Segment[] = [];
   const toCompress: Segment[] = [];
   for (const p of plan.segments) {
-    const seg = new Segment(p.baseId, segmentPath(dir, p.baseId), tier1Path(dir, p.baseId), p.count, p.dataBytes, true);
-    seg.tier = p.tier;
-    seg.dataCrc = p.dataCrc;
-    seg.maxTimestamp = p.maxTimestamp;
-    seg.compressedBytes = p.sizeFromFile ? (await stat(seg.t1Path)).size : p.compressedBytes;
-    seg.frameCount = p.frameCount;
-    seg.frameIndex = p.frameIndex;
-    seg.uploaded = p.uploaded;
+    const t1Path = tier1Path(dir, p.baseId);
+    const seg = Segment.restored(p.baseId, segmentPath(dir, p.baseId), t1Path, {
+      count: p.count,
+      dataBytes: p.dataBytes,
+      tier: p.tier,
+      dataCrc: p.dataCrc,
+      maxTimestamp: p.maxTimestamp,
+      compressedBytes: p.sizeFromFile ? (await stat(t1Path)).size : p.compressedBytes,
+      frameCount: p.frameCount,
+      frameIndex: p.frameIndex,
+      uploaded: p.uploaded,
+    });
     segments.push(seg);
     if (p.compress) toCompress.push(seg);
   }

@@ -1,11 +1,57 @@
 /**
  * Main-thread record of one segment of one stream: where its records are (raw file, Tier 1 file,
- * arena slot) and how many. Ids are implicit: record i of the segment has id `baseId + i`.
+ * Tier 2 object, arena slot) and how many. Ids are implicit: record i of the segment has id
+ * `baseId + i`.
+ *
+ * One owner of segment state. Every field below is read through a getter and changed only by
+ * {@link Segment.apply}, one event at a time, the way `Catalog.apply` (src/manifest/catalog.ts)
+ * changes the persistent view with one manifest record at a time. Where an event has a manifest
+ * record, it carries the record's name and the same meaning, so the live engine and the catalog
+ * the next open replays agree (test/unit/tier0/segment.test.ts checks that they do). The events
+ * without a record are residency: arena slots, loads, failures, recaching.
+ *
+ * The transition table (event → requires → effect; anything else is a bug and throws
+ * AOF_ERR_INTERNAL, changing nothing):
+ *
+ * Lifecycle (tier, persistent: the manifest records the same step)
+ * - SEALING (log: rollover, pressure, close)     not sealed, RAW    → sealed, dataBytes fixed
+ * - SEALED (Tier 1: footer durable)               sealed, RAW        → dataCrc, maxTimestamp
+ * - COMPRESSION_DONE (Tier 1)                     sealed, RAW        → TIER1, frame index, sizes
+ * - UPLOADED (Tier 2)                             TIER1, not uploaded → uploaded
+ * - EVICTED (Tier 2: budget)                      TIER1|TIER2, uploaded → TIER2
+ * - HYDRATED (Tier 2: recache)                    TIER2, uploaded    → TIER1
+ * - NEEDS_RECOVERY (damaged local Tier 1 copy)    TIER1              → TIER2 if uploaded, else
+ *                                                                      MISSING; error (if given)
+ * - EXPIRED (retention)                           not expired        → expired
+ * Residency and bookkeeping (memory only)
+ * - KEYED (Tier 2 knows the segment)              no key, or the same → key
+ * - SLOT_ASSIGNED (log, load, index)              no slot            → slot, partial
+ * - SLOT_RELEASED (arena: evicted or released)    that slot, or none → slot -1, partial false
+ * - LOAD_STARTED (read path: load or index)       no load, no slot   → hydration
+ * - LOAD_SETTLED                                  a load             → hydration null
+ * - INDEX_LOADED (read path)                      not RAW            → frame index
+ * - FAILED / ERROR_CLEARED (read path, reader)    -                  → error / null
+ * - RECACHE_STARTED / RECACHE_ENDED (Tier 2)      not / recaching    → recaching
+ *
+ * Not in the table, on purpose:
+ * - COMPRESSION_STARTED and COMPRESSION_FAILED change no in-memory state (a failed segment stays
+ *   RAW, readable); DELETED only happens in recovery's plan, before a Segment exists.
+ * - EXPIRED does not block later tier events: an eviction, a recache or a drop of a damaged copy
+ *   already past its checks when retention expires the segment still finishes (its files are going).
+ * - `count` is a plain field: the log's append hot path increments it on the active segment (a
+ *   method call per append is what the hot path avoids). Nothing else writes it, and it is
+ *   fixed once SEALING is applied.
+ * - `frameHydrations` is the read path's set of frame fills in flight (shared by the readers of a
+ *   segment), bookkeeping of work rather than state of the segment.
+ *
+ * Segments found at open are built by {@link Segment.restored} from recovery's plan (or from a
+ * Tier 2 object), which checks the same invariants the table keeps.
  */
-import type { AofError } from '../errors.js';
+import type { SlotOwner } from '../arena/arena.js';
+import { AofError, ErrorCode } from '../errors.js';
 import type { FrameIndexEntry } from '../format/tier1.js';
 
-/** Which local file holds the segment's records. */
+/** Which copy holds the segment's records. */
 export const SegmentTier = {
   /** The raw segment file (`.seg`): active, sealing, or sealed and not yet compressed. */
   RAW: 'raw',
@@ -19,62 +65,321 @@ export const SegmentTier = {
 
 export type SegmentTierValue = (typeof SegmentTier)[keyof typeof SegmentTier];
 
-export class Segment {
+/** The events of the transition table (see the file comment). */
+export const SegmentEventType = {
+  SEALING: 'SEALING',
+  SEALED: 'SEALED',
+  COMPRESSION_DONE: 'COMPRESSION_DONE',
+  UPLOADED: 'UPLOADED',
+  EVICTED: 'EVICTED',
+  HYDRATED: 'HYDRATED',
+  NEEDS_RECOVERY: 'NEEDS_RECOVERY',
+  EXPIRED: 'EXPIRED',
+  KEYED: 'KEYED',
+  SLOT_ASSIGNED: 'SLOT_ASSIGNED',
+  SLOT_RELEASED: 'SLOT_RELEASED',
+  LOAD_STARTED: 'LOAD_STARTED',
+  LOAD_SETTLED: 'LOAD_SETTLED',
+  INDEX_LOADED: 'INDEX_LOADED',
+  FAILED: 'FAILED',
+  ERROR_CLEARED: 'ERROR_CLEARED',
+  RECACHE_STARTED: 'RECACHE_STARTED',
+  RECACHE_ENDED: 'RECACHE_ENDED',
+} as const;
+
+const E = SegmentEventType;
+
+export type SegmentEvent =
+  | { type: typeof E.SEALING; dataBytes: number }
+  | { type: typeof E.SEALED; dataCrc: number; maxTimestamp: number }
+  | { type: typeof E.COMPRESSION_DONE; frameIndex: FrameIndexEntry[]; compressedBytes: number; frameCount: number }
+  | { type: typeof E.UPLOADED }
+  | { type: typeof E.EVICTED }
+  | { type: typeof E.HYDRATED }
+  | { type: typeof E.NEEDS_RECOVERY; error: AofError | null }
+  | { type: typeof E.EXPIRED }
+  | { type: typeof E.KEYED; key: string }
+  | { type: typeof E.SLOT_ASSIGNED; slot: number; partial: boolean }
+  | { type: typeof E.SLOT_RELEASED; slot: number }
+  | { type: typeof E.LOAD_STARTED; work: Promise<void> }
+  | { type: typeof E.LOAD_SETTLED }
+  | { type: typeof E.INDEX_LOADED; frameIndex: FrameIndexEntry[] }
+  | { type: typeof E.FAILED; error: AofError }
+  | { type: typeof E.ERROR_CLEARED }
+  | { type: typeof E.RECACHE_STARTED }
+  | { type: typeof E.RECACHE_ENDED };
+
+/** Everything a segment found at open starts with (recovery's plan, or a verified Tier 2 object). */
+export interface RestoredSegment {
+  count: number;
+  dataBytes: number;
+  tier: SegmentTierValue;
+  dataCrc: number;
+  maxTimestamp: number;
+  compressedBytes: number;
+  frameCount: number;
+  frameIndex: FrameIndexEntry[] | null;
+  uploaded: boolean;
+  /** Tier 2 object key when already known ('' otherwise: Tier 2 keys it when adopting it). */
+  key?: string;
+}
+
+export class Segment implements SlotOwner {
   readonly baseId: number;
   /** Raw segment file path. */
   readonly path: string;
   /** Tier 1 file path (exists once tier is TIER1). */
   readonly t1Path: string;
-  /** Records in the segment (live for the active segment). */
-  count: number;
-  /** Bytes of frames in the data region (live for the active segment only through the log). */
-  dataBytes: number;
-  /** zlib.crc32 of the data region once sealed (0 until known). */
-  dataCrc = 0;
-  /** Newest record's timestamp (ms since epoch) once sealed; 0 when unknown. Age retention uses it. */
-  maxTimestamp = 0;
-  /** Size of the Tier 1 file (and of its Tier 2 object); 0 until compressed. */
-  compressedBytes = 0;
-  /** Frames in the Tier 1 file; with compressedBytes, locates the frame index inside a Tier 2 object. */
-  frameCount = 0;
-  /** True once the Tier 1 file is confirmed in Tier 2 (the local copy may then be evicted). */
-  uploaded = false;
-  /** Tier 2 object key (set once Tier 2 knows the segment). */
-  key = '';
-  /** A copy of the Tier 2 object back into the local Tier 1 cache is running. */
-  recaching = false;
-  /** Retention expired the segment: its files and object are going; readers get OUT_OF_RANGE. */
-  expired = false;
-  tier: SegmentTierValue = SegmentTier.RAW;
-  /** Arena slot holding the data, or -1 when only a file has it. */
-  slot = -1;
   /**
-   * True when the slot was filled frame by frame from Tier 1: only frames whose residency bit is
-   * set hold valid bytes. False when the slot holds the whole data region.
+   * Records in the segment (live for the active segment). Written only by the log's hot path
+   * while the segment is active: see the file comment.
    */
-  partial = false;
-  /** True once the segment will never grow again (sealing or sealed). */
-  sealed: boolean;
-  /** Tier 1 frame index (null until compressed, or until loaded from the .t1 file). */
-  frameIndex: FrameIndexEntry[] | null = null;
-  /** A running load: the raw file into a slot, or the Tier 1 metadata. Shared by every reader. */
-  hydration: Promise<void> | null = null;
-  /** Tier 1 frames being decompressed into the slot, shared by every reader that needs them. */
+  count: number;
+  /** Tier 1 frames being decompressed into the slot: the read path's fills in flight, shared by every reader. */
   readonly frameHydrations = new Set<number>();
-  /** Last hydration failure; readers report it (corruption is permanent, I/O errors retried). */
-  error: AofError | null = null;
+  #dataBytes: number;
+  #sealed: boolean;
+  #dataCrc = 0;
+  #maxTimestamp = 0;
+  #compressedBytes = 0;
+  #frameCount = 0;
+  #uploaded = false;
+  #key = '';
+  #recaching = false;
+  #expired = false;
+  #tier: SegmentTierValue = SegmentTier.RAW;
+  #slot = -1;
+  #partial = false;
+  #frameIndex: FrameIndexEntry[] | null = null;
+  #hydration: Promise<void> | null = null;
+  #error: AofError | null = null;
 
   constructor(baseId: number, path: string, t1Path: string, count: number, dataBytes: number, sealed: boolean) {
     this.baseId = baseId;
     this.path = path;
     this.t1Path = t1Path;
     this.count = count;
-    this.dataBytes = dataBytes;
-    this.sealed = sealed;
+    this.#dataBytes = dataBytes;
+    this.#sealed = sealed;
+  }
+
+  /**
+   * A sealed segment found at open, in the tier recovery decided (or Tier 2 alone holds it).
+   * @throws AOF_ERR_INTERNAL when the state breaks an invariant of the transition table (a bug in the caller)
+   */
+  static restored(baseId: number, path: string, t1Path: string, s: RestoredSegment): Segment {
+    const seg = new Segment(baseId, path, t1Path, s.count, s.dataBytes, true);
+    // What the table guarantees for live segments holds for restored ones too: only a compressed
+    // segment can be in Tier 2 or carry a frame index, and Tier 2 alone means it was uploaded.
+    if (s.tier === SegmentTier.RAW && (s.uploaded || s.frameIndex !== null)) seg.#invalid('RESTORED', 'a raw segment is neither uploaded nor indexed');
+    if (s.tier === SegmentTier.TIER2 && !s.uploaded) seg.#invalid('RESTORED', 'a segment only Tier 2 holds was uploaded');
+    seg.#tier = s.tier;
+    seg.#dataCrc = s.dataCrc;
+    seg.#maxTimestamp = s.maxTimestamp;
+    seg.#compressedBytes = s.compressedBytes;
+    seg.#frameCount = s.frameCount;
+    seg.#frameIndex = s.frameIndex;
+    seg.#uploaded = s.uploaded;
+    seg.#key = s.key ?? '';
+    return seg;
   }
 
   /** Id one past the last record. */
   get endId(): number {
     return this.baseId + this.count;
+  }
+
+  /** Bytes of frames in the data region (live for the active segment only through the log). */
+  get dataBytes(): number {
+    return this.#dataBytes;
+  }
+
+  /** True once the segment will never grow again (sealing or sealed). */
+  get sealed(): boolean {
+    return this.#sealed;
+  }
+
+  /** zlib.crc32 of the data region once sealed (0 until known). */
+  get dataCrc(): number {
+    return this.#dataCrc;
+  }
+
+  /** Newest record's timestamp (ms since epoch) once sealed; 0 when unknown. Age retention uses it. */
+  get maxTimestamp(): number {
+    return this.#maxTimestamp;
+  }
+
+  /** Size of the Tier 1 file (and of its Tier 2 object); 0 until compressed. */
+  get compressedBytes(): number {
+    return this.#compressedBytes;
+  }
+
+  /** Frames in the Tier 1 file; with compressedBytes, locates the frame index inside a Tier 2 object. */
+  get frameCount(): number {
+    return this.#frameCount;
+  }
+
+  /** True once the Tier 1 file is confirmed in Tier 2 (the local copy may then be evicted). */
+  get uploaded(): boolean {
+    return this.#uploaded;
+  }
+
+  /** Tier 2 object key (set once Tier 2 knows the segment). */
+  get key(): string {
+    return this.#key;
+  }
+
+  /** A copy of the Tier 2 object back into the local Tier 1 cache is running. */
+  get recaching(): boolean {
+    return this.#recaching;
+  }
+
+  /** Retention expired the segment: its files and object are going; readers get OUT_OF_RANGE. */
+  get expired(): boolean {
+    return this.#expired;
+  }
+
+  /** Which copy holds the records. */
+  get tier(): SegmentTierValue {
+    return this.#tier;
+  }
+
+  /** Arena slot holding the data, or -1 when only a file has it. */
+  get slot(): number {
+    return this.#slot;
+  }
+
+  /**
+   * True when the slot was filled frame by frame from Tier 1: only frames whose residency bit is
+   * set hold valid bytes. False when the slot holds the whole data region.
+   */
+  get partial(): boolean {
+    return this.#partial;
+  }
+
+  /** Tier 1 frame index (null until compressed, or until loaded from the .t1 file or object). */
+  get frameIndex(): FrameIndexEntry[] | null {
+    return this.#frameIndex;
+  }
+
+  /** A running load: the raw file into a slot, or the Tier 1 metadata. Shared by every reader. */
+  get hydration(): Promise<void> | null {
+    return this.#hydration;
+  }
+
+  /** Last hydration failure; readers report it (corruption is permanent, I/O errors retried). */
+  get error(): AofError | null {
+    return this.#error;
+  }
+
+  /** The arena took `slot` away (evicted for another segment, or released after a failed load). */
+  slotReleased(slot: number): void {
+    this.apply({ type: E.SLOT_RELEASED, slot });
+  }
+
+  /**
+   * Applies one transition of the table (file comment). Checks first, then changes: a refused
+   * event leaves the segment as it was.
+   * @throws AOF_ERR_INTERNAL when the event is not allowed in the current state (a bug)
+   */
+  apply(event: SegmentEvent): void {
+    switch (event.type) {
+      case E.SEALING:
+        if (this.#sealed || this.#tier !== SegmentTier.RAW) this.#invalid(event.type, 'an active raw segment');
+        this.#sealed = true;
+        this.#dataBytes = event.dataBytes;
+        return;
+      case E.SEALED:
+        if (!this.#sealed || this.#tier !== SegmentTier.RAW) this.#invalid(event.type, 'a sealed raw segment');
+        this.#dataCrc = event.dataCrc;
+        this.#maxTimestamp = event.maxTimestamp;
+        return;
+      case E.COMPRESSION_DONE:
+        if (!this.#sealed || this.#tier !== SegmentTier.RAW) this.#invalid(event.type, 'a sealed raw segment');
+        this.#tier = SegmentTier.TIER1;
+        this.#frameIndex = event.frameIndex;
+        this.#compressedBytes = event.compressedBytes;
+        this.#frameCount = event.frameCount;
+        return;
+      case E.UPLOADED:
+        // Nothing moves a segment out of TIER1 while its upload runs: eviction and dropping a
+        // damaged copy both need the upload first, and a damaged upload ends in NEEDS_RECOVERY.
+        if (this.#tier !== SegmentTier.TIER1 || this.#uploaded) this.#invalid(event.type, 'a Tier 1 segment not uploaded yet');
+        this.#uploaded = true;
+        return;
+      case E.EVICTED:
+        // From TIER2 too: a reader dropped the damaged local copy (NEEDS_RECOVERY) while the
+        // eviction of that copy was recording EVICTED. Either way reads go to Tier 2.
+        if (!this.#uploaded || (this.#tier !== SegmentTier.TIER1 && this.#tier !== SegmentTier.TIER2)) this.#invalid(event.type, 'an uploaded Tier 1 segment');
+        this.#tier = SegmentTier.TIER2;
+        return;
+      case E.HYDRATED:
+        if (!this.#uploaded || this.#tier !== SegmentTier.TIER2) this.#invalid(event.type, 'an uploaded segment only Tier 2 holds');
+        this.#tier = SegmentTier.TIER1;
+        return;
+      case E.NEEDS_RECOVERY:
+        // Catalog.apply keeps the uploaded flag through NEEDS_RECOVERY; recovery then reads from
+        // Tier 2 when it is set and reports the segment MISSING when not: the same split here.
+        if (this.#tier !== SegmentTier.TIER1) this.#invalid(event.type, 'a Tier 1 segment');
+        this.#tier = this.#uploaded ? SegmentTier.TIER2 : SegmentTier.MISSING;
+        if (event.error !== null) this.#error = event.error;
+        return;
+      case E.EXPIRED:
+        if (this.#expired) this.#invalid(event.type, 'a segment not expired yet');
+        this.#expired = true;
+        return;
+      case E.KEYED:
+        if (this.#key !== '' && this.#key !== event.key) this.#invalid(event.type, `a segment without another key (has ${this.#key})`);
+        this.#key = event.key;
+        return;
+      case E.SLOT_ASSIGNED:
+        if (this.#slot >= 0 || event.slot < 0) this.#invalid(event.type, 'a segment without a slot, and a slot');
+        if (event.partial && (this.#tier === SegmentTier.RAW || this.#frameIndex === null)) this.#invalid(event.type, 'a compressed segment with its frame index for a partial slot');
+        this.#slot = event.slot;
+        this.#partial = event.partial;
+        return;
+      case E.SLOT_RELEASED:
+        // -1: the slot of a load that failed was never published to the segment.
+        if (this.#slot !== event.slot && this.#slot !== -1) this.#invalid(event.type, `the segment's own slot (holds ${this.#slot}, released ${event.slot})`);
+        this.#slot = -1;
+        this.#partial = false;
+        return;
+      case E.LOAD_STARTED:
+        if (this.#hydration !== null || this.#slot >= 0) this.#invalid(event.type, 'a segment without a slot or a load');
+        this.#hydration = event.work;
+        return;
+      case E.LOAD_SETTLED:
+        if (this.#hydration === null) this.#invalid(event.type, 'a running load');
+        this.#hydration = null;
+        return;
+      case E.INDEX_LOADED:
+        // Any compressed tier: the segment may have been evicted, recached or found damaged
+        // while its index was on the way (reads then go by the new tier).
+        if (this.#tier === SegmentTier.RAW) this.#invalid(event.type, 'a compressed segment');
+        this.#frameIndex = event.frameIndex;
+        return;
+      case E.FAILED:
+        this.#error = event.error;
+        return;
+      case E.ERROR_CLEARED:
+        this.#error = null;
+        return;
+      case E.RECACHE_STARTED:
+        if (this.#recaching) this.#invalid(event.type, 'a segment not recaching');
+        this.#recaching = true;
+        return;
+      case E.RECACHE_ENDED:
+        if (!this.#recaching) this.#invalid(event.type, 'a recaching segment');
+        this.#recaching = false;
+        return;
+    }
+  }
+
+  #invalid(event: string, expected: string): never {
+    throw new AofError(
+      ErrorCode.INTERNAL,
+      `segment ${this.baseId}: ${event} applies to ${expected}, not to this one (tier ${this.#tier}, sealed ${this.#sealed}, uploaded ${this.#uploaded}, slot ${this.#slot})`,
+      { details: { baseId: this.baseId, event, tier: this.#tier, sealed: this.#sealed, uploaded: this.#uploaded, slot: this.#slot, expired: this.#expired } },
+    );
   }
 }

@@ -30,7 +30,7 @@ import { ManifestRecordType } from '../format/manifest.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, tryDecodeFooter, type SegmentFooter } from '../format/segment.js';
 import { sealedRecord } from '../manifest/records.js';
 import type { ManifestLog } from '../manifest/manifest-log.js';
-import { SegmentTier, type Segment } from '../tier0/segment.js';
+import { SegmentEventType, type Segment } from '../tier0/segment.js';
 import { fromWorkerRejection } from '../worker-error.js';
 import { EngineEvents } from '../events.js';
 import type { CompressResult, CompressTask } from '../../workers/tier1-protocol.js';
@@ -136,20 +136,26 @@ async function sealedFooter(seg: Segment): Promise<SegmentFooter> {
   }
 }
 
+/** Tier 1's counters: reported only, never read to decide anything (see rawPendingBytes). */
+type CompressCounters = Omit<CompressStats, 'compressQueue' | 'rawPendingBytes'>;
+
 export class Tier1 {
-  readonly stats: CompressStats = {
+  readonly #stats: CompressCounters = {
     segmentsSealed: 0,
     segmentsCompressed: 0,
     rawBytesCompressed: 0,
     compressedBytes: 0,
     compressRetries: 0,
     compressFailures: 0,
-    compressQueue: 0,
     compressedFromFile: 0,
-    rawPendingBytes: 0,
     manifestAppendFailures: 0,
     lastError: null,
   };
+  /**
+   * Raw bytes sealed and not compressed yet (queued, running or waiting for their seal to be
+   * recorded): control state, read by Tier 2's back-pressure through {@link rawPendingBytes}.
+   */
+  #rawPendingBytes = 0;
   readonly #arena: Arena;
   readonly #coordinator: Coordinator;
   readonly #manifest: ManifestLog;
@@ -182,13 +188,34 @@ export class Tier1 {
       : null;
   }
 
+  /**
+   * A snapshot of the counters, with the queue depth and the raw backlog as they are now. Nothing
+   * reads it to decide anything: the backlog's owner is {@link rawPendingBytes}.
+   */
+  stats(): CompressStats {
+    return { ...this.#stats, compressQueue: this.#queue.length + this.#running, rawPendingBytes: this.#rawPendingBytes };
+  }
+
+  /**
+   * Raw bytes sealed and not compressed yet: local data not in Tier 2, which the manager adds to
+   * Tier 2's backlog for the `tier2` back-pressure (counted from the seal, synchronously).
+   */
+  get rawPendingBytes(): number {
+    return this.#rawPendingBytes;
+  }
+
+  /** The latest failure of the read path's Tier 1 work, reported as `stats().lastError` (one lastError for both pools). */
+  noteError(message: string): void {
+    this.#stats.lastError = message;
+  }
+
   /** A log sealed `seg`; record and compress it once the flush worker made it durable. */
   onSealing(stream: string, seg: Segment): void {
     // Counted from the seal, synchronously: a writer that never yields must still see the
     // backlog at its next rollover (Tier 2 back-pressure), not after the next event-loop turn.
     const job: Job = { stream, seg };
     if (this.#compressPool !== null) {
-      this.stats.rawPendingBytes += seg.dataBytes;
+      this.#rawPendingBytes += seg.dataBytes;
       // Held from the seal on: by the time the seal is recorded, a fast writer would have evicted it.
       this.#hold(job);
     }
@@ -199,7 +226,7 @@ export class Tier1 {
   /** Queues a sealed raw segment found at recovery. */
   enqueue(stream: string, seg: Segment): void {
     if (this.#compressPool === null) return;
-    this.stats.rawPendingBytes += seg.dataBytes;
+    this.#rawPendingBytes += seg.dataBytes;
     this.#queueJob({ stream, seg });
   }
 
@@ -295,18 +322,17 @@ export class Tier1 {
         for (let i = 0; i < durable.length; i++) {
           const footer = footers[i]!;
           if (footer.status === 'fulfilled') {
-            durable[i]!.seg.dataCrc = footer.value.dataCrc;
-            durable[i]!.seg.maxTimestamp = footer.value.maxTimestamp;
+            durable[i]!.seg.apply({ type: SegmentEventType.SEALED, dataCrc: footer.value.dataCrc, maxTimestamp: footer.value.maxTimestamp });
             ready.push(durable[i]!);
           } else {
             // Left raw and unrecorded: recovery records and compresses it at the next open.
             this.#dropPending(durable[i]!);
             const err: unknown = footer.reason;
-            this.stats.lastError = err instanceof AofError ? `${err.code}: ${err.message}` : String(err);
+            this.#stats.lastError = err instanceof AofError ? `${err.code}: ${err.message}` : String(err);
           }
         }
         if (ready.length > 0) {
-          this.stats.segmentsSealed += ready.length;
+          this.#stats.segmentsSealed += ready.length;
           try {
             await this.#manifest.append(ready.map((job) => sealedRecord(job.stream, job.seg)));
             for (const job of ready) this.#events.sealed(job.stream, job.seg.baseId, job.seg.count, job.seg.dataBytes);
@@ -315,7 +341,7 @@ export class Tier1 {
             for (const job of ready) this.#dropPending(job);
             // The raw files are sealed and durable; without their SEALED record they are not
             // compressed now. Recovery records and compresses them at the next open.
-            this.stats.lastError = err instanceof AofError ? `${err.code}: ${err.message}` : String(err);
+            this.#stats.lastError = err instanceof AofError ? `${err.code}: ${err.message}` : String(err);
           }
         }
         if (this.#sealing.length > 0) await this.#coordinator.nextChange();
@@ -327,7 +353,7 @@ export class Tier1 {
 
   /** A sealed segment that will not be compressed now leaves the backlog. */
   #dropPending(job: Job): void {
-    if (this.#compressPool !== null) this.stats.rawPendingBytes -= job.seg.dataBytes;
+    if (this.#compressPool !== null) this.#rawPendingBytes -= job.seg.dataBytes;
     this.#release(job);
   }
 
@@ -340,7 +366,6 @@ export class Tier1 {
    */
   #pump(): void {
     const width = COMPRESS_THREADS;
-    this.stats.compressQueue = this.#queue.length + this.#running;
     while (this.#running < width && this.#queue.length > 0) {
       const job = this.#queue.shift()!;
       this.#running++;
@@ -348,7 +373,7 @@ export class Tier1 {
         this.#compress(job).finally(() => {
           this.#release(job);
           this.#running--;
-          this.stats.rawPendingBytes -= job.seg.dataBytes;
+          this.#rawPendingBytes -= job.seg.dataBytes;
           this.#pump();
         }),
       );
@@ -367,7 +392,7 @@ export class Tier1 {
       // Read from the arena when the whole segment is resident; pin so the slot outlives the task.
       const slot = seg.slot >= 0 && !seg.partial && this.#arena.state(seg.slot) === SlotState.CLEAN ? seg.slot : -1;
       if (slot >= 0) this.#arena.pin(slot);
-      else this.stats.compressedFromFile++;
+      else this.#stats.compressedFromFile++;
       const task: CompressTask = {
         source: slot >= 0 ? { kind: 'arena', sab: this.#arena.sab, offset: this.#arena.base(slot) } : { kind: 'file', path: seg.path },
         dataBytes: seg.dataBytes,
@@ -388,13 +413,10 @@ export class Tier1 {
             fields: { compressedBytes: result.compressedBytes, frameCount: result.frameCount },
           },
         ]);
-        seg.frameIndex = result.index;
-        seg.tier = SegmentTier.TIER1;
-        seg.compressedBytes = result.compressedBytes;
-        seg.frameCount = result.frameCount;
-        this.stats.segmentsCompressed++;
-        this.stats.rawBytesCompressed += seg.dataBytes;
-        this.stats.compressedBytes += result.compressedBytes;
+        seg.apply({ type: SegmentEventType.COMPRESSION_DONE, frameIndex: result.index, compressedBytes: result.compressedBytes, frameCount: result.frameCount });
+        this.#stats.segmentsCompressed++;
+        this.#stats.rawBytesCompressed += seg.dataBytes;
+        this.#stats.compressedBytes += result.compressedBytes;
         await unlink(seg.path).catch((err: NodeJS.ErrnoException) => {
           if (err.code !== 'ENOENT') throw err;
         });
@@ -403,7 +425,7 @@ export class Tier1 {
         return;
       } catch (raw) {
         const err = fromWorkerRejection(raw);
-        this.stats.lastError = `${err.code}: ${err.message}`;
+        this.#stats.lastError = `${err.code}: ${err.message}`;
         if (this.#closed && attempt < MAX_COMPRESS_ATTEMPTS && err.code !== ErrorCode.CORRUPT) {
           // Closing: no retry now, but no give-up either. COMPRESSION_FAILED is final (recovery
           // never queues it again), so an attempt cut short by close() leaves the segment SEALED
@@ -414,12 +436,12 @@ export class Tier1 {
           // A link or non-regular file where a segment or its Tier 1 file goes: retrying cannot
           // help, and COMPRESSION_FAILED would outlive the fix. Left SEALED: once the entry is
           // replaced by the real file, the next open compresses it (or refuses the link again).
-          this.stats.compressFailures++;
+          this.#stats.compressFailures++;
           this.#events.failed('compress', stream, seg.baseId, attempt, err);
           return;
         }
         if (attempt >= MAX_COMPRESS_ATTEMPTS || err.code === ErrorCode.CORRUPT) {
-          this.stats.compressFailures++;
+          this.#stats.compressFailures++;
           this.#events.failed('compress', stream, seg.baseId, attempt, err);
           await this.#manifest
             .append([{ type: ManifestRecordType.COMPRESSION_FAILED, stream, baseId: seg.baseId, fields: { attempts: attempt } }])
@@ -427,7 +449,7 @@ export class Tier1 {
             .catch((err: unknown) => this.#manifestAppendFailed(stream, seg.baseId, 'COMPRESSION_FAILED', err));
           return;
         }
-        this.stats.compressRetries++;
+        this.#stats.compressRetries++;
         this.#events.retried('compress', stream, seg.baseId, attempt, err);
       } finally {
         if (slot >= 0) {
@@ -441,8 +463,8 @@ export class Tier1 {
 
   /** A manifest append compression went on without failed: counted, kept as lastError, reported. */
   #manifestAppendFailed(stream: string, baseId: number, record: string, err: unknown): void {
-    this.stats.manifestAppendFailures++;
-    this.stats.lastError = err instanceof AofError ? `${err.code}: ${err.message}` : String(err);
+    this.#stats.manifestAppendFailures++;
+    this.#stats.lastError = err instanceof AofError ? `${err.code}: ${err.message}` : String(err);
     this.#events.manifestAppendFailed('tier1', stream, baseId, record, err);
   }
 }

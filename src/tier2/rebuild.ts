@@ -110,15 +110,18 @@ export async function adoptUploadedObjects(store: ObjectStore, dir: string, stre
     const meta = await fetchTier1Meta(store, object.key, object.size, footer.frameCount);
     const id = object.parsed!.baseId;
     if (meta.header.baseId !== id) throw AofError.corrupt(`tier 2 object ${object.key} holds base id ${meta.header.baseId}`, { key: object.key });
-    const seg = new Segment(id, segmentPath(dir, id), tier1Path(dir, id), meta.header.recordCount, meta.header.dataBytes, true);
-    seg.tier = SegmentTier.TIER2;
-    seg.dataCrc = meta.header.dataCrc;
-    seg.maxTimestamp = meta.header.createdAt;
-    seg.compressedBytes = object.size;
-    seg.frameCount = meta.index.length;
-    seg.frameIndex = meta.index;
-    seg.uploaded = true;
-    seg.key = object.key;
+    const seg = Segment.restored(id, segmentPath(dir, id), tier1Path(dir, id), {
+      count: meta.header.recordCount,
+      dataBytes: meta.header.dataBytes,
+      tier: SegmentTier.TIER2,
+      dataCrc: meta.header.dataCrc,
+      maxTimestamp: meta.header.createdAt,
+      compressedBytes: object.size,
+      frameCount: meta.index.length,
+      frameIndex: meta.index,
+      uploaded: true,
+      key: object.key,
+    });
     out.segments.push(seg);
     out.records.push(
       sealedRecord(stream, seg),

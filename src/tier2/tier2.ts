@@ -34,7 +34,7 @@ import { AofError, ErrorCode } from '../errors.js';
 import { ManifestRecordType } from '../format/manifest.js';
 import type { FrameIndexEntry } from '../format/tier1.js';
 import type { ManifestLog } from '../manifest/manifest-log.js';
-import { SegmentTier, type Segment } from '../tier0/segment.js';
+import { SegmentEventType, SegmentTier, type Segment } from '../tier0/segment.js';
 import { decodeTier1Image } from '../tier1/tier1-file.js';
 import { fromWorkerRejection } from '../worker-error.js';
 import type { HydrateSource } from '../../workers/tier1-protocol.js';
@@ -61,7 +61,7 @@ export interface Tier2Stats {
   uploadFailures: number;
   /** Uploads waiting or running. */
   uploadQueue: number;
-  /** Local Tier 1 bytes not in Tier 2 yet (what `blocked` compares with the budget). */
+  /** Local Tier 1 bytes not in Tier 2 yet (`blockedWith` compares them, plus Tier 1's raw backlog, with the budget). */
   pendingBytes: number;
   /** Local Tier 1 bytes in total. */
   localBytes: number;
@@ -110,15 +110,15 @@ function describe(err: unknown): string {
   return err instanceof AofError ? `${err.code}: ${err.message}` : String(err);
 }
 
+/** Tier 2's counters: reported only, never read to decide anything (the byte budgets have their own fields). */
+type Tier2Counters = Omit<Tier2Stats, 'uploadQueue' | 'pendingBytes' | 'localBytes'>;
+
 export class Tier2 {
-  readonly stats: Tier2Stats = {
+  readonly #stats: Tier2Counters = {
     segmentsUploaded: 0,
     uploadedBytes: 0,
     uploadRetries: 0,
     uploadFailures: 0,
-    uploadQueue: 0,
-    pendingBytes: 0,
-    localBytes: 0,
     segmentsEvicted: 0,
     evictedBytes: 0,
     segmentsRecached: 0,
@@ -143,6 +143,10 @@ export class Tier2 {
   readonly replica: ManifestReplica;
   #running = 0;
   #closing = false;
+  /** Local Tier 1 bytes not in Tier 2 yet: with Tier 1's raw backlog, what `blockedWith` holds against the budget. */
+  #pendingBytes = 0;
+  /** Local Tier 1 bytes in total: what eviction and recache hold against the budget. */
+  #localBytes = 0;
 
   readonly #events: EngineEvents;
   /** Calls a `tier2.credentials` provider for tasks (a function cannot cross to a worker), or null. */
@@ -159,9 +163,9 @@ export class Tier2 {
     this.#budget = config.tier1.maxBytes;
     this.breaker = new CircuitBreaker({
       onChange: (from, to) => {
-        this.stats.breakerState = BreakerState[to];
-        this.stats.breakerOpened = this.breaker.openedCount;
-        this.stats.breakerClosed = this.breaker.closedCount;
+        this.#stats.breakerState = BreakerState[to];
+        this.#stats.breakerOpened = this.breaker.openedCount;
+        this.#stats.breakerClosed = this.breaker.closedCount;
         this.#events.breaker(store.location, from, to, this.breaker.coolDownMs);
       },
     });
@@ -179,34 +183,42 @@ export class Tier2 {
   }
 
   /**
+   * A snapshot of the counters, with the queue and the local byte figures as they are now.
+   * Nothing reads it to decide anything: the budgets are held by private fields.
+   */
+  stats(): Tier2Stats {
+    return { ...this.#stats, uploadQueue: this.#queue.length + this.#running, pendingBytes: this.#pendingBytes, localBytes: this.#localBytes };
+  }
+
+  /**
    * True while local data not yet in Tier 2 (compressed files waiting for upload plus
    * `rawPendingBytes` still waiting for compression) fills the Tier 1 budget: writers must wait
    * (WouldBlock kind `tier2`) until uploads catch up.
    */
   blockedWith(rawPendingBytes: number): boolean {
-    return this.stats.pendingBytes + rawPendingBytes >= this.#budget;
+    return this.#pendingBytes + rawPendingBytes >= this.#budget;
   }
 
   /** A segment reached Tier 1 (compressed now, or found at recovery without its upload). */
   enqueueUpload(stream: string, seg: Segment): void {
-    seg.key = segmentKey(stream, seg.baseId);
-    this.stats.pendingBytes += seg.compressedBytes;
-    this.stats.localBytes += seg.compressedBytes;
+    seg.apply({ type: SegmentEventType.KEYED, key: segmentKey(stream, seg.baseId) });
+    this.#pendingBytes += seg.compressedBytes;
+    this.#localBytes += seg.compressedBytes;
     this.#queue.push({ stream, seg });
     this.#pump();
   }
 
   /** An uploaded segment whose local Tier 1 file exists (found at recovery): cache accounting. */
   adoptCached(stream: string, seg: Segment): void {
-    seg.key = segmentKey(stream, seg.baseId);
-    this.stats.localBytes += seg.compressedBytes;
+    seg.apply({ type: SegmentEventType.KEYED, key: segmentKey(stream, seg.baseId) });
+    this.#localBytes += seg.compressedBytes;
     this.#cached.set(seg, { stream, seg });
     this.#track(this.#evictOverBudget());
   }
 
   /** A segment only Tier 2 holds (found at recovery). */
   adoptRemote(stream: string, seg: Segment): void {
-    seg.key = segmentKey(stream, seg.baseId);
+    seg.apply({ type: SegmentEventType.KEYED, key: segmentKey(stream, seg.baseId) });
   }
 
   /**
@@ -217,7 +229,7 @@ export class Tier2 {
     return fetchTier1Meta(this.store, seg.key, seg.compressedBytes, seg.frameCount).then(
       (meta) => meta.index,
       (err: unknown) => {
-        this.stats.lastError = describe(err);
+        this.#stats.lastError = describe(err);
         throw err instanceof AofError ? err : new AofError(ErrorCode.UNAVAILABLE, `tier 2: ${String(err)}`, { cause: err });
       },
     );
@@ -244,18 +256,19 @@ export class Tier2 {
    */
   async dropCorruptLocal(seg: Segment): Promise<void> {
     if (seg.tier !== SegmentTier.TIER1) return;
-    seg.tier = SegmentTier.TIER2;
+    // Uploaded (the read path asks only then): the segment moves to TIER2, reads go there.
+    seg.apply({ type: SegmentEventType.NEEDS_RECOVERY, error: null });
     const stream = parseSegmentKey(seg.key)!.stream;
     await this.#manifest
       .append([{ type: ManifestRecordType.NEEDS_RECOVERY, stream, baseId: seg.baseId, fields: {} }])
-      .catch((err: unknown) => void (this.stats.lastError = describe(err)));
-    if (this.#cached.delete(seg)) this.stats.localBytes -= seg.compressedBytes;
+      .catch((err: unknown) => void (this.#stats.lastError = describe(err)));
+    if (this.#cached.delete(seg)) this.#localBytes -= seg.compressedBytes;
     await unlink(seg.t1Path).catch(() => undefined);
   }
 
   /** Retention removed the segment: stop tracking it (its upload is settled: see retention.ts). */
   forget(seg: Segment): void {
-    if (this.#cached.delete(seg)) this.stats.localBytes -= seg.compressedBytes;
+    if (this.#cached.delete(seg)) this.#localBytes -= seg.compressedBytes;
   }
 
   async drain(): Promise<void> {
@@ -284,7 +297,6 @@ export class Tier2 {
   }
 
   #pump(): void {
-    this.stats.uploadQueue = this.#queue.length + this.#running;
     while (!this.#closing && this.#running < UPLOAD_WIDTH && this.#queue.length > 0) {
       const job = this.#queue.shift()!;
       this.#running++;
@@ -327,26 +339,26 @@ export class Tier2 {
         this.breaker.onSuccess();
       } catch (raw) {
         const err = fromWorkerRejection(raw);
-        this.stats.lastError = `${err.code}: ${err.message}`;
+        this.#stats.lastError = `${err.code}: ${err.message}`;
         if (err.code === ErrorCode.CORRUPT) {
           // The only local copy is damaged: never upload damage. Nothing else holds the records.
-          this.stats.uploadFailures++;
+          this.#stats.uploadFailures++;
           this.#events.failed('upload', stream, seg.baseId, attempt, err);
-          this.stats.pendingBytes -= seg.compressedBytes;
-          this.stats.localBytes -= seg.compressedBytes;
-          seg.tier = SegmentTier.MISSING;
-          seg.error = err;
+          this.#pendingBytes -= seg.compressedBytes;
+          this.#localBytes -= seg.compressedBytes;
+          // Not uploaded: NEEDS_RECOVERY leaves the segment MISSING, with the error for readers.
+          seg.apply({ type: SegmentEventType.NEEDS_RECOVERY, error: err });
           await this.#manifest.append([{ type: ManifestRecordType.NEEDS_RECOVERY, stream, baseId: seg.baseId, fields: {} }]).catch((failure: unknown) => {
             // Unrecorded: see Tier2Stats.manifestAppendFailures for why that is safe.
-            this.stats.manifestAppendFailures++;
-            this.stats.lastError = describe(failure);
+            this.#stats.manifestAppendFailures++;
+            this.#stats.lastError = describe(failure);
             this.#events.manifestAppendFailed('tier2', stream, seg.baseId, 'NEEDS_RECOVERY', failure);
           });
           return;
         }
         // A crashed worker says nothing about the store; everything else counts against it.
         if (err.code !== ErrorCode.WORKER_FAILED) this.breaker.onFailure();
-        this.stats.uploadRetries++;
+        this.#stats.uploadRetries++;
         this.#events.retried('upload', stream, seg.baseId, attempt, err);
         if (this.#closing) return;
         await sleep(backoff(attempt));
@@ -356,13 +368,13 @@ export class Tier2 {
         await this.#manifest.append([{ type: ManifestRecordType.UPLOADED, stream, baseId: seg.baseId, fields: { objectBytes: result.objectBytes } }]);
       } catch (err) {
         // Not recorded: the next open uploads it again (same key, same bytes: harmless).
-        this.stats.lastError = describe(err);
+        this.#stats.lastError = describe(err);
         return;
       }
-      seg.uploaded = true;
-      this.stats.segmentsUploaded++;
-      this.stats.uploadedBytes += result.objectBytes;
-      this.stats.pendingBytes -= seg.compressedBytes;
+      seg.apply({ type: SegmentEventType.UPLOADED });
+      this.#stats.segmentsUploaded++;
+      this.#stats.uploadedBytes += result.objectBytes;
+      this.#pendingBytes -= seg.compressedBytes;
       if (seg.tier === SegmentTier.TIER1) this.#cached.set(seg, { stream, seg });
       this.#events.uploaded(stream, seg.baseId, seg.key, result.objectBytes, attempt);
       this.replica.request();
@@ -374,37 +386,37 @@ export class Tier2 {
 
   /** Evicts uploaded local files, oldest upload first, until the local bytes fit the budget. */
   async #evictOverBudget(): Promise<void> {
-    while (this.stats.localBytes > this.#budget && this.#cached.size > 0) {
+    while (this.#localBytes > this.#budget && this.#cached.size > 0) {
       const [seg, job] = this.#cached.entries().next().value as [Segment, Job];
       this.#cached.delete(seg);
       try {
         await this.#manifest.append([{ type: ManifestRecordType.EVICTED, stream: job.stream, baseId: seg.baseId, fields: {} }]);
       } catch (err) {
-        this.stats.lastError = describe(err);
+        this.#stats.lastError = describe(err);
         this.#cached.set(seg, job);
         return;
       }
       // From here readers fetch from Tier 2; a frame read already under way keeps its open file.
-      seg.tier = SegmentTier.TIER2;
+      seg.apply({ type: SegmentEventType.EVICTED });
       await unlink(seg.t1Path).catch(() => undefined);
-      this.stats.localBytes -= seg.compressedBytes;
-      this.stats.segmentsEvicted++;
-      this.stats.evictedBytes += seg.compressedBytes;
+      this.#localBytes -= seg.compressedBytes;
+      this.#stats.segmentsEvicted++;
+      this.#stats.evictedBytes += seg.compressedBytes;
       this.#events.evicted(job.stream, seg.baseId, seg.compressedBytes);
     }
   }
 
   /** Copies a segment only Tier 2 holds back into the local cache, when the budget has room. */
   #recache(stream: string, seg: Segment): void {
-    if (this.#closing || seg.recaching || this.stats.localBytes + seg.compressedBytes > this.#budget) return;
-    seg.recaching = true;
+    if (this.#closing || seg.recaching || this.#localBytes + seg.compressedBytes > this.#budget) return;
+    seg.apply({ type: SegmentEventType.RECACHE_STARTED });
     this.#track(
       this.#copyBack(stream, seg)
         .catch((err: unknown) => {
-          this.stats.lastError = describe(err);
+          this.#stats.lastError = describe(err);
         })
         .finally(() => {
-          seg.recaching = false;
+          seg.apply({ type: SegmentEventType.RECACHE_ENDED });
         }),
     );
   }
@@ -417,9 +429,9 @@ export class Tier2 {
     await writeFileAtomically(seg.t1Path, image);
     if (seg.tier !== SegmentTier.TIER2) return;
     await this.#manifest.append([{ type: ManifestRecordType.HYDRATED, stream, baseId: seg.baseId, fields: {} }]);
-    seg.tier = SegmentTier.TIER1;
-    this.stats.localBytes += seg.compressedBytes;
-    this.stats.segmentsRecached++;
+    seg.apply({ type: SegmentEventType.HYDRATED });
+    this.#localBytes += seg.compressedBytes;
+    this.#stats.segmentsRecached++;
     this.#cached.set(seg, { stream, seg });
     this.#events.hydrated(stream, seg.baseId, 'tier2', 'tier1', null, (performance.now() - started) / 1000);
   }

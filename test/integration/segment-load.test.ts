@@ -17,7 +17,7 @@ import { startSegmentLoad, type SegmentLoader } from '../../src/read/segment-loa
 import { ErrorCode } from '../../src/errors.js';
 import { loadSegmentInto } from '../../workers/hydrate.js';
 import { segmentPath, streamDir, tier1Path } from '../../src/format/root-layout.js';
-import { Segment, SegmentTier } from '../../src/tier0/segment.js';
+import { Segment, SegmentEventType } from '../../src/tier0/segment.js';
 import { payloadFor, sameBytes, tempRoot } from '../../support/tmp.js';
 import { Deadline } from '../../support/engine.js';
 import { RECORD_PAYLOAD_OFFSET, frameLength } from '../../src/format/record.js';
@@ -109,7 +109,7 @@ test('a raw load whose file was removed because the segment was compressed meanw
   // Tier 1 finished between the load's start and the worker's open: tier moved on, file gone.
   const compressedMeanwhile: SegmentLoader = async (task) => {
     await new Promise<void>((resolve) => setImmediate(resolve));
-    seg.tier = SegmentTier.TIER1;
+    seg.apply({ type: SegmentEventType.COMPRESSION_DONE, frameIndex: [], compressedBytes: 64, frameCount: 1 });
     loadSegmentInto(task); // ENOENT: the raw file is not there
   };
   await new Promise<void>((resolve) => assert.equal(startSegmentLoad(arena, seg, compressedMeanwhile, resolve), true));

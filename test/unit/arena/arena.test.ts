@@ -6,20 +6,28 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Arena } from '../../../src/arena/arena.js';
+import { Arena, type SlotOwner } from '../../../src/arena/arena.js';
 import { S_DURABLE_COUNT, S_DURABLE_LEN, S_FLUSHED_LEN, S_PINS, S_WRITE_LEN, SlotState, controlBytes, slotWord } from '../../../src/arena/layout.js';
-import type { Segment } from '../../../src/tier0/segment.js';
 
 const SEGMENT = 64 * 1024;
 const FRAME = 4096;
 
-/** A stand-in segment: the arena only reads and writes an owner's `slot`. */
-function owner(): Segment {
-  return { slot: -1 } as Partial<Segment> as Segment;
+/** A stand-in segment: the arena only tells an owner that its slot was taken away. */
+interface Owner extends SlotOwner {
+  slot: number;
+}
+
+function owner(): Owner {
+  return {
+    slot: -1,
+    slotReleased(slot: number): void {
+      if (this.slot === slot) this.slot = -1;
+    },
+  };
 }
 
 /** Acquires a slot for a fresh owner and records it there, as the engine does. */
-function take(arena: Arena, state: number = SlotState.ACTIVE): { slot: number; seg: Segment } {
+function take(arena: Arena, state: number = SlotState.ACTIVE): { slot: number; seg: Owner } {
   const seg = owner();
   const slot = arena.acquire(seg, state);
   seg.slot = slot;

@@ -1,0 +1,315 @@
+/**
+ * The segment transition table (src/tier0/segment.ts `Segment.apply`), without files, workers or
+ * an arena: each event's precondition and effect, refusals that leave the segment unchanged, and
+ * agreement with `Catalog.apply` on the persistent part: every order of manifest records the live
+ * engine can produce gives the same tier and flags in memory as in the catalog the next open
+ * replays.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { AofError, ErrorCode } from '../../../src/errors.js';
+import { ManifestRecordType as T, type ManifestRecord, type ManifestRecordTypeValue } from '../../../src/format/manifest.js';
+import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState, type CatalogEntry } from '../../../src/format/snapshot.js';
+import type { FrameIndexEntry } from '../../../src/format/tier1.js';
+import { Catalog } from '../../../src/manifest/catalog.js';
+import { Segment, SegmentEventType as E, SegmentTier, type SegmentEvent, type SegmentTierValue } from '../../../src/tier0/segment.js';
+
+const INDEX: FrameIndexEntry[] = [];
+
+/** A sealed raw segment, as Tier 1 has it once the footer is durable. */
+function sealedSegment(): Segment {
+  const seg = new Segment(100, '/s/100.seg', '/s/100.t1', 10, 0, false);
+  seg.apply({ type: E.SEALING, dataBytes: 800 });
+  seg.apply({ type: E.SEALED, dataCrc: 0xabc, maxTimestamp: 5000 });
+  return seg;
+}
+
+function compressed(): Segment {
+  const seg = sealedSegment();
+  seg.apply({ type: E.COMPRESSION_DONE, frameIndex: INDEX, compressedBytes: 300, frameCount: 2 });
+  return seg;
+}
+
+function uploaded(): Segment {
+  const seg = compressed();
+  seg.apply({ type: E.UPLOADED });
+  return seg;
+}
+
+/** What a refusal must look like: AOF_ERR_INTERNAL naming the event, and nothing changed. */
+function assertRefused(seg: Segment, event: SegmentEvent): void {
+  const before = snapshot(seg);
+  assert.throws(
+    () => seg.apply(event),
+    (err: unknown) => err instanceof AofError && err.code === ErrorCode.INTERNAL && err.details?.['event'] === event.type,
+    `${event.type} must be refused`,
+  );
+  assert.deepEqual(snapshot(seg), before, `a refused ${event.type} changes nothing`);
+}
+
+function snapshot(seg: Segment): Record<string, unknown> {
+  const { tier, sealed, uploaded, expired, slot, partial, dataBytes, dataCrc, compressedBytes, frameIndex, hydration, error, recaching, key } = seg;
+  return { tier, sealed, uploaded, expired, slot, partial, dataBytes, dataCrc, compressedBytes, frameIndex, hydration, error, recaching, key };
+}
+
+describe('Segment.apply: the lifecycle', () => {
+  test('SEALING fixes the size of an active raw segment; SEALED adds the footer facts', () => {
+    const seg = new Segment(0, '/s/0.seg', '/s/0.t1', 3, 0, false);
+    assert.deepEqual([seg.tier, seg.sealed, seg.slot], [SegmentTier.RAW, false, -1]);
+    assertRefused(seg, { type: E.SEALED, dataCrc: 1, maxTimestamp: 1 });
+    seg.apply({ type: E.SEALING, dataBytes: 96 });
+    assert.deepEqual([seg.sealed, seg.dataBytes], [true, 96]);
+    assertRefused(seg, { type: E.SEALING, dataBytes: 200 });
+    seg.apply({ type: E.SEALED, dataCrc: 7, maxTimestamp: 1234 });
+    assert.deepEqual([seg.dataCrc, seg.maxTimestamp], [7, 1234]);
+  });
+
+  test('COMPRESSION_DONE: sealed RAW → TIER1 with its frame index; an active or compressed segment refuses it', () => {
+    const done: SegmentEvent = { type: E.COMPRESSION_DONE, frameIndex: INDEX, compressedBytes: 300, frameCount: 2 };
+    assertRefused(new Segment(0, '/a', '/b', 0, 0, false), done);
+    const seg = sealedSegment();
+    seg.apply(done);
+    assert.deepEqual([seg.tier, seg.compressedBytes, seg.frameCount, seg.frameIndex], [SegmentTier.TIER1, 300, 2, INDEX]);
+    assertRefused(seg, done);
+  });
+
+  test('UPLOADED only for a Tier 1 segment not uploaded yet', () => {
+    assertRefused(sealedSegment(), { type: E.UPLOADED });
+    const seg = compressed();
+    seg.apply({ type: E.UPLOADED });
+    assert.equal(seg.uploaded, true);
+    assertRefused(seg, { type: E.UPLOADED });
+  });
+
+  test('EVICTED: an uploaded TIER1 → TIER2 (also when a dropped damaged copy got there first); never before the upload', () => {
+    assertRefused(compressed(), { type: E.EVICTED });
+    const seg = uploaded();
+    seg.apply({ type: E.EVICTED });
+    assert.equal(seg.tier, SegmentTier.TIER2);
+    seg.apply({ type: E.EVICTED });
+    assert.equal(seg.tier, SegmentTier.TIER2);
+  });
+
+  test('HYDRATED (recache): TIER2 → TIER1; refused for a segment with a local copy', () => {
+    assertRefused(uploaded(), { type: E.HYDRATED });
+    const seg = uploaded();
+    seg.apply({ type: E.EVICTED });
+    seg.apply({ type: E.HYDRATED });
+    assert.equal(seg.tier, SegmentTier.TIER1);
+  });
+
+  test('NEEDS_RECOVERY: a damaged Tier 1 copy → TIER2 when uploaded, else MISSING with the error', () => {
+    const drop = uploaded();
+    drop.apply({ type: E.NEEDS_RECOVERY, error: null });
+    assert.deepEqual([drop.tier, drop.error], [SegmentTier.TIER2, null]);
+    assertRefused(drop, { type: E.NEEDS_RECOVERY, error: null });
+    const lost = compressed();
+    const damage = AofError.corrupt('bad frame', { path: '/s/100.t1' });
+    lost.apply({ type: E.NEEDS_RECOVERY, error: damage });
+    assert.deepEqual([lost.tier, lost.error], [SegmentTier.MISSING, damage]);
+    assertRefused(sealedSegment(), { type: E.NEEDS_RECOVERY, error: null });
+  });
+
+  test('EXPIRED once; later tier events of work already under way still apply', () => {
+    const seg = uploaded();
+    seg.apply({ type: E.EXPIRED });
+    assert.equal(seg.expired, true);
+    assertRefused(seg, { type: E.EXPIRED });
+    seg.apply({ type: E.EVICTED });
+    assert.equal(seg.tier, SegmentTier.TIER2);
+  });
+
+  test('KEYED: set once; the same key again is harmless, another one is a bug', () => {
+    const seg = compressed();
+    seg.apply({ type: E.KEYED, key: 'streams/s/100' });
+    seg.apply({ type: E.KEYED, key: 'streams/s/100' });
+    assert.equal(seg.key, 'streams/s/100');
+    assertRefused(seg, { type: E.KEYED, key: 'streams/t/100' });
+  });
+});
+
+describe('Segment.apply: residency', () => {
+  test('a slot is assigned to a segment without one, and released only by its own slot', () => {
+    const seg = sealedSegment();
+    assertRefused(seg, { type: E.SLOT_ASSIGNED, slot: -1, partial: false });
+    seg.apply({ type: E.SLOT_ASSIGNED, slot: 2, partial: false });
+    assertRefused(seg, { type: E.SLOT_ASSIGNED, slot: 3, partial: false });
+    assertRefused(seg, { type: E.SLOT_RELEASED, slot: 3 });
+    seg.slotReleased(2);
+    assert.equal(seg.slot, -1);
+    // The slot of a failed load was never published: releasing it finds no slot, which is fine.
+    seg.slotReleased(5);
+    assert.equal(seg.slot, -1);
+  });
+
+  test('a partial slot needs a compressed segment with its frame index; release clears partial', () => {
+    assertRefused(sealedSegment(), { type: E.SLOT_ASSIGNED, slot: 0, partial: true });
+    const restarted = Segment.restored(0, '/a', '/b', { count: 1, dataBytes: 8, tier: SegmentTier.TIER1, dataCrc: 0, maxTimestamp: 0, compressedBytes: 10, frameCount: 1, frameIndex: null, uploaded: false });
+    assertRefused(restarted, { type: E.SLOT_ASSIGNED, slot: 0, partial: true });
+    restarted.apply({ type: E.INDEX_LOADED, frameIndex: INDEX });
+    restarted.apply({ type: E.SLOT_ASSIGNED, slot: 0, partial: true });
+    assert.deepEqual([restarted.slot, restarted.partial], [0, true]);
+    restarted.slotReleased(0);
+    assert.deepEqual([restarted.slot, restarted.partial], [-1, false]);
+  });
+
+  test('one load at a time, never for a resident segment; INDEX_LOADED never for a raw one', () => {
+    const seg = sealedSegment();
+    const work = Promise.resolve();
+    assertRefused(seg, { type: E.LOAD_SETTLED });
+    seg.apply({ type: E.LOAD_STARTED, work });
+    assert.equal(seg.hydration, work);
+    assertRefused(seg, { type: E.LOAD_STARTED, work });
+    seg.apply({ type: E.LOAD_SETTLED });
+    assert.equal(seg.hydration, null);
+    seg.apply({ type: E.SLOT_ASSIGNED, slot: 1, partial: false });
+    assertRefused(seg, { type: E.LOAD_STARTED, work });
+    assertRefused(seg, { type: E.INDEX_LOADED, frameIndex: INDEX });
+  });
+
+  test('FAILED and ERROR_CLEARED; RECACHE_STARTED and RECACHE_ENDED alternate', () => {
+    const seg = uploaded();
+    const err = AofError.io('read', '/x', new Error('EIO'));
+    seg.apply({ type: E.FAILED, error: err });
+    assert.equal(seg.error, err);
+    seg.apply({ type: E.ERROR_CLEARED });
+    assert.equal(seg.error, null);
+    assertRefused(seg, { type: E.RECACHE_ENDED });
+    seg.apply({ type: E.RECACHE_STARTED });
+    assert.equal(seg.recaching, true);
+    assertRefused(seg, { type: E.RECACHE_STARTED });
+    seg.apply({ type: E.RECACHE_ENDED });
+    assert.equal(seg.recaching, false);
+  });
+
+  test('Segment.restored refuses a state the table could never reach', () => {
+    const base = { count: 1, dataBytes: 8, dataCrc: 0, maxTimestamp: 0, compressedBytes: 10, frameCount: 1, frameIndex: null };
+    assert.throws(() => Segment.restored(0, '/a', '/b', { ...base, tier: SegmentTier.TIER2, uploaded: false }), { code: ErrorCode.INTERNAL });
+    assert.throws(() => Segment.restored(0, '/a', '/b', { ...base, tier: SegmentTier.RAW, uploaded: true }), { code: ErrorCode.INTERNAL });
+    const seg = Segment.restored(0, '/a', '/b', { ...base, tier: SegmentTier.TIER2, uploaded: true, key: 'k' });
+    assert.deepEqual([seg.sealed, seg.tier, seg.uploaded, seg.key], [true, SegmentTier.TIER2, true, 'k']);
+  });
+});
+
+/**
+ * The event a live transition applies for a manifest record, or null for the records that change
+ * no in-memory state (COMPRESSION_STARTED, COMPRESSION_FAILED: the segment stays RAW).
+ */
+function eventFor(record: ManifestRecord): SegmentEvent | null {
+  switch (record.type) {
+    case T.COMPRESSION_DONE:
+      return { type: E.COMPRESSION_DONE, frameIndex: INDEX, compressedBytes: record.fields['compressedBytes'] ?? 0, frameCount: record.fields['frameCount'] ?? 0 };
+    case T.UPLOADED:
+      return { type: E.UPLOADED };
+    case T.EVICTED:
+      return { type: E.EVICTED };
+    case T.HYDRATED:
+      return { type: E.HYDRATED };
+    case T.NEEDS_RECOVERY:
+      return { type: E.NEEDS_RECOVERY, error: null };
+    case T.EXPIRED:
+      return { type: E.EXPIRED };
+    default:
+      return null;
+  }
+}
+
+/**
+ * Where the next open finds a segment with this catalog entry, its files being what the live
+ * engine left (src/tier0/recovery-plan.ts): SEALED and COMPRESSION_FAILED stay raw; TIER1 is
+ * local unless evicted; a damaged local copy (NEEDS_RECOVERY) is read from Tier 2 when uploaded
+ * and MISSING otherwise; EXPIRED leaves a DELETED tombstone.
+ */
+function tierAtNextOpen(entry: CatalogEntry): { tier: SegmentTierValue; uploaded: boolean; expired: boolean } {
+  const uploaded = (entry.flags & FLAG_UPLOADED) !== 0;
+  const evicted = (entry.flags & FLAG_TIER1_EVICTED) !== 0;
+  switch (entry.state) {
+    case SegmentState.SEALED:
+    case SegmentState.COMPRESSION_FAILED:
+      return { tier: SegmentTier.RAW, uploaded, expired: false };
+    case SegmentState.TIER1:
+      return { tier: uploaded && evicted ? SegmentTier.TIER2 : SegmentTier.TIER1, uploaded, expired: false };
+    case SegmentState.NEEDS_RECOVERY:
+      return { tier: uploaded ? SegmentTier.TIER2 : SegmentTier.MISSING, uploaded, expired: false };
+    case SegmentState.DELETED:
+      return { tier: SegmentTier.RAW, uploaded: false, expired: true };
+    default:
+      throw new Error(`unexpected catalog state ${entry.state}`);
+  }
+}
+
+describe('Segment.apply agrees with Catalog.apply', () => {
+  const TYPES: ManifestRecordTypeValue[] = [T.COMPRESSION_STARTED, T.COMPRESSION_DONE, T.COMPRESSION_FAILED, T.UPLOADED, T.EVICTED, T.HYDRATED, T.NEEDS_RECOVERY, T.EXPIRED];
+  const FIELDS: Partial<Record<ManifestRecordTypeValue, Record<string, number>>> = {
+    [T.COMPRESSION_STARTED]: { attempt: 1 },
+    [T.COMPRESSION_DONE]: { compressedBytes: 300, frameCount: 2 },
+    [T.COMPRESSION_FAILED]: { attempts: 5 },
+    [T.UPLOADED]: { objectBytes: 300 },
+  };
+  const record = (type: ManifestRecordTypeValue): ManifestRecord => ({ type, stream: 's', baseId: 100, fields: FIELDS[type] ?? {} });
+
+  test('every record sequence the table accepts (up to 6 after SEALED) leaves the same tier and flags as the catalog', () => {
+    let compared = 0;
+    let refused = 0;
+    const walk = (prefix: ManifestRecordTypeValue[]): void => {
+      // Replayed from scratch for each sequence: both sides stay independent of the walk's order.
+      const seg = sealedSegment();
+      const catalog = new Catalog();
+      catalog.apply({ type: T.SEALED, stream: 's', baseId: 100, fields: { recordCount: 10, dataBytes: 800, dataCrc: 0xabc } });
+      let gaveUp = false;
+      for (const type of prefix) {
+        const event = eventFor(record(type));
+        // Compression records without an in-memory event are only written while compressing a
+        // raw segment, and COMPRESSION_FAILED is final (tier1.ts): other orders are not live.
+        if ((event === null && (seg.tier !== SegmentTier.RAW || gaveUp)) || (type === T.COMPRESSION_DONE && gaveUp)) return;
+        if (type === T.COMPRESSION_FAILED) gaveUp = true;
+        catalog.apply(record(type));
+        if (event === null) continue;
+        try {
+          seg.apply(event);
+        } catch (err) {
+          assert.equal((err as AofError).code, ErrorCode.INTERNAL);
+          refused++;
+          return; // the live engine never produces this order: nothing to compare, nothing longer
+        }
+      }
+      const entry = catalog.get('s', 100);
+      assert.ok(entry !== undefined, `the catalog keeps the entry after ${prefix.join(', ')}`);
+      assert.deepEqual(
+        { tier: seg.expired ? SegmentTier.RAW : seg.tier, uploaded: seg.expired ? false : seg.uploaded, expired: seg.expired },
+        tierAtNextOpen(entry),
+        `after SEALED, ${prefix.join(', ')}`,
+      );
+      if (entry.state === SegmentState.TIER1 || entry.state === SegmentState.NEEDS_RECOVERY) assert.equal(seg.compressedBytes, entry.compressedBytes);
+      compared++;
+      // EXPIRED ends the comparison: the catalog then holds a tombstone whose later records are
+      // races with retention, which the catalog applies to the tombstone and the segment ignores.
+      if (prefix.length < 6 && prefix.at(-1) !== T.EXPIRED) for (const type of TYPES) walk([...prefix, type]);
+    };
+    walk([]);
+    assert.ok(compared > 100, `compared ${compared} sequences`);
+    assert.ok(refused > 100, `refused ${refused} sequences`);
+  });
+
+  test('the main lifecycle, step by step', () => {
+    const seg = sealedSegment();
+    const catalog = new Catalog();
+    catalog.apply({ type: T.SEALED, stream: 's', baseId: 100, fields: { recordCount: 10, dataBytes: 800, dataCrc: 0xabc } });
+    const steps: [ManifestRecordTypeValue, SegmentTierValue][] = [
+      [T.COMPRESSION_STARTED, SegmentTier.RAW],
+      [T.COMPRESSION_DONE, SegmentTier.TIER1],
+      [T.UPLOADED, SegmentTier.TIER1],
+      [T.EVICTED, SegmentTier.TIER2],
+      [T.HYDRATED, SegmentTier.TIER1],
+      [T.NEEDS_RECOVERY, SegmentTier.TIER2],
+      [T.HYDRATED, SegmentTier.TIER1],
+    ];
+    for (const [type, tier] of steps) {
+      catalog.apply(record(type));
+      const event = eventFor(record(type));
+      if (event !== null) seg.apply(event);
+      assert.equal(seg.tier, tier, `after ${type}`);
+      assert.equal(tierAtNextOpen(catalog.get('s', 100)!).tier, tier, `catalog after ${type}`);
+    }
+  });
+});
