@@ -50,6 +50,7 @@ import {
   CHUNK_HEADER_BYTES,
   ManifestRecordType,
   chunkFileName,
+  copyManifestRecord,
   encodeChunkHeaderInto,
   encodeManifestRecordInto,
   manifestRecordLength,
@@ -414,7 +415,7 @@ export class ManifestLog {
         validateManifestRecord(r);
         if (r.type === ManifestRecordType.SNAPSHOT) throw AofError.invalidArgument('SNAPSHOT records are written by the manifest log itself');
         validateStreamName(r.stream);
-        return { type: r.type, stream: r.stream, baseId: r.baseId, fields: { ...r.fields } };
+        return copyManifestRecord(r);
       });
       bytes = encodeRecords(copies);
     } catch (err) {
