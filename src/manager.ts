@@ -19,6 +19,7 @@ import {
   type ResolvedConfig,
   type StreamOptions,
 } from './config.js';
+import { BackgroundWork } from './background.js';
 import { registerExitDrain } from './exit-drain.js';
 import { Coordinator } from './coordinator/coordinator.js';
 import { AofError, ErrorCode } from './errors.js';
@@ -125,7 +126,10 @@ export class AofManager {
   /** Streams whose Tier 2 objects below the retention floor were swept since open. */
   readonly #swept = new Set<string>();
   #retentionTimer: NodeJS.Timeout | null = null;
+  /** The retention run under way (one at a time: the timer and callers share it). */
   #retentionRun: Promise<void> | null = null;
+  /** The manager's own background work (retention runs); close() drains it after stopping the timer. */
+  readonly #background = new BackgroundWork();
   readonly #arena: Arena;
   readonly #flusher: Flusher;
   readonly #coordinator: Coordinator;
@@ -393,9 +397,11 @@ export class AofManager {
    */
   enforceRetention(): Promise<void> {
     this.#checkOpen();
-    this.#retentionRun ??= this.#enforceRetention().finally(() => {
-      this.#retentionRun = null;
-    });
+    this.#retentionRun ??= this.#background.track(
+      this.#enforceRetention().finally(() => {
+        this.#retentionRun = null;
+      }),
+    );
     return this.#retentionRun;
   }
 
@@ -477,7 +483,7 @@ export class AofManager {
     await Promise.all(open.map((log) => log.closeForWrites()));
     for (const log of open) log.closeReaders();
     if (this.#retentionTimer !== null) clearInterval(this.#retentionTimer);
-    await this.#retentionRun?.catch(() => undefined);
+    await this.#background.drain();
     while (this.#failure === null && this.#arena.occupancy().sealing > 0) await this.#coordinator.nextChange();
     await this.#read.close(); // readers are closed: finishes loads and fills under way, stops the pool
     await this.#tier1.close(); // records the last seals, finishes queued compressions

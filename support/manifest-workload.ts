@@ -21,7 +21,7 @@ const streamOf = (m: number): string => WORKLOAD_STREAMS[m % WORKLOAD_STREAMS.le
 export function workloadOp(i: number): ManifestRecord {
   const m = Math.floor(i / 2);
   if (i % 2 === 0) {
-    return { type: T.SEALED, stream: streamOf(m), baseId: m * BASE_STEP, fields: { recordCount: 1000 + (m % 17), dataBytes: 65_536 + m, dataCrc: (m * 2654435761) >>> 0 } };
+    return { type: T.SEALED, stream: streamOf(m), baseId: m * BASE_STEP, fields: { recordCount: 1000 + (m % 17), dataBytes: 65_536 + m, dataCrc: (m * 2654435761) >>> 0, maxTimeSec: 0 } };
   }
   const on = (back: number): { stream: string; baseId: number } => {
     const j = Math.max(0, m - back);

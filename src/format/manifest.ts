@@ -96,8 +96,12 @@ export const ManifestRecordType = {
 
 export type ManifestRecordTypeValue = (typeof ManifestRecordType)[keyof typeof ManifestRecordType];
 
-/** Names of the u32 fields each type carries after baseId, in order. */
-export const FIELDS: Record<ManifestRecordTypeValue, readonly string[]> = {
+/**
+ * Names of the u32 fields each type carries after baseId, in order. The table is also the source
+ * of the record types ({@link ManifestRecord}): a field added here is a field the compiler asks
+ * every writer of that type for.
+ */
+export const FIELDS = {
   [ManifestRecordType.SEALED]: ['recordCount', 'dataBytes', 'dataCrc', 'maxTimeSec'],
   [ManifestRecordType.COMPRESSION_STARTED]: ['attempt'],
   [ManifestRecordType.COMPRESSION_DONE]: ['compressedBytes', 'frameCount'],
@@ -109,7 +113,7 @@ export const FIELDS: Record<ManifestRecordTypeValue, readonly string[]> = {
   [ManifestRecordType.NEEDS_RECOVERY]: [],
   [ManifestRecordType.SNAPSHOT]: ['snapshotSeq'],
   [ManifestRecordType.EXPIRED]: [],
-};
+} as const satisfies Record<ManifestRecordTypeValue, readonly string[]>;
 
 /**
  * Fields a record of each type must carry: the ones it had when the type was introduced. Fields
@@ -120,12 +124,58 @@ export const REQUIRED_FIELDS: Partial<Record<ManifestRecordTypeValue, number>> =
   [ManifestRecordType.SEALED]: 3,
 };
 
-export interface ManifestRecord {
-  type: ManifestRecordTypeValue;
+/** Names of the fields a record of type `T` carries (see FIELDS). */
+export type ManifestFieldName<T extends ManifestRecordTypeValue> = (typeof FIELDS)[T][number];
+
+/**
+ * The fields of a record of type `T`, by name, every one of them (u32 each). A type without fields
+ * takes `{}` and nothing else (`Record<string, never>`, so a stray field is a compile error rather
+ * than a field the encoder would silently drop).
+ */
+export type ManifestFields<T extends ManifestRecordTypeValue> = [ManifestFieldName<T>] extends [never]
+  ? Record<string, never>
+  : { [K in ManifestFieldName<T>]: number };
+
+/** One manifest record of type `T`. */
+export interface ManifestRecordOf<T extends ManifestRecordTypeValue> {
+  type: T;
   stream: string;
   baseId: number;
-  /** The type's fields by name (see FIELDS); missing ones encode as 0. */
-  fields: Record<string, number>;
+  fields: ManifestFields<T>;
+}
+
+/**
+ * A manifest record: a union discriminated by `type`, so a writer gives exactly its type's fields
+ * and a reader that checked the type reads them without a lookup or a default. The in-memory shape
+ * only; the bytes are the same for every version of this type (see the record layout above).
+ */
+export type ManifestRecord = { [T in ManifestRecordTypeValue]: ManifestRecordOf<T> }[ManifestRecordTypeValue];
+
+export type SealedRecord = ManifestRecordOf<typeof ManifestRecordType.SEALED>;
+export type CompressionStartedRecord = ManifestRecordOf<typeof ManifestRecordType.COMPRESSION_STARTED>;
+export type CompressionDoneRecord = ManifestRecordOf<typeof ManifestRecordType.COMPRESSION_DONE>;
+export type CompressionFailedRecord = ManifestRecordOf<typeof ManifestRecordType.COMPRESSION_FAILED>;
+export type EvictedRecord = ManifestRecordOf<typeof ManifestRecordType.EVICTED>;
+export type HydratedRecord = ManifestRecordOf<typeof ManifestRecordType.HYDRATED>;
+export type UploadedRecord = ManifestRecordOf<typeof ManifestRecordType.UPLOADED>;
+export type DeletedRecord = ManifestRecordOf<typeof ManifestRecordType.DELETED>;
+export type NeedsRecoveryRecord = ManifestRecordOf<typeof ManifestRecordType.NEEDS_RECOVERY>;
+export type SnapshotMarkerRecord = ManifestRecordOf<typeof ManifestRecordType.SNAPSHOT>;
+export type ExpiredRecord = ManifestRecordOf<typeof ManifestRecordType.EXPIRED>;
+
+/**
+ * The fields of any record, by name: the view the codec works with, since it walks FIELDS rather
+ * than one type at a time. A field an untyped caller left out reads as undefined (encoded as 0).
+ */
+function fieldValues(record: ManifestRecord): Readonly<Record<string, number | undefined>> {
+  return record.fields;
+}
+
+/** A copy of a record (its fields copied too), with nothing but the record's own four properties. */
+export function copyManifestRecord(record: ManifestRecord): ManifestRecord {
+  // The cast restates what the input already was: `type` and `fields` come from the same record,
+  // which TypeScript cannot follow through the two property reads of a union.
+  return { type: record.type, stream: record.stream, baseId: record.baseId, fields: { ...record.fields } } as ManifestRecord;
 }
 
 export interface ChunkHeader {
@@ -170,14 +220,14 @@ export function validateManifestRecord(record: ManifestRecord): void {
     });
   }
   if (typeof record.fields !== 'object' || record.fields === null) throw AofError.invalidArgument('manifest record fields must be an object');
-  const allowed = FIELDS[record.type];
-  for (const [name, value] of Object.entries(record.fields)) {
+  const allowed: readonly string[] = FIELDS[record.type];
+  for (const [name, value] of Object.entries(fieldValues(record))) {
     if (!allowed.includes(name)) {
       throw AofError.invalidArgument(`manifest record type ${record.type} has no field ${JSON.stringify(name)}; expected: ${allowed.join(', ') || '(none)'}`, {
         field: name,
       });
     }
-    if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
       throw AofError.invalidArgument(`manifest record field ${name} must be a u32, got ${String(value)}`, { field: name, value });
     }
   }
@@ -197,7 +247,8 @@ export function encodeManifestRecordInto(bytes: Uint8Array, off: number, record:
   const total = manifestRecordLength(record);
   bytes.fill(0, off, off + total);
   const v = view(bytes);
-  const fields = FIELDS[record.type];
+  const fields: readonly string[] = FIELDS[record.type];
+  const values = fieldValues(record);
   const bodyBytes = 2 + record.stream.length + 8 + 4 * fields.length;
   v.setUint32(off, bodyBytes, true);
   v.setUint16(off + 4, record.type, true);
@@ -210,7 +261,7 @@ export function encodeManifestRecordInto(bytes: Uint8Array, off: number, record:
   setU64(v, p, record.baseId);
   p += 8;
   for (const name of fields) {
-    v.setUint32(p, (record.fields[name] ?? 0) >>> 0, true);
+    v.setUint32(p, (values[name] ?? 0) >>> 0, true);
     p += 4;
   }
   v.setUint32(off + 8, recordCrc(bytes, off, bodyBytes), true);
@@ -251,7 +302,7 @@ export function decodeManifestRecord(bytes: Uint8Array, off: number, end: number
   let p = off + RECORD_PREFIX_BYTES;
   const nameLength = v.getUint16(p, true);
   p += 2;
-  const fields = FIELDS[type];
+  const fields: readonly string[] = FIELDS[type];
   // A record that checks out but has the wrong shape for its type: a writer bug, not a torn write.
   // It may stop after its required fields (written before later fields were appended to its type).
   const fieldBytes = bodyBytes - 2 - nameLength - 8;
@@ -271,7 +322,8 @@ export function decodeManifestRecord(bytes: Uint8Array, off: number, end: number
     out[fields[i]!] = i < present ? v.getUint32(p, true) : 0;
     p += 4;
   }
-  return { ok: true, record: { type, stream, baseId, fields: out }, next: off + total };
+  // `out` holds exactly FIELDS[type], every one of them: the record of that type.
+  return { ok: true, record: { type, stream, baseId, fields: out } as ManifestRecord, next: off + total };
 }
 
 /** Encodes a chunk header at `off`; returns `off + CHUNK_HEADER_BYTES`. */

@@ -49,6 +49,7 @@ import { AofError, ErrorCode } from '../errors.js';
 import {
   CHUNK_HEADER_BYTES,
   ManifestRecordType,
+  copyManifestRecord,
   encodeChunkHeaderInto,
   encodeManifestRecordInto,
   manifestRecordLength,
@@ -412,7 +413,7 @@ export class ManifestLog {
         validateManifestRecord(r);
         if (r.type === ManifestRecordType.SNAPSHOT) throw AofError.invalidArgument('SNAPSHOT records are written by the manifest log itself');
         validateStreamName(r.stream);
-        return { type: r.type, stream: r.stream, baseId: r.baseId, fields: { ...r.fields } };
+        return copyManifestRecord(r);
       });
       bytes = encodeRecords(copies);
     } catch (err) {

@@ -1,8 +1,8 @@
-import { ManifestRecordType, type ManifestRecord } from '../format/manifest.js';
+import { ManifestRecordType, type SealedRecord } from '../format/manifest.js';
 import type { Segment } from '../tier0/segment.js';
 
 /** The SEALED record of a segment whose raw file is sealed and durable. */
-export function sealedRecord(stream: string, seg: Segment): ManifestRecord {
+export function sealedRecord(stream: string, seg: Segment): SealedRecord {
   return {
     type: ManifestRecordType.SEALED,
     stream,

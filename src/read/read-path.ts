@@ -38,11 +38,12 @@ import { fromWorkerRejection } from '../worker-error.js';
 import type { HydrateTask, SegmentLoadTask } from '../../workers/tier1-protocol.js';
 import type { RemoteSegmentSource, SegmentSource } from './ports.js';
 import { startSegmentLoad } from './segment-load.js';
+import { BackgroundWork, retry, systemClock, type Backoff, type Clock, type Random } from '../background.js';
 
 /** Attempts of one frame fill before its error is handed to readers. */
 export const MAX_FILL_ATTEMPTS = 8;
-const BACKOFF_BASE_MS = 10;
-const BACKOFF_MAX_MS = 1000;
+/** Backoff between fill attempts (full jitter; src/background.ts). */
+const FILL_BACKOFF: Backoff = { baseMs: 10, maxMs: 1000 };
 /** Pool threads end after this long without a task (and are started again on demand). */
 const IDLE_MS = 1000;
 
@@ -79,15 +80,10 @@ export interface ReadPathDeps {
   relievePressure(): void;
   /** The latest failure, as `CODE: message` (reported as `stats().tier1.lastError`). */
   noteError(message: string): void;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Exponential backoff with full jitter. */
-function backoff(attempt: number): number {
-  return Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
+  /** Time for the backoff between fill attempts (default real time; tests inject a fake). */
+  clock?: Clock;
+  /** Jitter of that backoff (default Math.random). */
+  random?: Random;
 }
 
 export class ReadPath {
@@ -109,7 +105,9 @@ export class ReadPath {
   readonly #noteError: (message: string) => void;
   readonly #pool: Piscina;
   /** Loads, index fetches and fills under way; close() waits for them. */
-  readonly #work = new Set<Promise<void>>();
+  readonly #work: BackgroundWork;
+  readonly #clock: Clock;
+  readonly #random: Random;
   readonly #load: (task: SegmentLoadTask) => Promise<void>;
   #closed = false;
 
@@ -122,6 +120,9 @@ export class ReadPath {
     this.#remote = deps.remote;
     this.#relievePressure = deps.relievePressure;
     this.#noteError = deps.noteError;
+    this.#clock = deps.clock ?? systemClock;
+    this.#random = deps.random ?? Math.random;
+    this.#work = new BackgroundWork(this.#clock);
     // Scales with the backlog: piscina starts a thread (up to the maximum) whenever a task would
     // queue, and retires threads idle for IDLE_MS down to the minimum (seed 000: hydration
     // worker auto-scaling). Tier 2 fetches wait on the network, so each thread takes two at once.
@@ -170,7 +171,7 @@ export class ReadPath {
       const started = seg.hydration === null;
       const t0 = performance.now();
       const ok = startSegmentLoad(this.#arena, seg, this.#load, () => this.#onLoaded(stream, seg, t0));
-      if (ok && started && seg.hydration !== null) this.#track(seg.hydration);
+      if (ok && started && seg.hydration !== null) void this.#work.track(seg.hydration);
       if (!ok) this.#relievePressure();
       return ok;
     }
@@ -181,7 +182,7 @@ export class ReadPath {
           this.#coordinator.kick();
         });
         seg.apply({ type: SegmentEventType.LOAD_STARTED, work: loading });
-        this.#track(loading);
+        void this.#work.track(loading);
       }
       return true;
     }
@@ -209,7 +210,7 @@ export class ReadPath {
     const slot = seg.slot;
     this.#arena.pin(slot); // the worker writes into this slot: it must not be evicted meanwhile
     this.#stats.hydrateQueue++;
-    this.#track(
+    void this.#work.track(
       this.#fill(stream, seg, slot, frame).finally(() => {
         seg.frameHydrations.delete(frame);
         this.#arena.unpin(slot);
@@ -220,8 +221,8 @@ export class ReadPath {
   }
 
   /** Frame fills, loads and index fetches under way (tests and settle use the stats instead). */
-  async drain(): Promise<void> {
-    while (this.#work.size > 0) await Promise.allSettled([...this.#work]);
+  drain(): Promise<void> {
+    return this.#work.drain();
   }
 
   /** Waits for everything under way, then stops the pool. Idempotent. */
@@ -230,12 +231,6 @@ export class ReadPath {
     this.#closed = true;
     await this.drain();
     await this.#pool.destroy();
-  }
-
-  #track(work: Promise<void>): void {
-    this.#work.add(work);
-    const forget = (): void => void this.#work.delete(work);
-    work.then(forget, forget);
   }
 
   /** A raw segment's load into the arena settled (successfully or not). */
@@ -268,12 +263,14 @@ export class ReadPath {
     const started = performance.now();
     const entry = seg.frameIndex![frame]!;
     const { index, bit } = this.#arena.frameBit(slot, frame);
-    for (let attempt = 1; ; attempt++) {
-      // Retention removed the segment meanwhile: its files are gone; readers report OUT_OF_RANGE.
-      if (seg.expired) return;
-      // Chosen per attempt: an eviction between attempts moves the segment to Tier 2.
-      const remote = seg.tier === SegmentTier.TIER2 ? this.#remote : null;
-      try {
+    /** The source of the attempt that failed last: Tier 2, or null for the local copy. */
+    let remote: RemoteSegmentSource | null = null;
+    const outcome = await retry(
+      async () => {
+        // Retention removed the segment meanwhile: its files are gone; readers report OUT_OF_RANGE.
+        if (seg.expired) return;
+        // Chosen per attempt: an eviction between attempts moves the segment to Tier 2.
+        remote = seg.tier === SegmentTier.TIER2 ? this.#remote : null;
         const task: HydrateTask = {
           // A credentials provider is called here, on the main thread: the task carries its answer.
           source: await (remote ?? this.#local).frameSource(seg),
@@ -289,26 +286,35 @@ export class ReadPath {
         const seconds = (performance.now() - started) / 1000;
         this.#counters.hydration.record(seconds);
         this.#events.hydrated(stream, seg.baseId, remote !== null ? 'tier2' : 'tier1', 'arena', frame, seconds);
-        return;
-      } catch (raw) {
-        const err = fromWorkerRejection(raw);
-        this.#noteError(`${err.code}: ${err.message}`);
-        if (err.code === ErrorCode.CORRUPT && remote === null && seg.uploaded && this.#remote !== null) {
-          // The local copy is damaged but Tier 2 has the segment: drop the copy, fetch from there.
-          await this.#remote.dropCorruptLocal(seg);
-          this.#stats.localCorruptRefetches++;
-          continue;
-        }
-        if (attempt >= MAX_FILL_ATTEMPTS || err.code === ErrorCode.CORRUPT || err.code === ErrorCode.UNSAFE_PATH) {
-          this.#stats.hydrateFailures++;
-          this.#events.failed('hydrate', stream, seg.baseId, attempt, err);
-          seg.apply({ type: SegmentEventType.FAILED, error: err });
-          return;
-        }
-        this.#stats.hydrateRetries++;
-        this.#events.retried('hydrate', stream, seg.baseId, attempt, err);
-      }
-      await sleep(backoff(attempt));
-    }
+      },
+      {
+        attempts: MAX_FILL_ATTEMPTS,
+        backoff: FILL_BACKOFF,
+        toError: fromWorkerRejection,
+        clock: this.#clock,
+        random: this.#random,
+        classify: (err) => {
+          this.#noteError(`${err.code}: ${err.message}`);
+          const tier2 = this.#remote;
+          if (err.code === ErrorCode.CORRUPT && remote === null && seg.uploaded && tier2 !== null) {
+            // The local copy is damaged but Tier 2 has the segment: drop the copy, fetch from
+            // there at once (the next attempt picks Tier 2; it does not count against the limit).
+            return tier2.dropCorruptLocal(seg).then(() => {
+              this.#stats.localCorruptRefetches++;
+              return 'now';
+            });
+          }
+          return err.code === ErrorCode.CORRUPT || err.code === ErrorCode.UNSAFE_PATH ? 'stop' : 'backoff';
+        },
+        onRetry: (err, attempt) => {
+          this.#stats.hydrateRetries++;
+          this.#events.retried('hydrate', stream, seg.baseId, attempt, err);
+        },
+      },
+    );
+    if (outcome.ok) return;
+    this.#stats.hydrateFailures++;
+    this.#events.failed('hydrate', stream, seg.baseId, outcome.attempt, outcome.error);
+    seg.apply({ type: SegmentEventType.FAILED, error: outcome.error });
   }
 }

@@ -24,7 +24,7 @@
  */
 import { join } from 'node:path';
 import { AofError } from '../errors.js';
-import { ManifestRecordType, type ManifestRecord } from '../format/manifest.js';
+import { ManifestRecordType, type DeletedRecord, type ManifestRecord, type SealedRecord } from '../format/manifest.js';
 import { describeFrameDamage, droppedRecordsText, type FrameInspection } from '../format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, encodeFooterInto, type SegmentFooter } from '../format/segment.js';
 import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState, type CatalogEntry } from '../format/snapshot.js';
@@ -197,11 +197,11 @@ function withPath(err: AofError, path: string): AofError {
   return new AofError(err.code, `${path}: ${err.message}`, { cause: err, details: { ...err.details, path } });
 }
 
-function deleted(stream: string, baseId: number): ManifestRecord {
+function deleted(stream: string, baseId: number): DeletedRecord {
   return { type: ManifestRecordType.DELETED, stream, baseId, fields: {} };
 }
 
-function sealedRecord(stream: string, s: PlannedSegment): ManifestRecord {
+function sealedRecord(stream: string, s: PlannedSegment): SealedRecord {
   return {
     type: ManifestRecordType.SEALED,
     stream,

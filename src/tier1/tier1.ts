@@ -33,13 +33,14 @@ import type { ManifestLog } from '../manifest/manifest-log.js';
 import { SegmentEventType, type Segment } from '../tier0/segment.js';
 import { fromWorkerRejection } from '../worker-error.js';
 import { EngineEvents } from '../events.js';
+import { BackgroundWork, retry, systemClock, type Backoff, type Clock, type Random } from '../background.js';
 import type { CompressResult, CompressTask } from '../../workers/tier1-protocol.js';
 
 export const MAX_COMPRESS_ATTEMPTS = 5;
 /** Compression threads (one: the other core belongs to the writers and the flush worker). */
 const COMPRESS_THREADS = 1;
-const BACKOFF_BASE_MS = 10;
-const BACKOFF_MAX_MS = 1000;
+/** Backoff between compression attempts: up to 20, 40, 80, 160 ms (full jitter; src/background.ts). */
+const COMPRESS_BACKOFF: Backoff = { baseMs: 10, maxMs: 1000 };
 /** Pool threads end after this long without a task (and are started again on demand). */
 const IDLE_MS = 1000;
 
@@ -93,6 +94,10 @@ export interface Tier1Deps {
    * manager wires Tier 2's upload queue here (nothing without Tier 2).
    */
   onCompressed?: (stream: string, seg: Segment) => void;
+  /** Time for the backoff between attempts (default real time; tests inject a fake). */
+  clock?: Clock;
+  /** Jitter of that backoff (default Math.random). */
+  random?: Random;
 }
 
 interface Job {
@@ -103,15 +108,6 @@ interface Job {
 }
 
 const COMPRESS_WORKER = new URL('../../workers/compress.js', import.meta.url).href;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Exponential backoff with full jitter. */
-function backoff(attempt: number): number {
-  return Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
-}
 
 /**
  * The footer (data CRC, newest timestamp) of a sealed, durable segment, from disk (the slot's CRC word is only
@@ -163,7 +159,10 @@ export class Tier1 {
   readonly #compressPool: Piscina | null;
   readonly #sealing: Job[] = [];
   readonly #queue: Job[] = [];
-  readonly #work = new Set<Promise<void>>();
+  /** The sealing watcher and running compressions; close() drains them. */
+  readonly #work: BackgroundWork;
+  readonly #clock: Clock;
+  readonly #random: Random;
   readonly #onCompressed: (stream: string, seg: Segment) => void;
   readonly #events: EngineEvents;
   #watching = false;
@@ -172,7 +171,19 @@ export class Tier1 {
   /** Slots pinned by queued or running compressions (#hold), at most half the arena. */
   #held = 0;
 
-  constructor({ arena, coordinator, manifest, config, events = new EngineEvents(null), onCompressed = () => undefined }: Tier1Deps) {
+  constructor({
+    arena,
+    coordinator,
+    manifest,
+    config,
+    events = new EngineEvents(null),
+    onCompressed = () => undefined,
+    clock = systemClock,
+    random = Math.random,
+  }: Tier1Deps) {
+    this.#clock = clock;
+    this.#random = random;
+    this.#work = new BackgroundWork(clock);
     this.#events = events;
     this.#onCompressed = onCompressed;
     this.#arena = arena;
@@ -220,7 +231,7 @@ export class Tier1 {
       this.#hold(job);
     }
     this.#sealing.push(job);
-    if (!this.#watching) this.#track(this.#watchSealing());
+    if (!this.#watching) void this.#work.track(this.#watchSealing());
   }
 
   /** Queues a sealed raw segment found at recovery. */
@@ -274,8 +285,8 @@ export class Tier1 {
   }
 
   /** Resolves once nothing is sealing, queued or running. */
-  async drain(): Promise<void> {
-    while (this.#work.size > 0) await Promise.allSettled([...this.#work]);
+  drain(): Promise<void> {
+    return this.#work.drain();
   }
 
   async close(): Promise<void> {
@@ -285,12 +296,6 @@ export class Tier1 {
     this.#coordinator.kick();
     await this.drain();
     await this.#compressPool?.destroy();
-  }
-
-  #track(work: Promise<void>): void {
-    this.#work.add(work);
-    const forget = (): void => void this.#work.delete(work);
-    work.then(forget, forget);
   }
 
   async #watchSealing(): Promise<void> {
@@ -369,7 +374,7 @@ export class Tier1 {
     while (this.#running < width && this.#queue.length > 0) {
       const job = this.#queue.shift()!;
       this.#running++;
-      this.#track(
+      void this.#work.track(
         this.#compress(job).finally(() => {
           this.#release(job);
           this.#running--;
@@ -382,83 +387,93 @@ export class Tier1 {
 
   async #compress({ stream, seg }: Job): Promise<void> {
     const pool = this.#compressPool!;
-    for (let attempt = 1; ; attempt++) {
-      // Not awaited: the record only makes a crash mid-compression visible in the log. A failure
-      // is counted and reported; the manifest then refuses COMPRESSION_DONE too, so the segment
-      // stays SEALED and the next open compresses it again.
-      void this.#manifest
-        .append([{ type: ManifestRecordType.COMPRESSION_STARTED, stream, baseId: seg.baseId, fields: { attempt } }])
-        .catch((err: unknown) => this.#manifestAppendFailed(stream, seg.baseId, 'COMPRESSION_STARTED', err));
-      // Read from the arena when the whole segment is resident; pin so the slot outlives the task.
-      const slot = seg.slot >= 0 && !seg.partial && this.#arena.state(seg.slot) === SlotState.CLEAN ? seg.slot : -1;
-      if (slot >= 0) this.#arena.pin(slot);
-      else this.#stats.compressedFromFile++;
-      const task: CompressTask = {
-        source: slot >= 0 ? { kind: 'arena', sab: this.#arena.sab, offset: this.#arena.base(slot) } : { kind: 'file', path: seg.path },
-        dataBytes: seg.dataBytes,
-        recordCount: seg.count,
-        baseId: seg.baseId,
-        dataCrc: seg.dataCrc,
-        level: this.#config.tier1.compressionLevel,
-        frameTarget: this.#config.tier1.frameBytes,
-        targetPath: seg.t1Path,
-      };
-      try {
-        const result = (await pool.run(task)) as CompressResult;
-        await this.#manifest.append([
-          {
-            type: ManifestRecordType.COMPRESSION_DONE,
-            stream,
-            baseId: seg.baseId,
-            fields: { compressedBytes: result.compressedBytes, frameCount: result.frameCount },
-          },
-        ]);
-        seg.apply({ type: SegmentEventType.COMPRESSION_DONE, frameIndex: result.index, compressedBytes: result.compressedBytes, frameCount: result.frameCount });
-        this.#stats.segmentsCompressed++;
-        this.#stats.rawBytesCompressed += seg.dataBytes;
-        this.#stats.compressedBytes += result.compressedBytes;
-        await unlink(seg.path).catch((err: NodeJS.ErrnoException) => {
-          if (err.code !== 'ENOENT') throw err;
-        });
-        this.#events.compressed(stream, seg.baseId, seg.dataBytes, result.compressedBytes, result.frameCount, attempt);
-        this.#onCompressed(stream, seg);
-        return;
-      } catch (raw) {
-        const err = fromWorkerRejection(raw);
-        this.#stats.lastError = `${err.code}: ${err.message}`;
-        if (this.#closed && attempt < MAX_COMPRESS_ATTEMPTS && err.code !== ErrorCode.CORRUPT) {
-          // Closing: no retry now, but no give-up either. COMPRESSION_FAILED is final (recovery
-          // never queues it again), so an attempt cut short by close() leaves the segment SEALED
-          // and the next open compresses it.
-          return;
+    /** Set when a failure met close(): neither retried nor given up (see classify). */
+    let cutShort = false;
+    const outcome = await retry(
+      async (attempt) => {
+        // Not awaited: the record only makes a crash mid-compression visible in the log. A failure
+        // is counted and reported; the manifest then refuses COMPRESSION_DONE too, so the segment
+        // stays SEALED and the next open compresses it again.
+        void this.#manifest
+          .append([{ type: ManifestRecordType.COMPRESSION_STARTED, stream, baseId: seg.baseId, fields: { attempt } }])
+          .catch((err: unknown) => this.#manifestAppendFailed(stream, seg.baseId, 'COMPRESSION_STARTED', err));
+        // Read from the arena when the whole segment is resident; pin so the slot outlives the task.
+        const slot = seg.slot >= 0 && !seg.partial && this.#arena.state(seg.slot) === SlotState.CLEAN ? seg.slot : -1;
+        if (slot >= 0) this.#arena.pin(slot);
+        else this.#stats.compressedFromFile++;
+        const task: CompressTask = {
+          source: slot >= 0 ? { kind: 'arena', sab: this.#arena.sab, offset: this.#arena.base(slot) } : { kind: 'file', path: seg.path },
+          dataBytes: seg.dataBytes,
+          recordCount: seg.count,
+          baseId: seg.baseId,
+          dataCrc: seg.dataCrc,
+          level: this.#config.tier1.compressionLevel,
+          frameTarget: this.#config.tier1.frameBytes,
+          targetPath: seg.t1Path,
+        };
+        try {
+          const result = (await pool.run(task)) as CompressResult;
+          await this.#manifest.append([
+            {
+              type: ManifestRecordType.COMPRESSION_DONE,
+              stream,
+              baseId: seg.baseId,
+              fields: { compressedBytes: result.compressedBytes, frameCount: result.frameCount },
+            },
+          ]);
+          seg.apply({ type: SegmentEventType.COMPRESSION_DONE, frameIndex: result.index, compressedBytes: result.compressedBytes, frameCount: result.frameCount });
+          this.#stats.segmentsCompressed++;
+          this.#stats.rawBytesCompressed += seg.dataBytes;
+          this.#stats.compressedBytes += result.compressedBytes;
+          await unlink(seg.path).catch((err: NodeJS.ErrnoException) => {
+            if (err.code !== 'ENOENT') throw err;
+          });
+          this.#events.compressed(stream, seg.baseId, seg.dataBytes, result.compressedBytes, result.frameCount, attempt);
+          this.#onCompressed(stream, seg);
+        } finally {
+          if (slot >= 0) {
+            this.#arena.unpin(slot);
+            this.#coordinator.kick();
+          }
         }
-        if (err.code === ErrorCode.UNSAFE_PATH) {
-          // A link or non-regular file where a segment or its Tier 1 file goes: retrying cannot
-          // help, and COMPRESSION_FAILED would outlive the fix. Left SEALED: once the entry is
-          // replaced by the real file, the next open compresses it (or refuses the link again).
-          this.#stats.compressFailures++;
-          this.#events.failed('compress', stream, seg.baseId, attempt, err);
-          return;
-        }
-        if (attempt >= MAX_COMPRESS_ATTEMPTS || err.code === ErrorCode.CORRUPT) {
-          this.#stats.compressFailures++;
-          this.#events.failed('compress', stream, seg.baseId, attempt, err);
-          await this.#manifest
-            .append([{ type: ManifestRecordType.COMPRESSION_FAILED, stream, baseId: seg.baseId, fields: { attempts: attempt } }])
-            // Unrecorded, the segment stays SEALED (raw, readable): the next open tries again.
-            .catch((err: unknown) => this.#manifestAppendFailed(stream, seg.baseId, 'COMPRESSION_FAILED', err));
-          return;
-        }
-        this.#stats.compressRetries++;
-        this.#events.retried('compress', stream, seg.baseId, attempt, err);
-      } finally {
-        if (slot >= 0) {
-          this.#arena.unpin(slot);
-          this.#coordinator.kick();
-        }
-      }
-      await sleep(backoff(attempt));
-    }
+      },
+      {
+        attempts: MAX_COMPRESS_ATTEMPTS,
+        backoff: COMPRESS_BACKOFF,
+        toError: fromWorkerRejection,
+        clock: this.#clock,
+        random: this.#random,
+        classify: (err, attempt) => {
+          this.#stats.lastError = `${err.code}: ${err.message}`;
+          if (this.#closed && attempt < MAX_COMPRESS_ATTEMPTS && err.code !== ErrorCode.CORRUPT) {
+            // Closing: no retry now, but no give-up either. COMPRESSION_FAILED is final (recovery
+            // never queues it again), so an attempt cut short by close() leaves the segment SEALED
+            // and the next open compresses it.
+            cutShort = true;
+            return 'stop';
+          }
+          // UNSAFE_PATH: a link or non-regular file where a segment or its Tier 1 file goes;
+          // retrying cannot help. CORRUPT: the source is damaged.
+          return err.code === ErrorCode.UNSAFE_PATH || err.code === ErrorCode.CORRUPT ? 'stop' : 'backoff';
+        },
+        onRetry: (err, attempt) => {
+          this.#stats.compressRetries++;
+          this.#events.retried('compress', stream, seg.baseId, attempt, err);
+        },
+      },
+    );
+    if (outcome.ok || cutShort) return;
+    const { error: err, attempt } = outcome;
+    this.#stats.compressFailures++;
+    this.#events.failed('compress', stream, seg.baseId, attempt, err);
+    // UNSAFE_PATH: COMPRESSION_FAILED would outlive the fix. Left SEALED: once the entry is
+    // replaced by the real file, the next open compresses it (or refuses the link again).
+    if (err.code === ErrorCode.UNSAFE_PATH) return;
+    // Out of attempts, or CORRUPT: given up for good.
+    await this.#manifest
+      .append([{ type: ManifestRecordType.COMPRESSION_FAILED, stream, baseId: seg.baseId, fields: { attempts: attempt } }])
+      // Unrecorded, the segment stays SEALED (raw, readable): the next open tries again.
+      .catch((err: unknown) => this.#manifestAppendFailed(stream, seg.baseId, 'COMPRESSION_FAILED', err));
   }
 
   /** A manifest append compression went on without failed: counted, kept as lastError, reported. */

@@ -46,11 +46,14 @@ import { ManifestReplica } from './manifest-replica.js';
 import { fetchTier1Meta } from './remote-meta.js';
 import { EngineEvents } from '../events.js';
 import { parseSegmentKey, segmentKey } from '../format/root-layout.js';
+import { BackgroundWork, retry, systemClock, type Backoff, type Clock, type Random } from '../background.js';
 
 const UPLOAD_WORKER = new URL('../../workers/upload.js', import.meta.url).href;
 const IDLE_MS = 1000;
-const BACKOFF_BASE_MS = 20;
-const BACKOFF_MAX_MS = 2000;
+/** Backoff between upload attempts (full jitter; src/background.ts): the cap is reached at attempt 7. */
+const UPLOAD_BACKOFF: Backoff = { baseMs: 20, maxMs: 2000 };
+/** How often close() looks again at the upload queue while a task may hang. */
+const CLOSE_POLL_MS = 100;
 /** Uploads in flight at once: the pool's threads times its tasks per thread. */
 const UPLOAD_WIDTH = 4;
 
@@ -96,14 +99,10 @@ export interface Tier2Deps {
   coordinator: Coordinator;
   config: ResolvedConfig;
   events?: EngineEvents;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function backoff(attempt: number): number {
-  return Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
+  /** Time for backoffs, the breaker's cool-down and close's polling (default real time). */
+  clock?: Clock;
+  /** Jitter of the backoffs (default Math.random). */
+  random?: Random;
 }
 
 function describe(err: unknown): string {
@@ -138,7 +137,10 @@ export class Tier2 {
   readonly #queue: Job[] = [];
   /** Uploaded segments with a local Tier 1 file, oldest upload first: the eviction order. */
   readonly #cached = new Map<Segment, Job>();
-  readonly #work = new Set<Promise<void>>();
+  /** Uploads, evictions and recaches under way; close() drains them. */
+  readonly #work: BackgroundWork;
+  readonly #clock: Clock;
+  readonly #random: Random;
   /** The manifest mirror in this store; synced after each recorded upload. */
   readonly replica: ManifestReplica;
   #running = 0;
@@ -152,8 +154,21 @@ export class Tier2 {
   /** Calls a `tier2.credentials` provider for tasks (a function cannot cross to a worker), or null. */
   readonly #credentials: CredentialSource | null;
 
-  constructor({ store, storeConfig, manifest, manifestDir, coordinator, config, events = new EngineEvents(null) }: Tier2Deps) {
+  constructor({
+    store,
+    storeConfig,
+    manifest,
+    manifestDir,
+    coordinator,
+    config,
+    events = new EngineEvents(null),
+    clock = systemClock,
+    random = Math.random,
+  }: Tier2Deps) {
     this.#events = events;
+    this.#clock = clock;
+    this.#random = random;
+    this.#work = new BackgroundWork(clock);
     this.store = store;
     this.storeConfig = storeConfig;
     const credentials = storeConfig.kind === 's3' ? storeConfig.credentials : undefined;
@@ -162,6 +177,7 @@ export class Tier2 {
     this.#coordinator = coordinator;
     this.#budget = config.tier1.maxBytes;
     this.breaker = new CircuitBreaker({
+      now: () => clock.now(),
       onChange: (from, to) => {
         this.#stats.breakerState = BreakerState[to];
         this.#stats.breakerOpened = this.breaker.openedCount;
@@ -213,7 +229,7 @@ export class Tier2 {
     seg.apply({ type: SegmentEventType.KEYED, key: segmentKey(stream, seg.baseId) });
     this.#localBytes += seg.compressedBytes;
     this.#cached.set(seg, { stream, seg });
-    this.#track(this.#evictOverBudget());
+    void this.#work.track(this.#evictOverBudget());
   }
 
   /** A segment only Tier 2 holds (found at recovery). */
@@ -271,8 +287,8 @@ export class Tier2 {
     if (this.#cached.delete(seg)) this.#localBytes -= seg.compressedBytes;
   }
 
-  async drain(): Promise<void> {
-    while (this.#work.size > 0) await Promise.allSettled([...this.#work]);
+  drain(): Promise<void> {
+    return this.#work.drain();
   }
 
   /**
@@ -282,7 +298,7 @@ export class Tier2 {
    */
   async close(): Promise<void> {
     while ((this.#queue.length > 0 || this.#running > 0) && this.breaker.state === 'closed') {
-      await Promise.race([Promise.allSettled([...this.#work]), sleep(100)]);
+      await this.#work.settleWithin(CLOSE_POLL_MS);
     }
     this.#closing = true;
     this.#queue.length = 0;
@@ -290,17 +306,11 @@ export class Tier2 {
     await this.#pool.destroy();
   }
 
-  #track(work: Promise<void>): void {
-    this.#work.add(work);
-    const forget = (): void => void this.#work.delete(work);
-    work.then(forget, forget);
-  }
-
   #pump(): void {
     while (!this.#closing && this.#running < UPLOAD_WIDTH && this.#queue.length > 0) {
       const job = this.#queue.shift()!;
       this.#running++;
-      this.#track(
+      void this.#work.track(
         this.#upload(job).finally(() => {
           this.#running--;
           this.#pump();
@@ -323,65 +333,79 @@ export class Tier2 {
   async #admitted(): Promise<boolean> {
     while (!this.breaker.canAttempt()) {
       if (this.#closing) return false;
-      await sleep(Math.max(10, Math.min(this.breaker.msUntilProbe(), 250)));
+      await this.#clock.sleep(Math.max(10, Math.min(this.breaker.msUntilProbe(), 250)));
     }
     return !this.#closing;
   }
 
   async #upload({ stream, seg }: Job): Promise<void> {
     const task: UploadTask = { store: this.storeConfig, path: seg.t1Path, key: seg.key, expectedBytes: seg.compressedBytes };
-    for (let attempt = 1; ; attempt++) {
-      if (!(await this.#admitted())) return;
-      let result: UploadResult;
-      try {
+    // Never given up while the engine runs (data must reach Tier 2): only CORRUPT is final, and
+    // close stops the retries (the next open queues the upload again).
+    const outcome = await retry(
+      async (): Promise<UploadResult | null> => {
+        if (!(await this.#admitted())) return null; // closing while the breaker was open
         task.store = await this.taskStoreConfig();
-        result = (await this.#pool.run(task)) as UploadResult;
+        const result = (await this.#pool.run(task)) as UploadResult;
         this.breaker.onSuccess();
-      } catch (raw) {
-        const err = fromWorkerRejection(raw);
-        this.#stats.lastError = `${err.code}: ${err.message}`;
-        if (err.code === ErrorCode.CORRUPT) {
-          // The only local copy is damaged: never upload damage. Nothing else holds the records.
-          this.#stats.uploadFailures++;
-          this.#events.failed('upload', stream, seg.baseId, attempt, err);
-          this.#pendingBytes -= seg.compressedBytes;
-          this.#localBytes -= seg.compressedBytes;
-          // Not uploaded: NEEDS_RECOVERY leaves the segment MISSING, with the error for readers.
-          seg.apply({ type: SegmentEventType.NEEDS_RECOVERY, error: err });
-          await this.#manifest.append([{ type: ManifestRecordType.NEEDS_RECOVERY, stream, baseId: seg.baseId, fields: {} }]).catch((failure: unknown) => {
-            // Unrecorded: see Tier2Stats.manifestAppendFailures for why that is safe.
-            this.#stats.manifestAppendFailures++;
-            this.#stats.lastError = describe(failure);
-            this.#events.manifestAppendFailed('tier2', stream, seg.baseId, 'NEEDS_RECOVERY', failure);
-          });
-          return;
-        }
-        // A crashed worker says nothing about the store; everything else counts against it.
-        if (err.code !== ErrorCode.WORKER_FAILED) this.breaker.onFailure();
-        this.#stats.uploadRetries++;
-        this.#events.retried('upload', stream, seg.baseId, attempt, err);
-        if (this.#closing) return;
-        await sleep(backoff(attempt));
-        continue;
-      }
-      try {
-        await this.#manifest.append([{ type: ManifestRecordType.UPLOADED, stream, baseId: seg.baseId, fields: { objectBytes: result.objectBytes } }]);
-      } catch (err) {
-        // Not recorded: the next open uploads it again (same key, same bytes: harmless).
-        this.#stats.lastError = describe(err);
-        return;
-      }
-      seg.apply({ type: SegmentEventType.UPLOADED });
-      this.#stats.segmentsUploaded++;
-      this.#stats.uploadedBytes += result.objectBytes;
+        return result;
+      },
+      {
+        attempts: Infinity,
+        backoff: UPLOAD_BACKOFF,
+        toError: fromWorkerRejection,
+        clock: this.#clock,
+        random: this.#random,
+        classify: (err) => {
+          this.#stats.lastError = `${err.code}: ${err.message}`;
+          if (err.code === ErrorCode.CORRUPT) return 'stop';
+          // A crashed worker says nothing about the store; everything else counts against it.
+          if (err.code !== ErrorCode.WORKER_FAILED) this.breaker.onFailure();
+          return 'backoff';
+        },
+        onRetry: (err, attempt) => {
+          this.#stats.uploadRetries++;
+          this.#events.retried('upload', stream, seg.baseId, attempt, err);
+        },
+        stopped: () => this.#closing,
+      },
+    );
+    if (!outcome.ok) {
+      if (outcome.reason === 'stopped') return;
+      // CORRUPT: the only local copy is damaged: never upload damage. Nothing else holds the records.
+      const { error: err, attempt } = outcome;
+      this.#stats.uploadFailures++;
+      this.#events.failed('upload', stream, seg.baseId, attempt, err);
       this.#pendingBytes -= seg.compressedBytes;
-      if (seg.tier === SegmentTier.TIER1) this.#cached.set(seg, { stream, seg });
-      this.#events.uploaded(stream, seg.baseId, seg.key, result.objectBytes, attempt);
-      this.replica.request();
-      this.#coordinator.kick(); // writers blocked on the budget may go on
-      await this.#evictOverBudget();
+      this.#localBytes -= seg.compressedBytes;
+      // Not uploaded: NEEDS_RECOVERY leaves the segment MISSING, with the error for readers.
+      seg.apply({ type: SegmentEventType.NEEDS_RECOVERY, error: err });
+      await this.#manifest.append([{ type: ManifestRecordType.NEEDS_RECOVERY, stream, baseId: seg.baseId, fields: {} }]).catch((failure: unknown) => {
+        // Unrecorded: see Tier2Stats.manifestAppendFailures for why that is safe.
+        this.#stats.manifestAppendFailures++;
+        this.#stats.lastError = describe(failure);
+        this.#events.manifestAppendFailed('tier2', stream, seg.baseId, 'NEEDS_RECOVERY', failure);
+      });
       return;
     }
+    const { value: result, attempt } = outcome;
+    if (result === null) return;
+    try {
+      await this.#manifest.append([{ type: ManifestRecordType.UPLOADED, stream, baseId: seg.baseId, fields: { objectBytes: result.objectBytes } }]);
+    } catch (err) {
+      // Not recorded: the next open uploads it again (same key, same bytes: harmless).
+      this.#stats.lastError = describe(err);
+      return;
+    }
+    seg.apply({ type: SegmentEventType.UPLOADED });
+    this.#stats.segmentsUploaded++;
+    this.#stats.uploadedBytes += result.objectBytes;
+    this.#pendingBytes -= seg.compressedBytes;
+    if (seg.tier === SegmentTier.TIER1) this.#cached.set(seg, { stream, seg });
+    this.#events.uploaded(stream, seg.baseId, seg.key, result.objectBytes, attempt);
+    this.replica.request();
+    this.#coordinator.kick(); // writers blocked on the budget may go on
+    await this.#evictOverBudget();
   }
 
   /** Evicts uploaded local files, oldest upload first, until the local bytes fit the budget. */
@@ -410,7 +434,7 @@ export class Tier2 {
   #recache(stream: string, seg: Segment): void {
     if (this.#closing || seg.recaching || this.#localBytes + seg.compressedBytes > this.#budget) return;
     seg.apply({ type: SegmentEventType.RECACHE_STARTED });
-    this.#track(
+    void this.#work.track(
       this.#copyBack(stream, seg)
         .catch((err: unknown) => {
           this.#stats.lastError = describe(err);

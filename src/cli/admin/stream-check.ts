@@ -145,8 +145,8 @@ export async function checkStreams(root: string, streams: readonly StreamResiden
     }
     for (const rec of plan.records) {
       const entry = catalog.get(s.name, rec.baseId);
-      if (rec.type === ManifestRecordType.SEALED && entry !== undefined && entry.recordCount < (rec.fields['recordCount'] ?? 0)) {
-        notes.push(`stream ${s.name}: segment ${rec.baseId} holds ${rec.fields['recordCount']} records, the manifest recorded ${entry.recordCount}; the next open re-records it`);
+      if (rec.type === ManifestRecordType.SEALED && entry !== undefined && entry.recordCount < rec.fields.recordCount) {
+        notes.push(`stream ${s.name}: segment ${rec.baseId} holds ${rec.fields.recordCount} records, the manifest recorded ${entry.recordCount}; the next open re-records it`);
       }
     }
   }

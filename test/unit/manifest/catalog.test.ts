@@ -1,12 +1,17 @@
 /** Catalog transition rules, one record type at a time, plus orphans, ordering and snapshot round trips. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ManifestRecordType as T, type ManifestRecord } from '../../../src/format/manifest.js';
+import { ManifestRecordType as T, type ManifestFields, type ManifestRecord, type ManifestRecordOf, type ManifestRecordTypeValue } from '../../../src/format/manifest.js';
 import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState, decodeSnapshot, encodeSnapshot } from '../../../src/format/snapshot.js';
 import { Catalog } from '../../../src/manifest/catalog.js';
 
-const rec = (type: ManifestRecord['type'], stream: string, baseId: number, fields: Record<string, number> = {}): ManifestRecord => ({ type, stream, baseId, fields });
-const sealed = (stream: string, baseId: number): ManifestRecord => rec(T.SEALED, stream, baseId, { recordCount: 10, dataBytes: 800, dataCrc: 0xabc });
+/**
+ * A record of `type` with its fields (checked per type when `type` is one literal); a type without
+ * fields, or a union of types in a loop, takes none.
+ */
+const rec = <K extends ManifestRecordTypeValue>(type: K, stream: string, baseId: number, fields?: ManifestFields<K>): ManifestRecord =>
+  ({ type, stream, baseId, fields: fields ?? {} }) as ManifestRecordOf<K> as ManifestRecord;
+const sealed = (stream: string, baseId: number): ManifestRecord => rec(T.SEALED, stream, baseId, { recordCount: 10, dataBytes: 800, dataCrc: 0xabc, maxTimeSec: 0 });
 
 describe('Catalog.apply', () => {
   test('SEALED creates an entry with every tier field zeroed', () => {
@@ -60,7 +65,7 @@ describe('Catalog.apply', () => {
     c.apply(rec(T.COMPRESSION_FAILED, 's', 0, { attempts: 5 }));
     assert.deepEqual([c.get('s', 0)!.state, c.get('s', 0)!.attempts], [SegmentState.COMPRESSION_FAILED, 5]);
     c.apply(rec(T.UPLOADED, 's', 0, { objectBytes: 1 }));
-    c.apply(rec(T.SEALED, 's', 0, { recordCount: 3, dataBytes: 72, dataCrc: 9 }));
+    c.apply(rec(T.SEALED, 's', 0, { recordCount: 3, dataBytes: 72, dataCrc: 9, maxTimeSec: 0 }));
     assert.deepEqual(c.get('s', 0), {
       baseId: 0,
       recordCount: 3,

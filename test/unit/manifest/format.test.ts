@@ -45,7 +45,8 @@ describe('manifest records', () => {
       for (const stream of ['', 'a', 'ab', 'abc', 'abcd', 'abcde', 'abcdef', 'abcdefg', 'x'.repeat(128)]) {
         const fields: Record<string, number> = {};
         FIELDS[type].forEach((name, i) => (fields[name] = i === 0 ? 0xffff_ffff : i * 7));
-        const record: ManifestRecord = { type, stream, baseId: Number.MAX_SAFE_INTEGER, fields };
+        // Built from the FIELDS table for every type at once: the cast states what the loop ensures.
+        const record = { type, stream, baseId: Number.MAX_SAFE_INTEGER, fields } as ManifestRecord;
         const bytes = encode(record);
         assert.equal(bytes.length % 8, 0);
         assert.equal(bytes.length, Math.ceil((12 + 2 + stream.length + 8 + 4 * FIELDS[type].length) / 8) * 8);
@@ -56,7 +57,9 @@ describe('manifest records', () => {
   });
 
   test('missing fields encode as 0; the layout is little-endian as documented', () => {
-    const bytes = encode({ type: T.COMPRESSION_DONE, stream: 'ab', baseId: 0x0102030405, fields: { frameCount: 9 } });
+    // The types require every field; an untyped (JavaScript) caller may still leave one out.
+    const partial = { type: T.COMPRESSION_DONE, stream: 'ab', baseId: 0x0102030405, fields: { frameCount: 9 } };
+    const bytes = encode(partial as unknown as ManifestRecord);
     const v = new DataView(bytes.buffer);
     assert.equal(v.getUint32(0, true), 2 + 2 + 8 + 8, 'bodyBytes');
     assert.equal(v.getUint16(4, true), 3, 'type');
@@ -71,7 +74,7 @@ describe('manifest records', () => {
   });
 
   test('validation refuses what would not decode to itself', () => {
-    const ok: ManifestRecord = { type: T.SEALED, stream: 's', baseId: 1, fields: {} };
+    const ok: ManifestRecord = { type: T.SEALED, stream: 's', baseId: 1, fields: { recordCount: 0, dataBytes: 0, dataCrc: 0, maxTimeSec: 0 } };
     validateManifestRecord(ok);
     const bad: unknown[] = [
       null,
@@ -95,7 +98,7 @@ describe('manifest records', () => {
   });
 
   test('a flipped bit anywhere is caught: crc or length, never a wrong record', () => {
-    const bytes = encode({ type: T.SEALED, stream: 'order', baseId: 42, fields: { recordCount: 1, dataBytes: 2, dataCrc: 3 } });
+    const bytes = encode({ type: T.SEALED, stream: 'order', baseId: 42, fields: { recordCount: 1, dataBytes: 2, dataCrc: 3, maxTimeSec: 0 } });
     assert.equal(bytes.length, 48, '43 bytes + 5 bytes of padding');
     for (let bit = 0; bit < bytes.length * 8; bit++) {
       const copy = bytes.slice();
@@ -125,7 +128,7 @@ describe('manifest records', () => {
     recrc(newer);
     assert.deepEqual(decodeManifestRecord(newer, 0, newer.length), { ok: false, reason: 'unknown-type', type: T.EVICTED, version: 2, next: 24 });
     // Known type with a body of the wrong size for it (and a CRC that checks out): a writer bug.
-    const shape = encode({ type: T.SEALED, stream: 's', baseId: 1, fields: {} });
+    const shape = encode({ type: T.SEALED, stream: 's', baseId: 1, fields: { recordCount: 0, dataBytes: 0, dataCrc: 0, maxTimeSec: 0 } });
     new DataView(shape.buffer).setUint16(4, T.EVICTED, true);
     recrc(shape);
     assert.equal((decodeManifestRecord(shape, 0, shape.length) as { reason: string }).reason, 'length');

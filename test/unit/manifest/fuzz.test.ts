@@ -48,7 +48,9 @@ const recordArb: fc.Arbitrary<ManifestRecord> = typeArb.chain((type) =>
       FIELDS[type].forEach((name, i) => (out[name] = values[i]!));
       return out;
     }),
-  }).map((r) => ({ ...r })), // fc.record builds null-prototype objects; decoded records are plain
+  // fc.record builds null-prototype objects; decoded records are plain. The fields come from
+  // FIELDS[type], so the record is of that type (the cast states it for the union).
+  }).map((r) => ({ ...r }) as ManifestRecord),
 );
 
 interface ChunkSpec {

@@ -19,6 +19,7 @@ import {
   encodeManifestRecordInto,
   manifestRecordLength,
   type ManifestRecord,
+  type SealedRecord,
 } from '../../../src/format/manifest.js';
 import { FLAG_TIER1_EVICTED, SegmentState } from '../../../src/format/snapshot.js';
 import { ManifestLog, type ManifestLogOptions } from '../../../src/manifest/manifest-log.js';
@@ -27,11 +28,11 @@ import { tempRoot } from '../../../support/tmp.js';
 import { workloadModel, workloadOps } from '../../../support/manifest-workload.js';
 import { chunkFileName, snapshotFileName } from '../../../src/format/root-layout.js';
 
-const sealed = (stream: string, baseId: number, recordCount = 10): ManifestRecord => ({
+const sealed = (stream: string, baseId: number, recordCount = 10): SealedRecord => ({
   type: T.SEALED,
   stream,
   baseId,
-  fields: { recordCount, dataBytes: recordCount * 64, dataCrc: (baseId * 31 + recordCount) >>> 0 },
+  fields: { recordCount, dataBytes: recordCount * 64, dataCrc: (baseId * 31 + recordCount) >>> 0, maxTimeSec: 0 },
 });
 const evicted = (stream: string, baseId: number): ManifestRecord => ({ type: T.EVICTED, stream, baseId, fields: {} });
 
@@ -198,7 +199,7 @@ describe('ManifestLog basics', () => {
     const record = sealed('s', 0);
     const pending = manifest.append([record]);
     record.baseId = 999;
-    record.fields['recordCount'] = 1;
+    record.fields.recordCount = 1;
     assert.equal(catalog.get('s', 0), undefined, 'not applied before it is durable');
     await pending;
     assert.equal(catalog.get('s', 0)?.recordCount, 10);

@@ -246,7 +246,8 @@ describe('Segment.apply agrees with Catalog.apply', () => {
     [T.COMPRESSION_FAILED]: { attempts: 5 },
     [T.UPLOADED]: { objectBytes: 300 },
   };
-  const record = (type: ManifestRecordTypeValue): ManifestRecord => ({ type, stream: 's', baseId: 100, fields: FIELDS[type] ?? {} });
+  // The table is keyed by type at run time; each entry holds exactly that type's fields.
+  const record = (type: ManifestRecordTypeValue): ManifestRecord => ({ type, stream: 's', baseId: 100, fields: FIELDS[type] ?? {} }) as ManifestRecord;
 
   test('every record sequence the table accepts (up to 6 after SEALED) leaves the same tier and flags as the catalog', () => {
     let compared = 0;
@@ -255,7 +256,7 @@ describe('Segment.apply agrees with Catalog.apply', () => {
       // Replayed from scratch for each sequence: both sides stay independent of the walk's order.
       const seg = sealedSegment();
       const catalog = new Catalog();
-      catalog.apply({ type: T.SEALED, stream: 's', baseId: 100, fields: { recordCount: 10, dataBytes: 800, dataCrc: 0xabc } });
+      catalog.apply({ type: T.SEALED, stream: 's', baseId: 100, fields: { recordCount: 10, dataBytes: 800, dataCrc: 0xabc, maxTimeSec: 0 } });
       let gaveUp = false;
       for (const type of prefix) {
         const event = eventFor(record(type));
@@ -294,7 +295,7 @@ describe('Segment.apply agrees with Catalog.apply', () => {
   test('the main lifecycle, step by step', () => {
     const seg = sealedSegment();
     const catalog = new Catalog();
-    catalog.apply({ type: T.SEALED, stream: 's', baseId: 100, fields: { recordCount: 10, dataBytes: 800, dataCrc: 0xabc } });
+    catalog.apply({ type: T.SEALED, stream: 's', baseId: 100, fields: { recordCount: 10, dataBytes: 800, dataCrc: 0xabc, maxTimeSec: 0 } });
     const steps: [ManifestRecordTypeValue, SegmentTierValue][] = [
       [T.COMPRESSION_STARTED, SegmentTier.RAW],
       [T.COMPRESSION_DONE, SegmentTier.TIER1],
