@@ -26,7 +26,7 @@ module.exports = {
         path: '^src/',
         pathNot:
           '^src/(format/|codec/|arena/(layout|fsync-histogram)\\.ts$|errors\\.ts$|worker-error\\.ts$|safe-fs\\.ts$|make-directory\\.ts$|config\\.ts$|' +
-          'tier1/tier1-file\\.ts$|tier2/(object-store|store-contract|remote-meta|s3-store|fs-store|credentials)\\.ts$)',
+          'tier2/(object-store|store-contract|remote-meta|s3-store|fs-store|credentials)\\.ts$)',
       },
     },
     {
@@ -41,7 +41,7 @@ module.exports = {
       comment: 'Tier 0 (arena slots, flusher, segment state) knows nothing of compression, object storage or the read path.',
       severity: 'error',
       from: { path: '^src/tier0/' },
-      to: { path: ['^src/(tier1|tier2|read)/', ENGINE], pathNot: '^src/tier1/tier1-file\\.ts$' },
+      to: { path: ['^src/(tier1|tier2|read)/', ENGINE] },
     },
     {
       name: 'tier1-below-tier2',
@@ -62,7 +62,7 @@ module.exports = {
       comment: 'The read path depends on the source interfaces (ports.ts), not on Tier 1 or Tier 2 modules, nor on the public classes.',
       severity: 'error',
       from: { path: '^src/read/' },
-      to: { path: ['^src/tier2/(?!store-contract\\.ts$)', '^src/tier1/(?!tier1-file\\.ts$)', ENGINE] },
+      to: { path: ['^src/tier2/(?!store-contract\\.ts$)', '^src/tier1/', ENGINE] },
     },
   ],
   options: {

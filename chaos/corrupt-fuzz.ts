@@ -48,7 +48,7 @@ import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, decodeHeader, tryDecodeFoot
 import { decodeSnapshot, type Snapshot } from '../src/format/snapshot.js';
 import { ManifestLog } from '../src/manifest/manifest-log.js';
 import { seededRandom } from '../src/seeded-random.js';
-import { decodeFrame, decodeTier1Image, type Tier1Meta } from '../src/tier1/tier1-file.js';
+import { decodeFrame, decodeTier1Image, type Tier1Meta } from '../src/format/tier1-file.js';
 import { DAMAGE_OPTIONS, DAMAGE_STREAM, damagePayload } from '../support/damage-workload.js';
 import { payloadFor, sameBytes, tempRoot } from '../support/tmp.js';
 import { Tally, describeError, type Scenario, type ScenarioContext, type ScenarioReport } from './scenario.js';

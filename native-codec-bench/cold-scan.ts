@@ -22,7 +22,7 @@
 import { loadZstd } from '../src/codec/zstd.js';
 import { RECORD_PAYLOAD_OFFSET, frameLength, readFramePayloadLength } from '../src/format/record.js';
 import { AofManager, type LogRecord } from '../src/index.js';
-import { readFrame, readTier1Meta } from '../src/tier1/tier1-file.js';
+import { readFrame, readTier1Meta } from '../src/format/tier1-file.js';
 import { LatencyHistogram, nowNs, ratioResult, verification, type BenchResult, type Measurement, type Suite, type SuiteOptions } from '../native-free-bench/shared.js';
 import { FRAME_BYTES, mbPerSec, readerOptions, STREAM, tier1Dataset, waitUntil, type Tier1Dataset } from './fixtures.js';
 

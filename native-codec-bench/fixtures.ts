@@ -16,7 +16,7 @@ import { Piscina } from 'piscina';
 import { AofManager, WouldBlockError, type AofLog, type AofManagerOptions } from '../src/index.js';
 import { decodeFrame, frameOffsetOf } from '../src/format/record.js';
 import type { FrameIndexEntry } from '../src/format/tier1.js';
-import { readTier1Meta, type Tier1Meta } from '../src/tier1/tier1-file.js';
+import { readTier1Meta, type Tier1Meta } from '../src/format/tier1-file.js';
 import { tempRoot } from '../native-free-bench/fixtures.js';
 import type { SuiteOptions } from '../native-free-bench/shared.js';
 import { LogRecords } from './records.js';

@@ -12,7 +12,7 @@
  * every segment, untimed for the ratio, loads the frame indexes (a long-running process has them)
  * and starts the hydrate workers; its latencies are reported separately.
  *
- * Baseline: the same ids, in the same order: `readFrame` (src/tier1/tier1-file.ts: open, one
+ * Baseline: the same ids, in the same order: `readFrame` (src/format/tier1-file.ts: open, one
  * positional read, zstd decompress, length and CRC check) on this thread with `loadZstd()`, then
  * the walk to the record inside the frame. The frame index is in memory, as the engine's is.
  *
@@ -24,7 +24,7 @@ import { loadZstd } from '../src/codec/zstd.js';
 import { AofManager } from '../src/index.js';
 import { frameForRecord } from '../src/format/tier1.js';
 import { seededRandom } from '../src/seeded-random.js';
-import { readFrame } from '../src/tier1/tier1-file.js';
+import { readFrame } from '../src/format/tier1-file.js';
 import { formatNs, LatencyHistogram, measured, nowNs, ratioResult, verification, type BenchResult, type Measurement, type Suite, type SuiteOptions } from '../native-free-bench/shared.js';
 import { FRAME_BYTES, readerOptions, recordInFrame, shuffled, STREAM, tier1Dataset, waitUntil, type Tier1Dataset } from './fixtures.js';
 

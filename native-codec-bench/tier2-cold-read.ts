@@ -55,7 +55,7 @@ import { loadZstd, type Codec } from '../src/codec/zstd.js';
 import { AofManager, type AofLog, type AofManagerOptions } from '../src/index.js';
 import { TIER1_FOOTER_BYTES, TIER1_HEADER_BYTES, TIER1_INDEX_ENTRY_BYTES, frameForRecord, type FrameIndexEntry } from '../src/format/tier1.js';
 import { seededRandom } from '../src/seeded-random.js';
-import { decodeFrame, decodeTier1HeadAndTail, readTier1Meta } from '../src/tier1/tier1-file.js';
+import { decodeFrame, decodeTier1HeadAndTail, readTier1Meta } from '../src/format/tier1-file.js';
 import type { S3StoreConfig } from '../src/tier2/s3-store.js';
 import { tempRoot } from '../native-free-bench/fixtures.js';
 import { atMost, formatNs, LatencyHistogram, measured, nowNs, ratioResult, verification, type BenchResult, type Measurement, type Suite, type SuiteOptions, type Verification } from '../native-free-bench/shared.js';

@@ -33,7 +33,7 @@ import { cpSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { AofManager } from '../src/index.js';
-import { readTier1Meta } from '../src/tier1/tier1-file.js';
+import { readTier1Meta } from '../src/format/tier1-file.js';
 import type { S3StoreConfig } from '../src/tier2/s3-store.js';
 import type { S3TestServer } from '../support/s3-server.js';
 import { tempRoot } from '../native-free-bench/fixtures.js';

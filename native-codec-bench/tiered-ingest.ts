@@ -35,7 +35,7 @@ import { join } from 'node:path';
 import { loadZstd } from '../src/codec/zstd.js';
 import { AofManager, type AofManagerOptions } from '../src/index.js';
 import { seededRandom } from '../src/seeded-random.js';
-import { readFrame, readTier1Meta } from '../src/tier1/tier1-file.js';
+import { readFrame, readTier1Meta } from '../src/format/tier1-file.js';
 import type { CompressResult, CompressTask } from '../workers/tier1-protocol.js';
 import { sameBytes, tempRoot } from '../native-free-bench/fixtures.js';
 import {

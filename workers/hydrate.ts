@@ -28,7 +28,7 @@ import { loadZstd, type Codec } from '../src/codec/zstd.js';
 import { AofError } from '../src/errors.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, tryDecodeFooter } from '../src/format/segment.js';
 import type { FrameIndexEntry } from '../src/format/tier1.js';
-import { decodeFrame, withPath } from '../src/tier1/tier1-file.js';
+import { decodeFrame, withPath } from '../src/format/tier1-file.js';
 import { missingObject, withObjectKey } from '../src/tier2/remote-meta.js';
 import { toWorkerError } from '../src/worker-error.js';
 import { checkFailpointsConfig, failpoint } from './failpoints.js';

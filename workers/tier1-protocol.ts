@@ -65,7 +65,7 @@ export interface HydrateTask {
   /** Where the frame's compressed bytes are: a local .t1 file, or the same file as a Tier 2 object. */
   source: HydrateSource;
   /**
-   * The frame to load, from the file's validated index (src/tier1/tier1-file.ts readTier1Meta, or
+   * The frame to load, from the file's validated index (src/format/tier1-file.ts readTier1Meta, or
    * src/tier2/remote-meta.ts fetchTier1Meta for an object).
    */
   entry: FrameIndexEntry;

@@ -30,7 +30,7 @@
  */
 import { AofError, ErrorCode } from '../src/errors.js';
 import { readRegularFile } from '../src/safe-fs.js';
-import { decodeTier1Image, withPath } from '../src/tier1/tier1-file.js';
+import { decodeTier1Image, withPath } from '../src/format/tier1-file.js';
 import { type ObjectStore } from '../src/tier2/object-store.js';
 import { withObjectKey } from '../src/tier2/remote-meta.js';
 import { TIER1_FOOTER_BYTES, TIER1_HEADER_BYTES } from '../src/format/tier1.js';

@@ -60,7 +60,7 @@
  *
  * Trade-offs: the index sits at the end so the writer streams frames without knowing their sizes
  * in advance (one pass, one temp file); a reader pays two small reads (footer, then index) before
- * the first frame, which {@link readTier1Meta} (src/tier1/tier1-file.ts) does once per file. The
+ * the first frame, which {@link readTier1Meta} (src/format/tier1-file.ts) does once per file. The
  * compressed frames themselves carry no CRC: damage is caught by the zstd decoder or by `rawCrc`
  * after decompression, and the decompressed length is checked against `rawBytes`.
  */

@@ -30,7 +30,7 @@ import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, encodeFooterInto, type Segm
 import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState, type CatalogEntry } from '../format/snapshot.js';
 import type { FrameIndexEntry } from '../format/tier1.js';
 import { segmentPath, tier1Path } from '../format/root-layout.js';
-import type { Tier1Meta } from '../tier1/tier1-file.js';
+import type { Tier1Meta } from '../format/tier1-file.js';
 import { SegmentTier, type SegmentTierValue } from './segment.js';
 
 /** What was read from one raw segment file (recovery.ts `readRawFacts`). */

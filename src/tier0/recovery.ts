@@ -51,7 +51,7 @@ import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, decodeHeader, tryDecodeFoot
 import type { CatalogEntry } from '../format/snapshot.js';
 import { isTempName, parseSegmentFileName, parseTier1FileName, segmentPath, tier1Path } from '../format/root-layout.js';
 import { OpenMode, listFiles, openFile } from '../safe-fs.js';
-import { readTier1Meta } from '../tier1/tier1-file.js';
+import { readTier1Meta } from '../format/tier1-file.js';
 import {
   adoptionCandidates,
   planRecovery,

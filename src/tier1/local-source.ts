@@ -6,11 +6,11 @@ import { AofError } from '../errors.js';
 import type { FrameIndexEntry } from '../format/tier1.js';
 import type { Segment } from '../tier0/segment.js';
 import type { HydrateSource } from '../../workers/tier1-protocol.js';
-import { readTier1Meta } from './tier1-file.js';
+import { readTier1Meta } from '../format/tier1-file.js';
 
 export const tier1Source = {
   /**
-   * The frame index from the file's header and footer (validated: src/tier1/tier1-file.ts).
+   * The frame index from the file's header and footer (validated: src/format/tier1-file.ts).
    * @throws (rejects) AOF_ERR_CORRUPT, AOF_ERR_IO, AOF_ERR_UNSAFE_PATH
    */
   loadIndex(_stream: string, seg: Segment): Promise<FrameIndexEntry[]> {

@@ -12,7 +12,7 @@
  * Both ranges are known up front from the catalog (object size and frame count), so the two GETs
  * run in parallel: one round trip of latency instead of the two a local reader pays (footer,
  * then index). The bytes are then validated exactly like a local file
- * (`decodeTier1HeadAndTail` in src/tier1/tier1-file.ts shares readTier1Meta's checks), plus one
+ * (`decodeTier1HeadAndTail` in src/format/tier1-file.ts shares readTier1Meta's checks), plus one
  * more: the footer's frame count must be the catalog's.
  *
  * The extra byte is how the object's size gets checked without a third request (readTier1Meta
@@ -29,7 +29,7 @@
  */
 import { AofError, ErrorCode } from '../errors.js';
 import { TIER1_FOOTER_BYTES, TIER1_HEADER_BYTES, TIER1_INDEX_ENTRY_BYTES } from '../format/tier1.js';
-import { decodeTier1HeadAndTail, type Tier1Meta } from '../tier1/tier1-file.js';
+import { decodeTier1HeadAndTail, type Tier1Meta } from '../format/tier1-file.js';
 import type { ObjectStore } from './object-store.js';
 
 /**

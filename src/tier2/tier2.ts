@@ -35,7 +35,7 @@ import { ManifestRecordType } from '../format/manifest.js';
 import type { FrameIndexEntry } from '../format/tier1.js';
 import type { ManifestLog } from '../manifest/manifest-log.js';
 import { SegmentEventType, SegmentTier, type Segment } from '../tier0/segment.js';
-import { decodeTier1Image } from '../tier1/tier1-file.js';
+import { decodeTier1Image } from '../format/tier1-file.js';
 import { fromWorkerRejection } from '../worker-error.js';
 import type { HydrateSource } from '../../workers/tier1-protocol.js';
 import type { UploadResult, UploadTask } from '../../workers/tier2-protocol.js';

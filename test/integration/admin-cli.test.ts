@@ -21,7 +21,7 @@ import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, decodeHeader, encodeFooterI
 import { ManifestLog } from '../../src/manifest/manifest-log.js';
 import { FLAG_UPLOADED, SegmentState } from '../../src/format/snapshot.js';
 import { SegmentTier } from '../../src/tier0/segment.js';
-import { readTier1Meta } from '../../src/tier1/tier1-file.js';
+import { readTier1Meta } from '../../src/format/tier1-file.js';
 import { createByteProgress } from '../../src/cli/admin/progress-bar.js';
 import { readLockHolder } from '../../src/root-lock.js';
 import { ADMIN_BIN, buildAdminFixture, copyRoot, normaliseRoot, runAdmin, spawnAdmin, type CliRun } from '../../support/admin-fixture.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { AofError, ErrorCode } from '../../src/errors.js';
-import { readTier1Meta } from '../../src/tier1/tier1-file.js';
+import { readTier1Meta } from '../../src/format/tier1-file.js';
 import { fromWorkerRejection } from '../../src/worker-error.js';
 import type { CompressResult, CompressTask, HydrateTask } from '../../workers/tier1-protocol.js';
 import { sameBytes, tempRoot } from '../../support/tmp.js';

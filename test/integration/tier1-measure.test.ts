@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { crc32 } from 'node:zlib';
 import { loadZstd } from '../../src/codec/zstd.js';
-import { readTier1Meta } from '../../src/tier1/tier1-file.js';
+import { readTier1Meta } from '../../src/format/tier1-file.js';
 import { compressSegment } from '../../workers/compress.js';
 import type { CompressResult, CompressTask, HydrateTask } from '../../workers/tier1-protocol.js';
 import { sameBytes, tempRoot } from '../../support/tmp.js';

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AofManager, WouldBlockError, type AofLog } from '../../src/index.js';
 import { seededRandom } from '../../src/seeded-random.js';
-import { readTier1Meta } from '../../src/tier1/tier1-file.js';
+import { readTier1Meta } from '../../src/format/tier1-file.js';
 import { sameBytes, tempRoot } from '../../support/tmp.js';
 import { jsonLikePayload } from '../../support/tier1.js';
 import {

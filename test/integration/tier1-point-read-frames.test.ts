@@ -10,7 +10,7 @@ import type { Piscina } from 'piscina';
 import { frameLength } from '../../src/format/record.js';
 import { frameForRecord } from '../../src/format/tier1.js';
 import { seededRandom } from '../../src/seeded-random.js';
-import { readTier1Meta, type Tier1Meta } from '../../src/tier1/tier1-file.js';
+import { readTier1Meta, type Tier1Meta } from '../../src/format/tier1-file.js';
 import type { CompressResult, CompressTask, HydrateResult, HydrateTask } from '../../workers/tier1-protocol.js';
 import { sameBytes, tempRoot } from '../../support/tmp.js';
 import { COMPRESS_WORKER, HYDRATE_WORKER, arenaImage, envWith, jsonRecords, recordInFrame, tier1Pool } from '../../support/tier1.js';

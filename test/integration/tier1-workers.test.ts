@@ -14,7 +14,7 @@ import { loadZstd } from '../../src/codec/zstd.js';
 import { AofError, ErrorCode } from '../../src/errors.js';
 import { frameLength } from '../../src/format/record.js';
 import { TIER1_FOOTER_BYTES, TIER1_HEADER_BYTES, TIER1_INDEX_ENTRY_BYTES, frameForRecord, type FrameIndexEntry } from '../../src/format/tier1.js';
-import { readFrame, readTier1Meta } from '../../src/tier1/tier1-file.js';
+import { readFrame, readTier1Meta } from '../../src/format/tier1-file.js';
 import { fromWorkerRejection } from '../../src/worker-error.js';
 import type { CompressResult, CompressTask, HydrateResult, HydrateTask } from '../../workers/tier1-protocol.js';
 import { buildSegment, patternPayload, type FrameSpec } from '../../support/frames.js';

@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Piscina } from 'piscina';
 import { AofError, ErrorCode } from '../../src/errors.js';
 import { TIER1_FOOTER_BYTES, TIER1_INDEX_ENTRY_BYTES, type FrameIndexEntry } from '../../src/format/tier1.js';
-import { readTier1Meta } from '../../src/tier1/tier1-file.js';
+import { readTier1Meta } from '../../src/format/tier1-file.js';
 import { FsObjectStore } from '../../src/tier2/fs-store.js';
 import { type ByteRange, type Tier2StoreConfig } from '../../src/tier2/object-store.js';
 import { fetchTier1Meta } from '../../src/tier2/remote-meta.js';

@@ -28,7 +28,7 @@ import {
   decodeTier1Header,
   tier1FileBytes,
 } from '../../format/tier1.js';
-import { decodeFrame } from '../../tier1/tier1-file.js';
+import { decodeFrame } from '../../format/tier1-file.js';
 import { errorMessage, offsetOf, rethrowIncompatible, type Problem } from './problem.js';
 
 export interface FileCheck {

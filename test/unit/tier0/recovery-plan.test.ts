@@ -12,7 +12,7 @@ import { AofError, ErrorCode } from '../../../src/errors.js';
 import { ManifestRecordType } from '../../../src/format/manifest.js';
 import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState, type CatalogEntry, type SegmentStateValue } from '../../../src/format/snapshot.js';
 import { planRecovery, type RawFileFacts, type Refusal, type Tier1FileFacts } from '../../../src/tier0/recovery-plan.js';
-import type { Tier1Meta } from '../../../src/tier1/tier1-file.js';
+import type { Tier1Meta } from '../../../src/format/tier1-file.js';
 
 const SEGMENT_BYTES = 64 * 1024;
 const TYPE_NAMES = Object.fromEntries(Object.entries(ManifestRecordType).map(([k, v]) => [v, k]));

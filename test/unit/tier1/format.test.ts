@@ -22,7 +22,7 @@ import {
   type FrameIndexEntry,
   type Tier1Header,
 } from '../../../src/format/tier1.js';
-import { readTier1Meta } from '../../../src/tier1/tier1-file.js';
+import { readTier1Meta } from '../../../src/format/tier1-file.js';
 import { TIER1_GOLDEN } from '../../../support/golden-tier1-content.js';
 import { FIXTURES_DIR } from '../../../support/paths.js';
 import { tempRoot } from '../../../support/tmp.js';

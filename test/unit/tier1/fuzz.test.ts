@@ -33,7 +33,7 @@ import {
   type Tier1Footer,
   type Tier1Header,
 } from '../../../src/format/tier1.js';
-import { decodeFrame, decodeTier1Image, type Tier1Meta } from '../../../src/tier1/tier1-file.js';
+import { decodeFrame, decodeTier1Image, type Tier1Meta } from '../../../src/format/tier1-file.js';
 import { buildFrames } from '../../../support/frames.js';
 import { TIER1_GOLDEN } from '../../../support/golden-tier1-content.js';
 import { FIXTURES_DIR } from '../../../support/paths.js';

@@ -11,7 +11,7 @@ import { describe, test } from 'node:test';
 import { crc32 } from 'node:zlib';
 import { loadZstd } from '../../../src/codec/zstd.js';
 import { frameForRecord, decodeTier1Footer, decodeTier1Header, TIER1_FOOTER_BYTES } from '../../../src/format/tier1.js';
-import { decodeTier1Image, readFrame, readTier1Meta } from '../../../src/tier1/tier1-file.js';
+import { decodeTier1Image, readFrame, readTier1Meta } from '../../../src/format/tier1-file.js';
 import { hydrateFrame } from '../../../workers/hydrate.js';
 import { buildFrames } from '../../../support/frames.js';
 import { TIER1_GOLDEN } from '../../../support/golden-tier1-content.js';

@@ -25,7 +25,7 @@ import {
   type FrameIndexEntry,
   type Tier1Footer,
   type Tier1Header,
-} from '../format/tier1.js';
+} from './tier1.js';
 
 /** Everything a reader needs to find and check any frame of one Tier 1 file. */
 export interface Tier1Meta {
