@@ -7,6 +7,7 @@ import { Piscina } from 'piscina';
 import { decodeFrame, frameOffsetOf } from '../src/format/record.js';
 import type { FrameIndexEntry } from '../src/format/tier1.js';
 import { seededRandom } from '../src/seeded-random.js';
+import { fromWorkerRejection } from '../src/worker-error.js';
 import { buildFrames, type FrameSpec } from './frames.js';
 
 /** Compiled worker entry files, resolved from dist/support/. */
@@ -99,6 +100,18 @@ export function tier1Pool(filename: string, env?: Record<string, string | undefi
     atomics: 'disabled',
     ...(env === undefined ? {} : { env: env as Record<string, string> }),
   });
+}
+
+/**
+ * Awaits a pool task and rethrows its rejection as the main thread sees it: rebuilt into an
+ * AofError with its code (piscina rejects with a plain clone of the worker's error).
+ */
+export async function rebuilt<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    throw fromWorkerRejection(err);
+  }
 }
 
 /** process.env without the failpoint variables, plus `extra`. */

@@ -11,10 +11,9 @@ import { after, before, describe, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { AofError, ErrorCode } from '../../src/errors.js';
 import { readTier1Meta } from '../../src/format/tier1-file.js';
-import { fromWorkerRejection } from '../../src/worker-error.js';
 import type { CompressResult, CompressTask, HydrateTask } from '../../workers/tier1-protocol.js';
 import { sameBytes, tempRoot } from '../../support/tmp.js';
-import { COMPRESS_WORKER, HYDRATE_WORKER, arenaImage, envWith, jsonRecords, tier1Pool } from '../../support/tier1.js';
+import { COMPRESS_WORKER, HYDRATE_WORKER, arenaImage, envWith, jsonRecords, rebuilt, tier1Pool } from '../../support/tier1.js';
 
 const records = jsonRecords(300, 900, 11);
 const img = arenaImage(records, 4096);
@@ -43,13 +42,6 @@ function hydrateTask(path: string, res: CompressResult, sab: SharedArrayBuffer):
   return { source: { kind: 'file', path }, entry: res.index[0]!, sab, targetOffset: 4096, bitmapIndex: 0, bitmapBit: 0, progressIndex: 1 };
 }
 
-async function rebuilt<T>(p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (err) {
-    throw fromWorkerRejection(err);
-  }
-}
 
 describe('process.exit in a worker thread', () => {
   test('ends only that thread, with exit code 1', async () => {

@@ -16,12 +16,11 @@ import { readTier1Meta } from '../../src/format/tier1-file.js';
 import { FsObjectStore } from '../../src/tier2/fs-store.js';
 import { type ByteRange, type Tier2StoreConfig } from '../../src/tier2/object-store.js';
 import { fetchTier1Meta } from '../../src/tier2/remote-meta.js';
-import { fromWorkerRejection } from '../../src/worker-error.js';
 import type { HydrateResult, HydrateSource, HydrateTask } from '../../workers/tier1-protocol.js';
 import { TIER1_GOLDEN } from '../../support/golden-tier1-content.js';
 import { FIXTURES_DIR } from '../../support/paths.js';
 import { sameBytes, tempRoot } from '../../support/tmp.js';
-import { HYDRATE_WORKER, envWith, jsonRecords, tier1Pool } from '../../support/tier1.js';
+import { HYDRATE_WORKER, envWith, jsonRecords, rebuilt, tier1Pool } from '../../support/tier1.js';
 import { DelegatingStore, writeTier1, type Tier1File } from '../../support/tier2.js';
 import { segmentKey } from '../../src/format/root-layout.js';
 
@@ -50,13 +49,6 @@ after(async () => {
   cleanup();
 });
 
-async function rebuilt<T>(p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (err) {
-    throw fromWorkerRejection(err);
-  }
-}
 
 function target(): { sab: SharedArrayBuffer; ctrl: Int32Array } {
   const sab = new SharedArrayBuffer(CTRL + seg.img.dataBytes);

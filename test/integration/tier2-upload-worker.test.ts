@@ -13,12 +13,11 @@ import { AofError, ErrorCode } from '../../src/errors.js';
 import { TIER1_HEADER_BYTES, TIER1_FOOTER_BYTES } from '../../src/format/tier1.js';
 import { FsObjectStore, fsObjectPath } from '../../src/tier2/fs-store.js';
 import { type ObjectStore, type Tier2StoreConfig } from '../../src/tier2/object-store.js';
-import { fromWorkerRejection } from '../../src/worker-error.js';
 import { canonicalJson, openStoreCount, storeFor } from '../../workers/store-cache.js';
 import type { UploadResult, UploadTask } from '../../workers/tier2-protocol.js';
 import { uploadObject } from '../../workers/upload.js';
 import { sameBytes, tempRoot } from '../../support/tmp.js';
-import { envWith, jsonRecords, tier1Pool } from '../../support/tier1.js';
+import { envWith, jsonRecords, rebuilt, tier1Pool } from '../../support/tier1.js';
 import { DelegatingStore, UPLOAD_WORKER, filesUnder, writeTier1, type Tier1File } from '../../support/tier2.js';
 import { segmentKey } from '../../src/format/root-layout.js';
 
@@ -46,13 +45,6 @@ after(async () => {
   cleanup();
 });
 
-async function rebuilt<T>(p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (err) {
-    throw fromWorkerRejection(err);
-  }
-}
 
 function task(file: Tier1File, key: string, over: Partial<UploadTask> = {}): UploadTask {
   return { store: config, path: file.path, key, expectedBytes: file.bytes.length, ...over };
