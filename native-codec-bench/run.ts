@@ -17,8 +17,12 @@
  */
 import { appendAsyncSuite } from '../native-free-bench/append-async.js';
 import { appendSyncSuite } from '../native-free-bench/append-sync.js';
+import { coldStartSuite } from '../native-free-bench/cold-start.js';
 import { durableSuite } from '../native-free-bench/durable.js';
 import { DEFAULTS, TIERS_OFF } from '../native-free-bench/fixtures.js';
+import { firstTouchSuite } from '../native-free-bench/first-touch.js';
+import { httpAuditSuite } from '../native-free-bench/http-audit.js';
+import { lowRateSuite } from '../native-free-bench/low-rate.js';
 import { manyStreamsSuite } from '../native-free-bench/many-streams.js';
 import { runBenchmarks } from '../native-free-bench/runner.js';
 import { burst, sustained } from './defaults-ingest.js';
@@ -35,7 +39,7 @@ import { tier2Upload } from './tier2-upload.js';
  * the same rounds: native-free-bench must load no codec, so their defaults twins live in this
  * runner (docs/decisions.md, "The defaults twins run in native-codec-bench").
  */
-const TWINNED = [appendSyncSuite, appendAsyncSuite, durableSuite, manyStreamsSuite];
+const TWINNED = [appendSyncSuite, appendAsyncSuite, durableSuite, manyStreamsSuite, firstTouchSuite, coldStartSuite, lowRateSuite, httpAuditSuite];
 
 process.exitCode = await runBenchmarks({
   tool: 'native-codec-bench',
