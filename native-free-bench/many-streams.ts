@@ -71,8 +71,13 @@ const BATCH = 1000;
 const SIZE = 1024;
 const SEGMENT_BYTES = 256 * 1024;
 const SLOTS = STREAMS + 64;
-/** Batches per side per round: 2 x 40 x 1,000 x 1,040 B = 83 MB, well inside the 64 free slots plus what the streams' slots hold. */
+/**
+ * Batches per side per round: 2 x 40 x 1,000 x 1,040 B = 83 MB, well inside the 64 free slots plus
+ * what the streams' slots hold (10 under --quick: at defaults the 1-stream side seals a 256 KiB
+ * segment every 256 records, and each may wait for compression).
+ */
 const ROUND_BATCHES = 40;
+const QUICK_ROUND_BATCHES = 10;
 const SOLO = 'solo';
 const streamName = (i: number): string => `s-${String(i).padStart(5, '0')}`;
 
@@ -186,14 +191,16 @@ async function slotPerStreamCase(options: SuiteOptions, variants: readonly TierV
     const settle = async (): Promise<void> => {
       for (const s of all) await quiesce(s.manager, [...s.logs, s.solo]);
     };
-    const rounds = options.quick ? 3 : 12;
-    options.progress(`many-streams ${STREAMS} streams, a slot each: ${rounds} rounds of ${ROUND_BATCHES} batches per side`);
+    // Twelve rounds alone; six per variant when two run (the defaults side is the slow one).
+    const rounds = options.quick ? 2 : variants.length > 1 ? 6 : 12;
+    const batches = options.quick ? QUICK_ROUND_BATCHES : ROUND_BATCHES;
+    options.progress(`many-streams ${STREAMS} streams, a slot each: ${rounds} rounds of ${batches} batches per side`);
     await driveInterleaved(
       all.flatMap((s) => [
         { meter: s.one, runBatch: () => soloBatch(s.solo, payload, s.one), before: settle },
         { meter: s.many, runBatch: () => roundRobinBatch(s.logs, payload, s.many), before: settle },
       ]),
-      { timeMs: 0, batches: ROUND_BATCHES, warmupMs: 100, rounds },
+      { timeMs: 0, batches, warmupMs: 100, rounds },
     );
     const results: BenchResult[] = [];
     for (const s of all) {
@@ -238,10 +245,9 @@ const WIDE_BATCH = 50;
 /** Streams whose last record is read back after the reopen. */
 const WIDE_SAMPLE = 100;
 const wideName = (i: number): string => `w-${String(i).padStart(5, '0')}`;
-/** The untimed top-up before the file count: this many more records to each of the first TOP_UP_STREAMS streams. */
-const TOP_UP_RECORDS = 5;
-const TOP_UP_STREAMS = 200;
-/** Bound on the top-up (200 x 5 records take ~2 s at the 2026-12 engine's ~500 records/s here). */
+/** The untimed top-up before the file count: this many more records to each of the first `streams` streams. */
+const TOP_UP = { full: { records: 5, streams: 200 }, quick: { records: 3, streams: 100 } } as const;
+/** Bound on the top-up (200 x 5 records take ~2-10 s at the 2026-12 engine's 100-500 records/s here). */
 const TOP_UP_MS = 30_000;
 
 interface Cursor {
@@ -428,13 +434,14 @@ async function defaultArenaCase(options: SuiteOptions, variants: readonly TierVa
 
     // The timed rounds reach each stream a few times at most when appends are slow (10,000
     // streams at a few hundred records/s), and a stream with one record has one file whatever the
-    // engine does. So, untimed: TOP_UP_RECORDS more records to each of TOP_UP_STREAMS streams,
+    // engine does. So, untimed: a few more records to each of a few hundred streams,
     // round-robin over them (still several times the arena's slots), for the file count below.
-    const topUp = Math.min(TOP_UP_STREAMS, streams);
+    const topUpRecords = options.quick ? TOP_UP.quick.records : TOP_UP.full.records;
+    const topUp = Math.min(options.quick ? TOP_UP.quick.streams : TOP_UP.full.streams, streams);
     for (const side of all) {
-      options.progress(`many-streams ${streams} streams, default arena${suffix(side.variant)}: ${TOP_UP_RECORDS} more records to each of ${topUp} streams`);
+      options.progress(`many-streams ${streams} streams, default arena${suffix(side.variant)}: ${topUpRecords} more records to each of ${topUp} streams`);
       const deadline = Date.now() + TOP_UP_MS;
-      for (let r = 0; r < TOP_UP_RECORDS && Date.now() < deadline; r++) {
+      for (let r = 0; r < topUpRecords && Date.now() < deadline; r++) {
         for (let i = 0; i < topUp; i++) {
           const log = side.logs[i]!;
           try {
@@ -490,7 +497,7 @@ async function defaultArenaCase(options: SuiteOptions, variants: readonly TierVa
           notes: [
             `${streams} streams on the default arena (no tier0 option: ${segmentBytes / 2 ** 20} MiB segments); ` +
               `${rounds} rounds of ${roundMs} ms per side, batches of ${WIDE_BATCH} (many) and ${BATCH} (1 stream); WouldBlock on the many side: ${wouldBlockText(m.wouldBlock)}`,
-            `after an untimed top-up of ${TOP_UP_RECORDS} records to each of ${topUp} streams and close (${closeMs.toFixed(0)} ms): ${local.total} segment files for ${records} records in ${streams} streams, ` +
+            `after an untimed top-up of ${topUpRecords} records to each of ${topUp} streams and close (${closeMs.toFixed(0)} ms): ${local.total} segment files for ${records} records in ${streams} streams, ` +
               `max ${local.max} per stream (mean ${local.mean.toFixed(2)}); streams over ceil(bytes / segmentBytes) + 1: ${local.over}` +
               (tier2 === null ? '; Tier 2 off' : `; Tier 2 objects ${tier2.total}, max ${tier2.max} per stream, streams over the allowance: ${tier2.over}`),
           ],
