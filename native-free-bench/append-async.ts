@@ -12,6 +12,9 @@
  * record) it is counted and reported. Sustained throughput under back-pressure is what append-sync
  * (stalls), durable and memory show.
  *
+ * Twins (issue #12): native-codec-bench also runs each case at default options, in its own
+ * manager with its own appendSync baseline, in the same rounds (see appendAsyncSuite).
+ *
  * Target (from issue #2, at 1 KiB): >= 0.8x.
  */
 import { frameLength } from '../src/format/record.js';

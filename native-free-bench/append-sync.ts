@@ -15,6 +15,13 @@
  * has just read (cache-warm) right after every stall, while the baseline cycles through cold
  * memory; that made the engine's p50 beat the bare copy loop at 100 B, which measures the cache.
  *
+ * Twins (issue #12): native-codec-bench runs the same cases with a second engine side at default
+ * options (`appendSyncSuite([TIERS_OFF, DEFAULTS])`), in the same rounds against the same copy
+ * loop; "every round starts with `log.flush()`" then means every manager quiesced (flushed,
+ * compression and uploads drained: fixtures.ts quiesce), so neither side inherits the other's
+ * backlog. At defaults a WouldBlock can come from compression holding the writer: it is a stall,
+ * and the cost of the tiers is also given on wall time (stalls included).
+ *
  * Targets (from the issue): >= 0.5x at 1 KiB, >= 0.35x at 100 B.
  */
 import { frameLength } from '../src/format/record.js';

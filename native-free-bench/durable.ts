@@ -5,6 +5,9 @@
  * minimum — one `fs.writeSync` of 64 framed 1 KiB records, then `fs.fdatasyncSync`, in a loop on
  * the main thread, timed per batch. The two alternate in rounds.
  *
+ * Twins (issue #12): native-codec-bench adds an engine side at default options, in the same
+ * rounds against the same raw baseline; every manager is quiesced before each side's round.
+ *
  * Targets (from the issue): p99 per-append latency <= 3 ms and >= 100k records/s.
  */
 import { closeSync, fdatasyncSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
