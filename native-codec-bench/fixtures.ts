@@ -84,14 +84,8 @@ export async function fill(log: AofLog, records: LogRecords, from: number, count
   }
 }
 
-/** Polls `done` every `everyMs` until it returns true. @throws Error after `timeoutMs` */
-export async function waitUntil(done: () => boolean, what: string, timeoutMs: number, everyMs = 2): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
+/** Polls `done` until it returns true (one implementation for both runners: native-free-bench/fixtures.ts). */
+export { waitFor as waitUntil } from '../native-free-bench/fixtures.js';
 
 /**
  * Payload of record `recordIndex` (within the segment) in a decompressed frame, found the way the

@@ -15,7 +15,17 @@
  * Exit status: 0 when every suite ran and verified its data, 1 otherwise. Missed performance
  * targets are reported, not failed: figures from a shared machine are not a verdict.
  */
+import { appendAsyncSuite } from '../native-free-bench/append-async.js';
+import { appendSyncSuite } from '../native-free-bench/append-sync.js';
+import { coldStartSuite } from '../native-free-bench/cold-start.js';
+import { durableSuite } from '../native-free-bench/durable.js';
+import { DEFAULTS, TIERS_OFF } from '../native-free-bench/fixtures.js';
+import { firstTouchSuite } from '../native-free-bench/first-touch.js';
+import { httpAuditSuite } from '../native-free-bench/http-audit.js';
+import { lowRateSuite } from '../native-free-bench/low-rate.js';
+import { manyStreamsSuite } from '../native-free-bench/many-streams.js';
 import { runBenchmarks } from '../native-free-bench/runner.js';
+import { burst, sustained } from './defaults-ingest.js';
 import { coldScan } from './cold-scan.js';
 import { disposeDatasets } from './fixtures.js';
 import { pointRead } from './point-read.js';
@@ -24,10 +34,27 @@ import { tieredIngest } from './tiered-ingest.js';
 import { tier2ColdRead } from './tier2-cold-read.js';
 import { tier2Upload } from './tier2-upload.js';
 
+/**
+ * native-free-bench's append suites, run here once per configuration (tiers off, then defaults) in
+ * the same rounds: native-free-bench must load no codec, so their defaults twins live in this
+ * runner (docs/decisions.md, "The defaults twins run in native-codec-bench").
+ */
+const TWINNED = [appendSyncSuite, appendAsyncSuite, durableSuite, manyStreamsSuite, firstTouchSuite, coldStartSuite, lowRateSuite, httpAuditSuite];
+
 process.exitCode = await runBenchmarks({
   tool: 'native-codec-bench',
   tag: 'bench:tiered',
-  suites: [tieredIngest, pointRead, coldScan, tier2ColdRead, tier2Upload],
+  suites: [
+    tieredIngest,
+    pointRead,
+    coldScan,
+    tier2ColdRead,
+    tier2Upload,
+    // Issue #12: what users get at default options, against the tiers off in the same run.
+    burst,
+    sustained,
+    ...TWINNED.map((suite) => suite([TIERS_OFF, DEFAULTS])),
+  ],
   addonsAllowed: true,
   dispose: async () => {
     disposeDatasets();

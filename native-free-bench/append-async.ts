@@ -12,12 +12,15 @@
  * record) it is counted and reported. Sustained throughput under back-pressure is what append-sync
  * (stalls), durable and memory show.
  *
+ * Twins (issue #12): native-codec-bench also runs each case at default options, in its own
+ * manager with its own appendSync baseline, in the same rounds (see appendAsyncSuite).
+ *
  * Target (from issue #2, at 1 KiB): >= 0.8x.
  */
 import { frameLength } from '../src/format/record.js';
 import { AofManager, type AofLog, type AofManagerOptions } from '../src/index.js';
-import { appendSyncLoop, patternPayload, tempRoot, TIER1_OFF, touchArena, verifyStream } from './fixtures.js';
-import { atLeast, BatchMeter, driveInterleaved, nowNs, ratioResult, type BenchResult, type Suite, type SuiteOptions } from './shared.js';
+import { appendSyncLoop, patternPayload, quiesce, tempRoot, TIERS_OFF, touchArena, variantCase, verifyStream, type TierVariant } from './fixtures.js';
+import { atLeast, BatchMeter, driveInterleaved, nowNs, pairTwins, ratioResult, type BenchResult, type Suite, type SuiteOptions } from './shared.js';
 
 const BATCH = 1000;
 const STREAM = 'bench';
@@ -61,64 +64,106 @@ async function syncBatch(log: AofLog, payload: Uint8Array, meter: BatchMeter, st
   return ns;
 }
 
-export const appendAsync: Suite = {
-  name: 'append-async',
-  description: 'await append() vs appendSync() on the same stream (1 KiB, 100 B, 16 KiB)',
-  async run(options: SuiteOptions): Promise<BenchResult[]> {
-    const results: BenchResult[] = [];
-    for (const c of CASES) results.push(await runCase(options, c.label, c.size, c.target));
-    return results;
-  },
-};
+/**
+ * The suite over `variants`: per variant one manager with both sides on its one stream, so each
+ * variant's async figure is against its own appendSync (the baseline is the engine itself: what
+ * the promise costs at those options); all sides of all variants alternate in the same rounds.
+ */
+export function appendAsyncSuite(variants: readonly TierVariant[]): Suite {
+  return {
+    name: 'append-async',
+    description: 'await append() vs appendSync() on the same stream (1 KiB, 100 B, 16 KiB)',
+    async run(options: SuiteOptions): Promise<BenchResult[]> {
+      const results: BenchResult[] = [];
+      for (const c of CASES) results.push(...(await runCase(options, variants, c.label, c.size, c.target)));
+      return pairTwins(results);
+    },
+  };
+}
 
-async function runCase(options: SuiteOptions, label: string, size: number, target: number | null): Promise<BenchResult> {
-  const { root, cleanup } = tempRoot('append-async');
+/** native-free-bench's suite: tiers off. */
+export const appendAsync: Suite = appendAsyncSuite([TIERS_OFF]);
+
+interface VariantSides {
+  variant: TierVariant;
+  config: AofManagerOptions;
+  manager: AofManager;
+  log: AofLog;
+  sync: BatchMeter;
+  async: BatchMeter;
+  syncStalls: { count: number };
+  cleanup: () => void;
+}
+
+async function runCase(options: SuiteOptions, variants: readonly TierVariant[], label: string, size: number, target: number | null): Promise<BenchResult[]> {
+  const all: VariantSides[] = [];
   try {
-    const config: AofManagerOptions = {
-      root,
-      tier0: { arenaBytes: ARENA_BYTES, segmentBytes: SEGMENT_BYTES },
-      tier1: TIER1_OFF,
-      fsync: 'never',
-    };
     const payload = patternPayload(size);
     const batches = roundBatches(size);
-    const manager = await AofManager.open(config);
-    const log = await manager.openStream(STREAM);
-    const sync = new BatchMeter('appendSync');
-    const async = new BatchMeter('await append');
-    const syncStalls = { count: 0 };
-    // Same arena as append-sync, pages touched first (see fixtures.ts touchArena).
-    await touchArena(log, payload, ARENA_BYTES + SEGMENT_BYTES, sync);
+    const suffix = (v: TierVariant): string => (variants.length > 1 ? `, ${v.label}` : '');
+    for (const variant of variants) {
+      const { root, cleanup } = tempRoot('append-async');
+      const config: AofManagerOptions = { root, tier0: { arenaBytes: ARENA_BYTES, segmentBytes: SEGMENT_BYTES }, ...variant.options, fsync: 'never' };
+      const manager = await AofManager.open(config).catch((err: unknown) => {
+        cleanup();
+        throw err;
+      });
+      const log = await manager.openStream(STREAM);
+      const sides: VariantSides = {
+        variant,
+        config,
+        manager,
+        log,
+        sync: new BatchMeter(`appendSync${suffix(variant)}`),
+        async: new BatchMeter(`await append${suffix(variant)}`),
+        syncStalls: { count: 0 },
+        cleanup,
+      };
+      all.push(sides);
+      // Same arena as append-sync, pages touched first (see fixtures.ts touchArena).
+      await touchArena(log, payload, ARENA_BYTES + SEGMENT_BYTES, sides.sync);
+    }
+    // Each round starts with every manager idle, so no side inherits another's backlog.
+    const settle = async (): Promise<void> => {
+      for (const v of all) await quiesce(v.manager, [v.log]);
+    };
     options.progress(`append-async ${label}: measuring`);
     await driveInterleaved(
-      [
-        // Each round starts with the flush worker idle, so neither side inherits the other's backlog.
-        { meter: sync, runBatch: () => syncBatch(log, payload, sync, syncStalls), before: () => log.flush() },
-        { meter: async, runBatch: () => asyncBatch(log, payload, async), before: () => log.flush() },
-      ],
+      all.flatMap((v) => [
+        { meter: v.sync, runBatch: () => syncBatch(v.log, payload, v.sync, v.syncStalls), before: settle },
+        { meter: v.async, runBatch: () => asyncBatch(v.log, payload, v.async), before: settle },
+      ]),
       { timeMs: 0, batches, warmupMs: 50, rounds: options.quick ? 4 : 24 },
     );
-    const appended = log.nextId;
-    await manager.close();
-    options.progress(`append-async ${label}: verifying ${appended} records`);
-    const verified = await verifyStream(config, STREAM, sync.total + async.total, payload);
-    const result = ratioResult({
-      suite: 'append-async',
-      case: label,
-      subject: async.measurement(),
-      baseline: sync.measurement({ wouldBlocks: syncStalls.count }),
-      ratioOf: 'records/s (batch wall time)',
-      targets: [],
-      verified,
-      notes: [
-        `batches of ${BATCH}, ${batches} per side per round, both sides on one stream; sync side hit WouldBlock ${syncStalls.count} times; ` +
-          `${appended} records appended in all (the verification covers both sides)`,
-        `ratio of p50 batch means: ${(sync.histogram.summary().p50 / async.histogram.summary().p50).toFixed(2)}x`,
-      ],
-    });
-    if (target !== null) result.targets.push(atLeast('ratio', target, result.ratio));
-    return result;
+    const results: BenchResult[] = [];
+    for (const v of all) {
+      const appended = v.log.nextId;
+      await v.manager.close();
+      options.progress(`append-async ${label}${suffix(v.variant)}: verifying ${appended} records`);
+      const verified = await verifyStream(v.config, STREAM, v.sync.total + v.async.total, payload);
+      const result = ratioResult({
+        suite: 'append-async',
+        case: variantCase(label, v.variant, variants),
+        subject: v.async.measurement(),
+        baseline: v.sync.measurement({ wouldBlocks: v.syncStalls.count }),
+        ratioOf: 'records/s (batch wall time)',
+        targets: [],
+        verified,
+        tiers: v.variant.setting,
+        notes: [
+          `batches of ${BATCH}, ${batches} per side per round, both sides on one stream; sync side hit WouldBlock ${v.syncStalls.count} times; ` +
+            `${appended} records appended in all (the verification covers both sides)`,
+          `ratio of p50 batch means: ${(v.sync.histogram.summary().p50 / v.async.histogram.summary().p50).toFixed(2)}x`,
+        ],
+      });
+      if (target !== null) result.targets.push(atLeast('ratio', target, result.ratio));
+      results.push(result);
+    }
+    return results;
   } finally {
-    cleanup();
+    for (const v of all) {
+      await v.manager.close().catch(() => undefined);
+      v.cleanup();
+    }
   }
 }

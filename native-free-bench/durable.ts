@@ -5,26 +5,30 @@
  * minimum — one `fs.writeSync` of 64 framed 1 KiB records, then `fs.fdatasyncSync`, in a loop on
  * the main thread, timed per batch. The two alternate in rounds.
  *
+ * Twins (issue #12): native-codec-bench adds an engine side at default options, in the same
+ * rounds against the same raw baseline; every manager is quiesced before each side's round.
+ *
  * Targets (from the issue): p99 per-append latency <= 3 ms and >= 100k records/s.
  */
 import { closeSync, fdatasyncSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeFrame, frameLength, readFramePayloadLength } from '../src/format/record.js';
 import { AofManager, type AofLog, type AofManagerOptions } from '../src/index.js';
-import { patternPayload, sameBytes, tempRoot, TIER1_OFF, verifyStream } from './fixtures.js';
+import { patternPayload, quiesce, sameBytes, tempRoot, TIERS_OFF, variantCase, verifyStream, type TierVariant } from './fixtures.js';
 import {
   atLeast,
   atMost,
   LatencyHistogram,
   measured,
   nowNs,
+  pairTwins,
   ratioResult,
   verification,
   type BenchResult,
   type Measurement,
   type Suite,
-  type SuiteOptions,
   type Verification,
+  type SuiteOptions,
 } from './shared.js';
 
 const APPENDERS = 64;
@@ -138,61 +142,114 @@ function measurement(name: string, side: Side, extra: Record<string, number> = {
   return measured(name, side.records, side.ns, side.samples, side.histogram, extra);
 }
 
-export const durable: Suite = {
-  name: 'durable',
-  description: `fsync 'always', ${APPENDERS} concurrent appenders of 1 KiB vs raw writeSync+fdatasync batches of ${GROUP}`,
-  async run(options: SuiteOptions): Promise<BenchResult[]> {
-    const { root, cleanup } = tempRoot('durable');
-    // Run before the temp dir goes, also when the suite fails half-way.
-    const cleanups: (() => void)[] = [];
-    try {
+/**
+ * The suite over `variants`: the raw file baseline and one engine side per variant, alternating
+ * round by round, every engine side against the same raw baseline.
+ */
+export function durableSuite(variants: readonly TierVariant[]): Suite {
+  return {
+    name: 'durable',
+    description: `fsync 'always', ${APPENDERS} concurrent appenders of 1 KiB vs raw writeSync+fdatasync batches of ${GROUP}`,
+    run: (options) => runDurable(options, variants),
+  };
+}
+
+/** native-free-bench's suite: tiers off. */
+export const durable: Suite = durableSuite([TIERS_OFF]);
+
+interface EngineSide {
+  variant: TierVariant;
+  config: AofManagerOptions;
+  manager: AofManager;
+  log: AofLog;
+  side: Side;
+  cleanup: () => void;
+}
+
+async function runDurable(options: SuiteOptions, variants: readonly TierVariant[]): Promise<BenchResult[]> {
+  const { root, cleanup } = tempRoot('durable');
+  // Run before the temp dirs go, also when the suite fails half-way.
+  const cleanups: (() => void)[] = [];
+  const engines: EngineSide[] = [];
+  try {
+    const payload = patternPayload(SIZE);
+    for (const variant of variants) {
+      const own = tempRoot('durable');
       const config: AofManagerOptions = {
-        root,
+        root: own.root,
         tier0: { arenaBytes: 256 * 1024 * 1024, segmentBytes: 8 * 1024 * 1024 },
-        tier1: TIER1_OFF,
+        ...variant.options,
         fsync: 'always',
       };
-      const payload = patternPayload(SIZE);
-      const manager = await AofManager.open(config);
-      const log = await manager.openStream(STREAM);
-      const raw = new RawFile(join(root, 'raw-baseline.bin'), payload);
-      cleanups.push(() => raw.close());
-      const engine: Side = { records: 0, ns: 0, samples: 0, histogram: new LatencyHistogram('append (each)') };
-      const baseline: Side = { records: 0, ns: 0, samples: 0, histogram: new LatencyHistogram(`fsync'd batch of ${GROUP}`) };
-      const { roundMs, rounds, warmupMs } = options.quick ? { roundMs: 400, rounds: 1, warmupMs: 100 } : { roundMs: 1000, rounds: 3, warmupMs: 300 };
-      options.progress('durable: measuring');
-      raw.round(warmupMs, null);
-      await engineRound(log, payload, warmupMs, null);
-      for (let round = 0; round < rounds; round++) {
-        raw.round(roundMs, baseline);
-        await engineRound(log, payload, roundMs, engine);
+      const manager = await AofManager.open(config).catch((err: unknown) => {
+        own.cleanup();
+        throw err;
+      });
+      engines.push({
+        variant,
+        config,
+        manager,
+        log: await manager.openStream(STREAM),
+        side: { records: 0, ns: 0, samples: 0, histogram: new LatencyHistogram('append (each)') },
+        cleanup: own.cleanup,
+      });
+    }
+    const raw = new RawFile(join(root, 'raw-baseline.bin'), payload);
+    cleanups.push(() => raw.close());
+    const baseline: Side = { records: 0, ns: 0, samples: 0, histogram: new LatencyHistogram(`fsync'd batch of ${GROUP}`) };
+    const { roundMs, rounds, warmupMs } = options.quick ? { roundMs: 400, rounds: 1, warmupMs: 100 } : { roundMs: 1000, rounds: 3, warmupMs: 300 };
+    // Between sides: every manager idle (compression and uploads drained), untimed.
+    const settle = async (): Promise<void> => {
+      for (const e of engines) await quiesce(e.manager, [e.log]);
+    };
+    options.progress('durable: measuring');
+    raw.round(warmupMs, null);
+    for (const e of engines) await engineRound(e.log, payload, warmupMs, null);
+    for (let round = 0; round < rounds; round++) {
+      await settle();
+      raw.round(roundMs, baseline);
+      for (const e of engines) {
+        await settle();
+        await engineRound(e.log, payload, roundMs, e.side);
       }
-      const appended = log.nextId;
-      const durableAfter = log.durableId;
-      await manager.close();
-      options.progress(`durable: verifying ${appended} records`);
+    }
+    const base = measurement(`writeSync+fdatasync x${GROUP}`, baseline);
+    const rawVerified = raw.verify();
+    const results: BenchResult[] = [];
+    for (const e of engines) {
+      const appended = e.log.nextId;
+      const durableAfter = e.log.durableId;
+      await e.manager.close();
+      options.progress(`durable${variants.length > 1 ? ` ${e.variant.label}` : ''}: verifying ${appended} records`);
       const verified = [
         verification('subject', appended, durableAfter + 1, "durableId once every append() had resolved (fsync 'always')"),
-        ...(await verifyStream(config, STREAM, appended, payload)),
-        ...raw.verify(),
+        ...(await verifyStream(e.config, STREAM, appended, payload)),
+        ...rawVerified,
       ];
-      const subject = measurement(`append() x${APPENDERS}`, engine);
-      const result = ratioResult({
-        suite: 'durable',
-        case: `1 KiB x${APPENDERS}`,
-        subject,
-        baseline: measurement(`writeSync+fdatasync x${GROUP}`, baseline),
-        ratioOf: 'durable records/s',
-        targets: [atMost('p99 ms', 3, subject.latency.p99 / 1e6), atLeast('records/s', 100_000, subject.ratePerSec)],
-        verified,
-        notes: [
-          `${APPENDERS} appenders each awaiting append() in a loop; baseline is one write + fdatasync per ${GROUP} records on the main thread`,
-        ],
-      });
-      return [result];
-    } finally {
-      for (const fn of cleanups) fn();
-      cleanup();
+      const subject = measurement(variants.length > 1 ? `append() x${APPENDERS}, ${e.variant.label}` : `append() x${APPENDERS}`, e.side);
+      results.push(
+        ratioResult({
+          suite: 'durable',
+          case: variantCase(`1 KiB x${APPENDERS}`, e.variant, variants),
+          subject,
+          baseline: base,
+          ratioOf: 'durable records/s',
+          targets: [atMost('p99 ms', 3, subject.latency.p99 / 1e6), atLeast('records/s', 100_000, subject.ratePerSec)],
+          verified,
+          tiers: e.variant.setting,
+          notes: [
+            `${APPENDERS} appenders each awaiting append() in a loop; baseline is one write + fdatasync per ${GROUP} records on the main thread`,
+          ],
+        }),
+      );
     }
-  },
-};
+    return pairTwins(results);
+  } finally {
+    for (const fn of cleanups) fn();
+    for (const e of engines) {
+      await e.manager.close().catch(() => undefined);
+      e.cleanup();
+    }
+    cleanup();
+  }
+}

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { AofManager, WouldBlockError, type AofLog, type AofManagerOptions } from '../src/index.js';
 import { RECORD_PAYLOAD_OFFSET, frameLength, framePayloadLengthAt, frameTimestampAt } from '../src/format/record.js';
 import { seededRandom } from '../src/seeded-random.js';
-import { BatchMeter, nowNs, verification, type Verification } from './shared.js';
+import type { JsonEvents } from './events.js';
+import { BatchMeter, nowNs, verification, type TiersSetting, type Verification } from './shared.js';
 
 /** A fresh directory under the OS temp dir; `cleanup` removes it and its default Tier 2 sibling (idempotent). */
 export function tempRoot(label: string): { root: string; cleanup: () => void } {
@@ -47,6 +48,64 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  * native-codec-bench/.
  */
 export const TIER1_OFF = { enabled: false } as const;
+
+/**
+ * One engine configuration a suite can run its case under. native-free-bench runs every suite with
+ * {@link TIERS_OFF} only (no codec may load there); native-codec-bench runs the same suites with
+ * both, so each case reports its figure twice in one run and the report gives the cost of the
+ * tiers (docs/decisions.md, "The defaults twins run in native-codec-bench").
+ */
+export interface TierVariant {
+  setting: TiersSetting;
+  /** Appended to the case name when a suite runs more than one variant. */
+  label: string;
+  /** Spread into the manager options (and those of the verifying reopen). */
+  options: Pick<AofManagerOptions, 'tier1' | 'tier2'>;
+}
+
+/** Tier 1 off (and with it Tier 2): the configuration every native-free-bench figure is measured at. */
+export const TIERS_OFF: TierVariant = { setting: 'off', label: 'tiers off', options: { tier1: TIER1_OFF } };
+
+/**
+ * What a user gets without tier options: zstd Tier 1 and the embedded local-directory Tier 2
+ * (`<root>-tier2`, removed by tempRoot's cleanup). Loads the zstd addon: native-codec-bench only.
+ */
+export const DEFAULTS: TierVariant = { setting: 'defaults', label: 'defaults', options: {} };
+
+/** The case name for `variant`: unchanged when the suite runs one variant, `<label>, <variant>` otherwise. */
+export function variantCase(label: string, variant: TierVariant, variants: readonly TierVariant[]): string {
+  return variants.length > 1 ? `${label}, ${variant.label}` : label;
+}
+
+/** Polls `done` every `everyMs` until it returns true. @throws Error after `timeoutMs` */
+export async function waitFor(done: () => boolean, what: string, timeoutMs: number, everyMs = 2): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+/** Longest a quiesce may take: compressing and uploading a full 256 MiB arena takes seconds, not minutes. */
+const QUIESCE_TIMEOUT_MS = 5 * 60_000;
+
+/**
+ * Untimed, between rounds: every log flushed and the manager's background queues (flush,
+ * compression, upload) empty, so the next round's side, whichever it is, does not share the CPU
+ * with work another side left behind. What a side's own background work costs during its own
+ * round stays in its figure. Reads only the public `stats()`.
+ */
+export async function quiesce(manager: AofManager, logs: readonly AofLog[]): Promise<void> {
+  await Promise.all(logs.map((log) => log.flush()));
+  await waitFor(
+    () => {
+      const q = manager.stats().queues;
+      return q.flush === 0 && q.compress === 0 && q.upload === 0;
+    },
+    'the flush, compression and upload queues to drain',
+    QUIESCE_TIMEOUT_MS,
+  );
+}
 
 // -------------------------------------------------------------------------------------------------
 // Baseline: the least an append into shared memory can cost
@@ -228,6 +287,62 @@ export async function verifyStream(
       id++;
     }
     out.push(verification('subject', tail, matched, `read the last ${tail} records back from disk (ids and bytes)`));
+    return out;
+  } finally {
+    await manager.close();
+  }
+}
+
+/**
+ * WouldBlock counts by kind (from `manager.stats().wouldBlock`) as text: `admission 3, rollover 12`,
+ * or `none`. Iterates whatever kinds the engine reports, so a kind added later shows up unasked.
+ */
+export function wouldBlockText(counts: Readonly<Record<string, number>>): string {
+  const parts = Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .map(([kind, n]) => `${kind} ${n}`);
+  return parts.length === 0 ? 'none' : parts.join(', ');
+}
+
+/** The same counts as `extra` fields of a Measurement: `wouldBlock.<kind>`. */
+export function wouldBlockExtra(counts: Readonly<Record<string, number>>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).map(([kind, n]) => [`wouldBlock.${kind}`, n]));
+}
+
+/** `stats().wouldBlock` minus an earlier snapshot of it: the WouldBlocks of one phase. */
+export function wouldBlockSince(now: Readonly<Record<string, number>>, before: Readonly<Record<string, number>>): Record<string, number> {
+  return Object.fromEntries(Object.entries(now).map(([kind, n]) => [kind, n - (before[kind] ?? 0)]));
+}
+
+/**
+ * Checks a closed stream of JsonEvents: reopens the root, compares the recovered nextId, then reads
+ * `sample` seeded random records (a point read each: it may hydrate from Tier 1 or Tier 2) and the
+ * last `sample` records back, ids and bytes.
+ */
+export async function verifyEvents(options: AofManagerOptions, stream: string, expected: number, events: JsonEvents, sample = 200): Promise<Verification[]> {
+  const manager = await AofManager.open(options);
+  try {
+    const log = await manager.openStream(stream);
+    const out = [verification('subject', expected, log.nextId, 'reopened the root; nextId recovered')];
+    const n = Math.min(sample, log.nextId);
+    const rand = seededRandom(expected);
+    let matched = 0;
+    for (let i = 0; i < n; i++) {
+      const id = Math.floor(rand() * log.nextId);
+      const reader = log.openReader({ from: id });
+      try {
+        const rec = await reader.next();
+        if (rec !== null && rec.id === id && events.matches(id, rec.payload)) matched++;
+      } finally {
+        reader.close();
+      }
+    }
+    let id = log.nextId - n;
+    for await (const rec of log.read({ from: id })) {
+      if (rec.id === id && events.matches(id, rec.payload)) matched++;
+      id++;
+    }
+    out.push(verification('subject', 2 * n, matched, `read ${n} random records and the last ${n} back (ids and bytes)`));
     return out;
   } finally {
     await manager.close();

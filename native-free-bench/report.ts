@@ -14,7 +14,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatNs, formatRate, type BenchResult, type Target } from './shared.js';
+import { formatNs, formatRate, formatRatio, type BenchResult, type Target } from './shared.js';
 
 /** What a runner prints under `--json` (runner.ts). */
 export interface BenchDocument {
@@ -68,11 +68,44 @@ export function renderMarkdown(doc: BenchDocument): string {
     const verified = r.verified.every((v) => v.ok) ? `ok (${r.verified.length} checks)` : '**FAILED**';
     lines.push(
       `| ${r.suite} | ${r.case} | ${r.subject.name} ${formatRate(r.subject.ratePerSec)} | ${r.baseline.name} ${formatRate(r.baseline.ratePerSec)} | ` +
-        `**${r.ratio.toFixed(2)}x** | ${targetText(r)} | ${pct(r.subject.latency)} | ${pct(r.baseline.latency)} | ${verified} |`,
+        `**${formatRatio(r.ratio)}x** | ${targetText(r)} | ${pct(r.subject.latency)} | ${pct(r.baseline.latency)} | ${verified} |`,
     );
   }
+  lines.push(...costOfTiersTable(doc.results));
   for (const e of doc.errors) lines.push('', `Suite ${e.suite} failed: ${e.message.split('\n')[0]}`);
   return lines.join('\n');
+}
+
+/**
+ * The cases measured twice in the run, side by side: tiers off and defaults (their ratios against
+ * the same-run baseline) and the cost of the tiers (defaults / tiers off). Empty when no case
+ * has a defaults twin.
+ */
+export function costOfTiersTable(results: readonly BenchResult[]): string[] {
+  const rows: string[] = [];
+  for (const r of results) {
+    const cost = r.costOfTiers;
+    if (cost === undefined) continue;
+    const twin = cost.tiersOff === 'baseline' ? null : results.find((x) => x.suite === r.suite && x.case === cost.tiersOff);
+    const offRate = twin === null ? r.baseline : twin?.subject;
+    if (offRate === undefined) continue;
+    const offRatio = twin === null ? '(the baseline)' : `${formatRatio(twin!.ratio)}x`;
+    const stem = r.case.replace(/, defaults$/, '');
+    const wall = cost.wallRatio === undefined ? '' : ` (wall ${formatRatio(cost.wallRatio)}x)`;
+    rows.push(
+      `| ${r.suite} | ${stem} | ${formatRate(offRate.ratePerSec)}, ${offRatio} | ${formatRate(r.subject.ratePerSec)}, ${twin === null ? '-' : `${formatRatio(r.ratio)}x`} | **${formatRatio(cost.ratio)}x**${wall} |`,
+    );
+  }
+  if (rows.length === 0) return [];
+  return [
+    '',
+    'Cost of the tiers, same run: each case at default options (Tier 1 and the local-directory Tier 2 on) and with `tier1: { enabled: false }`; ' +
+      'the ratio after each rate is against the case\'s baseline above; the last column is defaults / tiers off.',
+    '',
+    '| suite | case | tiers off | defaults | cost of the tiers |',
+    '|---|---|---|---|---|',
+    ...rows,
+  ];
 }
 
 /** Replaces (or appends) the block of `tool` in the Markdown text. */
@@ -116,7 +149,7 @@ function throughputPanel(results: BenchResult[], top: number): [string, number] 
     const missed = r.targets.some((t) => !t.met);
     out.push(text(LABEL - 8, y + 15, label(r, 70), 'text-anchor="end" font-size="11"'));
     out.push(`<rect x="${LABEL}" y="${y + 3}" width="${width.toFixed(1)}" height="${ROW - 6}" fill="${missed ? COLORS.missed : COLORS.subject}"/>`);
-    out.push(text(LABEL + width + 6, y + 15, `${r.ratio.toFixed(2)}x`));
+    out.push(text(LABEL + width + 6, y + 15, `${formatRatio(r.ratio)}x`));
     for (const t of r.targets) {
       const want = ratioFloor(t);
       if (want === null) continue;

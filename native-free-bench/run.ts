@@ -15,7 +15,8 @@
  * file mapped into the process is listed from /proc/self/maps, which also catches an addon loaded
  * inside a worker thread (a worker has its own `process`, so the wrapper does not see it; see
  * addons.ts). Any addon found is reported and fails the run. The suites open their managers with
- * Tier 1 off for that reason (fixtures.ts TIER1_OFF): compression would load zstd in a worker.
+ * Tier 1 off for that reason (fixtures.ts TIERS_OFF): compression would load zstd in a worker. The
+ * same suites run again at default options, beside their tiers-off twins, in native-codec-bench.
  */
 const nativeAddons: string[] = [];
 const dlopen = process.dlopen.bind(process);
@@ -36,6 +37,10 @@ process.exitCode = await runBenchmarks({
     (await import('./many-streams.js')).manyStreams,
     (await import('./recovery.js')).recovery,
     (await import('./metrics-overhead.js')).metricsOverhead,
+    (await import('./first-touch.js')).firstTouch,
+    (await import('./cold-start.js')).coldStart,
+    (await import('./low-rate.js')).lowRate,
+    (await import('./http-audit.js')).httpAudit,
   ],
   addonsAllowed: false,
   dlopenSeen: nativeAddons,

@@ -76,6 +76,25 @@ export interface Target {
   met: boolean;
 }
 
+/**
+ * Which engine configuration a case measured: `off` is `tier1: { enabled: false }` (no compression,
+ * no Tier 2: what native-free-bench runs, since compression loads the zstd addon), `defaults` is no
+ * `tier1`/`tier2` option at all (zstd Tier 1 and the embedded local-directory Tier 2 on).
+ */
+export type TiersSetting = 'off' | 'defaults';
+
+/**
+ * The cost of the tiers, on a case measured at defaults: its rate / the rate of its tiers-off twin
+ * in the same run (1.0 = the tiers cost nothing; 0.25 = defaults run at a quarter of tiers off).
+ */
+export interface CostOfTiers {
+  ratio: number;
+  /** Where the tiers-off figure comes from: the twin's case name, or `baseline` when it is this case's baseline. */
+  tiersOff: string;
+  /** The same ratio on wall time (WouldBlock waits included), when the case's rate excludes them. */
+  wallRatio?: number;
+}
+
 /** What a suite reports for one case. `ratio` = subject / baseline, higher is better. */
 export interface BenchResult {
   suite: string;
@@ -89,6 +108,10 @@ export interface BenchResult {
   verified: Verification[];
   /** Short lines shown under the table (headline figures that are not rates). */
   notes: string[];
+  /** The engine configuration of the subject (absent: tiers off, the native-free-bench rule). */
+  tiers?: TiersSetting;
+  /** Set on a defaults case that has a tiers-off twin in the same run (see {@link pairTwins}). */
+  costOfTiers?: CostOfTiers;
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -292,6 +315,28 @@ export function ratioResult(init: Omit<BenchResult, 'ratio'> & { ratio?: number 
   return { ...init, ratio };
 }
 
+/**
+ * Marks the defaults twin of each tiers-off case with the cost of the tiers: results of one suite
+ * whose cases differ only by their tiers label (`<case>, tiers off` and `<case>, defaults`) are
+ * twins. Returns the results, changed in place.
+ */
+export function pairTwins(results: BenchResult[]): BenchResult[] {
+  for (const r of results) {
+    if (r.tiers !== 'defaults' || r.costOfTiers !== undefined) continue;
+    const stem = r.case.replace(/, defaults$/, '');
+    const twin = results.find((x) => x.suite === r.suite && x.tiers === 'off' && x.case.replace(/, tiers off$/, '') === stem);
+    if (twin === undefined || twin.subject.ratePerSec <= 0) continue;
+    const cost: CostOfTiers = { ratio: r.subject.ratePerSec / twin.subject.ratePerSec, tiersOff: twin.case };
+    const wall = r.subject.extra['sustainedPerSec'];
+    const twinWall = twin.subject.extra['sustainedPerSec'];
+    if (wall !== undefined && twinWall !== undefined && twinWall > 0 && (r.subject.extra['stalls'] ?? 0) + (twin.subject.extra['stalls'] ?? 0) > 0) {
+      cost.wallRatio = wall / twinWall;
+    }
+    r.costOfTiers = cost;
+  }
+  return results;
+}
+
 export function atLeast(name: string, want: number, actual: number, unit = ''): Target {
   return { name, want: `>= ${want}${unit}`, actual, met: actual >= want };
 }
@@ -311,6 +356,11 @@ export function formatRate(perSec: number): string {
   if (perSec >= 1e6) return `${(perSec / 1e6).toFixed(2)} M/s`;
   if (perSec >= 1e3) return `${(perSec / 1e3).toFixed(1)} k/s`;
   return `${perSec.toFixed(0)} /s`;
+}
+
+/** A ratio with two decimals, or two significant digits below 0.01 (0.0012), so a collapse does not print as 0.00. */
+export function formatRatio(x: number): string {
+  return x !== 0 && Math.abs(x) < 0.01 ? x.toPrecision(2) : x.toFixed(2);
 }
 
 export function formatNs(ns: number): string {
@@ -353,7 +403,7 @@ export function formatResults(results: BenchResult[]): string {
         side === 'subject' ? r.case : '',
         m.name,
         formatRate(m.ratePerSec),
-        side === 'subject' ? `${r.ratio.toFixed(2)}x` : '1.00x',
+        side === 'subject' ? `${formatRatio(r.ratio)}x` : '1.00x',
         percentiles(m.latency),
         m.latency.per,
         `${(m.elapsedMs / 1000).toFixed(2)} s`,
@@ -366,6 +416,7 @@ export function formatResults(results: BenchResult[]): string {
   for (const r of results) {
     const targets = r.targets.map((t) => `${t.name} ${fmtNum(t.actual)} (want ${t.want}) ${t.met ? 'met' : 'MISSED'}`);
     out.push(`${r.suite} ${r.case}: ${targets.join('; ')}`);
+    if (r.costOfTiers !== undefined) out.push(`  cost of the tiers: ${costText(r.costOfTiers)}`);
     for (const note of r.notes) out.push(`  ${note}`);
     for (const v of r.verified) {
       out.push(`  verify ${v.what}: ${v.ok ? 'ok' : 'FAILED'} — expected ${v.expected}, found ${v.found} (${v.how})`);
@@ -376,5 +427,11 @@ export function formatResults(results: BenchResult[]): string {
 
 function fmtNum(x: number): string {
   if (Math.abs(x) >= 1000) return formatCount(Math.round(x));
-  return Number.isInteger(x) ? String(x) : x.toFixed(3);
+  return Number.isInteger(x) ? String(x) : Math.abs(x) < 0.001 ? x.toPrecision(2) : x.toFixed(3);
+}
+
+/** `0.23x of tiers off (wall time, WouldBlock waits included: 0.21x)`. */
+export function costText(c: CostOfTiers): string {
+  const against = c.tiersOff === 'baseline' ? 'of the tiers-off baseline' : `of "${c.tiersOff}"`;
+  return `defaults ${formatRatio(c.ratio)}x ${against}${c.wallRatio === undefined ? '' : ` (wall time, WouldBlock waits included: ${formatRatio(c.wallRatio)}x)`}`;
 }

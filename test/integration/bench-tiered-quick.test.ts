@@ -16,7 +16,9 @@ import type { BenchResult } from '../../native-free-bench/shared.js';
 
 const run = promisify(execFile);
 const RUNNER = fileURLToPath(new URL('../../native-codec-bench/run.js', import.meta.url));
-const SUITES = ['tiered-ingest', 'point-read', 'cold-scan', 'tier2-cold-read', 'tier2-upload'];
+const SUITES = ['tiered-ingest', 'point-read', 'cold-scan', 'tier2-cold-read', 'tier2-upload', 'burst', 'sustained'];
+/** native-free-bench's suites, run here at tiers off and at defaults side by side (issue #12). */
+const TWINNED = ['append-sync', 'append-async', 'durable', 'many-streams', 'first-touch', 'cold-start', 'low-rate', 'http-audit'];
 
 interface BenchDocument {
   mode: string;
@@ -26,15 +28,15 @@ interface BenchDocument {
   results: BenchResult[];
 }
 
-test('bench:tiered --quick --json: every suite reports a positive ratio and verified counts', { timeout: 300_000 }, async () => {
-  const { stdout } = await run(process.execPath, [RUNNER, '--quick', '--json'], { timeout: 290_000, maxBuffer: 16 * 1024 * 1024 });
+test('bench:tiered --quick --json: every suite reports a positive ratio and verified counts', { timeout: 720_000 }, async () => {
+  const { stdout } = await run(process.execPath, [RUNNER, '--quick', '--json'], { timeout: 700_000, maxBuffer: 64 * 1024 * 1024 });
   const doc = JSON.parse(stdout) as BenchDocument;
   assert.equal(doc.mode, 'quick');
-  assert.deepEqual(doc.suites, SUITES);
+  assert.deepEqual(doc.suites, [...SUITES, ...TWINNED]);
   assert.deepEqual(doc.errors, []);
   assert.ok(doc.machine.cores > 0 && doc.machine.node.startsWith('v'));
 
-  for (const suite of SUITES) {
+  for (const suite of [...SUITES, ...TWINNED]) {
     const results = doc.results.filter((r) => r.suite === suite);
     assert.ok(results.length > 0, `suite ${suite} produced no result`);
     for (const r of results) {
@@ -45,7 +47,9 @@ test('bench:tiered --quick --json: every suite reports a positive ratio and veri
         const l = m.latency;
         assert.ok(l.count > 0 && l.p50 > 0 && l.p50 <= l.p99 && l.p99 <= l.p999 && l.p999 <= l.max, `${label} ${m.name}: percentiles ${JSON.stringify(l)}`);
       }
-      for (const side of ['subject', 'baseline']) assert.ok(r.verified.some((v) => v.what === side), `${label}: ${side} not verified`);
+      // The Tier 1/2 suites and burst/sustained write on both sides; the twins' baselines are checked by native-free-bench's test.
+      const sides = SUITES.includes(r.suite) ? ['subject', 'baseline'] : ['subject'];
+      for (const side of sides) assert.ok(r.verified.some((v) => v.what === side), `${label}: ${side} not verified`);
       for (const v of r.verified) {
         assert.ok(v.ok && v.expected > 0 && v.found === v.expected, `${label} ${v.what}: expected ${v.expected}, found ${v.found} (${v.how})`);
       }
@@ -62,6 +66,35 @@ test('bench:tiered --quick --json: every suite reports a positive ratio and veri
     assert.ok(ratio > 2 && ratio < 20, `${m.name}: compression ratio ${ratio}`);
   }
   assert.equal(doc.results.filter((r) => r.suite === 'cold-scan').length, 2, 'cold-scan: log.read() and reader.next() cases');
+  // Issue #12: defaults against tiers off. burst and sustained are that comparison (target, cost,
+  // WouldBlock by kind, a real compression ratio for sustained); every twinned suite reports each
+  // case at tiers off and at defaults, the defaults one with the cost of the tiers.
+  for (const suite of ['burst', 'sustained']) {
+    const [r, ...rest] = doc.results.filter((x) => x.suite === suite);
+    assert.ok(r !== undefined && rest.length === 0, `${suite}: one case`);
+    assert.equal(r.targets.length, 1, `${suite}: target`);
+    assert.deepEqual(r.costOfTiers, { ratio: r.ratio, tiersOff: 'baseline' });
+    assert.ok(r.subject.extra['includingClosePerSec']! > 0 && r.baseline.extra['includingClosePerSec']! > 0, `${suite}: rate including close`);
+    assert.ok(Object.keys(r.subject.extra).some((k) => k.startsWith('wouldBlock.')), `${suite}: WouldBlock by kind`);
+  }
+  const sustained = doc.results.find((r) => r.suite === 'sustained')!;
+  assert.ok(sustained.subject.extra['compressionRatio']! > 1.5, `sustained: compression ratio ${sustained.subject.extra['compressionRatio']}`);
+  for (const suite of TWINNED) {
+    const results = doc.results.filter((r) => r.suite === suite);
+    const off = results.filter((r) => r.tiers === 'off');
+    const def = results.filter((r) => r.tiers === 'defaults');
+    assert.ok(off.length > 0 && off.length === def.length && off.length + def.length === results.length, `${suite}: tiers-off and defaults cases in pairs`);
+    for (const r of off) assert.ok(r.case.endsWith(', tiers off'), `${suite}: ${r.case}`);
+    for (const r of def) {
+      assert.ok(r.case.endsWith(', defaults'), `${suite}: ${r.case}`);
+      assert.ok(r.costOfTiers !== undefined && r.costOfTiers.ratio > 0, `${suite} ${r.case}: cost of the tiers`);
+      assert.ok(off.some((o) => o.case === r.costOfTiers!.tiersOff), `${suite} ${r.case}: twin ${r.costOfTiers!.tiersOff}`);
+    }
+  }
+  // Tier 2 objects are counted for many streams at defaults.
+  for (const r of doc.results.filter((x) => x.suite === 'many-streams' && x.tiers === 'defaults' && x.case.includes('default arena'))) {
+    assert.ok(r.subject.extra['tier2Objects']! > 0, `${r.case}: Tier 2 objects counted`);
+  }
   // Tier 2: index-warm and index-cold reads against the frame GET (the 1.5x target), and the
   // index-cold read against the same GETs done raw; uploads against PutObject and PutObject + HEAD.
   const coldRead = doc.results.filter((r) => r.suite === 'tier2-cold-read');
