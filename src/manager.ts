@@ -61,6 +61,11 @@ export interface ManagerStats {
   slots: number;
   segmentBytes: number;
   arena: ReturnType<Arena['occupancy']>;
+  /**
+   * Segments the flush worker has open (active, parked, or sealing): entries of the shared segment
+   * table in use, of MAX_OPEN_SEGMENTS (65,536); past that, new segments wait (WouldBlock `admission`).
+   */
+  openSegments: number;
   recovery: {
     trustedSegments: number;
     scannedSegments: number;
@@ -342,6 +347,7 @@ export class AofManager {
       ...figures, // streams, arena (the same occupancy arenaUtilisation was read with), and the rest
       slots: this.#arena.slotCount,
       segmentBytes: this.#arena.segmentBytes,
+      openSegments: this.#arena.segments.size,
       recovery: { ...this.#recovery },
       manifest: { ...this.#replay },
       tier1: { ...figures.tier1 },

@@ -89,6 +89,9 @@ describe('200 streams over 8 arena slots, round-robin', () => {
       assert.ok(stats.arena.active + stats.arena.retiring <= 8);
       // Far more streams than slots: most streams are parked now, none was sealed for room.
       assert.ok(logs.filter((log) => logCore(log).describe().parked).length >= STREAMS - 8);
+      // Sealed segments (full ones) gave their table entries back: one open segment per stream.
+      await manager.settle();
+      assert.equal(manager.stats().openSegments, STREAMS);
       await manager.close();
 
       for (let s = 0; s < STREAMS; s++) {
