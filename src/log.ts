@@ -4,14 +4,22 @@
  * The append hot path (`#tryAppend`) writes one frame into the active slot with typed-array stores
  * and a `Uint8Array.set`, publishes it with `Atomics.store`, and rings the flusher's doorbell. It
  * allocates nothing, creates no promise, makes no syscall and computes no CRC (the flush worker
- * does). Everything else — rollover, admission, waiting — is the slow path, taken once per segment.
+ * does). Everything else — rollover, admission, unparking, waiting — is the slow path, taken once
+ * per segment, or once per park.
+ *
+ * Parking (docs/tier0-windows.md, stage 1): when the arena is full, the manager parks another
+ * stream's active segment instead of sealing it. The segment stays active and its file open; its
+ * slot is written out and becomes an evictable cache entry; the log's capacity drops to 0, so its
+ * next append takes the slow path and takes a slot again (the same slot if still resident, else a
+ * new one into which the read path loads the written prefix). Segments seal by size or at close.
  *
  * The async API is a loop over the sync one: `append` tries `#tryAppend`; when that reports
  * "would block" the payload joins a FIFO queue that retries after each coordinator wake-up, so
  * async appends keep their call order and a sync append cannot overtake a queued one.
  */
 import type { Arena } from './arena/arena.js';
-import { S_DURABLE_COUNT, S_WRITE_LEN, SlotState, slotWord } from './arena/layout.js';
+import type { SegmentTable } from './arena/segment-table.js';
+import { S_FLUSHED_LEN, S_WRITE_LEN, SegState, SlotState, slotWord } from './arena/layout.js';
 import { maxPayloadBytes, type ResolvedConfig } from './config.js';
 import type { Coordinator } from './coordinator/coordinator.js';
 import { AofError, ErrorCode, WouldBlockError, WouldBlockKind, type WouldBlockKindValue } from './errors.js';
@@ -49,7 +57,7 @@ export interface LogContext {
   flusher: Flusher;
   coordinator: Coordinator;
   config: ResolvedConfig;
-  /** Seals another stream's active segment when the arena is full of active segments. */
+  /** Parks another stream's active segment when the arena is full of active segments. */
   relievePressure(requester: LogCore | null): void;
   /** Monotonic counter for ordering admissions. */
   tick(): number;
@@ -77,6 +85,7 @@ export class LogCore implements StreamView {
   readonly #u32: Uint32Array;
   readonly #f64: Float64Array;
   readonly #ctrl: Int32Array;
+  readonly #table: SegmentTable;
   readonly #flusher: Flusher;
   readonly #segmentBytes: number;
   readonly #fsyncAlways: boolean;
@@ -92,8 +101,8 @@ export class LogCore implements StreamView {
   // Active segment, unpacked into fields for the hot path.
   #active: Segment | null = null;
   #base = 0; // byte offset of the active slot's data in the SAB
-  #writeOff = 0; // bytes used in the active slot
-  #capacity = 0; // 0 when there is no active segment, so the first append takes the slow path
+  #writeOff = 0; // bytes used in the active segment (kept while it is parked)
+  #capacity = 0; // 0 without an active segment or while it is parked, so the next append takes the slow path
   #writeLenIndex = 0;
   #activatedAt = -1;
   #blockedKind: WouldBlockKindValue = WouldBlockKind.ADMISSION;
@@ -120,6 +129,7 @@ export class LogCore implements StreamView {
     this.#u32 = ctx.arena.u32;
     this.#f64 = ctx.arena.f64;
     this.#ctrl = ctx.arena.ctrl;
+    this.#table = ctx.arena.segments;
     this.#flusher = ctx.flusher;
     this.#segmentBytes = ctx.config.segmentBytes;
     this.#fsyncAlways = ctx.config.fsync === 'always';
@@ -169,22 +179,26 @@ export class LogCore implements StreamView {
 
   /**
    * Highest id such that it and every id below it survive `kill -9` (-1 when none does). Read live
-   * from shared memory: no waiting, no allocation.
+   * from shared memory (the segment table, which outlives slots: a parked segment's count is there
+   * whether or not it still has a slot): no waiting, no allocation.
    */
   get durableId(): number {
     const pending = this.#undurable;
     while (pending.length > 0 && this.#fullyDurable(pending[0]!)) pending.shift();
     for (const seg of pending) {
       if (this.#fullyDurable(seg)) continue;
-      const durable = Atomics.load(this.#ctrl, slotWord(seg.slot, S_DURABLE_COUNT));
+      const durable = this.#table.durableCount(seg.handle);
       if (durable < seg.count) return seg.baseId + durable - 1;
     }
     return this.#nextId - 1;
   }
 
-  /** Sealed and CLEAN (or evicted, which only happens to CLEAN slots): footer and data are on disk. */
+  /**
+   * Sealed, footer and data on disk: the table entry says SEALED, or was already released (Tier 1
+   * releases it once it read SEALED, in the same step as it clears `seg.handle`).
+   */
   #fullyDurable(seg: Segment): boolean {
-    return seg.sealed && (seg.slot < 0 || this.#arena.state(seg.slot) === SlotState.CLEAN);
+    return seg.sealed && (seg.handle < 0 || this.#table.state(seg.handle) === SegState.SEALED);
   }
 
   /**
@@ -314,13 +328,18 @@ export class LogCore implements StreamView {
   // Slow path
 
   /**
-   * Seals the active segment if any and admits a new one. False when no slot is available.
-   * `length` (the payload's) only feeds the RECORD_TOO_LARGE message: the check is on the frame.
+   * Makes room for a frame of `frame` bytes: unparks the active segment if it was parked and the
+   * frame fits in it, else seals it (if any) and admits a new one. False when the append must wait
+   * (the reason in #blockedKind). `length` (the payload's) only feeds the RECORD_TOO_LARGE message:
+   * the check is on the frame.
    */
   #rollover(frame: number, length: number): boolean {
     if (frame > this.#segmentBytes) throw this.#tooLarge(length);
-    const hadActive = this.#active !== null;
-    if (hadActive) this.sealActive();
+    const active = this.#active;
+    if (active !== null) {
+      if (active.parked && this.#writeOff + frame <= this.#segmentBytes) return this.#unpark(active);
+      this.sealActive();
+    }
     // Checked once per segment, never per record: the local disk must not outgrow the Tier 1
     // budget while Tier 2 cannot take the data (an outage). The sealed segment above is safe.
     if (this.#ctx.tier2Blocked()) {
@@ -332,10 +351,17 @@ export class LogCore implements StreamView {
       this.#blockedKind = WouldBlockKind.ROLLOVER;
       return false;
     }
-    const seg = new Segment(this.#nextId, segmentPath(this.#dir, this.#nextId), tier1Path(this.#dir, this.#nextId), 0, 0, false);
+    // Every segment table entry is in use (MAX_OPEN_SEGMENTS open segments): wait for a seal.
+    const handle = this.#table.alloc();
+    if (handle < 0) {
+      this.#blockedKind = WouldBlockKind.ADMISSION;
+      return false;
+    }
+    const seg = new Segment(this.#nextId, segmentPath(this.#dir, this.#nextId), tier1Path(this.#dir, this.#nextId), 0, 0, false, handle);
     const slot = this.#arena.acquire(seg, SlotState.ACTIVE);
     if (slot < 0) {
-      this.#blockedKind = hadActive ? WouldBlockKind.ROLLOVER : WouldBlockKind.ADMISSION;
+      this.#table.free(handle);
+      this.#blockedKind = active !== null ? WouldBlockKind.ROLLOVER : WouldBlockKind.ADMISSION;
       this.#ctx.relievePressure(this);
       return false;
     }
@@ -343,25 +369,100 @@ export class LogCore implements StreamView {
     this.#segments.push(seg);
     this.#undurable.push(seg);
     this.#active = seg;
-    this.#base = this.#arena.base(slot);
     this.#writeOff = 0;
+    this.#activate(slot);
+    this.#flusher.open(handle, slot, seg.path, seg.baseId);
+    return true;
+  }
+
+  /** Points the hot path at `slot` (the active segment's), at the current #writeOff. */
+  #activate(slot: number): void {
+    this.#base = this.#arena.base(slot);
     this.#capacity = this.#segmentBytes;
     this.#writeLenIndex = slotWord(slot, S_WRITE_LEN);
     this.#activatedAt = this.#ctx.tick();
-    this.#flusher.open(slot, seg.path, seg.baseId);
+  }
+
+  /**
+   * Arena pressure (the manager's relief): the active segment gives its slot up without being
+   * sealed. The slot goes RETIRING (every WRITE_LEN store came before: this thread made them); the
+   * flush worker writes what is published, detaches the slot and hands it back CLEAN, evictable,
+   * keeping the file open. Capacity 0 sends the next append to {@link #unpark}.
+   */
+  park(): void {
+    const seg = this.#active;
+    if (seg === null || seg.parked) return;
+    seg.apply({ type: SegmentEventType.PARKED });
+    this.#arena.setState(seg.slot, SlotState.RETIRING);
+    this.#flusher.wake();
+    this.#capacity = 0;
+  }
+
+  /**
+   * The parked segment takes a slot again. Its own slot if still resident: RETIRING (the flusher
+   * has not detached it; the exchange makes sure it will not) or CLEAN (detached: the slot words are
+   * set to the written length from the segment table and the flusher re-attaches it). Evicted: the
+   * read path loads the written prefix into a new slot (each frame's CRC checked by a worker) and
+   * this returns false meanwhile (WouldBlock `admission`); the retry after the load finds it CLEAN.
+   * @throws the load's failure (AOF_ERR_CORRUPT for good; others once, the next call loads again)
+   */
+  #unpark(seg: Segment): boolean {
+    if (seg.slot < 0) {
+      const failure = seg.error;
+      if (failure !== null) {
+        if (failure.code !== ErrorCode.CORRUPT) seg.apply({ type: SegmentEventType.ERROR_CLEARED });
+        throw failure;
+      }
+      this.#ctx.read.ensureResident(this.#name, seg);
+      if (seg.slot < 0) {
+        this.#blockedKind = WouldBlockKind.ADMISSION;
+        return false;
+      }
+    }
+    const slot = seg.slot;
+    const found = this.#arena.exchangeState(slot, SlotState.RETIRING, SlotState.ACTIVE);
+    if (found === SlotState.CLEAN) {
+      const written = this.#table.flushedLen(seg.handle);
+      if (written !== this.#writeOff) {
+        throw new AofError(ErrorCode.INTERNAL, `stream ${this.#name}: parked segment ${seg.baseId} has ${written} bytes written, ${this.#writeOff} appended`, {
+          details: { baseId: seg.baseId, written, appended: this.#writeOff },
+        });
+      }
+      // Not attached in the flusher: this thread owns the words until the attach command.
+      this.#arena.setWord(slot, S_WRITE_LEN, written);
+      this.#arena.setWord(slot, S_FLUSHED_LEN, written);
+      this.#arena.setState(slot, SlotState.ACTIVE);
+      this.#flusher.attach(seg.handle, slot);
+    } else if (found !== SlotState.RETIRING) {
+      // FAILED: the flusher failed the segment; the manager's coded failure follows.
+      throw this.#writeError ?? new AofError(ErrorCode.IO, `stream ${this.#name}: the flush worker failed segment ${seg.baseId} (slot state ${found})`, { details: { baseId: seg.baseId, slotState: found } });
+    }
+    seg.apply({ type: SegmentEventType.UNPARKED });
+    this.#arena.touch(slot);
+    this.#activate(slot);
     return true;
   }
 
   /**
-   * Seals the active segment: no more records go into it; the flush worker writes its
-   * footer and then hands the slot back as CLEAN. Called on rollover, under arena pressure, and on
-   * close.
+   * Seals the active segment: no more records go into it; the flush worker writes its footer and
+   * fsyncs, then marks its table entry SEALED (and hands its slot back as CLEAN). Called on
+   * rollover (the segment is full) and on close, never under arena pressure (that parks). A parked
+   * segment is sealed where it is: in its slot if the flusher has not detached it yet, else by
+   * command, without loading it back.
    */
   sealActive(): void {
     const seg = this.#active;
     if (seg === null) return;
+    const parked = seg.parked;
     seg.apply({ type: SegmentEventType.SEALING, dataBytes: this.#writeOff });
-    this.#arena.setState(seg.slot, SlotState.SEALING);
+    this.#table.markSealing(seg.handle);
+    if (!parked) {
+      this.#arena.setState(seg.slot, SlotState.SEALING);
+    } else {
+      const found = seg.slot < 0 ? SlotState.CLEAN : this.#arena.exchangeState(seg.slot, SlotState.RETIRING, SlotState.SEALING);
+      // CLEAN: detached. FAILED: nothing to seal; the failure is the manager's.
+      if (found === SlotState.CLEAN) this.#flusher.seal(seg.handle);
+    }
     this.#flusher.wake();
     this.#ctx.tier1.onSealing(this.name, seg);
     this.#active = null;
@@ -369,9 +470,12 @@ export class LogCore implements StreamView {
     this.#writeOff = 0;
   }
 
-  /** When the active segment was admitted (manager tick), or -1 without one: pressure relief seals the oldest. */
+  /**
+   * When the active segment was admitted or last unparked (manager tick), or -1 without one or
+   * while it is parked: pressure relief parks the oldest.
+   */
   get activatedAt(): number {
-    return this.#active === null ? -1 : this.#activatedAt;
+    return this.#active === null || this.#active.parked ? -1 : this.#activatedAt;
   }
 
   /** The payload's own length is reported, not its padded frame (which users never see). */
@@ -391,7 +495,7 @@ export class LogCore implements StreamView {
         ? 'Tier 2 is behind and the local Tier 1 budget is full of segments not uploaded yet'
         : this.#blockedKind === WouldBlockKind.ROLLOVER
           ? 'the active segment is full and no arena slot is free for the next one'
-          : 'no arena slot is free for a new segment';
+          : 'no arena slot is free for its segment yet';
     return new WouldBlockError(this.#blockedKind, `stream ${this.name}: ${why}; retry later or use append()`);
   }
 
@@ -542,10 +646,10 @@ export class LogCore implements StreamView {
   }
 
   /** Number of segments and whether any is still being written, for stats/tests. */
-  describe(): { segments: number; resident: number; active: boolean } {
+  describe(): { segments: number; resident: number; active: boolean; parked: boolean } {
     let resident = 0;
     for (const seg of this.#segments) if (seg.slot >= 0) resident++;
-    return { segments: this.#segments.length, resident, active: this.#active !== null };
+    return { segments: this.#segments.length, resident, active: this.#active !== null, parked: this.#active?.parked ?? false };
   }
 }
 

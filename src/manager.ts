@@ -61,6 +61,11 @@ export interface ManagerStats {
   slots: number;
   segmentBytes: number;
   arena: ReturnType<Arena['occupancy']>;
+  /**
+   * Segments the flush worker has open (active, parked, or sealing): entries of the shared segment
+   * table in use, of MAX_OPEN_SEGMENTS (65,536); past that, new segments wait (WouldBlock `admission`).
+   */
+  openSegments: number;
   recovery: {
     trustedSegments: number;
     scannedSegments: number;
@@ -87,7 +92,7 @@ export interface ManagerStats {
   wouldBlock: Record<WouldBlockKindValue, number>;
   /** Latency histograms: sampled admission, flush-worker fsyncs, Tier 1 frame hydrations. */
   latency: { admission: HistogramSnapshot; fsync: HistogramSnapshot; hydration: HistogramSnapshot };
-  /** Queue depths: flush (slots with unwritten bytes or sealing), compress, upload, hydrate. */
+  /** Queue depths: flush (slots with unwritten bytes, sealing or retiring), compress, upload, hydrate. */
   queues: { flush: number; compress: number; upload: number; hydrate: number };
   /** Segments of the open streams by tier and residency state. */
   segments: SegmentCounts;
@@ -342,6 +347,7 @@ export class AofManager {
       ...figures, // streams, arena (the same occupancy arenaUtilisation was read with), and the rest
       slots: this.#arena.slotCount,
       segmentBytes: this.#arena.segmentBytes,
+      openSegments: this.#arena.segments.size,
       recovery: { ...this.#recovery },
       manifest: { ...this.#replay },
       tier1: { ...figures.tier1 },
@@ -412,7 +418,7 @@ export class AofManager {
    */
   async settle(): Promise<void> {
     this.#checkOpen();
-    while (this.#arena.occupancy().sealing > 0 && this.#failure === null) await this.#coordinator.nextChange();
+    while (this.#sealsPending() && this.#failure === null) await this.#coordinator.nextChange();
     await this.#tier1.drain();
     await this.#tier2?.drain();
     await this.#replica?.sync();
@@ -484,7 +490,7 @@ export class AofManager {
     for (const log of open) log.closeReaders();
     if (this.#retentionTimer !== null) clearInterval(this.#retentionTimer);
     await this.#background.drain();
-    while (this.#failure === null && this.#arena.occupancy().sealing > 0) await this.#coordinator.nextChange();
+    while (this.#failure === null && this.#sealsPending()) await this.#coordinator.nextChange();
     await this.#read.close(); // readers are closed: finishes loads and fills under way, stops the pool
     await this.#tier1.close(); // records the last seals, finishes queued compressions
     await this.#tier2?.close(); // uploads what the store accepts; the rest waits for the next open
@@ -558,7 +564,7 @@ export class AofManager {
     const settled = (seg: Segment): boolean => {
       if (tier2 !== null) return seg.uploaded && !seg.recaching;
       if (this.config.tier1.enabled) return seg.tier === SegmentTier.TIER1;
-      return seg.slot < 0 || this.#arena.state(seg.slot) === SlotState.CLEAN;
+      return seg.handle < 0; // sealed, footer durable, its table entry released
     };
     for (const log of this.#logs) {
       const policy = this.#retentionPolicy.get(log) ?? {};
@@ -627,23 +633,33 @@ export class AofManager {
     if (this.#closing !== null) throw AofError.closed('manager');
   }
 
+  /** Seals asked for whose footer is not durable yet (attached or parked segments alike). */
+  #sealsPending(): boolean {
+    return this.#arena.segments.sealsPending() > 0;
+  }
+
   /**
-   * Every slot is taken. Seal the oldest active segment of another stream so its slot becomes
-   * reusable once durable — unless enough slots are already on their way to becoming free: at
-   * most a quarter of the arena seals at once (one flusher pass seals them all, so many streams
-   * contending for few slots move in batches rather than one fsync at a time).
-   * `requester` is excluded (a writer must not seal itself); null for a reader's hydration, whose
-   * own stream's active segment may be sealed too.
+   * Every slot is taken. Park the oldest active segments of other streams (admitted or unparked
+   * longest ago): their slots are written out and become reusable without a footer or an fsync,
+   * and the segments stay active, their files open (segments seal by size, never because another
+   * stream needs room). Up to a quarter of the arena retires, seals or loads at once, and relief
+   * tops the retiring up to that in one go: one flusher pass retires them all, so with many
+   * streams taking turns the next few requesters find a CLEAN slot without waiting for the
+   * flusher (2,000 streams round-robin, one await append() at a time: ~290 appends/s parking one
+   * per call, ~900 topping up). A parked stream that appends before its slot is reused takes it
+   * straight back, so parking one too many is cheap.
+   * `requester` is excluded (a writer must not park itself); null for a load (a reader's, or a
+   * parked stream taking a slot again, which is parked already and so never picked).
    */
   #relievePressure(requester: LogCore | null): void {
     const occupancy = this.#arena.occupancy();
-    if (occupancy.sealing + occupancy.hydrating >= Math.max(1, this.#arena.slotCount >> 2)) return;
-    let oldest: LogCore | null = null;
-    for (const log of this.#logs) {
-      if (log === requester || log.activatedAt < 0) continue;
-      if (oldest === null || log.activatedAt < oldest.activatedAt) oldest = log;
-    }
-    oldest?.sealActive();
+    const room = Math.max(1, this.#arena.slotCount >> 2) - (occupancy.retiring + occupancy.sealing + occupancy.hydrating);
+    if (room <= 0) return;
+    // Only streams whose active segment holds an ACTIVE slot are candidates: at most slotCount.
+    const candidates: LogCore[] = [];
+    for (const log of this.#logs) if (log !== requester && log.activatedAt >= 0) candidates.push(log);
+    candidates.sort((a, b) => a.activatedAt - b.activatedAt);
+    for (let i = 0; i < room && i < candidates.length; i++) candidates[i]!.park();
   }
 
   /** A write failed (disk full, I/O error) or the worker died: stop accepting writes everywhere. */

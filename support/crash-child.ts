@@ -2,7 +2,7 @@
  * Child process for the kill -9 tests (spawned by test/integration/crash.test.ts and
  * test/integration/recovery.test.ts; not a test file itself).
  *
- *   node crash-child.js <root> <seed> [append|tier1|hold|tier2 <store dir>]
+ *   node crash-child.js <root> <seed> [append|tier1|hold|park|tier2 <store dir>]
  *
  * `append` (default): opens a manager on <root> with fsync 'always' and the small crash arena, opens
  * the CRASH_STREAMS and keeps many `await log.append()` calls in flight per stream, forever. It
@@ -24,6 +24,10 @@
  * `stats <json>` (cumulative Tier 2 and retention counters) so the parent can tell which
  * transitions the kills interrupted.
  *
+ * `park`: `append` on CRASH_PARK_STREAMS over the CRASH_PARK_TIER0 arena (twelve streams, four
+ * slots), one to three appends in flight per stream: streams keep parking each other's active
+ * segments and loading their own back, so the kill lands on parked segments (issue 12, stage 1).
+ *
  * `hold`: opens the manager (taking the root lock), prints `ready`, and idles until killed.
  *
  * Any unexpected outcome (an id other than the expected one, a rejected append) exits with code 2
@@ -31,12 +35,12 @@
  */
 import { AofManager, type AofManagerOptions } from '../src/index.js';
 import { seededRandom } from '../src/seeded-random.js';
-import { CRASH_STREAMS, CRASH_T2_RETENTION, CRASH_T2_TIER0, CRASH_T2_TIER1, CRASH_TIER0, CRASH_TIER1, crashPayload } from './crash-workload.js';
+import { CRASH_PARK_TIER0, CRASH_T2_RETENTION, CRASH_T2_TIER0, CRASH_T2_TIER1, CRASH_TIER0, CRASH_TIER1, crashPayload, crashStreams } from './crash-workload.js';
 import { sameBytes } from './tmp.js';
 
 const [root, seedArg, mode = 'append', storeDir] = process.argv.slice(2);
-if (root === undefined || seedArg === undefined || !['append', 'tier1', 'hold', 'tier2'].includes(mode) || (mode === 'tier2') !== (storeDir !== undefined)) {
-  process.stderr.write('usage: crash-child.js <root> <seed> [append|tier1|hold|tier2 <store dir>]\n');
+if (root === undefined || seedArg === undefined || !['append', 'tier1', 'hold', 'park', 'tier2'].includes(mode) || (mode === 'tier2') !== (storeDir !== undefined)) {
+  process.stderr.write('usage: crash-child.js <root> <seed> [append|tier1|hold|park|tier2 <store dir>]\n');
   process.exit(2);
 }
 const seed = Number(seedArg);
@@ -49,7 +53,9 @@ function die(message: string): never {
 const options: AofManagerOptions =
   mode === 'tier2'
     ? { root, tier0: CRASH_T2_TIER0, tier1: CRASH_T2_TIER1, tier2: { kind: 'fs', root: storeDir! }, retention: CRASH_T2_RETENTION, fsync: 'always' }
-    : { root, tier0: CRASH_TIER0, ...(mode === 'tier1' ? { tier1: CRASH_TIER1 } : {}), fsync: 'always' };
+    : mode === 'park'
+      ? { root, tier0: CRASH_PARK_TIER0, tier2: { kind: 'none' }, fsync: 'always' }
+      : { root, tier0: CRASH_TIER0, ...(mode === 'tier1' ? { tier1: CRASH_TIER1 } : {}), fsync: 'always' };
 const manager = await AofManager.open(options).catch((err: unknown) => die(`open failed: ${String(err)}`));
 
 if (mode === 'hold') {
@@ -57,7 +63,7 @@ if (mode === 'hold') {
   // Keeps the event loop (and so the lock) alive until the parent kills us.
   setInterval(() => undefined, 60_000);
 } else {
-  const logs = await Promise.all(CRASH_STREAMS.map((name) => manager.openStream(name))).catch((err: unknown) =>
+  const logs = await Promise.all(crashStreams(mode).map((name) => manager.openStream(name))).catch((err: unknown) =>
     die(`openStream failed: ${String(err)}`),
   );
   const rand = seededRandom(seed);
@@ -149,8 +155,9 @@ if (mode === 'hold') {
   }
 
   for (let stream = 0; stream < logs.length; stream++) {
-    // 2..17 appends in flight per stream: group commits of varied sizes.
-    const inFlight = 2 + Math.floor(rand() * 16);
+    // 2..17 appends in flight per stream: group commits of varied sizes (1..3 when parking, so
+    // that streams take turns in the slots rather than each holding a queue).
+    const inFlight = mode === 'park' ? 1 + Math.floor(rand() * 3) : 2 + Math.floor(rand() * 16);
     for (let i = 0; i < inFlight; i++) {
       writer(stream).catch((err: unknown) => die(`stream ${stream}: append rejected: ${String(err)}`));
     }

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { CRASH_STREAMS } from './crash-workload.js';
+import { crashStreams } from './crash-workload.js';
 
 const CHILD = fileURLToPath(new URL('./crash-child.js', import.meta.url));
 /** A child that never gets ready is a hang, not a slow machine. */
@@ -31,11 +31,11 @@ export interface ChildRun {
  * Runs the crash child in `mode` and kills it `killAfterMs` after `ready`. `tier2` mode needs
  * `storeDir`, the fs Tier 2 directory.
  */
-export function runCrashChild(root: string, seed: number, killAfterMs: number, mode: 'append' | 'tier1' | 'tier2' = 'append', storeDir?: string): Promise<ChildRun> {
+export function runCrashChild(root: string, seed: number, killAfterMs: number, mode: 'append' | 'tier1' | 'tier2' | 'park' = 'append', storeDir?: string): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
     const args = [CHILD, root, String(seed), mode, ...(storeDir === undefined ? [] : [storeDir])];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const run: ChildRun = { startIds: [], ready: false, maxAcked: CRASH_STREAMS.map(() => -1), acked: 0, signal: null, code: null, stderr: '', stats: null };
+    const run: ChildRun = { startIds: [], ready: false, maxAcked: crashStreams(mode).map(() => -1), acked: 0, signal: null, code: null, stderr: '', stats: null };
     let partial = '';
     let killTimer: NodeJS.Timeout | null = null;
     const readyTimer = setTimeout(() => child.kill('SIGKILL'), READY_TIMEOUT_MS);

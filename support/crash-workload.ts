@@ -16,6 +16,20 @@ export const CRASH_STREAMS = ['crash-a', 'crash-b'] as const;
 export const CRASH_TIER0 = { arenaBytes: 8 * 64 * 1024, segmentBytes: 64 * 1024 } as const;
 
 /**
+ * The crash child's `park` mode (test/integration/crash-park.test.ts): twelve streams over four
+ * slots, so the warm-up alone parks eight active segments and, from then on, nearly every append
+ * parks another stream's segment, retires its slot and loads its own written prefix back: a kill
+ * lands on parked segments with unsynced, retiring, evicted and reloading slots.
+ */
+export const CRASH_PARK_STREAMS = Array.from({ length: 12 }, (_, i) => `park-${String(i).padStart(2, '0')}`);
+export const CRASH_PARK_TIER0 = { arenaBytes: 4 * 16 * 1024, segmentBytes: 16 * 1024 } as const;
+
+/** The streams a crash child of `mode` writes (the parent sizes its bookkeeping by them). */
+export function crashStreams(mode: string): readonly string[] {
+  return mode === 'park' ? CRASH_PARK_STREAMS : CRASH_STREAMS;
+}
+
+/**
  * Tier 1 options of the crash child's `tier1` mode: 16 KiB zstd frames, so a 64 KiB segment is
  * four frames and a reader hydrates frame by frame.
  */

@@ -1,13 +1,19 @@
 /**
- * Flush worker: the only thread that writes segment files. It owns one file descriptor per slot
- * being written, and loops:
+ * Flush worker: the only thread that writes segment files. It keeps one record per open segment
+ * (fd, running CRC, counts, timestamps), keyed by the segment's handle in the shared segment table
+ * and attached to at most one arena slot at a time, and loops:
  *
- *   1. drain commands (receiveMessageOnPort: this thread never returns to its event loop);
- *   2. for every open slot, write the frames published since the last pass (WRITE_LEN), filling in
- *      each frame's CRC first (so the main thread never computes a CRC);
- *   3. fsync according to the policy (group commit: one fdatasync covers every frame written in
- *      the pass), publish DURABLE_LEN/DURABLE_COUNT;
- *   4. seal slots the main thread marked SEALING once fully written: footer, fsync, close, CLEAN;
+ *   1. drain commands (receiveMessageOnPort: this thread never returns to its event loop): open a
+ *      segment (create its file, attach it to a slot), attach a parked segment to a slot again,
+ *      seal a parked segment that has no slot;
+ *   2. for every attached slot, write the frames published since the last pass (WRITE_LEN), filling
+ *      in each frame's CRC first (so the main thread never computes a CRC);
+ *   3. seal slots the main thread marked SEALING once fully written (footer, fsync, close, CLEAN),
+ *      and detach slots it marked RETIRING once fully written (CLEAN, file kept open: the segment
+ *      is parked, not sealed);
+ *   4. fsync according to the policy every segment written and not yet synced, attached or not
+ *      (group commit: one fdatasync per file covers every frame written to it), publish
+ *      T_DURABLE_LEN/T_DURABLE_COUNT in the segment table;
  *   5. bump PROGRESS_EPOCH + notify, then sleep on WORK_EPOCH (with a timeout for 'interval').
  *
  * Why a dedicated thread and not a piscina task per flush: a flush is a tiny, latency-critical job
@@ -28,16 +34,20 @@ import {
   G_PROGRESS_EPOCH,
   G_SYNC_REQUEST,
   G_WORK_EPOCH,
-  S_DURABLE_COUNT,
-  S_DURABLE_LEN,
   S_FLUSHED_LEN,
   S_STATE,
   S_WRITE_LEN,
+  SegState,
   SlotState,
+  T_DURABLE_COUNT,
+  T_DURABLE_LEN,
+  T_FLUSHED_LEN,
+  T_STATE,
+  segWord,
   slotDataOffset,
   slotWord,
 } from '../src/arena/layout.js';
-import { AofError } from '../src/errors.js';
+import { AofError, ErrorCode } from '../src/errors.js';
 import { frameLength, readFramePayloadLength, readFrameTimestamp, sealFrameCrc } from '../src/format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, encodeFooterInto, encodeHeaderInto } from '../src/format/segment.js';
 import { fsyncHistogramView, recordFsync } from '../src/arena/fsync-histogram.js';
@@ -57,14 +67,15 @@ function timedDatasync(fd: number): void {
   recordFsync(fsyncHistogram, Number(process.hrtime.bigint() - t0));
 }
 
-/** What the worker knows about a slot it is writing. */
+/** What the worker knows about a segment whose file it has open. */
 interface OpenSegment {
-  slot: number;
+  handle: number; // entry in the shared segment table
   fd: number;
   path: string;
   baseId: number;
   createdAt: number;
-  base: number; // byte offset of the slot data in the SAB
+  slot: number; // attached slot, or -1 (parked, detached)
+  base: number; // byte offset of the attached slot's data in the SAB (slot byte i = data byte i)
   flushed: number; // bytes written to the file
   flushedCount: number;
   durable: number; // bytes fsynced
@@ -74,7 +85,12 @@ interface OpenSegment {
   maxTs: number;
 }
 
-const open = new Map<number, OpenSegment>();
+/** Every segment whose file is open, by handle. */
+const segments = new Map<number, OpenSegment>();
+/** Segments attached to a slot, by slot: the only ones with frames to write. */
+const attached = new Map<number, OpenSegment>();
+/** Segments with bytes written and not fsynced, attached or not. */
+const unsynced = new Set<OpenSegment>();
 // Start from the arena's initial 0, not from the current value: a flush() requested while this
 // worker was still starting up has already bumped the word and must not be taken as served.
 let lastSyncRequest = 0;
@@ -98,13 +114,14 @@ function openSegment(cmd: Extract<FlushCommand, { type: 'open' }>): void {
   } finally {
     closeSync(dirFd);
   }
-  open.set(cmd.slot, {
-    slot: cmd.slot,
+  const seg: OpenSegment = {
+    handle: cmd.handle,
     fd,
     path: cmd.path,
     baseId: cmd.baseId,
     createdAt: cmd.createdAt,
-    base: slotDataOffset(data.slotCount, data.segmentBytes, data.frameWords, cmd.slot),
+    slot: -1,
+    base: -1,
     flushed: 0,
     flushedCount: 0,
     durable: 0,
@@ -112,7 +129,26 @@ function openSegment(cmd: Extract<FlushCommand, { type: 'open' }>): void {
     dataCrc: 0,
     minTs: Number.NaN,
     maxTs: Number.NaN,
-  });
+  };
+  segments.set(cmd.handle, seg);
+  attach(seg, cmd.slot);
+}
+
+/**
+ * Attaches `seg` to `slot`: the slot mirrors the segment, and the main thread has set its WRITE_LEN
+ * and FLUSHED_LEN to what this worker wrote (`seg.flushed`) before it made the slot ACTIVE, so
+ * writing resumes at `seg.flushed`.
+ */
+function attach(seg: OpenSegment, slot: number): void {
+  seg.slot = slot;
+  seg.base = slotDataOffset(data.slotCount, data.segmentBytes, data.frameWords, slot);
+  attached.set(slot, seg);
+}
+
+function detach(seg: OpenSegment): void {
+  attached.delete(seg.slot);
+  seg.slot = -1;
+  seg.base = -1;
 }
 
 /** Fills in CRCs of the frames in [seg.flushed, end) and writes them. Returns true if it wrote. */
@@ -139,17 +175,21 @@ function writePending(seg: OpenSegment): boolean {
   seg.dataCrc = crc32(chunk, seg.dataCrc);
   seg.flushed = end;
   seg.flushedCount = count;
+  unsynced.add(seg);
+  // The segment's length first: a main thread that sees the slot's may rely on the table's.
+  Atomics.store(ctrl, segWord(seg.handle, T_FLUSHED_LEN), end);
   Atomics.store(ctrl, slotWord(seg.slot, S_FLUSHED_LEN), end);
   return true;
 }
 
 function syncSegment(seg: OpenSegment): void {
+  unsynced.delete(seg);
   if (seg.durable === seg.flushed) return;
   timedDatasync(seg.fd);
   seg.durable = seg.flushed;
   seg.durableCount = seg.flushedCount;
-  Atomics.store(ctrl, slotWord(seg.slot, S_DURABLE_LEN), seg.durable);
-  Atomics.store(ctrl, slotWord(seg.slot, S_DURABLE_COUNT), seg.durableCount);
+  Atomics.store(ctrl, segWord(seg.handle, T_DURABLE_LEN), seg.durable);
+  Atomics.store(ctrl, segWord(seg.handle, T_DURABLE_COUNT), seg.durableCount);
   recordDurableLength(seg);
 }
 
@@ -166,7 +206,11 @@ function recordDurableLength(seg: OpenSegment): void {
   writeSync(seg.fd, scratch, 0, SEGMENT_HEADER_BYTES, 0);
 }
 
-/** Writes the footer of a fully flushed SEALING slot, fsyncs, closes, and hands the slot back as CLEAN. */
+/**
+ * Writes the footer of a fully written segment, fsyncs, closes, and marks its table entry SEALED;
+ * an attached slot (SEALING) is detached and handed back as CLEAN after that, so a main thread
+ * that sees the slot CLEAN also sees the entry SEALED.
+ */
 function sealSegment(seg: OpenSegment): void {
   encodeFooterInto(scratch, 0, {
     recordCount: seg.flushedCount,
@@ -178,51 +222,95 @@ function sealSegment(seg: OpenSegment): void {
     sealedAt: Date.now(),
   });
   writeSync(seg.fd, scratch, 0, SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES + seg.flushed);
-  seg.durable = -1; // force the sync below: the footer is new even if the data was durable
+  // Synced even if the data was durable: the footer is new.
   timedDatasync(seg.fd);
   seg.durable = seg.flushed;
   seg.durableCount = seg.flushedCount;
   closeSync(seg.fd);
-  open.delete(seg.slot);
-  Atomics.store(ctrl, slotWord(seg.slot, S_DURABLE_LEN), seg.durable);
-  Atomics.store(ctrl, slotWord(seg.slot, S_DURABLE_COUNT), seg.durableCount);
-  Atomics.store(ctrl, slotWord(seg.slot, S_STATE), SlotState.CLEAN);
+  segments.delete(seg.handle);
+  unsynced.delete(seg);
+  Atomics.store(ctrl, segWord(seg.handle, T_DURABLE_LEN), seg.durable);
+  Atomics.store(ctrl, segWord(seg.handle, T_DURABLE_COUNT), seg.durableCount);
+  Atomics.store(ctrl, segWord(seg.handle, T_STATE), SegState.SEALED);
+  if (seg.slot >= 0) {
+    const slot = seg.slot;
+    detach(seg);
+    Atomics.store(ctrl, slotWord(slot, S_STATE), SlotState.CLEAN);
+  }
 }
 
-function fail(seg: OpenSegment | null, slot: number, err: unknown, action: string): void {
+/**
+ * A RETIRING slot whose frames are all written is detached and handed back as CLEAN, unless the
+ * main thread took it back first (ACTIVE again) or sealed it (SEALING): the exchange decides
+ * (race note in layout.ts). The file stays open; fsyncs follow the policy as for any segment.
+ */
+function retire(seg: OpenSegment): boolean {
+  const slot = seg.slot;
+  if (Atomics.compareExchange(ctrl, slotWord(slot, S_STATE), SlotState.RETIRING, SlotState.CLEAN) !== SlotState.RETIRING) return false;
+  detach(seg);
+  return true;
+}
+
+function fail(seg: OpenSegment | null, handle: number, slot: number, err: unknown, action: string): void {
   const path = seg?.path ?? '(unknown)';
   const error = err instanceof AofError ? err : AofError.io(action, path, err);
   if (seg !== null) {
-    open.delete(seg.slot);
+    segments.delete(seg.handle);
+    unsynced.delete(seg);
+    if (seg.slot >= 0) detach(seg);
     try {
       closeSync(seg.fd);
     } catch {
       // already failing; the first error is the one worth reporting
     }
   }
+  if (handle >= 0) Atomics.store(ctrl, segWord(handle, T_STATE), SegState.FAILED);
   if (slot >= 0) Atomics.store(ctrl, slotWord(slot, S_STATE), SlotState.FAILED);
   post({ type: 'failed', slot, error: error.serialize() });
 }
 
-function drainCommands(): void {
+/** A command naming a segment this worker does not have open, or in the wrong place: a bug on the main thread. */
+function misrouted(cmd: FlushCommand & { handle: number }, why: string): AofError {
+  return new AofError(ErrorCode.INTERNAL, `flush worker: ${cmd.type} of segment handle ${cmd.handle}: ${why}`, { details: { command: cmd.type, handle: cmd.handle } });
+}
+
+/** Returns true if a command changed a state the main thread waits on (a seal). */
+function drainCommands(): boolean {
+  let progressed = false;
   for (;;) {
     const msg = receiveMessageOnPort(data.port);
-    if (msg === undefined) return;
+    if (msg === undefined) return progressed;
     const cmd = msg.message as FlushCommand;
     if (cmd.type === 'shutdown') {
       running = false;
-    } else {
+    } else if (cmd.type === 'open') {
       try {
         openSegment(cmd);
       } catch (err) {
-        fail(null, cmd.slot, err, 'create segment file');
+        fail(null, cmd.handle, cmd.slot, err, 'create segment file');
+        progressed = true;
+      }
+    } else {
+      const seg = segments.get(cmd.handle) ?? null;
+      if (seg === null || seg.slot >= 0) {
+        fail(seg, cmd.handle, cmd.type === 'attach' ? cmd.slot : -1, misrouted(cmd, seg === null ? 'not open' : `still attached to slot ${seg.slot}`), cmd.type);
+        progressed = true;
+      } else if (cmd.type === 'attach') {
+        attach(seg, cmd.slot);
+      } else {
+        try {
+          sealSegment(seg);
+        } catch (err) {
+          fail(seg, seg.handle, -1, err, 'seal segment');
+        }
+        progressed = true;
       }
     }
   }
 }
 
 function pass(): boolean {
-  drainCommands();
+  let progressed = drainCommands();
   const syncRequest = Atomics.load(ctrl, G_SYNC_REQUEST);
   const syncRequested = syncRequest !== lastSyncRequest;
   const now = Date.now();
@@ -231,25 +319,32 @@ function pass(): boolean {
     data.fsync === 'always' ||
     !running ||
     (data.fsync === 'interval' && now - lastIntervalSync >= data.fsyncIntervalMs);
-  let progressed = false;
-  for (const seg of open.values()) {
+  // Deleting the entry being visited (seal, retire) is safe in a Map iteration.
+  for (const seg of attached.values()) {
     try {
-      // Read STATE before WRITE_LEN: the main thread stores the final WRITE_LEN before SEALING.
-      const sealing = Atomics.load(ctrl, slotWord(seg.slot, S_STATE)) === SlotState.SEALING;
+      // Read STATE before WRITE_LEN: the main thread stores the final WRITE_LEN before SEALING or RETIRING.
+      const state = Atomics.load(ctrl, slotWord(seg.slot, S_STATE));
       if (writePending(seg)) progressed = true;
-      if (sealing) {
+      if (state === SlotState.SEALING) {
         sealSegment(seg);
         progressed = true;
-      } else if (forceSync && seg.durable !== seg.flushed) {
-        syncSegment(seg);
+      } else if (state === SlotState.RETIRING && retire(seg)) {
         progressed = true;
       }
     } catch (err) {
-      fail(seg, seg.slot, err, 'write segment');
+      fail(seg, seg.handle, seg.slot, err, 'write segment');
       progressed = true;
     }
   }
   if (forceSync) {
+    for (const seg of unsynced) {
+      try {
+        syncSegment(seg);
+      } catch (err) {
+        fail(seg, seg.handle, seg.slot, err, 'sync segment');
+      }
+      progressed = true;
+    }
     lastSyncRequest = syncRequest;
     if (data.fsync === 'interval') lastIntervalSync = now;
   }
@@ -261,18 +356,16 @@ function pass(): boolean {
 }
 
 function sleepTimeout(): number {
-  if (data.fsync !== 'interval') return Number.POSITIVE_INFINITY;
-  for (const seg of open.values()) {
-    if (seg.durable !== seg.flushed) return Math.max(0, data.fsyncIntervalMs - (Date.now() - lastIntervalSync));
-  }
-  return Number.POSITIVE_INFINITY;
+  if (data.fsync !== 'interval' || unsynced.size === 0) return Number.POSITIVE_INFINITY;
+  return Math.max(0, data.fsyncIntervalMs - (Date.now() - lastIntervalSync));
 }
 
-/** True when some open slot has frames published but not yet written, or is waiting to be sealed. */
+/** True when some attached slot has frames published but not yet written, or is waiting to be sealed or retired. */
 function hasPendingWork(): boolean {
-  for (const seg of open.values()) {
+  for (const seg of attached.values()) {
     if (Atomics.load(ctrl, slotWord(seg.slot, S_WRITE_LEN)) > seg.flushed) return true;
-    if (Atomics.load(ctrl, slotWord(seg.slot, S_STATE)) === SlotState.SEALING) return true;
+    const state = Atomics.load(ctrl, slotWord(seg.slot, S_STATE));
+    if (state === SlotState.SEALING || state === SlotState.RETIRING) return true;
   }
   return false;
 }
@@ -290,7 +383,7 @@ function main(): void {
     Atomics.store(ctrl, G_FLUSHER_IDLE, 0);
   }
   pass(); // final pass: everything written, synced, sealed slots closed
-  for (const seg of open.values()) closeSync(seg.fd);
+  for (const seg of segments.values()) closeSync(seg.fd);
   Atomics.store(ctrl, G_FLUSHER_STATE, FLUSHER_STOPPED);
   Atomics.add(ctrl, G_PROGRESS_EPOCH, 1);
   Atomics.notify(ctrl, G_PROGRESS_EPOCH);

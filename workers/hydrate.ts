@@ -26,6 +26,7 @@ import { crc32 } from 'node:zlib';
 import { OpenMode, openFileSync } from '../src/safe-fs.js';
 import { loadZstd, type Codec } from '../src/codec/zstd.js';
 import { AofError } from '../src/errors.js';
+import { scanFrames } from '../src/format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, tryDecodeFooter } from '../src/format/segment.js';
 import type { FrameIndexEntry } from '../src/format/tier1.js';
 import { decodeFrame, withPath } from '../src/format/tier1-file.js';
@@ -184,7 +185,8 @@ function readFully(fd: number, out: Uint8Array, position: number): number {
 }
 
 /**
- * Loads a raw sealed segment's data region into shared memory and checks it against the footer
+ * Loads a raw segment's data region into shared memory and checks it: against the footer for a
+ * sealed segment, frame by frame (length bounds and CRC) for one the flush worker still has open
  * (see SegmentLoadTask). Exported for in-thread use (the unit tests); the pool calls the
  * `loadSegment` export, which flattens errors.
  *
@@ -193,7 +195,8 @@ function readFully(fd: number, out: Uint8Array, position: number): number {
  * the same reason as the frame read above: this thread has nothing else to do.
  *
  * @throws AOF_ERR_CORRUPT (details.path; details.stored and details.actual for a CRC mismatch) if
- *   the file is shorter than the catalog says, has no footer, or its data fails the CRC
+ *   the file is shorter than the catalog says, has no footer, or its data fails the CRC; for an
+ *   open segment (details.path, details.offset) if its frames do not check out
  * @throws AOF_ERR_IO if the file cannot be opened or read; AOF_ERR_UNSAFE_PATH for a link
  */
 export function loadSegmentInto(task: SegmentLoadTask): void {
@@ -210,6 +213,10 @@ export function loadSegmentInto(task: SegmentLoadTask): void {
   try {
     const target = new Uint8Array(task.sab, task.targetOffset, dataBytes);
     const bytesRead = readFully(fd, target, SEGMENT_HEADER_BYTES);
+    if (task.check === 'frames') {
+      checkFrames(task, target, bytesRead);
+      return;
+    }
     const tail = new Uint8Array(SEGMENT_FOOTER_BYTES);
     readFully(fd, tail, SEGMENT_HEADER_BYTES + dataBytes);
     const footer = tryDecodeFooter(tail);
@@ -224,6 +231,21 @@ export function loadSegmentInto(task: SegmentLoadTask): void {
     throw err instanceof AofError ? err : AofError.io('hydrate segment', path, err);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** The written prefix of an open segment: `recordCount` valid frames, exactly `dataBytes` of them. */
+function checkFrames(task: SegmentLoadTask, target: Uint8Array, bytesRead: number): void {
+  const { path, dataBytes } = task;
+  if (bytesRead !== dataBytes) {
+    throw AofError.corrupt(`segment ${path} holds ${bytesRead} of the ${dataBytes} data bytes written to it`, { path, offset: SEGMENT_HEADER_BYTES + bytesRead });
+  }
+  const scan = scanFrames(target, 0, dataBytes);
+  if (scan.validBytes !== dataBytes || scan.count !== task.recordCount) {
+    throw AofError.corrupt(`segment ${path}: ${scan.count} of ${task.recordCount} frames check out (${scan.stopReason ?? 'too few frames'})`, {
+      path,
+      offset: SEGMENT_HEADER_BYTES + scan.validBytes,
+    });
   }
 }
 

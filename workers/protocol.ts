@@ -1,7 +1,11 @@
 /**
  * Messages between the main thread and the flush worker. Frequent signals (new frames, progress)
  * travel through control words in shared memory (src/arena/layout.ts); these messages carry only
- * the rare events that need data: a segment opened on a slot, shutdown, and failures.
+ * the rare events that need data: a segment opened, attached to a slot again, or sealed while it
+ * has no slot; shutdown; failures.
+ *
+ * `handle` is the segment's entry in the shared segment table (src/arena/segment-table.ts): the
+ * worker keys its per-segment state (fd, running CRC, counts) by it.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { SerializedAofError } from '../src/errors.js';
@@ -19,8 +23,13 @@ export interface FlushWorkerData {
 
 /** Main → worker. */
 export type FlushCommand =
-  | { type: 'open'; slot: number; path: string; baseId: number; createdAt: number }
+  /** Create the segment's file and attach the segment to `slot` (a new segment is always in a slot). */
+  | { type: 'open'; handle: number; slot: number; path: string; baseId: number; createdAt: number }
+  /** A parked segment detached from its slot takes a slot again (ACTIVE, WRITE_LEN = what was written). */
+  | { type: 'attach'; handle: number; slot: number }
+  /** Seal a parked segment that has no slot attached: footer, fsync, close; its entry then SEALED. */
+  | { type: 'seal'; handle: number }
   | { type: 'shutdown' };
 
-/** Worker → main. */
+/** Worker → main. `slot` is the failed segment's slot, -1 when it had none (or the worker failed). */
 export type FlushEvent = { type: 'failed'; slot: number; error: SerializedAofError } | { type: 'stopped' };

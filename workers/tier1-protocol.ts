@@ -94,8 +94,16 @@ export interface HydrateResult {
 export interface SegmentLoadTask {
   /** The raw segment file (src/format/segment.ts). */
   path: string;
-  /** Bytes of record frames the catalog expects (the footer's dataBytes must agree). */
+  /** Bytes of record frames to load: the catalog's (sealed) or what the flush worker wrote (open). */
   dataBytes: number;
+  /**
+   * How the bytes are checked: `footer` (a sealed segment: the footer's dataBytes must agree and
+   * its data CRC match) or `frames` (a segment still open in the flush worker, no footer yet:
+   * `recordCount` frames, each with a matching CRC, tile exactly `dataBytes`).
+   */
+  check: 'footer' | 'frames';
+  /** Records in the segment (checked in `frames` mode). */
+  recordCount: number;
   sab: SharedArrayBuffer;
   /** Absolute byte offset in `sab` of the slot's data region. */
   targetOffset: number;

@@ -1,14 +1,14 @@
 /**
  * The Tier 0 arena: one SharedArrayBuffer cut into segment slots, plus the main thread's
- * bookkeeping of which segment occupies which slot. Slots are a cache: a CLEAN slot (sealed,
- * durable, on disk) is evicted least-recently-used when a new segment needs room, unless a reader
- * pins it.
+ * bookkeeping of which segment occupies which slot, and the segment table (segment-table.ts) in
+ * the same buffer. Slots are a cache: a CLEAN slot (every byte written to its file: a sealed
+ * segment, or a parked active one) is evicted least-recently-used when another segment needs
+ * room, unless a reader pins it.
  */
 import { endianness } from 'node:os';
 import { AofError, ErrorCode } from '../errors.js';
+import { SegmentTable } from './segment-table.js';
 import {
-  S_DURABLE_COUNT,
-  S_DURABLE_LEN,
   S_FLUSHED_LEN,
   S_PINS,
   S_STATE,
@@ -38,6 +38,8 @@ export class Arena {
   readonly f64: Float64Array;
   readonly slotCount: number;
   readonly segmentBytes: number;
+  /** The segment table: the flusher's per-segment words, whether or not the segment has a slot. */
+  readonly segments: SegmentTable;
   /** Int32 words of frame-residency bitmap per slot (see layout.ts). */
   readonly frameWords: number;
   /** Segment occupying each slot (null when FREE). Main thread only. */
@@ -59,6 +61,7 @@ export class Arena {
     this.u8 = new Uint8Array(this.sab);
     this.u32 = new Uint32Array(this.sab);
     this.f64 = new Float64Array(this.sab);
+    this.segments = new SegmentTable(this.ctrl);
     this.#owners = new Array<SlotOwner | null>(slotCount).fill(null);
     this.#lastUsed = new Float64Array(slotCount);
   }
@@ -85,6 +88,20 @@ export class Arena {
 
   setState(slot: number, state: number): void {
     Atomics.store(this.ctrl, slotWord(slot, S_STATE), state);
+  }
+
+  /**
+   * Moves `slot` from `expected` to `next` unless another thread moved it first (RETIRING, which
+   * the flusher leaves on its own: layout.ts race notes). Returns the state found: `expected`
+   * when the exchange happened.
+   */
+  exchangeState(slot: number, expected: number, next: number): number {
+    return Atomics.compareExchange(this.ctrl, slotWord(slot, S_STATE), expected, next);
+  }
+
+  /** Sets a word of a slot the flusher is not attached to (a slot coming back as ACTIVE). */
+  setWord(slot: number, word: number, value: number): void {
+    Atomics.store(this.ctrl, slotWord(slot, word), value);
   }
 
   word(slot: number, word: number): number {
@@ -124,9 +141,7 @@ export class Arena {
     const previous = this.#owners[victim];
     if (previous != null) previous.slotReleased(victim);
     this.#owners[victim] = owner;
-    for (const word of [S_WRITE_LEN, S_FLUSHED_LEN, S_DURABLE_LEN, S_DURABLE_COUNT]) {
-      Atomics.store(this.ctrl, slotWord(victim, word), 0);
-    }
+    for (const word of [S_WRITE_LEN, S_FLUSHED_LEN]) Atomics.store(this.ctrl, slotWord(victim, word), 0);
     const bitmap = frameBitmapWord(this.slotCount, this.frameWords, victim, 0);
     for (let i = 0; i < this.frameWords; i++) Atomics.store(this.ctrl, bitmap + i, 0);
     this.setState(victim, state);
@@ -143,12 +158,13 @@ export class Arena {
   }
 
   /** Counts of slots per state, for stats and tests. */
-  occupancy(): Record<'free' | 'active' | 'sealing' | 'clean' | 'hydrating' | 'failed' | 'pinned', number> {
-    const out = { free: 0, active: 0, sealing: 0, clean: 0, hydrating: 0, failed: 0, pinned: 0 };
+  occupancy(): Record<'free' | 'active' | 'retiring' | 'sealing' | 'clean' | 'hydrating' | 'failed' | 'pinned', number> {
+    const out = { free: 0, active: 0, retiring: 0, sealing: 0, clean: 0, hydrating: 0, failed: 0, pinned: 0 };
     for (let slot = 0; slot < this.slotCount; slot++) {
       const s = this.state(slot);
       if (s === SlotState.FREE) out.free++;
       else if (s === SlotState.ACTIVE) out.active++;
+      else if (s === SlotState.RETIRING) out.retiring++;
       else if (s === SlotState.SEALING) out.sealing++;
       else if (s === SlotState.CLEAN) out.clean++;
       else if (s === SlotState.HYDRATING) out.hydrating++;

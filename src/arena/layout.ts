@@ -3,25 +3,47 @@
  *
  * One SharedArrayBuffer per manager:
  * ```
- * byte 0                      control region: Int32 words (GLOBAL_WORDS, then SLOT_WORDS per slot),
- *                             rounded up to CONTROL_ALIGN
+ * byte 0                      control region: Int32 words (GLOBAL_WORDS, then the segment table:
+ *                             SEG_WORDS per entry, then SLOT_WORDS per slot, then the frame
+ *                             bitmaps), rounded up to CONTROL_ALIGN
  * byte controlBytes           slot 0 data (segmentBytes), slot 1 data, ...
  * ```
- * Slot data is the segment's data region byte for byte (format/record.ts frames), so the flusher
- * writes it to the file with one positional write.
+ * Slot data is the data region of the segment attached to the slot, byte for byte (format/record.ts
+ * frames): slot byte i is segment data byte i, so the flusher writes it with positional writes.
+ *
+ * Two tables, because a segment outlives its slot (docs/tier0-windows.md, stage 1): the **segment
+ * table** holds what the flush worker knows about each segment it has open (written, durable,
+ * sealed), the **slot words** what the main thread and the worker share about one slot's bytes.
+ * A parked segment gives its slot up (RETIRING → CLEAN → evicted) before its bytes are fsynced;
+ * its durable count stays in the segment table, so `durableId` never loses it.
  *
  * Ownership and ordering (race notes):
  * - The main thread writes frames, then `Atomics.store(WRITE_LEN)`; the flusher `Atomics.load`s
  *   WRITE_LEN before reading frames, so it never sees a half-written frame.
  * - Doorbell (Dekker style, all Atomics are sequentially consistent): after publishing, the main
  *   thread loads FLUSHER_IDLE and rings (bump WORK_EPOCH + notify) only if it is 1. The flusher
- *   stores FLUSHER_IDLE = 1, then re-checks every WRITE_LEN before it sleeps on WORK_EPOCH. Either
- *   the main thread sees IDLE = 1 and rings, or the flusher's re-check sees the new WRITE_LEN.
- * - The flusher stores FLUSHED_LEN/DURABLE_LEN/DURABLE_COUNT, then bumps PROGRESS_EPOCH and notifies;
- *   the main thread reads them with Atomics.load, so a durable count is never ahead of the fsync.
- * - STATE moves FREE → ACTIVE (main) → SEALING (main, after the final WRITE_LEN store) → CLEAN
- *   (flusher, after footer + fsync). Only the main thread moves a slot out of CLEAN (eviction, reuse,
- *   hydration), and only when PINS is 0.
+ *   stores FLUSHER_IDLE = 1, then re-checks every attached slot before it sleeps on WORK_EPOCH.
+ *   Either the main thread sees IDLE = 1 and rings, or the flusher's re-check sees the new WRITE_LEN.
+ * - The flusher stores a segment's T_FLUSHED_LEN/T_DURABLE_LEN/T_DURABLE_COUNT (and the slot's
+ *   S_FLUSHED_LEN), then bumps PROGRESS_EPOCH and notifies; the main thread reads them with
+ *   Atomics.load, so a durable count is never ahead of the fsync.
+ * - Slot STATE moves FREE → ACTIVE (main) → SEALING (main, after the final WRITE_LEN store) → CLEAN
+ *   (flusher, after footer + fsync, and after T_STATE = SEALED), or ACTIVE → RETIRING (main, after
+ *   the final WRITE_LEN store: the segment is parked) → CLEAN (flusher, once every published byte is
+ *   written; no footer, no fsync needed: durability lives in the segment table).
+ * - RETIRING is the one state both threads move out of, so both use compareExchange: the main
+ *   thread takes a parked slot straight back (RETIRING → ACTIVE: the flusher never detached it) or
+ *   seals it (RETIRING → SEALING); the flusher detaches it (RETIRING → CLEAN) only if its exchange
+ *   wins. Whoever loses sees the other's state: a main thread that finds CLEAN knows the flusher
+ *   has detached the segment and re-attaches it with a command (or seals it with one).
+ * - Only the main thread moves a slot out of CLEAN (eviction, reuse, hydration, taking a parked
+ *   segment's slot back as ACTIVE), and it evicts only when PINS is 0. The flusher never touches a
+ *   slot it is not attached to, and attaches only on the main thread's command.
+ * - Segment table entries: the main thread allocates an entry (handle) and stores T_STATE = OPEN
+ *   and zero lengths before it sends the `open` command; from then on only the flusher writes the
+ *   entry (lengths, then SEALED or FAILED). The main thread frees the entry once it read SEALED
+ *   (src/tier1/tier1.ts, the sealing watcher), and the flusher never touches it again, so an entry
+ *   is never written by both threads at once.
  */
 
 /**
@@ -50,15 +72,51 @@ export const FSYNC_SUM_INDEX = FSYNC_BUCKET_BOUNDS.length + 1;
 export const GLOBAL_WORDS = 8 * CACHE_LINE_WORDS;
 
 /**
- * Per-slot control words, at GLOBAL_WORDS + slot * SLOT_WORDS. One cache line per slot: the
+ * The segment table, right after the global words: MAX_OPEN_SEGMENTS entries of SEG_WORDS Int32
+ * words, one per segment the flush worker has open (active, parked or being sealed). The main
+ * thread hands entries out as handles (src/arena/segment-table.ts) and frees one once its segment
+ * is sealed and durable. 65,536 entries: issue 12 asks for 10,000 writing streams, each with one
+ * open segment plus the ones sealing (held until Tier 1's sealing watcher sees them SEALED), so
+ * this is 6.5 times that. They cost 1 MiB of address space (16 bytes each), of which only the pages
+ * below the high-water mark become resident (freed handles are reused before new ones:
+ * src/arena/handle-allocator.ts).
+ * Past it a new segment cannot open: the append gets WouldBlock `admission` until a segment seals.
+ */
+export const SEG_TABLE_WORD = GLOBAL_WORDS;
+export const MAX_OPEN_SEGMENTS = 65_536;
+export const SEG_WORDS = 4;
+export const T_STATE = 0; // flusher (main stores OPEN at allocation): SegState
+export const T_FLUSHED_LEN = 1; // flusher: bytes of frames written to the segment file (not necessarily fsynced)
+export const T_DURABLE_LEN = 2; // flusher: bytes fsynced
+export const T_DURABLE_COUNT = 3; // flusher: frames fsynced
+
+/** Segment table entry states. 0 is an unused entry (a zeroed SAB is all unused). */
+export const SegState = {
+  UNUSED: 0,
+  /** The flusher has the file open (the segment is active, parked, or being sealed). */
+  OPEN: 1,
+  /** Footer written and fsynced, file closed: the entry's counts are final. */
+  SEALED: 2,
+  FAILED: -1,
+} as const;
+
+/** Index of word `word` of segment table entry `handle` in the Int32 control view. */
+export function segWord(handle: number, word: number): number {
+  return SEG_TABLE_WORD + handle * SEG_WORDS + word;
+}
+
+/** First word of the slot words, after the segment table. */
+export const SLOT_TABLE_WORD = SEG_TABLE_WORD + MAX_OPEN_SEGMENTS * SEG_WORDS;
+
+/**
+ * Per-slot control words, at SLOT_TABLE_WORD + slot * SLOT_WORDS. One cache line per slot: the
  * flusher's stores for one slot do not disturb the main thread's WRITE_LEN of its neighbour.
+ * The slot's lengths count from the start of the segment's data (a slot mirrors its segment).
  */
 export const S_STATE = 0;
 export const S_WRITE_LEN = 1; // bytes of frames published by the main thread
-export const S_FLUSHED_LEN = 2; // bytes written to the segment file (not necessarily fsynced)
-export const S_DURABLE_LEN = 3; // bytes fsynced
-export const S_DURABLE_COUNT = 4; // frames fsynced
-export const S_PINS = 5; // readers (and workers) holding this slot
+export const S_FLUSHED_LEN = 2; // bytes of this slot the flusher has written to the segment file
+export const S_PINS = 3; // readers (and workers) holding this slot
 export const SLOT_WORDS = CACHE_LINE_WORDS;
 
 /**
@@ -74,7 +132,7 @@ export function frameWords(segmentBytes: number, frameBytes: number): number {
 }
 
 export function frameBitmapWord(slotCount: number, wordsPerSlot: number, slot: number, frame: number): number {
-  return GLOBAL_WORDS + slotCount * SLOT_WORDS + slot * wordsPerSlot + (frame >>> 5);
+  return SLOT_TABLE_WORD + slotCount * SLOT_WORDS + slot * wordsPerSlot + (frame >>> 5);
 }
 
 /** Slot states. Negative values are failures (the thread-stream sentinel habit). */
@@ -84,6 +142,8 @@ export const SlotState = {
   SEALING: 2,
   CLEAN: 3,
   HYDRATING: 4,
+  /** A parked segment's slot: the flusher writes what is published, then detaches it (CLEAN). */
+  RETIRING: 5,
   FAILED: -1,
 } as const;
 
@@ -95,13 +155,13 @@ export const FLUSHER_FAILED = -1;
 export const CONTROL_ALIGN = 4096;
 
 export function controlBytes(slotCount: number, wordsPerSlot: number): number {
-  const raw = (GLOBAL_WORDS + slotCount * (SLOT_WORDS + wordsPerSlot)) * 4;
+  const raw = (SLOT_TABLE_WORD + slotCount * (SLOT_WORDS + wordsPerSlot)) * 4;
   return Math.ceil(raw / CONTROL_ALIGN) * CONTROL_ALIGN;
 }
 
 /** Index of word `word` of slot `slot` in the Int32 control view. */
 export function slotWord(slot: number, word: number): number {
-  return GLOBAL_WORDS + slot * SLOT_WORDS + word;
+  return SLOT_TABLE_WORD + slot * SLOT_WORDS + word;
 }
 
 /** Byte offset of slot data in the SharedArrayBuffer. */

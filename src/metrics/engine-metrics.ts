@@ -47,7 +47,7 @@ export const ENGINE_METRIC_NAMES = {
 } as const;
 
 /** Slot states reported by `aof_arena_slots` (pinned overlaps them and is in stats() only). */
-export const ARENA_SLOT_STATES = ['free', 'active', 'sealing', 'clean', 'hydrating', 'failed'] as const;
+export const ARENA_SLOT_STATES = ['free', 'active', 'retiring', 'sealing', 'clean', 'hydrating', 'failed'] as const;
 
 /** What the exporter reads (a subset of ManagerStats). */
 export interface EngineFigures {

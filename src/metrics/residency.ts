@@ -26,14 +26,14 @@ export function segmentCounts(logs: Iterable<{ readonly segments: readonly Segme
 }
 
 /**
- * Slots the flush worker has work on: published bytes not written yet, or a seal to finish
- * (`aof_queue_depth{queue="flush"}`).
+ * Slots the flush worker has work on: published bytes not written yet, or a seal or a retirement
+ * (a parked segment's slot) to finish (`aof_queue_depth{queue="flush"}`).
  */
 export function flushBacklog(arena: Arena): number {
   let n = 0;
   for (let slot = 0; slot < arena.slotCount; slot++) {
     const state = arena.state(slot);
-    if (state === SlotState.SEALING || (state === SlotState.ACTIVE && arena.word(slot, S_WRITE_LEN) > arena.word(slot, S_FLUSHED_LEN))) n++;
+    if (state === SlotState.SEALING || state === SlotState.RETIRING || (state === SlotState.ACTIVE && arena.word(slot, S_WRITE_LEN) > arena.word(slot, S_FLUSHED_LEN))) n++;
   }
   return n;
 }

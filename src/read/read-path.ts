@@ -5,8 +5,10 @@
  *
  * "Hydrate" used to mean three things; here each has its own name (docs/read-path.md):
  *
- * - **load**: a raw sealed segment (`.seg`) is read whole into a slot, and its CRC checked, by a
- *   worker (src/read/segment-load.ts, workers/hydrate.ts `loadSegment`).
+ * - **load**: a raw segment (`.seg`) is read into a slot and checked by a worker: a sealed one
+ *   whole, against its footer's CRC; a parked active one (its slot given to another stream and
+ *   evicted) up to what the flush worker wrote, frame by frame (src/read/segment-load.ts,
+ *   workers/hydrate.ts `loadSegment`). The log's unpark uses the same load.
  * - **index**: a compressed segment's frame index is fetched from the source that holds it (the
  *   local `.t1` file, or two ranged GETs of the Tier 2 object); the segment then gets an empty
  *   slot that is filled frame by frame (`seg.partial`).
@@ -154,8 +156,8 @@ export class ReadPath {
   }
 
   /**
-   * Makes a non-resident segment resident, or starts to: a raw segment is loaded whole into a
-   * slot; a compressed one gets its frame index fetched and then an empty slot that readers fill
+   * Makes a non-resident segment resident, or starts to: a raw segment is loaded into a slot
+   * (a parked active one up to its written length); a compressed one gets its frame index fetched and then an empty slot that readers fill
    * frame by frame ({@link requestFrame}). Returns false when no slot is free yet (the caller
    * waits for a coordinator change and calls again); true when resident or on its way.
    * @throws AOF_ERR_UNAVAILABLE when no copy of the segment exists

@@ -1,12 +1,17 @@
 /**
- * Loading a raw sealed segment whose slot was evicted back into the arena ("load", the first of
- * the three things the engine used to call hydration; see docs/read-path.md). The read lands
- * directly in the slot's shared memory, and the data region's CRC is checked against the footer
- * off the main thread, by the worker that reads it (workers/hydrate.ts `loadSegment`), before any
- * reader sees the bytes.
+ * Loading a raw segment whose slot was evicted back into the arena ("load", the first of the
+ * three things the engine used to call hydration; see docs/read-path.md). The read lands directly
+ * in the slot's shared memory and is checked off the main thread, by the worker that reads it
+ * (workers/hydrate.ts `loadSegment`), before any reader sees the bytes:
+ *
+ * - a sealed segment whose footer is durable: its data region, against the footer's CRC;
+ * - a segment the flush worker still has open (a parked active segment, or one whose seal is
+ *   under way): the prefix the worker has written (T_FLUSHED_LEN in the segment table), every
+ *   frame's own CRC checked, since there is no footer yet. Parked segments are written out before
+ *   their slot can be evicted, so that prefix holds every record appended to them.
  */
 import type { Arena } from '../arena/arena.js';
-import { SlotState } from '../arena/layout.js';
+import { SegState, SlotState } from '../arena/layout.js';
 import { AofError } from '../errors.js';
 import { SegmentEventType, SegmentTier, type Segment } from '../tier0/segment.js';
 import type { SegmentLoadTask } from '../../workers/tier1-protocol.js';
@@ -29,7 +34,15 @@ export function startSegmentLoad(arena: Arena, seg: Segment, load: SegmentLoader
   if (slot < 0) return false;
   seg.apply({ type: SegmentEventType.ERROR_CLEARED });
   // Called synchronously, so the task object is built while the slot is known to be ours.
-  const task: SegmentLoadTask = { path: seg.path, dataBytes: seg.dataBytes, sab: arena.sab, targetOffset: arena.base(slot) };
+  const open = seg.handle >= 0 && arena.segments.state(seg.handle) === SegState.OPEN;
+  const task: SegmentLoadTask = {
+    path: seg.path,
+    dataBytes: open ? arena.segments.flushedLen(seg.handle) : seg.dataBytes,
+    check: open ? 'frames' : 'footer',
+    recordCount: seg.count,
+    sab: arena.sab,
+    targetOffset: arena.base(slot),
+  };
   const work = load(task).then(
     () => {
       // The slot is published to the segment only together with CLEAN: code that finds

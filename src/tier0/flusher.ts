@@ -12,13 +12,13 @@ import {
   G_PROGRESS_EPOCH,
   G_SYNC_REQUEST,
   G_WORK_EPOCH,
-  S_DURABLE_LEN,
   S_FLUSHED_LEN,
   S_STATE,
   S_WRITE_LEN,
   SlotState,
   slotWord,
 } from '../arena/layout.js';
+import type { SegmentTable } from '../arena/segment-table.js';
 import type { Arena } from '../arena/arena.js';
 import type { ResolvedConfig } from '../config.js';
 import { AofError, ErrorCode } from '../errors.js';
@@ -40,6 +40,7 @@ export type DrainTarget = 'written' | 'durable';
 export class Flusher {
   readonly #ctrl: Int32Array;
   readonly #slotCount: number;
+  readonly #segments: SegmentTable;
   readonly #onFailure: (err: AofError, slot: number) => void;
   readonly #worker: Worker;
   readonly #port: MessagePort;
@@ -58,6 +59,7 @@ export class Flusher {
   constructor(arena: Arena, config: ResolvedConfig, onFailure: (err: AofError, slot: number) => void) {
     this.#ctrl = arena.ctrl;
     this.#slotCount = arena.slotCount;
+    this.#segments = arena.segments;
     this.#onFailure = onFailure;
     this.published =
       config.fsync === 'always'
@@ -122,9 +124,26 @@ export class Flusher {
     if (Atomics.load(this.#ctrl, G_FLUSHER_IDLE) === 1) Atomics.notify(this.#ctrl, G_WORK_EPOCH, 1);
   }
 
-  /** A new segment now occupies `slot`: the worker creates its file before writing any frame. */
-  open(slot: number, path: string, baseId: number): void {
-    this.#send({ type: 'open', slot, path, baseId, createdAt: Date.now() });
+  /**
+   * A new segment (segment table entry `handle`) now occupies `slot`: the worker creates its file
+   * before writing any frame.
+   */
+  open(handle: number, slot: number, path: string, baseId: number): void {
+    this.#send({ type: 'open', handle, slot, path, baseId, createdAt: Date.now() });
+  }
+
+  /**
+   * A parked segment the worker detached takes `slot` again. The main thread has made the slot
+   * ACTIVE with WRITE_LEN and FLUSHED_LEN at the segment's written length; frames it publishes
+   * before the worker reads this command are written once it has.
+   */
+  attach(handle: number, slot: number): void {
+    this.#send({ type: 'attach', handle, slot });
+  }
+
+  /** Seals a parked segment the worker detached from its slot (footer, fsync, close). */
+  seal(handle: number): void {
+    this.#send({ type: 'seal', handle });
   }
 
   /** Asks for an fsync of everything written so far (flush()). */
@@ -135,8 +154,8 @@ export class Flusher {
 
   /**
    * Blocks the calling thread until every frame published so far is written to its file and, for
-   * `'durable'`, fdatasynced (an fsync is requested, whatever the policy), and no slot is still
-   * being sealed. The flush worker runs on its own thread and reads its commands with
+   * `'durable'`, fdatasynced (an fsync is requested, whatever the policy), and no segment is still
+   * being sealed or retired. The flush worker runs on its own thread and reads its commands with
    * receiveMessageOnPort, so it makes progress while this thread sleeps in Atomics.wait; that is
    * also why this works inside a process 'exit' listener.
    *
@@ -177,8 +196,10 @@ export class Flusher {
   }
 
   /**
-   * Slots whose frames are not yet `target` (ACTIVE behind, or SEALING: the footer is still to
-   * come), 0 when caught up, -1 when the worker failed a slot or stopped with work left.
+   * Slots and segments not yet `target`: slots with frames not written, or SEALING or RETIRING;
+   * seals not durable yet; for 'durable', open segments written and not fsynced (parked ones
+   * included: they have no slot to look at). 0 when caught up, -1 when the worker failed a slot or
+   * a segment or stopped with work left.
    */
   #pendingSlots(target: DrainTarget): number {
     const ctrl = this.#ctrl;
@@ -186,14 +207,16 @@ export class Flusher {
     for (let slot = 0; slot < this.#slotCount; slot++) {
       const state = Atomics.load(ctrl, slotWord(slot, S_STATE));
       if (state === SlotState.FAILED) return -1;
-      if (state === SlotState.SEALING) {
+      if (state === SlotState.SEALING || state === SlotState.RETIRING) {
         pending++;
       } else if (state === SlotState.ACTIVE) {
-        const written = Atomics.load(ctrl, slotWord(slot, S_WRITE_LEN));
-        const done = Atomics.load(ctrl, slotWord(slot, target === 'durable' ? S_DURABLE_LEN : S_FLUSHED_LEN));
-        if (done < written) pending++;
+        if (Atomics.load(ctrl, slotWord(slot, S_FLUSHED_LEN)) < Atomics.load(ctrl, slotWord(slot, S_WRITE_LEN))) pending++;
       }
     }
+    const seals = this.#segments.sealsPending();
+    const unsynced = target === 'durable' ? this.#segments.unsynced() : 0;
+    if (seals < 0 || unsynced < 0) return -1;
+    pending += seals + unsynced;
     if (pending > 0) {
       const state = Atomics.load(ctrl, G_FLUSHER_STATE);
       if (state === FLUSHER_FAILED || state === FLUSHER_STOPPED) return -1;

@@ -14,7 +14,7 @@
  * AOF_ERR_INTERNAL, changing nothing):
  *
  * Lifecycle (tier, persistent: the manifest records the same step)
- * - SEALING (log: rollover, pressure, close)     not sealed, RAW    → sealed, dataBytes fixed
+ * - SEALING (log: rollover by size, close)        not sealed, RAW    → sealed, dataBytes fixed, not parked
  * - SEALED (Tier 1: footer durable)               sealed, RAW        → dataCrc, maxTimestamp
  * - COMPRESSION_DONE (Tier 1)                     sealed, RAW        → TIER1, frame index, sizes
  * - UPLOADED (Tier 2)                             TIER1, not uploaded → uploaded
@@ -24,6 +24,9 @@
  *                                                                      MISSING; error (if given)
  * - EXPIRED (retention)                           not expired        → expired
  * Residency and bookkeeping (memory only)
+ * - PARKED (log: arena pressure)                  active, not parked, a slot → parked
+ * - UNPARKED (log: its next append)               parked, a slot     → not parked
+ * - HANDLE_RELEASED (Tier 1: SEALED in the table) sealed, a handle   → handle -1
  * - KEYED (Tier 2 knows the segment)              no key, or the same → key
  * - SLOT_ASSIGNED (log, load, index)              no slot            → slot, partial
  * - SLOT_RELEASED (arena: evicted or released)    that slot, or none → slot -1, partial false
@@ -41,6 +44,9 @@
  * - `count` is a plain field: the log's append hot path increments it on the active segment (a
  *   method call per append is what the hot path avoids). Nothing else writes it, and it is
  *   fixed once SEALING is applied.
+ * - A parked segment is still the active one (not sealed): its slot is being retired (written, then
+ *   CLEAN) or gone, its file open in the flush worker. SLOT_RELEASED (eviction) and a read path
+ *   load (LOAD_STARTED, SLOT_ASSIGNED) apply to it as to a sealed raw segment.
  * - `frameHydrations` is the read path's set of frame fills in flight (shared by the readers of a
  *   segment), bookkeeping of work rather than state of the segment.
  *
@@ -69,6 +75,9 @@ export type SegmentTierValue = (typeof SegmentTier)[keyof typeof SegmentTier];
 export const SegmentEventType = {
   SEALING: 'SEALING',
   SEALED: 'SEALED',
+  PARKED: 'PARKED',
+  UNPARKED: 'UNPARKED',
+  HANDLE_RELEASED: 'HANDLE_RELEASED',
   COMPRESSION_DONE: 'COMPRESSION_DONE',
   UPLOADED: 'UPLOADED',
   EVICTED: 'EVICTED',
@@ -92,6 +101,9 @@ const E = SegmentEventType;
 export type SegmentEvent =
   | { type: typeof E.SEALING; dataBytes: number }
   | { type: typeof E.SEALED; dataCrc: number; maxTimestamp: number }
+  | { type: typeof E.PARKED }
+  | { type: typeof E.UNPARKED }
+  | { type: typeof E.HANDLE_RELEASED }
   | { type: typeof E.COMPRESSION_DONE; frameIndex: FrameIndexEntry[]; compressedBytes: number; frameCount: number }
   | { type: typeof E.UPLOADED }
   | { type: typeof E.EVICTED }
@@ -150,17 +162,25 @@ export class Segment implements SlotOwner {
   #tier: SegmentTierValue = SegmentTier.RAW;
   #slot = -1;
   #partial = false;
+  #handle: number;
+  #parked = false;
   #frameIndex: FrameIndexEntry[] | null = null;
   #hydration: Promise<void> | null = null;
   #error: AofError | null = null;
 
-  constructor(baseId: number, path: string, t1Path: string, count: number, dataBytes: number, sealed: boolean) {
+  /**
+   * @param handle the segment's entry in the shared segment table (src/arena/segment-table.ts)
+   *   while the flush worker has its file open: a segment the log opens has one; -1 for segments
+   *   found at open, whose files are closed
+   */
+  constructor(baseId: number, path: string, t1Path: string, count: number, dataBytes: number, sealed: boolean, handle = -1) {
     this.baseId = baseId;
     this.path = path;
     this.t1Path = t1Path;
     this.count = count;
     this.#dataBytes = dataBytes;
     this.#sealed = sealed;
+    this.#handle = handle;
   }
 
   /**
@@ -244,6 +264,22 @@ export class Segment implements SlotOwner {
     return this.#tier;
   }
 
+  /**
+   * Entry in the shared segment table while the flush worker has the file open (written and
+   * durable lengths, SEALED), else -1: the file is closed and its footer durable.
+   */
+  get handle(): number {
+    return this.#handle;
+  }
+
+  /**
+   * The active segment gave its arena slot up under pressure (the slot is retiring or CLEAN, or was
+   * evicted); it is not sealed, and its stream's next append takes a slot again.
+   */
+  get parked(): boolean {
+    return this.#parked;
+  }
+
   /** Arena slot holding the data, or -1 when only a file has it. */
   get slot(): number {
     return this.#slot;
@@ -287,7 +323,20 @@ export class Segment implements SlotOwner {
       case E.SEALING:
         if (this.#sealed || this.#tier !== SegmentTier.RAW) this.#invalid(event.type, 'an active raw segment');
         this.#sealed = true;
+        this.#parked = false;
         this.#dataBytes = event.dataBytes;
+        return;
+      case E.PARKED:
+        if (this.#sealed || this.#parked || this.#slot < 0) this.#invalid(event.type, 'an active segment in its slot');
+        this.#parked = true;
+        return;
+      case E.UNPARKED:
+        if (!this.#parked || this.#slot < 0) this.#invalid(event.type, 'a parked segment with a slot again');
+        this.#parked = false;
+        return;
+      case E.HANDLE_RELEASED:
+        if (!this.#sealed || this.#handle < 0) this.#invalid(event.type, 'a sealed segment with a table entry');
+        this.#handle = -1;
         return;
       case E.SEALED:
         if (!this.#sealed || this.#tier !== SegmentTier.RAW) this.#invalid(event.type, 'a sealed raw segment');
@@ -378,8 +427,10 @@ export class Segment implements SlotOwner {
   #invalid(event: string, expected: string): never {
     throw new AofError(
       ErrorCode.INTERNAL,
-      `segment ${this.baseId}: ${event} applies to ${expected}, not to this one (tier ${this.#tier}, sealed ${this.#sealed}, uploaded ${this.#uploaded}, slot ${this.#slot})`,
-      { details: { baseId: this.baseId, event, tier: this.#tier, sealed: this.#sealed, uploaded: this.#uploaded, slot: this.#slot, expired: this.#expired } },
+      `segment ${this.baseId}: ${event} applies to ${expected}, not to this one (tier ${this.#tier}, sealed ${this.#sealed}, parked ${this.#parked}, uploaded ${this.#uploaded}, slot ${this.#slot}, handle ${this.#handle})`,
+      {
+        details: { baseId: this.baseId, event, tier: this.#tier, sealed: this.#sealed, parked: this.#parked, uploaded: this.#uploaded, slot: this.#slot, handle: this.#handle, expired: this.#expired },
+      },
     );
   }
 }

@@ -2,10 +2,10 @@
  * Tier 1 on the main thread: turns sealed segments into compressed Tier 1 files. Reading them back
  * is the read path's (src/read/read-path.ts), which uses the files through src/tier1/local-source.ts.
  *
- * - Sealing: a segment the log sealed is watched until the flush worker hands its slot back as
- *   CLEAN (footer durable) or evicts it (only CLEAN slots are evicted); then its data CRC is read
- *   from the footer (the slot's CRC word dies with the slot), a SEALED record goes to the
- *   manifest and the segment joins the compression queue.
+ * - Sealing: a segment the log sealed is watched until the flush worker marks its segment table
+ *   entry SEALED (footer durable, file closed; its slot, if any, says nothing: a parked segment is
+ *   sealed without one). The entry is then released, its data CRC read from the footer, a SEALED
+ *   record goes to the manifest and the segment joins the compression queue.
  * - Compression: a piscina pool (one thread on 2 cores: the main thread and the flush worker need
  *   the rest) reads the segment straight from its arena slot when it is resident (the slot is
  *   pinned meanwhile, so it cannot be evicted under the worker) or from the raw file otherwise, and
@@ -21,7 +21,7 @@
 import { unlink } from 'node:fs/promises';
 import { Piscina } from 'piscina';
 import type { Arena } from '../arena/arena.js';
-import { SlotState } from '../arena/layout.js';
+import { SegState, SlotState } from '../arena/layout.js';
 import type { ResolvedConfig } from '../config.js';
 import type { Coordinator } from '../coordinator/coordinator.js';
 import { AofError, ErrorCode } from '../errors.js';
@@ -305,16 +305,15 @@ export class Tier1 {
         const durable: Job[] = [];
         for (let i = 0; i < this.#sealing.length; ) {
           const job = this.#sealing[i]!;
-          // A slot of -1 means evicted, which only happens to CLEAN slots: sealed and durable.
-          const state = job.seg.slot < 0 ? SlotState.CLEAN : this.#arena.state(job.seg.slot);
-          // Still SEALING once close() began: the manager waits for every seal before closing
+          const state = this.#sealState(job.seg);
+          // Still OPEN once close() began: the manager waits for every seal before closing
           // Tier 1 unless it failed, and then the flush worker will never finish this one.
-          if (state === SlotState.SEALING && !this.#closed) {
+          if (state === SegState.OPEN && !this.#closed) {
             i++;
             continue;
           }
           this.#sealing.splice(i, 1);
-          if (state === SlotState.CLEAN) durable.push(job);
+          if (state === SegState.SEALED) durable.push(job);
           else this.#dropPending(job);
           // FAILED (or SEALING at close after a failure): the flush failure is already the
           // manager's; nothing to record or compress. Recovery deals with the file at the next open.
@@ -354,6 +353,21 @@ export class Tier1 {
     } finally {
       this.#watching = false;
     }
+  }
+
+  /**
+   * The state of a sealing segment's table entry: OPEN until the flush worker wrote the footer and
+   * fsynced, then SEALED, at which point the entry is released here (this watcher is its last
+   * reader: durableId takes a released entry for SEALED), or FAILED.
+   */
+  #sealState(seg: Segment): number {
+    if (seg.handle < 0) return SegState.SEALED;
+    const state = this.#arena.segments.state(seg.handle);
+    if (state === SegState.SEALED) {
+      this.#arena.segments.free(seg.handle);
+      seg.apply({ type: SegmentEventType.HANDLE_RELEASED });
+    }
+    return state;
   }
 
   /** A sealed segment that will not be compressed now leaves the backlog. */

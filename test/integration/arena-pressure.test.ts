@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AofManager, WouldBlockError, type AofLog, type FsyncPolicy } from '../../src/index.js';
+import { logCore } from '../../src/log.js';
 import { seededRandom } from '../../src/seeded-random.js';
 import { Deadline, expectWouldBlock, sleep, verifyLog, waitFor } from '../../support/engine.js';
 import { payloadFor, sameBytes, tempRoot } from '../../support/tmp.js';
@@ -27,7 +28,7 @@ async function openTiny(t: { after: (fn: () => void) => void }, fsync: FsyncPoli
 }
 
 for (const fsync of POLICIES) {
-  test(`admission: with every slot ACTIVE a new segment gets WouldBlock 'admission', then fits once a sealed slot is CLEAN (fsync ${fsync})`, async (t) => {
+  test(`admission: with every slot ACTIVE a new segment gets WouldBlock 'admission', then fits once a parked slot is CLEAN (fsync ${fsync})`, async (t) => {
     const manager = await openTiny(t, fsync);
     const logs: AofLog[] = [];
     for (let s = 0; s < 5; s++) logs.push(await manager.openStream(`s${s}`));
@@ -37,15 +38,17 @@ for (const fsync of POLICIES) {
 
     expectWouldBlock(() => s4.appendSync(payloadFor(4, FIXED)), ['admission']);
     assert.equal(s4.nextId, 0, 'nothing written on WouldBlock');
-    // Pressure relief sealed the oldest other active segment (s0's); once the worker makes it CLEAN
-    // the same record fits.
+    // Pressure relief parked the oldest other active segment (s0's): not sealed, its slot written
+    // out; once the worker makes the slot CLEAN the same record fits.
     assert.equal(await s4.append(payloadFor(4, FIXED)), 0);
     assert.equal(s4.nextId, 1);
 
-    // s0 lost its slot to s4, and s1..s4 hold the other three: s0 now waits for admission in turn.
+    // s0 lost its slot to s4, and s1..s4 hold the other three: s0 now waits for a slot to load its
+    // parked segment back into, and then continues it (no second segment).
     expectWouldBlock(() => s0.appendSync(payloadFor(100, FIXED)), ['admission']);
     assert.equal(s0.nextId, 1);
     assert.equal(await s0.append(payloadFor(100, FIXED)), 1);
+    assert.equal(logCore(s0).describe().segments, 1, 'parked, not sealed: one segment');
 
     await verifyLog(s0, (id) => payloadFor(id === 0 ? 0 : 100, FIXED), 2);
     for (let s = 1; s < 5; s++) await verifyLog(logs[s]!, () => payloadFor(s, FIXED), 1);

@@ -1,12 +1,14 @@
 /**
  * One manager, 1,000 streams sharing one arena: once with a slot per stream, once with 64 slots,
- * where admission depends on the engine sealing other streams' active segments under pressure
- * (AofManager#relievePressure). Every stream must keep its own dense ids and bytes across a close
- * and reopen.
+ * where admission depends on the engine parking other streams' active segments under pressure
+ * (AofManager#relievePressure) and loading them back when their streams append again. Every
+ * stream must keep its own dense ids and bytes across a close and reopen, in one segment each
+ * (parked segments are never sealed for room).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AofManager, type AofLog } from '../../src/index.js';
+import { logCore } from '../../src/log.js';
 import { verifyLog } from '../../support/engine.js';
 import { payloadFor, tempRoot } from '../../support/tmp.js';
 
@@ -42,6 +44,7 @@ for (const slots of [STREAMS + 100, 64]) {
 
     await Promise.all(logs.map((log) => log.flush()));
     for (const log of logs) assert.equal(log.durableId, PER_STREAM - 1);
+    for (const log of logs) assert.equal(logCore(log).describe().segments, 1, `stream ${log.name}: one segment`);
     const occupancy = manager.stats().arena;
     assert.equal(occupancy.failed, 0);
     assert.ok(occupancy.active <= slots);

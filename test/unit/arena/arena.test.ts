@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Arena, type SlotOwner } from '../../../src/arena/arena.js';
-import { S_DURABLE_COUNT, S_DURABLE_LEN, S_FLUSHED_LEN, S_PINS, S_WRITE_LEN, SlotState, controlBytes, slotWord } from '../../../src/arena/layout.js';
+import { S_FLUSHED_LEN, S_PINS, S_WRITE_LEN, SlotState, controlBytes, slotWord } from '../../../src/arena/layout.js';
 
 const SEGMENT = 64 * 1024;
 const FRAME = 4096;
@@ -44,31 +44,46 @@ describe('Arena', () => {
       assert.equal(arena.base(slot) % 8, 0, 'slot data is 8-aligned (Float64 views)');
       assert.equal(arena.state(slot), SlotState.FREE);
     }
-    assert.deepEqual(arena.occupancy(), { free: 3, active: 0, sealing: 0, clean: 0, hydrating: 0, failed: 0, pinned: 0 });
+    assert.deepEqual(arena.occupancy(), { free: 3, active: 0, retiring: 0, sealing: 0, clean: 0, hydrating: 0, failed: 0, pinned: 0 });
   });
 
   test('acquire takes FREE slots first, in order, and zeroes the lengths and the residency bitmap', () => {
     const arena = new Arena(2, SEGMENT, FRAME);
     // Leftovers of an earlier tenant.
-    for (const w of [S_WRITE_LEN, S_FLUSHED_LEN, S_DURABLE_LEN, S_DURABLE_COUNT]) arena.ctrl[slotWord(0, w)] = 1234;
+    for (const w of [S_WRITE_LEN, S_FLUSHED_LEN]) arena.ctrl[slotWord(0, w)] = 1234;
     Atomics.or(arena.ctrl, arena.frameBit(0, 3).index, 1 << 3);
     const a = take(arena);
     assert.equal(a.slot, 0);
     assert.equal(arena.state(0), SlotState.ACTIVE);
-    for (const w of [S_WRITE_LEN, S_FLUSHED_LEN, S_DURABLE_LEN, S_DURABLE_COUNT]) assert.equal(arena.word(0, w), 0, `word ${w}`);
+    for (const w of [S_WRITE_LEN, S_FLUSHED_LEN]) assert.equal(arena.word(0, w), 0, `word ${w}`);
     assert.equal(arena.frameResident(0, 3), false);
     assert.equal(take(arena, SlotState.HYDRATING).slot, 1);
     assert.equal(arena.state(1), SlotState.HYDRATING);
   });
 
-  test('a slot that is ACTIVE, SEALING, HYDRATING or FAILED is never taken: -1 when no slot is FREE or CLEAN', () => {
-    const arena = new Arena(4, SEGMENT, FRAME);
-    for (const state of [SlotState.ACTIVE, SlotState.SEALING, SlotState.HYDRATING, SlotState.FAILED]) {
+  test('a slot that is ACTIVE, RETIRING, SEALING, HYDRATING or FAILED is never taken: -1 when no slot is FREE or CLEAN', () => {
+    const arena = new Arena(5, SEGMENT, FRAME);
+    for (const state of [SlotState.ACTIVE, SlotState.RETIRING, SlotState.SEALING, SlotState.HYDRATING, SlotState.FAILED]) {
       const { slot } = take(arena);
       arena.setState(slot, state);
     }
     assert.equal(arena.acquire(owner(), SlotState.ACTIVE), -1);
-    assert.deepEqual(arena.occupancy(), { free: 0, active: 1, sealing: 1, clean: 0, hydrating: 1, failed: 1, pinned: 0 });
+    assert.deepEqual(arena.occupancy(), { free: 0, active: 1, retiring: 1, sealing: 1, clean: 0, hydrating: 1, failed: 1, pinned: 0 });
+  });
+
+  test('exchangeState moves a RETIRING slot only from RETIRING: the loser of the race sees the winner\'s state', () => {
+    const arena = new Arena(1, SEGMENT, FRAME);
+    take(arena);
+    arena.setState(0, SlotState.RETIRING);
+    // The flusher detached it first (RETIRING → CLEAN): the main thread's take-back finds CLEAN.
+    assert.equal(arena.exchangeState(0, SlotState.RETIRING, SlotState.CLEAN), SlotState.RETIRING);
+    assert.equal(arena.exchangeState(0, SlotState.RETIRING, SlotState.ACTIVE), SlotState.CLEAN);
+    assert.equal(arena.state(0), SlotState.CLEAN);
+    // The main thread took it back first: the flusher's detach finds ACTIVE and changes nothing.
+    arena.setState(0, SlotState.RETIRING);
+    assert.equal(arena.exchangeState(0, SlotState.RETIRING, SlotState.ACTIVE), SlotState.RETIRING);
+    assert.equal(arena.exchangeState(0, SlotState.RETIRING, SlotState.CLEAN), SlotState.ACTIVE);
+    assert.equal(arena.state(0), SlotState.ACTIVE);
   });
 
   test('lifecycle: FREE → ACTIVE → SEALING → CLEAN, then the CLEAN slot is reused and its old segment evicted', () => {
@@ -125,7 +140,7 @@ describe('Arena', () => {
     arena.release(b.slot);
     assert.equal(a.seg.slot, -1);
     assert.equal(b.seg.slot, -1);
-    assert.deepEqual(arena.occupancy(), { free: 2, active: 0, sealing: 0, clean: 0, hydrating: 0, failed: 0, pinned: 0 });
+    assert.deepEqual(arena.occupancy(), { free: 2, active: 0, retiring: 0, sealing: 0, clean: 0, hydrating: 0, failed: 0, pinned: 0 });
     assert.equal(take(arena).slot, 0, 'a released slot is FREE, taken before any CLEAN one');
   });
 

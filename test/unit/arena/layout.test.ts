@@ -1,7 +1,8 @@
 /**
  * src/arena/layout.ts: the word offsets every thread agrees on. These are the numbers that
- * docs/formats.md must match (slot words start at word 128, the fsync histogram sits in the global
- * region), so they are pinned as literals here as well as checked for the properties that matter:
+ * docs/formats.md must match (the segment table starts at word 128, the slot words after its
+ * 65,536 entries, the fsync histogram sits in the global region), so they are pinned as literals
+ * here as well as checked for the properties that matter:
  * no two control words share a cache line across threads, nothing overlaps, data is page-aligned.
  */
 import assert from 'node:assert/strict';
@@ -18,17 +19,25 @@ import {
   G_PROGRESS_EPOCH,
   G_SYNC_REQUEST,
   G_WORK_EPOCH,
+  MAX_OPEN_SEGMENTS,
+  SEG_TABLE_WORD,
+  SEG_WORDS,
+  SLOT_TABLE_WORD,
   SLOT_WORDS,
-  S_DURABLE_COUNT,
-  S_DURABLE_LEN,
   S_FLUSHED_LEN,
   S_PINS,
   S_STATE,
   S_WRITE_LEN,
+  SegState,
   SlotState,
+  T_DURABLE_COUNT,
+  T_DURABLE_LEN,
+  T_FLUSHED_LEN,
+  T_STATE,
   controlBytes,
   frameBitmapWord,
   frameWords,
+  segWord,
   slotDataOffset,
   slotWord,
 } from '../../../src/arena/layout.js';
@@ -37,11 +46,14 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 
 describe('global words', () => {
-  test('pinned offsets: one 64-byte cache line each, the fsync histogram after them, slot words from word 128', () => {
+  test('pinned offsets: one 64-byte cache line each, the fsync histogram after them, the segment table from word 128, slot words after it', () => {
     assert.equal(CACHE_LINE_WORDS * 4, 64);
     assert.deepEqual([G_WORK_EPOCH, G_FLUSHER_IDLE, G_PROGRESS_EPOCH, G_SYNC_REQUEST, G_FLUSHER_STATE, G_FSYNC_HIST], [0, 16, 32, 48, 64, 80]);
     assert.equal(GLOBAL_WORDS, 128);
-    assert.equal(slotWord(0, S_STATE), 128);
+    assert.equal(SEG_TABLE_WORD, 128);
+    assert.equal(MAX_OPEN_SEGMENTS, 65_536);
+    assert.equal(SLOT_TABLE_WORD, 128 + 4 * 65_536);
+    assert.equal(slotWord(0, S_STATE), 262_272);
   });
 
   test('the fsync histogram is BigInt64-aligned and ends inside the global region', () => {
@@ -54,13 +66,31 @@ describe('global words', () => {
   });
 });
 
+describe('segment table', () => {
+  test('four words per entry, distinct; entries back to back from SEG_TABLE_WORD, the last one ending where the slot words start', () => {
+    const words = [T_STATE, T_FLUSHED_LEN, T_DURABLE_LEN, T_DURABLE_COUNT];
+    assert.equal(new Set(words).size, words.length);
+    for (const w of words) assert.ok(w >= 0 && w < SEG_WORDS, `word ${w}`);
+    assert.equal(segWord(0, T_STATE), SEG_TABLE_WORD);
+    assert.equal(segWord(1, T_STATE) - segWord(0, T_STATE), SEG_WORDS);
+    assert.equal(segWord(MAX_OPEN_SEGMENTS - 1, SEG_WORDS - 1) + 1, SLOT_TABLE_WORD);
+  });
+
+  test('entry states: 0 is an unused entry (a zeroed buffer), the failure sentinel negative', () => {
+    const values = Object.values(SegState);
+    assert.equal(new Set(values).size, values.length);
+    assert.equal(SegState.UNUSED, 0);
+    for (const [name, v] of Object.entries(SegState)) assert.equal(v < 0, name === 'FAILED', name);
+  });
+});
+
 describe('slot words', () => {
   test('every per-slot word is distinct and inside its slot line; slots follow one another', () => {
-    const words = [S_STATE, S_WRITE_LEN, S_FLUSHED_LEN, S_DURABLE_LEN, S_DURABLE_COUNT, S_PINS];
+    const words = [S_STATE, S_WRITE_LEN, S_FLUSHED_LEN, S_PINS];
     assert.equal(new Set(words).size, words.length);
     for (const w of words) assert.ok(w >= 0 && w < SLOT_WORDS, `word ${w}`);
     assert.equal(SLOT_WORDS, CACHE_LINE_WORDS);
-    assert.equal(slotWord(3, S_PINS), GLOBAL_WORDS + 3 * SLOT_WORDS + S_PINS);
+    assert.equal(slotWord(3, S_PINS), SLOT_TABLE_WORD + 3 * SLOT_WORDS + S_PINS);
     assert.equal(slotWord(1, S_STATE) - slotWord(0, S_STATE), SLOT_WORDS);
   });
 
@@ -83,7 +113,7 @@ describe('frame bitmaps and the control region', () => {
   test('bitmaps follow every slot line, one run per slot, frame 32 in the next word', () => {
     const slots = 4;
     const per = 2;
-    assert.equal(frameBitmapWord(slots, per, 0, 0), GLOBAL_WORDS + slots * SLOT_WORDS);
+    assert.equal(frameBitmapWord(slots, per, 0, 0), SLOT_TABLE_WORD + slots * SLOT_WORDS);
     assert.ok(frameBitmapWord(slots, per, 0, 0) > slotWord(slots - 1, SLOT_WORDS - 1));
     assert.equal(frameBitmapWord(slots, per, 0, 31), frameBitmapWord(slots, per, 0, 0));
     assert.equal(frameBitmapWord(slots, per, 0, 32), frameBitmapWord(slots, per, 0, 0) + 1);
@@ -101,6 +131,7 @@ describe('frame bitmaps and the control region', () => {
       assert.equal(slotDataOffset(slots, seg, per, 0), bytes);
       assert.equal(slotDataOffset(slots, seg, per, slots - 1), bytes + (slots - 1) * seg);
     }
-    assert.equal(controlBytes(4, 1), 4096);
+    // 1 MiB of segment table, 128 global words, 4 slots of 16 + 1 words: 257 pages.
+    assert.equal(controlBytes(4, 1), 257 * 4096);
   });
 });

@@ -1,6 +1,7 @@
 /**
- * docs/formats.md against the code it describes: the shared-memory tables (global words and slot
- * words) must name every constant of src/arena/layout.ts at its real offset, and name a writer.
+ * docs/formats.md against the code it describes: the shared-memory tables (global words, segment
+ * table words and slot words) must name every constant of src/arena/layout.ts at its real offset,
+ * and name a writer.
  * The doc drifted once (slot words documented at 80 when they start at 128, the fsync histogram
  * missing); this test is what keeps it from drifting again.
  */
@@ -61,8 +62,22 @@ describe('docs/formats.md matches the code', () => {
     }
   });
 
-  test('slot words start at GLOBAL_WORDS and every S_* constant is at its offset, with a writer', () => {
-    assert.match(shared, new RegExp(`words \`${layout.GLOBAL_WORDS} \\+ ${layout.SLOT_WORDS}\\*s\``), 'slot s starts at GLOBAL_WORDS + SLOT_WORDS * s');
+  test('segment table entries start at GLOBAL_WORDS and every T_* constant is at its offset, with a writer', () => {
+    assert.equal(layout.SEG_TABLE_WORD, layout.GLOBAL_WORDS);
+    assert.match(shared, new RegExp(`words \`${layout.SEG_TABLE_WORD} \\+ ${layout.SEG_WORDS}\\*h\``), 'entry h starts at SEG_TABLE_WORD + SEG_WORDS * h');
+    assert.match(shared, new RegExp(`MAX_OPEN_SEGMENTS\` is ${layout.MAX_OPEN_SEGMENTS.toLocaleString('en-US')}`));
+    const rows = table(shared, 'Segment table:');
+    const documented = new Set(rows.map((r) => r.constant));
+    for (const name of Object.keys(layout).filter((k) => k.startsWith('T_'))) assert.ok(documented.has(name), `${name} is documented`);
+    for (const row of rows) {
+      assert.equal(row.word, constant(row.constant), `${row.constant} is documented at word ${row.word}`);
+      assert.notEqual(row.writer, '-', `${row.constant} names its writer`);
+    }
+  });
+
+  test('slot words start after the segment table and every S_* constant is at its offset, with a writer', () => {
+    assert.equal(layout.SLOT_TABLE_WORD, layout.SEG_TABLE_WORD + layout.MAX_OPEN_SEGMENTS * layout.SEG_WORDS);
+    assert.match(shared, new RegExp(`words \`${layout.SLOT_TABLE_WORD} \\+ ${layout.SLOT_WORDS}\\*s\``), 'slot s starts at SLOT_TABLE_WORD + SLOT_WORDS * s');
     const rows = table(shared, 'Slot words');
     const documented = new Set(rows.map((r) => r.constant));
     for (const name of Object.keys(layout).filter((k) => k.startsWith('S_'))) assert.ok(documented.has(name), `${name} is documented`);

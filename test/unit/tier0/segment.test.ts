@@ -48,8 +48,8 @@ function assertRefused(seg: Segment, event: SegmentEvent): void {
 }
 
 function snapshot(seg: Segment): Record<string, unknown> {
-  const { tier, sealed, uploaded, expired, slot, partial, dataBytes, dataCrc, compressedBytes, frameIndex, hydration, error, recaching, key } = seg;
-  return { tier, sealed, uploaded, expired, slot, partial, dataBytes, dataCrc, compressedBytes, frameIndex, hydration, error, recaching, key };
+  const { tier, sealed, parked, handle, uploaded, expired, slot, partial, dataBytes, dataCrc, compressedBytes, frameIndex, hydration, error, recaching, key } = seg;
+  return { tier, sealed, parked, handle, uploaded, expired, slot, partial, dataBytes, dataCrc, compressedBytes, frameIndex, hydration, error, recaching, key };
 }
 
 describe('Segment.apply: the lifecycle', () => {
@@ -180,6 +180,48 @@ describe('Segment.apply: residency', () => {
     assertRefused(seg, { type: E.RECACHE_STARTED });
     seg.apply({ type: E.RECACHE_ENDED });
     assert.equal(seg.recaching, false);
+  });
+
+  test('PARKED: an active segment in its slot gives the slot up; UNPARKED once it has a slot again', () => {
+    const seg = new Segment(0, '/s/0.seg', '/s/0.t1', 5, 0, false, 7);
+    assert.deepEqual([seg.parked, seg.handle], [false, 7]);
+    assertRefused(seg, { type: E.PARKED }); // no slot: nothing to give up
+    seg.apply({ type: E.SLOT_ASSIGNED, slot: 1, partial: false });
+    assertRefused(seg, { type: E.UNPARKED });
+    seg.apply({ type: E.PARKED });
+    assert.equal(seg.parked, true);
+    assertRefused(seg, { type: E.PARKED });
+    // Evicted while parked, then loaded back by the read path: the same events as a sealed segment's.
+    seg.slotReleased(1);
+    assertRefused(seg, { type: E.UNPARKED }); // no slot to take back
+    const work = Promise.resolve();
+    seg.apply({ type: E.LOAD_STARTED, work });
+    seg.apply({ type: E.SLOT_ASSIGNED, slot: 3, partial: false });
+    seg.apply({ type: E.LOAD_SETTLED });
+    seg.apply({ type: E.UNPARKED });
+    assert.deepEqual([seg.parked, seg.slot, seg.sealed], [false, 3, false]);
+    // Never for a sealed segment.
+    assertRefused(sealedSegment(), { type: E.PARKED });
+  });
+
+  test('SEALING a parked segment seals it where it is (no slot needed) and ends the parking', () => {
+    const seg = new Segment(0, '/s/0.seg', '/s/0.t1', 5, 0, false, 2);
+    seg.apply({ type: E.SLOT_ASSIGNED, slot: 0, partial: false });
+    seg.apply({ type: E.PARKED });
+    seg.slotReleased(0);
+    seg.apply({ type: E.SEALING, dataBytes: 400 });
+    assert.deepEqual([seg.sealed, seg.parked, seg.slot, seg.dataBytes], [true, false, -1, 400]);
+    assertRefused(seg, { type: E.UNPARKED });
+  });
+
+  test('HANDLE_RELEASED: only a sealed segment gives its table entry back, once', () => {
+    const seg = new Segment(0, '/s/0.seg', '/s/0.t1', 5, 0, false, 4);
+    assertRefused(seg, { type: E.HANDLE_RELEASED }); // active: the flusher still has the file open
+    seg.apply({ type: E.SEALING, dataBytes: 80 });
+    seg.apply({ type: E.HANDLE_RELEASED });
+    assert.equal(seg.handle, -1);
+    assertRefused(seg, { type: E.HANDLE_RELEASED });
+    assertRefused(sealedSegment(), { type: E.HANDLE_RELEASED }); // found at open: no entry
   });
 
   test('Segment.restored refuses a state the table could never reach', () => {
