@@ -19,7 +19,7 @@
  */
 import type { Arena } from './arena/arena.js';
 import type { SegmentTable } from './arena/segment-table.js';
-import { S_FLUSHED_LEN, S_WRITE_LEN, SegState, SlotState, slotWord } from './arena/layout.js';
+import { S_FLUSHED_LEN, S_NEXT, S_START, S_WRITE_LEN, SegState, SlotState, slotWord } from './arena/layout.js';
 import { maxPayloadBytes, type ResolvedConfig } from './config.js';
 import type { Coordinator } from './coordinator/coordinator.js';
 import { AofError, ErrorCode, WouldBlockError, WouldBlockKind, type WouldBlockKindValue } from './errors.js';
@@ -33,6 +33,11 @@ import { Segment, SegmentEventType } from './tier0/segment.js';
 import type { Tier1 } from './tier1/tier1.js';
 import type { EngineCounters } from './metrics/engine-counters.js';
 import { segmentPath, tier1Path } from './format/root-layout.js';
+
+/** A window that filled faster than this is followed by one twice as large. */
+const WINDOW_GROW_MS = 50;
+/** A window that took longer than this to fill is followed by one half as large. */
+const WINDOW_SHRINK_MS = 2000;
 
 // Defined with the reader that returns it; re-exported here where users have always found it.
 export type { LogRecord } from './reader.js';
@@ -100,9 +105,13 @@ export class LogCore implements StreamView {
   #nextId: number;
   // Active segment, unpacked into fields for the hot path.
   #active: Segment | null = null;
-  #base = 0; // byte offset of the active slot's data in the SAB
+  #base = 0; // byte offset in the SAB of the active segment's byte 0 (the window's run less its START)
   #writeOff = 0; // bytes used in the active segment (kept while it is parked)
-  #capacity = 0; // 0 without an active segment or while it is parked, so the next append takes the slow path
+  #capacity = 0; // end of the window in segment bytes; 0 without an active segment or while it is parked, so the next append takes the slow path
+  #windowSlot = -1; // run of the active segment's last write window (kept while parked)
+  #windowOpenedAt = 0; // performance.now() when that window was opened
+  #windowBytes: number; // size of the next window (adapts to the append rate: see #nextWindowBytes)
+  readonly #maxWindowBytes: number;
   #writeLenIndex = 0;
   #activatedAt = -1;
   #blockedKind: WouldBlockKindValue = WouldBlockKind.ADMISSION;
@@ -132,6 +141,9 @@ export class LogCore implements StreamView {
     this.#table = ctx.arena.segments;
     this.#flusher = ctx.flusher;
     this.#segmentBytes = ctx.config.segmentBytes;
+    this.#windowBytes = ctx.arena.pageBytes;
+    // A window never takes more than an eighth of the arena (and never more than a segment).
+    this.#maxWindowBytes = Math.max(ctx.arena.pageBytes, Math.min(ctx.config.segmentBytes, Math.floor((ctx.arena.pages * ctx.arena.pageBytes) / 8)));
     this.#fsyncAlways = ctx.config.fsync === 'always';
     this.#segments = segments;
     this.#nextId = nextId;
@@ -337,7 +349,7 @@ export class LogCore implements StreamView {
     if (frame > this.#segmentBytes) throw this.#tooLarge(length);
     const active = this.#active;
     if (active !== null) {
-      if (active.parked && this.#writeOff + frame <= this.#segmentBytes) return this.#unpark(active);
+      if (this.#writeOff + frame <= this.#segmentBytes) return active.parked ? this.#unpark(active, frame) : this.#nextWindow(active, frame);
       this.sealActive();
     }
     // Checked once per segment, never per record: the local disk must not outgrow the Tier 1
@@ -358,89 +370,156 @@ export class LogCore implements StreamView {
       return false;
     }
     const seg = new Segment(this.#nextId, segmentPath(this.#dir, this.#nextId), tier1Path(this.#dir, this.#nextId), 0, 0, false, handle);
-    const slot = this.#arena.acquire(seg, SlotState.ACTIVE);
+    const slot = this.#arena.acquire(seg, SlotState.ACTIVE, this.#windowFor(frame, 0));
     if (slot < 0) {
       this.#table.free(handle);
       this.#blockedKind = active !== null ? WouldBlockKind.ROLLOVER : WouldBlockKind.ADMISSION;
       this.#ctx.relievePressure(this);
       return false;
     }
-    seg.apply({ type: SegmentEventType.SLOT_ASSIGNED, slot, partial: false });
+    seg.apply({ type: SegmentEventType.WINDOW_OPENED, slot, start: 0, first: 0 });
     this.#segments.push(seg);
     this.#undurable.push(seg);
     this.#active = seg;
     this.#writeOff = 0;
-    this.#activate(slot);
+    this.#activate(slot, 0);
     this.#flusher.open(handle, slot, seg.path, seg.baseId);
     return true;
   }
 
-  /** Points the hot path at `slot` (the active segment's), at the current #writeOff. */
-  #activate(slot: number): void {
-    this.#base = this.#arena.base(slot);
-    this.#capacity = this.#segmentBytes;
-    this.#writeLenIndex = slotWord(slot, S_WRITE_LEN);
-    this.#activatedAt = this.#ctx.tick();
+  /**
+   * Bytes of the next write window starting at segment byte `start`: the adaptive size (at least
+   * the frame), never past the segment's end. The run holding it is rounded up to 2^k pages.
+   */
+  #windowFor(frame: number, start: number): number {
+    return Math.max(frame, Math.min(this.#windowBytes, this.#segmentBytes - start));
   }
 
   /**
-   * Arena pressure (the manager's relief): the active segment gives its slot up without being
-   * sealed. The slot goes RETIRING (every WRITE_LEN store came before: this thread made them); the
-   * flush worker writes what is published, detaches the slot and hands it back CLEAN, evictable,
-   * keeping the file open. Capacity 0 sends the next append to {@link #unpark}.
+   * Adapts the window size when a window filled: one that filled within WINDOW_GROW_MS is followed
+   * by one twice as large (up to #maxWindowBytes), one that took longer than WINDOW_SHRINK_MS by
+   * one half as large (down to a page). A busy stream converges on large windows (few rollovers,
+   * large writes); many quiet streams keep one page each.
+   */
+  #adaptWindow(): void {
+    const elapsed = performance.now() - this.#windowOpenedAt;
+    if (elapsed < WINDOW_GROW_MS) this.#windowBytes = Math.min(this.#maxWindowBytes, this.#windowBytes * 2);
+    else if (elapsed > WINDOW_SHRINK_MS) this.#windowBytes = Math.max(this.#arena.pageBytes, this.#windowBytes / 2);
+  }
+
+  /**
+   * Window rollover (the window is full, the segment is not): a new run continues the segment at
+   * START = the segment's data length. Its words are set before the old window's NEXT names it,
+   * and NEXT before the old window goes RETIRING (race notes in layout.ts): the flusher writes the
+   * old window out, then follows NEXT, so it writes the segment's windows in START order.
+   */
+  #nextWindow(seg: Segment, frame: number): boolean {
+    this.#adaptWindow();
+    const start = this.#writeOff;
+    const slot = this.#arena.acquire(seg, SlotState.ACTIVE, this.#windowFor(frame, start));
+    if (slot < 0) {
+      this.#blockedKind = WouldBlockKind.ROLLOVER;
+      this.#ctx.relievePressure(this);
+      return false;
+    }
+    const old = this.#windowSlot;
+    this.#arena.setWord(slot, S_START, start);
+    this.#arena.setWord(slot, S_WRITE_LEN, start);
+    this.#arena.setWord(slot, S_FLUSHED_LEN, start);
+    seg.apply({ type: SegmentEventType.WINDOW_CLOSED, end: start, endRecord: seg.count });
+    seg.apply({ type: SegmentEventType.WINDOW_OPENED, slot, start, first: seg.count });
+    this.#arena.setWord(old, S_NEXT, slot + 1);
+    this.#arena.setState(old, SlotState.RETIRING);
+    this.#flusher.wake();
+    this.#activate(slot, start);
+    return true;
+  }
+
+  /** Points the hot path at the window in `slot`, which starts at segment byte `start`. */
+  #activate(slot: number, start: number): void {
+    this.#windowSlot = slot;
+    this.#base = this.#arena.base(slot) - start;
+    this.#capacity = Math.min(this.#segmentBytes, start + this.#arena.runBytes(slot));
+    this.#writeLenIndex = slotWord(slot, S_WRITE_LEN);
+    this.#activatedAt = this.#ctx.tick();
+    this.#windowOpenedAt = performance.now();
+  }
+
+  /**
+   * Arena pressure (the manager's relief): the active segment gives its window up without being
+   * sealed. The window goes RETIRING with no NEXT (every WRITE_LEN store came before: this thread
+   * made them); the flush worker writes what is published, detaches the run and hands it back
+   * CLEAN, evictable, keeping the file open. Capacity 0 sends the next append to {@link #unpark}.
    */
   park(): void {
     const seg = this.#active;
     if (seg === null || seg.parked) return;
-    seg.apply({ type: SegmentEventType.PARKED });
-    this.#arena.setState(seg.slot, SlotState.RETIRING);
+    seg.apply({ type: SegmentEventType.PARKED, end: this.#writeOff, endRecord: seg.count });
+    this.#arena.setState(this.#windowSlot, SlotState.RETIRING);
     this.#flusher.wake();
     this.#capacity = 0;
   }
 
   /**
-   * The parked segment takes a slot again. Its own slot if still resident: RETIRING (the flusher
-   * has not detached it; the exchange makes sure it will not) or CLEAN (detached: the slot words are
-   * set to the written length from the segment table and the flusher re-attaches it). Evicted: the
-   * read path loads the written prefix into a new slot (each frame's CRC checked by a worker) and
-   * this returns false meanwhile (WouldBlock `admission`); the retry after the load finds it CLEAN.
-   * @throws the load's failure (AOF_ERR_CORRUPT for good; others once, the next call loads again)
+   * The parked segment takes a window again. Its last window if still resident: RETIRING (the
+   * flusher has not detached it; the exchange makes sure it will not) or CLEAN (detached: its
+   * words are set to the written length from the segment table and the flusher re-attaches it).
+   * Evicted: a new window at START = the segment's data length, attached by command (stage 2: no
+   * load of the written prefix, which stage 1 needed because a slot mirrored the whole segment).
+   * False when no run is free (WouldBlock `admission`; relief parks another stream).
    */
-  #unpark(seg: Segment): boolean {
-    if (seg.slot < 0) {
-      const failure = seg.error;
-      if (failure !== null) {
-        if (failure.code !== ErrorCode.CORRUPT) seg.apply({ type: SegmentEventType.ERROR_CLEARED });
-        throw failure;
+  #unpark(seg: Segment, frame: number): boolean {
+    const last = this.#windowSlot;
+    const range = seg.ranges.find((r) => r.slot === last);
+    if (range !== undefined && range.end === this.#writeOff) {
+      const found = this.#arena.exchangeState(last, SlotState.RETIRING, SlotState.ACTIVE);
+      if (found === SlotState.CLEAN) {
+        this.#checkWritten(seg);
+        // Not attached in the flusher: this thread owns the words until the attach command.
+        this.#arena.setWord(last, S_WRITE_LEN, this.#writeOff);
+        this.#arena.setWord(last, S_FLUSHED_LEN, this.#writeOff);
+        this.#arena.setWord(last, S_NEXT, 0);
+        this.#arena.setState(last, SlotState.ACTIVE);
+        this.#flusher.attach(seg.handle, last);
+      } else if (found !== SlotState.RETIRING) {
+        // FAILED: the flusher failed the segment; the manager's coded failure follows.
+        throw this.#writeError ?? new AofError(ErrorCode.IO, `stream ${this.#name}: the flush worker failed segment ${seg.baseId} (slot state ${found})`, { details: { baseId: seg.baseId, slotState: found } });
       }
-      this.#ctx.read.ensureResident(this.#name, seg);
-      if (seg.slot < 0) {
-        this.#blockedKind = WouldBlockKind.ADMISSION;
-        return false;
-      }
+      seg.apply({ type: SegmentEventType.WINDOW_REOPENED, slot: last });
+      seg.apply({ type: SegmentEventType.UNPARKED });
+      this.#arena.touch(last);
+      this.#activate(last, range.start);
+      // The frame does not fit in what is left of it: an ordinary window rollover.
+      return this.#writeOff + frame <= this.#capacity || this.#nextWindow(seg, frame);
     }
-    const slot = seg.slot;
-    const found = this.#arena.exchangeState(slot, SlotState.RETIRING, SlotState.ACTIVE);
-    if (found === SlotState.CLEAN) {
-      const written = this.#table.flushedLen(seg.handle);
-      if (written !== this.#writeOff) {
-        throw new AofError(ErrorCode.INTERNAL, `stream ${this.#name}: parked segment ${seg.baseId} has ${written} bytes written, ${this.#writeOff} appended`, {
-          details: { baseId: seg.baseId, written, appended: this.#writeOff },
-        });
-      }
-      // Not attached in the flusher: this thread owns the words until the attach command.
-      this.#arena.setWord(slot, S_WRITE_LEN, written);
-      this.#arena.setWord(slot, S_FLUSHED_LEN, written);
-      this.#arena.setState(slot, SlotState.ACTIVE);
-      this.#flusher.attach(seg.handle, slot);
-    } else if (found !== SlotState.RETIRING) {
-      // FAILED: the flusher failed the segment; the manager's coded failure follows.
-      throw this.#writeError ?? new AofError(ErrorCode.IO, `stream ${this.#name}: the flush worker failed segment ${seg.baseId} (slot state ${found})`, { details: { baseId: seg.baseId, slotState: found } });
+    // The last window was evicted, so the flusher has detached the segment (a run is evicted only
+    // once CLEAN): a new window, attached by command.
+    const start = this.#writeOff;
+    const slot = this.#arena.acquire(seg, SlotState.ACTIVE, this.#windowFor(frame, start));
+    if (slot < 0) {
+      this.#blockedKind = WouldBlockKind.ADMISSION;
+      this.#ctx.relievePressure(this);
+      return false;
     }
+    this.#checkWritten(seg);
+    this.#arena.setWord(slot, S_START, start);
+    this.#arena.setWord(slot, S_WRITE_LEN, start);
+    this.#arena.setWord(slot, S_FLUSHED_LEN, start);
+    seg.apply({ type: SegmentEventType.WINDOW_OPENED, slot, start, first: seg.count });
     seg.apply({ type: SegmentEventType.UNPARKED });
-    this.#arena.touch(slot);
-    this.#activate(slot);
+    this.#flusher.attach(seg.handle, slot);
+    this.#activate(slot, start);
     return true;
+  }
+
+  /** A detached parked segment has every appended byte written (the flusher detaches only then). */
+  #checkWritten(seg: Segment): void {
+    const written = this.#table.flushedLen(seg.handle);
+    if (written !== this.#writeOff) {
+      throw new AofError(ErrorCode.INTERNAL, `stream ${this.#name}: parked segment ${seg.baseId} has ${written} bytes written, ${this.#writeOff} appended`, {
+        details: { baseId: seg.baseId, written, appended: this.#writeOff },
+      });
+    }
   }
 
   /**
@@ -454,12 +533,16 @@ export class LogCore implements StreamView {
     const seg = this.#active;
     if (seg === null) return;
     const parked = seg.parked;
+    const last = this.#windowSlot;
+    // Before SEALING (which may turn the window's range into the segment's slot): is the last
+    // window still this segment's run? An evicted one may belong to another segment by now.
+    const resident = seg.ranges.some((r) => r.slot === last);
     seg.apply({ type: SegmentEventType.SEALING, dataBytes: this.#writeOff });
     this.#table.markSealing(seg.handle);
     if (!parked) {
-      this.#arena.setState(seg.slot, SlotState.SEALING);
+      this.#arena.setState(last, SlotState.SEALING);
     } else {
-      const found = seg.slot < 0 ? SlotState.CLEAN : this.#arena.exchangeState(seg.slot, SlotState.RETIRING, SlotState.SEALING);
+      const found = resident ? this.#arena.exchangeState(last, SlotState.RETIRING, SlotState.SEALING) : SlotState.CLEAN;
       // CLEAN: detached. FAILED: nothing to seal; the failure is the manager's.
       if (found === SlotState.CLEAN) this.#flusher.seal(seg.handle);
     }
@@ -468,6 +551,7 @@ export class LogCore implements StreamView {
     this.#active = null;
     this.#capacity = 0;
     this.#writeOff = 0;
+    this.#windowSlot = -1;
   }
 
   /**

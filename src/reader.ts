@@ -20,7 +20,7 @@ import type { EngineCounters } from './metrics/engine-counters.js';
 import { CLONE_REMEDY, refuseClone } from './not-cloneable.js';
 import type { StreamView } from './read/ports.js';
 import type { ReadPath } from './read/read-path.js';
-import { SegmentEventType, type Segment } from './tier0/segment.js';
+import { SegmentEventType, type ResidentRange, type Segment } from './tier0/segment.js';
 
 /** A record as returned by readers. */
 export interface LogRecord {
@@ -80,7 +80,8 @@ export class AofReader {
   readonly #copy: boolean;
   #nextId: number;
   #seg: Segment | null = null;
-  #pinned = -1; // slot pinned by this reader, or -1
+  #pinned = -1; // run pinned by this reader, or -1
+  #range: ResidentRange | null = null; // the pinned run's range when it is not the segment's slot
   #offset = -1; // byte offset of the next frame in the segment, -1 = not located yet
   // For segments filled frame by frame from Tier 1: the zstd frame the offset is in, and where it ends.
   #frame = -1;
@@ -177,20 +178,48 @@ export class AofReader {
       this.#frame = -1;
       this.#frameEnd = -1;
     }
-    if (this.#pinned < 0) {
-      if (seg.slot < 0) {
-        throwIfFailed(seg);
-        this.#read.ensureResident(this.#stream.name, seg);
-        if (seg.slot < 0) return BLOCKED;
-      }
-      this.#arena.pin(seg.slot);
-      this.#pinned = seg.slot;
+    const index = id - seg.baseId;
+    // Past the end of the pinned range (a window that retired, a loaded prefix): locate again.
+    const pinnedRange = this.#range;
+    if (pinnedRange !== null && pinnedRange.endRecord >= 0 && index >= pinnedRange.endRecord) {
+      this.#unpin();
+      this.#offset = -1;
     }
-    const base = this.#arena.base(seg.slot);
-    if (seg.partial) {
-      if ((this.#offset < 0 || this.#offset >= this.#frameEnd) && !this.#enterFrame(seg, base, id)) return BLOCKED;
-    } else if (this.#offset < 0) {
-      this.#offset = frameOffsetOf(this.#arena.u8, base, base + this.#stream.dataBytesOf(seg), id - seg.baseId);
+    if (this.#pinned < 0) {
+      // A resident range first (a write window, a loaded prefix), then the whole-segment slot.
+      const range = seg.slot < 0 || seg.partial ? seg.rangeFor(index) : null;
+      if (range !== null) {
+        this.#arena.pin(range.slot);
+        this.#pinned = range.slot;
+        this.#range = range;
+        this.#offset = -1;
+      } else {
+        if (seg.slot < 0) {
+          throwIfFailed(seg);
+          this.#read.ensureResident(this.#stream.name, seg, index);
+          if (seg.slot < 0) return BLOCKED; // loading (the retry finds the range or the slot)
+        }
+        this.#arena.pin(seg.slot);
+        this.#pinned = seg.slot;
+        this.#range = null;
+      }
+    }
+    const range = this.#range;
+    let base: number;
+    if (range !== null) {
+      // Run byte i is segment byte range.start + i: `base + offset` addresses segment byte offset.
+      base = this.#arena.base(range.slot) - range.start;
+      if (this.#offset < 0) {
+        const end = range.end >= 0 ? range.end : this.#stream.dataBytesOf(seg);
+        this.#offset = range.start + frameOffsetOf(this.#arena.u8, base + range.start, base + end, index - range.first);
+      }
+    } else {
+      base = this.#arena.base(seg.slot);
+      if (seg.partial) {
+        if ((this.#offset < 0 || this.#offset >= this.#frameEnd) && !this.#enterFrame(seg, base, id)) return BLOCKED;
+      } else if (this.#offset < 0) {
+        this.#offset = frameOffsetOf(this.#arena.u8, base, base + this.#stream.dataBytesOf(seg), index);
+      }
     }
     const at = base + this.#offset;
     const length = framePayloadLengthAt(this.#arena.u32, at);
@@ -229,6 +258,7 @@ export class AofReader {
   }
 
   #unpin(): void {
+    this.#range = null;
     if (this.#pinned >= 0) {
       this.#arena.unpin(this.#pinned);
       this.#pinned = -1;

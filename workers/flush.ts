@@ -35,6 +35,8 @@ import {
   G_SYNC_REQUEST,
   G_WORK_EPOCH,
   S_FLUSHED_LEN,
+  S_NEXT,
+  S_START,
   S_STATE,
   S_WRITE_LEN,
   SegState,
@@ -141,7 +143,8 @@ function openSegment(cmd: Extract<FlushCommand, { type: 'open' }>): void {
  */
 function attach(seg: OpenSegment, slot: number): void {
   seg.slot = slot;
-  seg.base = slotDataOffset(data.slotCount, data.segmentBytes, data.frameWords, slot);
+  // A window starts at segment byte START: `base + off` addresses segment byte `off` in it.
+  seg.base = slotDataOffset(data.slotCount, data.pageBytes, data.frameWords, slot) - Atomics.load(ctrl, slotWord(slot, S_START));
   attached.set(slot, seg);
 }
 
@@ -246,8 +249,14 @@ function sealSegment(seg: OpenSegment): void {
  */
 function retire(seg: OpenSegment): boolean {
   const slot = seg.slot;
+  // NEXT is stored before RETIRING (window rollover), and this thread loaded RETIRING already.
+  const next = Atomics.load(ctrl, slotWord(slot, S_NEXT)) - 1;
   if (Atomics.compareExchange(ctrl, slotWord(slot, S_STATE), SlotState.RETIRING, SlotState.CLEAN) !== SlotState.RETIRING) return false;
   detach(seg);
+  // Window rollover: the segment continues in the next run, written only now that this one is
+  // (START order: the file never gets a hole below written data). The pass's Map iteration
+  // visits it after this one.
+  if (next >= 0) attach(seg, next);
   return true;
 }
 

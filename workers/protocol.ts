@@ -13,7 +13,9 @@ import type { FsyncPolicy } from '../src/config.js';
 
 export interface FlushWorkerData {
   sab: SharedArrayBuffer;
+  /** Pages of the arena (each has its slot words; a run is named by its first page). */
   slotCount: number;
+  pageBytes: number;
   segmentBytes: number;
   frameWords: number;
   fsync: FsyncPolicy;

@@ -1,28 +1,34 @@
 /**
- * The Tier 0 arena: one SharedArrayBuffer cut into segment slots, plus the main thread's
- * bookkeeping of which segment occupies which slot, and the segment table (segment-table.ts) in
- * the same buffer. Slots are a cache: a CLEAN slot (every byte written to its file: a sealed
- * segment, or a parked active one) is evicted least-recently-used when another segment needs
- * room, unless a reader pins it.
+ * The Tier 0 arena: one SharedArrayBuffer cut into pages, handed out as runs of 2^order pages by a
+ * buddy allocator (docs/tier0-windows.md, stage 2), plus the main thread's bookkeeping of which
+ * segment owns which run, and the segment table (segment-table.ts) in the same buffer. A run is
+ * named by its first page (its "slot": its control words are that page's). A run is a write window
+ * of an active segment (run byte i = segment byte START + i), or a load (START 0: a mirror of the
+ * segment's first bytes). CLEAN runs (every byte written to their file) are a cache, evicted least
+ * recently used when another run needs room, unless a reader pins them.
  */
 import { endianness } from 'node:os';
 import { AofError, ErrorCode } from '../errors.js';
+import { BuddyAllocator } from './buddy-allocator.js';
 import { SegmentTable } from './segment-table.js';
 import {
   S_FLUSHED_LEN,
+  S_NEXT,
   S_PINS,
+  S_START,
   S_STATE,
   S_WRITE_LEN,
   SlotState,
   controlBytes,
   frameBitmapWord,
   frameWords,
+  pageBytesFor,
   slotDataOffset,
   slotWord,
 } from './layout.js';
 
 /**
- * What occupies a slot: a segment (src/tier0/segment.ts), told when the arena takes the slot away
+ * What occupies a run: a segment (src/tier0/segment.ts), told when the arena takes the run away
  * so that its own transition table records it. An interface, so the arena knows nothing above it.
  */
 export interface SlotOwner {
@@ -36,17 +42,25 @@ export class Arena {
   readonly u8: Uint8Array;
   readonly u32: Uint32Array;
   readonly f64: Float64Array;
+  /** Segments of segmentBytes the arena holds (arenaBytes / segmentBytes): the unit of the budgets. */
   readonly slotCount: number;
   readonly segmentBytes: number;
-  /** The segment table: the flusher's per-segment words, whether or not the segment has a slot. */
+  readonly pageBytes: number;
+  /** Pages in the arena; every page has its slot words (used by the run that starts there). */
+  readonly pages: number;
+  /** The segment table: the flusher's per-segment words, whether or not the segment has a run. */
   readonly segments: SegmentTable;
-  /** Int32 words of frame-residency bitmap per slot (see layout.ts). */
+  /** Int32 words of frame-residency bitmap per page (see layout.ts). */
   readonly frameWords: number;
-  /** Segment occupying each slot (null when FREE). Main thread only. */
+  readonly #buddy: BuddyAllocator;
+  /** Owner of each run, by first page (null when disowned or free). Main thread only. */
   readonly #owners: (SlotOwner | null)[];
-  /** Logical clock for LRU: bumped when a slot is (re)used or read. */
-  #clock = 0;
-  readonly #lastUsed: Float64Array;
+  /** Runs handed out (first pages). */
+  readonly #allocated = new Set<number>();
+  /** Owned runs that are not ACTIVE, least recently used first (Map insertion order). */
+  readonly #lru = new Map<number, true>();
+  /** Disowned runs (retired windows nobody reads): evicted before any cached run. */
+  readonly #garbage = new Set<number>();
 
   constructor(slotCount: number, segmentBytes: number, frameBytes: number) {
     // Typed-array views use the platform byte order; every format is little-endian.
@@ -55,30 +69,45 @@ export class Arena {
     }
     this.slotCount = slotCount;
     this.segmentBytes = segmentBytes;
+    this.pageBytes = pageBytesFor(segmentBytes);
+    this.pages = Math.floor((slotCount * segmentBytes) / this.pageBytes);
     this.frameWords = frameWords(segmentBytes, frameBytes);
-    this.sab = new SharedArrayBuffer(controlBytes(slotCount, this.frameWords) + slotCount * segmentBytes);
+    this.sab = new SharedArrayBuffer(controlBytes(this.pages, this.frameWords) + this.pages * this.pageBytes);
     this.ctrl = new Int32Array(this.sab);
     this.u8 = new Uint8Array(this.sab);
     this.u32 = new Uint32Array(this.sab);
     this.f64 = new Float64Array(this.sab);
     this.segments = new SegmentTable(this.ctrl);
-    this.#owners = new Array<SlotOwner | null>(slotCount).fill(null);
-    this.#lastUsed = new Float64Array(slotCount);
+    let maxOrder = 0;
+    while (this.pageBytes << maxOrder < segmentBytes) maxOrder++;
+    this.#buddy = new BuddyAllocator(this.pages, maxOrder);
+    this.#owners = new Array<SlotOwner | null>(this.pages).fill(null);
   }
 
-  /** Byte offset of a slot's data in the SAB. */
+  /** Byte offset of a run's data in the SAB. */
   base(slot: number): number {
-    return slotDataOffset(this.slotCount, this.segmentBytes, this.frameWords, slot);
+    return slotDataOffset(this.pages, this.pageBytes, this.frameWords, slot);
+  }
+
+  /** Bytes of the run starting at `slot` (0 when none starts there). */
+  runBytes(slot: number): number {
+    const order = this.#buddy.orderOf(slot);
+    return order < 0 ? 0 : this.pageBytes << order;
+  }
+
+  /** Pages not in any run. */
+  get freePages(): number {
+    return this.#buddy.freePages;
   }
 
   /** Control-word index and bit of frame `frame`'s residency in `slot`. */
   frameBit(slot: number, frame: number): { index: number; bit: number } {
-    return { index: frameBitmapWord(this.slotCount, this.frameWords, slot, frame), bit: frame & 31 };
+    return { index: frameBitmapWord(this.pages, this.frameWords, slot, frame), bit: frame & 31 };
   }
 
   /** True once Tier 1 frame `frame` has been decompressed into `slot`. */
   frameResident(slot: number, frame: number): boolean {
-    const word = Atomics.load(this.ctrl, frameBitmapWord(this.slotCount, this.frameWords, slot, frame));
+    const word = Atomics.load(this.ctrl, frameBitmapWord(this.pages, this.frameWords, slot, frame));
     return (word & (1 << (frame & 31))) !== 0;
   }
 
@@ -88,6 +117,7 @@ export class Arena {
 
   setState(slot: number, state: number): void {
     Atomics.store(this.ctrl, slotWord(slot, S_STATE), state);
+    this.#track(slot, state);
   }
 
   /**
@@ -96,10 +126,18 @@ export class Arena {
    * when the exchange happened.
    */
   exchangeState(slot: number, expected: number, next: number): number {
-    return Atomics.compareExchange(this.ctrl, slotWord(slot, S_STATE), expected, next);
+    const found = Atomics.compareExchange(this.ctrl, slotWord(slot, S_STATE), expected, next);
+    if (found === expected) this.#track(slot, next);
+    return found;
   }
 
-  /** Sets a word of a slot the flusher is not attached to (a slot coming back as ACTIVE). */
+  /** ACTIVE runs are never evicted: they leave the LRU; any other state of an owned run joins it. */
+  #track(slot: number, state: number): void {
+    if (state === SlotState.ACTIVE || state === SlotState.FREE) this.#lru.delete(slot);
+    else if (this.#owners[slot] != null && !this.#lru.has(slot)) this.#lru.set(slot, true);
+  }
+
+  /** Sets a word of a run the flusher is not attached to (a run coming back as ACTIVE). */
   setWord(slot: number, word: number, value: number): void {
     Atomics.store(this.ctrl, slotWord(slot, word), value);
   }
@@ -117,53 +155,120 @@ export class Arena {
     this.ctrl[slotWord(slot, S_PINS)]!--;
   }
 
+  /** Marks the run most recently used (an owned, non-ACTIVE run moves to the LRU's end). */
   touch(slot: number): void {
-    this.#lastUsed[slot] = ++this.#clock;
+    if (this.#lru.delete(slot)) this.#lru.set(slot, true);
   }
 
   /**
-   * Claims a slot for `owner`: a FREE one, else the least recently used CLEAN unpinned one (whose
-   * segment is evicted: its data stays in its file). Returns -1 when every slot is busy.
+   * Claims a run of at least `bytes` (default: a segment) for `owner`, in `state`, its lengths,
+   * START, NEXT and residency bitmap zeroed: a free block if one is large enough, else after
+   * evicting disowned runs, then least recently used CLEAN unpinned ones (their data stays in
+   * their files), then, for a run of several pages, every evictable run of one aligned block.
+   * Returns -1 when that is not enough (active windows and pinned runs are in the way).
    */
-  acquire(owner: SlotOwner, state: number): number {
-    let victim = -1;
-    for (let slot = 0; slot < this.slotCount; slot++) {
-      const s = this.state(slot);
-      if (s === SlotState.FREE) {
-        victim = slot;
-        break;
-      }
-      if (s === SlotState.CLEAN && this.ctrl[slotWord(slot, S_PINS)] === 0) {
-        if (victim < 0 || this.#lastUsed[slot]! < this.#lastUsed[victim]!) victim = slot;
+  acquire(owner: SlotOwner, state: number, bytes: number = this.segmentBytes): number {
+    const order = this.#buddy.orderFor(Math.max(1, Math.ceil(bytes / this.pageBytes)));
+    if (order < 0) return -1;
+    if (!this.#buddy.canAlloc(order) && !this.#makeRoom(order)) return -1;
+    const slot = this.#buddy.alloc(order);
+    this.#allocated.add(slot);
+    this.#owners[slot] = owner;
+    for (const word of [S_WRITE_LEN, S_FLUSHED_LEN, S_START, S_NEXT, S_PINS]) Atomics.store(this.ctrl, slotWord(slot, word), 0);
+    const bitmap = frameBitmapWord(this.pages, this.frameWords, slot, 0);
+    for (let i = 0; i < this.frameWords; i++) Atomics.store(this.ctrl, bitmap + i, 0);
+    this.setState(slot, state);
+    return slot;
+  }
+
+  /** Evicts until a free block of `order` exists. */
+  #makeRoom(order: number): boolean {
+    const buddy = this.#buddy;
+    for (const slot of this.#garbage) {
+      if (this.#evictable(slot)) {
+        this.#evict(slot);
+        if (buddy.canAlloc(order)) return true;
       }
     }
-    if (victim < 0) return -1;
-    const previous = this.#owners[victim];
-    if (previous != null) previous.slotReleased(victim);
-    this.#owners[victim] = owner;
-    for (const word of [S_WRITE_LEN, S_FLUSHED_LEN]) Atomics.store(this.ctrl, slotWord(victim, word), 0);
-    const bitmap = frameBitmapWord(this.slotCount, this.frameWords, victim, 0);
-    for (let i = 0; i < this.frameWords; i++) Atomics.store(this.ctrl, bitmap + i, 0);
-    this.setState(victim, state);
-    this.touch(victim);
-    return victim;
+    for (const slot of this.#lru.keys()) {
+      if (this.#evictable(slot)) {
+        this.#evict(slot);
+        if (buddy.canAlloc(order)) return true;
+      }
+    }
+    if (order === 0) return false;
+    // LRU eviction freed pages but not a whole aligned block: find a block whose runs can all go.
+    // A scan of the arena, taken only for multi-page runs when the arena is full.
+    const size = 1 << order;
+    for (let block = 0; block + size <= this.pages; block += size) {
+      let ok = true;
+      const runs: number[] = [];
+      for (let page = block; page < block + size && ok; ) {
+        const runOrder = buddy.orderOf(page);
+        if (runOrder < 0) {
+          page++; // a free page (or inside a free block): free blocks of a smaller order are aligned inside this one
+          continue;
+        }
+        if (!this.#evictable(page)) ok = false;
+        runs.push(page);
+        page += 1 << runOrder;
+      }
+      if (!ok) continue;
+      for (const slot of runs) this.#evict(slot);
+      if (buddy.canAlloc(order)) return true;
+    }
+    return false;
   }
 
-  /** Returns a slot to FREE (a failed hydration, a failed segment). */
-  release(slot: number): void {
+  #evictable(slot: number): boolean {
+    return this.state(slot) === SlotState.CLEAN && this.ctrl[slotWord(slot, S_PINS)] === 0;
+  }
+
+  #evict(slot: number): void {
     const owner = this.#owners[slot];
-    if (owner != null) owner.slotReleased(slot);
     this.#owners[slot] = null;
-    this.setState(slot, SlotState.FREE);
+    if (owner != null) owner.slotReleased(slot);
+    this.#free(slot);
   }
 
-  /** Counts of slots per state, for stats and tests. */
+  #free(slot: number): void {
+    this.#lru.delete(slot);
+    this.#garbage.delete(slot);
+    this.#allocated.delete(slot);
+    Atomics.store(this.ctrl, slotWord(slot, S_STATE), SlotState.FREE);
+    this.#buddy.free(slot);
+  }
+
+  /** Returns a run to the allocator (a failed load, a failed segment). */
+  release(slot: number): void {
+    if (!this.#allocated.has(slot)) return;
+    const owner = this.#owners[slot];
+    this.#owners[slot] = null;
+    if (owner != null) owner.slotReleased(slot);
+    this.#free(slot);
+  }
+
+  /**
+   * The owner lets the run go without freeing it (a retired write window: the flusher still writes
+   * it out). It is evicted first, once CLEAN and unpinned.
+   */
+  disown(slot: number): void {
+    this.#owners[slot] = null;
+    this.#lru.delete(slot);
+    this.#garbage.add(slot);
+  }
+
+  /** Calls `fn` with the first page of every run handed out. */
+  forEachRun(fn: (slot: number) => void): void {
+    for (const slot of this.#allocated) fn(slot);
+  }
+
+  /** Counts of runs per state (free: free pages), for stats and tests. */
   occupancy(): Record<'free' | 'active' | 'retiring' | 'sealing' | 'clean' | 'hydrating' | 'failed' | 'pinned', number> {
-    const out = { free: 0, active: 0, retiring: 0, sealing: 0, clean: 0, hydrating: 0, failed: 0, pinned: 0 };
-    for (let slot = 0; slot < this.slotCount; slot++) {
+    const out = { free: this.#buddy.freePages, active: 0, retiring: 0, sealing: 0, clean: 0, hydrating: 0, failed: 0, pinned: 0 };
+    for (const slot of this.#allocated) {
       const s = this.state(slot);
-      if (s === SlotState.FREE) out.free++;
-      else if (s === SlotState.ACTIVE) out.active++;
+      if (s === SlotState.ACTIVE) out.active++;
       else if (s === SlotState.RETIRING) out.retiring++;
       else if (s === SlotState.SEALING) out.sealing++;
       else if (s === SlotState.CLEAN) out.clean++;

@@ -44,13 +44,16 @@ export class BuddyAllocator {
     this.#prev = new Int32Array(pages).fill(NONE);
     this.#freeOrder = new Uint8Array(pages);
     this.#usedOrder = new Uint8Array(pages);
+    const blocks: number[] = [];
     let page = 0;
     while (page < pages) {
       let order = maxOrder;
       while (order > 0 && (page % (1 << order) !== 0 || page + (1 << order) > pages)) order--;
-      this.#push(page, order);
+      blocks.push(page, order);
       page += 1 << order;
     }
+    // Pushed last first, so each free list hands out the lowest block first.
+    for (let i = blocks.length - 2; i >= 0; i -= 2) this.#push(blocks[i]!, blocks[i + 1]!);
   }
 
   /** Pages in free blocks. */

@@ -117,7 +117,30 @@ export const S_STATE = 0;
 export const S_WRITE_LEN = 1; // bytes of frames published by the main thread
 export const S_FLUSHED_LEN = 2; // bytes of this slot the flusher has written to the segment file
 export const S_PINS = 3; // readers (and workers) holding this slot
+/**
+ * Segment data offset of the run's first byte (main thread, before the run is handed to the
+ * flusher; stage 2 windows): run byte i is segment data byte START + i. 0 for loads (mirrors).
+ */
+export const S_START = 4;
+/**
+ * Window chain (main → flusher): 1 + the run that continues this window's segment, stored before
+ * this run goes RETIRING on a window rollover; 0 when none (a park). The flusher writes the run
+ * out, then attaches the next one: a segment's windows are written in START order.
+ */
+export const S_NEXT = 5;
 export const SLOT_WORDS = CACHE_LINE_WORDS;
+
+/**
+ * Page size of the arena (stage 2): runs of 2^order pages come from a buddy allocator
+ * (src/arena/buddy-allocator.ts). 8 KiB (two OS pages) keeps 10,000 one-page windows within the
+ * default 128 MiB arena (80 MiB); segments smaller than that get 4 KiB pages (MIN_SEGMENT_BYTES).
+ */
+export const PAGE_BYTES = 8192;
+
+/** Page size for segments of `segmentBytes`. */
+export function pageBytesFor(segmentBytes: number): number {
+  return segmentBytes >= PAGE_BYTES ? PAGE_BYTES : 4096;
+}
 
 /**
  * Frame residency bitmaps, after the slot words: FRAME_WORDS Int32 words per slot, bit f set once
@@ -164,7 +187,11 @@ export function slotWord(slot: number, word: number): number {
   return SLOT_TABLE_WORD + slot * SLOT_WORDS + word;
 }
 
-/** Byte offset of slot data in the SharedArrayBuffer. */
+/**
+ * Byte offset of a run's data in the SharedArrayBuffer. Since stage 2 a "slot" is a run, named by
+ * its first page: `slotCount` is the number of pages (each has its slot words), `segmentBytes`
+ * the page size.
+ */
 export function slotDataOffset(slotCount: number, segmentBytes: number, wordsPerSlot: number, slot: number): number {
   return controlBytes(slotCount, wordsPerSlot) + slot * segmentBytes;
 }

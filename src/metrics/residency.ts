@@ -31,22 +31,21 @@ export function segmentCounts(logs: Iterable<{ readonly segments: readonly Segme
  */
 export function flushBacklog(arena: Arena): number {
   let n = 0;
-  for (let slot = 0; slot < arena.slotCount; slot++) {
+  arena.forEachRun((slot) => {
     const state = arena.state(slot);
     if (state === SlotState.SEALING || state === SlotState.RETIRING || (state === SlotState.ACTIVE && arena.word(slot, S_WRITE_LEN) > arena.word(slot, S_FLUSHED_LEN))) n++;
-  }
+  });
   return n;
 }
 
 /**
- * Fraction of slots that cannot take a new segment now: everything but FREE slots and CLEAN
- * unpinned ones (a cache, evicted on demand). 1 means the next admission waits (WouldBlock).
+ * Fraction of the arena's pages that cannot take a new run now: everything but free pages and
+ * CLEAN unpinned runs (a cache, evicted on demand). 1 means the next admission waits (WouldBlock).
  */
 export function arenaUtilisation(arena: Arena): number {
-  let reusable = 0;
-  for (let slot = 0; slot < arena.slotCount; slot++) {
-    const state = arena.state(slot);
-    if (state === SlotState.FREE || (state === SlotState.CLEAN && arena.word(slot, S_PINS) === 0)) reusable++;
-  }
-  return (arena.slotCount - reusable) / arena.slotCount;
+  let reusable = arena.freePages;
+  arena.forEachRun((slot) => {
+    if (arena.state(slot) === SlotState.CLEAN && arena.word(slot, S_PINS) === 0) reusable += arena.runBytes(slot) / arena.pageBytes;
+  });
+  return (arena.pages - reusable) / arena.pages;
 }

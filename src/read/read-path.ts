@@ -29,7 +29,7 @@
  */
 import { Piscina } from 'piscina';
 import type { Arena } from '../arena/arena.js';
-import { G_PROGRESS_EPOCH, SlotState } from '../arena/layout.js';
+import { G_PROGRESS_EPOCH, SegState, SlotState } from '../arena/layout.js';
 import type { ResolvedConfig } from '../config.js';
 import type { Coordinator } from '../coordinator/coordinator.js';
 import { AofError, ErrorCode } from '../errors.js';
@@ -39,7 +39,7 @@ import { SegmentEventType, SegmentTier, type Segment } from '../tier0/segment.js
 import { fromWorkerRejection } from '../worker-error.js';
 import type { HydrateTask, SegmentLoadTask } from '../../workers/tier1-protocol.js';
 import type { RemoteSegmentSource, SegmentSource } from './ports.js';
-import { startSegmentLoad } from './segment-load.js';
+import { startPrefixLoad, startSegmentLoad } from './segment-load.js';
 import { BackgroundWork, retry, systemClock, type Backoff, type Clock, type Random } from '../background.js';
 
 /** Attempts of one frame fill before its error is handed to readers. */
@@ -162,8 +162,18 @@ export class ReadPath {
    * waits for a coordinator change and calls again); true when resident or on its way.
    * @throws AOF_ERR_UNAVAILABLE when no copy of the segment exists
    */
-  ensureResident(stream: string, seg: Segment): boolean {
+  ensureResident(stream: string, seg: Segment, index = 0): boolean {
     if (seg.slot >= 0) return true;
+    // The flush worker still has the file open (active, parked or sealing): its windows hold the
+    // tail, the written prefix is loaded as a range (stage 2).
+    if (seg.handle >= 0 && this.#arena.segments.state(seg.handle) === SegState.OPEN) {
+      const started = seg.hydration === null;
+      const t0 = performance.now();
+      const ok = startPrefixLoad(this.#arena, seg, index, this.#load, () => this.#onLoaded(stream, seg, t0));
+      if (ok === true && started && seg.hydration !== null) void this.#work.track(seg.hydration);
+      if (ok === false) this.#relievePressure();
+      return ok !== false;
+    }
     if (seg.tier === SegmentTier.MISSING) {
       throw new AofError(ErrorCode.UNAVAILABLE, `records ${seg.baseId}..${seg.endId - 1} of stream ${stream} have no local copy (${seg.path})`, {
         details: { stream, baseId: seg.baseId, path: seg.path },
@@ -191,7 +201,7 @@ export class ReadPath {
     // A load of the raw file that began before compression finished is still running: it gives
     // the segment a whole slot. A partial slot taken now would be a second slot of one segment.
     if (seg.hydration !== null) return true;
-    const slot = this.#arena.acquire(seg, SlotState.CLEAN);
+    const slot = this.#arena.acquire(seg, SlotState.CLEAN, seg.dataBytes);
     if (slot < 0) {
       this.#relievePressure();
       return false;
@@ -239,7 +249,7 @@ export class ReadPath {
   #onLoaded(stream: string, seg: Segment, t0: number): void {
     if (seg.error !== null) this.#events.failed('hydrate', stream, seg.baseId, 1, seg.error);
     // No slot and no error: compressed while it loaded, the raw copy's failure was moot (segment-load.ts).
-    else if (seg.slot >= 0) this.#events.hydrated(stream, seg.baseId, 'raw', 'arena', null, (performance.now() - t0) / 1000);
+    else if (seg.slot >= 0 || seg.ranges.length > 0) this.#events.hydrated(stream, seg.baseId, 'raw', 'arena', null, (performance.now() - t0) / 1000);
     this.#coordinator.kick();
   }
 

@@ -30,7 +30,7 @@ export type SegmentLoader = (task: SegmentLoadTask) => Promise<void>;
  */
 export function startSegmentLoad(arena: Arena, seg: Segment, load: SegmentLoader, onDone: () => void): boolean {
   if (seg.slot >= 0 || seg.hydration !== null) return true;
-  const slot = arena.acquire(seg, SlotState.HYDRATING);
+  const slot = arena.acquire(seg, SlotState.HYDRATING, seg.dataBytes);
   if (slot < 0) return false;
   seg.apply({ type: SegmentEventType.ERROR_CLEARED });
   // Called synchronously, so the task object is built while the slot is known to be ours.
@@ -57,6 +57,57 @@ export function startSegmentLoad(arena: Arena, seg: Segment, load: SegmentLoader
       // The segment moved on while it loaded: compressed meanwhile, its raw file removed (the
       // worker opens the file long after this call, so ENOENT is a real outcome). Not a failure:
       // the reader's retry takes the new tier's path. Only a load of a still-raw segment failed.
+      if (seg.tier === SegmentTier.RAW) seg.apply({ type: SegmentEventType.FAILED, error: err instanceof AofError ? err : AofError.io('hydrate segment', seg.path, err) });
+      seg.apply({ type: SegmentEventType.LOAD_SETTLED });
+      onDone();
+    },
+  );
+  seg.apply({ type: SegmentEventType.LOAD_STARTED, work });
+  return true;
+}
+
+/**
+ * Loads the written prefix of a segment the flush worker still has open (active, parked, or
+ * sealing) into a run of its own, as one more resident range (stage 2: the windows hold the tail,
+ * the prefix comes from the file). The prefix ends at a window boundary (or the end of a closed
+ * window) at or below what the worker has written (T_FLUSHED_LEN), so its record count is known
+ * and the worker checks exactly that many frames. Returns 'wait' when that prefix would not hold
+ * record `index` yet (the flusher is still writing the retired window that has it: the reader
+ * retries after its progress), false when no run is free, true when loading or resident.
+ */
+export function startPrefixLoad(arena: Arena, seg: Segment, index: number, load: SegmentLoader, onDone: () => void): boolean | 'wait' {
+  if (seg.hydration !== null) return true;
+  const written = arena.segments.flushedLen(seg.handle);
+  let end = 0;
+  let endRecord = 0;
+  const b = seg.boundaries;
+  for (let i = 0; i < b.length; i += 2) {
+    if (b[i]! <= written && b[i]! >= end) {
+      end = b[i]!;
+      endRecord = b[i + 1]!;
+    }
+  }
+  if (index >= endRecord) return 'wait';
+  const slot = arena.acquire(seg, SlotState.HYDRATING, end);
+  if (slot < 0) return false;
+  seg.apply({ type: SegmentEventType.ERROR_CLEARED });
+  const task: SegmentLoadTask = {
+    path: seg.path,
+    dataBytes: end,
+    check: 'frames',
+    recordCount: endRecord,
+    sab: arena.sab,
+    targetOffset: arena.base(slot),
+  };
+  const work = load(task).then(
+    () => {
+      seg.apply({ type: SegmentEventType.RANGE_LOADED, slot, end, endRecord });
+      arena.setState(slot, SlotState.CLEAN);
+      seg.apply({ type: SegmentEventType.LOAD_SETTLED });
+      onDone();
+    },
+    (err: unknown) => {
+      arena.release(slot);
       if (seg.tier === SegmentTier.RAW) seg.apply({ type: SegmentEventType.FAILED, error: err instanceof AofError ? err : AofError.io('hydrate segment', seg.path, err) });
       seg.apply({ type: SegmentEventType.LOAD_SETTLED });
       onDone();

@@ -39,7 +39,7 @@ export type DrainTarget = 'written' | 'durable';
 
 export class Flusher {
   readonly #ctrl: Int32Array;
-  readonly #slotCount: number;
+  readonly #arena: Arena;
   readonly #segments: SegmentTable;
   readonly #onFailure: (err: AofError, slot: number) => void;
   readonly #worker: Worker;
@@ -58,7 +58,7 @@ export class Flusher {
   /** @param onFailure called once per failure (a failed slot, or the worker dying) */
   constructor(arena: Arena, config: ResolvedConfig, onFailure: (err: AofError, slot: number) => void) {
     this.#ctrl = arena.ctrl;
-    this.#slotCount = arena.slotCount;
+    this.#arena = arena;
     this.#segments = arena.segments;
     this.#onFailure = onFailure;
     this.published =
@@ -75,7 +75,8 @@ export class Flusher {
     const channel = new MessageChannel();
     const workerData: FlushWorkerData = {
       sab: arena.sab,
-      slotCount: arena.slotCount,
+      slotCount: arena.pages,
+      pageBytes: arena.pageBytes,
       segmentBytes: arena.segmentBytes,
       frameWords: arena.frameWords,
       fsync: config.fsync,
@@ -204,15 +205,14 @@ export class Flusher {
   #pendingSlots(target: DrainTarget): number {
     const ctrl = this.#ctrl;
     let pending = 0;
-    for (let slot = 0; slot < this.#slotCount; slot++) {
+    let failed = false;
+    this.#arena.forEachRun((slot) => {
       const state = Atomics.load(ctrl, slotWord(slot, S_STATE));
-      if (state === SlotState.FAILED) return -1;
-      if (state === SlotState.SEALING || state === SlotState.RETIRING) {
-        pending++;
-      } else if (state === SlotState.ACTIVE) {
-        if (Atomics.load(ctrl, slotWord(slot, S_FLUSHED_LEN)) < Atomics.load(ctrl, slotWord(slot, S_WRITE_LEN))) pending++;
-      }
-    }
+      if (state === SlotState.FAILED) failed = true;
+      else if (state === SlotState.SEALING || state === SlotState.RETIRING) pending++;
+      else if (state === SlotState.ACTIVE && Atomics.load(ctrl, slotWord(slot, S_FLUSHED_LEN)) < Atomics.load(ctrl, slotWord(slot, S_WRITE_LEN))) pending++;
+    });
+    if (failed) return -1;
     const seals = this.#segments.sealsPending();
     const unsynced = target === 'durable' ? this.#segments.unsynced() : 0;
     if (seals < 0 || unsynced < 0) return -1;

@@ -24,8 +24,12 @@
  *                                                                      MISSING; error (if given)
  * - EXPIRED (retention)                           not expired        → expired
  * Residency and bookkeeping (memory only)
- * - PARKED (log: arena pressure)                  active, not parked, a slot → parked
- * - UNPARKED (log: its next append)               parked, a slot     → not parked
+ * - WINDOW_OPENED (log: new segment, rollover)    active, no window  → a live write window (a range)
+ * - WINDOW_CLOSED (log: window rollover)          a window           → the window's range ends; no window
+ * - WINDOW_REOPENED (log: unpark, run still ours) parked, that range  → it is the live window again
+ * - PARKED (log: arena pressure)                  active, not parked, a window → parked, no window
+ * - UNPARKED (log: its next append)               parked, a window   → not parked
+ * - RANGE_LOADED (read path: prefix of an active segment) a load, no slot → one more range
  * - HANDLE_RELEASED (Tier 1: SEALED in the table) sealed, a handle   → handle -1
  * - KEYED (Tier 2 knows the segment)              no key, or the same → key
  * - SLOT_ASSIGNED (log, load, index)              no slot            → slot, partial
@@ -75,6 +79,10 @@ export type SegmentTierValue = (typeof SegmentTier)[keyof typeof SegmentTier];
 export const SegmentEventType = {
   SEALING: 'SEALING',
   SEALED: 'SEALED',
+  WINDOW_OPENED: 'WINDOW_OPENED',
+  WINDOW_CLOSED: 'WINDOW_CLOSED',
+  WINDOW_REOPENED: 'WINDOW_REOPENED',
+  RANGE_LOADED: 'RANGE_LOADED',
   PARKED: 'PARKED',
   UNPARKED: 'UNPARKED',
   HANDLE_RELEASED: 'HANDLE_RELEASED',
@@ -101,7 +109,11 @@ const E = SegmentEventType;
 export type SegmentEvent =
   | { type: typeof E.SEALING; dataBytes: number }
   | { type: typeof E.SEALED; dataCrc: number; maxTimestamp: number }
-  | { type: typeof E.PARKED }
+  | { type: typeof E.WINDOW_OPENED; slot: number; start: number; first: number }
+  | { type: typeof E.WINDOW_CLOSED; end: number; endRecord: number }
+  | { type: typeof E.WINDOW_REOPENED; slot: number }
+  | { type: typeof E.RANGE_LOADED; slot: number; end: number; endRecord: number }
+  | { type: typeof E.PARKED; end: number; endRecord: number }
   | { type: typeof E.UNPARKED }
   | { type: typeof E.HANDLE_RELEASED }
   | { type: typeof E.COMPRESSION_DONE; frameIndex: FrameIndexEntry[]; compressedBytes: number; frameCount: number }
@@ -120,6 +132,21 @@ export type SegmentEvent =
   | { type: typeof E.ERROR_CLEARED }
   | { type: typeof E.RECACHE_STARTED }
   | { type: typeof E.RECACHE_ENDED };
+
+/**
+ * Bytes of a segment held by one arena run other than its whole-segment slot (stage 2): a write
+ * window (live, or retired and still resident) or a loaded prefix of an active segment. Run byte
+ * i is segment data byte `start + i`; the range holds records [first, endRecord) in bytes
+ * [start, end). `end` and `endRecord` are -1 while the range is the live write window (then the
+ * log's write offset and the segment's count bound it).
+ */
+export interface ResidentRange {
+  readonly slot: number;
+  readonly start: number;
+  readonly first: number;
+  end: number;
+  endRecord: number;
+}
 
 /** Everything a segment found at open starts with (recovery's plan, or a verified Tier 2 object). */
 export interface RestoredSegment {
@@ -164,6 +191,11 @@ export class Segment implements SlotOwner {
   #partial = false;
   #handle: number;
   #parked = false;
+  /** Resident ranges (windows, loaded prefixes), in the order they were made. */
+  readonly #ranges: ResidentRange[] = [];
+  #window: ResidentRange | null = null;
+  /** [offset, record] pairs where a window began or ended (loads of the written prefix end at one). */
+  readonly #boundaries: number[] = [];
   #frameIndex: FrameIndexEntry[] | null = null;
   #hydration: Promise<void> | null = null;
   #error: AofError | null = null;
@@ -280,6 +312,31 @@ export class Segment implements SlotOwner {
     return this.#parked;
   }
 
+  /** Resident ranges other than the slot (write windows, loaded prefixes). Do not mutate. */
+  get ranges(): readonly ResidentRange[] {
+    return this.#ranges;
+  }
+
+  /** The live write window, or null (parked, sealed, or not yet written). */
+  get window(): ResidentRange | null {
+    return this.#window;
+  }
+
+  /** [start, first] pairs of every window the segment had, in START order. Do not mutate. */
+  get boundaries(): readonly number[] {
+    return this.#boundaries;
+  }
+
+  /** The range holding record `index` (0-based in the segment), or null. */
+  rangeFor(index: number): ResidentRange | null {
+    const ranges = this.#ranges;
+    for (let i = ranges.length - 1; i >= 0; i--) {
+      const r = ranges[i]!;
+      if (index >= r.first && (r.endRecord < 0 ? index < this.count : index < r.endRecord)) return r;
+    }
+    return null;
+  }
+
   /** Arena slot holding the data, or -1 when only a file has it. */
   get slot(): number {
     return this.#slot;
@@ -320,18 +377,65 @@ export class Segment implements SlotOwner {
    */
   apply(event: SegmentEvent): void {
     switch (event.type) {
-      case E.SEALING:
+      case E.SEALING: {
         if (this.#sealed || this.#tier !== SegmentTier.RAW) this.#invalid(event.type, 'an active raw segment');
         this.#sealed = true;
         this.#parked = false;
         this.#dataBytes = event.dataBytes;
+        const window = this.#window;
+        if (window !== null) {
+          window.end = event.dataBytes;
+          window.endRecord = this.count;
+          this.#window = null;
+        }
+        this.#boundaries.push(event.dataBytes, this.count);
+        // One range holds the whole segment (its only window, from byte 0): it becomes the slot,
+        // which Tier 1 compresses from and readers of sealed segments use.
+        if (this.#slot < 0) {
+          const whole = this.#ranges.findIndex((r) => r.start === 0 && r.end === event.dataBytes);
+          if (whole >= 0) {
+            this.#slot = this.#ranges[whole]!.slot;
+            this.#partial = false;
+            this.#ranges.splice(whole, 1);
+          }
+        }
+        return;
+      }
+      case E.WINDOW_OPENED:
+        if (this.#sealed || this.#tier !== SegmentTier.RAW || this.#window !== null || event.slot < 0) this.#invalid(event.type, 'an active segment without a write window');
+        this.#window = { slot: event.slot, start: event.start, first: event.first, end: -1, endRecord: -1 };
+        this.#ranges.push(this.#window);
+        this.#boundaries.push(event.start, event.first);
+        return;
+      case E.WINDOW_CLOSED:
+        if (this.#window === null) this.#invalid(event.type, 'a segment with a write window');
+        this.#window.end = event.end;
+        this.#window.endRecord = event.endRecord;
+        this.#window = null;
+        this.#boundaries.push(event.end, event.endRecord);
+        return;
+      case E.WINDOW_REOPENED: {
+        const range = this.#ranges.find((r) => r.slot === event.slot);
+        if (!this.#parked || this.#window !== null || range === undefined) this.#invalid(event.type, 'a parked segment whose last window is resident');
+        range.end = -1;
+        range.endRecord = -1;
+        this.#window = range;
+        return;
+      }
+      case E.RANGE_LOADED:
+        if (this.#hydration === null || event.slot < 0) this.#invalid(event.type, 'a segment being loaded');
+        this.#ranges.unshift({ slot: event.slot, start: 0, first: 0, end: event.end, endRecord: event.endRecord });
         return;
       case E.PARKED:
-        if (this.#sealed || this.#parked || this.#slot < 0) this.#invalid(event.type, 'an active segment in its slot');
+        if (this.#sealed || this.#parked || this.#window === null) this.#invalid(event.type, 'an active segment with a write window');
         this.#parked = true;
+        this.#window.end = event.end;
+        this.#window.endRecord = event.endRecord;
+        this.#window = null;
+        this.#boundaries.push(event.end, event.endRecord);
         return;
       case E.UNPARKED:
-        if (!this.#parked || this.#slot < 0) this.#invalid(event.type, 'a parked segment with a slot again');
+        if (!this.#parked || this.#window === null) this.#invalid(event.type, 'a parked segment with a write window again');
         this.#parked = false;
         return;
       case E.HANDLE_RELEASED:
@@ -387,12 +491,19 @@ export class Segment implements SlotOwner {
         this.#slot = event.slot;
         this.#partial = event.partial;
         return;
-      case E.SLOT_RELEASED:
+      case E.SLOT_RELEASED: {
+        const range = this.#ranges.findIndex((r) => r.slot === event.slot);
+        if (range >= 0) {
+          if (this.#ranges[range] === this.#window) this.#window = null;
+          this.#ranges.splice(range, 1);
+          return;
+        }
         // -1: the slot of a load that failed was never published to the segment.
         if (this.#slot !== event.slot && this.#slot !== -1) this.#invalid(event.type, `the segment's own slot (holds ${this.#slot}, released ${event.slot})`);
         this.#slot = -1;
         this.#partial = false;
         return;
+      }
       case E.LOAD_STARTED:
         if (this.#hydration !== null || this.#slot >= 0) this.#invalid(event.type, 'a segment without a slot or a load');
         this.#hydration = event.work;

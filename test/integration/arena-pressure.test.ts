@@ -18,6 +18,8 @@ const tiny = { arenaBytes: 4 * SEGMENT, segmentBytes: SEGMENT };
 const FIXED = 1000;
 const PER_SEGMENT = Math.floor(SEGMENT / 1016);
 const POLICIES: FsyncPolicy[] = ['never', 'always'];
+/** 8 KiB pages in the tiny arena: one-page write windows, so PAGES streams fill it. */
+const PAGES = (4 * SEGMENT) / 8192;
 
 async function openTiny(t: { after: (fn: () => void) => void }, fsync: FsyncPolicy): Promise<AofManager> {
   const { root, cleanup } = tempRoot();
@@ -28,62 +30,59 @@ async function openTiny(t: { after: (fn: () => void) => void }, fsync: FsyncPoli
 }
 
 for (const fsync of POLICIES) {
-  test(`admission: with every slot ACTIVE a new segment gets WouldBlock 'admission', then fits once a parked slot is CLEAN (fsync ${fsync})`, async (t) => {
+  test(`admission: with every page an ACTIVE window a new segment gets WouldBlock 'admission', then fits once a parked window is CLEAN (fsync ${fsync})`, async (t) => {
     const manager = await openTiny(t, fsync);
     const logs: AofLog[] = [];
-    for (let s = 0; s < 5; s++) logs.push(await manager.openStream(`s${s}`));
-    const [s0, , , , s4] = logs as [AofLog, AofLog, AofLog, AofLog, AofLog];
-    for (let s = 0; s < 4; s++) assert.equal(logs[s]!.appendSync(payloadFor(s, FIXED)), 0);
-    assert.equal(manager.stats().arena.active, 4);
+    for (let s = 0; s <= PAGES; s++) logs.push(await manager.openStream(`s${s}`));
+    const s0 = logs[0]!;
+    const last = logs[PAGES]!;
+    // One record each: a one-page write window per stream, and the arena is full.
+    for (let s = 0; s < PAGES; s++) assert.equal(logs[s]!.appendSync(payloadFor(s, FIXED)), 0);
+    assert.equal(manager.stats().arena.active, PAGES);
 
-    expectWouldBlock(() => s4.appendSync(payloadFor(4, FIXED)), ['admission']);
-    assert.equal(s4.nextId, 0, 'nothing written on WouldBlock');
-    // Pressure relief parked the oldest other active segment (s0's): not sealed, its slot written
-    // out; once the worker makes the slot CLEAN the same record fits.
-    assert.equal(await s4.append(payloadFor(4, FIXED)), 0);
-    assert.equal(s4.nextId, 1);
+    expectWouldBlock(() => last.appendSync(payloadFor(PAGES, FIXED)), ['admission']);
+    assert.equal(last.nextId, 0, 'nothing written on WouldBlock');
+    // Pressure relief parked the oldest other stream (s0): not sealed, its window written out;
+    // once the worker makes the window CLEAN the same record fits in it.
+    assert.equal(await last.append(payloadFor(PAGES, FIXED)), 0);
+    assert.equal(last.nextId, 1);
 
-    // s0 lost its slot to s4, and s1..s4 hold the other three: s0 now waits for a slot to load its
-    // parked segment back into, and then continues it (no second segment).
+    // s0 lost its window to the last stream and every other page is ACTIVE: s0 waits for a page
+    // (relief parks another stream), then continues its segment in a new window at byte 1016.
     expectWouldBlock(() => s0.appendSync(payloadFor(100, FIXED)), ['admission']);
     assert.equal(s0.nextId, 1);
     assert.equal(await s0.append(payloadFor(100, FIXED)), 1);
     assert.equal(logCore(s0).describe().segments, 1, 'parked, not sealed: one segment');
 
     await verifyLog(s0, (id) => payloadFor(id === 0 ? 0 : 100, FIXED), 2);
-    for (let s = 1; s < 5; s++) await verifyLog(logs[s]!, () => payloadFor(s, FIXED), 1);
+    for (let s = 1; s <= PAGES; s++) await verifyLog(logs[s]!, () => payloadFor(s, FIXED), 1);
     await manager.close();
   });
 
-  test(`rollover: a full active segment with every slot pinned or sealing gets WouldBlock 'rollover', then 'admission', until a slot frees (fsync ${fsync})`, async (t) => {
+  test(`window rollover: a full window with every page ACTIVE or pinned gets WouldBlock 'rollover' until a page frees (fsync ${fsync})`, async (t) => {
     const manager = await openTiny(t, fsync);
-    const log = await manager.openStream('pinned');
-    const written = 4 * PER_SEGMENT - 10; // segments 0-2 full and sealed, segment 3 active
-    for (let id = 0; id < written; id++) assert.equal(await log.append(payloadFor(id, FIXED)), id);
-    await waitFor(() => manager.stats().arena.clean === 3, 'three sealed segments to become CLEAN');
-
-    // One reader per segment pins all four slots (readers pin the slot they are positioned in).
-    const readers = [0, 1, 2, 3].map((seg) => log.openReader({ from: seg * PER_SEGMENT }));
-    readers.forEach((r, seg) => {
-      const rec = r.nextSync();
-      assert.ok(rec !== null && sameBytes(rec.payload, payloadFor(seg * PER_SEGMENT, FIXED)));
-    });
-    assert.equal(manager.stats().arena.pinned, 4);
-
-    for (let id = written; id < 4 * PER_SEGMENT; id++) assert.equal(log.appendSync(payloadFor(id, FIXED)), id);
-    const next = 4 * PER_SEGMENT;
-    expectWouldBlock(() => log.appendSync(payloadFor(next, FIXED)), ['rollover']);
-    assert.equal(log.nextId, next, 'nothing written on WouldBlock');
-    // The full segment was sealed by the failed rollover; now there is simply no slot.
-    expectWouldBlock(() => log.appendSync(payloadFor(next, FIXED)), ['admission']);
-    assert.equal(log.nextId, next);
-
-    readers[0]!.close(); // unpins segment 0's CLEAN slot: it can be evicted now
-    assert.equal(log.appendSync(payloadFor(next, FIXED)), next);
-    for (const r of readers) r.close();
-    for (let id = next + 1; id < next + 2 * PER_SEGMENT; id++) assert.equal(await log.append(payloadFor(id, FIXED)), id);
-    // Segment 0 was evicted: reading it back goes through hydration from its file.
-    await verifyLog(log, (id) => payloadFor(id, FIXED), next + 2 * PER_SEGMENT);
+    const logs: AofLog[] = [];
+    for (let s = 0; s < PAGES; s++) logs.push(await manager.openStream(`w${s}`));
+    for (let s = 0; s < PAGES; s++) assert.equal(logs[s]!.appendSync(payloadFor(s, FIXED)), 0);
+    const w0 = logs[0]!;
+    // 8 frames of 1016 bytes fill w0's one-page window: the 9th needs a window rollover.
+    const perPage = Math.floor(8192 / 1016);
+    for (let id = 1; id < perPage; id++) assert.equal(w0.appendSync(payloadFor(id, FIXED)), id);
+    expectWouldBlock(() => w0.appendSync(payloadFor(perPage, FIXED)), ['rollover']);
+    assert.equal(w0.nextId, perPage, 'nothing written on WouldBlock');
+    // Relief parked w1 (the oldest other): a reader pins its window, so it cannot be evicted.
+    assert.equal(logCore(logs[1]!).describe().parked, true);
+    const reader = logs[1]!.openReader({ from: 0 });
+    assert.ok(sameBytes(reader.nextSync()!.payload, payloadFor(1, FIXED)));
+    await waitFor(() => manager.stats().arena.retiring === 0, 'the flusher to retire the parked window');
+    expectWouldBlock(() => w0.appendSync(payloadFor(perPage, FIXED)), ['rollover']);
+    assert.equal(w0.nextId, perPage);
+    reader.close();
+    // w1's window (or w2's, parked by the second relief) frees: the record goes into a new window.
+    assert.equal(await w0.append(payloadFor(perPage, FIXED)), perPage);
+    for (let id = perPage + 1; id < 3 * PER_SEGMENT; id++) assert.equal(await w0.append(payloadFor(id, FIXED)), id);
+    await verifyLog(w0, (id) => payloadFor(id, FIXED), 3 * PER_SEGMENT);
+    for (let s = 1; s < PAGES; s++) await verifyLog(logs[s]!, () => payloadFor(s, FIXED), 1);
     await manager.close();
   });
 

@@ -23,6 +23,8 @@ import { expectWouldBlock, verifyLog, waitFor } from '../../support/engine.js';
 import { payloadFor, sameBytes, tempRoot } from '../../support/tmp.js';
 
 const SEGMENT = 16 * 1024;
+/** 8 KiB pages of the 8-slot arena. */
+const PAGES = (8 * SEGMENT) / 8192;
 
 /** Segments of a stream on disk: distinct base ids among its raw and Tier 1 files. */
 function segmentsOnDisk(root: string, stream: string): number {
@@ -86,9 +88,10 @@ describe('200 streams over 8 arena slots, round-robin', () => {
       const seconds = (performance.now() - started) / 1000;
       t.diagnostic(`${STREAMS * ROUNDS} appends in ${seconds.toFixed(2)} s (${Math.round((STREAMS * ROUNDS) / seconds)}/s), ${blocked} WouldBlock`);
       const stats = manager.stats();
-      assert.ok(stats.arena.active + stats.arena.retiring <= 8);
-      // Far more streams than slots: most streams are parked now, none was sealed for room.
-      assert.ok(logs.filter((log) => logCore(log).describe().parked).length >= STREAMS - 8);
+      // One write window per page at most (8 slots of 16 KiB: 16 pages of 8 KiB).
+      assert.ok(stats.arena.active + stats.arena.retiring <= PAGES);
+      // Far more streams than pages: most streams are parked now, none was sealed for room.
+      assert.ok(logs.filter((log) => logCore(log).describe().parked).length >= STREAMS - PAGES);
       // Sealed segments (full ones) gave their table entries back: one open segment per stream.
       await manager.settle();
       assert.equal(manager.stats().openSegments, STREAMS);
@@ -114,7 +117,7 @@ describe('200 streams over 8 arena slots, round-robin', () => {
 });
 
 describe('readers of a parked segment', () => {
-  /** 4 slots, Tier 1 off (segments stay raw), five streams: 'a' is parked by the fifth. */
+  /** 4 slots of 16 KiB (8 pages), Tier 1 off (segments stay raw), nine streams: 'a' is parked and its windows evicted by the others. */
   async function parkedAndEvicted(t: { after: (fn: () => Promise<void> | void) => void }, records: number) {
     const { root, cleanup } = tempRoot('aof2-park-read-');
     t.after(cleanup);
@@ -122,13 +125,13 @@ describe('readers of a parked segment', () => {
     t.after(() => manager.close());
     const a = await manager.openStream('a');
     for (let id = 0; id < records; id++) assert.equal(a.appendSync(payloadFor(id, 300)), id);
-    const others = await Promise.all(['b', 'c', 'd', 'e'].map((n) => manager.openStream(n)));
-    // b, c, d take the free slots; e finds none: relief parks 'a' (admitted first), whose slot is
-    // written out, then evicted for e.
+    const others = await Promise.all(['b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'].map((n) => manager.openStream(n)));
+    // The others take the free pages, then a's retired window (CLEAN, evicted); then relief parks
+    // 'a' (admitted first), whose last window is written out, then evicted too.
     for (const log of others) assert.equal(await log.append(payloadFor(1000, 100)), 0);
     const seg = activeSegment(a);
     assert.equal(seg.parked, true);
-    assert.equal(seg.slot, -1, "'a' lost its slot to 'e'");
+    assert.deepEqual([seg.slot, seg.ranges.length], [-1, 0], "'a' lost its windows to the others");
     return { manager, a, others, seg };
   }
 
@@ -144,9 +147,9 @@ describe('readers of a parked segment', () => {
     }
     assert.equal(reader.nextSync(), null, 'caught up');
     assert.equal(seg.parked, true, 'reading does not unpark');
-    assert.ok(seg.slot >= 0, 'the load gave the segment a slot again (pinned by the reader)');
-    // The segment is resident again: the next append takes its slot back at once.
-    assert.equal(a.appendSync(payloadFor(n, 300)), n);
+    assert.ok(seg.ranges.length > 0, 'the load gave the segment a range (pinned by the reader)');
+    // The next append continues the segment in a new window (no load needed to append).
+    assert.equal(await a.append(payloadFor(n, 300)), n);
     assert.equal(seg.parked, false);
     const rec = reader.nextSync();
     assert.ok(rec !== null && rec.id === n && sameBytes(rec.payload, payloadFor(n, 300)));
@@ -160,7 +163,7 @@ describe('readers of a parked segment', () => {
     assert.equal(a.durableId, n + 59);
   });
 
-  test('an append reloads the evicted prefix (WouldBlock admission meanwhile); a reader then reads it all', async (t) => {
+  test('an append continues the segment in a new window without loading its prefix (WouldBlock admission while no page is free); a reader then reads it all', async (t) => {
     const n = 30;
     const { a, seg } = await parkedAndEvicted(t, n);
     expectWouldBlock(() => a.appendSync(payloadFor(n, 300)), ['admission']);
@@ -168,6 +171,7 @@ describe('readers of a parked segment', () => {
     assert.equal(await a.append(payloadFor(n, 300)), n);
     assert.equal(seg.parked, false);
     assert.equal(activeSegment(a), seg, 'the same segment: unparked, not sealed');
+    assert.deepEqual(seg.ranges.map((r) => [r.start, r.first]), [[seg.boundaries.at(-2), n]], 'one range: the new window, at the end of the written prefix');
     await verifyLog(a, (id) => payloadFor(id, 300), n + 1);
   });
 
@@ -176,18 +180,21 @@ describe('readers of a parked segment', () => {
     t.after(cleanup);
     const manager = await AofManager.open({ root, tier0: { arenaBytes: 2 * SEGMENT, segmentBytes: SEGMENT }, tier1: { enabled: false }, fsync: 'never' });
     t.after(() => manager.close());
-    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((n) => manager.openStream(n))) as [AofLog, AofLog, AofLog];
+    const [a, b, c, d, e] = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((n) => manager.openStream(n))) as [AofLog, AofLog, AofLog, AofLog, AofLog];
     for (let id = 0; id < 10; id++) a.appendSync(payloadFor(id, 200));
     b.appendSync(payloadFor(0, 200));
     const reader = a.openReader({ from: 0 });
     t.after(() => reader.close());
     assert.ok(reader.nextSync() !== null); // pins a's slot
-    // c needs a slot: a (oldest) is parked; its slot is pinned, so it stays resident, CLEAN.
-    expectWouldBlock(() => c.appendSync(payloadFor(0, 200)), ['admission']);
+    // c and d take the two free pages; e needs one: a (oldest) is parked; its window is pinned,
+    // so it stays resident, CLEAN.
+    c.appendSync(payloadFor(0, 200));
+    d.appendSync(payloadFor(0, 200));
+    expectWouldBlock(() => e.appendSync(payloadFor(0, 200)), ['admission']);
     assert.equal(activeSegment(a).parked, true);
     await waitFor(() => manager.stats().arena.retiring === 0, 'the flusher to retire the parked slot');
     for (let id = 1; id < 10; id++) assert.equal(reader.nextSync()?.id, id);
-    assert.equal(a.appendSync(payloadFor(10, 200)), 10, 'the resident slot is taken back at once');
+    assert.equal(a.appendSync(payloadFor(10, 200)), 10, 'the resident window is taken back at once');
     assert.equal(reader.nextSync()?.id, 10);
     await verifyLog(a, (id) => payloadFor(id, 200), 11);
   });

@@ -1,6 +1,7 @@
 /**
- * src/arena/arena.ts on its own SharedArrayBuffer, in this thread: slot acquisition and LRU
- * eviction, pins, release, the occupancy snapshot and frame residency bits. The slot lifecycle
+ * src/arena/arena.ts on its own SharedArrayBuffer, in this thread: run acquisition (buddy
+ * allocator over 8 KiB pages; a run is named by its first page) and LRU eviction, pins, release,
+ * the occupancy snapshot (runs per state, free pages) and frame residency bits. The slot lifecycle
  * FREE → ACTIVE → SEALING → CLEAN is driven here by hand (in the engine the log and the flusher
  * move it), to check what the arena does in each state.
  */
@@ -11,6 +12,9 @@ import { S_FLUSHED_LEN, S_PINS, S_WRITE_LEN, SlotState, controlBytes, slotWord }
 
 const SEGMENT = 64 * 1024;
 const FRAME = 4096;
+const PAGE = 8192;
+/** First page of the k-th segment-sized run (runs are named by their first page). */
+const S = (k: number): number => (k * SEGMENT) / PAGE;
 
 /** A stand-in segment: the arena only tells an owner that its slot was taken away. */
 interface Owner extends SlotOwner {
@@ -38,13 +42,14 @@ describe('Arena', () => {
   test('one SharedArrayBuffer: control region, then the slots; every slot starts FREE', () => {
     const arena = new Arena(3, SEGMENT, FRAME);
     assert.equal(arena.frameWords, 1);
-    assert.equal(arena.sab.byteLength, controlBytes(3, 1) + 3 * SEGMENT);
+    assert.equal(arena.pages, S(3));
+    assert.equal(arena.sab.byteLength, controlBytes(S(3), 1) + 3 * SEGMENT);
     for (let slot = 0; slot < 3; slot++) {
-      assert.equal(arena.base(slot), controlBytes(3, 1) + slot * SEGMENT);
-      assert.equal(arena.base(slot) % 8, 0, 'slot data is 8-aligned (Float64 views)');
-      assert.equal(arena.state(slot), SlotState.FREE);
+      assert.equal(arena.base(S(slot)), controlBytes(S(3), 1) + slot * SEGMENT);
+      assert.equal(arena.base(S(slot)) % 8, 0, 'run data is 8-aligned (Float64 views)');
+      assert.equal(arena.state(S(slot)), SlotState.FREE);
     }
-    assert.deepEqual(arena.occupancy(), { free: 3, active: 0, retiring: 0, sealing: 0, clean: 0, hydrating: 0, failed: 0, pinned: 0 });
+    assert.deepEqual(arena.occupancy(), { free: S(3), active: 0, retiring: 0, sealing: 0, clean: 0, hydrating: 0, failed: 0, pinned: 0 });
   });
 
   test('acquire takes FREE slots first, in order, and zeroes the lengths and the residency bitmap', () => {
@@ -57,8 +62,8 @@ describe('Arena', () => {
     assert.equal(arena.state(0), SlotState.ACTIVE);
     for (const w of [S_WRITE_LEN, S_FLUSHED_LEN]) assert.equal(arena.word(0, w), 0, `word ${w}`);
     assert.equal(arena.frameResident(0, 3), false);
-    assert.equal(take(arena, SlotState.HYDRATING).slot, 1);
-    assert.equal(arena.state(1), SlotState.HYDRATING);
+    assert.equal(take(arena, SlotState.HYDRATING).slot, S(1));
+    assert.equal(arena.state(S(1)), SlotState.HYDRATING);
   });
 
   test('a slot that is ACTIVE, RETIRING, SEALING, HYDRATING or FAILED is never taken: -1 when no slot is FREE or CLEAN', () => {
@@ -102,17 +107,17 @@ describe('Arena', () => {
   test('eviction picks the least recently used CLEAN slot; touch and pin count as use', () => {
     const arena = new Arena(3, SEGMENT, FRAME);
     const segs = [take(arena), take(arena), take(arena)];
-    for (let slot = 0; slot < 3; slot++) arena.setState(slot, SlotState.CLEAN);
-    // Use order now 0, 1, 2 (acquire touched them). Touch 0: LRU becomes 1.
-    arena.touch(0);
+    for (let slot = 0; slot < 3; slot++) arena.setState(S(slot), SlotState.CLEAN);
+    // LRU order now 0, 1, 2 (the order they became CLEAN). Touch 0: LRU becomes 1.
+    arena.touch(S(0));
     const next = take(arena);
-    assert.equal(next.slot, 1);
+    assert.equal(next.slot, S(1));
     assert.equal(segs[1]!.seg.slot, -1);
-    assert.equal(segs[0]!.seg.slot, 0);
-    // Slot 1 is ACTIVE now; among CLEAN 0 and 2, 2 is older. Pin 2 (a use): 0 is the LRU.
-    arena.pin(2);
-    arena.unpin(2);
-    assert.equal(take(arena).slot, 0);
+    assert.equal(segs[0]!.seg.slot, S(0));
+    // Run 1 is ACTIVE now; among CLEAN 0 and 2, 2 is older. Pin 2 (a use): 0 is the LRU.
+    arena.pin(S(2));
+    arena.unpin(S(2));
+    assert.equal(take(arena).slot, S(0));
   });
 
   test('a pinned CLEAN slot is never evicted; unpinned, it is', () => {
@@ -140,30 +145,53 @@ describe('Arena', () => {
     arena.release(b.slot);
     assert.equal(a.seg.slot, -1);
     assert.equal(b.seg.slot, -1);
-    assert.deepEqual(arena.occupancy(), { free: 2, active: 0, retiring: 0, sealing: 0, clean: 0, hydrating: 0, failed: 0, pinned: 0 });
-    assert.equal(take(arena).slot, 0, 'a released slot is FREE, taken before any CLEAN one');
+    assert.deepEqual(arena.occupancy(), { free: S(2), active: 0, retiring: 0, sealing: 0, clean: 0, hydrating: 0, failed: 0, pinned: 0 });
+    assert.equal(arena.state(S(1)), SlotState.FREE);
+    assert.ok([S(0), S(1)].includes(take(arena).slot), 'released runs are free again, taken before any CLEAN one');
   });
 
   test('frame residency: one bit per frame and slot, set with Atomics.or as a hydration worker does', () => {
     const arena = new Arena(2, 128 * 1024, FRAME); // 33 possible frames: two bitmap words per slot
     assert.equal(arena.frameWords, 2);
-    const { index, bit } = arena.frameBit(1, 32);
+    const P1 = (128 * 1024) / PAGE; // first page of the second segment-sized run
+    const { index, bit } = arena.frameBit(P1, 32);
     assert.equal(bit, 0);
-    assert.equal(index, arena.frameBit(1, 0).index + 1);
+    assert.equal(index, arena.frameBit(P1, 0).index + 1);
     Atomics.or(arena.ctrl, index, 1 << bit);
-    assert.equal(arena.frameResident(1, 32), true);
-    assert.equal(arena.frameResident(1, 0), false);
-    assert.equal(arena.frameResident(0, 32), false, 'the neighbouring slot is untouched');
-    // Acquiring the slot again clears its bitmap (both words), not the neighbour's.
-    Atomics.or(arena.ctrl, arena.frameBit(0, 5).index, 1 << 5);
+    assert.equal(arena.frameResident(P1, 32), true);
+    assert.equal(arena.frameResident(P1, 0), false);
+    assert.equal(arena.frameResident(0, 32), false, 'the neighbouring run is untouched');
+    // Acquiring the run again clears its bitmap (both words), not the neighbour's.
     take(arena);
     take(arena);
-    arena.setState(1, SlotState.CLEAN);
+    arena.setState(P1, SlotState.CLEAN);
     arena.setState(0, SlotState.ACTIVE);
     Atomics.or(arena.ctrl, arena.frameBit(0, 5).index, 1 << 5);
     Atomics.or(arena.ctrl, index, 1 << bit);
-    take(arena);
-    assert.equal(arena.frameResident(1, 32), false);
+    assert.equal(take(arena).slot, P1);
+    assert.equal(arena.frameResident(P1, 32), false);
     assert.equal(arena.frameResident(0, 5), true);
+  });
+
+  test('runs of a page or a few: windows pack into the arena; a segment-sized run needs a whole aligned block, made by evicting the CLEAN runs in one', () => {
+    const arena = new Arena(2, SEGMENT, FRAME); // 16 pages
+    const small = Array.from({ length: 16 }, () => {
+      const seg = owner();
+      seg.slot = arena.acquire(seg, SlotState.ACTIVE, 100);
+      return seg;
+    });
+    assert.deepEqual(small.map((s) => s.slot).sort((a, b) => a - b), Array.from({ length: 16 }, (_, i) => i));
+    assert.equal(arena.runBytes(small[0]!.slot), PAGE);
+    assert.equal(arena.acquire(owner(), SlotState.ACTIVE, 100), -1, 'every page is an ACTIVE window');
+    // The windows of the second half retire and are written out: CLEAN. One stays pinned.
+    for (const seg of small) if (seg.slot >= 8) arena.setState(seg.slot, SlotState.CLEAN);
+    arena.pin(15);
+    assert.equal(arena.acquire(owner(), SlotState.ACTIVE, SEGMENT), -1, 'page 15 is pinned: no aligned block of 8 pages');
+    arena.unpin(15);
+    const big = take(arena);
+    assert.equal(big.slot, 8);
+    assert.equal(arena.runBytes(8), SEGMENT);
+    for (const seg of small) assert.ok(seg.slot < 8, 'the CLEAN windows were evicted, their owners told');
+    assert.equal(arena.occupancy().active, 9);
   });
 });

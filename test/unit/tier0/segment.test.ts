@@ -182,32 +182,60 @@ describe('Segment.apply: residency', () => {
     assert.equal(seg.recaching, false);
   });
 
-  test('PARKED: an active segment in its slot gives the slot up; UNPARKED once it has a slot again', () => {
+  test('PARKED: an active segment gives its write window up; UNPARKED once it has a window again', () => {
     const seg = new Segment(0, '/s/0.seg', '/s/0.t1', 5, 0, false, 7);
     assert.deepEqual([seg.parked, seg.handle], [false, 7]);
-    assertRefused(seg, { type: E.PARKED }); // no slot: nothing to give up
-    seg.apply({ type: E.SLOT_ASSIGNED, slot: 1, partial: false });
+    assertRefused(seg, { type: E.PARKED, end: 0, endRecord: 0 }); // no window: nothing to give up
+    seg.apply({ type: E.WINDOW_OPENED, slot: 1, start: 0, first: 0 });
     assertRefused(seg, { type: E.UNPARKED });
-    seg.apply({ type: E.PARKED });
+    seg.apply({ type: E.PARKED, end: 400, endRecord: 5 });
     assert.equal(seg.parked, true);
-    assertRefused(seg, { type: E.PARKED });
-    // Evicted while parked, then loaded back by the read path: the same events as a sealed segment's.
+    assert.equal(seg.window, null);
+    assert.deepEqual(seg.ranges, [{ slot: 1, start: 0, first: 0, end: 400, endRecord: 5 }]);
+    assertRefused(seg, { type: E.PARKED, end: 400, endRecord: 5 });
+    // Evicted while parked: the range goes; a new window continues the segment at its end.
     seg.slotReleased(1);
-    assertRefused(seg, { type: E.UNPARKED }); // no slot to take back
-    const work = Promise.resolve();
-    seg.apply({ type: E.LOAD_STARTED, work });
-    seg.apply({ type: E.SLOT_ASSIGNED, slot: 3, partial: false });
-    seg.apply({ type: E.LOAD_SETTLED });
+    assert.deepEqual(seg.ranges, []);
+    assertRefused(seg, { type: E.UNPARKED }); // no window yet
+    seg.apply({ type: E.WINDOW_OPENED, slot: 3, start: 400, first: 5 });
     seg.apply({ type: E.UNPARKED });
-    assert.deepEqual([seg.parked, seg.slot, seg.sealed], [false, 3, false]);
+    assert.deepEqual([seg.parked, seg.slot, seg.sealed, seg.boundaries], [false, -1, false, [0, 0, 400, 5, 400, 5]]);
+    // A window that is still resident is taken back as it is.
+    seg.apply({ type: E.PARKED, end: 480, endRecord: 6 });
+    seg.apply({ type: E.WINDOW_REOPENED, slot: 3 });
+    seg.apply({ type: E.UNPARKED });
+    assert.equal((seg.window as { endRecord: number } | null)?.endRecord, -1);
     // Never for a sealed segment.
-    assertRefused(sealedSegment(), { type: E.PARKED });
+    assertRefused(sealedSegment(), { type: E.PARKED, end: 0, endRecord: 0 });
   });
 
-  test('SEALING a parked segment seals it where it is (no slot needed) and ends the parking', () => {
+  test('windows: rollover closes a range and opens the next; rangeFor finds the one holding a record; SEALING turns a whole-segment window into the slot', () => {
+    const seg = new Segment(0, '/s/0.seg', '/s/0.t1', 0, 0, false, 1);
+    seg.apply({ type: E.WINDOW_OPENED, slot: 4, start: 0, first: 0 });
+    seg.count = 3;
+    assertRefused(seg, { type: E.WINDOW_OPENED, slot: 5, start: 240, first: 3 }); // one live window at a time
+    seg.apply({ type: E.WINDOW_CLOSED, end: 240, endRecord: 3 });
+    seg.apply({ type: E.WINDOW_OPENED, slot: 5, start: 240, first: 3 });
+    seg.count = 4;
+    assert.equal(seg.rangeFor(2)?.slot, 4);
+    assert.equal(seg.rangeFor(3)?.slot, 5);
+    assert.equal(seg.rangeFor(4), null);
+    seg.slotReleased(4);
+    assert.equal(seg.rangeFor(0), null);
+    seg.apply({ type: E.SEALING, dataBytes: 320 });
+    assert.equal(seg.slot, -1, 'two windows: no range holds the whole segment');
+    assert.deepEqual(seg.ranges, [{ slot: 5, start: 240, first: 3, end: 320, endRecord: 4 }]);
+    const one = new Segment(0, '/s/0.seg', '/s/0.t1', 0, 0, false, 2);
+    one.apply({ type: E.WINDOW_OPENED, slot: 8, start: 0, first: 0 });
+    one.count = 2;
+    one.apply({ type: E.SEALING, dataBytes: 160 });
+    assert.deepEqual([one.slot, one.partial, one.ranges.length], [8, false, 0]);
+  });
+
+  test('SEALING a parked segment seals it where it is (no window needed) and ends the parking', () => {
     const seg = new Segment(0, '/s/0.seg', '/s/0.t1', 5, 0, false, 2);
-    seg.apply({ type: E.SLOT_ASSIGNED, slot: 0, partial: false });
-    seg.apply({ type: E.PARKED });
+    seg.apply({ type: E.WINDOW_OPENED, slot: 0, start: 0, first: 0 });
+    seg.apply({ type: E.PARKED, end: 400, endRecord: 5 });
     seg.slotReleased(0);
     seg.apply({ type: E.SEALING, dataBytes: 400 });
     assert.deepEqual([seg.sealed, seg.parked, seg.slot, seg.dataBytes], [true, false, -1, 400]);
