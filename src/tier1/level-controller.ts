@@ -1,6 +1,7 @@
 /**
  * The zstd level of each compression task, from the raw backlog: a pure state machine (no clock,
- * no I/O), stepped once per task by Tier 1 with `rawBacklogBytes / rawBacklogBudget`.
+ * no I/O), stepped once per task by Tier 1 with the raw backlog waiting behind that task (its own
+ * segment excluded) over the budget.
  *
  * Why: a level costs CPU per byte (on this project's machines zstd 1 compresses JSON log lines
  * 1.5-3x faster than 3 for about 1 % less ratio, and 19 is a hundred times slower than 3), and a

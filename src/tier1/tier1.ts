@@ -415,12 +415,11 @@ export class Tier1 {
     while (this.#running < width && this.#queue.length > 0) {
       const job = this.#queue.shift()!;
       this.#running++;
-      // One controller step per job, with the backlog as it is now (this job included); every
-      // attempt of the job uses that level. Once close() began, the backlog is all that stands
-      // between the caller and close() returning (a supervisor allows 10-30 s from SIGTERM to
-      // SIGKILL): the fastest level, for about 1 % of ratio on JSON logs.
-      this.#level = stepLevel(this.#level, this.#rawPendingBytes / this.#budget, this.#levelPolicy);
-      const level = this.#closed ? this.#levelPolicy.minLevel : this.#level.level;
+      // One controller step per job, with the backlog waiting behind it (this job excluded: with a
+      // budget of a few segments, one segment being compressed is not a compressor falling
+      // behind); every attempt of the job uses that level.
+      this.#level = stepLevel(this.#level, (this.#rawPendingBytes - job.seg.dataBytes) / this.#budget, this.#levelPolicy);
+      const level = this.#level.level;
       void this.#work.track(
         this.#compress(job, level).finally(() => {
           this.#release(job);

@@ -49,7 +49,8 @@ const BUDGET_SEGMENTS = 128;
 
 /**
  * Closed loop: a writer at `writerMBs` against one compression thread. Returns the level and the
- * backlog (segments, this task included) at each task start.
+ * backlog (segments, this task included) at each task start; the controller sees what waits
+ * behind the task, as in Tier 1.
  */
 function simulate(writerMBs: number, maxLevel: number, steps: number): { levels: number[]; backlog: number[] } {
   const policy = levelPolicy(maxLevel);
@@ -58,7 +59,7 @@ function simulate(writerMBs: number, maxLevel: number, steps: number): { levels:
   const levels: number[] = [];
   const seen: number[] = [];
   for (let i = 0; i < steps; i++) {
-    state = stepLevel(state, backlog / BUDGET_SEGMENTS, policy);
+    state = stepLevel(state, (backlog - 1) / BUDGET_SEGMENTS, policy);
     levels.push(state.level);
     seen.push(backlog);
     const taskSeconds = SEGMENT_MB / SPEED[state.level]!;
@@ -85,7 +86,7 @@ describe('level controller', () => {
     }
     // Closed loop: a writer faster than zstd at any level.
     const { levels, backlog } = simulate(600, 19, 5000);
-    const high = backlog.findIndex((b) => b / BUDGET_SEGMENTS >= levelPolicy(19).highWater);
+    const high = backlog.findIndex((b) => (b - 1) / BUDGET_SEGMENTS >= levelPolicy(19).highWater);
     const at = moves(levels, 19);
     assert.ok(at.length > 0 && at.at(-1)! <= high + Math.ceil(Math.log2(19)) - 1, `moves at ${at.join(',')}, high water at ${high}`);
     assert.equal(levels.at(-1), 1);
