@@ -28,8 +28,9 @@
  * `upAfter` calm steps at or below low water, so opposite moves are separated by the backlog
  * crossing the whole band ((1/4 - 1/16) x the budget of net growth or drain: 96 MiB for the
  * defaults) and by at least `upAfter` steps. When no level matches the writers (level n too slow,
- * n - 1 fast enough) the level settles on n - 1 and probes n; each failed probe doubles the calm
- * steps the next probe waits for, up to `maxUpAfter`, so probes get rarer instead of cycling. The
+ * n - 1 fast enough) the level dithers between n - 1 and n, slowly: each probe of n waits for the
+ * backlog to drain back under low water, plus calm steps that double with every failed probe (up
+ * to `maxUpAfter`); against simulated compressors the moves stay at least 95 tasks apart. The
  * wait returns to `upAfter` once the configured level has held for `maxUpAfter` calm steps
  * without the backlog growing.
  * test/unit/tier1/level-controller.test.ts feeds it slow, fast and in-between compressors and
