@@ -3,7 +3,8 @@
  * bookkeeping of which segment occupies which slot, and the segment table (segment-table.ts) in
  * the same buffer. Slots are a cache: a CLEAN slot (every byte written to its file: a sealed
  * segment, or a parked active one) is evicted least-recently-used when another segment needs
- * room, unless a reader pins it.
+ * room, unless a reader pins it. A slot Tier 1 holds for the compressor (see {@link Arena.hold}) is
+ * evicted last.
  */
 import { endianness } from 'node:os';
 import { AofError, ErrorCode } from '../errors.js';
@@ -47,6 +48,9 @@ export class Arena {
   /** Logical clock for LRU: bumped when a slot is (re)used or read. */
   #clock = 0;
   readonly #lastUsed: Float64Array;
+  /** When each slot was held for the compressor (a hold-clock tick), 0 when not held. Main thread only. */
+  readonly #heldAt: Float64Array;
+  #holdClock = 0;
 
   constructor(slotCount: number, segmentBytes: number, frameBytes: number) {
     // Typed-array views use the platform byte order; every format is little-endian.
@@ -64,6 +68,7 @@ export class Arena {
     this.segments = new SegmentTable(this.ctrl);
     this.#owners = new Array<SlotOwner | null>(slotCount).fill(null);
     this.#lastUsed = new Float64Array(slotCount);
+    this.#heldAt = new Float64Array(slotCount);
   }
 
   /** Byte offset of a slot's data in the SAB. */
@@ -122,11 +127,30 @@ export class Arena {
   }
 
   /**
-   * Claims a slot for `owner`: a FREE one, else the least recently used CLEAN unpinned one (whose
-   * segment is evicted: its data stays in its file). Returns -1 when every slot is busy.
+   * Keeps `owner`'s segment in `slot` for the compressor, at no one's expense: unlike a pin, a
+   * hold never makes anyone wait. A held CLEAN slot is evicted only when no other slot is free or
+   * evictable, and then the newest hold first (the compressor works oldest first, so it reaches
+   * that one last; the segment it is about to read stays). Evicted, the segment is compressed
+   * from its raw file, which was written moments ago and is normally in the page cache. The hold
+   * ends with {@link unhold} or when the slot changes owner. No-op if `owner` is not in `slot`.
+   */
+  hold(slot: number, owner: SlotOwner): void {
+    if (this.#owners[slot] === owner) this.#heldAt[slot] = ++this.#holdClock;
+  }
+
+  /** Ends `owner`'s hold on `slot` (no-op if the slot has changed owner since: that ended it). */
+  unhold(slot: number, owner: SlotOwner): void {
+    if (this.#owners[slot] === owner) this.#heldAt[slot] = 0;
+  }
+
+  /**
+   * Claims a slot for `owner`: a FREE one, else the least recently used CLEAN unpinned one that is
+   * not held, else the newest held CLEAN unpinned one (whose segment is evicted: its data stays in
+   * its file). Returns -1 when every slot is busy.
    */
   acquire(owner: SlotOwner, state: number): number {
     let victim = -1;
+    let held = -1;
     for (let slot = 0; slot < this.slotCount; slot++) {
       const s = this.state(slot);
       if (s === SlotState.FREE) {
@@ -134,13 +158,19 @@ export class Arena {
         break;
       }
       if (s === SlotState.CLEAN && this.ctrl[slotWord(slot, S_PINS)] === 0) {
-        if (victim < 0 || this.#lastUsed[slot]! < this.#lastUsed[victim]!) victim = slot;
+        if (this.#heldAt[slot]! > 0) {
+          if (held < 0 || this.#heldAt[slot]! > this.#heldAt[held]!) held = slot;
+        } else if (victim < 0 || this.#lastUsed[slot]! < this.#lastUsed[victim]!) {
+          victim = slot;
+        }
       }
     }
+    if (victim < 0) victim = held;
     if (victim < 0) return -1;
     const previous = this.#owners[victim];
     if (previous != null) previous.slotReleased(victim);
     this.#owners[victim] = owner;
+    this.#heldAt[victim] = 0;
     for (const word of [S_WRITE_LEN, S_FLUSHED_LEN]) Atomics.store(this.ctrl, slotWord(victim, word), 0);
     const bitmap = frameBitmapWord(this.slotCount, this.frameWords, victim, 0);
     for (let i = 0; i < this.frameWords; i++) Atomics.store(this.ctrl, bitmap + i, 0);
@@ -154,12 +184,13 @@ export class Arena {
     const owner = this.#owners[slot];
     if (owner != null) owner.slotReleased(slot);
     this.#owners[slot] = null;
+    this.#heldAt[slot] = 0;
     this.setState(slot, SlotState.FREE);
   }
 
-  /** Counts of slots per state, for stats and tests. */
-  occupancy(): Record<'free' | 'active' | 'retiring' | 'sealing' | 'clean' | 'hydrating' | 'failed' | 'pinned', number> {
-    const out = { free: 0, active: 0, retiring: 0, sealing: 0, clean: 0, hydrating: 0, failed: 0, pinned: 0 };
+  /** Counts of slots per state, plus the pinned and the held ones (which overlap the states), for stats and tests. */
+  occupancy(): Record<'free' | 'active' | 'retiring' | 'sealing' | 'clean' | 'hydrating' | 'failed' | 'pinned' | 'held', number> {
+    const out = { free: 0, active: 0, retiring: 0, sealing: 0, clean: 0, hydrating: 0, failed: 0, pinned: 0, held: 0 };
     for (let slot = 0; slot < this.slotCount; slot++) {
       const s = this.state(slot);
       if (s === SlotState.FREE) out.free++;
@@ -170,6 +201,7 @@ export class Arena {
       else if (s === SlotState.HYDRATING) out.hydrating++;
       else out.failed++;
       if (this.ctrl[slotWord(slot, S_PINS)]! > 0) out.pinned++;
+      if (this.#heldAt[slot]! > 0) out.held++;
     }
     return out;
   }
