@@ -28,7 +28,19 @@ export interface Tier1Options {
    * evicted; files not uploaded yet that fill it make writers wait (WouldBlock kind `tier2`).
    */
   maxBytes?: number;
-  /** zstd level, 1..19 (default 3). */
+  /**
+   * Local disk budget for sealed raw segments waiting for compression (bytes of record data).
+   * While the compressor keeps up (or this budget has room) writers never wait for it; once one
+   * more segment would take the backlog past it, the next rollover waits (WouldBlock kind
+   * `compression`). At least `tier0.segmentBytes`. Default: 4 x `tier0.arenaBytes`, at most half
+   * of `tier1.maxBytes`, at least one segment (docs/operations.md, "Sizing the raw backlog").
+   */
+  rawBacklogBytes?: number;
+  /**
+   * zstd level, 1..19 (default 3): the ceiling. The level of each compression adapts to the raw
+   * backlog, down to 1 while compression is behind and back up once it keeps up
+   * (src/tier1/level-controller.ts).
+   */
   compressionLevel?: number;
   /** Raw bytes per independent zstd frame (default 256 KiB): the unit of a point read. */
   frameBytes?: number;
@@ -144,6 +156,13 @@ export const DEFAULTS = {
   fsyncIntervalMs: 1000,
   frameBytes: 256 * 1024,
   tier1MaxBytes: 10 * 1024 * 1024 * 1024,
+  /**
+   * Default raw backlog budget, in arenas: 4 arenas (512 MiB by default) absorb a burst of several
+   * seconds at full append speed without the writer feeling the compressor, cost 5 % of the
+   * default `tier1.maxBytes` of disk, and are read back from the page cache, not the disk, when
+   * compression gets to them. See rawBacklogDefault.
+   */
+  rawBacklogArenas: 4,
   compressionLevel: 3,
   retentionCheckMs: 5000,
   hydrateMaxThreads: 2,
@@ -215,7 +234,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   }
   const fsyncIntervalMs = positiveInt(opts['fsyncIntervalMs'], 'fsyncIntervalMs', DEFAULTS.fsyncIntervalMs);
   const tier1 = plainObject(opts['tier1'] ?? {}, 'options.tier1');
-  checkKeys(tier1, ['enabled', 'maxBytes', 'compressionLevel', 'frameBytes', 'hydrateMinThreads', 'hydrateMaxThreads'], 'tier1.');
+  checkKeys(tier1, ['enabled', 'maxBytes', 'rawBacklogBytes', 'compressionLevel', 'frameBytes', 'hydrateMinThreads', 'hydrateMaxThreads'], 'tier1.');
   const hydrateMaxThreads = positiveInt(tier1['hydrateMaxThreads'], 'tier1.hydrateMaxThreads', DEFAULTS.hydrateMaxThreads);
   const hydrateMinThreads = tier1['hydrateMinThreads'] === 0 ? 0 : positiveInt(tier1['hydrateMinThreads'], 'tier1.hydrateMinThreads', 0);
   if (hydrateMinThreads > hydrateMaxThreads) {
@@ -228,6 +247,14 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   if (compressionLevel > 19) throw AofError.invalidArgument(`tier1.compressionLevel must be between 1 and 19, got ${compressionLevel}`);
   const frameBytes = positiveInt(tier1['frameBytes'], 'tier1.frameBytes', DEFAULTS.frameBytes);
   if (frameBytes < MIN_SEGMENT_BYTES) throw AofError.invalidArgument(`tier1.frameBytes must be at least ${MIN_SEGMENT_BYTES}, got ${frameBytes}`);
+  const maxBytes = positiveInt(tier1['maxBytes'], 'tier1.maxBytes', DEFAULTS.tier1MaxBytes);
+  const rawBacklogBytes = positiveInt(tier1['rawBacklogBytes'], 'tier1.rawBacklogBytes', rawBacklogDefault(slotCount * segmentBytes, segmentBytes, maxBytes));
+  // A budget below one segment would never admit a segment: every rollover would wait forever.
+  if (rawBacklogBytes < segmentBytes) {
+    throw AofError.invalidArgument(`tier1.rawBacklogBytes must be at least one segment (tier0.segmentBytes, ${segmentBytes}), got ${rawBacklogBytes}`, {
+      option: 'tier1.rawBacklogBytes',
+    });
+  }
   // Tier 2 stores Tier 1 files: without compression there is nothing to upload.
   const requested = resolveTier2(opts['tier2'], opts['root']);
   const tier2: Tier2Options = tier1['enabled'] === false ? { kind: 'none' } : requested;
@@ -245,7 +272,8 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     fsyncIntervalMs,
     tier1: {
       enabled: tier1['enabled'] !== false,
-      maxBytes: positiveInt(tier1['maxBytes'], 'tier1.maxBytes', DEFAULTS.tier1MaxBytes),
+      maxBytes,
+      rawBacklogBytes,
       compressionLevel,
       frameBytes,
       hydrateMinThreads,
@@ -258,6 +286,16 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     logger: resolveLogger(opts['logger']),
     flushOnExit,
   };
+}
+
+/**
+ * The default raw backlog budget: DEFAULTS.rawBacklogArenas arenas, capped at half of
+ * `tier1.maxBytes` (raw segments count against that budget too, in Tier 2's back-pressure, and
+ * compressed files need the other half), and never below one segment (the smallest budget that
+ * admits anything).
+ */
+export function rawBacklogDefault(arenaBytes: number, segmentBytes: number, maxBytes: number): number {
+  return Math.max(segmentBytes, Math.min(DEFAULTS.rawBacklogArenas * arenaBytes, Math.floor(maxBytes / 2)));
 }
 
 /**

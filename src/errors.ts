@@ -71,6 +71,12 @@ export const WouldBlockKind = {
   HYDRATION: 'hydration',
   /** Tier 2 (object storage) is behind or unavailable. */
   TIER2: 'tier2',
+  /**
+   * Compression is behind: sealed raw segments waiting for the compressor fill the local raw
+   * backlog budget (`tier1.rawBacklogBytes`), so the next segment waits until compression frees
+   * room. Thrown at rollover only (once per segment); the async `append()` waits for it.
+   */
+  COMPRESSION: 'compression',
 } as const;
 
 export type WouldBlockKindValue = (typeof WouldBlockKind)[keyof typeof WouldBlockKind];

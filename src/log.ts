@@ -66,7 +66,7 @@ export interface LogContext {
   relievePressure(requester: LogCore | null): void;
   /** Monotonic counter for ordering admissions. */
   tick(): number;
-  /** Tier 1: compression of sealed segments (and its backlog, which holds writers back). */
+  /** Tier 1: compression of sealed segments (and its raw backlog budget, which holds writers back once spent). */
   tier1: Tier1;
   /** Makes segments and frames resident for this log's readers. */
   read: ReadPath;
@@ -217,8 +217,8 @@ export class LogCore implements StreamView {
    * Appends one record and returns its id. The payload is copied; the caller may reuse it at once.
    * The record is readable immediately and durable once `durableId` reaches the returned id.
    *
-   * @throws AOF_ERR_WOULD_BLOCK (`WouldBlockError`, kind `admission` or `rollover`) when no arena slot
-   *   can take the record now; nothing was written. AOF_ERR_INVALID_ARGUMENT (not a Uint8Array),
+   * @throws AOF_ERR_WOULD_BLOCK (`WouldBlockError`, kind `admission`, `rollover`, `compression` or
+   *   `tier2`) when the record cannot be admitted now; nothing was written. AOF_ERR_INVALID_ARGUMENT (not a Uint8Array),
    *   AOF_ERR_RECORD_TOO_LARGE, AOF_ERR_CLOSED, AOF_ERR_IO / AOF_ERR_WORKER_FAILED after a failure.
    */
   appendSync(payload: Uint8Array): number {
@@ -358,9 +358,10 @@ export class LogCore implements StreamView {
       this.#blockedKind = WouldBlockKind.TIER2;
       return false;
     }
-    // The compressor is half an arena behind: wait for it instead of evicting what it has not read.
-    if (this.#ctx.tier1.backlogFull) {
-      this.#blockedKind = WouldBlockKind.ROLLOVER;
+    // Sealed raw segments waiting for the compressor fill their local budget: wait for it. Below
+    // the budget the compressor never slows the writer down (docs/architecture.md, Tier 1).
+    if (this.#ctx.tier1.rawBacklogFull) {
+      this.#blockedKind = WouldBlockKind.COMPRESSION;
       return false;
     }
     // Every segment table entry is in use (MAX_OPEN_SEGMENTS open segments): wait for a seal.
@@ -577,9 +578,11 @@ export class LogCore implements StreamView {
     const why =
       this.#blockedKind === WouldBlockKind.TIER2
         ? 'Tier 2 is behind and the local Tier 1 budget is full of segments not uploaded yet'
-        : this.#blockedKind === WouldBlockKind.ROLLOVER
-          ? 'the active segment is full and no arena slot is free for the next one'
-          : 'no arena slot is free for its segment yet';
+        : this.#blockedKind === WouldBlockKind.COMPRESSION
+          ? 'compression is behind and sealed raw segments fill the tier1.rawBacklogBytes budget'
+          : this.#blockedKind === WouldBlockKind.ROLLOVER
+            ? 'the active segment is full and no arena slot is free for the next one'
+            : 'no arena slot is free for its segment yet';
     return new WouldBlockError(this.#blockedKind, `stream ${this.name}: ${why}; retry later or use append()`);
   }
 
@@ -787,8 +790,8 @@ export class AofLog {
    * Appends one record and returns its id. The payload is copied; the caller may reuse it at once.
    * The record is readable immediately and durable once `durableId` reaches the returned id.
    *
-   * @throws AOF_ERR_WOULD_BLOCK (`WouldBlockError`, kind `admission`, `rollover` or `tier2`) when
-   *   the record cannot be admitted now; nothing was written. AOF_ERR_INVALID_ARGUMENT (not a
+   * @throws AOF_ERR_WOULD_BLOCK (`WouldBlockError`, kind `admission`, `rollover`, `compression` or
+   *   `tier2`) when the record cannot be admitted now; nothing was written. AOF_ERR_INVALID_ARGUMENT (not a
    *   Uint8Array), AOF_ERR_RECORD_TOO_LARGE, AOF_ERR_CLOSED, AOF_ERR_IO / AOF_ERR_WORKER_FAILED
    *   after a failure.
    */

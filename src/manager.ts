@@ -230,7 +230,11 @@ export class AofManager {
       counters: this.#counters,
     };
     if (config.retentionCheckMs > 0) {
-      this.#retentionTimer = setInterval(() => void this.enforceRetention().catch(() => undefined), config.retentionCheckMs);
+      // Not once close() began: enforceRetention throws AOF_ERR_CLOSED synchronously then, which
+      // the .catch would not see (an uncaught exception when a slow close outlasts the interval).
+      this.#retentionTimer = setInterval(() => {
+        if (this.#closing === null) void this.enforceRetention().catch(() => undefined);
+      }, config.retentionCheckMs);
       this.#retentionTimer.unref();
     }
     // Last, once nothing above can throw: a manager that failed to construct must not stay listed.

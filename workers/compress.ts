@@ -39,7 +39,7 @@ import {
   type FrameIndexEntry,
 } from '../src/format/tier1.js';
 import { toWorkerError } from '../src/worker-error.js';
-import { checkFailpointsConfig, failpoint } from './failpoints.js';
+import { checkFailpointsConfig, failpoint, failpointDelay } from './failpoints.js';
 import type { CompressResult, CompressTask } from './tier1-protocol.js';
 import { tempPath } from '../src/format/root-layout.js';
 
@@ -181,6 +181,8 @@ function fsyncDir(dir: string): void {
  */
 export async function compressSegment(task: CompressTask, codec: Codec): Promise<CompressResult> {
   checkTask(task);
+  // An injected slow compressor (`compress.delay=<ms>`), before anything is read or written.
+  await failpointDelay('compress');
   const source = task.source.kind === 'arena' ? arenaSource(task.source.sab, task.source.offset, task.dataBytes) : openSegmentFile(task, task.source.path);
   const tmpPath = tempPath(task.targetPath);
   let fd = -1;

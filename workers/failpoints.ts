@@ -9,6 +9,11 @@
  * the task with "worker exited with code: 1" and starts a fresh worker) or fails (throws
  * `AOF_ERR_INJECTED`). A task calls `failpoint` once at a chosen point, so p is per task.
  *
+ * `<job>.delay=<ms>` (an integer, 0 to 60,000) is not a probability: every task of that job waits
+ * that long ({@link failpointDelay}) before its work, an injected slow worker (a slow compressor
+ * fills the raw backlog budget: test/integration/tier1-raw-backlog.test.ts). Only `compress` calls
+ * it so far.
+ *
  * Design and trade-offs:
  * - Parsed once, when a worker first imports this module. Unset (or empty) means inert: `failpoint`
  *   tests one module-level constant and returns, so production pays a predictable branch per task,
@@ -25,21 +30,27 @@
  *   injected error with `details.kind = 'crash'`.
  */
 import { randomInt } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isMainThread, threadId } from 'node:worker_threads';
 import { AofError, ErrorCode } from '../src/errors.js';
 
 export const FAILPOINT_JOBS = ['compress', 'hydrate', 'upload'] as const;
 export type FailpointJob = (typeof FAILPOINT_JOBS)[number];
+/** Kinds drawn with a probability (`delay` is the one kind with a duration instead). */
 export const FAILPOINT_KINDS = ['crash', 'error'] as const;
 export type FailpointKind = (typeof FAILPOINT_KINDS)[number];
+/** Largest `<job>.delay`: a minute, far beyond any test's need, short of hanging a suite for good. */
+export const MAX_FAILPOINT_DELAY_MS = 60_000;
 
 export const FAILPOINTS_ENV = 'AOF2_FAILPOINTS';
 export const FAILPOINTS_SEED_ENV = 'AOF2_FAILPOINTS_SEED';
 
-/** Probabilities per job and kind, and the seed of the draws. */
+/** Probabilities per job and kind, delays per job, and the seed of the draws. */
 export interface FailpointConfig {
   seed: number;
   probabilities: Record<FailpointJob, Record<FailpointKind, number>>;
+  /** Milliseconds every task of the job waits before its work (0: none). */
+  delayMs: Record<FailpointJob, number>;
 }
 
 function invalid(message: string, details: Record<string, unknown>): AofError {
@@ -54,7 +65,11 @@ function invalid(message: string, details: Record<string, unknown>): AofError {
 export function parseFailpoints(spec: string | undefined, seedText: string | undefined): FailpointConfig | null {
   if (spec === undefined || spec.trim() === '') return null;
   const probabilities = {} as Record<FailpointJob, Record<FailpointKind, number>>;
-  for (const job of FAILPOINT_JOBS) probabilities[job] = { crash: 0, error: 0 };
+  const delayMs = {} as Record<FailpointJob, number>;
+  for (const job of FAILPOINT_JOBS) {
+    probabilities[job] = { crash: 0, error: 0 };
+    delayMs[job] = 0;
+  }
   const seen = new Set<string>();
   for (const rawEntry of spec.split(',')) {
     const entry = rawEntry.trim();
@@ -65,19 +80,27 @@ export function parseFailpoints(spec: string | undefined, seedText: string | und
     if (!(FAILPOINT_JOBS as readonly string[]).includes(job)) {
       throw invalid(`unknown job "${job}" in "${entry}" (expected one of ${FAILPOINT_JOBS.join(', ')})`, { entry, job });
     }
+    const key = `${job}.${kind}`;
+    if (seen.has(key)) throw invalid(`"${key}" is given twice`, { entry });
+    seen.add(key);
+    if (kind === 'delay') {
+      const ms = pText.trim() === '' ? Number.NaN : Number(pText);
+      if (!Number.isInteger(ms) || ms < 0 || ms > MAX_FAILPOINT_DELAY_MS) {
+        throw invalid(`delay "${pText}" in "${entry}" is not an integer number of milliseconds in [0, ${MAX_FAILPOINT_DELAY_MS}]`, { entry, delay: pText });
+      }
+      delayMs[job as FailpointJob] = ms;
+      continue;
+    }
     if (!(FAILPOINT_KINDS as readonly string[]).includes(kind)) {
-      throw invalid(`unknown kind "${kind}" in "${entry}" (expected one of ${FAILPOINT_KINDS.join(', ')})`, { entry, kind });
+      throw invalid(`unknown kind "${kind}" in "${entry}" (expected one of ${FAILPOINT_KINDS.join(', ')}, delay)`, { entry, kind });
     }
     const p = pText.trim() === '' ? Number.NaN : Number(pText);
     if (!Number.isFinite(p) || p < 0 || p > 1) {
       throw invalid(`probability "${pText}" in "${entry}" is not a number in [0, 1]`, { entry, probability: pText });
     }
-    const key = `${job}.${kind}`;
-    if (seen.has(key)) throw invalid(`"${key}" is given twice`, { entry });
-    seen.add(key);
     probabilities[job as FailpointJob][kind as FailpointKind] = p;
   }
-  return { seed: parseSeed(seedText), probabilities };
+  return { seed: parseSeed(seedText), probabilities, delayMs };
 }
 
 function parseSeed(seedText: string | undefined): number {
@@ -149,6 +172,16 @@ export function failpoint(job: FailpointJob, where: string): void {
     const call = draws++;
     if (failpointDraw(config.seed, threadId, call) < p.error) throw injected(job, where, 'error', config.seed, call);
   }
+}
+
+/**
+ * The delay failpoint of `job`: resolves after `<job>.delay` ms, at once when failpoints are off
+ * or no delay is set (one branch per task, nothing per record).
+ */
+export async function failpointDelay(job: FailpointJob): Promise<void> {
+  if (!FAILPOINTS_ENABLED) return;
+  const ms = FAILPOINTS!.delayMs[job];
+  if (ms > 0) await sleep(ms);
 }
 
 function injected(job: FailpointJob, where: string, kind: FailpointKind, seed: number, call: number): AofError {

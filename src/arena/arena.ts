@@ -61,6 +61,9 @@ export class Arena {
   readonly #lru = new Map<number, true>();
   /** Disowned runs (retired windows nobody reads): evicted before any cached run. */
   readonly #garbage = new Set<number>();
+  /** Runs held for the compressor, with the hold-clock tick of the hold. Main thread only. */
+  readonly #held = new Map<number, number>();
+  #holdClock = 0;
 
   constructor(slotCount: number, segmentBytes: number, frameBytes: number) {
     // Typed-array views use the platform byte order; every format is little-endian.
@@ -161,6 +164,23 @@ export class Arena {
   }
 
   /**
+   * Keeps `owner`'s segment in `slot` for the compressor, at no one's expense: unlike a pin, a
+   * hold never makes anyone wait. A held CLEAN run is evicted only when no other run is free or
+   * evictable, and then the newest hold first (the compressor works oldest first, so it reaches
+   * that one last; the segment it is about to read stays). Evicted, the segment is compressed
+   * from its raw file, which was written moments ago and is normally in the page cache. The hold
+   * ends with {@link unhold} or when the run changes owner. No-op if `owner` is not in `slot`.
+   */
+  hold(slot: number, owner: SlotOwner): void {
+    if (this.#owners[slot] === owner) this.#held.set(slot, ++this.#holdClock);
+  }
+
+  /** Ends `owner`'s hold on `slot` (no-op if the run has changed owner since: that ended it). */
+  unhold(slot: number, owner: SlotOwner): void {
+    if (this.#owners[slot] === owner) this.#held.delete(slot);
+  }
+
+  /**
    * Claims a run of at least `bytes` (default: a segment) for `owner`, in `state`, its lengths,
    * START, NEXT and residency bitmap zeroed: a free block if one is large enough, else after
    * evicting disowned runs, then least recently used CLEAN unpinned ones (their data stays in
@@ -191,9 +211,19 @@ export class Arena {
       }
     }
     for (const slot of this.#lru.keys()) {
-      if (this.#evictable(slot)) {
+      if (!this.#held.has(slot) && this.#evictable(slot)) {
         this.#evict(slot);
         if (buddy.canAlloc(order)) return true;
+      }
+    }
+    // Held runs last, newest hold first.
+    if (this.#held.size > 0) {
+      const held = [...this.#held].sort((a, b) => b[1] - a[1]);
+      for (const [slot] of held) {
+        if (this.#evictable(slot)) {
+          this.#evict(slot);
+          if (buddy.canAlloc(order)) return true;
+        }
       }
     }
     if (order === 0) return false;
@@ -233,6 +263,7 @@ export class Arena {
 
   #free(slot: number): void {
     this.#lru.delete(slot);
+    this.#held.delete(slot);
     this.#garbage.delete(slot);
     this.#allocated.delete(slot);
     Atomics.store(this.ctrl, slotWord(slot, S_STATE), SlotState.FREE);
@@ -254,6 +285,7 @@ export class Arena {
    */
   disown(slot: number): void {
     this.#owners[slot] = null;
+    this.#held.delete(slot);
     this.#lru.delete(slot);
     this.#garbage.add(slot);
   }
@@ -263,9 +295,9 @@ export class Arena {
     for (const slot of this.#allocated) fn(slot);
   }
 
-  /** Counts of runs per state (free: free pages), for stats and tests. */
-  occupancy(): Record<'free' | 'active' | 'retiring' | 'sealing' | 'clean' | 'hydrating' | 'failed' | 'pinned', number> {
-    const out = { free: this.#buddy.freePages, active: 0, retiring: 0, sealing: 0, clean: 0, hydrating: 0, failed: 0, pinned: 0 };
+  /** Counts of runs per state (free: free pages), plus the pinned and the held ones (which overlap the states), for stats and tests. */
+  occupancy(): Record<'free' | 'active' | 'retiring' | 'sealing' | 'clean' | 'hydrating' | 'failed' | 'pinned' | 'held', number> {
+    const out = { free: this.#buddy.freePages, active: 0, retiring: 0, sealing: 0, clean: 0, hydrating: 0, failed: 0, pinned: 0, held: this.#held.size };
     for (const slot of this.#allocated) {
       const s = this.state(slot);
       if (s === SlotState.ACTIVE) out.active++;

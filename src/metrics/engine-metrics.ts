@@ -12,6 +12,8 @@
  *   `aof_tier1_compress_output_bytes_total`, `aof_tier1_compress_retries_total`,
  *   `aof_tier1_compress_failures_total`, `aof_tier1_hydration_seconds` (histogram),
  *   `aof_tier1_hydrate_retries_total`, `aof_tier1_hydrate_failures_total`;
+ * - `aof_tier1_raw_backlog_bytes` and its budget `aof_tier1_raw_backlog_budget_bytes`,
+ *   `aof_tier1_compression_level` and its ceiling `aof_tier1_compression_level_max` (gauges);
  * - `aof_segments{tier,state}` (gauge: residency of the open streams' segments),
  *   `aof_arena_slots{state}` (gauge), `aof_arena_utilisation_ratio` (gauge).
  *
@@ -41,6 +43,10 @@ export const ENGINE_METRIC_NAMES = {
   hydrateRetries: 'aof_tier1_hydrate_retries_total',
   hydrateFailures: 'aof_tier1_hydrate_failures_total',
   tier1ManifestAppendFailures: 'aof_tier1_manifest_append_failures_total',
+  rawBacklogBytes: 'aof_tier1_raw_backlog_bytes',
+  rawBacklogBudget: 'aof_tier1_raw_backlog_budget_bytes',
+  compressionLevel: 'aof_tier1_compression_level',
+  compressionLevelMax: 'aof_tier1_compression_level_max',
   segments: 'aof_segments',
   arenaSlots: 'aof_arena_slots',
   arenaUtilisation: 'aof_arena_utilisation_ratio',
@@ -68,6 +74,10 @@ export interface EngineFigures {
     hydrateRetries: number;
     hydrateFailures: number;
     manifestAppendFailures: number;
+    rawBacklogBytes: number;
+    rawBacklogBudget: number;
+    compressionLevel: number;
+    compressionLevelMax: number;
   };
 }
 
@@ -150,6 +160,12 @@ export function registerEngineMetrics(registry: Registry, read: () => EngineFigu
   t1(N.hydrateRetries, 'Frame hydration attempts that failed and were retried', (t) => t.hydrateRetries);
   t1(N.hydrateFailures, 'Frame hydrations given up (readers get the error)', (t) => t.hydrateFailures);
   t1(N.tier1ManifestAppendFailures, 'COMPRESSION_STARTED/FAILED records that could not be appended (the next open re-derives them)', (t) => t.manifestAppendFailures);
+  const t1Gauge = (name: string, help: string, pick: (t: EngineFigures['tier1']) => number): void =>
+    gauge(name, help, [], (g) => g.set(pick(figures().tier1)));
+  t1Gauge(N.rawBacklogBytes, 'Raw bytes of sealed segments waiting for compression (local disk)', (t) => t.rawBacklogBytes);
+  t1Gauge(N.rawBacklogBudget, 'Budget of that raw backlog (tier1.rawBacklogBytes); past it writers wait (WouldBlock compression)', (t) => t.rawBacklogBudget);
+  t1Gauge(N.compressionLevel, 'zstd level the next compression uses (lowered while compression is behind)', (t) => t.compressionLevel);
+  t1Gauge(N.compressionLevelMax, 'Configured zstd level (tier1.compressionLevel), the ceiling of aof_tier1_compression_level', (t) => t.compressionLevelMax);
   gauge(N.segments, 'Segments of the open streams by tier (raw, tier1, tier2, missing) and state (active, resident, cold)', ['tier', 'state'], (g) => {
     for (const [tier, states] of Object.entries(figures().segments)) {
       for (const [state, n] of Object.entries(states)) g.set({ tier, state }, n);

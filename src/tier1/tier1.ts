@@ -9,7 +9,8 @@
  * - Compression: a piscina pool (one thread on 2 cores: the main thread and the flush worker need
  *   the rest) reads the segment straight from its arena slot when it is resident (the slot is
  *   pinned meanwhile, so it cannot be evicted under the worker) or from the raw file otherwise, and
- *   writes the .t1 file (temp, fsync, rename). Then COMPRESSION_DONE is made durable in the
+ *   writes the .t1 file (temp, fsync, rename), at the level the backlog allows
+ *   (src/tier1/level-controller.ts). Then COMPRESSION_DONE is made durable in the
  *   manifest and only then the raw file is removed: a crash at any point leaves a state recovery
  *   understands. Failed or crashed attempts are retried with backoff; after MAX_COMPRESS_ATTEMPTS
  *   the segment is recorded COMPRESSION_FAILED and stays raw (still durable and readable). An
@@ -17,6 +18,9 @@
  *   the next open compresses it.
  * - Hand-over: a compressed segment is passed to the `onCompressed` port the manager wired at
  *   construction (Tier 2's upload queue); Tier 1 does not know who listens.
+ * - Budget: sealed segments not compressed yet are the raw backlog. It may grow up to
+ *   `tier1.rawBacklogBytes` without writers noticing; past that the log's rollover waits
+ *   ({@link Tier1.rawBacklogFull}, WouldBlock `compression`) until a compression ends.
  */
 import { unlink } from 'node:fs/promises';
 import { Piscina } from 'piscina';
@@ -35,6 +39,7 @@ import { fromWorkerRejection } from '../worker-error.js';
 import { EngineEvents } from '../events.js';
 import { BackgroundWork, retry, systemClock, type Backoff, type Clock, type Random } from '../background.js';
 import type { CompressResult, CompressTask } from '../../workers/tier1-protocol.js';
+import { initialLevelState, levelPolicy, stepLevel, type LevelPolicy, type LevelState } from './level-controller.js';
 
 export const MAX_COMPRESS_ATTEMPTS = 5;
 /** Compression threads (one: the other core belongs to the writers and the flush worker). */
@@ -60,15 +65,29 @@ export interface Tier1Stats {
   hydrateFailures: number;
   /** Compression queue depth (waiting + running). */
   compressQueue: number;
-  /** Raw bytes of segments queued or running for compression (local data not in Tier 2 yet). */
+  /**
+   * Raw bytes of sealed segments not compressed yet (sealing, queued or running): the raw backlog
+   * on local disk, compared with {@link rawBacklogBudget} at every rollover.
+   */
+  rawBacklogBytes: number;
+  /** The raw backlog's budget (`tier1.rawBacklogBytes`): one more segment past it and writers wait (WouldBlock `compression`). */
+  rawBacklogBudget: number;
+  /** The same figure as rawBacklogBytes, under its older name (kept for existing dashboards). */
   rawPendingBytes: number;
+  /** zstd level the next compression uses (src/tier1/level-controller.ts): between 1 and compressionLevelMax. */
+  compressionLevel: number;
+  /** The configured level (`tier1.compressionLevel`): the ceiling the controller returns to. */
+  compressionLevelMax: number;
   /** Frame hydrations running. */
   hydrateQueue: number;
   /** Threads of the hydration pool right now (between tier1.hydrateMin/MaxThreads). */
   hydrateThreads: number;
   /** Damaged local Tier 1 copies dropped and read from Tier 2 instead. */
   localCorruptRefetches: number;
-  /** Compression attempts that read the raw file because the segment was not resident (recovery, or past the hold). */
+  /**
+   * Compression attempts that read the raw file because the segment was not resident: queued by
+   * recovery, or its held slot was taken by a writer or reader that needed one (see Arena.hold).
+   */
   compressedFromFile: number;
   /**
    * Manifest appends compression went on without (COMPRESSION_STARTED, COMPRESSION_FAILED) that
@@ -103,7 +122,7 @@ export interface Tier1Deps {
 interface Job {
   stream: string;
   seg: Segment;
-  /** The segment's arena slot, pinned from queueing to the end of its compression (see #hold). */
+  /** The segment's arena slot, held for the compressor from queueing to the end of its compression (see #hold). */
   held?: number;
 }
 
@@ -133,7 +152,7 @@ async function sealedFooter(seg: Segment): Promise<SegmentFooter> {
 }
 
 /** Tier 1's counters: reported only, never read to decide anything (see rawPendingBytes). */
-type CompressCounters = Omit<CompressStats, 'compressQueue' | 'rawPendingBytes'>;
+type CompressCounters = Omit<CompressStats, 'compressQueue' | 'rawBacklogBytes' | 'rawBacklogBudget' | 'rawPendingBytes' | 'compressionLevel' | 'compressionLevelMax'>;
 
 export class Tier1 {
   readonly #stats: CompressCounters = {
@@ -152,6 +171,12 @@ export class Tier1 {
    * recorded): control state, read by Tier 2's back-pressure through {@link rawPendingBytes}.
    */
   #rawPendingBytes = 0;
+  /** `tier1.rawBacklogBytes`: see {@link rawBacklogFull}. */
+  readonly #budget: number;
+  readonly #segmentBytes: number;
+  readonly #levelPolicy: LevelPolicy;
+  /** The level controller's state, stepped once per compression job (#pump). */
+  #level: LevelState;
   readonly #arena: Arena;
   readonly #coordinator: Coordinator;
   readonly #manifest: ManifestLog;
@@ -168,8 +193,6 @@ export class Tier1 {
   #watching = false;
   #running = 0;
   #closed = false;
-  /** Slots pinned by queued or running compressions (#hold), at most half the arena. */
-  #held = 0;
 
   constructor({
     arena,
@@ -190,6 +213,10 @@ export class Tier1 {
     this.#coordinator = coordinator;
     this.#manifest = manifest;
     this.#config = config;
+    this.#budget = config.tier1.rawBacklogBytes;
+    this.#segmentBytes = config.segmentBytes;
+    this.#levelPolicy = levelPolicy(config.tier1.compressionLevel);
+    this.#level = initialLevelState(this.#levelPolicy);
     // I/O-heavy pools: atomics disabled (piscina's Atomics.wait idling would block the worker's
     // event loop); threads sized for 2 cores; bounded queues; no inherited Node flags. No thread
     // lives without work (minThreads 0, short idle timeout): a manager the user forgot to close
@@ -204,7 +231,15 @@ export class Tier1 {
    * reads it to decide anything: the backlog's owner is {@link rawPendingBytes}.
    */
   stats(): CompressStats {
-    return { ...this.#stats, compressQueue: this.#queue.length + this.#running, rawPendingBytes: this.#rawPendingBytes };
+    return {
+      ...this.#stats,
+      compressQueue: this.#queue.length + this.#running,
+      rawBacklogBytes: this.#rawPendingBytes,
+      rawBacklogBudget: this.#budget,
+      rawPendingBytes: this.#rawPendingBytes,
+      compressionLevel: this.#level.level,
+      compressionLevelMax: this.#levelPolicy.maxLevel,
+    };
   }
 
   /**
@@ -249,38 +284,44 @@ export class Tier1 {
   }
 
   /**
-   * Pins a sealed segment's slot until its compression ends, so the worker reads it from the arena
-   * instead of the raw file. Without it, a writer faster than the pool evicts queued segments and
-   * every one of them is read back from disk (about 0.5 ms of CPU per MB on this machine's
-   * tiered-ingest). Writers then wait for compression ({@link backlogFull}) instead of running
-   * ahead of it. At most half the slots are held, so readers and other streams keep room; a
-   * segment that finds the half taken (or was evicted already, e.g. queued by recovery) is
-   * compressed from its file as before.
+   * Holds a sealed segment's slot for the compressor until its compression ends, so the worker
+   * reads it from the arena instead of the raw file (a raw file read costs about 0.5 ms of CPU per
+   * MB on this machine's tiered-ingest). Opportunistic: a hold is not a pin and never makes a
+   * writer or reader wait. Held slots are evicted last, the newest hold first (Arena.hold); one
+   * taken that way is compressed from its file, which is fresh and normally in the page cache.
+   * (Holds used to be pins, up to half the arena, and writers then ran at the compressor's speed.)
    */
   #hold(job: Job): void {
     const slot = job.seg.slot;
-    if (this.backlogFull || slot < 0 || job.seg.partial) return;
+    if (slot < 0 || job.seg.partial) return;
     const state = this.#arena.state(slot);
     if (state !== SlotState.SEALING && state !== SlotState.CLEAN) return;
-    this.#arena.pin(slot);
+    this.#arena.hold(slot, job.seg);
     job.held = slot;
-    this.#held++;
   }
 
   /**
-   * True while half the arena is held by segments waiting for compression: a writer that needs a
-   * new segment waits (WouldBlock `rollover`) until a compression ends, rather than evicting a
-   * segment the pool has not read yet.
+   * True when one more segment could take the raw backlog past its budget: the log's rollover then
+   * waits (WouldBlock `compression`) until a compression ends and frees room (the coordinator is
+   * kicked then). Checked once per segment, before a new one is admitted; counting the new
+   * segment in full keeps the sealed raw backlog within the budget for a single writing stream,
+   * and within budget + (streams with an active segment - 1) x segmentBytes in general (each
+   * stream's active segment was admitted while the room for it existed). A recovery that queues
+   * more than the budget makes writers wait until compression brings it back under.
    */
-  get backlogFull(): boolean {
-    return !this.#closed && this.#held >= Math.floor(this.#arena.slotCount / 2);
+  get rawBacklogFull(): boolean {
+    return this.#rawPendingBytes + this.#segmentBytes > this.#budget;
   }
 
   #release(job: Job): void {
     if (job.held === undefined) return;
-    this.#arena.unpin(job.held);
+    this.#arena.unhold(job.held, job.seg);
     delete job.held;
-    this.#held--;
+  }
+
+  /** A segment left the raw backlog (compressed, given up, or not to be compressed now): wake writers waiting for room. */
+  #leaveBacklog(job: Job): void {
+    this.#rawPendingBytes -= job.seg.dataBytes;
     this.#coordinator.kick();
   }
 
@@ -372,7 +413,7 @@ export class Tier1 {
 
   /** A sealed segment that will not be compressed now leaves the backlog. */
   #dropPending(job: Job): void {
-    if (this.#compressPool !== null) this.#rawPendingBytes -= job.seg.dataBytes;
+    if (this.#compressPool !== null) this.#leaveBacklog(job);
     this.#release(job);
   }
 
@@ -388,18 +429,23 @@ export class Tier1 {
     while (this.#running < width && this.#queue.length > 0) {
       const job = this.#queue.shift()!;
       this.#running++;
+      // One controller step per job, with the backlog waiting behind it (this job excluded: with a
+      // budget of a few segments, one segment being compressed is not a compressor falling
+      // behind); every attempt of the job uses that level.
+      this.#level = stepLevel(this.#level, (this.#rawPendingBytes - job.seg.dataBytes) / this.#budget, this.#levelPolicy);
+      const level = this.#level.level;
       void this.#work.track(
-        this.#compress(job).finally(() => {
+        this.#compress(job, level).finally(() => {
           this.#release(job);
           this.#running--;
-          this.#rawPendingBytes -= job.seg.dataBytes;
+          this.#leaveBacklog(job);
           this.#pump();
         }),
       );
     }
   }
 
-  async #compress({ stream, seg }: Job): Promise<void> {
+  async #compress({ stream, seg }: Job, level: number): Promise<void> {
     const pool = this.#compressPool!;
     /** Set when a failure met close(): neither retried nor given up (see classify). */
     let cutShort = false;
@@ -421,7 +467,7 @@ export class Tier1 {
           recordCount: seg.count,
           baseId: seg.baseId,
           dataCrc: seg.dataCrc,
-          level: this.#config.tier1.compressionLevel,
+          level,
           frameTarget: this.#config.tier1.frameBytes,
           targetPath: seg.t1Path,
         };

@@ -11,7 +11,7 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
 import { AOF_EVENTS, AofManager, WouldBlockError, type AofLog, type AofLogger } from '../../src/index.js';
 import { MAX_COMPRESS_ATTEMPTS } from '../../src/tier1/tier1.js';
-import { waitFor } from '../../support/engine.js';
+import { sleep, waitFor } from '../../support/engine.js';
 import { withFailpoints } from '../../support/failpoints-env.js';
 import { withTimeout } from '../../support/tier1-engine.js';
 import { fill, readBack, smallEngine } from '../../support/tier2-suite.js';
@@ -141,6 +141,11 @@ test('an object store outage: upload retries, breaker opened then closed, on the
     const log = await manager.openStream('outage');
     await fill(log, 0, 100);
     await withTimeout(manager.settle(), 30_000, 'settle');
+    // The manifest mirror syncs 100 ms after an upload (debounced) and reports to the same
+    // breaker: let that sync run while the store is still there, or its failure would count
+    // towards the 5 that open the breaker and only 4 upload retries would be seen.
+    await sleep(250);
+    await withTimeout(manager.settle(), 30_000, 'settle the debounced manifest sync');
     // The store goes away: a file where its directory was, so every put fails.
     renameSync(storeDir, `${storeDir}-away`);
     writeFileSync(storeDir, '');

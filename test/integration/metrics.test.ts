@@ -20,7 +20,7 @@ import { payloadFor, tempRoot } from '../../support/tmp.js';
 import { logCore } from '../../src/log.js';
 
 const SEGMENT_BYTES = 64 * 1024;
-const WOULD_BLOCK_KINDS = ['admission', 'rollover', 'flush', 'hydration', 'tier2'];
+const WOULD_BLOCK_KINDS = ['admission', 'rollover', 'flush', 'hydration', 'tier2', 'compression'];
 
 /** Every metric the engine exports, with its Prometheus type (docs/metrics.md lists the same). */
 const EXPECTED_METRICS: Record<string, string> = {
@@ -39,6 +39,10 @@ const EXPECTED_METRICS: Record<string, string> = {
   aof_tier1_hydration_seconds: 'histogram',
   aof_tier1_hydrate_retries_total: 'counter',
   aof_tier1_hydrate_failures_total: 'counter',
+  aof_tier1_raw_backlog_bytes: 'gauge',
+  aof_tier1_raw_backlog_budget_bytes: 'gauge',
+  aof_tier1_compression_level: 'gauge',
+  aof_tier1_compression_level_max: 'gauge',
   aof_segments: 'gauge',
   aof_arena_slots: 'gauge',
   aof_arena_utilisation_ratio: 'gauge',
@@ -195,6 +199,16 @@ test('a scrape over HTTP after a tiered workload finds every metric with the val
     assert.equal(valueOf(exp, 'aof_tier2_upload_failures_total'), 0);
     assert.equal(stats.tier1.segmentsCompressed, sealed.length);
     assert.ok(valueOf(exp, 'aof_tier2_evictions_total') > 0, 'local copies were evicted');
+
+    // Budgets and their current values: the raw backlog is empty after settle; the level is back
+    // at (or never left) the configured one.
+    assert.equal(valueOf(exp, 'aof_tier1_raw_backlog_bytes'), 0);
+    assert.equal(stats.tier1.rawBacklogBytes, 0);
+    assert.equal(valueOf(exp, 'aof_tier1_raw_backlog_budget_bytes'), stats.tier1.rawBacklogBudget);
+    assert.equal(stats.tier1.rawBacklogBudget, manager.config.tier1.rawBacklogBytes);
+    assert.equal(valueOf(exp, 'aof_tier1_compression_level'), stats.tier1.compressionLevel);
+    assert.equal(valueOf(exp, 'aof_tier1_compression_level_max'), manager.config.tier1.compressionLevel);
+    assert.ok(stats.tier1.compressionLevel >= 1 && stats.tier1.compressionLevel <= stats.tier1.compressionLevelMax);
 
     // fsync: at least one per sealed segment (the footer), each well under a second on average.
     const fsync = histogram(exp, 'aof_tier0_fsync_seconds');

@@ -130,6 +130,6 @@ describe('WouldBlockError', () => {
       assert.deepEqual(err.details, { kind });
       assert.deepEqual(AofError.deserialize(structuredClone(err.serialize())).details, { kind });
     }
-    assert.deepEqual([...KINDS].sort(), ['admission', 'flush', 'hydration', 'rollover', 'tier2']);
+    assert.deepEqual([...KINDS].sort(), ['admission', 'compression', 'flush', 'hydration', 'rollover', 'tier2']);
   });
 });

@@ -49,7 +49,7 @@ describe('Arena', () => {
       assert.equal(arena.base(S(slot)) % 8, 0, 'run data is 8-aligned (Float64 views)');
       assert.equal(arena.state(S(slot)), SlotState.FREE);
     }
-    assert.deepEqual(arena.occupancy(), { free: S(3), active: 0, retiring: 0, sealing: 0, clean: 0, hydrating: 0, failed: 0, pinned: 0 });
+    assert.deepEqual(arena.occupancy(), { free: S(3), active: 0, retiring: 0, sealing: 0, clean: 0, hydrating: 0, failed: 0, pinned: 0, held: 0 });
   });
 
   test('acquire takes FREE slots first, in order, and zeroes the lengths and the residency bitmap', () => {
@@ -73,7 +73,7 @@ describe('Arena', () => {
       arena.setState(slot, state);
     }
     assert.equal(arena.acquire(owner(), SlotState.ACTIVE), -1);
-    assert.deepEqual(arena.occupancy(), { free: 0, active: 1, retiring: 1, sealing: 1, clean: 0, hydrating: 1, failed: 1, pinned: 0 });
+    assert.deepEqual(arena.occupancy(), { free: 0, active: 1, retiring: 1, sealing: 1, clean: 0, hydrating: 1, failed: 1, pinned: 0, held: 0 });
   });
 
   test('exchangeState moves a RETIRING slot only from RETIRING: the loser of the race sees the winner\'s state', () => {
@@ -136,6 +136,41 @@ describe('Arena', () => {
     assert.equal(take(arena).slot, 0);
   });
 
+  test('a held CLEAN slot is evicted last, the newest hold first; a hold never blocks an acquire', () => {
+    const arena = new Arena(4, SEGMENT, FRAME);
+    const segs = [take(arena), take(arena), take(arena), take(arena)];
+    for (let slot = 0; slot < 4; slot++) arena.setState(S(slot), SlotState.CLEAN);
+    // Slots 0, 1 and 2 held for the compressor in that order (0 is the next it will read); 3 is not.
+    for (let slot = 0; slot < 3; slot++) arena.hold(S(slot), segs[slot]!.seg);
+    assert.equal(arena.occupancy().held, 3);
+    assert.equal(take(arena).slot, S(3), 'the unheld CLEAN slot goes first, although it is the most recently used');
+    assert.equal(take(arena).slot, S(2), 'then the newest hold: the compressor reaches it last');
+    assert.equal(segs[2]!.seg.slot, -1);
+    assert.equal(arena.occupancy().held, 2, 'the hold ended with the eviction');
+    arena.pin(S(0)); // a pin still wins: the slot the compressor is reading is never taken
+    assert.equal(take(arena).slot, S(1));
+    assert.equal(arena.acquire(owner(), SlotState.ACTIVE), -1);
+    arena.unpin(S(0));
+    assert.equal(take(arena).slot, S(0));
+    assert.equal(arena.occupancy().held, 0);
+  });
+
+  test('hold and unhold only act for the slot\'s owner: a late unhold never ends a newer tenant\'s hold', () => {
+    const arena = new Arena(1, SEGMENT, FRAME);
+    const first = take(arena);
+    arena.setState(0, SlotState.CLEAN);
+    arena.hold(0, first.seg);
+    const second = take(arena); // evicts the first segment (no other slot): its hold ends
+    arena.setState(0, SlotState.CLEAN);
+    arena.hold(0, second.seg);
+    arena.unhold(0, first.seg); // the first segment's compression ends late
+    assert.equal(arena.occupancy().held, 1, 'still held for the second segment');
+    arena.hold(0, first.seg);
+    assert.equal(arena.occupancy().held, 1);
+    arena.unhold(0, second.seg);
+    assert.equal(arena.occupancy().held, 0);
+  });
+
   test('release returns a slot to FREE and detaches its owner, whatever its state', () => {
     const arena = new Arena(2, SEGMENT, FRAME);
     const a = take(arena, SlotState.HYDRATING);
@@ -145,7 +180,7 @@ describe('Arena', () => {
     arena.release(b.slot);
     assert.equal(a.seg.slot, -1);
     assert.equal(b.seg.slot, -1);
-    assert.deepEqual(arena.occupancy(), { free: S(2), active: 0, retiring: 0, sealing: 0, clean: 0, hydrating: 0, failed: 0, pinned: 0 });
+    assert.deepEqual(arena.occupancy(), { free: S(2), active: 0, retiring: 0, sealing: 0, clean: 0, hydrating: 0, failed: 0, pinned: 0, held: 0 });
     assert.equal(arena.state(S(1)), SlotState.FREE);
     assert.ok([S(0), S(1)].includes(take(arena).slot), 'released runs are free again, taken before any CLEAN one');
   });

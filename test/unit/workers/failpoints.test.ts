@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ErrorCode, type AofError } from '../../../src/errors.js';
-import { FAILPOINTS_ENABLED, failpoint, failpointDraw, parseFailpoints } from '../../../workers/failpoints.js';
+import { FAILPOINTS_ENABLED, MAX_FAILPOINT_DELAY_MS, failpoint, failpointDelay, failpointDraw, parseFailpoints } from '../../../workers/failpoints.js';
 
 describe('parseFailpoints', () => {
   test('parses the brief example; unset or blank means off', () => {
@@ -13,6 +13,7 @@ describe('parseFailpoints', () => {
     assert.deepEqual(cfg, {
       seed: 42,
       probabilities: { compress: { crash: 0.05, error: 0 }, hydrate: { crash: 0.05, error: 0 }, upload: { crash: 0.05, error: 0.2 } },
+      delayMs: { compress: 0, hydrate: 0, upload: 0 },
     });
     assert.equal(parseFailpoints(undefined, '1'), null);
     assert.equal(parseFailpoints('  ', undefined), null);
@@ -20,6 +21,21 @@ describe('parseFailpoints', () => {
     assert.equal(parseFailpoints('hydrate.error=1', '0x10')?.seed, 16);
     const random = parseFailpoints('compress.error=0', undefined)!;
     assert.ok(Number.isInteger(random.seed) && random.seed >= 0 && random.seed < 2 ** 32);
+  });
+
+  test('delay: milliseconds per task, beside the probabilities', () => {
+    const cfg = parseFailpoints('compress.delay=250, compress.error=0.1', '1')!;
+    assert.deepEqual(cfg.delayMs, { compress: 250, hydrate: 0, upload: 0 });
+    assert.deepEqual(cfg.probabilities.compress, { crash: 0, error: 0.1 });
+    assert.equal(parseFailpoints('upload.delay=0', '1')!.delayMs.upload, 0);
+    assert.equal(parseFailpoints(`hydrate.delay=${MAX_FAILPOINT_DELAY_MS}`, '1')!.delayMs.hydrate, MAX_FAILPOINT_DELAY_MS);
+  });
+
+  test('failpointDelay resolves at once when failpoints are off', async () => {
+    if (FAILPOINTS_ENABLED) return; // a run under AOF2_FAILPOINTS: the module constant is not ours to test
+    const t0 = performance.now();
+    for (let i = 0; i < 100; i++) await failpointDelay('compress');
+    assert.ok(performance.now() - t0 < 1000);
   });
 
   test('rejects unknown jobs and kinds, probabilities outside [0, 1], duplicates and bad seeds, naming the culprit', () => {
@@ -32,6 +48,11 @@ describe('parseFailpoints', () => {
       ['compress.crash=abc', undefined, /not a number/],
       ['compress.crash', undefined, /not <job>.<kind>=<probability>/],
       ['compress.crash=0.1,compress.crash=0.2', undefined, /given twice/],
+      ['compress.delay=10,compress.delay=20', undefined, /given twice/],
+      ['compress.delay=1.5', undefined, /"1.5".*not an integer number of milliseconds/],
+      ['compress.delay=-1', undefined, /not an integer number of milliseconds/],
+      ['compress.delay=', undefined, /not an integer number of milliseconds/],
+      [`compress.delay=${MAX_FAILPOINT_DELAY_MS + 1}`, undefined, /not an integer number of milliseconds/],
       ['compress.crash=0.1', '-1', /AOF2_FAILPOINTS_SEED/],
       ['compress.crash=0.1', '1.5', /AOF2_FAILPOINTS_SEED/],
       ['compress.crash=0.1', String(2 ** 32), /AOF2_FAILPOINTS_SEED/],
