@@ -1,17 +1,22 @@
 /**
- * One stream: dense ids, an active segment in an arena slot, and the list of older segments.
+ * One stream: dense ids, an active segment written through a write window in the arena, and the
+ * list of older segments.
  *
- * The append hot path (`#tryAppend`) writes one frame into the active slot with typed-array stores
- * and a `Uint8Array.set`, publishes it with `Atomics.store`, and rings the flusher's doorbell. It
- * allocates nothing, creates no promise, makes no syscall and computes no CRC (the flush worker
- * does). Everything else — rollover, admission, unparking, waiting — is the slow path, taken once
- * per segment, or once per park.
+ * The append hot path (`#tryAppend`) writes one frame into the active window with typed-array
+ * stores and a `Uint8Array.set`, publishes it with `Atomics.store`, and rings the flusher's
+ * doorbell. It allocates nothing, creates no promise, makes no syscall and computes no CRC (the
+ * flush worker does). `#base` is the window's run address less the window's START, so
+ * `#base + #writeOff` addresses segment byte `#writeOff`, and `#capacity` is the window's end in
+ * segment bytes. Everything else — window rollover, segment rollover, admission, unparking,
+ * waiting — is the slow path, taken once per window.
  *
- * Parking (docs/tier0-windows.md, stage 1): when the arena is full, the manager parks another
- * stream's active segment instead of sealing it. The segment stays active and its file open; its
- * slot is written out and becomes an evictable cache entry; the log's capacity drops to 0, so its
- * next append takes the slow path and takes a slot again (the same slot if still resident, else a
- * new one into which the read path loads the written prefix). Segments seal by size or at close.
+ * Windows (docs/tier0-windows.md, stage 2): a full window with room left in the segment rolls
+ * over to a new run chained to it in shared memory (`#nextWindow`); window sizes adapt to the
+ * append rate (`#adaptWindow`). Parking (stage 1): when the arena is full, the manager parks
+ * another stream's active segment instead of sealing it. The segment stays active and its file
+ * open; its window is written out and becomes an evictable cache entry; the log's capacity drops
+ * to 0, so its next append takes the slow path and takes its window back (if still resident) or a
+ * new one at the segment's end. Segments seal by size or at close.
  *
  * The async API is a loop over the sync one: `append` tries `#tryAppend`; when that reports
  * "would block" the payload joins a FIFO queue that retries after each coordinator wake-up, so

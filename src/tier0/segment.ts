@@ -194,7 +194,10 @@ export class Segment implements SlotOwner {
   /** Resident ranges (windows, loaded prefixes), in the order they were made. */
   readonly #ranges: ResidentRange[] = [];
   #window: ResidentRange | null = null;
-  /** [offset, record] pairs where a window began or ended (loads of the written prefix end at one). */
+  /**
+   * [offset, record] pairs where a window began or ended (loads of the written prefix end at one),
+   * while the flush worker has the file open; dropped with the table entry.
+   */
   readonly #boundaries: number[] = [];
   #frameIndex: FrameIndexEntry[] | null = null;
   #hydration: Promise<void> | null = null;
@@ -441,6 +444,8 @@ export class Segment implements SlotOwner {
       case E.HANDLE_RELEASED:
         if (!this.#sealed || this.#handle < 0) this.#invalid(event.type, 'a sealed segment with a table entry');
         this.#handle = -1;
+        // Only prefix loads of open segments read the boundaries: a sealed segment loads whole.
+        this.#boundaries.length = 0;
         return;
       case E.SEALED:
         if (!this.#sealed || this.#tier !== SegmentTier.RAW) this.#invalid(event.type, 'a sealed raw segment');

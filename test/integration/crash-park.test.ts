@@ -6,6 +6,8 @@
  * reopens the root and checks that every acknowledged record is there with its exact bytes, that
  * ids are dense from 0, and that appends continue at nextId. Files are unchanged by parking
  * (header, frames, footer), so recovery needs nothing new: this is the proof.
+ * Since stage 2 the arena is 8 pages of 8 KiB and a segment 16 KiB, so the kill also lands on
+ * segments written through several windows (one retiring, the next already appended to).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
