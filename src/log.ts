@@ -177,7 +177,7 @@ export class LogCore implements StreamView {
     for (const seg of pending) {
       if (this.#fullyDurable(seg)) continue;
       const durable = Atomics.load(this.#ctrl, slotWord(seg.slot, S_DURABLE_COUNT));
-      if (durable < seg.count) return seg.baseId + durable - 1;
+      if (durable < this.endIdOf(seg) - seg.baseId) return seg.baseId + durable - 1;
     }
     return this.#nextId - 1;
   }
@@ -306,7 +306,9 @@ export class LogCore implements StreamView {
     // Publish after the plain writes: the flusher loads WRITE_LEN before reading the frame.
     Atomics.store(this.#ctrl, this.#writeLenIndex, this.#writeOff);
     this.#flusher.published();
-    this.#active!.count++;
+    // No Segment field is written here: the active segment's count is #nextId - baseId (endIdOf)
+    // until SEALING records it. With 1,000 streams round-robin, writing the stream's Segment too
+    // cost one more cache line and heap page per append (issue 11; src/tier0/segment.ts).
     return this.#nextId++;
   }
 
@@ -360,7 +362,7 @@ export class LogCore implements StreamView {
   sealActive(): void {
     const seg = this.#active;
     if (seg === null) return;
-    seg.apply({ type: SegmentEventType.SEALING, dataBytes: this.#writeOff });
+    seg.apply({ type: SegmentEventType.SEALING, count: this.#nextId - seg.baseId, dataBytes: this.#writeOff });
     this.#arena.setState(seg.slot, SlotState.SEALING);
     this.#flusher.wake();
     this.#ctx.tier1.onSealing(this.name, seg);
@@ -491,7 +493,7 @@ export class LogCore implements StreamView {
       const mid = (lo + hi) >>> 1;
       const seg = segs[mid]!;
       if (id < seg.baseId) hi = mid - 1;
-      else if (id >= seg.endId) lo = mid + 1;
+      else if (id >= this.endIdOf(seg)) lo = mid + 1;
       else return seg;
     }
     return undefined;
@@ -500,6 +502,11 @@ export class LogCore implements StreamView {
   /** Bytes of frames in the segment's slot (live for the active segment). */
   dataBytesOf(seg: Segment): number {
     return seg === this.#active ? this.#writeOff : seg.dataBytes;
+  }
+
+  /** Id one past the segment's last record (live for the active segment: its records end at nextId). */
+  endIdOf(seg: Segment): number {
+    return seg === this.#active ? this.#nextId : seg.endId;
   }
 
   /** Waits for queued appends, then refuses further writes and seals. Used by manager.close(). */

@@ -14,7 +14,7 @@
  * AOF_ERR_INTERNAL, changing nothing):
  *
  * Lifecycle (tier, persistent: the manifest records the same step)
- * - SEALING (log: rollover, pressure, close)     not sealed, RAW    → sealed, dataBytes fixed
+ * - SEALING (log: rollover, pressure, close)     not sealed, RAW    → sealed, count, dataBytes
  * - SEALED (Tier 1: footer durable)               sealed, RAW        → dataCrc, maxTimestamp
  * - COMPRESSION_DONE (Tier 1)                     sealed, RAW        → TIER1, frame index, sizes
  * - UPLOADED (Tier 2)                             TIER1, not uploaded → uploaded
@@ -38,9 +38,11 @@
  *   RAW, readable); DELETED only happens in recovery's plan, before a Segment exists.
  * - EXPIRED does not block later tier events: an eviction, a recache or a drop of a damaged copy
  *   already past its checks when retention expires the segment still finishes (its files are going).
- * - `count` is a plain field: the log's append hot path increments it on the active segment (a
- *   method call per append is what the hot path avoids). Nothing else writes it, and it is
- *   fixed once SEALING is applied.
+ * - Appends: while a segment is active, its record count and data size live in the log that
+ *   writes it (`LogCore.endIdOf`, `dataBytesOf`), and SEALING fixes both here. The append hot path
+ *   writes no Segment at all: with 1,000 streams appended round-robin, a write to the stream's
+ *   Segment was one more cache line on one more heap page per append (the 1,000 active Segments
+ *   lie on some 160 pages), 10-20 % of that benchmark (issue 11, docs/performance.md).
  * - `frameHydrations` is the read path's set of frame fills in flight (shared by the readers of a
  *   segment), bookkeeping of work rather than state of the segment.
  *
@@ -90,7 +92,7 @@ export const SegmentEventType = {
 const E = SegmentEventType;
 
 export type SegmentEvent =
-  | { type: typeof E.SEALING; dataBytes: number }
+  | { type: typeof E.SEALING; count: number; dataBytes: number }
   | { type: typeof E.SEALED; dataCrc: number; maxTimestamp: number }
   | { type: typeof E.COMPRESSION_DONE; frameIndex: FrameIndexEntry[]; compressedBytes: number; frameCount: number }
   | { type: typeof E.UPLOADED }
@@ -130,13 +132,9 @@ export class Segment implements SlotOwner {
   readonly path: string;
   /** Tier 1 file path (exists once tier is TIER1). */
   readonly t1Path: string;
-  /**
-   * Records in the segment (live for the active segment). Written only by the log's hot path
-   * while the segment is active: see the file comment.
-   */
-  count: number;
   /** Tier 1 frames being decompressed into the slot: the read path's fills in flight, shared by every reader. */
   readonly frameHydrations = new Set<number>();
+  #count: number;
   #dataBytes: number;
   #sealed: boolean;
   #dataCrc = 0;
@@ -158,7 +156,7 @@ export class Segment implements SlotOwner {
     this.baseId = baseId;
     this.path = path;
     this.t1Path = t1Path;
-    this.count = count;
+    this.#count = count;
     this.#dataBytes = dataBytes;
     this.#sealed = sealed;
   }
@@ -184,9 +182,14 @@ export class Segment implements SlotOwner {
     return seg;
   }
 
-  /** Id one past the last record. */
+  /** Records in the segment once sealed (the active segment's live count is the log's: `LogCore.endIdOf`). */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Id one past the last record, once sealed (see {@link count}). */
   get endId(): number {
-    return this.baseId + this.count;
+    return this.baseId + this.#count;
   }
 
   /** Bytes of frames in the data region (live for the active segment only through the log). */
@@ -287,6 +290,7 @@ export class Segment implements SlotOwner {
       case E.SEALING:
         if (this.#sealed || this.#tier !== SegmentTier.RAW) this.#invalid(event.type, 'an active raw segment');
         this.#sealed = true;
+        this.#count = event.count;
         this.#dataBytes = event.dataBytes;
         return;
       case E.SEALED:

@@ -18,8 +18,8 @@ const INDEX: FrameIndexEntry[] = [];
 
 /** A sealed raw segment, as Tier 1 has it once the footer is durable. */
 function sealedSegment(): Segment {
-  const seg = new Segment(100, '/s/100.seg', '/s/100.t1', 10, 0, false);
-  seg.apply({ type: E.SEALING, dataBytes: 800 });
+  const seg = new Segment(100, '/s/100.seg', '/s/100.t1', 0, 0, false);
+  seg.apply({ type: E.SEALING, count: 10, dataBytes: 800 });
   seg.apply({ type: E.SEALED, dataCrc: 0xabc, maxTimestamp: 5000 });
   return seg;
 }
@@ -53,13 +53,14 @@ function snapshot(seg: Segment): Record<string, unknown> {
 }
 
 describe('Segment.apply: the lifecycle', () => {
-  test('SEALING fixes the size of an active raw segment; SEALED adds the footer facts', () => {
-    const seg = new Segment(0, '/s/0.seg', '/s/0.t1', 3, 0, false);
-    assert.deepEqual([seg.tier, seg.sealed, seg.slot], [SegmentTier.RAW, false, -1]);
+  test('SEALING fixes the count and size of an active raw segment; SEALED adds the footer facts', () => {
+    // An active segment's count and size are the log's (LogCore.endIdOf, dataBytesOf) until SEALING.
+    const seg = new Segment(0, '/s/0.seg', '/s/0.t1', 0, 0, false);
+    assert.deepEqual([seg.tier, seg.sealed, seg.slot, seg.count], [SegmentTier.RAW, false, -1, 0]);
     assertRefused(seg, { type: E.SEALED, dataCrc: 1, maxTimestamp: 1 });
-    seg.apply({ type: E.SEALING, dataBytes: 96 });
-    assert.deepEqual([seg.sealed, seg.dataBytes], [true, 96]);
-    assertRefused(seg, { type: E.SEALING, dataBytes: 200 });
+    seg.apply({ type: E.SEALING, count: 3, dataBytes: 96 });
+    assert.deepEqual([seg.sealed, seg.count, seg.endId, seg.dataBytes], [true, 3, 3, 96]);
+    assertRefused(seg, { type: E.SEALING, count: 5, dataBytes: 200 });
     seg.apply({ type: E.SEALED, dataCrc: 7, maxTimestamp: 1234 });
     assert.deepEqual([seg.dataCrc, seg.maxTimestamp], [7, 1234]);
   });
