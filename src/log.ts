@@ -205,7 +205,7 @@ export class LogCore implements StreamView {
     for (const seg of pending) {
       if (this.#fullyDurable(seg)) continue;
       const durable = this.#table.durableCount(seg.handle);
-      if (durable < seg.count) return seg.baseId + durable - 1;
+      if (durable < this.endIdOf(seg) - seg.baseId) return seg.baseId + durable - 1;
     }
     return this.#nextId - 1;
   }
@@ -337,7 +337,9 @@ export class LogCore implements StreamView {
     // Publish after the plain writes: the flusher loads WRITE_LEN before reading the frame.
     Atomics.store(this.#ctrl, this.#writeLenIndex, this.#writeOff);
     this.#flusher.published();
-    this.#active!.count++;
+    // No Segment field is written here: the active segment's count is #nextId - baseId (endIdOf)
+    // until SEALING records it. With 1,000 streams round-robin, writing the stream's Segment too
+    // cost one more cache line and heap page per append (issue 11; src/tier0/segment.ts).
     return this.#nextId++;
   }
 
@@ -432,8 +434,9 @@ export class LogCore implements StreamView {
     this.#arena.setWord(slot, S_START, start);
     this.#arena.setWord(slot, S_WRITE_LEN, start);
     this.#arena.setWord(slot, S_FLUSHED_LEN, start);
-    seg.apply({ type: SegmentEventType.WINDOW_CLOSED, end: start, endRecord: seg.count });
-    seg.apply({ type: SegmentEventType.WINDOW_OPENED, slot, start, first: seg.count });
+    const records = this.#nextId - seg.baseId;
+    seg.apply({ type: SegmentEventType.WINDOW_CLOSED, end: start, endRecord: records });
+    seg.apply({ type: SegmentEventType.WINDOW_OPENED, slot, start, first: records });
     this.#arena.setWord(old, S_NEXT, slot + 1);
     this.#arena.setState(old, SlotState.RETIRING);
     this.#flusher.wake();
@@ -460,7 +463,7 @@ export class LogCore implements StreamView {
   park(): void {
     const seg = this.#active;
     if (seg === null || seg.parked) return;
-    seg.apply({ type: SegmentEventType.PARKED, end: this.#writeOff, endRecord: seg.count });
+    seg.apply({ type: SegmentEventType.PARKED, count: this.#nextId - seg.baseId, dataBytes: this.#writeOff });
     this.#arena.setState(this.#windowSlot, SlotState.RETIRING);
     this.#flusher.wake();
     this.#capacity = 0;
@@ -511,7 +514,7 @@ export class LogCore implements StreamView {
     this.#arena.setWord(slot, S_START, start);
     this.#arena.setWord(slot, S_WRITE_LEN, start);
     this.#arena.setWord(slot, S_FLUSHED_LEN, start);
-    seg.apply({ type: SegmentEventType.WINDOW_OPENED, slot, start, first: seg.count });
+    seg.apply({ type: SegmentEventType.WINDOW_OPENED, slot, start, first: this.#nextId - seg.baseId });
     seg.apply({ type: SegmentEventType.UNPARKED });
     this.#flusher.attach(seg.handle, slot);
     this.#activate(slot, start);
@@ -543,7 +546,7 @@ export class LogCore implements StreamView {
     // Before SEALING (which may turn the window's range into the segment's slot): is the last
     // window still this segment's run? An evicted one may belong to another segment by now.
     const resident = seg.ranges.some((r) => r.slot === last);
-    seg.apply({ type: SegmentEventType.SEALING, dataBytes: this.#writeOff });
+    seg.apply({ type: SegmentEventType.SEALING, count: this.#nextId - seg.baseId, dataBytes: this.#writeOff });
     this.#table.markSealing(seg.handle);
     if (!parked) {
       this.#arena.setState(last, SlotState.SEALING);
@@ -687,7 +690,7 @@ export class LogCore implements StreamView {
       const mid = (lo + hi) >>> 1;
       const seg = segs[mid]!;
       if (id < seg.baseId) hi = mid - 1;
-      else if (id >= seg.endId) lo = mid + 1;
+      else if (id >= this.endIdOf(seg)) lo = mid + 1;
       else return seg;
     }
     return undefined;
@@ -696,6 +699,11 @@ export class LogCore implements StreamView {
   /** Bytes of frames in the segment's slot (live for the active segment). */
   dataBytesOf(seg: Segment): number {
     return seg === this.#active ? this.#writeOff : seg.dataBytes;
+  }
+
+  /** Id one past the segment's last record (live for the active segment: its records end at nextId). */
+  endIdOf(seg: Segment): number {
+    return seg === this.#active ? this.#nextId : seg.endId;
   }
 
   /** Waits for queued appends, then refuses further writes and seals. Used by manager.close(). */

@@ -14,7 +14,7 @@
  * AOF_ERR_INTERNAL, changing nothing):
  *
  * Lifecycle (tier, persistent: the manifest records the same step)
- * - SEALING (log: rollover by size, close)        not sealed, RAW    → sealed, dataBytes fixed, not parked
+ * - SEALING (log: rollover by size, close)        not sealed, RAW    → sealed, count, dataBytes fixed, not parked
  * - SEALED (Tier 1: footer durable)               sealed, RAW        → dataCrc, maxTimestamp
  * - COMPRESSION_DONE (Tier 1)                     sealed, RAW        → TIER1, frame index, sizes
  * - UPLOADED (Tier 2)                             TIER1, not uploaded → uploaded
@@ -27,7 +27,7 @@
  * - WINDOW_OPENED (log: new segment, rollover)    active, no window  → a live write window (a range)
  * - WINDOW_CLOSED (log: window rollover)          a window           → the window's range ends; no window
  * - WINDOW_REOPENED (log: unpark, run still ours) parked, that range  → it is the live window again
- * - PARKED (log: arena pressure)                  active, not parked, a window → parked, no window
+ * - PARKED (log: arena pressure)                  active, not parked, a window → parked, count, dataBytes, no window
  * - UNPARKED (log: its next append)               parked, a window   → not parked
  * - RANGE_LOADED (read path: prefix of an active segment) a load, no slot → one more range
  * - HANDLE_RELEASED (Tier 1: SEALED in the table) sealed, a handle   → handle -1
@@ -45,9 +45,11 @@
  *   RAW, readable); DELETED only happens in recovery's plan, before a Segment exists.
  * - EXPIRED does not block later tier events: an eviction, a recache or a drop of a damaged copy
  *   already past its checks when retention expires the segment still finishes (its files are going).
- * - `count` is a plain field: the log's append hot path increments it on the active segment (a
- *   method call per append is what the hot path avoids). Nothing else writes it, and it is
- *   fixed once SEALING is applied.
+ * - Appends: while a segment is active, its record count and data size live in the log that
+ *   writes it (`LogCore.endIdOf`, `dataBytesOf`), and SEALING fixes both here. The append hot path
+ *   writes no Segment at all: with 1,000 streams appended round-robin, a write to the stream's
+ *   Segment was one more cache line on one more heap page per append (the 1,000 active Segments
+ *   lie on some 160 pages), 10-20 % of that benchmark (issue 11, docs/performance.md).
  * - A parked segment is still the active one (not sealed): its slot is being retired (written, then
  *   CLEAN) or gone, its file open in the flush worker. SLOT_RELEASED (eviction) and a read path
  *   load (LOAD_STARTED, SLOT_ASSIGNED) apply to it as to a sealed raw segment.
@@ -107,13 +109,13 @@ export const SegmentEventType = {
 const E = SegmentEventType;
 
 export type SegmentEvent =
-  | { type: typeof E.SEALING; dataBytes: number }
+  | { type: typeof E.SEALING; count: number; dataBytes: number }
   | { type: typeof E.SEALED; dataCrc: number; maxTimestamp: number }
   | { type: typeof E.WINDOW_OPENED; slot: number; start: number; first: number }
   | { type: typeof E.WINDOW_CLOSED; end: number; endRecord: number }
   | { type: typeof E.WINDOW_REOPENED; slot: number }
   | { type: typeof E.RANGE_LOADED; slot: number; end: number; endRecord: number }
-  | { type: typeof E.PARKED; end: number; endRecord: number }
+  | { type: typeof E.PARKED; count: number; dataBytes: number }
   | { type: typeof E.UNPARKED }
   | { type: typeof E.HANDLE_RELEASED }
   | { type: typeof E.COMPRESSION_DONE; frameIndex: FrameIndexEntry[]; compressedBytes: number; frameCount: number }
@@ -169,13 +171,9 @@ export class Segment implements SlotOwner {
   readonly path: string;
   /** Tier 1 file path (exists once tier is TIER1). */
   readonly t1Path: string;
-  /**
-   * Records in the segment (live for the active segment). Written only by the log's hot path
-   * while the segment is active: see the file comment.
-   */
-  count: number;
   /** Tier 1 frames being decompressed into the slot: the read path's fills in flight, shared by every reader. */
   readonly frameHydrations = new Set<number>();
+  #count: number;
   #dataBytes: number;
   #sealed: boolean;
   #dataCrc = 0;
@@ -212,7 +210,7 @@ export class Segment implements SlotOwner {
     this.baseId = baseId;
     this.path = path;
     this.t1Path = t1Path;
-    this.count = count;
+    this.#count = count;
     this.#dataBytes = dataBytes;
     this.#sealed = sealed;
     this.#handle = handle;
@@ -239,9 +237,14 @@ export class Segment implements SlotOwner {
     return seg;
   }
 
-  /** Id one past the last record. */
+  /** Records in the segment once sealed (the active segment's live count is the log's: `LogCore.endIdOf`). */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Id one past the last record, once sealed (see {@link count}). */
   get endId(): number {
-    return this.baseId + this.count;
+    return this.baseId + this.#count;
   }
 
   /** Bytes of frames in the data region (live for the active segment only through the log). */
@@ -335,7 +338,9 @@ export class Segment implements SlotOwner {
     const ranges = this.#ranges;
     for (let i = ranges.length - 1; i >= 0; i--) {
       const r = ranges[i]!;
-      if (index >= r.first && (r.endRecord < 0 ? index < this.count : index < r.endRecord)) return r;
+      // The live window (endRecord -1) holds every record from `first` on: readers ask only for
+      // records that exist (below the log's nextId).
+      if (index >= r.first && (r.endRecord < 0 || index < r.endRecord)) return r;
     }
     return null;
   }
@@ -384,14 +389,15 @@ export class Segment implements SlotOwner {
         if (this.#sealed || this.#tier !== SegmentTier.RAW) this.#invalid(event.type, 'an active raw segment');
         this.#sealed = true;
         this.#parked = false;
+        this.#count = event.count;
         this.#dataBytes = event.dataBytes;
         const window = this.#window;
         if (window !== null) {
           window.end = event.dataBytes;
-          window.endRecord = this.count;
+          window.endRecord = event.count;
           this.#window = null;
         }
-        this.#boundaries.push(event.dataBytes, this.count);
+        this.#boundaries.push(event.dataBytes, event.count);
         // One range holds the whole segment (its only window, from byte 0): it becomes the slot,
         // which Tier 1 compresses from and readers of sealed segments use.
         if (this.#slot < 0) {
@@ -432,10 +438,13 @@ export class Segment implements SlotOwner {
       case E.PARKED:
         if (this.#sealed || this.#parked || this.#window === null) this.#invalid(event.type, 'an active segment with a write window');
         this.#parked = true;
-        this.#window.end = event.end;
-        this.#window.endRecord = event.endRecord;
+        this.#window.end = event.dataBytes;
+        this.#window.endRecord = event.count;
         this.#window = null;
-        this.#boundaries.push(event.end, event.endRecord);
+        this.#boundaries.push(event.dataBytes, event.count);
+        // No append reaches a parked segment, so its size is exact until UNPARKED.
+        this.#count = event.count;
+        this.#dataBytes = event.dataBytes;
         return;
       case E.UNPARKED:
         if (!this.#parked || this.#window === null) this.#invalid(event.type, 'a parked segment with a write window again');

@@ -18,8 +18,8 @@ const INDEX: FrameIndexEntry[] = [];
 
 /** A sealed raw segment, as Tier 1 has it once the footer is durable. */
 function sealedSegment(): Segment {
-  const seg = new Segment(100, '/s/100.seg', '/s/100.t1', 10, 0, false);
-  seg.apply({ type: E.SEALING, dataBytes: 800 });
+  const seg = new Segment(100, '/s/100.seg', '/s/100.t1', 0, 0, false);
+  seg.apply({ type: E.SEALING, count: 10, dataBytes: 800 });
   seg.apply({ type: E.SEALED, dataCrc: 0xabc, maxTimestamp: 5000 });
   return seg;
 }
@@ -53,13 +53,14 @@ function snapshot(seg: Segment): Record<string, unknown> {
 }
 
 describe('Segment.apply: the lifecycle', () => {
-  test('SEALING fixes the size of an active raw segment; SEALED adds the footer facts', () => {
-    const seg = new Segment(0, '/s/0.seg', '/s/0.t1', 3, 0, false);
-    assert.deepEqual([seg.tier, seg.sealed, seg.slot], [SegmentTier.RAW, false, -1]);
+  test('SEALING fixes the count and size of an active raw segment; SEALED adds the footer facts', () => {
+    // An active segment's count and size are the log's (LogCore.endIdOf, dataBytesOf) until SEALING.
+    const seg = new Segment(0, '/s/0.seg', '/s/0.t1', 0, 0, false);
+    assert.deepEqual([seg.tier, seg.sealed, seg.slot, seg.count], [SegmentTier.RAW, false, -1, 0]);
     assertRefused(seg, { type: E.SEALED, dataCrc: 1, maxTimestamp: 1 });
-    seg.apply({ type: E.SEALING, dataBytes: 96 });
-    assert.deepEqual([seg.sealed, seg.dataBytes], [true, 96]);
-    assertRefused(seg, { type: E.SEALING, dataBytes: 200 });
+    seg.apply({ type: E.SEALING, count: 3, dataBytes: 96 });
+    assert.deepEqual([seg.sealed, seg.count, seg.endId, seg.dataBytes], [true, 3, 3, 96]);
+    assertRefused(seg, { type: E.SEALING, count: 5, dataBytes: 200 });
     seg.apply({ type: E.SEALED, dataCrc: 7, maxTimestamp: 1234 });
     assert.deepEqual([seg.dataCrc, seg.maxTimestamp], [7, 1234]);
   });
@@ -185,14 +186,14 @@ describe('Segment.apply: residency', () => {
   test('PARKED: an active segment gives its write window up; UNPARKED once it has a window again', () => {
     const seg = new Segment(0, '/s/0.seg', '/s/0.t1', 5, 0, false, 7);
     assert.deepEqual([seg.parked, seg.handle], [false, 7]);
-    assertRefused(seg, { type: E.PARKED, end: 0, endRecord: 0 }); // no window: nothing to give up
+    assertRefused(seg, { type: E.PARKED, count: 0, dataBytes: 0 }); // no window: nothing to give up
     seg.apply({ type: E.WINDOW_OPENED, slot: 1, start: 0, first: 0 });
     assertRefused(seg, { type: E.UNPARKED });
-    seg.apply({ type: E.PARKED, end: 400, endRecord: 5 });
+    seg.apply({ type: E.PARKED, count: 5, dataBytes: 400 });
     assert.equal(seg.parked, true);
     assert.equal(seg.window, null);
     assert.deepEqual(seg.ranges, [{ slot: 1, start: 0, first: 0, end: 400, endRecord: 5 }]);
-    assertRefused(seg, { type: E.PARKED, end: 400, endRecord: 5 });
+    assertRefused(seg, { type: E.PARKED, count: 5, dataBytes: 400 });
     // Evicted while parked: the range goes; a new window continues the segment at its end.
     seg.slotReleased(1);
     assert.deepEqual(seg.ranges, []);
@@ -201,43 +202,41 @@ describe('Segment.apply: residency', () => {
     seg.apply({ type: E.UNPARKED });
     assert.deepEqual([seg.parked, seg.slot, seg.sealed, seg.boundaries], [false, -1, false, [0, 0, 400, 5, 400, 5]]);
     // A window that is still resident is taken back as it is.
-    seg.apply({ type: E.PARKED, end: 480, endRecord: 6 });
+    seg.apply({ type: E.PARKED, count: 6, dataBytes: 480 });
     seg.apply({ type: E.WINDOW_REOPENED, slot: 3 });
     seg.apply({ type: E.UNPARKED });
     assert.equal((seg.window as { endRecord: number } | null)?.endRecord, -1);
     // Never for a sealed segment.
-    assertRefused(sealedSegment(), { type: E.PARKED, end: 0, endRecord: 0 });
+    assertRefused(sealedSegment(), { type: E.PARKED, count: 0, dataBytes: 0 });
   });
 
   test('windows: rollover closes a range and opens the next; rangeFor finds the one holding a record; SEALING turns a whole-segment window into the slot', () => {
     const seg = new Segment(0, '/s/0.seg', '/s/0.t1', 0, 0, false, 1);
     seg.apply({ type: E.WINDOW_OPENED, slot: 4, start: 0, first: 0 });
-    seg.count = 3;
     assertRefused(seg, { type: E.WINDOW_OPENED, slot: 5, start: 240, first: 3 }); // one live window at a time
     seg.apply({ type: E.WINDOW_CLOSED, end: 240, endRecord: 3 });
     seg.apply({ type: E.WINDOW_OPENED, slot: 5, start: 240, first: 3 });
-    seg.count = 4;
     assert.equal(seg.rangeFor(2)?.slot, 4);
     assert.equal(seg.rangeFor(3)?.slot, 5);
-    assert.equal(seg.rangeFor(4), null);
+    assert.equal(seg.rangeFor(9)?.slot, 5, 'the live window holds every record from its first on');
     seg.slotReleased(4);
     assert.equal(seg.rangeFor(0), null);
-    seg.apply({ type: E.SEALING, dataBytes: 320 });
+    seg.apply({ type: E.SEALING, count: 4, dataBytes: 320 });
+    assert.equal(seg.rangeFor(4), null);
     assert.equal(seg.slot, -1, 'two windows: no range holds the whole segment');
     assert.deepEqual(seg.ranges, [{ slot: 5, start: 240, first: 3, end: 320, endRecord: 4 }]);
     const one = new Segment(0, '/s/0.seg', '/s/0.t1', 0, 0, false, 2);
     one.apply({ type: E.WINDOW_OPENED, slot: 8, start: 0, first: 0 });
-    one.count = 2;
-    one.apply({ type: E.SEALING, dataBytes: 160 });
+    one.apply({ type: E.SEALING, count: 2, dataBytes: 160 });
     assert.deepEqual([one.slot, one.partial, one.ranges.length], [8, false, 0]);
   });
 
   test('SEALING a parked segment seals it where it is (no window needed) and ends the parking', () => {
     const seg = new Segment(0, '/s/0.seg', '/s/0.t1', 5, 0, false, 2);
     seg.apply({ type: E.WINDOW_OPENED, slot: 0, start: 0, first: 0 });
-    seg.apply({ type: E.PARKED, end: 400, endRecord: 5 });
+    seg.apply({ type: E.PARKED, count: 5, dataBytes: 400 });
     seg.slotReleased(0);
-    seg.apply({ type: E.SEALING, dataBytes: 400 });
+    seg.apply({ type: E.SEALING, count: 5, dataBytes: 400 });
     assert.deepEqual([seg.sealed, seg.parked, seg.slot, seg.dataBytes], [true, false, -1, 400]);
     assertRefused(seg, { type: E.UNPARKED });
   });
@@ -245,7 +244,7 @@ describe('Segment.apply: residency', () => {
   test('HANDLE_RELEASED: only a sealed segment gives its table entry back, once', () => {
     const seg = new Segment(0, '/s/0.seg', '/s/0.t1', 5, 0, false, 4);
     assertRefused(seg, { type: E.HANDLE_RELEASED }); // active: the flusher still has the file open
-    seg.apply({ type: E.SEALING, dataBytes: 80 });
+    seg.apply({ type: E.SEALING, count: 5, dataBytes: 80 });
     seg.apply({ type: E.HANDLE_RELEASED });
     assert.equal(seg.handle, -1);
     assertRefused(seg, { type: E.HANDLE_RELEASED });
