@@ -21,6 +21,7 @@ import {
   slotDataOffset,
   slotWord,
 } from './layout.js';
+import { waitForPrefault } from './prefault.js';
 
 /**
  * What occupies a slot: a segment (src/tier0/segment.ts), told when the arena takes the slot away
@@ -151,10 +152,12 @@ export class Arena {
   acquire(owner: SlotOwner, state: number): number {
     let victim = -1;
     let held = -1;
+    let wasFree = false;
     for (let slot = 0; slot < this.slotCount; slot++) {
       const s = this.state(slot);
       if (s === SlotState.FREE) {
         victim = slot;
+        wasFree = true;
         break;
       }
       if (s === SlotState.CLEAN && this.ctrl[slotWord(slot, S_PINS)] === 0) {
@@ -175,6 +178,8 @@ export class Arena {
     const bitmap = frameBitmapWord(this.slotCount, this.frameWords, victim, 0);
     for (let i = 0; i < this.frameWords; i++) Atomics.store(this.ctrl, bitmap + i, 0);
     this.setState(victim, state);
+    // A prefaulter may be writing zeros into a slot it saw FREE: let it finish its chunk first.
+    if (wasFree) waitForPrefault(this.ctrl, victim);
     this.touch(victim);
     return victim;
   }
