@@ -188,7 +188,7 @@ export class LogCore implements StreamView {
     for (const seg of pending) {
       if (this.#fullyDurable(seg)) continue;
       const durable = this.#table.durableCount(seg.handle);
-      if (durable < seg.count) return seg.baseId + durable - 1;
+      if (durable < this.endIdOf(seg) - seg.baseId) return seg.baseId + durable - 1;
     }
     return this.#nextId - 1;
   }
@@ -320,7 +320,9 @@ export class LogCore implements StreamView {
     // Publish after the plain writes: the flusher loads WRITE_LEN before reading the frame.
     Atomics.store(this.#ctrl, this.#writeLenIndex, this.#writeOff);
     this.#flusher.published();
-    this.#active!.count++;
+    // No Segment field is written here: the active segment's count is #nextId - baseId (endIdOf)
+    // until SEALING records it. With 1,000 streams round-robin, writing the stream's Segment too
+    // cost one more cache line and heap page per append (issue 11; src/tier0/segment.ts).
     return this.#nextId++;
   }
 
@@ -393,7 +395,7 @@ export class LogCore implements StreamView {
   park(): void {
     const seg = this.#active;
     if (seg === null || seg.parked) return;
-    seg.apply({ type: SegmentEventType.PARKED });
+    seg.apply({ type: SegmentEventType.PARKED, count: this.#nextId - seg.baseId, dataBytes: this.#writeOff });
     this.#arena.setState(seg.slot, SlotState.RETIRING);
     this.#flusher.wake();
     this.#capacity = 0;
@@ -455,7 +457,7 @@ export class LogCore implements StreamView {
     const seg = this.#active;
     if (seg === null) return;
     const parked = seg.parked;
-    seg.apply({ type: SegmentEventType.SEALING, dataBytes: this.#writeOff });
+    seg.apply({ type: SegmentEventType.SEALING, count: this.#nextId - seg.baseId, dataBytes: this.#writeOff });
     this.#table.markSealing(seg.handle);
     if (!parked) {
       this.#arena.setState(seg.slot, SlotState.SEALING);
@@ -598,7 +600,7 @@ export class LogCore implements StreamView {
       const mid = (lo + hi) >>> 1;
       const seg = segs[mid]!;
       if (id < seg.baseId) hi = mid - 1;
-      else if (id >= seg.endId) lo = mid + 1;
+      else if (id >= this.endIdOf(seg)) lo = mid + 1;
       else return seg;
     }
     return undefined;
@@ -607,6 +609,11 @@ export class LogCore implements StreamView {
   /** Bytes of frames in the segment's slot (live for the active segment). */
   dataBytesOf(seg: Segment): number {
     return seg === this.#active ? this.#writeOff : seg.dataBytes;
+  }
+
+  /** Id one past the segment's last record (live for the active segment: its records end at nextId). */
+  endIdOf(seg: Segment): number {
+    return seg === this.#active ? this.#nextId : seg.endId;
   }
 
   /** Waits for queued appends, then refuses further writes and seals. Used by manager.close(). */

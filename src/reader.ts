@@ -166,7 +166,7 @@ export class AofReader {
     const id = this.#nextId;
     if (id >= this.#stream.nextId) return null;
     let seg = this.#seg;
-    if (seg === null || id >= seg.endId) {
+    if (seg === null || id >= this.#stream.endIdOf(seg)) {
       this.#unpin();
       seg = this.#stream.segmentFor(id) ?? null;
       if (seg === null) {

@@ -25,6 +25,8 @@ export interface StreamView {
   segmentFor(id: number): Segment | undefined;
   /** Bytes of frames in the segment's slot (live for the segment being appended to). */
   dataBytesOf(seg: Segment): number;
+  /** Id one past the segment's last record (live for the segment being appended to). */
+  endIdOf(seg: Segment): number;
 }
 
 /** A tier that holds compressed (Tier 1 format) segments. */

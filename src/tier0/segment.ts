@@ -14,7 +14,7 @@
  * AOF_ERR_INTERNAL, changing nothing):
  *
  * Lifecycle (tier, persistent: the manifest records the same step)
- * - SEALING (log: rollover by size, close)        not sealed, RAW    → sealed, dataBytes fixed, not parked
+ * - SEALING (log: rollover by size, close)        not sealed, RAW    → sealed, count, dataBytes fixed, not parked
  * - SEALED (Tier 1: footer durable)               sealed, RAW        → dataCrc, maxTimestamp
  * - COMPRESSION_DONE (Tier 1)                     sealed, RAW        → TIER1, frame index, sizes
  * - UPLOADED (Tier 2)                             TIER1, not uploaded → uploaded
@@ -24,7 +24,7 @@
  *                                                                      MISSING; error (if given)
  * - EXPIRED (retention)                           not expired        → expired
  * Residency and bookkeeping (memory only)
- * - PARKED (log: arena pressure)                  active, not parked, a slot → parked
+ * - PARKED (log: arena pressure)                  active, not parked, a slot → parked, count, dataBytes
  * - UNPARKED (log: its next append)               parked, a slot     → not parked
  * - HANDLE_RELEASED (Tier 1: SEALED in the table) sealed, a handle   → handle -1
  * - KEYED (Tier 2 knows the segment)              no key, or the same → key
@@ -41,9 +41,11 @@
  *   RAW, readable); DELETED only happens in recovery's plan, before a Segment exists.
  * - EXPIRED does not block later tier events: an eviction, a recache or a drop of a damaged copy
  *   already past its checks when retention expires the segment still finishes (its files are going).
- * - `count` is a plain field: the log's append hot path increments it on the active segment (a
- *   method call per append is what the hot path avoids). Nothing else writes it, and it is
- *   fixed once SEALING is applied.
+ * - Appends: while a segment is active, its record count and data size live in the log that
+ *   writes it (`LogCore.endIdOf`, `dataBytesOf`), and SEALING fixes both here. The append hot path
+ *   writes no Segment at all: with 1,000 streams appended round-robin, a write to the stream's
+ *   Segment was one more cache line on one more heap page per append (the 1,000 active Segments
+ *   lie on some 160 pages), 10-20 % of that benchmark (issue 11, docs/performance.md).
  * - A parked segment is still the active one (not sealed): its slot is being retired (written, then
  *   CLEAN) or gone, its file open in the flush worker. SLOT_RELEASED (eviction) and a read path
  *   load (LOAD_STARTED, SLOT_ASSIGNED) apply to it as to a sealed raw segment.
@@ -99,9 +101,9 @@ export const SegmentEventType = {
 const E = SegmentEventType;
 
 export type SegmentEvent =
-  | { type: typeof E.SEALING; dataBytes: number }
+  | { type: typeof E.SEALING; count: number; dataBytes: number }
   | { type: typeof E.SEALED; dataCrc: number; maxTimestamp: number }
-  | { type: typeof E.PARKED }
+  | { type: typeof E.PARKED; count: number; dataBytes: number }
   | { type: typeof E.UNPARKED }
   | { type: typeof E.HANDLE_RELEASED }
   | { type: typeof E.COMPRESSION_DONE; frameIndex: FrameIndexEntry[]; compressedBytes: number; frameCount: number }
@@ -142,13 +144,9 @@ export class Segment implements SlotOwner {
   readonly path: string;
   /** Tier 1 file path (exists once tier is TIER1). */
   readonly t1Path: string;
-  /**
-   * Records in the segment (live for the active segment). Written only by the log's hot path
-   * while the segment is active: see the file comment.
-   */
-  count: number;
   /** Tier 1 frames being decompressed into the slot: the read path's fills in flight, shared by every reader. */
   readonly frameHydrations = new Set<number>();
+  #count: number;
   #dataBytes: number;
   #sealed: boolean;
   #dataCrc = 0;
@@ -177,7 +175,7 @@ export class Segment implements SlotOwner {
     this.baseId = baseId;
     this.path = path;
     this.t1Path = t1Path;
-    this.count = count;
+    this.#count = count;
     this.#dataBytes = dataBytes;
     this.#sealed = sealed;
     this.#handle = handle;
@@ -204,9 +202,14 @@ export class Segment implements SlotOwner {
     return seg;
   }
 
-  /** Id one past the last record. */
+  /** Records in the segment once sealed (the active segment's live count is the log's: `LogCore.endIdOf`). */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Id one past the last record, once sealed (see {@link count}). */
   get endId(): number {
-    return this.baseId + this.count;
+    return this.baseId + this.#count;
   }
 
   /** Bytes of frames in the data region (live for the active segment only through the log). */
@@ -324,11 +327,16 @@ export class Segment implements SlotOwner {
         if (this.#sealed || this.#tier !== SegmentTier.RAW) this.#invalid(event.type, 'an active raw segment');
         this.#sealed = true;
         this.#parked = false;
+        this.#count = event.count;
         this.#dataBytes = event.dataBytes;
         return;
       case E.PARKED:
         if (this.#sealed || this.#parked || this.#slot < 0) this.#invalid(event.type, 'an active segment in its slot');
         this.#parked = true;
+        // No append reaches a parked segment, so its size is exact until UNPARKED: a load of its
+        // written prefix (the read path) checks that many frames.
+        this.#count = event.count;
+        this.#dataBytes = event.dataBytes;
         return;
       case E.UNPARKED:
         if (!this.#parked || this.#slot < 0) this.#invalid(event.type, 'a parked segment with a slot again');

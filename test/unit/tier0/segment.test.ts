@@ -18,8 +18,8 @@ const INDEX: FrameIndexEntry[] = [];
 
 /** A sealed raw segment, as Tier 1 has it once the footer is durable. */
 function sealedSegment(): Segment {
-  const seg = new Segment(100, '/s/100.seg', '/s/100.t1', 10, 0, false);
-  seg.apply({ type: E.SEALING, dataBytes: 800 });
+  const seg = new Segment(100, '/s/100.seg', '/s/100.t1', 0, 0, false);
+  seg.apply({ type: E.SEALING, count: 10, dataBytes: 800 });
   seg.apply({ type: E.SEALED, dataCrc: 0xabc, maxTimestamp: 5000 });
   return seg;
 }
@@ -53,13 +53,14 @@ function snapshot(seg: Segment): Record<string, unknown> {
 }
 
 describe('Segment.apply: the lifecycle', () => {
-  test('SEALING fixes the size of an active raw segment; SEALED adds the footer facts', () => {
-    const seg = new Segment(0, '/s/0.seg', '/s/0.t1', 3, 0, false);
-    assert.deepEqual([seg.tier, seg.sealed, seg.slot], [SegmentTier.RAW, false, -1]);
+  test('SEALING fixes the count and size of an active raw segment; SEALED adds the footer facts', () => {
+    // An active segment's count and size are the log's (LogCore.endIdOf, dataBytesOf) until SEALING.
+    const seg = new Segment(0, '/s/0.seg', '/s/0.t1', 0, 0, false);
+    assert.deepEqual([seg.tier, seg.sealed, seg.slot, seg.count], [SegmentTier.RAW, false, -1, 0]);
     assertRefused(seg, { type: E.SEALED, dataCrc: 1, maxTimestamp: 1 });
-    seg.apply({ type: E.SEALING, dataBytes: 96 });
-    assert.deepEqual([seg.sealed, seg.dataBytes], [true, 96]);
-    assertRefused(seg, { type: E.SEALING, dataBytes: 200 });
+    seg.apply({ type: E.SEALING, count: 3, dataBytes: 96 });
+    assert.deepEqual([seg.sealed, seg.count, seg.endId, seg.dataBytes], [true, 3, 3, 96]);
+    assertRefused(seg, { type: E.SEALING, count: 5, dataBytes: 200 });
     seg.apply({ type: E.SEALED, dataCrc: 7, maxTimestamp: 1234 });
     assert.deepEqual([seg.dataCrc, seg.maxTimestamp], [7, 1234]);
   });
@@ -185,12 +186,12 @@ describe('Segment.apply: residency', () => {
   test('PARKED: an active segment in its slot gives the slot up; UNPARKED once it has a slot again', () => {
     const seg = new Segment(0, '/s/0.seg', '/s/0.t1', 5, 0, false, 7);
     assert.deepEqual([seg.parked, seg.handle], [false, 7]);
-    assertRefused(seg, { type: E.PARKED }); // no slot: nothing to give up
+    assertRefused(seg, { type: E.PARKED, count: 5, dataBytes: 400 }); // no slot: nothing to give up
     seg.apply({ type: E.SLOT_ASSIGNED, slot: 1, partial: false });
     assertRefused(seg, { type: E.UNPARKED });
-    seg.apply({ type: E.PARKED });
+    seg.apply({ type: E.PARKED, count: 5, dataBytes: 400 });
     assert.equal(seg.parked, true);
-    assertRefused(seg, { type: E.PARKED });
+    assertRefused(seg, { type: E.PARKED, count: 5, dataBytes: 400 });
     // Evicted while parked, then loaded back by the read path: the same events as a sealed segment's.
     seg.slotReleased(1);
     assertRefused(seg, { type: E.UNPARKED }); // no slot to take back
@@ -201,15 +202,15 @@ describe('Segment.apply: residency', () => {
     seg.apply({ type: E.UNPARKED });
     assert.deepEqual([seg.parked, seg.slot, seg.sealed], [false, 3, false]);
     // Never for a sealed segment.
-    assertRefused(sealedSegment(), { type: E.PARKED });
+    assertRefused(sealedSegment(), { type: E.PARKED, count: 5, dataBytes: 400 });
   });
 
   test('SEALING a parked segment seals it where it is (no slot needed) and ends the parking', () => {
     const seg = new Segment(0, '/s/0.seg', '/s/0.t1', 5, 0, false, 2);
     seg.apply({ type: E.SLOT_ASSIGNED, slot: 0, partial: false });
-    seg.apply({ type: E.PARKED });
+    seg.apply({ type: E.PARKED, count: 5, dataBytes: 400 });
     seg.slotReleased(0);
-    seg.apply({ type: E.SEALING, dataBytes: 400 });
+    seg.apply({ type: E.SEALING, count: 5, dataBytes: 400 });
     assert.deepEqual([seg.sealed, seg.parked, seg.slot, seg.dataBytes], [true, false, -1, 400]);
     assertRefused(seg, { type: E.UNPARKED });
   });
@@ -217,7 +218,7 @@ describe('Segment.apply: residency', () => {
   test('HANDLE_RELEASED: only a sealed segment gives its table entry back, once', () => {
     const seg = new Segment(0, '/s/0.seg', '/s/0.t1', 5, 0, false, 4);
     assertRefused(seg, { type: E.HANDLE_RELEASED }); // active: the flusher still has the file open
-    seg.apply({ type: E.SEALING, dataBytes: 80 });
+    seg.apply({ type: E.SEALING, count: 5, dataBytes: 80 });
     seg.apply({ type: E.HANDLE_RELEASED });
     assert.equal(seg.handle, -1);
     assertRefused(seg, { type: E.HANDLE_RELEASED });
