@@ -25,7 +25,7 @@ module.exports = {
       to: {
         path: '^src/',
         pathNot:
-          '^src/(format/|codec/|arena/(layout|fsync-histogram)\\.ts$|errors\\.ts$|worker-error\\.ts$|safe-fs\\.ts$|make-directory\\.ts$|config\\.ts$|' +
+          '^src/(format/|codec/|arena/(layout|fsync-histogram|prefault)\\.ts$|errors\\.ts$|worker-error\\.ts$|safe-fs\\.ts$|make-directory\\.ts$|config\\.ts$|' +
           'tier2/(object-store|store-contract|remote-meta|s3-store|fs-store|credentials)\\.ts$)',
       },
     },

@@ -18,7 +18,27 @@ export interface Tier0Options {
   arenaBytes?: number;
   /** Bytes of records one segment (and one arena slot) holds. Multiple of 8. */
   segmentBytes?: number;
+  /**
+   * Who faults the arena's pages in (a fresh page costs its first writer a page fault, 2.5-12 µs
+   * on the project's VMs): `'background'` (default) the flush worker, between its passes and while
+   * it waits out the write delay, lowest slots first (`open()` does not wait); `'open'` `open()`
+   * itself too, beside the flush worker, for up to 100 ms before it resolves (a burst right after
+   * `open()` meets fewer fresh pages, but every `open()` takes up to 100 ms longer: see
+   * docs/decisions.md); `'off'` the writer, as it reaches each page. Prefaulting commits the
+   * arena's memory (RSS) soon after open.
+   */
+  prefault?: PrefaultMode;
+  /**
+   * At low append rates, how long (ms) the flush worker lets appends gather before it writes them
+   * to their segment file in one go (default 10; 0 writes each wake-up at once): a record waits at
+   * most this long, plus one write, before it is in the file. Only under `fsync: 'interval'` and
+   * `'never'`: under `'always'`, and for `flush()`, seals, drains and close, nothing waits for it.
+   * `durableId` is unaffected (it waits for the fsync, which comes later anyway). Up to 100.
+   */
+  writeDelayMs?: number;
 }
+
+export type PrefaultMode = 'background' | 'open' | 'off';
 
 export interface Tier1Options {
   /** Compress sealed segments into Tier 1 files (default true). `false` keeps raw segment files. */
@@ -138,6 +158,9 @@ export interface ResolvedConfig {
   arenaBytes: number;
   segmentBytes: number;
   slotCount: number;
+  prefault: PrefaultMode;
+  /** 0 under fsync 'always' whatever was asked (durable appends never wait for it). */
+  writeDelayMs: number;
   fsync: FsyncPolicy;
   fsyncIntervalMs: number;
   tier1: Required<Tier1Options>;
@@ -152,6 +175,8 @@ export interface ResolvedConfig {
 export const DEFAULTS = {
   arenaBytes: 128 * 1024 * 1024,
   segmentBytes: 4 * 1024 * 1024,
+  prefault: 'background' as PrefaultMode,
+  writeDelayMs: 10,
   fsync: 'interval' as FsyncPolicy,
   fsyncIntervalMs: 1000,
   frameBytes: 256 * 1024,
@@ -178,6 +203,17 @@ export const DEFAULTS = {
 export const MIN_SEGMENT_BYTES = 4096;
 /** Offsets live in Int32 control words, so a slot must stay below 2 GiB; 1 GiB keeps headroom. */
 export const MAX_SEGMENT_BYTES = 1024 * 1024 * 1024;
+/**
+ * Compress and upload threads end after this long without a task (and start again on demand).
+ * Long enough that a low, steady append rate (a seal every few seconds) does not start a thread
+ * and load the zstd binding for every segment (50-100 ms of CPU each time, measured); an idle
+ * thread costs no CPU and keeps nothing alive: piscina 5 unrefs a thread and its port while it has
+ * no task (docs/decisions.md, "Pool threads end when idle"). The hydrate pool keeps 1 s: its size
+ * follows the read backlog (`tier1.hydrateMinThreads`).
+ */
+export const POOL_IDLE_MS = 30_000;
+/** A longer write delay saves nothing more (a wake-up every 100 ms is free) and only holds records in memory. */
+export const MAX_WRITE_DELAY_MS = 100;
 
 const TOP_KEYS = ['root', 'tier0', 'tier1', 'tier2', 'fsync', 'fsyncIntervalMs', 'retention', 'metrics', 'logger', 'flushOnExit'];
 
@@ -214,7 +250,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     throw AofError.invalidArgument('options.root must be a non-empty string (a directory path)');
   }
   const tier0 = plainObject(opts['tier0'] ?? {}, 'options.tier0');
-  checkKeys(tier0, ['arenaBytes', 'segmentBytes'], 'tier0.');
+  checkKeys(tier0, ['arenaBytes', 'segmentBytes', 'prefault', 'writeDelayMs'], 'tier0.');
   const segmentBytes = positiveInt(tier0['segmentBytes'], 'tier0.segmentBytes', DEFAULTS.segmentBytes);
   if (segmentBytes % RECORD_ALIGN !== 0 || segmentBytes < MIN_SEGMENT_BYTES || segmentBytes > MAX_SEGMENT_BYTES) {
     throw AofError.invalidArgument(
@@ -233,6 +269,14 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     throw AofError.invalidArgument(`fsync must be 'always', 'interval' or 'never', got ${String(fsync)}`);
   }
   const fsyncIntervalMs = positiveInt(opts['fsyncIntervalMs'], 'fsyncIntervalMs', DEFAULTS.fsyncIntervalMs);
+  const prefault = tier0['prefault'] === undefined ? DEFAULTS.prefault : tier0['prefault'];
+  if (prefault !== 'background' && prefault !== 'open' && prefault !== 'off') {
+    throw AofError.invalidArgument(`tier0.prefault must be 'background', 'open' or 'off', got ${String(prefault)}`, { option: 'tier0.prefault' });
+  }
+  const writeDelayMs = tier0['writeDelayMs'] === undefined ? DEFAULTS.writeDelayMs : tier0['writeDelayMs'];
+  if (typeof writeDelayMs !== 'number' || !Number.isFinite(writeDelayMs) || writeDelayMs < 0 || writeDelayMs > MAX_WRITE_DELAY_MS) {
+    throw AofError.invalidArgument(`tier0.writeDelayMs must be a number of ms in [0, ${MAX_WRITE_DELAY_MS}], got ${String(writeDelayMs)}`, { option: 'tier0.writeDelayMs' });
+  }
   const tier1 = plainObject(opts['tier1'] ?? {}, 'options.tier1');
   checkKeys(tier1, ['enabled', 'maxBytes', 'rawBacklogBytes', 'compressionLevel', 'frameBytes', 'hydrateMinThreads', 'hydrateMaxThreads'], 'tier1.');
   const hydrateMaxThreads = positiveInt(tier1['hydrateMaxThreads'], 'tier1.hydrateMaxThreads', DEFAULTS.hydrateMaxThreads);
@@ -268,6 +312,8 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     arenaBytes: slotCount * segmentBytes,
     segmentBytes,
     slotCount,
+    prefault,
+    writeDelayMs: fsync === 'always' ? 0 : writeDelayMs,
     fsync,
     fsyncIntervalMs,
     tier1: {

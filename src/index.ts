@@ -6,7 +6,7 @@ export { AofReader } from './reader.js';
 export type { ReaderOptions } from './reader.js';
 export { AofError, WouldBlockError, ErrorCode, WouldBlockKind } from './errors.js';
 export type { ErrorCodeValue, WouldBlockKindValue } from './errors.js';
-export type { AofManagerOptions, FsyncPolicy, MetricsOptions, Tier0Options, Tier1Options, Tier2Options } from './config.js';
+export type { AofManagerOptions, FsyncPolicy, MetricsOptions, PrefaultMode, Tier0Options, Tier1Options, Tier2Options } from './config.js';
 export type { StreamOptions } from './config.js';
 export type { RetentionOptions } from './retention.js';
 export type { Tier2Stats } from './tier2/tier2.js';

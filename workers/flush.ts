@@ -14,7 +14,16 @@
  *   4. fsync according to the policy every segment written and not yet synced, attached or not
  *      (group commit: one fdatasync per file covers every frame written to it), publish
  *      T_DURABLE_LEN/T_DURABLE_COUNT in the segment table;
- *   5. bump PROGRESS_EPOCH + notify, then sleep on WORK_EPOCH (with a timeout for 'interval').
+ *   5. bump PROGRESS_EPOCH + notify;
+ *   6. while the arena is not all faulted in and no work waits: fault in one more chunk of it
+ *      (src/arena/prefault.ts), then back to 1;
+ *   7. a pass that wrote a little (less than LINGER_MAX_BYTES: a low append rate) lingers: it waits
+ *      `writeDelayMs` in the DELAYING state, where appends do not ring, and goes back to 1, so the
+ *      appends of that delay share one pass (one pwrite per segment, one wake-up, no futex call on
+ *      the main thread) instead of one each; urgent work (commands, seals, parks, flush(), drains,
+ *      shutdown) cuts the wait short. Otherwise, or after a pass that wrote nothing, sleep on
+ *      WORK_EPOCH (with a timeout for 'interval') until a ring. The bound this gives is in
+ *      docs/architecture.md ("The append path").
  *
  * Why a dedicated thread and not a piscina task per flush: a flush is a tiny, latency-critical job
  * (the fsync 'always' path waits on it), and a shared-memory doorbell costs a few microseconds where
@@ -29,10 +38,12 @@ import {
   FLUSHER_FAILED,
   FLUSHER_RUNNING,
   FLUSHER_STOPPED,
+  FlusherIdle,
   G_FLUSHER_IDLE,
   G_FLUSHER_STATE,
   G_PROGRESS_EPOCH,
   G_SYNC_REQUEST,
+  G_WAKE_URGENT,
   G_WORK_EPOCH,
   S_FLUSHED_LEN,
   S_NEXT,
@@ -53,6 +64,7 @@ import { AofError, ErrorCode } from '../src/errors.js';
 import { frameLength, readFramePayloadLength, readFrameTimestamp, sealFrameCrc } from '../src/format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, encodeFooterInto, encodeHeaderInto } from '../src/format/segment.js';
 import { fsyncHistogramView, recordFsync } from '../src/arena/fsync-histogram.js';
+import { prefaultNext } from '../src/arena/prefault.js';
 import type { FlushCommand, FlushEvent, FlushWorkerData } from './protocol.js';
 
 const data = workerData as FlushWorkerData;
@@ -98,6 +110,24 @@ const unsynced = new Set<OpenSegment>();
 let lastSyncRequest = 0;
 let lastIntervalSync = Date.now();
 let running = true;
+/** The arena's pages, for the prefault (the worker's slotCount counts pages: a run is named by its first). */
+const prefaultGeometry = { pages: data.slotCount, pageBytes: data.pageBytes, frameWords: data.frameWords };
+/** Pages of the arena may still be unclaimed (false for good once prefaultNext says so). */
+let prefaulting = data.prefault;
+/** Bytes written by the current pass (decides whether it lingers). */
+let passBytes = 0;
+/**
+ * WAKE_URGENT when commands were last drained. Every command is posted before its urgent ring
+ * (Flusher#send), so an unchanged value means an empty port: the port is not polled on every pass
+ * (receiveMessageOnPort cost ~15 µs a call here). NaN: drain on the first pass.
+ */
+let commandsDrainedAt = Number.NaN;
+/**
+ * A pass that wrote at least this much is keeping up with a fast writer: the next pass follows at
+ * once, as it always did. Below it the append rate is low (under ~25 MB/s at a 10 ms delay) and
+ * the flusher lingers (step 7 above).
+ */
+const LINGER_MAX_BYTES = 256 * 1024;
 
 function post(event: FlushEvent): void {
   data.port.postMessage(event);
@@ -176,6 +206,7 @@ function writePending(seg: OpenSegment): boolean {
     written += writeSync(seg.fd, chunk, written, chunk.length - written, SEGMENT_HEADER_BYTES + seg.flushed + written);
   }
   seg.dataCrc = crc32(chunk, seg.dataCrc);
+  passBytes += chunk.length;
   seg.flushed = end;
   seg.flushedCount = count;
   unsynced.add(seg);
@@ -319,7 +350,13 @@ function drainCommands(): boolean {
 }
 
 function pass(): boolean {
-  let progressed = drainCommands();
+  passBytes = 0;
+  let progressed = false;
+  const urgent = Atomics.load(ctrl, G_WAKE_URGENT);
+  if (urgent !== commandsDrainedAt) {
+    commandsDrainedAt = urgent;
+    progressed = drainCommands();
+  }
   const syncRequest = Atomics.load(ctrl, G_SYNC_REQUEST);
   const syncRequested = syncRequest !== lastSyncRequest;
   const now = Date.now();
@@ -379,21 +416,67 @@ function hasPendingWork(): boolean {
   return false;
 }
 
+/**
+ * Faults arena chunks in while nothing else is to be done. Returns true when it stopped for work
+ * (the caller runs a pass), false when it is finished or has nothing to do. The flusher is BUSY
+ * meanwhile, so publishes do not ring: the attached slots' WRITE_LEN (and states) are looked at
+ * between chunks instead, and urgent work bumps WORK_EPOCH. A pending interval fsync ends it too.
+ * New work waits for at most one arena page (two OS page faults).
+ */
+function prefaultWhileIdle(seen: number): boolean {
+  const syncAt = Date.now() + sleepTimeout();
+  while (prefaulting) {
+    if (Atomics.load(ctrl, G_WORK_EPOCH) !== seen || hasPendingWork() || Date.now() >= syncAt) return true;
+    prefaulting = prefaultNext(ctrl, bytes, prefaultGeometry);
+  }
+  return false;
+}
+
+/**
+ * After a pass that wrote a little: waits up to writeDelayMs for more appends without asking the
+ * main thread to ring (race note "Write delay" in src/arena/layout.ts), faulting arena chunks in
+ * meanwhile if some are left. Urgent rings cut it short.
+ */
+function linger(urgentSeen: number): void {
+  Atomics.store(ctrl, G_FLUSHER_IDLE, FlusherIdle.DELAYING);
+  const epoch = Atomics.load(ctrl, G_WORK_EPOCH);
+  const until = performance.now() + Math.min(data.writeDelayMs, sleepTimeout());
+  while (Atomics.load(ctrl, G_WAKE_URGENT) === urgentSeen && running) {
+    const left = until - performance.now();
+    if (left <= 0) break;
+    if (prefaulting) {
+      prefaulting = prefaultNext(ctrl, bytes, prefaultGeometry);
+    } else {
+      Atomics.wait(ctrl, G_WORK_EPOCH, epoch, left);
+      break;
+    }
+  }
+  Atomics.store(ctrl, G_FLUSHER_IDLE, FlusherIdle.BUSY);
+}
+
 function main(): void {
   Atomics.store(ctrl, G_FLUSHER_STATE, FLUSHER_RUNNING);
+  Atomics.notify(ctrl, G_FLUSHER_STATE); // Flusher.ready() waits for it
   while (running) {
     const seen = Atomics.load(ctrl, G_WORK_EPOCH);
+    const urgentSeen = Atomics.load(ctrl, G_WAKE_URGENT);
     pass();
     if (!running) break;
-    Atomics.store(ctrl, G_FLUSHER_IDLE, 1);
+    if (passBytes > 0 && passBytes < LINGER_MAX_BYTES && data.writeDelayMs > 0) {
+      linger(urgentSeen);
+      continue;
+    }
+    if (prefaulting && prefaultWhileIdle(seen)) continue;
+    Atomics.store(ctrl, G_FLUSHER_IDLE, FlusherIdle.SLEEPING);
     // Race note: see the doorbell note in src/arena/layout.ts. IDLE is stored before this re-check,
     // so a frame published after it is either seen here or followed by a ring.
     if (!hasPendingWork()) Atomics.wait(ctrl, G_WORK_EPOCH, seen, sleepTimeout());
-    Atomics.store(ctrl, G_FLUSHER_IDLE, 0);
+    Atomics.store(ctrl, G_FLUSHER_IDLE, FlusherIdle.BUSY);
   }
   pass(); // final pass: everything written, synced, sealed slots closed
   for (const seg of segments.values()) closeSync(seg.fd);
   Atomics.store(ctrl, G_FLUSHER_STATE, FLUSHER_STOPPED);
+  Atomics.notify(ctrl, G_FLUSHER_STATE);
   Atomics.add(ctrl, G_PROGRESS_EPOCH, 1);
   Atomics.notify(ctrl, G_PROGRESS_EPOCH);
   post({ type: 'stopped' });
@@ -403,6 +486,7 @@ try {
   main();
 } catch (err) {
   Atomics.store(ctrl, G_FLUSHER_STATE, FLUSHER_FAILED);
+  Atomics.notify(ctrl, G_FLUSHER_STATE);
   Atomics.add(ctrl, G_PROGRESS_EPOCH, 1);
   Atomics.notify(ctrl, G_PROGRESS_EPOCH);
   throw err;

@@ -24,7 +24,7 @@
 import { closeSync, readSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { OpenMode, openFileSync } from '../src/safe-fs.js';
-import { loadZstd, type Codec } from '../src/codec/zstd.js';
+import { ZSTD_BINDING, loadZstd, type Codec } from '../src/codec/zstd.js';
 import { AofError } from '../src/errors.js';
 import { scanFrames } from '../src/format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, tryDecodeFooter } from '../src/format/segment.js';
@@ -34,7 +34,7 @@ import { missingObject, withObjectKey } from '../src/tier2/remote-meta.js';
 import { toWorkerError } from '../src/worker-error.js';
 import { checkFailpointsConfig, failpoint } from './failpoints.js';
 import { storeFor } from './store-cache.js';
-import type { HydrateResult, HydrateSource, HydrateTask, SegmentLoadTask } from './tier1-protocol.js';
+import type { HydrateResult, HydrateSource, HydrateTask, SegmentLoadTask, WarmTask } from './tier1-protocol.js';
 
 function checkTask(task: HydrateTask): void {
   const int = (name: string, v: number, min: number, max: number): void => {
@@ -170,6 +170,23 @@ export default async function hydrate(task: HydrateTask): Promise<HydrateResult>
     // For an object the key stands in for the path: it is what names the bytes.
     const where = task.source?.kind === 'object' ? task.source.key : String(task.source?.path);
     throw toWorkerError(err, { action: 'hydrate frame', path: where });
+  }
+}
+
+/**
+ * Piscina entry point of the warm-up task (`pool.run(task, { name: 'warm' })`) the read path runs
+ * when the manager opens: starting this thread and loading the zstd binding is most of the first
+ * cold read's cost (~80-150 ms on the project's VMs), so it is paid in `open()` instead. The
+ * binding is loaded only when Tier 1 is on (`task.codec`): without it no frame is decompressed, and
+ * a process that never compresses loads no native addon.
+ * @throws a plain SerializedAofError (rebuild with `fromWorkerRejection`) if the binding cannot load
+ */
+export function warm(task: WarmTask): void {
+  try {
+    checkFailpointsConfig();
+    if (task.codec) loadZstd();
+  } catch (err) {
+    throw toWorkerError(err, { action: 'warm up the hydrate worker', path: ZSTD_BINDING });
   }
 }
 

@@ -20,6 +20,10 @@ export interface FlushWorkerData {
   frameWords: number;
   fsync: FsyncPolicy;
   fsyncIntervalMs: number;
+  /** How long a ring may wait for more appends before the write (0: none; see ResolvedConfig). */
+  writeDelayMs: number;
+  /** Fault the arena's pages in between passes (src/arena/prefault.ts). */
+  prefault: boolean;
   port: MessagePort;
 }
 

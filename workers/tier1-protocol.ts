@@ -108,3 +108,12 @@ export interface SegmentLoadTask {
   /** Absolute byte offset in `sab` of the slot's data region. */
   targetOffset: number;
 }
+
+/**
+ * The hydrate pool's warm-up (`warm` export of workers/hydrate.ts), run once by `AofManager.open`
+ * when the root holds data to read: it starts a thread and, with `codec`, loads the zstd binding.
+ */
+export interface WarmTask {
+  /** Load the zstd binding (Tier 1 on: compressed frames may be read). */
+  codec: boolean;
+}

@@ -14,6 +14,7 @@ import { SegmentTable } from './segment-table.js';
 import {
   S_FLUSHED_LEN,
   S_NEXT,
+  S_PAGE_USED,
   S_PINS,
   S_START,
   S_STATE,
@@ -26,6 +27,7 @@ import {
   slotDataOffset,
   slotWord,
 } from './layout.js';
+import { waitForPrefault } from './prefault.js';
 
 /**
  * What occupies a run: a segment (src/tier0/segment.ts), told when the arena takes the run away
@@ -198,6 +200,11 @@ export class Arena {
     const bitmap = frameBitmapWord(this.pages, this.frameWords, slot, 0);
     for (let i = 0; i < this.frameWords; i++) Atomics.store(this.ctrl, bitmap + i, 0);
     this.setState(slot, state);
+    // Faulters skip pages of a run (PAGE_USED); one may be writing zeros into a page it saw unused
+    // just before: let it finish that page first (race note in layout.ts).
+    const pages = 1 << order;
+    for (let page = slot; page < slot + pages; page++) Atomics.store(this.ctrl, slotWord(page, S_PAGE_USED), 1);
+    for (let page = slot; page < slot + pages; page++) waitForPrefault(this.ctrl, page);
     return slot;
   }
 
@@ -267,6 +274,8 @@ export class Arena {
     this.#garbage.delete(slot);
     this.#allocated.delete(slot);
     Atomics.store(this.ctrl, slotWord(slot, S_STATE), SlotState.FREE);
+    const pages = 1 << this.#buddy.orderOf(slot);
+    for (let page = slot; page < slot + pages; page++) Atomics.store(this.ctrl, slotWord(page, S_PAGE_USED), 0);
     this.#buddy.free(slot);
   }
 

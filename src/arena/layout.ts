@@ -21,9 +21,24 @@
  * - The main thread writes frames, then `Atomics.store(WRITE_LEN)`; the flusher `Atomics.load`s
  *   WRITE_LEN before reading frames, so it never sees a half-written frame.
  * - Doorbell (Dekker style, all Atomics are sequentially consistent): after publishing, the main
- *   thread loads FLUSHER_IDLE and rings (bump WORK_EPOCH + notify) only if it is 1. The flusher
- *   stores FLUSHER_IDLE = 1, then re-checks every attached slot before it sleeps on WORK_EPOCH.
- *   Either the main thread sees IDLE = 1 and rings, or the flusher's re-check sees the new WRITE_LEN.
+ *   thread loads FLUSHER_IDLE and rings (bump WORK_EPOCH + notify) only if it is SLEEPING. The
+ *   flusher stores SLEEPING, then re-checks every attached slot before it sleeps on WORK_EPOCH.
+ *   Either the main thread sees SLEEPING and rings, or the flusher's re-check sees the new WRITE_LEN.
+ * - Write delay (src/tier0/flusher.ts, workers/flush.ts): after a pass that wrote a little, the
+ *   flusher stores DELAYING and lingers up to writeDelayMs on WORK_EPOCH before its next pass;
+ *   publishes then do not ring (they ring only SLEEPING), so the frames of that delay share one
+ *   pwrite. Urgent work (flush(), a seal, a park, a command, shutdown, drains) bumps WAKE_URGENT,
+ *   then WORK_EPOCH, then notifies unless the flusher is BUSY. The flusher stores DELAYING, reads
+ *   WORK_EPOCH, then re-checks WAKE_URGENT before it waits: either it sees the bump and cuts the
+ *   linger, or the bump of WORK_EPOCH comes after its read, so the wait returns at once or is
+ *   notified (the main thread loads FLUSHER_IDLE after its bumps and sees DELAYING).
+ * - Prefault (src/arena/prefault.ts), per page: a thread faulting in a page adds 1 to the page's
+ *   PREFAULT word, then loads its PAGE_USED, writes zeros only if it was 0, and subtracts 1. The
+ *   main thread, taking a run, stores PAGE_USED = 1 for every page of it, then loads each page's
+ *   PREFAULT and waits while it is not 0. Either the faulter sees PAGE_USED and writes nothing, or
+ *   the main thread sees its claim and waits for it (its plain writes then happen before the main
+ *   thread's). Only a run's first page has a STATE word: the interior pages of a run are marked by
+ *   PAGE_USED alone, which is why faulters do not look at STATE.
  * - The flusher stores a segment's T_FLUSHED_LEN/T_DURABLE_LEN/T_DURABLE_COUNT (and the slot's
  *   S_FLUSHED_LEN), then bumps PROGRESS_EPOCH and notifies; the main thread reads them with
  *   Atomics.load, so a durable count is never ahead of the fsync.
@@ -52,10 +67,22 @@
  */
 export const CACHE_LINE_WORDS = 16;
 export const G_WORK_EPOCH = 0; // main → flusher: bumped when there is new work and the flusher may sleep
-export const G_FLUSHER_IDLE = 1 * CACHE_LINE_WORDS; // flusher → main: 1 while the flusher sleeps (or is about to)
+export const G_FLUSHER_IDLE = 1 * CACHE_LINE_WORDS; // flusher → main: FlusherIdle (SLEEPING: a publish must ring)
 export const G_PROGRESS_EPOCH = 2 * CACHE_LINE_WORDS; // flusher → main: bumped after every pass that moved a length or state
 export const G_SYNC_REQUEST = 3 * CACHE_LINE_WORDS; // main → flusher: bumped by flush(); the flusher fsyncs everything written
+/**
+ * main → flusher: bumped (before WORK_EPOCH) by every ring that must not wait for the write delay.
+ * Shares the SYNC_REQUEST line: both are written by the main thread only, and only off the hot path.
+ */
+export const G_WAKE_URGENT = G_SYNC_REQUEST + 1;
 export const G_FLUSHER_STATE = 4 * CACHE_LINE_WORDS; // flusher: FLUSHER_RUNNING, FLUSHER_STOPPED, FLUSHER_FAILED
+/**
+ * Prefault cursor and progress (src/arena/prefault.ts), on the FLUSHER_STATE line: written by the
+ * flush worker (and by the main thread inside `open()`, before any slot can be taken), never read
+ * on the hot path. NEXT is the next chunk to claim (Atomics.add), DONE counts chunks finished.
+ */
+export const G_PREFAULT_NEXT = G_FLUSHER_STATE + 1;
+export const G_PREFAULT_DONE = G_FLUSHER_STATE + 2;
 /**
  * fsync latency histogram, written by the flush worker and read by the main thread at scrape time
  * (src/metrics/fsync-histogram.ts): BigInt64 counters (no wrap-around, ever) in their own three cache
@@ -128,6 +155,9 @@ export const S_START = 4;
  * out, then attaches the next one: a segment's windows are written in START order.
  */
 export const S_NEXT = 5;
+export const S_PREFAULT = 6; // faulters writing zeros into this page right now (see the prefault race note)
+/** 1 while the page belongs to a run the arena handed out (main thread, every page of the run): faulters skip it. */
+export const S_PAGE_USED = 7;
 export const SLOT_WORDS = CACHE_LINE_WORDS;
 
 /**
@@ -168,6 +198,16 @@ export const SlotState = {
   /** A parked segment's slot: the flusher writes what is published, then detaches it (CLEAN). */
   RETIRING: 5,
   FAILED: -1,
+} as const;
+
+/** Values of G_FLUSHER_IDLE: what a publish must do to get its frame written. */
+export const FlusherIdle = {
+  /** In a pass (or prefaulting): it re-checks every WRITE_LEN before it sleeps; no ring needed. */
+  BUSY: 0,
+  /** Asleep on WORK_EPOCH with nothing pending: a publish rings. */
+  SLEEPING: 1,
+  /** Lingering after a small write (the write delay): publishes need no ring, urgent work notifies. */
+  DELAYING: 2,
 } as const;
 
 export const FLUSHER_RUNNING = 1;

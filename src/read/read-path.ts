@@ -37,7 +37,7 @@ import type { EngineEvents } from '../events.js';
 import type { EngineCounters } from '../metrics/engine-counters.js';
 import { SegmentEventType, SegmentTier, type Segment } from '../tier0/segment.js';
 import { fromWorkerRejection } from '../worker-error.js';
-import type { HydrateTask, SegmentLoadTask } from '../../workers/tier1-protocol.js';
+import type { HydrateTask, SegmentLoadTask, WarmTask } from '../../workers/tier1-protocol.js';
 import type { RemoteSegmentSource, SegmentSource } from './ports.js';
 import { startPrefixLoad, startSegmentLoad } from './segment-load.js';
 import { BackgroundWork, retry, systemClock, type Backoff, type Clock, type Random } from '../background.js';
@@ -111,6 +111,8 @@ export class ReadPath {
   readonly #clock: Clock;
   readonly #random: Random;
   readonly #load: (task: SegmentLoadTask) => Promise<void>;
+  /** Tier 1 is on: the warm-up loads the zstd binding too. */
+  readonly #codecWarm: boolean;
   #closed = false;
 
   constructor(deps: ReadPathDeps) {
@@ -125,6 +127,7 @@ export class ReadPath {
     this.#clock = deps.clock ?? systemClock;
     this.#random = deps.random ?? Math.random;
     this.#work = new BackgroundWork(this.#clock);
+    this.#codecWarm = deps.config.tier1.enabled;
     // Scales with the backlog: piscina starts a thread (up to the maximum) whenever a task would
     // queue, and retires threads idle for IDLE_MS down to the minimum (seed 000: hydration
     // worker auto-scaling). Tier 2 fetches wait on the network, so each thread takes two at once.
@@ -147,6 +150,22 @@ export class ReadPath {
           throw fromWorkerRejection(raw);
         },
       );
+  }
+
+  /**
+   * Starts a hydrate thread and, with Tier 1 on, loads the codec in it (the `warm` task of
+   * workers/hydrate.ts), so the first cold read after `open()` does not pay for both. Best effort:
+   * a failure is noted (`lastError`) and the first read tries again. The thread then lives like
+   * any other: it ends after IDLE_MS without a task (docs/decisions.md, "Pool threads end when idle").
+   */
+  warm(): Promise<void> {
+    const task: WarmTask = { codec: this.#codecWarm };
+    return this.#work.track(
+      this.#pool.run(task, { name: 'warm' }).then(
+        () => undefined,
+        (raw: unknown) => this.#noteError(`hydrate warm-up failed: ${fromWorkerRejection(raw).message}`),
+      ),
+    );
   }
 
   /** A snapshot of the counters, with the pool's live thread count. */

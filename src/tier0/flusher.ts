@@ -6,11 +6,14 @@
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import {
   FLUSHER_FAILED,
+  FLUSHER_RUNNING,
   FLUSHER_STOPPED,
+  FlusherIdle,
   G_FLUSHER_IDLE,
   G_FLUSHER_STATE,
   G_PROGRESS_EPOCH,
   G_SYNC_REQUEST,
+  G_WAKE_URGENT,
   G_WORK_EPOCH,
   S_FLUSHED_LEN,
   S_STATE,
@@ -33,6 +36,10 @@ const WORKER_URL = new URL('../../workers/flush.js', import.meta.url);
 const WORKER_EXEC_ARGV: string[] = [];
 /** How long drainSync waits for the message of a slot it already saw FAILED (posted microseconds later). */
 const FAILURE_MESSAGE_WAIT_MS = 100;
+/** The hot path compares with a plain constant (a module-level number, as the literal it replaced). */
+const SLEEPING = FlusherIdle.SLEEPING;
+/** Re-check period of ready() (the worker's exit also ends the wait): a guard, not a poll. */
+const READY_RECHECK_MS = 1000;
 
 /** How far `drainSync` waits: frames in their files (page cache), or also fdatasynced. */
 export type DrainTarget = 'written' | 'durable';
@@ -49,6 +56,9 @@ export class Flusher {
   /** First failure the worker reported for a slot (drainSync throws it). */
   #slotFailure: AofError | null = null;
   #alive = true;
+  /** close() has ref'd the worker: ready() must not unref it again. */
+  #closing = false;
+  #ready: Promise<void> | null = null;
   #ringScheduled = false;
   readonly #ring = (): void => {
     this.#ringScheduled = false;
@@ -70,7 +80,7 @@ export class Flusher {
             }
           }
         : (): void => {
-            if (Atomics.load(this.#ctrl, G_FLUSHER_IDLE) === 1) this.wake();
+            if (Atomics.load(this.#ctrl, G_FLUSHER_IDLE) === SLEEPING) this.#ringPublished();
           };
     const channel = new MessageChannel();
     const workerData: FlushWorkerData = {
@@ -81,6 +91,8 @@ export class Flusher {
       frameWords: arena.frameWords,
       fsync: config.fsync,
       fsyncIntervalMs: config.fsyncIntervalMs,
+      writeDelayMs: config.writeDelayMs,
+      prefault: config.prefault !== 'off',
       port: channel.port2,
     };
     this.#worker = new Worker(WORKER_URL, { workerData, transferList: [channel.port2], name: 'aof2-flush', execArgv: WORKER_EXEC_ARGV });
@@ -110,8 +122,10 @@ export class Flusher {
 
   /**
    * Hot path, after a frame was published. Chosen once at construction:
-   * - 'interval' / 'never': ring only when the worker sleeps, so a busy worker costs the appender
-   *   one shared load (see the doorbell race note in src/arena/layout.ts);
+   * - 'interval' / 'never': ring only when the worker sleeps, so a busy worker, or one waiting out
+   *   its write delay, costs the appender one shared load (see the doorbell and write-delay race
+   *   notes in src/arena/layout.ts). That ring is not urgent: the worker may wait `writeDelayMs`
+   *   for more frames before it writes;
    * - 'always': ring once, at the end of the current run of microtasks. A group commit wakes every
    *   waiting `append()` in one go and each appends again right away; ringing after the last of
    *   them lets one fdatasync cover the whole group instead of the first few (measured: ~37 → ~64
@@ -119,10 +133,56 @@ export class Flusher {
    */
   readonly published: () => void;
 
-  /** Rings the doorbell unconditionally (new segment, seal, sync request). */
+  /**
+   * Rings the doorbell for urgent work (new segment, seal, sync request, a drain, the microtask
+   * ring of fsync 'always'): the worker starts a pass at once, cutting its write delay short.
+   */
   wake(): void {
+    Atomics.add(this.#ctrl, G_WAKE_URGENT, 1);
     Atomics.add(this.#ctrl, G_WORK_EPOCH, 1);
-    if (Atomics.load(this.#ctrl, G_FLUSHER_IDLE) === 1) Atomics.notify(this.#ctrl, G_WORK_EPOCH, 1);
+    if (Atomics.load(this.#ctrl, G_FLUSHER_IDLE) !== FlusherIdle.BUSY) Atomics.notify(this.#ctrl, G_WORK_EPOCH, 1);
+  }
+
+  /** The ring of a publish that found the worker asleep: the worker may wait out its write delay. */
+  #ringPublished(): void {
+    Atomics.add(this.#ctrl, G_WORK_EPOCH, 1);
+    Atomics.notify(this.#ctrl, G_WORK_EPOCH, 1);
+  }
+
+  /**
+   * Resolves once the worker runs its loop: its thread is up and its modules loaded (40-90 ms on
+   * the project's 2-core VMs, mostly thread start-up), so the first append after `open()` is
+   * written at once instead of waiting for that. The worker is ref'd meanwhile (a pending
+   * `Atomics.waitAsync` does not keep Node alive, and the caller is awaiting this), then unref'd
+   * again as always. Idempotent.
+   * @throws (rejects) AOF_ERR_WORKER_FAILED if the worker fails or exits before it runs
+   */
+  ready(): Promise<void> {
+    this.#ready ??= this.#waitRunning();
+    return this.#ready;
+  }
+
+  async #waitRunning(): Promise<void> {
+    this.#worker.ref();
+    try {
+      for (;;) {
+        const state = Atomics.load(this.#ctrl, G_FLUSHER_STATE);
+        if (state === FLUSHER_RUNNING) return;
+        if (state !== 0 || !this.#alive) {
+          throw this.#failure ?? new AofError(ErrorCode.WORKER_FAILED, `the flush worker ${state === FLUSHER_STOPPED ? 'stopped' : 'failed'} before it ran`);
+        }
+        const wait = Atomics.waitAsync(this.#ctrl, G_FLUSHER_STATE, state, READY_RECHECK_MS);
+        if (wait.async) await Promise.race([wait.value, this.#exited]);
+      }
+    } finally {
+      if (!this.#closing) this.#worker.unref();
+    }
+  }
+
+  /** The worker's state word: 'starting' until its loop runs (see ready()). */
+  get state(): 'starting' | 'running' | 'stopped' | 'failed' {
+    const state = Atomics.load(this.#ctrl, G_FLUSHER_STATE);
+    return state === FLUSHER_RUNNING ? 'running' : state === FLUSHER_STOPPED ? 'stopped' : state === FLUSHER_FAILED ? 'failed' : 'starting';
   }
 
   /**
@@ -257,6 +317,7 @@ export class Flusher {
   /** Drains, syncs and stops the worker. Idempotent. */
   async close(): Promise<void> {
     // Ref'd again so the process stays alive until the worker has synced and exited.
+    this.#closing = true;
     this.#worker.ref();
     if (this.#alive) this.#send({ type: 'shutdown' });
     await this.#exited;

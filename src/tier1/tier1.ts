@@ -26,7 +26,7 @@ import { unlink } from 'node:fs/promises';
 import { Piscina } from 'piscina';
 import type { Arena } from '../arena/arena.js';
 import { SegState, SlotState } from '../arena/layout.js';
-import type { ResolvedConfig } from '../config.js';
+import { POOL_IDLE_MS, type ResolvedConfig } from '../config.js';
 import type { Coordinator } from '../coordinator/coordinator.js';
 import { AofError, ErrorCode } from '../errors.js';
 import { OpenMode, openFile } from '../safe-fs.js';
@@ -46,8 +46,6 @@ export const MAX_COMPRESS_ATTEMPTS = 5;
 const COMPRESS_THREADS = 1;
 /** Backoff between compression attempts: up to 20, 40, 80, 160 ms (full jitter; src/background.ts). */
 const COMPRESS_BACKOFF: Backoff = { baseMs: 10, maxMs: 1000 };
-/** Pool threads end after this long without a task (and are started again on demand). */
-const IDLE_MS = 1000;
 
 /**
  * `manager.stats().tier1`: compression counters (Tier1's own) and frame-read counters (the read
@@ -218,11 +216,12 @@ export class Tier1 {
     this.#levelPolicy = levelPolicy(config.tier1.compressionLevel);
     this.#level = initialLevelState(this.#levelPolicy);
     // I/O-heavy pools: atomics disabled (piscina's Atomics.wait idling would block the worker's
-    // event loop); threads sized for 2 cores; bounded queues; no inherited Node flags. No thread
-    // lives without work (minThreads 0, short idle timeout): a manager the user forgot to close
-    // must not keep the process alive for longer than that.
+    // event loop); threads sized for 2 cores; bounded queues; no inherited Node flags. Idle
+    // threads end after POOL_IDLE_MS; until then they keep nothing alive: piscina 5 unrefs a
+    // thread and its port while it has no task, so a manager the user forgot to close does not
+    // hold the process (test/integration/exit-without-close.test.ts).
     this.#compressPool = config.tier1.enabled
-      ? new Piscina({ filename: COMPRESS_WORKER, minThreads: 0, maxThreads: COMPRESS_THREADS, idleTimeout: IDLE_MS, maxQueue: 64, atomics: 'disabled', execArgv: [] })
+      ? new Piscina({ filename: COMPRESS_WORKER, minThreads: 0, maxThreads: COMPRESS_THREADS, idleTimeout: POOL_IDLE_MS, maxQueue: 64, atomics: 'disabled', execArgv: [] })
       : null;
   }
 

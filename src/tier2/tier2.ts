@@ -28,7 +28,7 @@
 import { unlink } from 'node:fs/promises';
 import { writeFileAtomically } from '../durable-file.js';
 import { Piscina } from 'piscina';
-import type { ResolvedConfig } from '../config.js';
+import { POOL_IDLE_MS, type ResolvedConfig } from '../config.js';
 import type { Coordinator } from '../coordinator/coordinator.js';
 import { AofError, ErrorCode } from '../errors.js';
 import { ManifestRecordType } from '../format/manifest.js';
@@ -49,7 +49,6 @@ import { parseSegmentKey, segmentKey } from '../format/root-layout.js';
 import { BackgroundWork, retry, systemClock, type Backoff, type Clock, type Random } from '../background.js';
 
 const UPLOAD_WORKER = new URL('../../workers/upload.js', import.meta.url).href;
-const IDLE_MS = 1000;
 /** Backoff between upload attempts (full jitter; src/background.ts): the cap is reached at attempt 7. */
 const UPLOAD_BACKOFF: Backoff = { baseMs: 20, maxMs: 2000 };
 /** How often close() looks again at the upload queue while a task may hang. */
@@ -191,7 +190,7 @@ export class Tier2 {
       minThreads: 0,
       maxThreads: 2,
       concurrentTasksPerWorker: 2,
-      idleTimeout: IDLE_MS,
+      idleTimeout: POOL_IDLE_MS,
       maxQueue: 64,
       atomics: 'disabled',
       execArgv: [],

@@ -16,8 +16,11 @@ import {
   G_FLUSHER_IDLE,
   G_FLUSHER_STATE,
   G_FSYNC_HIST,
+  G_PREFAULT_DONE,
+  G_PREFAULT_NEXT,
   G_PROGRESS_EPOCH,
   G_SYNC_REQUEST,
+  G_WAKE_URGENT,
   G_WORK_EPOCH,
   MAX_OPEN_SEGMENTS,
   SEG_TABLE_WORD,
@@ -26,6 +29,10 @@ import {
   SLOT_WORDS,
   S_FLUSHED_LEN,
   S_PINS,
+  S_PREFAULT,
+  S_PAGE_USED,
+  S_START,
+  S_NEXT,
   S_STATE,
   S_WRITE_LEN,
   SegState,
@@ -54,6 +61,18 @@ describe('global words', () => {
     assert.equal(MAX_OPEN_SEGMENTS, 65_536);
     assert.equal(SLOT_TABLE_WORD, 128 + 4 * 65_536);
     assert.equal(slotWord(0, S_STATE), 262_272);
+  });
+
+  test('the words that share a line: WAKE_URGENT beside SYNC_REQUEST, the prefault cursor beside FLUSHER_STATE; every global word distinct and outside the histogram', () => {
+    assert.equal(G_WAKE_URGENT, 49);
+    assert.deepEqual([G_PREFAULT_NEXT, G_PREFAULT_DONE], [65, 66]);
+    const words = [G_WORK_EPOCH, G_FLUSHER_IDLE, G_PROGRESS_EPOCH, G_SYNC_REQUEST, G_WAKE_URGENT, G_FLUSHER_STATE, G_PREFAULT_NEXT, G_PREFAULT_DONE];
+    assert.equal(new Set(words).size, words.length);
+    const histEnd = G_FSYNC_HIST + 2 * (FSYNC_SUM_INDEX + 1); // Int32 words
+    for (const w of words) assert.ok(w < G_FSYNC_HIST || w >= histEnd, `word ${w} inside the fsync histogram`);
+    // The two shared lines (layout.ts says why each is safe to share: neither is on the hot path).
+    assert.equal(Math.floor(G_WAKE_URGENT / CACHE_LINE_WORDS), Math.floor(G_SYNC_REQUEST / CACHE_LINE_WORDS));
+    assert.equal(Math.floor(G_PREFAULT_DONE / CACHE_LINE_WORDS), Math.floor(G_FLUSHER_STATE / CACHE_LINE_WORDS));
   });
 
   test('the fsync histogram is BigInt64-aligned and ends inside the global region', () => {
@@ -86,7 +105,8 @@ describe('segment table', () => {
 
 describe('slot words', () => {
   test('every per-slot word is distinct and inside its slot line; slots follow one another', () => {
-    const words = [S_STATE, S_WRITE_LEN, S_FLUSHED_LEN, S_PINS];
+    const words = [S_STATE, S_WRITE_LEN, S_FLUSHED_LEN, S_PINS, S_START, S_NEXT, S_PREFAULT, S_PAGE_USED];
+    assert.deepEqual(words, [0, 1, 2, 3, 4, 5, 6, 7]);
     assert.equal(new Set(words).size, words.length);
     for (const w of words) assert.ok(w >= 0 && w < SLOT_WORDS, `word ${w}`);
     assert.equal(SLOT_WORDS, CACHE_LINE_WORDS);

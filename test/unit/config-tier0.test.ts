@@ -1,0 +1,51 @@
+/**
+ * `tier0` options added by issue 12: `prefault` and `writeDelayMs`, their defaults, their
+ * validation, and the rule that `fsync: 'always'` never has a write delay.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { DEFAULTS, MAX_WRITE_DELAY_MS, resolveConfig } from '../../src/config.js';
+import { AofError, ErrorCode } from '../../src/errors.js';
+
+const root = '/tmp/aof2-config-never-created';
+
+function rejects(tier0: unknown, code: string, mentions: string, fsync?: string): void {
+  assert.throws(
+    () => resolveConfig({ root, tier0, ...(fsync !== undefined && { fsync }) }),
+    (err: unknown) => {
+      assert.ok(err instanceof AofError, String(err));
+      assert.equal(err.code, code, err.message);
+      assert.ok(err.message.includes(mentions), `message ${JSON.stringify(err.message)} should mention ${mentions}`);
+      return true;
+    },
+    JSON.stringify(tier0),
+  );
+}
+
+describe('tier0.prefault and tier0.writeDelayMs', () => {
+  test("defaults: prefault 'background', a 10 ms write delay", () => {
+    const config = resolveConfig({ root });
+    assert.equal(config.prefault, 'background');
+    assert.equal(config.writeDelayMs, 10);
+    assert.equal(DEFAULTS.writeDelayMs, 10);
+  });
+
+  test('every mode and any delay in [0, MAX_WRITE_DELAY_MS] resolve as given', () => {
+    for (const prefault of ['open', 'background', 'off'] as const) assert.equal(resolveConfig({ root, tier0: { prefault } }).prefault, prefault);
+    for (const writeDelayMs of [0, 0.5, 3, MAX_WRITE_DELAY_MS]) assert.equal(resolveConfig({ root, tier0: { writeDelayMs } }).writeDelayMs, writeDelayMs);
+  });
+
+  test("fsync 'always' resolves to no write delay, whatever was asked", () => {
+    assert.equal(resolveConfig({ root, fsync: 'always', tier0: { writeDelayMs: 50 } }).writeDelayMs, 0);
+    assert.equal(resolveConfig({ root, fsync: 'always' }).writeDelayMs, 0);
+    assert.equal(resolveConfig({ root, fsync: 'never', tier0: { writeDelayMs: 50 } }).writeDelayMs, 50);
+  });
+
+  test('bad values are refused with a message that names the option', () => {
+    for (const prefault of ['eager', true, 1, null]) rejects({ prefault }, ErrorCode.INVALID_ARGUMENT, 'tier0.prefault');
+    for (const writeDelayMs of [-1, MAX_WRITE_DELAY_MS + 1, Number.NaN, Number.POSITIVE_INFINITY, '5', null]) {
+      rejects({ writeDelayMs }, ErrorCode.INVALID_ARGUMENT, 'tier0.writeDelayMs');
+    }
+    rejects({ prefaults: 'off' }, ErrorCode.UNKNOWN_OPTION, 'tier0.prefaults');
+  });
+});
