@@ -16,7 +16,7 @@
  */
 import { AofManager, type AofManagerOptions } from '../src/index.js';
 import { patternPayload, tempRoot, TIERS_OFF, variantCase, verifyStream, type TierVariant } from './fixtures.js';
-import { atMost, LatencyHistogram, measured, nowNs, pairTwins, ratioResult, type BenchResult, type Suite, type SuiteOptions, type Verification } from './shared.js';
+import { atMost, LatencyHistogram, measured, nowNs, pairTwins, ratioResult, type BenchResult, type Suite, type SuiteOptions, type Verification, summedVerifications } from './shared.js';
 
 const SIZE = 1024;
 const STREAM = 'cold-start';
@@ -71,15 +71,6 @@ async function iteration(side: Side, payload: Uint8Array): Promise<void> {
   }
 }
 
-function merged(lists: Verification[][]): Verification[] {
-  const first = lists[0] ?? [];
-  return first.map((v, i) => {
-    const all = lists.map((l) => l[i]!);
-    const expected = all.reduce((n, x) => n + x.expected, 0);
-    const found = all.reduce((n, x) => n + x.found, 0);
-    return { ...v, expected, found, ok: expected === found && all.every((x) => x.ok), how: `${v.how}; summed over ${lists.length} opens` };
-  });
-}
 
 /** The suite over `variants`: the opens alternate between them. */
 export function coldStartSuite(variants: readonly TierVariant[]): Suite {
@@ -115,7 +106,7 @@ export function coldStartSuite(variants: readonly TierVariant[]): Suite {
             baseline,
             ratioOf: 'appends/s (1 / mean latency)',
             targets: [atMost('first append p50 ms', 5, subject.latency.p50 / 1e6)],
-            verified: merged(side.verified),
+            verified: summedVerifications(side.verified, 'opens'),
             tiers: side.variant.setting,
             notes: [
               `${opens} opens of a fresh root (fsync 'always'): first append p50 ${(subject.latency.p50 / 1e6).toFixed(2)} ms, max ${(subject.latency.max / 1e6).toFixed(2)} ms; ` +

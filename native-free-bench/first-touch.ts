@@ -20,7 +20,7 @@
 import { frameLength } from '../src/format/record.js';
 import { AofManager, type AofManagerOptions } from '../src/index.js';
 import { appendSyncBatch, patternPayload, quiesce, tempRoot, TIERS_OFF, variantCase, verifyStream, type TierVariant } from './fixtures.js';
-import { atLeast, BatchMeter, pairTwins, ratioResult, type BenchResult, type Suite, type SuiteOptions, type Verification } from './shared.js';
+import { atLeast, BatchMeter, pairTwins, ratioResult, type BenchResult, type Suite, type SuiteOptions, type Verification, summedVerifications } from './shared.js';
 
 const SIZE = 1024;
 const BATCH = 1000;
@@ -66,15 +66,6 @@ async function round(side: Side, arenaBytes: number, payload: Uint8Array): Promi
 }
 
 /** Per-round verifications merged: counts summed, ok only if every round was. */
-function merged(lists: Verification[][]): Verification[] {
-  const first = lists[0] ?? [];
-  return first.map((v, i) => {
-    const all = lists.map((l) => l[i]!);
-    const expected = all.reduce((n, x) => n + x.expected, 0);
-    const found = all.reduce((n, x) => n + x.found, 0);
-    return { ...v, expected, found, ok: expected === found && all.every((x) => x.ok), how: `${v.how}; summed over ${lists.length} rounds` };
-  });
-}
 
 /** The suite over `variants`: per round, each variant gets its fresh manager in turn. */
 export function firstTouchSuite(variants: readonly TierVariant[]): Suite {
@@ -110,7 +101,7 @@ export function firstTouchSuite(variants: readonly TierVariant[]): Suite {
             baseline,
             ratioOf: 'records/s (hot path)',
             targets: [],
-            verified: merged(side.verified),
+            verified: summedVerifications(side.verified, 'rounds'),
             tiers: side.variant.setting,
             notes: [
               `${rounds} rounds, each a fresh manager: arena minus two ${SEGMENT_BYTES / 2 ** 20} MiB segments appended cold, then the same again warm; ` +

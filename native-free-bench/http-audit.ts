@@ -24,7 +24,7 @@ import { AofManager, WouldBlockError, type AofLog, type AofManagerOptions } from
 import { JsonEvents } from './events.js';
 import { tempRoot, TIERS_OFF, variantCase, verifyEvents, type TierVariant } from './fixtures.js';
 import type { HttpLoadResult, HttpLoadSpec } from './http-load.js';
-import { atLeast, LatencyHistogram, measured, pairTwins, ratioResult, verification, type BenchResult, type Suite, type SuiteOptions, type Verification } from './shared.js';
+import { atLeast, LatencyHistogram, measured, pairTwins, ratioResult, verification, type BenchResult, type Suite, type SuiteOptions, type Verification, summedVerifications } from './shared.js';
 
 const CONNECTIONS = 20;
 const STREAM = 'audit';
@@ -177,15 +177,6 @@ async function logWindow(side: LogSide, events: JsonEvents, durationSec: number,
   }
 }
 
-function merged(lists: Verification[][]): Verification[] {
-  const first = lists[0] ?? [];
-  return first.map((v, i) => {
-    const all = lists.map((l) => l[i]!);
-    const expected = all.reduce((n, x) => n + x.expected, 0);
-    const found = all.reduce((n, x) => n + x.found, 0);
-    return { ...v, expected, found, ok: expected === found && all.every((x) => x.ok), how: `${v.how}; summed over ${lists.length} windows` };
-  });
-}
 
 function sideMeasurement(side: Side): ReturnType<typeof measured> {
   return measured(side.name, side.ok, side.seconds * 1e9, side.ok, side.histogram, {
@@ -230,7 +221,7 @@ export function httpAuditSuite(variants: readonly TierVariant[]): Suite {
             baseline,
             ratioOf: 'requests/s (2xx)',
             targets: [],
-            verified: merged(side.verified),
+            verified: summedVerifications(side.verified, 'windows'),
             tiers: side.variant.setting,
             notes: [
               `${rounds} window(s) of ${seconds} s per side (autocannon in a child process); server process CPU per request ` +

@@ -17,7 +17,7 @@
 import { AofManager, WouldBlockError, type AofLog, type AofManagerOptions } from '../src/index.js';
 import { JsonEvents } from './events.js';
 import { tempRoot, TIERS_OFF, variantCase, verifyEvents, type TierVariant } from './fixtures.js';
-import { atMost, LatencyHistogram, measured, nowNs, pairTwins, ratioResult, type BenchResult, type Suite, type SuiteOptions, type Verification } from './shared.js';
+import { atMost, LatencyHistogram, measured, nowNs, pairTwins, ratioResult, type BenchResult, type Suite, type SuiteOptions, type Verification, summedVerifications } from './shared.js';
 
 const RATE = 5000;
 const STREAM = 'low-rate';
@@ -120,15 +120,6 @@ async function subjectWindow(side: Side, events: JsonEvents, ms: number): Promis
   }
 }
 
-function merged(lists: Verification[][]): Verification[] {
-  const first = lists[0] ?? [];
-  return first.map((v, i) => {
-    const all = lists.map((l) => l[i]!);
-    const expected = all.reduce((n, x) => n + x.expected, 0);
-    const found = all.reduce((n, x) => n + x.found, 0);
-    return { ...v, expected, found, ok: expected === found && all.every((x) => x.ok), how: `${v.how}; summed over ${lists.length} windows` };
-  });
-}
 
 /** The suite over `variants`: each round a baseline window, then one window per variant. */
 export function lowRateSuite(variants: readonly TierVariant[]): Suite {
@@ -173,7 +164,7 @@ export function lowRateSuite(variants: readonly TierVariant[]): Suite {
             baseline,
             ratioOf: 'appends per second of process CPU (elapsed = CPU time)',
             targets: [atMost('CPU µs per append above the loop', 3, overhead)],
-            verified: merged(side.verified),
+            verified: summedVerifications(side.verified, 'windows'),
             tiers: side.variant.setting,
             notes: [
               `${rounds} window(s) of ${ms} ms per side: process CPU ${usPer.toFixed(1)} µs per append with aof2, ${baseUsPer.toFixed(1)} µs per event without; ` +

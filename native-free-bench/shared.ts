@@ -349,6 +349,20 @@ export function verification(what: string, expected: number, found: number, how:
   return { what, expected, found, ok: expected === found && expected > 0, how };
 }
 
+/**
+ * The same checks made once per repetition (open, round, window), summed into one each: expected
+ * and found add up, ok only if every repetition was; `unit` names the repetitions in the text.
+ */
+export function summedVerifications(lists: Verification[][], unit: string): Verification[] {
+  const first = lists[0] ?? [];
+  return first.map((v, i) => {
+    const all = lists.map((l) => l[i]!);
+    const expected = all.reduce((n, x) => n + x.expected, 0);
+    const found = all.reduce((n, x) => n + x.found, 0);
+    return { ...v, expected, found, ok: expected === found && all.every((x) => x.ok), how: `${v.how}; summed over ${lists.length} ${unit}` };
+  });
+}
+
 // -------------------------------------------------------------------------------------------------
 // Formatting
 
