@@ -43,26 +43,9 @@ export function startSegmentLoad(arena: Arena, seg: Segment, load: SegmentLoader
     sab: arena.sab,
     targetOffset: arena.base(slot),
   };
-  const work = load(task).then(
-    () => {
-      // The slot is published to the segment only together with CLEAN: code that finds
-      // `seg.slot >= 0` may rely on the slot's state (Tier 1's sealing watcher, durableId).
-      seg.apply({ type: SegmentEventType.SLOT_ASSIGNED, slot, partial: false });
-      arena.setState(slot, SlotState.CLEAN);
-      seg.apply({ type: SegmentEventType.LOAD_SETTLED });
-      onDone();
-    },
-    (err: unknown) => {
-      arena.release(slot);
-      // The segment moved on while it loaded: compressed meanwhile, its raw file removed (the
-      // worker opens the file long after this call, so ENOENT is a real outcome). Not a failure:
-      // the reader's retry takes the new tier's path. Only a load of a still-raw segment failed.
-      if (seg.tier === SegmentTier.RAW) seg.apply({ type: SegmentEventType.FAILED, error: err instanceof AofError ? err : AofError.io('hydrate segment', seg.path, err) });
-      seg.apply({ type: SegmentEventType.LOAD_SETTLED });
-      onDone();
-    },
-  );
-  seg.apply({ type: SegmentEventType.LOAD_STARTED, work });
+  // The slot is published to the segment only together with CLEAN: code that finds
+  // `seg.slot >= 0` may rely on the slot's state (Tier 1's sealing watcher, durableId).
+  trackLoad(arena, seg, slot, load(task), () => seg.apply({ type: SegmentEventType.SLOT_ASSIGNED, slot, partial: false }), onDone);
   return true;
 }
 
@@ -99,9 +82,20 @@ export function startPrefixLoad(arena: Arena, seg: Segment, index: number, load:
     sab: arena.sab,
     targetOffset: arena.base(slot),
   };
-  const work = load(task).then(
+  trackLoad(arena, seg, slot, load(task), () => seg.apply({ type: SegmentEventType.RANGE_LOADED, slot, end, endRecord }), onDone);
+  return true;
+}
+
+/**
+ * Settles a load into `slot`, for both kinds of load: on success `publish` (the segment's event
+ * naming the slot), then CLEAN; on failure the slot goes back, and a still-raw segment records the
+ * failure (one that moved on while it loaded, e.g. compressed and its raw file removed, has not
+ * failed: the reader's retry takes the new tier's path). LOAD_SETTLED and `onDone` either way.
+ */
+function trackLoad(arena: Arena, seg: Segment, slot: number, loading: Promise<unknown>, publish: () => void, onDone: () => void): void {
+  const work = loading.then(
     () => {
-      seg.apply({ type: SegmentEventType.RANGE_LOADED, slot, end, endRecord });
+      publish();
       arena.setState(slot, SlotState.CLEAN);
       seg.apply({ type: SegmentEventType.LOAD_SETTLED });
       onDone();
@@ -114,5 +108,4 @@ export function startPrefixLoad(arena: Arena, seg: Segment, index: number, load:
     },
   );
   seg.apply({ type: SegmentEventType.LOAD_STARTED, work });
-  return true;
 }
