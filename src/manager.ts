@@ -80,7 +80,7 @@ export interface ManagerStats {
    * table in use, of MAX_OPEN_SEGMENTS (65,536); past that, new segments wait (WouldBlock `admission`).
    */
   openSegments: number;
-  /** The flush worker's state word: `open()` resolves once it is 'running' (warm start). */
+  /** The flush worker's state word: `openStream()` resolves once it is 'running' (warm start). */
   flushWorker: 'starting' | 'running' | 'stopped' | 'failed';
   /**
    * How far the arena has been faulted in ahead of the writer (`tier0.prefault`): bytes of slot
@@ -275,7 +275,8 @@ export class AofManager {
   /**
    * Opens (creating if needed) the root and starts the engine.
    * @throws AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION, AOF_ERR_LOCKED, AOF_ERR_IO,
-   *   AOF_ERR_UNSUPPORTED_PLATFORM
+   *   AOF_ERR_UNSUPPORTED_PLATFORM, AOF_ERR_WORKER_FAILED (under `tier0.prefault: 'open'` only: the flush
+   *   worker failed before it ran; otherwise openStream() reports that)
    */
   static async open(options: AofManagerOptions): Promise<AofManager> {
     checkPlatform();
@@ -333,23 +334,32 @@ export class AofManager {
   }
 
   /**
-   * Warm start (issue 12): returns once the flush worker runs its loop, so the first durable
-   * append costs what the hundredth does, and once a hydrate thread has loaded the codec when there
-   * is stored data to read. Then, under `tier0.prefault: 'open'` (not the default), the main thread
-   * faults the arena in beside the flush worker (src/arena/prefault.ts), lowest slots first, in
-   * slices between which the event loop runs, until all of it is or PREFAULT_OPEN_BUDGET_MS have
-   * passed; the flush worker does the rest in the background. (Nothing is faulted while the worker
-   * starts: measured, that made its start 20-140 ms slower on 2 busy cores, more than it saved.)
-   * @throws AOF_ERR_WORKER_FAILED if the flush worker fails before it runs
+   * Warm start (issue 12), without holding `open()` up: the flush worker was started by the
+   * constructor and comes up (40-90 ms of thread start-up on the project's VMs) while the caller
+   * goes on; `openStream()` waits for it after its recovery, so the first durable append still
+   * costs what the hundredth does, and a stream's recovery overlaps the worker's start. Once the
+   * worker runs, and when there is stored data to read, a hydrate thread is warmed (started, the
+   * codec loaded) in the background: only the first cold read needs it, and starting it beside the
+   * flush worker made both start slower on 2 cores. Both are tracked, so close() waits for them.
+   * Under `tier0.prefault: 'open'` (not the default), `open()` does wait for the flush worker, then
+   * faults the arena in beside it (src/arena/prefault.ts), lowest slots first, in slices between
+   * which the event loop runs, until all of it is or PREFAULT_OPEN_BUDGET_MS have passed; the flush
+   * worker does the rest in the background. (Nothing is faulted while the worker starts: measured,
+   * that made its start 20-140 ms slower on 2 busy cores, more than it saved.)
+   * @throws AOF_ERR_WORKER_FAILED under `prefault: 'open'`, if the flush worker fails before it runs
    */
   async #start(): Promise<void> {
-    const warm = this.#catalog.segmentCount > 0 ? this.#read.warm() : null;
-    try {
-      await this.#flusher.ready();
-    } finally {
-      await warm; // never rejects (best effort), and must not be left running on failure
-    }
+    const ready = this.#flusher.ready();
+    const warm = this.#catalog.segmentCount > 0;
+    // A worker that fails to start is reported by the flusher (onFailure) and thrown by openStream().
+    void this.#background.track(
+      ready.then(
+        () => (warm && this.#closing === null ? this.#read.warm() : undefined),
+        () => undefined,
+      ),
+    );
     if (this.#config.prefault !== 'open') return;
+    await ready;
     const arena = this.#arena;
     const deadline = performance.now() + PREFAULT_OPEN_BUDGET_MS;
     let sliceEnd = performance.now() + PREFAULT_SLICE_MS;
@@ -366,9 +376,11 @@ export class AofManager {
 
   /**
    * Opens a stream by name, creating it if needed. Recovery of its files (trusting sealed footers,
-   * scanning and trimming an unsealed tail) completes before the returned log accepts appends.
+   * scanning and trimming an unsealed tail) completes before the returned log accepts appends,
+   * and the log is returned once the flush worker runs (warm start: see #start).
    * Opening the same name twice returns the same log.
-   * @throws AOF_ERR_INVALID_STREAM_NAME, AOF_ERR_CLOSED, AOF_ERR_CORRUPT, AOF_ERR_IO
+   * @throws AOF_ERR_INVALID_STREAM_NAME, AOF_ERR_CLOSED, AOF_ERR_CORRUPT, AOF_ERR_IO,
+   *   AOF_ERR_WORKER_FAILED (the flush worker failed before it ran)
    */
   openStream(name: string, options?: StreamOptions): Promise<AofLog> {
     let retention: RetentionOptions;
@@ -611,6 +623,9 @@ export class AofManager {
     // before any new segment could reuse a key (and before a later rebuild could adopt them).
     for (const key of stale) await this.#tier2!.store.delete(key);
     this.#recovery.staleObjectsDeleted += stale.length;
+    // Warm start: the log is handed out once the flush worker runs (started at open, it came up
+    // while the recovery above ran), so its first durable append does not wait for a thread.
+    await this.#flusher.ready();
     const log = new LogCore(name, dir, this.#ctx, recovered.segments, nextId);
     for (const seg of recovered.toCompress) this.#tier1.enqueue(name, seg);
     if (this.#tier2 !== null) {
