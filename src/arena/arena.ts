@@ -50,12 +50,6 @@ export class Arena {
   readonly pages: number;
   /** The segment table: the flusher's per-segment words, whether or not the segment has a run. */
   readonly segments: SegmentTable;
-  /**
-   * Int32 words of frame-residency bitmap per page: 0 since stage 3 (a Tier 1 frame is a run of
-   * its own, loading or complete). The layout and the flush worker's geometry still carry the
-   * (empty) region's size.
-   */
-  readonly frameWords = 0;
   readonly #buddy: BuddyAllocator;
   /** Owner of each run, by first page (null when disowned or free). Main thread only. */
   readonly #owners: (SlotOwner | null)[];
@@ -78,7 +72,7 @@ export class Arena {
     this.segmentBytes = segmentBytes;
     this.pageBytes = pageBytesFor(segmentBytes);
     this.pages = Math.floor((slotCount * segmentBytes) / this.pageBytes);
-    this.sab = new SharedArrayBuffer(controlBytes(this.pages, this.frameWords) + this.pages * this.pageBytes);
+    this.sab = new SharedArrayBuffer(controlBytes(this.pages) + this.pages * this.pageBytes);
     this.ctrl = new Int32Array(this.sab);
     this.u8 = new Uint8Array(this.sab);
     this.u32 = new Uint32Array(this.sab);
@@ -92,7 +86,7 @@ export class Arena {
 
   /** Byte offset of a run's data in the SAB. */
   base(slot: number): number {
-    return slotDataOffset(this.pages, this.pageBytes, this.frameWords, slot);
+    return slotDataOffset(this.pages, this.pageBytes, slot);
   }
 
   /** Bytes of the run starting at `slot` (0 when none starts there). */

@@ -44,7 +44,7 @@ describe('prefault claims across threads', () => {
         workerData: {
           sab: arena.sab,
           module: new URL('../../src/arena/prefault.js', import.meta.url).href,
-          geometry: { pages: arena.pages, pageBytes: arena.pageBytes, frameWords: arena.frameWords },
+          geometry: { pages: arena.pages, pageBytes: arena.pageBytes },
           go: started.buffer,
         },
       },

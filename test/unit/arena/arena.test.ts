@@ -40,11 +40,10 @@ function take(arena: Arena, state: number = SlotState.ACTIVE): { slot: number; s
 describe('Arena', () => {
   test('one SharedArrayBuffer: control region, then the slots; every slot starts FREE', () => {
     const arena = new Arena(3, SEGMENT);
-    assert.equal(arena.frameWords, 0, 'no frame bitmaps since stage 3');
     assert.equal(arena.pages, S(3));
-    assert.equal(arena.sab.byteLength, controlBytes(S(3), 0) + 3 * SEGMENT);
+    assert.equal(arena.sab.byteLength, controlBytes(S(3)) + 3 * SEGMENT);
     for (let slot = 0; slot < 3; slot++) {
-      assert.equal(arena.base(S(slot)), controlBytes(S(3), 0) + slot * SEGMENT);
+      assert.equal(arena.base(S(slot)), controlBytes(S(3)) + slot * SEGMENT);
       assert.equal(arena.base(S(slot)) % 8, 0, 'run data is 8-aligned (Float64 views)');
       assert.equal(arena.state(S(slot)), SlotState.FREE);
     }
