@@ -119,6 +119,26 @@ test('a record larger than a chunk: the first try reports the size it needs, the
   assert.ok(sameBytes(arena.u8.subarray(at, at + 9000), payloadFor(2, 9000)));
 });
 
+test('an arena fragmented into one-page windows: a chunk load takes a smaller run instead of waiting for a block of a chunk', async (t) => {
+  const { root, cleanup } = tempRoot('aof2-chunk-load-');
+  t.after(cleanup);
+  const n = 200;
+  const size = 100;
+  const { path, t1, dataBytes } = await sealedSegment(root, new Array<number>(n).fill(size));
+  const arena = new Arena(2, SEGMENT_BYTES); // 16 pages of 8 KiB
+  const windows = { slotReleased: (): void => undefined };
+  const pages: number[] = [];
+  for (let i = 0; i < arena.pages; i++) pages.push(arena.acquire(windows, SlotState.ACTIVE, arena.pageBytes));
+  // Every other page free again: 8 free pages, no two of them adjacent, the rest ACTIVE (never evicted).
+  for (const page of pages) if (page % 2 === 1) arena.release(page);
+  const seg = new Segment(0, path, t1, n, dataBytes, true);
+  const loaded = await loadOnce(arena, seg, 150, inThread, 4 * arena.pageBytes);
+  assert.equal(seg.error, null);
+  const range = seg.rangeFor(150);
+  assert.ok(range !== null && loaded.bytes > 0 && loaded.bytes <= arena.pageBytes, `a one-page chunk (${loaded.bytes} bytes)`);
+  assert.ok(sameBytes(payloadAt(arena, seg, 150, size), payloadFor(150, size)));
+});
+
 test('a chunk whose frame fails its CRC is AOF_ERR_CORRUPT with the file offset; its run is released; other chunks still load', async (t) => {
   const { root, cleanup } = tempRoot('aof2-chunk-load-');
   t.after(cleanup);
