@@ -36,6 +36,13 @@ export interface Tier0Options {
    * `durableId` is unaffected (it waits for the fsync, which comes later anyway). Up to 100.
    */
   writeDelayMs?: number;
+  /**
+   * Bytes a reader brings back from a raw segment file when the record it needs is not in the
+   * arena (default 256 KiB, rounded to whole records; at least one record, at most a segment): the
+   * unit of a cold read of raw data, as `tier1.frameBytes` is for compressed data. Larger chunks
+   * cost fewer loads for scans and more memory and bytes read for point reads.
+   */
+  readChunkBytes?: number;
 }
 
 export type PrefaultMode = 'background' | 'open' | 'off';
@@ -161,6 +168,8 @@ export interface ResolvedConfig {
   prefault: PrefaultMode;
   /** 0 under fsync 'always' whatever was asked (durable appends never wait for it). */
   writeDelayMs: number;
+  /** Bytes of a raw chunk load (tier0.readChunkBytes), at most segmentBytes. */
+  readChunkBytes: number;
   fsync: FsyncPolicy;
   fsyncIntervalMs: number;
   tier1: Required<Tier1Options>;
@@ -177,6 +186,7 @@ export const DEFAULTS = {
   segmentBytes: 4 * 1024 * 1024,
   prefault: 'background' as PrefaultMode,
   writeDelayMs: 10,
+  readChunkBytes: 256 * 1024,
   fsync: 'interval' as FsyncPolicy,
   fsyncIntervalMs: 1000,
   frameBytes: 256 * 1024,
@@ -250,7 +260,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     throw AofError.invalidArgument('options.root must be a non-empty string (a directory path)');
   }
   const tier0 = plainObject(opts['tier0'] ?? {}, 'options.tier0');
-  checkKeys(tier0, ['arenaBytes', 'segmentBytes', 'prefault', 'writeDelayMs'], 'tier0.');
+  checkKeys(tier0, ['arenaBytes', 'segmentBytes', 'prefault', 'writeDelayMs', 'readChunkBytes'], 'tier0.');
   const segmentBytes = positiveInt(tier0['segmentBytes'], 'tier0.segmentBytes', DEFAULTS.segmentBytes);
   if (segmentBytes % RECORD_ALIGN !== 0 || segmentBytes < MIN_SEGMENT_BYTES || segmentBytes > MAX_SEGMENT_BYTES) {
     throw AofError.invalidArgument(
@@ -277,6 +287,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   if (typeof writeDelayMs !== 'number' || !Number.isFinite(writeDelayMs) || writeDelayMs < 0 || writeDelayMs > MAX_WRITE_DELAY_MS) {
     throw AofError.invalidArgument(`tier0.writeDelayMs must be a number of ms in [0, ${MAX_WRITE_DELAY_MS}], got ${String(writeDelayMs)}`, { option: 'tier0.writeDelayMs' });
   }
+  const readChunkBytes = Math.min(segmentBytes, positiveInt(tier0['readChunkBytes'], 'tier0.readChunkBytes', DEFAULTS.readChunkBytes));
   const tier1 = plainObject(opts['tier1'] ?? {}, 'options.tier1');
   checkKeys(tier1, ['enabled', 'maxBytes', 'rawBacklogBytes', 'compressionLevel', 'frameBytes', 'hydrateMinThreads', 'hydrateMaxThreads'], 'tier1.');
   const hydrateMaxThreads = positiveInt(tier1['hydrateMaxThreads'], 'tier1.hydrateMaxThreads', DEFAULTS.hydrateMaxThreads);
@@ -314,6 +325,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     slotCount,
     prefault,
     writeDelayMs: fsync === 'always' ? 0 : writeDelayMs,
+    readChunkBytes,
     fsync,
     fsyncIntervalMs,
     tier1: {

@@ -98,9 +98,16 @@ export interface SegmentHydratedEvent {
   source: 'raw' | 'tier1' | 'tier2';
   /** Where they went: an arena slot (readers), or the local Tier 1 cache (a Tier 2 re-cache). */
   target: 'arena' | 'tier1';
-  /** The Tier 1 frame hydrated, or null for a whole segment. */
+  /** The Tier 1 frame hydrated, or null for a raw chunk or a re-cache. */
   frame: number | null;
   seconds: number;
+  /**
+   * Data offset in the segment of the bytes brought into the arena (a raw chunk's start, a
+   * frame's rawOffset); 0 for a re-cache.
+   */
+  offset: number;
+  /** Bytes brought back: the raw chunk's or frame's raw bytes in the arena, the file for a re-cache. */
+  bytes: number;
 }
 
 /** Payload of `aof2:task.retried` and `aof2:task.failed`. */
@@ -174,9 +181,18 @@ export class EngineEvents {
     if (this.#evicted.hasSubscribers) this.#evicted.publish({ stream, baseId, from: 'tier1', bytes } satisfies SegmentEvictedEvent);
   }
 
-  hydrated(stream: string, baseId: number, source: SegmentHydratedEvent['source'], target: SegmentHydratedEvent['target'], frame: number | null, seconds: number): void {
+  hydrated(
+    stream: string,
+    baseId: number,
+    source: SegmentHydratedEvent['source'],
+    target: SegmentHydratedEvent['target'],
+    frame: number | null,
+    seconds: number,
+    offset: number,
+    bytes: number,
+  ): void {
     if (this.#hydrated.hasSubscribers) {
-      this.#hydrated.publish({ stream, baseId, source, target, frame, seconds } satisfies SegmentHydratedEvent);
+      this.#hydrated.publish({ stream, baseId, source, target, frame, seconds, offset, bytes } satisfies SegmentHydratedEvent);
     }
   }
 

@@ -745,10 +745,13 @@ export class LogCore implements StreamView {
     return this.#segments.splice(0, count);
   }
 
-  /** Number of segments and whether any is still being written, for stats/tests. */
+  /**
+   * Number of segments, how many have anything in the arena (a whole slot or a range), and
+   * whether one is still being written, for stats/tests.
+   */
   describe(): { segments: number; resident: number; active: boolean; parked: boolean } {
     let resident = 0;
-    for (const seg of this.#segments) if (seg.slot >= 0) resident++;
+    for (const seg of this.#segments) if (seg.slot >= 0 || seg.ranges.length > 0) resident++;
     return { segments: this.#segments.length, resident, active: this.#active !== null, parked: this.#active?.parked ?? false };
   }
 }

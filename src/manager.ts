@@ -188,7 +188,7 @@ export class AofManager {
     this.#catalog = opened.catalog;
     this.#replay = opened.report;
     this.#restoredManifestFiles = restoredManifestFiles;
-    this.#arena = new Arena(config.slotCount, config.segmentBytes, config.tier1.frameBytes);
+    this.#arena = new Arena(config.slotCount, config.segmentBytes);
     this.#fsyncHistogram = fsyncHistogramView(this.#arena.sab);
     this.#counters = new EngineCounters(config.metrics.admissionSampleEvery);
     this.#events = new EngineEvents(config.logger);

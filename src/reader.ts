@@ -3,10 +3,11 @@
  * WouldBlock (kind `hydration`) after starting the load of a segment that is not; `next()` is the
  * same loop awaiting the coordinator's wake-up in between.
  *
- * Byte ownership: without `copy`, payloads are views into the arena. The reader pins the slot it
- * is positioned in, so the view cannot be overwritten until the reader moves to another segment,
- * which happens only inside a later nextSync()/next() call, or on close(). Hence: a payload is valid
- * until the next call on the same reader.
+ * Byte ownership: without `copy`, payloads are views into the arena. The reader pins the run it
+ * is positioned in (a window, a raw chunk, a Tier 1 frame, or a sealed segment's whole slot), so
+ * the view cannot be overwritten until the reader moves to another run, which happens only inside
+ * a later nextSync()/next() call, or on close(). Hence: a payload is valid until the next call on
+ * the same reader.
  *
  * Dependencies: a read-only view of the stream's segments (src/read/ports.ts StreamView) and the
  * read path that makes a segment or frame resident (src/read/read-path.ts), never the log itself.
@@ -15,7 +16,6 @@ import type { Arena } from './arena/arena.js';
 import type { Coordinator } from './coordinator/coordinator.js';
 import { AofError, ErrorCode, WouldBlockError, WouldBlockKind } from './errors.js';
 import { RECORD_PAYLOAD_OFFSET, frameLength, frameOffsetOf, framePayloadLengthAt, frameTimestampAt } from './format/record.js';
-import { frameForRecord } from './format/tier1.js';
 import type { EngineCounters } from './metrics/engine-counters.js';
 import { CLONE_REMEDY, refuseClone } from './not-cloneable.js';
 import type { StreamView } from './read/ports.js';
@@ -83,9 +83,7 @@ export class AofReader {
   #pinned = -1; // run pinned by this reader, or -1
   #range: ResidentRange | null = null; // the pinned run's range when it is not the segment's slot
   #offset = -1; // byte offset of the next frame in the segment, -1 = not located yet
-  // For segments filled frame by frame from Tier 1: the zstd frame the offset is in, and where it ends.
-  #frame = -1;
-  #frameEnd = -1;
+  #scanning = false; // read through a range of this segment to its end: read ahead
   #closed = false;
 
   static {
@@ -175,29 +173,36 @@ export class AofReader {
       }
       this.#seg = seg;
       this.#offset = -1;
-      this.#frame = -1;
-      this.#frameEnd = -1;
+      this.#scanning = false;
     }
     const index = id - seg.baseId;
-    // Past the end of the pinned range (a window that retired, a loaded prefix): locate again.
+    // Past the end of the pinned range (a window that retired, a chunk, a frame): locate again.
     const pinnedRange = this.#range;
     if (pinnedRange !== null && pinnedRange.endRecord >= 0 && index >= pinnedRange.endRecord) {
       this.#unpin();
       this.#offset = -1;
+      this.#scanning = true;
     }
     if (this.#pinned < 0) {
-      // A resident range first (a write window, a loaded prefix), then the whole-segment slot.
-      const range = seg.slot < 0 || seg.partial ? seg.rangeFor(index) : null;
+      // The whole-segment slot if there is one, else the range holding the record (a write
+      // window, a raw chunk, a Tier 1 frame).
+      const range = seg.slot < 0 ? seg.rangeFor(index) : null;
       if (range !== null) {
         this.#arena.pin(range.slot);
         this.#pinned = range.slot;
         this.#range = range;
         this.#offset = -1;
+        // Read ahead, once the reader has read through a range (a scan, not a point read): a
+        // range that ends before the segment does is followed by the next chunk or frame, loaded
+        // while this one is read (a scan then waits once per segment, not once per range).
+        if (this.#scanning && range.endRecord >= 0 && range.endRecord < this.#stream.endIdOf(seg) - seg.baseId && seg.rangeFor(range.endRecord) === null) {
+          this.#read.ensureResident(this.#stream.name, seg, range.endRecord, true);
+        }
       } else {
         if (seg.slot < 0) {
           throwIfFailed(seg);
           this.#read.ensureResident(this.#stream.name, seg, index);
-          if (seg.slot < 0) return BLOCKED; // loading (the retry finds the range or the slot)
+          return BLOCKED; // loading (the retry finds the range)
         }
         this.#arena.pin(seg.slot);
         this.#pinned = seg.slot;
@@ -215,11 +220,7 @@ export class AofReader {
       }
     } else {
       base = this.#arena.base(seg.slot);
-      if (seg.partial) {
-        if ((this.#offset < 0 || this.#offset >= this.#frameEnd) && !this.#enterFrame(seg, base, id)) return BLOCKED;
-      } else if (this.#offset < 0) {
-        this.#offset = frameOffsetOf(this.#arena.u8, base, base + this.#stream.dataBytesOf(seg), index);
-      }
+      if (this.#offset < 0) this.#offset = frameOffsetOf(this.#arena.u8, base, base + this.#stream.dataBytesOf(seg), index);
     }
     const at = base + this.#offset;
     const length = framePayloadLengthAt(this.#arena.u32, at);
@@ -229,32 +230,6 @@ export class AofReader {
     this.#offset += frameLength(length);
     this.#nextId = id + 1;
     return { id, timestamp, payload };
-  }
-
-  /**
-   * Positions the reader in the Tier 1 frame holding `id` of a partially resident segment: the
-   * first frame by index lookup, later ones by moving to the next. If the frame is not resident,
-   * asks for it (and, when reading sequentially, for the one after) and returns false.
-   */
-  #enterFrame(seg: Segment, base: number, id: number): boolean {
-    const index = seg.frameIndex!;
-    const sequential = this.#offset >= 0;
-    const frame = sequential ? this.#frame + 1 : frameForRecord(index, id - seg.baseId);
-    if (!this.#arena.frameResident(seg.slot, frame)) {
-      throwIfFailed(seg);
-      this.#read.requestFrame(this.#stream.name, seg, frame);
-      if (sequential) this.#read.requestFrame(this.#stream.name, seg, frame + 1);
-      return false;
-    }
-    if (sequential) this.#read.requestFrame(this.#stream.name, seg, frame + 1); // read ahead while this frame is consumed
-    const entry = index[frame]!;
-    this.#frame = frame;
-    this.#frameEnd = entry.rawOffset + entry.rawBytes;
-    if (!sequential) {
-      const start = base + entry.rawOffset;
-      this.#offset = entry.rawOffset + frameOffsetOf(this.#arena.u8, start, start + entry.rawBytes, id - seg.baseId - entry.firstRecord);
-    }
-    return true;
   }
 
   #unpin(): void {

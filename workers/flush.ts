@@ -111,7 +111,7 @@ let lastSyncRequest = 0;
 let lastIntervalSync = Date.now();
 let running = true;
 /** The arena's pages, for the prefault (the worker's slotCount counts pages: a run is named by its first). */
-const prefaultGeometry = { pages: data.slotCount, pageBytes: data.pageBytes, frameWords: data.frameWords };
+const prefaultGeometry = { pages: data.slotCount, pageBytes: data.pageBytes };
 /** Pages of the arena may still be unclaimed (false for good once prefaultNext says so). */
 let prefaulting = data.prefault;
 /** Bytes written by the current pass (decides whether it lingers). */
@@ -174,7 +174,7 @@ function openSegment(cmd: Extract<FlushCommand, { type: 'open' }>): void {
 function attach(seg: OpenSegment, slot: number): void {
   seg.slot = slot;
   // A window starts at segment byte START: `base + off` addresses segment byte `off` in it.
-  seg.base = slotDataOffset(data.slotCount, data.pageBytes, data.frameWords, slot) - Atomics.load(ctrl, slotWord(slot, S_START));
+  seg.base = slotDataOffset(data.slotCount, data.pageBytes, slot) - Atomics.load(ctrl, slotWord(slot, S_START));
   attached.set(slot, seg);
 }
 

@@ -8,13 +8,14 @@
  *      file, or one ranged GET of the object (never the whole object);
  *   2. decompress, check the length against `entry.rawBytes` and crc32 against `entry.rawCrc`;
  *   3. the `hydrate` failpoint (before shared memory is touched: a crash here publishes nothing);
- *   4. copy the raw bytes to `sab[targetOffset, targetOffset + rawBytes)`, then publish:
- *      `Atomics.or` the bitmap bit, `Atomics.add` the progress word, `Atomics.notify` it.
+ *   4. copy the raw bytes to `sab[targetOffset, targetOffset + rawBytes)` (a run of its own, whose
+ *      START is the frame's rawOffset: docs/tier0-windows.md, stage 3), then `Atomics.add` the
+ *      progress word and `Atomics.notify` it.
  *
- * Race note: the copy is plain stores and the bitmap update is a sequentially consistent atomic
- * after them, so a reader that sees the bit with `Atomics.load` also sees every byte of the frame.
- * The progress word is for waiters (`Atomics.waitAsync` on the main thread): it only says
- * "something changed", the bitmap says what.
+ * Race note: the main thread publishes the run (CLEAN, a range of the segment) only after this
+ * task's promise resolved, i.e. after the worker's plain stores and its message (which orders
+ * them), so a reader never sees a partly copied frame. The progress word is for waiters
+ * (`Atomics.waitAsync` on the main thread): it only says "something changed".
  *
  * Trade-offs: the local compressed read is synchronous (this thread has nothing else to do, and it
  * saves a libuv pool hop); the ranged GET is asynchronous (network or store I/O); decompression is asynchronous (native, on the libuv pool) and lands in a fresh
@@ -22,19 +23,18 @@
  * memory: one extra memcpy of at most a frame, small next to zstd's own cost.
  */
 import { closeSync, readSync } from 'node:fs';
-import { crc32 } from 'node:zlib';
 import { OpenMode, openFileSync } from '../src/safe-fs.js';
 import { ZSTD_BINDING, loadZstd, type Codec } from '../src/codec/zstd.js';
 import { AofError } from '../src/errors.js';
-import { scanFrames } from '../src/format/record.js';
-import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, tryDecodeFooter } from '../src/format/segment.js';
+import { RECORD_CRC_OFFSET, RECORD_HEADER_BYTES, RECORD_LENGTH_OFFSET, RECORD_TIMESTAMP_OFFSET, frameCrc, frameLength } from '../src/format/record.js';
+import { SEGMENT_HEADER_BYTES } from '../src/format/segment.js';
 import type { FrameIndexEntry } from '../src/format/tier1.js';
 import { decodeFrame, withPath } from '../src/format/tier1-file.js';
 import { missingObject, withObjectKey } from '../src/tier2/remote-meta.js';
 import { toWorkerError } from '../src/worker-error.js';
 import { checkFailpointsConfig, failpoint } from './failpoints.js';
 import { storeFor } from './store-cache.js';
-import type { HydrateResult, HydrateSource, HydrateTask, SegmentLoadTask, WarmTask } from './tier1-protocol.js';
+import type { ChunkLoadResult, ChunkLoadTask, HydrateResult, HydrateSource, HydrateTask, WarmTask } from './tier1-protocol.js';
 
 function checkTask(task: HydrateTask): void {
   const int = (name: string, v: number, min: number, max: number): void => {
@@ -56,15 +56,14 @@ function checkTask(task: HydrateTask): void {
   int('entry.compressedBytes', task.entry.compressedBytes, 1, 0xffff_ffff);
   int('entry.fileOffset', task.entry.fileOffset, 0, Number.MAX_SAFE_INTEGER);
   int('targetOffset', task.targetOffset, 0, bytes - task.entry.rawBytes);
-  int('bitmapIndex', task.bitmapIndex, 0, words - 1);
-  int('bitmapBit', task.bitmapBit, 0, 31);
   int('progressIndex', task.progressIndex, 0, words - 1);
-  // Control words inside the target region would be overwritten by record bytes: a caller bug.
+  // A control word inside the target region would be overwritten by record bytes: a caller bug.
   const end = task.targetOffset + task.entry.rawBytes;
-  for (const [name, word] of [['bitmapIndex', task.bitmapIndex], ['progressIndex', task.progressIndex]] as const) {
-    if (word * 4 < end && word * 4 + 4 > task.targetOffset) {
-      throw AofError.invalidArgument(`hydrate task: ${name} ${word} lies inside the target region [${task.targetOffset}, ${end})`, { field: name, value: word });
-    }
+  if (task.progressIndex * 4 < end && task.progressIndex * 4 + 4 > task.targetOffset) {
+    throw AofError.invalidArgument(`hydrate task: progressIndex ${task.progressIndex} lies inside the target region [${task.targetOffset}, ${end})`, {
+      field: 'progressIndex',
+      value: task.progressIndex,
+    });
   }
 }
 
@@ -151,7 +150,6 @@ export async function hydrateFrame(task: HydrateTask, codec: Codec): Promise<Hyd
   failpoint('hydrate', 'before-publish');
   new Uint8Array(task.sab, task.targetOffset, raw.length).set(raw);
   const ctrl = new Int32Array(task.sab, 0, task.sab.byteLength >>> 2);
-  Atomics.or(ctrl, task.bitmapIndex, 1 << task.bitmapBit);
   Atomics.add(ctrl, task.progressIndex, 1);
   Atomics.notify(ctrl, task.progressIndex);
   return { rawBytes: raw.length };
@@ -202,25 +200,40 @@ function readFully(fd: number, out: Uint8Array, position: number): number {
 }
 
 /**
- * Loads a raw segment's data region into shared memory and checks it: against the footer for a
- * sealed segment, frame by frame (length bounds and CRC) for one the flush worker still has open
- * (see SegmentLoadTask). Exported for in-thread use (the unit tests); the pool calls the
- * `loadSegment` export, which flattens errors.
+ * Loads the chunk of a raw segment holding record `task.record` into shared memory (see
+ * ChunkLoadTask): reads `capacity` bytes at a time from the known boundary `from`, straight into
+ * the run, walks and CRC-checks the frames of each step, and stops at the step that holds the
+ * record. Steps end on frame boundaries, so the next step (and the next chunk a reader asks for)
+ * starts on one; each step's end is reported in `learned` for the segment's boundary index.
+ * Exported for in-thread use (the tests); the pool calls the `loadChunk` export, which flattens
+ * errors.
  *
- * Why here and not on the main thread: the CRC walks every byte of the segment (megabytes), which
- * on the main thread stalls every appender and reader for as long. The read is synchronous for
- * the same reason as the frame read above: this thread has nothing else to do.
+ * Why here and not on the main thread: the walk touches every byte from the boundary to the record
+ * (CRC), which on the main thread would stall every appender and reader. The read is synchronous
+ * for the same reason as the frame read above: this thread has nothing else to do.
  *
- * @throws AOF_ERR_CORRUPT (details.path; details.stored and details.actual for a CRC mismatch) if
- *   the file is shorter than the catalog says, has no footer, or its data fails the CRC; for an
- *   open segment (details.path, details.offset) if its frames do not check out
+ * Why no footer check: a chunk is part of the data region, which the footer's CRC covers only
+ * whole; every frame's own CRC covers exactly the bytes returned (and an open segment has no
+ * footer yet).
+ *
+ * @throws AOF_ERR_CORRUPT (details.path, details.offset: the file offset of the bad frame) if a
+ *   frame below `limit` fails its CRC, is zero-filled, or runs past `limit`, or the file is
+ *   shorter than `limit`
  * @throws AOF_ERR_IO if the file cannot be opened or read; AOF_ERR_UNSAFE_PATH for a link
  */
-export function loadSegmentInto(task: SegmentLoadTask): void {
-  const { path, dataBytes } = task;
-  if (!Number.isInteger(dataBytes) || dataBytes < 0 || !Number.isInteger(task.targetOffset) || task.targetOffset < 0 || task.targetOffset + dataBytes > task.sab.byteLength) {
-    throw AofError.invalidArgument(`segment load task: target [${task.targetOffset}, +${dataBytes}) is outside the shared memory`, { field: 'targetOffset', value: task.targetOffset });
-  }
+export function loadChunkInto(task: ChunkLoadTask): ChunkLoadResult {
+  const { path, limit, capacity } = task;
+  const int = (name: string, v: number, min: number, max: number): void => {
+    if (!Number.isSafeInteger(v) || v < min || v > max) {
+      throw AofError.invalidArgument(`chunk load task: ${name} must be an integer in [${min}, ${max}], got ${v}`, { field: name, value: v });
+    }
+  };
+  int('capacity', capacity, RECORD_HEADER_BYTES, task.sab.byteLength);
+  int('targetOffset', task.targetOffset, 0, task.sab.byteLength - capacity);
+  int('limit', limit, 0, Number.MAX_SAFE_INTEGER);
+  int('from', task.from, 0, limit);
+  int('fromRecord', task.fromRecord, 0, Number.MAX_SAFE_INTEGER);
+  int('record', task.record, task.fromRecord, Number.MAX_SAFE_INTEGER);
   let fd: number;
   try {
     fd = openFileSync(path, OpenMode.READ);
@@ -228,21 +241,45 @@ export function loadSegmentInto(task: SegmentLoadTask): void {
     throw err instanceof AofError ? err : AofError.io('hydrate segment', path, err);
   }
   try {
-    const target = new Uint8Array(task.sab, task.targetOffset, dataBytes);
-    const bytesRead = readFully(fd, target, SEGMENT_HEADER_BYTES);
-    if (task.check === 'frames') {
-      checkFrames(task, target, bytesRead);
-      return;
-    }
-    const tail = new Uint8Array(SEGMENT_FOOTER_BYTES);
-    readFully(fd, tail, SEGMENT_HEADER_BYTES + dataBytes);
-    const footer = tryDecodeFooter(tail);
-    if (bytesRead !== dataBytes || footer === null || footer.dataBytes !== dataBytes) {
-      throw AofError.corrupt(`segment ${path} changed on disk: footer missing or length differs`, { path });
-    }
-    const actual = crc32(target);
-    if (actual !== footer.dataCrc) {
-      throw AofError.corrupt(`segment ${path} data CRC mismatch`, { path, stored: footer.dataCrc, actual });
+    const run = new Uint8Array(task.sab, task.targetOffset, capacity);
+    const view = new DataView(task.sab, task.targetOffset, capacity);
+    const learned: number[] = [];
+    let off = task.from;
+    let rec = task.fromRecord;
+    for (;;) {
+      const want = Math.min(capacity, limit - off);
+      const corrupt = (at: number, why: string): AofError =>
+        AofError.corrupt(`segment ${path}: ${why} at data offset ${off + at}`, { path, offset: SEGMENT_HEADER_BYTES + off + at });
+      if (want <= 0) throw corrupt(0, `record ${task.record} is past the ${rec} records in the ${limit} data bytes`);
+      const got = readFully(fd, run.subarray(0, want), SEGMENT_HEADER_BYTES + off);
+      if (got !== want) throw corrupt(got, `file ends (${limit} data bytes expected)`);
+      // Walk whole frames; the step ends before the first frame that does not fit in it.
+      const last = off + want === limit; // this step reaches the end of the readable data
+      let at = 0;
+      let count = 0;
+      while (at < want) {
+        if (want - at < RECORD_HEADER_BYTES) {
+          if (last) throw corrupt(at, 'torn frame header');
+          break;
+        }
+        const len = view.getUint32(at + RECORD_LENGTH_OFFSET, true);
+        const frame = frameLength(len);
+        if (len === 0 && view.getUint32(at + RECORD_CRC_OFFSET, true) === 0 && view.getFloat64(at + RECORD_TIMESTAMP_OFFSET, true) === 0) {
+          throw corrupt(at, 'zero fill below the written length');
+        }
+        if (frame > want - at) {
+          if (off + at + frame > limit) throw corrupt(at, `frame of ${len} payload bytes runs past the ${limit} data bytes`);
+          if (count === 0) return { start: off, first: rec, end: off, endRecord: rec, needBytes: frame, learned };
+          break;
+        }
+        if (view.getUint32(at + RECORD_CRC_OFFSET, true) !== frameCrc(run, at, len)) throw corrupt(at, 'frame CRC mismatch');
+        at += frame;
+        count++;
+      }
+      if (task.record < rec + count) return { start: off, first: rec, end: off + at, endRecord: rec + count, needBytes: 0, learned };
+      off += at;
+      rec += count;
+      learned.push(off, rec);
     }
   } catch (err) {
     throw err instanceof AofError ? err : AofError.io('hydrate segment', path, err);
@@ -251,30 +288,15 @@ export function loadSegmentInto(task: SegmentLoadTask): void {
   }
 }
 
-/** The written prefix of an open segment: `recordCount` valid frames, exactly `dataBytes` of them. */
-function checkFrames(task: SegmentLoadTask, target: Uint8Array, bytesRead: number): void {
-  const { path, dataBytes } = task;
-  if (bytesRead !== dataBytes) {
-    throw AofError.corrupt(`segment ${path} holds ${bytesRead} of the ${dataBytes} data bytes written to it`, { path, offset: SEGMENT_HEADER_BYTES + bytesRead });
-  }
-  const scan = scanFrames(target, 0, dataBytes);
-  if (scan.validBytes !== dataBytes || scan.count !== task.recordCount) {
-    throw AofError.corrupt(`segment ${path}: ${scan.count} of ${task.recordCount} frames check out (${scan.stopReason ?? 'too few frames'})`, {
-      path,
-      offset: SEGMENT_HEADER_BYTES + scan.validBytes,
-    });
-  }
-}
-
 /**
- * Piscina entry point for raw segment loads (`pool.run(task, { name: 'loadSegment' })`). No
+ * Piscina entry point for raw chunk loads (`pool.run(task, { name: 'loadChunk' })`). No
  * failpoint: the `hydrate` failpoints have always meant frame fills, and the chaos suites count
  * them as such.
  * @throws a plain SerializedAofError (rebuild with `fromWorkerRejection`)
  */
-export function loadSegment(task: SegmentLoadTask): void {
+export function loadChunk(task: ChunkLoadTask): ChunkLoadResult {
   try {
-    loadSegmentInto(task);
+    return loadChunkInto(task);
   } catch (err) {
     throw toWorkerError(err, { action: 'hydrate segment', path: String(task.path) });
   }

@@ -17,7 +17,6 @@ export interface FlushWorkerData {
   slotCount: number;
   pageBytes: number;
   segmentBytes: number;
-  frameWords: number;
   fsync: FsyncPolicy;
   fsyncIntervalMs: number;
   /** How long a ring may wait for more appends before the write (0: none; see ResolvedConfig). */

@@ -70,12 +70,13 @@ export interface HydrateTask {
    */
   entry: FrameIndexEntry;
   sab: SharedArrayBuffer;
-  /** Absolute byte offset in `sab` where the frame's raw bytes go. */
+  /**
+   * Absolute byte offset in `sab` where the frame's raw bytes go: the start of a run of its own,
+   * HYDRATING (no reader, no other writer) until the task settles; the main thread publishes it
+   * (CLEAN, a range of the segment) only after the task resolved.
+   */
   targetOffset: number;
-  /** Int32 word index (in `new Int32Array(sab)`) and bit to set once the bytes are in place. */
-  bitmapIndex: number;
-  bitmapBit: number;
-  /** Int32 word index that gets Atomics.add(1) + Atomics.notify after the bitmap bit is set. */
+  /** Int32 word index that gets Atomics.add(1) + Atomics.notify once the bytes are in place. */
   progressIndex: number;
 }
 
@@ -84,29 +85,47 @@ export interface HydrateResult {
 }
 
 /**
- * One raw sealed segment to load whole into an arena slot (run as the `loadSegment` export of
- * workers/hydrate.ts, on the same pool as frame fills). The worker reads the data region straight
- * into `sab[targetOffset, targetOffset + dataBytes)`, then reads the footer and checks the length
- * and the data CRC there, so the main thread never walks the bytes. Caller obligations: the target
- * slot is HYDRATING (no reader, no other writer) until the task settles; the slot is published
- * (CLEAN) by the main thread only after the task resolved, never on a rejection.
+ * One chunk of a raw segment to load into an arena run (the `loadChunk` export of
+ * workers/hydrate.ts; docs/tier0-windows.md, stage 3). The worker walks frames from a known record
+ * boundary (`from`, record `fromRecord`) in steps of at most `capacity` bytes, each step ending
+ * on a frame boundary, until the step holding record `record`; that step stays in the run. Every
+ * frame it walks is CRC-checked. Only bytes below `limit` are read: the data length of a sealed
+ * segment, or what the flush worker has written of an open one (whole frames, no footer yet).
+ * Caller obligations: the target run is HYDRATING (no reader, no other writer) until the task
+ * settles; the main thread publishes it (CLEAN, a range of the segment) only after the task
+ * resolved with a chunk, never on a rejection.
  */
-export interface SegmentLoadTask {
+export interface ChunkLoadTask {
   /** The raw segment file (src/format/segment.ts). */
   path: string;
-  /** Bytes of record frames to load: the catalog's (sealed) or what the flush worker wrote (open). */
-  dataBytes: number;
-  /**
-   * How the bytes are checked: `footer` (a sealed segment: the footer's dataBytes must agree and
-   * its data CRC match) or `frames` (a segment still open in the flush worker, no footer yet:
-   * `recordCount` frames, each with a matching CRC, tile exactly `dataBytes`).
-   */
-  check: 'footer' | 'frames';
-  /** Records in the segment (checked in `frames` mode). */
-  recordCount: number;
+  /** Data offset of a known record boundary at or below the record. */
+  from: number;
+  /** Index (0-based in the segment) of the record that starts at `from`. */
+  fromRecord: number;
+  /** Index of the record the chunk must hold. */
+  record: number;
+  /** Data bytes that may be read (whole frames up to there). */
+  limit: number;
+  /** Bytes of the run: the most a chunk may hold. */
+  capacity: number;
   sab: SharedArrayBuffer;
-  /** Absolute byte offset in `sab` of the slot's data region. */
+  /** Absolute byte offset in `sab` of the run's data. */
   targetOffset: number;
+}
+
+/**
+ * What a chunk load found: the chunk now in the run (records [first, endRecord) in data bytes
+ * [start, end)) and the boundaries it walked over on the way (flat [offset, record, ...]), or,
+ * when the frame starting the chunk is larger than the run, how many bytes it needs
+ * (`needBytes`, with `start` and `first` naming that frame; nothing usable is in the run).
+ */
+export interface ChunkLoadResult {
+  start: number;
+  first: number;
+  end: number;
+  endRecord: number;
+  needBytes: number;
+  learned: number[];
 }
 
 /**

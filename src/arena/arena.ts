@@ -2,9 +2,9 @@
  * The Tier 0 arena: one SharedArrayBuffer cut into pages, handed out as runs of 2^order pages by a
  * buddy allocator (docs/tier0-windows.md, stage 2), plus the main thread's bookkeeping of which
  * segment owns which run, and the segment table (segment-table.ts) in the same buffer. A run is
- * named by its first page (its "slot": its control words are that page's). A run is a write window
- * of an active segment (run byte i = segment byte START + i), or a load (START 0: a mirror of the
- * segment's first bytes). CLEAN runs (every byte written to their file) are a cache, evicted least
+ * named by its first page (its "slot": its control words are that page's). Run byte i is segment
+ * data byte START + i: a run is a write window of an active segment, or a read range (a raw chunk
+ * or a decompressed Tier 1 frame, stage 3). CLEAN runs (every byte written to their file) are a cache, evicted least
  * recently used when another run needs room, unless a reader pins them.
  */
 import { endianness } from 'node:os';
@@ -21,8 +21,6 @@ import {
   S_WRITE_LEN,
   SlotState,
   controlBytes,
-  frameBitmapWord,
-  frameWords,
   pageBytesFor,
   slotDataOffset,
   slotWord,
@@ -52,8 +50,6 @@ export class Arena {
   readonly pages: number;
   /** The segment table: the flusher's per-segment words, whether or not the segment has a run. */
   readonly segments: SegmentTable;
-  /** Int32 words of frame-residency bitmap per page (see layout.ts). */
-  readonly frameWords: number;
   readonly #buddy: BuddyAllocator;
   /** Owner of each run, by first page (null when disowned or free). Main thread only. */
   readonly #owners: (SlotOwner | null)[];
@@ -67,7 +63,7 @@ export class Arena {
   readonly #held = new Map<number, number>();
   #holdClock = 0;
 
-  constructor(slotCount: number, segmentBytes: number, frameBytes: number) {
+  constructor(slotCount: number, segmentBytes: number) {
     // Typed-array views use the platform byte order; every format is little-endian.
     if (endianness() !== 'LE') {
       throw new AofError(ErrorCode.UNSUPPORTED_PLATFORM, 'aof2 needs a little-endian CPU');
@@ -76,8 +72,7 @@ export class Arena {
     this.segmentBytes = segmentBytes;
     this.pageBytes = pageBytesFor(segmentBytes);
     this.pages = Math.floor((slotCount * segmentBytes) / this.pageBytes);
-    this.frameWords = frameWords(segmentBytes, frameBytes);
-    this.sab = new SharedArrayBuffer(controlBytes(this.pages, this.frameWords) + this.pages * this.pageBytes);
+    this.sab = new SharedArrayBuffer(controlBytes(this.pages) + this.pages * this.pageBytes);
     this.ctrl = new Int32Array(this.sab);
     this.u8 = new Uint8Array(this.sab);
     this.u32 = new Uint32Array(this.sab);
@@ -91,7 +86,7 @@ export class Arena {
 
   /** Byte offset of a run's data in the SAB. */
   base(slot: number): number {
-    return slotDataOffset(this.pages, this.pageBytes, this.frameWords, slot);
+    return slotDataOffset(this.pages, this.pageBytes, slot);
   }
 
   /** Bytes of the run starting at `slot` (0 when none starts there). */
@@ -103,17 +98,6 @@ export class Arena {
   /** Pages not in any run. */
   get freePages(): number {
     return this.#buddy.freePages;
-  }
-
-  /** Control-word index and bit of frame `frame`'s residency in `slot`. */
-  frameBit(slot: number, frame: number): { index: number; bit: number } {
-    return { index: frameBitmapWord(this.pages, this.frameWords, slot, frame), bit: frame & 31 };
-  }
-
-  /** True once Tier 1 frame `frame` has been decompressed into `slot`. */
-  frameResident(slot: number, frame: number): boolean {
-    const word = Atomics.load(this.ctrl, frameBitmapWord(this.pages, this.frameWords, slot, frame));
-    return (word & (1 << (frame & 31))) !== 0;
   }
 
   state(slot: number): number {
@@ -184,7 +168,7 @@ export class Arena {
 
   /**
    * Claims a run of at least `bytes` (default: a segment) for `owner`, in `state`, its lengths,
-   * START, NEXT and residency bitmap zeroed: a free block if one is large enough, else after
+   * START, NEXT and PINS zeroed: a free block if one is large enough, else after
    * evicting disowned runs, then least recently used CLEAN unpinned ones (their data stays in
    * their files), then, for a run of several pages, every evictable run of one aligned block.
    * Returns -1 when that is not enough (active windows and pinned runs are in the way).
@@ -197,8 +181,6 @@ export class Arena {
     this.#allocated.add(slot);
     this.#owners[slot] = owner;
     for (const word of [S_WRITE_LEN, S_FLUSHED_LEN, S_START, S_NEXT, S_PINS]) Atomics.store(this.ctrl, slotWord(slot, word), 0);
-    const bitmap = frameBitmapWord(this.pages, this.frameWords, slot, 0);
-    for (let i = 0; i < this.frameWords; i++) Atomics.store(this.ctrl, bitmap + i, 0);
     this.setState(slot, state);
     // Faulters skip pages of a run (PAGE_USED); one may be writing zeros into a page it saw unused
     // just before: let it finish that page first (race note in layout.ts).

@@ -4,8 +4,8 @@
  * One SharedArrayBuffer per manager:
  * ```
  * byte 0                      control region: Int32 words (GLOBAL_WORDS, then the segment table:
- *                             SEG_WORDS per entry, then SLOT_WORDS per slot, then the frame
- *                             bitmaps), rounded up to CONTROL_ALIGN
+ *                             SEG_WORDS per entry, then SLOT_WORDS per slot), rounded up to
+ *                             CONTROL_ALIGN
  * byte controlBytes           slot 0 data (segmentBytes), slot 1 data, ...
  * ```
  * Slot data is the data region of the segment attached to the slot, byte for byte (format/record.ts
@@ -172,22 +172,6 @@ export function pageBytesFor(segmentBytes: number): number {
   return segmentBytes >= PAGE_BYTES ? PAGE_BYTES : 4096;
 }
 
-/**
- * Frame residency bitmaps, after the slot words: FRAME_WORDS Int32 words per slot, bit f set once
- * Tier 1 frame f of the slot's segment is decompressed into the slot (by a hydration worker, with
- * Atomics.or, before it bumps PROGRESS_EPOCH). Only meaningful for slots hydrated frame by frame;
- * cleared by the main thread whenever the slot is acquired.
- */
-export function frameWords(segmentBytes: number, frameBytes: number): number {
-  // Frames close at the first record boundary at or past frameBytes, so a segment has at most
-  // floor(segmentBytes / frameBytes) + 1 of them.
-  return Math.ceil((Math.floor(segmentBytes / frameBytes) + 1) / 32);
-}
-
-export function frameBitmapWord(slotCount: number, wordsPerSlot: number, slot: number, frame: number): number {
-  return SLOT_TABLE_WORD + slotCount * SLOT_WORDS + slot * wordsPerSlot + (frame >>> 5);
-}
-
 /** Slot states. Negative values are failures (the thread-stream sentinel habit). */
 export const SlotState = {
   FREE: 0,
@@ -217,8 +201,8 @@ export const FLUSHER_FAILED = -1;
 /** Control region is padded to a page so slot data starts page-aligned (and 8-aligned for Float64). */
 export const CONTROL_ALIGN = 4096;
 
-export function controlBytes(slotCount: number, wordsPerSlot: number): number {
-  const raw = (SLOT_TABLE_WORD + slotCount * (SLOT_WORDS + wordsPerSlot)) * 4;
+export function controlBytes(slotCount: number): number {
+  const raw = (SLOT_TABLE_WORD + slotCount * SLOT_WORDS) * 4;
   return Math.ceil(raw / CONTROL_ALIGN) * CONTROL_ALIGN;
 }
 
@@ -232,6 +216,6 @@ export function slotWord(slot: number, word: number): number {
  * its first page: `slotCount` is the number of pages (each has its slot words), `segmentBytes`
  * the page size.
  */
-export function slotDataOffset(slotCount: number, segmentBytes: number, wordsPerSlot: number, slot: number): number {
-  return controlBytes(slotCount, wordsPerSlot) + slot * segmentBytes;
+export function slotDataOffset(slotCount: number, segmentBytes: number, slot: number): number {
+  return controlBytes(slotCount) + slot * segmentBytes;
 }

@@ -30,8 +30,6 @@ export interface PrefaultGeometry {
   /** Arena pages (the flush worker's `slotCount`: a run is named by its first page). */
   pages: number;
   pageBytes: number;
-  /** Frame-bitmap words per page: they size the control region, hence where page data starts. */
-  frameWords: number;
 }
 
 /**
@@ -51,7 +49,7 @@ export function prefaultNext(ctrl: Int32Array, u8: Uint8Array, g: PrefaultGeomet
   const claim = slotWord(page, S_PREFAULT);
   Atomics.add(ctrl, claim, 1);
   if (Atomics.load(ctrl, slotWord(page, S_PAGE_USED)) === 0) {
-    const base = slotDataOffset(g.pages, g.pageBytes, g.frameWords, page);
+    const base = slotDataOffset(g.pages, g.pageBytes, page);
     for (let off = base; off < base + g.pageBytes; off += OS_PAGE_BYTES) u8[off] = 0;
   }
   Atomics.sub(ctrl, claim, 1);

@@ -7,7 +7,7 @@ import type { Arena } from '../arena/arena.js';
 import { S_FLUSHED_LEN, S_PINS, S_WRITE_LEN, SlotState } from '../arena/layout.js';
 import { SegmentTier, type Segment } from '../tier0/segment.js';
 
-/** Residency states of `aof_segments`: being written, sealed with an arena slot, sealed without. */
+/** Residency states of `aof_segments`: being written, sealed with a slot or a range in the arena, sealed with nothing there. */
 export const SEGMENT_STATES = ['active', 'resident', 'cold'] as const;
 
 export type SegmentCounts = Record<(typeof SegmentTier)[keyof typeof SegmentTier], Record<(typeof SEGMENT_STATES)[number], number>>;
@@ -18,7 +18,7 @@ export function segmentCounts(logs: Iterable<{ readonly segments: readonly Segme
   for (const tier of Object.values(SegmentTier)) out[tier] = { active: 0, resident: 0, cold: 0 };
   for (const log of logs) {
     for (const seg of log.segments) {
-      const state = !seg.sealed ? 'active' : seg.slot >= 0 ? 'resident' : 'cold';
+      const state = !seg.sealed ? 'active' : seg.slot >= 0 || seg.ranges.length > 0 ? 'resident' : 'cold';
       out[seg.tier][state]++;
     }
   }

@@ -5,16 +5,20 @@
  *
  * "Hydrate" used to mean three things; here each has its own name (docs/read-path.md):
  *
- * - **load**: a raw segment (`.seg`) is read into a slot and checked by a worker: a sealed one
- *   whole, against its footer's CRC; a parked active one (its slot given to another stream and
- *   evicted) up to what the flush worker wrote, frame by frame (src/read/segment-load.ts,
- *   workers/hydrate.ts `loadSegment`). The log's unpark uses the same load.
+ * Everything comes back as a **read range** (docs/tier0-windows.md, stage 3): a run of its own
+ * whose START is the data offset of its first byte, published to the segment (RANGE_LOADED) and
+ * CLEAN once complete; never a run of a whole segment.
+ *
+ * - **load**: the chunk of a raw segment file (`.seg`) holding a record, ~`tier0.readChunkBytes`
+ *   of whole records from a known record boundary, read and CRC-checked frame by frame by a worker
+ *   (src/read/segment-load.ts, workers/hydrate.ts `loadChunk`); sealed segments and the written
+ *   part of open ones (active, parked, sealing) alike.
  * - **index**: a compressed segment's frame index is fetched from the source that holds it (the
- *   local `.t1` file, or two ranged GETs of the Tier 2 object); the segment then gets an empty
- *   slot that is filled frame by frame (`seg.partial`).
- * - **fill**: one zstd frame is decompressed by a worker straight into that slot, its residency
- *   bit set and PROGRESS_EPOCH bumped (workers/hydrate.ts default export). Concurrent readers of a
- *   frame share one task; sequential readers ask for one frame ahead.
+ *   local `.t1` file, or two ranged GETs of the Tier 2 object).
+ * - **fill**: the zstd frame holding a record is decompressed by a worker straight into a run of
+ *   the frame's raw size, which then becomes a range (START = the frame's rawOffset)
+ *   (workers/hydrate.ts default export). Concurrent readers of a frame share one task; sequential
+ *   readers ask for the next range (chunk or frame) while they read the current one.
  *
  * A fourth, **recache** (the whole Tier 2 object copied back into the local Tier 1 cache), stays
  * with Tier 2: it moves no data into the arena. The read path only tells the remote source which
@@ -36,10 +40,11 @@ import { AofError, ErrorCode } from '../errors.js';
 import type { EngineEvents } from '../events.js';
 import type { EngineCounters } from '../metrics/engine-counters.js';
 import { SegmentEventType, SegmentTier, type Segment } from '../tier0/segment.js';
+import { frameForRecord } from '../format/tier1.js';
 import { fromWorkerRejection } from '../worker-error.js';
-import type { HydrateTask, SegmentLoadTask, WarmTask } from '../../workers/tier1-protocol.js';
+import type { ChunkLoadResult, ChunkLoadTask, HydrateTask, WarmTask } from '../../workers/tier1-protocol.js';
 import type { RemoteSegmentSource, SegmentSource } from './ports.js';
-import { startPrefixLoad, startSegmentLoad } from './segment-load.js';
+import { startChunkLoad, type ChunkLoaded } from './segment-load.js';
 import { BackgroundWork, retry, systemClock, type Backoff, type Clock, type Random } from '../background.js';
 
 /** Attempts of one frame fill before its error is handed to readers. */
@@ -110,7 +115,9 @@ export class ReadPath {
   readonly #work: BackgroundWork;
   readonly #clock: Clock;
   readonly #random: Random;
-  readonly #load: (task: SegmentLoadTask) => Promise<void>;
+  readonly #load: (task: ChunkLoadTask) => Promise<ChunkLoadResult>;
+  /** tier0.readChunkBytes: the size of a raw chunk load. */
+  readonly #chunkBytes: number;
   /** Tier 1 is on: the warm-up loads the zstd binding too. */
   readonly #codecWarm: boolean;
   #closed = false;
@@ -128,6 +135,7 @@ export class ReadPath {
     this.#random = deps.random ?? Math.random;
     this.#work = new BackgroundWork(this.#clock);
     this.#codecWarm = deps.config.tier1.enabled;
+    this.#chunkBytes = deps.config.readChunkBytes;
     // Scales with the backlog: piscina starts a thread (up to the maximum) whenever a task would
     // queue, and retires threads idle for IDLE_MS down to the minimum (seed 000: hydration
     // worker auto-scaling). Tier 2 fetches wait on the network, so each thread takes two at once.
@@ -144,8 +152,8 @@ export class ReadPath {
     });
     // Bound once: one closure for every load, rejections rebuilt into coded AofErrors.
     this.#load = (task) =>
-      this.#pool.run(task, { name: 'loadSegment' }).then(
-        () => undefined,
+      this.#pool.run(task, { name: 'loadChunk' }).then(
+        (result: ChunkLoadResult) => result,
         (raw: unknown) => {
           throw fromWorkerRejection(raw);
         },
@@ -175,36 +183,31 @@ export class ReadPath {
   }
 
   /**
-   * Makes a non-resident segment resident, or starts to: a raw segment is loaded into a slot
-   * (a parked active one up to its written length); a compressed one gets its frame index fetched and then an empty slot that readers fill
-   * frame by frame ({@link requestFrame}). Returns false when no slot is free yet (the caller
-   * waits for a coordinator change and calls again); true when resident or on its way.
+   * Makes record `index` (0-based) of a segment resident, or starts to: for a raw segment (sealed,
+   * or the written part of one the flush worker has open) the chunk holding it is loaded into a
+   * run of its own (src/read/segment-load.ts); for a compressed one its frame index is fetched
+   * once, then the frame holding the record is decompressed into a run of its own. Returns false
+   * when no run is free yet (the caller waits for a coordinator change and calls again); true
+   * when resident or on its way. `readAhead`: a sequential reader asking for the range after its
+   * own; never relieves pressure for it.
    * @throws AOF_ERR_UNAVAILABLE when no copy of the segment exists
    */
-  ensureResident(stream: string, seg: Segment, index = 0): boolean {
+  ensureResident(stream: string, seg: Segment, index: number, readAhead = false): boolean {
     if (seg.slot >= 0) return true;
-    // The flush worker still has the file open (active, parked or sealing): its windows hold the
-    // tail, the written prefix is loaded as a range (stage 2).
-    if (seg.handle >= 0 && this.#arena.segments.state(seg.handle) === SegState.OPEN) {
+    const open = seg.handle >= 0 && this.#arena.segments.state(seg.handle) === SegState.OPEN;
+    if (open || seg.tier === SegmentTier.RAW) {
       const started = seg.hydration === null;
       const t0 = performance.now();
-      const ok = startPrefixLoad(this.#arena, seg, index, this.#load, () => this.#onLoaded(stream, seg, t0));
+      const ok = startChunkLoad(this.#arena, seg, index, this.#chunkBytes, this.#load, (loaded) => this.#onLoaded(stream, seg, t0, loaded));
       if (ok === true && started && seg.hydration !== null) void this.#work.track(seg.hydration);
-      if (ok === false) this.#relievePressure();
+      if (ok === false && !readAhead) this.#relievePressure();
       return ok !== false;
     }
     if (seg.tier === SegmentTier.MISSING) {
+      if (readAhead) return false; // the reader's own record is still readable: it reports this when it gets there
       throw new AofError(ErrorCode.UNAVAILABLE, `records ${seg.baseId}..${seg.endId - 1} of stream ${stream} have no local copy (${seg.path})`, {
         details: { stream, baseId: seg.baseId, path: seg.path },
       });
-    }
-    if (seg.tier === SegmentTier.RAW) {
-      const started = seg.hydration === null;
-      const t0 = performance.now();
-      const ok = startSegmentLoad(this.#arena, seg, this.#load, () => this.#onLoaded(stream, seg, t0));
-      if (ok && started && seg.hydration !== null) void this.#work.track(seg.hydration);
-      if (!ok) this.#relievePressure();
-      return ok;
     }
     if (seg.frameIndex === null) {
       if (seg.hydration === null) {
@@ -217,38 +220,38 @@ export class ReadPath {
       }
       return true;
     }
-    // A load of the raw file that began before compression finished is still running: it gives
-    // the segment a whole slot. A partial slot taken now would be a second slot of one segment.
+    // A chunk load of the raw file that began before compression finished is still running: let
+    // it settle first (one load per segment at a time; its range stays valid: same bytes).
     if (seg.hydration !== null) return true;
-    const slot = this.#arena.acquire(seg, SlotState.CLEAN, seg.dataBytes);
-    if (slot < 0) {
-      this.#relievePressure();
-      return false;
-    }
-    seg.apply({ type: SegmentEventType.SLOT_ASSIGNED, slot, partial: true });
-    return true;
+    return this.#requestFrame(stream, seg, frameForRecord(seg.frameIndex, index), readAhead);
   }
 
   /**
-   * Makes sure frame `frame` of `seg` (a compressed segment holding a partial slot) is resident or
-   * on its way. Returns at once; readers wait on the coordinator. Out-of-range frames (a read
-   * ahead past the last one) are ignored.
+   * Makes sure frame `frame` of a compressed segment is resident or on its way: a run of the
+   * frame's raw size (HYDRATING) that a worker decompresses it into; the run becomes a range of
+   * the segment (START = the frame's rawOffset) and CLEAN only once the whole frame is in place
+   * (no residency bitmap: a run is either loading or complete). Returns false when no run is free.
    */
-  requestFrame(stream: string, seg: Segment, frame: number): void {
-    if (seg.slot < 0 || seg.frameIndex === null || frame >= seg.frameIndex.length) return;
-    if (seg.frameHydrations.has(frame) || this.#arena.frameResident(seg.slot, frame)) return;
+  #requestFrame(stream: string, seg: Segment, frame: number, readAhead: boolean): boolean {
+    const entry = seg.frameIndex![frame]!;
+    if (seg.frameHydrations.has(frame)) return true;
+    const resident = seg.rangeFor(entry.firstRecord);
+    if (resident !== null && resident.endRecord >= entry.firstRecord + entry.recordCount) return true;
+    const slot = this.#arena.acquire(seg, SlotState.HYDRATING, entry.rawBytes);
+    if (slot < 0) {
+      if (!readAhead) this.#relievePressure();
+      return false;
+    }
     seg.frameHydrations.add(frame);
-    const slot = seg.slot;
-    this.#arena.pin(slot); // the worker writes into this slot: it must not be evicted meanwhile
     this.#stats.hydrateQueue++;
     void this.#work.track(
       this.#fill(stream, seg, slot, frame).finally(() => {
         seg.frameHydrations.delete(frame);
-        this.#arena.unpin(slot);
         this.#stats.hydrateQueue--;
         this.#coordinator.kick();
       }),
     );
+    return true;
   }
 
   /** Frame fills, loads and index fetches under way (tests and settle use the stats instead). */
@@ -264,11 +267,12 @@ export class ReadPath {
     await this.#pool.destroy();
   }
 
-  /** A raw segment's load into the arena settled (successfully or not). */
-  #onLoaded(stream: string, seg: Segment, t0: number): void {
+  /** A raw chunk load settled (successfully or not). */
+  #onLoaded(stream: string, seg: Segment, t0: number, loaded: ChunkLoaded): void {
     if (seg.error !== null) this.#events.failed('hydrate', stream, seg.baseId, 1, seg.error);
-    // No slot and no error: compressed while it loaded, the raw copy's failure was moot (segment-load.ts).
-    else if (seg.slot >= 0 || seg.ranges.length > 0) this.#events.hydrated(stream, seg.baseId, 'raw', 'arena', null, (performance.now() - t0) / 1000);
+    // Nothing published and no error: compressed while it loaded (the raw copy's failure was
+    // moot), or the run was too small for a record and the next try takes a larger one.
+    else if (loaded.bytes > 0) this.#events.hydrated(stream, seg.baseId, 'raw', 'arena', null, (performance.now() - t0) / 1000, loaded.start, loaded.bytes);
     this.#coordinator.kick();
   }
 
@@ -290,10 +294,10 @@ export class ReadPath {
     );
   }
 
+  /** Fills `slot` with frame `frame`, then publishes it as a range (or releases it on failure). */
   async #fill(stream: string, seg: Segment, slot: number, frame: number): Promise<void> {
     const started = performance.now();
     const entry = seg.frameIndex![frame]!;
-    const { index, bit } = this.#arena.frameBit(slot, frame);
     /** The source of the attempt that failed last: Tier 2, or null for the local copy. */
     let remote: RemoteSegmentSource | null = null;
     const outcome = await retry(
@@ -307,16 +311,14 @@ export class ReadPath {
           source: await (remote ?? this.#local).frameSource(seg),
           entry,
           sab: this.#arena.sab,
-          targetOffset: this.#arena.base(slot) + entry.rawOffset,
-          bitmapIndex: index,
-          bitmapBit: bit,
+          targetOffset: this.#arena.base(slot),
           progressIndex: G_PROGRESS_EPOCH,
         };
         await this.#pool.run(task);
         this.#stats.framesDecompressed++;
         const seconds = (performance.now() - started) / 1000;
         this.#counters.hydration.record(seconds);
-        this.#events.hydrated(stream, seg.baseId, remote !== null ? 'tier2' : 'tier1', 'arena', frame, seconds);
+        this.#events.hydrated(stream, seg.baseId, remote !== null ? 'tier2' : 'tier1', 'arena', frame, seconds, entry.rawOffset, entry.rawBytes);
       },
       {
         attempts: MAX_FILL_ATTEMPTS,
@@ -343,7 +345,21 @@ export class ReadPath {
         },
       },
     );
-    if (outcome.ok) return;
+    if (outcome.ok && !seg.expired) {
+      // Published together with CLEAN: a reader that finds the range may rely on every byte.
+      seg.apply({
+        type: SegmentEventType.RANGE_LOADED,
+        slot,
+        start: entry.rawOffset,
+        first: entry.firstRecord,
+        end: entry.rawOffset + entry.rawBytes,
+        endRecord: entry.firstRecord + entry.recordCount,
+      });
+      this.#arena.setState(slot, SlotState.CLEAN);
+      return;
+    }
+    this.#arena.release(slot);
+    if (outcome.ok) return; // expired meanwhile: readers report OUT_OF_RANGE
     this.#stats.hydrateFailures++;
     this.#events.failed('hydrate', stream, seg.baseId, outcome.attempt, outcome.error);
     seg.apply({ type: SegmentEventType.FAILED, error: outcome.error });

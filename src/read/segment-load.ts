@@ -1,111 +1,131 @@
 /**
- * Loading a raw segment whose slot was evicted back into the arena ("load", the first of the
- * three things the engine used to call hydration; see docs/read-path.md). The read lands directly
- * in the slot's shared memory and is checked off the main thread, by the worker that reads it
- * (workers/hydrate.ts `loadSegment`), before any reader sees the bytes:
+ * Loading a chunk of a raw segment file into an arena run ("load", the first of the three things
+ * the engine used to call hydration; see docs/read-path.md). Stage 3 of the Tier 0 redesign
+ * (docs/tier0-windows.md): a load never mirrors a segment from byte 0; it brings back the chunk of
+ * about `tier0.readChunkBytes` that holds the record a reader needs, as one more resident range
+ * of the segment (run byte i = segment data byte `start + i`), for sealed segments and for the
+ * written part of open ones (active, parked, sealing) alike.
  *
- * - a sealed segment whose footer is durable: its data region, against the footer's CRC;
- * - a segment the flush worker still has open (a parked active segment, or one whose seal is
- *   under way): the prefix the worker has written (T_FLUSHED_LEN in the segment table), every
- *   frame's own CRC checked, since there is no footer yet. Parked segments are written out before
- *   their slot can be evicted, so that prefix holds every record appended to them.
+ * Where a chunk starts: a worker (workers/hydrate.ts `loadChunk`) walks frame lengths from the
+ * nearest known record boundary below the record (the segment's BoundaryIndex: (0, 0), window
+ * boundaries, the ends of chunks loaded before) in steps of the run's size, each ending on a frame
+ * boundary, CRC-checking every frame, and keeps the step holding the record. The steps it walked
+ * are learned, so the next load starts at most one chunk below its record, and consecutive chunks
+ * tile the segment: a sequential reader asks for the chunk that starts where the last one ended.
+ *
+ * The read lands in the run's shared memory and is checked off the main thread, before any
+ * reader sees the bytes; the main thread publishes the range (RANGE_LOADED) and CLEAN only then.
  */
 import type { Arena } from '../arena/arena.js';
 import { SegState, SlotState } from '../arena/layout.js';
 import { AofError } from '../errors.js';
 import { SegmentEventType, SegmentTier, type Segment } from '../tier0/segment.js';
-import type { SegmentLoadTask } from '../../workers/tier1-protocol.js';
+import type { ChunkLoadResult, ChunkLoadTask } from '../../workers/tier1-protocol.js';
 
 /**
- * Runs one load task: a piscina `run` in the engine, the worker function itself in unit tests.
+ * Runs one load task: a piscina `run` in the engine, the worker function itself in tests.
  * Rejects with whatever the task threw (rebuilt into an AofError by the caller's `run`).
  */
-export type SegmentLoader = (task: SegmentLoadTask) => Promise<void>;
+export type ChunkLoader = (task: ChunkLoadTask) => Promise<ChunkLoadResult>;
 
-/**
- * Starts loading `seg` if it is not resident and not already loading. Returns false when no slot
- * is free right now (the caller waits for a change and retries). `onDone` runs when the load
- * settles, successful or not; a failure is left in `seg.error` (an AofError: AOF_ERR_CORRUPT with
- * details, AOF_ERR_IO, AOF_ERR_WORKER_FAILED).
- */
-export function startSegmentLoad(arena: Arena, seg: Segment, load: SegmentLoader, onDone: () => void): boolean {
-  if (seg.slot >= 0 || seg.hydration !== null) return true;
-  const slot = arena.acquire(seg, SlotState.HYDRATING, seg.dataBytes);
-  if (slot < 0) return false;
-  seg.apply({ type: SegmentEventType.ERROR_CLEARED });
-  // Called synchronously, so the task object is built while the slot is known to be ours.
-  const open = seg.handle >= 0 && arena.segments.state(seg.handle) === SegState.OPEN;
-  const task: SegmentLoadTask = {
-    path: seg.path,
-    dataBytes: open ? arena.segments.flushedLen(seg.handle) : seg.dataBytes,
-    check: open ? 'frames' : 'footer',
-    recordCount: seg.count,
-    sab: arena.sab,
-    targetOffset: arena.base(slot),
-  };
-  // The slot is published to the segment only together with CLEAN: code that finds
-  // `seg.slot >= 0` may rely on the slot's state (Tier 1's sealing watcher, durableId).
-  trackLoad(arena, seg, slot, load(task), () => seg.apply({ type: SegmentEventType.SLOT_ASSIGNED, slot, partial: false }), onDone);
-  return true;
+/** What a settled load reports to its caller (events, counters). */
+export interface ChunkLoaded {
+  /** Bytes put into the arena (0 when the load failed or had to be retried with a larger run). */
+  bytes: number;
+  /** Data offset of the chunk in the segment (-1 when none was published). */
+  start: number;
 }
 
 /**
- * Loads the written prefix of a segment the flush worker still has open (active, parked, or
- * sealing) into a run of its own, as one more resident range (stage 2: the windows hold the tail,
- * the prefix comes from the file). The prefix ends at a window boundary (or the end of a closed
- * window) at or below what the worker has written (T_FLUSHED_LEN), so its record count is known
- * and the worker checks exactly that many frames. Returns 'wait' when that prefix would not hold
- * record `index` yet (the flusher is still writing the retired window that has it: the reader
- * retries after its progress), false when no run is free, true when loading or resident.
+ * Bytes of the largest frame seen per segment that did not fit a chunk run: later loads of the
+ * segment take runs that large, so a segment of records larger than `readChunkBytes` costs one
+ * failed attempt, not one per read.
  */
-export function startPrefixLoad(arena: Arena, seg: Segment, index: number, load: SegmentLoader, onDone: () => void): boolean | 'wait' {
+const wideFrames = new WeakMap<Segment, number>();
+
+/**
+ * Starts loading the chunk of `seg` holding record `index` (0-based), unless a load of the
+ * segment is already running (then the caller waits for it and asks again: one raw load per
+ * segment at a time, shared by its readers). Returns:
+ * - true: a load runs (or ran, and the caller's next look finds the range);
+ * - 'wait': the flush worker has not written the record yet (it is in a retired window being
+ *   written); the caller retries after the worker's progress;
+ * - false: no run is free; the caller asks for pressure relief and retries.
+ * `onDone` runs when the load settles; a failure is left in `seg.error` (an AofError:
+ * AOF_ERR_CORRUPT with details.path and details.offset, AOF_ERR_IO, AOF_ERR_WORKER_FAILED).
+ */
+export function startChunkLoad(
+  arena: Arena,
+  seg: Segment,
+  index: number,
+  chunkBytes: number,
+  load: ChunkLoader,
+  onDone: (loaded: ChunkLoaded) => void,
+): boolean | 'wait' {
   if (seg.hydration !== null) return true;
-  const written = arena.segments.flushedLen(seg.handle);
-  let end = 0;
-  let endRecord = 0;
-  const b = seg.boundaries;
-  for (let i = 0; i < b.length; i += 2) {
-    if (b[i]! <= written && b[i]! >= end) {
-      end = b[i]!;
-      endRecord = b[i + 1]!;
-    }
+  const open = seg.handle >= 0 && arena.segments.state(seg.handle) === SegState.OPEN;
+  // Readable bytes: a sealed segment's data, or the whole frames the flush worker has written.
+  const limit = open ? arena.segments.flushedLen(seg.handle) : seg.dataBytes;
+  if (open) {
+    // The record must lie below a boundary the worker has written past: its window was closed
+    // (the log recorded the end) and written (a window is evicted only once CLEAN). Otherwise the
+    // worker is still writing it.
+    const written = seg.boundaryIndex.atOrBelowOffset(limit);
+    if (index >= written[1]) return 'wait';
   }
-  if (index >= endRecord) return 'wait';
-  const slot = arena.acquire(seg, SlotState.HYDRATING, end);
+  const [from, fromRecord] = seg.boundaryIndex.floor(index);
+  const wide = wideFrames.get(seg) ?? 0;
+  let bytes = Math.max(1, Math.min(Math.max(chunkBytes, wide), limit - from));
+  let slot = arena.acquire(seg, SlotState.HYDRATING, bytes);
+  // An arena fragmented by one-page windows may have no aligned block of a chunk's size: a
+  // smaller chunk (down to a page, or the largest frame seen) still serves the reader.
+  const smallest = Math.max(arena.pageBytes, wide);
+  while (slot < 0 && bytes > smallest) {
+    bytes = Math.max(smallest, Math.floor(bytes / 2));
+    slot = arena.acquire(seg, SlotState.HYDRATING, bytes);
+  }
   if (slot < 0) return false;
   seg.apply({ type: SegmentEventType.ERROR_CLEARED });
-  const task: SegmentLoadTask = {
+  // Built synchronously, while the run is known to be ours.
+  const task: ChunkLoadTask = {
     path: seg.path,
-    dataBytes: end,
-    check: 'frames',
-    recordCount: endRecord,
+    from,
+    fromRecord,
+    record: index,
+    limit,
+    capacity: Math.min(arena.runBytes(slot), Math.max(limit - from, 1)),
     sab: arena.sab,
     targetOffset: arena.base(slot),
   };
-  trackLoad(arena, seg, slot, load(task), () => seg.apply({ type: SegmentEventType.RANGE_LOADED, slot, end, endRecord }), onDone);
-  return true;
-}
-
-/**
- * Settles a load into `slot`, for both kinds of load: on success `publish` (the segment's event
- * naming the slot), then CLEAN; on failure the slot goes back, and a still-raw segment records the
- * failure (one that moved on while it loaded, e.g. compressed and its raw file removed, has not
- * failed: the reader's retry takes the new tier's path). LOAD_SETTLED and `onDone` either way.
- */
-function trackLoad(arena: Arena, seg: Segment, slot: number, loading: Promise<unknown>, publish: () => void, onDone: () => void): void {
-  const work = loading.then(
-    () => {
-      publish();
+  const work = load(task).then(
+    (r) => {
+      seg.apply({ type: SegmentEventType.BOUNDARIES_LEARNED, pairs: r.learned });
+      if (r.needBytes > 0) {
+        // The frame at r.start is larger than the run: nothing to publish; the next try takes a
+        // run that holds it, from that frame (now a known boundary).
+        wideFrames.set(seg, Math.max(r.needBytes, wideFrames.get(seg) ?? 0));
+        seg.apply({ type: SegmentEventType.BOUNDARIES_LEARNED, pairs: [r.start, r.first] });
+        arena.release(slot);
+        seg.apply({ type: SegmentEventType.LOAD_SETTLED });
+        onDone({ bytes: 0, start: -1 });
+        return;
+      }
+      // The range is published to the segment together with CLEAN: a reader that finds it may
+      // rely on the bytes.
+      seg.apply({ type: SegmentEventType.RANGE_LOADED, slot, start: r.start, first: r.first, end: r.end, endRecord: r.endRecord });
       arena.setState(slot, SlotState.CLEAN);
       seg.apply({ type: SegmentEventType.LOAD_SETTLED });
-      onDone();
+      onDone({ bytes: r.end - r.start, start: r.start });
     },
     (err: unknown) => {
       arena.release(slot);
+      // A segment that moved on while it loaded (compressed, its raw file removed) has not failed:
+      // the reader's retry takes the new tier's path.
       if (seg.tier === SegmentTier.RAW) seg.apply({ type: SegmentEventType.FAILED, error: err instanceof AofError ? err : AofError.io('hydrate segment', seg.path, err) });
       seg.apply({ type: SegmentEventType.LOAD_SETTLED });
-      onDone();
+      onDone({ bytes: 0, start: -1 });
     },
   );
   seg.apply({ type: SegmentEventType.LOAD_STARTED, work });
+  return true;
 }

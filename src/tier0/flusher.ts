@@ -88,7 +88,6 @@ export class Flusher {
       slotCount: arena.pages,
       pageBytes: arena.pageBytes,
       segmentBytes: arena.segmentBytes,
-      frameWords: arena.frameWords,
       fsync: config.fsync,
       fsyncIntervalMs: config.fsyncIntervalMs,
       writeDelayMs: config.writeDelayMs,

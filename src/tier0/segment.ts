@@ -29,11 +29,11 @@
  * - WINDOW_REOPENED (log: unpark, run still ours) parked, that range  → it is the live window again
  * - PARKED (log: arena pressure)                  active, not parked, a window → parked, count, dataBytes, no window
  * - UNPARKED (log: its next append)               parked, a window   → not parked
- * - RANGE_LOADED (read path: prefix of an active segment) a load, no slot → one more range
+ * - RANGE_LOADED (read path: a raw chunk or a Tier 1 frame loaded) a run → one more range (its ends in the boundary index while RAW)
+ * - BOUNDARIES_LEARNED (read path: a chunk load's walk) -         → pairs in the boundary index while RAW
  * - HANDLE_RELEASED (Tier 1: SEALED in the table) sealed, a handle   → handle -1
  * - KEYED (Tier 2 knows the segment)              no key, or the same → key
- * - SLOT_ASSIGNED (log, load, index)              no slot            → slot, partial
- * - SLOT_RELEASED (arena: evicted or released)    that slot, or none → slot -1, partial false
+ * - SLOT_RELEASED (arena: evicted or released)    a range's run, the slot, or none → that range gone / slot -1
  * - LOAD_STARTED (read path: load or index)       no load, no slot   → hydration
  * - LOAD_SETTLED                                  a load             → hydration null
  * - INDEX_LOADED (read path)                      not RAW            → frame index
@@ -50,9 +50,11 @@
  *   writes no Segment at all: with 1,000 streams appended round-robin, a write to the stream's
  *   Segment was one more cache line on one more heap page per append (the 1,000 active Segments
  *   lie on some 160 pages), 10-20 % of that benchmark (issue 11, docs/performance.md).
- * - A parked segment is still the active one (not sealed): its slot is being retired (written, then
- *   CLEAN) or gone, its file open in the flush worker. SLOT_RELEASED (eviction) and a read path
- *   load (LOAD_STARTED, SLOT_ASSIGNED) apply to it as to a sealed raw segment.
+ * - A parked segment is still the active one (not sealed): its window is being retired (written,
+ *   then CLEAN) or gone, its file open in the flush worker. SLOT_RELEASED (eviction) and a read
+ *   path load (LOAD_STARTED, RANGE_LOADED) apply to it as to a sealed raw segment.
+ * - The whole-segment slot: only SEALING sets it, when the segment's single window started at
+ *   byte 0 (Tier 1 compresses from it). Loads never make one (stage 3): they add ranges.
  * - `frameHydrations` is the read path's set of frame fills in flight (shared by the readers of a
  *   segment), bookkeeping of work rather than state of the segment.
  *
@@ -62,6 +64,7 @@
 import type { SlotOwner } from '../arena/arena.js';
 import { AofError, ErrorCode } from '../errors.js';
 import type { FrameIndexEntry } from '../format/tier1.js';
+import { BoundaryIndex } from './boundary-index.js';
 
 /** Which copy holds the segment's records. */
 export const SegmentTier = {
@@ -85,6 +88,7 @@ export const SegmentEventType = {
   WINDOW_CLOSED: 'WINDOW_CLOSED',
   WINDOW_REOPENED: 'WINDOW_REOPENED',
   RANGE_LOADED: 'RANGE_LOADED',
+  BOUNDARIES_LEARNED: 'BOUNDARIES_LEARNED',
   PARKED: 'PARKED',
   UNPARKED: 'UNPARKED',
   HANDLE_RELEASED: 'HANDLE_RELEASED',
@@ -95,7 +99,6 @@ export const SegmentEventType = {
   NEEDS_RECOVERY: 'NEEDS_RECOVERY',
   EXPIRED: 'EXPIRED',
   KEYED: 'KEYED',
-  SLOT_ASSIGNED: 'SLOT_ASSIGNED',
   SLOT_RELEASED: 'SLOT_RELEASED',
   LOAD_STARTED: 'LOAD_STARTED',
   LOAD_SETTLED: 'LOAD_SETTLED',
@@ -114,7 +117,8 @@ export type SegmentEvent =
   | { type: typeof E.WINDOW_OPENED; slot: number; start: number; first: number }
   | { type: typeof E.WINDOW_CLOSED; end: number; endRecord: number }
   | { type: typeof E.WINDOW_REOPENED; slot: number }
-  | { type: typeof E.RANGE_LOADED; slot: number; end: number; endRecord: number }
+  | { type: typeof E.RANGE_LOADED; slot: number; start: number; first: number; end: number; endRecord: number }
+  | { type: typeof E.BOUNDARIES_LEARNED; pairs: readonly number[] }
   | { type: typeof E.PARKED; count: number; dataBytes: number }
   | { type: typeof E.UNPARKED }
   | { type: typeof E.HANDLE_RELEASED }
@@ -125,7 +129,6 @@ export type SegmentEvent =
   | { type: typeof E.NEEDS_RECOVERY; error: AofError | null }
   | { type: typeof E.EXPIRED }
   | { type: typeof E.KEYED; key: string }
-  | { type: typeof E.SLOT_ASSIGNED; slot: number; partial: boolean }
   | { type: typeof E.SLOT_RELEASED; slot: number }
   | { type: typeof E.LOAD_STARTED; work: Promise<void> }
   | { type: typeof E.LOAD_SETTLED }
@@ -136,8 +139,9 @@ export type SegmentEvent =
   | { type: typeof E.RECACHE_ENDED };
 
 /**
- * Bytes of a segment held by one arena run other than its whole-segment slot (stage 2): a write
- * window (live, or retired and still resident) or a loaded prefix of an active segment. Run byte
+ * Bytes of a segment held by one arena run other than its whole-segment slot: a write window
+ * (live, or retired and still resident; stage 2), a chunk of the raw file, or a decompressed
+ * Tier 1 frame (stage 3). Run byte
  * i is segment data byte `start + i`; the range holds records [first, endRecord) in bytes
  * [start, end). `end` and `endRecord` are -1 while the range is the live write window (then the
  * log's write offset and the segment's count bound it).
@@ -171,7 +175,7 @@ export class Segment implements SlotOwner {
   readonly path: string;
   /** Tier 1 file path (exists once tier is TIER1). */
   readonly t1Path: string;
-  /** Tier 1 frames being decompressed into the slot: the read path's fills in flight, shared by every reader. */
+  /** Tier 1 frames being decompressed into runs of their own: the read path's fills in flight, shared by every reader. */
   readonly frameHydrations = new Set<number>();
   #count: number;
   #dataBytes: number;
@@ -186,17 +190,17 @@ export class Segment implements SlotOwner {
   #expired = false;
   #tier: SegmentTierValue = SegmentTier.RAW;
   #slot = -1;
-  #partial = false;
   #handle: number;
   #parked = false;
   /** Resident ranges (windows, loaded prefixes), in the order they were made. */
   readonly #ranges: ResidentRange[] = [];
   #window: ResidentRange | null = null;
   /**
-   * [offset, record] pairs where a window began or ended (loads of the written prefix end at one),
-   * while the flush worker has the file open; dropped with the table entry.
+   * Known (offset, record) boundaries of the raw data: window boundaries, the end, and what chunk
+   * loads learned (src/tier0/boundary-index.ts). Chunk loads start at one. Cleared once the raw
+   * file is gone (COMPRESSION_DONE): Tier 1 frames carry their own index.
    */
-  readonly #boundaries: number[] = [];
+  readonly #index = new BoundaryIndex();
   #frameIndex: FrameIndexEntry[] | null = null;
   #hydration: Promise<void> | null = null;
   #error: AofError | null = null;
@@ -234,6 +238,7 @@ export class Segment implements SlotOwner {
     seg.#frameIndex = s.frameIndex;
     seg.#uploaded = s.uploaded;
     seg.#key = s.key ?? '';
+    if (s.tier === SegmentTier.RAW) seg.#index.add(s.dataBytes, s.count);
     return seg;
   }
 
@@ -328,9 +333,14 @@ export class Segment implements SlotOwner {
     return this.#window;
   }
 
-  /** [start, first] pairs of every window the segment had, in START order. Do not mutate. */
+  /** Known [offset, record] pairs of the raw data, flat and sorted by offset. Do not mutate. */
   get boundaries(): readonly number[] {
-    return this.#boundaries;
+    return this.#index.pairs;
+  }
+
+  /** The boundary index itself (read-only use: floor, atOrBelowOffset). */
+  get boundaryIndex(): Pick<BoundaryIndex, 'floor' | 'atOrBelowOffset'> {
+    return this.#index;
   }
 
   /** The range holding record `index` (0-based in the segment), or null. */
@@ -345,17 +355,12 @@ export class Segment implements SlotOwner {
     return null;
   }
 
-  /** Arena slot holding the data, or -1 when only a file has it. */
+  /**
+   * Arena run holding the whole data region (a sealed segment written through one window from
+   * byte 0), or -1: then only ranges, if any, are resident.
+   */
   get slot(): number {
     return this.#slot;
-  }
-
-  /**
-   * True when the slot was filled frame by frame from Tier 1: only frames whose residency bit is
-   * set hold valid bytes. False when the slot holds the whole data region.
-   */
-  get partial(): boolean {
-    return this.#partial;
   }
 
   /** Tier 1 frame index (null until compressed, or until loaded from the .t1 file or object). */
@@ -397,14 +402,13 @@ export class Segment implements SlotOwner {
           window.endRecord = event.count;
           this.#window = null;
         }
-        this.#boundaries.push(event.dataBytes, event.count);
+        this.#index.add(event.dataBytes, event.count);
         // One range holds the whole segment (its only window, from byte 0): it becomes the slot,
         // which Tier 1 compresses from and readers of sealed segments use.
         if (this.#slot < 0) {
           const whole = this.#ranges.findIndex((r) => r.start === 0 && r.end === event.dataBytes);
           if (whole >= 0) {
             this.#slot = this.#ranges[whole]!.slot;
-            this.#partial = false;
             this.#ranges.splice(whole, 1);
           }
         }
@@ -414,14 +418,14 @@ export class Segment implements SlotOwner {
         if (this.#sealed || this.#tier !== SegmentTier.RAW || this.#window !== null || event.slot < 0) this.#invalid(event.type, 'an active segment without a write window');
         this.#window = { slot: event.slot, start: event.start, first: event.first, end: -1, endRecord: -1 };
         this.#ranges.push(this.#window);
-        this.#boundaries.push(event.start, event.first);
+        this.#index.add(event.start, event.first);
         return;
       case E.WINDOW_CLOSED:
         if (this.#window === null) this.#invalid(event.type, 'a segment with a write window');
         this.#window.end = event.end;
         this.#window.endRecord = event.endRecord;
         this.#window = null;
-        this.#boundaries.push(event.end, event.endRecord);
+        this.#index.add(event.end, event.endRecord);
         return;
       case E.WINDOW_REOPENED: {
         const range = this.#ranges.find((r) => r.slot === event.slot);
@@ -432,8 +436,17 @@ export class Segment implements SlotOwner {
         return;
       }
       case E.RANGE_LOADED:
-        if (this.#hydration === null || event.slot < 0) this.#invalid(event.type, 'a segment being loaded');
-        this.#ranges.unshift({ slot: event.slot, start: 0, first: 0, end: event.end, endRecord: event.endRecord });
+        if (event.slot < 0 || event.end <= event.start || event.endRecord <= event.first) this.#invalid(event.type, 'a run holding at least one record');
+        // In front: rangeFor looks from the back, so the live window (pushed last) wins a tie.
+        this.#ranges.unshift({ slot: event.slot, start: event.start, first: event.first, end: event.end, endRecord: event.endRecord });
+        if (this.#tier === SegmentTier.RAW) {
+          this.#index.add(event.start, event.first);
+          this.#index.add(event.end, event.endRecord);
+        }
+        return;
+      case E.BOUNDARIES_LEARNED:
+        if (this.#tier !== SegmentTier.RAW) return; // the raw file is gone: nothing starts there any more
+        for (let i = 0; i + 1 < event.pairs.length; i += 2) this.#index.add(event.pairs[i]!, event.pairs[i + 1]!);
         return;
       case E.PARKED:
         if (this.#sealed || this.#parked || this.#window === null) this.#invalid(event.type, 'an active segment with a write window');
@@ -441,7 +454,7 @@ export class Segment implements SlotOwner {
         this.#window.end = event.dataBytes;
         this.#window.endRecord = event.count;
         this.#window = null;
-        this.#boundaries.push(event.dataBytes, event.count);
+        this.#index.add(event.dataBytes, event.count);
         // No append reaches a parked segment, so its size is exact until UNPARKED.
         this.#count = event.count;
         this.#dataBytes = event.dataBytes;
@@ -453,8 +466,6 @@ export class Segment implements SlotOwner {
       case E.HANDLE_RELEASED:
         if (!this.#sealed || this.#handle < 0) this.#invalid(event.type, 'a sealed segment with a table entry');
         this.#handle = -1;
-        // Only prefix loads of open segments read the boundaries: a sealed segment loads whole.
-        this.#boundaries.length = 0;
         return;
       case E.SEALED:
         if (!this.#sealed || this.#tier !== SegmentTier.RAW) this.#invalid(event.type, 'a sealed raw segment');
@@ -464,6 +475,7 @@ export class Segment implements SlotOwner {
       case E.COMPRESSION_DONE:
         if (!this.#sealed || this.#tier !== SegmentTier.RAW) this.#invalid(event.type, 'a sealed raw segment');
         this.#tier = SegmentTier.TIER1;
+        this.#index.clear();
         this.#frameIndex = event.frameIndex;
         this.#compressedBytes = event.compressedBytes;
         this.#frameCount = event.frameCount;
@@ -499,12 +511,6 @@ export class Segment implements SlotOwner {
         if (this.#key !== '' && this.#key !== event.key) this.#invalid(event.type, `a segment without another key (has ${this.#key})`);
         this.#key = event.key;
         return;
-      case E.SLOT_ASSIGNED:
-        if (this.#slot >= 0 || event.slot < 0) this.#invalid(event.type, 'a segment without a slot, and a slot');
-        if (event.partial && (this.#tier === SegmentTier.RAW || this.#frameIndex === null)) this.#invalid(event.type, 'a compressed segment with its frame index for a partial slot');
-        this.#slot = event.slot;
-        this.#partial = event.partial;
-        return;
       case E.SLOT_RELEASED: {
         const range = this.#ranges.findIndex((r) => r.slot === event.slot);
         if (range >= 0) {
@@ -515,7 +521,6 @@ export class Segment implements SlotOwner {
         // -1: the slot of a load that failed was never published to the segment.
         if (this.#slot !== event.slot && this.#slot !== -1) this.#invalid(event.type, `the segment's own slot (holds ${this.#slot}, released ${event.slot})`);
         this.#slot = -1;
-        this.#partial = false;
         return;
       }
       case E.LOAD_STARTED:

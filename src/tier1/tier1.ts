@@ -292,7 +292,7 @@ export class Tier1 {
    */
   #hold(job: Job): void {
     const slot = job.seg.slot;
-    if (slot < 0 || job.seg.partial) return;
+    if (slot < 0) return;
     const state = this.#arena.state(slot);
     if (state !== SlotState.SEALING && state !== SlotState.CLEAN) return;
     this.#arena.hold(slot, job.seg);
@@ -457,7 +457,7 @@ export class Tier1 {
           .append([{ type: ManifestRecordType.COMPRESSION_STARTED, stream, baseId: seg.baseId, fields: { attempt } }])
           .catch((err: unknown) => this.#manifestAppendFailed(stream, seg.baseId, 'COMPRESSION_STARTED', err));
         // Read from the arena when the whole segment is resident; pin so the slot outlives the task.
-        const slot = seg.slot >= 0 && !seg.partial && this.#arena.state(seg.slot) === SlotState.CLEAN ? seg.slot : -1;
+        const slot = seg.slot >= 0 && this.#arena.state(seg.slot) === SlotState.CLEAN ? seg.slot : -1;
         if (slot >= 0) this.#arena.pin(slot);
         else this.#stats.compressedFromFile++;
         const task: CompressTask = {

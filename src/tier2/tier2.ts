@@ -456,6 +456,6 @@ export class Tier2 {
     this.#localBytes += seg.compressedBytes;
     this.#stats.segmentsRecached++;
     this.#cached.set(seg, { stream, seg });
-    this.#events.hydrated(stream, seg.baseId, 'tier2', 'tier1', null, (performance.now() - started) / 1000);
+    this.#events.hydrated(stream, seg.baseId, 'tier2', 'tier1', null, (performance.now() - started) / 1000, 0, seg.compressedBytes);
   }
 }

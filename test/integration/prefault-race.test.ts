@@ -13,7 +13,6 @@ import { SlotState } from '../../src/arena/layout.js';
 import { OS_PAGE_BYTES } from '../../src/arena/prefault.js';
 
 const KiB = 1024;
-const FRAME = 4096;
 const owner = (): SlotOwner => ({ slotReleased: () => undefined });
 
 /** The first byte of each OS page of the segment-sized run at `run`: what a faulter writes. */
@@ -26,7 +25,7 @@ function pageBytes(arena: Arena, run: number): number[] {
 describe('prefault claims across threads', () => {
   test('no zero ever lands in a slot after the main thread took it', async () => {
     const slots = 256;
-    const arena = new Arena(slots, 64 * KiB, FRAME);
+    const arena = new Arena(slots, 64 * KiB);
     const started = new Int32Array(new SharedArrayBuffer(4));
     // The faulter: a real thread running the module's own prefaultNext until the cursor ends.
     const faulter = new Worker(
@@ -45,7 +44,7 @@ describe('prefault claims across threads', () => {
         workerData: {
           sab: arena.sab,
           module: new URL('../../src/arena/prefault.js', import.meta.url).href,
-          geometry: { pages: arena.pages, pageBytes: arena.pageBytes, frameWords: arena.frameWords },
+          geometry: { pages: arena.pages, pageBytes: arena.pageBytes },
           go: started.buffer,
         },
       },

@@ -117,7 +117,7 @@ describe('tier 1 measurements (diagnostics only)', () => {
       inThread.push((performance.now() - s) * 1000);
     }
     const sab = new SharedArrayBuffer(4096 + img.dataBytes);
-    const task: HydrateTask = { source: { kind: 'file', path }, entry, sab, targetOffset: 4096 + entry.rawOffset, bitmapIndex: 0, bitmapBit: 1, progressIndex: 1 };
+    const task: HydrateTask = { source: { kind: 'file', path }, entry, sab, targetOffset: 4096 + entry.rawOffset, progressIndex: 1 };
     for (let i = 0; i < 20; i++) await pool.run(task, { filename: HYDRATE_WORKER }); // warm both workers
     const viaPool: number[] = [];
     for (let i = 0; i < 300; i++) {

@@ -2,7 +2,7 @@
  * The compress and hydrate task modules through a real piscina pool over the compiled worker
  * files: a segment image in a SharedArrayBuffer (and the same segment as a sealed file) becomes a
  * .t1 file, its metadata reads back, and every frame hydrates into another SAB region byte for
- * byte, with the bitmap bits and the progress word published.
+ * byte, with the progress word published.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -63,30 +63,29 @@ function compressTask(img: ArenaImage, baseId: number, targetPath: string, over:
   };
 }
 
-/** Control words of a hydration target: bitmap words from 0, the progress word after them. */
+/**
+ * A hydration target: a page of control words (the progress word at index 1; word 0 is never
+ * written, which the tests check), then the data region.
+ */
 interface Target {
   sab: SharedArrayBuffer;
   ctrl: Int32Array;
   base: number;
-  bitmapWords: number;
   progressIndex: number;
 }
 
-function hydrationTarget(dataBytes: number, frames: number): Target {
-  const bitmapWords = Math.max(1, Math.ceil(frames / 32));
-  const base = 4096 * Math.ceil(((bitmapWords + 1) * 4) / 4096);
+function hydrationTarget(dataBytes: number): Target {
+  const base = 4096;
   const sab = new SharedArrayBuffer(base + dataBytes);
-  return { sab, ctrl: new Int32Array(sab, 0, base >>> 2), base, bitmapWords, progressIndex: bitmapWords };
+  return { sab, ctrl: new Int32Array(sab, 0, base >>> 2), base, progressIndex: 1 };
 }
 
-function hydrateTask(path: string, entry: FrameIndexEntry, frame: number, t: Target): HydrateTask {
+function hydrateTask(path: string, entry: FrameIndexEntry, t: Target): HydrateTask {
   return {
     source: { kind: 'file', path },
     entry,
     sab: t.sab,
     targetOffset: t.base + entry.rawOffset,
-    bitmapIndex: frame >>> 5,
-    bitmapBit: frame & 31,
     progressIndex: t.progressIndex,
   };
 }
@@ -154,28 +153,24 @@ describe('compress from the arena, then hydrate every frame', () => {
     assert.equal(result.index[0]!.fileOffset, TIER1_HEADER_BYTES);
   });
 
-  test('hydrating every frame rebuilds the data region byte for byte, with every bit and the progress count', async () => {
-    const t = hydrationTarget(img.dataBytes, result.frameCount);
-    const results = await Promise.all(result.index.map((e, i) => run<HydrateResult>(hydrateTask(path, e, i, t), HYDRATE_WORKER)));
+  test('hydrating every frame rebuilds the data region byte for byte, with the progress count', async () => {
+    const t = hydrationTarget(img.dataBytes);
+    const results = await Promise.all(result.index.map((e) => run<HydrateResult>(hydrateTask(path, e, t), HYDRATE_WORKER)));
     assert.deepEqual(
       results.map((r) => r.rawBytes),
       result.index.map((e) => e.rawBytes),
     );
     assert.ok(sameBytes(new Uint8Array(t.sab, t.base, img.dataBytes), img.data), 'hydrated bytes equal the original');
     assert.equal(Atomics.load(t.ctrl, t.progressIndex), result.frameCount);
-    for (let i = 0; i < result.frameCount; i++) assert.ok((Atomics.load(t.ctrl, i >>> 5) & (1 << (i & 31))) !== 0, `bit ${i}`);
-    // No bit beyond the frame count.
-    const last = result.frameCount - 1;
-    const mask = (last & 31) === 31 ? 0 : ~0 << ((last & 31) + 1);
-    assert.equal(Atomics.load(t.ctrl, last >>> 5) & mask, 0);
+    assert.equal(Atomics.load(t.ctrl, 0), 0, 'no other control word is written');
   });
 
   test('a point read hydrates exactly the frame holding the record', async () => {
-    const t = hydrationTarget(img.dataBytes, result.frameCount);
+    const t = hydrationTarget(img.dataBytes);
     const want = 4321;
     const frame = frameForRecord(result.index, want);
     const entry = result.index[frame]!;
-    await run<HydrateResult>(hydrateTask(path, entry, frame, t), HYDRATE_WORKER);
+    await run<HydrateResult>(hydrateTask(path, entry, t), HYDRATE_WORKER);
     assert.equal(Atomics.load(t.ctrl, t.progressIndex), 1);
     const raw = new Uint8Array(t.sab, t.base + entry.rawOffset, entry.rawBytes);
     const rec = recordInFrame(raw, entry, want);
@@ -325,8 +320,8 @@ describe('compress and hydrate failures', () => {
       const dpath = join(root, `damaged-${at}.t1`);
       writeFileSync(dpath, damaged);
       const meta = await readTier1Meta(dpath); // the metadata is intact: damage is only caught by the frame
-      const t = hydrationTarget(img.dataBytes, res.frameCount);
-      await assert.rejects(run(hydrateTask(dpath, meta.index[1]!, 1, t), HYDRATE_WORKER), (err: AofError) => {
+      const t = hydrationTarget(img.dataBytes);
+      await assert.rejects(run(hydrateTask(dpath, meta.index[1]!, t), HYDRATE_WORKER), (err: AofError) => {
         assert.equal(err.code, ErrorCode.CORRUPT, err.message);
         assert.equal(err.details?.['path'], dpath);
         return true;
@@ -335,7 +330,7 @@ describe('compress and hydrate failures', () => {
       assert.equal(Atomics.load(t.ctrl, 0), 0);
       assert.ok(new Uint8Array(t.sab, t.base).every((b) => b === 0), 'no byte reached the target');
       // Neighbouring frames are unaffected.
-      await run(hydrateTask(dpath, meta.index[0]!, 0, t), HYDRATE_WORKER);
+      await run(hydrateTask(dpath, meta.index[0]!, t), HYDRATE_WORKER);
       assert.equal(Atomics.load(t.ctrl, t.progressIndex), 1);
     }
   });
@@ -346,18 +341,17 @@ describe('compress and hydrate failures', () => {
     const cut = join(root, 'truncated.t1');
     writeFileSync(cut, readFileSync(path).subarray(0, res.index[1]!.fileOffset + 10));
     await assert.rejects(readTier1Meta(cut), (err: AofError) => err.code === ErrorCode.CORRUPT && err.details?.['path'] === cut);
-    const t = hydrationTarget(img.dataBytes, res.frameCount);
-    await assert.rejects(run(hydrateTask(cut, res.index[1]!, 1, t), HYDRATE_WORKER), (err: AofError) => err.code === ErrorCode.CORRUPT && err.details?.['path'] === cut);
+    const t = hydrationTarget(img.dataBytes);
+    await assert.rejects(run(hydrateTask(cut, res.index[1]!, t), HYDRATE_WORKER), (err: AofError) => err.code === ErrorCode.CORRUPT && err.details?.['path'] === cut);
   });
 
   test('impossible hydrate tasks are AOF_ERR_INVALID_ARGUMENT and touch nothing', async () => {
     const path = join(root, 'for-bad-hydrate.t1');
     const res = await run<CompressResult>(compressTask(img, 1, path), COMPRESS_WORKER);
-    const t = hydrationTarget(img.dataBytes, res.frameCount);
-    const ok = hydrateTask(path, res.index[0]!, 0, t);
+    const t = hydrationTarget(img.dataBytes);
+    const ok = hydrateTask(path, res.index[0]!, t);
     for (const bad of [
       { ...ok, targetOffset: t.sab.byteLength - 8 }, // runs past the SAB
-      { ...ok, bitmapBit: 32 },
       { ...ok, progressIndex: t.sab.byteLength }, // word index past the end
       { ...ok, targetOffset: 0 }, // the frame would overwrite the control words
     ]) {

@@ -1,7 +1,7 @@
 /**
  * Tier 2 reads against the real local-directory store in a temp dir: frames hydrated from an
  * object by a real piscina pool over the compiled hydrate worker (byte-identical to hydrating from
- * the local file, bitmap bits and progress published), the error mapping (missing object →
+ * the local file, progress published), the error mapping (missing object →
  * AOF_ERR_UNAVAILABLE, short or damaged object → AOF_ERR_CORRUPT, both naming the key), the
  * `hydrate` failpoints on the object path, and fetchTier1Meta (two ranged GETs) against readTier1Meta.
  */
@@ -24,7 +24,7 @@ import { HYDRATE_WORKER, envWith, jsonRecords, rebuilt, tier1Pool } from '../../
 import { DelegatingStore, writeTier1, type Tier1File } from '../../support/tier2.js';
 import { segmentKey } from '../../src/format/root-layout.js';
 
-const CTRL = 4096; // control words (bitmap, progress) live below this offset of the target SAB
+const CTRL = 4096; // control words (the progress word) live below this offset of the target SAB
 const PROGRESS = 4;
 
 let root: string;
@@ -55,45 +55,44 @@ function target(): { sab: SharedArrayBuffer; ctrl: Int32Array } {
   return { sab, ctrl: new Int32Array(sab, 0, CTRL >>> 2) };
 }
 
-function hydrateTask(source: HydrateSource, entry: FrameIndexEntry, frame: number, sab: SharedArrayBuffer): HydrateTask {
-  return { source, entry, sab, targetOffset: CTRL + entry.rawOffset, bitmapIndex: frame >>> 5, bitmapBit: frame & 31, progressIndex: PROGRESS };
+function hydrateTask(source: HydrateSource, entry: FrameIndexEntry, sab: SharedArrayBuffer): HydrateTask {
+  return { source, entry, sab, targetOffset: CTRL + entry.rawOffset, progressIndex: PROGRESS };
 }
 
 const objectSource = (key = KEY): HydrateSource => ({ kind: 'object', store: config, key });
 
 describe('hydrate a frame from a Tier 2 object', () => {
-  test('every frame lands byte-identical to the local-file path, with its bitmap bit and the progress count', async () => {
+  test('every frame lands byte-identical to the local-file path, with the progress count', async () => {
     const { index, frameCount } = seg.result;
     assert.ok(frameCount > 10 && frameCount <= 64, `frames: ${frameCount}`);
     const fromObject = target();
     const fromFile = target();
-    const results = await Promise.all(index.map((e, i) => rebuilt(pool.run(hydrateTask(objectSource(), e, i, fromObject.sab)) as Promise<HydrateResult>)));
+    const results = await Promise.all(index.map((e) => rebuilt(pool.run(hydrateTask(objectSource(), e, fromObject.sab)) as Promise<HydrateResult>)));
     assert.deepEqual(
       results.map((r) => r.rawBytes),
       index.map((e) => e.rawBytes),
     );
-    await Promise.all(index.map((e, i) => rebuilt(pool.run(hydrateTask({ kind: 'file', path: seg.path }, e, i, fromFile.sab)))));
+    await Promise.all(index.map((e) => rebuilt(pool.run(hydrateTask({ kind: 'file', path: seg.path }, e, fromFile.sab)))));
     assert.ok(sameBytes(new Uint8Array(fromObject.sab, CTRL), seg.img.data), 'the data region, byte for byte');
     assert.ok(sameBytes(new Uint8Array(fromObject.sab), new Uint8Array(fromFile.sab)), 'identical to hydrating from the file, control words included');
     assert.equal(Atomics.load(fromObject.ctrl, PROGRESS), frameCount);
-    for (let i = 0; i < frameCount; i++) assert.ok((Atomics.load(fromObject.ctrl, i >>> 5) & (1 << (i & 31))) !== 0, `bit ${i}`);
   });
 
   test('a point read fetches one frame: nothing outside it is written', async () => {
     const t = target();
     const frame = 7;
     const e = seg.result.index[frame]!;
-    await rebuilt(pool.run(hydrateTask(objectSource(), e, frame, t.sab)));
+    await rebuilt(pool.run(hydrateTask(objectSource(), e, t.sab)));
     assert.ok(sameBytes(new Uint8Array(t.sab, CTRL + e.rawOffset, e.rawBytes), seg.img.data.subarray(e.rawOffset, e.rawOffset + e.rawBytes)));
     assert.ok(new Uint8Array(t.sab, CTRL, e.rawOffset).every((b) => b === 0));
     assert.ok(new Uint8Array(t.sab, CTRL + e.rawOffset + e.rawBytes).every((b) => b === 0));
-    assert.deepEqual([Atomics.load(t.ctrl, 0), Atomics.load(t.ctrl, PROGRESS)], [1 << frame, 1]);
+    assert.deepEqual([Atomics.load(t.ctrl, 0), Atomics.load(t.ctrl, PROGRESS)], [0, 1], 'only the progress word among the control words');
   });
 
   test('a missing object is AOF_ERR_UNAVAILABLE naming the key; nothing is published', async () => {
     const t = target();
     const key = segmentKey('orders', 999);
-    await assert.rejects(rebuilt(pool.run(hydrateTask(objectSource(key), seg.result.index[0]!, 0, t.sab))), (err: AofError) => {
+    await assert.rejects(rebuilt(pool.run(hydrateTask(objectSource(key), seg.result.index[0]!, t.sab))), (err: AofError) => {
       assert.equal(err.code, ErrorCode.UNAVAILABLE);
       assert.equal(err.details?.['key'], key);
       return true;
@@ -112,14 +111,14 @@ describe('hydrate a frame from a Tier 2 object', () => {
     await store.put(damagedKey, damaged);
     for (const key of [shortKey, damagedKey]) {
       const t = target();
-      await assert.rejects(rebuilt(pool.run(hydrateTask(objectSource(key), e, 3, t.sab))), (err: AofError) => {
+      await assert.rejects(rebuilt(pool.run(hydrateTask(objectSource(key), e, t.sab))), (err: AofError) => {
         assert.equal(err.code, ErrorCode.CORRUPT, err.message);
         assert.equal(err.details?.['key'], key);
         return true;
       });
       assert.ok(new Uint8Array(t.sab).every((b) => b === 0), 'no byte reached the target');
       // The frames before the damage are still good.
-      await rebuilt(pool.run(hydrateTask(objectSource(key), index[2]!, 2, t.sab)));
+      await rebuilt(pool.run(hydrateTask(objectSource(key), index[2]!, t.sab)));
       assert.equal(Atomics.load(t.ctrl, PROGRESS), 1);
     }
   });
@@ -128,7 +127,7 @@ describe('hydrate a frame from a Tier 2 object', () => {
     const t = target();
     const e = seg.result.index[0]!;
     for (const source of [{ kind: 'object', store: config, key: '' }, { kind: 'file', path: '' }, { kind: 'tape' }, { kind: 'object', store: { kind: 'nfs' }, key: KEY }]) {
-      await assert.rejects(rebuilt(pool.run({ ...hydrateTask(objectSource(), e, 0, t.sab), source: source as HydrateSource })), { code: ErrorCode.INVALID_ARGUMENT }, JSON.stringify(source));
+      await assert.rejects(rebuilt(pool.run({ ...hydrateTask(objectSource(), e, t.sab), source: source as HydrateSource })), { code: ErrorCode.INVALID_ARGUMENT }, JSON.stringify(source));
     }
   });
 
@@ -141,7 +140,7 @@ describe('hydrate a frame from a Tier 2 object', () => {
       const failing = tier1Pool(HYDRATE_WORKER, envWith({ AOF2_FAILPOINTS: spec, AOF2_FAILPOINTS_SEED: '3' }), 1);
       t.after(() => failing.destroy());
       const tgt = target();
-      await assert.rejects(rebuilt(failing.run(hydrateTask(objectSource(), e, 1, tgt.sab))), (err: AofError) => {
+      await assert.rejects(rebuilt(failing.run(hydrateTask(objectSource(), e, tgt.sab))), (err: AofError) => {
         assert.equal(err.code, code);
         if (code === ErrorCode.INJECTED) assert.equal(err.details?.['where'], 'before-publish');
         return true;

@@ -11,7 +11,6 @@ import { Arena, type SlotOwner } from '../../../src/arena/arena.js';
 import { S_FLUSHED_LEN, S_PINS, S_WRITE_LEN, SlotState, controlBytes, slotWord } from '../../../src/arena/layout.js';
 
 const SEGMENT = 64 * 1024;
-const FRAME = 4096;
 const PAGE = 8192;
 /** First page of the k-th segment-sized run (runs are named by their first page). */
 const S = (k: number): number => (k * SEGMENT) / PAGE;
@@ -40,34 +39,31 @@ function take(arena: Arena, state: number = SlotState.ACTIVE): { slot: number; s
 
 describe('Arena', () => {
   test('one SharedArrayBuffer: control region, then the slots; every slot starts FREE', () => {
-    const arena = new Arena(3, SEGMENT, FRAME);
-    assert.equal(arena.frameWords, 1);
+    const arena = new Arena(3, SEGMENT);
     assert.equal(arena.pages, S(3));
-    assert.equal(arena.sab.byteLength, controlBytes(S(3), 1) + 3 * SEGMENT);
+    assert.equal(arena.sab.byteLength, controlBytes(S(3)) + 3 * SEGMENT);
     for (let slot = 0; slot < 3; slot++) {
-      assert.equal(arena.base(S(slot)), controlBytes(S(3), 1) + slot * SEGMENT);
+      assert.equal(arena.base(S(slot)), controlBytes(S(3)) + slot * SEGMENT);
       assert.equal(arena.base(S(slot)) % 8, 0, 'run data is 8-aligned (Float64 views)');
       assert.equal(arena.state(S(slot)), SlotState.FREE);
     }
     assert.deepEqual(arena.occupancy(), { free: S(3), active: 0, retiring: 0, sealing: 0, clean: 0, hydrating: 0, failed: 0, pinned: 0, held: 0 });
   });
 
-  test('acquire takes FREE slots first, in order, and zeroes the lengths and the residency bitmap', () => {
-    const arena = new Arena(2, SEGMENT, FRAME);
+  test('acquire takes FREE slots first, in order, and zeroes the lengths', () => {
+    const arena = new Arena(2, SEGMENT);
     // Leftovers of an earlier tenant.
     for (const w of [S_WRITE_LEN, S_FLUSHED_LEN]) arena.ctrl[slotWord(0, w)] = 1234;
-    Atomics.or(arena.ctrl, arena.frameBit(0, 3).index, 1 << 3);
     const a = take(arena);
     assert.equal(a.slot, 0);
     assert.equal(arena.state(0), SlotState.ACTIVE);
     for (const w of [S_WRITE_LEN, S_FLUSHED_LEN]) assert.equal(arena.word(0, w), 0, `word ${w}`);
-    assert.equal(arena.frameResident(0, 3), false);
     assert.equal(take(arena, SlotState.HYDRATING).slot, S(1));
     assert.equal(arena.state(S(1)), SlotState.HYDRATING);
   });
 
   test('a slot that is ACTIVE, RETIRING, SEALING, HYDRATING or FAILED is never taken: -1 when no slot is FREE or CLEAN', () => {
-    const arena = new Arena(5, SEGMENT, FRAME);
+    const arena = new Arena(5, SEGMENT);
     for (const state of [SlotState.ACTIVE, SlotState.RETIRING, SlotState.SEALING, SlotState.HYDRATING, SlotState.FAILED]) {
       const { slot } = take(arena);
       arena.setState(slot, state);
@@ -77,7 +73,7 @@ describe('Arena', () => {
   });
 
   test('exchangeState moves a RETIRING slot only from RETIRING: the loser of the race sees the winner\'s state', () => {
-    const arena = new Arena(1, SEGMENT, FRAME);
+    const arena = new Arena(1, SEGMENT);
     take(arena);
     arena.setState(0, SlotState.RETIRING);
     // The flusher detached it first (RETIRING → CLEAN): the main thread's take-back finds CLEAN.
@@ -92,7 +88,7 @@ describe('Arena', () => {
   });
 
   test('lifecycle: FREE → ACTIVE → SEALING → CLEAN, then the CLEAN slot is reused and its old segment evicted', () => {
-    const arena = new Arena(1, SEGMENT, FRAME);
+    const arena = new Arena(1, SEGMENT);
     const first = take(arena);
     assert.equal(first.slot, 0);
     arena.setState(0, SlotState.SEALING);
@@ -105,7 +101,7 @@ describe('Arena', () => {
   });
 
   test('eviction picks the least recently used CLEAN slot; touch and pin count as use', () => {
-    const arena = new Arena(3, SEGMENT, FRAME);
+    const arena = new Arena(3, SEGMENT);
     const segs = [take(arena), take(arena), take(arena)];
     for (let slot = 0; slot < 3; slot++) arena.setState(S(slot), SlotState.CLEAN);
     // LRU order now 0, 1, 2 (the order they became CLEAN). Touch 0: LRU becomes 1.
@@ -121,7 +117,7 @@ describe('Arena', () => {
   });
 
   test('a pinned CLEAN slot is never evicted; unpinned, it is', () => {
-    const arena = new Arena(1, SEGMENT, FRAME);
+    const arena = new Arena(1, SEGMENT);
     take(arena);
     arena.setState(0, SlotState.CLEAN);
     arena.pin(0);
@@ -137,7 +133,7 @@ describe('Arena', () => {
   });
 
   test('a held CLEAN slot is evicted last, the newest hold first; a hold never blocks an acquire', () => {
-    const arena = new Arena(4, SEGMENT, FRAME);
+    const arena = new Arena(4, SEGMENT);
     const segs = [take(arena), take(arena), take(arena), take(arena)];
     for (let slot = 0; slot < 4; slot++) arena.setState(S(slot), SlotState.CLEAN);
     // Slots 0, 1 and 2 held for the compressor in that order (0 is the next it will read); 3 is not.
@@ -156,7 +152,7 @@ describe('Arena', () => {
   });
 
   test('hold and unhold only act for the slot\'s owner: a late unhold never ends a newer tenant\'s hold', () => {
-    const arena = new Arena(1, SEGMENT, FRAME);
+    const arena = new Arena(1, SEGMENT);
     const first = take(arena);
     arena.setState(0, SlotState.CLEAN);
     arena.hold(0, first.seg);
@@ -172,7 +168,7 @@ describe('Arena', () => {
   });
 
   test('release returns a slot to FREE and detaches its owner, whatever its state', () => {
-    const arena = new Arena(2, SEGMENT, FRAME);
+    const arena = new Arena(2, SEGMENT);
     const a = take(arena, SlotState.HYDRATING);
     const b = take(arena);
     arena.setState(b.slot, SlotState.FAILED);
@@ -185,31 +181,8 @@ describe('Arena', () => {
     assert.ok([S(0), S(1)].includes(take(arena).slot), 'released runs are free again, taken before any CLEAN one');
   });
 
-  test('frame residency: one bit per frame and slot, set with Atomics.or as a hydration worker does', () => {
-    const arena = new Arena(2, 128 * 1024, FRAME); // 33 possible frames: two bitmap words per slot
-    assert.equal(arena.frameWords, 2);
-    const P1 = (128 * 1024) / PAGE; // first page of the second segment-sized run
-    const { index, bit } = arena.frameBit(P1, 32);
-    assert.equal(bit, 0);
-    assert.equal(index, arena.frameBit(P1, 0).index + 1);
-    Atomics.or(arena.ctrl, index, 1 << bit);
-    assert.equal(arena.frameResident(P1, 32), true);
-    assert.equal(arena.frameResident(P1, 0), false);
-    assert.equal(arena.frameResident(0, 32), false, 'the neighbouring run is untouched');
-    // Acquiring the run again clears its bitmap (both words), not the neighbour's.
-    take(arena);
-    take(arena);
-    arena.setState(P1, SlotState.CLEAN);
-    arena.setState(0, SlotState.ACTIVE);
-    Atomics.or(arena.ctrl, arena.frameBit(0, 5).index, 1 << 5);
-    Atomics.or(arena.ctrl, index, 1 << bit);
-    assert.equal(take(arena).slot, P1);
-    assert.equal(arena.frameResident(P1, 32), false);
-    assert.equal(arena.frameResident(0, 5), true);
-  });
-
   test('runs of a page or a few: windows pack into the arena; a segment-sized run needs a whole aligned block, made by evicting the CLEAN runs in one', () => {
-    const arena = new Arena(2, SEGMENT, FRAME); // 16 pages
+    const arena = new Arena(2, SEGMENT); // 16 pages
     const small = Array.from({ length: 16 }, () => {
       const seg = owner();
       seg.slot = arena.acquire(seg, SlotState.ACTIVE, 100);

@@ -42,15 +42,12 @@ import {
   T_FLUSHED_LEN,
   T_STATE,
   controlBytes,
-  frameBitmapWord,
-  frameWords,
   segWord,
   slotDataOffset,
   slotWord,
 } from '../../../src/arena/layout.js';
 
 const KiB = 1024;
-const MiB = 1024 * KiB;
 
 describe('global words', () => {
   test('pinned offsets: one 64-byte cache line each, the fsync histogram after them, the segment table from word 128, slot words after it', () => {
@@ -122,36 +119,19 @@ describe('slot words', () => {
   });
 });
 
-describe('frame bitmaps and the control region', () => {
-  test('frameWords: one bit per possible frame (floor(segment / frame) + 1), rounded up to words', () => {
-    assert.equal(frameWords(64 * KiB, 4 * KiB), 1); // 17 frames
-    assert.equal(frameWords(124 * KiB, 4 * KiB), 1); // 32 frames: exactly one word
-    assert.equal(frameWords(128 * KiB, 4 * KiB), 2); // 33 frames
-    assert.equal(frameWords(64 * MiB, 256 * KiB), 9); // 257 frames
-  });
-
-  test('bitmaps follow every slot line, one run per slot, frame 32 in the next word', () => {
-    const slots = 4;
-    const per = 2;
-    assert.equal(frameBitmapWord(slots, per, 0, 0), SLOT_TABLE_WORD + slots * SLOT_WORDS);
-    assert.ok(frameBitmapWord(slots, per, 0, 0) > slotWord(slots - 1, SLOT_WORDS - 1));
-    assert.equal(frameBitmapWord(slots, per, 0, 31), frameBitmapWord(slots, per, 0, 0));
-    assert.equal(frameBitmapWord(slots, per, 0, 32), frameBitmapWord(slots, per, 0, 0) + 1);
-    assert.equal(frameBitmapWord(slots, per, 1, 0), frameBitmapWord(slots, per, 0, 0) + per);
-  });
-
+describe('the control region', () => {
   test('the control region holds every word, rounded up to a page; slot data is page-aligned and back to back', () => {
-    for (const [slots, per] of [[1, 1], [4, 1], [8, 9], [300, 2]] as const) {
-      const bytes = controlBytes(slots, per);
+    for (const slots of [1, 4, 8, 300, 16384]) {
+      const bytes = controlBytes(slots);
       assert.equal(bytes % CONTROL_ALIGN, 0);
-      const lastWord = frameBitmapWord(slots, per, slots - 1, per * 32 - 1);
-      assert.ok((lastWord + 1) * 4 <= bytes, `${slots} slots × ${per}: last word ${lastWord} past ${bytes} bytes`);
+      const lastWord = slotWord(slots - 1, SLOT_WORDS - 1);
+      assert.ok((lastWord + 1) * 4 <= bytes, `${slots} slots: last word ${lastWord} past ${bytes} bytes`);
       assert.ok(bytes - (lastWord + 1) * 4 < CONTROL_ALIGN, 'no more than one page of padding');
       const seg = 64 * KiB;
-      assert.equal(slotDataOffset(slots, seg, per, 0), bytes);
-      assert.equal(slotDataOffset(slots, seg, per, slots - 1), bytes + (slots - 1) * seg);
+      assert.equal(slotDataOffset(slots, seg, 0), bytes);
+      assert.equal(slotDataOffset(slots, seg, slots - 1), bytes + (slots - 1) * seg);
     }
-    // 1 MiB of segment table, 128 global words, 4 slots of 16 + 1 words: 257 pages.
-    assert.equal(controlBytes(4, 1), 257 * 4096);
+    // 1 MiB of segment table, 128 global words, 4 slots of 16 words: 257 pages.
+    assert.equal(controlBytes(4), 257 * 4096);
   });
 });

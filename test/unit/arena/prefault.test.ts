@@ -11,7 +11,6 @@ import { G_PREFAULT_DONE, G_PREFAULT_NEXT, S_PAGE_USED, S_PREFAULT, SlotState, s
 import { OS_PAGE_BYTES, prefaultDone, prefaultNext, prefaultProgress, waitForPrefault } from '../../../src/arena/prefault.js';
 
 const KiB = 1024;
-const FRAME = 4096;
 const owner = (): SlotOwner => ({ slotReleased: () => undefined });
 
 /** The first byte of each OS page of arena page `page`: what a faulter writes. */
@@ -23,7 +22,7 @@ function osPageBytes(arena: Arena, page: number): number[] {
 
 describe('prefault schedule', () => {
   test('pages in order, lowest first; a zero per OS page of unused pages only; never again once done', () => {
-    const arena = new Arena(4, 64 * KiB, FRAME); // 8 KiB pages: 32 pages, 8 per segment-sized run
+    const arena = new Arena(4, 64 * KiB); // 8 KiB pages: 32 pages, 8 per segment-sized run
     assert.equal(arena.pageBytes, 8 * KiB);
     arena.u8.fill(0xab, arena.base(0), arena.base(arena.pages - 1) + arena.pageBytes);
     const run = arena.acquire(owner(), SlotState.ACTIVE); // pages 0..7 (the first run handed out)
@@ -47,14 +46,14 @@ describe('prefault schedule', () => {
   });
 
   test('a run given back unmarks its pages', () => {
-    const arena = new Arena(2, 64 * KiB, FRAME);
+    const arena = new Arena(2, 64 * KiB);
     const run = arena.acquire(owner(), SlotState.ACTIVE);
     arena.release(run);
     for (let page = 0; page < arena.pages; page++) assert.equal(arena.ctrl[slotWord(page, S_PAGE_USED)], 0);
   });
 
   test('waitForPrefault returns at once when no faulter holds the page', () => {
-    const arena = new Arena(2, 64 * KiB, FRAME);
+    const arena = new Arena(2, 64 * KiB);
     waitForPrefault(arena.ctrl, 1);
     assert.equal(Atomics.load(arena.ctrl, slotWord(1, S_PREFAULT)), 0);
   });

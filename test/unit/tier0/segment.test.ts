@@ -48,8 +48,8 @@ function assertRefused(seg: Segment, event: SegmentEvent): void {
 }
 
 function snapshot(seg: Segment): Record<string, unknown> {
-  const { tier, sealed, parked, handle, uploaded, expired, slot, partial, dataBytes, dataCrc, compressedBytes, frameIndex, hydration, error, recaching, key } = seg;
-  return { tier, sealed, parked, handle, uploaded, expired, slot, partial, dataBytes, dataCrc, compressedBytes, frameIndex, hydration, error, recaching, key };
+  const { tier, sealed, parked, handle, uploaded, expired, slot, dataBytes, dataCrc, compressedBytes, frameIndex, hydration, error, recaching, key } = seg;
+  return { tier, sealed, parked, handle, uploaded, expired, slot, ranges: seg.ranges.map((r) => ({ ...r })), boundaries: [...seg.boundaries], dataBytes, dataCrc, compressedBytes, frameIndex, hydration, error, recaching, key };
 }
 
 describe('Segment.apply: the lifecycle', () => {
@@ -130,28 +130,24 @@ describe('Segment.apply: the lifecycle', () => {
 });
 
 describe('Segment.apply: residency', () => {
-  test('a slot is assigned to a segment without one, and released only by its own slot', () => {
-    const seg = sealedSegment();
-    assertRefused(seg, { type: E.SLOT_ASSIGNED, slot: -1, partial: false });
-    seg.apply({ type: E.SLOT_ASSIGNED, slot: 2, partial: false });
-    assertRefused(seg, { type: E.SLOT_ASSIGNED, slot: 3, partial: false });
+  test('the whole-segment slot (a single window from byte 0, sealed) is released only by its own run; ranges by theirs', () => {
+    const seg = new Segment(0, '/s/0.seg', '/s/0.t1', 0, 0, false, 1);
+    seg.apply({ type: E.WINDOW_OPENED, slot: 2, start: 0, first: 0 });
+    seg.apply({ type: E.SEALING, count: 3, dataBytes: 240 });
+    assert.equal(seg.slot, 2);
     assertRefused(seg, { type: E.SLOT_RELEASED, slot: 3 });
     seg.slotReleased(2);
     assert.equal(seg.slot, -1);
-    // The slot of a failed load was never published: releasing it finds no slot, which is fine.
+    // The run of a failed load was never published: releasing it finds no slot, which is fine.
     seg.slotReleased(5);
     assert.equal(seg.slot, -1);
-  });
-
-  test('a partial slot needs a compressed segment with its frame index; release clears partial', () => {
-    assertRefused(sealedSegment(), { type: E.SLOT_ASSIGNED, slot: 0, partial: true });
-    const restarted = Segment.restored(0, '/a', '/b', { count: 1, dataBytes: 8, tier: SegmentTier.TIER1, dataCrc: 0, maxTimestamp: 0, compressedBytes: 10, frameCount: 1, frameIndex: null, uploaded: false });
-    assertRefused(restarted, { type: E.SLOT_ASSIGNED, slot: 0, partial: true });
-    restarted.apply({ type: E.INDEX_LOADED, frameIndex: INDEX });
-    restarted.apply({ type: E.SLOT_ASSIGNED, slot: 0, partial: true });
-    assert.deepEqual([restarted.slot, restarted.partial], [0, true]);
-    restarted.slotReleased(0);
-    assert.deepEqual([restarted.slot, restarted.partial], [-1, false]);
+    // A Tier 1 frame loaded as a range goes with its run.
+    const restarted = Segment.restored(0, '/a', '/b', { count: 1, dataBytes: 8, tier: SegmentTier.TIER1, dataCrc: 0, maxTimestamp: 0, compressedBytes: 10, frameCount: 1, frameIndex: INDEX, uploaded: false });
+    restarted.apply({ type: E.RANGE_LOADED, slot: 7, start: 0, first: 0, end: 8, endRecord: 1 });
+    assert.equal(restarted.rangeFor(0)?.slot, 7);
+    assert.deepEqual(restarted.boundaries, [0, 0], 'frames of a compressed segment teach the raw index nothing');
+    restarted.slotReleased(7);
+    assert.equal(restarted.rangeFor(0), null);
   });
 
   test('one load at a time, never for a resident segment; INDEX_LOADED never for a raw one', () => {
@@ -163,8 +159,10 @@ describe('Segment.apply: residency', () => {
     assertRefused(seg, { type: E.LOAD_STARTED, work });
     seg.apply({ type: E.LOAD_SETTLED });
     assert.equal(seg.hydration, null);
-    seg.apply({ type: E.SLOT_ASSIGNED, slot: 1, partial: false });
-    assertRefused(seg, { type: E.LOAD_STARTED, work });
+    const whole = new Segment(0, '/s/0.seg', '/s/0.t1', 0, 0, false, 1);
+    whole.apply({ type: E.WINDOW_OPENED, slot: 1, start: 0, first: 0 });
+    whole.apply({ type: E.SEALING, count: 3, dataBytes: 240 });
+    assertRefused(whole, { type: E.LOAD_STARTED, work });
     assertRefused(seg, { type: E.INDEX_LOADED, frameIndex: INDEX });
   });
 
@@ -200,7 +198,7 @@ describe('Segment.apply: residency', () => {
     assertRefused(seg, { type: E.UNPARKED }); // no window yet
     seg.apply({ type: E.WINDOW_OPENED, slot: 3, start: 400, first: 5 });
     seg.apply({ type: E.UNPARKED });
-    assert.deepEqual([seg.parked, seg.slot, seg.sealed, seg.boundaries], [false, -1, false, [0, 0, 400, 5, 400, 5]]);
+    assert.deepEqual([seg.parked, seg.slot, seg.sealed, seg.boundaries], [false, -1, false, [0, 0, 400, 5]], 'boundaries are kept once each, in offset order');
     // A window that is still resident is taken back as it is.
     seg.apply({ type: E.PARKED, count: 6, dataBytes: 480 });
     seg.apply({ type: E.WINDOW_REOPENED, slot: 3 });
@@ -228,7 +226,26 @@ describe('Segment.apply: residency', () => {
     const one = new Segment(0, '/s/0.seg', '/s/0.t1', 0, 0, false, 2);
     one.apply({ type: E.WINDOW_OPENED, slot: 8, start: 0, first: 0 });
     one.apply({ type: E.SEALING, count: 2, dataBytes: 160 });
-    assert.deepEqual([one.slot, one.partial, one.ranges.length], [8, false, 0]);
+    assert.deepEqual([one.slot, one.ranges.length], [8, 0]);
+  });
+
+  test('RANGE_LOADED adds a chunk as a range and its ends as boundaries; BOUNDARIES_LEARNED adds pairs while raw; COMPRESSION_DONE forgets them, ranges stay', () => {
+    const seg = Segment.restored(0, '/s/0.seg', '/s/0.t1', { count: 100, dataBytes: 8000, tier: 'raw', dataCrc: 0, maxTimestamp: 0, compressedBytes: 0, frameCount: 0, frameIndex: null, uploaded: false });
+    assert.deepEqual(seg.boundaries, [0, 0, 8000, 100], 'a segment found at open knows its start and its end');
+    assertRefused(seg, { type: E.RANGE_LOADED, slot: 3, start: 800, first: 10, end: 800, endRecord: 10 }); // holds no record
+    seg.apply({ type: E.RANGE_LOADED, slot: 3, start: 800, first: 10, end: 1600, endRecord: 20 });
+    seg.apply({ type: E.BOUNDARIES_LEARNED, pairs: [400, 5, 1600, 20] });
+    assert.deepEqual(seg.boundaries, [0, 0, 400, 5, 800, 10, 1600, 20, 8000, 100]);
+    assert.deepEqual(seg.boundaryIndex.floor(15), [800, 10]);
+    assert.deepEqual(seg.boundaryIndex.floor(99), [1600, 20]);
+    assert.equal(seg.rangeFor(12)?.slot, 3);
+    assert.equal(seg.rangeFor(20), null);
+    seg.apply({ type: E.SEALED, dataCrc: 1, maxTimestamp: 1 });
+    seg.apply({ type: E.COMPRESSION_DONE, frameIndex: [], compressedBytes: 10, frameCount: 1 });
+    assert.deepEqual(seg.boundaries, [0, 0], 'the raw file is gone: frames carry their own index');
+    assert.equal(seg.rangeFor(12)?.slot, 3, 'a loaded chunk holds the same bytes as the frames: it stays');
+    seg.apply({ type: E.BOUNDARIES_LEARNED, pairs: [400, 5] });
+    assert.deepEqual(seg.boundaries, [0, 0], 'a raw load that settles after compression teaches nothing');
   });
 
   test('SEALING a parked segment seals it where it is (no window needed) and ends the parking', () => {
