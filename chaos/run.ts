@@ -18,8 +18,9 @@ import { diskFull } from './disk-full.js';
 import { outage } from './outage.js';
 import { threw, type Scenario, type ScenarioReport } from './scenario.js';
 import { sigkill } from './sigkill.js';
+import { sigkill1k } from './sigkill-1k.js';
 
-export const SCENARIOS: readonly Scenario[] = [sigkill, crashStorm, outage, diskFull, corruptFuzz];
+export const SCENARIOS: readonly Scenario[] = [sigkill, sigkill1k, crashStorm, outage, diskFull, corruptFuzz];
 
 interface Args {
   quick: boolean;

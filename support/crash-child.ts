@@ -1,8 +1,9 @@
 /**
- * Child process for the kill -9 tests (spawned by test/integration/crash.test.ts and
- * test/integration/recovery.test.ts; not a test file itself).
+ * Child process for the kill -9 tests (spawned through support/crash-run.ts by
+ * test/integration/crash*.test.ts, recovery.test.ts and the chaos scenarios sigkill and
+ * sigkill-1k; not a test file itself).
  *
- *   node crash-child.js <root> <seed> [append|tier1|hold|park|tier2 <store dir>]
+ *   node crash-child.js <root> <seed> [append|tier1|hold|park|tier2 <store dir>|many <store dir>]
  *
  * `append` (default): opens a manager on <root> with fsync 'always' and the small crash arena, opens
  * the CRASH_STREAMS and keeps many `await log.append()` calls in flight per stream, forever. It
@@ -28,19 +29,25 @@
  * slots), one to three appends in flight per stream: streams keep parking each other's active
  * segments and loading their own back, so the kill lands on parked segments (issue 12, stage 1).
  *
+ * `many`: 1,000 streams (CRASH_MANY_STREAMS) with Tier 1 and the fs Tier 2 in <store dir>, written
+ * round-robin by `appendSync` with an `append()` fallback and by `append()` (see runMany), fsync
+ * 'always' or 'interval' by the seed; acknowledgements come from `durableId` (issue 12's
+ * "kill -9 rounds across 1,000 streams", test/integration/crash-1k-tiers.test.ts).
+ *
  * `hold`: opens the manager (taking the root lock), prints `ready`, and idles until killed.
  *
  * Any unexpected outcome (an id other than the expected one, a rejected append) exits with code 2
  * and a message on stderr, which the parent reports.
  */
-import { AofManager, type AofManagerOptions } from '../src/index.js';
+import { AofManager, WouldBlockError, type AofLog, type AofManagerOptions } from '../src/index.js';
 import { seededRandom } from '../src/seeded-random.js';
-import { CRASH_PARK_TIER0, CRASH_T2_RETENTION, CRASH_T2_TIER0, CRASH_T2_TIER1, CRASH_TIER0, CRASH_TIER1, crashPayload, crashStreams } from './crash-workload.js';
+import { CRASH_PARK_TIER0, CRASH_T2_RETENTION, CRASH_T2_TIER0, CRASH_T2_TIER1, CRASH_TIER0, CRASH_TIER1, crashManyOptions, crashManyPayload, crashPayload, crashStreams } from './crash-workload.js';
 import { sameBytes } from './tmp.js';
 
 const [root, seedArg, mode = 'append', storeDir] = process.argv.slice(2);
-if (root === undefined || seedArg === undefined || !['append', 'tier1', 'hold', 'park', 'tier2'].includes(mode) || (mode === 'tier2') !== (storeDir !== undefined)) {
-  process.stderr.write('usage: crash-child.js <root> <seed> [append|tier1|hold|park|tier2 <store dir>]\n');
+const needsStore = mode === 'tier2' || mode === 'many';
+if (root === undefined || seedArg === undefined || !['append', 'tier1', 'hold', 'park', 'tier2', 'many'].includes(mode) || needsStore !== (storeDir !== undefined)) {
+  process.stderr.write('usage: crash-child.js <root> <seed> [append|tier1|hold|park|tier2 <store dir>|many <store dir>]\n');
   process.exit(2);
 }
 const seed = Number(seedArg);
@@ -50,12 +57,16 @@ function die(message: string): never {
   process.exit(2);
 }
 
+// `many` picks its fsync policy from the seed (first draw), so rounds cover both durability paths.
+const manyFsync = seededRandom(seed ^ 0x6d616e79)() < 0.5 ? 'always' : 'interval';
 const options: AofManagerOptions =
-  mode === 'tier2'
-    ? { root, tier0: CRASH_T2_TIER0, tier1: CRASH_T2_TIER1, tier2: { kind: 'fs', root: storeDir! }, retention: CRASH_T2_RETENTION, fsync: 'always' }
-    : mode === 'park'
-      ? { root, tier0: CRASH_PARK_TIER0, tier2: { kind: 'none' }, fsync: 'always' }
-      : { root, tier0: CRASH_TIER0, ...(mode === 'tier1' ? { tier1: CRASH_TIER1 } : {}), fsync: 'always' };
+  mode === 'many'
+    ? crashManyOptions(root, storeDir!, manyFsync)
+    : mode === 'tier2'
+      ? { root, tier0: CRASH_T2_TIER0, tier1: CRASH_T2_TIER1, tier2: { kind: 'fs', root: storeDir! }, retention: CRASH_T2_RETENTION, fsync: 'always' }
+      : mode === 'park'
+        ? { root, tier0: CRASH_PARK_TIER0, tier2: { kind: 'none' }, fsync: 'always' }
+        : { root, tier0: CRASH_TIER0, ...(mode === 'tier1' ? { tier1: CRASH_TIER1 } : {}), fsync: 'always' };
 const manager = await AofManager.open(options).catch((err: unknown) => die(`open failed: ${String(err)}`));
 
 if (mode === 'hold') {
@@ -88,6 +99,15 @@ if (mode === 'hold') {
     }
   };
 
+  if (mode === 'many') {
+    await runMany(logs, next, ack);
+  } else {
+    await runFew(logs, next, rand, ack);
+  }
+}
+
+/** Every mode but `many` and `hold`: a few streams, many appends in flight per stream. */
+async function runFew(logs: AofLog[], next: number[], rand: () => number, ack: (stream: number, id: number) => void): Promise<void> {
   // Ids are assigned in call order (append is FIFO), so the id of each call is known before it is
   // made and its payload can be derived from it.
   const writer = async (stream: number): Promise<void> => {
@@ -161,5 +181,101 @@ if (mode === 'hold') {
     for (let i = 0; i < inFlight; i++) {
       writer(stream).catch((err: unknown) => die(`stream ${stream}: append rejected: ${String(err)}`));
     }
+  }
+}
+
+/**
+ * `many`: the CRASH_MANY_STREAMS written round-robin as an application would, on one driver:
+ * every fourth stream by `append()` with up to four calls in flight, the others by `appendSync`,
+ * falling back to an awaited `append()` on WouldBlock. The arena holds far fewer windows than
+ * there are streams, so most appends park another stream's window first.
+ *
+ * What counts as acknowledged: under fsync 'always' an `append()` that resolved (it resolves once
+ * durable); otherwise, and for every `appendSync`, only `durableId` (polled every 5 ms and after
+ * every pass), which is the engine's own claim that the id and all below it survive a kill.
+ */
+async function runMany(logs: AofLog[], next: number[], ack: (stream: number, id: number) => void): Promise<void> {
+  const always = manyFsync === 'always';
+  const acked = next.map((id) => id - 1);
+  const noteDurable = (): void => {
+    for (let s = 0; s < logs.length; s++) {
+      const durable = logs[s]!.durableId;
+      if (durable > acked[s]!) {
+        acked[s] = durable;
+        ack(s, durable);
+      }
+    }
+  };
+  const ackResolved = (s: number, id: number): void => {
+    if (always && id > acked[s]!) {
+      acked[s] = id;
+      ack(s, id);
+    }
+  };
+
+  // Warm-up: one record per stream, all at once, then durable, so the kill window starts with
+  // every stream's segment open and the workers running (not with 1,000 start-ups).
+  await Promise.all(
+    logs.map(async (log, s) => {
+      const id = next[s]!++;
+      const got = await log.append(crashManyPayload(s, id));
+      if (got !== id) die(`stream ${s}: warm-up append returned id ${got}, expected ${id}`);
+      await log.flush();
+    }),
+  ).catch((err: unknown) => die(`warm-up: ${String(err)}`));
+  noteDurable();
+  // The warm-up acks go out (ack() batches them into the next macrotask) before `ready`.
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  const counters = { fsyncAlways: always ? 1 : 0, appendSync: 0, wouldBlock: 0, appendCalls: 0, compressed: 0, uploaded: 0, evicted: 0 };
+  const report = (): void => {
+    const stats = manager.stats();
+    counters.compressed = stats.tier1.segmentsCompressed;
+    counters.uploaded = stats.tier2!.segmentsUploaded;
+    counters.evicted = stats.tier2!.segmentsEvicted;
+    process.stdout.write(`stats ${JSON.stringify(counters)}\n`);
+  };
+  report();
+  process.stdout.write('ready\n');
+
+  setInterval(noteDurable, 5);
+  // stats() walks 1,000 streams: every 50 ms is often enough for figures cut by the kill.
+  setInterval(report, 50);
+
+  const inFlight = new Int32Array(logs.length);
+  for (;;) {
+    for (let s = 0; s < logs.length; s++) {
+      const log = logs[s]!;
+      if (s % 4 === 0) {
+        if (inFlight[s]! >= 4) continue;
+        const id = next[s]!++;
+        inFlight[s]!++;
+        counters.appendCalls++;
+        log.append(crashManyPayload(s, id)).then(
+          (got) => {
+            if (got !== id) die(`stream ${s}: append returned id ${got}, expected ${id}`);
+            inFlight[s]!--;
+            ackResolved(s, id);
+          },
+          (err: unknown) => die(`stream ${s}: append rejected: ${String(err)}`),
+        );
+      } else {
+        const id = next[s]!++;
+        const payload = crashManyPayload(s, id);
+        let got: number;
+        try {
+          got = log.appendSync(payload);
+          counters.appendSync++;
+        } catch (err) {
+          if (!(err instanceof WouldBlockError)) die(`stream ${s}: appendSync threw: ${String(err)}`);
+          counters.wouldBlock++;
+          got = await log.append(payload).catch((e: unknown) => die(`stream ${s}: fallback append rejected: ${String(e)}`));
+          ackResolved(s, got);
+        }
+        if (got !== id) die(`stream ${s}: appended as id ${got}, expected ${id}`);
+      }
+      // Let I/O callbacks, acks and timers run between batches of synchronous appends.
+      if (s % 50 === 49) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    noteDurable();
   }
 }

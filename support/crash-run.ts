@@ -1,15 +1,19 @@
 /**
  * Parent side of the kill -9 tests: spawns support/crash-child.ts, collects the ids it
  * acknowledges, and SIGKILLs it a given time after it reports `ready`. Shared by
- * test/integration/crash.test.ts, crash-tier1.test.ts and crash-tier2.test.ts.
+ * test/integration/crash*.test.ts and the chaos scenarios sigkill and sigkill-1k.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { crashStreams } from './crash-workload.js';
 
 const CHILD = fileURLToPath(new URL('./crash-child.js', import.meta.url));
-/** A child that never gets ready is a hang, not a slow machine. */
+/**
+ * A child that never gets ready is a hang, not a slow machine. The `many` child creates 1,000
+ * segment files in its warm-up, 3-15 s on a loaded 2-core machine: it gets more.
+ */
 const READY_TIMEOUT_MS = 15_000;
+const MANY_READY_TIMEOUT_MS = 120_000;
 
 /** What the parent learned from one crash child, read from its stdout before (and after) the kill. */
 export interface ChildRun {
@@ -28,17 +32,17 @@ export interface ChildRun {
 }
 
 /**
- * Runs the crash child in `mode` and kills it `killAfterMs` after `ready`. `tier2` mode needs
- * `storeDir`, the fs Tier 2 directory.
+ * Runs the crash child in `mode` and kills it `killAfterMs` after `ready`. `tier2` and `many`
+ * modes need `storeDir`, the fs Tier 2 directory.
  */
-export function runCrashChild(root: string, seed: number, killAfterMs: number, mode: 'append' | 'tier1' | 'tier2' | 'park' = 'append', storeDir?: string): Promise<ChildRun> {
+export function runCrashChild(root: string, seed: number, killAfterMs: number, mode: 'append' | 'tier1' | 'tier2' | 'park' | 'many' = 'append', storeDir?: string): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
     const args = [CHILD, root, String(seed), mode, ...(storeDir === undefined ? [] : [storeDir])];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const run: ChildRun = { startIds: [], ready: false, maxAcked: crashStreams(mode).map(() => -1), acked: 0, signal: null, code: null, stderr: '', stats: null };
     let partial = '';
     let killTimer: NodeJS.Timeout | null = null;
-    const readyTimer = setTimeout(() => child.kill('SIGKILL'), READY_TIMEOUT_MS);
+    const readyTimer = setTimeout(() => child.kill('SIGKILL'), mode === 'many' ? MANY_READY_TIMEOUT_MS : READY_TIMEOUT_MS);
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {

@@ -24,9 +24,29 @@ export const CRASH_TIER0 = { arenaBytes: 8 * 64 * 1024, segmentBytes: 64 * 1024 
 export const CRASH_PARK_STREAMS = Array.from({ length: 12 }, (_, i) => `park-${String(i).padStart(2, '0')}`);
 export const CRASH_PARK_TIER0 = { arenaBytes: 4 * 16 * 1024, segmentBytes: 16 * 1024 } as const;
 
+/**
+ * The crash child's `many` mode (test/integration/crash-1k-tiers.test.ts, chaos scenario
+ * `sigkill-1k`): 1,000 streams written round-robin over an arena of 64 pages of 8 KiB, so nearly
+ * every append parks another stream's write window; 16 KiB segments written through two windows,
+ * sealed by size (every ~80 records, or at once by the ~10 KB record every stream writes at id 5)
+ * and by every graceful close, compressed into 4 KiB frames and uploaded to a local-directory
+ * Tier 2, with a Tier 1 budget of 64 segments so uploaded files are evicted all along.
+ */
+export const CRASH_MANY_STREAMS = Array.from({ length: 1000 }, (_, i) => `many-${String(i).padStart(4, '0')}`);
+export const CRASH_MANY_TIER0 = { arenaBytes: 32 * 16 * 1024, segmentBytes: 16 * 1024 } as const;
+export const CRASH_MANY_TIER1 = { maxBytes: 64 * 16 * 1024, frameBytes: 4096, compressionLevel: 1 } as const;
+
+/**
+ * The `many` engine on `root` with the fs Tier 2 in `storeDir`: the crash child and the verifying
+ * session open it alike (fsync is the child's choice per round; reads do not depend on it).
+ */
+export function crashManyOptions(root: string, storeDir: string, fsync: 'always' | 'interval' = 'always'): AofManagerOptions {
+  return { root, tier0: CRASH_MANY_TIER0, tier1: CRASH_MANY_TIER1, tier2: { kind: 'fs', root: storeDir }, fsync, fsyncIntervalMs: 20 };
+}
+
 /** The streams a crash child of `mode` writes (the parent sizes its bookkeeping by them). */
 export function crashStreams(mode: string): readonly string[] {
-  return mode === 'park' ? CRASH_PARK_STREAMS : CRASH_STREAMS;
+  return mode === 'park' ? CRASH_PARK_STREAMS : mode === 'many' ? CRASH_MANY_STREAMS : CRASH_STREAMS;
 }
 
 /**
@@ -83,3 +103,14 @@ export function crashPayload(stream: number, id: number): Uint8Array {
   return payloadFor(id + stream * 1_000_003, crashPayloadSize(stream, id));
 }
 
+
+/**
+ * Payload of record `id` of stream `stream` in the `many` mode: one record in three is 5-12 KB,
+ * the rest crashPayload's sizes. A stream gets only a few records per round among 1,000, so large
+ * ones are what roll its 16 KiB segment over (seal, compress, upload) while the child runs.
+ */
+export function crashManyPayload(stream: number, id: number): Uint8Array {
+  if (id % 3 !== 2) return crashPayload(stream, id);
+  const h = (Math.imul(id + 7, 2654435761) ^ Math.imul(stream + 3, 40503)) >>> 0;
+  return payloadFor(id + stream * 1_000_003, 5_000 + (h % 7_001));
+}

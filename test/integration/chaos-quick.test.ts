@@ -33,7 +33,7 @@ function runQuick(): Promise<{ code: number | null; stdout: string; stderr: stri
   });
 }
 
-test('chaos --quick: every scenario runs, injects its faults, loses nothing and hangs nothing', { timeout: 420_000 }, async (t) => {
+test('chaos --quick: every scenario runs, injects its faults, loses nothing and hangs nothing', { timeout: 600_000 }, async (t) => {
   const started = Date.now();
   const { code, stdout, stderr } = await runQuick();
   let summary: Summary;
@@ -44,7 +44,7 @@ test('chaos --quick: every scenario runs, injects its faults, loses nothing and 
   }
   assert.equal(summary.mode, 'quick');
   const byName = new Map(summary.scenarios.map((s) => [s.name, s]));
-  assert.deepEqual([...byName.keys()], ['sigkill', 'crash-storm', 'outage', 'disk-full', 'corrupt-fuzz'], 'every scenario ran, in order');
+  assert.deepEqual([...byName.keys()], ['sigkill', 'sigkill-1k', 'crash-storm', 'outage', 'disk-full', 'corrupt-fuzz'], 'every scenario ran, in order');
   for (const s of summary.scenarios) {
     t.diagnostic(`${s.name}: ${s.status}, rounds ${s.rounds}, injected ${s.injected}, verified ${s.verified}, lost ${s.lost}, hung ${s.hung}, ${(s.durationMs / 1000).toFixed(1)} s${s.reason === null ? '' : ` (${s.reason})`}`);
     if (s.status === 'skipped') {
@@ -63,6 +63,7 @@ test('chaos --quick: every scenario runs, injects its faults, loses nothing and 
   // What each scenario had to inject.
   assert.ok(byName.get('sigkill')!.injected >= 5, 'at least 5 SIGKILLs');
   assert.ok(f('sigkill', 'acknowledged') > 0 && f('sigkill', 'child.uploaded') > 0 && f('sigkill', 'child.evicted') > 0, 'kills landed while uploading and evicting');
+  assert.ok(byName.get('sigkill-1k')!.injected >= 1 && f('sigkill-1k', 'fullReads') >= 1, 'a SIGKILL across 1,000 streams, then every stream read from id 0');
   assert.ok(byName.get('crash-storm')!.injected >= 60, 'at least 60 injected worker crashes');
   assert.ok(f('crash-storm', 'crashes.compress') > 0 && f('crash-storm', 'crashes.upload') > 0 && f('crash-storm', 'crashes.hydrate') > 0, 'crashes in all three pools');
   assert.ok(f('outage', 'freezes') >= 1 && f('outage', 'slowWindows') >= 1, 'the store was frozen and slowed');
