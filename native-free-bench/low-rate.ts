@@ -38,6 +38,12 @@ const SEED = 5000;
 const SETTLE_MS = 300;
 /** Full mode's start-up window: the first segment seals (and its pool threads start) inside it. */
 const STARTUP_MS_FULL = 6000;
+/**
+ * Full mode's measured window: about the time one 4 MiB segment takes to fill at this rate (~200 B
+ * frames at 5,000/s), so each window holds one seal, as the steady state does (a 3 s window from
+ * 6 s always held the second seal, at ~8.4 s: 1.4 seals' worth of Tier 1/2 work per window).
+ */
+const STEADY_MS_FULL = 4200;
 
 function cpuMicros(): number {
   const u = process.cpuUsage();
@@ -151,7 +157,7 @@ export function lowRateSuite(variants: readonly TierVariant[]): Suite {
     name: 'low-rate',
     description: `${RATE} appendSync/s of ~180 B paced by a timer: process CPU per append vs the same loop without aof2`,
     async run(options: SuiteOptions): Promise<BenchResult[]> {
-      const { ms, startupMs, rounds } = options.quick ? { ms: 1000, startupMs: 1000, rounds: 1 } : { ms: 3000, startupMs: STARTUP_MS_FULL, rounds: 3 };
+      const { ms, startupMs, rounds } = options.quick ? { ms: 1000, startupMs: 1000, rounds: 1 } : { ms: STEADY_MS_FULL, startupMs: STARTUP_MS_FULL, rounds: 3 };
       const events = new JsonEvents(SEED);
       const suffix = (v: TierVariant): string => (variants.length > 1 ? `, ${v.label}` : '');
       const sides: Side[] = variants.map((variant) => ({
