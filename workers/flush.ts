@@ -124,7 +124,7 @@ let passBytes = 0;
 let commandsDrainedAt = Number.NaN;
 /**
  * A pass that wrote at least this much is keeping up with a fast writer: the next pass follows at
- * once, as it always did. Below it the append rate is low (under ~25 MB/s at a 10 ms delay) and
+ * once, as it always did. Below it the append rate is low (under ~10 MB/s at the default 25 ms delay) and
  * the flusher lingers (step 7 above).
  */
 const LINGER_MAX_BYTES = 256 * 1024;

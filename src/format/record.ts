@@ -18,6 +18,7 @@
  * the only place that computes it. (The original implementation padded on write and not on scan.)
  */
 import { crc32 } from 'node:zlib';
+import { SMALL_CRC_MAX_BYTES, crc32Small } from './crc32-small.js';
 import { AofError } from '../errors.js';
 
 export const RECORD_ALIGN = 8;
@@ -129,9 +130,15 @@ export function decodeFrame(bytes: Uint8Array, off: number): DecodedFrame {
   };
 }
 
-/** CRC of one frame as stored at RECORD_CRC_OFFSET: covers timestamp and payload. */
+/**
+ * CRC of one frame as stored at RECORD_CRC_OFFSET: covers timestamp and payload. Small frames (the
+ * common case: one per record, written by the flush worker) in place in JavaScript, larger ones
+ * through zlib (src/format/crc32-small.ts says why and where the two cross).
+ */
 export function frameCrc(bytes: Uint8Array, frameOffset: number, payloadLength: number): number {
-  return crc32(bytes.subarray(frameOffset + RECORD_TIMESTAMP_OFFSET, frameOffset + RECORD_PAYLOAD_OFFSET + payloadLength));
+  const start = frameOffset + RECORD_TIMESTAMP_OFFSET;
+  const end = frameOffset + RECORD_PAYLOAD_OFFSET + payloadLength;
+  return end - start <= SMALL_CRC_MAX_BYTES ? crc32Small(bytes, start, end) : crc32(bytes.subarray(start, end));
 }
 
 /** Result of {@link scanFrames}: how much of a data region holds valid frames. */

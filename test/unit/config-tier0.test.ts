@@ -23,11 +23,11 @@ function rejects(tier0: unknown, code: string, mentions: string, fsync?: string)
 }
 
 describe('tier0.prefault and tier0.writeDelayMs', () => {
-  test("defaults: prefault 'background', a 10 ms write delay", () => {
+  test("defaults: prefault 'background', a 25 ms write delay", () => {
     const config = resolveConfig({ root });
     assert.equal(config.prefault, 'background');
-    assert.equal(config.writeDelayMs, 10);
-    assert.equal(DEFAULTS.writeDelayMs, 10);
+    assert.equal(config.writeDelayMs, 25);
+    assert.equal(DEFAULTS.writeDelayMs, 25);
   });
 
   test('every mode and any delay in [0, MAX_WRITE_DELAY_MS] resolve as given', () => {
