@@ -43,6 +43,14 @@ export interface Tier0Options {
    * cost fewer loads for scans and more memory and bytes read for point reads.
    */
   readChunkBytes?: number;
+  /**
+   * Most segment files the flush worker keeps open at once (default 1024). Every segment being
+   * written has a file; past this many, the least recently written ones are closed and reopened
+   * when next written, fsynced or sealed, so the fds do not grow with the number of streams. The
+   * worker uses at most one fd more (a directory fsync). See docs/operations.md, "Sizing by number
+   * of streams". From 1 to 1,000,000.
+   */
+  maxOpenFiles?: number;
 }
 
 export type PrefaultMode = 'background' | 'open' | 'off';
@@ -170,6 +178,8 @@ export interface ResolvedConfig {
   writeDelayMs: number;
   /** Bytes of a raw chunk load (tier0.readChunkBytes), at most segmentBytes. */
   readChunkBytes: number;
+  /** Open-file budget of the flush worker (`tier0.maxOpenFiles`). */
+  maxOpenFiles: number;
   fsync: FsyncPolicy;
   fsyncIntervalMs: number;
   tier1: Required<Tier1Options>;
@@ -190,6 +200,13 @@ export const DEFAULTS = {
   // (docs/decisions.md, "The write delay defaults to 25 ms").
   writeDelayMs: 25,
   readChunkBytes: 256 * 1024,
+  /**
+   * The flush worker's open-file budget: a quarter of a 4096 hard limit and the whole of the
+   * common 1024 soft one (Node raises the soft limit to the hard one at start), leaving room for
+   * the rest of the process and a second manager; and wide enough that up to 1024 streams written
+   * in turn never reopen a file (docs/decisions.md, "A bounded set of open segment files").
+   */
+  maxOpenFiles: 1024,
   fsync: 'interval' as FsyncPolicy,
   fsyncIntervalMs: 1000,
   frameBytes: 256 * 1024,
@@ -227,6 +244,8 @@ export const MAX_SEGMENT_BYTES = 1024 * 1024 * 1024;
 export const POOL_IDLE_MS = 30_000;
 /** A longer write delay saves nothing more (a wake-up every 100 ms is free) and only holds records in memory. */
 export const MAX_WRITE_DELAY_MS = 100;
+/** Far above any per-process limit seen in practice; a typo (an extra digit or three) is caught. */
+export const MAX_OPEN_FILES = 1_000_000;
 
 const TOP_KEYS = ['root', 'tier0', 'tier1', 'tier2', 'fsync', 'fsyncIntervalMs', 'retention', 'metrics', 'logger', 'flushOnExit'];
 
@@ -263,7 +282,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     throw AofError.invalidArgument('options.root must be a non-empty string (a directory path)');
   }
   const tier0 = plainObject(opts['tier0'] ?? {}, 'options.tier0');
-  checkKeys(tier0, ['arenaBytes', 'segmentBytes', 'prefault', 'writeDelayMs', 'readChunkBytes'], 'tier0.');
+  checkKeys(tier0, ['arenaBytes', 'segmentBytes', 'prefault', 'writeDelayMs', 'readChunkBytes', 'maxOpenFiles'], 'tier0.');
   const segmentBytes = positiveInt(tier0['segmentBytes'], 'tier0.segmentBytes', DEFAULTS.segmentBytes);
   if (segmentBytes % RECORD_ALIGN !== 0 || segmentBytes < MIN_SEGMENT_BYTES || segmentBytes > MAX_SEGMENT_BYTES) {
     throw AofError.invalidArgument(
@@ -291,6 +310,10 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     throw AofError.invalidArgument(`tier0.writeDelayMs must be a number of ms in [0, ${MAX_WRITE_DELAY_MS}], got ${String(writeDelayMs)}`, { option: 'tier0.writeDelayMs' });
   }
   const readChunkBytes = Math.min(segmentBytes, positiveInt(tier0['readChunkBytes'], 'tier0.readChunkBytes', DEFAULTS.readChunkBytes));
+  const maxOpenFiles = positiveInt(tier0['maxOpenFiles'], 'tier0.maxOpenFiles', DEFAULTS.maxOpenFiles);
+  if (maxOpenFiles > MAX_OPEN_FILES) {
+    throw AofError.invalidArgument(`tier0.maxOpenFiles must be an integer in [1, ${MAX_OPEN_FILES}], got ${maxOpenFiles}`, { option: 'tier0.maxOpenFiles' });
+  }
   const tier1 = plainObject(opts['tier1'] ?? {}, 'options.tier1');
   checkKeys(tier1, ['enabled', 'maxBytes', 'rawBacklogBytes', 'compressionLevel', 'frameBytes', 'hydrateMinThreads', 'hydrateMaxThreads'], 'tier1.');
   const hydrateMaxThreads = positiveInt(tier1['hydrateMaxThreads'], 'tier1.hydrateMaxThreads', DEFAULTS.hydrateMaxThreads);
@@ -329,6 +352,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     prefault,
     writeDelayMs: fsync === 'always' ? 0 : writeDelayMs,
     readChunkBytes,
+    maxOpenFiles,
     fsync,
     fsyncIntervalMs,
     tier1: {

@@ -159,10 +159,20 @@ export class AofError extends Error {
     return new AofError(ErrorCode.CORRUPT, message, { details });
   }
 
-  /** Wraps a Node fs error, keeping errno/code in `cause` and the path in `details`. */
+  /**
+   * Wraps a Node fs error, keeping errno/code in `cause` and the path in `details`. Out of file
+   * descriptors (EMFILE: the process; ENFILE: the system) says which limit and which option, since
+   * the errno alone sends users looking for a leak.
+   */
   static io(action: string, path: string, cause: unknown): AofError {
     const errno = (cause as NodeJS.ErrnoException | undefined)?.code ?? 'unknown';
-    return new AofError(ErrorCode.IO, `${action} failed for ${path}: ${errno}`, { cause, details: { path, errno } });
+    const hint =
+      errno === 'EMFILE'
+        ? ' (the process is out of file descriptors: raise `ulimit -n`, or lower tier0.maxOpenFiles; see docs/operations.md, "Sizing by number of streams")'
+        : errno === 'ENFILE'
+          ? ' (the system is out of file descriptors: raise fs.file-max, or lower tier0.maxOpenFiles; see docs/operations.md, "Sizing by number of streams")'
+          : '';
+    return new AofError(ErrorCode.IO, `${action} failed for ${path}: ${errno}${hint}`, { cause, details: { path, errno } });
   }
 
   /** Flattens for postMessage; see {@link AofError.deserialize}. */

@@ -9,7 +9,7 @@ import { readdir, realpath, unlink } from 'node:fs/promises';
 import { makeDirectory } from './make-directory.js';
 import { join } from 'node:path';
 import { Arena } from './arena/arena.js';
-import { SlotState } from './arena/layout.js';
+import { G_OPEN_SEGMENT_FILES, G_SEGMENT_FILE_REOPENS, SlotState } from './arena/layout.js';
 import {
   DEFAULTS,
   resolveConfig,
@@ -45,7 +45,7 @@ import { MANIFEST_DIR, STREAMS_DIR, parseSegmentKey, streamDir, streamPrefix } f
 import { adoptUploadedObjects, restoreManifest } from './tier2/rebuild.js';
 import { Tier2, type Tier2Stats } from './tier2/tier2.js';
 import { registerTier2Metrics } from './metrics/tier2-metrics.js';
-import { registerEngineMetrics, type EngineFigures } from './metrics/engine-metrics.js';
+import { registerEngineMetrics, type EngineFigures, type Tier0Figures } from './metrics/engine-metrics.js';
 import { EngineCounters } from './metrics/engine-counters.js';
 import { fsyncHistogramView, readFsyncHistogram } from './arena/fsync-histogram.js';
 import { arenaUtilisation, flushBacklog, segmentCounts, type SegmentCounts } from './metrics/residency.js';
@@ -80,7 +80,13 @@ export interface ManagerStats {
    * table in use, of MAX_OPEN_SEGMENTS (65,536); past that, new segments wait (WouldBlock `admission`).
    */
   openSegments: number;
-  /** The flush worker's state word: `openStream()` resolves once it is 'running' (warm start). */
+  /**
+   * The flush worker's open segment files against their budget (`tier0.maxOpenFiles`), and how
+   * many times a file the budget had closed was reopened (a fast-growing count: the streams
+   * written in turn outnumber the budget; docs/operations.md, "Sizing by number of streams").
+   */
+  tier0: Tier0Figures;
+    /** The flush worker's state word: `openStream()` resolves once it is 'running' (warm start). */
   flushWorker: 'starting' | 'running' | 'stopped' | 'failed';
   /**
    * How far the arena has been faulted in ahead of the writer (`tier0.prefault`): bytes of slot
@@ -470,6 +476,12 @@ export class AofManager {
         hydrate: t1.hydrateQueue + arena.hydrating,
       },
       segments: segmentCounts(this.#logs),
+      tier0: {
+        openSegmentFiles: Atomics.load(this.#arena.ctrl, G_OPEN_SEGMENT_FILES),
+        maxOpenFiles: this.#config.maxOpenFiles,
+        // Unsigned: the word wraps at 2^32 (a counter reset, which Prometheus tolerates).
+        segmentFileReopens: Atomics.load(this.#arena.ctrl, G_SEGMENT_FILE_REOPENS) >>> 0,
+      },
       arena,
       arenaUtilisation: arenaUtilisation(this.#arena),
       tier1: t1,

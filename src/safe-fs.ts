@@ -37,7 +37,10 @@ const { O_RDONLY, O_RDWR, O_WRONLY, O_CREAT, O_EXCL, O_TRUNC, O_NOFOLLOW, O_NONB
 export const OpenMode = {
   /** An existing file, read only. */
   READ: O_RDONLY,
-  /** An existing file, read and written in place (recovery's repairs). */
+  /**
+   * An existing file, read and written in place: recovery's repairs, and the flush worker reopening
+   * a segment whose fd its open-file budget closed (never created: a missing file is an error).
+   */
   UPDATE: O_RDWR,
   /** A new file that must not exist yet (a segment): anything already there is refused. */
   CREATE: O_WRONLY | O_CREAT | O_EXCL,

@@ -9,8 +9,8 @@
  *   2. for every attached slot, write the frames published since the last pass (WRITE_LEN), filling
  *      in each frame's CRC first (so the main thread never computes a CRC);
  *   3. seal slots the main thread marked SEALING once fully written (footer, fsync, close, CLEAN),
- *      and detach slots it marked RETIRING once fully written (CLEAN, file kept open: the segment
- *      is parked, not sealed);
+ *      and detach slots it marked RETIRING once fully written (CLEAN, the segment stays open
+ *      and unsealed, though the open-file budget may close its fd: it is parked, not sealed);
  *   4. fsync according to the policy every segment written and not yet synced, attached or not
  *      (group commit: one fdatasync per file covers every frame written to it), publish
  *      T_DURABLE_LEN/T_DURABLE_COUNT in the segment table;
@@ -24,6 +24,16 @@
  *      shutdown) cuts the wait short. Otherwise, or after a pass that wrote nothing, sleep on
  *      WORK_EPOCH (with a timeout for 'interval') until a ring. The bound this gives is in
  *      docs/architecture.md ("The append path").
+ *
+ * Open files are bounded (`tier0.maxOpenFiles`): a segment's fd is needed only while this thread
+ * writes, fsyncs or seals it, so the fds form an LRU cache. Before a file is created or reopened,
+ * the least recently used fds beyond the budget are closed; a closed segment is reopened (an
+ * existing regular file, O_RDWR, never created or truncated) when it is next written, fsynced or
+ * sealed. Bytes written through a closed fd and not yet fsynced stay in `unsynced`: the next sync
+ * reopens the file and fdatasyncs it, which flushes every dirty page of the file whatever fd wrote
+ * it, so DURABLE_LEN still only follows an fdatasync (docs/decisions.md, "A bounded set of open
+ * segment files"). Without the bound the fds grow with the number of streams written (one per
+ * open segment), and 10,000 streams meet EMFILE.
  *
  * Why a dedicated thread and not a piscina task per flush: a flush is a tiny, latency-critical job
  * (the fsync 'always' path waits on it), and a shared-memory doorbell costs a few microseconds where
@@ -41,7 +51,9 @@ import {
   FlusherIdle,
   G_FLUSHER_IDLE,
   G_FLUSHER_STATE,
+  G_OPEN_SEGMENT_FILES,
   G_PROGRESS_EPOCH,
+  G_SEGMENT_FILE_REOPENS,
   G_SYNC_REQUEST,
   G_WAKE_URGENT,
   G_WORK_EPOCH,
@@ -84,7 +96,7 @@ function timedDatasync(fd: number): void {
 /** What the worker knows about a segment whose file it has open. */
 interface OpenSegment {
   handle: number; // entry in the shared segment table
-  fd: number;
+  fd: number; // -1 while closed by the open-file budget (reopened by fdOf)
   path: string;
   baseId: number;
   createdAt: number;
@@ -103,8 +115,13 @@ interface OpenSegment {
 const segments = new Map<number, OpenSegment>();
 /** Segments attached to a slot, by slot: the only ones with frames to write. */
 const attached = new Map<number, OpenSegment>();
-/** Segments with bytes written and not fsynced, attached or not. */
+/** Segments with bytes written and not fsynced, attached or not, their fd open or not. */
 const unsynced = new Set<OpenSegment>();
+/**
+ * Segments whose fd is open, least recently used first (a Set keeps insertion order; a use moves
+ * the segment to the end). Its size never exceeds `data.maxOpenFiles`.
+ */
+const openFiles = new Set<OpenSegment>();
 // Start from the arena's initial 0, not from the current value: a flush() requested while this
 // worker was still starting up has already bumped the word and must not be taken as served.
 let lastSyncRequest = 0;
@@ -133,18 +150,72 @@ function post(event: FlushEvent): void {
   data.port.postMessage(event);
 }
 
+/** Publishes the number of open segment files (stats(), aof_tier0_open_segment_files). */
+function publishOpenFiles(): void {
+  Atomics.store(ctrl, G_OPEN_SEGMENT_FILES, openFiles.size);
+}
+
+/**
+ * Closes least recently used fds until one more file fits in the budget. A closed segment keeps
+ * its place in `unsynced` if it has bytes not fsynced yet (see the module comment).
+ */
+function makeRoomForOneFile(): void {
+  while (openFiles.size >= data.maxOpenFiles) {
+    const victim = openFiles.values().next().value as OpenSegment;
+    try {
+      closeFile(victim);
+    } catch (err) {
+      // The fd is released whatever close says; the error is the victim's (its data may be at risk).
+      fail(victim, victim.handle, victim.slot, err, 'close segment file');
+    }
+  }
+}
+
+/** Closes `seg`'s fd (it stays an open segment: fdOf reopens it). */
+function closeFile(seg: OpenSegment): void {
+  const fd = seg.fd;
+  openFiles.delete(seg);
+  seg.fd = -1;
+  publishOpenFiles();
+  closeSync(fd);
+}
+
+/** `seg`'s fd, reopened if the budget closed it; marks it most recently used. */
+function fdOf(seg: OpenSegment): number {
+  if (seg.fd >= 0) {
+    openFiles.delete(seg);
+    openFiles.add(seg);
+    return seg.fd;
+  }
+  makeRoomForOneFile();
+  // The file this worker created: an existing regular file, opened for writing in place. Never
+  // CREATE (a missing file is an error, not a new empty segment) and never through a link.
+  seg.fd = openFileSync(seg.path, OpenMode.UPDATE);
+  openFiles.add(seg);
+  publishOpenFiles();
+  Atomics.add(ctrl, G_SEGMENT_FILE_REOPENS, 1);
+  return seg.fd;
+}
+
 function openSegment(cmd: Extract<FlushCommand, { type: 'open' }>): void {
+  makeRoomForOneFile();
   // A new file, never an existing one: recovery accounted for every file of the stream, so an
   // entry under this name (a planted link above all) is refused, not truncated or written through.
   const fd = openFileSync(cmd.path, OpenMode.CREATE);
-  encodeHeaderInto(scratch, 0, { segmentBytes: data.segmentBytes, baseId: cmd.baseId, createdAt: cmd.createdAt });
-  writeSync(fd, scratch, 0, SEGMENT_HEADER_BYTES, 0);
-  // The file's directory entry must be durable too, or a power cut could lose a whole segment.
-  const dirFd = openSync(dirname(cmd.path), 'r');
   try {
-    fsyncSync(dirFd);
-  } finally {
-    closeSync(dirFd);
+    encodeHeaderInto(scratch, 0, { segmentBytes: data.segmentBytes, baseId: cmd.baseId, createdAt: cmd.createdAt });
+    writeSync(fd, scratch, 0, SEGMENT_HEADER_BYTES, 0);
+    // The file's directory entry must be durable too, or a power cut could lose a whole segment.
+    // This fd is the one beyond the budget (`maxOpenFiles` + 1), for the duration of an fsync.
+    const dirFd = openSync(dirname(cmd.path), 'r');
+    try {
+      fsyncSync(dirFd);
+    } finally {
+      closeSync(dirFd);
+    }
+  } catch (err) {
+    closeSync(fd);
+    throw err;
   }
   const seg: OpenSegment = {
     handle: cmd.handle,
@@ -163,6 +234,8 @@ function openSegment(cmd: Extract<FlushCommand, { type: 'open' }>): void {
     maxTs: Number.NaN,
   };
   segments.set(cmd.handle, seg);
+  openFiles.add(seg);
+  publishOpenFiles();
   attach(seg, cmd.slot);
 }
 
@@ -201,9 +274,10 @@ function writePending(seg: OpenSegment): boolean {
     count++;
   }
   const chunk = bytes.subarray(seg.base + seg.flushed, seg.base + end);
+  const fd = fdOf(seg);
   let written = 0;
   while (written < chunk.length) {
-    written += writeSync(seg.fd, chunk, written, chunk.length - written, SEGMENT_HEADER_BYTES + seg.flushed + written);
+    written += writeSync(fd, chunk, written, chunk.length - written, SEGMENT_HEADER_BYTES + seg.flushed + written);
   }
   seg.dataCrc = crc32(chunk, seg.dataCrc);
   passBytes += chunk.length;
@@ -219,7 +293,9 @@ function writePending(seg: OpenSegment): boolean {
 function syncSegment(seg: OpenSegment): void {
   unsynced.delete(seg);
   if (seg.durable === seg.flushed) return;
-  timedDatasync(seg.fd);
+  // A reopened fd covers the bytes written through the one the budget closed: fdatasync flushes
+  // the file's dirty pages, not one descriptor's.
+  timedDatasync(fdOf(seg));
   seg.durable = seg.flushed;
   seg.durableCount = seg.flushedCount;
   Atomics.store(ctrl, segWord(seg.handle, T_DURABLE_LEN), seg.durable);
@@ -237,7 +313,7 @@ function syncSegment(seg: OpenSegment): void {
  */
 function recordDurableLength(seg: OpenSegment): void {
   encodeHeaderInto(scratch, 0, { segmentBytes: data.segmentBytes, baseId: seg.baseId, createdAt: seg.createdAt, durableBytes: seg.durable });
-  writeSync(seg.fd, scratch, 0, SEGMENT_HEADER_BYTES, 0);
+  writeSync(fdOf(seg), scratch, 0, SEGMENT_HEADER_BYTES, 0);
 }
 
 /**
@@ -246,6 +322,7 @@ function recordDurableLength(seg: OpenSegment): void {
  * that sees the slot CLEAN also sees the entry SEALED.
  */
 function sealSegment(seg: OpenSegment): void {
+  const fd = fdOf(seg);
   encodeFooterInto(scratch, 0, {
     recordCount: seg.flushedCount,
     baseId: seg.baseId,
@@ -255,12 +332,12 @@ function sealSegment(seg: OpenSegment): void {
     maxTimestamp: seg.maxTs,
     sealedAt: Date.now(),
   });
-  writeSync(seg.fd, scratch, 0, SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES + seg.flushed);
+  writeSync(fd, scratch, 0, SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES + seg.flushed);
   // Synced even if the data was durable: the footer is new.
-  timedDatasync(seg.fd);
+  timedDatasync(fd);
   seg.durable = seg.flushed;
   seg.durableCount = seg.flushedCount;
-  closeSync(seg.fd);
+  closeFile(seg);
   segments.delete(seg.handle);
   unsynced.delete(seg);
   Atomics.store(ctrl, segWord(seg.handle, T_DURABLE_LEN), seg.durable);
@@ -291,17 +368,19 @@ function retire(seg: OpenSegment): boolean {
   return true;
 }
 
-function fail(seg: OpenSegment | null, handle: number, slot: number, err: unknown, action: string): void {
-  const path = seg?.path ?? '(unknown)';
+function fail(seg: OpenSegment | null, handle: number, slot: number, err: unknown, action: string, pathOf = '(unknown)'): void {
+  const path = seg?.path ?? pathOf;
   const error = err instanceof AofError ? err : AofError.io(action, path, err);
   if (seg !== null) {
     segments.delete(seg.handle);
     unsynced.delete(seg);
     if (seg.slot >= 0) detach(seg);
-    try {
-      closeSync(seg.fd);
-    } catch {
-      // already failing; the first error is the one worth reporting
+    if (seg.fd >= 0) {
+      try {
+        closeFile(seg);
+      } catch {
+        // already failing; the first error is the one worth reporting
+      }
     }
   }
   if (handle >= 0) Atomics.store(ctrl, segWord(handle, T_STATE), SegState.FAILED);
@@ -327,7 +406,7 @@ function drainCommands(): boolean {
       try {
         openSegment(cmd);
       } catch (err) {
-        fail(null, cmd.handle, cmd.slot, err, 'create segment file');
+        fail(null, cmd.handle, cmd.slot, err, 'create segment file', cmd.path);
         progressed = true;
       }
     } else {
@@ -474,7 +553,7 @@ function main(): void {
     Atomics.store(ctrl, G_FLUSHER_IDLE, FlusherIdle.BUSY);
   }
   pass(); // final pass: everything written, synced, sealed slots closed
-  for (const seg of segments.values()) closeSync(seg.fd);
+  for (const seg of [...openFiles]) closeFile(seg);
   Atomics.store(ctrl, G_FLUSHER_STATE, FLUSHER_STOPPED);
   Atomics.notify(ctrl, G_FLUSHER_STATE);
   Atomics.add(ctrl, G_PROGRESS_EPOCH, 1);

@@ -84,6 +84,13 @@ export const G_FLUSHER_STATE = 4 * CACHE_LINE_WORDS; // flusher: FLUSHER_RUNNING
 export const G_PREFAULT_NEXT = G_FLUSHER_STATE + 1;
 export const G_PREFAULT_DONE = G_FLUSHER_STATE + 2;
 /**
+ * Segment files the flush worker has open now, and how many times it reopened one its open-file
+ * budget (`tier0.maxOpenFiles`) had closed (wraps at 2^32: read it unsigned). Written by the flush
+ * worker only, read by stats() and the metrics: same line, same writer, never on the hot path.
+ */
+export const G_OPEN_SEGMENT_FILES = G_FLUSHER_STATE + 3;
+export const G_SEGMENT_FILE_REOPENS = G_FLUSHER_STATE + 4;
+/**
  * fsync latency histogram, written by the flush worker and read by the main thread at scrape time
  * (src/metrics/fsync-histogram.ts): BigInt64 counters (no wrap-around, ever) in their own three cache
  * lines. Layout in 64-bit units from G_FSYNC_HIST: FSYNC_BUCKET_BOUNDS.length + 1 bucket counts
@@ -120,7 +127,10 @@ export const T_DURABLE_COUNT = 3; // flusher: frames fsynced
 /** Segment table entry states. 0 is an unused entry (a zeroed SAB is all unused). */
 export const SegState = {
   UNUSED: 0,
-  /** The flusher has the file open (the segment is active, parked, or being sealed). */
+  /**
+   * The flusher has the segment open (active, parked, or being sealed); its fd may be closed by the
+   * open-file budget (`tier0.maxOpenFiles`) and reopened when next written, fsynced or sealed.
+   */
   OPEN: 1,
   /** Footer written and fsynced, file closed: the entry's counts are final. */
   SEALED: 2,

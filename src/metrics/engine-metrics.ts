@@ -7,6 +7,8 @@
  * - `aof_wouldblock_total{kind}` (counter: sync WouldBlock throws plus async calls that waited);
  * - `aof_tier0_admission_seconds` (histogram, sampled 1 append in `metrics.admissionSampleEvery`),
  *   `aof_tier0_fsync_seconds` (histogram, every data fsync of the flush worker);
+ * - `aof_tier0_open_segment_files` and its budget `aof_tier0_open_segment_files_budget` (gauges),
+ *   `aof_tier0_segment_file_reopens_total` (counter: files the budget had closed, reopened);
  * - `aof_queue_depth{queue}` (gauge: flush, compress, upload, hydrate);
  * - `aof_tier1_compressed_segments_total`, `aof_tier1_compress_input_bytes_total`,
  *   `aof_tier1_compress_output_bytes_total`, `aof_tier1_compress_retries_total`,
@@ -33,6 +35,9 @@ export const ENGINE_METRIC_NAMES = {
   wouldBlock: 'aof_wouldblock_total',
   admissionSeconds: 'aof_tier0_admission_seconds',
   fsyncSeconds: 'aof_tier0_fsync_seconds',
+  openSegmentFiles: 'aof_tier0_open_segment_files',
+  openSegmentFilesBudget: 'aof_tier0_open_segment_files_budget',
+  segmentFileReopens: 'aof_tier0_segment_file_reopens_total',
   queueDepth: 'aof_queue_depth',
   compressedSegments: 'aof_tier1_compressed_segments_total',
   compressInputBytes: 'aof_tier1_compress_input_bytes_total',
@@ -55,6 +60,16 @@ export const ENGINE_METRIC_NAMES = {
 /** Slot states reported by `aof_arena_slots` (pinned overlaps them and is in stats() only). */
 export const ARENA_SLOT_STATES = ['free', 'active', 'retiring', 'sealing', 'clean', 'hydrating', 'failed'] as const;
 
+/** The flush worker's open segment files (`stats().tier0`). */
+export interface Tier0Figures {
+  /** Segment files the flush worker has open now (at most `maxOpenFiles`). */
+  openSegmentFiles: number;
+  /** `tier0.maxOpenFiles`. */
+  maxOpenFiles: number;
+  /** Files the budget had closed, reopened to be written, fsynced or sealed (wraps at 2^32). */
+  segmentFileReopens: number;
+}
+
 /** What the exporter reads (a subset of ManagerStats). */
 export interface EngineFigures {
   streams: number;
@@ -62,6 +77,7 @@ export interface EngineFigures {
   wouldBlock: Record<WouldBlockKindValue, number>;
   latency: { admission: HistogramSnapshot; fsync: HistogramSnapshot; hydration: HistogramSnapshot };
   queues: { flush: number; compress: number; upload: number; hydrate: number };
+  tier0: Tier0Figures;
   segments: Record<string, Record<string, number>>;
   arena: Record<(typeof ARENA_SLOT_STATES)[number], number>;
   arenaUtilisation: number;
@@ -146,6 +162,13 @@ export function registerEngineMetrics(registry: Registry, read: () => EngineFigu
   });
   histogram(N.admissionSeconds, 'Append admission latency in seconds (sampled: 1 append in metrics.admissionSampleEvery)', (f) => f.latency.admission);
   histogram(N.fsyncSeconds, 'Duration of the flush worker data fsyncs in seconds', (f) => f.latency.fsync);
+  gauge(N.openSegmentFiles, 'Segment files the flush worker has open (at most tier0.maxOpenFiles)', [], (g) => g.set(figures().tier0.openSegmentFiles));
+  gauge(N.openSegmentFilesBudget, 'Budget of open segment files (tier0.maxOpenFiles); past it the least recently written are closed', [], (g) =>
+    g.set(figures().tier0.maxOpenFiles),
+  );
+  counter(N.segmentFileReopens, 'Segment files the open-file budget had closed, reopened to be written, fsynced or sealed', [], (c) =>
+    c.inc(figures().tier0.segmentFileReopens),
+  );
   gauge(N.queueDepth, 'Work waiting or running per queue (flush: slots with unwritten bytes or sealing)', ['queue'], (g) => {
     for (const [queue, n] of Object.entries(figures().queues)) g.set({ queue }, n);
   });

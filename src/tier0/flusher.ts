@@ -91,6 +91,7 @@ export class Flusher {
       fsync: config.fsync,
       fsyncIntervalMs: config.fsyncIntervalMs,
       writeDelayMs: config.writeDelayMs,
+      maxOpenFiles: config.maxOpenFiles,
       prefault: config.prefault !== 'off',
       port: channel.port2,
     };

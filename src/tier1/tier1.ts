@@ -42,6 +42,12 @@ import type { CompressResult, CompressTask } from '../../workers/tier1-protocol.
 import { initialLevelState, levelPolicy, stepLevel, type LevelPolicy, type LevelState } from './level-controller.js';
 
 export const MAX_COMPRESS_ATTEMPTS = 5;
+/**
+ * Footers read at once by the sealing watcher. A close (or a burst of seals) with 10,000 streams
+ * seals 10,000 segments in one go: reading every footer at once held an fd per segment, as many
+ * again as the flush worker's, and met EMFILE. 32 keeps libuv's 4 threads busy.
+ */
+const FOOTER_READS_AT_ONCE = 32;
 /** Compression threads (one: the other core belongs to the writers and the flush worker). */
 const COMPRESS_THREADS = 1;
 /** Backoff between compression attempts: up to 20, 40, 80, 160 ms (full jitter; src/background.ts). */
@@ -362,7 +368,10 @@ export class Tier1 {
         // loop awaited the manifest, the slot may have been evicted, or evicted and then filled
         // again by a hydration (CLEAN, same segment, CRC word reset to 0).
         const ready: Job[] = [];
-        const footers = await Promise.allSettled(durable.map((job) => sealedFooter(job.seg)));
+        const footers: PromiseSettledResult<SegmentFooter>[] = [];
+        for (let at = 0; at < durable.length; at += FOOTER_READS_AT_ONCE) {
+          footers.push(...(await Promise.allSettled(durable.slice(at, at + FOOTER_READS_AT_ONCE).map((job) => sealedFooter(job.seg)))));
+        }
         for (let i = 0; i < durable.length; i++) {
           const footer = footers[i]!;
           if (footer.status === 'fulfilled') {

@@ -30,6 +30,9 @@ const EXPECTED_METRICS: Record<string, string> = {
   aof_wouldblock_total: 'counter',
   aof_tier0_admission_seconds: 'histogram',
   aof_tier0_fsync_seconds: 'histogram',
+  aof_tier0_open_segment_files: 'gauge',
+  aof_tier0_open_segment_files_budget: 'gauge',
+  aof_tier0_segment_file_reopens_total: 'counter',
   aof_queue_depth: 'gauge',
   aof_tier1_compressed_segments_total: 'counter',
   aof_tier1_compress_input_bytes_total: 'counter',
@@ -215,6 +218,15 @@ test('a scrape over HTTP after a tiered workload finds every metric with the val
     assert.ok(fsync.count >= sealed.length, `${fsync.count} fsyncs for ${sealed.length} seals`);
     assert.ok(fsync.sum > 0 && fsync.sum / fsync.count < 1, `mean fsync ${fsync.sum / fsync.count} s`);
     sameHistogram('fsync', fsync, stats.latency.fsync);
+
+    // Open segment files: the two active segments (a sealed one is closed), within the default
+    // budget of 1024, which two streams never exceed: no reopens.
+    assert.equal(valueOf(exp, 'aof_tier0_open_segment_files'), stats.tier0.openSegmentFiles);
+    assert.equal(stats.tier0.openSegmentFiles, 2);
+    assert.equal(valueOf(exp, 'aof_tier0_open_segment_files_budget'), 1024);
+    assert.equal(stats.tier0.maxOpenFiles, manager.config.maxOpenFiles);
+    assert.equal(valueOf(exp, 'aof_tier0_segment_file_reopens_total'), 0);
+    assert.equal(stats.tier0.segmentFileReopens, 0);
 
     // Hydration: the read-back of "orders" fetched frames from Tier 2.
     const hydration = histogram(exp, 'aof_tier1_hydration_seconds');

@@ -1,10 +1,10 @@
 /**
- * `tier0` options added by issue 12: `prefault` and `writeDelayMs`, their defaults, their
- * validation, and the rule that `fsync: 'always'` never has a write delay.
+ * `tier0` options added by issue 12: `prefault`, `writeDelayMs` and `maxOpenFiles`, their
+ * defaults, their validation, and the rule that `fsync: 'always'` never has a write delay.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { DEFAULTS, MAX_WRITE_DELAY_MS, resolveConfig } from '../../src/config.js';
+import { DEFAULTS, MAX_OPEN_FILES, MAX_WRITE_DELAY_MS, resolveConfig } from '../../src/config.js';
 import { AofError, ErrorCode } from '../../src/errors.js';
 
 const root = '/tmp/aof2-config-never-created';
@@ -47,5 +47,20 @@ describe('tier0.prefault and tier0.writeDelayMs', () => {
       rejects({ writeDelayMs }, ErrorCode.INVALID_ARGUMENT, 'tier0.writeDelayMs');
     }
     rejects({ prefaults: 'off' }, ErrorCode.UNKNOWN_OPTION, 'tier0.prefaults');
+  });
+});
+
+describe('tier0.maxOpenFiles', () => {
+  test('default 1024; any integer in [1, MAX_OPEN_FILES] resolves as given', () => {
+    assert.equal(resolveConfig({ root }).maxOpenFiles, 1024);
+    assert.equal(DEFAULTS.maxOpenFiles, 1024);
+    for (const maxOpenFiles of [1, 2, 256, MAX_OPEN_FILES]) assert.equal(resolveConfig({ root, tier0: { maxOpenFiles } }).maxOpenFiles, maxOpenFiles);
+  });
+
+  test('bad values are refused with a message that names the option', () => {
+    for (const maxOpenFiles of [0, -1, 1.5, MAX_OPEN_FILES + 1, Number.NaN, Number.POSITIVE_INFINITY, '256', null]) {
+      rejects({ maxOpenFiles }, ErrorCode.INVALID_ARGUMENT, 'tier0.maxOpenFiles');
+    }
+    rejects({ maxOpenFile: 8 }, ErrorCode.UNKNOWN_OPTION, 'tier0.maxOpenFile');
   });
 });

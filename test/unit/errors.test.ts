@@ -83,6 +83,13 @@ describe('AofError', () => {
     assert.equal(io.cause, enospc);
     assert.match(io.message, /write segment failed for \/data\/s\/1\.seg: ENOSPC/);
     assert.equal(AofError.io('read', '/p', 'not an error').details?.['errno'], 'unknown');
+    // Out of fds: still AOF_ERR_IO with the errno in details, and a message that names the limit and the option.
+    for (const errno of ['EMFILE', 'ENFILE']) {
+      const out = AofError.io('create segment file', '/data/s/2.seg', Object.assign(new Error('too many'), { code: errno }));
+      assert.equal(out.code, ErrorCode.IO);
+      assert.equal(out.details?.['errno'], errno);
+      assert.match(out.message, new RegExp(`create segment file failed for /data/s/2\\.seg: ${errno} \\(the (process|system) is out of file descriptors.*tier0\\.maxOpenFiles`));
+    }
   });
 
   test('serialize()/deserialize() round-trip code, message, details and stack for every code, through structured clone', () => {
