@@ -439,7 +439,11 @@ export class LogCore implements StreamView {
     seg.apply({ type: SegmentEventType.WINDOW_OPENED, slot, start, first: records });
     this.#arena.setWord(old, S_NEXT, slot + 1);
     this.#arena.setState(old, SlotState.RETIRING);
-    this.#flusher.wake();
+    // Not urgent: the append that called this publishes a frame next, which rings a sleeping
+    // flusher; a busy or lingering one finds RETIRING in its pass within writeDelayMs. An urgent
+    // wake here cut the write delay short at every rollover: with 10,000 streams round-robin
+    // (a rollover every ~37 appends) the flusher then ran a pass per rollover, one pwrite per
+    // stream per pass, instead of one pass per delay (docs/performance.md, issue 12).
     this.#activate(slot, start);
     return true;
   }
