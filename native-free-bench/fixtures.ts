@@ -185,6 +185,94 @@ export class SabCopyLoop {
   }
 }
 
+/** Control words per region of {@link RegionCopyLoop}: one 64-byte line, as the engine's slot words. */
+const REGION_WORDS = 16;
+
+/**
+ * The ceiling of the many-streams case (issue #12): {@link SabCopyLoop}'s framed copy, round-robin
+ * over `regions` regions of one SharedArrayBuffer laid out as the engine's write windows are: a
+ * control region with one 64-byte line per region (the engine's slot words), word 0 the region's
+ * published length, then the data, `capacity / regions` bytes per region (8-aligned), so the
+ * footprint is the engine's arena whatever the number of streams. An append reads the region's
+ * length, writes the frame (length, CRC word, timestamp, payload, as SabCopyLoop), publishes the
+ * new length with `Atomics.store`, and wraps to the region's start when it is full. No ids, no
+ * objects per stream, no flusher, no rollover: what is left is the cost of touching another
+ * stream's cache lines and pages on every call, which no engine design removes. With one region it
+ * is SabCopyLoop over the same bytes: the ratio between the two is the memory hierarchy's share of
+ * the many-streams gap.
+ */
+export class RegionCopyLoop {
+  readonly regions: number;
+  readonly regionBytes: number;
+  readonly #ctrl: Int32Array;
+  readonly #u8: Uint8Array;
+  readonly #u32: Uint32Array;
+  readonly #f64: Float64Array;
+  readonly #data: number;
+  /** Frames since each region's last wrap (what verify() should find); off the hot lines, read only by verify(). */
+  readonly #sinceWrap: Int32Array;
+  wraps = 0;
+  total = 0;
+
+  constructor(regions: number, capacity: number) {
+    this.regions = regions;
+    this.regionBytes = Math.floor(capacity / regions / 8) * 8;
+    // Data starts page-aligned, as the arena's pages do.
+    this.#data = Math.ceil((regions * REGION_WORDS * 4) / 4096) * 4096;
+    const sab = new SharedArrayBuffer(this.#data + regions * this.regionBytes);
+    this.#ctrl = new Int32Array(sab, 0, regions * REGION_WORDS);
+    this.#u8 = new Uint8Array(sab);
+    this.#u32 = new Uint32Array(sab);
+    this.#f64 = new Float64Array(sab);
+    this.#sinceWrap = new Int32Array(regions);
+  }
+
+  /** Appends one frame to `region`; returns the number of appends so far. */
+  append(region: number, payload: Uint8Array): number {
+    const length = payload.length;
+    const frame = frameLength(length);
+    const word = region * REGION_WORDS;
+    let off = this.#ctrl[word]!;
+    if (off + frame > this.regionBytes) {
+      off = 0;
+      this.#sinceWrap[region] = 0;
+      this.wraps++;
+    }
+    const at = this.#data + region * this.regionBytes + off;
+    this.#u32[at >>> 2] = length;
+    this.#u32[(at >>> 2) + 1] = 0;
+    this.#f64[(at >>> 3) + 1] = Date.now();
+    this.#u8.set(payload, at + RECORD_PAYLOAD_OFFSET);
+    Atomics.store(this.#ctrl, word, off + frame);
+    this.#sinceWrap[region]!++;
+    return this.total++;
+  }
+
+  /** Walks every region's frames since its last wrap; counts those whose length and bytes match. */
+  verify(payload: Uint8Array): Verification {
+    let expected = 0;
+    let found = 0;
+    for (let region = 0; region < this.regions; region++) {
+      expected += this.#sinceWrap[region]!;
+      const end = Atomics.load(this.#ctrl, region * REGION_WORDS);
+      const start = this.#data + region * this.regionBytes;
+      for (let off = 0; off < end; ) {
+        const at = start + off;
+        const length = framePayloadLengthAt(this.#u32, at);
+        const bytes = this.#u8.subarray(at + RECORD_PAYLOAD_OFFSET, at + RECORD_PAYLOAD_OFFSET + length);
+        if (length === payload.length && frameTimestampAt(this.#f64, at) > 0 && sameBytes(bytes, payload)) found++;
+        off += frameLength(length);
+      }
+    }
+    return verification(
+      'baseline',
+      expected,
+      found,
+      `walked the frames published in each of the ${this.regions} regions since its last wrap (${this.total} appends, ${this.wraps} wraps)`,
+    );
+  }
+}
+
 /** A batch of `size` baseline appends, timed as one. */
 export function ringBatch(ring: SabCopyLoop, payload: Uint8Array, size: number, meter: BatchMeter): number {
   const t0 = nowNs();

@@ -25,6 +25,13 @@
  *    makes one file per record), and so are Tier 2 objects when Tier 2 is on.
  *    Targets (issue #12): round-robin appendSync >= 0.7x, one await append() at a time >= 0.5x,
  *    no stream over its file allowance.
+ *    The ceiling, in the same rounds: the bare framed copy (fixtures.ts `RegionCopyLoop`) round-robin
+ *    over as many regions as streams, laid out as the engine's windows (the arena's footprint, a
+ *    64-byte control line per region), against the same copy into one region, each sub-case's loop
+ *    (plain calls, or one `await` per call). Two more results per sub-case: the copy over N regions
+ *    against the copy into 1 (the memory hierarchy's share of the gap, which no engine writing each
+ *    stream's records contiguously removes), and the engine's many side against the copy over N
+ *    regions ("like for like": aof2's own share).
  *
  * Verification reopens each root: every stream's recovered nextId, and the last record of each
  * stream (case 1) or of a seeded sample of 100 streams (case 2; each read may hydrate) read back.
@@ -40,6 +47,7 @@ import {
   appendSyncLoop,
   patternPayload,
   quiesce,
+  RegionCopyLoop,
   sameBytes,
   tempRoot,
   TIERS_OFF,
@@ -58,7 +66,9 @@ import {
   pairTwins,
   ratioResult,
   verification,
+  formatRatio,
   type BenchResult,
+  type Measurement,
   type Suite,
   type SuiteOptions,
   type Verification,
@@ -311,6 +321,34 @@ async function soloAsyncBatch(log: AofLog, payload: Uint8Array, meter: BatchMete
   return ns;
 }
 
+/** `BATCH` bare copies round-robin over the loop's regions from the cursor; `awaited`: one `await` per copy, as `await append()`. */
+async function regionBatch(loop: RegionCopyLoop, cursor: Cursor, payload: Uint8Array, awaited: boolean, meter: BatchMeter): Promise<number> {
+  const regions = loop.regions;
+  let next = cursor.next;
+  const t0 = nowNs();
+  if (awaited) {
+    for (let i = 0; i < BATCH; i++) {
+      await loop.append(next, payload);
+      next = next + 1 === regions ? 0 : next + 1;
+    }
+  } else {
+    for (let i = 0; i < BATCH; i++) {
+      loop.append(next, payload);
+      next = next + 1 === regions ? 0 : next + 1;
+    }
+  }
+  const ns = nowNs() - t0;
+  cursor.next = next;
+  meter.batch(ns, BATCH);
+  return ns;
+}
+
+/** Touches every byte of the loop's regions once (first-touch faults would otherwise land in the rounds). */
+function touchRegions(loop: RegionCopyLoop, payload: Uint8Array): void {
+  const perRegion = Math.ceil(loop.regionBytes / frameLength(payload.length)) + 1;
+  for (let k = 0; k < perRegion; k++) for (let r = 0; r < loop.regions; r++) loop.append(r, payload);
+}
+
 /** Per stream of `root`: files in its directory with one of `suffixes` (absent directory: 0). */
 function filesPerStream(root: string, names: readonly string[], suffixes: readonly string[]): number[] {
   return names.map((name) => {
@@ -355,6 +393,8 @@ interface SubCase {
   target: number;
   manyBatch: (s: WideSides, meter: BatchMeter) => Promise<number>;
   oneBatch: (s: WideSides, meter: BatchMeter) => Promise<number>;
+  /** The ceiling's loop: one `await` per copy (as `await append()`), or plain calls. */
+  awaited: boolean;
 }
 
 async function defaultArenaCase(options: SuiteOptions, variants: readonly TierVariant[]): Promise<BenchResult[]> {
@@ -406,16 +446,29 @@ async function defaultArenaCase(options: SuiteOptions, variants: readonly TierVa
         target: 0.7,
         manyBatch: (s, m) => wideSyncBatch(s.logs, s.cursor, payload, m),
         oneBatch: (s, m) => soloSyncBatch(s.solo, payload, m),
+        awaited: false,
       },
       {
         label: 'round-robin await append()',
         target: 0.5,
         manyBatch: (s, m) => wideAsyncBatch(s.logs, s.cursor, payload, m),
         oneBatch: (s, m) => soloAsyncBatch(s.solo, payload, m),
+        awaited: true,
       },
     ];
+    // The ceiling: the bare copy over as many regions as streams, and into one, over the arena's bytes.
+    const arenaBytes = all[0]!.many.config.arenaBytes;
+    const copyMany = new RegionCopyLoop(streams, arenaBytes);
+    const copyOne = new RegionCopyLoop(1, arenaBytes);
+    touchRegions(copyMany, payload);
+    touchRegions(copyOne, payload);
+    const ceilings: { sub: SubCase; many: BatchMeter; one: BatchMeter }[] = [];
     const measured: { sub: SubCase; side: WideSides; many: BatchMeter; one: BatchMeter; wouldBlock: Record<string, number> }[] = [];
     for (const sub of subCases) {
+      const ceiling = { sub, many: new BatchMeter(`bare copy, ${streams} regions`), one: new BatchMeter('bare copy, 1 region') };
+      ceilings.push(ceiling);
+      const copyCursor: Cursor = { next: 0 };
+      const oneCursor: Cursor = { next: 0 };
       const meters = all.map((side) => ({
         side,
         many: new BatchMeter(`${streams} streams${suffix(side.variant)}`),
@@ -424,10 +477,14 @@ async function defaultArenaCase(options: SuiteOptions, variants: readonly TierVa
       }));
       options.progress(`many-streams ${streams} streams, default arena, ${sub.label}: ${rounds} rounds of ${roundMs} ms per side`);
       await driveInterleaved(
-        meters.flatMap((m) => [
-          { meter: m.one, runBatch: () => sub.oneBatch(m.side, m.one), before: settle },
-          { meter: m.many, runBatch: () => sub.manyBatch(m.side, m.many), before: settle },
-        ]),
+        [
+          ...meters.flatMap((m) => [
+            { meter: m.one, runBatch: () => sub.oneBatch(m.side, m.one), before: settle },
+            { meter: m.many, runBatch: () => sub.manyBatch(m.side, m.many), before: settle },
+          ]),
+          { meter: ceiling.one, runBatch: () => regionBatch(copyOne, oneCursor, payload, sub.awaited, ceiling.one), before: settle },
+          { meter: ceiling.many, runBatch: () => regionBatch(copyMany, copyCursor, payload, sub.awaited, ceiling.many), before: settle },
+        ],
         { timeMs: roundMs, batches: 1, warmupMs: 0, rounds },
       );
       for (const m of meters) measured.push({ sub, side: m.side, many: m.many, one: m.one, wouldBlock: wouldBlockSince(m.side.many.stats().wouldBlock, m.before) });
@@ -455,7 +512,34 @@ async function defaultArenaCase(options: SuiteOptions, variants: readonly TierVa
       }
     }
 
+    const copyManyVerified = copyMany.verify(payload);
+    const copyOneVerified = copyOne.verify(payload);
+    const ceilingOf = (sub: SubCase): { many: Measurement; one: Measurement } => {
+      const c = ceilings.find((x) => x.sub === sub)!;
+      return { many: c.many.measurement(), one: c.one.measurement() };
+    };
     const results: BenchResult[] = [];
+    // The memory ceiling, once per sub-case (no engine in it).
+    for (const sub of subCases) {
+      const c = ceilingOf(sub);
+      results.push(
+        ratioResult({
+          suite: 'many-streams',
+          case: `${streams} regions vs 1, bare SAB copy (the ceiling), ${sub.label}, ${WIDE_SIZE} B`,
+          subject: c.many,
+          baseline: c.one,
+          ratioOf: 'records/s',
+          targets: [],
+          verified: [{ ...copyManyVerified, what: 'subject' }, copyOneVerified],
+          notes: [
+            `the engine's framed copy (length, CRC word, timestamp, payload, published length) round-robin over ${streams} regions of ${copyMany.regionBytes} B ` +
+              `(the default arena's ${arenaBytes / 2 ** 20} MiB, a 64-byte control line each, as the engine's windows) against the same copy into one region of the same bytes` +
+              (sub.awaited ? ', one `await` per copy as `await append()`' : '') +
+              ': what touching another stream\'s lines and pages per call costs, whatever the engine',
+          ],
+        }),
+      );
+    }
     for (const side of all) {
       const segmentBytes = side.many.stats().segmentBytes;
       const names = side.logs.map((log) => log.name);
@@ -505,7 +589,27 @@ async function defaultArenaCase(options: SuiteOptions, variants: readonly TierVa
         });
         result.targets[0] = atLeast('ratio', m.sub.target, result.ratio);
         if (tier2 !== null) result.targets.push(atMost('streams over the Tier 2 object allowance', 0, tier2.over));
+        const c = ceilingOf(m.sub);
+        const memory = c.one.ratePerSec > 0 ? c.many.ratePerSec / c.one.ratePerSec : 0;
+        const own = c.many.ratePerSec > 0 ? subject.ratePerSec / c.many.ratePerSec : 0;
+        result.notes.push(
+          `ceiling (same rounds): the bare copy over ${streams} regions runs at ${formatRatio(memory)}x of the copy into 1 (the memory hierarchy's share); ` +
+            `the engine's ${streams} streams run at ${formatRatio(own)}x of the copy over ${streams} regions (aof2's share)`,
+        );
         results.push(result);
+        results.push(
+          ratioResult({
+            suite: 'many-streams',
+            case: variantCase(`${streams} streams vs 1, default arena, ${m.sub.label}, ${WIDE_SIZE} B, like for like: vs the bare copy over ${streams} regions`, side.variant, variants),
+            subject,
+            baseline: c.many,
+            ratioOf: 'records/s (engine: wall time, waits included)',
+            targets: [],
+            verified: [...verified.filter((v) => v.what === 'subject'), copyManyVerified],
+            tiers: side.variant.setting,
+            notes: [`baseline: the ceiling's copy over ${streams} regions (the "bare SAB copy" result of this sub-case): what aof2 adds to the memory traffic the workload needs anyway`],
+          }),
+        );
       }
     }
     return results;

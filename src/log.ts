@@ -104,6 +104,13 @@ export class LogCore implements StreamView {
   /** Segments whose records may not all be durable yet (oldest first); see durableId. */
   readonly #undurable: Segment[] = [];
   readonly #queue: QueuedAppend[] = [];
+  /**
+   * True exactly while #queue is not empty, where user code can run: `append` starts the drain as
+   * it queues the first payload, and the drain ends in the same synchronous step that empties the
+   * queue (resolving a queued append runs no user code synchronously). The hot path tests this
+   * field of the log rather than `#queue.length`: the array is one more heap object, hence one
+   * more cache line, per append, which costs with thousands of streams round-robin (issue 11).
+   */
   #draining = false;
   readonly #durableWaiters: DurableWaiter[] = [];
   #durableDraining = false;
@@ -229,7 +236,7 @@ export class LogCore implements StreamView {
   appendSync(payload: Uint8Array): number {
     // One decrement per call pays for the sampled admission histogram (1 call in sampleEvery).
     if (--this.#sampleCountdown === 0) return this.#sampledAppendSync(payload);
-    const id = this.#queue.length === 0 ? this.#tryAppend(payload) : this.#queuedBlock(payload);
+    const id = !this.#draining ? this.#tryAppend(payload) : this.#queuedBlock(payload);
     if (id < 0) throw this.#wouldBlock();
     return id;
   }
@@ -238,7 +245,7 @@ export class LogCore implements StreamView {
   #sampledAppendSync(payload: Uint8Array): number {
     this.#sampleCountdown = this.#sampleEvery;
     const t0 = performance.now();
-    const id = this.#queue.length === 0 ? this.#tryAppend(payload) : this.#queuedBlock(payload);
+    const id = !this.#draining ? this.#tryAppend(payload) : this.#queuedBlock(payload);
     if (id < 0) throw this.#wouldBlock();
     this.#counters.admission.record((performance.now() - t0) / 1000);
     return id;
@@ -257,7 +264,7 @@ export class LogCore implements StreamView {
       startedAt = performance.now();
     }
     try {
-      if (this.#queue.length === 0) {
+      if (!this.#draining) {
         const id = this.#tryAppend(payload);
         if (id >= 0) {
           if (startedAt >= 0) this.#counters.admission.record((performance.now() - startedAt) / 1000);
@@ -439,7 +446,11 @@ export class LogCore implements StreamView {
     seg.apply({ type: SegmentEventType.WINDOW_OPENED, slot, start, first: records });
     this.#arena.setWord(old, S_NEXT, slot + 1);
     this.#arena.setState(old, SlotState.RETIRING);
-    this.#flusher.wake();
+    // Not urgent: the append that called this publishes a frame next, which rings a sleeping
+    // flusher; a busy or lingering one finds RETIRING in its pass within writeDelayMs. An urgent
+    // wake here cut the write delay short at every rollover: with 10,000 streams round-robin
+    // (a rollover every ~37 appends) the flusher then ran a pass per rollover, one pwrite per
+    // stream per pass, instead of one pass per delay (docs/performance.md, issue 12).
     this.#activate(slot, start);
     return true;
   }

@@ -10,6 +10,7 @@
 import { endianness } from 'node:os';
 import { AofError, ErrorCode } from '../errors.js';
 import { BuddyAllocator } from './buddy-allocator.js';
+import { RunLru } from './run-lru.js';
 import { SegmentTable } from './segment-table.js';
 import {
   S_FLUSHED_LEN,
@@ -36,6 +37,9 @@ export interface SlotOwner {
   slotReleased(slot: number): void;
 }
 
+/** The words {@link Arena.acquire} zeroes in a run it hands out (a constant: acquire runs at every window rollover). */
+const ZEROED_WORDS = [S_WRITE_LEN, S_FLUSHED_LEN, S_START, S_NEXT, S_PINS] as const;
+
 export class Arena {
   readonly sab: SharedArrayBuffer;
   readonly ctrl: Int32Array;
@@ -55,8 +59,8 @@ export class Arena {
   readonly #owners: (SlotOwner | null)[];
   /** Runs handed out (first pages). */
   readonly #allocated = new Set<number>();
-  /** Owned runs that are not ACTIVE, least recently used first (Map insertion order). */
-  readonly #lru = new Map<number, true>();
+  /** Owned runs that are not ACTIVE, least recently used first (run-lru.ts: not a Map, whose deleted entries slow a walk from the head). */
+  readonly #lru: RunLru;
   /** Disowned runs (retired windows nobody reads): evicted before any cached run. */
   readonly #garbage = new Set<number>();
   /** Runs held for the compressor, with the hold-clock tick of the hold. Main thread only. */
@@ -82,6 +86,7 @@ export class Arena {
     while (this.pageBytes << maxOrder < segmentBytes) maxOrder++;
     this.#buddy = new BuddyAllocator(this.pages, maxOrder);
     this.#owners = new Array<SlotOwner | null>(this.pages).fill(null);
+    this.#lru = new RunLru(this.pages);
   }
 
   /** Byte offset of a run's data in the SAB. */
@@ -123,7 +128,7 @@ export class Arena {
   /** ACTIVE runs are never evicted: they leave the LRU; any other state of an owned run joins it. */
   #track(slot: number, state: number): void {
     if (state === SlotState.ACTIVE || state === SlotState.FREE) this.#lru.delete(slot);
-    else if (this.#owners[slot] != null && !this.#lru.has(slot)) this.#lru.set(slot, true);
+    else if (this.#owners[slot] != null) this.#lru.add(slot);
   }
 
   /** Sets a word of a run the flusher is not attached to (a run coming back as ACTIVE). */
@@ -146,7 +151,7 @@ export class Arena {
 
   /** Marks the run most recently used (an owned, non-ACTIVE run moves to the LRU's end). */
   touch(slot: number): void {
-    if (this.#lru.delete(slot)) this.#lru.set(slot, true);
+    this.#lru.touch(slot);
   }
 
   /**
@@ -180,7 +185,7 @@ export class Arena {
     const slot = this.#buddy.alloc(order);
     this.#allocated.add(slot);
     this.#owners[slot] = owner;
-    for (const word of [S_WRITE_LEN, S_FLUSHED_LEN, S_START, S_NEXT, S_PINS]) Atomics.store(this.ctrl, slotWord(slot, word), 0);
+    for (const word of ZEROED_WORDS) Atomics.store(this.ctrl, slotWord(slot, word), 0);
     this.setState(slot, state);
     // Faulters skip pages of a run (PAGE_USED); one may be writing zeros into a page it saw unused
     // just before: let it finish that page first (race note in layout.ts).
@@ -199,11 +204,23 @@ export class Arena {
         if (buddy.canAlloc(order)) return true;
       }
     }
-    for (const slot of this.#lru.keys()) {
-      if (!this.#held.has(slot) && this.#evictable(slot)) {
-        this.#evict(slot);
-        if (buddy.canAlloc(order)) return true;
+    // A run that cannot go yet (RETIRING: the flusher has not written it; or pinned) moves to the
+    // LRU's end, so the next eviction does not walk past it again: retired windows join the LRU in
+    // retirement order, but the flusher writes them in its own order, and with 10,000 streams an
+    // eviction happens at every window rollover. Moving one to the end only marks it recently
+    // used, which it was. At most the LRU's size is visited (a moved run is met again at the end).
+    const lru = this.#lru;
+    for (let visits = lru.size, slot = lru.head; visits > 0 && slot >= 0; visits--) {
+      const next = lru.next(slot);
+      if (!this.#held.has(slot)) {
+        if (this.#evictable(slot)) {
+          this.#evict(slot);
+          if (buddy.canAlloc(order)) return true;
+        } else {
+          lru.touch(slot);
+        }
       }
+      slot = next;
     }
     // Held runs last, newest hold first.
     if (this.#held.size > 0) {

@@ -20,7 +20,8 @@ const SUITES = ['append-sync', 'append-async', 'durable', 'memory', 'many-stream
  * Whether a case carries a target: issues #2 and #5 set them for the 1 KiB and 100 B appends,
  * durable, memory and metrics overhead; issue #12 for many streams on the default arena, first
  * touch, cold start, low rate and the HTTP service. The 16 KiB cases, async 100 B, the 1,000
- * streams with a slot each and recovery (issue #6) report figures without one.
+ * streams with a slot each, the many-streams ceiling (the bare copy over N regions vs 1) and the
+ * engine against that ceiling ("like for like"), and recovery (issue #6) report figures without one.
  */
 function targeted(r: BenchResult): boolean {
   switch (r.suite) {
@@ -29,7 +30,7 @@ function targeted(r: BenchResult): boolean {
     case 'append-async':
       return r.case.startsWith('1 KiB');
     case 'many-streams':
-      return r.case.includes('default arena');
+      return r.case.includes('default arena') && !r.case.includes('like for like');
     case 'recovery':
       return false;
     default:
@@ -86,14 +87,19 @@ test('bench --quick --json: every suite reports a positive ratio and verified re
   const cases = (suite: string): string[] => doc.results.filter((r) => r.suite === suite).map((r) => r.case);
   assert.deepEqual(cases('append-sync'), ['1 KiB', '100 B', '16 KiB']);
   assert.deepEqual(cases('append-async'), ['1 KiB', '100 B', '16 KiB']);
-  // Issue #12: the slot-per-stream case, then many streams on the default arena both ways, with
-  // the files per stream counted after close.
+  // Issue #12: the slot-per-stream case, the ceiling (the bare copy over as many regions as
+  // streams vs into one) both ways, then many streams on the default arena both ways, each with
+  // the files per stream counted after close and followed by its like-for-like against the ceiling.
   assert.deepEqual(cases('many-streams'), [
     '1000 streams vs 1, 1 KiB',
+    '1000 regions vs 1, bare SAB copy (the ceiling), round-robin appendSync, 200 B',
+    '1000 regions vs 1, bare SAB copy (the ceiling), round-robin await append(), 200 B',
     '1000 streams vs 1, default arena, round-robin appendSync, 200 B',
+    '1000 streams vs 1, default arena, round-robin appendSync, 200 B, like for like: vs the bare copy over 1000 regions',
     '1000 streams vs 1, default arena, round-robin await append(), 200 B',
+    '1000 streams vs 1, default arena, round-robin await append(), 200 B, like for like: vs the bare copy over 1000 regions',
   ]);
-  for (const r of doc.results.filter((x) => x.case.includes('default arena'))) {
+  for (const r of doc.results.filter((x) => x.case.includes('default arena') && !x.case.includes('like for like'))) {
     assert.ok(r.subject.extra['segmentFilesMaxPerStream']! >= 1, `${r.case}: files counted`);
     assert.ok(r.targets.some((t) => t.name === 'streams over the file allowance'), `${r.case}: file allowance target`);
   }

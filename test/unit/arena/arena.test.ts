@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Arena, type SlotOwner } from '../../../src/arena/arena.js';
-import { S_FLUSHED_LEN, S_PINS, S_WRITE_LEN, SlotState, controlBytes, slotWord } from '../../../src/arena/layout.js';
+import { S_FLUSHED_LEN, S_PINS, S_STATE, S_WRITE_LEN, SlotState, controlBytes, slotWord } from '../../../src/arena/layout.js';
 
 const SEGMENT = 64 * 1024;
 const PAGE = 8192;
@@ -114,6 +114,24 @@ describe('Arena', () => {
     arena.pin(S(2));
     arena.unpin(S(2));
     assert.equal(take(arena).slot, S(0));
+  });
+
+  test('a run that cannot be evicted yet moves to the end of the LRU: the CLEAN runs behind it go first, and it goes last once CLEAN', () => {
+    const arena = new Arena(4, SEGMENT);
+    const segs = [take(arena), take(arena), take(arena), take(arena)];
+    // Retired in the order 0, 1, 2, 3; the flusher wrote 1 and 2 first (its own order), 0 and 3 not yet.
+    for (let k = 0; k < 4; k++) arena.setState(S(k), SlotState.RETIRING);
+    arena.ctrl[slotWord(S(1), S_STATE)] = SlotState.CLEAN; // the flusher's store: no #track on this thread
+    arena.ctrl[slotWord(S(2), S_STATE)] = SlotState.CLEAN;
+    assert.equal(take(arena).slot, S(1), 'past RETIRING 0 to the oldest CLEAN run');
+    assert.equal(segs[0]!.seg.slot, S(0), 'the RETIRING run stays');
+    // 0 was moved behind 2 and 3: the LRU is now 2, 3, 0.
+    arena.ctrl[slotWord(S(0), S_STATE)] = SlotState.CLEAN;
+    arena.ctrl[slotWord(S(3), S_STATE)] = SlotState.CLEAN;
+    assert.equal(take(arena).slot, S(2));
+    assert.equal(take(arena).slot, S(3));
+    assert.equal(take(arena).slot, S(0));
+    assert.equal(arena.acquire(owner(), SlotState.ACTIVE), -1, 'everything ACTIVE');
   });
 
   test('a pinned CLEAN slot is never evicted; unpinned, it is', () => {
