@@ -15,9 +15,9 @@
 import { rmSync } from 'node:fs';
 import { seededRandom } from '../src/seeded-random.js';
 import { checkManyRound } from '../support/crash-many.js';
-import { runCrashChild } from '../support/crash-run.js';
 import { CRASH_MANY_STREAMS } from '../support/crash-workload.js';
 import { tempRoot } from '../support/tmp.js';
+import { killRound } from './kill-round.js';
 import { Tally, describeError, type Scenario, type ScenarioContext, type ScenarioReport } from './scenario.js';
 
 const FULL_ROUNDS = 100;
@@ -36,22 +36,9 @@ async function run(ctx: ScenarioContext): Promise<ScenarioReport> {
   const floor = CRASH_MANY_STREAMS.map(() => 0);
   try {
     while (Date.now() < ctx.deadline && !(ctx.quick && tally.rounds >= target)) {
-      const killAfter = MIN_KILL_MS + Math.floor(rand() * (MAX_KILL_MS - MIN_KILL_MS + 1));
-      const childSeed = Math.floor(rand() * 2 ** 31);
-      const where = `round ${tally.rounds} (kill after ${killAfter} ms, child seed ${childSeed})`;
-      const killed = await runCrashChild(root, childSeed, killAfter, 'many', storeDir);
-      tally.rounds++;
-      if (!killed.ready) {
-        tally.hung++;
-        tally.fail(`${where}: the child never became ready (code ${killed.code}, signal ${killed.signal}): ${killed.stderr.slice(0, 500)}`);
-        break;
-      }
-      if (killed.signal !== 'SIGKILL') {
-        tally.fail(`${where}: the child died by itself (code ${killed.code}): ${killed.stderr.slice(0, 500)}`);
-        break;
-      }
-      tally.injected++;
-      tally.add('acknowledged', killed.acked);
+      const round = await killRound(tally, rand, root, storeDir, 'many', MIN_KILL_MS, MAX_KILL_MS);
+      if (round === null) break;
+      const { killed, where } = round;
       for (const [k, v] of Object.entries(killed.stats ?? {})) tally.add(`child.${k}`, v);
       const resumedElsewhere = killed.startIds.findIndex((id, s) => id !== floor[s]);
       if (resumedElsewhere >= 0) tally.fail(`${where}: stream ${resumedElsewhere}: the child resumed at ${killed.startIds[resumedElsewhere]}, the last check ended at ${floor[resumedElsewhere]}`);

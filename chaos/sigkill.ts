@@ -22,10 +22,10 @@ import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState } from '../src/format/s
 import { ManifestLog } from '../src/manifest/manifest-log.js';
 import { seededRandom } from '../src/seeded-random.js';
 import { openObjectStore } from '../src/tier2/object-store.js';
-import { runCrashChild } from '../support/crash-run.js';
 import { CRASH_STREAMS, CRASH_T2_RETENTION, CRASH_T2_TIER0, crashPayload, crashT2VerifyOptions } from '../support/crash-workload.js';
 import { streamFiles } from '../support/tier1-engine.js';
 import { sameBytes, tempRoot } from '../support/tmp.js';
+import { killRound } from './kill-round.js';
 import { Tally, describeError, type Scenario, type ScenarioContext, type ScenarioReport } from './scenario.js';
 import { logCore } from '../src/log.js';
 import { manifestDir, parseSegmentKey, streamDir, streamPrefix, tier1Path } from '../src/format/root-layout.js';
@@ -102,22 +102,9 @@ async function run(ctx: ScenarioContext): Promise<ScenarioReport> {
   const child: Record<string, number> = {};
   try {
     while (Date.now() < ctx.deadline && !(ctx.quick && tally.rounds >= target)) {
-      const killAfter = MIN_KILL_MS + Math.floor(rand() * (MAX_KILL_MS - MIN_KILL_MS + 1));
-      const childSeed = Math.floor(rand() * 2 ** 31);
-      const where = `round ${tally.rounds} (kill after ${killAfter} ms, child seed ${childSeed})`;
-      const killed = await runCrashChild(root, childSeed, killAfter, 'tier2', storeDir);
-      tally.rounds++;
-      if (!killed.ready) {
-        tally.hung++;
-        tally.fail(`${where}: the child never became ready (code ${killed.code}, signal ${killed.signal}): ${killed.stderr.slice(0, 500)}`);
-        break;
-      }
-      if (killed.signal !== 'SIGKILL') {
-        tally.fail(`${where}: the child died by itself (code ${killed.code}): ${killed.stderr.slice(0, 500)}`);
-        break;
-      }
-      tally.injected++;
-      tally.add('acknowledged', killed.acked);
+      const round = await killRound(tally, rand, root, storeDir, 'tier2', MIN_KILL_MS, MAX_KILL_MS);
+      if (round === null) break;
+      const { killed, where } = round;
       for (const [k, v] of Object.entries(killed.stats ?? {})) child[k] = (child[k] ?? 0) + v;
       for (let s = 0; s < CRASH_STREAMS.length; s++) {
         if (killed.startIds[s] !== floor[s]) tally.fail(`${where}: stream ${s}: the child resumed at ${killed.startIds[s]}, the last check ended at ${floor[s]}`);
