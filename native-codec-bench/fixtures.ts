@@ -202,6 +202,24 @@ async function buildDataset(root: string, segments: number, options: SuiteOption
 }
 
 /** Deterministic Fisher-Yates shuffle of 0..n-1. */
+/**
+ * Picks a record of segment `seg` in the frame after the one picked at the segment's last visit
+ * (the first frame random per segment), so a frame comes back only after every other frame of its
+ * segment. Since Tier 0 stage 3 the arena caches frames (a run each), not segments: a revisited
+ * segment is cold only if the frame read is, and this keeps any frame's revisits further apart
+ * than the arena holds runs (segments x frames per segment reads, against arenaBytes / run size).
+ */
+export function frameRotatingPicker(files: readonly Tier1File[], rand: () => number): (seg: number) => number {
+  const next = files.map((f) => Math.floor(rand() * f.meta.index.length));
+  return (seg) => {
+    const file = files[seg]!;
+    const frame = next[seg]!;
+    next[seg] = (frame + 1) % file.meta.index.length;
+    const entry = file.meta.index[frame]!;
+    return file.baseId + entry.firstRecord + Math.floor(rand() * entry.recordCount);
+  };
+}
+
 export function shuffled(n: number, rand: () => number): number[] {
   const out = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {

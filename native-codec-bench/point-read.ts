@@ -5,9 +5,9 @@
  * Subject: the dataset (fixtures.ts, every segment a .t1 file) reopened with an arena of SLOTS
  * segments. One read = `log.openReader({ from: id })` + `await reader.next()`, timed from the
  * call to the record in hand; the reader is closed after. The segments are visited round-robin
- * in a shuffled order with a random record each time, so when a segment comes round again at
- * least `segments - 1 > SLOTS` other segments have taken the LRU slots since: its slot was
- * evicted and every read is cold — checked, not assumed: each read must raise the engine's
+ * in a shuffled order, each visit a random record of the segment's next frame
+ * (`frameRotatingPicker`), so a frame comes round again only after segments x frames reads, far
+ * more than the arena's runs: it was evicted and every read is cold — checked, not assumed: each read must raise the engine's
  * `framesDecompressed` counter by exactly one (one frame, never the segment). A first pass over
  * every segment, untimed for the ratio, loads the frame indexes (a long-running process has them)
  * and starts the hydrate workers; its latencies are reported separately.
@@ -26,7 +26,7 @@ import { frameForRecord } from '../src/format/tier1.js';
 import { seededRandom } from '../src/seeded-random.js';
 import { readFrame } from '../src/format/tier1-file.js';
 import { formatNs, LatencyHistogram, measured, nowNs, ratioResult, verification, type BenchResult, type Measurement, type Suite, type SuiteOptions } from '../native-free-bench/shared.js';
-import { FRAME_BYTES, readerOptions, recordInFrame, shuffled, STREAM, tier1Dataset, waitUntil, type Tier1Dataset } from './fixtures.js';
+import { FRAME_BYTES, frameRotatingPicker, readerOptions, recordInFrame, shuffled, STREAM, tier1Dataset, waitUntil, type Tier1Dataset } from './fixtures.js';
 
 /** Arena slots while reading: fewer than the dataset's segments, so revisited segments were evicted. */
 const SLOTS = 4;
@@ -57,7 +57,7 @@ export const pointRead: Suite = {
     if (ds.segments <= SLOTS + 1) throw new Error(`point-read needs more than ${SLOTS + 1} segments, the dataset has ${ds.segments}`);
     const rand = seededRandom(7);
     const order = shuffled(ds.segments, rand);
-    const pickId = (seg: number): number => seg * ds.perSegment + Math.floor(rand() * ds.perSegment);
+    const pickId = frameRotatingPicker(ds.files, rand);
     const warm = order.map(pickId);
     const plan = Array.from({ length: samples }, (_, i) => pickId(order[i % order.length]!));
 

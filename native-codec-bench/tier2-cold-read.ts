@@ -23,9 +23,10 @@
  *     segments start the hydrate workers and their S3 clients before the clock (a long-running
  *     process has them: that start-up, tens to hundreds of ms, is reported, not sampled), then
  *     every other segment is read once, in shuffled order, at a random record.
- *   * **index warm**: after that pass, reads visit the segments round-robin in a shuffled order, so
- *     a segment comes back only after more than SLOTS others took the arena's slots: its frame was
- *     evicted, its index was not.
+ *   * **index warm**: after that pass, reads visit the segments round-robin in a shuffled order,
+ *     each visit the segment's next frame (`frameRotatingPicker`), so a frame comes back only
+ *     after segments x frames reads, more than the arena's runs hold: it was evicted, the index
+ *     was not.
  *   A fresh manager per sample would also measure opening a manager and starting worker threads,
  *   which is not what a cold read in a running process costs. That cost is real for a process that
  *   reads from Tier 2 rarely, though (the hydrate pool ends threads idle for 1 s, and each thread's
@@ -59,7 +60,7 @@ import { decodeFrame, decodeTier1HeadAndTail, readTier1Meta } from '../src/forma
 import type { S3StoreConfig } from '../src/tier2/s3-store.js';
 import { tempRoot } from '../native-free-bench/fixtures.js';
 import { atMost, formatNs, LatencyHistogram, measured, nowNs, ratioResult, verification, type BenchResult, type Measurement, type Suite, type SuiteOptions, type Verification } from '../native-free-bench/shared.js';
-import { FRAME_BYTES, fill, listSegments, MiB, readerOptions, recordInFrame, recordsPerSegment, SEED, SEGMENT_BYTES, shuffled, STREAM, streamDir, waitUntil, type Tier1File } from './fixtures.js';
+import { FRAME_BYTES, fill, frameRotatingPicker, listSegments, MiB, readerOptions, recordInFrame, recordsPerSegment, SEED, SEGMENT_BYTES, shuffled, STREAM, streamDir, waitUntil, type Tier1File } from './fixtures.js';
 import { LogRecords } from './records.js';
 import { benchS3, fullKey, listUnder, rawClient } from './s3.js';
 import { segmentKey } from '../src/format/root-layout.js';
@@ -257,7 +258,7 @@ async function pass(ds: Tier2Dataset, raw: RawReader, p: Plan, n: number, rand: 
     const log = await manager.openStream(STREAM);
     const frames = (): number => manager.stats().tier1.framesDecompressed;
     const settled = (): Promise<void> => waitUntil(() => manager.stats().tier1.hydrateQueue === 0, 'hydrations to settle', 30_000, 1);
-    const pickId = (seg: number): number => seg * ds.perSegment + Math.floor(rand() * ds.perSegment);
+    const pickId = frameRotatingPicker(ds.files, rand);
     const order = shuffled(ds.segments, rand);
 
     // Two concurrent reads start both hydrate threads (and their S3 clients) and warm the main
@@ -299,7 +300,8 @@ async function pass(ds: Tier2Dataset, raw: RawReader, p: Plan, n: number, rand: 
       const k = (i + n) % steps.length;
       for (const step of [...steps.slice(k), ...steps.slice(0, k)]) await step();
     }
-    // Index warm: round-robin, so a segment returns after segments - 1 > SLOTS others (evicted).
+    // Index warm: round-robin over segments and, per segment, over frames (frameRotatingPicker): a
+    // frame returns only after segments x frames reads, far more than the arena's runs (evicted).
     for (let i = 0; i < p.warmPerPass; i++) {
       const id = pickId(order[i % order.length]!);
       if ((i + n) % 2 === 0) {
