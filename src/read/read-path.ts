@@ -44,7 +44,7 @@ import { frameForRecord } from '../format/tier1.js';
 import { fromWorkerRejection } from '../worker-error.js';
 import type { ChunkLoadResult, ChunkLoadTask, HydrateTask, WarmTask } from '../../workers/tier1-protocol.js';
 import type { RemoteSegmentSource, SegmentSource } from './ports.js';
-import { startChunkLoad, type ChunkLoaded } from './segment-load.js';
+import { publishRange, startChunkLoad, type ChunkLoaded } from './segment-load.js';
 import { BackgroundWork, retry, systemClock, type Backoff, type Clock, type Random } from '../background.js';
 
 /** Attempts of one frame fill before its error is handed to readers. */
@@ -346,16 +346,12 @@ export class ReadPath {
       },
     );
     if (outcome.ok && !seg.expired) {
-      // Published together with CLEAN: a reader that finds the range may rely on every byte.
-      seg.apply({
-        type: SegmentEventType.RANGE_LOADED,
-        slot,
+      publishRange(this.#arena, seg, slot, {
         start: entry.rawOffset,
         first: entry.firstRecord,
         end: entry.rawOffset + entry.rawBytes,
         endRecord: entry.firstRecord + entry.recordCount,
       });
-      this.#arena.setState(slot, SlotState.CLEAN);
       return;
     }
     this.#arena.release(slot);

@@ -54,6 +54,24 @@ const wideFrames = new WeakMap<Segment, number>();
  * `onDone` runs when the load settles; a failure is left in `seg.error` (an AofError:
  * AOF_ERR_CORRUPT with details.path and details.offset, AOF_ERR_IO, AOF_ERR_WORKER_FAILED).
  */
+/** A loaded run's place in its segment: data offsets [start, end) holding records [first, endRecord). */
+export interface LoadedRange {
+  start: number;
+  first: number;
+  end: number;
+  endRecord: number;
+}
+
+/**
+ * Publishes a loaded run (a raw chunk or a Tier 1 frame) to its segment, then marks it CLEAN: in
+ * this order, so a reader that finds the range may rely on every byte, and the run becomes
+ * evictable only once the segment knows it.
+ */
+export function publishRange(arena: Arena, seg: Segment, slot: number, range: LoadedRange): void {
+  seg.apply({ type: SegmentEventType.RANGE_LOADED, slot, start: range.start, first: range.first, end: range.end, endRecord: range.endRecord });
+  arena.setState(slot, SlotState.CLEAN);
+}
+
 export function startChunkLoad(
   arena: Arena,
   seg: Segment,
@@ -110,10 +128,7 @@ export function startChunkLoad(
         onDone({ bytes: 0, start: -1 });
         return;
       }
-      // The range is published to the segment together with CLEAN: a reader that finds it may
-      // rely on the bytes.
-      seg.apply({ type: SegmentEventType.RANGE_LOADED, slot, start: r.start, first: r.first, end: r.end, endRecord: r.endRecord });
-      arena.setState(slot, SlotState.CLEAN);
+      publishRange(arena, seg, slot, r);
       seg.apply({ type: SegmentEventType.LOAD_SETTLED });
       onDone({ bytes: r.end - r.start, start: r.start });
     },
