@@ -59,7 +59,7 @@ export interface Tier0Options {
    * worst after the flush worker's next pass. A writer that would go past its share gets a
    * smaller window, or waits (WouldBlock `admission`/`rollover`). 0 lets windows take the whole
    * arena; at most `arenaBytes - segmentBytes` (writers keep room for the largest record). Rounded
-   * up to whole arena pages. See docs/architecture.md, "The arena (Tier 0)".
+   * down to whole arena pages (8 KiB; 4 KiB below 8 KiB segments). See docs/architecture.md, "The arena (Tier 0)".
    */
   readerReserveBytes?: number;
 }

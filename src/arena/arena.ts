@@ -79,7 +79,8 @@ export class Arena {
 
   /**
    * @param readerReserveBytes bytes writers may not take (`tier0.readerReserveBytes`; default an
-   *   eighth of the arena), rounded up to pages; at most the arena less one segment-sized run
+   *   eighth of the arena), rounded down to whole pages (an arena of a few pages keeps them all for
+   *   windows); at most the arena less one segment-sized run
    */
   constructor(slotCount: number, segmentBytes: number, readerReserveBytes: number = Math.floor(slotCount * segmentBytes * DEFAULT_READER_RESERVE_FRACTION)) {
     // Typed-array views use the platform byte order; every format is little-endian.
@@ -101,7 +102,7 @@ export class Arena {
     this.#buddy = new BuddyAllocator(this.pages, maxOrder);
     this.#owners = new Array<SlotOwner | null>(this.pages).fill(null);
     this.#lru = new RunLru(this.pages);
-    this.#budget = new WindowBudget(this.ctrl, this.pages, Math.ceil(readerReserveBytes / this.pageBytes), 1 << maxOrder);
+    this.#budget = new WindowBudget(this.ctrl, this.pages, Math.floor(readerReserveBytes / this.pageBytes), 1 << maxOrder);
   }
 
   /** Byte offset of a run's data in the SAB. */

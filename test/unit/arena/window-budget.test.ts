@@ -110,9 +110,12 @@ describe('window budget', () => {
     assert.equal(arena.budgets().windowPages, 32);
   });
 
-  test('the reserve is rounded up to pages and clamped so that writers keep a segment-sized run', () => {
-    assert.equal(new Arena(4, SEGMENT, 1).budgets().readerReservePages, 1);
-    assert.equal(new Arena(4, SEGMENT, PAGE + 1).budgets().readerReservePages, 2);
+  test('the reserve is rounded down to pages and clamped so that writers keep a segment-sized run', () => {
+    assert.equal(new Arena(4, SEGMENT, PAGE - 1).budgets().readerReservePages, 0);
+    assert.equal(new Arena(4, SEGMENT, 2 * PAGE - 1).budgets().readerReservePages, 1);
+    // The smallest arena (2 segments of 4 KiB, 4 KiB pages): an eighth is less than a page, so
+    // both pages are the writers'.
+    assert.equal(new Arena(2, 4096).budgets().windowPagesBudget, 2);
     const clamped = new Arena(4, SEGMENT, 4 * SEGMENT).budgets();
     assert.deepEqual([clamped.readerReservePages, clamped.windowPagesBudget], [24, 8]);
   });
