@@ -9,6 +9,7 @@ import type { RetentionOptions } from './retention.js';
 import type { Registry } from 'prom-client';
 import type { AofLogger } from './events.js';
 import { DEFAULT_ADMISSION_SAMPLE_EVERY } from './metrics/engine-counters.js';
+import { DEFAULT_READER_RESERVE_FRACTION } from './arena/window-budget.js';
 import { resolveCredentials, type Tier2Credentials, type Tier2CredentialsProvider } from './tier2/credentials.js';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
@@ -51,6 +52,16 @@ export interface Tier0Options {
    * of streams". From 1 to 1,000,000.
    */
   maxOpenFiles?: number;
+  /**
+   * Bytes of the arena that write windows may not take: the **reader reserve** (default an eighth
+   * of `arenaBytes`, so windows hold at most seven eighths). However many streams write, readers'
+   * loads (raw chunks, Tier 1 frames) always find this much of the arena free or evictable, at
+   * worst after the flush worker's next pass. A writer that would go past its share gets a
+   * smaller window, or waits (WouldBlock `admission`/`rollover`). 0 lets windows take the whole
+   * arena; at most `arenaBytes - segmentBytes` (writers keep room for the largest record). Rounded
+   * down to whole arena pages (8 KiB; 4 KiB below 8 KiB segments). See docs/architecture.md, "The arena (Tier 0)".
+   */
+  readerReserveBytes?: number;
 }
 
 export type PrefaultMode = 'background' | 'open' | 'off';
@@ -180,6 +191,8 @@ export interface ResolvedConfig {
   readChunkBytes: number;
   /** Open-file budget of the flush worker (`tier0.maxOpenFiles`). */
   maxOpenFiles: number;
+  /** Bytes write windows may not take (`tier0.readerReserveBytes`). */
+  readerReserveBytes: number;
   fsync: FsyncPolicy;
   fsyncIntervalMs: number;
   tier1: Required<Tier1Options>;
@@ -207,6 +220,8 @@ export const DEFAULTS = {
    * in turn never reopen a file (docs/decisions.md, "A bounded set of open segment files").
    */
   maxOpenFiles: 1024,
+  /** The reader reserve, as a fraction of the arena (src/arena/window-budget.ts says why an eighth). */
+  readerReserveFraction: DEFAULT_READER_RESERVE_FRACTION,
   fsync: 'interval' as FsyncPolicy,
   fsyncIntervalMs: 1000,
   frameBytes: 256 * 1024,
@@ -282,7 +297,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     throw AofError.invalidArgument('options.root must be a non-empty string (a directory path)');
   }
   const tier0 = plainObject(opts['tier0'] ?? {}, 'options.tier0');
-  checkKeys(tier0, ['arenaBytes', 'segmentBytes', 'prefault', 'writeDelayMs', 'readChunkBytes', 'maxOpenFiles'], 'tier0.');
+  checkKeys(tier0, ['arenaBytes', 'segmentBytes', 'prefault', 'writeDelayMs', 'readChunkBytes', 'maxOpenFiles', 'readerReserveBytes'], 'tier0.');
   const segmentBytes = positiveInt(tier0['segmentBytes'], 'tier0.segmentBytes', DEFAULTS.segmentBytes);
   if (segmentBytes % RECORD_ALIGN !== 0 || segmentBytes < MIN_SEGMENT_BYTES || segmentBytes > MAX_SEGMENT_BYTES) {
     throw AofError.invalidArgument(
@@ -313,6 +328,16 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   const maxOpenFiles = positiveInt(tier0['maxOpenFiles'], 'tier0.maxOpenFiles', DEFAULTS.maxOpenFiles);
   if (maxOpenFiles > MAX_OPEN_FILES) {
     throw AofError.invalidArgument(`tier0.maxOpenFiles must be an integer in [1, ${MAX_OPEN_FILES}], got ${maxOpenFiles}`, { option: 'tier0.maxOpenFiles' });
+  }
+  const resolvedArenaBytes = slotCount * segmentBytes;
+  const reserve = tier0['readerReserveBytes'];
+  const readerReserveBytes = reserve === undefined ? Math.floor(resolvedArenaBytes * DEFAULTS.readerReserveFraction) : reserve;
+  // Writers keep room for one segment-sized run: a record can be as large as a segment.
+  if (typeof readerReserveBytes !== 'number' || !Number.isSafeInteger(readerReserveBytes) || readerReserveBytes < 0 || readerReserveBytes > resolvedArenaBytes - segmentBytes) {
+    throw AofError.invalidArgument(
+      `tier0.readerReserveBytes must be an integer in [0, ${resolvedArenaBytes - segmentBytes}] (the arena less one segment), got ${String(readerReserveBytes)}`,
+      { option: 'tier0.readerReserveBytes' },
+    );
   }
   const tier1 = plainObject(opts['tier1'] ?? {}, 'options.tier1');
   checkKeys(tier1, ['enabled', 'maxBytes', 'rawBacklogBytes', 'compressionLevel', 'frameBytes', 'hydrateMinThreads', 'hydrateMaxThreads'], 'tier1.');
@@ -346,13 +371,14 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   }
   return {
     root: opts['root'],
-    arenaBytes: slotCount * segmentBytes,
+    arenaBytes: resolvedArenaBytes,
     segmentBytes,
     slotCount,
     prefault,
     writeDelayMs: fsync === 'always' ? 0 : writeDelayMs,
     readChunkBytes,
     maxOpenFiles,
+    readerReserveBytes,
     fsync,
     fsyncIntervalMs,
     tier1: {

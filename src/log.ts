@@ -12,7 +12,9 @@
  *
  * Windows (docs/tier0-windows.md, stage 2): a full window with room left in the segment rolls
  * over to a new run chained to it in shared memory (`#nextWindow`); window sizes adapt to the
- * append rate (`#adaptWindow`). Parking (stage 1): when the arena is full, the manager parks
+ * append rate (`#adaptWindow`, the rule in src/tier0/window-size.ts), and windows are taken within
+ * the arena's window budget (`Arena.acquireWindow`: a smaller window, or the pressure path, when
+ * the writers' share is spent; stage 4). Parking (stage 1): when the arena is full, the manager parks
  * another stream's active segment instead of sealing it. The segment stays active and its file
  * open; its window is written out and becomes an evictable cache entry; the log's capacity drops
  * to 0, so its next append takes the slow path and takes its window back (if still resident) or a
@@ -38,11 +40,7 @@ import { Segment, SegmentEventType } from './tier0/segment.js';
 import type { Tier1 } from './tier1/tier1.js';
 import type { EngineCounters } from './metrics/engine-counters.js';
 import { segmentPath, tier1Path } from './format/root-layout.js';
-
-/** A window that filled faster than this is followed by one twice as large. */
-const WINDOW_GROW_MS = 50;
-/** A window that took longer than this to fill is followed by one half as large. */
-const WINDOW_SHRINK_MS = 2000;
+import { nextWindowBytes, windowSizeBounds, type WindowSizeBounds } from './tier0/window-size.js';
 
 // Defined with the reader that returns it; re-exported here where users have always found it.
 export type { LogRecord } from './reader.js';
@@ -122,8 +120,9 @@ export class LogCore implements StreamView {
   #capacity = 0; // end of the window in segment bytes; 0 without an active segment or while it is parked, so the next append takes the slow path
   #windowSlot = -1; // run of the active segment's last write window (kept while parked)
   #windowOpenedAt = 0; // performance.now() when that window was opened
-  #windowBytes: number; // size of the next window (adapts to the append rate: see #nextWindowBytes)
-  readonly #maxWindowBytes: number;
+  #windowFilledFrom = 0; // #writeOff when that window was opened (or taken back): its fill is measured from there
+  #windowBytes: number; // size of the next window asked for (adapts to the append rate: see #adaptWindow)
+  readonly #windowBounds: WindowSizeBounds;
   #writeLenIndex = 0;
   #activatedAt = -1;
   #blockedKind: WouldBlockKindValue = WouldBlockKind.ADMISSION;
@@ -154,8 +153,7 @@ export class LogCore implements StreamView {
     this.#flusher = ctx.flusher;
     this.#segmentBytes = ctx.config.segmentBytes;
     this.#windowBytes = ctx.arena.pageBytes;
-    // A window never takes more than an eighth of the arena (and never more than a segment).
-    this.#maxWindowBytes = Math.max(ctx.arena.pageBytes, Math.min(ctx.config.segmentBytes, Math.floor((ctx.arena.pages * ctx.arena.pageBytes) / 8)));
+    this.#windowBounds = windowSizeBounds(ctx.arena.pageBytes, ctx.config.segmentBytes, ctx.arena.pages * ctx.arena.pageBytes);
     this.#fsyncAlways = ctx.config.fsync === 'always';
     this.#segments = segments;
     this.#nextId = nextId;
@@ -385,7 +383,7 @@ export class LogCore implements StreamView {
       return false;
     }
     const seg = new Segment(this.#nextId, segmentPath(this.#dir, this.#nextId), tier1Path(this.#dir, this.#nextId), 0, 0, false, handle);
-    const slot = this.#arena.acquire(seg, SlotState.ACTIVE, this.#windowFor(frame, 0));
+    const slot = this.#arena.acquireWindow(seg, this.#windowFor(frame, 0), frame);
     if (slot < 0) {
       this.#table.free(handle);
       this.#blockedKind = active !== null ? WouldBlockKind.ROLLOVER : WouldBlockKind.ADMISSION;
@@ -404,22 +402,21 @@ export class LogCore implements StreamView {
 
   /**
    * Bytes of the next write window starting at segment byte `start`: the adaptive size (at least
-   * the frame), never past the segment's end. The run holding it is rounded up to 2^k pages.
+   * the frame), never past the segment's end. The run holding it is rounded up to 2^k pages; the
+   * arena may hand out a smaller one (down to the frame's) when the window budget is short.
    */
   #windowFor(frame: number, start: number): number {
     return Math.max(frame, Math.min(this.#windowBytes, this.#segmentBytes - start));
   }
 
   /**
-   * Adapts the window size when a window filled: one that filled within WINDOW_GROW_MS is followed
-   * by one twice as large (up to #maxWindowBytes), one that took longer than WINDOW_SHRINK_MS by
-   * one half as large (down to a page). A busy stream converges on large windows (few rollovers,
-   * large writes); many quiet streams keep one page each.
+   * Adapts the size asked for when a window filled (src/tier0/window-size.ts: twice as large when
+   * the window's rate would fill the size asked within 50 ms, half when it would take over 2 s,
+   * between a page and min(segment, arena / 8)). A busy stream converges on large windows (few
+   * rollovers, large writes) within 9 windows by default; many quiet streams keep one page each.
    */
   #adaptWindow(): void {
-    const elapsed = performance.now() - this.#windowOpenedAt;
-    if (elapsed < WINDOW_GROW_MS) this.#windowBytes = Math.min(this.#maxWindowBytes, this.#windowBytes * 2);
-    else if (elapsed > WINDOW_SHRINK_MS) this.#windowBytes = Math.max(this.#arena.pageBytes, this.#windowBytes / 2);
+    this.#windowBytes = nextWindowBytes(this.#windowBytes, this.#writeOff - this.#windowFilledFrom, performance.now() - this.#windowOpenedAt, this.#windowBounds);
   }
 
   /**
@@ -431,7 +428,7 @@ export class LogCore implements StreamView {
   #nextWindow(seg: Segment, frame: number): boolean {
     this.#adaptWindow();
     const start = this.#writeOff;
-    const slot = this.#arena.acquire(seg, SlotState.ACTIVE, this.#windowFor(frame, start));
+    const slot = this.#arena.acquireWindow(seg, this.#windowFor(frame, start), frame);
     if (slot < 0) {
       this.#blockedKind = WouldBlockKind.ROLLOVER;
       this.#ctx.relievePressure(this);
@@ -463,6 +460,7 @@ export class LogCore implements StreamView {
     this.#writeLenIndex = slotWord(slot, S_WRITE_LEN);
     this.#activatedAt = this.#ctx.tick();
     this.#windowOpenedAt = performance.now();
+    this.#windowFilledFrom = this.#writeOff;
   }
 
   /**
@@ -492,30 +490,37 @@ export class LogCore implements StreamView {
     const last = this.#windowSlot;
     const range = seg.ranges.find((r) => r.slot === last);
     if (range !== undefined && range.end === this.#writeOff) {
+      // RETIRING → ACTIVE: its pages never left the window budget. A CLEAN window counts again
+      // once ACTIVE, so it is taken back only if the budget has room for it; otherwise it stays a
+      // CLEAN range and the segment continues in a new window below (smaller, if need be).
       const found = this.#arena.exchangeState(last, SlotState.RETIRING, SlotState.ACTIVE);
-      if (found === SlotState.CLEAN) {
-        this.#checkWritten(seg);
-        // Not attached in the flusher: this thread owns the words until the attach command.
-        this.#arena.setWord(last, S_WRITE_LEN, this.#writeOff);
-        this.#arena.setWord(last, S_FLUSHED_LEN, this.#writeOff);
-        this.#arena.setWord(last, S_NEXT, 0);
-        this.#arena.setState(last, SlotState.ACTIVE);
-        this.#flusher.attach(seg.handle, last);
-      } else if (found !== SlotState.RETIRING) {
+      if (found !== SlotState.RETIRING && found !== SlotState.CLEAN) {
         // FAILED: the flusher failed the segment; the manager's coded failure follows.
         throw this.#writeError ?? new AofError(ErrorCode.IO, `stream ${this.#name}: the flush worker failed segment ${seg.baseId} (slot state ${found})`, { details: { baseId: seg.baseId, slotState: found } });
       }
-      seg.apply({ type: SegmentEventType.WINDOW_REOPENED, slot: last });
-      seg.apply({ type: SegmentEventType.UNPARKED });
-      this.#arena.touch(last);
-      this.#activate(last, range.start);
-      // The frame does not fit in what is left of it: an ordinary window rollover.
-      return this.#writeOff + frame <= this.#capacity || this.#nextWindow(seg, frame);
+      if (found === SlotState.RETIRING || this.#arena.windowFits(last)) {
+        if (found === SlotState.CLEAN) {
+          this.#checkWritten(seg);
+          // Not attached in the flusher: this thread owns the words until the attach command.
+          this.#arena.setWord(last, S_WRITE_LEN, this.#writeOff);
+          this.#arena.setWord(last, S_FLUSHED_LEN, this.#writeOff);
+          this.#arena.setWord(last, S_NEXT, 0);
+          this.#arena.setState(last, SlotState.ACTIVE);
+          this.#flusher.attach(seg.handle, last);
+        }
+        seg.apply({ type: SegmentEventType.WINDOW_REOPENED, slot: last });
+        seg.apply({ type: SegmentEventType.UNPARKED });
+        this.#arena.touch(last);
+        this.#activate(last, range.start);
+        // The frame does not fit in what is left of it: an ordinary window rollover.
+        return this.#writeOff + frame <= this.#capacity || this.#nextWindow(seg, frame);
+      }
     }
-    // The last window was evicted, so the flusher has detached the segment (a run is evicted only
-    // once CLEAN): a new window, attached by command.
+    // The last window was evicted, or is CLEAN and stays so (no room in the window budget): the
+    // flusher has detached the segment (a run is evicted only once CLEAN), so a new window,
+    // attached by command.
     const start = this.#writeOff;
-    const slot = this.#arena.acquire(seg, SlotState.ACTIVE, this.#windowFor(frame, start));
+    const slot = this.#arena.acquireWindow(seg, this.#windowFor(frame, start), frame);
     if (slot < 0) {
       this.#blockedKind = WouldBlockKind.ADMISSION;
       this.#ctx.relievePressure(this);

@@ -84,6 +84,9 @@ export interface ManagerStats {
    * The flush worker's open segment files against their budget (`tier0.maxOpenFiles`), and how
    * many times a file the budget had closed was reopened (a fast-growing count: the streams
    * written in turn outnumber the budget; docs/operations.md, "Sizing by number of streams").
+   * The arena's split, in pages of `pageBytes`: pages held by write windows (`windowPages`)
+   * against their cap (`windowPagesBudget`, the arena less `readerReservePages`), pages of
+   * readers' loads (`readRangePages`), and windows the budget cut or refused (docs/metrics.md).
    */
   tier0: Tier0Figures;
     /** The flush worker's state word: `openStream()` resolves once it is 'running' (warm start). */
@@ -194,7 +197,7 @@ export class AofManager {
     this.#catalog = opened.catalog;
     this.#replay = opened.report;
     this.#restoredManifestFiles = restoredManifestFiles;
-    this.#arena = new Arena(config.slotCount, config.segmentBytes);
+    this.#arena = new Arena(config.slotCount, config.segmentBytes, config.readerReserveBytes);
     this.#fsyncHistogram = fsyncHistogramView(this.#arena.sab);
     this.#counters = new EngineCounters(config.metrics.admissionSampleEvery);
     this.#events = new EngineEvents(config.logger);
@@ -481,6 +484,7 @@ export class AofManager {
         maxOpenFiles: this.#config.maxOpenFiles,
         // Unsigned: the word wraps at 2^32 (a counter reset, which Prometheus tolerates).
         segmentFileReopens: Atomics.load(this.#arena.ctrl, G_SEGMENT_FILE_REOPENS) >>> 0,
+        ...this.#arena.budgets(),
       },
       arena,
       arenaUtilisation: arenaUtilisation(this.#arena),

@@ -5,13 +5,16 @@
  * named by its first page (its "slot": its control words are that page's). Run byte i is segment
  * data byte START + i: a run is a write window of an active segment, or a read range (a raw chunk
  * or a decompressed Tier 1 frame, stage 3). CLEAN runs (every byte written to their file) are a cache, evicted least
- * recently used when another run needs room, unless a reader pins them.
+ * recently used when another run needs room, unless a reader pins them. Write windows are taken
+ * through {@link Arena.acquireWindow}, within the window budget (window-budget.ts: the pages
+ * writers may hold, the arena less the reader reserve).
  */
 import { endianness } from 'node:os';
 import { AofError, ErrorCode } from '../errors.js';
 import { BuddyAllocator } from './buddy-allocator.js';
 import { RunLru } from './run-lru.js';
 import { SegmentTable } from './segment-table.js';
+import { DEFAULT_READER_RESERVE_FRACTION, WindowBudget, type WindowBudgetFigures } from './window-budget.js';
 import {
   S_FLUSHED_LEN,
   S_NEXT,
@@ -66,8 +69,20 @@ export class Arena {
   /** Runs held for the compressor, with the hold-clock tick of the hold. Main thread only. */
   readonly #held = new Map<number, number>();
   #holdClock = 0;
+  /** Pages held by write windows against their cap (the arena less the reader reserve). */
+  readonly #budget: WindowBudget;
+  /** Pages of a run, by first page (0 when none starts there): the budget's unit. */
+  readonly #runPages = (slot: number): number => {
+    const order = this.#buddy.orderOf(slot);
+    return order < 0 ? 0 : 1 << order;
+  };
 
-  constructor(slotCount: number, segmentBytes: number) {
+  /**
+   * @param readerReserveBytes bytes writers may not take (`tier0.readerReserveBytes`; default an
+   *   eighth of the arena), rounded down to whole pages (an arena of a few pages keeps them all for
+   *   windows); at most the arena less one segment-sized run
+   */
+  constructor(slotCount: number, segmentBytes: number, readerReserveBytes: number = Math.floor(slotCount * segmentBytes * DEFAULT_READER_RESERVE_FRACTION)) {
     // Typed-array views use the platform byte order; every format is little-endian.
     if (endianness() !== 'LE') {
       throw new AofError(ErrorCode.UNSUPPORTED_PLATFORM, 'aof2 needs a little-endian CPU');
@@ -87,6 +102,7 @@ export class Arena {
     this.#buddy = new BuddyAllocator(this.pages, maxOrder);
     this.#owners = new Array<SlotOwner | null>(this.pages).fill(null);
     this.#lru = new RunLru(this.pages);
+    this.#budget = new WindowBudget(this.ctrl, this.pages, Math.floor(readerReserveBytes / this.pageBytes), 1 << maxOrder);
   }
 
   /** Byte offset of a run's data in the SAB. */
@@ -125,10 +141,14 @@ export class Arena {
     return found;
   }
 
-  /** ACTIVE runs are never evicted: they leave the LRU; any other state of an owned run joins it. */
+  /**
+   * ACTIVE runs are never evicted: they leave the LRU; any other state of an owned run joins it.
+   * The window budget counts the pages of ACTIVE, RETIRING and SEALING runs.
+   */
   #track(slot: number, state: number): void {
     if (state === SlotState.ACTIVE || state === SlotState.FREE) this.#lru.delete(slot);
     else if (this.#owners[slot] != null) this.#lru.add(slot);
+    this.#budget.noteState(slot, state, this.#runPages(slot));
   }
 
   /** Sets a word of a run the flusher is not attached to (a run coming back as ACTIVE). */
@@ -193,6 +213,51 @@ export class Arena {
     for (let page = slot; page < slot + pages; page++) Atomics.store(this.ctrl, slotWord(page, S_PAGE_USED), 1);
     for (let page = slot; page < slot + pages; page++) waitForPrefault(this.ctrl, page);
     return slot;
+  }
+
+  /**
+   * Claims a write window (ACTIVE) of `bytes` for `owner` within the window budget, or a smaller
+   * one down to `minBytes` (the record that asked for it): the largest run the budget has room
+   * for, and, if no free or evictable block of that size exists, the next smaller ones. Returns
+   * -1 when not even a run of `minBytes` can be had (the budget is spent, or active windows and
+   * pinned runs are in the way): the caller takes the pressure path. The slow path, once per window.
+   */
+  acquireWindow(owner: SlotOwner, bytes: number, minBytes: number): number {
+    const buddy = this.#buddy;
+    const budget = this.#budget;
+    const min = buddy.orderFor(Math.max(1, Math.ceil(minBytes / this.pageBytes)));
+    if (min < 0) return -1;
+    const want = Math.max(min, buddy.orderFor(Math.max(1, Math.ceil(bytes / this.pageBytes))));
+    if (1 << want > budget.room) budget.settle(1 << want, this.#runPages);
+    if (1 << min > budget.room) {
+      budget.windowRefusals++;
+      return -1;
+    }
+    let order = want;
+    while (1 << order > budget.room) order--;
+    for (; order >= min; order--) {
+      const slot = this.acquire(owner, SlotState.ACTIVE, this.pageBytes << order);
+      if (slot >= 0) {
+        if (order < want) budget.windowsCut++;
+        return slot;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * True when the budget has room for `slot`'s pages as a window again: a parked stream's CLEAN
+   * window that it would take back (counted again once ACTIVE). Settles the count if needed.
+   */
+  windowFits(slot: number): boolean {
+    const pages = this.#runPages(slot);
+    if (pages > this.#budget.room) this.#budget.settle(pages, this.#runPages);
+    return pages <= this.#budget.room;
+  }
+
+  /** The window budget and reader reserve with their current values, in pages (settled: exact now). */
+  budgets(): WindowBudgetFigures & { pageBytes: number } {
+    return { pageBytes: this.pageBytes, ...this.#budget.figures(this.#runPages) };
   }
 
   /** Evicts until a free block of `order` exists. */
@@ -274,6 +339,7 @@ export class Arena {
     this.#allocated.delete(slot);
     Atomics.store(this.ctrl, slotWord(slot, S_STATE), SlotState.FREE);
     const pages = 1 << this.#buddy.orderOf(slot);
+    this.#budget.noteFreed(slot, pages);
     for (let page = slot; page < slot + pages; page++) Atomics.store(this.ctrl, slotWord(page, S_PAGE_USED), 0);
     this.#buddy.free(slot);
   }

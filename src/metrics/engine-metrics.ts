@@ -9,6 +9,10 @@
  *   `aof_tier0_fsync_seconds` (histogram, every data fsync of the flush worker);
  * - `aof_tier0_open_segment_files` and its budget `aof_tier0_open_segment_files_budget` (gauges),
  *   `aof_tier0_segment_file_reopens_total` (counter: files the budget had closed, reopened);
+ * - `aof_tier0_window_pages` and its budget `aof_tier0_window_pages_budget`,
+ *   `aof_tier0_reader_reserve_pages`, `aof_tier0_read_range_pages` (gauges: the arena's split
+ *   between writers and readers, in pages), `aof_tier0_windows_cut_total`,
+ *   `aof_tier0_window_refusals_total` (counters: windows the budget made smaller, or refused);
  * - `aof_queue_depth{queue}` (gauge: flush, compress, upload, hydrate);
  * - `aof_tier1_compressed_segments_total`, `aof_tier1_compress_input_bytes_total`,
  *   `aof_tier1_compress_output_bytes_total`, `aof_tier1_compress_retries_total`,
@@ -25,6 +29,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { WouldBlockKindValue } from '../errors.js';
+import type { WindowBudgetFigures } from '../arena/window-budget.js';
 import type { HistogramSnapshot } from './latency-histogram.js';
 import { ScrapeHistogram } from './scrape-histogram.js';
 
@@ -38,6 +43,12 @@ export const ENGINE_METRIC_NAMES = {
   openSegmentFiles: 'aof_tier0_open_segment_files',
   openSegmentFilesBudget: 'aof_tier0_open_segment_files_budget',
   segmentFileReopens: 'aof_tier0_segment_file_reopens_total',
+  windowPages: 'aof_tier0_window_pages',
+  windowPagesBudget: 'aof_tier0_window_pages_budget',
+  readerReservePages: 'aof_tier0_reader_reserve_pages',
+  readRangePages: 'aof_tier0_read_range_pages',
+  windowsCut: 'aof_tier0_windows_cut_total',
+  windowRefusals: 'aof_tier0_window_refusals_total',
   queueDepth: 'aof_queue_depth',
   compressedSegments: 'aof_tier1_compressed_segments_total',
   compressInputBytes: 'aof_tier1_compress_input_bytes_total',
@@ -60,14 +71,16 @@ export const ENGINE_METRIC_NAMES = {
 /** Slot states reported by `aof_arena_slots` (pinned overlaps them and is in stats() only). */
 export const ARENA_SLOT_STATES = ['free', 'active', 'retiring', 'sealing', 'clean', 'hydrating', 'failed'] as const;
 
-/** The flush worker's open segment files (`stats().tier0`). */
-export interface Tier0Figures {
+/** The flush worker's open segment files and the arena's budgets (`stats().tier0`). */
+export interface Tier0Figures extends WindowBudgetFigures {
   /** Segment files the flush worker has open now (at most `maxOpenFiles`). */
   openSegmentFiles: number;
   /** `tier0.maxOpenFiles`. */
   maxOpenFiles: number;
   /** Files the budget had closed, reopened to be written, fsynced or sealed (wraps at 2^32). */
   segmentFileReopens: number;
+  /** Bytes of an arena page, the unit of the page figures. */
+  pageBytes: number;
 }
 
 /** What the exporter reads (a subset of ManagerStats). */
@@ -168,6 +181,18 @@ export function registerEngineMetrics(registry: Registry, read: () => EngineFigu
   );
   counter(N.segmentFileReopens, 'Segment files the open-file budget had closed, reopened to be written, fsynced or sealed', [], (c) =>
     c.inc(figures().tier0.segmentFileReopens),
+  );
+  gauge(N.windowPages, 'Arena pages held by write windows (active, retiring or sealing runs)', [], (g) => g.set(figures().tier0.windowPages));
+  gauge(N.windowPagesBudget, 'Cap on aof_tier0_window_pages: the arena pages less the reader reserve', [], (g) => g.set(figures().tier0.windowPagesBudget));
+  gauge(N.readerReservePages, 'Arena pages write windows may not take (tier0.readerReserveBytes)', [], (g) => g.set(figures().tier0.readerReservePages));
+  gauge(N.readRangePages, 'Arena pages of runs loaded for readers (raw chunks, Tier 1 frames), loading or loaded', [], (g) =>
+    g.set(figures().tier0.readRangePages),
+  );
+  counter(N.windowsCut, 'Write windows handed out smaller than the stream asked (window budget or no block of that size)', [], (c) =>
+    c.inc(figures().tier0.windowsCut),
+  );
+  counter(N.windowRefusals, 'Write windows refused because the window budget had no room even for the record (the writer waited)', [], (c) =>
+    c.inc(figures().tier0.windowRefusals),
   );
   gauge(N.queueDepth, 'Work waiting or running per queue (flush: slots with unwritten bytes or sealing)', ['queue'], (g) => {
     for (const [queue, n] of Object.entries(figures().queues)) g.set({ queue }, n);

@@ -21,17 +21,18 @@ const POLICIES: FsyncPolicy[] = ['never', 'always'];
 /** 8 KiB pages in the tiny arena: one-page write windows, so PAGES streams fill it. */
 const PAGES = (4 * SEGMENT) / 8192;
 
-async function openTiny(t: { after: (fn: () => void) => void }, fsync: FsyncPolicy): Promise<AofManager> {
+async function openTiny(t: { after: (fn: () => void) => void }, fsync: FsyncPolicy, readerReserveBytes?: number): Promise<AofManager> {
   const { root, cleanup } = tempRoot();
   t.after(cleanup);
   // Tier 1 off: these tests count slots exactly, and a compression task pins the slot it reads,
   // which would make "closing the last reader frees a slot" race with the compressor.
-  return AofManager.open({ root, tier0: tiny, tier1: { enabled: false }, fsync });
+  return AofManager.open({ root, tier0: { ...tiny, ...(readerReserveBytes !== undefined && { readerReserveBytes }) }, tier1: { enabled: false }, fsync });
 }
 
 for (const fsync of POLICIES) {
   test(`admission: with every page an ACTIVE window a new segment gets WouldBlock 'admission', then fits once a parked window is CLEAN (fsync ${fsync})`, async (t) => {
-    const manager = await openTiny(t, fsync);
+    // No reader reserve, so that windows can fill every page (the budget's own test is in window-budget.test.ts).
+    const manager = await openTiny(t, fsync, 0);
     const logs: AofLog[] = [];
     for (let s = 0; s <= PAGES; s++) logs.push(await manager.openStream(`s${s}`));
     const s0 = logs[0]!;
@@ -60,7 +61,10 @@ for (const fsync of POLICIES) {
   });
 
   test(`window rollover: a full window with every page ACTIVE or pinned gets WouldBlock 'rollover' until a page frees (fsync ${fsync})`, async (t) => {
-    const manager = await openTiny(t, fsync);
+    // No reader reserve, so that windows can fill every page (with it, the pinned window would not
+    // matter: a page of the reserve stays free, and the writer's budget has room again once w1's
+    // window is written out).
+    const manager = await openTiny(t, fsync, 0);
     const logs: AofLog[] = [];
     for (let s = 0; s < PAGES; s++) logs.push(await manager.openStream(`w${s}`));
     for (let s = 0; s < PAGES; s++) assert.equal(logs[s]!.appendSync(payloadFor(s, FIXED)), 0);

@@ -33,6 +33,12 @@ const EXPECTED_METRICS: Record<string, string> = {
   aof_tier0_open_segment_files: 'gauge',
   aof_tier0_open_segment_files_budget: 'gauge',
   aof_tier0_segment_file_reopens_total: 'counter',
+  aof_tier0_window_pages: 'gauge',
+  aof_tier0_window_pages_budget: 'gauge',
+  aof_tier0_reader_reserve_pages: 'gauge',
+  aof_tier0_read_range_pages: 'gauge',
+  aof_tier0_windows_cut_total: 'counter',
+  aof_tier0_window_refusals_total: 'counter',
   aof_queue_depth: 'gauge',
   aof_tier1_compressed_segments_total: 'counter',
   aof_tier1_compress_input_bytes_total: 'counter',
@@ -227,6 +233,21 @@ test('a scrape over HTTP after a tiered workload finds every metric with the val
     assert.equal(stats.tier0.maxOpenFiles, manager.config.maxOpenFiles);
     assert.equal(valueOf(exp, 'aof_tier0_segment_file_reopens_total'), 0);
     assert.equal(stats.tier0.segmentFileReopens, 0);
+
+    // The arena's split (32 pages of 8 KiB): the default reader reserve is an eighth, windows may
+    // hold the rest; the two active windows are in it, the frames read back are read ranges.
+    assert.deepEqual([stats.tier0.pageBytes, stats.tier0.readerReservePages, stats.tier0.windowPagesBudget], [8192, 4, 28]);
+    assert.ok(stats.tier0.windowPages >= 2 && stats.tier0.windowPages <= 28, `${stats.tier0.windowPages} window pages`);
+    assert.ok(stats.tier0.readRangePages >= 1, `${stats.tier0.readRangePages} read-range pages`);
+    const budgetMetrics = {
+      aof_tier0_window_pages: stats.tier0.windowPages,
+      aof_tier0_window_pages_budget: stats.tier0.windowPagesBudget,
+      aof_tier0_reader_reserve_pages: stats.tier0.readerReservePages,
+      aof_tier0_read_range_pages: stats.tier0.readRangePages,
+      aof_tier0_windows_cut_total: stats.tier0.windowsCut,
+      aof_tier0_window_refusals_total: stats.tier0.windowRefusals,
+    };
+    for (const [name, value] of Object.entries(budgetMetrics)) assert.equal(valueOf(exp, name), value, name);
 
     // Hydration: the read-back of "orders" fetched frames from Tier 2.
     const hydration = histogram(exp, 'aof_tier1_hydration_seconds');

@@ -118,11 +118,15 @@ describe('200 streams over 8 arena slots, round-robin', () => {
 });
 
 describe('readers of a parked segment', () => {
-  /** 4 slots of 16 KiB (8 pages), Tier 1 off (segments stay raw), nine streams: 'a' is parked and its windows evicted by the others. */
+  /**
+   * 4 slots of 16 KiB (8 pages), Tier 1 off (segments stay raw), nine streams: 'a' is parked and
+   * its windows evicted by the others. No reader reserve: windows may fill every page, so the
+   * others evict 'a's (with the default reserve a free page stays, and 'a's CLEAN window with it).
+   */
   async function parkedAndEvicted(t: { after: (fn: () => Promise<void> | void) => void }, records: number) {
     const { root, cleanup } = tempRoot('aof2-park-read-');
     t.after(cleanup);
-    const manager = await AofManager.open({ root, tier0: { arenaBytes: 4 * SEGMENT, segmentBytes: SEGMENT }, tier1: { enabled: false }, fsync: 'never' });
+    const manager = await AofManager.open({ root, tier0: { arenaBytes: 4 * SEGMENT, segmentBytes: SEGMENT, readerReserveBytes: 0 }, tier1: { enabled: false }, fsync: 'never' });
     t.after(() => manager.close());
     const a = await manager.openStream('a');
     for (let id = 0; id < records; id++) assert.equal(a.appendSync(payloadFor(id, 300)), id);
@@ -179,7 +183,8 @@ describe('readers of a parked segment', () => {
   test('a reader positioned in a parked slot keeps reading while the slot retires and the stream unparks', async (t) => {
     const { root, cleanup } = tempRoot('aof2-park-read-');
     t.after(cleanup);
-    const manager = await AofManager.open({ root, tier0: { arenaBytes: 2 * SEGMENT, segmentBytes: SEGMENT }, tier1: { enabled: false }, fsync: 'never' });
+    // No reader reserve: the four windows below fill the arena's four pages.
+    const manager = await AofManager.open({ root, tier0: { arenaBytes: 2 * SEGMENT, segmentBytes: SEGMENT, readerReserveBytes: 0 }, tier1: { enabled: false }, fsync: 'never' });
     t.after(() => manager.close());
     const [a, b, c, d, e] = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((n) => manager.openStream(n))) as [AofLog, AofLog, AofLog, AofLog, AofLog];
     for (let id = 0; id < 10; id++) a.appendSync(payloadFor(id, 200));

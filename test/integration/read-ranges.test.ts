@@ -4,9 +4,9 @@
  * prefix from byte 0. Real threads, real files; what came back into the arena is observed through
  * the `aof2:segment.hydrated` event (offset, bytes):
  *
- * - cold readers of sealed raw segments in an arena whose pages are nearly all one-page windows
- *   of other streams (no free block of a segment's size): they read through chunks, and no stream
- *   is parked to make room;
+ * - cold readers of sealed raw segments in an arena whose window budget is all one-page windows
+ *   of other streams: they read through chunks in the reader reserve, and no stream is parked to
+ *   make room;
  * - a reader lagging behind a busy stream whose retired windows were evicted loads chunks at
  *   increasing offsets (no reload of the prefix);
  * - a damaged frame fails the read of its chunk with AOF_ERR_CORRUPT, the records before it still
@@ -60,10 +60,13 @@ test('cold readers of sealed raw segments in an arena of one-page windows read t
   const manager = await AofManager.open(options);
   t.after(() => manager.close());
   const loads = rawLoads(t);
-  // 60 of the arena's 64 pages become one-page write windows of other streams (ACTIVE: never
-  // evicted), so no block of 8 contiguous pages (a segment) is free or can be freed.
+  // The writers' whole budget, 56 of the arena's 64 pages (the default reader reserve keeps an
+  // eighth), becomes one-page write windows of other streams (ACTIVE: never evicted); the reader
+  // reads through the reserve.
+  const budget = manager.stats().tier0.windowPagesBudget;
+  assert.equal(budget, 56);
   const others = [];
-  for (let i = 0; i < 60; i++) {
+  for (let i = 0; i < budget; i++) {
     const log = await manager.openStream(`w${i}`);
     await log.append(payloadFor(i, 100));
     others.push(log);

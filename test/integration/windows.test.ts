@@ -5,7 +5,7 @@
  * - one busy stream rolls windows over many times within each segment: every record reads back
  *   byte for byte (from the windows, from loaded prefixes, and after a reopen), segment files stay
  *   at ceil(bytes / segmentBytes) (+1 for the close), and durableId never goes backwards;
- * - 2,000 streams take turns on an arena that holds a page per stream: nothing is parked, no
+ * - 2,000 streams take turns on an arena whose window budget holds a page per stream: nothing is parked, no
  *   append waits, readers follow their streams' tails from the windows.
  */
 import assert from 'node:assert/strict';
@@ -73,14 +73,15 @@ test('one stream, many window rollovers per segment: records back byte for byte,
   await verifyLog(again, (id) => payloadFor(id, sizes[id]!), sizes.length);
 });
 
-test('2,000 streams take turns on an arena of a page per stream: no parking, no waiting, readers follow the tails', async (t) => {
+test('2,000 streams take turns on an arena whose window budget holds a page per stream: no parking, no waiting, readers follow the tails', async (t) => {
   const { root, cleanup } = tempRoot('aof2-windows-many-');
   t.after(cleanup);
   const STREAMS = 2000;
   const ROUNDS = 5;
   const SEGMENT = 64 * 1024;
-  // 2,048 pages of 8 KiB (16 MiB): one page per stream and a few to spare.
-  const options = { root, tier0: { arenaBytes: 256 * SEGMENT, segmentBytes: SEGMENT }, tier1: { enabled: false }, tier2: { kind: 'none' as const }, fsync: 'never' as const };
+  // 2,304 pages of 8 KiB (18 MiB): the window budget (seven eighths, 2,016 pages; the default
+  // reader reserve keeps the rest) holds one page per stream and a few to spare.
+  const options = { root, tier0: { arenaBytes: 288 * SEGMENT, segmentBytes: SEGMENT }, tier1: { enabled: false }, tier2: { kind: 'none' as const }, fsync: 'never' as const };
   const manager = await AofManager.open(options);
   t.after(() => manager.close());
   const names = Array.from({ length: STREAMS }, (_, i) => `m${String(i).padStart(4, '0')}`);

@@ -1,5 +1,5 @@
 /**
- * `tier0` options added by issue 12: `prefault`, `writeDelayMs` and `maxOpenFiles`, their
+ * `tier0` options added by issue 12: `prefault`, `writeDelayMs`, `maxOpenFiles` and `readerReserveBytes`, their
  * defaults, their validation, and the rule that `fsync: 'always'` never has a write delay.
  */
 import assert from 'node:assert/strict';
@@ -62,5 +62,27 @@ describe('tier0.maxOpenFiles', () => {
       rejects({ maxOpenFiles }, ErrorCode.INVALID_ARGUMENT, 'tier0.maxOpenFiles');
     }
     rejects({ maxOpenFile: 8 }, ErrorCode.UNKNOWN_OPTION, 'tier0.maxOpenFile');
+  });
+});
+
+describe('tier0.readerReserveBytes', () => {
+  test('default an eighth of the arena; any integer from 0 to the arena less a segment resolves as given', () => {
+    assert.equal(resolveConfig({ root }).readerReserveBytes, 16 * 1024 * 1024);
+    assert.equal(DEFAULTS.readerReserveFraction, 1 / 8);
+    const tier0 = { arenaBytes: 8 * 65536, segmentBytes: 65536 };
+    assert.equal(resolveConfig({ root, tier0 }).readerReserveBytes, 65536, 'an eighth of the resolved arena');
+    // The resolved arena is whole segments: 8.5 segments asked are 8.
+    assert.equal(resolveConfig({ root, tier0: { ...tier0, arenaBytes: 8.5 * 65536 } }).readerReserveBytes, 65536);
+    for (const readerReserveBytes of [0, 1, 4096, 7 * 65536]) {
+      assert.equal(resolveConfig({ root, tier0: { ...tier0, readerReserveBytes } }).readerReserveBytes, readerReserveBytes);
+    }
+  });
+
+  test('bad values are refused with a message that names the option and the range', () => {
+    const tier0 = { arenaBytes: 8 * 65536, segmentBytes: 65536 };
+    for (const readerReserveBytes of [-1, 1.5, 7 * 65536 + 1, 8 * 65536, Number.NaN, Number.POSITIVE_INFINITY, '4096', null]) {
+      rejects({ ...tier0, readerReserveBytes }, ErrorCode.INVALID_ARGUMENT, 'tier0.readerReserveBytes');
+    }
+    rejects({ ...tier0, readerReserveBytes: 8 * 65536 }, ErrorCode.INVALID_ARGUMENT, `[0, ${7 * 65536}]`);
   });
 });
