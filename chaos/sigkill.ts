@@ -34,6 +34,8 @@ const FULL_ROUNDS = 100;
 const QUICK_ROUNDS = 5;
 const MIN_KILL_MS = 20;
 const MAX_KILL_MS = 900;
+/** Kill window of quick rounds past the target that still wait for a kill after Tier 2 work. */
+const LATE_KILL_MS = 4000;
 const OPEN_MS = 15_000;
 const READ_MS = 30_000;
 const CLOSE_MS = 30_000;
@@ -106,7 +108,10 @@ async function run(ctx: ScenarioContext): Promise<ScenarioReport> {
   const sawTier2Work = (): boolean => (child['uploaded'] ?? 0) > 0 && (child['evicted'] ?? 0) > 0;
   try {
     while (Date.now() < ctx.deadline && !(ctx.quick && tally.rounds >= target && sawTier2Work())) {
-      const round = await killRound(tally, rand, root, storeDir, 'tier2', MIN_KILL_MS, MAX_KILL_MS);
+      // Past the quick target with no kill after Tier 2 work yet (a loaded machine), later kills
+      // wait longer, so that uploads and evictions have happened in the child when it dies.
+      const late = ctx.quick && tally.rounds >= target && !sawTier2Work();
+      const round = await killRound(tally, rand, root, storeDir, 'tier2', late ? MAX_KILL_MS : MIN_KILL_MS, late ? LATE_KILL_MS : MAX_KILL_MS);
       if (round === null) break;
       const { killed, where } = round;
       for (const [k, v] of Object.entries(killed.stats ?? {})) child[k] = (child[k] ?? 0) + v;

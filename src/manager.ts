@@ -31,6 +31,7 @@ import { isValidStreamName, validateStreamName } from './stream-name.js';
 import { Flusher } from './tier0/flusher.js';
 import { recoverStream, type RecoveryReport } from './tier0/recovery.js';
 import { Tier1, type Tier1Stats } from './tier1/tier1.js';
+import { fixedIdleCores } from './tier1/idle-cores.js';
 import { ManifestLog, type ReplayReport } from './manifest/manifest-log.js';
 import type { Catalog } from './manifest/catalog.js';
 import { Registry } from 'prom-client';
@@ -52,7 +53,7 @@ import { arenaUtilisation, flushBacklog, segmentCounts, type SegmentCounts } fro
 import { EngineEvents } from './events.js';
 import type { WouldBlockKindValue } from './errors.js';
 import type { HistogramSnapshot } from './metrics/latency-histogram.js';
-import { FAILPOINTS_ENV, FAILPOINTS_SEED_ENV, parseFailpoints } from '../workers/failpoints.js';
+import { FAILPOINTS_ENV, FAILPOINTS_SEED_ENV, parseFailpoints, type FailpointConfig } from '../workers/failpoints.js';
 import { prefaultDone, prefaultNext, prefaultProgress } from './arena/prefault.js';
 
 /**
@@ -135,6 +136,8 @@ interface Opened {
   manifest: Awaited<ReturnType<typeof ManifestLog.open>>;
   store: ObjectStore | null;
   restoredManifestFiles: number;
+  /** AOF2_FAILPOINTS as parsed at open (null: off); the main thread reads `compress.idlecores` from it. */
+  failpoints: FailpointConfig | null;
 }
 
 export class AofManager {
@@ -188,7 +191,7 @@ export class AofManager {
   #failure: AofError | null = null;
   readonly #unregisterExitDrain: () => void;
 
-  private constructor(config: ResolvedConfig, lock: RootLock, registry: Registry, { manifest: opened, store, restoredManifestFiles }: Opened) {
+  private constructor(config: ResolvedConfig, lock: RootLock, registry: Registry, { manifest: opened, store, restoredManifestFiles, failpoints }: Opened) {
     refuseClone(this, 'an AofManager', CLONE_REMEDY, () => ({ root: this.#config.root }));
     this.#config = config;
     this.#registry = registry;
@@ -227,6 +230,8 @@ export class AofManager {
       config,
       events: this.#events,
       ...(tier2 !== null && { onCompressed: (stream: string, seg: Segment) => tier2.enqueueUpload(stream, seg) }),
+      // Measured from os.cpus() unless a test injects the reading (workers/failpoints.ts).
+      ...(failpoints?.idleCores != null && { idleCores: fixedIdleCores(failpoints.idleCores) }),
     });
     this.#tier1 = tier1;
     this.#read = new ReadPath({
@@ -291,7 +296,7 @@ export class AofManager {
     checkPlatform();
     const requested = resolveConfig(options);
     // A malformed AOF2_FAILPOINTS fails here, once and clearly, rather than in every pool task.
-    parseFailpoints(process.env[FAILPOINTS_ENV], process.env[FAILPOINTS_SEED_ENV]);
+    const failpoints = parseFailpoints(process.env[FAILPOINTS_ENV], process.env[FAILPOINTS_SEED_ENV]);
     let config: ResolvedConfig;
     try {
       await makeDirectory(requested.root); // EROFS reported as EROFS, not ENOENT
@@ -322,7 +327,7 @@ export class AofManager {
       checkRegistryFree(registry);
       const manifest = await ManifestLog.open({ dir: manifestDir, registry });
       try {
-        manager = new AofManager(config, lock, registry, { manifest, store, restoredManifestFiles });
+        manager = new AofManager(config, lock, registry, { manifest, store, restoredManifestFiles, failpoints });
       } catch (err) {
         await manifest.manifest.close();
         throw err;

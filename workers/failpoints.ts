@@ -14,6 +14,12 @@
  * fills the raw backlog budget: test/integration/tier1-raw-backlog.test.ts). Only `compress` calls
  * it so far.
  *
+ * `compress.idlecores=<n>` (a number, 0 to 4096) is read on the main thread, not in a worker: Tier 1's
+ * width controller takes n as the machine's idle cores instead of measuring them
+ * (src/tier1/idle-cores.ts), an injected idle (or busy) machine, so a test of the compression
+ * pool's width does not depend on the load of the machine running it
+ * (test/integration/tier1-width.test.ts). The manager reads it at open.
+ *
  * Design and trade-offs:
  * - Parsed once, when a worker first imports this module. Unset (or empty) means inert: `failpoint`
  *   tests one module-level constant and returns, so production pays a predictable branch per task,
@@ -41,6 +47,8 @@ export const FAILPOINT_KINDS = ['crash', 'error'] as const;
 export type FailpointKind = (typeof FAILPOINT_KINDS)[number];
 /** Largest `<job>.delay`: a minute, far beyond any test's need, short of hanging a suite for good. */
 export const MAX_FAILPOINT_DELAY_MS = 60_000;
+/** Largest `compress.idlecores`: more cores than any machine this runs on; a typo is caught. */
+export const MAX_FAILPOINT_IDLE_CORES = 4096;
 
 export const FAILPOINTS_ENV = 'AOF2_FAILPOINTS';
 export const FAILPOINTS_SEED_ENV = 'AOF2_FAILPOINTS_SEED';
@@ -51,6 +59,8 @@ export interface FailpointConfig {
   probabilities: Record<FailpointJob, Record<FailpointKind, number>>;
   /** Milliseconds every task of the job waits before its work (0: none). */
   delayMs: Record<FailpointJob, number>;
+  /** `compress.idlecores`: the idle cores Tier 1's width controller reads instead of measuring (null: measured). */
+  idleCores: number | null;
 }
 
 function invalid(message: string, details: Record<string, unknown>): AofError {
@@ -60,7 +70,8 @@ function invalid(message: string, details: Record<string, unknown>): AofError {
 /**
  * Parses the two variables. Returns null when `spec` is unset or blank (failpoints off).
  * @throws AOF_ERR_INVALID_ARGUMENT on an unknown job or kind, a duplicate entry, a probability that
- *   is not a number in [0, 1], or a seed that is not an integer in [0, 2^32)
+ *   is not a number in [0, 1], a delay or idle-core count out of range, `idlecores` for a job other
+ *   than `compress`, or a seed that is not an integer in [0, 2^32)
  */
 export function parseFailpoints(spec: string | undefined, seedText: string | undefined): FailpointConfig | null {
   if (spec === undefined || spec.trim() === '') return null;
@@ -70,6 +81,7 @@ export function parseFailpoints(spec: string | undefined, seedText: string | und
     probabilities[job] = { crash: 0, error: 0 };
     delayMs[job] = 0;
   }
+  let idleCores: number | null = null;
   const seen = new Set<string>();
   for (const rawEntry of spec.split(',')) {
     const entry = rawEntry.trim();
@@ -91,8 +103,17 @@ export function parseFailpoints(spec: string | undefined, seedText: string | und
       delayMs[job as FailpointJob] = ms;
       continue;
     }
+    if (kind === 'idlecores') {
+      if (job !== 'compress') throw invalid(`"${entry}": idlecores applies to the compress pool only`, { entry, job });
+      const cores = pText.trim() === '' ? Number.NaN : Number(pText);
+      if (!Number.isFinite(cores) || cores < 0 || cores > MAX_FAILPOINT_IDLE_CORES) {
+        throw invalid(`idle cores "${pText}" in "${entry}" is not a number in [0, ${MAX_FAILPOINT_IDLE_CORES}]`, { entry, idleCores: pText });
+      }
+      idleCores = cores;
+      continue;
+    }
     if (!(FAILPOINT_KINDS as readonly string[]).includes(kind)) {
-      throw invalid(`unknown kind "${kind}" in "${entry}" (expected one of ${FAILPOINT_KINDS.join(', ')}, delay)`, { entry, kind });
+      throw invalid(`unknown kind "${kind}" in "${entry}" (expected one of ${FAILPOINT_KINDS.join(', ')}, delay, idlecores)`, { entry, kind });
     }
     const p = pText.trim() === '' ? Number.NaN : Number(pText);
     if (!Number.isFinite(p) || p < 0 || p > 1) {
@@ -100,7 +121,7 @@ export function parseFailpoints(spec: string | undefined, seedText: string | und
     }
     probabilities[job as FailpointJob][kind as FailpointKind] = p;
   }
-  return { seed: parseSeed(seedText), probabilities, delayMs };
+  return { seed: parseSeed(seedText), probabilities, delayMs, idleCores };
 }
 
 function parseSeed(seedText: string | undefined): number {

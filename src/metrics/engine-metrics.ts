@@ -19,7 +19,8 @@
  *   `aof_tier1_compress_failures_total`, `aof_tier1_hydration_seconds` (histogram),
  *   `aof_tier1_hydrate_retries_total`, `aof_tier1_hydrate_failures_total`;
  * - `aof_tier1_raw_backlog_bytes` and its budget `aof_tier1_raw_backlog_budget_bytes`,
- *   `aof_tier1_compression_level` and its ceiling `aof_tier1_compression_level_max` (gauges);
+ *   `aof_tier1_compression_level` and its ceiling `aof_tier1_compression_level_max`,
+ *   `aof_tier1_compress_threads` and its ceiling `aof_tier1_compress_threads_max` (gauges);
  * - `aof_segments{tier,state}` (gauge: residency of the open streams' segments),
  *   `aof_arena_slots{state}` (gauge), `aof_arena_utilisation_ratio` (gauge).
  *
@@ -63,6 +64,8 @@ export const ENGINE_METRIC_NAMES = {
   rawBacklogBudget: 'aof_tier1_raw_backlog_budget_bytes',
   compressionLevel: 'aof_tier1_compression_level',
   compressionLevelMax: 'aof_tier1_compression_level_max',
+  compressThreads: 'aof_tier1_compress_threads',
+  compressThreadsMax: 'aof_tier1_compress_threads_max',
   segments: 'aof_segments',
   arenaSlots: 'aof_arena_slots',
   arenaUtilisation: 'aof_arena_utilisation_ratio',
@@ -107,6 +110,8 @@ export interface EngineFigures {
     rawBacklogBudget: number;
     compressionLevel: number;
     compressionLevelMax: number;
+    compressThreads: number;
+    compressThreadsMax: number;
   };
 }
 
@@ -214,6 +219,8 @@ export function registerEngineMetrics(registry: Registry, read: () => EngineFigu
   t1Gauge(N.rawBacklogBudget, 'Budget of that raw backlog (tier1.rawBacklogBytes); past it writers wait (WouldBlock compression)', (t) => t.rawBacklogBudget);
   t1Gauge(N.compressionLevel, 'zstd level the next compression uses (lowered while compression is behind)', (t) => t.compressionLevel);
   t1Gauge(N.compressionLevelMax, 'Configured zstd level (tier1.compressionLevel), the ceiling of aof_tier1_compression_level', (t) => t.compressionLevelMax);
+  t1Gauge(N.compressThreads, 'Compressions allowed to run at once (widened while compression is behind and a core is idle)', (t) => t.compressThreads);
+  t1Gauge(N.compressThreadsMax, 'The widest the compression pool gets (the machine\'s cores), the ceiling of aof_tier1_compress_threads', (t) => t.compressThreadsMax);
   gauge(N.segments, 'Segments of the open streams by tier (raw, tier1, tier2, missing) and state (active, resident, cold)', ['tier', 'state'], (g) => {
     for (const [tier, states] of Object.entries(figures().segments)) {
       for (const [state, n] of Object.entries(states)) g.set({ tier, state }, n);

@@ -1,7 +1,8 @@
 /**
  * The zstd level of each compression task, from the raw backlog: a pure state machine (no clock,
- * no I/O), stepped once per task by Tier 1 with the raw backlog waiting behind that task (its own
- * segment excluded) over the budget.
+ * no I/O), stepped once per task by Tier 1 (through src/tier1/compression-controller.ts, which
+ * orders it with the pool's width) with the raw backlog waiting for a thread (the segments being
+ * compressed, that task's own included, left out) over the budget.
  *
  * Why: a level costs CPU per byte (on this project's machines zstd 1 compresses JSON log lines
  * 1.5-3x faster than 3 for about 1 % less ratio, and 19 is a hundred times slower than 3), and a
@@ -74,10 +75,11 @@ export interface LevelState {
  * fits in the arena and comes back from files; three quarters are still left to absorb the lag
  * between a level change and the backlog. Low water, a sixteenth (8 default segments): the
  * compressor has caught up. The band between them is wide, so a backlog that hovers never moves
- * the level.
+ * the level. The width controller (src/tier1/width-controller.ts) uses the same two waters: both
+ * loops agree on when compression is behind and when it has caught up.
  */
-const HIGH_WATER = 0.25;
-const LOW_WATER = 1 / 16;
+export const BACKLOG_HIGH_WATER = 0.25;
+export const BACKLOG_LOW_WATER = 1 / 16;
 /**
  * Calm tasks before an up-move: 4 segments (16 MiB at the default size) of evidence that the
  * compressor keeps up. The ceiling after failed probes, 64 tasks (256 MiB of segments), keeps a
@@ -88,7 +90,7 @@ const MAX_UP_AFTER = 64;
 
 /** The production policy for a configured level. */
 export function levelPolicy(configuredLevel: number): LevelPolicy {
-  return { maxLevel: configuredLevel, minLevel: 1, highWater: HIGH_WATER, lowWater: LOW_WATER, upAfter: UP_AFTER, maxUpAfter: MAX_UP_AFTER };
+  return { maxLevel: configuredLevel, minLevel: 1, highWater: BACKLOG_HIGH_WATER, lowWater: BACKLOG_LOW_WATER, upAfter: UP_AFTER, maxUpAfter: MAX_UP_AFTER };
 }
 
 /** The controller before any task: the configured level. */
@@ -121,4 +123,14 @@ export function stepLevel(state: LevelState, backlog: number, policy: LevelPolic
   // failed probes are forgotten.
   if (calm >= policy.maxUpAfter && backlog <= calmFrom) return { level: state.level, calm: 0, calmFrom: 0, upAfter: policy.upAfter, downAt: 0, lastMove: 'none' };
   return { ...state, calm, calmFrom, downAt: 0 };
+}
+
+/**
+ * A step the level skips (src/tier1/compression-controller.ts decides which: a widen of the pool,
+ * one still settling or draining the backlog, or a down-move of the level still settling while
+ * several threads run), with the mark its next down-move is to compare against. The step was above
+ * high water, so it interrupts calm steps as one the level saw would.
+ */
+export function holdLevel(state: LevelState, downAt: number): LevelState {
+  return { ...state, calm: 0, downAt };
 }

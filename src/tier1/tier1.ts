@@ -6,11 +6,12 @@
  *   entry SEALED (footer durable, file closed; its slot, if any, says nothing: a parked segment is
  *   sealed without one). The entry is then released, its data CRC read from the footer, a SEALED
  *   record goes to the manifest and the segment joins the compression queue.
- * - Compression: a piscina pool (one thread on 2 cores: the main thread and the flush worker need
- *   the rest) reads the segment straight from its arena slot when it is resident (the slot is
- *   pinned meanwhile, so it cannot be evicted under the worker) or from the raw file otherwise, and
- *   writes the .t1 file (temp, fsync, rename), at the level the backlog allows
- *   (src/tier1/level-controller.ts). Then COMPRESSION_DONE is made durable in the
+ * - Compression: a piscina pool reads the segment straight from its arena slot when it is resident
+ *   (the slot is pinned meanwhile, so it cannot be evicted under the worker) or from the raw file
+ *   otherwise, and writes the .t1 file (temp, fsync, rename). Its width (compressions at once, one
+ *   thread each: one, up to the machine's cores while the backlog is high and a core idle) and the
+ *   zstd level follow the raw backlog (src/tier1/compression-controller.ts, widen before lowering
+ *   the level). Then COMPRESSION_DONE is made durable in the
  *   manifest and only then the raw file is removed: a crash at any point leaves a state recovery
  *   understands. Failed or crashed attempts are retried with backoff; after MAX_COMPRESS_ATTEMPTS
  *   the segment is recorded COMPRESSION_FAILED and stays raw (still durable and readable). An
@@ -23,6 +24,7 @@
  *   ({@link Tier1.rawBacklogFull}, WouldBlock `compression`) until a compression ends.
  */
 import { unlink } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { Arena } from '../arena/arena.js';
 import { SegState, SlotState } from '../arena/layout.js';
@@ -39,7 +41,8 @@ import { fromWorkerRejection } from '../worker-error.js';
 import { EngineEvents } from '../events.js';
 import { BackgroundWork, retry, systemClock, type Backoff, type Clock, type Random } from '../background.js';
 import type { CompressResult, CompressTask } from '../../workers/tier1-protocol.js';
-import { initialLevelState, levelPolicy, stepLevel, type LevelPolicy, type LevelState } from './level-controller.js';
+import { compressionPolicy, initialCompressionState, stepCompression, type CompressionPolicy, type CompressionState } from './compression-controller.js';
+import { IdleCoreSampler, type IdleCores } from './idle-cores.js';
 
 export const MAX_COMPRESS_ATTEMPTS = 5;
 /**
@@ -48,8 +51,6 @@ export const MAX_COMPRESS_ATTEMPTS = 5;
  * again as the flush worker's, and met EMFILE. 32 keeps libuv's 4 threads busy.
  */
 const FOOTER_READS_AT_ONCE = 32;
-/** Compression threads (one: the other core belongs to the writers and the flush worker). */
-const COMPRESS_THREADS = 1;
 /** Backoff between compression attempts: up to 20, 40, 80, 160 ms (full jitter; src/background.ts). */
 const COMPRESS_BACKOFF: Backoff = { baseMs: 10, maxMs: 1000 };
 
@@ -82,6 +83,15 @@ export interface Tier1Stats {
   compressionLevel: number;
   /** The configured level (`tier1.compressionLevel`): the ceiling the controller returns to. */
   compressionLevelMax: number;
+  /**
+   * Compressions allowed to run at once, one pool thread each (src/tier1/width-controller.ts):
+   * 1 while compression keeps up, wider while the raw backlog is above a quarter of its budget and
+   * a core is idle, up to compressThreadsMax. Threads start on demand and end after 30 s idle, so
+   * the threads alive may briefly differ from this figure; never more run compressions.
+   */
+  compressThreads: number;
+  /** The widest the pool gets: os.availableParallelism(), at least 1. */
+  compressThreadsMax: number;
   /** Frame hydrations running. */
   hydrateQueue: number;
   /** Threads of the hydration pool right now (between tier1.hydrateMin/MaxThreads). */
@@ -121,6 +131,12 @@ export interface Tier1Deps {
   clock?: Clock;
   /** Jitter of that backoff (default Math.random). */
   random?: Random;
+  /**
+   * The machine's idle cores, read once per compression task by the width controller (default:
+   * measured from os.cpus(), src/tier1/idle-cores.ts; the manager passes a fixed reading under the
+   * `compress.idlecores` failpoint).
+   */
+  idleCores?: IdleCores;
 }
 
 interface Job {
@@ -156,7 +172,10 @@ async function sealedFooter(seg: Segment): Promise<SegmentFooter> {
 }
 
 /** Tier 1's counters: reported only, never read to decide anything (see rawPendingBytes). */
-type CompressCounters = Omit<CompressStats, 'compressQueue' | 'rawBacklogBytes' | 'rawBacklogBudget' | 'rawPendingBytes' | 'compressionLevel' | 'compressionLevelMax'>;
+type CompressCounters = Omit<
+  CompressStats,
+  'compressQueue' | 'rawBacklogBytes' | 'rawBacklogBudget' | 'rawPendingBytes' | 'compressionLevel' | 'compressionLevelMax' | 'compressThreads' | 'compressThreadsMax'
+>;
 
 export class Tier1 {
   readonly #stats: CompressCounters = {
@@ -178,9 +197,10 @@ export class Tier1 {
   /** `tier1.rawBacklogBytes`: see {@link rawBacklogFull}. */
   readonly #budget: number;
   readonly #segmentBytes: number;
-  readonly #levelPolicy: LevelPolicy;
-  /** The level controller's state, stepped once per compression job (#pump). */
-  #level: LevelState;
+  readonly #compressionPolicy: CompressionPolicy;
+  /** The width and level controllers' state, stepped once per compression job (#pump). */
+  #controllers: CompressionState;
+  readonly #idleCores: IdleCores;
   readonly #arena: Arena;
   readonly #coordinator: Coordinator;
   readonly #manifest: ManifestLog;
@@ -196,6 +216,8 @@ export class Tier1 {
   readonly #events: EngineEvents;
   #watching = false;
   #running = 0;
+  /** Raw bytes of the running compressions: the part of the backlog that already has a thread. */
+  #runningBytes = 0;
   #closed = false;
 
   constructor({
@@ -207,6 +229,7 @@ export class Tier1 {
     onCompressed = () => undefined,
     clock = systemClock,
     random = Math.random,
+    idleCores = new IdleCoreSampler(),
   }: Tier1Deps) {
     this.#clock = clock;
     this.#random = random;
@@ -219,15 +242,26 @@ export class Tier1 {
     this.#config = config;
     this.#budget = config.tier1.rawBacklogBytes;
     this.#segmentBytes = config.segmentBytes;
-    this.#levelPolicy = levelPolicy(config.tier1.compressionLevel);
-    this.#level = initialLevelState(this.#levelPolicy);
+    this.#compressionPolicy = compressionPolicy(config.tier1.compressionLevel, Math.max(1, availableParallelism()));
+    this.#controllers = initialCompressionState(this.#compressionPolicy);
+    this.#idleCores = idleCores;
     // I/O-heavy pools: atomics disabled (piscina's Atomics.wait idling would block the worker's
-    // event loop); threads sized for 2 cores; bounded queues; no inherited Node flags. Idle
-    // threads end after POOL_IDLE_MS; until then they keep nothing alive: piscina 5 unrefs a
-    // thread and its port while it has no task, so a manager the user forgot to close does not
-    // hold the process (test/integration/exit-without-close.test.ts).
+    // event loop); bounded queues; no inherited Node flags. As many threads as the width can
+    // reach; they start on demand (#pump runs at most `width` tasks), so one thread is all a
+    // compressor that keeps up ever starts. Idle threads end after POOL_IDLE_MS; until then they
+    // keep nothing alive: piscina 5 unrefs a thread and its port while it has no task, so a
+    // manager the user forgot to close does not hold the process
+    // (test/integration/exit-without-close.test.ts).
     this.#compressPool = config.tier1.enabled
-      ? new Piscina({ filename: COMPRESS_WORKER, minThreads: 0, maxThreads: COMPRESS_THREADS, idleTimeout: POOL_IDLE_MS, maxQueue: 64, atomics: 'disabled', execArgv: [] })
+      ? new Piscina({
+          filename: COMPRESS_WORKER,
+          minThreads: 0,
+          maxThreads: this.#compressionPolicy.width.maxWidth,
+          idleTimeout: POOL_IDLE_MS,
+          maxQueue: 64,
+          atomics: 'disabled',
+          execArgv: [],
+        })
       : null;
   }
 
@@ -242,8 +276,10 @@ export class Tier1 {
       rawBacklogBytes: this.#rawPendingBytes,
       rawBacklogBudget: this.#budget,
       rawPendingBytes: this.#rawPendingBytes,
-      compressionLevel: this.#level.level,
-      compressionLevelMax: this.#levelPolicy.maxLevel,
+      compressionLevel: this.#controllers.level.level,
+      compressionLevelMax: this.#compressionPolicy.level.maxLevel,
+      compressThreads: this.#controllers.width.width,
+      compressThreadsMax: this.#compressionPolicy.width.maxWidth,
     };
   }
 
@@ -426,26 +462,39 @@ export class Tier1 {
   }
 
   /**
-   * Starts queued compressions up to the pool's thread count, never more: piscina (5.x, with
-   * `minThreads: 0`) strands a task queued inside the pool when the worker running another one
-   * exits (crash, OOM): it starts no thread for the queue until the next `run()`, which may never
-   * come (no more seals, or close() waiting on it). Queued here instead, a job starts only when a
-   * `run()` can start a thread for it.
+   * Starts queued compressions up to the controller's width, never more; the width never exceeds
+   * the pool's maxThreads, so every job started finds a thread or room to start one. That matters:
+   * piscina (5.x, with `minThreads: 0`) strands a task queued inside the pool when the worker
+   * running another one exits (crash, OOM): it starts no thread for the queue until the next
+   * `run()`, which may never come (no more seals, or close() waiting on it). Queued here instead, a
+   * job starts only when a `run()` can start a thread for it. A narrower width lets running jobs
+   * finish and starts no more until fewer run.
    */
   #pump(): void {
-    const width = COMPRESS_THREADS;
-    while (this.#running < width && this.#queue.length > 0) {
+    while (this.#running < this.#controllers.width.width && this.#queue.length > 0) {
       const job = this.#queue.shift()!;
       this.#running++;
-      // One controller step per job, with the backlog waiting behind it (this job excluded: with a
-      // budget of a few segments, one segment being compressed is not a compressor falling
-      // behind); every attempt of the job uses that level.
-      this.#level = stepLevel(this.#level, (this.#rawPendingBytes - job.seg.dataBytes) / this.#budget, this.#levelPolicy);
-      const level = this.#level.level;
+      this.#runningBytes += job.seg.dataBytes;
+      // One controller step per job, with the backlog waiting for a thread: the segments being
+      // compressed, this one included, are left out (with a budget of a few segments, one segment
+      // being compressed is not a compressor falling behind, and with w threads a pool that keeps
+      // up always has w - 1 others running). Every attempt of the job uses that level. A widen
+      // lets this loop start one more job at once; the idle-core reading starts over, since it did
+      // not see the new thread.
+      const width = this.#controllers.width.width;
+      const sample = {
+        backlog: (this.#rawPendingBytes - this.#runningBytes) / this.#budget,
+        running: this.#runningBytes / this.#budget,
+        idleCores: this.#idleCores.read(),
+      };
+      this.#controllers = stepCompression(this.#controllers, sample, this.#compressionPolicy);
+      if (this.#controllers.width.width > width) this.#idleCores.restart();
+      const level = this.#controllers.level.level;
       void this.#work.track(
         this.#compress(job, level).finally(() => {
           this.#release(job);
           this.#running--;
+          this.#runningBytes -= job.seg.dataBytes;
           this.#leaveBacklog(job);
           this.#pump();
         }),

@@ -8,6 +8,7 @@
  * passed in, the sampling kill switch, and misuse that must fail with a code.
  */
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { test } from 'node:test';
 import { Registry } from 'prom-client';
 import { AofManager, ErrorCode, WouldBlockError, serveMetrics, type AofLog, type ManagerStats } from '../../src/index.js';
@@ -52,6 +53,8 @@ const EXPECTED_METRICS: Record<string, string> = {
   aof_tier1_raw_backlog_budget_bytes: 'gauge',
   aof_tier1_compression_level: 'gauge',
   aof_tier1_compression_level_max: 'gauge',
+  aof_tier1_compress_threads: 'gauge',
+  aof_tier1_compress_threads_max: 'gauge',
   aof_segments: 'gauge',
   aof_arena_slots: 'gauge',
   aof_arena_utilisation_ratio: 'gauge',
@@ -210,7 +213,7 @@ test('a scrape over HTTP after a tiered workload finds every metric with the val
     assert.ok(valueOf(exp, 'aof_tier2_evictions_total') > 0, 'local copies were evicted');
 
     // Budgets and their current values: the raw backlog is empty after settle; the level is back
-    // at (or never left) the configured one.
+    // at (or never left) the configured one; the pool's width is within its bounds.
     assert.equal(valueOf(exp, 'aof_tier1_raw_backlog_bytes'), 0);
     assert.equal(stats.tier1.rawBacklogBytes, 0);
     assert.equal(valueOf(exp, 'aof_tier1_raw_backlog_budget_bytes'), stats.tier1.rawBacklogBudget);
@@ -218,6 +221,10 @@ test('a scrape over HTTP after a tiered workload finds every metric with the val
     assert.equal(valueOf(exp, 'aof_tier1_compression_level'), stats.tier1.compressionLevel);
     assert.equal(valueOf(exp, 'aof_tier1_compression_level_max'), manager.config.tier1.compressionLevel);
     assert.ok(stats.tier1.compressionLevel >= 1 && stats.tier1.compressionLevel <= stats.tier1.compressionLevelMax);
+    assert.equal(valueOf(exp, 'aof_tier1_compress_threads'), stats.tier1.compressThreads);
+    assert.equal(valueOf(exp, 'aof_tier1_compress_threads_max'), Math.max(1, availableParallelism()));
+    assert.equal(stats.tier1.compressThreadsMax, Math.max(1, availableParallelism()));
+    assert.ok(stats.tier1.compressThreads >= 1 && stats.tier1.compressThreads <= stats.tier1.compressThreadsMax);
 
     // fsync: at least one per sealed segment (the footer), each well under a second on average.
     const fsync = histogram(exp, 'aof_tier0_fsync_seconds');

@@ -10,7 +10,10 @@
  * - the zstd level drops to 1 while the backlog is above high water, and returns to the configured
  *   level within (level - 1) x 4 calm tasks once compression keeps up again.
  *
- * The workers read AOF2_FAILPOINTS when they start, so it is set before the manager opens.
+ * The workers read AOF2_FAILPOINTS when they start, so it is set before the manager opens. The
+ * level test pins the idle-core reading to 0 (`compress.idlecores=0`): the pool then keeps one
+ * thread whatever the machine's load, and the level is the only loop at work (the width's own
+ * test is tier1-width.test.ts).
  */
 import assert from 'node:assert/strict';
 import { readdirSync, statSync } from 'node:fs';
@@ -113,7 +116,7 @@ test('a spent raw backlog budget gives WouldBlock compression, append() waits th
   t.after(cleanup);
   // 32 segments: low water (1/16) is 2 segments, so a compressor that keeps up sees calm steps.
   const budget = 32 * SEGMENT_BYTES;
-  await withFailpoints('compress.delay=25', '1', async () => {
+  await withFailpoints('compress.delay=25,compress.idlecores=0', '1', async () => {
     const manager = await AofManager.open({
       root,
       tier0: { arenaBytes: 8 * SEGMENT_BYTES, segmentBytes: SEGMENT_BYTES },

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ErrorCode, type AofError } from '../../../src/errors.js';
-import { FAILPOINTS_ENABLED, MAX_FAILPOINT_DELAY_MS, failpoint, failpointDelay, failpointDraw, parseFailpoints } from '../../../workers/failpoints.js';
+import { FAILPOINTS_ENABLED, MAX_FAILPOINT_DELAY_MS, MAX_FAILPOINT_IDLE_CORES, failpoint, failpointDelay, failpointDraw, parseFailpoints } from '../../../workers/failpoints.js';
 
 describe('parseFailpoints', () => {
   test('parses the brief example; unset or blank means off', () => {
@@ -14,6 +14,7 @@ describe('parseFailpoints', () => {
       seed: 42,
       probabilities: { compress: { crash: 0.05, error: 0 }, hydrate: { crash: 0.05, error: 0 }, upload: { crash: 0.05, error: 0.2 } },
       delayMs: { compress: 0, hydrate: 0, upload: 0 },
+      idleCores: null,
     });
     assert.equal(parseFailpoints(undefined, '1'), null);
     assert.equal(parseFailpoints('  ', undefined), null);
@@ -29,6 +30,15 @@ describe('parseFailpoints', () => {
     assert.deepEqual(cfg.probabilities.compress, { crash: 0, error: 0.1 });
     assert.equal(parseFailpoints('upload.delay=0', '1')!.delayMs.upload, 0);
     assert.equal(parseFailpoints(`hydrate.delay=${MAX_FAILPOINT_DELAY_MS}`, '1')!.delayMs.hydrate, MAX_FAILPOINT_DELAY_MS);
+  });
+
+  test('idlecores: the idle cores the compress pool reads instead of measuring them', () => {
+    const cfg = parseFailpoints('compress.delay=40, compress.idlecores=2', '1')!;
+    assert.equal(cfg.idleCores, 2);
+    assert.equal(cfg.delayMs.compress, 40);
+    assert.equal(parseFailpoints('compress.idlecores=0.5', '1')!.idleCores, 0.5);
+    assert.equal(parseFailpoints(`compress.idlecores=${MAX_FAILPOINT_IDLE_CORES}`, '1')!.idleCores, MAX_FAILPOINT_IDLE_CORES);
+    assert.equal(parseFailpoints('compress.delay=40', '1')!.idleCores, null, 'measured unless given');
   });
 
   test('failpointDelay resolves at once when failpoints are off', async () => {
@@ -53,6 +63,11 @@ describe('parseFailpoints', () => {
       ['compress.delay=-1', undefined, /not an integer number of milliseconds/],
       ['compress.delay=', undefined, /not an integer number of milliseconds/],
       [`compress.delay=${MAX_FAILPOINT_DELAY_MS + 1}`, undefined, /not an integer number of milliseconds/],
+      ['compress.idlecores=-1', undefined, /idle cores "-1".*not a number in \[0, 4096\]/],
+      ['compress.idlecores=', undefined, /not a number in \[0, 4096\]/],
+      [`compress.idlecores=${MAX_FAILPOINT_IDLE_CORES + 1}`, undefined, /not a number in \[0, 4096\]/],
+      ['compress.idlecores=1,compress.idlecores=2', undefined, /given twice/],
+      ['hydrate.idlecores=1', undefined, /compress pool only/],
       ['compress.crash=0.1', '-1', /AOF2_FAILPOINTS_SEED/],
       ['compress.crash=0.1', '1.5', /AOF2_FAILPOINTS_SEED/],
       ['compress.crash=0.1', String(2 ** 32), /AOF2_FAILPOINTS_SEED/],
