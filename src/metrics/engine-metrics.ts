@@ -20,7 +20,8 @@
  *   `aof_tier1_hydrate_retries_total`, `aof_tier1_hydrate_failures_total`;
  * - `aof_tier1_raw_backlog_bytes` and its budget `aof_tier1_raw_backlog_budget_bytes`,
  *   `aof_tier1_compression_level` and its ceiling `aof_tier1_compression_level_max`,
- *   `aof_tier1_compress_threads` and its ceiling `aof_tier1_compress_threads_max` (gauges);
+ *   `aof_tier1_compress_threads` and its ceiling `aof_tier1_compress_threads_max`,
+ *   `aof_tier1_hydrate_threads` and its ceiling `aof_tier1_hydrate_threads_max` (gauges);
  * - `aof_segments{tier,state}` (gauge: residency of the open streams' segments),
  *   `aof_arena_slots{state}` (gauge), `aof_arena_utilisation_ratio` (gauge).
  *
@@ -66,6 +67,8 @@ export const ENGINE_METRIC_NAMES = {
   compressionLevelMax: 'aof_tier1_compression_level_max',
   compressThreads: 'aof_tier1_compress_threads',
   compressThreadsMax: 'aof_tier1_compress_threads_max',
+  hydrateThreads: 'aof_tier1_hydrate_threads',
+  hydrateThreadsMax: 'aof_tier1_hydrate_threads_max',
   segments: 'aof_segments',
   arenaSlots: 'aof_arena_slots',
   arenaUtilisation: 'aof_arena_utilisation_ratio',
@@ -112,6 +115,8 @@ export interface EngineFigures {
     compressionLevelMax: number;
     compressThreads: number;
     compressThreadsMax: number;
+    hydrateThreads: number;
+    hydrateThreadsMax: number;
   };
 }
 
@@ -221,6 +226,8 @@ export function registerEngineMetrics(registry: Registry, read: () => EngineFigu
   t1Gauge(N.compressionLevelMax, 'Configured zstd level (tier1.compressionLevel), the ceiling of aof_tier1_compression_level', (t) => t.compressionLevelMax);
   t1Gauge(N.compressThreads, 'Compressions allowed to run at once (widened while compression is behind and a core is idle)', (t) => t.compressThreads);
   t1Gauge(N.compressThreadsMax, 'The widest the compression pool gets (the machine\'s cores), the ceiling of aof_tier1_compress_threads', (t) => t.compressThreadsMax);
+  t1Gauge(N.hydrateThreads, 'Threads of the frame hydration pool now (grown while fetches queue, ended after 1 s idle)', (t) => t.hydrateThreads);
+  t1Gauge(N.hydrateThreadsMax, 'The most the hydration pool grows to (tier1.hydrateMaxThreads), the ceiling of aof_tier1_hydrate_threads', (t) => t.hydrateThreadsMax);
   gauge(N.segments, 'Segments of the open streams by tier (raw, tier1, tier2, missing) and state (active, resident, cold)', ['tier', 'state'], (g) => {
     for (const [tier, states] of Object.entries(figures().segments)) {
       for (const [state, n] of Object.entries(states)) g.set({ tier, state }, n);

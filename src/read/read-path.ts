@@ -68,6 +68,8 @@ export interface ReadStats {
   hydrateQueue: number;
   /** Threads of the hydrate pool right now (between tier1.hydrateMin/MaxThreads). */
   hydrateThreads: number;
+  /** The most the hydrate pool grows to (`tier1.hydrateMaxThreads`): the ceiling of hydrateThreads. */
+  hydrateThreadsMax: number;
   /** Damaged local Tier 1 copies dropped and read from Tier 2 instead. */
   localCorruptRefetches: number;
 }
@@ -100,6 +102,7 @@ export class ReadPath {
     hydrateFailures: 0,
     hydrateQueue: 0,
     hydrateThreads: 0,
+    hydrateThreadsMax: 0,
     localCorruptRefetches: 0,
   };
   readonly #arena: Arena;
@@ -123,6 +126,7 @@ export class ReadPath {
   #closed = false;
 
   constructor(deps: ReadPathDeps) {
+    this.#stats.hydrateThreadsMax = deps.config.tier1.hydrateMaxThreads;
     this.#arena = deps.arena;
     this.#coordinator = deps.coordinator;
     this.#events = deps.events;

@@ -96,6 +96,8 @@ export interface Tier1Stats {
   hydrateQueue: number;
   /** Threads of the hydration pool right now (between tier1.hydrateMin/MaxThreads). */
   hydrateThreads: number;
+  /** The most the hydration pool grows to (`tier1.hydrateMaxThreads`). */
+  hydrateThreadsMax: number;
   /** Damaged local Tier 1 copies dropped and read from Tier 2 instead. */
   localCorruptRefetches: number;
   /**
@@ -113,7 +115,7 @@ export interface Tier1Stats {
 }
 
 /** The part of Tier1Stats this class counts (the rest is the read path's). */
-export type CompressStats = Omit<Tier1Stats, 'framesDecompressed' | 'hydrateRetries' | 'hydrateFailures' | 'hydrateQueue' | 'hydrateThreads' | 'localCorruptRefetches'>;
+export type CompressStats = Omit<Tier1Stats, 'framesDecompressed' | 'hydrateRetries' | 'hydrateFailures' | 'hydrateQueue' | 'hydrateThreads' | 'hydrateThreadsMax' | 'localCorruptRefetches'>;
 
 /** What Tier 1 is given at construction (its ports). */
 export interface Tier1Deps {

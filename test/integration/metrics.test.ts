@@ -55,6 +55,8 @@ const EXPECTED_METRICS: Record<string, string> = {
   aof_tier1_compression_level_max: 'gauge',
   aof_tier1_compress_threads: 'gauge',
   aof_tier1_compress_threads_max: 'gauge',
+  aof_tier1_hydrate_threads: 'gauge',
+  aof_tier1_hydrate_threads_max: 'gauge',
   aof_segments: 'gauge',
   aof_arena_slots: 'gauge',
   aof_arena_utilisation_ratio: 'gauge',
@@ -225,6 +227,10 @@ test('a scrape over HTTP after a tiered workload finds every metric with the val
     assert.equal(valueOf(exp, 'aof_tier1_compress_threads_max'), Math.max(1, availableParallelism()));
     assert.equal(stats.tier1.compressThreadsMax, Math.max(1, availableParallelism()));
     assert.ok(stats.tier1.compressThreads >= 1 && stats.tier1.compressThreads <= stats.tier1.compressThreadsMax);
+    assert.equal(valueOf(exp, 'aof_tier1_hydrate_threads'), stats.tier1.hydrateThreads);
+    assert.equal(valueOf(exp, 'aof_tier1_hydrate_threads_max'), manager.config.tier1.hydrateMaxThreads);
+    assert.equal(stats.tier1.hydrateThreadsMax, manager.config.tier1.hydrateMaxThreads);
+    assert.ok(stats.tier1.hydrateThreads >= 0 && stats.tier1.hydrateThreads <= stats.tier1.hydrateThreadsMax);
 
     // fsync: at least one per sealed segment (the footer), each well under a second on average.
     const fsync = histogram(exp, 'aof_tier0_fsync_seconds');
