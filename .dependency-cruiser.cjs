@@ -25,7 +25,7 @@ module.exports = {
       to: {
         path: '^src/',
         pathNot:
-          '^src/(format/|codec/|arena/(layout|fsync-histogram|prefault)\\.ts$|errors\\.ts$|worker-error\\.ts$|safe-fs\\.ts$|make-directory\\.ts$|config\\.ts$|' +
+          '^src/(format/|codec/|arena/(layout|fsync-histogram|prefault)\\.ts$|errors\\.ts$|worker-error\\.ts$|safe-fs(-sync)?\\.ts$|make-directory\\.ts$|config\\.ts$|' +
           'tier2/(object-store|store-contract|remote-meta|s3-store|fs-store|credentials)\\.ts$)',
       },
     },
@@ -34,7 +34,7 @@ module.exports = {
       comment: 'On-disk formats and codecs are plain functions over bytes: they import only each other, errors and safe-fs.',
       severity: 'error',
       from: { path: '^src/(format|codec)/' },
-      to: { path: '^src/', pathNot: '^src/(format/|codec/|errors\\.ts$|safe-fs\\.ts$)' },
+      to: { path: '^src/', pathNot: '^src/(format/|codec/|errors\\.ts$|safe-fs(-sync)?\\.ts$)' },
     },
     {
       name: 'tier0-below-tier1',

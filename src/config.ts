@@ -10,6 +10,7 @@ import type { Registry } from 'prom-client';
 import type { AofLogger } from './events.js';
 import { DEFAULT_ADMISSION_SAMPLE_EVERY } from './metrics/engine-counters.js';
 import { DEFAULT_READER_RESERVE_FRACTION } from './arena/window-budget.js';
+import { FALLBACK_MAX_OPEN_FILES, maxOpenFilesFor, softFdLimit } from './fd-limit.js';
 import { resolveCredentials, type Tier2Credentials, type Tier2CredentialsProvider } from './tier2/credentials.js';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
@@ -45,11 +46,14 @@ export interface Tier0Options {
    */
   readChunkBytes?: number;
   /**
-   * Most segment files the flush worker keeps open at once (default 1024). Every segment being
-   * written has a file; past this many, the least recently written ones are closed and reopened
-   * when next written, fsynced or sealed, so the fds do not grow with the number of streams. The
-   * worker uses at most one fd more (a directory fsync). See docs/operations.md, "Sizing by number
-   * of streams". From 1 to 1,000,000.
+   * Most segment files the flush worker keeps open at once. Every segment being written has a
+   * file; past this many, the least recently written ones are closed and reopened when next
+   * written, fsynced or sealed, so the fds do not grow with the number of streams. The worker uses
+   * at most one fd more (a directory fsync). Default: a quarter of the process's soft fd limit
+   * (`ulimit -n`, which Node raises to the hard limit at start), read from /proc/self/limits, at
+   * least 16 and at most 65,536 (4096 → 1024, 20000 → 5000); 1024 off Linux or when the limit
+   * cannot be read (src/fd-limit.ts). See docs/operations.md, "Sizing by number of streams".
+   * From 1 to 1,000,000.
    */
   maxOpenFiles?: number;
   /**
@@ -213,13 +217,6 @@ export const DEFAULTS = {
   // (docs/decisions.md, "The write delay defaults to 25 ms").
   writeDelayMs: 25,
   readChunkBytes: 256 * 1024,
-  /**
-   * The flush worker's open-file budget: a quarter of a 4096 hard limit and the whole of the
-   * common 1024 soft one (Node raises the soft limit to the hard one at start), leaving room for
-   * the rest of the process and a second manager; and wide enough that up to 1024 streams written
-   * in turn never reopen a file (docs/decisions.md, "A bounded set of open segment files").
-   */
-  maxOpenFiles: 1024,
   /** The reader reserve, as a fraction of the arena (src/arena/window-budget.ts says why an eighth). */
   readerReserveFraction: DEFAULT_READER_RESERVE_FRACTION,
   fsync: 'interval' as FsyncPolicy,
@@ -325,7 +322,9 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     throw AofError.invalidArgument(`tier0.writeDelayMs must be a number of ms in [0, ${MAX_WRITE_DELAY_MS}], got ${String(writeDelayMs)}`, { option: 'tier0.writeDelayMs' });
   }
   const readChunkBytes = Math.min(segmentBytes, positiveInt(tier0['readChunkBytes'], 'tier0.readChunkBytes', DEFAULTS.readChunkBytes));
-  const maxOpenFiles = positiveInt(tier0['maxOpenFiles'], 'tier0.maxOpenFiles', DEFAULTS.maxOpenFiles);
+  // The default follows the fd limit (src/fd-limit.ts): read only when no budget was given.
+  const maxOpenFiles =
+    tier0['maxOpenFiles'] === undefined ? maxOpenFilesFor(softFdLimit()) : positiveInt(tier0['maxOpenFiles'], 'tier0.maxOpenFiles', FALLBACK_MAX_OPEN_FILES);
   if (maxOpenFiles > MAX_OPEN_FILES) {
     throw AofError.invalidArgument(`tier0.maxOpenFiles must be an integer in [1, ${MAX_OPEN_FILES}], got ${maxOpenFiles}`, { option: 'tier0.maxOpenFiles' });
   }

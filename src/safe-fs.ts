@@ -25,80 +25,17 @@
  * the root, is not detected (that needs openat/O_BENEATH, which Node does not offer); hard links
  * are regular files and cannot be told from the original.
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, type Dirent, type Stats } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { lstat, open, readdir, type FileHandle } from 'node:fs/promises';
 import { makeDirectory } from './make-directory.js';
 import { join } from 'node:path';
-import { AofError, ErrorCode } from './errors.js';
+import { OpenMode, kindOf, refusalOf, unsafePath, type OpenModeValue } from './safe-fs-sync.js';
 
-const { O_RDONLY, O_RDWR, O_WRONLY, O_CREAT, O_EXCL, O_TRUNC, O_NOFOLLOW, O_NONBLOCK } = constants;
+// The open modes, the refusal and the synchronous open are in src/safe-fs-sync.ts (so a worker
+// thread can have them without node:fs/promises); every caller on the main thread finds them here.
+export { OpenMode, kindOf, openFileSync, unsafePath, type FoundKind, type OpenModeValue } from './safe-fs-sync.js';
 
-/** How a file under the root is opened (O_NOFOLLOW and O_NONBLOCK are always added). */
-export const OpenMode = {
-  /** An existing file, read only. */
-  READ: O_RDONLY,
-  /**
-   * An existing file, read and written in place: recovery's repairs, and the flush worker reopening
-   * a segment whose fd its open-file budget closed (never created: a missing file is an error).
-   */
-  UPDATE: O_RDWR,
-  /** A new file that must not exist yet (a segment): anything already there is refused. */
-  CREATE: O_WRONLY | O_CREAT | O_EXCL,
-  /** A temp file, created or emptied (a retry replaces what an earlier attempt left). */
-  REPLACE: O_WRONLY | O_CREAT | O_TRUNC,
-  /** As REPLACE, also readable (`'w+'`: the manifest's next chunk under its temp name). */
-  REPLACE_READ: O_RDWR | O_CREAT | O_TRUNC,
-} as const;
-
-export type OpenModeValue = (typeof OpenMode)[keyof typeof OpenMode];
-
-/** What an entry is, in the words of the error details. */
-export type FoundKind = 'symlink' | 'directory' | 'regular file' | 'fifo' | 'socket' | 'character device' | 'block device' | 'unknown';
-
-export function kindOf(s: Stats | Dirent): FoundKind {
-  if (s.isSymbolicLink()) return 'symlink';
-  if (s.isDirectory()) return 'directory';
-  if (s.isFile()) return 'regular file';
-  if (s.isFIFO()) return 'fifo';
-  if (s.isSocket()) return 'socket';
-  if (s.isCharacterDevice()) return 'character device';
-  if (s.isBlockDevice()) return 'block device';
-  return 'unknown';
-}
-
-/**
- * The refusal: `found` says what is at `path`, `expected` what aof2 needs there.
- * AOF_ERR_UNSAFE_PATH, see docs/errors.md.
- */
-export function unsafePath(path: string, found: FoundKind, expected: 'regular file' | 'new file' | 'directory'): AofError {
-  const what = found === 'symlink' ? 'a symlink' : found === 'regular file' ? 'an existing regular file' : `a ${found}`;
-  const rule =
-    expected === 'new file'
-      ? 'aof2 creates this file itself and never writes into an existing entry'
-      : `aof2 expects a ${expected} here and never reads or writes through a link`;
-  return new AofError(ErrorCode.UNSAFE_PATH, `${path} is ${what}: ${rule}`, { details: { path, found, expected } });
-}
-
-/** What lies at `path` without following a link; null if nothing (or it cannot be looked at). */
-function lookSync(path: string): FoundKind | null {
-  try {
-    return kindOf(lstatSync(path));
-  } catch {
-    return null;
-  }
-}
-
-/**
- * The coded refusal for an open that failed because of what is at `path` (a link: ELOOP; a FIFO
- * opened for writing with no reader: ENXIO; a directory opened for writing: EISDIR; an existing
- * entry under CREATE: EEXIST), or null for any other failure (the caller's own error mapping).
- */
-function refusalOf(err: unknown, path: string, mode: OpenModeValue): AofError | null {
-  const errno = (err as NodeJS.ErrnoException | null)?.code;
-  if (errno !== 'ELOOP' && errno !== 'ENXIO' && errno !== 'EISDIR' && errno !== 'EEXIST') return null;
-  const found = lookSync(path) ?? (errno === 'ELOOP' ? 'symlink' : 'unknown');
-  return unsafePath(path, found, mode === OpenMode.CREATE ? 'new file' : 'regular file');
-}
+const { O_NOFOLLOW, O_NONBLOCK } = constants;
 
 /**
  * Opens a file under the root without following a link (see the module comment).
@@ -118,24 +55,6 @@ export async function openFile(path: string, mode: OpenModeValue): Promise<FileH
     return handle;
   } catch (err) {
     await handle.close().catch(() => undefined);
-    throw err;
-  }
-}
-
-/** Synchronous twin of {@link openFile}, for the worker threads; returns a file descriptor. */
-export function openFileSync(path: string, mode: OpenModeValue): number {
-  let fd: number;
-  try {
-    fd = openSync(path, mode | O_NOFOLLOW | O_NONBLOCK, 0o666);
-  } catch (err) {
-    throw refusalOf(err, path, mode) ?? err;
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw unsafePath(path, kindOf(st), 'regular file');
-    return fd;
-  } catch (err) {
-    closeSync(fd);
     throw err;
   }
 }

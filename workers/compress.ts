@@ -22,7 +22,7 @@
  * FILE_WINDOW_BYTES, so a 1 GiB segment never needs 1 GiB of memory.
  */
 import { closeSync, fdatasyncSync, fsyncSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { OpenMode, openFileSync } from '../src/safe-fs.js';
+import { OpenMode, openFileSync } from '../src/safe-fs-sync.js';
 import { dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { ZSTD_MAX_LEVEL, ZSTD_MIN_LEVEL, loadZstd, type Codec } from '../src/codec/zstd.js';

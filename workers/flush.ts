@@ -40,7 +40,7 @@
  * a task round trip costs tens. See docs/decisions.md.
  */
 import { closeSync, fdatasyncSync, fsyncSync, openSync, writeSync } from 'node:fs';
-import { OpenMode, openFileSync } from '../src/safe-fs.js';
+import { OpenMode, openFileSync } from '../src/safe-fs-sync.js';
 import { dirname } from 'node:path';
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';

@@ -23,7 +23,7 @@
  * memory: one extra memcpy of at most a frame, small next to zstd's own cost.
  */
 import { closeSync, readSync } from 'node:fs';
-import { OpenMode, openFileSync } from '../src/safe-fs.js';
+import { OpenMode, openFileSync } from '../src/safe-fs-sync.js';
 import { ZSTD_BINDING, loadZstd, type Codec } from '../src/codec/zstd.js';
 import { AofError } from '../src/errors.js';
 import { RECORD_CRC_OFFSET, RECORD_HEADER_BYTES, RECORD_LENGTH_OFFSET, RECORD_TIMESTAMP_OFFSET, frameCrc, frameLength } from '../src/format/record.js';

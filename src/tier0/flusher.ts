@@ -27,7 +27,19 @@ import type { ResolvedConfig } from '../config.js';
 import { AofError, ErrorCode } from '../errors.js';
 import type { FlushCommand, FlushEvent, FlushWorkerData } from '../../workers/protocol.js';
 
-const WORKER_URL = new URL('../../workers/flush.js', import.meta.url);
+/**
+ * The flush worker's entry: its CommonJS build (dist/cjs/, tsconfig.flush-worker.json), which
+ * starts ~10-20 ms sooner than the ESM build in dist/workers/: its thread sets up no ESM loader
+ * (docs/decisions.md, "The flush worker starts sooner"). Both are built from workers/flush.ts.
+ */
+const WORKER_URL = new URL('../../cjs/workers/flush.js', import.meta.url);
+/**
+ * Kill switch: `AOF2_FLUSH_WORKER_ESM=1` starts the ESM build instead (for an install where the
+ * CommonJS copy cannot load, e.g. a bundler that dropped dist/cjs/package.json). Read at each
+ * manager's open.
+ */
+export const FLUSH_WORKER_ESM_ENV = 'AOF2_FLUSH_WORKER_ESM';
+const ESM_WORKER_URL = new URL('../../workers/flush.js', import.meta.url);
 /**
  * The worker needs no Node flags, and inheriting the host's can break it: `--input-type` (from
  * `node --input-type=module -e`) is refused for a worker loaded from a file, and an explicit list
@@ -95,7 +107,8 @@ export class Flusher {
       prefault: config.prefault !== 'off',
       port: channel.port2,
     };
-    this.#worker = new Worker(WORKER_URL, { workerData, transferList: [channel.port2], name: 'aof2-flush', execArgv: WORKER_EXEC_ARGV });
+    const entry = process.env[FLUSH_WORKER_ESM_ENV] === '1' ? ESM_WORKER_URL : WORKER_URL;
+    this.#worker = new Worker(entry, { workerData, transferList: [channel.port2], name: 'aof2-flush', execArgv: WORKER_EXEC_ARGV });
     // Neither the worker nor its port keeps the process alive: waiters hold their own ref'd timer,
     // and a process whose event loop runs dry drains what is not written yet in 'beforeExit'
     // (src/exit-drain.ts) instead of a handle ref'd per burst of appends, which would cost the

@@ -5,7 +5,9 @@
  *   AOF_ERR_IO with `details.errno` EMFILE, the segment's path, and a message that names the limit
  *   and the option (before issue 12's fix: "create segment file failed for (unknown): EMFILE");
  * - a budget below it: the same streams are written and flushed, every segment file reopened as
- *   needed, no error.
+ *   needed, no error;
+ * - no budget given: the default, derived from the limit (a quarter of it: src/fd-limit.ts), is
+ *   below it too, where the fixed default of before (1024) met EMFILE.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -19,7 +21,7 @@ const LIMIT = 256;
 /** More streams than LIMIT: one open segment each. */
 const STREAMS = 600;
 
-function runChild(root: string, maxOpenFiles: number): Record<string, unknown> {
+function runChild(root: string, maxOpenFiles: number | 'default'): Record<string, unknown> {
   // `ulimit -n` without -S/-H sets both limits, so Node's start-up cannot raise the soft one.
   const out = execFileSync('bash', ['-c', `ulimit -n ${LIMIT} && exec "${process.execPath}" "${CHILD}" "$0" ${STREAMS} ${maxOpenFiles}`, root], {
     encoding: 'utf8',
@@ -50,4 +52,15 @@ test(`ulimit -n ${LIMIT}, ${STREAMS} streams, maxOpenFiles 64: every stream writ
   assert.equal(result['ok'], true, String(result['message']));
   assert.ok(Number(result['openSegmentFiles']) <= 64);
   assert.ok(Number(result['reopens']) > 0, 'flushing 600 segments through 64 fds reopened files');
+});
+
+test(`ulimit -n ${LIMIT}, ${STREAMS} streams, no maxOpenFiles: the default follows the limit, every stream written and flushed`, (t) => {
+  const { root, cleanup } = tempRoot('aof2-fdlimit-');
+  t.after(cleanup);
+  const result = runChild(root, 'default');
+  t.diagnostic(JSON.stringify(result));
+  assert.equal(result['ok'], true, String(result['message']));
+  assert.equal(result['maxOpenFiles'], LIMIT / 4);
+  assert.ok(Number(result['openSegmentFiles']) <= LIMIT / 4);
+  assert.ok(Number(result['reopens']) > 0, `flushing ${STREAMS} segments through ${LIMIT / 4} fds reopened files`);
 });

@@ -13,6 +13,7 @@ import { test } from 'node:test';
 import { Registry } from 'prom-client';
 import { AofManager, ErrorCode, WouldBlockError, serveMetrics, type AofLog, type ManagerStats } from '../../src/index.js';
 import { DEFAULT_ADMISSION_SAMPLE_EVERY } from '../../src/metrics/engine-counters.js';
+import { maxOpenFilesFor, softFdLimit } from '../../src/fd-limit.js';
 import { rejectionOf } from '../../support/engine.js';
 import { parseExposition, samplesOf, valueOf, type Exposition } from '../../support/prom-text.js';
 import { smallEngine } from '../../support/tier2-suite.js';
@@ -239,10 +240,10 @@ test('a scrape over HTTP after a tiered workload finds every metric with the val
     sameHistogram('fsync', fsync, stats.latency.fsync);
 
     // Open segment files: the two active segments (a sealed one is closed), within the default
-    // budget of 1024, which two streams never exceed: no reopens.
+    // budget (derived from the fd limit, at least 16), which two streams never exceed: no reopens.
     assert.equal(valueOf(exp, 'aof_tier0_open_segment_files'), stats.tier0.openSegmentFiles);
     assert.equal(stats.tier0.openSegmentFiles, 2);
-    assert.equal(valueOf(exp, 'aof_tier0_open_segment_files_budget'), 1024);
+    assert.equal(valueOf(exp, 'aof_tier0_open_segment_files_budget'), maxOpenFilesFor(softFdLimit()));
     assert.equal(stats.tier0.maxOpenFiles, manager.config.maxOpenFiles);
     assert.equal(valueOf(exp, 'aof_tier0_segment_file_reopens_total'), 0);
     assert.equal(stats.tier0.segmentFileReopens, 0);

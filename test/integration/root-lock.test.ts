@@ -17,7 +17,7 @@ import { AofError, AofManager, ErrorCode } from '../../src/index.js';
 import { LEGACY_LOCK_FILE, RootLock, readLockHolder } from '../../src/root-lock.js';
 import { RACE_RECORDS, RACE_STREAM, RACE_TIER0, racePayload } from '../../support/lock-race.js';
 import { tempRoot } from '../../support/tmp.js';
-import { LOCK_DIR, lockEntryName } from '../../src/format/root-layout.js';
+import { LOCK_DIR, MANIFEST_DIR, chunkFileName, lockEntryName } from '../../src/format/root-layout.js';
 
 const CHILD = fileURLToPath(new URL('../../support/lock-child.js', import.meta.url));
 const WORKER = new URL('../../support/lock-worker.js', import.meta.url);
@@ -410,6 +410,24 @@ test('acquire/release cycles in one process, and close() leaves the root openabl
   t.after(() => other.kill());
   assert.equal(await other.nextLine('open outcome'), 'opened');
   assert.equal((await readRace(root)).nextId, 30);
+});
+
+test('an open() that fails after taking the lock releases it (an arena it cannot allocate, a manifest it cannot read)', { timeout: 60_000 }, async (t) => {
+  const { root, cleanup } = tempRoot('aof2-lock-');
+  t.after(cleanup);
+  // An arena no SharedArrayBuffer can hold (the allocation throws a RangeError).
+  await assert.rejects(AofManager.open({ root, ...OPTIONS, tier0: { ...RACE_TIER0, arenaBytes: 2 ** 50 } }), RangeError);
+  assert.equal(readLockHolder(root), null);
+  // The manifest replay meets a chunk that is a directory.
+  const chunk = join(root, MANIFEST_DIR, chunkFileName(1));
+  mkdirSync(chunk, { recursive: true });
+  await assert.rejects(AofManager.open({ root, ...OPTIONS }), (err: unknown) => err instanceof AofError && err.code === ErrorCode.UNSAFE_PATH);
+  assert.equal(readLockHolder(root), null);
+  rmSync(chunk, { recursive: true });
+  const manager = await AofManager.open({ root, ...OPTIONS });
+  const log = await manager.openStream(RACE_STREAM);
+  await log.append(racePayload(0, 0));
+  await manager.close();
 });
 
 test('a lock directory that is a symlink or a file is refused, and nothing is written through it', { timeout: 30_000 }, async (t) => {

@@ -52,6 +52,27 @@ describe('warm start', () => {
     assert.equal(manager.stats().flushWorker, 'running');
   });
 
+  test('close() right after open(), with the flush worker still starting, stops it and frees the root', async (t) => {
+    const { root, cleanup } = tempRoot('aof2-warm-');
+    t.after(cleanup);
+    const options: AofManagerOptions = { root, tier0: TIER0, tier1: { enabled: false } };
+    // open() starts the worker and does not wait for it: a close() at once meets it starting
+    // (or, on a slow turn of the event loop, just started: either way it must end cleanly).
+    const first = await AofManager.open(options);
+    await first.close();
+    assert.equal(first.stats().flushWorker, 'stopped');
+    assert.equal(first.stats().failure, null);
+    const second = await AofManager.open(options); // the lock was released
+    try {
+      const log = await second.openStream('s');
+      await log.append(payloadFor(0, 100));
+      await log.flush();
+      assert.equal(log.durableId, 0);
+    } finally {
+      await second.close();
+    }
+  });
+
   test('a root with stored data warms a hydrate thread that loads the codec; an empty root does not', async (t) => {
     const { root, cleanup } = tempRoot('aof2-warm-');
     t.after(cleanup);

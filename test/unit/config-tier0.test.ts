@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DEFAULTS, MAX_OPEN_FILES, MAX_WRITE_DELAY_MS, resolveConfig } from '../../src/config.js';
 import { AofError, ErrorCode } from '../../src/errors.js';
+import { maxOpenFilesFor, softFdLimit } from '../../src/fd-limit.js';
 
 const root = '/tmp/aof2-config-never-created';
 
@@ -51,9 +52,9 @@ describe('tier0.prefault and tier0.writeDelayMs', () => {
 });
 
 describe('tier0.maxOpenFiles', () => {
-  test('default 1024; any integer in [1, MAX_OPEN_FILES] resolves as given', () => {
-    assert.equal(resolveConfig({ root }).maxOpenFiles, 1024);
-    assert.equal(DEFAULTS.maxOpenFiles, 1024);
+  test("default: derived from this process's fd limit; any integer in [1, MAX_OPEN_FILES] resolves as given", () => {
+    // The derivation itself is test/unit/fd-limit.test.ts; here, that the default is that one.
+    assert.equal(resolveConfig({ root }).maxOpenFiles, maxOpenFilesFor(softFdLimit()));
     for (const maxOpenFiles of [1, 2, 256, MAX_OPEN_FILES]) assert.equal(resolveConfig({ root, tier0: { maxOpenFiles } }).maxOpenFiles, maxOpenFiles);
   });
 
