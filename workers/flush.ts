@@ -26,8 +26,9 @@
  *      docs/architecture.md ("The append path").
  *
  * Open files are bounded (`tier0.maxOpenFiles`): a segment's fd is needed only while this thread
- * writes, fsyncs or seals it, so the fds form an LRU cache. Before a file is created or reopened,
- * the least recently used fds beyond the budget are closed; a closed segment is reopened (an
+ * writes, fsyncs or seals it, so the fds form a cache. Before a file is created or reopened, fds
+ * beyond the budget are closed, least recently used first unless a pass's files exceed the budget
+ * (src/tier0/open-file-set.ts says why and what then); a closed segment is reopened (an
  * existing regular file, O_RDWR, never created or truncated) when it is next written, fsynced or
  * sealed. Bytes written through a closed fd and not yet fsynced stay in `unsynced`: the next sync
  * reopens the file and fdatasyncs it, which flushes every dirty page of the file whatever fd wrote
@@ -41,6 +42,7 @@
  */
 import { closeSync, fdatasyncSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { OpenMode, openFileSync } from '../src/safe-fs-sync.js';
+import { OpenFileSet } from '../src/tier0/open-file-set.js';
 import { dirname } from 'node:path';
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
@@ -109,6 +111,7 @@ interface OpenSegment {
   dataCrc: number; // running crc32 of the data region
   minTs: number;
   maxTs: number;
+  lastUsePass: number; // stamped by openFiles
 }
 
 /** Every segment whose file is open, by handle. */
@@ -117,15 +120,17 @@ const segments = new Map<number, OpenSegment>();
 const attached = new Map<number, OpenSegment>();
 /** Segments with bytes written and not fsynced, attached or not, their fd open or not. */
 const unsynced = new Set<OpenSegment>();
-/**
- * Segments whose fd is open, least recently used first (a Set keeps insertion order; a use moves
- * the segment to the end). Its size never exceeds `data.maxOpenFiles`.
- */
-const openFiles = new Set<OpenSegment>();
+/** Segments whose fd is open, and which to close for another (src/tier0/open-file-set.ts). At most `data.maxOpenFiles`. */
+const openFiles = new OpenFileSet<OpenSegment>(data.maxOpenFiles);
 // Start from the arena's initial 0, not from the current value: a flush() requested while this
 // worker was still starting up has already bumped the word and must not be taken as served.
 let lastSyncRequest = 0;
 let lastIntervalSync = Date.now();
+/** Segments left to fdatasync in the current 'interval' round (0: no round under way), and when it started. */
+let intervalSyncLeft = 0;
+let intervalRoundStartedAt = 0;
+/** performance.now() of the last PROGRESS_EPOCH bump. */
+let progressAnnouncedAt = 0;
 let running = true;
 /** The arena's pages, for the prefault (the worker's slotCount counts pages: a run is named by its first). */
 const prefaultGeometry = { pages: data.slotCount, pageBytes: data.pageBytes };
@@ -145,6 +150,15 @@ let commandsDrainedAt = Number.NaN;
  * the flusher lingers (step 7 above).
  */
 const LINGER_MAX_BYTES = 256 * 1024;
+/**
+ * A pass that freed windows announces progress at least this often (ms), not only at its end: a
+ * pass over thousands of streams takes tens of ms, and writers waiting for a window wait on it.
+ * The clock is read every PROGRESS_CHECK_EVERY visits (a power of two).
+ */
+const PROGRESS_EVERY_MS = 1;
+const PROGRESS_CHECK_EVERY = 32;
+/** Longest time one pass spends in the 'interval' fsync round (see syncIntervalSlice). */
+const INTERVAL_SYNC_SLICE_MS = 5;
 
 function post(event: FlushEvent): void {
   data.port.postMessage(event);
@@ -156,12 +170,11 @@ function publishOpenFiles(): void {
 }
 
 /**
- * Closes least recently used fds until one more file fits in the budget. A closed segment keeps
- * its place in `unsynced` if it has bytes not fsynced yet (see the module comment).
+ * Closes fds (least recently used, see OpenFileSet) until one more file fits in the budget. A
+ * closed segment keeps its place in `unsynced` if it has bytes not fsynced yet (see the module comment).
  */
 function makeRoomForOneFile(): void {
-  while (openFiles.size >= data.maxOpenFiles) {
-    const victim = openFiles.values().next().value as OpenSegment;
+  for (let victim = openFiles.victim(); victim !== null; victim = openFiles.victim()) {
     try {
       closeFile(victim);
     } catch (err) {
@@ -183,15 +196,14 @@ function closeFile(seg: OpenSegment): void {
 /** `seg`'s fd, reopened if the budget closed it; marks it most recently used. */
 function fdOf(seg: OpenSegment): number {
   if (seg.fd >= 0) {
-    openFiles.delete(seg);
-    openFiles.add(seg);
+    openFiles.use(seg);
     return seg.fd;
   }
   makeRoomForOneFile();
   // The file this worker created: an existing regular file, opened for writing in place. Never
   // CREATE (a missing file is an error, not a new empty segment) and never through a link.
   seg.fd = openFileSync(seg.path, OpenMode.UPDATE);
-  openFiles.add(seg);
+  openFiles.use(seg);
   publishOpenFiles();
   Atomics.add(ctrl, G_SEGMENT_FILE_REOPENS, 1);
   return seg.fd;
@@ -232,9 +244,10 @@ function openSegment(cmd: Extract<FlushCommand, { type: 'open' }>): void {
     dataCrc: 0,
     minTs: Number.NaN,
     maxTs: Number.NaN,
+    lastUsePass: 0,
   };
   segments.set(cmd.handle, seg);
-  openFiles.add(seg);
+  openFiles.use(seg);
   publishOpenFiles();
   attach(seg, cmd.slot);
 }
@@ -362,8 +375,7 @@ function retire(seg: OpenSegment): boolean {
   if (Atomics.compareExchange(ctrl, slotWord(slot, S_STATE), SlotState.RETIRING, SlotState.CLEAN) !== SlotState.RETIRING) return false;
   detach(seg);
   // Window rollover: the segment continues in the next run, written only now that this one is
-  // (START order: the file never gets a hole below written data). The pass's Map iteration
-  // visits it after this one.
+  // (START order: the file never gets a hole below written data); visit() goes on with it.
   if (next >= 0) attach(seg, next);
   return true;
 }
@@ -428,8 +440,37 @@ function drainCommands(): boolean {
   }
 }
 
+const VISIT_IDLE = 0;
+const VISIT_WROTE = 1;
+const VISIT_FREED = 2;
+
+/**
+ * Writes an attached segment's published frames, seals it if SEALING, and hands RETIRING windows
+ * back, following the segment into each next window (START order) until the one being written.
+ * So a pass leaves every segment written up to what it published when visited, which a requested
+ * sync relies on (drainSync rings once). The chain ends: the writer fills windows slower than
+ * this thread writes them (a memcpy and a CRC against a pwrite of the same bytes), and the arena
+ * holds finitely many. Returns VISIT_FREED if a window was handed back, else VISIT_WROTE or VISIT_IDLE.
+ */
+function visit(seg: OpenSegment): number {
+  let result = VISIT_IDLE;
+  for (;;) {
+    // Read STATE before WRITE_LEN: the main thread stores the final WRITE_LEN before SEALING or RETIRING.
+    const state = Atomics.load(ctrl, slotWord(seg.slot, S_STATE));
+    if (writePending(seg) && result === VISIT_IDLE) result = VISIT_WROTE;
+    if (state === SlotState.SEALING) {
+      sealSegment(seg);
+      return VISIT_FREED;
+    }
+    if (state !== SlotState.RETIRING || !retire(seg)) return result;
+    result = VISIT_FREED;
+    if (seg.slot < 0) return result; // parked: no next window
+  }
+}
+
 function pass(): boolean {
   passBytes = 0;
+  openFiles.beginPass();
   let progressed = false;
   const urgent = Atomics.load(ctrl, G_WAKE_URGENT);
   if (urgent !== commandsDrainedAt) {
@@ -439,45 +480,88 @@ function pass(): boolean {
   const syncRequest = Atomics.load(ctrl, G_SYNC_REQUEST);
   const syncRequested = syncRequest !== lastSyncRequest;
   const now = Date.now();
-  const forceSync =
-    syncRequested ||
-    data.fsync === 'always' ||
-    !running ||
-    (data.fsync === 'interval' && now - lastIntervalSync >= data.fsyncIntervalMs);
-  // Deleting the entry being visited (seal, retire) is safe in a Map iteration.
+  const forceSync = syncRequested || data.fsync === 'always' || !running;
+  // Each segment attached when the pass starts is visited once, its chain of windows followed to
+  // the one being written (visit()). Successors are attached at the Map's end and not visited again:
+  // a pass that walked the Map until no entry was left never ended with thousands of streams
+  // writing, and neither did its fsyncs nor its progress announcement (issue 12: 250 ms waits for
+  // a window). Deleting the entry being visited (seal, retire) is safe in a Map iteration.
+  let visits = attached.size;
+  let freed = false;
   for (const seg of attached.values()) {
+    if (visits-- === 0) break;
     try {
-      // Read STATE before WRITE_LEN: the main thread stores the final WRITE_LEN before SEALING or RETIRING.
-      const state = Atomics.load(ctrl, slotWord(seg.slot, S_STATE));
-      if (writePending(seg)) progressed = true;
-      if (state === SlotState.SEALING) {
-        sealSegment(seg);
-        progressed = true;
-      } else if (state === SlotState.RETIRING && retire(seg)) {
-        progressed = true;
-      }
+      const visited = visit(seg);
+      if (visited !== VISIT_IDLE) progressed = true;
+      if (visited === VISIT_FREED) freed = true;
     } catch (err) {
       fail(seg, seg.handle, seg.slot, err, 'write segment');
       progressed = true;
     }
+    if (freed && (visits & (PROGRESS_CHECK_EVERY - 1)) === 0 && performance.now() - progressAnnouncedAt >= PROGRESS_EVERY_MS) {
+      announceProgress();
+      freed = false;
+    }
   }
   if (forceSync) {
-    for (const seg of unsynced) {
-      try {
-        syncSegment(seg);
-      } catch (err) {
-        fail(seg, seg.handle, seg.slot, err, 'sync segment');
-      }
-      progressed = true;
-    }
+    if (unsynced.size > 0) progressed = true;
+    syncAll();
     lastSyncRequest = syncRequest;
-    if (data.fsync === 'interval') lastIntervalSync = now;
+    if (data.fsync === 'interval') {
+      lastIntervalSync = now;
+      intervalSyncLeft = 0;
+    }
+  } else if (data.fsync === 'interval' && (intervalSyncLeft > 0 || now - lastIntervalSync >= data.fsyncIntervalMs)) {
+    if (syncIntervalSlice(now)) progressed = true;
   }
-  if (progressed || syncRequested) {
-    Atomics.add(ctrl, G_PROGRESS_EPOCH, 1);
-    Atomics.notify(ctrl, G_PROGRESS_EPOCH);
-  }
+  if (progressed || syncRequested) announceProgress();
   return progressed;
+}
+
+/** Bumps PROGRESS_EPOCH and wakes the main thread's waiters: something they wait for may have changed. */
+function announceProgress(): void {
+  progressAnnouncedAt = performance.now();
+  Atomics.add(ctrl, G_PROGRESS_EPOCH, 1);
+  Atomics.notify(ctrl, G_PROGRESS_EPOCH);
+}
+
+/** fdatasyncs every segment with bytes not yet synced (a requested sync, 'always', shutdown). */
+function syncAll(): void {
+  for (const seg of unsynced) syncOne(seg);
+}
+
+/**
+ * One slice of the 'interval' fsync round: the segments unsynced when the round started, oldest
+ * written first, for at most INTERVAL_SYNC_SLICE_MS; the round ends (and the interval restarts
+ * from its start) when they are done. With thousands of streams a round is thousands of
+ * fdatasyncs (~0.2 ms each here): done in one pass, it stopped every window write behind it for
+ * seconds. A segment written again keeps its place in the Set (it is synced once per round), and
+ * one synced leaves it, so the head of the Set is the round's oldest work. Returns true if it synced.
+ */
+function syncIntervalSlice(now: number): boolean {
+  if (intervalSyncLeft === 0) {
+    intervalSyncLeft = unsynced.size;
+    intervalRoundStartedAt = now;
+  }
+  const until = performance.now() + INTERVAL_SYNC_SLICE_MS;
+  let synced = false;
+  for (const seg of unsynced) {
+    if (intervalSyncLeft === 0 || performance.now() >= until) break;
+    intervalSyncLeft--;
+    syncOne(seg);
+    synced = true;
+  }
+  if (unsynced.size === 0) intervalSyncLeft = 0;
+  if (intervalSyncLeft === 0) lastIntervalSync = intervalRoundStartedAt;
+  return synced;
+}
+
+function syncOne(seg: OpenSegment): void {
+  try {
+    syncSegment(seg);
+  } catch (err) {
+    fail(seg, seg.handle, seg.slot, err, 'sync segment');
+  }
 }
 
 function sleepTimeout(): number {
@@ -553,7 +637,7 @@ function main(): void {
     Atomics.store(ctrl, G_FLUSHER_IDLE, FlusherIdle.BUSY);
   }
   pass(); // final pass: everything written, synced, sealed slots closed
-  for (const seg of [...openFiles]) closeFile(seg);
+  for (const seg of openFiles.entries()) closeFile(seg);
   Atomics.store(ctrl, G_FLUSHER_STATE, FLUSHER_STOPPED);
   Atomics.notify(ctrl, G_FLUSHER_STATE);
   Atomics.add(ctrl, G_PROGRESS_EPOCH, 1);
