@@ -28,7 +28,7 @@
  * Open files are bounded (`tier0.maxOpenFiles`): a segment's fd is needed only while this thread
  * writes, fsyncs or seals it, so the fds form a cache. Before a file is created or reopened, fds
  * beyond the budget are closed, least recently used first unless a pass's files exceed the budget
- * (src/tier0/open-file-set.ts says why and what then); a closed segment is reopened (an
+ * (workers/open-file-set.ts says why and what then); a closed segment is reopened (an
  * existing regular file, O_RDWR, never created or truncated) when it is next written, fsynced or
  * sealed. Bytes written through a closed fd and not yet fsynced stay in `unsynced`: the next sync
  * reopens the file and fdatasyncs it, which flushes every dirty page of the file whatever fd wrote
@@ -42,7 +42,7 @@
  */
 import { closeSync, fdatasyncSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { OpenMode, openFileSync } from '../src/safe-fs-sync.js';
-import { OpenFileSet } from '../src/tier0/open-file-set.js';
+import { OpenFileSet } from './open-file-set.js';
 import { dirname } from 'node:path';
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
@@ -120,7 +120,7 @@ const segments = new Map<number, OpenSegment>();
 const attached = new Map<number, OpenSegment>();
 /** Segments with bytes written and not fsynced, attached or not, their fd open or not. */
 const unsynced = new Set<OpenSegment>();
-/** Segments whose fd is open, and which to close for another (src/tier0/open-file-set.ts). At most `data.maxOpenFiles`. */
+/** Segments whose fd is open, and which to close for another (workers/open-file-set.ts). At most `data.maxOpenFiles`. */
 const openFiles = new OpenFileSet<OpenSegment>(data.maxOpenFiles);
 // Start from the arena's initial 0, not from the current value: a flush() requested while this
 // worker was still starting up has already bumped the word and must not be taken as served.

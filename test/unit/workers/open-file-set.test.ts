@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { OpenFileSet, type OpenFileEntry } from '../../../src/tier0/open-file-set.js';
+import { OpenFileSet, type OpenFileEntry } from '../../../workers/open-file-set.js';
 
 interface File extends OpenFileEntry {
   id: number;
