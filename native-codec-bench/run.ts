@@ -16,6 +16,7 @@
  * targets are reported, not failed: figures from a shared machine are not a verdict.
  */
 import { appendAsyncSuite } from '../native-free-bench/append-async.js';
+import { appendBatchSuite } from '../native-free-bench/append-batch.js';
 import { appendSyncSuite } from '../native-free-bench/append-sync.js';
 import { coldStartSuite } from '../native-free-bench/cold-start.js';
 import { durableSuite } from '../native-free-bench/durable.js';
@@ -39,7 +40,7 @@ import { tier2Upload } from './tier2-upload.js';
  * the same rounds: native-free-bench must load no codec, so their defaults twins live in this
  * runner (docs/decisions.md, "The defaults twins run in native-codec-bench").
  */
-const TWINNED = [appendSyncSuite, appendAsyncSuite, durableSuite, manyStreamsSuite, firstTouchSuite, coldStartSuite, lowRateSuite, httpAuditSuite];
+const TWINNED = [appendSyncSuite, appendAsyncSuite, appendBatchSuite, durableSuite, manyStreamsSuite, firstTouchSuite, coldStartSuite, lowRateSuite, httpAuditSuite];
 
 process.exitCode = await runBenchmarks({
   tool: 'native-codec-bench',

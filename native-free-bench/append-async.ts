@@ -22,7 +22,8 @@ import { AofManager, type AofLog, type AofManagerOptions } from '../src/index.js
 import { appendSyncLoop, patternPayload, quiesce, tempRoot, TIERS_OFF, touchArena, variantCase, verifyStream, type TierVariant } from './fixtures.js';
 import { atLeast, BatchMeter, driveInterleaved, nowNs, pairTwins, ratioResult, type BenchResult, type Suite, type SuiteOptions } from './shared.js';
 
-const BATCH = 1000;
+/** Records per timed batch, each side (exported: a subject's batch must hold as many). */
+export const BATCH = 1000;
 const STREAM = 'bench';
 const ARENA_BYTES = 64 * 1024 * 1024;
 const SEGMENT_BYTES = 8 * 1024 * 1024;
@@ -75,7 +76,7 @@ export function appendAsyncSuite(variants: readonly TierVariant[]): Suite {
     description: 'await append() vs appendSync() on the same stream (1 KiB, 100 B, 16 KiB)',
     async run(options: SuiteOptions): Promise<BenchResult[]> {
       const results: BenchResult[] = [];
-      for (const c of CASES) results.push(...(await runCase(options, variants, c.label, c.size, c.target)));
+      for (const c of CASES) results.push(...(await sameStreamCase(options, variants, AWAIT_APPEND, c.label, c.size, c.target)));
       return pairTwins(results);
     },
   };
@@ -83,6 +84,19 @@ export function appendAsyncSuite(variants: readonly TierVariant[]): Suite {
 
 /** native-free-bench's suite: tiers off. */
 export const appendAsync: Suite = appendAsyncSuite([TIERS_OFF]);
+
+/**
+ * The side measured against appendSync on the same stream: its name (a meter label), the suite
+ * the result belongs to, what the ratio's note says, and a batch of BATCH records.
+ */
+export interface SubjectSide {
+  suite: string;
+  name: string;
+  note: string;
+  runBatch: (log: AofLog, payload: Uint8Array, meter: BatchMeter) => Promise<number>;
+}
+
+const AWAIT_APPEND: SubjectSide = { suite: 'append-async', name: 'await append', note: 'sequential awaited appends', runBatch: asyncBatch };
 
 interface VariantSides {
   variant: TierVariant;
@@ -95,7 +109,19 @@ interface VariantSides {
   cleanup: () => void;
 }
 
-async function runCase(options: SuiteOptions, variants: readonly TierVariant[], label: string, size: number, target: number | null): Promise<BenchResult[]> {
+/**
+ * One record size: per variant a manager with both sides on its one stream (`subject` against
+ * appendSync), interleaved round by round, each round from an idle flusher; verified after.
+ * Shared with append-batch.
+ */
+export async function sameStreamCase(
+  options: SuiteOptions,
+  variants: readonly TierVariant[],
+  subject: SubjectSide,
+  label: string,
+  size: number,
+  target: number | null,
+): Promise<BenchResult[]> {
   const all: VariantSides[] = [];
   try {
     const payload = patternPayload(size);
@@ -115,7 +141,7 @@ async function runCase(options: SuiteOptions, variants: readonly TierVariant[], 
         manager,
         log,
         sync: new BatchMeter(`appendSync${suffix(variant)}`),
-        async: new BatchMeter(`await append${suffix(variant)}`),
+        async: new BatchMeter(`${subject.name}${suffix(variant)}`),
         syncStalls: { count: 0 },
         cleanup,
       };
@@ -127,11 +153,11 @@ async function runCase(options: SuiteOptions, variants: readonly TierVariant[], 
     const settle = async (): Promise<void> => {
       for (const v of all) await quiesce(v.manager, [v.log]);
     };
-    options.progress(`append-async ${label}: measuring`);
+    options.progress(`${subject.suite} ${label}: measuring`);
     await driveInterleaved(
       all.flatMap((v) => [
         { meter: v.sync, runBatch: () => syncBatch(v.log, payload, v.sync, v.syncStalls), before: settle },
-        { meter: v.async, runBatch: () => asyncBatch(v.log, payload, v.async), before: settle },
+        { meter: v.async, runBatch: () => subject.runBatch(v.log, payload, v.async), before: settle },
       ]),
       { timeMs: 0, batches, warmupMs: 50, rounds: options.quick ? 4 : 24 },
     );
@@ -139,10 +165,10 @@ async function runCase(options: SuiteOptions, variants: readonly TierVariant[], 
     for (const v of all) {
       const appended = v.log.nextId;
       await v.manager.close();
-      options.progress(`append-async ${label}${suffix(v.variant)}: verifying ${appended} records`);
+      options.progress(`${subject.suite} ${label}${suffix(v.variant)}: verifying ${appended} records`);
       const verified = await verifyStream(v.config, STREAM, v.sync.total + v.async.total, payload);
       const result = ratioResult({
-        suite: 'append-async',
+        suite: subject.suite,
         case: variantCase(label, v.variant, variants),
         subject: v.async.measurement(),
         baseline: v.sync.measurement({ wouldBlocks: v.syncStalls.count }),
@@ -151,7 +177,7 @@ async function runCase(options: SuiteOptions, variants: readonly TierVariant[], 
         verified,
         tiers: v.variant.setting,
         notes: [
-          `batches of ${BATCH}, ${batches} per side per round, both sides on one stream; sync side hit WouldBlock ${v.syncStalls.count} times; ` +
+          `${subject.note}; batches of ${BATCH}, ${batches} per side per round, both sides on one stream; sync side hit WouldBlock ${v.syncStalls.count} times; ` +
             `${appended} records appended in all (the verification covers both sides)`,
           `ratio of p50 batch means: ${(v.sync.histogram.summary().p50 / v.async.histogram.summary().p50).toFixed(2)}x`,
         ],

@@ -32,6 +32,7 @@ process.exitCode = await runBenchmarks({
   suites: [
     (await import('./append-sync.js')).appendSync,
     (await import('./append-async.js')).appendAsync,
+    (await import('./append-batch.js')).appendBatch,
     (await import('./durable.js')).durable,
     (await import('./memory.js')).memory,
     (await import('./many-streams.js')).manyStreams,

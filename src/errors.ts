@@ -19,6 +19,8 @@ export const ErrorCode = {
   INVALID_STREAM_NAME: 'AOF_ERR_INVALID_STREAM_NAME',
   /** A record does not fit in one segment. */
   RECORD_TOO_LARGE: 'AOF_ERR_RECORD_TOO_LARGE',
+  /** An `appendBatch`/`appendBatchSync` batch whose frames do not fit in one segment. */
+  BATCH_TOO_LARGE: 'AOF_ERR_BATCH_TOO_LARGE',
   /** Another manager (this process or another) holds the root. */
   LOCKED: 'AOF_ERR_LOCKED',
   /** A file failed its magic, version, length or CRC check. */

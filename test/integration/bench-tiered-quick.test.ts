@@ -18,7 +18,7 @@ const run = promisify(execFile);
 const RUNNER = fileURLToPath(new URL('../../native-codec-bench/run.js', import.meta.url));
 const SUITES = ['tiered-ingest', 'point-read', 'cold-scan', 'tier2-cold-read', 'tier2-upload', 'burst', 'sustained'];
 /** native-free-bench's suites, run here at tiers off and at defaults side by side (issue #12). */
-const TWINNED = ['append-sync', 'append-async', 'durable', 'many-streams', 'first-touch', 'cold-start', 'low-rate', 'http-audit'];
+const TWINNED = ['append-sync', 'append-async', 'append-batch', 'durable', 'many-streams', 'first-touch', 'cold-start', 'low-rate', 'http-audit'];
 
 interface BenchDocument {
   mode: string;
