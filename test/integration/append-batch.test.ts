@@ -132,6 +132,29 @@ describe('appendBatchSync / appendBatch', () => {
     await readBack(options, 's', next);
   });
 
+  test('many batches and appends in flight at once get consecutive ids in call order', async (t) => {
+    const { options, manager } = await open(t, { fsync: 'never' });
+    const log = await manager.openStream('s');
+    let next = 0;
+    const calls: Array<{ first: number; promise: Promise<number> }> = [];
+    // ~1.3 MB issued without awaiting, against a 512 KiB arena: most of it queues.
+    for (let i = 0; i < 600; i++) {
+      if (i % 3 === 0) {
+        calls.push({ first: next, promise: log.append(recordOf(next)) });
+        next++;
+      } else {
+        const count = 1 + (i % 11);
+        calls.push({ first: next, promise: log.appendBatch(batchFrom(next, count)) });
+        next += count;
+      }
+    }
+    const got = await Promise.all(calls.map((c) => c.promise));
+    assert.deepEqual(got, calls.map((c) => c.first));
+    assert.equal(log.nextId, next);
+    await manager.close();
+    await readBack(options, 's', next);
+  });
+
   test("under fsync 'always' appendBatch resolves once the whole batch is durable", async (t) => {
     const { options, manager } = await open(t, { fsync: 'always' });
     const log = await manager.openStream('s');
