@@ -116,6 +116,7 @@ async function round(ctx: ScenarioContext, tally: Tally, r: number, recordsPerSt
         const logs = await Promise.all(STREAMS.map((name) => manager.openStream(name)));
         const rand = seededRandom(seed);
         let writing = true;
+        let appended = 0;
         const writer = async (signal: AbortSignal): Promise<void> => {
           for (let id = 0; id < recordsPerStream; id++) {
             signal.throwIfAborted();
@@ -134,6 +135,7 @@ async function round(ctx: ScenarioContext, tally: Tally, r: number, recordsPerSt
                 }
               }
               if (got !== id) throw new Error(`${where}: stream ${s}: append returned ${got}, expected ${id}`);
+              appended++;
             }
             if (id % 32 === 31) await (rand() < 0.5 ? tick() : sleep(1));
           }
@@ -196,7 +198,9 @@ async function round(ctx: ScenarioContext, tally: Tally, r: number, recordsPerSt
         void group.spawn('writer', writer);
         const following = group.spawn('follower', follower);
         const coldReading = group.spawn('cold reader', cold);
-        await group.join(4 * STEP_MS);
+        // Bounded by progress, not by the round's length: under load (CI, other jobs) a full round
+        // took over 80 s and failed a total bound while every task was still moving.
+        await group.join(4 * STEP_MS, () => appended + tally.verified);
         const followRetried = (await following) ?? 0;
         const coldRetried = (await coldReading) ?? 0;
         await tally.bounded(manager.settle(), SETTLE_MS, `${where}: settle`);

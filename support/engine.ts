@@ -118,11 +118,20 @@ export class TaskGroup {
 
   /**
    * Waits until every task (including ones spawned meanwhile) settled, then throws the first
-   * failure. A task that ignores the abort fails the wait after `timeoutMs`.
+   * failure. A task that ignores the abort fails the wait after `timeoutMs`; with `progress` (a
+   * count the tasks advance, such as records written or verified), after `timeoutMs` without a
+   * change of it: a loaded machine slows a round down, only a stall is a hang.
    */
-  async join(timeoutMs: number): Promise<void> {
-    const d = new Deadline('every task of the group to settle', timeoutMs, { progress: () => `${this.#running.size} still running` });
+  async join(timeoutMs: number, progress?: () => number): Promise<void> {
+    const deadline = (): Deadline => new Deadline('every task of the group to settle', timeoutMs, { progress: () => `${this.#running.size} still running` });
+    let d = deadline();
+    let seen = progress?.();
     while (this.#running.size > 0) {
+      const now = progress?.();
+      if (now !== seen) {
+        seen = now;
+        d = deadline();
+      }
       d.check();
       await Promise.race([...this.#running, sleep(100)]);
     }
