@@ -52,6 +52,12 @@ const SEED = 0x7132_c4a5;
 /** Kill window after `ready`: long enough for several uploads, evictions and retention passes. */
 const MIN_KILL_MS = 30;
 const MAX_KILL_MS = 800;
+/** Rounds the test may add, killing 1.5-4 s after ready, while a transition below is short of ROUNDS / 2. */
+const EXTRA_ROUNDS = 8;
+const LATE_KILL_MS = 1500;
+const LATE_MAX_KILL_MS = 4000;
+/** Transitions the children must have crossed (their stats), each at least ROUNDS / 2 times in all. */
+const TRANSITIONS = ['uploaded', 'evicted', 'expired', 'deletedObjects'] as const;
 const SEGMENT_BYTES = CRASH_T2_TIER0.segmentBytes;
 
 /** The manifest of a closed (or killed) root, replayed exactly as the next open will. */
@@ -263,8 +269,12 @@ test(`kill -9 during uploads, evictions and retention: nothing acknowledged lost
     for (const [k, v] of Object.entries(run.stats ?? {})) childTotals[k] = (childTotals[k] ?? 0) + v;
   };
 
-  for (let round = 0; round < ROUNDS; round++) {
-    const killAfter = MIN_KILL_MS + Math.floor(rand() * (MAX_KILL_MS - MIN_KILL_MS + 1));
+  // Rounds past ROUNDS run while some transition is still short of its count (a loaded machine:
+  // no child uploaded within 800 ms in 16 rounds at load 9), killing later, up to EXTRA_ROUNDS.
+  const transitionsShort = (): boolean => TRANSITIONS.some((key) => (childTotals[key] ?? 0) < ROUNDS / 2);
+  for (let round = 0; round < ROUNDS || (round < ROUNDS + EXTRA_ROUNDS && transitionsShort()); round++) {
+    const [minKill, maxKill] = round < ROUNDS ? [MIN_KILL_MS, MAX_KILL_MS] : [LATE_KILL_MS, LATE_MAX_KILL_MS];
+    const killAfter = minKill + Math.floor(rand() * (maxKill - minKill + 1));
     const childSeed = Math.floor(rand() * 2 ** 31);
     const where = `round ${round} (kill after ${killAfter} ms, child seed ${childSeed})`;
     const run = await runCrashChild(root, childSeed, killAfter, 'tier2', storeDir);
@@ -325,7 +335,7 @@ test(`kill -9 during uploads, evictions and retention: nothing acknowledged lost
   }
 
   // Every transition the test is about happened, many times, in the children.
-  for (const key of ['uploaded', 'evicted', 'expired', 'deletedObjects']) {
+  for (const key of TRANSITIONS) {
     // About a dozen per round on a quiet machine; half a round's worth on average still shows the
     // transition was crossed by kills many times, and leaves room for a loaded machine.
     assert.ok((childTotals[key] ?? 0) >= ROUNDS / 2, `children reported only ${childTotals[key] ?? 0} ${key}`);
