@@ -10,7 +10,7 @@ import { SegmentState, type CatalogEntry } from '../src/format/snapshot.js';
 import { ManifestLog, type ReplayReport } from '../src/manifest/manifest-log.js';
 import { Deadline, sleep, waitFor } from './engine.js';
 import { isTempName, manifestDir, parseSegmentFileName, parseTier1FileName, streamDir, tier1Path } from '../src/format/root-layout.js';
-import { sameBytes } from './tmp.js';
+import { payloadFor, sameBytes } from './tmp.js';
 import { logCore } from '../src/log.js';
 
 /** Rejects (failing the test) when `promise` does not settle within `ms`: nothing may hang. */
@@ -263,4 +263,34 @@ export async function iteratorPass(log: AofLog, expected: (id: number) => Uint8A
   const n = await withTimeout(run(), timeoutMs, 'log.read() pass');
   assert.equal(n, end, `log.read() returned ${n} records, expected ${end}`);
   return n;
+}
+
+/**
+ * Appends records `from..to-1` (`payloadFor(id, payloadBytes)`) with appendSync, waiting out a
+ * WouldBlock with `await append()`; `sample` runs at every WouldBlock (given the error) and every
+ * 16 records. Each id is checked.
+ */
+export async function writeInOrder(log: AofLog, from: number, to: number, payloadBytes: number, sample: (wouldBlock?: WouldBlockError) => void): Promise<void> {
+  for (let id = from; id < to; id++) {
+    const payload = payloadFor(id, payloadBytes);
+    try {
+      assert.equal(log.appendSync(payload), id);
+    } catch (err) {
+      if (!(err instanceof WouldBlockError)) throw err;
+      sample(err);
+      assert.equal(await withTimeout(log.append(payload), 60_000, `append of ${id} after WouldBlock ${err.kind}`), id);
+    }
+    if (id % 16 === 0) sample();
+  }
+}
+
+/** Reads the whole log and checks it holds exactly ids 0..end-1 written by {@link writeInOrder}. */
+export async function readBackInOrder(log: AofLog, end: number, payloadBytes: number): Promise<void> {
+  let id = 0;
+  for await (const rec of log.read()) {
+    assert.equal(rec.id, id);
+    assert.deepEqual(rec.payload, payloadFor(id, payloadBytes));
+    id++;
+  }
+  assert.equal(id, end);
 }

@@ -19,12 +19,12 @@ import assert from 'node:assert/strict';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { AofManager, WouldBlockError, WouldBlockKind, type AofLog } from '../../src/index.js';
+import { AofManager, WouldBlockKind, type WouldBlockError } from '../../src/index.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES } from '../../src/format/segment.js';
 import { parseSegmentFileName, streamDir } from '../../src/format/root-layout.js';
 import { withFailpoints } from '../../support/failpoints-env.js';
-import { compressionSettled, sealedCount, until, withTimeout } from '../../support/tier1-engine.js';
-import { payloadFor, tempRoot } from '../../support/tmp.js';
+import { compressionSettled, readBackInOrder, sealedCount, until, writeInOrder } from '../../support/tier1-engine.js';
+import { tempRoot } from '../../support/tmp.js';
 
 const SEGMENT_BYTES = 64 * 1024;
 /** 1000-byte payloads: 1016-byte frames, 64 per segment. */
@@ -46,30 +46,12 @@ function localRawBytes(root: string, stream: string): number {
   return bytes;
 }
 
-/** appendSync, falling back to `await append()` on WouldBlock; counts the WouldBlocks by kind. */
-async function write(log: AofLog, from: number, to: number, kinds: Map<string, number>, sample: () => void): Promise<void> {
-  for (let id = from; id < to; id++) {
-    const payload = payloadFor(id, PAYLOAD);
-    try {
-      assert.equal(log.appendSync(payload), id);
-    } catch (err) {
-      if (!(err instanceof WouldBlockError)) throw err;
-      kinds.set(err.kind, (kinds.get(err.kind) ?? 0) + 1);
-      sample();
-      assert.equal(await withTimeout(log.append(payload), 60_000, `append of ${id} after WouldBlock ${err.kind}`), id);
-    }
-    if (id % 16 === 0) sample();
-  }
-}
-
-async function readBack(log: AofLog, end: number): Promise<void> {
-  let id = 0;
-  for await (const rec of log.read()) {
-    assert.equal(rec.id, id);
-    assert.deepEqual(rec.payload, payloadFor(id, PAYLOAD));
-    id++;
-  }
-  assert.equal(id, end);
+/** A writeInOrder sample that also counts the WouldBlocks by kind. */
+function counting(kinds: Map<string, number>, sample: () => void): (wouldBlock?: WouldBlockError) => void {
+  return (wouldBlock) => {
+    if (wouldBlock !== undefined) kinds.set(wouldBlock.kind, (kinds.get(wouldBlock.kind) ?? 0) + 1);
+    sample();
+  };
 }
 
 test('while the raw backlog budget has room, a writer faster than compression never waits for it', async (t) => {
@@ -89,7 +71,7 @@ test('while the raw backlog budget has room, a writer faster than compression ne
       const log = await manager.openStream('fast');
       const kinds = new Map<string, number>();
       const segments = 20; // 20 x 100 ms of compression; appendSync writes them in milliseconds
-      await write(log, 0, segments * PER_SEGMENT, kinds, () => undefined);
+      await writeInOrder(log, 0, segments * PER_SEGMENT, PAYLOAD, counting(kinds, () => undefined));
       const atEnd = manager.stats().tier1;
       t.diagnostic(`WouldBlock ${JSON.stringify(Object.fromEntries(kinds))}; at the end of the writes: ${atEnd.segmentsCompressed} compressed, backlog ${atEnd.rawBacklogBytes} of ${atEnd.rawBacklogBudget}`);
       assert.equal(atEnd.rawBacklogBudget, 4 * slots * SEGMENT_BYTES);
@@ -104,7 +86,7 @@ test('while the raw backlog budget has room, a writer faster than compression ne
       // Held slots go last, newest first: the oldest segments are compressed from the arena.
       assert.ok(t1.compressedFromFile <= t1.segmentsCompressed - 4, `${t1.compressedFromFile} of ${t1.segmentsCompressed} read from the raw file`);
       assert.equal(manager.stats().arena.held, 0, 'every hold ended with its compression');
-      await readBack(log, segments * PER_SEGMENT);
+      await readBackInOrder(log, segments * PER_SEGMENT, PAYLOAD);
     } finally {
       await manager.close();
     }
@@ -138,7 +120,7 @@ test('a spent raw backlog budget gives WouldBlock compression, append() waits th
         maxDisk = Math.max(maxDisk, localRawBytes(realRoot, 'slow'));
       };
       const burst = 64 * PER_SEGMENT; // 64 segments against a budget of 32
-      await write(log, 0, burst, kinds, sample);
+      await writeInOrder(log, 0, burst, PAYLOAD, counting(kinds, sample));
       sample();
       const stats = manager.stats();
       t.diagnostic(
@@ -164,14 +146,14 @@ test('a spent raw backlog budget gives WouldBlock compression, append() waits th
       while (manager.stats().tier1.compressionLevel < 3) {
         assert.ok(tasks < 8, `level ${manager.stats().tier1.compressionLevel} after ${tasks} calm tasks`);
         const before = sealedCount(log);
-        await write(log, next, next + PER_SEGMENT + 1, kinds, () => undefined); // +1: seals the full one
+        await writeInOrder(log, next, next + PER_SEGMENT + 1, PAYLOAD, counting(kinds, () => undefined)); // +1: seals the full one
         next += PER_SEGMENT + 1;
         await until(() => sealedCount(log) > before, 'the segment to seal', 10_000);
         await compressionSettled(manager, log, 60_000);
         tasks += sealedCount(log) - before;
       }
       t.diagnostic(`level back to ${manager.stats().tier1.compressionLevel} after ${tasks} calm tasks`);
-      await readBack(log, next);
+      await readBackInOrder(log, next, PAYLOAD);
     } finally {
       await manager.close();
     }

@@ -18,10 +18,10 @@
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { test, type TestContext } from 'node:test';
-import { AofManager, WouldBlockError, type AofLog } from '../../src/index.js';
+import { AofManager } from '../../src/index.js';
 import { withFailpoints } from '../../support/failpoints-env.js';
-import { compressionSettled, sealedCount, until, withTimeout } from '../../support/tier1-engine.js';
-import { payloadFor, tempRoot } from '../../support/tmp.js';
+import { compressionSettled, readBackInOrder, sealedCount, until, writeInOrder } from '../../support/tier1-engine.js';
+import { tempRoot } from '../../support/tmp.js';
 
 const SEGMENT_BYTES = 64 * 1024;
 /** 1000-byte payloads: 1016-byte frames, 64 per segment. */
@@ -41,31 +41,6 @@ interface Seen {
   maxThreads: number;
   minThreads: number;
   minLevel: number;
-}
-
-/** appendSync, falling back to `await append()` on WouldBlock; samples the stats every 16 records and at every wait. */
-async function write(log: AofLog, from: number, to: number, sample: () => void): Promise<void> {
-  for (let id = from; id < to; id++) {
-    const payload = payloadFor(id, PAYLOAD);
-    try {
-      assert.equal(log.appendSync(payload), id);
-    } catch (err) {
-      if (!(err instanceof WouldBlockError)) throw err;
-      sample();
-      assert.equal(await withTimeout(log.append(payload), 60_000, `append of ${id} after WouldBlock ${err.kind}`), id);
-    }
-    if (id % 16 === 0) sample();
-  }
-}
-
-async function readBack(log: AofLog, end: number): Promise<void> {
-  let id = 0;
-  for await (const rec of log.read()) {
-    assert.equal(rec.id, id);
-    assert.deepEqual(rec.payload, payloadFor(id, PAYLOAD));
-    id++;
-  }
-  assert.equal(id, end);
 }
 
 /**
@@ -97,7 +72,7 @@ async function burstThenCalm(t: TestContext, spec: string, calmTasks: number): P
     try {
       const log = await manager.openStream('width');
       const burst = 64 * PER_SEGMENT;
-      await write(log, 0, burst, sample);
+      await writeInOrder(log, 0, burst, PAYLOAD, sample);
       await log.flush();
       await compressionSettled(manager, log, 60_000);
       sample();
@@ -110,14 +85,14 @@ async function burstThenCalm(t: TestContext, spec: string, calmTasks: number): P
       while (manager.stats().tier1.compressThreads > 1 || manager.stats().tier1.compressionLevel < LEVEL) {
         assert.ok(tasks < calmTasks, `width ${manager.stats().tier1.compressThreads}, level ${manager.stats().tier1.compressionLevel} after ${tasks} calm tasks`);
         const before = sealedCount(log);
-        await write(log, next, next + PER_SEGMENT + 1, sample); // +1: seals the full one
+        await writeInOrder(log, next, next + PER_SEGMENT + 1, PAYLOAD, sample); // +1: seals the full one
         next += PER_SEGMENT + 1;
         await until(() => sealedCount(log) > before, 'the segment to seal', 10_000);
         await compressionSettled(manager, log, 60_000);
         tasks += sealedCount(log) - before;
       }
       t.diagnostic(`width back to 1 and level back to ${LEVEL} after ${tasks} calm tasks`);
-      await readBack(log, next);
+      await readBackInOrder(log, next, PAYLOAD);
       assert.equal(manager.stats().tier1.compressThreadsMax, MAX);
       assert.ok(seen.minThreads >= 1 && seen.maxThreads <= MAX, `widths seen from ${seen.minThreads} to ${seen.maxThreads}, max ${MAX}`);
       return seen;
