@@ -184,7 +184,11 @@ describe('cold reads from S3 (moto), counted by a proxy', () => {
     const ds = await writeDataset('legacy');
     const store = await openObjectStore(ds.direct);
     try {
-      assert.equal(await stripFrameIndexRecords(store), ds.segments.length, 'one FRAME_INDEX record per uploaded segment, all taken out');
+      // One per uploaded segment, but the last ones may be missing from the replicated copy (the
+      // loss window a rebuild recovers from the listing: see the test above).
+      const dropped = await stripFrameIndexRecords(store);
+      assert.ok(dropped > 0 && dropped <= ds.segments.length, `${dropped} FRAME_INDEX records taken out`);
+      if (dropped < ds.segments.length) t.diagnostic(`the replicated manifest held ${dropped} of ${ds.segments.length} FRAME_INDEX records`);
     } finally {
       await store.close();
     }
@@ -196,6 +200,8 @@ describe('cold reads from S3 (moto), counted by a proxy', () => {
       try {
         assert.ok(manager.stats().restoredManifestFiles > 0, 'a rebuild from the old manifest');
         const log = await manager.openStream(STREAM);
+        const old = logCore(log).segments.filter((s) => s.baseId === meta.header.baseId || s.baseId === ds.segments[3]!.header.baseId);
+        assert.deepEqual(old.map((s) => [s.recordedIndex, s.frameIndex]), [[null, null], [null, null]], 'segments 2 and 3: no index recorded, none in memory');
         const { id, entry } = pick(meta);
         const requests = await countedRead(manager, log, id);
         const objectBytes = meta.fileBytes;
