@@ -15,10 +15,13 @@
  *   must raise `framesDecompressed` by exactly one (one frame hydrated, never a hit);
  * - no local copy: after each read the segment's .t1 path must not exist (and `segmentsRecached`
  *   stays 0), so the frame came from the object store;
- * - the frame index. The engine keeps a Tier 2 segment's index in memory once it fetched it (two
- *   ranged GETs in parallel, header and tail of the object), so there are two kinds of cold read,
+ * - the frame index. Since issue 13 the upload records each segment's frame index in the manifest
+ *   (FRAME_INDEX, src/format/recorded-index.ts), so a process that has only the manifest needs no
+ *   index request; once a segment was read its index is in memory. Two kinds of cold read,
  *   measured separately:
- *   * **index cold**: the first read of a segment since the manager opened. A fresh manager per
+ *   * **index cold**: the first read of a segment since the manager opened: the index comes from
+ *     the manifest (checked per read: `indexesFromManifest` +1, `indexFetches` +0), so the frame's
+ *     ranged GET is the read's only request, as in the baseline. A fresh manager per
  *     pass (the only way to forget an index through the public API); in each pass two reads of two
  *     segments start the hydrate workers and their S3 clients before the clock (a long-running
  *     process has them: that start-up, tens to hundreds of ms, is reported, not sampled), then
@@ -39,10 +42,12 @@
  *   in memory, taken from the local file before eviction), zstd decompress through
  *   src/codec/zstd.ts with the length and CRC check (`decodeFrame`), the walk to the record. This
  *   is issue #4's baseline, and the ratio of both cases is against it.
- * - **index + frame GETs** (index-cold case only): the same two ranged GETs the engine issues for
- *   the index (same ranges, in parallel, decoded with the engine's `decodeTier1HeadAndTail`), then
- *   the frame as above: the same network work as an index-cold engine read, so that result says
- *   what the engine itself adds.
+ * - **index + frame GETs** (index-cold case only, the "like for like" case kept from before the
+ *   index was recorded): the two ranged GETs the engine issued for the index until then, and still
+ *   issues for a segment uploaded by an older aof2 (same ranges, in parallel, decoded with the
+ *   engine's `decodeTier1HeadAndTail`), then the frame as above. It was the same network work as an
+ *   index-cold engine read; now it is the work recording the index saves, and the ratio says how
+ *   much of it the engine no longer pays.
  * Per sample the sides run back to back on the same record, their order rotating from sample to
  * sample (a side is never always first, or always after a GET of the same frame).
  *
@@ -172,10 +177,12 @@ interface Side {
   cold: number;
   /** Engine: reads whose segment had no local Tier 1 file afterwards. */
   remote: number;
+  /** Engine: reads whose frame index came from the manifest (indexesFromManifest +1, indexFetches +0). */
+  fromManifest: number;
 }
 
 function side(): Side {
-  return { histogram: new LatencyHistogram('first record (each read)'), ns: 0, reads: 0, correct: 0, cold: 0, remote: 0 };
+  return { histogram: new LatencyHistogram('first record (each read)'), ns: 0, reads: 0, correct: 0, cold: 0, remote: 0, fromManifest: 0 };
 }
 
 function add(s: Side, ns: number, ok: boolean): void {
@@ -257,6 +264,7 @@ async function pass(ds: Tier2Dataset, raw: RawReader, p: Plan, n: number, rand: 
   try {
     const log = await manager.openStream(STREAM);
     const frames = (): number => manager.stats().tier1.framesDecompressed;
+    const indexes = (): [number, number] => [manager.stats().tier2?.indexesFromManifest ?? -1, manager.stats().tier2?.indexFetches ?? -1];
     const settled = (): Promise<void> => waitUntil(() => manager.stats().tier1.hydrateQueue === 0, 'hydrations to settle', 30_000, 1);
     const pickId = frameRotatingPicker(ds.files, rand);
     const order = shuffled(ds.segments, rand);
@@ -272,6 +280,7 @@ async function pass(ds: Tier2Dataset, raw: RawReader, p: Plan, n: number, rand: 
 
     const engineRead = async (l: AofLog, id: number, into: Side): Promise<void> => {
       const before = frames();
+      const [manifestBefore, fetchesBefore] = indexes();
       const t0 = nowNs();
       const reader = l.openReader({ from: id });
       const rec = await reader.next();
@@ -281,6 +290,8 @@ async function pass(ds: Tier2Dataset, raw: RawReader, p: Plan, n: number, rand: 
       // The reader wakes on the worker's notify, a moment before the pool's promise bumps the counter.
       await settled();
       if (frames() - before === 1) into.cold++;
+      const [manifestAfter, fetchesAfter] = indexes();
+      if (manifestAfter - manifestBefore === 1 && fetchesAfter === fetchesBefore) into.fromManifest++;
       if (!existsSync(ds.files[Math.floor(id / ds.perSegment)]!.path)) into.remote++;
     };
     const rawRead = async (read: (id: number) => Promise<Uint8Array>, id: number, into: Side): Promise<void> => {
@@ -428,11 +439,15 @@ function results(ds: Tier2Dataset, p: Plan, s: Sides, cold: number, warm: number
       baseline: coldFrame,
       ratioOf: 'reads/s (1 / mean latency)',
       targets: target(coldSubject, coldFrame),
-      verified: [...engineChecks(s.coldEngine, cold), verification('baseline', cold, s.coldFrame.correct, 'reads that found the requested record in the fetched frame')],
+      verified: [
+        ...engineChecks(s.coldEngine, cold),
+        verification('subject', cold, s.coldEngine.fromManifest, 'reads whose frame index came from the manifest (indexesFromManifest +1, indexFetches +0): the frame GET was their only request'),
+        verification('baseline', cold, s.coldFrame.correct, 'reads that found the requested record in the fetched frame'),
+      ],
       notes: [
         ratios(coldSubject, coldFrame),
-        'first read of the segment since open: the engine first fetches the frame index (two ranged GETs in parallel), then the frame: two round trips against the baseline\'s one; ' +
-          `the same work done raw takes p50 ${formatNs(coldIndex.latency.p50)} (next result)`,
+        'first read of the segment since open: the frame index comes from the manifest (recorded at upload), so the frame\'s ranged GET is the only request, as in the baseline; ' +
+          `the old path (two index GETs in parallel, then the frame) done raw takes p50 ${formatNs(coldIndex.latency.p50)} (next result)`,
         `not in the samples: starting the hydrate workers and their S3 clients, two reads per fresh manager: ${startMs} ms`,
       ],
     }),
@@ -446,7 +461,8 @@ function results(ds: Tier2Dataset, p: Plan, s: Sides, cold: number, warm: number
       verified: [...engineChecks(s.coldEngine, cold), verification('baseline', cold, s.coldIndex.correct, 'reads that found the requested record in the fetched frame')],
       notes: [
         ratios(coldSubject, coldIndex),
-        `baseline: the engine's two index GETs (same ranges, in parallel) then the frame GET, on this thread: what the engine adds to the same network work; ${p.passes} fresh managers`,
+        'baseline: the two index GETs (same ranges, in parallel) then the frame GET, on this thread: the network work of an index-cold read before the index was recorded in the manifest ' +
+          `(still the path for a segment uploaded by an older aof2, once); the engine now sends only the frame GET; ${p.passes} fresh managers`,
       ],
     }),
   ];

@@ -104,3 +104,76 @@ export const GOLDEN_SNAPSHOT_STREAMS: ReadonlyMap<string, readonly CatalogEntry[
     ],
   ],
 ]);
+
+/**
+ * Snapshot version 2 (recorded frame indexes) and a chunk holding a FRAME_INDEX record, written by
+ * the same generator: `snapshot-v2.snap` (sequence 4) covers everything before chunk 9, which
+ * `manifest-v1-frame-index.mlog` is (the chunk format is still version 1; FRAME_INDEX is a record
+ * type, not a chunk version). Opening both gives two uploaded segments, each with an index that
+ * describes it exactly (test/unit/manifest/golden.test.ts expands them).
+ */
+export const GOLDEN_V2_SNAPSHOT_FILE = 'snapshot-v2.snap';
+export const GOLDEN_V2_SNAPSHOT_SEQ = 4;
+export const GOLDEN_V2_SNAPSHOT_CREATED_AT = 1_700_000_200_000;
+export const GOLDEN_FRAME_INDEX_CHUNK_FILE = 'manifest-v1-frame-index.mlog';
+export const GOLDEN_FRAME_INDEX_CHUNK_SEQ = 9;
+export const GOLDEN_FRAME_INDEX_CHUNK_CREATED_AT = 1_700_000_300_000;
+
+/** A recorded index (src/format/recorded-index.ts) of [recordCount, rawBytes, compressedBytes, rawCrc] per frame. */
+export function goldenRecordedIndex(frames: readonly (readonly [number, number, number, number])[]): Uint8Array {
+  const out = new Uint8Array(16 * frames.length);
+  const v = new DataView(out.buffer);
+  frames.forEach((f, i) => f.forEach((value, k) => v.setUint32(16 * i + 4 * k, value, true)));
+  return out;
+}
+
+/** Segment 0 of 'orders': 5 records, 80 raw bytes in two frames; file = 64 + (20 + 17) + 2 * 32 + 64 = 229 bytes. */
+export const GOLDEN_V2_INDEX_0 = goldenRecordedIndex([
+  [3, 48, 20, 0x11111111],
+  [2, 32, 17, 0x22222222],
+]);
+/** Segment 5 of 'orders': 2 records, 40 raw bytes in one frame; file = 64 + 10 + 32 + 64 = 170 bytes. */
+export const GOLDEN_V2_INDEX_5 = goldenRecordedIndex([[2, 40, 10, 0x33333333]]);
+
+export const GOLDEN_V2_SNAPSHOT_STREAMS: ReadonlyMap<string, readonly CatalogEntry[]> = new Map([
+  [
+    'orders',
+    [
+      {
+        baseId: 0,
+        recordCount: 5,
+        dataBytes: 80,
+        dataCrc: 0x0badf00d,
+        state: SegmentState.TIER1,
+        flags: FLAG_UPLOADED | FLAG_TIER1_EVICTED,
+        attempts: 0,
+        compressedBytes: 229,
+        frameCount: 2,
+        objectBytes: 229,
+        maxTimeSec: 1_700_000,
+        frameIndex: GOLDEN_V2_INDEX_0,
+      },
+      {
+        baseId: 5,
+        recordCount: 2,
+        dataBytes: 40,
+        dataCrc: 0x5eed5eed,
+        state: SegmentState.SEALED,
+        flags: 0,
+        attempts: 0,
+        compressedBytes: 0,
+        frameCount: 0,
+        objectBytes: 0,
+        maxTimeSec: 1_700_001,
+      },
+    ],
+  ],
+]);
+
+/** Chunk 9: segment 5 compressed, uploaded with its frame index, evicted. */
+export const GOLDEN_FRAME_INDEX_RECORDS: readonly ManifestRecord[] = [
+  { type: T.COMPRESSION_DONE, stream: 'orders', baseId: 5, fields: { compressedBytes: 170, frameCount: 1 } },
+  { type: T.UPLOADED, stream: 'orders', baseId: 5, fields: { objectBytes: 170 } },
+  { type: T.FRAME_INDEX, stream: 'orders', baseId: 5, fields: { frameCount: 1 }, frames: GOLDEN_V2_INDEX_5 },
+  { type: T.EVICTED, stream: 'orders', baseId: 5, fields: {} },
+];

@@ -3,7 +3,10 @@
  *
  *   npm run build && node dist/support/make-manifest-fixtures.js
  *
- * Same rules as make-fixtures.ts (segments): the files are FROZEN once committed;
+ * Same rules as make-fixtures.ts (segments): the files are FROZEN once committed. snapshot-v2.snap
+ * and manifest-v1-frame-index.mlog joined later; the version 1 files no longer come out byte for
+ * byte (SEALED gained maxTimeSec after they were frozen): after a run, restore them with
+ * `git checkout test/fixtures/manifest-v1.mlog test/fixtures/snapshot-v1.snap`;
  * test/unit/manifest/golden.test.ts pins their SHA-256 and decodes them on every run. A new format
  * version gets new files (manifest-v2.mlog...) next to these. Output is deterministic: fixed
  * timestamps, the format functions only (no ManifestLog, no clock).
@@ -25,6 +28,14 @@ import {
   GOLDEN_TAIL,
   TORN_PARTIAL_BYTES,
   WATERMARK_RECORDS,
+  GOLDEN_V2_SNAPSHOT_STREAMS,
+  GOLDEN_FRAME_INDEX_CHUNK_SEQ,
+  GOLDEN_V2_SNAPSHOT_SEQ,
+  GOLDEN_V2_SNAPSHOT_CREATED_AT,
+  GOLDEN_FRAME_INDEX_RECORDS,
+  GOLDEN_FRAME_INDEX_CHUNK_CREATED_AT,
+  GOLDEN_V2_SNAPSHOT_FILE,
+  GOLDEN_FRAME_INDEX_CHUNK_FILE,
 } from './golden-manifest-content.js';
 import { FIXTURES_DIR } from './paths.js';
 
@@ -58,9 +69,31 @@ const snapshot = encodeSnapshot(GOLDEN_SNAPSHOT_STREAMS, {
   createdAt: GOLDEN_SNAPSHOT_CREATED_AT,
 });
 
+// Version 2 of the snapshot (recorded frame indexes) and a chunk with a FRAME_INDEX record.
+const v2Snapshot = encodeSnapshot(GOLDEN_V2_SNAPSHOT_STREAMS, {
+  watermarkChunk: GOLDEN_FRAME_INDEX_CHUNK_SEQ,
+  watermarkOffset: 0,
+  snapshotSeq: GOLDEN_V2_SNAPSHOT_SEQ,
+  createdAt: GOLDEN_V2_SNAPSHOT_CREATED_AT,
+});
+let v2Total = CHUNK_HEADER_BYTES;
+for (const r of GOLDEN_FRAME_INDEX_RECORDS) v2Total += manifestRecordLength(r);
+const v2Chunk = new Uint8Array(v2Total);
+let v2Off = CHUNK_HEADER_BYTES;
+for (const r of GOLDEN_FRAME_INDEX_RECORDS) v2Off = encodeManifestRecordInto(v2Chunk, v2Off, r);
+encodeChunkHeaderInto(v2Chunk, 0, {
+  committedBytes: v2Total - CHUNK_HEADER_BYTES,
+  chunkSeq: GOLDEN_FRAME_INDEX_CHUNK_SEQ,
+  recordCount: GOLDEN_FRAME_INDEX_RECORDS.length,
+  chunkCrc: crc32(v2Chunk.subarray(CHUNK_HEADER_BYTES)),
+  createdAt: GOLDEN_FRAME_INDEX_CHUNK_CREATED_AT,
+});
+
 for (const [name, bytes] of [
   [GOLDEN_MANIFEST_FILE, chunk],
   [GOLDEN_SNAPSHOT_FILE, snapshot],
+  [GOLDEN_V2_SNAPSHOT_FILE, v2Snapshot],
+  [GOLDEN_FRAME_INDEX_CHUNK_FILE, v2Chunk],
 ] as const) {
   const path = join(FIXTURES_DIR, name);
   writeFileSync(path, bytes);

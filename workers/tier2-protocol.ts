@@ -30,4 +30,9 @@ export interface UploadTask {
 export interface UploadResult {
   /** Size of the object as the store reports it after the put: equals `expectedBytes`. */
   objectBytes: number;
+  /**
+   * The frame index of the bytes uploaded, in the compact form the manifest records
+   * (src/format/recorded-index.ts); null past MAX_RECORDED_FRAMES frames (not recorded).
+   */
+  frameIndex: Uint8Array | null;
 }

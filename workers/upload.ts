@@ -11,7 +11,9 @@
  *   4. `store.size(key)` must equal the file's length: a store that acknowledges a put it did not
  *      keep (or keeps short) must not make the local copy evictable, so that is AOF_ERR_UNAVAILABLE
  *      and the engine retries;
- *   5. reply `{ objectBytes }`.
+ *   5. reply `{ objectBytes, frameIndex }`: the frame index decoded in step 1, compact
+ *      (src/format/recorded-index.ts), which the engine records in the manifest with UPLOADED so a
+ *      later cold read needs no index GETs; it describes exactly the bytes put.
  *
  * Where the failpoint sits, and why there: after the put, before the confirmation. A crash or an
  * injected error there leaves a complete, correct object that the engine has not been told about:
@@ -33,7 +35,8 @@ import { readRegularFile } from '../src/safe-fs.js';
 import { decodeTier1Image, withPath } from '../src/format/tier1-file.js';
 import { type ObjectStore } from '../src/tier2/object-store.js';
 import { withObjectKey } from '../src/tier2/remote-meta.js';
-import { TIER1_FOOTER_BYTES, TIER1_HEADER_BYTES } from '../src/format/tier1.js';
+import { TIER1_FOOTER_BYTES, TIER1_HEADER_BYTES, type FrameIndexEntry } from '../src/format/tier1.js';
+import { recordedIndexOf } from '../src/format/recorded-index.js';
 import { toWorkerError } from '../src/worker-error.js';
 import { checkFailpointsConfig, failpoint } from './failpoints.js';
 import { storeFor } from './store-cache.js';
@@ -52,8 +55,8 @@ function checkTask(task: UploadTask): void {
   }
 }
 
-/** Reads and validates the local file (step 1 of the module comment). */
-async function readLocal(task: UploadTask): Promise<Uint8Array> {
+/** Reads and validates the local file (step 1 of the module comment): its bytes and its frame index. */
+async function readLocal(task: UploadTask): Promise<{ bytes: Uint8Array; index: FrameIndexEntry[] }> {
   let bytes: Uint8Array;
   try {
     bytes = await readRegularFile(task.path);
@@ -68,8 +71,11 @@ async function readLocal(task: UploadTask): Promise<Uint8Array> {
     });
   }
   let baseId: number;
+  let index: FrameIndexEntry[];
   try {
-    baseId = decodeTier1Image(bytes).header.baseId;
+    const meta = decodeTier1Image(bytes);
+    baseId = meta.header.baseId;
+    index = meta.index;
   } catch (err) {
     throw withPath(err, task.path, 'read tier 1 file for upload');
   }
@@ -83,7 +89,7 @@ async function readLocal(task: UploadTask): Promise<Uint8Array> {
       baseId,
     });
   }
-  return bytes;
+  return { bytes, index };
 }
 
 /**
@@ -100,7 +106,7 @@ async function readLocal(task: UploadTask): Promise<Uint8Array> {
  */
 export async function uploadObject(task: UploadTask, store: ObjectStore): Promise<UploadResult> {
   checkTask(task);
-  const bytes = await readLocal(task);
+  const { bytes, index } = await readLocal(task);
   try {
     await store.put(task.key, bytes);
   } catch (err) {
@@ -120,7 +126,7 @@ export async function uploadObject(task: UploadTask, store: ObjectStore): Promis
       { details: { key: task.key, location: store.location, path: task.path, expectedBytes: bytes.length, objectBytes, storeCode: 'SIZE_MISMATCH' } },
     );
   }
-  return { objectBytes };
+  return { objectBytes, frameIndex: recordedIndexOf(index) };
 }
 
 /**

@@ -15,7 +15,8 @@
  * 2. CRC: AOF_ERR_CORRUPT. Checked before the version, so a flipped version bit is damage and only
  *    an intact header can claim to be newer;
  * 3. version newer than this build: AOF_ERR_INCOMPATIBLE (written by a newer aof2: refuse, never
- *    repair or delete); an older one (0: no aof2 ever wrote it) is AOF_ERR_CORRUPT;
+ *    repair or delete); an older one than the structure still reads (0: no aof2 ever wrote it) is
+ *    AOF_ERR_CORRUPT;
  * 4. declared length other than 64: AOF_ERR_CORRUPT (a CRC-intact header of another shape came from
  *    a different writer, not from this format).
  *
@@ -39,7 +40,13 @@ export const ENVELOPE_CRC_OFFSET = 60;
 export interface EnvelopeSpec {
   /** Exactly 8 ASCII characters. */
   readonly magic: string;
+  /** The newest version: what the writer puts in (unless told otherwise) and the highest the reader accepts. */
   readonly version: number;
+  /**
+   * The oldest version the reader still accepts (default `version`): versions in
+   * [oldestVersion, version] check out, and the decoder reads the version to tell them apart.
+   */
+  readonly oldestVersion?: number;
   /** For error messages: "segment header", "tier 1 footer", ... */
   readonly what: string;
 }
@@ -75,7 +82,7 @@ function faultOf(bytes: Uint8Array, off: number, spec: EnvelopeSpec): FaultValue
   if (view.getUint32(off + ENVELOPE_CRC_OFFSET, true) !== crc32(bytes.subarray(off, off + ENVELOPE_CRC_OFFSET))) return Fault.CRC;
   const version = view.getUint16(off + ENVELOPE_VERSION_OFFSET, true);
   if (version > spec.version) return Fault.NEWER;
-  if (version !== spec.version) return Fault.OLDER;
+  if (version < (spec.oldestVersion ?? spec.version)) return Fault.OLDER;
   if (view.getUint16(off + ENVELOPE_LENGTH_OFFSET, true) !== ENVELOPE_BYTES) return Fault.LENGTH;
   return Fault.NONE;
 }
@@ -112,7 +119,8 @@ export function checkEnvelope(bytes: Uint8Array, off: number, spec: EnvelopeSpec
     });
   }
   if (fault === Fault.OLDER) {
-    throw AofError.corrupt(`${what} version ${version} is not supported (expected ${spec.version})`, { offset: off + ENVELOPE_VERSION_OFFSET, version });
+    const expected = spec.oldestVersion === undefined ? `${spec.version}` : `${spec.oldestVersion} to ${spec.version}`;
+    throw AofError.corrupt(`${what} version ${version} is not supported (expected ${expected})`, { offset: off + ENVELOPE_VERSION_OFFSET, version });
   }
   const declared = view.getUint16(off + ENVELOPE_LENGTH_OFFSET, true);
   throw AofError.corrupt(`${what} declares ${declared} bytes (expected ${ENVELOPE_BYTES})`, { offset: off + ENVELOPE_LENGTH_OFFSET, declared });

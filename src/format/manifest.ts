@@ -41,7 +41,9 @@
  * 6   2  version    u16  record schema version = 1
  * 8   4  crc        u32  zlib.crc32 of bytes [4, 8) followed by the body
  * 12  B  body:      stream name length u16, stream name (UTF-8, ASCII by construction),
- *                   baseId u64, then the type's fields (u32 each unless noted, see FIELDS)
+ *                   baseId u64, then the type's fields (u32 each unless noted, see FIELDS),
+ *                   then, for FRAME_INDEX only, `frameCount` entries of 16 bytes (the recorded
+ *                   frame index, src/format/recorded-index.ts)
  * 12+B p  zero padding to a multiple of 8
  * ```
  * The CRC covers type and version, so an unknown type is only ever reported for a record that
@@ -54,6 +56,7 @@ import { crc32 } from 'node:zlib';
 import { AofError } from '../errors.js';
 import { getU64, pad8, setU64, viewOf as view } from './bytes.js';
 import { ENVELOPE_BYTES, beginEnvelope, checkEnvelope, sealEnvelope, type EnvelopeSpec } from './envelope.js';
+import { MAX_RECORDED_FRAMES, RECORDED_INDEX_ENTRY_BYTES } from './recorded-index.js';
 
 export const CHUNK_MAGIC = 'AOF2MAN\0';
 export const MANIFEST_VERSION = 1;
@@ -92,6 +95,13 @@ export const ManifestRecordType = {
    * No fields.
    */
   EXPIRED: 11,
+  /**
+   * The frame index of the segment's Tier 1 file as uploaded, in the compact form of
+   * src/format/recorded-index.ts, so the first read from Tier 2 needs no index GETs. Appended with
+   * UPLOADED (and by the first read of a segment uploaded before this record existed). Fields:
+   * frameCount; then `frames`, 16 bytes per frame.
+   */
+  FRAME_INDEX: 12,
 } as const;
 
 export type ManifestRecordTypeValue = (typeof ManifestRecordType)[keyof typeof ManifestRecordType];
@@ -113,6 +123,7 @@ export const FIELDS = {
   [ManifestRecordType.NEEDS_RECOVERY]: [],
   [ManifestRecordType.SNAPSHOT]: ['snapshotSeq'],
   [ManifestRecordType.EXPIRED]: [],
+  [ManifestRecordType.FRAME_INDEX]: ['frameCount'],
 } as const satisfies Record<ManifestRecordTypeValue, readonly string[]>;
 
 /**
@@ -137,12 +148,17 @@ export type ManifestFields<T extends ManifestRecordTypeValue> = [ManifestFieldNa
   : { [K in ManifestFieldName<T>]: number };
 
 /** One manifest record of type `T`. */
-export interface ManifestRecordOf<T extends ManifestRecordTypeValue> {
+export type ManifestRecordOf<T extends ManifestRecordTypeValue> = {
   type: T;
   stream: string;
   baseId: number;
   fields: ManifestFields<T>;
-}
+} & (T extends typeof ManifestRecordType.FRAME_INDEX
+  ? {
+      /** The recorded frame index: `fields.frameCount` entries of RECORDED_INDEX_ENTRY_BYTES (src/format/recorded-index.ts). */
+      frames: Uint8Array;
+    }
+  : unknown);
 
 /**
  * A manifest record: a union discriminated by `type`, so a writer gives exactly its type's fields
@@ -162,6 +178,15 @@ export type DeletedRecord = ManifestRecordOf<typeof ManifestRecordType.DELETED>;
 export type NeedsRecoveryRecord = ManifestRecordOf<typeof ManifestRecordType.NEEDS_RECOVERY>;
 export type SnapshotMarkerRecord = ManifestRecordOf<typeof ManifestRecordType.SNAPSHOT>;
 export type ExpiredRecord = ManifestRecordOf<typeof ManifestRecordType.EXPIRED>;
+export type FrameIndexRecord = ManifestRecordOf<typeof ManifestRecordType.FRAME_INDEX>;
+
+/** Bytes per frame of a FRAME_INDEX record's tail (src/format/recorded-index.ts RECORDED_INDEX_ENTRY_BYTES). */
+const FRAME_INDEX_ENTRY_BYTES = RECORDED_INDEX_ENTRY_BYTES;
+
+/** Bytes a record carries after its u32 fields: the frames of a FRAME_INDEX record, nothing for any other type. */
+function tailOf(record: ManifestRecord): Uint8Array | null {
+  return record.type === ManifestRecordType.FRAME_INDEX ? record.frames : null;
+}
 
 /**
  * The fields of any record, by name: the view the codec works with, since it walks FIELDS rather
@@ -171,8 +196,14 @@ function fieldValues(record: ManifestRecord): Readonly<Record<string, number | u
   return record.fields;
 }
 
-/** A copy of a record (its fields copied too), with nothing but the record's own four properties. */
+/**
+ * A copy of a record (its fields and a FRAME_INDEX record's frames copied too), with nothing but
+ * the record's own properties.
+ */
 export function copyManifestRecord(record: ManifestRecord): ManifestRecord {
+  if (record.type === ManifestRecordType.FRAME_INDEX) {
+    return { type: record.type, stream: record.stream, baseId: record.baseId, fields: { ...record.fields }, frames: record.frames.slice() };
+  }
   // The cast restates what the input already was: `type` and `fields` come from the same record,
   // which TypeScript cannot follow through the two property reads of a union.
   return { type: record.type, stream: record.stream, baseId: record.baseId, fields: { ...record.fields } } as ManifestRecord;
@@ -231,11 +262,25 @@ export function validateManifestRecord(record: ManifestRecord): void {
       throw AofError.invalidArgument(`manifest record field ${name} must be a u32, got ${String(value)}`, { field: name, value });
     }
   }
+  if (record.type === ManifestRecordType.FRAME_INDEX) {
+    const frames: unknown = record.frames;
+    const frameCount = record.fields.frameCount;
+    if (!(frames instanceof Uint8Array) || frames.length !== frameCount * FRAME_INDEX_ENTRY_BYTES || frameCount > MAX_RECORDED_FRAMES) {
+      throw AofError.invalidArgument(
+        `manifest FRAME_INDEX record: frames must be a Uint8Array of ${FRAME_INDEX_ENTRY_BYTES} bytes per frame (frameCount ${String(frameCount)}, at most ${MAX_RECORDED_FRAMES})`,
+        { field: 'frames', frameCount, bytes: frames instanceof Uint8Array ? frames.length : typeof frames },
+      );
+    }
+  }
 }
 
 /** Bytes a record takes in a chunk, padding included. The record must be valid (see validateManifestRecord). */
 export function manifestRecordLength(record: ManifestRecord): number {
-  return pad8(RECORD_PREFIX_BYTES + 2 + record.stream.length + 8 + 4 * FIELDS[record.type].length);
+  return pad8(RECORD_PREFIX_BYTES + bodyBytesOf(record));
+}
+
+function bodyBytesOf(record: ManifestRecord): number {
+  return 2 + record.stream.length + 8 + 4 * FIELDS[record.type].length + (tailOf(record)?.length ?? 0);
 }
 
 /**
@@ -249,7 +294,7 @@ export function encodeManifestRecordInto(bytes: Uint8Array, off: number, record:
   const v = view(bytes);
   const fields: readonly string[] = FIELDS[record.type];
   const values = fieldValues(record);
-  const bodyBytes = 2 + record.stream.length + 8 + 4 * fields.length;
+  const bodyBytes = bodyBytesOf(record);
   v.setUint32(off, bodyBytes, true);
   v.setUint16(off + 4, record.type, true);
   v.setUint16(off + 6, MANIFEST_VERSION, true);
@@ -264,6 +309,8 @@ export function encodeManifestRecordInto(bytes: Uint8Array, off: number, record:
     v.setUint32(p, (values[name] ?? 0) >>> 0, true);
     p += 4;
   }
+  const tail = tailOf(record);
+  if (tail !== null) bytes.set(tail, p);
   v.setUint32(off + 8, recordCrc(bytes, off, bodyBytes), true);
   return off + total;
 }
@@ -306,7 +353,14 @@ export function decodeManifestRecord(bytes: Uint8Array, off: number, end: number
   // A record that checks out but has the wrong shape for its type: a writer bug, not a torn write.
   // It may stop after its required fields (written before later fields were appended to its type).
   const fieldBytes = bodyBytes - 2 - nameLength - 8;
-  const present = fieldBytes / 4;
+  // FRAME_INDEX: exactly its frameCount field and that many 16-byte entries after it.
+  let tailBytes = 0;
+  if (type === ManifestRecordType.FRAME_INDEX && fieldBytes >= 4) {
+    const frameCount = v.getUint32(p + nameLength + 8, true);
+    tailBytes = frameCount * FRAME_INDEX_ENTRY_BYTES;
+    if (frameCount > MAX_RECORDED_FRAMES || fieldBytes !== 4 + tailBytes) return { ok: false, reason: 'length', next: off + total };
+  }
+  const present = (fieldBytes - tailBytes) / 4;
   if (!Number.isInteger(present) || present > fields.length || present < (REQUIRED_FIELDS[type] ?? fields.length)) {
     return { ok: false, reason: 'length', next: off + total };
   }
@@ -321,6 +375,9 @@ export function decodeManifestRecord(bytes: Uint8Array, off: number, end: number
   for (let i = 0; i < fields.length; i++) {
     out[fields[i]!] = i < present ? v.getUint32(p, true) : 0;
     p += 4;
+  }
+  if (type === ManifestRecordType.FRAME_INDEX) {
+    return { ok: true, record: { type, stream, baseId, fields: { frameCount: out['frameCount']! }, frames: bytes.slice(p, p + tailBytes) }, next: off + total };
   }
   // `out` holds exactly FIELDS[type], every one of them: the record of that type.
   return { ok: true, record: { type, stream, baseId, fields: out } as ManifestRecord, next: off + total };

@@ -10,7 +10,10 @@
  * - SEALED creates or overwrites the entry: state SEALED, the segment's counts and CRC, every
  *   tier field zeroed (a re-seal after recovery starts the lifecycle over).
  * - COMPRESSION_STARTED: no state change (it exists so a crash mid-compression is visible in the log).
- * - COMPRESSION_DONE → TIER1 with compressedBytes and frameCount.
+ * - COMPRESSION_DONE → TIER1 with compressedBytes and frameCount; drops a recorded frame index
+ *   (it described the previous Tier 1 file).
+ * - FRAME_INDEX: keeps the record's frames as the entry's `frameIndex` (the read path checks them
+ *   against the entry before trusting them: src/format/recorded-index.ts).
  * - COMPRESSION_FAILED → COMPRESSION_FAILED with attempts.
  * - EVICTED / HYDRATED set / clear FLAG_TIER1_EVICTED; UPLOADED sets FLAG_UPLOADED and objectBytes.
  *   HYDRATED also turns an uploaded NEEDS_RECOVERY entry back into TIER1 (a good copy came back).
@@ -25,6 +28,8 @@
  * transitions were still in flight, so it is reported rather than treated as corruption.
  *
  * Entries handed out by `get`/`entries` are copies: the catalog is the only writer of its state.
+ * A recorded frame index (`frameIndex`) is shared by the copies, not copied: those bytes are never
+ * written after decoding, by anyone.
  */
 import { FIELDS, ManifestRecordType, type ManifestRecord } from '../format/manifest.js';
 import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState, type CatalogEntry } from '../format/snapshot.js';
@@ -108,6 +113,10 @@ export class Catalog {
         entry.state = SegmentState.TIER1;
         entry.compressedBytes = record.fields.compressedBytes;
         entry.frameCount = record.fields.frameCount;
+        delete entry.frameIndex;
+        break;
+      case ManifestRecordType.FRAME_INDEX:
+        entry.frameIndex = record.frames;
         break;
       case ManifestRecordType.COMPRESSION_FAILED:
         entry.state = SegmentState.COMPRESSION_FAILED;
@@ -142,6 +151,7 @@ export class Catalog {
         }
         entry.state = SegmentState.DELETED;
         entry.flags = 0;
+        delete entry.frameIndex;
         break;
       default: {
         // Every type has a rule: a type added to FIELDS without one here does not compile.

@@ -8,7 +8,10 @@
  * - `aof_tier2_pending_bytes` (gauge): local bytes not in Tier 2 yet (what back-pressure compares
  *   with the Tier 1 budget); `aof_tier1_local_bytes` (gauge): local Tier 1 files;
  * - `aof_tier2_upload_failures_total` (counter): uploads given up (a corrupt local copy, never uploaded);
- * - `aof_tier2_evictions_total` (counter): local Tier 1 copies evicted after upload.
+ * - `aof_tier2_evictions_total` (counter): local Tier 1 copies evicted after upload;
+ * - `aof_tier2_index_fetches_total` (counter): frame indexes read from objects (two ranged GETs
+ *   each), and `aof_tier2_index_manifest_reads_total` (counter): first reads of a Tier 2 segment
+ *   whose index came from the manifest (no index request).
  * Issue #5 adds the rest of the engine's metrics; these exist now because the circuit breaker's
  * state must be observable from the day it can open.
  */
@@ -27,6 +30,8 @@ export const TIER2_METRIC_NAMES = {
   localBytes: 'aof_tier1_local_bytes',
   evictions: 'aof_tier2_evictions_total',
   manifestAppendFailures: 'aof_tier2_manifest_append_failures_total',
+  indexFetches: 'aof_tier2_index_fetches_total',
+  indexesFromManifest: 'aof_tier2_index_manifest_reads_total',
 } as const;
 
 /**
@@ -77,5 +82,7 @@ export function registerTier2Metrics(registry: Registry, stats: () => Tier2Stats
   counter(TIER2_METRIC_NAMES.uploadFailures, 'Uploads given up (a corrupt local copy is never uploaded)', () => stats().uploadFailures);
   counter(TIER2_METRIC_NAMES.manifestAppendFailures, 'NEEDS_RECOVERY records that could not be appended (the next upload finds the damage again)', () => stats().manifestAppendFailures);
   counter(TIER2_METRIC_NAMES.evictions, 'Local Tier 1 copies evicted after upload', () => stats().segmentsEvicted);
+  counter(TIER2_METRIC_NAMES.indexFetches, 'Frame indexes read from Tier 2 objects (two ranged GETs each): segments whose index the manifest did not hold', () => stats().indexFetches);
+  counter(TIER2_METRIC_NAMES.indexesFromManifest, 'First reads of a Tier 2 segment whose frame index came from the manifest (no index request)', () => stats().indexesFromManifest);
   return Object.values(TIER2_METRIC_NAMES);
 }

@@ -45,6 +45,13 @@ export interface SegmentSource {
 
 /** The remote source (Tier 2): also keeps the local cache in step with what readers touch. */
 export interface RemoteSegmentSource extends SegmentSource {
+  /**
+   * The frame index the manifest recorded for `seg` (`seg.recordedIndex`), expanded and checked
+   * against the segment, with no I/O: the first read then costs one ranged GET (the frame), not
+   * three. Null when none was recorded or it does not describe the segment (then `loadIndex`
+   * fetches it from the object).
+   */
+  recordedIndex(stream: string, seg: Segment): FrameIndexEntry[] | null;
   /** A reader opened a segment only the remote holds: copy it back locally when there is room. */
   touched(stream: string, seg: Segment): void;
   /**

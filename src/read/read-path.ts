@@ -14,7 +14,8 @@
  *   (src/read/segment-load.ts, workers/hydrate.ts `loadChunk`); sealed segments and the written
  *   part of open ones (active, parked, sealing) alike.
  * - **index**: a compressed segment's frame index is fetched from the source that holds it (the
- *   local `.t1` file, or two ranged GETs of the Tier 2 object).
+ *   local `.t1` file, or two ranged GETs of the Tier 2 object); for a segment only Tier 2 holds,
+ *   the index the manifest recorded at upload is taken instead when there is one (no request).
  * - **fill**: the zstd frame holding a record is decompressed by a worker straight into a run of
  *   the frame's raw size, which then becomes a range (START = the frame's rawOffset)
  *   (workers/hydrate.ts default export). Concurrent readers of a frame share one task; sequential
@@ -213,6 +214,9 @@ export class ReadPath {
         details: { stream, baseId: seg.baseId, path: seg.path },
       });
     }
+    // A segment only Tier 2 holds whose index the manifest recorded: no index round trip, the
+    // frame's ranged GET is the read's only request.
+    if (seg.frameIndex === null && seg.tier === SegmentTier.TIER2 && seg.hydration === null) this.#takeRecordedIndex(stream, seg);
     if (seg.frameIndex === null) {
       if (seg.hydration === null) {
         const loading = this.#fetchIndex(stream, seg).finally(() => {
@@ -278,6 +282,18 @@ export class ReadPath {
     // moot), or the run was too small for a record and the next try takes a larger one.
     else if (loaded.bytes > 0) this.#events.hydrated(stream, seg.baseId, 'raw', 'arena', null, (performance.now() - t0) / 1000, loaded.start, loaded.bytes);
     this.#coordinator.kick();
+  }
+
+  /**
+   * Installs the frame index the manifest recorded for a segment only Tier 2 holds, when there is
+   * one that describes it; then, as after a fetched index, the segment may be copied back locally.
+   */
+  #takeRecordedIndex(stream: string, seg: Segment): void {
+    const remote = this.#remote;
+    const index = remote?.recordedIndex(stream, seg) ?? null;
+    if (index === null) return;
+    seg.apply({ type: SegmentEventType.INDEX_LOADED, frameIndex: index });
+    remote!.touched(stream, seg);
   }
 
   /**

@@ -106,6 +106,8 @@ export interface PlannedSegment {
   compressedBytes: number;
   frameCount: number;
   frameIndex: FrameIndexEntry[] | null;
+  /** The frame index the manifest recorded for the uploaded file (src/format/recorded-index.ts), or null. */
+  recordedIndex: Uint8Array | null;
   uploaded: boolean;
   /** The catalog recorded compressedBytes 0 (an older adoption): take the Tier 1 file's size. */
   sizeFromFile: boolean;
@@ -211,7 +213,7 @@ function sealedRecord(stream: string, s: PlannedSegment): SealedRecord {
 }
 
 function planned(baseId: number, count: number, dataBytes: number, how: PlannedSegment['how'], tier: SegmentTierValue): PlannedSegment {
-  return { baseId, count, dataBytes, dataCrc: 0, maxTimestamp: 0, tier, how, compressedBytes: 0, frameCount: 0, frameIndex: null, uploaded: false, sizeFromFile: false, compress: false };
+  return { baseId, count, dataBytes, dataCrc: 0, maxTimestamp: 0, tier, how, compressedBytes: 0, frameCount: 0, frameIndex: null, recordedIndex: null, uploaded: false, sizeFromFile: false, compress: false };
 }
 
 /**
@@ -291,6 +293,7 @@ export function planRecovery(input: PlanInput): RecoveryPlan {
       seg.maxTimestamp = e.maxTimeSec * 1000;
       seg.compressedBytes = e.compressedBytes;
       seg.frameCount = e.frameCount;
+      seg.recordedIndex = e.frameIndex ?? null;
       seg.uploaded = (e.flags & FLAG_UPLOADED) !== 0;
       // Files adopted by an older recovery were recorded with compressedBytes 0: the file knows.
       seg.sizeFromFile = seg.compressedBytes === 0 && tier1.has(id);

@@ -199,6 +199,7 @@ export async function recoverStream(
       compressedBytes: p.sizeFromFile ? (await stat(t1Path)).size : p.compressedBytes,
       frameCount: p.frameCount,
       frameIndex: p.frameIndex,
+      recordedIndex: p.recordedIndex,
       uploaded: p.uploaded,
     });
     segments.push(seg);

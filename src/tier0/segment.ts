@@ -123,7 +123,7 @@ export type SegmentEvent =
   | { type: typeof E.UNPARKED }
   | { type: typeof E.HANDLE_RELEASED }
   | { type: typeof E.COMPRESSION_DONE; frameIndex: FrameIndexEntry[]; compressedBytes: number; frameCount: number }
-  | { type: typeof E.UPLOADED }
+  | { type: typeof E.UPLOADED; recordedIndex?: Uint8Array | null }
   | { type: typeof E.EVICTED }
   | { type: typeof E.HYDRATED }
   | { type: typeof E.NEEDS_RECOVERY; error: AofError | null }
@@ -164,6 +164,12 @@ export interface RestoredSegment {
   compressedBytes: number;
   frameCount: number;
   frameIndex: FrameIndexEntry[] | null;
+  /**
+   * The frame index the manifest recorded for the uploaded Tier 1 file, compact and unchecked
+   * (src/format/recorded-index.ts); the read path expands and checks it at the first read from
+   * Tier 2. Absent or null: none recorded.
+   */
+  recordedIndex?: Uint8Array | null;
   uploaded: boolean;
   /** Tier 2 object key when already known ('' otherwise: Tier 2 keys it when adopting it). */
   key?: string;
@@ -202,6 +208,7 @@ export class Segment implements SlotOwner {
    */
   readonly #index = new BoundaryIndex();
   #frameIndex: FrameIndexEntry[] | null = null;
+  #recordedIndex: Uint8Array | null = null;
   #hydration: Promise<void> | null = null;
   #error: AofError | null = null;
 
@@ -228,7 +235,9 @@ export class Segment implements SlotOwner {
     const seg = new Segment(baseId, path, t1Path, s.count, s.dataBytes, true);
     // What the table guarantees for live segments holds for restored ones too: only a compressed
     // segment can be in Tier 2 or carry a frame index, and Tier 2 alone means it was uploaded.
-    if (s.tier === SegmentTier.RAW && (s.uploaded || s.frameIndex !== null)) seg.#invalid('RESTORED', 'a raw segment is neither uploaded nor indexed');
+    if (s.tier === SegmentTier.RAW && (s.uploaded || s.frameIndex !== null || (s.recordedIndex ?? null) !== null)) {
+      seg.#invalid('RESTORED', 'a raw segment is neither uploaded nor indexed');
+    }
     if (s.tier === SegmentTier.TIER2 && !s.uploaded) seg.#invalid('RESTORED', 'a segment only Tier 2 holds was uploaded');
     seg.#tier = s.tier;
     seg.#dataCrc = s.dataCrc;
@@ -236,6 +245,7 @@ export class Segment implements SlotOwner {
     seg.#compressedBytes = s.compressedBytes;
     seg.#frameCount = s.frameCount;
     seg.#frameIndex = s.frameIndex;
+    seg.#recordedIndex = s.recordedIndex ?? null;
     seg.#uploaded = s.uploaded;
     seg.#key = s.key ?? '';
     if (s.tier === SegmentTier.RAW) seg.#index.add(s.dataBytes, s.count);
@@ -368,6 +378,16 @@ export class Segment implements SlotOwner {
     return this.#frameIndex;
   }
 
+  /**
+   * The frame index the manifest recorded for this segment's uploaded file, compact and not checked
+   * yet (src/format/recorded-index.ts), or null. Segments found at open carry the catalog's, and
+   * an upload leaves its own on a segment whose index is not in memory; a segment compressed in
+   * this process has its index from the compressor.
+   */
+  get recordedIndex(): Uint8Array | null {
+    return this.#recordedIndex;
+  }
+
   /** A running load: the raw file into a slot, or the Tier 1 metadata. Shared by every reader. */
   get hydration(): Promise<void> | null {
     return this.#hydration;
@@ -485,6 +505,9 @@ export class Segment implements SlotOwner {
         // damaged copy both need the upload first, and a damaged upload ends in NEEDS_RECOVERY.
         if (this.#tier !== SegmentTier.TIER1 || this.#uploaded) this.#invalid(event.type, 'a Tier 1 segment not uploaded yet');
         this.#uploaded = true;
+        // The index just recorded with UPLOADED: kept only while none is in memory (a segment
+        // compressed by an earlier process, not read yet), for its first read after an eviction.
+        if (this.#frameIndex === null && (event.recordedIndex ?? null) !== null) this.#recordedIndex = event.recordedIndex!;
         return;
       case E.EVICTED:
         // From TIER2 too: a reader dropped the damaged local copy (NEEDS_RECOVERY) while the

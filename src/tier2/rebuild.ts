@@ -10,7 +10,8 @@
  *    drops what Tier 2 never received.
  * 3. `adoptUploadedObjects`: segments uploaded after the last manifest sync are found by listing
  *    the stream's objects; each one that continues the stream is verified (header, footer, frame
- *    index by ranged GETs) and recorded, which shrinks the loss window to segments never uploaded.
+ *    index by ranged GETs) and recorded, its frame index too, which shrinks the loss window to
+ *    segments never uploaded.
  */
 import { readdir, rename, rm } from 'node:fs/promises';
 import { makeDirectory } from '../make-directory.js';
@@ -18,6 +19,7 @@ import { fsyncDir, writeFileAtomically } from '../durable-file.js';
 import { dirname, join } from 'node:path';
 import { ManifestRecordType, type ManifestRecord } from '../format/manifest.js';
 import { TIER1_FOOTER_BYTES, decodeTier1Footer } from '../format/tier1.js';
+import { recordedIndexOf } from '../format/recorded-index.js';
 import { AofError } from '../errors.js';
 import { Segment, SegmentTier } from '../tier0/segment.js';
 import { sealedRecord } from '../manifest/records.js';
@@ -129,6 +131,9 @@ export async function adoptUploadedObjects(store: ObjectStore, dir: string, stre
       { type: ManifestRecordType.UPLOADED, stream, baseId: id, fields: { objectBytes: object.size } },
       { type: ManifestRecordType.EVICTED, stream, baseId: id, fields: {} },
     );
+    // The index just read, recorded as an upload would have: the next process reads it in one GET.
+    const frames = recordedIndexOf(meta.index);
+    if (frames !== null) out.records.push({ type: ManifestRecordType.FRAME_INDEX, stream, baseId: id, fields: { frameCount: meta.index.length }, frames });
     out.nextId = seg.endId;
   }
   return out;

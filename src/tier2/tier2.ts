@@ -17,8 +17,12 @@
  *   uploads catch up. That is the outage behaviour: data queues on local disk up to the budget,
  *   never beyond, never lost.
  * - Source for the read path (src/read/ports.ts RemoteSegmentSource): a segment only Tier 2 holds
- *   gets its header and frame index with two ranged GETs (sizes known from the catalog), then the
- *   read path fills single frames by range through its hydrate pool (`frameSource` says where).
+ *   takes its frame index from the manifest, where the upload recorded it (FRAME_INDEX, appended
+ *   with UPLOADED: src/format/recorded-index.ts), so its first read is one ranged GET; a segment
+ *   uploaded before that record existed (or of more than 4,096 frames) gets its header and frame
+ *   index with two ranged GETs (sizes known from the catalog) and the index is then recorded, so
+ *   the next process reads it in one. The read path fills single frames by range through its
+ *   hydrate pool (`frameSource` says where).
  *   Once a reader touched such a segment, the whole object is copied back into the local Tier 1
  *   cache in the background when the budget has room ("recache", recorded HYDRATED), so a scan of
  *   old data pays the network once.
@@ -31,7 +35,8 @@ import { Piscina } from 'piscina';
 import { POOL_IDLE_MS, type ResolvedConfig } from '../config.js';
 import type { Coordinator } from '../coordinator/coordinator.js';
 import { AofError, ErrorCode } from '../errors.js';
-import { ManifestRecordType } from '../format/manifest.js';
+import { ManifestRecordType, type FrameIndexRecord, type ManifestRecord } from '../format/manifest.js';
+import { RECORDED_INDEX_ENTRY_BYTES, expandRecordedIndex, recordedIndexOf } from '../format/recorded-index.js';
 import type { FrameIndexEntry } from '../format/tier1.js';
 import type { ManifestLog } from '../manifest/manifest-log.js';
 import { SegmentEventType, SegmentTier, type Segment } from '../tier0/segment.js';
@@ -71,6 +76,14 @@ export interface Tier2Stats {
   evictedBytes: number;
   /** Segments copied back from Tier 2 into the local Tier 1 cache. */
   segmentsRecached: number;
+  /**
+   * Frame indexes read from Tier 2 objects (two ranged GETs each, before a segment's first frame):
+   * segments whose index the manifest does not hold (uploaded by an aof2 that did not record it,
+   * or of more than 4,096 frames). Each such index is recorded once read.
+   */
+  indexFetches: number;
+  /** First reads of a Tier 2 segment whose frame index came from the manifest (no index request). */
+  indexesFromManifest: number;
   breakerState: number;
   breakerOpened: number;
   breakerClosed: number;
@@ -120,6 +133,8 @@ export class Tier2 {
     segmentsEvicted: 0,
     evictedBytes: 0,
     segmentsRecached: 0,
+    indexFetches: 0,
+    indexesFromManifest: 0,
     breakerState: BreakerState.closed,
     breakerOpened: 0,
     breakerClosed: 0,
@@ -152,6 +167,8 @@ export class Tier2 {
   readonly #events: EngineEvents;
   /** Calls a `tier2.credentials` provider for tasks (a function cannot cross to a worker), or null. */
   readonly #credentials: CredentialSource | null;
+  /** Segments whose recorded frame index did not describe them: read from the object instead. */
+  readonly #rejectedIndexes = new WeakSet<Segment>();
 
   constructor({
     store,
@@ -237,12 +254,41 @@ export class Tier2 {
   }
 
   /**
-   * The frame index of a segment only Tier 2 holds (two ranged GETs).
+   * The frame index the manifest recorded for `seg`, checked against the segment's records, raw
+   * bytes and object size; null when none was recorded or it does not describe the segment (noted
+   * in `lastError` once: `loadIndex` then reads the index from the object).
+   */
+  recordedIndex(_stream: string, seg: Segment): FrameIndexEntry[] | null {
+    const recorded = seg.recordedIndex;
+    if (recorded === null || this.#rejectedIndexes.has(seg)) return null;
+    try {
+      const index = expandRecordedIndex(recorded, { frameCount: seg.frameCount, recordCount: seg.count, dataBytes: seg.dataBytes, fileBytes: seg.compressedBytes });
+      this.#stats.indexesFromManifest++;
+      return index;
+    } catch (err) {
+      this.#rejectedIndexes.add(seg);
+      this.#stats.lastError = `${describe(err)} (segment ${seg.key}; its index is read from the object instead)`;
+      return null;
+    }
+  }
+
+  /**
+   * The frame index of a segment only Tier 2 holds, from its object (two ranged GETs). The manifest
+   * did not hold it, so it is recorded now (in the background; a failure only means the next
+   * process fetches it again).
    * @throws (rejects) AOF_ERR_UNAVAILABLE (the store, or no object), AOF_ERR_CORRUPT (details.key)
    */
-  loadIndex(_stream: string, seg: Segment): Promise<FrameIndexEntry[]> {
+  loadIndex(stream: string, seg: Segment): Promise<FrameIndexEntry[]> {
+    this.#stats.indexFetches++;
     return fetchTier1Meta(this.store, seg.key, seg.compressedBytes, seg.frameCount).then(
-      (meta) => meta.index,
+      (meta) => {
+        const frames = recordedIndexOf(meta.index);
+        if (frames !== null && !this.#closing) {
+          const record: FrameIndexRecord = { type: ManifestRecordType.FRAME_INDEX, stream, baseId: seg.baseId, fields: { frameCount: meta.index.length }, frames };
+          void this.#work.track(this.#manifest.append([record]).catch((err: unknown) => void (this.#stats.lastError = describe(err))));
+        }
+        return meta.index;
+      },
       (err: unknown) => {
         this.#stats.lastError = describe(err);
         throw err instanceof AofError ? err : new AofError(ErrorCode.UNAVAILABLE, `tier 2: ${String(err)}`, { cause: err });
@@ -389,14 +435,20 @@ export class Tier2 {
     }
     const { value: result, attempt } = outcome;
     if (result === null) return;
+    // The frame index of exactly the bytes uploaded, in the same commit: a process that later finds
+    // the segment only in Tier 2 reads a record with one ranged GET (docs/decisions.md).
+    const records: ManifestRecord[] = [{ type: ManifestRecordType.UPLOADED, stream, baseId: seg.baseId, fields: { objectBytes: result.objectBytes } }];
+    if (result.frameIndex !== null) {
+      records.push({ type: ManifestRecordType.FRAME_INDEX, stream, baseId: seg.baseId, fields: { frameCount: result.frameIndex.length / RECORDED_INDEX_ENTRY_BYTES }, frames: result.frameIndex });
+    }
     try {
-      await this.#manifest.append([{ type: ManifestRecordType.UPLOADED, stream, baseId: seg.baseId, fields: { objectBytes: result.objectBytes } }]);
+      await this.#manifest.append(records);
     } catch (err) {
       // Not recorded: the next open uploads it again (same key, same bytes: harmless).
       this.#stats.lastError = describe(err);
       return;
     }
-    seg.apply({ type: SegmentEventType.UPLOADED });
+    seg.apply({ type: SegmentEventType.UPLOADED, recordedIndex: result.frameIndex });
     this.#stats.segmentsUploaded++;
     this.#stats.uploadedBytes += result.objectBytes;
     this.#pendingBytes -= seg.compressedBytes;

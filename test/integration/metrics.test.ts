@@ -71,6 +71,8 @@ const EXPECTED_METRICS: Record<string, string> = {
   aof_tier2_upload_queue: 'gauge',
   aof_tier2_pending_bytes: 'gauge',
   aof_tier2_evictions_total: 'counter',
+  aof_tier2_index_fetches_total: 'counter',
+  aof_tier2_index_manifest_reads_total: 'counter',
   aof_manifest_replay_chunk_lag_seconds: 'gauge',
   aof_manifest_replay_journal_lag_bytes: 'gauge',
   aof_manifest_replay_chunk_count: 'gauge',

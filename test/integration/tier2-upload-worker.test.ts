@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Piscina } from 'piscina';
 import { AofError, ErrorCode } from '../../src/errors.js';
 import { TIER1_HEADER_BYTES, TIER1_FOOTER_BYTES } from '../../src/format/tier1.js';
+import { recordedIndexOf } from '../../src/format/recorded-index.js';
 import { FsObjectStore, fsObjectPath } from '../../src/tier2/fs-store.js';
 import { type ObjectStore, type Tier2StoreConfig } from '../../src/tier2/object-store.js';
 import { canonicalJson, openStoreCount, storeFor } from '../../workers/store-cache.js';
@@ -50,6 +51,11 @@ function task(file: Tier1File, key: string, over: Partial<UploadTask> = {}): Upl
   return { store: config, path: file.path, key, expectedBytes: file.bytes.length, ...over };
 }
 
+/** What an upload of `file` answers: its size, and its frame index in the form the manifest records. */
+function uploaded(file: Tier1File): UploadResult {
+  return { objectBytes: file.bytes.length, frameIndex: recordedIndexOf(file.result.index) };
+}
+
 function objectBytes(key: string): Uint8Array {
   return new Uint8Array(readFileSync(fsObjectPath(storeRoot, key)));
 }
@@ -58,7 +64,7 @@ describe('upload worker', () => {
   test('uploads a .t1 file byte for byte under its key and confirms its size', async () => {
     const key = segmentKey('orders', 0);
     const res = await rebuilt(pool.run(task(seg, key)) as Promise<UploadResult>);
-    assert.deepEqual(res, { objectBytes: seg.bytes.length });
+    assert.deepEqual(res, uploaded(seg));
     assert.ok(seg.result.frameCount > 5, `several frames: ${seg.result.frameCount}`);
     assert.ok(sameBytes(objectBytes(key), seg.bytes), 'the object equals the local file');
     const store = await FsObjectStore.open(storeRoot);
@@ -69,7 +75,7 @@ describe('upload worker', () => {
   test('idempotent: duplicated and repeated uploads of one key leave one identical object', async () => {
     const key = segmentKey('dup', 600);
     const results = await Promise.all([1, 2, 3].map(() => rebuilt(pool.run(task(seg2, key)) as Promise<UploadResult>)));
-    assert.deepEqual(results, [1, 2, 3].map(() => ({ objectBytes: seg2.bytes.length })));
+    assert.deepEqual(results, [1, 2, 3].map(() => uploaded(seg2)));
     await rebuilt(pool.run(task(seg2, key)));
     assert.ok(sameBytes(objectBytes(key), seg2.bytes));
     assert.deepEqual(
@@ -180,7 +186,7 @@ describe('upload confirmation', () => {
       });
     }
     // The honest store confirms the same task.
-    assert.deepEqual(await uploadObject(task(seg, segmentKey('lossy-short', 0)), inner), { objectBytes: seg.bytes.length });
+    assert.deepEqual(await uploadObject(task(seg, segmentKey('lossy-short', 0)), inner), uploaded(seg));
   });
 });
 
@@ -199,7 +205,7 @@ describe('upload failpoints (AOF2_FAILPOINTS in the pool env)', () => {
       assert.ok(sameBytes(objectBytes(key), seg.bytes));
     }
     assert.equal(failing.threads.length, 1, 'an error is not a crash: one worker served all three');
-    assert.deepEqual(await rebuilt(pool.run(task(seg, key)) as Promise<UploadResult>), { objectBytes: seg.bytes.length });
+    assert.deepEqual(await rebuilt(pool.run(task(seg, key)) as Promise<UploadResult>), uploaded(seg));
     assert.deepEqual(
       filesUnder(storeRoot).filter((f) => f.startsWith('streams/fp-error/')),
       [key],
@@ -218,7 +224,7 @@ describe('upload failpoints (AOF2_FAILPOINTS in the pool env)', () => {
       threadIds.push(...crashing.threads.map((w) => w.threadId));
     }
     assert.equal(new Set(threadIds).size, 2, `a fresh worker after each crash: ${threadIds.join(', ')}`);
-    assert.deepEqual(await rebuilt(pool.run(task(seg2, key)) as Promise<UploadResult>), { objectBytes: seg2.bytes.length });
+    assert.deepEqual(await rebuilt(pool.run(task(seg2, key)) as Promise<UploadResult>), uploaded(seg2));
     assert.ok(sameBytes(objectBytes(key), seg2.bytes));
     assert.deepEqual(
       filesUnder(storeRoot).filter((f) => f.startsWith('streams/fp-crash/')),

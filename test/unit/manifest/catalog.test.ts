@@ -59,6 +59,30 @@ describe('Catalog.apply', () => {
     assert.equal(c.transitionCount, 9);
   });
 
+  test('FRAME_INDEX keeps the recorded index; a new COMPRESSION_DONE, a re-seal or expiry drops it; it survives a snapshot', () => {
+    const c = new Catalog();
+    const frames = Uint8Array.from({ length: 32 }, (_, i) => i);
+    const index = (baseId: number): ManifestRecord => ({ type: T.FRAME_INDEX, stream: 's', baseId, fields: { frameCount: 2 }, frames });
+    c.apply(sealed('s', 0));
+    c.apply(rec(T.COMPRESSION_DONE, 's', 0, { compressedBytes: 300, frameCount: 2 }));
+    c.apply(rec(T.UPLOADED, 's', 0, { objectBytes: 300 }));
+    assert.equal(c.apply(index(0)), true);
+    assert.deepEqual(c.get('s', 0)!.frameIndex, frames);
+    const copied = Catalog.fromSnapshot(decodeSnapshot(encodeSnapshot(c.toSnapshotStreams(), { watermarkChunk: 0, watermarkOffset: 0, snapshotSeq: 1, createdAt: 0 })).streams);
+    assert.deepEqual(copied.get('s', 0), c.get('s', 0), 'through a (version 2) snapshot');
+    c.apply(rec(T.COMPRESSION_DONE, 's', 0, { compressedBytes: 310, frameCount: 2 }));
+    assert.equal('frameIndex' in c.get('s', 0)!, false, 'a new Tier 1 file: the old index no longer describes it');
+    c.apply(index(0));
+    c.apply(sealed('s', 0));
+    assert.equal('frameIndex' in c.get('s', 0)!, false, 're-sealed: everything starts over');
+    c.apply(rec(T.COMPRESSION_DONE, 's', 0, { compressedBytes: 300, frameCount: 2 }));
+    c.apply(index(0));
+    c.apply(rec(T.EXPIRED, 's', 0));
+    assert.equal('frameIndex' in c.get('s', 0)!, false, 'the retention tombstone keeps no index');
+    assert.equal(c.apply(index(4096)), false, 'about a segment the catalog does not hold: an orphan');
+    assert.equal(c.orphanCount, 1);
+  });
+
   test('COMPRESSION_FAILED records the attempts; a later SEALED overwrites everything', () => {
     const c = new Catalog();
     c.apply(sealed('s', 0));

@@ -16,6 +16,7 @@ import {
   type ManifestRecord,
 } from '../../../src/format/manifest.js';
 import {
+  FLAG_FRAME_INDEX,
   SNAPSHOT_HEADER_BYTES,
   SegmentState,
   decodeSnapshot,
@@ -42,6 +43,7 @@ function recrc(bytes: Uint8Array, off = 0): void {
 describe('manifest records', () => {
   test('every type round-trips, with names of every padding length and extreme values', () => {
     for (const type of Object.values(T)) {
+      if (type === T.FRAME_INDEX) continue; // its frames follow its frame count: tested below
       for (const stream of ['', 'a', 'ab', 'abc', 'abcd', 'abcde', 'abcdef', 'abcdefg', 'x'.repeat(128)]) {
         const fields: Record<string, number> = {};
         FIELDS[type].forEach((name, i) => (fields[name] = i === 0 ? 0xffff_ffff : i * 7));
@@ -132,6 +134,40 @@ describe('manifest records', () => {
     new DataView(shape.buffer).setUint16(4, T.EVICTED, true);
     recrc(shape);
     assert.equal((decodeManifestRecord(shape, 0, shape.length) as { reason: string }).reason, 'length');
+  });
+
+  test('FRAME_INDEX: the frame count, then 16 bytes per frame; round-trips with 0, 1 and 3 frames', () => {
+    for (const frameCount of [0, 1, 3]) {
+      const frames = Uint8Array.from({ length: 16 * frameCount }, (_, i) => (i * 37 + frameCount) & 0xff);
+      const record: ManifestRecord = { type: T.FRAME_INDEX, stream: 'orders', baseId: 4096, fields: { frameCount }, frames };
+      const bytes = encode(record);
+      // prefix 12 + name length 2 + 'orders' 6 + baseId 8 + frameCount 4 + frames, padded to 8
+      assert.equal(bytes.length, Math.ceil((12 + 2 + 6 + 8 + 4 + 16 * frameCount) / 8) * 8);
+      const v = new DataView(bytes.buffer);
+      assert.equal(v.getUint32(0, true), 2 + 6 + 8 + 4 + 16 * frameCount, 'bodyBytes');
+      assert.equal(v.getUint16(4, true), 12, 'type 12');
+      assert.equal(v.getUint32(12 + 2 + 6 + 8, true), frameCount, 'frameCount after baseId');
+      assert.deepEqual(bytes.subarray(12 + 2 + 6 + 8 + 4, 12 + 2 + 6 + 8 + 4 + 16 * frameCount), frames, 'the frames, verbatim');
+      const r = decodeManifestRecord(bytes, 0, bytes.length);
+      assert.deepEqual(r, { ok: true, record, next: bytes.length });
+      assert.ok(r.ok && r.record.type === T.FRAME_INDEX && r.record.frames.buffer !== bytes.buffer, 'the decoded frames are a copy');
+    }
+  });
+
+  test('FRAME_INDEX: frames that disagree with the frame count are refused when encoding and are a length failure when decoding', () => {
+    const frames = new Uint8Array(32);
+    assert.throws(() => encode({ type: T.FRAME_INDEX, stream: 's', baseId: 0, fields: { frameCount: 3 }, frames }), code(ErrorCode.INVALID_ARGUMENT));
+    assert.throws(() => encode({ type: T.FRAME_INDEX, stream: 's', baseId: 0, fields: { frameCount: 2 } } as unknown as ManifestRecord), code(ErrorCode.INVALID_ARGUMENT));
+    assert.throws(
+      () => encode({ type: T.FRAME_INDEX, stream: 's', baseId: 0, fields: { frameCount: 4097 }, frames: new Uint8Array(16 * 4097) }),
+      code(ErrorCode.INVALID_ARGUMENT),
+      'past MAX_RECORDED_FRAMES',
+    );
+    // A CRC-valid record whose frame count says 3 over 2 frames: a writer bug, never a wrong index.
+    const bytes = encode({ type: T.FRAME_INDEX, stream: 's', baseId: 0, fields: { frameCount: 2 }, frames });
+    new DataView(bytes.buffer).setUint32(12 + 2 + 1 + 8, 3, true);
+    recrc(bytes);
+    assert.equal((decodeManifestRecord(bytes, 0, bytes.length) as { reason: string }).reason, 'length');
   });
 
   test('a huge length field never wraps into a short or stalled skip', () => {
@@ -256,8 +292,14 @@ describe('catalog snapshot', () => {
       cases.push([`bit flip at ${i}`, b, ErrorCode.CORRUPT]);
     }
     const version = good.slice();
-    new DataView(version.buffer).setUint16(8, 2, true);
-    cases.push(['version 2', rebody(version), ErrorCode.INCOMPATIBLE]);
+    new DataView(version.buffer).setUint16(8, 3, true);
+    cases.push(['version 3', rebody(version), ErrorCode.INCOMPATIBLE]);
+    const zero = good.slice();
+    new DataView(zero.buffer).setUint16(8, 0, true);
+    cases.push(['version 0', rebody(zero), ErrorCode.CORRUPT]);
+    const flagged = good.slice();
+    flagged[64 + 16 + 21]! |= FLAG_FRAME_INDEX;
+    cases.push(['a version 1 entry flagging a frame index (CRC fixed)', rebody(flagged), ErrorCode.CORRUPT]);
     const order = good.slice();
     new DataView(order.buffer).setBigUint64(64 + 16 + 40, 0n, true); // second entry of 's' now repeats baseId 0
     cases.push(['entries out of order (CRC fixed)', rebody(order), ErrorCode.CORRUPT]);
@@ -274,5 +316,29 @@ describe('catalog snapshot', () => {
     dup[64 + 8 + 8 + 40 + 8] = 's'.charCodeAt(0);
     cases.push(['repeated stream name (CRC fixed)', rebody(dup), ErrorCode.CORRUPT]);
     for (const [name, bytes, expected] of cases) assert.throws(() => decodeSnapshot(bytes), code(expected), name);
+  });
+
+  test('version 2 only when an entry carries a frame index: 16 bytes per frame after its 40-byte entry, flag bit 2', () => {
+    const plain = encodeSnapshot(new Map([['s', [entry(0)]]]), meta);
+    assert.equal(new DataView(plain.buffer).getUint16(8, true), 1, 'no index: version 1, as before');
+    const index = Uint8Array.from({ length: 16 * 6 }, (_, i) => i);
+    const withIndex = new Map([['s', [entry(0, { frameIndex: index }), entry(4096)]]]);
+    const bytes = encodeSnapshot(withIndex, meta);
+    const v = new DataView(bytes.buffer);
+    assert.equal(v.getUint16(8, true), 2, 'version 2');
+    assert.equal(bytes.length, 64 + 8 + 8 + (40 + 96) + 40);
+    assert.equal(bytes[64 + 16 + 21], 3 | FLAG_FRAME_INDEX, 'flags: uploaded, evicted, and the index bit');
+    assert.deepEqual(bytes.subarray(64 + 16 + 40, 64 + 16 + 40 + 96), index, 'the index follows its entry');
+    assert.equal(bytes[64 + 16 + 136 + 21], 3, 'the next entry has no index');
+    const snap = decodeSnapshot(bytes);
+    assert.deepEqual(snap.streams.get('s'), [entry(0, { frameIndex: index }), entry(4096)], 'the flag bit is not part of the entry: frameIndex says it');
+    assert.throws(() => encodeSnapshot(new Map([['s', [entry(0, { frameIndex: new Uint8Array(16) })]]]), meta), code(ErrorCode.INVALID_ARGUMENT), 'index of the wrong length');
+    // An index running past the body (CRC fixed): corrupt, never a read past the end.
+    const short = encodeSnapshot(new Map([['s', [entry(0, { frameIndex: index })]]]), meta);
+    new DataView(short.buffer).setUint32(64 + 16 + 28, 7, true);
+    const sv = new DataView(short.buffer);
+    sv.setUint32(36, crc32(short.subarray(64)), true);
+    sv.setUint32(60, crc32(short.subarray(0, 60)), true);
+    assert.throws(() => decodeSnapshot(short), code(ErrorCode.CORRUPT));
   });
 });

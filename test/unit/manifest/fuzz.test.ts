@@ -38,11 +38,17 @@ const SEED = 0x3a11f;
 const RUNS = 3000;
 
 const typeArb = fc.constantFrom(...(Object.values(ManifestRecordType) as ManifestRecordTypeValue[]));
+const nameArb = fc.constantFrom('s', 'orders', 'payments.eu', 'a-b_c.d', 'x'.repeat(40));
+const baseIdArb = fc.oneof(fc.nat({ max: 100 }).map((n) => n * 4096), fc.maxSafeNat());
+/** FRAME_INDEX: a frame count and exactly its 16 bytes per frame (what the encoder accepts). */
+const frameIndexRecordArb: fc.Arbitrary<ManifestRecord> = fc
+  .record({ stream: nameArb, baseId: baseIdArb, frames: fc.nat({ max: 6 }).chain((n) => fc.uint8Array({ minLength: 16 * n, maxLength: 16 * n })) })
+  .map(({ stream, baseId, frames }) => ({ type: ManifestRecordType.FRAME_INDEX, stream, baseId, fields: { frameCount: frames.length / 16 }, frames }));
 const recordArb: fc.Arbitrary<ManifestRecord> = typeArb.chain((type) =>
-  fc.record({
+  type === ManifestRecordType.FRAME_INDEX ? frameIndexRecordArb : fc.record({
     type: fc.constant(type),
-    stream: fc.constantFrom('s', 'orders', 'payments.eu', 'a-b_c.d', 'x'.repeat(40)),
-    baseId: fc.oneof(fc.nat({ max: 100 }).map((n) => n * 4096), fc.maxSafeNat()),
+    stream: nameArb,
+    baseId: baseIdArb,
     fields: fc.tuple(...FIELDS[type].map(() => fc.nat({ max: 0xffff_ffff }))).map((values) => {
       const out: Record<string, number> = {};
       FIELDS[type].forEach((name, i) => (out[name] = values[i]!));
@@ -222,7 +228,7 @@ describe('manifest decoders under random input', () => {
   });
 });
 
-const entryArb: fc.Arbitrary<Omit<CatalogEntry, 'baseId'>> = fc.record({
+const plainEntryArb: fc.Arbitrary<Omit<CatalogEntry, 'baseId'>> = fc.record({
   recordCount: fc.nat({ max: 0xffff_ffff }),
   dataBytes: fc.nat({ max: 0xffff_ffff }),
   dataCrc: fc.nat({ max: 0xffff_ffff }),
@@ -234,6 +240,10 @@ const entryArb: fc.Arbitrary<Omit<CatalogEntry, 'baseId'>> = fc.record({
   objectBytes: fc.nat({ max: 0xffff_ffff }),
   maxTimeSec: fc.nat({ max: 0xffff_ffff }),
 });
+/** Entries with and without a recorded frame index (16 bytes per frame: version 2 when any has one). */
+const entryArb: fc.Arbitrary<Omit<CatalogEntry, 'baseId'>> = fc.tuple(plainEntryArb, fc.boolean()).chain(([e, indexed]) =>
+  indexed ? fc.uint8Array({ minLength: 16 * (e.frameCount % 5), maxLength: 16 * (e.frameCount % 5) }).map((frameIndex) => ({ ...e, frameCount: e.frameCount % 5, frameIndex })) : fc.constant(e),
+);
 const snapshotStreamsArb = fc.dictionary(
   fc.stringMatching(/^[A-Za-z0-9._-]{1,20}$/),
   fc.array(entryArb, { maxLength: 5 }).map((entries) => entries.map((e, i) => ({ baseId: i * 4096, ...e }))),

@@ -11,7 +11,15 @@ import { describe, test } from 'node:test';
 import { CHUNK_HEADER_BYTES, decodeChunkHeader, decodeManifestRecord } from '../../../src/format/manifest.js';
 import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState, decodeSnapshot } from '../../../src/format/snapshot.js';
 import { ManifestLog } from '../../../src/manifest/manifest-log.js';
+import { expandRecordedIndex } from '../../../src/format/recorded-index.js';
 import {
+  GOLDEN_FRAME_INDEX_CHUNK_FILE,
+  GOLDEN_FRAME_INDEX_CHUNK_SEQ,
+  GOLDEN_FRAME_INDEX_RECORDS,
+  GOLDEN_V2_INDEX_5,
+  GOLDEN_V2_SNAPSHOT_FILE,
+  GOLDEN_V2_SNAPSHOT_SEQ,
+  GOLDEN_V2_SNAPSHOT_STREAMS,
   GOLDEN_CHUNK_SEQ,
   GOLDEN_MANIFEST_FILE,
   GOLDEN_RECORDS,
@@ -29,6 +37,12 @@ function fixture(name: string): Uint8Array {
 }
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+/** Pinned when the version 2 files were generated (support/make-manifest-fixtures.ts). */
+const SNAPSHOT_V2_BYTES = 192;
+const SNAPSHOT_V2_SHA256 = 'd3a4dcce9b210f0cd8fdeedd8f4b5426f2d978aeec2da35e604200b9897933d2';
+const FRAME_INDEX_CHUNK_BYTES = 216;
+const FRAME_INDEX_CHUNK_SHA256 = 'a23ae672c47f2ebd3079d04638b9dfce3997340d52006a38348ca451a25fbe6a';
 
 /** The catalog both replays must produce for the segments the chunk's records touch. */
 const ORDERS_AFTER_REPLAY = [
@@ -196,5 +210,64 @@ describe('golden files through ManifestLog', () => {
     // Appends continue in a fresh chunk (8), never behind the trimmed tail.
     await manifest.append([{ type: 1, stream: 'orders', baseId: 7096, fields: { recordCount: 1, dataBytes: 24, dataCrc: 5, maxTimeSec: 0 } }]);
     assert.equal(manifest.stats().chunkSeq, 8);
+  });
+});
+
+describe('golden snapshot v2 and a chunk with a FRAME_INDEX record', () => {
+  const snapshot = fixture(GOLDEN_V2_SNAPSHOT_FILE);
+  const chunk = fixture(GOLDEN_FRAME_INDEX_CHUNK_FILE);
+
+  test('are the committed files', () => {
+    assert.equal(snapshot.length, SNAPSHOT_V2_BYTES);
+    assert.equal(sha256(snapshot), SNAPSHOT_V2_SHA256);
+    assert.equal(chunk.length, FRAME_INDEX_CHUNK_BYTES);
+    assert.equal(sha256(chunk), FRAME_INDEX_CHUNK_SHA256);
+  });
+
+  test('the snapshot is version 2, its indexed entry is followed by 16 bytes per frame', () => {
+    // magic "AOF2SNP\0", version 2, header length 64.
+    assert.equal(Buffer.from(snapshot.subarray(0, 12)).toString('hex'), '414f4632534e5000' + '0200' + '4000');
+    // Stream block 'orders': 8-byte block header, name padded to 8, then entry 0 (flags at +21: uploaded | evicted | index).
+    assert.equal(snapshot[64 + 16 + 21], 0b111);
+    const snap = decodeSnapshot(snapshot);
+    assert.deepEqual(snap.streams, GOLDEN_V2_SNAPSHOT_STREAMS);
+    const first = snap.streams.get('orders')![0]!;
+    // [recordCount, rawBytes, compressedBytes, rawCrc] of frame 1, little-endian, as literals.
+    assert.equal(Buffer.from(first.frameIndex!.subarray(16, 32)).toString('hex'), '02000000' + '20000000' + '11000000' + '22222222');
+    assert.deepEqual(
+      expandRecordedIndex(first.frameIndex!, { frameCount: 2, recordCount: 5, dataBytes: 80, fileBytes: 229 }).map((e) => [e.firstRecord, e.rawOffset, e.fileOffset, e.compressedBytes]),
+      [
+        [0, 0, 64, 20],
+        [3, 48, 84, 17],
+      ],
+    );
+  });
+
+  test('the chunk decodes to its four records, the FRAME_INDEX one with its frames', () => {
+    let off = CHUNK_HEADER_BYTES;
+    for (const expected of GOLDEN_FRAME_INDEX_RECORDS) {
+      const r = decodeManifestRecord(chunk, off, chunk.length);
+      assert.ok(r.ok, JSON.stringify(r));
+      assert.deepEqual(r.record, expected);
+      off = r.next;
+    }
+    assert.equal(off, chunk.length);
+  });
+
+  test('through ManifestLog: both segments come back uploaded, evicted and with an index that describes them', async (t) => {
+    const { root, cleanup } = tempRoot();
+    t.after(cleanup);
+    copyFileSync(join(FIXTURES_DIR, GOLDEN_FRAME_INDEX_CHUNK_FILE), join(root, chunkFileName(GOLDEN_FRAME_INDEX_CHUNK_SEQ)));
+    copyFileSync(join(FIXTURES_DIR, GOLDEN_V2_SNAPSHOT_FILE), join(root, snapshotFileName(GOLDEN_V2_SNAPSHOT_SEQ)));
+    const { manifest, catalog, report } = await ManifestLog.open({ dir: root, strict: true });
+    t.after(() => manifest.close());
+    assert.equal(report.recordsReplayed, 4);
+    const [zero, five] = catalog.entries('orders');
+    assert.deepEqual(zero, GOLDEN_V2_SNAPSHOT_STREAMS.get('orders')![0]);
+    assert.deepEqual([five!.state, five!.flags, five!.compressedBytes, five!.frameCount, five!.objectBytes], [SegmentState.TIER1, FLAG_UPLOADED | FLAG_TIER1_EVICTED, 170, 1, 170]);
+    assert.deepEqual(five!.frameIndex, GOLDEN_V2_INDEX_5);
+    assert.deepEqual(expandRecordedIndex(five!.frameIndex!, { frameCount: 1, recordCount: 2, dataBytes: 40, fileBytes: 170 }), [
+      { firstRecord: 0, recordCount: 2, rawOffset: 0, rawBytes: 40, fileOffset: 64, compressedBytes: 10, rawCrc: 0x33333333 },
+    ]);
   });
 });

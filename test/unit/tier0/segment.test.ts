@@ -272,8 +272,11 @@ describe('Segment.apply: residency', () => {
     const base = { count: 1, dataBytes: 8, dataCrc: 0, maxTimestamp: 0, compressedBytes: 10, frameCount: 1, frameIndex: null };
     assert.throws(() => Segment.restored(0, '/a', '/b', { ...base, tier: SegmentTier.TIER2, uploaded: false }), { code: ErrorCode.INTERNAL });
     assert.throws(() => Segment.restored(0, '/a', '/b', { ...base, tier: SegmentTier.RAW, uploaded: true }), { code: ErrorCode.INTERNAL });
-    const seg = Segment.restored(0, '/a', '/b', { ...base, tier: SegmentTier.TIER2, uploaded: true, key: 'k' });
-    assert.deepEqual([seg.sealed, seg.tier, seg.uploaded, seg.key], [true, SegmentTier.TIER2, true, 'k']);
+    const recorded = new Uint8Array(16);
+    assert.throws(() => Segment.restored(0, '/a', '/b', { ...base, tier: SegmentTier.RAW, uploaded: false, recordedIndex: recorded }), { code: ErrorCode.INTERNAL }, 'a raw segment has no recorded index');
+    const seg = Segment.restored(0, '/a', '/b', { ...base, tier: SegmentTier.TIER2, uploaded: true, key: 'k', recordedIndex: recorded });
+    assert.deepEqual([seg.sealed, seg.tier, seg.uploaded, seg.key, seg.recordedIndex, seg.frameIndex], [true, SegmentTier.TIER2, true, 'k', recorded, null]);
+    assert.equal(Segment.restored(0, '/a', '/b', { ...base, tier: SegmentTier.TIER2, uploaded: true }).recordedIndex, null, 'none recorded');
   });
 });
 
