@@ -3,12 +3,18 @@
  * holds, after a clean close and after a SIGKILL; and how fast the one unsealed tail a kill leaves
  * is scanned, against a raw read + CRC of the same file.
  *
- * - Sealed history should not cost anything at open: a sealed segment is trusted from its footer
- *   (and the manifest), only the unsealed tail is scanned record by record. So the open time is
- *   measured for several history sizes (64 MiB .. 1 GiB of 1 KiB records in 4 MiB segments, the
- *   default) and should stay flat. Subject: the open after a SIGKILL of a child that appended a
- *   3 MiB tail and flushed it (real kill, real unsealed file); baseline: the open after a clean
- *   close of the same root. The rate is opens per second; latencies are per open.
+ * - Sealed history should not cost anything at open (flat recovery, issue 13): a segment the
+ *   manifest catalog records as sealed is trusted from the catalog without its file being opened
+ *   (its footer is checked at its first read); only the unsealed tail is scanned record by record.
+ * - Flat open: roots of 64 MiB, 1 GiB and 16 GiB of sealed history (1 KiB records in 4 MiB
+ *   segments, the default), built with sparse files and their manifest records
+ *   (sealed-history.ts), opened after a clean close. Subject: the open of the 1 GiB (16 GiB) root;
+ *   baseline: the open of the 64 MiB root, alternated with it in the same run. Target (1 GiB):
+ *   p50 at most 1.3x the 64 MiB open's.
+ * - Written history: 64 MiB .. 1 GiB written through the engine. Subject: the open after a SIGKILL
+ *   of a child that appended a 3 MiB tail and flushed it (real kill, real unsealed file);
+ *   baseline: the open after a clean close of the same root. The rate is opens per second;
+ *   latencies are per open.
  * - Tail scan: a child fills 48 MiB of a 64 MiB segment and is killed; the open scans it (CRC of
  *   every record). Subject: scanned bytes / open time (so the open's fixed cost counts against the
  *   engine); baseline: `readFileSync` of the same segment file and a walk of its frames computing
@@ -25,7 +31,8 @@ import { RECORD_CRC_OFFSET, RECORD_HEADER_BYTES, frameCrc, frameLength, readFram
 import { SEGMENT_HEADER_BYTES } from '../src/format/segment.js';
 import { AofManager, type AofManagerOptions } from '../src/index.js';
 import { appendSyncLoop, patternPayload, sameBytes, tempRoot, TIER1_OFF } from './fixtures.js';
-import { LatencyHistogram, measured, nowNs, ratioResult, verification, type BenchResult, type Suite, type SuiteOptions, type Verification } from './shared.js';
+import { buildSealedHistory, type SealedHistory } from './sealed-history.js';
+import { LatencyHistogram, atMost, measured, nowNs, ratioResult, verification, type BenchResult, type Suite, type SuiteOptions, type Verification } from './shared.js';
 import { SEGMENT_FILE_SUFFIX, streamDir } from '../src/format/root-layout.js';
 
 const CHILD = fileURLToPath(new URL('./recovery-child.js', import.meta.url));
@@ -36,6 +43,8 @@ const HISTORY_SEGMENT = 4 * MiB;
 const KILL_TAIL = 3 * MiB;
 const SCAN_SEGMENT = 64 * MiB;
 const SCAN_TAIL = 48 * MiB;
+/** Issue 13: the open of 1 GiB of sealed history at most this many times the 64 MiB open (p50). */
+const FLAT_TARGET = 1.3;
 
 const options = (root: string, segmentBytes: number): AofManagerOptions => ({ root, tier0: { segmentBytes }, tier1: TIER1_OFF, fsync: 'never' });
 
@@ -62,17 +71,17 @@ function appendAndKill(root: string, segmentBytes: number, bytes: number): Promi
   });
 }
 
-/** One timed open; checks nextId and the last record; returns [ns, scannedBytes]. */
-async function timedOpen(config: AofManagerOptions, expectedNext: number, payload: Uint8Array, checks: { ids: number; bytes: number }): Promise<[number, number]> {
+/** One timed open; checks nextId and the last record; returns [ns, scannedBytes, deferredFooters]. */
+async function timedOpen(config: AofManagerOptions, expectedNext: number, payload: Uint8Array, checks: { ids: number; bytes: number }): Promise<[number, number, number]> {
   const t0 = nowNs();
   const manager = await AofManager.open(config);
   const log = await manager.openStream(STREAM);
   const ns = nowNs() - t0;
-  const scanned = manager.stats().recovery.scannedBytes;
+  const { scannedBytes: scanned, deferredFooters } = manager.stats().recovery;
   if (log.nextId === expectedNext) checks.ids++;
   for await (const rec of log.read({ from: expectedNext - 1 })) if (rec.id === expectedNext - 1 && sameBytes(rec.payload, payload)) checks.bytes++;
   await manager.close();
-  return [ns, scanned];
+  return [ns, scanned, deferredFooters];
 }
 
 async function historyCase(options_: SuiteOptions, historyMiB: number, reopens: number, kills: number): Promise<BenchResult> {
@@ -131,6 +140,69 @@ async function historyCase(options_: SuiteOptions, historyMiB: number, reopens: 
   } finally {
     cleanup();
   }
+}
+
+/** A root built with a sealed history (sealed-history.ts), kept for the suite's flat-open cases. */
+interface HistoryRoot extends SealedHistory {
+  label: string;
+  root: string;
+  cleanup: () => void;
+}
+
+async function historyRoot(o: SuiteOptions, label: string, bytes: number): Promise<HistoryRoot> {
+  const { root, cleanup } = tempRoot('recovery-flat');
+  try {
+    o.progress(`recovery: building ${label} of sealed history (sparse)`);
+    const history = await buildSealedHistory(root, (r) => options(r, HISTORY_SEGMENT), STREAM, patternPayload(SIZE), HISTORY_SEGMENT, Math.round(bytes / HISTORY_SEGMENT));
+    return { ...history, label, root, cleanup };
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
+}
+
+/**
+ * Open after a clean close of `big` against the same of `base` (64 MiB), alternated open by open
+ * so both see the same load; one unmeasured open of each first (page cache, flush worker code).
+ */
+async function flatCase(base: HistoryRoot, big: HistoryRoot, pairs: number, target: number | null): Promise<BenchResult> {
+  const payload = patternPayload(SIZE);
+  const sides = [
+    { r: base, h: new LatencyHistogram('open + openStream'), ns: 0, checks: { ids: 0, bytes: 0 } },
+    { r: big, h: new LatencyHistogram('open + openStream'), ns: 0, checks: { ids: 0, bytes: 0 } },
+  ];
+  for (const side of sides) await timedOpen(options(side.r.root, HISTORY_SEGMENT), side.r.records, payload, { ids: 0, bytes: 0 });
+  let deferred = 0;
+  for (let i = 0; i < pairs; i++) {
+    for (const side of i % 2 === 0 ? sides : [...sides].reverse()) {
+      const [ns, , trusted] = await timedOpen(options(side.r.root, HISTORY_SEGMENT), side.r.records, payload, side.checks);
+      side.h.record(ns);
+      side.ns += ns;
+      if (side.r === big) deferred += trusted;
+    }
+  }
+  const [b, s] = sides as [(typeof sides)[0], (typeof sides)[0]];
+  const subject = measured(`open after clean close, ${big.label}`, pairs, s.ns, pairs, s.h, { segments: big.segments });
+  const baseline = measured(`open after clean close, ${base.label}`, pairs, b.ns, pairs, b.h, { segments: base.segments });
+  const p50Ratio = subject.latency.p50 / baseline.latency.p50;
+  return ratioResult({
+    suite: 'recovery',
+    case: `sealed history ${big.label} vs ${base.label} (sparse)`,
+    subject,
+    baseline,
+    ratioOf: 'opens/s',
+    targets: target === null ? [] : [atMost(`p50 open ${big.label} / ${base.label}`, target, p50Ratio)],
+    verified: [
+      verification('subject', pairs, s.checks.ids, `every open of ${big.label} recovered nextId ${big.records}`),
+      verification('subject', pairs, s.checks.bytes, "every open read the last record's bytes back"),
+      verification('baseline', pairs, b.checks.ids, `every open of ${base.label} recovered nextId ${base.records}`),
+      verification('baseline', pairs, b.checks.bytes, "every open read the last record's bytes back"),
+    ],
+    notes: [
+      `${big.segments} vs ${base.segments} sealed segments of ${big.perSegment} x 1 KiB records, built sparse; p50 open ${(subject.latency.p50 / 1e6).toFixed(1)} ms vs ` +
+        `${(baseline.latency.p50 / 1e6).toFixed(1)} ms (${p50Ratio.toFixed(2)}x); segments trusted from the catalog unread per open: ${(deferred / pairs).toFixed(0)}`,
+    ],
+  });
 }
 
 /** Reads a segment file and checks every record frame's CRC: the least a tail scan must do. */
@@ -204,10 +276,26 @@ async function tailScanCase(options_: SuiteOptions, rounds: number): Promise<Ben
 
 export const recovery: Suite = {
   name: 'recovery',
-  description: 'open time vs history size after a clean close and after SIGKILL; tail-scan MB/s vs read + CRC',
+  description: 'open time vs sealed history (64 MiB, 1 GiB, 16 GiB, sparse) and vs written history after a clean close and after SIGKILL; tail-scan MB/s vs read + CRC',
   async run(o: SuiteOptions): Promise<BenchResult[]> {
-    const sizes = o.quick ? [8, 32] : [64, 256, 1024];
     const results: BenchResult[] = [];
+    const roots: HistoryRoot[] = [];
+    try {
+      const base = await historyRoot(o, '64 MiB', 64 * MiB);
+      roots.push(base);
+      for (const [label, bytes, target] of [
+        ['1 GiB', 1024 * MiB, FLAT_TARGET],
+        ['16 GiB', 16 * 1024 * MiB, null],
+      ] as const) {
+        const big = await historyRoot(o, label, bytes);
+        roots.push(big);
+        results.push(await flatCase(base, big, o.quick ? 5 : 12, target));
+        big.cleanup();
+      }
+    } finally {
+      for (const r of roots) r.cleanup();
+    }
+    const sizes = o.quick ? [8, 32] : [64, 256, 1024];
     for (const size of sizes) results.push(await historyCase(o, size, o.quick ? 2 : 4, o.quick ? 1 : 3));
     results.push(await tailScanCase(o, o.quick ? 1 : 3));
     return results;

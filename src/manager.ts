@@ -97,8 +97,18 @@ export interface ManagerStats {
    * data passed over (faulted in, or skipped because their slot was in use) out of `totalBytes`.
    */
   prefault: { doneBytes: number; totalBytes: number };
+  /**
+   * What the recovery of the opened streams did. `trustedSegments`: sealed segments taken without
+   * reading their records; of them `deferredFooters`: raw segment files the manifest catalog
+   * records as sealed, taken from the catalog without being opened (flat recovery), each checked
+   * against it at its first read: `footersChecked` agreed, `badFooters` did not (reads of that
+   * segment fail with AOF_ERR_CORRUPT; `aof_recovery_bad_footers_total`).
+   */
   recovery: {
     trustedSegments: number;
+    deferredFooters: number;
+    footersChecked: number;
+    badFooters: number;
     scannedSegments: number;
     scannedBytes: number;
     trimmedBytes: number;
@@ -177,6 +187,7 @@ export class AofManager {
   readonly #ctx: LogContext;
   readonly #recovery = {
     trustedSegments: 0,
+    deferredFooters: 0,
     scannedSegments: 0,
     scannedBytes: 0,
     trimmedBytes: 0,
@@ -442,7 +453,7 @@ export class AofManager {
       openSegments: this.#arena.segments.size,
       flushWorker: this.#flusher.state,
       prefault: prefaultProgress(this.#arena.ctrl, this.#arena),
-      recovery: { ...this.#recovery },
+      recovery: { ...this.#recovery, ...this.#read.footerStats() },
       manifest: { ...this.#replay },
       tier1: { ...figures.tier1 },
       tier2:
@@ -494,6 +505,7 @@ export class AofManager {
       arena,
       arenaUtilisation: arenaUtilisation(this.#arena),
       tier1: t1,
+      recovery: { badFooters: this.#read.footerStats().badFooters },
     };
   }
 
@@ -619,14 +631,9 @@ export class AofManager {
     // A stream with no local file left is rebuilt from Tier 2, whether the root was restored at
     // this open or an earlier one (a stream first opened sessions after the rebuild) or only this
     // stream's directory was lost: what Tier 2 never got is then the loss window, not damage.
-    let empty: boolean;
-    try {
-      empty = (await readdir(dir)).length === 0;
-    } catch (err) {
-      throw AofError.io('list stream directory', dir, err);
-    }
-    const rebuilt = this.#tier2 !== null && empty && (known.size > 0 || this.#restoredManifestFiles > 0);
-    const recovered = await recoverStream(dir, name, this.config.segmentBytes, known, rebuilt);
+    // Recovery decides "no local file left" on its own listing of the directory.
+    const recovered = await recoverStream(dir, name, this.config.segmentBytes, known, this.#tier2 !== null && (known.size > 0 || this.#restoredManifestFiles > 0));
+    const rebuilt = recovered.rebuilt;
     let nextId = recovered.nextId;
     let stale: string[] = [];
     if (rebuilt && this.#tier2 !== null) {
@@ -726,6 +733,7 @@ export class AofManager {
 
   #addRecovery(report: RecoveryReport): void {
     this.#recovery.trustedSegments += report.trustedSegments;
+    this.#recovery.deferredFooters += report.deferredFooters;
     this.#recovery.scannedSegments += report.scannedSegments;
     this.#recovery.scannedBytes += report.scannedBytes;
     this.#recovery.trimmedBytes += report.trimmedBytes;

@@ -28,7 +28,8 @@ import { crc32 } from 'node:zlib';
 import { ZSTD_MAX_LEVEL, ZSTD_MIN_LEVEL, loadZstd, type Codec } from '../src/codec/zstd.js';
 import { AofError } from '../src/errors.js';
 import { RECORD_HEADER_BYTES, RECORD_LENGTH_OFFSET, frameLength } from '../src/format/record.js';
-import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, decodeHeader, tryDecodeFooter } from '../src/format/segment.js';
+import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES } from '../src/format/segment.js';
+import { checkSealedFile } from '../src/format/sealed-check.js';
 import {
   CODEC_ZSTD,
   TIER1_FOOTER_BYTES,
@@ -127,28 +128,21 @@ function checkTask(task: CompressTask): void {
   }
 }
 
-/** Opens a sealed segment file and checks that it is the segment the task describes. */
+/**
+ * Opens a sealed segment file and checks that it is the segment the task describes: the rule the
+ * first read of a segment recovery trusted from the catalog uses too (src/format/sealed-check.ts).
+ */
 function openSegmentFile(task: CompressTask, path: string): RawSource {
   const fd = openFileSync(path, OpenMode.READ);
   try {
     const size = fstatSync(fd).size;
-    const expected = SEGMENT_HEADER_BYTES + task.dataBytes + SEGMENT_FOOTER_BYTES;
-    if (size !== expected) throw AofError.corrupt(`segment file ${path} is ${size} bytes; a sealed segment of ${task.dataBytes} data bytes is ${expected}`, { path, size, expected });
-    const head = new Uint8Array(SEGMENT_HEADER_BYTES);
-    const foot = new Uint8Array(SEGMENT_FOOTER_BYTES);
-    if (readSync(fd, head, 0, head.length, 0) !== head.length || readSync(fd, foot, 0, foot.length, size - SEGMENT_FOOTER_BYTES) !== foot.length) {
+    const head = new Uint8Array(Math.min(SEGMENT_HEADER_BYTES, size));
+    const foot = new Uint8Array(Math.min(SEGMENT_FOOTER_BYTES, size));
+    if (readSync(fd, head, 0, head.length, 0) !== head.length || readSync(fd, foot, 0, foot.length, size - foot.length) !== foot.length) {
       throw AofError.corrupt(`segment file ${path} could not be read whole`, { path });
     }
-    const header = decodeHeader(head);
-    const footer = tryDecodeFooter(foot);
-    if (footer === null) throw AofError.corrupt(`segment file ${path} has no valid footer (not sealed)`, { path });
-    if (header.baseId !== task.baseId || footer.baseId !== task.baseId || footer.recordCount !== task.recordCount || footer.dataBytes !== task.dataBytes || footer.dataCrc !== task.dataCrc) {
-      throw AofError.corrupt(`segment file ${path} does not match the compress task`, {
-        path,
-        file: { baseId: footer.baseId, recordCount: footer.recordCount, dataBytes: footer.dataBytes, dataCrc: footer.dataCrc },
-        task: { baseId: task.baseId, recordCount: task.recordCount, dataBytes: task.dataBytes, dataCrc: task.dataCrc },
-      });
-    }
+    const mismatch = checkSealedFile(path, size, head, foot, task);
+    if (mismatch !== null) throw mismatch;
     return fileSource(fd, task.dataBytes, path);
   } catch (err) {
     closeSync(fd);

@@ -22,12 +22,13 @@
  * buffer that is then copied into the SAB, because the binding cannot decompress into caller
  * memory: one extra memcpy of at most a frame, small next to zstd's own cost.
  */
-import { closeSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import { OpenMode, openFileSync } from '../src/safe-fs-sync.js';
 import { ZSTD_BINDING, loadZstd, type Codec } from '../src/codec/zstd.js';
 import { AofError } from '../src/errors.js';
 import { RECORD_CRC_OFFSET, RECORD_HEADER_BYTES, RECORD_LENGTH_OFFSET, RECORD_TIMESTAMP_OFFSET, frameCrc, frameLength } from '../src/format/record.js';
-import { SEGMENT_HEADER_BYTES } from '../src/format/segment.js';
+import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES } from '../src/format/segment.js';
+import { checkSealedFile, type RecordedSegment } from '../src/format/sealed-check.js';
 import type { FrameIndexEntry } from '../src/format/tier1.js';
 import { decodeFrame, withPath } from '../src/format/tier1-file.js';
 import { missingObject, withObjectKey } from '../src/tier2/remote-meta.js';
@@ -200,6 +201,22 @@ function readFully(fd: number, out: Uint8Array, position: number): number {
 }
 
 /**
+ * Checks a sealed segment file recovery trusted from the catalog against what it recorded: two
+ * 64-byte reads (header, footer) and an fstat, once per segment (lazy footers).
+ * @throws AOF_ERR_CORRUPT (details.footerCheck) when they disagree; AOF_ERR_INCOMPATIBLE for a
+ *   header written by a newer aof2
+ */
+function checkSealed(fd: number, path: string, recorded: RecordedSegment): void {
+  const size = fstatSync(fd).size;
+  const head = new Uint8Array(Math.min(SEGMENT_HEADER_BYTES, size));
+  const foot = new Uint8Array(Math.min(SEGMENT_FOOTER_BYTES, size));
+  readFully(fd, head, 0);
+  readFully(fd, foot, size - foot.length);
+  const problem = checkSealedFile(path, size, head, foot, recorded);
+  if (problem !== null) throw problem;
+}
+
+/**
  * Loads the chunk of a raw segment holding record `task.record` into shared memory (see
  * ChunkLoadTask): reads `capacity` bytes at a time from the known boundary `from`, straight into
  * the run, walks and CRC-checks the frames of each step, and stops at the step that holds the
@@ -212,13 +229,15 @@ function readFully(fd: number, out: Uint8Array, position: number): number {
  * (CRC), which on the main thread would stall every appender and reader. The read is synchronous
  * for the same reason as the frame read above: this thread has nothing else to do.
  *
- * Why no footer check: a chunk is part of the data region, which the footer's CRC covers only
- * whole; every frame's own CRC covers exactly the bytes returned (and an open segment has no
- * footer yet).
+ * The footer: checked only when the task carries `sealed` (the segment's first load after recovery
+ * trusted it from the catalog: lazy footers), before any frame is read: the file's length, header
+ * and footer must agree with what the catalog recorded (src/format/sealed-check.ts). Otherwise
+ * not: a chunk is part of the data region, which the footer's data CRC covers only whole; every
+ * frame's own CRC covers exactly the bytes returned (and an open segment has no footer yet).
  *
  * @throws AOF_ERR_CORRUPT (details.path, details.offset: the file offset of the bad frame) if a
  *   frame below `limit` fails its CRC, is zero-filled, or runs past `limit`, or the file is
- *   shorter than `limit`
+ *   shorter than `limit`; (details.footerCheck) if the file does not agree with `task.sealed`
  * @throws AOF_ERR_IO if the file cannot be opened or read; AOF_ERR_UNSAFE_PATH for a link
  */
 export function loadChunkInto(task: ChunkLoadTask): ChunkLoadResult {
@@ -234,6 +253,13 @@ export function loadChunkInto(task: ChunkLoadTask): ChunkLoadResult {
   int('from', task.from, 0, limit);
   int('fromRecord', task.fromRecord, 0, Number.MAX_SAFE_INTEGER);
   int('record', task.record, task.fromRecord, Number.MAX_SAFE_INTEGER);
+  const sealed = task.sealed ?? null;
+  if (sealed !== null) {
+    int('sealed.baseId', sealed.baseId, 0, Number.MAX_SAFE_INTEGER);
+    int('sealed.recordCount', sealed.recordCount, 0, 0xffff_ffff);
+    int('sealed.dataBytes', sealed.dataBytes, limit, limit);
+    int('sealed.dataCrc', sealed.dataCrc, 0, 0xffff_ffff);
+  }
   let fd: number;
   try {
     fd = openFileSync(path, OpenMode.READ);
@@ -241,6 +267,7 @@ export function loadChunkInto(task: ChunkLoadTask): ChunkLoadResult {
     throw err instanceof AofError ? err : AofError.io('hydrate segment', path, err);
   }
   try {
+    if (sealed !== null) checkSealed(fd, path, sealed);
     const run = new Uint8Array(task.sab, task.targetOffset, capacity);
     const view = new DataView(task.sab, task.targetOffset, capacity);
     const learned: number[] = [];

@@ -8,6 +8,7 @@
  * `fromWorkerRejection` from src/worker-error.ts, which also turns a crashed worker ("worker
  * exited with code: 1") into AOF_ERR_WORKER_FAILED.
  */
+import type { RecordedSegment } from '../src/format/sealed-check.js';
 import type { FrameIndexEntry } from '../src/format/tier1.js';
 import type { Tier2StoreConfig } from '../src/tier2/object-store.js';
 
@@ -111,6 +112,13 @@ export interface ChunkLoadTask {
   sab: SharedArrayBuffer;
   /** Absolute byte offset in `sab` of the run's data. */
   targetOffset: number;
+  /**
+   * Set on the loads of a sealed segment recovery trusted from the manifest catalog without opening
+   * its file (lazy footers, docs/read-path.md) until one succeeds: before reading any frame the
+   * worker checks the file against it (length, header, footer: src/format/sealed-check.ts) and
+   * rejects with AOF_ERR_CORRUPT (`details.footerCheck`) when they disagree. Absent or null: no check.
+   */
+  sealed?: RecordedSegment | null;
 }
 
 /**

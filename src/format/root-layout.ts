@@ -26,7 +26,7 @@
  * from stream names and ids only, never from a process-local counter, so a restart, a retry or a
  * second machine computes the same name.
  */
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 
 /** Directory of the stream directories, under the root; also the key prefix of segment objects. */
 export const STREAMS_DIR = 'streams';
@@ -133,14 +133,33 @@ export function manifestDir(root: string): string {
   return join(root, MANIFEST_DIR);
 }
 
+/** The last directory {@link fileIn} was asked about, and what `join` puts before a name in it. */
+let lastDir: string | null = null;
+let lastPrefix = '';
+
+/**
+ * `join(dir, name)` for a plain file name (no separator, not `.` or `..`): the directory is
+ * normalized once per distinct `dir`, not once per name. Recovery builds two paths per segment,
+ * and `join` normalizes its whole input each time (1-4 µs here): with 4,096 segments (16 GiB of
+ * history) that was the largest cost of an open left once no segment file is read.
+ */
+function fileIn(dir: string, name: string): string {
+  if (dir !== lastDir) {
+    const normalized = join(dir, '.');
+    lastPrefix = normalized === '.' ? '' : normalized.endsWith(sep) ? normalized : normalized + sep;
+    lastDir = dir;
+  }
+  return lastPrefix + name;
+}
+
 /** Path of the raw segment file starting at `baseId` in stream directory `dir`. */
 export function segmentPath(dir: string, baseId: number): string {
-  return join(dir, segmentFileName(baseId));
+  return fileIn(dir, segmentFileName(baseId));
 }
 
 /** Path of the Tier 1 file of the segment starting at `baseId` in stream directory `dir`. */
 export function tier1Path(dir: string, baseId: number): string {
-  return join(dir, tier1FileName(baseId));
+  return fileIn(dir, tier1FileName(baseId));
 }
 
 /** Key prefix of the replicated manifest (chunks and snapshots keep their local file names). */

@@ -22,6 +22,8 @@
  *   `aof_tier1_compression_level` and its ceiling `aof_tier1_compression_level_max`,
  *   `aof_tier1_compress_threads` and its ceiling `aof_tier1_compress_threads_max`,
  *   `aof_tier1_hydrate_threads` and its ceiling `aof_tier1_hydrate_threads_max` (gauges);
+ * - `aof_recovery_bad_footers_total` (counter: sealed segments trusted from the catalog at open
+ *   whose file did not agree with it at their first read);
  * - `aof_segments{tier,state}` (gauge: residency of the open streams' segments),
  *   `aof_arena_slots{state}` (gauge), `aof_arena_utilisation_ratio` (gauge).
  *
@@ -69,6 +71,7 @@ export const ENGINE_METRIC_NAMES = {
   compressThreadsMax: 'aof_tier1_compress_threads_max',
   hydrateThreads: 'aof_tier1_hydrate_threads',
   hydrateThreadsMax: 'aof_tier1_hydrate_threads_max',
+  badFooters: 'aof_recovery_bad_footers_total',
   segments: 'aof_segments',
   arenaSlots: 'aof_arena_slots',
   arenaUtilisation: 'aof_arena_utilisation_ratio',
@@ -118,6 +121,8 @@ export interface EngineFigures {
     hydrateThreads: number;
     hydrateThreadsMax: number;
   };
+  /** Lazy footers found bad at first read (`stats().recovery.badFooters`). */
+  recovery: { badFooters: number };
 }
 
 /** Calls `read` at most once per scrape (all collectors run in one synchronous pass). */
@@ -228,6 +233,9 @@ export function registerEngineMetrics(registry: Registry, read: () => EngineFigu
   t1Gauge(N.compressThreadsMax, 'The widest the compression pool gets (the machine\'s cores), the ceiling of aof_tier1_compress_threads', (t) => t.compressThreadsMax);
   t1Gauge(N.hydrateThreads, 'Threads of the frame hydration pool now (grown while fetches queue, ended after 1 s idle)', (t) => t.hydrateThreads);
   t1Gauge(N.hydrateThreadsMax, 'The most the hydration pool grows to (tier1.hydrateMaxThreads), the ceiling of aof_tier1_hydrate_threads', (t) => t.hydrateThreadsMax);
+  counter(N.badFooters, 'Sealed segments trusted from the manifest catalog at open whose file did not agree with it at the first read (reads of them fail)', [], (c) =>
+    c.inc(figures().recovery.badFooters),
+  );
   gauge(N.segments, 'Segments of the open streams by tier (raw, tier1, tier2, missing) and state (active, resident, cold)', ['tier', 'state'], (g) => {
     for (const [tier, states] of Object.entries(figures().segments)) {
       for (const [state, n] of Object.entries(states)) g.set({ tier, state }, n);

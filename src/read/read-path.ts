@@ -12,7 +12,8 @@
  * - **load**: the chunk of a raw segment file (`.seg`) holding a record, ~`tier0.readChunkBytes`
  *   of whole records from a known record boundary, read and CRC-checked frame by frame by a worker
  *   (src/read/segment-load.ts, workers/hydrate.ts `loadChunk`); sealed segments and the written
- *   part of open ones (active, parked, sealing) alike.
+ *   part of open ones (active, parked, sealing) alike. The first load of a segment recovery
+ *   trusted from the catalog checks its file's length, header and footer first (lazy footers).
  * - **index**: a compressed segment's frame index is fetched from the source that holds it (the
  *   local `.t1` file, or two ranged GETs of the Tier 2 object); for a segment only Tier 2 holds,
  *   the index the manifest recorded at upload is taken instead when there is one (no request).
@@ -75,6 +76,17 @@ export interface ReadStats {
   localCorruptRefetches: number;
 }
 
+/**
+ * Lazy footers (reported in `manager.stats().recovery`, not with the Tier 1 counters): sealed raw
+ * segments recovery trusted from the catalog whose file the first load checked.
+ */
+export interface FooterCheckStats {
+  /** Files checked at a first load and found to agree with the catalog. */
+  footersChecked: number;
+  /** Files found not to agree (AOF_ERR_CORRUPT for every read of the segment): `aof_recovery_bad_footers_total`. */
+  badFooters: number;
+}
+
 /** What the read path is given at construction (its ports). */
 export interface ReadPathDeps {
   arena: Arena;
@@ -106,6 +118,7 @@ export class ReadPath {
     hydrateThreadsMax: 0,
     localCorruptRefetches: 0,
   };
+  readonly #footers: FooterCheckStats = { footersChecked: 0, badFooters: 0 };
   readonly #arena: Arena;
   readonly #coordinator: Coordinator;
   readonly #events: EngineEvents;
@@ -262,6 +275,11 @@ export class ReadPath {
     return true;
   }
 
+  /** The lazy footer checks so far. */
+  footerStats(): FooterCheckStats {
+    return { ...this.#footers };
+  }
+
   /** Frame fills, loads and index fetches under way (tests and settle use the stats instead). */
   drain(): Promise<void> {
     return this.#work.drain();
@@ -277,6 +295,13 @@ export class ReadPath {
 
   /** A raw chunk load settled (successfully or not). */
   #onLoaded(stream: string, seg: Segment, t0: number, loaded: ChunkLoaded): void {
+    if (loaded.footer === 'checked') this.#footers.footersChecked++;
+    else if (loaded.footer === 'bad') {
+      // Never silent: counted, noted as the last error, published as a failed event, and thrown
+      // to every reader of the segment.
+      this.#footers.badFooters++;
+      this.#noteError(`${seg.error!.code}: ${seg.error!.message}`);
+    }
     if (seg.error !== null) this.#events.failed('hydrate', stream, seg.baseId, 1, seg.error);
     // Nothing published and no error: compressed while it loaded (the raw copy's failure was
     // moot), or the run was too small for a record and the next try takes a larger one.

@@ -15,10 +15,16 @@
  *
  * The read lands in the run's shared memory and is checked off the main thread, before any
  * reader sees the bytes; the main thread publishes the range (RANGE_LOADED) and CLEAN only then.
+ *
+ * Lazy footers (flat recovery): a sealed segment recovery trusted from the manifest catalog has
+ * never had its file opened. Its loads carry what the catalog recorded (`sealed`) until one
+ * succeeds: the worker checks the file's length, header and footer against it before reading a
+ * frame (src/format/sealed-check.ts). A file that disagrees fails the load with AOF_ERR_CORRUPT,
+ * which stays the segment's error (corruption is permanent for readers); the caller counts it.
  */
 import type { Arena } from '../arena/arena.js';
 import { SegState, SlotState } from '../arena/layout.js';
-import { AofError } from '../errors.js';
+import { AofError, ErrorCode } from '../errors.js';
 import { SegmentEventType, SegmentTier, type Segment } from '../tier0/segment.js';
 import type { ChunkLoadResult, ChunkLoadTask } from '../../workers/tier1-protocol.js';
 
@@ -34,6 +40,12 @@ export interface ChunkLoaded {
   bytes: number;
   /** Data offset of the chunk in the segment (-1 when none was published). */
   start: number;
+  /**
+   * The load checked the file of a segment recovery trusted from the catalog (lazy footers):
+   * 'checked' it agreed, 'bad' it did not (the segment's error is then that AOF_ERR_CORRUPT);
+   * null when the load carried no check, or it failed for another reason (I/O: retried).
+   */
+  footer: 'checked' | 'bad' | null;
 }
 
 /**
@@ -104,6 +116,9 @@ export function startChunkLoad(
   }
   if (slot < 0) return false;
   seg.apply({ type: SegmentEventType.ERROR_CLEARED });
+  // Lazy footers: until a load succeeds, a segment recovery trusted from the catalog has its file
+  // checked against the catalog first (in the worker, so the main thread never waits on it).
+  const sealed = seg.footerUnchecked ? { baseId: seg.baseId, recordCount: seg.count, dataBytes: seg.dataBytes, dataCrc: seg.dataCrc } : null;
   // Built synchronously, while the run is known to be ours.
   const task: ChunkLoadTask = {
     path: seg.path,
@@ -114,9 +129,12 @@ export function startChunkLoad(
     capacity: Math.min(arena.runBytes(slot), Math.max(limit - from, 1)),
     sab: arena.sab,
     targetOffset: arena.base(slot),
+    sealed,
   };
+  const footer: ChunkLoaded['footer'] = sealed === null ? null : 'checked';
   const work = load(task).then(
     (r) => {
+      if (sealed !== null) seg.apply({ type: SegmentEventType.FOOTER_CHECKED });
       seg.apply({ type: SegmentEventType.BOUNDARIES_LEARNED, pairs: r.learned });
       if (r.needBytes > 0) {
         // The frame at r.start is larger than the run: nothing to publish; the next try takes a
@@ -125,20 +143,23 @@ export function startChunkLoad(
         seg.apply({ type: SegmentEventType.BOUNDARIES_LEARNED, pairs: [r.start, r.first] });
         arena.release(slot);
         seg.apply({ type: SegmentEventType.LOAD_SETTLED });
-        onDone({ bytes: 0, start: -1 });
+        onDone({ bytes: 0, start: -1, footer });
         return;
       }
       publishRange(arena, seg, slot, r);
       seg.apply({ type: SegmentEventType.LOAD_SETTLED });
-      onDone({ bytes: r.end - r.start, start: r.start });
+      onDone({ bytes: r.end - r.start, start: r.start, footer });
     },
     (err: unknown) => {
       arena.release(slot);
+      const error = err instanceof AofError ? err : AofError.io('hydrate segment', seg.path, err);
       // A segment that moved on while it loaded (compressed, its raw file removed) has not failed:
       // the reader's retry takes the new tier's path.
-      if (seg.tier === SegmentTier.RAW) seg.apply({ type: SegmentEventType.FAILED, error: err instanceof AofError ? err : AofError.io('hydrate segment', seg.path, err) });
+      const failed = seg.tier === SegmentTier.RAW;
+      if (failed) seg.apply({ type: SegmentEventType.FAILED, error });
       seg.apply({ type: SegmentEventType.LOAD_SETTLED });
-      onDone({ bytes: 0, start: -1 });
+      const bad = failed && sealed !== null && error.code === ErrorCode.CORRUPT && error.details?.['footerCheck'] !== undefined;
+      onDone({ bytes: 0, start: -1, footer: bad ? 'bad' : null });
     },
   );
   seg.apply({ type: SegmentEventType.LOAD_STARTED, work });

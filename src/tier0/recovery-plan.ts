@@ -15,10 +15,16 @@
  *   the catalog, a raw file beside it removed; uploaded and evicted (or without its file): Tier 2;
  * - a rebuilt root without local files: from the first segment Tier 2 lacks, the tail is lost
  *   (DELETED);
- * - a raw file: trusted from a valid footer; else, recorded as sealed, corruption; else scanned
- *   (torn tail trimmed and sealed, damage refused); a headerless last file the catalog does not
- *   know is removed when it holds no valid frame, refused when it does; fewer records than the
- *   catalog recorded is corruption; a Tier 1 file beside it is an unfinished compression (removed);
+ * - a raw file the catalog records as sealed (SEALED, COMPRESSION_FAILED): trusted from the catalog
+ *   without its file being read (flat recovery); the engine checks the file against the entry at
+ *   the segment's first read (src/format/sealed-check.ts). When its facts were read anyway
+ *   (aof2-admin), a file that does not agree is listed in `atFirstRead`, never refused: the
+ *   engine opens the stream and refuses reads of that segment with AOF_ERR_CORRUPT;
+ * - any other raw file: trusted from a valid footer; else, recorded in the catalog, corruption;
+ *   else scanned (torn tail trimmed and sealed, damage refused); a headerless last file the
+ *   catalog does not know is removed when it holds no valid frame, refused when it does; fewer
+ *   records than the catalog recorded is corruption; a Tier 1 file beside a raw file is an
+ *   unfinished compression (removed);
  * - a Tier 1 file alone that the catalog does not record as TIER1: adopted from its verified meta;
  * - a catalog entry with no file: MISSING (NEEDS_RECOVERY recorded).
  */
@@ -27,6 +33,7 @@ import { AofError } from '../errors.js';
 import { ManifestRecordType, type DeletedRecord, type ManifestRecord, type SealedRecord } from '../format/manifest.js';
 import { describeFrameDamage, droppedRecordsText, type FrameInspection } from '../format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, encodeFooterInto, type SegmentFooter } from '../format/segment.js';
+import { sealedFileMessage, sealedFileProblem, type SealedFileProblem } from '../format/sealed-check.js';
 import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState, type CatalogEntry } from '../format/snapshot.js';
 import type { FrameIndexEntry } from '../format/tier1.js';
 import { segmentPath, tier1Path } from '../format/root-layout.js';
@@ -68,7 +75,10 @@ export interface PlanInput {
   /** The catalog was just restored from Tier 2 onto an empty root. */
   rebuilt: boolean;
   listing: StreamListing;
-  /** Facts of every raw file of the listing (recovery.ts `readStreamFacts` reads them). */
+  /**
+   * Facts of the raw files of the listing (recovery.ts `readStreamFacts` reads them): every one, or
+   * (the engine) all but those the catalog records as sealed ({@link footerDeferred}).
+   */
   raw: ReadonlyMap<number, RawFileFacts>;
   /** Facts of the Tier 1 files that are adoption candidates ({@link adoptionCandidates}). */
   tier1: ReadonlyMap<number, Tier1FileFacts>;
@@ -101,8 +111,16 @@ export interface PlannedSegment {
   dataCrc: number;
   maxTimestamp: number;
   tier: SegmentTierValue;
-  /** footer: trusted raw file; scanned: unsealed raw file sealed now; catalog: Tier 1/2 from the catalog; adopted: unrecorded Tier 1 file; missing: no copy. */
+  /**
+   * footer: raw file trusted from its footer; scanned: unsealed raw file sealed now; catalog: from
+   * the catalog (a sealed raw file, or Tier 1/2); adopted: unrecorded Tier 1 file; missing: no copy.
+   */
   how: 'footer' | 'scanned' | 'catalog' | 'adopted' | 'missing';
+  /**
+   * A raw file trusted from the catalog without being read at open: the first read of the
+   * segment checks it against the catalog (src/format/sealed-check.ts) before serving a record.
+   */
+  footerUnchecked: boolean;
   compressedBytes: number;
   frameCount: number;
   frameIndex: FrameIndexEntry[] | null;
@@ -125,7 +143,7 @@ export interface PlannedSeal {
 /** Why the engine refuses to open the stream (AOF_ERR_CORRUPT mostly), and about which segment. */
 export interface Refusal {
   baseId: number;
-  kind: 'gap' | 'fewer-records' | 'sealed-without-footer' | 'damaged-header' | 'damaged-data' | 'wrong-base-id' | 'unreadable' | 'too-large';
+  kind: 'gap' | 'fewer-records' | 'sealed-without-footer' | 'footer-mismatch' | 'damaged-header' | 'damaged-data' | 'wrong-base-id' | 'unreadable' | 'too-large';
   /** gap: the id the previous segment ends at; fewer-records: the count the catalog recorded. */
   expected: number | null;
   /** gap: the segment's base id; fewer-records: the count the file holds. */
@@ -142,10 +160,39 @@ export interface RecoveryPlan {
   seals: PlannedSeal[];
   /** Manifest records the catalog lacks. */
   records: ManifestRecord[];
-  report: { trustedSegments: number; scannedSegments: number; scannedBytes: number; trimmedBytes: number; missingSegments: number };
+  /** deferredFooters: sealed raw files trusted from the catalog, unread (a part of trustedSegments). */
+  report: { trustedSegments: number; deferredFooters: number; scannedSegments: number; scannedBytes: number; trimmedBytes: number; missingSegments: number };
   /** Empty for the engine (it throws the first); every refusal with `collectRefusals`. */
   refusals: Refusal[];
+  /**
+   * Sealed raw files trusted from the catalog that do not agree with it, found only when their
+   * facts were read (aof2-admin; the engine does not read them at open): the stream opens, and
+   * the first read of each refuses with AOF_ERR_CORRUPT (kinds `unreadable`, `wrong-base-id`,
+   * `sealed-without-footer`, `fewer-records`, `footer-mismatch`).
+   */
+  atFirstRead: Refusal[];
 }
+
+/**
+ * Whether the catalog entry records the segment as sealed in its raw file (SEALED, or
+ * COMPRESSION_FAILED: the raw file stays the copy of record). Such a file is trusted from the
+ * entry without being read at open; its facts are not needed (recovery.ts `readStreamFacts`).
+ * The SEALED record is appended only once the footer is durable (src/tier1/tier1.ts), so the
+ * entry never names a file a crash left unsealed. An entry without the newest record's time
+ * (`maxTimeSec` 0: none of this engine's SEALED records) is read as before: age retention needs it.
+ */
+export function footerDeferred(entry: CatalogEntry | undefined): boolean {
+  return entry !== undefined && (entry.state === SegmentState.SEALED || entry.state === SegmentState.COMPRESSION_FAILED) && entry.maxTimeSec > 0;
+}
+
+/** The Refusal kind each sealed-file problem is reported under (the kinds aof2-admin knows). */
+const PROBLEM_KINDS: Record<SealedFileProblem, Refusal['kind']> = {
+  header: 'unreadable',
+  'base-id': 'wrong-base-id',
+  footer: 'sealed-without-footer',
+  'fewer-records': 'fewer-records',
+  mismatch: 'footer-mismatch',
+};
 
 /** First readable id per the catalog's DELETED tombstone (retention). */
 export function firstIdOf(catalog: ReadonlyMap<number, CatalogEntry>): number {
@@ -213,7 +260,22 @@ function sealedRecord(stream: string, s: PlannedSegment): SealedRecord {
 }
 
 function planned(baseId: number, count: number, dataBytes: number, how: PlannedSegment['how'], tier: SegmentTierValue): PlannedSegment {
-  return { baseId, count, dataBytes, dataCrc: 0, maxTimestamp: 0, tier, how, compressedBytes: 0, frameCount: 0, frameIndex: null, recordedIndex: null, uploaded: false, sizeFromFile: false, compress: false };
+  return {
+    baseId,
+    count,
+    dataBytes,
+    dataCrc: 0,
+    maxTimestamp: 0,
+    tier,
+    how,
+    footerUnchecked: false,
+    compressedBytes: 0,
+    frameCount: 0,
+    frameIndex: null,
+    uploaded: false,
+    sizeFromFile: false,
+    compress: false,
+  };
 }
 
 /**
@@ -231,8 +293,9 @@ export function planRecovery(input: PlanInput): RecoveryPlan {
     removals: [],
     seals: [],
     records: [],
-    report: { trustedSegments: 0, scannedSegments: 0, scannedBytes: 0, trimmedBytes: 0, missingSegments: 0 },
+    report: { trustedSegments: 0, deferredFooters: 0, scannedSegments: 0, scannedBytes: 0, trimmedBytes: 0, missingSegments: 0 },
     refusals: [],
+    atFirstRead: [],
   };
   const refuse = (r: Omit<Refusal, 'expected' | 'actual'> & Partial<Pick<Refusal, 'expected' | 'actual'>>): void => {
     if (!input.collectRefusals) throw r.error;
@@ -318,8 +381,31 @@ export function planRecovery(input: PlanInput): RecoveryPlan {
       const fallback = (): PlannedSegment | null => (entry === undefined ? null : planned(id, entry.recordCount, entry.dataBytes, 'footer', SegmentTier.RAW));
       let candidate: PlannedSegment | null = null;
       let scanned = false;
-      if (facts === undefined) throw new Error(`planRecovery: no facts for raw segment ${id}`); // a caller bug, not data
-      if (!facts.header.ok) {
+      if (footerDeferred(entry)) {
+        // Sealed per the catalog: trusted from it without reading the file, so the open costs
+        // nothing per sealed segment; the first read checks the file against the entry.
+        const e = entry!;
+        const tooLarge = checkFits(path, e.dataBytes, input.segmentBytes);
+        if (tooLarge !== null) refuse({ baseId: id, kind: 'too-large', error: tooLarge });
+        plan.report.trustedSegments++;
+        plan.report.deferredFooters++;
+        candidate = planned(id, e.recordCount, e.dataBytes, 'catalog', SegmentTier.RAW);
+        candidate.dataCrc = e.dataCrc;
+        candidate.maxTimestamp = e.maxTimeSec * 1000;
+        candidate.footerUnchecked = true;
+        const found = facts === undefined ? null : sealedFileProblem(facts, e);
+        if (found !== null) {
+          plan.atFirstRead.push({
+            baseId: id,
+            kind: PROBLEM_KINDS[found.problem],
+            expected: found.problem === 'fewer-records' ? e.recordCount : null,
+            actual: found.problem === 'fewer-records' ? facts!.footer!.recordCount : null,
+            error: AofError.corrupt(sealedFileMessage(path, e, found.why), { path, footerCheck: found.problem, size: facts!.size }),
+          });
+        }
+      } else if (facts === undefined) {
+        throw new Error(`planRecovery: no facts for raw segment ${id}`); // a caller bug, not data
+      } else if (!facts.header.ok) {
         // A tail file whose header never made it to disk holds no record: removed. One whose data
         // holds a valid frame was written after its header: the header is damaged, refuse.
         const err = facts.header.error;

@@ -5,7 +5,15 @@
  * them to the pure decision table (recovery-plan.ts `planRecovery`, also shared with aof2-admin),
  * and carries the plan out. The rules below are the table's.
  *
- * - Sealed raw segments (valid footer, exact file length) are trusted without reading their records.
+ * - Sealed raw segments the catalog records as sealed (SEALED, COMPRESSION_FAILED; recovery-plan.ts
+ *   `footerDeferred`) are trusted from the catalog without opening their files (flat recovery:
+ *   the open costs nothing per sealed segment). The catalog's SEALED record is appended only
+ *   once the footer is durable, so it never names a file a crash left unsealed. The file is checked against the entry (length,
+ *   header, footer: src/format/sealed-check.ts) at the segment's first read, off the main thread
+ *   (workers/hydrate.ts): a file that does not agree is AOF_ERR_CORRUPT for the reads of that
+ *   segment, counted in `stats().recovery.badFooters`; the rest of the stream stays readable.
+ * - Other sealed raw segments (valid footer, exact file length; a crash before their SEALED
+ *   record) are trusted from the footer, read here, without reading their records.
  * - An unsealed raw segment (crash before its footer) is scanned frame by frame. What follows the
  *   valid prefix is told apart by format/record.ts `inspectFrames`, the one rule shared with
  *   `aof2-admin verify` and `repair`: a torn tail (short, zeros or garbage with no valid frame
@@ -35,8 +43,10 @@
  *   previous one, leaving a file that ends cleanly on a frame boundary yet short of the next base
  *   id. A gap after a sealed (footer-trusted) segment is corruption.
  * - A raw file the catalog records as sealed must have a valid header and footer: without them it
- *   is damage (AOF_ERR_CORRUPT), never a torn tail to trim; only files the catalog does not know
- *   yet (the segment being written at the crash) are scanned and trimmed.
+ *   is damage (AOF_ERR_CORRUPT, at open for the few entries checked here, at first read for the
+ *   ones trusted above), never a torn tail to trim, and recovery changes no file because of it;
+ *   only files the catalog does not know yet (the segment being written at the crash) are scanned
+ *   and trimmed. A file the catalog records as sealed that is missing is MISSING (below).
  * - A sealed raw file whose footer counts fewer records than the catalog recorded for it has lost
  *   acknowledged records: AOF_ERR_CORRUPT.
  * - Empty or headerless tail files with no valid frame (a crash right after creation) are removed.
@@ -54,6 +64,7 @@ import { OpenMode, listFiles, openFile } from '../safe-fs.js';
 import { readTier1Meta } from '../format/tier1-file.js';
 import {
   adoptionCandidates,
+  footerDeferred,
   planRecovery,
   type PlannedSeal,
   type RawFileFacts,
@@ -67,6 +78,8 @@ export interface RecoveredStream {
   /** First readable id: everything below it expired (retention). */
   firstId: number;
   nextId: number;
+  /** The stream directory was empty and `rebuiltIfEmpty` was set: the stream is rebuilt from Tier 2. */
+  rebuilt: boolean;
   /** What recovery did, for logs and tests. */
   report: RecoveryReport;
   /** Sealed raw segments still to be compressed into Tier 1. */
@@ -77,6 +90,8 @@ export interface RecoveredStream {
 
 export interface RecoveryReport {
   trustedSegments: number;
+  /** Of trustedSegments: sealed raw files trusted from the catalog, not opened (checked at first read). */
+  deferredFooters: number;
   scannedSegments: number;
   scannedBytes: number;
   trimmedBytes: number;
@@ -95,9 +110,17 @@ export function listingOf(names: readonly string[]): StreamListing {
   const tier1: number[] = [];
   const temp: string[] = [];
   for (const name of names) {
-    if (isTempName(name)) temp.push(name);
-    else if (parseSegmentFileName(name) !== null) raw.push(parseSegmentFileName(name)!);
-    else if (parseTier1FileName(name) !== null) tier1.push(parseTier1FileName(name)!);
+    if (isTempName(name)) {
+      temp.push(name);
+      continue;
+    }
+    const rawId = parseSegmentFileName(name);
+    if (rawId !== null) {
+      raw.push(rawId);
+      continue;
+    }
+    const tier1Id = parseTier1FileName(name);
+    if (tier1Id !== null) tier1.push(tier1Id);
   }
   return { raw, tier1, temp };
 }
@@ -144,19 +167,33 @@ export async function readRawFacts(path: string, baseId: number): Promise<RawFil
 }
 
 /**
- * Reads a stream directory's listing and the facts the plan needs (read-only): every raw file's
- * header and footer (frames only when unsealed), the meta of each Tier 1 file that may be adopted.
+ * Reads a stream directory's listing and the facts the plan needs (read-only): the header and
+ * footer of raw files (frames only when unsealed), the meta of each Tier 1 file that may be adopted.
  * Shared by recovery and aof2-admin.
+ * @param sealedFiles 'read' (aof2-admin: every raw file, so damage is found without the engine) or
+ *   'trusted' (the engine: raw files the catalog records as sealed are not opened at all; the plan
+ *   trusts them from the catalog and the first read checks them)
  * @throws AOF_ERR_IO, AOF_ERR_UNSAFE_PATH
  */
 export async function readStreamFacts(
   dir: string,
   catalog: ReadonlyMap<number, CatalogEntry>,
-): Promise<{ listing: StreamListing; raw: Map<number, RawFileFacts>; tier1: Map<number, Tier1FileFacts> }> {
-  // Every file recovery may read, rewrite or remove must be a regular file, not a link (safe-fs.ts).
-  const listing = listingOf(await listFiles(dir, isStreamFile));
+  sealedFiles: 'read' | 'trusted' = 'read',
+): Promise<{ listing: StreamListing; entries: number; raw: Map<number, RawFileFacts>; tier1: Map<number, Tier1FileFacts> }> {
+  // Every file recovery may read, rewrite or remove must be a regular file, not a link (safe-fs.ts):
+  // the listing's d_type says so for every name, the trusted ones included.
+  let names: string[];
+  try {
+    names = await listFiles(dir, isStreamFile);
+  } catch (err) {
+    throw err instanceof AofError ? err : AofError.io('list stream directory', dir, err);
+  }
+  const listing = listingOf(names);
   const raw = new Map<number, RawFileFacts>();
-  for (const id of listing.raw) raw.set(id, await readRawFacts(segmentPath(dir, id), id));
+  for (const id of listing.raw) {
+    if (sealedFiles === 'trusted' && footerDeferred(catalog.get(id))) continue;
+    raw.set(id, await readRawFacts(segmentPath(dir, id), id));
+  }
   const tier1 = new Map<number, Tier1FileFacts>();
   for (const id of adoptionCandidates(listing, catalog)) {
     try {
@@ -165,7 +202,7 @@ export async function readStreamFacts(
       tier1.set(id, { ok: false, error });
     }
   }
-  return { listing, raw, tier1 };
+  return { listing, entries: names.length, raw, tier1 };
 }
 
 /**
@@ -173,7 +210,10 @@ export async function readStreamFacts(
  * (recovery-plan.ts `planRecovery`), then carries the plan out. Files change only once the whole
  * stream was planned without a refusal: an error leaves every file of the stream as it was.
  * @param catalog the stream's entries from the manifest (empty for a stream it does not know)
- * @param rebuilt true when the catalog was just restored from Tier 2 onto an empty root
+ * @param rebuiltIfEmpty true when an empty stream directory means the stream is being rebuilt
+ *   from Tier 2 (Tier 2 is configured, and the catalog knows the stream or was just restored):
+ *   the plan then treats segments Tier 2 never got as the loss window. Decided on the listing
+ *   recovery reads anyway (one `readdir` per open, whatever the history).
  * @throws AOF_ERR_CORRUPT, AOF_ERR_INCOMPATIBLE, AOF_ERR_INVALID_ARGUMENT (a segment larger than
  *   segmentBytes), AOF_ERR_IO
  */
@@ -182,9 +222,10 @@ export async function recoverStream(
   stream: string,
   segmentBytes: number,
   catalog: ReadonlyMap<number, CatalogEntry>,
-  rebuilt = false,
+  rebuiltIfEmpty = false,
 ): Promise<RecoveredStream> {
-  const facts = await readStreamFacts(dir, catalog);
+  const { entries, ...facts } = await readStreamFacts(dir, catalog, 'trusted');
+  const rebuilt = rebuiltIfEmpty && entries === 0;
   const plan = planRecovery({ dir, stream, segmentBytes, catalog, rebuilt, ...facts, now: Date.now(), collectRefusals: false });
   const segments: Segment[] = [];
   const toCompress: Segment[] = [];
@@ -201,6 +242,7 @@ export async function recoverStream(
       frameIndex: p.frameIndex,
       recordedIndex: p.recordedIndex,
       uploaded: p.uploaded,
+      footerUnchecked: p.footerUnchecked,
     });
     segments.push(seg);
     if (p.compress) toCompress.push(seg);
@@ -211,7 +253,7 @@ export async function recoverStream(
     report.removedFiles.push(r.path);
   }
   await applySeals(plan.seals);
-  return { segments, firstId: plan.firstId, nextId: plan.nextId, report, toCompress, records: plan.records };
+  return { segments, firstId: plan.firstId, nextId: plan.nextId, rebuilt, report, toCompress, records: plan.records };
 }
 
 /** Writes the planned footers: truncate to the valid prefix, footer, fdatasync. */

@@ -16,7 +16,8 @@
  * Lifecycle (tier, persistent: the manifest records the same step)
  * - SEALING (log: rollover by size, close)        not sealed, RAW    → sealed, count, dataBytes fixed, not parked
  * - SEALED (Tier 1: footer durable)               sealed, RAW        → dataCrc, maxTimestamp
- * - COMPRESSION_DONE (Tier 1)                     sealed, RAW        → TIER1, frame index, sizes
+ * - COMPRESSION_DONE (Tier 1)                     sealed, RAW        → TIER1, frame index, sizes (footer
+ *                                                                      checked: compression checks it)
  * - UPLOADED (Tier 2)                             TIER1, not uploaded → uploaded
  * - EVICTED (Tier 2: budget)                      TIER1|TIER2, uploaded → TIER2
  * - HYDRATED (Tier 2: recache)                    TIER2, uploaded    → TIER1
@@ -31,6 +32,7 @@
  * - UNPARKED (log: its next append)               parked, a window   → not parked
  * - RANGE_LOADED (read path: a raw chunk or a Tier 1 frame loaded) a run → one more range (its ends in the boundary index while RAW)
  * - BOUNDARIES_LEARNED (read path: a chunk load's walk) -         → pairs in the boundary index while RAW
+ * - FOOTER_CHECKED (read path: the first load checked the file) -  → footer no longer unchecked
  * - HANDLE_RELEASED (Tier 1: SEALED in the table) sealed, a handle   → handle -1
  * - KEYED (Tier 2 knows the segment)              no key, or the same → key
  * - SLOT_RELEASED (arena: evicted or released)    a range's run, the slot, or none → that range gone / slot -1
@@ -89,6 +91,7 @@ export const SegmentEventType = {
   WINDOW_REOPENED: 'WINDOW_REOPENED',
   RANGE_LOADED: 'RANGE_LOADED',
   BOUNDARIES_LEARNED: 'BOUNDARIES_LEARNED',
+  FOOTER_CHECKED: 'FOOTER_CHECKED',
   PARKED: 'PARKED',
   UNPARKED: 'UNPARKED',
   HANDLE_RELEASED: 'HANDLE_RELEASED',
@@ -119,6 +122,7 @@ export type SegmentEvent =
   | { type: typeof E.WINDOW_REOPENED; slot: number }
   | { type: typeof E.RANGE_LOADED; slot: number; start: number; first: number; end: number; endRecord: number }
   | { type: typeof E.BOUNDARIES_LEARNED; pairs: readonly number[] }
+  | { type: typeof E.FOOTER_CHECKED }
   | { type: typeof E.PARKED; count: number; dataBytes: number }
   | { type: typeof E.UNPARKED }
   | { type: typeof E.HANDLE_RELEASED }
@@ -173,6 +177,8 @@ export interface RestoredSegment {
   uploaded: boolean;
   /** Tier 2 object key when already known ('' otherwise: Tier 2 keys it when adopting it). */
   key?: string;
+  /** A raw segment trusted from the catalog without its file being read (see {@link Segment.footerUnchecked}). */
+  footerUnchecked?: boolean;
 }
 
 export class Segment implements SlotOwner {
@@ -195,6 +201,7 @@ export class Segment implements SlotOwner {
   #recaching = false;
   #expired = false;
   #tier: SegmentTierValue = SegmentTier.RAW;
+  #footerUnchecked = false;
   #slot = -1;
   #handle: number;
   #parked = false;
@@ -239,6 +246,7 @@ export class Segment implements SlotOwner {
       seg.#invalid('RESTORED', 'a raw segment is neither uploaded nor indexed');
     }
     if (s.tier === SegmentTier.TIER2 && !s.uploaded) seg.#invalid('RESTORED', 'a segment only Tier 2 holds was uploaded');
+    if (s.footerUnchecked === true && s.tier !== SegmentTier.RAW) seg.#invalid('RESTORED', 'only a raw segment has a file footer to check');
     seg.#tier = s.tier;
     seg.#dataCrc = s.dataCrc;
     seg.#maxTimestamp = s.maxTimestamp;
@@ -248,6 +256,7 @@ export class Segment implements SlotOwner {
     seg.#recordedIndex = s.recordedIndex ?? null;
     seg.#uploaded = s.uploaded;
     seg.#key = s.key ?? '';
+    seg.#footerUnchecked = s.footerUnchecked === true;
     if (s.tier === SegmentTier.RAW) seg.#index.add(s.dataBytes, s.count);
     return seg;
   }
@@ -315,6 +324,16 @@ export class Segment implements SlotOwner {
   /** Which copy holds the records. */
   get tier(): SegmentTierValue {
     return this.#tier;
+  }
+
+  /**
+   * A sealed raw segment recovery trusted from the manifest catalog without opening its file (flat
+   * recovery): its count, data size and CRC are the catalog's, and the first load checks the file
+   * against them (length, header, footer: src/format/sealed-check.ts) before any record is served.
+   * False for every other segment (the log wrote it, recovery read its footer, or it is compressed).
+   */
+  get footerUnchecked(): boolean {
+    return this.#footerUnchecked;
   }
 
   /**
@@ -464,6 +483,10 @@ export class Segment implements SlotOwner {
           this.#index.add(event.end, event.endRecord);
         }
         return;
+      case E.FOOTER_CHECKED:
+        // From any state: compression (which checks the footer itself) may have finished while the load ran.
+        this.#footerUnchecked = false;
+        return;
       case E.BOUNDARIES_LEARNED:
         if (this.#tier !== SegmentTier.RAW) return; // the raw file is gone: nothing starts there any more
         for (let i = 0; i + 1 < event.pairs.length; i += 2) this.#index.add(event.pairs[i]!, event.pairs[i + 1]!);
@@ -495,6 +518,7 @@ export class Segment implements SlotOwner {
       case E.COMPRESSION_DONE:
         if (!this.#sealed || this.#tier !== SegmentTier.RAW) this.#invalid(event.type, 'a sealed raw segment');
         this.#tier = SegmentTier.TIER1;
+        this.#footerUnchecked = false;
         this.#index.clear();
         this.#frameIndex = event.frameIndex;
         this.#compressedBytes = event.compressedBytes;

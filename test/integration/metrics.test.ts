@@ -77,6 +77,7 @@ const EXPECTED_METRICS: Record<string, string> = {
   aof_manifest_replay_journal_lag_bytes: 'gauge',
   aof_manifest_replay_chunk_count: 'gauge',
   aof_manifest_replay_corruption_events: 'counter',
+  aof_recovery_bad_footers_total: 'counter',
 };
 
 const sizeOf = (stream: number, i: number): number => 100 + ((i * 37 + stream * 11) % 1100);
@@ -231,6 +232,9 @@ test('a scrape over HTTP after a tiered workload finds every metric with the val
     assert.equal(stats.tier1.compressThreadsMax, Math.max(1, availableParallelism()));
     assert.ok(stats.tier1.compressThreads >= 1 && stats.tier1.compressThreads <= stats.tier1.compressThreadsMax);
     assert.equal(valueOf(exp, 'aof_tier1_hydrate_threads'), stats.tier1.hydrateThreads);
+    // Lazy footers: no damaged sealed file here, so none found bad (recovery-sealed-damage.test.ts has the other case).
+    assert.equal(valueOf(exp, 'aof_recovery_bad_footers_total'), stats.recovery.badFooters);
+    assert.equal(stats.recovery.badFooters, 0);
     assert.equal(valueOf(exp, 'aof_tier1_hydrate_threads_max'), manager.config.tier1.hydrateMaxThreads);
     assert.equal(stats.tier1.hydrateThreadsMax, manager.config.tier1.hydrateMaxThreads);
     assert.ok(stats.tier1.hydrateThreads >= 0 && stats.tier1.hydrateThreads <= stats.tier1.hydrateThreadsMax);

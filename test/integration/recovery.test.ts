@@ -164,7 +164,7 @@ async function expectRecovered(
   }
 }
 
-test('reopen after a clean close trusts every sealed footer and scans nothing', async (t) => {
+test('reopen after a clean close trusts every sealed segment from the catalog, opens none of their files and scans nothing', async (t) => {
   const { root, cleanup } = tempRoot();
   t.after(cleanup);
   await writeRecords(root, 400);
@@ -173,6 +173,8 @@ test('reopen after a clean close trusts every sealed footer and scans nothing', 
   await expectRecovered(root, 400, (recovery) => {
     assert.equal(recovery.trustedSegments, files.length);
     assert.ok(recovery.trustedSegments > 0);
+    // Flat recovery: every sealed file taken from the manifest catalog, its footer left for the first read.
+    assert.equal(recovery.deferredFooters, files.length);
     assert.equal(recovery.scannedSegments, 0);
     assert.equal(recovery.scannedBytes, 0);
     assert.equal(recovery.trimmedBytes, 0);
@@ -414,19 +416,39 @@ test('a segment after an unsealed one that does not continue it is removed', asy
 });
 
 test('a gap between sealed segments is AOF_ERR_CORRUPT and recovery changes nothing', async (t) => {
-  const cases = [
+  // Without the manifest nothing says which segments were sealed: every file is read at open. (With
+  // the manifest, a missing segment is kept as MISSING: see the next test; a damaged sealed one is
+  // taken from the catalog and refused at its first read: the last case here, and
+  // recovery-sealed-damage.test.ts.)
+  const forgetManifest = (root: string): void => rmSync(join(root, 'manifest'), { recursive: true, force: true });
+  const cases: { name: string; damage: (files: string[], root: string) => void; opens?: true }[] = [
     {
-      // With the manifest gone too, nothing says the segment ever existed: a plain gap. (With the
-      // manifest, the segment is known and kept as MISSING: see the next test.)
       name: 'a middle segment is missing, and so is the manifest',
-      damage: (files: string[], root: string) => {
+      damage: (files, root) => {
         unlinkSync(files[2]!);
-        rmSync(join(root, 'manifest'), { recursive: true, force: true });
+        forgetManifest(root);
       },
     },
-    { name: 'a middle segment is empty', damage: (files: string[]) => truncateSync(files[2]!, 0) },
-    { name: 'a middle segment has a bad header CRC', damage: (files: string[]) => flipByte(files[2]!, 30) },
-  ] satisfies { name: string; damage: (files: string[], root: string) => void }[];
+    {
+      name: 'a middle segment is empty, the manifest gone',
+      damage: (files, root) => {
+        truncateSync(files[2]!, 0);
+        forgetManifest(root);
+      },
+    },
+    {
+      name: 'a middle segment has a bad header CRC, the manifest gone',
+      damage: (files, root) => {
+        flipByte(files[2]!, 30);
+        forgetManifest(root);
+      },
+    },
+    {
+      name: 'a middle segment the manifest records as sealed has a bad header CRC: the stream opens, reads of that segment fail',
+      damage: (files) => flipByte(files[2]!, 30),
+      opens: true,
+    },
+  ];
   for (const c of cases) {
     await t.test(c.name, async (st) => {
       const { root, cleanup } = tempRoot();
@@ -438,7 +460,15 @@ test('a gap between sealed segments is AOF_ERR_CORRUPT and recovery changes noth
       const snapshot = files.map((f) => (existsSync(f) ? readFileSync(f) : null));
       const manager = await AofManager.open({ root, tier0: TIER0, tier1: { enabled: false }, fsync: 'always' });
       try {
-        await assert.rejects(manager.openStream(STREAM), (err: unknown) => err instanceof AofError && err.code === ErrorCode.CORRUPT);
+        if (c.opens === true) {
+          const log = await manager.openStream(STREAM);
+          assert.equal(log.nextId, 300);
+          const reader = log.openReader({ from: baseIdOf(files[2]!) });
+          await assert.rejects(reader.next(), (err: unknown) => err instanceof AofError && err.code === ErrorCode.CORRUPT && err.details?.['footerCheck'] === 'header');
+          reader.close();
+        } else {
+          await assert.rejects(manager.openStream(STREAM), (err: unknown) => err instanceof AofError && err.code === ErrorCode.CORRUPT);
+        }
         // Nothing was trimmed, sealed or deleted on the way to the error.
         files.forEach((f, i) => assert.deepEqual(existsSync(f) ? readFileSync(f) : null, snapshot[i], `${f} changed`));
         // The damage is confined to its stream: the manager and other streams keep working.

@@ -2,7 +2,8 @@
  * startChunkLoad (src/read/segment-load.ts) on a real sealed segment file and a real arena, with
  * the worker's load function (workers/hydrate.ts loadChunkInto) run in this thread: chunks of
  * whole records, published only together with CLEAN, boundaries learned for the next load,
- * records larger than a chunk, corruption, and a segment compressed while it loaded.
+ * records larger than a chunk, corruption, a segment compressed while it loaded, and the lazy
+ * footer check of a segment recovery trusted from the catalog.
  *
  * Regression kept from the whole-segment load: the segment's range (then its slot) was set inside
  * the read, before the run's state moved from HYDRATING to CLEAN. Code that trusts a range's run
@@ -10,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { Arena } from '../../src/arena/arena.js';
 import { SlotState } from '../../src/arena/layout.js';
 import { AofManager } from '../../src/index.js';
@@ -18,11 +19,12 @@ import { startChunkLoad, type ChunkLoaded, type ChunkLoader } from '../../src/re
 import { ErrorCode } from '../../src/errors.js';
 import { loadChunkInto } from '../../workers/hydrate.js';
 import { segmentPath, streamDir, tier1Path } from '../../src/format/root-layout.js';
-import { Segment, SegmentEventType } from '../../src/tier0/segment.js';
+import { Segment, SegmentEventType, SegmentTier } from '../../src/tier0/segment.js';
+import type { ChunkLoadTask } from '../../workers/tier1-protocol.js';
 import { payloadFor, sameBytes, tempRoot } from '../../support/tmp.js';
 import { Deadline } from '../../support/engine.js';
 import { RECORD_PAYLOAD_OFFSET, frameLength } from '../../src/format/record.js';
-import { SEGMENT_HEADER_BYTES } from '../../src/format/segment.js';
+import { SEGMENT_HEADER_BYTES, tryDecodeFooter } from '../../src/format/segment.js';
 
 const SEGMENT_BYTES = 64 * 1024;
 const CHUNK = 4096;
@@ -186,4 +188,54 @@ test('a chunk load whose file was removed because the segment was compressed mea
   const still = new Segment(0, segmentPath(dir, 0), tier1Path(dir, 0), 1, frameLength(100), true);
   await loadOnce(arena, still, 0);
   assert.equal(still.error?.code, ErrorCode.IO);
+});
+
+test('lazy footers: the first load of a segment trusted from the catalog checks its file first, once; a file that disagrees is AOF_ERR_CORRUPT (details.footerCheck), nothing published', async (t) => {
+  const { root, cleanup } = tempRoot('aof2-chunk-load-');
+  t.after(cleanup);
+  const n = 50;
+  const size = 100;
+  const { path, t1, dataBytes } = await sealedSegment(root, new Array<number>(n).fill(size));
+  const footer = tryDecodeFooter(new Uint8Array(readFileSync(path)), SEGMENT_HEADER_BYTES + dataBytes)!;
+  assert.equal(footer.recordCount, n);
+  // What recovery builds from a catalog entry: count, size and CRC as recorded, file never opened.
+  const fromCatalog = (dataCrc = footer.dataCrc): Segment =>
+    Segment.restored(0, path, t1, { count: n, dataBytes, tier: SegmentTier.RAW, dataCrc, maxTimestamp: 0, compressedBytes: 0, frameCount: 0, frameIndex: null, uploaded: false, footerUnchecked: true });
+  const arena = new Arena(4, SEGMENT_BYTES);
+  const tasks: ChunkLoadTask[] = [];
+  const recording: ChunkLoader = (task) => {
+    tasks.push(task);
+    return inThread(task);
+  };
+
+  const seg = fromCatalog();
+  assert.equal(seg.footerUnchecked, true);
+  const first = await loadOnce(arena, seg, 10, recording);
+  assert.equal(first.footer, 'checked');
+  assert.deepEqual(tasks[0]!.sealed, { baseId: 0, recordCount: n, dataBytes, dataCrc: footer.dataCrc });
+  assert.equal(seg.error, null);
+  assert.equal(seg.footerUnchecked, false);
+  assert.ok(sameBytes(payloadAt(arena, seg, 10, size), payloadFor(10, size)));
+  const again = await loadOnce(arena, seg, n - 1, recording);
+  assert.equal(again.footer, null, 'checked once per segment');
+  assert.equal(tasks[1]!.sealed, null);
+
+  // The catalog recorded another data CRC: the file does not agree with it.
+  const mismatched = fromCatalog((footer.dataCrc ^ 1) >>> 0);
+  const bad = await loadOnce(arena, mismatched, 10);
+  assert.equal(bad.footer, 'bad');
+  assert.equal(mismatched.error?.code, ErrorCode.CORRUPT);
+  assert.equal(mismatched.error.details?.['footerCheck'], 'mismatch');
+  assert.equal(mismatched.error.details?.['path'], path);
+  assert.equal(mismatched.ranges.length, 0, 'nothing published');
+  assert.equal(mismatched.footerUnchecked, true);
+  assert.equal(arena.occupancy().hydrating, 0, 'the run went back');
+
+  // The footer cut off (a truncated file): never read as records, whatever the frames hold.
+  truncateSync(path, SEGMENT_HEADER_BYTES + dataBytes);
+  const truncated = fromCatalog();
+  assert.equal((await loadOnce(arena, truncated, 10)).footer, 'bad');
+  assert.equal(truncated.error?.code, ErrorCode.CORRUPT);
+  assert.equal(truncated.error.details?.['footerCheck'], 'footer');
+  assert.match(truncated.error.message, /recorded as sealed \(ids 0\.\.49, \d+ data bytes\) but its footer is missing or damaged/);
 });

@@ -9,8 +9,11 @@
  * - a segment file holding fewer records than the manifest recorded ("acknowledged ids ... are
  *   missing"), and a segment that does not start where the previous one ends after a sealed one
  *   ("ids ... are missing", "ids ... are claimed twice"), are problems;
- * - any other refusal (damaged header, sealed file without a footer, damaged unsealed data, ...) is
+ * - any other refusal (damaged header of a file the catalog lacks, damaged unsealed data, ...) is
  *   a note naming what the next open refuses: the file checks report the damage itself;
+ * - a raw file the catalog records as sealed is not read by the engine at open (lazy footers):
+ *   when it does not agree with the catalog (`plan.atFirstRead`), the note says that the stream
+ *   opens and reads of that segment fail; one holding fewer records than recorded is a problem;
  * - what the next open removes (files after an unsealed segment that do not continue it: records
  *   never acknowledged; an unfinished compression; an evicted copy; files below the retention
  *   floor) and re-records (a file holding more records than recorded) are notes.
@@ -120,7 +123,7 @@ export async function checkStreams(root: string, streams: readonly StreamResiden
 
     // The engine's verdict on ids (recovery's decision table).
     const { plan } = await readStreamPlan(root, s.name, catalog);
-    for (const r of plan.refusals) {
+    for (const r of [...plan.refusals, ...plan.atFirstRead]) {
       const file = `${dir}/${segmentFileName(r.baseId)}`;
       if (r.kind === 'fewer-records') {
         const recorded = r.expected!;
@@ -134,6 +137,8 @@ export async function checkStreams(root: string, streams: readonly StreamResiden
         const where = `segment ${r.baseId} starts at id ${r.baseId} but the segment before it ends at id ${prevEnd - 1}`;
         if (r.baseId > prevEnd) say(`${where}: ${ids(prevEnd, r.baseId - prevEnd)} are missing`);
         else say(`${where}: ${ids(r.baseId, prevEnd - r.baseId)} are claimed twice`);
+      } else if (plan.atFirstRead.includes(r)) {
+        notes.push(`stream ${s.name}: the next open serves the stream, but every read of segment ${r.baseId} fails (${r.error.code}): ${r.error.message}`);
       } else {
         notes.push(`stream ${s.name}: the next open refuses segment ${r.baseId} (${r.error.code}): ${r.error.message}`);
       }

@@ -91,6 +91,17 @@ describe('root layout', () => {
     assert.ok(isTempName('a.t1.tmp') && isTempName('.1-2-3.tmp') && !isTempName('a.t1'));
   });
 
+  test('segment and Tier 1 paths are exactly join(dir, name), whatever the directory and the order of calls', () => {
+    // segmentPath normalizes a directory once and remembers it: switching directories must not leak.
+    const dirs = ['/r/streams/s', '/r/streams/s/', 'rel/streams/s', './rel', '.', '', '/', 'a/../b', '//x//y/', '/r/streams/s'];
+    for (const dir of [...dirs, ...dirs.reverse()]) {
+      for (const id of [0, 42, 2 ** 40]) {
+        assert.equal(segmentPath(dir, id), join(dir, segmentFileName(id)), `segmentPath(${JSON.stringify(dir)}, ${id})`);
+        assert.equal(tier1Path(dir, id), join(dir, tier1FileName(id)), `tier1Path(${JSON.stringify(dir)}, ${id})`);
+      }
+    }
+  });
+
   test('lock entries: 20 digits and nothing else', () => {
     assert.equal(lockEntryName(399), '00000000000000000399');
     assert.ok(isLockEntryName(lockEntryName(0)));

@@ -1,7 +1,8 @@
 /**
  * Recovery's decision table (src/tier0/recovery-plan.ts `planRecovery`), row by row: a stream
  * directory's listing, the facts read from its files and the catalog in; per segment its tier and
- * source, the files removed, the footers written, the manifest records added, or the refusal out.
+ * source, the files removed, the footers written, the manifest records added, or the refusal out,
+ * and for sealed files trusted from the catalog, what their first read will refuse.
  * Pure: no file, no process, no sleep. recovery.ts runs this table at every open and aof2-admin
  * prints its verdicts, so a row here is a promise both keep.
  */
@@ -22,12 +23,12 @@ function entry(baseId: number, state: SegmentStateValue, recordCount: number, fl
 }
 
 /** A raw file with a valid footer of `count` records. */
-function sealedFile(baseId: number, count: number, dataBytes = count * 10): RawFileFacts {
+function sealedFile(baseId: number, count: number, dataBytes = count * 10, dataCrc = 9): RawFileFacts {
   return {
     size: 128 + dataBytes,
     header: { ok: true, baseId, durableBytes: 0 },
     firstValidFrame: -1,
-    footer: { recordCount: count, baseId, dataBytes, dataCrc: 9, minTimestamp: 1, maxTimestamp: 2, sealedAt: 3 },
+    footer: { recordCount: count, baseId, dataBytes, dataCrc, minTimestamp: 1, maxTimestamp: 2, sealedAt: 3 },
     scan: null,
   };
 }
@@ -68,6 +69,8 @@ interface Row {
   name: string;
   catalog?: CatalogEntry[];
   raw?: Record<number, RawFileFacts>;
+  /** Raw files listed whose facts were not read (the engine: the catalog records them as sealed). */
+  unread?: number[];
   /** Tier 1 files present; facts only where the plan may adopt them. */
   tier1?: Record<number, Tier1FileFacts | null>;
   temp?: string[];
@@ -84,6 +87,8 @@ interface Row {
   firstId?: number;
   /** The refusal (kind) the engine throws, with its code. */
   refuses?: { kind: Refusal['kind']; code: string };
+  /** Kinds of `atFirstRead` (sealed files trusted from the catalog that do not agree with it). */
+  atFirstRead?: Refusal['kind'][];
 }
 
 const up = FLAG_UPLOADED;
@@ -91,27 +96,54 @@ const ev = FLAG_TIER1_EVICTED;
 
 const ROWS: Row[] = [
   { name: 'empty directory, empty catalog', segments: [], nextId: 0 },
-  { name: 'sealed raw file the catalog records: trusted from its footer, compressed', catalog: [entry(0, SegmentState.SEALED, 5)], raw: { 0: sealedFile(0, 5) }, segments: ['0 raw footer 5 compress'], records: [], nextId: 5 },
-  { name: 'sealed raw file the catalog lacks: recorded SEALED', raw: { 0: sealedFile(0, 5) }, segments: ['0 raw footer 5 compress'], records: ['SEALED 0'] },
-  { name: 'compression given up: stays raw, not queued again', catalog: [entry(0, SegmentState.COMPRESSION_FAILED, 5)], raw: { 0: sealedFile(0, 5) }, segments: ['0 raw footer 5'] },
+  { name: 'sealed raw file the catalog records, unread (the engine): trusted from the catalog, compressed', catalog: [entry(0, SegmentState.SEALED, 5)], unread: [0], segments: ['0 raw catalog 5 compress'], records: [], nextId: 5 },
+  { name: 'sealed raw file the catalog records, read (aof2-admin) and agreeing: the same plan', catalog: [entry(0, SegmentState.SEALED, 5)], raw: { 0: sealedFile(0, 5, 50, 7) }, segments: ['0 raw catalog 5 compress'], records: [], nextId: 5 },
+  { name: 'sealed raw file the catalog lacks: trusted from its footer, recorded SEALED', raw: { 0: sealedFile(0, 5) }, segments: ['0 raw footer 5 compress'], records: ['SEALED 0'] },
+  { name: 'compression given up, unread: stays raw from the catalog, not queued again', catalog: [entry(0, SegmentState.COMPRESSION_FAILED, 5)], unread: [0], segments: ['0 raw catalog 5'] },
+  { name: 'recorded as sealed, unread, larger than segmentBytes: refused with a hint', catalog: [entry(0, SegmentState.SEALED, 10)], unread: [0], segmentBytes: 64, refuses: { kind: 'too-large', code: ErrorCode.INVALID_ARGUMENT } },
   {
     name: 'unsealed tail: scanned, torn bytes trimmed, sealed and recorded',
     catalog: [entry(0, SegmentState.SEALED, 5)],
-    raw: { 0: sealedFile(0, 5), 5: unsealedFile(5, 3, 7) },
-    segments: ['0 raw footer 5 compress', '5 raw scanned 3 compress'],
+    unread: [0],
+    raw: { 5: unsealedFile(5, 3, 7) },
+    segments: ['0 raw catalog 5 compress', '5 raw scanned 3 compress'],
     records: ['SEALED 5'],
     seals: 1,
     nextId: 8,
   },
   { name: 'unsealed tail with no record: removed', raw: { 0: unsealedFile(0, 0, 12) }, segments: [], removals: ['00000000000000000000.seg empty'], seals: 0 },
   { name: 'unsealed file with damage: refused', raw: { 0: unsealedFile(0, 3, 20, true) }, refuses: { kind: 'damaged-data', code: ErrorCode.CORRUPT } },
-  { name: 'recorded as sealed without a footer: refused, not trimmed', catalog: [entry(0, SegmentState.SEALED, 3)], raw: { 0: unsealedFile(0, 3) }, refuses: { kind: 'sealed-without-footer', code: ErrorCode.CORRUPT } },
+  {
+    name: 'recorded as sealed without a footer: kept from the catalog, never trimmed; its first read refuses',
+    catalog: [entry(0, SegmentState.SEALED, 3)],
+    raw: { 0: unsealedFile(0, 3) },
+    segments: ['0 raw catalog 3 compress'],
+    seals: 0,
+    atFirstRead: ['sealed-without-footer'],
+  },
+  {
+    name: 'recorded as Tier 1 with neither its .t1 file nor an upload, raw file without a footer: refused, not trimmed',
+    catalog: [entry(0, SegmentState.TIER1, 3)],
+    raw: { 0: unsealedFile(0, 3) },
+    refuses: { kind: 'sealed-without-footer', code: ErrorCode.CORRUPT },
+  },
   { name: 'headerless last file with no frame: removed', raw: { 0: sealedFile(0, 5), 5: headerless(-1) }, segments: ['0 raw footer 5 compress'], removals: ['00000000000000000005.seg headerless-tail'] },
   { name: 'headerless last file holding a frame: refused', raw: { 0: sealedFile(0, 5), 5: headerless(16) }, refuses: { kind: 'damaged-header', code: ErrorCode.CORRUPT } },
   { name: 'headerless file that is not the last: refused', raw: { 0: headerless(-1), 5: sealedFile(5, 5) }, refuses: { kind: 'unreadable', code: ErrorCode.CORRUPT } },
   { name: 'header names another base id: refused', raw: { 0: { ...sealedFile(0, 5), header: { ok: true, baseId: 9, durableBytes: 0 } } }, refuses: { kind: 'wrong-base-id', code: ErrorCode.CORRUPT } },
-  { name: 'footer with fewer records than recorded: refused', catalog: [entry(0, SegmentState.SEALED, 8)], raw: { 0: sealedFile(0, 5) }, refuses: { kind: 'fewer-records', code: ErrorCode.CORRUPT } },
-  { name: 'footer with more records than recorded: re-recorded', catalog: [entry(0, SegmentState.SEALED, 4)], raw: { 0: sealedFile(0, 5) }, segments: ['0 raw footer 5 compress'], records: ['SEALED 0'] },
+  { name: 'recorded as sealed, footer with fewer records: kept from the catalog; its first read refuses', catalog: [entry(0, SegmentState.SEALED, 8)], raw: { 0: sealedFile(0, 5) }, segments: ['0 raw catalog 8 compress'], atFirstRead: ['fewer-records'] },
+  { name: 'recorded as sealed, footer with more records: the catalog holds; its first read refuses', catalog: [entry(0, SegmentState.SEALED, 4)], raw: { 0: sealedFile(0, 5) }, segments: ['0 raw catalog 4 compress'], records: [], atFirstRead: ['footer-mismatch'] },
+  { name: 'recorded as sealed, another data CRC in the footer: its first read refuses', catalog: [entry(0, SegmentState.SEALED, 5)], raw: { 0: sealedFile(0, 5, 50, 8) }, segments: ['0 raw catalog 5 compress'], atFirstRead: ['footer-mismatch'] },
+  { name: 'recorded as sealed, header naming another base id: its first read refuses', catalog: [entry(0, SegmentState.SEALED, 5)], raw: { 0: { ...sealedFile(0, 5, 50, 7), header: { ok: true, baseId: 9, durableBytes: 0 } } }, segments: ['0 raw catalog 5 compress'], atFirstRead: ['wrong-base-id'] },
+  { name: 'recorded as sealed, header damaged: its first read refuses', catalog: [entry(0, SegmentState.SEALED, 5)], raw: { 0: { ...headerless(-1), size: 178 } }, segments: ['0 raw catalog 5 compress'], atFirstRead: ['unreadable'] },
+  {
+    name: 'recorded as Tier 1 without its .t1 file or an upload, raw file with more records: trusted from its footer, re-recorded',
+    catalog: [entry(0, SegmentState.TIER1, 4)],
+    raw: { 0: sealedFile(0, 5) },
+    segments: ['0 raw footer 5 compress'],
+    records: ['SEALED 0'],
+  },
+  { name: 'footer with fewer records than the catalog recorded (Tier 1 entry, no .t1 file): refused', catalog: [entry(0, SegmentState.TIER1, 8)], raw: { 0: sealedFile(0, 5) }, refuses: { kind: 'fewer-records', code: ErrorCode.CORRUPT } },
   { name: 'segment larger than segmentBytes: refused with a hint', raw: { 0: sealedFile(0, 5, 100) }, segmentBytes: 64, refuses: { kind: 'too-large', code: ErrorCode.INVALID_ARGUMENT } },
   {
     name: 'Tier 1 file the catalog records, raw leftover beside it: removed',
@@ -136,9 +168,9 @@ const ROWS: Row[] = [
   {
     name: 'unfinished compression (Tier 1 file beside a raw one the catalog has as SEALED): removed, compressed again',
     catalog: [entry(0, SegmentState.SEALED, 5)],
-    raw: { 0: sealedFile(0, 5) },
+    unread: [0],
     tier1: { 0: null },
-    segments: ['0 raw footer 5 compress'],
+    segments: ['0 raw catalog 5 compress'],
     removals: ['00000000000000000000.t1 unfinished-compression'],
   },
   { name: 'Tier 1 file alone the catalog lacks: adopted and recorded', tier1: { 0: t1(0, 5) }, segments: ['0 tier1 adopted 5'], records: ['SEALED 0', 'COMPRESSION_DONE 0'], nextId: 5 },
@@ -160,8 +192,9 @@ const ROWS: Row[] = [
   {
     name: 'retention: files below the tombstone removed, first id from it',
     catalog: [entry(0, SegmentState.DELETED, 5), entry(5, SegmentState.SEALED, 5)],
-    raw: { 0: sealedFile(0, 5), 5: sealedFile(5, 5) },
-    segments: ['5 raw footer 5 compress'],
+    raw: { 0: sealedFile(0, 5) },
+    unread: [5],
+    segments: ['5 raw catalog 5 compress'],
     removals: ['00000000000000000000.seg expired'],
     firstId: 5,
     nextId: 10,
@@ -179,6 +212,7 @@ const ROWS: Row[] = [
 
 function run(row: Row, collectRefusals = false): ReturnType<typeof planRecovery> {
   const raw = new Map(Object.entries(row.raw ?? {}).map(([k, v]) => [Number(k), v]));
+  const rawIds = [...raw.keys(), ...(row.unread ?? [])].sort((a, b) => a - b);
   const tier1Ids = Object.keys(row.tier1 ?? {}).map(Number);
   const tier1 = new Map<number, Tier1FileFacts>();
   for (const [k, v] of Object.entries(row.tier1 ?? {})) if (v !== null) tier1.set(Number(k), v);
@@ -188,7 +222,7 @@ function run(row: Row, collectRefusals = false): ReturnType<typeof planRecovery>
     segmentBytes: row.segmentBytes ?? SEGMENT_BYTES,
     catalog: new Map((row.catalog ?? []).map((e) => [e.baseId, e])),
     rebuilt: row.rebuilt ?? false,
-    listing: { raw: [...raw.keys()], tier1: tier1Ids, temp: row.temp ?? [] },
+    listing: { raw: rawIds, tier1: tier1Ids, temp: row.temp ?? [] },
     raw,
     tier1,
     now: 1_700_000_000_000,
@@ -211,6 +245,8 @@ describe('recovery decision table', () => {
       }
       const plan = run(row);
       assert.deepEqual(plan.refusals, []);
+      assert.deepEqual(plan.atFirstRead.map((r) => r.kind), row.atFirstRead ?? []);
+      for (const r of plan.atFirstRead) assert.equal(r.error.code, ErrorCode.CORRUPT);
       if (row.segments !== undefined) {
         assert.deepEqual(
           plan.segments.map((s) => `${s.baseId} ${s.tier} ${s.how} ${s.count}${s.compress ? ' compress' : ''}`),
@@ -229,7 +265,8 @@ describe('recovery decision table', () => {
     const plan = run(
       {
         name: 'two faults',
-        catalog: [entry(0, SegmentState.SEALED, 8), entry(20, SegmentState.SEALED, 5)],
+        // Tier 1 entries whose .t1 files are gone (no upload): their raw files are read, not trusted.
+        catalog: [entry(0, SegmentState.TIER1, 8), entry(20, SegmentState.TIER1, 5)],
         raw: { 0: sealedFile(0, 5), 20: sealedFile(20, 5) },
       },
       true,
@@ -241,5 +278,33 @@ describe('recovery decision table', () => {
         ['gap', 20, 5, 20],
       ],
     );
+  });
+
+  test('a sealed file trusted from the catalog that does not agree: its first read refuses, later segments are judged against the catalog', () => {
+    const plan = run(
+      {
+        name: 'fewer records, then a gap in the catalog itself',
+        catalog: [entry(0, SegmentState.SEALED, 8), entry(8, SegmentState.SEALED, 5), entry(20, SegmentState.SEALED, 5)],
+        raw: { 0: sealedFile(0, 5) },
+        unread: [8, 20],
+      },
+      true,
+    );
+    assert.deepEqual(plan.atFirstRead.map((r) => [r.kind, r.baseId, r.expected, r.actual]), [['fewer-records', 0, 8, 5]]);
+    assert.match(plan.atFirstRead[0]!.error.message, /recorded as sealed \(ids 0\.\.7, 80 data bytes\) but its footer counts 5 records/);
+    assert.deepEqual(plan.refusals.map((r) => [r.kind, r.baseId, r.expected, r.actual]), [['gap', 20, 13, 20]]);
+  });
+
+  test('a sealed file trusted from the catalog keeps the catalog\'s figures and is marked for the check at first read', () => {
+    const plan = run({ name: 'trusted', catalog: [entry(0, SegmentState.SEALED, 5)], unread: [0] });
+    const [seg] = plan.segments;
+    assert.deepEqual([seg!.dataCrc, seg!.dataBytes, seg!.maxTimestamp, seg!.footerUnchecked], [7, 50, 1000, true]);
+    assert.deepEqual([plan.report.trustedSegments, plan.report.deferredFooters], [1, 1]);
+    const read = run({ name: 'read', raw: { 0: sealedFile(0, 5) } });
+    assert.deepEqual([read.segments[0]!.footerUnchecked, read.report.deferredFooters], [false, 0]);
+  });
+
+  test('a raw file neither recorded as sealed nor read is a caller bug, not data', () => {
+    assert.throws(() => run({ name: 'unread', unread: [0] }), /no facts for raw segment 0/);
   });
 });

@@ -277,6 +277,21 @@ describe('Segment.apply: residency', () => {
     const seg = Segment.restored(0, '/a', '/b', { ...base, tier: SegmentTier.TIER2, uploaded: true, key: 'k', recordedIndex: recorded });
     assert.deepEqual([seg.sealed, seg.tier, seg.uploaded, seg.key, seg.recordedIndex, seg.frameIndex], [true, SegmentTier.TIER2, true, 'k', recorded, null]);
     assert.equal(Segment.restored(0, '/a', '/b', { ...base, tier: SegmentTier.TIER2, uploaded: true }).recordedIndex, null, 'none recorded');
+    // Only a raw file has a footer left to check at first read.
+    assert.throws(() => Segment.restored(0, '/a', '/b', { ...base, frameIndex: INDEX, tier: SegmentTier.TIER1, uploaded: false, footerUnchecked: true }), { code: ErrorCode.INTERNAL });
+  });
+
+  test('FOOTER_CHECKED: a raw segment trusted from the catalog has its footer checked once; COMPRESSION_DONE needs no check (compression checks the file)', () => {
+    const base = { count: 10, dataBytes: 800, tier: SegmentTier.RAW, dataCrc: 5, maxTimestamp: 0, compressedBytes: 0, frameCount: 0, frameIndex: null, uploaded: false };
+    assert.equal(Segment.restored(0, '/a', '/b', base).footerUnchecked, false, 'a footer read at open');
+    const seg = Segment.restored(0, '/a', '/b', { ...base, footerUnchecked: true });
+    assert.equal(seg.footerUnchecked, true);
+    seg.apply({ type: E.FOOTER_CHECKED });
+    assert.equal(seg.footerUnchecked, false);
+    seg.apply({ type: E.FOOTER_CHECKED }); // a load that raced a compression: harmless
+    const compressed = Segment.restored(0, '/a', '/b', { ...base, footerUnchecked: true });
+    compressed.apply({ type: E.COMPRESSION_DONE, frameIndex: INDEX, compressedBytes: 64, frameCount: 1 });
+    assert.equal(compressed.footerUnchecked, false);
   });
 });
 
