@@ -43,6 +43,7 @@
 import { closeSync, fdatasyncSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { OpenMode, openFileSync } from '../src/safe-fs-sync.js';
 import { OpenFileSet } from './open-file-set.js';
+import { failpoint } from './failpoints.js';
 import { dirname } from 'node:path';
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
@@ -90,6 +91,7 @@ const fsyncHistogram = fsyncHistogramView(data.sab);
 
 /** fdatasync, timed into the shared histogram (aof_tier0_fsync_seconds): an fsync costs far more than two clock reads. */
 function timedDatasync(fd: number): void {
+  failpoint('flush', 'before-fdatasync');
   const t0 = process.hrtime.bigint();
   fdatasyncSync(fd);
   recordFsync(fsyncHistogram, Number(process.hrtime.bigint() - t0));
