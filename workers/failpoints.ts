@@ -9,6 +9,11 @@
  * the task with "worker exited with code: 1" and starts a fresh worker) or fails (throws
  * `AOF_ERR_INJECTED`). A task calls `failpoint` once at a chosen point, so p is per task.
  *
+ * `flush` is the flush worker (workers/flush.ts), which has no tasks: it calls `failpoint` before
+ * each fdatasync of a segment's data or footer, so p is per fdatasync. An error there is what an
+ * EIO from the disk would be (the segment fails, nothing it holds becomes durable any more); a
+ * crash ends the flush thread (AOF_ERR_WORKER_FAILED). Used by test/integration/commit-failure.test.ts.
+ *
  * `<job>.delay=<ms>` (an integer, 0 to 60,000) is not a probability: every task of that job waits
  * that long ({@link failpointDelay}) before its work, an injected slow worker (a slow compressor
  * fills the raw backlog budget: test/integration/tier1-raw-backlog.test.ts). Only `compress` calls
@@ -35,12 +40,10 @@
  * - On the main thread a crash would kill the whole process, so there it is downgraded to an
  *   injected error with `details.kind = 'crash'`.
  */
-import { randomInt } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { isMainThread, threadId } from 'node:worker_threads';
 import { AofError, ErrorCode } from '../src/errors.js';
 
-export const FAILPOINT_JOBS = ['compress', 'hydrate', 'upload'] as const;
+export const FAILPOINT_JOBS = ['compress', 'hydrate', 'upload', 'flush'] as const;
 export type FailpointJob = (typeof FAILPOINT_JOBS)[number];
 /** Kinds drawn with a probability (`delay` is the one kind with a duration instead). */
 export const FAILPOINT_KINDS = ['crash', 'error'] as const;
@@ -125,7 +128,9 @@ export function parseFailpoints(spec: string | undefined, seedText: string | und
 }
 
 function parseSeed(seedText: string | undefined): number {
-  if (seedText === undefined || seedText.trim() === '') return randomInt(0, 2 ** 32 - 1);
+  // A seed to replay a run, not a secret: Math.random, so the flush worker, which imports this
+  // module, loads no node:crypto at start-up.
+  if (seedText === undefined || seedText.trim() === '') return Math.floor(Math.random() * (2 ** 32 - 1));
   const seed = Number(seedText.trim());
   if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) {
     throw AofError.invalidArgument(`${FAILPOINTS_SEED_ENV} must be an integer in [0, 2^32), got "${seedText}"`, { seed: seedText });
@@ -202,7 +207,7 @@ export function failpoint(job: FailpointJob, where: string): void {
 export async function failpointDelay(job: FailpointJob): Promise<void> {
   if (!FAILPOINTS_ENABLED) return;
   const ms = FAILPOINTS!.delayMs[job];
-  if (ms > 0) await sleep(ms);
+  if (ms > 0) await new Promise<void>((resolve) => setTimeout(resolve, ms));
 }
 
 function injected(job: FailpointJob, where: string, kind: FailpointKind, seed: number, call: number): AofError {

@@ -14,7 +14,10 @@
  *   4. fsync according to the policy every segment written and not yet synced, attached or not
  *      (group commit: one fdatasync per file covers every frame written to it), publish
  *      T_DURABLE_LEN/T_DURABLE_COUNT in the segment table;
- *   5. bump PROGRESS_EPOCH + notify;
+ *   5. bump PROGRESS_EPOCH + notify; only then the bookkeeping nobody waits for: rewrite the
+ *      header of each segment just synced (its durable length) and bring each written segment's
+ *      running data CRC (the footer's) up to date, so a group commit's waiters are released
+ *      without them (docs/architecture.md, "Durability");
  *   6. while the arena is not all faulted in and no work waits: fault in one more chunk of it
  *      (src/arena/prefault.ts), then back to 1;
  *   7. a pass that wrote a little (less than LINGER_MAX_BYTES: a low append rate) lingers: it waits
@@ -43,6 +46,7 @@
 import { closeSync, fdatasyncSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { OpenMode, openFileSync } from '../src/safe-fs-sync.js';
 import { OpenFileSet } from './open-file-set.js';
+import { failpoint } from './failpoints.js';
 import { dirname } from 'node:path';
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
@@ -90,6 +94,7 @@ const fsyncHistogram = fsyncHistogramView(data.sab);
 
 /** fdatasync, timed into the shared histogram (aof_tier0_fsync_seconds): an fsync costs far more than two clock reads. */
 function timedDatasync(fd: number): void {
+  failpoint('flush', 'before-fdatasync');
   const t0 = process.hrtime.bigint();
   fdatasyncSync(fd);
   recordFsync(fsyncHistogram, Number(process.hrtime.bigint() - t0));
@@ -108,7 +113,9 @@ interface OpenSegment {
   flushedCount: number;
   durable: number; // bytes fsynced
   durableCount: number;
-  dataCrc: number; // running crc32 of the data region
+  dataCrc: number; // running crc32 of the data region, up to crcTo
+  crcTo: number; // data bytes dataCrc covers (catchUpDataCrc brings it up to `flushed`)
+  crcDue: boolean; // in dataCrcDue
   minTs: number;
   maxTs: number;
   lastUsePass: number; // stamped by openFiles
@@ -120,6 +127,15 @@ const segments = new Map<number, OpenSegment>();
 const attached = new Map<number, OpenSegment>();
 /** Segments with bytes written and not fsynced, attached or not, their fd open or not. */
 const unsynced = new Set<OpenSegment>();
+/**
+ * Segments written since their running data CRC (the footer's) was last brought up to date. It is
+ * computed after the pass announced its progress (or before the bytes leave the window: retire,
+ * seal), not before the write: a second CRC pass over every byte (1-1.5 µs per KiB on the
+ * project's VMs), it sat on the commit's critical path (docs/decisions.md, "Group commit").
+ */
+const dataCrcDue: OpenSegment[] = [];
+/** Segments synced by the current pass whose header still states an older durable length (recordDurableLengths). */
+const headersDue: OpenSegment[] = [];
 /** Segments whose fd is open, and which to close for another (workers/open-file-set.ts). At most `data.maxOpenFiles`. */
 const openFiles = new OpenFileSet<OpenSegment>(data.maxOpenFiles);
 // Start from the arena's initial 0, not from the current value: a flush() requested while this
@@ -242,6 +258,8 @@ function openSegment(cmd: Extract<FlushCommand, { type: 'open' }>): void {
     durable: 0,
     durableCount: 0,
     dataCrc: 0,
+    crcTo: 0,
+    crcDue: false,
     minTs: Number.NaN,
     maxTs: Number.NaN,
     lastUsePass: 0,
@@ -292,7 +310,10 @@ function writePending(seg: OpenSegment): boolean {
   while (written < chunk.length) {
     written += writeSync(fd, chunk, written, chunk.length - written, SEGMENT_HEADER_BYTES + seg.flushed + written);
   }
-  seg.dataCrc = crc32(chunk, seg.dataCrc);
+  if (!seg.crcDue) {
+    seg.crcDue = true;
+    dataCrcDue.push(seg);
+  }
   passBytes += chunk.length;
   seg.flushed = end;
   seg.flushedCount = count;
@@ -301,6 +322,28 @@ function writePending(seg: OpenSegment): boolean {
   Atomics.store(ctrl, segWord(seg.handle, T_FLUSHED_LEN), end);
   Atomics.store(ctrl, slotWord(seg.slot, S_FLUSHED_LEN), end);
   return true;
+}
+
+/**
+ * Brings the running data CRC up to the bytes written. They are read from the attached window, so
+ * this runs before a window is handed back (retire) and before the footer (seal): a segment not
+ * attached has its CRC up to date.
+ */
+function catchUpDataCrc(seg: OpenSegment): void {
+  if (seg.crcTo < seg.flushed) {
+    seg.dataCrc = crc32(bytes.subarray(seg.base + seg.crcTo, seg.base + seg.flushed), seg.dataCrc);
+    seg.crcTo = seg.flushed;
+  }
+}
+
+/** After the announce: the running CRC of every segment written meanwhile (see dataCrcDue). */
+function catchUpDataCrcs(): void {
+  for (const seg of dataCrcDue) {
+    seg.crcDue = false;
+    // Failed or sealed since (skip), or detached (retire caught it up).
+    if (seg.slot >= 0 && segments.get(seg.handle) === seg) catchUpDataCrc(seg);
+  }
+  dataCrcDue.length = 0;
 }
 
 function syncSegment(seg: OpenSegment): void {
@@ -313,7 +356,24 @@ function syncSegment(seg: OpenSegment): void {
   seg.durableCount = seg.flushedCount;
   Atomics.store(ctrl, segWord(seg.handle, T_DURABLE_LEN), seg.durable);
   Atomics.store(ctrl, segWord(seg.handle, T_DURABLE_COUNT), seg.durableCount);
-  recordDurableLength(seg);
+  headersDue.push(seg);
+}
+
+/**
+ * Rewrites the header of every segment synced by this pass (recordDurableLength), after the pass
+ * announced its progress: the waiters are released one pwrite sooner. A segment failed or sealed
+ * since is skipped (its header no longer matters, or the footer was written).
+ */
+function recordDurableLengths(): void {
+  for (const seg of headersDue) {
+    if (segments.get(seg.handle) !== seg) continue;
+    try {
+      recordDurableLength(seg);
+    } catch (err) {
+      fail(seg, seg.handle, seg.slot, err, 'record durable length');
+    }
+  }
+  headersDue.length = 0;
 }
 
 /**
@@ -335,6 +395,7 @@ function recordDurableLength(seg: OpenSegment): void {
  * that sees the slot CLEAN also sees the entry SEALED.
  */
 function sealSegment(seg: OpenSegment): void {
+  catchUpDataCrc(seg);
   const fd = fdOf(seg);
   encodeFooterInto(scratch, 0, {
     recordCount: seg.flushedCount,
@@ -372,6 +433,7 @@ function retire(seg: OpenSegment): boolean {
   const slot = seg.slot;
   // NEXT is stored before RETIRING (window rollover), and this thread loaded RETIRING already.
   const next = Atomics.load(ctrl, slotWord(slot, S_NEXT)) - 1;
+  catchUpDataCrc(seg); // the window's bytes may be reused once it is CLEAN
   if (Atomics.compareExchange(ctrl, slotWord(slot, S_STATE), SlotState.RETIRING, SlotState.CLEAN) !== SlotState.RETIRING) return false;
   detach(seg);
   // Window rollover: the segment continues in the next run, written only now that this one is
@@ -515,6 +577,9 @@ function pass(): boolean {
     if (syncIntervalSlice(now)) progressed = true;
   }
   if (progressed || syncRequested) announceProgress();
+  // Off the commit's critical path: the waiters are released before this bookkeeping (issue 13).
+  if (headersDue.length > 0) recordDurableLengths();
+  if (dataCrcDue.length > 0) catchUpDataCrcs();
   return progressed;
 }
 

@@ -74,7 +74,7 @@ export class Flusher {
   #ringScheduled = false;
   readonly #ring = (): void => {
     this.#ringScheduled = false;
-    this.wake();
+    this.#ringCommit();
   };
 
   /** @param onFailure called once per failure (a failed slot, or the worker dying) */
@@ -142,16 +142,28 @@ export class Flusher {
    * - 'always': ring once, at the end of the current run of microtasks. A group commit wakes every
    *   waiting `append()` in one go and each appends again right away; ringing after the last of
    *   them lets one fdatasync cover the whole group instead of the first few (measured: ~37 → ~64
-   *   records per fsync with 64 appenders).
+   *   records per fsync with 64 appenders). That ring is not urgent ({@link #ringCommit}).
    */
   readonly published: () => void;
 
   /**
-   * Rings the doorbell for urgent work (new segment, seal, sync request, a drain, the microtask
-   * ring of fsync 'always'): the worker starts a pass at once, cutting its write delay short.
+   * Rings the doorbell for urgent work (new segment, seal, sync request, a drain, shutdown): the
+   * worker starts a pass at once, cutting its write delay short, and reads its commands.
    */
   wake(): void {
     Atomics.add(this.#ctrl, G_WAKE_URGENT, 1);
+    Atomics.add(this.#ctrl, G_WORK_EPOCH, 1);
+    if (Atomics.load(this.#ctrl, G_FLUSHER_IDLE) !== FlusherIdle.BUSY) Atomics.notify(this.#ctrl, G_WORK_EPOCH, 1);
+  }
+
+  /**
+   * The ring of fsync 'always', once per run of microtasks that published: WORK_EPOCH, and a notify
+   * unless the worker is BUSY (its pass re-checks WRITE_LEN before it sleeps, as for every ring).
+   * Not urgent: under 'always' the worker never lingers (writeDelayMs is 0), so urgency bought
+   * nothing, and it made every commit's pass poll the command port (receiveMessageOnPort, ~15 µs)
+   * on the commit's critical path, a group commit being one ring and one pass (issue 13).
+   */
+  #ringCommit(): void {
     Atomics.add(this.#ctrl, G_WORK_EPOCH, 1);
     if (Atomics.load(this.#ctrl, G_FLUSHER_IDLE) !== FlusherIdle.BUSY) Atomics.notify(this.#ctrl, G_WORK_EPOCH, 1);
   }

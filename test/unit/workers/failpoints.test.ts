@@ -12,8 +12,8 @@ describe('parseFailpoints', () => {
     const cfg = parseFailpoints('compress.crash=0.05,upload.crash=0.05,hydrate.crash=0.05,upload.error=0.2', '42');
     assert.deepEqual(cfg, {
       seed: 42,
-      probabilities: { compress: { crash: 0.05, error: 0 }, hydrate: { crash: 0.05, error: 0 }, upload: { crash: 0.05, error: 0.2 } },
-      delayMs: { compress: 0, hydrate: 0, upload: 0 },
+      probabilities: { compress: { crash: 0.05, error: 0 }, hydrate: { crash: 0.05, error: 0 }, upload: { crash: 0.05, error: 0.2 }, flush: { crash: 0, error: 0 } },
+      delayMs: { compress: 0, hydrate: 0, upload: 0, flush: 0 },
       idleCores: null,
     });
     assert.equal(parseFailpoints(undefined, '1'), null);
@@ -26,7 +26,7 @@ describe('parseFailpoints', () => {
 
   test('delay: milliseconds per task, beside the probabilities', () => {
     const cfg = parseFailpoints('compress.delay=250, compress.error=0.1', '1')!;
-    assert.deepEqual(cfg.delayMs, { compress: 250, hydrate: 0, upload: 0 });
+    assert.deepEqual(cfg.delayMs, { compress: 250, hydrate: 0, upload: 0, flush: 0 });
     assert.deepEqual(cfg.probabilities.compress, { crash: 0, error: 0.1 });
     assert.equal(parseFailpoints('upload.delay=0', '1')!.delayMs.upload, 0);
     assert.equal(parseFailpoints(`hydrate.delay=${MAX_FAILPOINT_DELAY_MS}`, '1')!.delayMs.hydrate, MAX_FAILPOINT_DELAY_MS);
@@ -50,7 +50,7 @@ describe('parseFailpoints', () => {
 
   test('rejects unknown jobs and kinds, probabilities outside [0, 1], duplicates and bad seeds, naming the culprit', () => {
     const cases: [string, string | undefined, RegExp][] = [
-      ['flush.crash=0.1', undefined, /unknown job "flush"/],
+      ['sealer.crash=0.1', undefined, /unknown job "sealer"/],
       ['compress.hang=0.1', undefined, /unknown kind "hang"/],
       ['compress.crash=1.5', undefined, /"1.5".*not a number in \[0, 1\]/],
       ['compress.crash=-0.1', undefined, /not a number in \[0, 1\]/],
