@@ -272,6 +272,7 @@ function planned(baseId: number, count: number, dataBytes: number, how: PlannedS
     compressedBytes: 0,
     frameCount: 0,
     frameIndex: null,
+    recordedIndex: null,
     uploaded: false,
     sizeFromFile: false,
     compress: false,
