@@ -378,14 +378,16 @@ function recordDurableLengths(): void {
 
 /**
  * Rewrites the header with the data length just fsynced, so recovery can tell damage below it from
- * a torn tail (docs/formats.md). Written after the sync and after the waiters were released: it
+ * a torn tail (docs/formats.md), and the running data CRC with the bytes it covers, so recovery's
+ * footer CRC is computed over the bytes past them only. Written after the sync and after the waiters were released: it
  * costs no acknowledgement latency, and the header never claims more than the disk holds. A kill -9
  * keeps it (it is in the page cache); after a power cut the disk holds this value or the previous
  * one, both at most the durable length, so a power cut never makes recovery refuse a file. The
  * next fdatasync carries it to disk at no extra sync.
  */
 function recordDurableLength(seg: OpenSegment): void {
-  encodeHeaderInto(scratch, 0, { segmentBytes: data.segmentBytes, baseId: seg.baseId, createdAt: seg.createdAt, durableBytes: seg.durable });
+  const prefix = seg.crcTo > 0 ? { crcBytes: seg.crcTo, prefixCrc: seg.dataCrc } : undefined;
+  encodeHeaderInto(scratch, 0, { segmentBytes: data.segmentBytes, baseId: seg.baseId, createdAt: seg.createdAt, durableBytes: seg.durable, ...(prefix ? { prefix } : {}) });
   writeSync(fdOf(seg), scratch, 0, SEGMENT_HEADER_BYTES, 0);
 }
 
@@ -578,8 +580,9 @@ function pass(): boolean {
   }
   if (progressed || syncRequested) announceProgress();
   // Off the commit's critical path: the waiters are released before this bookkeeping (issue 13).
-  if (headersDue.length > 0) recordDurableLengths();
+  // The CRCs first: the headers then record them (recovery CRCs only the bytes past).
   if (dataCrcDue.length > 0) catchUpDataCrcs();
+  if (headersDue.length > 0) recordDurableLengths();
   return progressed;
 }
 

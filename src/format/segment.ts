@@ -22,7 +22,11 @@
  *                          The flush worker rewrites the header after each fdatasync of an unsealed
  *                          segment (the next sync makes it durable): recovery refuses to treat
  *                          anything below it as a torn tail. Older files hold 0 here (reserved).
- * 36  24 reserved     zero
+ * 36  4  crcBytes     u32  data bytes [0, crcBytes) that prefixCrc covers; 0 = none. Written with
+ *                          durableBytes from the flush worker's running data CRC, so recovery
+ *                          computes the footer's dataCrc over the bytes past it only (issue 13).
+ * 40  4  prefixCrc    u32  zlib.crc32 of data bytes [0, crcBytes)
+ * 44  16 reserved     zero
  * 60  4  headerCrc    u32  zlib.crc32 of bytes [0, 60)
  * ```
  * Footer:
@@ -58,10 +62,18 @@ export interface SegmentHeader {
   createdAt: number;
   /** Data bytes the flush worker had fsynced when it last wrote the header; absent when 0 (unknown). */
   durableBytes?: number;
+  /**
+   * The flush worker's running CRC when it last wrote the header: `prefixCrc` is the zlib.crc32 of
+   * data bytes [0, crcBytes). Absent when crcBytes is 0 (older files, a fresh header, a repair).
+   * A hint for recovery, not a check: the frames past and below it are still CRC-checked one by one.
+   */
+  prefix?: { crcBytes: number; prefixCrc: number };
 }
 
 /** Offset of `durableBytes` in the header. */
 export const SEGMENT_HEADER_DURABLE_OFFSET = 32;
+const SEGMENT_HEADER_CRC_BYTES_OFFSET = 36;
+const SEGMENT_HEADER_PREFIX_CRC_OFFSET = 40;
 
 export interface SegmentFooter {
   recordCount: number;
@@ -80,6 +92,8 @@ export function encodeHeaderInto(bytes: Uint8Array, off: number, header: Segment
   view.setBigUint64(off + 16, BigInt(header.baseId), true);
   view.setFloat64(off + 24, header.createdAt, true);
   view.setUint32(off + SEGMENT_HEADER_DURABLE_OFFSET, header.durableBytes ?? 0, true);
+  view.setUint32(off + SEGMENT_HEADER_CRC_BYTES_OFFSET, header.prefix?.crcBytes ?? 0, true);
+  view.setUint32(off + SEGMENT_HEADER_PREFIX_CRC_OFFSET, header.prefix?.prefixCrc ?? 0, true);
   return sealEnvelope(bytes, off);
 }
 
@@ -93,11 +107,13 @@ export function encodeHeaderInto(bytes: Uint8Array, off: number, header: Segment
 export function decodeHeader(bytes: Uint8Array, off = 0): SegmentHeader {
   const view = checkEnvelope(bytes, off, HEADER);
   const durableBytes = view.getUint32(off + SEGMENT_HEADER_DURABLE_OFFSET, true);
+  const crcBytes = view.getUint32(off + SEGMENT_HEADER_CRC_BYTES_OFFSET, true);
   return {
     segmentBytes: view.getUint32(off + 12, true),
     baseId: Number(view.getBigUint64(off + 16, true)),
     createdAt: view.getFloat64(off + 24, true),
     ...(durableBytes === 0 ? {} : { durableBytes }),
+    ...(crcBytes === 0 ? {} : { prefix: { crcBytes, prefixCrc: view.getUint32(off + SEGMENT_HEADER_PREFIX_CRC_OFFSET, true) } }),
   };
 }
 

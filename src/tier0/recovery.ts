@@ -57,7 +57,7 @@ import { crc32 } from 'node:zlib';
 import { AofError } from '../errors.js';
 import type { ManifestRecord } from '../format/manifest.js';
 import { findFrame, inspectFrames } from '../format/record.js';
-import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, decodeHeader, tryDecodeFooter } from '../format/segment.js';
+import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, decodeHeader, tryDecodeFooter, type SegmentHeader } from '../format/segment.js';
 import type { CatalogEntry } from '../format/snapshot.js';
 import { isTempName, parseSegmentFileName, parseTier1FileName, segmentPath, tier1Path } from '../format/root-layout.js';
 import { OpenMode, listFiles, openFile } from '../safe-fs.js';
@@ -140,10 +140,12 @@ export async function readRawFacts(path: string, baseId: number): Promise<RawFil
       return buf;
     };
     let header: RawFileFacts['header'];
+    let prefix: SegmentHeader['prefix'];
     try {
       if (size < SEGMENT_HEADER_BYTES) throw AofError.corrupt('segment shorter than its header', { path, size });
       const h = decodeHeader(await readAt(SEGMENT_HEADER_BYTES, 0));
       header = { ok: true, baseId: h.baseId, durableBytes: h.durableBytes ?? 0 };
+      prefix = h.prefix;
     } catch (err) {
       header = { ok: false, error: err instanceof AofError ? err : AofError.io('read segment', path, err) };
     }
@@ -160,10 +162,24 @@ export async function readRawFacts(path: string, baseId: number): Promise<RawFil
     const dataBytes = size - SEGMENT_HEADER_BYTES;
     const data = await readAt(dataBytes, SEGMENT_HEADER_BYTES);
     const scan = inspectFrames(data, 0, dataBytes, header.durableBytes);
-    return { size, header, firstValidFrame: -1, footer: null, scan: { ...scan, dataBytes, dataCrc: crc32(data.subarray(0, scan.validBytes)) } };
+    return { size, header, firstValidFrame: -1, footer: null, scan: { ...scan, dataBytes, dataCrc: dataCrcOf(data, scan.validBytes, prefix) } };
   } finally {
     await fh.close().catch(() => undefined);
   }
+}
+
+/**
+ * The footer's data CRC of the valid prefix `[0, validBytes)`. The header's running CRC covers the
+ * bytes the flush worker had written when it last rewrote the header: when the valid prefix reaches
+ * them, only the bytes past them are CRCed (one pass over the tail instead of a second pass over
+ * the whole file, issue 13). Every frame was CRC-checked on its own already; bytes that changed
+ * since the header was written where no frame CRC looks (padding) make the footer disagree with
+ * the file: the compressor's check of the file against its CRC and `aof2-admin verify` report that
+ * as AOF_ERR_CORRUPT, where a CRC recomputed here would have taken the damage in silently.
+ */
+function dataCrcOf(data: Uint8Array, validBytes: number, prefix: SegmentHeader['prefix']): number {
+  if (prefix === undefined || prefix.crcBytes > validBytes) return crc32(data.subarray(0, validBytes));
+  return crc32(data.subarray(prefix.crcBytes, validBytes), prefix.prefixCrc);
 }
 
 /**

@@ -12,10 +12,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, readdirSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { crc32 } from 'node:zlib';
 import { test } from 'node:test';
 import { AofError, AofManager, ErrorCode, type AofLog } from '../../src/index.js';
 import { RECORD_HEADER_BYTES, nextFrameOffset, readFramePayloadLength } from '../../src/format/record.js';
-import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, encodeHeaderInto } from '../../src/format/segment.js';
+import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, decodeHeader, encodeHeaderInto, tryDecodeFooter } from '../../src/format/segment.js';
 import { LEGACY_LOCK_FILE, readLockHolder } from '../../src/root-lock.js';
 import { seededRandom } from '../../src/seeded-random.js';
 import { payloadFor, sameBytes, tempRoot } from '../../support/tmp.js';
@@ -259,6 +260,29 @@ test('torn tails are trimmed to the last whole valid record and appends continue
       });
     });
   }
+});
+
+test("an unsealed tail whose header carries the flush worker's running CRC: recovery CRCs only the bytes past it, and its footer matches the data", async (t) => {
+  const { root, cleanup } = tempRoot('aof2-recovery-prefix-crc-');
+  t.after(cleanup);
+  // fsync 'always': the flush worker rewrites the header after every fdatasync, with the running
+  // data CRC and the bytes it covers (docs/formats.md, segment header).
+  const manager = await AofManager.open({ root, tier0: TIER0, tier1: { enabled: false }, fsync: 'always' });
+  const log = await manager.openStream(STREAM);
+  const count = 60;
+  for (let id = 0; id < count; id++) assert.equal(await log.append(payloadFor(id, sizeFor(id))), id);
+  await manager.close();
+  const path = segmentFiles(root).at(-1)!;
+  const before = readFileSync(path);
+  const prefix = decodeHeader(before).prefix;
+  assert.ok(prefix !== undefined && prefix.crcBytes > 0, 'the header records a running CRC');
+  assert.equal(prefix.prefixCrc, crc32(before.subarray(SEGMENT_HEADER_BYTES, SEGMENT_HEADER_BYTES + prefix.crcBytes)), 'the CRC of exactly the bytes it names');
+  stripFooter(path);
+  forgetCatalog(root);
+  await expectRecovered(root, count, (recovery) => assert.equal(recovery.scannedSegments, 1));
+  const after = readFileSync(path);
+  const footer = tryDecodeFooter(after.subarray(after.length - SEGMENT_FOOTER_BYTES))!;
+  assert.equal(footer.dataCrc, crc32(after.subarray(SEGMENT_HEADER_BYTES, after.length - SEGMENT_FOOTER_BYTES)), "recovery's footer CRC is the data's");
 });
 
 test('a CRC mismatch in the last record of the unsealed tail is a torn write: that record is dropped', async (t) => {

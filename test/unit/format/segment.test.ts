@@ -59,6 +59,7 @@ describe('segment header', () => {
       HEADER,
       { segmentBytes: 4096, baseId: 0, createdAt: 0 },
       { segmentBytes: 1024 * 1024 * 1024, baseId: Number.MAX_SAFE_INTEGER, createdAt: Date.UTC(2100, 0, 1) },
+      { ...HEADER, durableBytes: 8192, prefix: { crcBytes: 8192, prefixCrc: 0xfeed_f00d } },
     ];
     for (const header of cases) {
       // Garbage-filled backing with a view that starts 8 bytes in, header written 40 bytes into it.
@@ -67,7 +68,8 @@ describe('segment header', () => {
       assert.equal(encodeHeaderInto(view, 40, header), 40 + SEGMENT_HEADER_BYTES);
       assert.deepEqual(decodeHeader(view, 40), header);
       // Reserved bytes are zeroed even over garbage, and nothing outside the 64 bytes was touched.
-      assert.ok(view.subarray(40 + 32, 40 + 60).every((b) => b === 0));
+      assert.ok(view.subarray(40 + 44, 40 + 60).every((b) => b === 0));
+      if (header.durableBytes === undefined) assert.ok(view.subarray(40 + 32, 40 + 44).every((b) => b === 0), 'no durable length, no prefix CRC: zeros');
       assert.equal(view[39], 0xff);
       assert.equal(view[40 + SEGMENT_HEADER_BYTES], 0xff);
     }
@@ -83,6 +85,16 @@ describe('segment header', () => {
     assert.equal(view.getBigUint64(16, true), BigInt(HEADER.baseId));
     assert.equal(view.getFloat64(24, true), HEADER.createdAt);
     assert.equal(view.getUint32(60, true), crc32(bytes.subarray(0, 60)));
+  });
+
+  test('keeps durableBytes at 32, crcBytes at 36 and prefixCrc at 40; a header of zeros there has neither', () => {
+    const bytes = new Uint8Array(SEGMENT_HEADER_BYTES);
+    encodeHeaderInto(bytes, 0, { ...HEADER, durableBytes: 4096, prefix: { crcBytes: 2048, prefixCrc: 0x1234_5678 } });
+    const view = new DataView(bytes.buffer);
+    assert.deepEqual([view.getUint32(32, true), view.getUint32(36, true), view.getUint32(40, true)], [4096, 2048, 0x1234_5678]);
+    const plain = decodeHeader(headerImage());
+    assert.equal(plain.prefix, undefined, 'crcBytes 0 (an older file, a fresh header): no prefix');
+    assert.equal(plain.durableBytes, undefined);
   });
 
   test('rejects wrong magic', () => {
