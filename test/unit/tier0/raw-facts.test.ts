@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { crc32 } from 'node:zlib';
-import { encodeFrame, frameLength } from '../../../src/format/record.js';
+import { encodeFrame, frameLength, inspectFrames, scanFrames } from '../../../src/format/record.js';
 import { SEGMENT_HEADER_BYTES, encodeHeaderInto, type SegmentHeader } from '../../../src/format/segment.js';
 import { readRawFacts } from '../../../src/tier0/recovery.js';
 import { tempRoot } from '../../../support/tmp.js';
@@ -59,4 +59,54 @@ test('a recorded prefix longer than the valid data (a tail torn below it) is ign
   const facts = await readRawFacts(path, BASE_ID);
   assert.equal(facts.scan?.validBytes, data.length);
   assert.equal(facts.scan?.dataCrc, crc32(data));
+});
+
+/** A tail of `records` frames of 1000-byte payloads (frames straddle the 4 MiB read pieces). */
+function bigTail(dir: string, records: number): { path: string; file: Uint8Array; offsets: number[] } {
+  const frame = frameLength(1000);
+  const file = new Uint8Array(SEGMENT_HEADER_BYTES + records * frame);
+  encodeHeaderInto(file, 0, { segmentBytes: 1 << 24, baseId: BASE_ID, createdAt: 1_700_000_000_000 });
+  const offsets: number[] = [];
+  let off = SEGMENT_HEADER_BYTES;
+  for (let i = 0; i < records; i++) {
+    offsets.push(off);
+    off = encodeFrame(file, off, new Uint8Array(1000).fill(i % 251), 1_700_000_000_000 + ((i * 7919) % records));
+  }
+  const path = join(dir, 'big.seg');
+  writeFileSync(path, file);
+  return { path, file, offsets };
+}
+
+test('a tail read in pieces walks frames across the piece boundaries: counts, timestamps and CRC as one walk', async (t) => {
+  const { root, cleanup } = tempRoot('aof2-raw-facts-');
+  t.after(cleanup);
+  const records = 9_000; // ~9 MiB: three pieces, frames of 1,016 bytes straddle each boundary
+  const { path, file } = bigTail(root, records);
+  const data = file.subarray(SEGMENT_HEADER_BYTES);
+  const scan = (await readRawFacts(path, BASE_ID)).scan!;
+  const whole = scanFrames(data, 0, data.length);
+  assert.deepEqual([scan.count, scan.validBytes, scan.minTimestamp, scan.maxTimestamp, scan.tailBytes, scan.damage], [records, data.length, whole.minTimestamp, whole.maxTimestamp, 0, null]);
+  assert.equal(scan.dataCrc, crc32(data));
+});
+
+test('damage in a later piece, and a torn last frame, are judged by the one rule (inspectFrames) as for a whole read', async (t) => {
+  const { root, cleanup } = tempRoot('aof2-raw-facts-');
+  t.after(cleanup);
+  const records = 9_000;
+  const { path, file, offsets } = bigTail(root, records);
+  // A payload byte flipped in the second piece, valid frames after it: damage, offsets as inspectFrames gives.
+  const victim = offsets[5_000]!;
+  file[victim + 100] = file[victim + 100]! ^ 0x40;
+  writeFileSync(path, file);
+  const data = file.subarray(SEGMENT_HEADER_BYTES);
+  const damaged = (await readRawFacts(path, BASE_ID)).scan!;
+  const expected = inspectFrames(data, 0, data.length, 0);
+  assert.ok(damaged.damage !== null, 'damage found');
+  assert.deepEqual(damaged.damage, expected.damage);
+  assert.equal(damaged.count, 5_000);
+  // Repaired, then cut in the middle of the last frame: a torn tail, every whole frame kept.
+  file[victim + 100] = file[victim + 100]! ^ 0x40;
+  writeFileSync(path, file.subarray(0, file.length - 500));
+  const torn = (await readRawFacts(path, BASE_ID)).scan!;
+  assert.deepEqual([torn.count, torn.damage, torn.tailBytes], [records - 1, null, frameLength(1000) - 500]);
 });
