@@ -26,7 +26,7 @@
  */
 import { AofError } from '../errors.js';
 import { viewOf as view } from './bytes.js';
-import { TIER1_FOOTER_BYTES, TIER1_HEADER_BYTES, TIER1_INDEX_ENTRY_BYTES, type FrameIndexEntry } from './tier1.js';
+import { TIER1_FOOTER_BYTES, TIER1_HEADER_BYTES, TIER1_INDEX_ENTRY_BYTES, checkPossibleFrame, type FrameIndexEntry } from './tier1.js';
 
 export const RECORDED_INDEX_ENTRY_BYTES = 16;
 /**
@@ -34,10 +34,6 @@ export const RECORDED_INDEX_ENTRY_BYTES = 16;
  * default 256 KiB frames. Past it the index is not recorded (a record would pass 64 KiB).
  */
 export const MAX_RECORDED_FRAMES = 4096;
-/** Record frames are multiples of 8 bytes (format/record.ts), so frame raw sizes are too. */
-const RAW_ALIGN = 8;
-/** Smallest record frame: a 16-byte header with an empty payload. */
-const MIN_FRAME_BYTES = 16;
 const U32 = 0xffff_ffff;
 
 /**
@@ -107,16 +103,7 @@ export function expandRecordedIndex(bytes: Uint8Array, seg: RecordedIndexSegment
       compressedBytes: v.getUint32(o + 8, true),
       rawCrc: v.getUint32(o + 12, true),
     };
-    // The same rule as decodeFrameIndex: a frame the writer cannot produce would let a reader loop
-    // or read outside the frame.
-    if (e.recordCount === 0 || e.compressedBytes === 0 || e.rawBytes % RAW_ALIGN !== 0 || e.rawBytes < e.recordCount * MIN_FRAME_BYTES) {
-      throw AofError.corrupt(`recorded frame index entry ${i} is not a possible frame`, {
-        entry: i,
-        recordCount: e.recordCount,
-        rawBytes: e.rawBytes,
-        compressedBytes: e.compressedBytes,
-      });
-    }
+    checkPossibleFrame(e, i, 'recorded frame index'); // the same rule as decodeFrameIndex
     firstRecord += e.recordCount;
     rawOffset += e.rawBytes;
     fileOffset += e.compressedBytes;

@@ -212,6 +212,23 @@ export function encodeFrameIndex(entries: readonly FrameIndexEntry[]): Uint8Arra
 }
 
 /**
+ * Throws unless `e` is a frame the writer can produce: an empty frame never comes from it, and a
+ * frame holds whole aligned records. Anything else would let a reader loop or read outside the
+ * frame. Shared by the Tier 1 file's index and the index recorded in the manifest.
+ * @throws AOF_ERR_CORRUPT
+ */
+export function checkPossibleFrame(e: Pick<FrameIndexEntry, 'recordCount' | 'rawBytes' | 'compressedBytes'>, i: number, what: string): void {
+  if (e.recordCount === 0 || e.compressedBytes === 0 || e.rawBytes % RAW_ALIGN !== 0 || e.rawBytes < e.recordCount * MIN_FRAME_BYTES) {
+    throw AofError.corrupt(`${what} entry ${i} is not a possible frame`, {
+      entry: i,
+      recordCount: e.recordCount,
+      rawBytes: e.rawBytes,
+      compressedBytes: e.compressedBytes,
+    });
+  }
+}
+
+/**
  * Decodes and validates the whole index against its footer and header.
  * @throws AOF_ERR_CORRUPT when the length, the CRC or the internal consistency fails (see the
  *   invariants in the module comment), or header and footer disagree
@@ -247,16 +264,7 @@ export function decodeFrameIndex(bytes: Uint8Array, footer: Tier1Footer, header:
     if (e.firstRecord !== nextRecord || e.rawOffset !== nextRaw || e.fileOffset !== nextFile) {
       throw AofError.corrupt(`tier 1 frame index entry ${i} does not continue the previous one`, { entry: i });
     }
-    // An empty frame never comes from the writer, and a frame must hold whole aligned records:
-    // anything else would let a reader loop or read outside the frame.
-    if (e.recordCount === 0 || e.compressedBytes === 0 || e.rawBytes % RAW_ALIGN !== 0 || e.rawBytes < e.recordCount * MIN_FRAME_BYTES) {
-      throw AofError.corrupt(`tier 1 frame index entry ${i} is not a possible frame`, {
-        entry: i,
-        recordCount: e.recordCount,
-        rawBytes: e.rawBytes,
-        compressedBytes: e.compressedBytes,
-      });
-    }
+    checkPossibleFrame(e, i, 'tier 1 frame index');
     nextRecord += e.recordCount;
     nextRaw += e.rawBytes;
     nextFile += e.compressedBytes;
