@@ -363,6 +363,16 @@ export class LogCore implements StreamView {
     return this.#ctx.coordinator.nextChange();
   }
 
+  /**
+   * `await using`: what was appended through the log is durable when the scope ends (a flush); the
+   * log itself stays open (it is the manager's, shared by every `openStream` of its name). After
+   * the manager closed, nothing is left to do.
+   */
+  async dispose(): Promise<void> {
+    if (this.#writeError !== null && this.#writeError.code === ErrorCode.CLOSED) return;
+    await this.flush();
+  }
+
   /** Opens a reader positioned at `from` (default: the first stored id). */
   openReader(options: ReaderOptions = {}): AofReader {
     this.checkOpen();
@@ -1045,6 +1055,18 @@ export class AofLog {
    */
   createWriteStream(options: WriteStreamOptions = {}): Writable {
     return createWriteStream(this.#core, options);
+  }
+
+  /**
+   * `await using log = await manager.openStream(name)`: when the scope ends, everything appended
+   * before is durable (`flush()`). The log stays open: it belongs to its manager and is shared by
+   * every `openStream` of the same name (close the manager to close it). Resolves at once after the
+   * manager closed (everything is durable then).
+   *
+   * @throws (rejects) AOF_ERR_IO, AOF_ERR_WORKER_FAILED (records that will never be durable)
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.#core.dispose();
   }
 }
 
