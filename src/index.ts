@@ -4,6 +4,7 @@ export { AofLog } from './log.js';
 export type { LogRecord } from './reader.js';
 export { AofReader } from './reader.js';
 export type { ReaderOptions } from './reader.js';
+export type { LogReadStream, ReadStreamOptions, WriteStreamOptions } from './node-streams.js';
 export { AofError, WouldBlockError, ErrorCode, WouldBlockKind } from './errors.js';
 export type { ErrorCodeValue, WouldBlockKindValue } from './errors.js';
 export type { AofManagerOptions, FsyncPolicy, MetricsOptions, PrefaultMode, Tier0Options, Tier1Options, Tier2Options } from './config.js';

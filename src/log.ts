@@ -33,6 +33,8 @@ import { AofError, ErrorCode, WouldBlockError, WouldBlockKind, type WouldBlockKi
 import { RECORD_HEADER_BYTES, encodeFrameInto, frameLength } from './format/record.js';
 import { CLONE_REMEDY, refuseClone } from './not-cloneable.js';
 import { openReader, type AofReader, type LogRecord, type ReaderHost, type ReaderOptions } from './reader.js';
+import { createReadStream, createWriteStream, type LogReadStream, type ReadStreamOptions, type WriteStreamOptions } from './node-streams.js';
+import type { Writable } from 'node:stream';
 import type { StreamView } from './read/ports.js';
 import type { ReadPath } from './read/read-path.js';
 import type { Flusher } from './tier0/flusher.js';
@@ -342,9 +344,38 @@ export class LogCore implements StreamView {
     await this.#whenDurable(target);
   }
 
+  /** Throws AOF_ERR_CLOSED once the manager closed the log (a write failure alone does not: reads go on). */
+  checkOpen(): void {
+    if (this.#writeError !== null && this.#writeError.code === ErrorCode.CLOSED) throw this.#writeError;
+  }
+
+  /** True under `fsync: 'always'`: `append()` resolves once the record is durable. */
+  get fsyncAlways(): boolean {
+    return this.#fsyncAlways;
+  }
+
+  /**
+   * Resolves at the coordinator's next wake-up: the flush worker moved a length or a state (so an
+   * append is written), a load finished, a reader unpinned, the manager closes its readers. What a
+   * follow read stream waits on at the tail (src/node-streams.ts). Never rejects.
+   */
+  nextChange(): Promise<void> {
+    return this.#ctx.coordinator.nextChange();
+  }
+
+  /**
+   * `await using`: what was appended through the log is durable when the scope ends (a flush); the
+   * log itself stays open (it is the manager's, shared by every `openStream` of its name). After
+   * the manager closed, nothing is left to do.
+   */
+  async dispose(): Promise<void> {
+    if (this.#writeError !== null && this.#writeError.code === ErrorCode.CLOSED) return;
+    await this.flush();
+  }
+
   /** Opens a reader positioned at `from` (default: the first stored id). */
   openReader(options: ReaderOptions = {}): AofReader {
-    if (this.#writeError !== null && this.#writeError.code === ErrorCode.CLOSED) throw this.#writeError;
+    this.checkOpen();
     const reader = openReader(this.#readerHost, options);
     this.#readers.add(reader);
     return reader;
@@ -991,6 +1022,51 @@ export class AofLog {
    */
   read(options: { from?: number } = {}): AsyncIterableIterator<LogRecord> {
     return this.#core.read(options);
+  }
+
+  /**
+   * An object-mode `Readable` of the stream's records from `from` (default: the first stored id).
+   * Each chunk is a {@link LogRecord} whose payload is a **copy** the consumer owns (a Readable
+   * buffers up to `highWaterMark` records before they are consumed; an arena view would not live
+   * that long). With `follow: false` (default) it ends after the last record appended before the
+   * call; with `follow: true` it waits at the tail for new records and ends cleanly when the
+   * manager closes. A bounded stream cut short by the manager's close errors with AOF_ERR_CLOSED;
+   * a record that cannot be read (AOF_ERR_CORRUPT, AOF_ERR_OUT_OF_RANGE after retention, ...)
+   * destroys the stream with that error. `destroy()` releases its reader (docs/read-path.md).
+   *
+   * @throws AOF_ERR_OUT_OF_RANGE, AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION, AOF_ERR_CLOSED
+   *   (synchronously, before any record is read)
+   */
+  createReadStream(options: ReadStreamOptions = {}): LogReadStream {
+    return createReadStream(this.#core, options);
+  }
+
+  /**
+   * An object-mode `Writable` that appends each chunk (a `Uint8Array` or `Buffer`; a string or any
+   * other value fails with AOF_ERR_INVALID_ARGUMENT) as one record, in write order. Its
+   * back-pressure is the arena's: a write the arena cannot take now waits as `append()` does, so
+   * `write()` returns false and a pipeline pauses its source. A write's callback means appended
+   * (under `fsync: 'always'`: durable); `end()` flushes, so 'finish' (a resolved `pipeline`) means
+   * every record written is durable under any fsync policy. An append error (AOF_ERR_RECORD_TOO_LARGE,
+   * AOF_ERR_CLOSED, AOF_ERR_IO, ...) destroys the stream with that error; the records before it
+   * stay appended.
+   *
+   * @throws AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION, AOF_ERR_CLOSED (synchronously)
+   */
+  createWriteStream(options: WriteStreamOptions = {}): Writable {
+    return createWriteStream(this.#core, options);
+  }
+
+  /**
+   * `await using log = await manager.openStream(name)`: when the scope ends, everything appended
+   * before is durable (`flush()`). The log stays open: it belongs to its manager and is shared by
+   * every `openStream` of the same name (close the manager to close it). Resolves at once after the
+   * manager closed (everything is durable then).
+   *
+   * @throws (rejects) AOF_ERR_IO, AOF_ERR_WORKER_FAILED (records that will never be durable)
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.#core.dispose();
   }
 }
 

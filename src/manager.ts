@@ -596,6 +596,14 @@ export class AofManager {
     return this.#closing;
   }
 
+  /**
+   * `await using manager = await AofManager.open(options)`: closes the manager when the scope ends
+   * ({@link close}: drains, seals, makes everything durable, releases the root). Idempotent.
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   async #close(): Promise<void> {
     const logs = await Promise.allSettled([...this.#streams.values()]);
     const open = logs.flatMap((r) => (r.status === 'fulfilled' ? [logCore(r.value)] : []));

@@ -160,6 +160,17 @@ export class AofReader {
     this.#host.closed(this);
   }
 
+  /** `using reader = log.openReader()`: closes the reader when the scope ends ({@link close}). */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** `await using reader = log.openReader()`: closes the reader when the scope ends ({@link close}). */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+
   #tryNext(): LogRecord | null | typeof BLOCKED {
     if (this.#closed) throw AofError.closed('reader');
     const id = this.#nextId;

@@ -1,44 +1,59 @@
 /**
- * The README's quick start is code users paste: run it exactly as written (only `./data` is
- * pointed at a temp root), importing the package by its name the way the README says, so the
- * example cannot rot.
+ * The README's quick start and streams example are code users paste: run them exactly as written
+ * (only `./data` is pointed at a temp root), importing the package by its name the way the README
+ * says, so the examples cannot rot.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { tempRoot } from '../../support/tmp.js';
 
 // dist/test/integration/readme.test.js → the repository root
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
-function quickStart(): string {
+/** The ```ts block of README.md between `<!-- NAME:start ... -->` and `<!-- NAME:end -->`. */
+function readmeBlock(name: string): string {
   const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
-  const block = /<!-- quickstart:start[^>]*-->\s*```ts\n([\s\S]*?)```\s*<!-- quickstart:end -->/.exec(readme);
-  assert.ok(block !== null, 'README.md has a quick start block between the quickstart markers');
+  const block = new RegExp(`<!-- ${name}:start[^>]*-->\\s*\`\`\`ts\\n([\\s\\S]*?)\`\`\`\\s*<!-- ${name}:end -->`).exec(readme);
+  assert.ok(block !== null, `README.md has a block between the ${name} markers`);
   return block[1]!;
 }
 
-test('the README quick start runs as written and prints the record it appended', async (t) => {
-  const code = quickStart();
-  assert.match(code, /from 'aof2'/);
-  assert.ok(code.split('\n').length <= 20, 'the quick start stays short');
-  const { root, cleanup } = tempRoot('aof2-readme-');
-  t.after(cleanup);
+/** Runs `code` as an ES module inside the package directory (so `import 'aof2'` resolves), with `./data` pointed at `root`. */
+async function runAsWritten(t: TestContext, code: string, root: string): Promise<string> {
   // Inside the package directory, so `import 'aof2'` resolves through package.json#exports
   // (a package may import itself by name), exactly as for code in a clone.
   const dir = mkdtempSync(join(REPO, 'dist', '.readme-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'quickstart.mjs');
+  const file = join(dir, 'example.mjs');
   writeFileSync(file, code.replace("'./data'", JSON.stringify(join(root, 'data'))));
-
-  const stdout = await new Promise<string>((resolve, reject) => {
+  return new Promise<string>((resolve, reject) => {
     execFile(process.execPath, [file], { timeout: 30_000 }, (err, out, errOut) => {
-      if (err !== null) reject(new Error(`quick start failed: ${err.message}\n${errOut}`));
+      if (err !== null) reject(new Error(`the README example failed: ${err.message}\n${errOut}`));
       else resolve(out);
     });
   });
+}
+
+test('the README quick start runs as written and prints the record it appended', async (t) => {
+  const code = readmeBlock('quickstart');
+  assert.match(code, /from 'aof2'/);
+  assert.ok(code.split('\n').length <= 20, 'the quick start stays short');
+  const { root, cleanup } = tempRoot('aof2-readme-');
+  t.after(cleanup);
+  const stdout = await runAsWritten(t, code, root);
   assert.equal(stdout, '0 {"order":"ord-1","total":4200}\n');
+});
+
+test('the README streams example runs as written: a pipeline in, a read stream out', async (t) => {
+  const code = readmeBlock('streams-example');
+  assert.match(code, /createWriteStream\(\)/);
+  assert.match(code, /createReadStream\(/);
+  const { root, cleanup } = tempRoot('aof2-readme-streams-');
+  t.after(cleanup);
+  const stdout = await runAsWritten(t, code, root);
+  assert.equal(stdout, '0 {"e":"signup"}\n1 {"e":"login"}\n');
 });
