@@ -26,6 +26,17 @@ export type {
   TaskEvent,
   TaskKind,
 } from './events.js';
+export { AOF_SPANS } from './tracing.js';
+export type {
+  AofSpanName,
+  AppendDurableSpanContext,
+  ManifestCompactionSpanContext,
+  SegmentCompressSpanContext,
+  SegmentHydrateSpanContext,
+  SegmentSealSpanContext,
+  SegmentUploadSpanContext,
+  SpanContextBase,
+} from './tracing.js';
 export { serveMetrics } from './metrics/serve-metrics.js';
 export type { MetricsServer, ServeMetricsOptions } from './metrics/serve-metrics.js';
 export { ENGINE_METRIC_NAMES } from './metrics/engine-metrics.js';

@@ -43,6 +43,7 @@ import type { Tier1 } from './tier1/tier1.js';
 import type { EngineCounters } from './metrics/engine-counters.js';
 import { segmentPath, tier1Path } from './format/root-layout.js';
 import { nextWindowBytes, windowSizeBounds, type WindowSizeBounds } from './tier0/window-size.js';
+import { SPANS, type AppendDurableSpanContext } from './tracing.js';
 
 // Defined with the reader that returns it; re-exported here where users have always found it.
 export type { LogRecord } from './reader.js';
@@ -796,22 +797,43 @@ export class LogCore implements StreamView {
   async #drainDurable(): Promise<void> {
     this.#durableDraining = true;
     const waiters = this.#durableWaiters;
+    // The open `aof2:append.durable` span (src/tracing.ts), or null: none open, or nobody
+    // subscribes. One per wait for an fsync, never per record: opened here, on the context of the
+    // caller whose wait started this loop, and completed by the wake-up that settles a waiter.
+    let span: AppendDurableSpanContext | null = null;
     try {
       while (waiters.length > 0) {
         const durable = this.durableId;
         let settled = 0;
         while (settled < waiters.length && waiters[settled]!.id <= durable) settled++;
+        if (span !== null && settled > 0) {
+          span.toId = waiters[settled - 1]!.id;
+          span.waiters = settled;
+          SPANS.appendDurable.end(span);
+          span = null;
+        }
         for (const waiter of waiters.splice(0, settled)) waiter.resolve(waiter.id);
         if (waiters.length === 0) break;
         const failure = this.#durabilityFailure();
         if (failure !== null) {
+          if (span !== null) {
+            span.waiters = waiters.length;
+            SPANS.appendDurable.fail(span, failure);
+            span = null;
+          }
           for (const waiter of waiters.splice(0)) waiter.reject(failure);
           break;
+        }
+        if (span === null && SPANS.appendDurable.active) {
+          span = { stream: this.#name, fsync: this.#ctx.config.fsync, fromId: durable + 1, toId: waiters[0]!.id, waiters: 0 };
+          SPANS.appendDurable.start(span);
         }
         await this.#ctx.coordinator.nextChange();
       }
     } finally {
       this.#durableDraining = false;
+      // Only an exception out of the wait gets here with a span open: never leave one dangling.
+      if (span !== null) SPANS.appendDurable.end(span);
     }
   }
 

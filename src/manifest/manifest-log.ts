@@ -62,6 +62,7 @@ import { validateStreamName } from '../stream-name.js';
 import type { Catalog } from './catalog.js';
 import { replayManifest, type ManifestFile } from './replay.js';
 import { chunkFileName, isTempName, parseChunkFileName, parseSnapshotFileName, snapshotFileName, tempPath } from '../format/root-layout.js';
+import { SPANS, type ManifestCompactionSpanContext } from '../tracing.js';
 
 export interface ManifestLogOptions {
   /** Directory of the chunks and snapshots; created if missing. */
@@ -478,7 +479,7 @@ export class ManifestLog {
       if (first.kind === 'snapshot') {
         this.#queue.shift();
         try {
-          await this.#writeSnapshot();
+          await this.#compact('request');
           first.resolve();
         } catch (err) {
           first.reject(this.#fail(err));
@@ -501,7 +502,7 @@ export class ManifestLog {
       for (const job of batch) job.resolve();
       if (this.#stats.recordsSinceSnapshot >= this.#options.snapshotEvery) {
         try {
-          await this.#writeSnapshot();
+          await this.#compact('records');
         } catch (err) {
           this.#fail(err);
         }
@@ -581,13 +582,32 @@ export class ManifestLog {
     return chunk;
   }
 
+  /** A compaction (snapshot, marker, pruning), inside its `aof2:manifest.compaction` span when anyone subscribes. */
+  #compact(trigger: ManifestCompactionSpanContext['trigger']): Promise<void> {
+    if (!SPANS.manifestCompaction.active) return this.#writeSnapshot(null);
+    const span: ManifestCompactionSpanContext = { trigger, snapshotSeq: -1, segments: 0, bytes: 0, prunedChunks: 0, prunedSnapshots: 0 };
+    return SPANS.manifestCompaction.run(span, () => this.#writeSnapshot(span)).then(
+      () => SPANS.manifestCompaction.end(span),
+      (err: unknown) => {
+        SPANS.manifestCompaction.fail(span, err);
+        throw err;
+      },
+    );
+  }
+
   /** Snapshot + SNAPSHOT marker + pruning; runs inside the drain loop, so no batch interleaves. */
-  async #writeSnapshot(): Promise<void> {
+  async #writeSnapshot(span: ManifestCompactionSpanContext | null): Promise<void> {
     const dir = this.#options.dir;
     const watermark =
       this.#chunk === null ? { watermarkChunk: this.#nextChunkSeq, watermarkOffset: 0 } : { watermarkChunk: this.#chunk.seq, watermarkOffset: this.#chunk.committed };
     const seq = this.#nextSnapshotSeq++;
-    const bytes = encodeSnapshot(this.#catalog.toSnapshotStreams(), { ...watermark, snapshotSeq: seq, createdAt: Date.now() });
+    const streams = this.#catalog.toSnapshotStreams();
+    const bytes = encodeSnapshot(streams, { ...watermark, snapshotSeq: seq, createdAt: Date.now() });
+    if (span !== null) {
+      span.snapshotSeq = seq;
+      span.bytes = bytes.length;
+      for (const entries of streams.values()) span.segments += entries.length;
+    }
     const path = join(dir, snapshotFileName(seq));
     const temp = tempPath(path);
     await io('write snapshot', temp, async () => {
@@ -616,6 +636,7 @@ export class ManifestLog {
     for (const old of this.#snapshotSeqs.filter((s) => !keep.has(s))) {
       await io('unlink', join(dir, snapshotFileName(old)), () => unlink(join(dir, snapshotFileName(old))));
       this.#stats.prunedSnapshots++;
+      if (span !== null) span.prunedSnapshots++;
     }
     this.#snapshotSeqs = this.#snapshotSeqs.filter((s) => keep.has(s));
     if (previous !== null) {
@@ -623,6 +644,7 @@ export class ManifestLog {
       for (const old of this.#chunkSeqs.filter((c) => c < bound && c !== this.#chunk?.seq)) {
         await io('unlink', join(dir, chunkFileName(old)), () => unlink(join(dir, chunkFileName(old))));
         this.#stats.prunedChunks++;
+        if (span !== null) span.prunedChunks++;
       }
       this.#chunkSeqs = this.#chunkSeqs.filter((c) => c >= bound || c === this.#chunk?.seq);
     }

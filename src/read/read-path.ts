@@ -48,6 +48,7 @@ import type { ChunkLoadResult, ChunkLoadTask, HydrateTask, WarmTask } from '../.
 import type { RemoteSegmentSource, SegmentSource } from './ports.js';
 import { publishRange, startChunkLoad, type ChunkLoaded } from './segment-load.js';
 import { BackgroundWork, retry, systemClock, type Backoff, type Clock, type Random } from '../background.js';
+import { SPANS, type SegmentHydrateSpanContext } from '../tracing.js';
 
 /** Attempts of one frame fill before its error is handed to readers. */
 export const MAX_FILL_ATTEMPTS = 8;
@@ -216,8 +217,17 @@ export class ReadPath {
     if (open || seg.tier === SegmentTier.RAW) {
       const started = seg.hydration === null;
       const t0 = performance.now();
-      const ok = startChunkLoad(this.#arena, seg, index, this.#chunkBytes, this.#load, (loaded) => this.#onLoaded(stream, seg, t0, loaded));
-      if (ok === true && started && seg.hydration !== null) void this.#work.track(seg.hydration);
+      // Its `aof2:segment.hydrate` span (kind load), made only if this call started a load: the
+      // load settles asynchronously (a worker task), so always after this start.
+      let span: SegmentHydrateSpanContext | null = null;
+      const ok = startChunkLoad(this.#arena, seg, index, this.#chunkBytes, this.#load, (loaded) => this.#onLoaded(stream, seg, t0, loaded, span));
+      if (ok === true && started && seg.hydration !== null) {
+        if (SPANS.segmentHydrate.active) {
+          span = hydrateSpan(stream, seg, 'load', 'raw', null);
+          SPANS.segmentHydrate.start(span);
+        }
+        void this.#work.track(seg.hydration);
+      }
       if (ok === false && !readAhead) this.#relievePressure();
       return ok !== false;
     }
@@ -294,7 +304,7 @@ export class ReadPath {
   }
 
   /** A raw chunk load settled (successfully or not). */
-  #onLoaded(stream: string, seg: Segment, t0: number, loaded: ChunkLoaded): void {
+  #onLoaded(stream: string, seg: Segment, t0: number, loaded: ChunkLoaded, span: SegmentHydrateSpanContext | null): void {
     if (loaded.footer === 'checked') this.#footers.footersChecked++;
     else if (loaded.footer === 'bad') {
       // Never silent: counted, noted as the last error, published as a failed event, and thrown
@@ -306,6 +316,12 @@ export class ReadPath {
     // Nothing published and no error: compressed while it loaded (the raw copy's failure was
     // moot), or the run was too small for a record and the next try takes a larger one.
     else if (loaded.bytes > 0) this.#events.hydrated(stream, seg.baseId, 'raw', 'arena', null, (performance.now() - t0) / 1000, loaded.start, loaded.bytes);
+    if (span !== null) {
+      span.offset = loaded.start;
+      span.bytes = loaded.bytes;
+      if (seg.error !== null) SPANS.segmentHydrate.fail(span, seg.error);
+      else SPANS.segmentHydrate.end(span);
+    }
     this.#coordinator.kick();
   }
 
@@ -328,29 +344,50 @@ export class ReadPath {
    */
   #fetchIndex(stream: string, seg: Segment): Promise<void> {
     const remote = seg.tier === SegmentTier.TIER2 ? this.#remote : null;
-    return (remote ?? this.#local).loadIndex(stream, seg).then(
-      (index) => {
-        seg.apply({ type: SegmentEventType.INDEX_LOADED, frameIndex: index });
-        remote?.touched(stream, seg);
-      },
-      (err: unknown) => {
-        seg.apply({ type: SegmentEventType.FAILED, error: err instanceof AofError ? err : AofError.io('read tier 1 index', seg.t1Path, err) });
-      },
-    );
+    // Its `aof2:segment.hydrate` span (kind index), when anyone subscribes.
+    const span: SegmentHydrateSpanContext | null = SPANS.segmentHydrate.active ? hydrateSpan(stream, seg, 'index', remote !== null ? 'tier2' : 'tier1', null) : null;
+    const fetch = (): Promise<void> =>
+      (remote ?? this.#local).loadIndex(stream, seg).then(
+        (index) => {
+          seg.apply({ type: SegmentEventType.INDEX_LOADED, frameIndex: index });
+          if (span !== null) SPANS.segmentHydrate.end(span);
+          remote?.touched(stream, seg);
+        },
+        (err: unknown) => {
+          const error = err instanceof AofError ? err : AofError.io('read tier 1 index', seg.t1Path, err);
+          seg.apply({ type: SegmentEventType.FAILED, error });
+          if (span !== null) SPANS.segmentHydrate.fail(span, error);
+        },
+      );
+    return span === null ? fetch() : SPANS.segmentHydrate.run(span, fetch);
+  }
+
+  /** Fills `slot` with frame `frame`, inside its `aof2:segment.hydrate` span (kind fill) when anyone subscribes. */
+  #fill(stream: string, seg: Segment, slot: number, frame: number): Promise<void> {
+    if (!SPANS.segmentHydrate.active) return this.#fillAttempts(stream, seg, slot, frame, null);
+    const entry = seg.frameIndex![frame]!;
+    const span = hydrateSpan(stream, seg, 'fill', seg.tier === SegmentTier.TIER2 ? 'tier2' : 'tier1', frame);
+    span.offset = entry.rawOffset;
+    span.bytes = entry.rawBytes;
+    return SPANS.segmentHydrate.run(span, () => this.#fillAttempts(stream, seg, slot, frame, span));
   }
 
   /** Fills `slot` with frame `frame`, then publishes it as a range (or releases it on failure). */
-  async #fill(stream: string, seg: Segment, slot: number, frame: number): Promise<void> {
+  async #fillAttempts(stream: string, seg: Segment, slot: number, frame: number, span: SegmentHydrateSpanContext | null): Promise<void> {
     const started = performance.now();
     const entry = seg.frameIndex![frame]!;
     /** The source of the attempt that failed last: Tier 2, or null for the local copy. */
     let remote: RemoteSegmentSource | null = null;
     const outcome = await retry(
-      async () => {
+      async (attempt) => {
         // Retention removed the segment meanwhile: its files are gone; readers report OUT_OF_RANGE.
         if (seg.expired) return;
         // Chosen per attempt: an eviction between attempts moves the segment to Tier 2.
         remote = seg.tier === SegmentTier.TIER2 ? this.#remote : null;
+        if (span !== null) {
+          span.attempts = attempt;
+          span.source = remote !== null ? 'tier2' : 'tier1';
+        }
         const task: HydrateTask = {
           // A credentials provider is called here, on the main thread: the task carries its answer.
           source: await (remote ?? this.#local).frameSource(seg),
@@ -397,12 +434,26 @@ export class ReadPath {
         end: entry.rawOffset + entry.rawBytes,
         endRecord: entry.firstRecord + entry.recordCount,
       });
+      if (span !== null) SPANS.segmentHydrate.end(span);
       return;
     }
     this.#arena.release(slot);
-    if (outcome.ok) return; // expired meanwhile: readers report OUT_OF_RANGE
+    if (outcome.ok) {
+      // Expired meanwhile: readers report OUT_OF_RANGE; nothing was brought back.
+      if (span !== null) {
+        span.bytes = 0;
+        SPANS.segmentHydrate.end(span);
+      }
+      return;
+    }
     this.#stats.hydrateFailures++;
     this.#events.failed('hydrate', stream, seg.baseId, outcome.attempt, outcome.error);
     seg.apply({ type: SegmentEventType.FAILED, error: outcome.error });
+    if (span !== null) SPANS.segmentHydrate.fail(span, outcome.error);
   }
+}
+
+/** A new `aof2:segment.hydrate` context for the read path (one attempt, nothing brought back yet). */
+function hydrateSpan(stream: string, seg: Segment, kind: 'load' | 'index' | 'fill', source: SegmentHydrateSpanContext['source'], frame: number | null): SegmentHydrateSpanContext {
+  return { stream, baseId: seg.baseId, kind, source, target: 'arena', frame, offset: kind === 'load' ? -1 : 0, bytes: 0, attempts: 1 };
 }

@@ -40,6 +40,7 @@ import { SegmentEventType, type Segment } from '../tier0/segment.js';
 import { fromWorkerRejection } from '../worker-error.js';
 import { EngineEvents } from '../events.js';
 import { BackgroundWork, retry, systemClock, type Backoff, type Clock, type Random } from '../background.js';
+import { SPANS, type SegmentCompressSpanContext, type SegmentSealSpanContext } from '../tracing.js';
 import type { CompressResult, CompressTask } from '../../workers/tier1-protocol.js';
 import { compressionPolicy, initialCompressionState, stepCompression, type CompressionPolicy, type CompressionState } from './compression-controller.js';
 import { IdleCoreSampler, type IdleCores } from './idle-cores.js';
@@ -146,6 +147,8 @@ interface Job {
   seg: Segment;
   /** The segment's arena slot, held for the compressor from queueing to the end of its compression (see #hold). */
   held?: number;
+  /** Its `aof2:segment.seal` span while the seal is watched (src/tracing.ts), when anyone subscribes. */
+  seal?: SegmentSealSpanContext;
 }
 
 const COMPRESS_WORKER = new URL('../../workers/compress.js', import.meta.url).href;
@@ -303,6 +306,10 @@ export class Tier1 {
     // Counted from the seal, synchronously: a writer that never yields must still see the
     // backlog at its next rollover (Tier 2 back-pressure), not after the next event-loop turn.
     const job: Job = { stream, seg };
+    if (SPANS.segmentSeal.active) {
+      job.seal = { stream, baseId: seg.baseId, records: seg.count, bytes: seg.dataBytes };
+      SPANS.segmentSeal.start(job.seal);
+    }
     if (this.#compressPool !== null) {
       this.#rawPendingBytes += seg.dataBytes;
       // Held from the seal on: by the time the seal is recorded, a fast writer would have evicted it.
@@ -398,7 +405,10 @@ export class Tier1 {
           }
           this.#sealing.splice(i, 1);
           if (state === SegState.SEALED) durable.push(job);
-          else this.#dropPending(job);
+          else {
+            this.#sealFailed(job, new AofError(ErrorCode.IO, `segment ${job.seg.baseId} of stream ${job.stream} was not sealed: the flush worker failed it or stopped`, { details: { stream: job.stream, baseId: job.seg.baseId } }));
+            this.#dropPending(job);
+          }
           // FAILED (or SEALING at close after a failure): the flush failure is already the
           // manager's; nothing to record or compress. Recovery deals with the file at the next open.
         }
@@ -419,6 +429,7 @@ export class Tier1 {
             // Left raw and unrecorded: recovery records and compresses it at the next open.
             this.#dropPending(durable[i]!);
             const err: unknown = footer.reason;
+            this.#sealFailed(durable[i]!, err);
             this.#stats.lastError = err instanceof AofError ? `${err.code}: ${err.message}` : String(err);
           }
         }
@@ -427,8 +438,10 @@ export class Tier1 {
           try {
             await this.#manifest.append(ready.map((job) => sealedRecord(job.stream, job.seg)));
             for (const job of ready) this.#events.sealed(job.stream, job.seg.baseId, job.seg.count, job.seg.dataBytes);
+            for (const job of ready) this.#sealDone(job);
             for (const job of ready) this.#queueJob(job);
           } catch (err) {
+            for (const job of ready) this.#sealFailed(job, err);
             for (const job of ready) this.#dropPending(job);
             // The raw files are sealed and durable; without their SEALED record they are not
             // compressed now. Recovery records and compresses them at the next open.
@@ -455,6 +468,20 @@ export class Tier1 {
       seg.apply({ type: SegmentEventType.HANDLE_RELEASED });
     }
     return state;
+  }
+
+  /** The seal is durable and recorded: its span completes. */
+  #sealDone(job: Job): void {
+    if (job.seal === undefined) return;
+    SPANS.segmentSeal.end(job.seal);
+    delete job.seal;
+  }
+
+  /** The seal did not complete (flush failure, unreadable footer, unrecorded): its span fails. */
+  #sealFailed(job: Job, err: unknown): void {
+    if (job.seal === undefined) return;
+    SPANS.segmentSeal.fail(job.seal, err);
+    delete job.seal;
   }
 
   /** A sealed segment that will not be compressed now leaves the backlog. */
@@ -504,10 +531,28 @@ export class Tier1 {
     }
   }
 
-  async #compress({ stream, seg }: Job, level: number): Promise<void> {
+  /** One segment's compression, every attempt, inside its `aof2:segment.compress` span when anyone subscribes. */
+  #compress(job: Job, level: number): Promise<void> {
+    if (!SPANS.segmentCompress.active) return this.#compressAttempts(job, level, null);
+    const span: SegmentCompressSpanContext = {
+      stream: job.stream,
+      baseId: job.seg.baseId,
+      bytes: job.seg.dataBytes,
+      level,
+      compressedBytes: 0,
+      frames: 0,
+      source: 'arena',
+      attempts: 0,
+    };
+    return SPANS.segmentCompress.run(span, () => this.#compressAttempts(job, level, span));
+  }
+
+  async #compressAttempts({ stream, seg }: Job, level: number, span: SegmentCompressSpanContext | null): Promise<void> {
     const pool = this.#compressPool!;
     /** Set when a failure met close(): neither retried nor given up (see classify). */
     let cutShort = false;
+    /** The span completed: at the hand-over, so the upload's span starts after it. */
+    let spanEnded = false;
     const outcome = await retry(
       async (attempt) => {
         // Not awaited: the record only makes a crash mid-compression visible in the log. A failure
@@ -520,6 +565,10 @@ export class Tier1 {
         const slot = seg.slot >= 0 && this.#arena.state(seg.slot) === SlotState.CLEAN ? seg.slot : -1;
         if (slot >= 0) this.#arena.pin(slot);
         else this.#stats.compressedFromFile++;
+        if (span !== null) {
+          span.attempts = attempt;
+          span.source = slot >= 0 ? 'arena' : 'file';
+        }
         const task: CompressTask = {
           source: slot >= 0 ? { kind: 'arena', sab: this.#arena.sab, offset: this.#arena.base(slot) } : { kind: 'file', path: seg.path },
           dataBytes: seg.dataBytes,
@@ -548,6 +597,12 @@ export class Tier1 {
             if (err.code !== 'ENOENT') throw err;
           });
           this.#events.compressed(stream, seg.baseId, seg.dataBytes, result.compressedBytes, result.frameCount, attempt);
+          if (span !== null && !spanEnded) {
+            span.compressedBytes = result.compressedBytes;
+            span.frames = result.frameCount;
+            SPANS.segmentCompress.end(span);
+            spanEnded = true;
+          }
           this.#onCompressed(stream, seg);
         } finally {
           if (slot >= 0) {
@@ -581,18 +636,28 @@ export class Tier1 {
         },
       },
     );
-    if (outcome.ok || cutShort) return;
+    if (outcome.ok) return;
     const { error: err, attempt } = outcome;
+    const failSpan = (): void => {
+      if (span !== null && !spanEnded) SPANS.segmentCompress.fail(span, err);
+    };
+    if (cutShort) {
+      // Not a give-up (the next open compresses it), but this compression did not happen.
+      failSpan();
+      return;
+    }
     this.#stats.compressFailures++;
     this.#events.failed('compress', stream, seg.baseId, attempt, err);
     // UNSAFE_PATH: COMPRESSION_FAILED would outlive the fix. Left SEALED: once the entry is
     // replaced by the real file, the next open compresses it (or refuses the link again).
-    if (err.code === ErrorCode.UNSAFE_PATH) return;
-    // Out of attempts, or CORRUPT: given up for good.
-    await this.#manifest
-      .append([{ type: ManifestRecordType.COMPRESSION_FAILED, stream, baseId: seg.baseId, fields: { attempts: attempt } }])
-      // Unrecorded, the segment stays SEALED (raw, readable): the next open tries again.
-      .catch((err: unknown) => this.#manifestAppendFailed(stream, seg.baseId, 'COMPRESSION_FAILED', err));
+    if (err.code !== ErrorCode.UNSAFE_PATH) {
+      // Out of attempts, or CORRUPT: given up for good.
+      await this.#manifest
+        .append([{ type: ManifestRecordType.COMPRESSION_FAILED, stream, baseId: seg.baseId, fields: { attempts: attempt } }])
+        // Unrecorded, the segment stays SEALED (raw, readable): the next open tries again.
+        .catch((err: unknown) => this.#manifestAppendFailed(stream, seg.baseId, 'COMPRESSION_FAILED', err));
+    }
+    failSpan();
   }
 
   /** A manifest append compression went on without failed: counted, kept as lastError, reported. */

@@ -52,6 +52,7 @@ import { fetchTier1Meta } from './remote-meta.js';
 import { EngineEvents } from '../events.js';
 import { parseSegmentKey, segmentKey } from '../format/root-layout.js';
 import { BackgroundWork, retry, systemClock, type Backoff, type Clock, type Random } from '../background.js';
+import { SPANS, type SegmentHydrateSpanContext, type SegmentUploadSpanContext } from '../tracing.js';
 
 const UPLOAD_WORKER = new URL('../../workers/upload.js', import.meta.url).href;
 /** Backoff between upload attempts (full jitter; src/background.ts): the cap is reached at attempt 7. */
@@ -383,13 +384,21 @@ export class Tier2 {
     return !this.#closing;
   }
 
-  async #upload({ stream, seg }: Job): Promise<void> {
+  /** One segment's upload, every attempt, inside its `aof2:segment.upload` span when anyone subscribes. */
+  #upload(job: Job): Promise<void> {
+    if (!SPANS.segmentUpload.active) return this.#uploadAttempts(job, null);
+    const span: SegmentUploadSpanContext = { stream: job.stream, baseId: job.seg.baseId, key: job.seg.key, bytes: job.seg.compressedBytes, attempts: 0 };
+    return SPANS.segmentUpload.run(span, () => this.#uploadAttempts(job, span));
+  }
+
+  async #uploadAttempts({ stream, seg }: Job, span: SegmentUploadSpanContext | null): Promise<void> {
     const task: UploadTask = { store: this.storeConfig, path: seg.t1Path, key: seg.key, expectedBytes: seg.compressedBytes };
     // Never given up while the engine runs (data must reach Tier 2): only CORRUPT is final, and
     // close stops the retries (the next open queues the upload again).
     const outcome = await retry(
-      async (): Promise<UploadResult | null> => {
+      async (attempt): Promise<UploadResult | null> => {
         if (!(await this.#admitted())) return null; // closing while the breaker was open
+        if (span !== null) span.attempts = attempt;
         task.store = await this.taskStoreConfig();
         const result = (await this.#pool.run(task)) as UploadResult;
         this.breaker.onSuccess();
@@ -416,7 +425,11 @@ export class Tier2 {
       },
     );
     if (!outcome.ok) {
-      if (outcome.reason === 'stopped') return;
+      if (outcome.reason === 'stopped') {
+        // Abandoned at close: the next open queues it again.
+        if (span !== null) SPANS.segmentUpload.fail(span, outcome.error);
+        return;
+      }
       // CORRUPT: the only local copy is damaged: never upload damage. Nothing else holds the records.
       const { error: err, attempt } = outcome;
       this.#stats.uploadFailures++;
@@ -431,10 +444,15 @@ export class Tier2 {
         this.#stats.lastError = describe(failure);
         this.#events.manifestAppendFailed('tier2', stream, seg.baseId, 'NEEDS_RECOVERY', failure);
       });
+      if (span !== null) SPANS.segmentUpload.fail(span, err);
       return;
     }
     const { value: result, attempt } = outcome;
-    if (result === null) return;
+    if (result === null) {
+      // Closing while the breaker was open: abandoned; the next open queues it again.
+      if (span !== null) SPANS.segmentUpload.fail(span, AofError.closed('tier 2'));
+      return;
+    }
     // The frame index of exactly the bytes uploaded, in the same commit: a process that later finds
     // the segment only in Tier 2 reads a record with one ranged GET (docs/decisions.md).
     const records: ManifestRecord[] = [{ type: ManifestRecordType.UPLOADED, stream, baseId: seg.baseId, fields: { objectBytes: result.objectBytes } }];
@@ -446,6 +464,7 @@ export class Tier2 {
     } catch (err) {
       // Not recorded: the next open uploads it again (same key, same bytes: harmless).
       this.#stats.lastError = describe(err);
+      if (span !== null) SPANS.segmentUpload.fail(span, err);
       return;
     }
     seg.apply({ type: SegmentEventType.UPLOADED, recordedIndex: result.frameIndex });
@@ -454,6 +473,7 @@ export class Tier2 {
     this.#pendingBytes -= seg.compressedBytes;
     if (seg.tier === SegmentTier.TIER1) this.#cached.set(seg, { stream, seg });
     this.#events.uploaded(stream, seg.baseId, seg.key, result.objectBytes, attempt);
+    if (span !== null) SPANS.segmentUpload.end(span);
     this.replica.request();
     this.#coordinator.kick(); // writers blocked on the budget may go on
     await this.#evictOverBudget();
@@ -485,18 +505,30 @@ export class Tier2 {
   #recache(stream: string, seg: Segment): void {
     if (this.#closing || seg.recaching || this.#localBytes + seg.compressedBytes > this.#budget) return;
     seg.apply({ type: SegmentEventType.RECACHE_STARTED });
+    // A background `aof2:segment.hydrate` span of kind recache, when anyone subscribes.
+    const span: SegmentHydrateSpanContext | null = SPANS.segmentRecache.active
+      ? { stream, baseId: seg.baseId, kind: 'recache', source: 'tier2', target: 'tier1', frame: null, offset: 0, bytes: 0, attempts: 1 }
+      : null;
+    const copy = span === null ? this.#copyBack(stream, seg, null) : SPANS.segmentRecache.run(span, () => this.#copyBack(stream, seg, span));
     void this.#work.track(
-      this.#copyBack(stream, seg)
-        .catch((err: unknown) => {
-          this.#stats.lastError = describe(err);
-        })
+      copy
+        .then(
+          () => {
+            if (span !== null) SPANS.segmentRecache.end(span);
+          },
+          (err: unknown) => {
+            this.#stats.lastError = describe(err);
+            if (span !== null) SPANS.segmentRecache.fail(span, err);
+          },
+        )
         .finally(() => {
           seg.apply({ type: SegmentEventType.RECACHE_ENDED });
         }),
     );
   }
 
-  async #copyBack(stream: string, seg: Segment): Promise<void> {
+  /** Copies the object back; `span.bytes` is set once it is recorded (it stays 0 when nothing was cached). */
+  async #copyBack(stream: string, seg: Segment, span: SegmentHydrateSpanContext | null): Promise<void> {
     const started = performance.now();
     const image = await this.store.get(seg.key);
     if (image === null || image.length !== seg.compressedBytes) return;
@@ -505,6 +537,7 @@ export class Tier2 {
     if (seg.tier !== SegmentTier.TIER2) return;
     await this.#manifest.append([{ type: ManifestRecordType.HYDRATED, stream, baseId: seg.baseId, fields: {} }]);
     seg.apply({ type: SegmentEventType.HYDRATED });
+    if (span !== null) span.bytes = seg.compressedBytes;
     this.#localBytes += seg.compressedBytes;
     this.#stats.segmentsRecached++;
     this.#cached.set(seg, { stream, seg });
