@@ -5,20 +5,20 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { readmeQuickStart } from '../../support/readme-quickstart.js';
 import { tempRoot } from '../../support/tmp.js';
 
 // dist/test/integration/readme.test.js → the repository root
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
 function quickStart(): string {
-  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
-  const block = /<!-- quickstart:start[^>]*-->\s*```ts\n([\s\S]*?)```\s*<!-- quickstart:end -->/.exec(readme);
-  assert.ok(block !== null, 'README.md has a quick start block between the quickstart markers');
-  return block[1]!;
+  const code = readmeQuickStart(REPO);
+  assert.ok(code !== null, 'README.md has a quick start block between the quickstart markers');
+  return code;
 }
 
 test('the README quick start runs as written and prints the record it appended', async (t) => {
