@@ -26,9 +26,6 @@
 import { closeSync, fsync, fstatSync, openSync, readSync, createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import Hypercore from 'hypercore';
-import { open as openLmdb, type Database } from 'lmdb';
-import sonicBoom from 'sonic-boom';
 import { AofManager, type AofLog, type AofManagerOptions } from '../src/index.js';
 import { appendSyncBatch, patternPayload, sameBytes, tempRoot, TIER1_OFF, verifyStream } from '../native-free-bench/fixtures.js';
 import {
@@ -45,6 +42,8 @@ import {
   type SuiteOptions,
   type Verification,
 } from '../native-free-bench/shared.js';
+import { ensurePeerLibraries } from './install.js';
+import { loadPeerLibraries, type Hypercore, type LmdbDatabase, type PeerLibraries, type SonicBoom } from './libraries.js';
 
 const SIZE = 1024;
 /** Records per durability barrier. */
@@ -53,11 +52,6 @@ const BATCH = 1000;
 const READ_BACK = 1000;
 const STREAM = 'peers';
 const fsyncAsync = promisify(fsync);
-// sonic-boom is CommonJS (`module.exports = SonicBoom`) while its types declare a class export.
-const SonicBoom = sonicBoom as unknown as typeof sonicBoom.SonicBoom;
-type SonicBoom = InstanceType<typeof SonicBoom>;
-/** sonic-boom's types say `write(string)`; with `contentMode: 'buffer'` it takes bytes. */
-type BufferWrite = (chunk: Buffer) => boolean;
 
 /** One library under test: opened once, fed durable batches, closed, then reopened to verify. */
 interface Side {
@@ -117,21 +111,23 @@ class Aof2Side implements Side {
 
 class LmdbSide implements Side {
   readonly name = 'lmdb-js';
+  readonly #libraries: PeerLibraries;
   readonly #path: string;
   readonly #payload: Buffer;
-  #db: Database<Buffer, number>;
+  #db: LmdbDatabase<Buffer, number>;
   #nextKey = 0;
 
-  constructor(path: string, payload: Buffer) {
+  constructor(libraries: PeerLibraries, path: string, payload: Buffer) {
+    this.#libraries = libraries;
     this.#path = path;
     this.#payload = payload;
-    this.#db = LmdbSide.#open(path);
+    this.#db = this.#open();
   }
 
-  static #open(path: string): Database<Buffer, number> {
+  #open(): LmdbDatabase<Buffer, number> {
     // Binary values, no compression (the records are stored as given, like every other side);
     // the defaults otherwise: synced commits with overlappingSync, hence the `flushed` barrier.
-    return openLmdb<Buffer, number>({ path, encoding: 'binary', compression: false });
+    return this.#libraries.openLmdb<Buffer, number>({ path: this.#path, encoding: 'binary', compression: false });
   }
 
   async batch(n: number): Promise<void> {
@@ -146,7 +142,7 @@ class LmdbSide implements Side {
   }
 
   async verify(expected: number): Promise<Verification[]> {
-    const db = LmdbSide.#open(this.#path);
+    const db = this.#open();
     try {
       const count = db.getKeysCount();
       let matched = 0;
@@ -167,20 +163,22 @@ class LmdbSide implements Side {
 
 class HypercoreSide implements Side {
   readonly name = 'hypercore';
+  readonly #libraries: PeerLibraries;
   readonly #path: string;
   readonly #payload: Buffer;
   readonly #core: Hypercore;
 
-  private constructor(path: string, payload: Buffer, core: Hypercore) {
+  private constructor(libraries: PeerLibraries, path: string, payload: Buffer, core: Hypercore) {
+    this.#libraries = libraries;
     this.#path = path;
     this.#payload = payload;
     this.#core = core;
   }
 
-  static async open(path: string, payload: Buffer): Promise<HypercoreSide> {
-    const core = new Hypercore(path);
+  static async open(libraries: PeerLibraries, path: string, payload: Buffer): Promise<HypercoreSide> {
+    const core = new libraries.Hypercore(path);
     await core.ready();
-    return new HypercoreSide(path, payload, core);
+    return new HypercoreSide(libraries, path, payload, core);
   }
 
   async batch(n: number): Promise<void> {
@@ -193,7 +191,7 @@ class HypercoreSide implements Side {
   }
 
   async verify(expected: number): Promise<Verification[]> {
-    const core = new Hypercore(this.#path);
+    const core = new this.#libraries.Hypercore(this.#path);
     try {
       await core.ready();
       let matched = 0;
@@ -252,16 +250,15 @@ class SonicBoomSide implements Side {
   readonly #payload: Uint8Array;
   readonly #boom: SonicBoom;
 
-  constructor(path: string, payload: Uint8Array) {
+  constructor(libraries: PeerLibraries, path: string, payload: Uint8Array) {
     this.#path = path;
     this.#payload = payload;
     this.#frame = framed(payload);
-    this.#boom = new SonicBoom({ dest: path, sync: true, contentMode: 'buffer', mkdir: true });
+    this.#boom = new libraries.SonicBoom({ dest: path, sync: true, contentMode: 'buffer', mkdir: true });
   }
 
   async batch(n: number): Promise<void> {
-    const write = this.#boom.write.bind(this.#boom) as unknown as BufferWrite;
-    for (let i = 0; i < n; i++) write(this.#frame);
+    for (let i = 0; i < n; i++) this.#boom.write(this.#frame);
     this.#boom.flushSync(); // writes what is buffered, then fsyncSync
   }
 
@@ -353,6 +350,9 @@ export const peers: Suite = {
     const rounds = options.quick ? 1 : 4;
     const roundMs = options.quick ? 250 : 2000;
     const warmupMs = options.quick ? 50 : 300;
+    // On a clone whose root install never fetched them (they are not aof2 dependencies).
+    await ensurePeerLibraries(options.progress);
+    const libraries = loadPeerLibraries();
     const payload = patternPayload(SIZE);
     const buffer = Buffer.from(payload);
     const dirs = tempRoot('peers');
@@ -362,9 +362,9 @@ export const peers: Suite = {
       sides.push(
         await Aof2Side.open(join(dirs.root, 'aof2-sync'), payload, false),
         await Aof2Side.open(join(dirs.root, 'aof2-async'), payload, true),
-        new LmdbSide(join(dirs.root, 'lmdb'), buffer),
-        await HypercoreSide.open(join(dirs.root, 'hypercore'), buffer),
-        new SonicBoomSide(join(dirs.root, 'sonic-boom.log'), payload),
+        new LmdbSide(libraries, join(dirs.root, 'lmdb'), buffer),
+        await HypercoreSide.open(libraries, join(dirs.root, 'hypercore'), buffer),
+        new SonicBoomSide(libraries, join(dirs.root, 'sonic-boom.log'), payload),
         await WriteStreamSide.open(join(dirs.root, 'write-stream.log'), payload),
       );
       const tallies = sides.map(() => new Tally());

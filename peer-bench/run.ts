@@ -5,6 +5,9 @@
  * aof2 against lmdb-js, hypercore, sonic-boom and a plain fs.createWriteStream (peers.ts). The
  * peers load native addons (lmdb, RocksDB, sodium), so this suite lives apart from
  * native-free-bench/, whose suites must load none; the loaded addons are listed for the record.
+ * The peers are not aof2 dependencies: peer-bench/package.json lists them (with its own lockfile),
+ * and the suite runs `npm ci` in peer-bench/ first when they are missing (install.ts), with npm's
+ * output on stderr.
  *
  * Exit status: 0 when the suite ran and every side verified its records, 1 otherwise. Missed
  * targets are reported, not failed.

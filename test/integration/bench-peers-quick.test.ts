@@ -3,7 +3,9 @@
  * way `npm run bench:peers -- --quick --json` does, and checks that every library wrote what it
  * was given (each side reopened and counted, the last records compared byte for byte), and that
  * every comparison has a positive ratio and sane HDR percentiles. Speed is not asserted: the
- * figures depend on the machine and its load (docs/performance.md has the full runs).
+ * figures depend on the machine and its load (docs/performance.md has the full runs). The peer
+ * libraries come from peer-bench/node_modules (.ci/run installs them; the suite would otherwise
+ * run `npm ci` in peer-bench/ itself, within the run's timeout).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';

@@ -5,21 +5,21 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { readmeBlock } from '../../support/readme-quickstart.js';
 import { tempRoot } from '../../support/tmp.js';
 
 // dist/test/integration/readme.test.js → the repository root
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** The ```ts block of README.md between `<!-- NAME:start ... -->` and `<!-- NAME:end -->`. */
-function readmeBlock(name: string): string {
-  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
-  const block = new RegExp(`<!-- ${name}:start[^>]*-->\\s*\`\`\`ts\\n([\\s\\S]*?)\`\`\`\\s*<!-- ${name}:end -->`).exec(readme);
-  assert.ok(block !== null, `README.md has a block between the ${name} markers`);
-  return block[1]!;
+function readmeCode(name: string): string {
+  const code = readmeBlock(REPO, name);
+  assert.ok(code !== null, `README.md has a block between the ${name} markers`);
+  return code;
 }
 
 /** Runs `code` as an ES module inside the package directory (so `import 'aof2'` resolves), with `./data` pointed at `root`. */
@@ -39,7 +39,7 @@ async function runAsWritten(t: TestContext, code: string, root: string): Promise
 }
 
 test('the README quick start runs as written and prints the record it appended', async (t) => {
-  const code = readmeBlock('quickstart');
+  const code = readmeCode('quickstart');
   assert.match(code, /from 'aof2'/);
   assert.ok(code.split('\n').length <= 20, 'the quick start stays short');
   const { root, cleanup } = tempRoot('aof2-readme-');
@@ -49,7 +49,7 @@ test('the README quick start runs as written and prints the record it appended',
 });
 
 test('the README streams example runs as written: a pipeline in, a read stream out', async (t) => {
-  const code = readmeBlock('streams-example');
+  const code = readmeCode('streams-example');
   assert.match(code, /createWriteStream\(\)/);
   assert.match(code, /createReadStream\(/);
   const { root, cleanup } = tempRoot('aof2-readme-streams-');

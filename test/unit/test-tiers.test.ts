@@ -18,8 +18,10 @@ function tsFiles(dir: string): string[] {
   const walk = (abs: string): void => {
     for (const entry of readdirSync(abs, { withFileTypes: true })) {
       const path = join(abs, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith('.ts')) out.push(relative(PACKAGE_ROOT, path));
+      // peer-bench/ has its own node_modules (peer-bench/package.json): other people's code.
+      if (entry.isDirectory()) {
+        if (entry.name !== 'node_modules') walk(path);
+      } else if (entry.name.endsWith('.ts')) out.push(relative(PACKAGE_ROOT, path));
     }
   };
   walk(join(PACKAGE_ROOT, dir));
