@@ -13,8 +13,14 @@ import { DEFAULT_READER_RESERVE_FRACTION } from './arena/window-budget.js';
 import { FALLBACK_MAX_OPEN_FILES, maxOpenFilesFor, softFdLimit } from './fd-limit.js';
 import { resolveCredentials, type Tier2Credentials, type Tier2CredentialsProvider } from './tier2/credentials.js';
 
+/**
+ * When the flush worker fdatasyncs on its own: `'always'` (each append resolves once durable),
+ * `'interval'` (every `fsyncIntervalMs` while there is unsynced data; the default) or `'never'`
+ * (only on `flush()`, `flushSync()`, a seal and `close()`). The table: README, "Guarantees".
+ */
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 
+/** The arena and raw segment files (`tier0` in {@link AofManagerOptions}). */
 export interface Tier0Options {
   /** Size of the SharedArrayBuffer arena in bytes; cut into `floor(arenaBytes / segmentBytes)` slots. */
   arenaBytes?: number;
@@ -68,8 +74,14 @@ export interface Tier0Options {
   readerReserveBytes?: number;
 }
 
+/**
+ * How the arena's pages are faulted in before the writer meets them (`tier0.prefault`):
+ * `'background'` (the flush worker, between its passes; the default), `'open'` (`open()` too, for
+ * up to 100 ms) or `'off'`.
+ */
 export type PrefaultMode = 'background' | 'open' | 'off';
 
+/** Compression of sealed segments into local Tier 1 files (`tier1` in {@link AofManagerOptions}). */
 export interface Tier1Options {
   /** Compress sealed segments into Tier 1 files (default true). `false` keeps raw segment files. */
   enabled?: boolean;
@@ -103,6 +115,11 @@ export interface Tier1Options {
   hydrateMaxThreads?: number;
 }
 
+/**
+ * Where sealed, compressed segments and the manifest are replicated (`tier2` in
+ * {@link AofManagerOptions}): a local directory (`fs`), an S3-compatible bucket (`s3`), or nowhere
+ * (`none`).
+ */
 export type Tier2Options =
   | { kind: 'none' }
   | { kind: 'fs'; root: string }
@@ -130,6 +147,7 @@ export type Tier2Options =
       requestTimeoutMs?: number;
     };
 
+/** Options of `AofManager.open(options)`; only `root` is required (defaults: README, "Configuration"). */
 export interface AofManagerOptions {
   /** Directory holding everything local. Created if missing. */
   root: string;
@@ -163,6 +181,7 @@ export interface AofManagerOptions {
   logger?: AofLogger;
 }
 
+/** Metrics options (`metrics` in {@link AofManagerOptions}; docs/metrics.md). */
 export interface MetricsOptions {
   /**
    * prom-client registry the manager registers its metrics on (default: a private one, always
@@ -183,6 +202,7 @@ export interface StreamOptions {
   retention?: RetentionOptions;
 }
 
+/** The options after validation, every default filled in (`manager.config`; resolveConfig). */
 export interface ResolvedConfig {
   root: string;
   arenaBytes: number;

@@ -59,6 +59,7 @@ export const ErrorCode = {
   INTERNAL: 'AOF_ERR_INTERNAL',
 } as const;
 
+/** One of the `AOF_ERR_*` codes of {@link ErrorCode}: the type of `AofError.code`. */
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** Why a synchronous call would have to wait. */
@@ -81,6 +82,7 @@ export const WouldBlockKind = {
   COMPRESSION: 'compression',
 } as const;
 
+/** One of the {@link WouldBlockKind} values: the type of `WouldBlockError.kind`. */
 export type WouldBlockKindValue = (typeof WouldBlockKind)[keyof typeof WouldBlockKind];
 
 /** Plain shape an error takes when it crosses a worker boundary (structured clone drops classes). */
@@ -149,14 +151,17 @@ export class AofError extends Error {
     this.details = options?.details;
   }
 
+  /** AOF_ERR_CLOSED: `what` (a reader, the manifest log, ...) was used after its close. */
   static closed(what: string): AofError {
     return new AofError(ErrorCode.CLOSED, `${what} is closed`);
   }
 
+  /** AOF_ERR_INVALID_ARGUMENT with `message` (expected vs actual) and optional `details`. */
   static invalidArgument(message: string, details?: Record<string, unknown>): AofError {
     return new AofError(ErrorCode.INVALID_ARGUMENT, message, details === undefined ? undefined : { details });
   }
 
+  /** AOF_ERR_CORRUPT: stored bytes failed a check (magic, version, length, CRC); `details` says where. */
   static corrupt(message: string, details: Record<string, unknown>): AofError {
     return new AofError(ErrorCode.CORRUPT, message, { details });
   }

@@ -41,15 +41,20 @@ export const AOF_EVENTS = {
   manifestAppendFailed: 'aof2:manifest.append-failed',
 } as const;
 
+/** The name of a diagnostics_channel aof2 publishes on (a value of {@link AOF_EVENTS}). */
 export type AofEventName = (typeof AOF_EVENTS)[keyof typeof AOF_EVENTS];
 
 /** The subset of pino's interface aof2 calls. */
 export interface AofLogger {
+  /** Back to normal (the Tier 2 circuit breaker closed). */
   info(obj: object, msg?: string): void;
+  /** Degraded, and aof2 works around it (a task retried, the Tier 2 circuit breaker opened). */
   warn(obj: object, msg?: string): void;
+  /** A failure the application should see (a task gave up, a manifest append failed). */
   error(obj: object, msg?: string): void;
 }
 
+/** A background task: compress a segment, hydrate a frame, upload a segment, or copy one back from Tier 2 (`recache`). */
 export type TaskKind = 'compress' | 'hydrate' | 'upload' | 'recache';
 
 /** Payload of `aof2:segment.sealed`. */

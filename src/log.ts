@@ -932,7 +932,7 @@ let unwrapFacade: (log: AofLog) => LogCore;
 
 /**
  * One stream, as users see it: appends, durability, readers. A thin facade over the engine's
- * {@link LogCore} (not exported from the package), so the public type shows only the API.
+ * `LogCore` (not exported from the package), so the public type shows only the API.
  * Obtained from `manager.openStream(name)`; never constructed directly.
  */
 export class AofLog {

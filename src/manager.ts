@@ -8,7 +8,7 @@
 import { readdir, realpath, unlink } from 'node:fs/promises';
 import { makeDirectory } from './make-directory.js';
 import { join } from 'node:path';
-import { Arena } from './arena/arena.js';
+import { Arena, type ArenaOccupancy } from './arena/arena.js';
 import { G_OPEN_SEGMENT_FILES, G_SEGMENT_FILE_REOPENS, SlotState } from './arena/layout.js';
 import {
   DEFAULTS,
@@ -75,7 +75,8 @@ export interface ManagerStats {
   streams: number;
   slots: number;
   segmentBytes: number;
-  arena: ReturnType<Arena['occupancy']>;
+  /** Arena runs per state, plus the pinned and held ones (docs/metrics.md). */
+  arena: ArenaOccupancy;
   /**
    * Segments the flush worker has open (active, parked, or sealing): entries of the shared segment
    * table in use, of MAX_OPEN_SEGMENTS (65,536); past that, new segments wait (WouldBlock `admission`).
@@ -150,6 +151,11 @@ interface Opened {
   failpoints: FailpointConfig | null;
 }
 
+/**
+ * The engine for one root directory: the Tier 0 arena shared by all its streams, the flush worker,
+ * Tier 1 compression, Tier 2 uploads, the manifest and retention. Open one with
+ * `AofManager.open(options)`, get streams with `openStream(name)`, and `close()` it once.
+ */
 export class AofManager {
   // Behind getters, not own properties: structured clone must meet the clone guard first (src/not-cloneable.ts).
   readonly #config: ResolvedConfig;

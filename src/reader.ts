@@ -36,6 +36,7 @@ export interface LogRecord {
   payload: Uint8Array;
 }
 
+/** Options of `log.openReader(options)`. */
 export interface ReaderOptions {
   /** First id to read (default: the first stored id). Must be within [firstId, nextId]. */
   from?: number;
@@ -71,6 +72,12 @@ export function openReader(host: ReaderHost, options: ReaderOptions): AofReader 
   return construct(host, options);
 }
 
+/**
+ * A cursor over one stream, from `log.openReader({ from, copy })`: `nextSync()` returns the next
+ * resident record (or null when caught up) and throws WouldBlock `hydration` after starting to load
+ * an evicted segment; `next()` awaits that load. Without `copy`, a payload is a view into the
+ * arena, valid until the next call on the same reader. `close()` releases the pinned run.
+ */
 export class AofReader {
   readonly #host: ReaderHost;
   readonly #stream: StreamView;

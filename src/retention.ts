@@ -18,6 +18,10 @@
  */
 import type { Segment } from './tier0/segment.js';
 
+/**
+ * When sealed segments expire (`retention` in {@link AofManagerOptions}, or per stream in
+ * `openStream(name, { retention })`): by age, by size, or both. Without either, nothing expires.
+ */
 export interface RetentionOptions {
   /** Expire segments whose newest record is older than this many milliseconds. */
   maxAgeMs?: number;

@@ -49,6 +49,7 @@ export const AOF_SPANS = {
   manifestCompaction: 'aof2:manifest.compaction',
 } as const;
 
+/** The name of one of aof2's tracing channels (a value of {@link AOF_SPANS}). */
 export type AofSpanName = (typeof AOF_SPANS)[keyof typeof AOF_SPANS];
 
 /**

@@ -43,6 +43,13 @@ export interface SlotOwner {
 /** The words {@link Arena.acquire} zeroes in a run it hands out (a constant: acquire runs at every window rollover). */
 const ZEROED_WORDS = [S_WRITE_LEN, S_FLUSHED_LEN, S_START, S_NEXT, S_PINS] as const;
 
+/**
+ * The arena's runs by slot state (`stats().arena`): `free` counts free pages, the other states
+ * count runs (a write window or a reader's load). `pinned` (runs a reader pins) and `held` (runs
+ * kept for the compressor, evicted last) overlap the states.
+ */
+export type ArenaOccupancy = Record<'free' | 'active' | 'retiring' | 'sealing' | 'clean' | 'hydrating' | 'failed' | 'pinned' | 'held', number>;
+
 export class Arena {
   readonly sab: SharedArrayBuffer;
   readonly ctrl: Int32Array;
@@ -370,7 +377,7 @@ export class Arena {
   }
 
   /** Counts of runs per state (free: free pages), plus the pinned and the held ones (which overlap the states), for stats and tests. */
-  occupancy(): Record<'free' | 'active' | 'retiring' | 'sealing' | 'clean' | 'hydrating' | 'failed' | 'pinned' | 'held', number> {
+  occupancy(): ArenaOccupancy {
     const out = { free: this.#buddy.freePages, active: 0, retiring: 0, sealing: 0, clean: 0, hydrating: 0, failed: 0, pinned: 0, held: this.#held.size };
     for (const slot of this.#allocated) {
       const s = this.state(slot);

@@ -37,6 +37,7 @@ import type { WindowBudgetFigures } from '../arena/window-budget.js';
 import type { HistogramSnapshot } from './latency-histogram.js';
 import { ScrapeHistogram } from './scrape-histogram.js';
 
+/** Names of the engine's metrics (arena, appends, flush, Tier 1, residency), by field; docs/metrics.md describes each. */
 export const ENGINE_METRIC_NAMES = {
   appendedRecords: 'aof_appended_records_total',
   appendedBytes: 'aof_appended_bytes_total',

@@ -14,6 +14,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 
+/** Names of the manifest replay metrics, by field; docs/metrics.md describes each. */
 export const MANIFEST_METRIC_NAMES = {
   chunkLagSeconds: 'aof_manifest_replay_chunk_lag_seconds',
   journalLagBytes: 'aof_manifest_replay_journal_lag_bytes',

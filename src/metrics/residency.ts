@@ -5,17 +5,21 @@
  */
 import type { Arena } from '../arena/arena.js';
 import { S_FLUSHED_LEN, S_PINS, S_WRITE_LEN, SlotState } from '../arena/layout.js';
-import { SegmentTier, type Segment } from '../tier0/segment.js';
+import type { Segment } from '../tier0/segment.js';
 
-/** Residency states of `aof_segments`: being written, sealed with a slot or a range in the arena, sealed with nothing there. */
-export const SEGMENT_STATES = ['active', 'resident', 'cold'] as const;
-
-export type SegmentCounts = Record<(typeof SegmentTier)[keyof typeof SegmentTier], Record<(typeof SEGMENT_STATES)[number], number>>;
+// The names are spelled out, not derived from SegmentTier, so that the public type (and docs/api)
+// reads as what it holds; a tier SegmentTier gains is a type error in segmentCounts (out[seg.tier]).
+/**
+ * Segments of the open streams (`stats().segments`, the `aof_segments` gauge) by tier (`raw`,
+ * `tier1`, `tier2`, `missing`: which copy holds the records) and state (`active`: being written,
+ * `resident`: sealed with a slot or a range in the arena, `cold`: sealed with nothing there);
+ * every pair is present.
+ */
+export type SegmentCounts = Record<'raw' | 'tier1' | 'tier2' | 'missing', Record<'active' | 'resident' | 'cold', number>>;
 
 /** Segments of `logs` by tier (raw, tier1, tier2, missing) and state (active, resident, cold); every pair present. */
 export function segmentCounts(logs: Iterable<{ readonly segments: readonly Segment[] }>): SegmentCounts {
-  const out = {} as SegmentCounts;
-  for (const tier of Object.values(SegmentTier)) out[tier] = { active: 0, resident: 0, cold: 0 };
+  const out: SegmentCounts = { raw: noSegments(), tier1: noSegments(), tier2: noSegments(), missing: noSegments() };
   for (const log of logs) {
     for (const seg of log.segments) {
       const state = !seg.sealed ? 'active' : seg.slot >= 0 || seg.ranges.length > 0 ? 'resident' : 'cold';
@@ -23,6 +27,10 @@ export function segmentCounts(logs: Iterable<{ readonly segments: readonly Segme
     }
   }
   return out;
+}
+
+function noSegments(): Record<'active' | 'resident' | 'cold', number> {
+  return { active: 0, resident: 0, cold: 0 };
 }
 
 /**

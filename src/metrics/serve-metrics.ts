@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { AofError } from '../errors.js';
 
+/** Options of `serveMetrics(registry, options)`. */
 export interface ServeMetricsOptions {
   /** TCP port; 0 (default) picks a free one (read it from `url`). */
   port?: number;
@@ -16,6 +17,7 @@ export interface ServeMetricsOptions {
   host?: string;
 }
 
+/** The HTTP server `serveMetrics()` started. */
 export interface MetricsServer {
   /** `http://host:port/metrics`. */
   url: string;

@@ -18,6 +18,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Tier2Stats } from '../tier2/tier2.js';
 
+/** Names of the Tier 2 metrics (uploads, circuit breaker, local cache), by field; docs/metrics.md describes each. */
 export const TIER2_METRIC_NAMES = {
   breakerState: 'aof_tier2_breaker_state',
   breakerTransitions: 'aof_tier2_breaker_transitions_total',

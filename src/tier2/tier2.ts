@@ -62,6 +62,7 @@ const CLOSE_POLL_MS = 100;
 /** Uploads in flight at once: the pool's threads times its tasks per thread. */
 const UPLOAD_WIDTH = 4;
 
+/** Tier 2 figures (`stats().tier2`; docs/metrics.md). */
 export interface Tier2Stats {
   segmentsUploaded: number;
   uploadedBytes: number;
