@@ -12,9 +12,10 @@
  *
  * Windows (docs/tier0-windows.md, stage 2): a full window with room left in the segment rolls
  * over to a new run chained to it in shared memory (`#nextWindow`); window sizes adapt to the
- * append rate (`#adaptWindow`, the rule in src/tier0/window-size.ts), and windows are taken within
- * the arena's window budget (`Arena.acquireWindow`: a smaller window, or the pressure path, when
- * the writers' share is spent; stage 4). Parking (stage 1): when the arena is full, the manager parks
+ * append rate and the stream's share of the window budget (`#adaptWindow`, the rule in
+ * src/tier0/window-size.ts), and windows are taken within the arena's window budget
+ * (`Arena.acquireWindow`: a smaller window, or the pressure path, when the writers' share is
+ * spent; stage 4). Parking (stage 1): when the arena is full, the manager parks
  * another stream's active segment instead of sealing it. The segment stays active and its file
  * open; its window is written out and becomes an evictable cache entry; the log's capacity drops
  * to 0, so its next append takes the slow path and takes its window back (if still resident) or a
@@ -42,7 +43,7 @@ import { Segment, SegmentEventType } from './tier0/segment.js';
 import type { Tier1 } from './tier1/tier1.js';
 import type { EngineCounters } from './metrics/engine-counters.js';
 import { segmentPath, tier1Path } from './format/root-layout.js';
-import { nextWindowBytes, windowSizeBounds, type WindowSizeBounds } from './tier0/window-size.js';
+import { nextWindowBytes, windowShareBytes, windowSizeBounds, type WindowSizeBounds } from './tier0/window-size.js';
 import { SPANS, type AppendDurableSpanContext } from './tracing.js';
 
 // Defined with the reader that returns it; re-exported here where users have always found it.
@@ -488,12 +489,17 @@ export class LogCore implements StreamView {
 
   /**
    * Adapts the size asked for when a window filled (src/tier0/window-size.ts: twice as large when
-   * the window's rate would fill the size asked within 50 ms, half when it would take over 2 s,
-   * between a page and min(segment, arena / 8)). A busy stream converges on large windows (few
-   * rollovers, large writes) within 9 windows by default; many quiet streams keep one page each.
+   * the window's rate would fill the size asked within 50 ms, or when twice the size is within the
+   * stream's share of the window budget and a page fills within 2 s; half when the size would take
+   * over 2 s and is over twice the share, or a page over 8 s; between a page and
+   * min(segment, arena / 8)). The share is half the budget over the segments being written, one
+   * per writing stream. A busy stream converges on large windows (few rollovers, large writes)
+   * within 9 windows by default, a stream written in bursts on what its share allows whatever
+   * pauses its windows span, and many quiet streams keep one page each.
    */
   #adaptWindow(): void {
-    this.#windowBytes = nextWindowBytes(this.#windowBytes, this.#writeOff - this.#windowFilledFrom, performance.now() - this.#windowOpenedAt, this.#windowBounds);
+    const share = windowShareBytes(this.#arena.windowBudgetBytes, this.#table.writing);
+    this.#windowBytes = nextWindowBytes(this.#windowBytes, this.#writeOff - this.#windowFilledFrom, performance.now() - this.#windowOpenedAt, share, this.#windowBounds);
   }
 
   /**

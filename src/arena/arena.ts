@@ -123,6 +123,11 @@ export class Arena {
     return order < 0 ? 0 : this.pageBytes << order;
   }
 
+  /** The most bytes write windows may hold at once: the window budget (the arena less the reader reserve). */
+  get windowBudgetBytes(): number {
+    return this.#budget.windowPagesBudget * this.pageBytes;
+  }
+
   /** Pages not in any run. */
   get freePages(): number {
     return this.#buddy.freePages;

@@ -30,6 +30,14 @@ export class SegmentTable {
   }
 
   /**
+   * Entries in use whose seal was not asked for: the segments being written (active, parked or
+   * not), one per stream that writes. The window-size rule divides the window budget by it.
+   */
+  get writing(): number {
+    return this.#handles.size - this.#sealing.size;
+  }
+
+  /**
    * A fresh entry for a segment about to be opened, its words reset (STATE OPEN, lengths 0), or -1
    * when every entry is in use (the caller reports WouldBlock `admission`).
    */

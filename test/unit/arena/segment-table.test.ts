@@ -1,7 +1,8 @@
 /**
  * src/arena/segment-table.ts over a real SharedArrayBuffer, in this thread (the flush worker's
- * stores are made by hand): allocation resets an entry's words, and the two counts the main thread
- * waits on (seals pending, segments written but not fsynced) follow the states the worker stores.
+ * stores are made by hand): allocation resets an entry's words, the two counts the main thread
+ * waits on (seals pending, segments written but not fsynced) follow the states the worker stores,
+ * and the segments being written are counted.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -45,6 +46,20 @@ describe('SegmentTable', () => {
     Atomics.store(ctrl, segWord(b, T_STATE), SegState.FAILED);
     assert.equal(segments.sealsPending(), -1);
     assert.equal(segments.state(c), SegState.OPEN, 'untouched');
+  });
+
+  test('writing counts the entries in use whose seal was not asked for (the window-size rule divides the budget by it)', () => {
+    const { ctrl, segments } = table(8);
+    const [a, b] = [segments.alloc(), segments.alloc(), segments.alloc()];
+    assert.equal(segments.writing, 3);
+    segments.markSealing(a);
+    assert.equal(segments.writing, 2, 'a seal asked for: no longer writing, while its entry is still in use');
+    Atomics.store(ctrl, segWord(a, T_STATE), SegState.SEALED);
+    segments.free(a);
+    assert.equal(segments.writing, 2);
+    segments.free(b); // freed without a seal (never in production): gone from both counts
+    assert.equal(segments.writing, 1);
+    assert.equal(segments.size, 1);
   });
 
   test('unsynced counts open segments written past their durable length, parked or not; -1 after FAILED', () => {

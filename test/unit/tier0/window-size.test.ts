@@ -1,6 +1,8 @@
 /**
  * The write-window size rule (src/tier0/window-size.ts), a pure function, fed simulated append
- * rates: each step is one window, which takes `size / rate` ms to fill at `rate` bytes per ms.
+ * rates with no share of the window budget (the rate rule alone; the share, and streams whose
+ * windows span pauses, are window-size-share.test.ts): each step is one window, which takes
+ * `size / rate` ms to fill at `rate` bytes per ms.
  * Stated bounds, checked below (K = ceil(log2(maxBytes / pageBytes)), 9 for 4 MiB windows of
  * 8 KiB pages):
  * - busy stream: the maximum within K windows; quiet stream: a page within K windows;
@@ -30,13 +32,15 @@ const SEGMENT = 4 * 1024 * 1024;
 /** The defaults: 8 KiB pages, 4 MiB segments, a 128 MiB arena (windows up to 4 MiB). */
 const BOUNDS = windowSizeBounds(PAGE, SEGMENT, 128 * 1024 * 1024);
 const K = settleWindows(BOUNDS);
+/** No share of the budget: the rate rule alone. */
+const NO_SHARE = 0;
 
 /** Sizes asked for after each window, from `start`, at `rate(i)` bytes per ms for window i. */
 function run(start: number, windows: number, rate: (i: number) => number, bounds: WindowSizeBounds = BOUNDS): number[] {
   const sizes: number[] = [];
   let size = start;
   for (let i = 0; i < windows; i++) {
-    size = nextWindowBytes(size, size, size / rate(i), bounds);
+    size = nextWindowBytes(size, size, size / rate(i), NO_SHARE, bounds);
     sizes.push(size);
   }
   return sizes;
@@ -127,8 +131,8 @@ describe('window size rule', () => {
 
   test('a rate exactly at a threshold holds the size', () => {
     for (const size of SIZES) {
-      assert.equal(nextWindowBytes(size, size, WINDOW_GROW_MS, BOUNDS), size, `${size} filled in exactly growMs`);
-      assert.equal(nextWindowBytes(size, size, WINDOW_SHRINK_MS, BOUNDS), size, `${size} filled in exactly shrinkMs`);
+      assert.equal(nextWindowBytes(size, size, WINDOW_GROW_MS, NO_SHARE, BOUNDS), size, `${size} filled in exactly growMs`);
+      assert.equal(nextWindowBytes(size, size, WINDOW_SHRINK_MS, NO_SHARE, BOUNDS), size, `${size} filled in exactly shrinkMs`);
     }
   });
 
@@ -178,12 +182,12 @@ describe('window size rule', () => {
     const rate = 1000;
     const asked = 64 * 1024;
     let size = asked;
-    for (let i = 0; i < 50; i++) size = nextWindowBytes(size, PAGE, PAGE / rate, BOUNDS);
+    for (let i = 0; i < 50; i++) size = nextWindowBytes(size, PAGE, PAGE / rate, NO_SHARE, BOUNDS);
     assert.equal(size, asked, 'held');
     // A window larger than asked (one big record): same.
-    assert.equal(nextWindowBytes(asked, 4 * asked, (4 * asked) / rate, BOUNDS), asked);
+    assert.equal(nextWindowBytes(asked, 4 * asked, (4 * asked) / rate, NO_SHARE, BOUNDS), asked);
     // A window that took no bytes (unparked full) measures nothing.
-    assert.equal(nextWindowBytes(asked, 0, 1, BOUNDS), asked);
-    assert.equal(nextWindowBytes(asked, 0, 1e9, BOUNDS), asked);
+    assert.equal(nextWindowBytes(asked, 0, 1, NO_SHARE, BOUNDS), asked);
+    assert.equal(nextWindowBytes(asked, 0, 1e9, NO_SHARE, BOUNDS), asked);
   });
 });
