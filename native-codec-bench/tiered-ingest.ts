@@ -127,8 +127,9 @@ function options(root: string, tier2: boolean): AofManagerOptions {
     root,
     tier0: { arenaBytes: ARENA_BYTES, segmentBytes: SEGMENT_BYTES },
     tier1: { compressionLevel: LEVEL, frameBytes: FRAME_BYTES },
-    // Without a tier2 option the engine uses the embedded default, a directory beside the root.
-    ...(tier2 ? {} : { tier2: { kind: 'none' } as const }),
+    // Named: without a tier2 option the engine has no Tier 2. Inside the temp root, so its cleanup
+    // removes it; the engine touches only its own directories there (streams/, manifest/, lock/).
+    tier2: tier2 ? { kind: 'fs', root: join(root, 'tier2') } : { kind: 'none' },
     fsync: 'interval',
   };
 }

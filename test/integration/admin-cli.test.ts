@@ -418,7 +418,12 @@ describe('aof2-admin snapshot create and prune', () => {
 describe('aof2-admin serve-metrics', () => {
   test('serves the registry over HTTP on 127.0.0.1 and stops cleanly on SIGTERM', async () => {
     const copy = copyRoot(fixture.root);
-    const child = spawnAdmin(['serve-metrics', copy.root, '--port', '0', '--open-streams', '--json']);
+    // The root is opened as its application opens it: with the fixture's Tier 2 (a local
+    // directory, named: without a tier2 option there is none).
+    const configDir = tempRoot('aof2-admin-config-');
+    const config = join(configDir.root, 'options.json');
+    writeFileSync(config, JSON.stringify({ tier2: { kind: 'fs', root: `${copy.root}-tier2` } }));
+    const child = spawnAdmin(['serve-metrics', copy.root, '--port', '0', '--open-streams', '--json', '--config', config]);
     try {
       let stdout = '';
       child.stdout!.setEncoding('utf8');
@@ -456,6 +461,7 @@ describe('aof2-admin serve-metrics', () => {
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       copy.cleanup();
+      configDir.cleanup();
     }
   });
 });
