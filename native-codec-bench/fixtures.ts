@@ -10,7 +10,7 @@
  * read pays is therefore one positional read from the page cache, one zstd frame and, for the
  * engine, the hand-off to a hydrate worker and back.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import { AofManager, WouldBlockError, type AofLog, type AofManagerOptions } from '../src/index.js';
@@ -20,7 +20,7 @@ import { readTier1Meta, type Tier1Meta } from '../src/format/tier1-file.js';
 import { tempRoot } from '../native-free-bench/fixtures.js';
 import type { SuiteOptions } from '../native-free-bench/shared.js';
 import { LogRecords } from './records.js';
-import { SEGMENT_FILE_SUFFIX, STREAMS_DIR, TIER1_FILE_SUFFIX } from '../src/format/root-layout.js';
+import { SEGMENT_FILE_SUFFIX, STREAMS_DIR, TIER1_FILE_SUFFIX, segmentPath } from '../src/format/root-layout.js';
 
 export const MiB = 1024 * 1024;
 /** Engine defaults (src/config.ts DEFAULTS), spelled out so a change of default does not move the figures silently. */
@@ -64,6 +64,29 @@ export function listSegments(dir: string): { tier1: string[]; raw: string[]; tem
     raw: names.filter((n) => n.endsWith(SEGMENT_FILE_SUFFIX)).map((n) => join(dir, n)),
     temp: names.filter((n) => n.endsWith('.tmp')).map((n) => join(dir, n)),
   };
+}
+
+/**
+ * Writes `count` records into `stream` of a manager opened with `options`, so that every segment
+ * they fill ends as a compressed Tier 1 file and nothing else is left: a segment seals when the
+ * next record does not fit, so one record more seals the last full one; `settle()` compresses
+ * them all; the close (no Tier 2) leaves that one extra record's segment open, and it is removed,
+ * so the stream ends at `count`. For datasets of whole Tier 1 segments, not measured.
+ * @returns the stream directory
+ */
+export async function writeCompressedSegments(options: AofManagerOptions, stream: string, records: LogRecords, count: number): Promise<string> {
+  const manager = await AofManager.open(options);
+  try {
+    const log = await manager.openStream(stream);
+    await fill(log, records, 0, count + 1);
+    await manager.settle();
+  } finally {
+    await manager.close();
+  }
+  const dir = streamDir(options.root, stream);
+  // The one-record segment the close left open (its base id is `count`): the manifest does not record it.
+  rmSync(segmentPath(dir, count), { force: true });
+  return dir;
 }
 
 /**
@@ -165,15 +188,7 @@ async function buildDataset(root: string, segments: number, options: SuiteOption
   const perSegment = recordsPerSegment(records);
   const recordCount = segments * perSegment;
   options.progress(`building the Tier 1 dataset: ${segments} segments of ${SEGMENT_BYTES / MiB} MiB (${recordCount} records of ${records.size} B)`);
-  const manager = await AofManager.open(readerOptions(root, 16));
-  try {
-    const log = await manager.openStream(STREAM);
-    await fill(log, records, 0, recordCount);
-  } finally {
-    // close() seals the last segment and waits for every queued compression.
-    await manager.close();
-  }
-  const found = listSegments(streamDir(root));
+  const found = listSegments(await writeCompressedSegments(readerOptions(root, 16), STREAM, records, recordCount));
   if (found.tier1.length !== segments || found.raw.length !== 0 || found.temp.length !== 0) {
     throw new Error(`dataset: expected ${segments} .t1 files and nothing else, found ${found.tier1.length} .t1, ${found.raw.length} .seg, ${found.temp.length} .tmp`);
   }

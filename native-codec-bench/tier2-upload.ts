@@ -38,7 +38,7 @@ import type { S3StoreConfig } from '../src/tier2/s3-store.js';
 import type { S3TestServer } from '../support/s3-server.js';
 import { tempRoot } from '../native-free-bench/fixtures.js';
 import { formatNs, LatencyHistogram, nowNs, ratioResult, verification, type BenchResult, type Measurement, type Suite, type SuiteOptions } from '../native-free-bench/shared.js';
-import { fill, listSegments, mbPerSec, MiB, readerOptions, recordsPerSegment, SEED, SEGMENT_BYTES, STREAM, streamDir } from './fixtures.js';
+import { listSegments, mbPerSec, MiB, readerOptions, recordsPerSegment, SEED, SEGMENT_BYTES, STREAM, writeCompressedSegments } from './fixtures.js';
 import { LogRecords } from './records.js';
 import { benchS3, deleteUnder, fullKey, listUnder, rawClient, serverCpuMs } from './s3.js';
 import { segmentKey } from '../src/format/root-layout.js';
@@ -67,13 +67,7 @@ async function buildSource(root: string, count: number, options: SuiteOptions): 
   const records = new LogRecords(SEED);
   const perSegment = recordsPerSegment(records);
   options.progress(`tier2-upload: writing ${count} segments of ${SEGMENT_BYTES / MiB} MiB with Tier 2 off`);
-  const manager = await AofManager.open({ ...readerOptions(root, 16), tier2: { kind: 'none' } });
-  try {
-    await fill(await manager.openStream(STREAM), records, 0, count * perSegment);
-  } finally {
-    await manager.close();
-  }
-  const found = listSegments(streamDir(root));
+  const found = listSegments(await writeCompressedSegments({ ...readerOptions(root, 16), tier2: { kind: 'none' } }, STREAM, records, count * perSegment));
   if (found.tier1.length !== count || found.raw.length !== 0) {
     throw new Error(`tier2-upload: expected ${count} .t1 files and no raw segment, found ${found.tier1.length} and ${found.raw.length}`);
   }

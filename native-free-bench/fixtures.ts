@@ -12,14 +12,13 @@ import { seededRandom } from '../src/seeded-random.js';
 import type { JsonEvents } from './events.js';
 import { BatchMeter, nowNs, verification, type TiersSetting, type Verification } from './shared.js';
 
-/** A fresh directory under the OS temp dir; `cleanup` removes it and its default Tier 2 sibling (idempotent). */
+/** A fresh directory under the OS temp dir; `cleanup` removes it (idempotent). */
 export function tempRoot(label: string): { root: string; cleanup: () => void } {
   const root = mkdtempSync(join(tmpdir(), `aof2-bench-${label}-`));
   return {
     root,
     cleanup: () => {
       rmSync(root, { recursive: true, force: true });
-      rmSync(`${root}-tier2`, { recursive: true, force: true });
     },
   };
 }
@@ -67,8 +66,8 @@ export interface TierVariant {
 export const TIERS_OFF: TierVariant = { setting: 'off', label: 'tiers off', options: { tier1: TIER1_OFF } };
 
 /**
- * What a user gets without tier options: zstd Tier 1 and the embedded local-directory Tier 2
- * (`<root>-tier2`, removed by tempRoot's cleanup). Loads the zstd addon: native-codec-bench only.
+ * What a user gets without tier options: zstd Tier 1 and no Tier 2 (sealed segments compressed
+ * in place; a close leaves each stream's tail open). Loads the zstd addon: native-codec-bench only.
  */
 export const DEFAULTS: TierVariant = { setting: 'defaults', label: 'defaults', options: {} };
 

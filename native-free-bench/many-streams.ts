@@ -38,7 +38,6 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultTier2Root } from '../src/config.js';
 import { frameLength } from '../src/format/record.js';
 import { SEGMENT_FILE_SUFFIX, STREAMS_DIR, TIER1_FILE_SUFFIX } from '../src/format/root-layout.js';
 import { AofManager, WouldBlockError, type AofLog, type AofManagerOptions } from '../src/index.js';
@@ -552,8 +551,10 @@ async function defaultArenaCase(options: SuiteOptions, variants: readonly TierVa
       const frame = frameLength(WIDE_SIZE);
       const allowance = names.map((n) => Math.ceil((expected.get(n)! * frame) / segmentBytes) + 1);
       const local = countAgainstAllowance(filesPerStream(side.manyConfig.root, names, [SEGMENT_FILE_SUFFIX, TIER1_FILE_SUFFIX]), allowance);
-      const tier2Root = defaultTier2Root(side.manyConfig.root);
-      const tier2 = existsSync(tier2Root) ? countAgainstAllowance(filesPerStream(tier2Root, names, [TIER1_FILE_SUFFIX]), allowance) : null;
+      // Objects per stream when the variant has a local-directory Tier 2 (the defaults have none).
+      const t2 = side.manyConfig.tier2;
+      const tier2Root = t2?.kind === 'fs' ? t2.root : null;
+      const tier2 = tier2Root !== null && existsSync(tier2Root) ? countAgainstAllowance(filesPerStream(tier2Root, names, [TIER1_FILE_SUFFIX]), allowance) : null;
       options.progress(`many-streams ${streams} streams, default arena${suffix(side.variant)}: verifying`);
       const rand = seededRandom(streams);
       const sample = new Set<string>();

@@ -114,7 +114,7 @@ export function costOfTiersTable(results: readonly BenchResult[]): string[] {
   if (rows.length === 0) return [];
   return [
     '',
-    'Cost of the tiers, same run: each case at default options (Tier 1 and the local-directory Tier 2 on) and with `tier1: { enabled: false }`; ' +
+    'Cost of the tiers, same run: each case at default options (zstd Tier 1 on, no Tier 2) and with `tier1: { enabled: false }`; ' +
       'the ratio after each rate is against the case\'s baseline above; the last column is defaults / tiers off.',
     '',
     ...tableHead(['suite', 'case', 'tiers off', 'defaults', 'cost of the tiers']),

@@ -79,7 +79,7 @@ export interface Target {
 /**
  * Which engine configuration a case measured: `off` is `tier1: { enabled: false }` (no compression,
  * no Tier 2: what native-free-bench runs, since compression loads the zstd addon), `defaults` is no
- * `tier1`/`tier2` option at all (zstd Tier 1 and the embedded local-directory Tier 2 on).
+ * `tier1`/`tier2` option at all (zstd Tier 1 on, no Tier 2: the defaults since issue 14).
  */
 export type TiersSetting = 'off' | 'defaults';
 

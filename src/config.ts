@@ -153,6 +153,14 @@ export interface AofManagerOptions {
   root: string;
   tier0?: Tier0Options;
   tier1?: Tier1Options;
+  /**
+   * Where sealed, compressed segments and the manifest are copied beyond this machine: a local
+   * directory (`{ kind: 'fs', root }`, outside `root`), S3, or `{ kind: 'none' }`. Default: none,
+   * so nothing is written outside `root` and the local disk holds one copy of each sealed segment
+   * (its compressed Tier 1 file). With a Tier 2, `close()` also seals each stream's tail and ships
+   * it; without one it leaves the tail open for the next session to continue (docs/architecture.md,
+   * "Closing and reopening").
+   */
   tier2?: Tier2Options;
   /** When appends become durable: every group commit, every `fsyncIntervalMs`, or only on flush/seal. */
   fsync?: FsyncPolicy;
@@ -381,7 +389,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     });
   }
   // Tier 2 stores Tier 1 files: without compression there is nothing to upload.
-  const requested = resolveTier2(opts['tier2'], opts['root']);
+  const requested = resolveTier2(opts['tier2']);
   const tier2: Tier2Options = tier1['enabled'] === false ? { kind: 'none' } : requested;
   const retention = plainObject(opts['retention'] ?? {}, 'options.retention');
   const flushOnExit = opts['flushOnExit'] ?? false;
@@ -492,13 +500,13 @@ export function resolveStreamOptions(input: unknown, fallback: RetentionOptions)
   return { retention: resolveRetention(plainObject(opts['retention'], 'options.retention'), 'retention', []) };
 }
 
-/** The embedded default: a local directory beside the root (`./data` → `./data-tier2`). */
-export function defaultTier2Root(root: string): string {
-  return `${root.replace(/[\\/]+$/, '')}-tier2`;
-}
-
-function resolveTier2(value: unknown, root: string): Tier2Options {
-  if (value === undefined) return { kind: 'fs', root: defaultTier2Root(root) };
+/**
+ * Without a `tier2` option there is no Tier 2: aof2 writes nothing outside `root`, and the
+ * compressed Tier 1 files are the only local copy of sealed segments (docs/decisions.md, "No
+ * Tier 2 unless asked for"). A local directory or a bucket is named explicitly.
+ */
+function resolveTier2(value: unknown): Tier2Options {
+  if (value === undefined) return { kind: 'none' };
   const t2 = plainObject(value, 'options.tier2');
   switch (t2['kind']) {
     case 'none':

@@ -19,7 +19,11 @@
  * another stream's active segment instead of sealing it. The segment stays active and its file
  * open; its window is written out and becomes an evictable cache entry; the log's capacity drops
  * to 0, so its next append takes the slow path and takes its window back (if still resident) or a
- * new one at the segment's end. Segments seal by size or at close.
+ * new one at the segment's end. Segments seal by size, or at close with Tier 2. Without Tier 2 a
+ * close leaves the active segment open (the flush worker writes a footer the manifest does not
+ * record), and the next open hands it back as the active segment, parked without a window: the
+ * stream goes on in the same segment file across sessions (docs/decisions.md, "A clean close
+ * leaves the tail open").
  *
  * The async API is a loop over the sync one: `append` tries `#tryAppend`; when that reports
  * "would block" the payload joins a FIFO queue that retries after each coordinator wake-up, so
@@ -83,6 +87,8 @@ export interface LogContext {
   tier2Blocked(): boolean;
   /** WouldBlock counts and latency histograms (read at scrape time). */
   counters: EngineCounters;
+  /** close() seals the active segment (with Tier 2: it is shipped); else it stays open for the next session. */
+  sealOnClose: boolean;
 }
 
 /**
@@ -145,8 +151,12 @@ export class LogCore implements StreamView {
   /** Lent to every reader: the log as a read-only view plus the read path (see ReaderHost). */
   readonly #readerHost: ReaderHost;
 
-  /** Created by AofManager.openStream, which hands users `logFacade(core)`. */
-  constructor(name: string, dir: string, ctx: LogContext, segments: Segment[], nextId: number) {
+  /**
+   * Created by AofManager.openStream, which hands users `logFacade(core)`. `resumed`: the segment
+   * the last close left open (Segment.resumed: parked, no window, a table entry the flush worker
+   * took over), continued as the active one; it ends at `nextId`.
+   */
+  constructor(name: string, dir: string, ctx: LogContext, segments: Segment[], nextId: number, resumed: Segment | null = null) {
     this.#name = name;
     this.#dir = dir;
     this.#ctx = ctx;
@@ -164,6 +174,13 @@ export class LogCore implements StreamView {
     this.#segments = segments;
     this.#nextId = nextId;
     this.#openedNextId = nextId;
+    if (resumed !== null) {
+      // Its next append unparks it (#unpark: a new window at its data length, attached by command).
+      this.#segments.push(resumed);
+      this.#undurable.push(resumed);
+      this.#active = resumed;
+      this.#writeOff = resumed.dataBytes;
+    }
     this.#counters = ctx.counters;
     this.#sampleEvery = ctx.counters.sampleEvery;
     this.#sampleCountdown = this.#sampleEvery > 0 ? this.#sampleEvery : Number.POSITIVE_INFINITY;
@@ -883,11 +900,16 @@ export class LogCore implements StreamView {
     return seg === this.#active ? this.#nextId : seg.endId;
   }
 
-  /** Waits for queued appends, then refuses further writes and seals. Used by manager.close(). */
+  /**
+   * Waits for queued appends, then refuses further writes; seals the active segment when the close
+   * ships it to Tier 2 (`sealOnClose`), else leaves it open: the flush worker's shutdown writes it
+   * out, fsyncs it and gives it a footer the manifest does not record, and the next open continues
+   * it. Used by manager.close().
+   */
   async closeForWrites(): Promise<void> {
     while (this.#queue.length > 0 && this.#writeError === null) await this.#ctx.coordinator.nextChange();
     this.#writeError ??= AofError.closed(`stream ${this.name}`);
-    this.sealActive();
+    if (this.#ctx.sealOnClose) this.sealActive();
   }
 
   /** Makes every later write fail with `err`, and rejects queued appends. */

@@ -2,8 +2,10 @@
  * AofManager: owns a root directory, the Tier 0 arena shared by all its streams, the flush worker,
  * the coordinator, Tier 1 and Tier 2. `open` validates options, locks the root, restores the
  * manifest from Tier 2 when the root is empty (a rebuild), replays it and starts the workers;
- * `openStream` recovers a stream's segments before admitting appends; retention runs on a timer;
- * `close` drains, seals, uploads what the store accepts and stops everything.
+ * `openStream` recovers a stream's segments before admitting appends (continuing the segment the
+ * last close left open); retention runs on a timer; `close` drains, seals (with Tier 2: without
+ * one, each stream's tail stays open for the next session), uploads what the store accepts and
+ * stops everything.
  */
 import { readdir, realpath, unlink } from 'node:fs/promises';
 import { makeDirectory } from './make-directory.js';
@@ -29,7 +31,7 @@ import { RootLock } from './root-lock.js';
 import { ensureDirectory } from './safe-fs.js';
 import { isValidStreamName, validateStreamName } from './stream-name.js';
 import { Flusher } from './tier0/flusher.js';
-import { recoverStream, type RecoveryReport } from './tier0/recovery.js';
+import { recoverStream, type RecoveredStream, type RecoveryReport } from './tier0/recovery.js';
 import { Tier1, type Tier1Stats } from './tier1/tier1.js';
 import { fixedIdleCores } from './tier1/idle-cores.js';
 import { ManifestLog, type ReplayReport } from './manifest/manifest-log.js';
@@ -37,7 +39,7 @@ import type { Catalog } from './manifest/catalog.js';
 import { Registry } from 'prom-client';
 import { ManifestRecordType } from './format/manifest.js';
 import { expiredCount, type RetentionOptions } from './retention.js';
-import { SegmentEventType, SegmentTier, type Segment } from './tier0/segment.js';
+import { Segment, SegmentEventType, SegmentTier } from './tier0/segment.js';
 import type { ManifestReplica } from './tier2/manifest-replica.js';
 import { ReadPath } from './read/read-path.js';
 import { tier1Source } from './tier1/local-source.js';
@@ -103,10 +105,14 @@ export interface ManagerStats {
    * reading their records; of them `deferredFooters`: raw segment files the manifest catalog
    * records as sealed, taken from the catalog without being opened (flat recovery), each checked
    * against it at its first read: `footersChecked` agreed, `badFooters` did not (reads of that
-   * segment fail with AOF_ERR_CORRUPT; `aof_recovery_bad_footers_total`).
+   * segment fail with AOF_ERR_CORRUPT; `aof_recovery_bad_footers_total`). `resumedSegments`:
+   * streams whose last segment was continued (the tail a clean close without Tier 2 left open, or
+   * a crash's scanned tail) instead of starting a new segment; a part of `trustedSegments` or
+   * `scannedSegments`.
    */
   recovery: {
     trustedSegments: number;
+    resumedSegments: number;
     deferredFooters: number;
     footersChecked: number;
     badFooters: number;
@@ -193,6 +199,7 @@ export class AofManager {
   readonly #ctx: LogContext;
   readonly #recovery = {
     trustedSegments: 0,
+    resumedSegments: 0,
     deferredFooters: 0,
     scannedSegments: 0,
     scannedBytes: 0,
@@ -202,6 +209,8 @@ export class AofManager {
     staleObjectsDeleted: 0,
   };
   #clock = 0;
+  /** The hydrate pool's warm-up was started (at most once per manager). */
+  #warmed = false;
   #closing: Promise<void> | null = null;
   /** close() has finished (flushSync then throws AOF_ERR_CLOSED; until then it still drains). */
   #closed = false;
@@ -280,6 +289,9 @@ export class AofManager {
       // what they add is bounded by what was queued (the next open uploads it).
       tier2Blocked: tier2 === null ? () => false : () => this.#closing === null && tier2.blockedWith(this.#tier1.rawPendingBytes),
       counters: this.#counters,
+      // With Tier 2, close ships each stream's tail (sealed, compressed, uploaded); without one it
+      // leaves the tail open and the next open continues it (docs/decisions.md).
+      sealOnClose: tier2 !== null,
     };
     if (config.retentionCheckMs > 0) {
       // Not once close() began: enforceRetention throws AOF_ERR_CLOSED synchronously then, which
@@ -381,14 +393,9 @@ export class AofManager {
    */
   async #start(): Promise<void> {
     const ready = this.#flusher.ready();
-    const warm = this.#catalog.segmentCount > 0;
     // A worker that fails to start is reported by the flusher (onFailure) and thrown by openStream().
-    void this.#background.track(
-      ready.then(
-        () => (warm && this.#closing === null ? this.#read.warm() : undefined),
-        () => undefined,
-      ),
-    );
+    ready.catch(() => undefined);
+    if (this.#catalog.segmentCount > 0) this.#warmHydrate();
     if (this.#config.prefault !== 'open') return;
     await ready;
     const arena = this.#arena;
@@ -403,6 +410,23 @@ export class AofManager {
     }
     // Every chunk is claimed: the flush worker may still be in its last one (8 page faults).
     while (!claimed && !prefaultDone(arena.ctrl, arena) && performance.now() < deadline) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
+  /**
+   * Warms a hydrate thread (started, the codec loaded) once the flush worker runs, in the
+   * background, once per manager: when the root holds data to read (the catalog records segments,
+   * or a stream's open tail was continued).
+   */
+  #warmHydrate(): void {
+    if (this.#warmed) return;
+    this.#warmed = true;
+    // A worker that fails to start is reported by the flusher (onFailure) and thrown by openStream().
+    void this.#background.track(
+      this.#flusher.ready().then(
+        () => (this.#closing === null ? this.#read.warm() : undefined),
+        () => undefined,
+      ),
+    );
   }
 
   /**
@@ -591,8 +615,10 @@ export class AofManager {
   }
 
   /**
-   * Graceful shutdown: waits for queued appends, seals every active segment, waits until all of it
-   * is durable, stops the flush worker and releases the root. Idempotent.
+   * Graceful shutdown: waits for queued appends, makes everything durable, stops the flush worker
+   * and releases the root. With Tier 2 it seals every active segment and uploads what the store
+   * accepts; without one each stream's active segment stays open (the flush worker gives it a
+   * footer the manifest does not record) and the next open continues it. Idempotent.
    */
   close(): Promise<void> {
     this.#closing ??= this.#close().finally(() => {
@@ -668,7 +694,11 @@ export class AofManager {
     // Warm start: the log is handed out once the flush worker runs (started at open, it came up
     // while the recovery above ran), so its first durable append does not wait for a thread.
     await this.#flusher.ready();
-    const log = new LogCore(name, dir, this.#ctx, recovered.segments, nextId);
+    const active = recovered.tail === null ? null : await this.#resumeTail(recovered);
+    // The catalog may record nothing while the stream holds records (the open tail a close left):
+    // there is data to read, so warm up as an open of a root with sealed segments does.
+    if (active !== null) this.#warmHydrate();
+    const log = new LogCore(name, dir, this.#ctx, recovered.segments, nextId, active);
     for (const seg of recovered.toCompress) this.#tier1.enqueue(name, seg);
     if (this.#tier2 !== null) {
       for (const seg of recovered.segments) {
@@ -681,6 +711,33 @@ export class AofManager {
     this.#logs.add(log);
     this.#retentionPolicy.set(log, retention);
     return logFacade(log);
+  }
+
+  /**
+   * The segment a clean close left open becomes the stream's active segment again, parked without
+   * a window: a segment table entry at its lengths, and the flush worker told to take it over
+   * (workers/flush.ts `resume`). Without a free table entry (every one of MAX_OPEN_SEGMENTS in
+   * use) it is sealed instead, as before this existed: its SEALED record appended, queued for
+   * compression; null then.
+   */
+  async #resumeTail(recovered: RecoveredStream): Promise<Segment | null> {
+    const tail = recovered.tail!;
+    const handle = this.#arena.segments.allocResumed(tail.dataBytes, tail.count);
+    if (handle >= 0) {
+      this.#flusher.resume(handle, tail.path, tail.baseId, tail.createdAt, {
+        count: tail.count,
+        dataBytes: tail.dataBytes,
+        dataCrc: tail.dataCrc,
+        minTimestamp: tail.minTimestamp,
+        maxTimestamp: tail.maxTimestamp,
+      });
+      return Segment.resumed(tail.baseId, tail.path, tail.t1Path, tail.count, tail.dataBytes, handle);
+    }
+    const { segment, record } = tail.asSealed();
+    await this.#manifest.append([record]);
+    recovered.segments.push(segment);
+    recovered.toCompress.push(segment);
+    return null;
   }
 
   async #enforceRetention(): Promise<void> {
@@ -747,6 +804,7 @@ export class AofManager {
 
   #addRecovery(report: RecoveryReport): void {
     this.#recovery.trustedSegments += report.trustedSegments;
+    this.#recovery.resumedSegments += report.resumedSegments;
     this.#recovery.deferredFooters += report.deferredFooters;
     this.#recovery.scannedSegments += report.scannedSegments;
     this.#recovery.scannedBytes += report.scannedBytes;

@@ -9,8 +9,10 @@
  * workers still vary, which is why the CLI never prints them.
  *
  * Streams:
- * - alpha: Tier 1 disabled: sealed raw segments (tier 0).
- * - beta: compressed into Tier 1 without Tier 2 (tier 1), then a catalog snapshot.
+ * - alpha: Tier 1 disabled: sealed raw segments (tier 0), the last one left open by the close
+ *   (no Tier 2: `active`, a footer the manifest does not record).
+ * - beta: compressed into Tier 1 without Tier 2 (tier 1), the last segment left open by the close
+ *   (`active`, raw), then a catalog snapshot.
  * - gamma: Tier 2 with a 1-byte Tier 1 budget: uploaded and evicted (tier 2).
  * - delta: Tier 2 with room: uploaded, still local (tier 1, uploaded).
  * - epsilon: a few records, then the process exits without closing: an unsealed active tail.

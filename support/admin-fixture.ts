@@ -63,7 +63,8 @@ export function spawnAdmin(args: readonly string[]): ReturnType<typeof spawn> {
 }
 
 /**
- * Builds the fixture root at `root` (an empty directory; Tier 2 goes to `<root>-tier2`).
+ * Builds the fixture root at `root` (an empty directory; the fixture names `<root>-tier2` as the
+ * Tier 2 of the streams that have one).
  * @throws when the child fails
  */
 export async function buildAdminFixture(root: string): Promise<void> {

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * A fresh directory under the OS temp dir, removed by the returned cleanup together with the
- * default Tier 2 directory beside it (`<root>-tier2`, see config.ts defaultTier2Root).
+ * A fresh directory under the OS temp dir, removed by the returned cleanup together with
+ * `<root>-tier2`, the local-directory Tier 2 many tests name beside it (there is no default one).
  */
 export function tempRoot(prefix = 'aof2-test-'): { root: string; cleanup: () => void } {
   const root = mkdtempSync(join(tmpdir(), prefix));

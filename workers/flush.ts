@@ -4,8 +4,9 @@
  * and attached to at most one arena slot at a time, and loops:
  *
  *   1. drain commands (receiveMessageOnPort: this thread never returns to its event loop): open a
- *      segment (create its file, attach it to a slot), attach a parked segment to a slot again,
- *      seal a parked segment that has no slot;
+ *      segment (create its file, attach it to a slot), resume the last segment a clean close left
+ *      open (a parked segment, its footer cut off before its next write), attach a parked segment
+ *      to a slot again, seal a parked segment that has no slot;
  *   2. for every attached slot, write the frames published since the last pass (WRITE_LEN), filling
  *      in each frame's CRC first (so the main thread never computes a CRC);
  *   3. seal slots the main thread marked SEALING once fully written (footer, fsync, close, CLEAN),
@@ -28,6 +29,11 @@
  *      WORK_EPOCH (with a timeout for 'interval') until a ring. The bound this gives is in
  *      docs/architecture.md ("The append path").
  *
+ * At shutdown (close), after the last pass has written and fsynced everything, every segment still
+ * open gets a footer (checkpoint): a clean close without Tier 2 does not seal the streams' tails,
+ * and the next open continues each from its footer without a scan (docs/decisions.md, "A clean
+ * close leaves the tail open").
+ *
  * Open files are bounded (`tier0.maxOpenFiles`): a segment's fd is needed only while this thread
  * writes, fsyncs or seals it, so the fds form a cache. Before a file is created or reopened, fds
  * beyond the budget are closed, least recently used first unless a pass's files exceed the budget
@@ -43,7 +49,7 @@
  * (the fsync 'always' path waits on it), and a shared-memory doorbell costs a few microseconds where
  * a task round trip costs tens. See docs/decisions.md.
  */
-import { closeSync, fdatasyncSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { OpenMode, openFileSync } from '../src/safe-fs-sync.js';
 import { OpenFileSet } from './open-file-set.js';
 import { failpoint } from './failpoints.js';
@@ -83,7 +89,7 @@ import { frameLength, readFramePayloadLength, readFrameTimestamp, sealFrameCrc }
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, encodeFooterInto, encodeHeaderInto } from '../src/format/segment.js';
 import { fsyncHistogramView, recordFsync } from '../src/arena/fsync-histogram.js';
 import { prefaultNext } from '../src/arena/prefault.js';
-import type { FlushCommand, FlushEvent, FlushWorkerData } from './protocol.js';
+import type { FlushCommand, FlushEvent, FlushWorkerData, ResumedSegmentState } from './protocol.js';
 
 const data = workerData as FlushWorkerData;
 const ctrl = new Int32Array(data.sab);
@@ -119,6 +125,13 @@ interface OpenSegment {
   minTs: number;
   maxTs: number;
   lastUsePass: number; // stamped by openFiles
+  /**
+   * Data offset of a footer the file still holds past the data, or -1: a resumed segment keeps the
+   * footer of its last close (or of recovery) until the first write past its data cuts it off.
+   */
+  footerAt: number;
+  /** The file was opened by this worker before (a resumed segment's first open is not a reopen). */
+  everOpened: boolean;
 }
 
 /** Every segment whose file is open, by handle. */
@@ -216,12 +229,14 @@ function fdOf(seg: OpenSegment): number {
     return seg.fd;
   }
   makeRoomForOneFile();
-  // The file this worker created: an existing regular file, opened for writing in place. Never
-  // CREATE (a missing file is an error, not a new empty segment) and never through a link.
+  // The file this worker created (or recovery handed over: a resumed segment): an existing regular
+  // file, opened for writing in place. Never CREATE (a missing file is an error, not a new empty
+  // segment) and never through a link.
   seg.fd = openFileSync(seg.path, OpenMode.UPDATE);
   openFiles.use(seg);
   publishOpenFiles();
-  Atomics.add(ctrl, G_SEGMENT_FILE_REOPENS, 1);
+  if (seg.everOpened) Atomics.add(ctrl, G_SEGMENT_FILE_REOPENS, 1);
+  seg.everOpened = true;
   return seg.fd;
 }
 
@@ -263,11 +278,57 @@ function openSegment(cmd: Extract<FlushCommand, { type: 'open' }>): void {
     minTs: Number.NaN,
     maxTs: Number.NaN,
     lastUsePass: 0,
+    footerAt: -1,
+    everOpened: true,
   };
   segments.set(cmd.handle, seg);
   openFiles.use(seg);
   publishOpenFiles();
   attach(seg, cmd.slot);
+}
+
+/**
+ * Takes over the stream's last segment, which the previous session closed with a footer but never
+ * recorded as sealed (or which recovery sealed after a crash): a parked segment with no slot, in the
+ * state its footer gives (so the running CRC and the counts continue, and nothing is read). Its
+ * file stays closed until it is written, fsynced or sealed (fdOf). Everything in it is durable.
+ * Nothing is written here: a session that appends nothing leaves the file as it found it.
+ */
+function resumeSegment(cmd: Extract<FlushCommand, { type: 'resume' }>): void {
+  const state: ResumedSegmentState = cmd.state;
+  const seg: OpenSegment = {
+    handle: cmd.handle,
+    fd: -1,
+    path: cmd.path,
+    baseId: cmd.baseId,
+    createdAt: cmd.createdAt,
+    slot: -1,
+    base: -1,
+    flushed: state.dataBytes,
+    flushedCount: state.count,
+    durable: state.dataBytes,
+    durableCount: state.count,
+    dataCrc: state.dataCrc,
+    crcTo: state.dataBytes,
+    crcDue: false,
+    minTs: state.minTimestamp,
+    maxTs: state.maxTimestamp,
+    lastUsePass: 0,
+    footerAt: state.dataBytes,
+    everOpened: false,
+  };
+  segments.set(cmd.handle, seg);
+}
+
+/**
+ * Cuts a resumed segment's footer off before the first write past its data. Until then the file
+ * is a sealed file as the last close left it; from here on it is an unsealed one whose data
+ * prefix is what the footer described, so a crash at any point leaves either (the next open
+ * continues the first, scans the second).
+ */
+function cutFooter(seg: OpenSegment, fd: number): void {
+  ftruncateSync(fd, SEGMENT_HEADER_BYTES + seg.footerAt);
+  seg.footerAt = -1;
 }
 
 /**
@@ -306,6 +367,7 @@ function writePending(seg: OpenSegment): boolean {
   }
   const chunk = bytes.subarray(seg.base + seg.flushed, seg.base + end);
   const fd = fdOf(seg);
+  if (seg.footerAt >= 0) cutFooter(seg, fd);
   let written = 0;
   while (written < chunk.length) {
     written += writeSync(fd, chunk, written, chunk.length - written, SEGMENT_HEADER_BYTES + seg.flushed + written);
@@ -398,19 +460,7 @@ function recordDurableLength(seg: OpenSegment): void {
  */
 function sealSegment(seg: OpenSegment): void {
   catchUpDataCrc(seg);
-  const fd = fdOf(seg);
-  encodeFooterInto(scratch, 0, {
-    recordCount: seg.flushedCount,
-    baseId: seg.baseId,
-    dataBytes: seg.flushed,
-    dataCrc: seg.dataCrc,
-    minTimestamp: seg.minTs,
-    maxTimestamp: seg.maxTs,
-    sealedAt: Date.now(),
-  });
-  writeSync(fd, scratch, 0, SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES + seg.flushed);
-  // Synced even if the data was durable: the footer is new.
-  timedDatasync(fd);
+  writeFooter(seg);
   seg.durable = seg.flushed;
   seg.durableCount = seg.flushedCount;
   closeFile(seg);
@@ -423,6 +473,48 @@ function sealSegment(seg: OpenSegment): void {
     const slot = seg.slot;
     detach(seg);
     Atomics.store(ctrl, slotWord(slot, S_STATE), SlotState.CLEAN);
+  }
+}
+
+/**
+ * Writes the footer after the data written so far and fdatasyncs (even if the data was durable:
+ * the footer is new). The running CRC must be up to date (catchUpDataCrc). A resumed segment
+ * whose footer is still in place (nothing written since) is rewritten where it is.
+ */
+function writeFooter(seg: OpenSegment): void {
+  const fd = fdOf(seg);
+  encodeFooterInto(scratch, 0, {
+    recordCount: seg.flushedCount,
+    baseId: seg.baseId,
+    dataBytes: seg.flushed,
+    dataCrc: seg.dataCrc,
+    minTimestamp: seg.minTs,
+    maxTimestamp: seg.maxTs,
+    sealedAt: Date.now(),
+  });
+  writeSync(fd, scratch, 0, SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES + seg.flushed);
+  timedDatasync(fd);
+  seg.footerAt = -1;
+}
+
+/**
+ * Shutdown (close): every segment still open (a stream's tail that the close did not seal, parked
+ * or attached) gets a footer, so the next open continues it from the footer instead of scanning it
+ * (docs/decisions.md, "A clean close leaves the tail open"). Runs after the last pass, which wrote
+ * and fdatasynced every frame and brought the running CRCs up to date: the footer reaches the
+ * disk only after the data it describes (a power cut between leaves a file without a footer, which
+ * the next open scans). The table entry stays OPEN: the segment was not sealed, and no manifest
+ * record names it. A resumed segment nothing was written to still has its footer: left alone.
+ */
+function checkpointOpenSegments(): void {
+  for (const seg of [...segments.values()]) {
+    if (seg.footerAt >= 0 || seg.flushedCount === 0) continue;
+    try {
+      catchUpDataCrc(seg);
+      writeFooter(seg);
+    } catch (err) {
+      fail(seg, seg.handle, seg.slot, err, 'write the footer of an open segment at close');
+    }
   }
 }
 
@@ -485,6 +577,8 @@ function drainCommands(): boolean {
         fail(null, cmd.handle, cmd.slot, err, 'create segment file', cmd.path);
         progressed = true;
       }
+    } else if (cmd.type === 'resume') {
+      resumeSegment(cmd);
     } else {
       const seg = segments.get(cmd.handle) ?? null;
       if (seg === null || seg.slot >= 0) {
@@ -705,6 +799,7 @@ function main(): void {
     Atomics.store(ctrl, G_FLUSHER_IDLE, FlusherIdle.BUSY);
   }
   pass(); // final pass: everything written, synced, sealed slots closed
+  checkpointOpenSegments();
   for (const seg of openFiles.entries()) closeFile(seg);
   Atomics.store(ctrl, G_FLUSHER_STATE, FLUSHER_STOPPED);
   Atomics.notify(ctrl, G_FLUSHER_STATE);

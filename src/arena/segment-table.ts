@@ -53,6 +53,21 @@ export class SegmentTable {
   }
 
   /**
+   * A fresh entry for a segment resumed at open (its file holds `dataBytes` of `count` records, all
+   * durable): OPEN, and the written and durable lengths the worker will continue from, stored
+   * before the `resume` command is sent. -1 when every entry is in use.
+   */
+  allocResumed(dataBytes: number, count: number): number {
+    const handle = this.alloc();
+    if (handle < 0) return -1;
+    const ctrl = this.#ctrl;
+    Atomics.store(ctrl, segWord(handle, T_FLUSHED_LEN), dataBytes);
+    Atomics.store(ctrl, segWord(handle, T_DURABLE_LEN), dataBytes);
+    Atomics.store(ctrl, segWord(handle, T_DURABLE_COUNT), count);
+    return handle;
+  }
+
+  /**
    * Gives a SEALED entry back: nobody reads its words any more.
    * @throws AOF_ERR_INTERNAL when the handle is not in use
    */

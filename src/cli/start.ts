@@ -3,8 +3,12 @@
  * JSON workload into a few streams with appendSync (falling back to `await append()` on
  * WouldBlock), flushes, reads part of it back and checks every id against the bytes, restarts the
  * manager to show recovery and that ids continue, appends a little more, closes (compressing and
- * uploading everything to the embedded Tier 2 beside the root), opens an empty root on that Tier 2
- * to show a rebuild reads every stream back, and prints a summary.
+ * uploading everything to a local-directory Tier 2), opens an empty root on that Tier 2 to show a
+ * rebuild reads every stream back, and prints a summary.
+ *
+ * aof2 has no Tier 2 unless one is named: the tour configures one explicitly,
+ * `tier2: { kind: 'fs', root }` with the directory `tier2/` inside the demo root (or `--tier2
+ * <dir>`), and prints where it is, so everything the tour writes is under the directory it names.
  *
  * Every step checks what it claims (ids dense and equal to the `seq` embedded in each record,
  * JSON that parses, durableId caught up, nextId continued after the restart); a mismatch is a
@@ -19,11 +23,12 @@ import { parseArgs } from 'node:util';
 import { AofError, AofManager, ErrorCode, WouldBlockError, WouldBlockKind, type AofLog, type LogRecord, type ManagerStats } from '../index.js';
 import { createProgress, type IngestSnapshot } from './progress.js';
 import { MAX_RECORD_BYTES, MIN_RECORD_BYTES, Workload, demoStreams, type DemoStream, type StreamKind } from './workload.js';
-import { defaultTier2Root } from '../config.js';
 import { RootLock } from '../root-lock.js';
 import { MANIFEST_DIR, SEGMENT_FILE_SUFFIX, streamDir, STREAMS_DIR, TIER1_FILE_SUFFIX } from '../format/root-layout.js';
 
 const DEFAULT_ROOT = './data';
+/** The demo's Tier 2 directory, inside the demo root unless --tier2 names another. */
+const DEMO_TIER2_DIR = 'tier2';
 const DEFAULT_RECORDS = 1_500_000;
 const DEFAULT_STREAMS = 4;
 const MAX_STREAMS = 64;
@@ -45,10 +50,12 @@ records, and print a summary. Exit code 0 when every check passed, 1 on a failur
 
 Options:
   --root <dir>      where the data goes (default ${DEFAULT_ROOT}, relative to the current directory)
+  --tier2 <dir>     the local-directory Tier 2 the tour configures (default <root>/${DEMO_TIER2_DIR})
   --records <n>     records to ingest in total across all streams (default ${DEFAULT_RECORDS.toLocaleString('en-US')})
   --streams <k>     number of streams, 1..${MAX_STREAMS} (default ${DEFAULT_STREAMS}: orders, payments, clicks, audit)
   --seed <n>        seed of the record generator (default ${DEFAULT_SEED})
-  --fresh           delete the demo root first (only a directory that is empty or holds an aof2 root)
+  --fresh           delete the demo root and its Tier 2 first (only directories that are empty or
+                    hold an aof2 root / aof2 objects)
   -h, --help        show this help
 
 By default a second run appends to the streams the first one left (ids continue where they
@@ -60,6 +67,8 @@ class CheckFailed extends Error {}
 
 interface Options {
   root: string;
+  /** The local-directory Tier 2 (`tier2: { kind: 'fs', root }`). */
+  tier2: string;
   records: number;
   streams: number;
   seed: number;
@@ -73,6 +82,7 @@ function parseOptions(argv: string[]): Options | null {
       args: argv,
       options: {
         root: { type: 'string' },
+        tier2: { type: 'string' },
         records: { type: 'string' },
         streams: { type: 'string' },
         seed: { type: 'string' },
@@ -86,8 +96,11 @@ function parseOptions(argv: string[]): Options | null {
     throw new UsageError((err as Error).message);
   }
   if (values.help === true) return null;
+  const root = values.root ?? DEFAULT_ROOT;
+  if (values.tier2 === '') throw new UsageError('--tier2 must name a directory');
   return {
-    root: values.root ?? DEFAULT_ROOT,
+    root,
+    tier2: values.tier2 ?? join(root, DEMO_TIER2_DIR),
     records: intFlag('--records', values.records, DEFAULT_RECORDS, 1, Number.MAX_SAFE_INTEGER),
     streams: intFlag('--streams', values.streams, DEFAULT_STREAMS, 1, MAX_STREAMS),
     seed: intFlag('--seed', values.seed, DEFAULT_SEED, 0, 0xffffffff),
@@ -134,29 +147,31 @@ function check(ok: boolean, message: string): asserts ok {
 // ---------------------------------------------------------------------------------------------
 // Steps
 
-/** --fresh: removes the root, refusing anything that does not look like an aof2 root. */
-function wipeRoot(root: string): void {
-  if (!existsSync(root)) return;
-  const entries = readdirSync(root);
-  if (entries.length > 0 && !entries.includes(STREAMS_DIR)) {
+/**
+ * --fresh: removes the root and the demo's Tier 2, refusing anything that does not look like an
+ * aof2 root or a directory of aof2 objects. The Tier 2 goes too: left alone, the next open of the
+ * empty root would rebuild the old data from it.
+ */
+function wipeRoot(root: string, tier2: string): void {
+  // Both are checked before anything is deleted: a refusal leaves both as they were.
+  const rootEntries = existsSync(root) ? readdirSync(root) : [];
+  if (rootEntries.length > 0 && !rootEntries.includes(STREAMS_DIR)) {
     throw new UsageError(`--fresh refuses to delete ${root}: it is not empty and holds no aof2 streams/ directory`);
   }
-  // Taking the lock is the one check that sees every live owner (another process, or a thread of
-  // this one) and takes over a dead one's. It is never released: the root goes, its lock with it.
-  try {
-    RootLock.acquire(root);
-  } catch (err) {
-    if (err instanceof AofError && err.code === ErrorCode.LOCKED) throw new UsageError(`--fresh refuses to delete ${root}: ${err.message}`);
-    throw err;
+  const tier2Stray = existsSync(tier2) ? readdirSync(tier2).filter((name) => name !== STREAMS_DIR && name !== MANIFEST_DIR) : [];
+  if (tier2Stray.length > 0) throw new UsageError(`--fresh refuses to delete ${tier2}: it holds ${tier2Stray.join(', ')}, not only aof2 objects`);
+  if (existsSync(root)) {
+    // Taking the lock is the one check that sees every live owner (another process, or a thread of
+    // this one) and takes over a dead one's. It is never released: the root goes, its lock with it.
+    try {
+      RootLock.acquire(root);
+    } catch (err) {
+      if (err instanceof AofError && err.code === ErrorCode.LOCKED) throw new UsageError(`--fresh refuses to delete ${root}: ${err.message}`);
+      throw err;
+    }
   }
+  rmSync(tier2, { recursive: true, force: true });
   rmSync(root, { recursive: true, force: true });
-  // The embedded Tier 2 beside it too: left alone, the next open would rebuild the old data from it.
-  const tier2 = defaultTier2Root(root);
-  if (existsSync(tier2)) {
-    const stray = readdirSync(tier2).filter((name) => name !== STREAMS_DIR && name !== MANIFEST_DIR);
-    if (stray.length > 0) throw new UsageError(`--fresh refuses to delete ${tier2}: it holds ${stray.join(', ')}, not only aof2 objects`);
-    rmSync(tier2, { recursive: true, force: true });
-  }
 }
 
 interface IngestResult {
@@ -305,9 +320,9 @@ function segmentFiles(root: string, name: string): { raw: number; tier1: number;
   return out;
 }
 
-/** Segment objects in the demo's Tier 2 directory (the embedded default, beside the root). */
-function tier2Objects(root: string): { count: number; bytes: number } {
-  const dir = join(defaultTier2Root(root), STREAMS_DIR);
+/** Segment objects in the demo's Tier 2 directory. */
+function tier2Objects(tier2: string): { count: number; bytes: number } {
+  const dir = join(tier2, STREAMS_DIR);
   const out = { count: 0, bytes: 0 };
   if (!existsSync(dir)) return out;
   for (const stream of readdirSync(dir)) {
@@ -324,11 +339,11 @@ function tier2Objects(root: string): { count: number; bytes: number } {
  * Opens a fresh, empty root on the demo's Tier 2 (what a new machine would do), checks every stream
  * is listed with the same nextId, and reads its first and last record back from Tier 2.
  */
-async function rebuildCheck(root: string, logs: AofLog[], streams: DemoStream[]): Promise<{ streams: number; records: number; ms: number }> {
+async function rebuildCheck(tier2: string, logs: AofLog[], streams: DemoStream[]): Promise<{ streams: number; records: number; ms: number }> {
   const t0 = performance.now();
   const fresh = mkdtempSync(join(tmpdir(), 'aof2-rebuild-'));
   try {
-    const manager = await AofManager.open({ root: fresh, tier2: { kind: 'fs', root: defaultTier2Root(root) } });
+    const manager = await AofManager.open({ root: fresh, tier2: { kind: 'fs', root: tier2 } });
     try {
       const listed = await manager.listStreams();
       check(streams.every((s) => listed.includes(s.name)), `rebuild lists ${listed.join(', ')}, expected every demo stream`);
@@ -354,8 +369,9 @@ async function rebuildCheck(root: string, logs: AofLog[], streams: DemoStream[])
   }
 }
 
-async function openAll(root: string, streams: DemoStream[]): Promise<{ manager: AofManager; logs: AofLog[] }> {
-  const manager = await AofManager.open({ root, fsync: 'interval' });
+/** The tour's engine: default options, plus the local-directory Tier 2 it shows (named, not a default). */
+async function openAll(root: string, tier2: string, streams: DemoStream[]): Promise<{ manager: AofManager; logs: AofLog[] }> {
+  const manager = await AofManager.open({ root, fsync: 'interval', tier2: { kind: 'fs', root: tier2 } });
   try {
     const logs = await Promise.all(streams.map((s) => manager.openStream(s.name)));
     return { manager, logs };
@@ -371,10 +387,11 @@ async function main(opts: Options): Promise<void> {
   const tStart = performance.now();
   const root = opts.root;
   const streams = demoStreams(opts.streams);
-  if (opts.fresh) wipeRoot(root);
+  const tier2 = opts.tier2;
+  if (opts.fresh) wipeRoot(root, tier2);
 
   const tFirstOpen = performance.now();
-  let { manager, logs } = await openAll(root, streams);
+  let { manager, logs } = await openAll(root, tier2, streams);
   const firstOpenMs = performance.now() - tFirstOpen;
   const startIds = logs.map((l) => l.nextId);
   const existing = startIds.reduce((a, b) => a + b, 0);
@@ -384,6 +401,7 @@ async function main(opts: Options): Promise<void> {
       `         fsync ${config.fsync} (${config.fsyncIntervalMs} ms), arena ${config.arenaBytes / 2 ** 20} MiB = ${config.slotCount} slots ` +
       `x ${config.segmentBytes / 2 ** 20} MiB, JSON records ${MIN_RECORD_BYTES} B..${MAX_RECORD_BYTES / 1024} KiB\n`,
   );
+  line('tier 2', `a local directory, ${resolve(tier2)}: configured by the tour (tier2: { kind: 'fs', root }); without a tier2 option aof2 writes nothing outside its root`);
   if (existing === 0) {
     line('open', `empty, ready in ${secs(firstOpenMs)}`);
   } else {
@@ -432,7 +450,7 @@ async function main(opts: Options): Promise<void> {
   await manager.close();
   const closeMs = performance.now() - tClose;
   const tOpen = performance.now();
-  ({ manager, logs } = await openAll(root, streams));
+  ({ manager, logs } = await openAll(root, tier2, streams));
   const reopenMs = performance.now() - tOpen;
   const rec = manager.stats().recovery;
   for (let i = 0; i < logs.length; i++) {
@@ -453,16 +471,16 @@ async function main(opts: Options): Promise<void> {
   await Promise.all(logs.map((l) => l.flush()));
   line('resume', `${RESUME_RECORDS} more records per stream via await append(), ids continue where they stopped`);
 
-  // 6. Close. Closing finishes compressing and uploading every sealed segment (Tier 2 is the
-  // embedded default, a directory beside the root), so the files below are final.
+  // 6. Close. With a Tier 2, closing seals every stream's tail and finishes compressing and
+  // uploading every sealed segment, so the files below are final.
   const durable = logs.map((log) => log.durableId);
   const tFinalClose = performance.now();
   await manager.close();
-  const objects = tier2Objects(root);
-  line('tier 2', `${int(objects.count)} segment objects (${mb(objects.bytes)}) in ${defaultTier2Root(root)}, manifest mirrored; close took ${secs(performance.now() - tFinalClose)}`);
+  const objects = tier2Objects(tier2);
+  line('tier 2', `${int(objects.count)} segment objects (${mb(objects.bytes)}) in ${resolve(tier2)}, manifest mirrored; close took ${secs(performance.now() - tFinalClose)}`);
 
   // 7. Rebuild: an empty root pointed at the same Tier 2 sees every stream and reads it back.
-  const rebuilt = await rebuildCheck(root, logs, streams);
+  const rebuilt = await rebuildCheck(tier2, logs, streams);
   line('rebuild', `empty root + same Tier 2: ${rebuilt.streams} streams listed, ids continue at the same nextId, ${int(rebuilt.records)} records read back (first and last of each) in ${secs(rebuilt.ms)}`);
   out.write('\nstream        records  this run   durable id   raw  tier1        size\n');
   let rawFiles = 0;

@@ -25,7 +25,7 @@ import type { SegmentTable } from '../arena/segment-table.js';
 import type { Arena } from '../arena/arena.js';
 import type { ResolvedConfig } from '../config.js';
 import { AofError, ErrorCode } from '../errors.js';
-import type { FlushCommand, FlushEvent, FlushWorkerData } from '../../workers/protocol.js';
+import type { FlushCommand, FlushEvent, FlushWorkerData, ResumedSegmentState } from '../../workers/protocol.js';
 
 /**
  * The flush worker's entry: its CommonJS build (dist/cjs/, tsconfig.flush-worker.json), which
@@ -216,6 +216,16 @@ export class Flusher {
    */
   open(handle: number, slot: number, path: string, baseId: number): void {
     this.#send({ type: 'open', handle, slot, path, baseId, createdAt: Date.now() });
+  }
+
+  /**
+   * The stream's last segment, left with a footer by a clean close (or by recovery) and never
+   * recorded as sealed, is continued (segment table entry `handle`, its lengths and count set to
+   * the footer's): the worker takes it as a parked segment without a slot, and cuts the footer off
+   * before its next write. The log then treats it like any parked segment (attach, seal).
+   */
+  resume(handle: number, path: string, baseId: number, createdAt: number, state: ResumedSegmentState): void {
+    this.#send({ type: 'resume', handle, path, baseId, createdAt, state });
   }
 
   /**

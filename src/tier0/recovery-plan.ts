@@ -26,12 +26,16 @@
  *   records than the catalog recorded is corruption; a Tier 1 file beside a raw file is an
  *   unfinished compression (removed);
  * - a Tier 1 file alone that the catalog does not record as TIER1: adopted from its verified meta;
- * - a catalog entry with no file: MISSING (NEEDS_RECOVERY recorded).
+ * - a catalog entry with no file: MISSING (NEEDS_RECOVERY recorded);
+ * - the stream's last segment, when the catalog does not record it and its file has a footer (a
+ *   clean close without Tier 2) or was scanned and gets one now (a crash), is continued rather
+ *   than sealed: no SEALED record, no compression, appends go on in it
+ *   ({@link PlannedSegment.resume}; docs/decisions.md, "A clean close leaves the tail open").
  */
 import { join } from 'node:path';
 import { AofError } from '../errors.js';
 import { ManifestRecordType, type DeletedRecord, type ManifestRecord, type SealedRecord } from '../format/manifest.js';
-import { describeFrameDamage, droppedRecordsText, type FrameInspection } from '../format/record.js';
+import { RECORD_HEADER_BYTES, describeFrameDamage, droppedRecordsText, type FrameInspection } from '../format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, encodeFooterInto, type SegmentFooter } from '../format/segment.js';
 import { sealedFileMessage, sealedFileProblem, type SealedFileProblem } from '../format/sealed-check.js';
 import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState, type CatalogEntry } from '../format/snapshot.js';
@@ -44,7 +48,7 @@ import { SegmentTier, type SegmentTierValue } from './segment.js';
 export interface RawFileFacts {
   size: number;
   /** The decoded header, or the error decoding it (a short file included). */
-  header: { ok: true; baseId: number; durableBytes: number } | { ok: false; error: AofError };
+  header: { ok: true; baseId: number; durableBytes: number; createdAt: number } | { ok: false; error: AofError };
   /** Data-region offset of the first valid frame, -1 for none; read only when the header is bad. */
   firstValidFrame: number;
   /** A footer that decodes, names this segment and matches the file's length; else null. */
@@ -131,6 +135,20 @@ export interface PlannedSegment {
   sizeFromFile: boolean;
   /** Queue it for compression (a sealed raw segment not given up on). */
   compress: boolean;
+  /**
+   * Set only on the stream's last segment, when the plan continues it: its file's
+   * footer (written by the last close, or by this recovery after a scan) is the state appends go
+   * on from. No SEALED record is planned for it and it is not compressed: it is the active segment.
+   */
+  resume: ResumePoint | null;
+}
+
+/** What a continued segment's writer starts from, besides count, dataBytes and dataCrc. */
+export interface ResumePoint {
+  /** The header's creation time (kept in the header the writer rewrites). */
+  createdAt: number;
+  minTimestamp: number;
+  maxTimestamp: number;
 }
 
 /** A footer to write on an unsealed file once the whole stream recovered. */
@@ -160,8 +178,19 @@ export interface RecoveryPlan {
   seals: PlannedSeal[];
   /** Manifest records the catalog lacks. */
   records: ManifestRecord[];
-  /** deferredFooters: sealed raw files trusted from the catalog, unread (a part of trustedSegments). */
-  report: { trustedSegments: number; deferredFooters: number; scannedSegments: number; scannedBytes: number; trimmedBytes: number; missingSegments: number };
+  /**
+   * deferredFooters: sealed raw files trusted from the catalog, unread (a part of trustedSegments).
+   * resumedSegments: the last segment continued (0 or 1; a part of trustedSegments or scannedSegments).
+   */
+  report: {
+    trustedSegments: number;
+    deferredFooters: number;
+    scannedSegments: number;
+    scannedBytes: number;
+    trimmedBytes: number;
+    missingSegments: number;
+    resumedSegments: number;
+  };
   /** Empty for the engine (it throws the first); every refusal with `collectRefusals`. */
   refusals: Refusal[];
   /**
@@ -250,7 +279,8 @@ function deleted(stream: string, baseId: number): DeletedRecord {
   return { type: ManifestRecordType.DELETED, stream, baseId, fields: {} };
 }
 
-function sealedRecord(stream: string, s: PlannedSegment): SealedRecord {
+/** The SEALED record of a planned raw segment (what the catalog lacks for it). */
+export function sealedRecord(stream: string, s: PlannedSegment): SealedRecord {
   return {
     type: ManifestRecordType.SEALED,
     stream,
@@ -276,6 +306,7 @@ function planned(baseId: number, count: number, dataBytes: number, how: PlannedS
     uploaded: false,
     sizeFromFile: false,
     compress: false,
+    resume: null,
   };
 }
 
@@ -294,7 +325,7 @@ export function planRecovery(input: PlanInput): RecoveryPlan {
     removals: [],
     seals: [],
     records: [],
-    report: { trustedSegments: 0, deferredFooters: 0, scannedSegments: 0, scannedBytes: 0, trimmedBytes: 0, missingSegments: 0 },
+    report: { trustedSegments: 0, deferredFooters: 0, scannedSegments: 0, scannedBytes: 0, trimmedBytes: 0, missingSegments: 0, resumedSegments: 0 },
     refusals: [],
     atFirstRead: [],
   };
@@ -438,6 +469,8 @@ export function planRecovery(input: PlanInput): RecoveryPlan {
         candidate = planned(id, facts.footer.recordCount, facts.footer.dataBytes, 'footer', SegmentTier.RAW);
         candidate.dataCrc = facts.footer.dataCrc;
         candidate.maxTimestamp = facts.footer.maxTimestamp;
+        // A candidate for continuing (decided once the last segment is known, below).
+        if (!sealedPerCatalog) candidate.resume = { createdAt: facts.header.createdAt, minTimestamp: facts.footer.minTimestamp, maxTimestamp: facts.footer.maxTimestamp };
       } else if (sealedPerCatalog) {
         // Recorded as sealed, yet no valid footer: trimming it as a torn tail would drop
         // acknowledged records and treat every later segment as never acknowledged. Refuse.
@@ -457,6 +490,7 @@ export function planRecovery(input: PlanInput): RecoveryPlan {
           candidate = planned(id, scan.count, scan.validBytes, 'scanned', SegmentTier.RAW);
           candidate.dataCrc = scan.dataCrc;
           candidate.maxTimestamp = scan.count > 0 ? scan.maxTimestamp : 0;
+          if (scan.count > 0) candidate.resume = { createdAt: facts.header.createdAt, minTimestamp: scan.minTimestamp, maxTimestamp: scan.maxTimestamp };
           // An empty segment is removed below, not sealed.
           if (scan.count > 0) {
             const footer = new Uint8Array(SEGMENT_FOOTER_BYTES);
@@ -533,5 +567,27 @@ export function planRecovery(input: PlanInput): RecoveryPlan {
     nextId = seg.baseId + seg.count;
   }
   plan.nextId = nextId;
+  continueTail(plan, input);
   return plan;
+}
+
+/**
+ * Decides which segment, if any, is continued: only the stream's last one, only when the catalog
+ * does not record it (so no other part of the engine took it
+ * as sealed: Tier 1, Tier 2, readers trusting the catalog), and only when a record still fits. It
+ * is then the active segment: its SEALED record and its compression are dropped from the plan. A
+ * scanned tail keeps its planned footer (written before the stream opens), so both cases hand
+ * the writer the same thing: a file whose footer states what it holds.
+ */
+function continueTail(plan: RecoveryPlan, input: PlanInput): void {
+  const last = plan.segments[plan.segments.length - 1];
+  for (const seg of plan.segments) if (seg !== last) seg.resume = null;
+  if (last === undefined || last.resume === null) return;
+  if (input.rebuilt || last.dataBytes + RECORD_HEADER_BYTES > input.segmentBytes) {
+    last.resume = null;
+    return;
+  }
+  last.compress = false;
+  plan.records = plan.records.filter((r) => !(r.type === ManifestRecordType.SEALED && r.baseId === last.baseId));
+  plan.report.resumedSegments++;
 }

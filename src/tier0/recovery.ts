@@ -51,11 +51,15 @@
  *   acknowledged records: AOF_ERR_CORRUPT.
  * - Empty or headerless tail files with no valid frame (a crash right after creation) are removed.
  *   A tail file whose header is bad but whose data holds a valid frame is damage: AOF_ERR_CORRUPT.
+ * - The stream's last segment is continued rather than sealed when the catalog does not record it
+ *   and its file has a footer (what a clean close without Tier 2 leaves) or was scanned (a crash;
+ *   its footer is written here first): it is returned as `tail`, not among `segments`, and the log
+ *   appends to it (docs/decisions.md, "A clean close leaves the tail open").
  */
 import { stat, unlink, type FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { AofError } from '../errors.js';
-import type { ManifestRecord } from '../format/manifest.js';
+import type { ManifestRecord, SealedRecord } from '../format/manifest.js';
 import { findFrame, inspectFrames, scanFrames, type FrameInspection, type ScanResult } from '../format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, decodeHeader, tryDecodeFooter, type SegmentHeader } from '../format/segment.js';
 import type { CatalogEntry } from '../format/snapshot.js';
@@ -66,7 +70,9 @@ import {
   adoptionCandidates,
   footerDeferred,
   planRecovery,
+  sealedRecord,
   type PlannedSeal,
+  type PlannedSegment,
   type RawFileFacts,
   type StreamListing,
   type Tier1FileFacts,
@@ -86,10 +92,32 @@ export interface RecoveredStream {
   toCompress: Segment[];
   /** Manifest records the catalog lacks (segments sealed by recovery, adopted Tier 1 files). */
   records: ManifestRecord[];
+  /** The stream's last segment, to be continued as its active segment (null: appends start a new one). */
+  tail: ResumableTail | null;
+}
+
+/** The segment a clean close (or this recovery) left with a footer, which appends continue. */
+export interface ResumableTail {
+  baseId: number;
+  path: string;
+  t1Path: string;
+  count: number;
+  dataBytes: number;
+  dataCrc: number;
+  createdAt: number;
+  minTimestamp: number;
+  maxTimestamp: number;
+  /**
+   * The segment as a sealed raw one, and the SEALED record that makes it so: what the stream
+   * does with it instead when it cannot be continued after all (no segment table entry free).
+   */
+  asSealed(): { segment: Segment; record: SealedRecord };
 }
 
 export interface RecoveryReport {
   trustedSegments: number;
+  /** The last segment continued instead of sealed (a part of trustedSegments or scannedSegments). */
+  resumedSegments: number;
   /** Of trustedSegments: sealed raw files trusted from the catalog, not opened (checked at first read). */
   deferredFooters: number;
   scannedSegments: number;
@@ -144,7 +172,7 @@ export async function readRawFacts(path: string, baseId: number): Promise<RawFil
     try {
       if (size < SEGMENT_HEADER_BYTES) throw AofError.corrupt('segment shorter than its header', { path, size });
       const h = decodeHeader(await readAt(SEGMENT_HEADER_BYTES, 0));
-      header = { ok: true, baseId: h.baseId, durableBytes: h.durableBytes ?? 0 };
+      header = { ok: true, baseId: h.baseId, durableBytes: h.durableBytes ?? 0, createdAt: h.createdAt };
       prefix = h.prefix;
     } catch (err) {
       header = { ok: false, error: err instanceof AofError ? err : AofError.io('read segment', path, err) };
@@ -282,8 +310,13 @@ export async function recoverStream(
   const plan = planRecovery({ dir, stream, segmentBytes, catalog, rebuilt, ...facts, now: Date.now(), collectRefusals: false });
   const segments: Segment[] = [];
   const toCompress: Segment[] = [];
+  let tail: ResumableTail | null = null;
   for (const p of plan.segments) {
     const t1Path = tier1Path(dir, p.baseId);
+    if (p.resume !== null) {
+      tail = resumableTail(dir, stream, p, p.resume);
+      continue;
+    }
     const seg = Segment.restored(p.baseId, segmentPath(dir, p.baseId), t1Path, {
       count: p.count,
       dataBytes: p.dataBytes,
@@ -306,7 +339,37 @@ export async function recoverStream(
     report.removedFiles.push(r.path);
   }
   await applySeals(plan.seals);
-  return { segments, firstId: plan.firstId, nextId: plan.nextId, rebuilt, report, toCompress, records: plan.records };
+  return { segments, firstId: plan.firstId, nextId: plan.nextId, rebuilt, report, toCompress, records: plan.records, tail };
+}
+
+function resumableTail(dir: string, stream: string, p: PlannedSegment, at: NonNullable<PlannedSegment['resume']>): ResumableTail {
+  const path = segmentPath(dir, p.baseId);
+  const t1Path = tier1Path(dir, p.baseId);
+  return {
+    baseId: p.baseId,
+    path,
+    t1Path,
+    count: p.count,
+    dataBytes: p.dataBytes,
+    dataCrc: p.dataCrc,
+    createdAt: at.createdAt,
+    minTimestamp: at.minTimestamp,
+    maxTimestamp: at.maxTimestamp,
+    asSealed: () => ({
+      segment: Segment.restored(p.baseId, path, t1Path, {
+        count: p.count,
+        dataBytes: p.dataBytes,
+        tier: p.tier,
+        dataCrc: p.dataCrc,
+        maxTimestamp: p.maxTimestamp,
+        compressedBytes: 0,
+        frameCount: 0,
+        frameIndex: null,
+        uploaded: false,
+      }),
+      record: sealedRecord(stream, p),
+    }),
+  };
 }
 
 /** Writes the planned footers: truncate to the valid prefix, footer, fdatasync. */

@@ -61,7 +61,10 @@
  *   segment), bookkeeping of work rather than state of the segment.
  *
  * Segments found at open are built by {@link Segment.restored} from recovery's plan (or from a
- * Tier 2 object), which checks the same invariants the table keeps.
+ * Tier 2 object), which checks the same invariants the table keeps. The stream's last segment,
+ * when recovery's plan continues it (a clean close left it open), is built by
+ * {@link Segment.resumed}: the active segment, parked, without a window, as PARKED followed by
+ * the eviction of its window would leave it.
  */
 import type { SlotOwner } from '../arena/arena.js';
 import { AofError, ErrorCode } from '../errors.js';
@@ -258,6 +261,20 @@ export class Segment implements SlotOwner {
     seg.#key = s.key ?? '';
     seg.#footerUnchecked = s.footerUnchecked === true;
     if (s.tier === SegmentTier.RAW) seg.#index.add(s.dataBytes, s.count);
+    return seg;
+  }
+
+  /**
+   * The stream's last segment, continued after a clean close (recovery's plan says `resume`): not
+   * sealed, RAW, parked with no window (its next append takes one at `dataBytes`, attached by
+   * command), its count and size exact (no append reached it yet), `handle` its segment table
+   * entry (src/arena/segment-table.ts `allocResumed`).
+   */
+  static resumed(baseId: number, path: string, t1Path: string, count: number, dataBytes: number, handle: number): Segment {
+    const seg = new Segment(baseId, path, t1Path, count, dataBytes, false, handle);
+    if (count <= 0 || handle < 0) seg.#invalid('RESUMED', 'a segment holding records, with a table entry');
+    seg.#parked = true;
+    seg.#index.add(dataBytes, count);
     return seg;
   }
 

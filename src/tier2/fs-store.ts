@@ -1,7 +1,7 @@
 /**
- * Local-directory object store: the embedded Tier 2 default. Each key is a file under the store's
- * root (`/` in keys are directories), written atomically: a temp file beside the target, fsync,
- * rename, fsync of the directory. So a crash leaves either the old object or the new one, plus at
+ * Local-directory object store (`tier2: { kind: 'fs', root }`, a directory the user names). Each
+ * key is a file under the store's root (`/` in keys are directories), written atomically: a temp
+ * file beside the target, fsync, rename, fsync of the directory. So a crash leaves either the old object or the new one, plus at
  * worst a `*.tmp` orphan that `list` ignores and the next `put` of the same key replaces.
  *
  * The store's root may be a symlink (the user's choice, like the engine's root); objects in it are

@@ -273,7 +273,7 @@ describe('aof2-admin verify and dump: manifest and files disagree about a stream
   test('files that continue past the manifest with a gap: verify and dump exit 1 naming the stream and the missing ids', async () => {
     const copy = copyRoot(fixture.root);
     try {
-      // A sealed, valid segment starting at id 150, where the manifest's alpha ends at 99.
+      // A sealed, valid segment starting at id 150, where alpha ends at 99 (its open tail, 79..99).
       const source = readFileSync(join(copy.root, STREAMS_DIR, 'alpha', '00000000000000000079.seg'));
       const stray = Buffer.from(source);
       encodeHeaderInto(stray, 0, { ...decodeHeader(source), baseId: 150 });
@@ -381,7 +381,9 @@ describe('aof2-admin snapshot create and prune', () => {
       for (let i = 0; i < 2; i++) {
         const r = await runAdmin(['snapshot', 'create', copy.root]);
         assertCode(r, 0, 'snapshot create');
-        assert.match(r.stdout, /^snapshot \d+ written: manifest\/\d{20}\.snap, 4 stream\(s\), 9 segment\(s\)/);
+        // The manifest records the sealed segments: not the open tails alpha and beta were closed
+        // with (no Tier 2), nor epsilon's unsealed one.
+        assert.match(r.stdout, /^snapshot \d+ written: manifest\/\d{20}\.snap, 4 stream\(s\), 7 segment\(s\)/);
       }
       assert.equal(readLockHolder(copy.root), null, 'the lock is released');
       const listed = JSON.parse((await runAdmin(['snapshot', 'list', copy.root, '--json'])).stdout) as { snapshots: { seq: number; ok: boolean }[]; replayFrom: number };
@@ -418,7 +420,12 @@ describe('aof2-admin snapshot create and prune', () => {
 describe('aof2-admin serve-metrics', () => {
   test('serves the registry over HTTP on 127.0.0.1 and stops cleanly on SIGTERM', async () => {
     const copy = copyRoot(fixture.root);
-    const child = spawnAdmin(['serve-metrics', copy.root, '--port', '0', '--open-streams', '--json']);
+    // The root is opened as its application opens it: with the fixture's Tier 2 (a local
+    // directory, named: without a tier2 option there is none).
+    const configDir = tempRoot('aof2-admin-config-');
+    const config = join(configDir.root, 'options.json');
+    writeFileSync(config, JSON.stringify({ tier2: { kind: 'fs', root: `${copy.root}-tier2` } }));
+    const child = spawnAdmin(['serve-metrics', copy.root, '--port', '0', '--open-streams', '--json', '--config', config]);
     try {
       let stdout = '';
       child.stdout!.setEncoding('utf8');
@@ -456,6 +463,7 @@ describe('aof2-admin serve-metrics', () => {
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       copy.cleanup();
+      configDir.cleanup();
     }
   });
 });

@@ -95,9 +95,11 @@ test('bench:tiered --quick --json: every suite reports a positive ratio and veri
       assert.ok(off.some((o) => o.case === r.costOfTiers!.tiersOff), `${suite} ${r.case}: twin ${r.costOfTiers!.tiersOff}`);
     }
   }
-  // Tier 2 objects are counted for many streams at defaults.
+  // Many streams at defaults: local segment files are counted against the allowance; no Tier 2
+  // objects (the defaults have no Tier 2 since issue 14).
   for (const r of doc.results.filter((x) => x.suite === 'many-streams' && x.tiers === 'defaults' && x.case.includes('default arena'))) {
-    assert.ok(r.subject.extra['tier2Objects']! > 0, `${r.case}: Tier 2 objects counted`);
+    assert.ok(r.subject.extra['segmentFilesMaxPerStream']! > 0, `${r.case}: local segment files counted`);
+    assert.equal(r.subject.extra['tier2Objects'], undefined, `${r.case}: no Tier 2 at defaults`);
   }
   // Tier 2: index-warm and index-cold reads against the frame GET (the 1.5x target), and the
   // index-cold read against the same GETs done raw; uploads against PutObject and PutObject + HEAD.

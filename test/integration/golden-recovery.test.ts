@@ -1,13 +1,15 @@
 /**
  * The golden segment fixtures (test/fixtures, frozen; decoded byte by byte in
  * test/unit/format/golden.test.ts) opened by the real engine: recovery trusts the sealed file,
- * trims the torn tail of the unsealed one and serves every record.
+ * trims the torn tail of the unsealed one, gives it a footer and continues it (no Tier 2), and
+ * serves every record.
  */
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { AofManager } from '../../src/index.js';
+import { frameLength } from '../../src/format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, tryDecodeFooter } from '../../src/format/segment.js';
 import { parseSegmentFileName, segmentFileName, streamDir } from '../../src/format/root-layout.js';
 import { SEALED, UNSEALED } from '../../support/golden-content.js';
@@ -36,6 +38,7 @@ describe('golden segments through the engine', () => {
     // No manifest names these files: the sealed one is trusted from its footer, read at open (not deferred).
     assert.deepEqual(manager.stats().recovery, {
       trustedSegments: 1,
+      resumedSegments: 1,
       deferredFooters: 0,
       footersChecked: 0,
       badFooters: 0,
@@ -57,7 +60,6 @@ describe('golden segments through the engine', () => {
       id++;
     }
     assert.equal(id, 1010);
-    assert.equal(await log.append(new TextEncoder().encode('after the fixtures')), 1010);
 
     // Recovery sealed the tail in place: valid prefix plus a fresh footer, torn bytes gone.
     const tail = readFileSync(join(dir, segmentFileName(1007)));
@@ -65,5 +67,11 @@ describe('golden segments through the engine', () => {
     const footer = tryDecodeFooter(new Uint8Array(tail.buffer, tail.byteOffset, tail.byteLength), SEGMENT_HEADER_BYTES + 104);
     assert.equal(footer?.recordCount, 3);
     assert.equal(footer?.baseId, 1007);
+
+    // No Tier 2: the tail is the active segment. The next record goes on in the same file, its
+    // footer cut off first (fsync 'always': the append resolves once it is on disk).
+    const after = new TextEncoder().encode('after the fixtures');
+    assert.equal(await log.append(after), 1010);
+    assert.equal(readFileSync(join(dir, segmentFileName(1007))).length, SEGMENT_HEADER_BYTES + 104 + frameLength(after.length));
   });
 });

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +51,12 @@ test('npm start ingests, verifies, restarts with recovery, and a second run appe
   assert.match(first.stdout, /^recovery +\d+ segments trusted \(sealed\), 0 scanned/m);
   assert.match(first.stdout, /^summary +ingest 20,000 records/m);
   assert.match(first.stdout, /^all checks passed/m);
+  // The tour names its Tier 2 (inside the demo root by default) and prints it; nothing else is
+  // written beside the root.
+  assert.match(first.stdout, new RegExp(`^tier 2 +a local directory, ${join(root, 'tier2').replaceAll('/', '\\/')}: configured by the tour`, 'm'));
+  assert.match(first.stdout, /^tier 2 +\d+ segment objects/m);
+  assert.ok(readdirSync(join(root, 'tier2', 'streams')).length > 0, 'segment objects in <root>/tier2');
+  assert.deepEqual(readdirSync(dir), ['data'], 'nothing outside the demo root');
   const streams = ['orders', 'payments', 'clicks', 'audit'];
   // Every record went to one of the four streams, and each got 3 more after the restart.
   const totals = streams.map((s) => tableValue(first.stdout, s, 0));
@@ -68,6 +74,14 @@ test('npm start ingests, verifies, restarts with recovery, and a second run appe
   assert.equal(fresh.code, 0, `exit code; stderr: ${fresh.stderr}`);
   assert.match(fresh.stdout, /^open +empty/m);
   assert.equal(tableValue(fresh.stdout, 'orders', 0) + tableValue(fresh.stdout, 'payments', 0), 500 + 3 * 2);
+
+  // --tier2 names another directory: used, printed, and wiped by --fresh with the root.
+  const elsewhere = join(dir, 'objects');
+  const named = await runStart(['--root', root, '--tier2', elsewhere, '--records', '300', '--streams', '1', '--fresh']);
+  assert.equal(named.code, 0, `exit code; stderr: ${named.stderr}`);
+  assert.match(named.stdout, new RegExp(`^tier 2 +a local directory, ${elsewhere.replaceAll('/', '\\/')}:`, 'm'));
+  assert.ok(readdirSync(join(elsewhere, 'streams')).includes('orders'), 'objects in the named Tier 2');
+  assert.ok(!existsSync(join(root, 'tier2')), 'the default Tier 2 was wiped by --fresh and not used');
 });
 
 test('npm start refuses bad flags and --fresh on a directory that is not an aof2 root', async (t) => {

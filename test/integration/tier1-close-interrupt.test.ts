@@ -17,7 +17,8 @@ import { checkCatalogAgainstFiles, withTimeout } from '../../support/tier1-engin
 test('a compression that crashes during close() is retried at the next open, not given up', async (t) => {
   const { root, cleanup } = tempRoot('aof2-closeint-');
   t.after(cleanup);
-  const options = { root, tier0: { arenaBytes: 4 * 65536, segmentBytes: 65536 } };
+  // A Tier 2, so that close() seals the tail (without one it leaves it open, uncompressed).
+  const options = { root, tier0: { arenaBytes: 4 * 65536, segmentBytes: 65536 }, tier2: { kind: 'fs', root: `${root}-tier2` } } as const;
   const expected = (id: number): Uint8Array => payloadFor(id, 300);
   const n = 100; // one segment, sealed by close() itself
   const saved = process.env['AOF2_FAILPOINTS'];

@@ -39,10 +39,15 @@ test('a point read of one record of a 64 MiB Tier 1 segment decompresses exactly
   let log = await manager.openStream('big');
   for (let id = 0; id < COUNT; id++) assert.equal(log.appendSync(payload(id)), id);
   assert.equal(logCore(log).describe().segments, 1, 'every record fits the one segment');
-  await withTimeout(manager.close(), 20_000, 'close (seal + compress 64 MiB)');
+  // One more record does not fit: it seals the full segment (compressed below) and starts the
+  // next one, which the close leaves open (no Tier 2).
+  assert.equal(log.appendSync(payload(COUNT)), COUNT);
+  await withTimeout(manager.settle(), 20_000, 'seal + compress 64 MiB');
+  await withTimeout(manager.close(), 20_000, 'close');
 
   const catalog = await checkCatalogAgainstFiles(root, 'big');
   assert.equal(catalog.tier1, 1, 'the segment is in Tier 1');
+  assert.equal(catalog.openTail, COUNT, 'the next segment is the open tail');
   const meta = await readTier1Meta(t1File(root, 'big', 0));
   assert.ok(meta.header.dataBytes > SEGMENT_BYTES - RECORD_HEADER_BYTES - RECORD_BYTES, 'the segment is full (64 MiB)');
   assert.ok(meta.index.length >= 250, `a 64 MiB segment in 256 KiB frames has ~256 of them, got ${meta.index.length}`);
@@ -52,7 +57,7 @@ test('a point read of one record of a 64 MiB Tier 1 segment decompresses exactly
   manager = await AofManager.open(options(root));
   try {
     log = await manager.openStream('big');
-    assert.equal(log.nextId, COUNT);
+    assert.equal(log.nextId, COUNT + 1);
     assert.equal(logCore(log).describe().resident, 0);
     const middle = Math.floor(COUNT / 2);
     const reader = log.openReader({ from: middle });

@@ -1,6 +1,6 @@
 /**
- * The Tier 2 suite (support/tier2-suite.ts) against the local-directory store, the embedded
- * default: each test gets its own store directory.
+ * The Tier 2 suite (support/tier2-suite.ts) against the local-directory store
+ * (`tier2: { kind: 'fs', root }`): each test gets its own store directory.
  */
 import { after } from 'node:test';
 import { join } from 'node:path';

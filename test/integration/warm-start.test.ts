@@ -83,7 +83,7 @@ describe('warm start', () => {
       assert.equal(first.stats().tier1.hydrateThreads, 0, 'nothing to read: no thread started');
       for (let id = 0; id < 10; id++) log.appendSync(payloadFor(id, 200));
     } finally {
-      await first.close(); // seals: the manifest now records a segment
+      await first.close(); // no Tier 2: the segment stays open, with a footer; the next open continues it
     }
     const second = await AofManager.open(options);
     try {

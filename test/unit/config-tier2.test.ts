@@ -24,6 +24,13 @@ function rejects(tier2: unknown, code: string, mentions: string): void {
 }
 
 describe('tier2 options', () => {
+  test('without a tier2 option there is no Tier 2 (nothing is written outside the root); a local directory is named', () => {
+    assert.deepEqual(resolveConfig({ root }).tier2, { kind: 'none' });
+    assert.deepEqual(resolveConfig({ root, tier2: { kind: 'fs', root: '/elsewhere/objects' } }).tier2, { kind: 'fs', root: '/elsewhere/objects' });
+    // Tier 2 stores Tier 1 files: with Tier 1 off it is off whatever was asked.
+    assert.deepEqual(resolveConfig({ root, tier1: { enabled: false }, tier2: { kind: 'fs', root: '/elsewhere/objects' } }).tier2, { kind: 'none' });
+  });
+
   test('a full s3 config resolves to the same plain object', () => {
     const full = {
       kind: 's3',

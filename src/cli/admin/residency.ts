@@ -182,7 +182,8 @@ export async function readResidency(root: string, catalog: Catalog, only: string
           lastId: raw.records > 0 ? baseId + raw.records - 1 : null,
           records: raw.records,
           tier: 0,
-          state: raw.sealed ? 'unrecorded' : 'active',
+          // The tail a clean close left with a footer is still the active segment (the next open continues it).
+          state: raw.sealed && planned.get(rawId)?.resume == null ? 'unrecorded' : 'active',
           rawBytes: raw.rawBytes,
           compressedBytes: 0,
           uploaded: false,

@@ -154,7 +154,7 @@ export function verifySegment(file: string, bytes: Uint8Array, baseId: number, e
   check.notes.push(
     `unsealed (the active segment, or a tail torn by a crash): ${scan.count} valid record(s) in ${scan.validBytes} bytes` +
       (scan.stopReason === null ? '' : `, then ${scan.stopReason.replace(/ at (\d+)$/, (_m, at: string) => ` at file offset ${SEGMENT_HEADER_BYTES + Number(at)}`)}`) +
-      '; the next open trims and seals it',
+      '; the next open trims it and gives it a footer',
   );
   return check;
 }

@@ -26,7 +26,7 @@ function entry(baseId: number, state: SegmentStateValue, recordCount: number, fl
 function sealedFile(baseId: number, count: number, dataBytes = count * 10, dataCrc = 9): RawFileFacts {
   return {
     size: 128 + dataBytes,
-    header: { ok: true, baseId, durableBytes: 0 },
+    header: { ok: true, baseId, durableBytes: 0, createdAt: 4 },
     firstValidFrame: -1,
     footer: { recordCount: count, baseId, dataBytes, dataCrc, minTimestamp: 1, maxTimestamp: 2, sealedAt: 3 },
     scan: null,
@@ -38,7 +38,7 @@ function unsealedFile(baseId: number, count: number, tail = 0, damaged = false):
   const validBytes = count * 10;
   return {
     size: 64 + validBytes + tail,
-    header: { ok: true, baseId, durableBytes: 0 },
+    header: { ok: true, baseId, durableBytes: 0, createdAt: 4 },
     firstValidFrame: -1,
     footer: null,
     scan: {
@@ -76,7 +76,7 @@ interface Row {
   temp?: string[];
   rebuilt?: boolean;
   segmentBytes?: number;
-  /** `baseId tier how count [compress]` per segment. */
+  /** `baseId tier how count [compress] [resume]` per segment. */
   segments?: string[];
   /** `file reason` per removal. */
   removals?: string[];
@@ -98,16 +98,16 @@ const ROWS: Row[] = [
   { name: 'empty directory, empty catalog', segments: [], nextId: 0 },
   { name: 'sealed raw file the catalog records, unread (the engine): trusted from the catalog, compressed', catalog: [entry(0, SegmentState.SEALED, 5)], unread: [0], segments: ['0 raw catalog 5 compress'], records: [], nextId: 5 },
   { name: 'sealed raw file the catalog records, read (aof2-admin) and agreeing: the same plan', catalog: [entry(0, SegmentState.SEALED, 5)], raw: { 0: sealedFile(0, 5, 50, 7) }, segments: ['0 raw catalog 5 compress'], records: [], nextId: 5 },
-  { name: 'sealed raw file the catalog lacks: trusted from its footer, recorded SEALED', raw: { 0: sealedFile(0, 5) }, segments: ['0 raw footer 5 compress'], records: ['SEALED 0'] },
+  { name: 'sealed raw file the catalog lacks, not the last: trusted from its footer, recorded SEALED', raw: { 0: sealedFile(0, 5), 5: sealedFile(5, 2) }, segments: ['0 raw footer 5 compress', '5 raw footer 2 resume'], records: ['SEALED 0'] },
   { name: 'compression given up, unread: stays raw from the catalog, not queued again', catalog: [entry(0, SegmentState.COMPRESSION_FAILED, 5)], unread: [0], segments: ['0 raw catalog 5'] },
   { name: 'recorded as sealed, unread, larger than segmentBytes: refused with a hint', catalog: [entry(0, SegmentState.SEALED, 10)], unread: [0], segmentBytes: 64, refuses: { kind: 'too-large', code: ErrorCode.INVALID_ARGUMENT } },
   {
-    name: 'unsealed tail: scanned, torn bytes trimmed, sealed and recorded',
+    name: 'unsealed tail: scanned, torn bytes trimmed, given its footer and continued (not recorded)',
     catalog: [entry(0, SegmentState.SEALED, 5)],
     unread: [0],
     raw: { 5: unsealedFile(5, 3, 7) },
-    segments: ['0 raw catalog 5 compress', '5 raw scanned 3 compress'],
-    records: ['SEALED 5'],
+    segments: ['0 raw catalog 5 compress', '5 raw scanned 3 resume'],
+    records: [],
     seals: 1,
     nextId: 8,
   },
@@ -127,14 +127,14 @@ const ROWS: Row[] = [
     raw: { 0: unsealedFile(0, 3) },
     refuses: { kind: 'sealed-without-footer', code: ErrorCode.CORRUPT },
   },
-  { name: 'headerless last file with no frame: removed', raw: { 0: sealedFile(0, 5), 5: headerless(-1) }, segments: ['0 raw footer 5 compress'], removals: ['00000000000000000005.seg headerless-tail'] },
+  { name: 'headerless last file with no frame: removed (the segment before it is then the last: continued)', raw: { 0: sealedFile(0, 5), 5: headerless(-1) }, segments: ['0 raw footer 5 resume'], removals: ['00000000000000000005.seg headerless-tail'] },
   { name: 'headerless last file holding a frame: refused', raw: { 0: sealedFile(0, 5), 5: headerless(16) }, refuses: { kind: 'damaged-header', code: ErrorCode.CORRUPT } },
   { name: 'headerless file that is not the last: refused', raw: { 0: headerless(-1), 5: sealedFile(5, 5) }, refuses: { kind: 'unreadable', code: ErrorCode.CORRUPT } },
-  { name: 'header names another base id: refused', raw: { 0: { ...sealedFile(0, 5), header: { ok: true, baseId: 9, durableBytes: 0 } } }, refuses: { kind: 'wrong-base-id', code: ErrorCode.CORRUPT } },
+  { name: 'header names another base id: refused', raw: { 0: { ...sealedFile(0, 5), header: { ok: true, baseId: 9, durableBytes: 0, createdAt: 4 } } }, refuses: { kind: 'wrong-base-id', code: ErrorCode.CORRUPT } },
   { name: 'recorded as sealed, footer with fewer records: kept from the catalog; its first read refuses', catalog: [entry(0, SegmentState.SEALED, 8)], raw: { 0: sealedFile(0, 5) }, segments: ['0 raw catalog 8 compress'], atFirstRead: ['fewer-records'] },
   { name: 'recorded as sealed, footer with more records: the catalog holds; its first read refuses', catalog: [entry(0, SegmentState.SEALED, 4)], raw: { 0: sealedFile(0, 5) }, segments: ['0 raw catalog 4 compress'], records: [], atFirstRead: ['footer-mismatch'] },
   { name: 'recorded as sealed, another data CRC in the footer: its first read refuses', catalog: [entry(0, SegmentState.SEALED, 5)], raw: { 0: sealedFile(0, 5, 50, 8) }, segments: ['0 raw catalog 5 compress'], atFirstRead: ['footer-mismatch'] },
-  { name: 'recorded as sealed, header naming another base id: its first read refuses', catalog: [entry(0, SegmentState.SEALED, 5)], raw: { 0: { ...sealedFile(0, 5, 50, 7), header: { ok: true, baseId: 9, durableBytes: 0 } } }, segments: ['0 raw catalog 5 compress'], atFirstRead: ['wrong-base-id'] },
+  { name: 'recorded as sealed, header naming another base id: its first read refuses', catalog: [entry(0, SegmentState.SEALED, 5)], raw: { 0: { ...sealedFile(0, 5, 50, 7), header: { ok: true, baseId: 9, durableBytes: 0, createdAt: 4 } } }, segments: ['0 raw catalog 5 compress'], atFirstRead: ['wrong-base-id'] },
   { name: 'recorded as sealed, header damaged: its first read refuses', catalog: [entry(0, SegmentState.SEALED, 5)], raw: { 0: { ...headerless(-1), size: 178 } }, segments: ['0 raw catalog 5 compress'], atFirstRead: ['unreadable'] },
   {
     name: 'recorded as Tier 1 without its .t1 file or an upload, raw file with more records: trusted from its footer, re-recorded',
@@ -183,9 +183,9 @@ const ROWS: Row[] = [
     catalog: [entry(9, SegmentState.SEALED, 5)],
     raw: { 0: unsealedFile(0, 4, 3), 9: sealedFile(9, 5) },
     tier1: { 9: null },
-    segments: ['0 raw scanned 4 compress'],
+    segments: ['0 raw scanned 4 resume'],
     removals: ['00000000000000000009.seg after-unsealed', '00000000000000000009.t1 after-unsealed'],
-    records: ['SEALED 0', 'DELETED 9'],
+    records: ['DELETED 9'],
     seals: 1,
     nextId: 4,
   },
@@ -198,6 +198,51 @@ const ROWS: Row[] = [
     removals: ['00000000000000000000.seg expired'],
     firstId: 5,
     nextId: 10,
+  },
+  // The stream's last segment goes on where the last session stopped.
+  {
+    name: "a clean close's tail (a footer the catalog lacks): continued, not recorded SEALED, not compressed",
+    catalog: [entry(0, SegmentState.SEALED, 5)],
+    unread: [0],
+    raw: { 5: sealedFile(5, 3) },
+    segments: ['0 raw catalog 5 compress', '5 raw footer 3 resume'],
+    records: [],
+    seals: 0,
+    nextId: 8,
+  },
+  {
+    name: 'a rebuilt stream never continues a segment (it has no local file to continue)',
+    rebuilt: true,
+    catalog: [entry(0, SegmentState.TIER1, 5, up | ev)],
+    segments: ['0 tier2 catalog 5'],
+    nextId: 5,
+  },
+  {
+    name: "a crash's tail: scanned, trimmed and given its footer, then continued",
+    raw: { 0: unsealedFile(0, 3, 7) },
+    segments: ['0 raw scanned 3 resume'],
+    records: [],
+    seals: 1,
+    nextId: 3,
+  },
+  {
+    name: 'two footers the catalog lacks: only the last is continued, the first sealed and recorded',
+    raw: { 0: sealedFile(0, 5), 5: sealedFile(5, 3) },
+    segments: ['0 raw footer 5 compress', '5 raw footer 3 resume'],
+    records: ['SEALED 0'],
+  },
+  {
+    name: 'a last segment the catalog records as sealed: never continued',
+    catalog: [entry(0, SegmentState.SEALED, 5)],
+    unread: [0],
+    segments: ['0 raw catalog 5 compress'],
+  },
+  {
+    name: 'a tail with no room for another record: sealed and recorded',
+    segmentBytes: 56,
+    raw: { 0: sealedFile(0, 5) },
+    segments: ['0 raw footer 5 compress'],
+    records: ['SEALED 0'],
   },
   { name: 'temp files removed', temp: ['00000000000000000000.seg.tmp'], removals: ['00000000000000000000.seg.tmp temp'] },
   {
@@ -249,7 +294,7 @@ describe('recovery decision table', () => {
       for (const r of plan.atFirstRead) assert.equal(r.error.code, ErrorCode.CORRUPT);
       if (row.segments !== undefined) {
         assert.deepEqual(
-          plan.segments.map((s) => `${s.baseId} ${s.tier} ${s.how} ${s.count}${s.compress ? ' compress' : ''}`),
+          plan.segments.map((s) => `${s.baseId} ${s.tier} ${s.how} ${s.count}${s.compress ? ' compress' : ''}${s.resume !== null ? ' resume' : ''}`),
           row.segments,
         );
       }
@@ -302,6 +347,16 @@ describe('recovery decision table', () => {
     assert.deepEqual([plan.report.trustedSegments, plan.report.deferredFooters], [1, 1]);
     const read = run({ name: 'read', raw: { 0: sealedFile(0, 5) } });
     assert.deepEqual([read.segments[0]!.footerUnchecked, read.report.deferredFooters], [false, 0]);
+  });
+
+  test('a continued tail carries what its writer goes on from: the footer\'s (or the scan\'s) figures and the header\'s creation time', () => {
+    const clean = run({ name: 'clean', raw: { 0: sealedFile(0, 5, 50, 9) } });
+    const [tail] = clean.segments;
+    assert.deepEqual([tail!.count, tail!.dataBytes, tail!.dataCrc, tail!.resume], [5, 50, 9, { createdAt: 4, minTimestamp: 1, maxTimestamp: 2 }]);
+    assert.deepEqual([clean.report.trustedSegments, clean.report.resumedSegments, clean.report.scannedSegments], [1, 1, 0]);
+    const crashed = run({ name: 'crashed', raw: { 0: unsealedFile(0, 3, 7) } });
+    assert.deepEqual([crashed.segments[0]!.dataBytes, crashed.segments[0]!.dataCrc, crashed.report.resumedSegments, crashed.report.scannedSegments], [30, 5, 1, 1]);
+    assert.equal(crashed.seals[0]!.validBytes, 30, 'the torn bytes are cut and the footer written before the writer takes the file');
   });
 
   test('a raw file neither recorded as sealed nor read is a caller bug, not data', () => {
