@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { crc32 } from 'node:zlib';
 import type { Piscina } from 'piscina';
-import { loadZstd } from '../../src/codec/zstd.js';
+import { loadZstd, resolveCodec } from '../../src/codec/zstd.js';
 import { AofError, ErrorCode } from '../../src/errors.js';
 import { frameLength } from '../../src/format/record.js';
 import { TIER1_FOOTER_BYTES, TIER1_HEADER_BYTES, TIER1_INDEX_ENTRY_BYTES, frameForRecord, type FrameIndexEntry } from '../../src/format/tier1.js';
@@ -57,6 +57,7 @@ function compressTask(img: ArenaImage, baseId: number, targetPath: string, over:
     baseId,
     dataCrc: img.dataCrc,
     level: 3,
+    codec: resolveCodec('auto'),
     frameTarget: FRAME_TARGET,
     targetPath,
     ...over,
@@ -87,6 +88,7 @@ function hydrateTask(path: string, entry: FrameIndexEntry, t: Target): HydrateTa
     sab: t.sab,
     targetOffset: t.base + entry.rawOffset,
     progressIndex: t.progressIndex,
+    codec: resolveCodec('auto'),
   };
 }
 
