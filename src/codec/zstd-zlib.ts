@@ -9,10 +9,11 @@
  *   like the addon's frames (the Tier 1 frame index holds the raw length and CRC already);
  * - decompression is bounded by `maxOutputLength` = the expected length, so a frame that would
  *   inflate past it fails early instead of allocating (the addon can only be checked afterwards);
- * - its `chunkSize` is the expected length (capped): the default 16 KiB chunks cost one thread-pool
- *   round trip each, 16 of them for a 256 KiB frame, about twice the time of one (measured while
- *   writing this; see docs/decisions.md). Compression keeps the default: its output is a few
- *   chunks at most, and measured no faster with larger ones.
+ * - its `chunkSize` is the expected length plus one (capped): the default 16 KiB chunks cost one
+ *   thread-pool round trip each, 16 of them for a 256 KiB frame, and a chunk of exactly the
+ *   expected length, filled to the last byte, makes zlib go round once more to learn that nothing
+ *   follows (docs/decisions.md, "The addon stays the default zstd"). Compression keeps the
+ *   default: its output is a few chunks at most, and measured no faster with larger ones.
  *
  * Behaviour that differs from the addon, harmless here because the seam checks every output's
  * length and the caller its CRC: bytes after a complete frame are ignored rather than rejected; on
@@ -66,7 +67,7 @@ export function zlibBinding(): ZstdBinding | null {
     decompress: (data, expectedBytes) =>
       call(z.zstdDecompress, data, {
         maxOutputLength: Math.max(1, expectedBytes),
-        chunkSize: Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, expectedBytes)),
+        chunkSize: Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, expectedBytes + 1)),
       }),
   };
 }
