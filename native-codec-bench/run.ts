@@ -34,6 +34,7 @@ import { disposeS3 } from './s3.js';
 import { tieredIngest } from './tiered-ingest.js';
 import { tier2ColdRead } from './tier2-cold-read.js';
 import { tier2Upload } from './tier2-upload.js';
+import { zstdZlib } from './zstd-zlib.js';
 
 /**
  * native-free-bench's append suites, run here once per configuration (tiers off, then defaults) in
@@ -51,6 +52,8 @@ process.exitCode = await runBenchmarks({
     coldScan,
     tier2ColdRead,
     tier2Upload,
+    // Issue #14: the two zstd implementations behind tier1.codec, on the same frames.
+    zstdZlib,
     // Issue #12: what users get at default options, against the tiers off in the same run.
     burst,
     sustained,

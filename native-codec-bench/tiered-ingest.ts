@@ -32,7 +32,7 @@
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadZstd } from '../src/codec/zstd.js';
+import { loadZstd, resolveCodec } from '../src/codec/zstd.js';
 import { AofManager, type AofManagerOptions } from '../src/index.js';
 import { seededRandom } from '../src/seeded-random.js';
 import { readFrame, readTier1Meta } from '../src/format/tier1-file.js';
@@ -285,6 +285,7 @@ async function baselineRound(records: LogRecords, segments: number, histogram: L
           baseId: j * perSegment,
           dataCrc: image.dataCrc,
           level: LEVEL,
+          codec: resolveCodec('auto'), // what the subject's engine resolves at defaults
           frameTarget: FRAME_BYTES,
           targetPath: join(root, `${String(j).padStart(6, '0')}.t1`),
         };

@@ -12,6 +12,7 @@ import { DEFAULT_ADMISSION_SAMPLE_EVERY } from './metrics/engine-counters.js';
 import { DEFAULT_READER_RESERVE_FRACTION } from './arena/window-budget.js';
 import { FALLBACK_MAX_OPEN_FILES, maxOpenFilesFor, softFdLimit } from './fd-limit.js';
 import { resolveCredentials, type Tier2Credentials, type Tier2CredentialsProvider } from './tier2/credentials.js';
+import { CODEC_CHOICES, resolveCodec, type CodecChoice, type ZstdImplementation } from './codec/zstd.js';
 
 /**
  * When the flush worker fdatasyncs on its own: `'always'` (each append resolves once durable),
@@ -106,6 +107,16 @@ export interface Tier1Options {
   compressionLevel?: number;
   /** Raw bytes per independent zstd frame (default 256 KiB): the unit of a point read. */
   frameBytes?: number;
+  /**
+   * Which zstd does the work: `'zstd-addon'`, the native `@mongodb-js/zstd` binding (every
+   * supported Node), or `'zstd-zlib'`, Node's built-in `zlib.zstd*` (Node >= 22.15). Both write
+   * standard zstd frames, so files written with one read with the other. `'auto'` (default): the
+   * addon where it loads (it costs less CPU), zlib's where it does not (docs/decisions.md, "The
+   * addon stays the default zstd; zlib's is the fallback"). Resolved once at open;
+   * `stats().tier1.codec` says which.
+   * @throws AOF_ERR_UNSUPPORTED_PLATFORM (from `AofManager.open`) for `'zstd-zlib'` on Node < 22.15
+   */
+  codec?: CodecChoice;
   /**
    * Hydration threads (frame reads from Tier 1 files and Tier 2 objects): the pool runs between
    * `hydrateMinThreads` (default 0) and `hydrateMaxThreads` (default 2), adding threads while
@@ -227,7 +238,8 @@ export interface ResolvedConfig {
   readerReserveBytes: number;
   fsync: FsyncPolicy;
   fsyncIntervalMs: number;
-  tier1: Required<Tier1Options>;
+  /** `codec` is resolved: the implementation every compress and hydrate thread uses. */
+  tier1: Omit<Required<Tier1Options>, 'codec'> & { codec: ZstdImplementation };
   tier2: Tier2Options;
   retention: RetentionOptions;
   retentionCheckMs: number;
@@ -314,7 +326,11 @@ function plainObject(value: unknown, name: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** Validates user options and fills defaults. @throws AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION */
+/**
+ * Validates user options and fills defaults.
+ * @throws AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION; AOF_ERR_UNSUPPORTED_PLATFORM for
+ *   `tier1.codec: 'zstd-zlib'` on a runtime without zlib's zstd
+ */
 export function resolveConfig(input: unknown): ResolvedConfig {
   const opts = plainObject(input, 'options');
   checkKeys(opts, TOP_KEYS, '');
@@ -367,7 +383,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     );
   }
   const tier1 = plainObject(opts['tier1'] ?? {}, 'options.tier1');
-  checkKeys(tier1, ['enabled', 'maxBytes', 'rawBacklogBytes', 'compressionLevel', 'frameBytes', 'hydrateMinThreads', 'hydrateMaxThreads'], 'tier1.');
+  checkKeys(tier1, ['enabled', 'maxBytes', 'rawBacklogBytes', 'compressionLevel', 'frameBytes', 'codec', 'hydrateMinThreads', 'hydrateMaxThreads'], 'tier1.');
   const hydrateMaxThreads = positiveInt(tier1['hydrateMaxThreads'], 'tier1.hydrateMaxThreads', DEFAULTS.hydrateMaxThreads);
   const hydrateMinThreads = tier1['hydrateMinThreads'] === 0 ? 0 : positiveInt(tier1['hydrateMinThreads'], 'tier1.hydrateMinThreads', 0);
   if (hydrateMinThreads > hydrateMaxThreads) {
@@ -380,6 +396,14 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   if (compressionLevel > 19) throw AofError.invalidArgument(`tier1.compressionLevel must be between 1 and 19, got ${compressionLevel}`);
   const frameBytes = positiveInt(tier1['frameBytes'], 'tier1.frameBytes', DEFAULTS.frameBytes);
   if (frameBytes < MIN_SEGMENT_BYTES) throw AofError.invalidArgument(`tier1.frameBytes must be at least ${MIN_SEGMENT_BYTES}, got ${frameBytes}`);
+  const codecChoice = tier1['codec'] === undefined ? 'auto' : tier1['codec'];
+  if (!(CODEC_CHOICES as readonly unknown[]).includes(codecChoice)) {
+    throw AofError.invalidArgument(`tier1.codec must be ${CODEC_CHOICES.map((c) => `'${c}'`).join(', ')}, got ${String(codecChoice)}`, { option: 'tier1.codec' });
+  }
+  // Resolved here, once, for both pools: every compress and hydrate thread gets this one. 'auto'
+  // tries the addon on this thread only when Tier 1 is on: with it off nothing compresses, and the
+  // process loads no native addon (native-free-bench relies on it).
+  const codec = resolveCodec(codecChoice as CodecChoice, { probe: tier1['enabled'] !== false });
   const maxBytes = positiveInt(tier1['maxBytes'], 'tier1.maxBytes', DEFAULTS.tier1MaxBytes);
   const rawBacklogBytes = positiveInt(tier1['rawBacklogBytes'], 'tier1.rawBacklogBytes', rawBacklogDefault(slotCount * segmentBytes, segmentBytes, maxBytes));
   // A budget below one segment would never admit a segment: every rollover would wait forever.
@@ -414,6 +438,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
       rawBacklogBytes,
       compressionLevel,
       frameBytes,
+      codec,
       hydrateMinThreads,
       hydrateMaxThreads,
     },

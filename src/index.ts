@@ -1,5 +1,6 @@
 export { AofManager } from './manager.js';
 export type { ManagerStats } from './manager.js';
+export type { CodecChoice, ZstdImplementation } from './codec/zstd.js';
 export type { ArenaOccupancy } from './arena/arena.js';
 export type { Tier0Figures } from './metrics/engine-metrics.js';
 export type { WindowBudgetFigures } from './arena/window-budget.js';

@@ -17,7 +17,10 @@
  *
  * What the caller gets is the platform's DataCloneError (a DOMException), not an AofError: the
  * throw happens inside the serializer, where no code of ours runs. Its message starts with the
- * code, so it can still be matched. `markAsUncloneable` is deliberately not used where present:
+ * code, so it can still be matched. Short, because V8 in Node 22 and 24 cuts a symbol of more than
+ * 128 characters to its first ~57 and last ~56 with `...<omitted>...` in between (Node 20 prints
+ * it whole): the message is at most 120 characters for stream names of up to 8, and for longer
+ * names what is cut is the middle, so the code, the handle and the remedy at the end still show. `markAsUncloneable` is deliberately not used where present:
  * its error has a fixed generic message, and the guard already refuses on every version.
  */
 
@@ -33,7 +36,7 @@ export const CLONE_GUARD_KEY = 'aof2:notCloneable';
  */
 export function refuseClone(handle: object, what: string, remedy: string, shown: () => Record<string, unknown>): void {
   Object.defineProperty(handle, CLONE_GUARD_KEY, {
-    value: Symbol(`AOF_ERR_NOT_CLONEABLE: ${what} cannot be cloned or posted to another thread (structuredClone, postMessage, workerData). ${remedy}`),
+    value: Symbol(`AOF_ERR_NOT_CLONEABLE: ${what} cannot be cloned; ${remedy}`),
     enumerable: true,
     writable: false,
     configurable: false,
@@ -44,8 +47,9 @@ export function refuseClone(handle: object, what: string, remedy: string, shown:
   });
 }
 
-/** What to do instead, shared by the three handles. */
-export const CLONE_REMEDY =
-  'It is a live handle on this thread\'s engine (shared memory, worker threads, open files). ' +
-  'Post plain data instead (stream names, ids, payload bytes), or open the root in the other thread with AofManager.open ' +
-  '(one manager per root: close it here first). A transferable read-only handle (manager.shareHandle()) is planned.';
+/**
+ * What to do instead, shared by the three handles: the end of the message, which survives V8's
+ * cut (docs/errors.md has the whole story: a live handle on this thread's shared memory, worker
+ * threads and open files; one manager per root, so close it here first).
+ */
+export const CLONE_REMEDY = 'post plain data, or AofManager.open in that thread';

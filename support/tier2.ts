@@ -27,6 +27,7 @@ export interface Tier1File {
 /** Compresses `records` into a .t1 file at `path` (level 3, fixed createdAt: reproducible). */
 export async function writeTier1(path: string, baseId: number, records: readonly FrameSpec[], frameTarget: number): Promise<Tier1File> {
   const img = arenaImage(records, 64);
+  const codec = loadZstd();
   const result = await compressSegment(
     {
       source: { kind: 'arena', sab: img.sab, offset: img.offset },
@@ -35,11 +36,12 @@ export async function writeTier1(path: string, baseId: number, records: readonly
       baseId,
       dataCrc: img.dataCrc,
       level: 3,
+      codec: codec.implementation,
       frameTarget,
       targetPath: path,
       createdAt: 1_700_000_000_000,
     },
-    loadZstd(),
+    codec,
   );
   return { path, result, img, bytes: new Uint8Array(readFileSync(path)) };
 }

@@ -25,7 +25,7 @@ import { closeSync, fdatasyncSync, fsyncSync, fstatSync, openSync, readSync, ren
 import { OpenMode, openFileSync } from '../src/safe-fs-sync.js';
 import { dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { ZSTD_MAX_LEVEL, ZSTD_MIN_LEVEL, loadZstd, type Codec } from '../src/codec/zstd.js';
+import { ZSTD_MAX_LEVEL, ZSTD_MIN_LEVEL, checkImplementation, loadZstd, type Codec } from '../src/codec/zstd.js';
 import { AofError } from '../src/errors.js';
 import { RECORD_HEADER_BYTES, RECORD_LENGTH_OFFSET, frameLength } from '../src/format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES } from '../src/format/segment.js';
@@ -295,7 +295,7 @@ export async function compressSegment(task: CompressTask, codec: Codec): Promise
 export default async function compress(task: CompressTask): Promise<CompressResult> {
   try {
     checkFailpointsConfig();
-    return await compressSegment(task, loadZstd());
+    return await compressSegment(task, loadZstd(checkImplementation(task.codec, 'compress task')));
   } catch (err) {
     // A plain object on purpose: structured clone would strip an AofError's code and details.
     throw toWorkerError(err, { action: 'compress segment', path: task.targetPath });

@@ -24,7 +24,8 @@
  */
 import { closeSync, fstatSync, readSync } from 'node:fs';
 import { OpenMode, openFileSync } from '../src/safe-fs-sync.js';
-import { ZSTD_BINDING, loadZstd, type Codec } from '../src/codec/zstd.js';
+import { checkImplementation, loadZstd, type Codec } from '../src/codec/zstd.js';
+import { ZSTD_BINDING } from '../src/codec/zstd-addon.js';
 import { AofError } from '../src/errors.js';
 import { RECORD_CRC_OFFSET, RECORD_HEADER_BYTES, RECORD_LENGTH_OFFSET, RECORD_TIMESTAMP_OFFSET, frameCrc, frameLength } from '../src/format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES } from '../src/format/segment.js';
@@ -163,7 +164,7 @@ export async function hydrateFrame(task: HydrateTask, codec: Codec): Promise<Hyd
 export default async function hydrate(task: HydrateTask): Promise<HydrateResult> {
   try {
     checkFailpointsConfig();
-    return await hydrateFrame(task, loadZstd());
+    return await hydrateFrame(task, loadZstd(checkImplementation(task.codec, 'hydrate task')));
   } catch (err) {
     // A plain object on purpose: structured clone would strip an AofError's code and details.
     // For an object the key stands in for the path: it is what names the bytes.
@@ -176,16 +177,17 @@ export default async function hydrate(task: HydrateTask): Promise<HydrateResult>
  * Piscina entry point of the warm-up task (`pool.run(task, { name: 'warm' })`) the read path runs
  * when the manager opens: starting this thread and loading the zstd binding is most of the first
  * cold read's cost (~80-150 ms on the project's VMs), so it is paid in `open()` instead. The
- * binding is loaded only when Tier 1 is on (`task.codec`): without it no frame is decompressed, and
- * a process that never compresses loads no native addon.
- * @throws a plain SerializedAofError (rebuild with `fromWorkerRejection`) if the binding cannot load
+ * codec is loaded only when Tier 1 is on (`task.codec` not null): without it no frame is
+ * decompressed, and a process that never compresses loads no native addon (nor, with zlib's zstd,
+ * does one that does).
+ * @throws a plain SerializedAofError (rebuild with `fromWorkerRejection`) if the codec cannot load
  */
 export function warm(task: WarmTask): void {
   try {
     checkFailpointsConfig();
-    if (task.codec) loadZstd();
+    if (task.codec !== null) loadZstd(checkImplementation(task.codec, 'warm task'));
   } catch (err) {
-    throw toWorkerError(err, { action: 'warm up the hydrate worker', path: ZSTD_BINDING });
+    throw toWorkerError(err, { action: 'warm up the hydrate worker', path: task.codec === 'zstd-addon' ? ZSTD_BINDING : 'node:zlib' });
   }
 }
 

@@ -8,6 +8,7 @@
  * `fromWorkerRejection` from src/worker-error.ts, which also turns a crashed worker ("worker
  * exited with code: 1") into AOF_ERR_WORKER_FAILED.
  */
+import type { ZstdImplementation } from '../src/codec/zstd.js';
 import type { RecordedSegment } from '../src/format/sealed-check.js';
 import type { FrameIndexEntry } from '../src/format/tier1.js';
 import type { Tier2StoreConfig } from '../src/tier2/object-store.js';
@@ -35,6 +36,8 @@ export interface CompressTask {
   dataCrc: number;
   /** zstd level, an integer in [1, 22]. */
   level: number;
+  /** The zstd implementation to compress with (`tier1.codec`, resolved once at open for every thread). */
+  codec: ZstdImplementation;
   /** Raw bytes per zstd frame: a frame is cut once its records reach this (never inside a record). */
   frameTarget: number;
   /** Final path of the .t1 file; the worker writes `targetPath + '.tmp'` and renames. */
@@ -79,6 +82,8 @@ export interface HydrateTask {
   targetOffset: number;
   /** Int32 word index that gets Atomics.add(1) + Atomics.notify once the bytes are in place. */
   progressIndex: number;
+  /** The zstd implementation to decompress with (`tier1.codec`, resolved at open); any reads any file. */
+  codec: ZstdImplementation;
 }
 
 export interface HydrateResult {
@@ -138,9 +143,9 @@ export interface ChunkLoadResult {
 
 /**
  * The hydrate pool's warm-up (`warm` export of workers/hydrate.ts), run once by `AofManager.open`
- * when the root holds data to read: it starts a thread and, with `codec`, loads the zstd binding.
+ * when the root holds data to read: it starts a thread and, with `codec`, loads that zstd.
  */
 export interface WarmTask {
-  /** Load the zstd binding (Tier 1 on: compressed frames may be read). */
-  codec: boolean;
+  /** The zstd implementation to load (Tier 1 on: compressed frames may be read), or null for none. */
+  codec: ZstdImplementation | null;
 }

@@ -37,6 +37,7 @@ import { Piscina } from 'piscina';
 import type { Arena } from '../arena/arena.js';
 import { G_PROGRESS_EPOCH, SegState, SlotState } from '../arena/layout.js';
 import type { ResolvedConfig } from '../config.js';
+import type { ZstdImplementation } from '../codec/zstd.js';
 import type { Coordinator } from '../coordinator/coordinator.js';
 import { AofError, ErrorCode } from '../errors.js';
 import type { EngineEvents } from '../events.js';
@@ -136,7 +137,9 @@ export class ReadPath {
   readonly #load: (task: ChunkLoadTask) => Promise<ChunkLoadResult>;
   /** tier0.readChunkBytes: the size of a raw chunk load. */
   readonly #chunkBytes: number;
-  /** Tier 1 is on: the warm-up loads the zstd binding too. */
+  /** The zstd implementation of every hydrate task (`tier1.codec`, resolved at open). */
+  readonly #codec: ZstdImplementation;
+  /** Tier 1 is on: the warm-up loads the codec too. */
   readonly #codecWarm: boolean;
   #closed = false;
 
@@ -153,6 +156,7 @@ export class ReadPath {
     this.#clock = deps.clock ?? systemClock;
     this.#random = deps.random ?? Math.random;
     this.#work = new BackgroundWork(this.#clock);
+    this.#codec = deps.config.tier1.codec;
     this.#codecWarm = deps.config.tier1.enabled;
     this.#chunkBytes = deps.config.readChunkBytes;
     // Scales with the backlog: piscina starts a thread (up to the maximum) whenever a task would
@@ -186,7 +190,7 @@ export class ReadPath {
    * any other: it ends after IDLE_MS without a task (docs/decisions.md, "Pool threads end when idle").
    */
   warm(): Promise<void> {
-    const task: WarmTask = { codec: this.#codecWarm };
+    const task: WarmTask = { codec: this.#codecWarm ? this.#codec : null };
     return this.#work.track(
       this.#pool.run(task, { name: 'warm' }).then(
         () => undefined,
@@ -395,6 +399,7 @@ export class ReadPath {
           sab: this.#arena.sab,
           targetOffset: this.#arena.base(slot),
           progressIndex: G_PROGRESS_EPOCH,
+          codec: this.#codec,
         };
         await this.#pool.run(task);
         this.#stats.framesDecompressed++;

@@ -27,6 +27,7 @@ import { unlink } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { Arena } from '../arena/arena.js';
+import type { ZstdImplementation } from '../codec/zstd.js';
 import { SegState, SlotState } from '../arena/layout.js';
 import { POOL_IDLE_MS, type ResolvedConfig } from '../config.js';
 import type { Coordinator } from '../coordinator/coordinator.js';
@@ -93,6 +94,11 @@ export interface Tier1Stats {
   compressThreads: number;
   /** The widest the pool gets: os.availableParallelism(), at least 1. */
   compressThreadsMax: number;
+  /**
+   * The zstd every compress and hydrate thread uses: `'zstd-zlib'` (Node's built-in) or
+   * `'zstd-addon'` (@mongodb-js/zstd), `tier1.codec` as resolved at open. Both write and read the same frames.
+   */
+  codec: ZstdImplementation;
   /** Frame hydrations running. */
   hydrateQueue: number;
   /** Threads of the hydration pool right now (between tier1.hydrateMin/MaxThreads). */
@@ -179,7 +185,7 @@ async function sealedFooter(seg: Segment): Promise<SegmentFooter> {
 /** Tier 1's counters: reported only, never read to decide anything (see rawPendingBytes). */
 type CompressCounters = Omit<
   CompressStats,
-  'compressQueue' | 'rawBacklogBytes' | 'rawBacklogBudget' | 'rawPendingBytes' | 'compressionLevel' | 'compressionLevelMax' | 'compressThreads' | 'compressThreadsMax'
+  'compressQueue' | 'rawBacklogBytes' | 'rawBacklogBudget' | 'rawPendingBytes' | 'compressionLevel' | 'compressionLevelMax' | 'compressThreads' | 'compressThreadsMax' | 'codec'
 >;
 
 export class Tier1 {
@@ -285,6 +291,7 @@ export class Tier1 {
       compressionLevelMax: this.#compressionPolicy.level.maxLevel,
       compressThreads: this.#controllers.width.width,
       compressThreadsMax: this.#compressionPolicy.width.maxWidth,
+      codec: this.#config.tier1.codec,
     };
   }
 
@@ -576,6 +583,7 @@ export class Tier1 {
           baseId: seg.baseId,
           dataCrc: seg.dataCrc,
           level,
+          codec: this.#config.tier1.codec,
           frameTarget: this.#config.tier1.frameBytes,
           targetPath: seg.t1Path,
         };

@@ -13,10 +13,13 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import type { BenchResult } from '../../native-free-bench/shared.js';
+import { offeredImplementations } from '../../src/codec/zstd.js';
 
 const run = promisify(execFile);
 const RUNNER = fileURLToPath(new URL('../../native-codec-bench/run.js', import.meta.url));
-const SUITES = ['tiered-ingest', 'point-read', 'cold-scan', 'tier2-cold-read', 'tier2-upload', 'burst', 'sustained'];
+const SUITES = ['tiered-ingest', 'point-read', 'cold-scan', 'tier2-cold-read', 'tier2-upload', 'zstd-zlib', 'burst', 'sustained'];
+/** zstd-zlib measures zlib's zstd against the addon: nothing to measure where zlib has none (Node < 22.15). */
+const SKIPPED = offeredImplementations().includes('zstd-zlib') ? [] : ['zstd-zlib'];
 /** native-free-bench's suites, run here at tiers off and at defaults side by side (issue #12). */
 const TWINNED = ['append-sync', 'append-async', 'append-batch', 'durable', 'many-streams', 'first-touch', 'cold-start', 'low-rate', 'http-audit'];
 
@@ -36,7 +39,8 @@ test('bench:tiered --quick --json: every suite reports a positive ratio and veri
   assert.deepEqual(doc.errors, []);
   assert.ok(doc.machine.cores > 0 && doc.machine.node.startsWith('v'));
 
-  for (const suite of [...SUITES, ...TWINNED]) {
+  for (const suite of SKIPPED) assert.equal(doc.results.filter((r) => r.suite === suite).length, 0, `${suite} has nothing to measure here`);
+  for (const suite of [...SUITES, ...TWINNED].filter((s) => !SKIPPED.includes(s))) {
     const results = doc.results.filter((r) => r.suite === suite);
     assert.ok(results.length > 0, `suite ${suite} produced no result`);
     for (const r of results) {
@@ -108,4 +112,13 @@ test('bench:tiered --quick --json: every suite reports a positive ratio and veri
   const upload = doc.results.filter((r) => r.suite === 'tier2-upload');
   assert.equal(upload.length, 2);
   for (const m of upload.flatMap((r) => [r.subject, r.baseline])) assert.ok(m.extra['mbPerSec']! > 0, `${m.name}: MB/s`);
+  // zlib zstd vs the addon (issue 14): a compress and a decompress case, CPU per MB and a real ratio on both sides.
+  const zstd = doc.results.filter((r) => r.suite === 'zstd-zlib');
+  assert.deepEqual(
+    zstd.map((r) => /: (compress|decompress),/.exec(r.case)?.[1]),
+    SKIPPED.length === 0 ? ['compress', 'decompress'] : [],
+  );
+  for (const m of zstd.flatMap((r) => [r.subject, r.baseline])) {
+    assert.ok(m.extra['cpuUsPerMB']! > 0 && m.extra['compressionRatio']! > 2, `${m.name}: CPU per MB ${m.extra['cpuUsPerMB']}, ratio ${m.extra['compressionRatio']}`);
+  }
 });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { AofError, ErrorCode } from '../../src/errors.js';
+import { resolveCodec } from '../../src/codec/zstd.js';
 import { readTier1Meta } from '../../src/format/tier1-file.js';
 import type { CompressResult, CompressTask, HydrateTask } from '../../workers/tier1-protocol.js';
 import { sameBytes, tempRoot } from '../../support/tmp.js';
@@ -17,6 +18,8 @@ import { COMPRESS_WORKER, HYDRATE_WORKER, arenaImage, envWith, jsonRecords, rebu
 
 const records = jsonRecords(300, 900, 11);
 const img = arenaImage(records, 4096);
+/** The implementation the engine would hand these pools at defaults. */
+const CODEC = resolveCodec('auto');
 let root: string;
 let cleanup: () => void;
 
@@ -33,13 +36,14 @@ function compressTask(targetPath: string): CompressTask {
     baseId: 0,
     dataCrc: img.dataCrc,
     level: 3,
+    codec: CODEC,
     frameTarget: 32 * 1024,
     targetPath,
   };
 }
 
 function hydrateTask(path: string, res: CompressResult, sab: SharedArrayBuffer): HydrateTask {
-  return { source: { kind: 'file', path }, entry: res.index[0]!, sab, targetOffset: 4096, progressIndex: 1 };
+  return { source: { kind: 'file', path }, entry: res.index[0]!, sab, targetOffset: 4096, progressIndex: 1, codec: CODEC };
 }
 
 
@@ -146,7 +150,7 @@ describe('failpoints in real pools', () => {
     const sab = new SharedArrayBuffer(4096 + img.dataBytes);
     await Promise.all(
       res.index.map((entry) =>
-        pool.run({ source: { kind: 'file', path }, entry, sab, targetOffset: 4096 + entry.rawOffset, progressIndex: 1 } satisfies HydrateTask, { filename: HYDRATE_WORKER }),
+        pool.run({ source: { kind: 'file', path }, entry, sab, targetOffset: 4096 + entry.rawOffset, progressIndex: 1, codec: CODEC } satisfies HydrateTask, { filename: HYDRATE_WORKER }),
       ),
     );
     assert.ok(res.frameCount > 5 && res.frameCount <= 31);

@@ -11,7 +11,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { crc32 } from 'node:zlib';
-import { loadZstd } from '../../src/codec/zstd.js';
+import { loadZstd, resolveCodec } from '../../src/codec/zstd.js';
 import { readTier1Meta } from '../../src/format/tier1-file.js';
 import { compressSegment } from '../../workers/compress.js';
 import type { CompressResult, CompressTask, HydrateTask } from '../../workers/tier1-protocol.js';
@@ -50,6 +50,7 @@ describe('tier 1 measurements (diagnostics only)', () => {
         baseId: i * perSegment,
         dataCrc: crc32(slice),
         level: LEVEL,
+        codec: resolveCodec('auto'),
         frameTarget: FRAME,
         targetPath: join(root, `seg-${i}.t1`),
       };
@@ -100,6 +101,7 @@ describe('tier 1 measurements (diagnostics only)', () => {
       baseId: 0,
       dataCrc: img.dataCrc,
       level: LEVEL,
+      codec: resolveCodec('auto'),
       frameTarget: FRAME,
       targetPath: path,
     } satisfies CompressTask);
@@ -117,7 +119,7 @@ describe('tier 1 measurements (diagnostics only)', () => {
       inThread.push((performance.now() - s) * 1000);
     }
     const sab = new SharedArrayBuffer(4096 + img.dataBytes);
-    const task: HydrateTask = { source: { kind: 'file', path }, entry, sab, targetOffset: 4096 + entry.rawOffset, progressIndex: 1 };
+    const task: HydrateTask = { source: { kind: 'file', path }, entry, sab, targetOffset: 4096 + entry.rawOffset, progressIndex: 1, codec: codec.implementation };
     for (let i = 0; i < 20; i++) await pool.run(task, { filename: HYDRATE_WORKER }); // warm both workers
     const viaPool: number[] = [];
     for (let i = 0; i < 300; i++) {

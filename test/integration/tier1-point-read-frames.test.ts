@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Piscina } from 'piscina';
 import { frameLength } from '../../src/format/record.js';
+import { resolveCodec } from '../../src/codec/zstd.js';
 import { frameForRecord } from '../../src/format/tier1.js';
 import { seededRandom } from '../../src/seeded-random.js';
 import { readTier1Meta, type Tier1Meta } from '../../src/format/tier1-file.js';
@@ -41,6 +42,7 @@ describe('point read from a 64 MiB tier 1 segment', () => {
       baseId: 1_000_000,
       dataCrc: img.dataCrc,
       level: 3,
+      codec: resolveCodec('auto'),
       frameTarget: 256 * 1024,
       targetPath: path,
     };
@@ -56,7 +58,7 @@ describe('point read from a 64 MiB tier 1 segment', () => {
   async function hydrate(target: SharedArrayBuffer, frame: number): Promise<HydrateResult> {
     hydrateTasks++;
     const entry = meta.index[frame]!;
-    const task: HydrateTask = { source: { kind: 'file', path }, entry, sab: target, targetOffset: CTRL + entry.rawOffset, progressIndex: 512 };
+    const task: HydrateTask = { source: { kind: 'file', path }, entry, sab: target, targetOffset: CTRL + entry.rawOffset, progressIndex: 512, codec: resolveCodec('auto') };
     return (await pool.run(task, { filename: HYDRATE_WORKER })) as HydrateResult;
   }
 

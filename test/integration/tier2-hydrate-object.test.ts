@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Piscina } from 'piscina';
 import { AofError, ErrorCode } from '../../src/errors.js';
+import { resolveCodec } from '../../src/codec/zstd.js';
 import { TIER1_FOOTER_BYTES, TIER1_INDEX_ENTRY_BYTES, type FrameIndexEntry } from '../../src/format/tier1.js';
 import { readTier1Meta } from '../../src/format/tier1-file.js';
 import { FsObjectStore } from '../../src/tier2/fs-store.js';
@@ -56,7 +57,7 @@ function target(): { sab: SharedArrayBuffer; ctrl: Int32Array } {
 }
 
 function hydrateTask(source: HydrateSource, entry: FrameIndexEntry, sab: SharedArrayBuffer): HydrateTask {
-  return { source, entry, sab, targetOffset: CTRL + entry.rawOffset, progressIndex: PROGRESS };
+  return { source, entry, sab, targetOffset: CTRL + entry.rawOffset, progressIndex: PROGRESS, codec: resolveCodec('auto') };
 }
 
 const objectSource = (key = KEY): HydrateSource => ({ kind: 'object', store: config, key });
