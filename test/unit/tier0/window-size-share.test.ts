@@ -19,6 +19,7 @@ import {
   type WindowSizeBounds,
 } from '../../../src/tier0/window-size.js';
 import { seededRandom } from '../../../src/seeded-random.js';
+import { settledAt } from './window-sequence.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -63,13 +64,6 @@ function run(start: number, windows: number, timeline: Timeline, share: (i: numb
     sizes.push(size);
   }
   return sizes;
-}
-
-/** Index of the window after which the size never changes again (0 if it never changed). */
-function settledAt(sizes: readonly number[], start: number): number {
-  let last = 0;
-  for (let i = 0; i < sizes.length; i++) if (sizes[i] !== (i === 0 ? start : sizes[i - 1])) last = i + 1;
-  return last;
 }
 
 /** Direction changes: a grow followed (at any later window) by a shrink, or the reverse. */

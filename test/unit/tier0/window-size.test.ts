@@ -26,6 +26,7 @@ import {
   type WindowSizeBounds,
 } from '../../../src/tier0/window-size.js';
 import { seededRandom } from '../../../src/seeded-random.js';
+import { settledAt } from './window-sequence.js';
 
 const PAGE = 8192;
 const SEGMENT = 4 * 1024 * 1024;
@@ -44,13 +45,6 @@ function run(start: number, windows: number, rate: (i: number) => number, bounds
     sizes.push(size);
   }
   return sizes;
-}
-
-/** Index of the window after which the size never changes again (0 if it never changed). */
-function settledAt(sizes: readonly number[], start: number): number {
-  let last = 0;
-  for (let i = 0; i < sizes.length; i++) if (sizes[i] !== (i === 0 ? start : sizes[i - 1])) last = i + 1;
-  return last;
 }
 
 /** Windows after which the size changed. */
