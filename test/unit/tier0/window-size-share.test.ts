@@ -19,7 +19,7 @@ import {
   type WindowSizeBounds,
 } from '../../../src/tier0/window-size.js';
 import { seededRandom } from '../../../src/seeded-random.js';
-import { settledAt } from './window-sequence.js';
+import { reversals, settledAt } from './window-sequence.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -64,22 +64,6 @@ function run(start: number, windows: number, timeline: Timeline, share: (i: numb
     sizes.push(size);
   }
   return sizes;
-}
-
-/** Direction changes: a grow followed (at any later window) by a shrink, or the reverse. */
-function reversals(sizes: readonly number[], start: number): number {
-  let n = 0;
-  let direction = 0;
-  let previous = start;
-  for (const size of sizes) {
-    const d = Math.sign(size - previous);
-    if (d !== 0) {
-      if (direction !== 0 && d !== direction) n++;
-      direction = d;
-    }
-    previous = size;
-  }
-  return n;
 }
 
 /** The largest page count doubled from a page that is at most `bytes` (a page at least), capped at the bounds. */

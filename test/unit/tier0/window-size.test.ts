@@ -26,7 +26,7 @@ import {
   type WindowSizeBounds,
 } from '../../../src/tier0/window-size.js';
 import { seededRandom } from '../../../src/seeded-random.js';
-import { settledAt } from './window-sequence.js';
+import { reversals, settledAt } from './window-sequence.js';
 
 const PAGE = 8192;
 const SEGMENT = 4 * 1024 * 1024;
@@ -50,22 +50,6 @@ function run(start: number, windows: number, rate: (i: number) => number, bounds
 /** Windows after which the size changed. */
 function moves(sizes: readonly number[], start: number): number {
   return sizes.filter((size, i) => size !== (i === 0 ? start : sizes[i - 1])).length;
-}
-
-/** Direction changes: a grow followed (at any later window) by a shrink, or the reverse. */
-function reversals(sizes: readonly number[], start: number): number {
-  let n = 0;
-  let direction = 0;
-  let previous = start;
-  for (const size of sizes) {
-    const d = Math.sign(size - previous);
-    if (d !== 0) {
-      if (direction !== 0 && d !== direction) n++;
-      direction = d;
-    }
-    previous = size;
-  }
-  return n;
 }
 
 /** Every size the rule can ask for: a page doubled, up to the maximum. */
