@@ -76,18 +76,19 @@ import {
 // -------------------------------------------------------------------------------------------------
 // Case 1: a slot per stream
 
-const STREAMS = 1000;
-const BATCH = 1000;
-const SIZE = 1024;
-const SEGMENT_BYTES = 256 * 1024;
-const SLOTS = STREAMS + 64;
+// Exported for native-free-bench/window-rollovers.ts, which counts rollovers on this case's pattern.
+export const STREAMS = 1000;
+export const BATCH = 1000;
+export const SIZE = 1024;
+export const SEGMENT_BYTES = 256 * 1024;
+export const SLOTS = STREAMS + 64;
 /**
  * Batches per side per round: 2 x 40 x 1,000 x 1,040 B = 83 MB, well inside the 64 free slots plus
  * what the streams' slots hold (10 under --quick: at defaults the 1-stream side seals a 256 KiB
  * segment every 256 records, and each may wait for compression).
  */
-const ROUND_BATCHES = 40;
-const QUICK_ROUND_BATCHES = 10;
+export const ROUND_BATCHES = 40;
+export const QUICK_ROUND_BATCHES = 10;
 const SOLO = 'solo';
 const streamName = (i: number): string => `s-${String(i).padStart(5, '0')}`;
 

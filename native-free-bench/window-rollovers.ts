@@ -20,12 +20,8 @@ import { Arena } from '../src/arena/arena.js';
 import { AofManager, WouldBlockError, type AofLog } from '../src/index.js';
 import { Segment, SegmentEventType } from '../src/tier0/segment.js';
 import { patternPayload, quiesce, tempRoot, TIER1_OFF } from './fixtures.js';
+import { BATCH, QUICK_ROUND_BATCHES, ROUND_BATCHES, SEGMENT_BYTES, SIZE, SLOTS, STREAMS } from './many-streams.js';
 
-const STREAMS = 1000;
-const BATCH = 1000;
-const SIZE = 1024;
-const SEGMENT_BYTES = 256 * 1024;
-const SLOTS = STREAMS + 64;
 const WARMUP_BATCHES = 4;
 
 interface Counts {
@@ -77,7 +73,7 @@ async function appendRoundRobin(logs: readonly AofLog[], payload: Uint8Array, n:
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const rounds = quick ? 2 : 12;
-  const batches = quick ? 10 : 40;
+  const batches = quick ? QUICK_ROUND_BATCHES : ROUND_BATCHES;
   const { root, cleanup } = tempRoot('window-rollovers');
   const payload = patternPayload(SIZE);
   const manager = await AofManager.open({ root, tier0: { arenaBytes: SLOTS * SEGMENT_BYTES, segmentBytes: SEGMENT_BYTES }, tier1: TIER1_OFF, fsync: 'never' });
