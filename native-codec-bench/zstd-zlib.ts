@@ -26,7 +26,7 @@
  */
 import { loadZstd, offeredImplementations, type Codec } from '../src/codec/zstd.js';
 import { sameBytes } from '../native-free-bench/fixtures.js';
-import { LatencyHistogram, nowNs, ratioResult, verification, type BenchResult, type Measurement, type Suite, type SuiteOptions } from '../native-free-bench/shared.js';
+import { LatencyHistogram, measured, nowNs, ratioResult, verification, type BenchResult, type Measurement, type Suite, type SuiteOptions } from '../native-free-bench/shared.js';
 import { FRAME_BYTES, LEVEL, MiB, SEED, SEGMENT_BYTES, mbPerSec } from './fixtures.js';
 import { fillSegment, LogRecords } from './records.js';
 
@@ -115,19 +115,11 @@ async function decompressAll(codec: Codec, frames: readonly Uint8Array[], compre
 }
 
 function measurement(name: string, s: Side): Measurement {
-  return {
-    name,
-    records: s.frames,
-    elapsedMs: s.ns / 1e6,
-    ratePerSec: s.ns === 0 ? 0 : (s.frames * 1e9) / s.ns,
-    samples: s.histogram.count,
-    latency: s.histogram.summary(),
-    extra: {
-      mbPerSec: mbPerSec(s.rawBytes, s.ns),
-      cpuUsPerMB: s.cpuUs / (s.rawBytes / MiB),
-      compressionRatio: s.rawBytes / s.outBytes,
-    },
-  };
+  return measured(name, s.frames, s.ns, s.histogram.count, s.histogram, {
+    mbPerSec: mbPerSec(s.rawBytes, s.ns),
+    cpuUsPerMB: s.cpuUs / (s.rawBytes / MiB),
+    compressionRatio: s.rawBytes / s.outBytes,
+  });
 }
 
 export const zstdZlib: Suite = {
