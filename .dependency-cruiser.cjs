@@ -4,7 +4,7 @@
  * change is a design change: change the drawing in the same commit.
  */
 /** The engine's top layer: the public classes and what only they use (the read-only manager included). */
-const ENGINE = '^src/((aof-manager|manager|log|reader|index|exit-drain|retention|node-streams)\\.ts$|read-only/)';
+const ENGINE = '^src/((aof-manager|manager|log|reader|index|exit-drain|retention|node-streams|follow)\\.ts$|read-only/)';
 
 module.exports = {
   forbidden: [

@@ -7,8 +7,10 @@
  * One owner of the view: {@link ReadOnlyLog.update} is the only place segments are added, moved
  * between tiers (the transitions the writer recorded, replayed as `Segment.apply` events),
  * expired, or grown, and `#advanceTail` the only place `nextId` moves. It moves forward only, and
- * wakes whoever waits at the tail: `nextChange()` waiters (readers' `next()`, follow read streams)
- * through a coordinator kick, and `tailChanged()` waiters (a live tail: issue 15's `log.follow`).
+ * wakes whoever waits at the tail: `nextAppend()` waiters, i.e. `log.follow()`,
+ * `reader.next({ wait: true })` and follow read streams (src/follow.ts, src/reader.ts), exactly as
+ * an append wakes them on the writer. An update also kicks the coordinator: a `durable` wait for a
+ * record already visible waits there for `durableId`, which moves only with updates here.
  *
  * Ids never come back: a segment shown stays until retention expires it, and the view never
  * shrinks even if the files would say so (someone cut a file): reads of what is gone then fail
@@ -22,6 +24,7 @@ import type { LogEngine } from '../log.js';
 import type { EngineCounters } from '../metrics/engine-counters.js';
 import type { StreamView } from '../read/ports.js';
 import type { ReadPath } from '../read/read-path.js';
+import { openFollow, type FollowOptions } from '../follow.js';
 import { openReader, recordsUpTo, type AofReader, type LogRecord, type ReaderHost, type ReaderOptions } from '../reader.js';
 import { Segment, SegmentEventType, SegmentTier } from '../tier0/segment.js';
 import { eventsToward, type RecordedSegment, type RecordedStream } from './recorded-view.js';
@@ -63,7 +66,7 @@ export class ReadOnlyLog implements StreamView, LogEngine {
   readonly #readerHost: ReaderHost;
   #nextId = 0;
   #closed = false;
-  /** The pending `tailChanged()` promise and its resolver (one per change, shared by every waiter). */
+  /** The pending `nextAppend()` promise and its resolver (one per change, shared by every waiter). */
   #tailWait: { promise: Promise<void>; resolve: () => void } | null = null;
 
   constructor(name: string, dir: string, ctx: ReadOnlyLogContext) {
@@ -79,7 +82,13 @@ export class ReadOnlyLog implements StreamView, LogEngine {
       closed: (reader) => {
         this.#readers.delete(reader);
         ctx.coordinator.kick();
+        // A wait of this reader at the tail ends now (with AOF_ERR_CLOSED); the others look again.
+        this.#wakeTail();
       },
+      nextAppend: () => this.nextAppend(),
+      durableId: () => this.durableId,
+      // The writer's failures are its own: here durableId simply stops until it goes on.
+      durabilityFailure: () => null,
     };
   }
 
@@ -211,19 +220,22 @@ export class ReadOnlyLog implements StreamView, LogEngine {
   }
 
   /**
-   * Resolves at the coordinator's next wake-up: a load finished, a reader unpinned, or the tail
-   * advanced (`#advanceTail` kicks it). Never rejects.
+   * Every record from `from` on, waiting at the tail for the writer's next ones (see
+   * `AofLog.follow`): woken by `#advanceTail`.
+   * @throws AOF_ERR_OUT_OF_RANGE, AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION, AOF_ERR_CLOSED,
+   *   AbortError (synchronously)
    */
-  nextChange(): Promise<void> {
-    return this.#ctx.coordinator.nextChange();
+  follow(options: FollowOptions = {}): AsyncIterableIterator<LogRecord> {
+    return openFollow(this, options);
   }
 
   /**
-   * Resolves the next time `nextId` advances (a refresh found new records) or the log closes: the
-   * wake-up of a live tail, no timer, no polling. One promise per change, shared by every waiter.
-   * Never rejects.
+   * Resolves the next time `nextId` advances (a refresh found new records), a reader closes, or the
+   * log closes: the tail wake-up of `reader.next({ wait })` (the ReaderHost port the writer's log
+   * resolves on each append), no timer, no polling. One promise per change, shared by every
+   * waiter. Never rejects.
    */
-  tailChanged(): Promise<void> {
+  nextAppend(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     if (this.#tailWait === null) {
       let resolve!: () => void;
@@ -267,6 +279,8 @@ export class ReadOnlyLog implements StreamView, LogEngine {
     }
     const last = this.#segments[this.#segments.length - 1];
     if (last !== undefined) this.#advanceTail(last.endId);
+    // durableId may have moved (a seal recorded, a header rewritten): durable waits look again.
+    this.#ctx.coordinator.kick();
     return problems;
   }
 
@@ -278,14 +292,13 @@ export class ReadOnlyLog implements StreamView, LogEngine {
   }
 
   /**
-   * The one place `nextId` moves: forward only, waking the tail's waiters (`tailChanged()`) and
-   * the coordinator's (`nextChange()`: readers' `next()`, follow read streams).
+   * The one place `nextId` moves: forward only, waking the tail's waiters (`nextAppend()`:
+   * `follow()`, `reader.next({ wait })`, follow read streams).
    */
   #advanceTail(nextId: number): void {
     if (nextId <= this.#nextId) return;
     this.#nextId = nextId;
     this.#wakeTail();
-    this.#ctx.coordinator.kick();
   }
 
   #wakeTail(): void {

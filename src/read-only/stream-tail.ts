@@ -43,6 +43,8 @@ export interface TailFile {
 
 interface OpenTail extends TailFile {
   handle: FileHandle;
+  /** Its header decoded once, naming this segment: frames may be read from then on. */
+  headerSeen: boolean;
 }
 
 /** The stream files a listing names (raw, Tier 1, temp): anything else in the directory is ignored. */
@@ -125,7 +127,7 @@ export class StreamTail {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err instanceof AofError ? err : AofError.io('open segment', path, err);
     }
-    const file: OpenTail = { baseId: id, path, count: 0, dataBytes: 0, durableBytes: 0, handle };
+    const file: OpenTail = { baseId: id, path, count: 0, dataBytes: 0, durableBytes: 0, handle, headerSeen: false };
     this.#files.set(id, file);
     return file;
   }
@@ -141,23 +143,28 @@ export class StreamTail {
     if (size < SEGMENT_HEADER_BYTES) return; // created, header not written yet
     const head = new Uint8Array(SEGMENT_HEADER_BYTES);
     await readFully(file.handle, head, 0);
-    let header;
+    let header = null;
     try {
       header = decodeHeader(head);
     } catch (err) {
-      // A newer aof2 wrote it: say so. Anything else is a header being written: not yet visible
-      // (once frames were shown, the durable length shown stays).
+      // A newer aof2 wrote it: say so. Anything else is a header being written (the first one, or
+      // the writer's rewrite after an fsync, read half old, half new): before a first good read
+      // nothing is visible; after one, the frames go on being read (they carry their own CRCs)
+      // with the durable length last seen.
       if (err instanceof AofError && err.code === 'AOF_ERR_INCOMPATIBLE') throw err;
-      return;
+      if (!file.headerSeen) return;
     }
-    if (header.baseId !== file.baseId) return; // not this segment's header (yet): nothing is visible
-    if (header.segmentBytes > this.#segmentBytes) {
-      throw AofError.invalidArgument(
-        `segment ${file.path} was written with tier0.segmentBytes ${header.segmentBytes}, larger than this manager's ${this.#segmentBytes}; open the read-only manager with the writer's tier0 options`,
-        { path: file.path, segmentBytes: header.segmentBytes, configured: this.#segmentBytes },
-      );
+    if (header !== null) {
+      if (header.baseId !== file.baseId) return; // not this segment's header (yet): nothing is visible
+      if (header.segmentBytes > this.#segmentBytes) {
+        throw AofError.invalidArgument(
+          `segment ${file.path} was written with tier0.segmentBytes ${header.segmentBytes}, larger than this manager's ${this.#segmentBytes}; open the read-only manager with the writer's tier0 options`,
+          { path: file.path, segmentBytes: header.segmentBytes, configured: this.#segmentBytes },
+        );
+      }
+      file.headerSeen = true;
+      file.durableBytes = Math.max(file.durableBytes, header.durableBytes ?? 0);
     }
-    file.durableBytes = Math.max(file.durableBytes, header.durableBytes ?? 0);
     const end = size - SEGMENT_HEADER_BYTES;
     if (end < file.dataBytes) {
       throw AofError.corrupt(`segment ${file.path} holds ${end} data bytes, fewer than the ${file.dataBytes} already read from it: it was cut under the reader`, {

@@ -202,6 +202,48 @@ test('a read-only manager follows the writer: new segments and growth by wake-up
   await writer.close();
 });
 
+test('log.follow() and reader.next({ wait }) on a read-only log: woken as the writer’s records appear; abort and close end them', async (t) => {
+  const { root, cleanup } = tempRoot('aof2-ro-livetail-');
+  t.after(cleanup);
+  const writer = await WriterProcess.start(root, WRITER);
+  t.after(() => writer.kill());
+  await writer.command(`append tail 10 ${SIZE}`);
+  const manager = await readOnly(root);
+  t.after(() => manager.close());
+  const log = await manager.openStream('tail');
+
+  const controller = new AbortController();
+  const followed: number[] = [];
+  const following = (async () => {
+    for await (const record of log.follow({ from: 5, signal: controller.signal })) {
+      assert.ok(sameBytes(record.payload, followPayload('tail', record.id, SIZE)));
+      followed.push(record.id);
+      if (record.id === 1009) controller.abort();
+    }
+  })();
+  const waiting = log.openReader({ from: 10 });
+  // At the tail: waits for the writer's next record (settled below; caught now so a failed
+  // assertion in between does not leave it unhandled).
+  const next = waiting.next({ wait: true }).catch((err: unknown) => err);
+  await writer.command(`append tail 1000 ${SIZE}`);
+  const deadline = setTimeout(() => controller.abort(new Error(`follow saw ${followed.length} records in ${FOLLOW_DEADLINE_MS} ms`)), FOLLOW_DEADLINE_MS);
+  const ended = await following.then(
+    () => null,
+    (err: unknown) => err,
+  );
+  clearTimeout(deadline);
+  assert.ok(ended instanceof Error && ended.name === 'AbortError', `the follow ends with the AbortError, got ${String(ended)}`);
+  assert.deepEqual(followed, Array.from({ length: 1005 }, (_, i) => 5 + i), 'every record from 5 on, in order, once');
+  assert.equal(((await next) as LogRecord | null)?.id, 10);
+  // A wait at the tail ends with AOF_ERR_CLOSED when the manager closes.
+  await manager.refresh();
+  for (let id = 11; id < log.nextId; id++) assert.equal((await waiting.next())?.id, id);
+  const pending = assert.rejects(waiting.next({ wait: true }), isCode(ErrorCode.CLOSED));
+  await manager.close();
+  await pending;
+  await writer.close();
+});
+
 test('compression and retention under a reader: never a wrong record, an expired position is AOF_ERR_OUT_OF_RANGE', async (t) => {
   const { root, cleanup } = tempRoot('aof2-ro-retain-');
   t.after(cleanup);

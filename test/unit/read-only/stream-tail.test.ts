@@ -57,6 +57,24 @@ test('whole valid frames count; a frame being written is not visible yet, then i
   assert.equal(tail.scannedBytes, 10 * FRAME, 'each byte was checked once');
 });
 
+test('a header being rewritten (read half old, half new) does not stop the frames once a good one was read', async (t) => {
+  const { dir, cleanup } = stream();
+  t.after(cleanup);
+  const path = segmentPath(dir, 0);
+  const six = frames(0, 6);
+  writeFileSync(path, header(0).map((b, i) => (i === 20 ? b ^ 1 : b))); // a first header not whole yet
+  appendFileSync(path, six.subarray(0, 2 * FRAME));
+  const tail = new StreamTail(dir, SEGMENT_BYTES);
+  t.after(() => tail.close());
+  assert.deepEqual(await tail.scan(0), [], 'no good header yet: nothing is visible');
+  writeFileSync(path, header(0, 2 * FRAME), { flag: 'r+' });
+  assert.equal((await tail.scan(0, false))[0]!.count, 2);
+  writeFileSync(path, header(0).map((b, i) => (i === 40 ? b ^ 1 : b)), { flag: 'r+' }); // a rewrite caught half way
+  appendFileSync(path, six.subarray(2 * FRAME));
+  const [file] = await tail.scan(0, false);
+  assert.deepEqual([file!.count, file!.durableBytes], [6, 2 * FRAME], 'the frames go on; the durable length seen last stays');
+});
+
 test('zeros, a bad CRC and a footer end what is visible; nothing after them counts', async (t) => {
   const { dir, cleanup } = stream();
   t.after(cleanup);
