@@ -132,19 +132,16 @@ export class ReadOnlyManager {
       noteError: (message) => {
         this.#readError = message;
       },
-      // The writer moved a segment on after this process last looked: look again first.
-      sourceGone: () => this.#request(),
+      // The writer moved a segment on after this process last looked: look again first, at the
+      // manifest above all (the move is recorded there before the file goes), watch event or not.
+      sourceGone: () => this.#lookAgain(),
     });
     this.#metricNames = registerEngineMetrics(this.#registry, () => this.stats());
     this.#manifestWatch = new DirectoryWatch(join(config.root, MANIFEST_DIR), () => {
       this.#manifestDirty = true;
       void this.#request();
     });
-    this.#timer = setInterval(() => {
-      this.#manifestDirty = true;
-      for (const followed of this.#followed.values()) followed.look = Look.LISTING;
-      void this.#request();
-    }, config.readOnly!.refreshMs);
+    this.#timer = setInterval(() => void this.#lookAgain(), config.readOnly!.refreshMs);
     this.#timer.unref();
   }
 
@@ -270,9 +267,7 @@ export class ReadOnlyManager {
     } catch (err) {
       return Promise.reject(err);
     }
-    this.#manifestDirty = true;
-    for (const followed of this.#followed.values()) followed.look = Look.LISTING;
-    return this.#request();
+    return this.#lookAgain();
   }
 
   /** @throws (rejects) AOF_ERR_READ_ONLY (the writer applies retention) */
@@ -395,6 +390,13 @@ export class ReadOnlyManager {
         lastError: this.#stats.lastError,
       },
     };
+  }
+
+  /** A refresh that looks at everything again: the manifest and every stream's directory. */
+  #lookAgain(): Promise<void> {
+    this.#manifestDirty = true;
+    for (const followed of this.#followed.values()) followed.look = Look.LISTING;
+    return this.#request();
   }
 
   #streamChanged(followed: Followed, change: DirectoryChange): void {
