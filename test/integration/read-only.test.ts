@@ -18,7 +18,7 @@
  *   and nothing is created.
  */
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { AofError, AofManager, ErrorCode, type AofLog, type AofManagerOptions, type LogRecord } from '../../src/index.js';
@@ -290,6 +290,28 @@ test('compression and retention under a reader: never a wrong record, an expired
   assert.throws(() => log.openReader({ from: 0 }), isCode(ErrorCode.OUT_OF_RANGE));
   assert.equal(await readChecked(log, log.firstId), 3000 - firstId, 'the retry from the new first id reads everything left');
   await writer.close();
+});
+
+test('a file gone without a manifest record of the move: AOF_ERR_IO (ENOENT) after a look at the manifest, and the retry reads once it is back', async (t) => {
+  const { root, cleanup } = tempRoot('aof2-ro-gone-');
+  t.after(cleanup);
+  const writer = await WriterProcess.start(root, { ...WRITER, tier1: { enabled: false } });
+  await writer.command(`append g 1500 ${SIZE}`);
+  await writer.close();
+  const manager = await readOnly(root);
+  t.after(() => manager.close());
+  const log = await manager.openStream('g');
+  const seg = join(root, 'streams', 'g', readdirSync(join(root, 'streams', 'g')).sort()[0]!);
+  renameSync(seg, `${seg}.aside`); // not what a writer does: it records a move before it removes a file
+  const reader = log.openReader({ from: 0 });
+  const refreshes = manager.stats().readOnly!.refreshes;
+  await assert.rejects(reader.next(), (err: unknown) => err instanceof AofError && err.code === ErrorCode.IO && err.details?.['errno'] === 'ENOENT');
+  assert.ok(manager.stats().readOnly!.refreshes > refreshes, 'the manager looked again before reporting the file gone');
+  renameSync(`${seg}.aside`, seg);
+  const record = await reader.next();
+  assert.equal(record?.id, 0);
+  assert.ok(sameBytes(record.payload, followPayload('g', 0, SIZE)));
+  reader.close();
 });
 
 test('segments only Tier 2 holds: read with the writer’s tier2 option, AOF_ERR_UNAVAILABLE without it', async (t) => {
