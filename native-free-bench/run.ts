@@ -43,6 +43,7 @@ process.exitCode = await runBenchmarks({
     (await import('./low-rate.js')).lowRate,
     (await import('./http-audit.js')).httpAudit,
     (await import('./live-tail.js')).liveTail,
+    (await import('./read-only.js')).readOnly,
   ],
   addonsAllowed: false,
   dlopenSeen: nativeAddons,

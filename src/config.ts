@@ -198,6 +198,29 @@ export interface AofManagerOptions {
    * `node:diagnostics_channel`, see AOF_EVENTS).
    */
   logger?: AofLogger;
+  /**
+   * Open the root **read-only**, beside the manager that writes it (in another process): no lock,
+   * no recovery, no manifest append, no directory created, no flush, compression, upload or
+   * retention; appends throw AOF_ERR_READ_ONLY. Several read-only managers may have a root open at
+   * once. It reads what the files hold (sealed segments, Tier 1 files, the written part of the
+   * active segment, every frame CRC-checked) and follows the writer: `fs.watch` wake-ups on the
+   * manifest and stream directories, plus a refresh every `refreshMs` (docs/read-path.md,
+   * "Read-only opens from another process"). `true` takes the defaults. Default false: the
+   * manager writes.
+   */
+  readOnly?: boolean | ReadOnlyOptions;
+}
+
+/** Options of a read-only manager (`readOnly` in {@link AofManagerOptions}). */
+export interface ReadOnlyOptions {
+  /**
+   * The safety net of the refresh: every this many ms the manager looks at the manifest and at the
+   * opened streams' files again, whether or not `fs.watch` reported a change (default 100; from 1
+   * to 60,000). `fs.watch` wake-ups come first, usually within a millisecond of the writer's
+   * write; the interval bounds how late a change is seen where the watch misses one (a network
+   * file system, an exhausted inotify budget).
+   */
+  refreshMs?: number;
 }
 
 /** Metrics options (`metrics` in {@link AofManagerOptions}; docs/metrics.md). */
@@ -246,6 +269,8 @@ export interface ResolvedConfig {
   metrics: { registry: Registry | null; admissionSampleEvery: number };
   logger: AofLogger | null;
   flushOnExit: boolean;
+  /** null: the manager writes; else it is read-only, refreshing its view every `refreshMs` at least. */
+  readOnly: { refreshMs: number } | null;
 }
 
 export const DEFAULTS = {
@@ -279,7 +304,16 @@ export const DEFAULTS = {
    * below the usual 10-30 s a supervisor waits between SIGTERM and SIGKILL.
    */
   flushSyncTimeoutMs: 10_000,
+  /**
+   * Safety-net refresh of a read-only manager: `fs.watch` wakes it at once, so this only bounds
+   * a missed wake-up; a look every 100 ms costs one readdir of the manifest and one fstat per
+   * followed stream, nothing per record.
+   */
+  readOnlyRefreshMs: 100,
 } as const;
+
+/** Longest read-only refresh interval: a minute, past which a follower would look dead. */
+export const MAX_READ_ONLY_REFRESH_MS = 60_000;
 
 /** Smallest segment: room for a few records plus header and footer, and a sane syscall size. */
 export const MIN_SEGMENT_BYTES = 4096;
@@ -299,7 +333,7 @@ export const MAX_WRITE_DELAY_MS = 100;
 /** Far above any per-process limit seen in practice; a typo (an extra digit or three) is caught. */
 export const MAX_OPEN_FILES = 1_000_000;
 
-const TOP_KEYS = ['root', 'tier0', 'tier1', 'tier2', 'fsync', 'fsyncIntervalMs', 'retention', 'metrics', 'logger', 'flushOnExit'];
+const TOP_KEYS = ['root', 'tier0', 'tier1', 'tier2', 'fsync', 'fsyncIntervalMs', 'retention', 'metrics', 'logger', 'flushOnExit', 'readOnly'];
 
 function checkKeys(obj: object, allowed: string[], where: string): void {
   for (const key of Object.keys(obj)) {
@@ -448,7 +482,27 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     metrics: resolveMetrics(opts['metrics']),
     logger: resolveLogger(opts['logger']),
     flushOnExit,
+    readOnly: resolveReadOnly(opts['readOnly']),
   };
+}
+
+/**
+ * `readOnly`: false or absent (a writer), true (the defaults) or `{ refreshMs }`.
+ * @throws AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION
+ */
+function resolveReadOnly(value: unknown): ResolvedConfig['readOnly'] {
+  if (value === undefined || value === false) return null;
+  if (value === true) return { refreshMs: DEFAULTS.readOnlyRefreshMs };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw AofError.invalidArgument(`readOnly must be a boolean or an object { refreshMs }, got ${value === null ? 'null' : typeof value}`, { option: 'readOnly' });
+  }
+  const ro = value as Record<string, unknown>;
+  checkKeys(ro, ['refreshMs'], 'readOnly.');
+  const refreshMs = positiveInt(ro['refreshMs'], 'readOnly.refreshMs', DEFAULTS.readOnlyRefreshMs);
+  if (refreshMs > MAX_READ_ONLY_REFRESH_MS) {
+    throw AofError.invalidArgument(`readOnly.refreshMs must be an integer in [1, ${MAX_READ_ONLY_REFRESH_MS}], got ${refreshMs}`, { option: 'readOnly.refreshMs' });
+  }
+  return { refreshMs };
 }
 
 /**

@@ -11,6 +11,11 @@ export const ErrorCode = {
   WOULD_BLOCK: 'AOF_ERR_WOULD_BLOCK',
   /** The manager, log or reader was closed before or during the call. */
   CLOSED: 'AOF_ERR_CLOSED',
+  /**
+   * A write (append, flush, retention) on a manager opened with `readOnly`: it reads a root another
+   * manager writes, and never writes to it.
+   */
+  READ_ONLY: 'AOF_ERR_READ_ONLY',
   /** An argument has the wrong type or an impossible value. */
   INVALID_ARGUMENT: 'AOF_ERR_INVALID_ARGUMENT',
   /** An options object has a key aof2 does not know (usually a typo). */
@@ -154,6 +159,16 @@ export class AofError extends Error {
   /** AOF_ERR_CLOSED: `what` (a reader, the manifest log, ...) was used after its close. */
   static closed(what: string): AofError {
     return new AofError(ErrorCode.CLOSED, `${what} is closed`);
+  }
+
+  /**
+   * AOF_ERR_READ_ONLY: `what` (an append, a flush, retention) was asked of a manager opened with
+   * `readOnly`, which never writes to its root.
+   */
+  static readOnly(what: string, root: string): AofError {
+    return new AofError(ErrorCode.READ_ONLY, `${what}: the manager of ${root} is read-only (opened with readOnly); write through the manager that holds the root`, {
+      details: { root },
+    });
   }
 
   /** AOF_ERR_INVALID_ARGUMENT with `message` (expected vs actual) and optional `details`. */

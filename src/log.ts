@@ -47,8 +47,16 @@ import { CLONE_REMEDY, refuseClone } from './not-cloneable.js';
 import { abortError, untilAborted } from './abort.js';
 import { checkOptions, signalOf } from './call-options.js';
 import { openFollow, type FollowOptions } from './follow.js';
-import { openReader, type AofReader, type LogRecord, type ReaderHost, type ReaderOptions } from './reader.js';
-import { createReadStream, createWriteStream, type LogReadStream, type ReadStreamOptions, type WriteStreamOptions } from './node-streams.js';
+import { openReader, recordsUpTo, type AofReader, type LogRecord, type ReaderHost, type ReaderOptions } from './reader.js';
+import {
+  createReadStream,
+  createWriteStream,
+  type LogReadStream,
+  type ReadStreamOptions,
+  type ReadStreamSource,
+  type WriteStreamOptions,
+  type WriteStreamTarget,
+} from './node-streams.js';
 import type { Writable } from 'node:stream';
 import type { StreamView } from './read/ports.js';
 import type { ReadPath } from './read/read-path.js';
@@ -139,11 +147,30 @@ export interface LogContext {
 }
 
 /**
+ * What the public {@link AofLog} delegates to: the writer's {@link LogCore}, or the log of a
+ * read-only manager (src/read-only/read-only-log.ts), whose writes throw AOF_ERR_READ_ONLY. The
+ * Node streams see the same object through their own ports.
+ */
+export interface LogEngine extends ReadStreamSource, WriteStreamTarget {
+  readonly name: string;
+  readonly firstId: number;
+  readonly durableId: number;
+  append(payload: Uint8Array, options?: AppendOptions): Promise<number>;
+  appendBatchSync(payloads: readonly Uint8Array[]): number;
+  appendBatch(payloads: readonly Uint8Array[], options?: AppendOptions): Promise<number>;
+  flush(options?: FlushOptions): Promise<void>;
+  read(options: { from?: number }): AsyncIterableIterator<LogRecord>;
+  follow(options: FollowOptions): AsyncIterableIterator<LogRecord>;
+  /** What `await using` does when the scope ends. */
+  dispose(): Promise<void>;
+}
+
+/**
  * The engine's side of one stream: everything the manager, retention, metrics and readers need,
  * behind the public {@link AofLog} facade (piscina's pattern: a thin public class over a private
  * core). Not exported from the package: its members are internal by construction, not by a doc tag.
  */
-export class LogCore implements StreamView {
+export class LogCore implements StreamView, LogEngine {
   readonly #name: string;
   readonly #dir: string;
   readonly #ctx: LogContext;
@@ -501,6 +528,11 @@ export class LogCore implements StreamView {
     if (this.#writeError !== null && this.#writeError.code === ErrorCode.CLOSED) throw this.#writeError;
   }
 
+  /** What a write stream checks at creation: the log is open (a writer's log is writable while open). */
+  checkWritable(): void {
+    this.checkOpen();
+  }
+
   /** True under `fsync: 'always'`: `append()` resolves once the record is durable. */
   get fsyncAlways(): boolean {
     return this.#fsyncAlways;
@@ -568,18 +600,7 @@ export class LogCore implements StreamView {
    */
   read(options: { from?: number } = {}): AsyncIterableIterator<LogRecord> {
     const end = this.#nextId;
-    const reader = this.openReader({ ...options, copy: true });
-    return (async function* iterate(): AsyncGenerator<LogRecord> {
-      try {
-        while (reader.position < end) {
-          const record = await reader.next();
-          if (record === null) return;
-          yield record;
-        }
-      } finally {
-        reader.close();
-      }
-    })();
+    return recordsUpTo(this.openReader({ ...options, copy: true }), end);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1136,20 +1157,22 @@ export class LogCore implements StreamView {
   }
 }
 
-let wrapCore: (core: LogCore) => AofLog;
-let unwrapFacade: (log: AofLog) => LogCore;
+let wrapCore: (core: LogEngine) => AofLog;
+let unwrapFacade: (log: AofLog) => LogEngine;
 
 /**
  * One stream, as users see it: appends, durability, readers. A thin facade over the engine's
  * `LogCore` (not exported from the package), so the public type shows only the API.
- * Obtained from `manager.openStream(name)`; never constructed directly.
+ * Obtained from `manager.openStream(name)`; never constructed directly. A read-only manager's
+ * logs (`readOnly` in the options) read and follow the writer's records, and every write throws
+ * AOF_ERR_READ_ONLY (docs/read-path.md, "Read-only opens from another process").
  */
 export class AofLog {
   // The only state: a private field, which structured clone never sees. The clone guard is the one
   // own property (src/not-cloneable.ts).
-  readonly #core: LogCore;
+  readonly #core: LogEngine;
 
-  private constructor(core: LogCore) {
+  private constructor(core: LogEngine) {
     refuseClone(this, `an AofLog (stream ${core.name})`, CLONE_REMEDY, () => ({ name: core.name, nextId: core.nextId }));
     this.#core = core;
   }
@@ -1164,7 +1187,10 @@ export class AofLog {
     return this.#core.name;
   }
 
-  /** Id the next append will get. */
+  /**
+   * Id the next append will get. On a read-only manager: one past the last record this process can
+   * read now (it advances as the manager follows the writer's files).
+   */
   get nextId(): number {
     return this.#core.nextId;
   }
@@ -1176,7 +1202,8 @@ export class AofLog {
 
   /**
    * Highest id such that it and every id below it survive `kill -9` (-1 when none does). Read live
-   * from shared memory: no waiting, no allocation.
+   * from shared memory: no waiting, no allocation. On a read-only manager: a lower bound, from what
+   * the writer's manifest and files say is fdatasynced (what survives a power cut too).
    */
   get durableId(): number {
     return this.#core.durableId;
@@ -1189,7 +1216,7 @@ export class AofLog {
    * @throws AOF_ERR_WOULD_BLOCK (`WouldBlockError`, kind `admission`, `rollover`, `compression` or
    *   `tier2`) when the record cannot be admitted now; nothing was written. AOF_ERR_INVALID_ARGUMENT (not a
    *   Uint8Array), AOF_ERR_RECORD_TOO_LARGE, AOF_ERR_CLOSED, AOF_ERR_IO / AOF_ERR_WORKER_FAILED
-   *   after a failure.
+   *   after a failure, AOF_ERR_READ_ONLY (a log of a read-only manager).
    */
   appendSync(payload: Uint8Array): number {
     return this.#core.appendSync(payload);
@@ -1218,8 +1245,9 @@ export class AofLog {
    *   AOF_ERR_BATCH_TOO_LARGE when the frames (each payload plus 16 bytes, rounded up to 8) exceed
    *   `tier0.segmentBytes`: split it. AOF_ERR_INVALID_ARGUMENT (not an array, empty, or an element
    *   not a Uint8Array: `details.index`), AOF_ERR_RECORD_TOO_LARGE, AOF_ERR_CLOSED, AOF_ERR_IO /
-   *   AOF_ERR_WORKER_FAILED after a failure. On any error nothing was appended. All or nothing at
-   *   admission: a kill -9 before `durableId` reaches the last id may keep a prefix (as for single appends).
+   *   AOF_ERR_WORKER_FAILED after a failure, AOF_ERR_READ_ONLY (a read-only manager's log). On any
+   *   error nothing was appended. All or nothing at admission: a kill -9 before `durableId` reaches
+   *   the last id may keep a prefix (as for single appends).
    */
   appendBatchSync(payloads: readonly Uint8Array[]): number {
     return this.#core.appendBatchSync(payloads);
@@ -1243,7 +1271,8 @@ export class AofLog {
    * 'interval' and 'never'). `options.signal` ({@link FlushOptions}): aborting it rejects the call
    * with an `AbortError`; the fsync asked for still happens.
    * @throws (rejects) AOF_ERR_CLOSED, AOF_ERR_IO, AOF_ERR_WORKER_FAILED; AOF_ERR_UNKNOWN_OPTION and
-   *   AOF_ERR_INVALID_ARGUMENT for bad options; an `AbortError`
+   *   AOF_ERR_INVALID_ARGUMENT for bad options; an `AbortError`; AOF_ERR_READ_ONLY (a read-only
+   *   manager's log: durability is the writer's)
    */
   flush(options?: FlushOptions): Promise<void> {
     return this.#core.flush(options);
@@ -1319,7 +1348,8 @@ export class AofLog {
    * AOF_ERR_CLOSED, AOF_ERR_IO, ...) destroys the stream with that error; the records before it
    * stay appended.
    *
-   * @throws AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION, AOF_ERR_CLOSED (synchronously)
+   * @throws AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION, AOF_ERR_CLOSED, AOF_ERR_READ_ONLY
+   *   (synchronously)
    */
   createWriteStream(options: WriteStreamOptions = {}): Writable {
     return createWriteStream(this.#core, options);
@@ -1339,11 +1369,22 @@ export class AofLog {
 }
 
 /** The public handle of `core` (one per core: the manager creates it once, in openStream). */
-export function logFacade(core: LogCore): AofLog {
+export function logFacade(core: LogEngine): AofLog {
   return wrapCore(core);
 }
 
-/** The engine core behind a public handle: for the manager and for tests, never exported by the package. */
+/**
+ * The writer's engine core behind a public handle: for the manager and for tests, never exported
+ * by the package.
+ * @throws AOF_ERR_INTERNAL for a read-only manager's log (see {@link logEngine})
+ */
 export function logCore(log: AofLog): LogCore {
+  const core = unwrapFacade(log);
+  if (!(core instanceof LogCore)) throw new AofError(ErrorCode.INTERNAL, `stream ${log.name} belongs to a read-only manager: it has no writer core`);
+  return core;
+}
+
+/** Whatever engine is behind a public handle (the writer's core, or a read-only log): for tests. */
+export function logEngine(log: AofLog): LogEngine {
   return unwrapFacade(log);
 }

@@ -1,5 +1,6 @@
 /**
- * AofManager: owns a root directory, the Tier 0 arena shared by all its streams, the flush worker,
+ * The writer's manager (behind the public `AofManager` facade, src/aof-manager.ts, which opens it
+ * unless the options ask for `readOnly`): owns a root directory, the Tier 0 arena shared by all its streams, the flush worker,
  * the coordinator, Tier 1 and Tier 2. `open` validates options, locks the root, restores the
  * manifest from Tier 2 when the root is empty (a rebuild), replays it and starts the workers;
  * `openStream` recovers a stream's segments before admitting appends (continuing the segment the
@@ -14,19 +15,16 @@ import { Arena, type ArenaOccupancy } from './arena/arena.js';
 import { G_OPEN_SEGMENT_FILES, G_SEGMENT_FILE_REOPENS, SlotState } from './arena/layout.js';
 import {
   DEFAULTS,
-  resolveConfig,
   resolveFlushSyncTimeout,
   resolveStreamOptions,
-  type AofManagerOptions,
   type ResolvedConfig,
   type StreamOptions,
 } from './config.js';
 import { BackgroundWork } from './background.js';
 import { registerExitDrain } from './exit-drain.js';
 import { Coordinator } from './coordinator/coordinator.js';
-import { AofError, ErrorCode } from './errors.js';
+import { AofError } from './errors.js';
 import { LogCore, logCore, logFacade, type AofLog, type LogContext } from './log.js';
-import { CLONE_REMEDY, refuseClone } from './not-cloneable.js';
 import { RootLock } from './root-lock.js';
 import { ensureDirectory } from './safe-fs.js';
 import { isValidStreamName, validateStreamName } from './stream-name.js';
@@ -94,7 +92,7 @@ export interface ManagerStats {
    */
   tier0: Tier0Figures;
     /** The flush worker's state word: `openStream()` resolves once it is 'running' (warm start). */
-  flushWorker: 'starting' | 'running' | 'stopped' | 'failed';
+  flushWorker: 'starting' | 'running' | 'stopped' | 'failed' | 'none';
   /**
    * How far the arena has been faulted in ahead of the writer (`tier0.prefault`): bytes of slot
    * data passed over (faulted in, or skipped because their slot was in use) out of `totalBytes`.
@@ -146,6 +144,34 @@ export interface ManagerStats {
   segments: SegmentCounts;
   /** Fraction of arena slots not reusable right now. */
   arenaUtilisation: number;
+  /** How a read-only manager follows the writer (null on the writer). */
+  readOnly: ReadOnlyStats | null;
+}
+
+/**
+ * What a read-only manager did to follow the writer (`stats().readOnly`; docs/metrics.md). The
+ * rest of its `stats()` reports its reads (arena, hydrations, segments of its streams) and zeros
+ * for what only a writer does (appends, flushes, compression, uploads, retention).
+ */
+export interface ReadOnlyStats {
+  /** The safety-net interval (`readOnly.refreshMs`). */
+  refreshMs: number;
+  /**
+   * Refreshes run: after an `fs.watch` wake-up, the interval, `manager.refresh()` or a file found
+   * gone under a reader. Each covers every change made before it started; wake-ups that arrive
+   * while one runs share the next.
+   */
+  refreshes: number;
+  /** Refreshes that found the manifest directory changed and replayed it. */
+  manifestReplays: number;
+  /** Bytes of the writer's unsealed segment files read and checked frame by frame. */
+  tailBytesScanned: number;
+  /** Directories watched with `fs.watch`: the manifest's and each opened stream's. */
+  watchedDirectories: number;
+  /** Watches that could not be set up (inotify limits): there, changes are seen at the next interval. */
+  watchFailures: number;
+  /** The latest refresh failure as `CODE: message`, or null; refreshes go on after one. */
+  lastError: string | null;
 }
 
 /** What `open` prepares before the manager exists. */
@@ -158,12 +184,11 @@ interface Opened {
 }
 
 /**
- * The engine for one root directory: the Tier 0 arena shared by all its streams, the flush worker,
- * Tier 1 compression, Tier 2 uploads, the manifest and retention. Open one with
- * `AofManager.open(options)`, get streams with `openStream(name)`, and `close()` it once.
+ * The writing engine for one root directory: the Tier 0 arena shared by all its streams, the flush
+ * worker, Tier 1 compression, Tier 2 uploads, the manifest and retention. `AofManager.open(options)`
+ * opens one (without `readOnly`) behind the public facade, which delegates every call here.
  */
-export class AofManager {
-  // Behind getters, not own properties: structured clone must meet the clone guard first (src/not-cloneable.ts).
+export class WriterManager {
   readonly #config: ResolvedConfig;
   readonly #registry: Registry;
   readonly #counters: EngineCounters;
@@ -218,7 +243,6 @@ export class AofManager {
   readonly #unregisterExitDrain: () => void;
 
   private constructor(config: ResolvedConfig, lock: RootLock, registry: Registry, { manifest: opened, store, restoredManifestFiles, failpoints }: Opened) {
-    refuseClone(this, 'an AofManager', CLONE_REMEDY, () => ({ root: this.#config.root }));
     this.#config = config;
     this.#registry = registry;
     this.#lock = lock;
@@ -321,9 +345,7 @@ export class AofManager {
    *   AOF_ERR_UNSUPPORTED_PLATFORM, AOF_ERR_WORKER_FAILED (under `tier0.prefault: 'open'` only: the flush
    *   worker failed before it ran; otherwise openStream() reports that)
    */
-  static async open(options: AofManagerOptions): Promise<AofManager> {
-    checkPlatform();
-    const requested = resolveConfig(options);
+  static async open(requested: ResolvedConfig): Promise<WriterManager> {
     // A malformed AOF2_FAILPOINTS fails here, once and clearly, rather than in every pool task.
     const failpoints = parseFailpoints(process.env[FAILPOINTS_ENV], process.env[FAILPOINTS_SEED_ENV]);
     let config: ResolvedConfig;
@@ -339,7 +361,7 @@ export class AofManager {
     }
     const lock = RootLock.acquire(config.root);
     let store: ObjectStore | null = null;
-    let manager: AofManager;
+    let manager: WriterManager;
     try {
       const manifestDir = join(config.root, MANIFEST_DIR);
       let restoredManifestFiles = 0;
@@ -356,7 +378,7 @@ export class AofManager {
       checkRegistryFree(registry);
       const manifest = await ManifestLog.open({ dir: manifestDir, registry });
       try {
-        manager = new AofManager(config, lock, registry, { manifest, store, restoredManifestFiles, failpoints });
+        manager = new WriterManager(config, lock, registry, { manifest, store, restoredManifestFiles, failpoints });
       } catch (err) {
         await manifest.manifest.close();
         throw err;
@@ -498,6 +520,7 @@ export class AofManager {
       restoredManifestFiles: this.#restoredManifestFiles,
       retention: { ...this.#retention },
       failure: this.#failure?.message ?? null,
+      readOnly: null,
     };
   }
 
@@ -537,6 +560,16 @@ export class AofManager {
       tier1: t1,
       recovery: { badFooters: this.#read.footerStats().badFooters },
     };
+  }
+
+  /** A writer's view is the truth: nothing to catch up with (the read-only manager's refresh does). */
+  refresh(): Promise<void> {
+    try {
+      this.#checkOpen();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return Promise.resolve();
   }
 
   /**
@@ -860,16 +893,10 @@ export class AofManager {
  * would throw a plain Error half-way through registering).
  * @throws AOF_ERR_INVALID_ARGUMENT
  */
-function checkRegistryFree(registry: Registry): void {
+export function checkRegistryFree(registry: Registry): void {
   if (registry.getSingleMetric('aof_appended_records_total') !== undefined) {
     throw AofError.invalidArgument('metrics.registry already holds aof2 metrics of another open manager; use one registry per manager (Registry.merge to combine)', {
       option: 'metrics.registry',
     });
-  }
-}
-
-function checkPlatform(): void {
-  if (typeof Atomics.waitAsync !== 'function') {
-    throw new AofError(ErrorCode.UNSUPPORTED_PLATFORM, 'aof2 needs Atomics.waitAsync (Node >= 16)');
   }
 }

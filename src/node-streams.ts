@@ -75,8 +75,8 @@ export interface WriteStreamTarget {
   appendSync(payload: Uint8Array): number;
   append(payload: Uint8Array): Promise<number>;
   flush(): Promise<void>;
-  /** @throws AOF_ERR_CLOSED once the manager closed the log */
-  checkOpen(): void;
+  /** @throws AOF_ERR_CLOSED once the manager closed the log; AOF_ERR_READ_ONLY for a read-only manager's log */
+  checkWritable(): void;
 }
 
 const READ_OPTIONS = ['from', 'follow', 'highWaterMark', 'signal'];
@@ -100,13 +100,13 @@ export function createReadStream(source: ReadStreamSource, options: ReadStreamOp
 
 /**
  * A Writable appending each chunk (a Uint8Array or Buffer) as one record (see the module header).
- * @throws AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION, AOF_ERR_CLOSED
+ * @throws AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION, AOF_ERR_CLOSED, AOF_ERR_READ_ONLY
  */
 export function createWriteStream(target: WriteStreamTarget, options: WriteStreamOptions = {}): Writable {
   checkOptions(options, WRITE_OPTIONS, 'createWriteStream');
   const highWaterMark = highWaterMarkOf(options.highWaterMark, 'createWriteStream');
   const signal = signalOf(options.signal, 'createWriteStream');
-  target.checkOpen();
+  target.checkWritable();
   return new RecordWriteStream(target, highWaterMark, signal);
 }
 

@@ -364,6 +364,23 @@ export class AofReader {
 }
 
 /**
+ * Every record `reader` reads before id `end` (what `log.read()` yields: the tail at the time of
+ * the call), closing the reader when the iteration ends, however it ends. Shared by the writer's
+ * log and a read-only manager's.
+ */
+export async function* recordsUpTo(reader: AofReader, end: number): AsyncGenerator<LogRecord> {
+  try {
+    while (reader.position < end) {
+      const record = await reader.next();
+      if (record === null) return;
+      yield record;
+    }
+  } finally {
+    reader.close();
+  }
+}
+
+/**
  * Reports the segment's last load failure. Corruption and expiry (retention removed the segment
  * under the reader) are permanent; anything else (an I/O error, a worker that kept crashing) is
  * reported once and then retried by the next call.

@@ -104,6 +104,15 @@ export interface ReadPathDeps {
   relievePressure(): void;
   /** The latest failure, as `CODE: message` (reported as `stats().tier1.lastError`). */
   noteError(message: string): void;
+  /**
+   * A file the read path was sent to (a raw segment, a Tier 1 file) is not there (ENOENT). A
+   * read-only manager passes this: another process writes the root and may have moved the segment
+   * on (compressed, evicted, expired) after this process last looked, always recording the move
+   * in the manifest before removing the file. It resolves once the view is up to date, and the
+   * failure is then judged against the segment as it is now (docs/read-path.md, "Read-only opens
+   * from another process"). Absent (the writer): the failure stands as it is.
+   */
+  sourceGone?(): Promise<void>;
   /** Time for the backoff between fill attempts (default real time; tests inject a fake). */
   clock?: Clock;
   /** Jitter of that backoff (default Math.random). */
@@ -129,6 +138,7 @@ export class ReadPath {
   readonly #remote: RemoteSegmentSource | null;
   readonly #relievePressure: () => void;
   readonly #noteError: (message: string) => void;
+  readonly #sourceGone: (() => Promise<void>) | null;
   readonly #pool: Piscina;
   /** Loads, index fetches and fills under way; close() waits for them. */
   readonly #work: BackgroundWork;
@@ -153,6 +163,7 @@ export class ReadPath {
     this.#remote = deps.remote;
     this.#relievePressure = deps.relievePressure;
     this.#noteError = deps.noteError;
+    this.#sourceGone = deps.sourceGone === undefined ? null : () => deps.sourceGone!();
     this.#clock = deps.clock ?? systemClock;
     this.#random = deps.random ?? Math.random;
     this.#work = new BackgroundWork(this.#clock);
@@ -173,12 +184,15 @@ export class ReadPath {
       atomics: 'disabled',
       execArgv: [],
     });
-    // Bound once: one closure for every load, rejections rebuilt into coded AofErrors.
+    // Bound once: one closure for every load, rejections rebuilt into coded AofErrors. A file
+    // that is gone is judged after the view caught up (sourceGone): the segment may have moved on.
     this.#load = (task) =>
       this.#pool.run(task, { name: 'loadChunk' }).then(
         (result: ChunkLoadResult) => result,
-        (raw: unknown) => {
-          throw fromWorkerRejection(raw);
+        async (raw: unknown) => {
+          const err = fromWorkerRejection(raw);
+          if (this.#sourceGone !== null && isGone(err)) await this.#sourceGone();
+          throw err;
         },
       );
   }
@@ -239,6 +253,14 @@ export class ReadPath {
       if (readAhead) return false; // the reader's own record is still readable: it reports this when it gets there
       throw new AofError(ErrorCode.UNAVAILABLE, `records ${seg.baseId}..${seg.endId - 1} of stream ${stream} have no local copy (${seg.path})`, {
         details: { stream, baseId: seg.baseId, path: seg.path },
+      });
+    }
+    // A manager without Tier 2 (a read-only one opened without the writer's tier2 option) meets a
+    // segment the writer evicted: nothing here can read it.
+    if (seg.tier === SegmentTier.TIER2 && this.#remote === null) {
+      if (readAhead) return false;
+      throw new AofError(ErrorCode.UNAVAILABLE, `records ${seg.baseId}..${seg.endId - 1} of stream ${stream} are only in Tier 2, which this manager does not read (open it with the writer's tier2 option)`, {
+        details: { stream, baseId: seg.baseId },
       });
     }
     // A segment only Tier 2 holds whose index the manifest recorded: no index round trip, the
@@ -357,8 +379,17 @@ export class ReadPath {
           if (span !== null) SPANS.segmentHydrate.end(span);
           remote?.touched(stream, seg);
         },
-        (err: unknown) => {
+        async (err: unknown) => {
           const error = err instanceof AofError ? err : AofError.io('read tier 1 index', seg.t1Path, err);
+          if (this.#sourceGone !== null && isGone(error)) {
+            // Moved on meanwhile (evicted, expired): the reader's retry goes where it is now.
+            const tier = seg.tier;
+            await this.#sourceGone();
+            if (seg.tier !== tier || seg.expired) {
+              if (span !== null) SPANS.segmentHydrate.end(span);
+              return;
+            }
+          }
           seg.apply({ type: SegmentEventType.FAILED, error });
           if (span !== null) SPANS.segmentHydrate.fail(span, error);
         },
@@ -414,6 +445,8 @@ export class ReadPath {
         clock: this.#clock,
         random: this.#random,
         classify: (err) => {
+          // Gone from where this process last saw it: the next attempt looks where it is now.
+          if (this.#sourceGone !== null && isGone(err)) return this.#sourceGone().then(() => 'backoff' as const);
           this.#noteError(`${err.code}: ${err.message}`);
           const tier2 = this.#remote;
           if (err.code === ErrorCode.CORRUPT && remote === null && seg.uploaded && tier2 !== null) {
@@ -456,6 +489,11 @@ export class ReadPath {
     seg.apply({ type: SegmentEventType.FAILED, error: outcome.error });
     if (span !== null) SPANS.segmentHydrate.fail(span, outcome.error);
   }
+}
+
+/** An AOF_ERR_IO whose file was not there (a worker's rebuilt error keeps the errno in details). */
+function isGone(err: AofError): boolean {
+  return err.code === ErrorCode.IO && err.details?.['errno'] === 'ENOENT';
 }
 
 /** A new `aof2:segment.hydrate` context for the read path (one attempt, nothing brought back yet). */

@@ -16,8 +16,10 @@
  * Lifecycle (tier, persistent: the manifest records the same step)
  * - SEALING (log: rollover by size, close)        not sealed, RAW    → sealed, count, dataBytes fixed, not parked
  * - SEALED (Tier 1: footer durable)               sealed, RAW        → dataCrc, maxTimestamp
- * - COMPRESSION_DONE (Tier 1)                     sealed, RAW        → TIER1, frame index, sizes (footer
- *                                                                      checked: compression checks it)
+ * - COMPRESSION_DONE (Tier 1; a read-only manager sealed, RAW        → TIER1, frame index, sizes (footer
+ *   replaying the writer's record)                                     checked: compression checks it);
+ *                                                                      a null index: the read path
+ *                                                                      loads it from the file
  * - UPLOADED (Tier 2)                             TIER1, not uploaded → uploaded
  * - EVICTED (Tier 2: budget)                      TIER1|TIER2, uploaded → TIER2
  * - HYDRATED (Tier 2: recache)                    TIER2, uploaded    → TIER1
@@ -33,6 +35,9 @@
  * - RANGE_LOADED (read path: a raw chunk or a Tier 1 frame loaded) a run → one more range (its ends in the boundary index while RAW)
  * - BOUNDARIES_LEARNED (read path: a chunk load's walk) -         → pairs in the boundary index while RAW
  * - FOOTER_CHECKED (read path: the first load checked the file) -  → footer no longer unchecked
+ * - TAIL_EXTENDED (read-only manager: more of the writer's file checked) not sealed, RAW, no
+ *                                                 table entry, no window, not shrinking → count,
+ *                                                 dataBytes, a boundary at the new end
  * - HANDLE_RELEASED (Tier 1: SEALED in the table) sealed, a handle   → handle -1
  * - KEYED (Tier 2 knows the segment)              no key, or the same → key
  * - SLOT_RELEASED (arena: evicted or released)    a range's run, the slot, or none → that range gone / slot -1
@@ -95,6 +100,7 @@ export const SegmentEventType = {
   RANGE_LOADED: 'RANGE_LOADED',
   BOUNDARIES_LEARNED: 'BOUNDARIES_LEARNED',
   FOOTER_CHECKED: 'FOOTER_CHECKED',
+  TAIL_EXTENDED: 'TAIL_EXTENDED',
   PARKED: 'PARKED',
   UNPARKED: 'UNPARKED',
   HANDLE_RELEASED: 'HANDLE_RELEASED',
@@ -126,10 +132,11 @@ export type SegmentEvent =
   | { type: typeof E.RANGE_LOADED; slot: number; start: number; first: number; end: number; endRecord: number }
   | { type: typeof E.BOUNDARIES_LEARNED; pairs: readonly number[] }
   | { type: typeof E.FOOTER_CHECKED }
+  | { type: typeof E.TAIL_EXTENDED; count: number; dataBytes: number }
   | { type: typeof E.PARKED; count: number; dataBytes: number }
   | { type: typeof E.UNPARKED }
   | { type: typeof E.HANDLE_RELEASED }
-  | { type: typeof E.COMPRESSION_DONE; frameIndex: FrameIndexEntry[]; compressedBytes: number; frameCount: number }
+  | { type: typeof E.COMPRESSION_DONE; frameIndex: FrameIndexEntry[] | null; compressedBytes: number; frameCount: number }
   | { type: typeof E.UPLOADED; recordedIndex?: Uint8Array | null }
   | { type: typeof E.EVICTED }
   | { type: typeof E.HYDRATED }
@@ -503,6 +510,16 @@ export class Segment implements SlotOwner {
       case E.FOOTER_CHECKED:
         // From any state: compression (which checks the footer itself) may have finished while the load ran.
         this.#footerUnchecked = false;
+        return;
+      case E.TAIL_EXTENDED:
+        // A segment another process writes, as a read-only manager sees it grow: only what it has
+        // checked frame by frame (whole frames, each CRC valid) counts, and it never shrinks.
+        if (this.#sealed || this.#tier !== SegmentTier.RAW || this.#handle >= 0 || this.#window !== null || event.count < this.#count || event.dataBytes < this.#dataBytes) {
+          this.#invalid(event.type, `a followed raw segment, not sealed, growing (has ${this.#count} records in ${this.#dataBytes} bytes, told ${event.count} in ${event.dataBytes})`);
+        }
+        this.#count = event.count;
+        this.#dataBytes = event.dataBytes;
+        this.#index.add(event.dataBytes, event.count);
         return;
       case E.BOUNDARIES_LEARNED:
         if (this.#tier !== SegmentTier.RAW) return; // the raw file is gone: nothing starts there any more

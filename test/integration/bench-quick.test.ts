@@ -14,7 +14,7 @@ import type { BenchResult } from '../../native-free-bench/shared.js';
 
 const run = promisify(execFile);
 const RUNNER = fileURLToPath(new URL('../../native-free-bench/run.js', import.meta.url));
-const SUITES = ['append-sync', 'append-async', 'append-batch', 'durable', 'memory', 'many-streams', 'recovery', 'metrics-overhead', 'first-touch', 'cold-start', 'low-rate', 'http-audit', 'live-tail'];
+const SUITES = ['append-sync', 'append-async', 'append-batch', 'durable', 'memory', 'many-streams', 'recovery', 'metrics-overhead', 'first-touch', 'cold-start', 'low-rate', 'http-audit', 'live-tail', 'read-only'];
 
 /**
  * Whether a case carries a target: issues #2 and #5 set them for the 1 KiB and 100 B appends,

@@ -7,10 +7,11 @@
  * without changing the evidence.
  */
 import { join } from 'node:path';
-import { isTempName, MANIFEST_DIR, parseChunkFileName, parseSnapshotFileName } from '../../format/root-layout.js';
+import { MANIFEST_DIR } from '../../format/root-layout.js';
 import type { Catalog } from '../../manifest/catalog.js';
-import { replayManifest, type ChunkReport, type ManifestFile, type SnapshotReport } from '../../manifest/replay.js';
-import { isRealDirectory, listFiles, readRegularFile } from '../../safe-fs.js';
+import { listManifestNames, readManifestFiles } from '../../manifest/manifest-files.js';
+import { replayManifest, type ChunkReport, type SnapshotReport } from '../../manifest/replay.js';
+import { isRealDirectory } from '../../safe-fs.js';
 import { AofError, ErrorCode } from '../../errors.js';
 import type { Problem } from './problem.js';
 
@@ -48,14 +49,12 @@ export interface ManifestReading {
   repairs: PendingRepair[];
 }
 
-const isManifestName = (n: string): boolean => isTempName(n) || parseChunkFileName(n) !== null || parseSnapshotFileName(n) !== null;
-
 /** The manifest's file names; none on a root that never sealed a segment (no manifest directory). */
 async function listManifest(root: string): Promise<string[]> {
   try {
     if (!(await isRealDirectory(join(root, MANIFEST_DIR)))) return [];
     // Regular files only: the engine refuses a link in its manifest directory (safe-fs.ts), so do we.
-    return (await listFiles(join(root, MANIFEST_DIR), isManifestName)).sort();
+    return await listManifestNames(join(root, MANIFEST_DIR));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
@@ -69,21 +68,8 @@ async function listManifest(root: string): Promise<string[]> {
  */
 export async function readManifest(root: string): Promise<ManifestReading> {
   const names = await listManifest(root);
-  const rel = (name: string): string => `${MANIFEST_DIR}/${name}`;
-  const chunks: ManifestFile[] = [];
-  const snapshots: ManifestFile[] = [];
-  const tempFiles: string[] = [];
-  for (const name of names) {
-    if (isTempName(name)) {
-      tempFiles.push(rel(name));
-      continue;
-    }
-    const c = parseChunkFileName(name);
-    const seq = c ?? parseSnapshotFileName(name);
-    if (seq === null) continue;
-    const bytes = await readRegularFile(join(root, MANIFEST_DIR, name));
-    (c !== null ? chunks : snapshots).push({ seq, file: rel(name), bytes });
-  }
+  const files = await readManifestFiles(join(root, MANIFEST_DIR), names, (name) => `${MANIFEST_DIR}/${name}`);
+  const { chunks, snapshots, tempFiles } = files;
   let result;
   try {
     result = replayManifest({ chunks, snapshots, tempFiles }, { now: 0 });
@@ -97,7 +83,7 @@ export async function readManifest(root: string): Promise<ManifestReading> {
   return {
     chunks: result.chunks,
     snapshots: result.snapshots,
-    tempFiles,
+    tempFiles: [...tempFiles],
     catalog: result.catalog,
     replay: { snapshotSeq: result.counts.snapshotSeq, chunks: result.counts.chunkCount, records: result.counts.recordsReplayed, orphans: result.counts.orphanRecords },
     problems: result.problems,

@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import type { AofManagerOptions } from '../../config.js';
 import { AofError } from '../../errors.js';
-import { AofManager } from '../../manager.js';
+import { AofManager } from '../../aof-manager.js';
 import { serveMetrics, type MetricsServer } from '../../metrics/serve-metrics.js';
 import { AdminExit, ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { printJson, type Io } from './output.js';

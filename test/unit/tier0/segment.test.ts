@@ -418,3 +418,28 @@ describe('Segment.apply agrees with Catalog.apply', () => {
     }
   });
 });
+
+describe('Segment.apply: a segment a read-only manager follows', () => {
+  test('TAIL_EXTENDED grows a followed raw segment and adds a boundary at its new end; SEALING ends it', () => {
+    const seg = new Segment(50, '/s/50.seg', '/s/50.t1', 0, 0, false);
+    seg.apply({ type: E.TAIL_EXTENDED, count: 3, dataBytes: 72 });
+    seg.apply({ type: E.TAIL_EXTENDED, count: 3, dataBytes: 72 }); // a look that found nothing new
+    seg.apply({ type: E.TAIL_EXTENDED, count: 7, dataBytes: 168 });
+    assert.deepEqual([seg.count, seg.dataBytes, seg.endId, seg.sealed], [7, 168, 57, false]);
+    assert.deepEqual(seg.boundaryIndex.atOrBelowOffset(100), [72, 3], 'each look is a known boundary');
+    assertRefused(seg, { type: E.TAIL_EXTENDED, count: 6, dataBytes: 144 });
+    seg.apply({ type: E.SEALING, count: 7, dataBytes: 168 });
+    assertRefused(seg, { type: E.TAIL_EXTENDED, count: 8, dataBytes: 192 });
+  });
+
+  test('TAIL_EXTENDED is refused on a segment this process writes (a table entry) and on a compressed one', () => {
+    assertRefused(new Segment(0, '/s/0.seg', '/s/0.t1', 0, 0, false, 3), { type: E.TAIL_EXTENDED, count: 1, dataBytes: 24 });
+    assertRefused(compressed(), { type: E.TAIL_EXTENDED, count: 11, dataBytes: 900 });
+  });
+
+  test('COMPRESSION_DONE without an index leaves it to the first read (a read-only manager replaying the writer)', () => {
+    const seg = sealedSegment();
+    seg.apply({ type: E.COMPRESSION_DONE, frameIndex: null, compressedBytes: 300, frameCount: 2 });
+    assert.deepEqual([seg.tier, seg.frameIndex, seg.frameCount], [SegmentTier.TIER1, null, 2]);
+  });
+});

@@ -1,0 +1,209 @@
+/**
+ * The part of a stream only the files hold: the raw segment files past what the writer's manifest
+ * records (the active segment, and a segment sealed in its file whose SEALED record is not written
+ * yet), read by a read-only manager beside the live writer.
+ *
+ * What counts as written: whole frames whose CRC checks out, from the start of the data region up
+ * to the first that does not (a frame not fully written yet, a torn one, zeros, a footer). That is
+ * exactly the prefix the writer's recovery keeps after a process kill: the page cache survives
+ * one, the flush worker writes a segment's frames in order and never rewrites them, so every frame
+ * seen valid here is still there, valid, when recovery scans the file; only bytes past the first
+ * invalid frame are trimmed (docs/read-path.md, "The kill -9 rule"). Nothing here ever calls a
+ * file damaged: beside a live writer, a read may see a later page written before an earlier one
+ * (it raced with the write), so what follows the first invalid frame is simply not visible yet.
+ *
+ * Files must continue each other: the first starts where the recorded segments end, and each
+ * later one exactly where the frames of the one before end. A file that does not continue the one
+ * before (its predecessor's last frames are not written yet, or it is a crash's leftover that
+ * recovery will remove) is not visible until it does. Each file is kept open while it is part of
+ * the tail and read from where the last scan stopped, so a scan costs an fstat, the 64-byte
+ * header (its `durableBytes`) and the new bytes only.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { AofError } from '../errors.js';
+import { RECORD_HEADER_BYTES, RECORD_LENGTH_OFFSET, frameLength, scanFrames } from '../format/record.js';
+import { isTempName, parseSegmentFileName, parseTier1FileName, segmentPath } from '../format/root-layout.js';
+import { SEGMENT_HEADER_BYTES, decodeHeader } from '../format/segment.js';
+import { OpenMode, listFiles, openFile } from '../safe-fs.js';
+
+/** New bytes read per step: a step costs one read and one CRC walk, and bounds the buffer. */
+const SCAN_PIECE_BYTES = 1024 * 1024;
+
+/** One raw file of the tail as far as it was checked. */
+export interface TailFile {
+  baseId: number;
+  path: string;
+  /** Whole valid frames from the start of the data region. */
+  count: number;
+  /** Bytes of those frames. */
+  dataBytes: number;
+  /** The header's durable length when last read (fdatasynced data bytes; 0 when unknown). */
+  durableBytes: number;
+}
+
+interface OpenTail extends TailFile {
+  handle: FileHandle;
+  /** Its header decoded once, naming this segment: frames may be read from then on. */
+  headerSeen: boolean;
+}
+
+/** The stream files a listing names (raw, Tier 1, temp): anything else in the directory is ignored. */
+function isStreamFileName(name: string): boolean {
+  return isTempName(name) || parseSegmentFileName(name) !== null || parseTier1FileName(name) !== null;
+}
+
+/** The tail of one stream's directory. */
+export class StreamTail {
+  readonly #dir: string;
+  readonly #segmentBytes: number;
+  readonly #files = new Map<number, OpenTail>();
+  /** Data bytes read and checked so far (stats: `tailBytesScanned`). */
+  scannedBytes = 0;
+
+  /** @param segmentBytes the reader's `tier0.segmentBytes`: a writer's larger segments are refused (runs could not hold its records) */
+  constructor(dir: string, segmentBytes: number) {
+    this.#dir = dir;
+    this.#segmentBytes = segmentBytes;
+  }
+
+  /**
+   * The raw files from `fromId` on, each checked as far as its frames are valid, contiguous (see
+   * the file comment). Files before `fromId` (recorded by now) are let go. `relist` false: only
+   * the files already followed are read again, without listing the directory (a write to one of
+   * them woke the manager; a new file comes with a `rename` wake-up or the interval, which list). `relist` false: only
+   * the files already followed are read again, without listing the directory (a write to one of
+   * them woke the manager; a new file comes with a `rename` wake-up or the interval, which list).
+   * @throws AOF_ERR_IO (the directory or a file cannot be read), AOF_ERR_UNSAFE_PATH (a link),
+   *   AOF_ERR_INVALID_ARGUMENT (the writer's segments are larger than `tier0.segmentBytes`),
+   *   AOF_ERR_CORRUPT (a file shrank below frames already shown: someone cut it), AOF_ERR_INCOMPATIBLE
+   */
+  async scan(fromId: number, relist = true): Promise<TailFile[]> {
+    const ids = relist || !this.#files.has(fromId) ? await this.#list(fromId) : [...this.#files.keys()].filter((id) => id >= fromId);
+    ids.sort((a, b) => a - b);
+    const kept = new Set(ids);
+    for (const [id, file] of this.#files) {
+      if (!kept.has(id)) await this.#drop(id, file);
+    }
+    const out: TailFile[] = [];
+    let expected = fromId;
+    for (const id of ids) {
+      if (id !== expected) break;
+      const file = this.#files.get(id) ?? (await this.#open(id));
+      if (file === null) break; // removed since the listing
+      await this.#advance(file);
+      if (file.count === 0) break;
+      out.push({ baseId: file.baseId, path: file.path, count: file.count, dataBytes: file.dataBytes, durableBytes: file.durableBytes });
+      expected = id + file.count;
+    }
+    return out;
+  }
+
+  /** Base ids of the raw files from `fromId` on; none when the directory is not there (yet). */
+  async #list(fromId: number): Promise<number[]> {
+    let names: string[];
+    try {
+      names = await listFiles(this.#dir, isStreamFileName);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err instanceof AofError ? err : AofError.io('list stream directory', this.#dir, err);
+    }
+    return names.flatMap((name) => {
+      const id = parseSegmentFileName(name);
+      return id !== null && id >= fromId ? [id] : [];
+    });
+  }
+
+  /** Closes every file. Idempotent. */
+  async close(): Promise<void> {
+    for (const [id, file] of this.#files) await this.#drop(id, file);
+  }
+
+  async #open(id: number): Promise<OpenTail | null> {
+    const path = segmentPath(this.#dir, id);
+    let handle: FileHandle;
+    try {
+      handle = await openFile(path, OpenMode.READ);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err instanceof AofError ? err : AofError.io('open segment', path, err);
+    }
+    const file: OpenTail = { baseId: id, path, count: 0, dataBytes: 0, durableBytes: 0, handle, headerSeen: false };
+    this.#files.set(id, file);
+    return file;
+  }
+
+  async #drop(id: number, file: OpenTail): Promise<void> {
+    this.#files.delete(id);
+    await file.handle.close().catch(() => undefined);
+  }
+
+  /** Reads the header and the frames past what was checked, up to the first that does not check out. */
+  async #advance(file: OpenTail): Promise<void> {
+    const size = (await file.handle.stat()).size;
+    if (size < SEGMENT_HEADER_BYTES) return; // created, header not written yet
+    const head = new Uint8Array(SEGMENT_HEADER_BYTES);
+    await readFully(file.handle, head, 0);
+    let header = null;
+    try {
+      header = decodeHeader(head);
+    } catch (err) {
+      // A newer aof2 wrote it: say so. Anything else is a header being written (the first one, or
+      // the writer's rewrite after an fsync, read half old, half new): before a first good read
+      // nothing is visible; after one, the frames go on being read (they carry their own CRCs)
+      // with the durable length last seen.
+      if (err instanceof AofError && err.code === 'AOF_ERR_INCOMPATIBLE') throw err;
+      if (!file.headerSeen) return;
+    }
+    if (header !== null) {
+      if (header.baseId !== file.baseId) return; // not this segment's header (yet): nothing is visible
+      if (header.segmentBytes > this.#segmentBytes) {
+        throw AofError.invalidArgument(
+          `segment ${file.path} was written with tier0.segmentBytes ${header.segmentBytes}, larger than this manager's ${this.#segmentBytes}; open the read-only manager with the writer's tier0 options`,
+          { path: file.path, segmentBytes: header.segmentBytes, configured: this.#segmentBytes },
+        );
+      }
+      file.headerSeen = true;
+      file.durableBytes = Math.max(file.durableBytes, header.durableBytes ?? 0);
+    }
+    const end = size - SEGMENT_HEADER_BYTES;
+    if (end < file.dataBytes) {
+      throw AofError.corrupt(`segment ${file.path} holds ${end} data bytes, fewer than the ${file.dataBytes} already read from it: it was cut under the reader`, {
+        path: file.path,
+        size,
+        shown: file.dataBytes,
+      });
+    }
+    let piece = new Uint8Array(0);
+    while (file.dataBytes < end) {
+      let want = Math.min(SCAN_PIECE_BYTES, end - file.dataBytes);
+      if (piece.length < want) piece = new Uint8Array(want);
+      let got = await readFully(file.handle, piece.subarray(0, want), SEGMENT_HEADER_BYTES + file.dataBytes);
+      let scan = scanFrames(piece, 0, got);
+      if (scan.count === 0 && got >= RECORD_HEADER_BYTES) {
+        // A frame larger than the piece: read it whole when the file holds it (at most a segment).
+        const frame = frameLength(new DataView(piece.buffer, piece.byteOffset, got).getUint32(RECORD_LENGTH_OFFSET, true));
+        if (frame > got && frame <= this.#segmentBytes && frame <= end - file.dataBytes) {
+          want = frame;
+          piece = new Uint8Array(want);
+          got = await readFully(file.handle, piece, SEGMENT_HEADER_BYTES + file.dataBytes);
+          scan = scanFrames(piece, 0, got);
+        }
+      }
+      this.scannedBytes += scan.validBytes;
+      file.count += scan.count;
+      file.dataBytes += scan.validBytes;
+      if (scan.stopReason !== null || got < want) break;
+    }
+  }
+}
+
+/** Reads until `out` is full or the file ends; returns the bytes read. */
+async function readFully(handle: FileHandle, out: Uint8Array, position: number): Promise<number> {
+  let got = 0;
+  while (got < out.length) {
+    const { bytesRead } = await handle.read(out, got, out.length - got, position + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got;
+}

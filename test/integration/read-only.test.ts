@@ -1,0 +1,365 @@
+/**
+ * Read-only opens from another process (issue 15, section 3): a writer process holds the root
+ * (support/read-only-writer.ts) and this process opens it with `readOnly`. Real files, real
+ * processes, real worker threads; no timing assertions (waits have deadlines only).
+ *
+ * - the writer's lock still refuses a second writer (AOF_ERR_LOCKED), while read-only managers,
+ *   several at once, open beside it;
+ * - every write throws AOF_ERR_READ_ONLY, and nothing under the root changes (a recursive listing
+ *   with sizes, mtimes and inodes is the same before and after);
+ * - what they read equals what the writer appended: sealed raw segments, compressed (Tier 1)
+ *   ones, the written part of the active one, and segments only Tier 2 holds (with the writer's
+ *   tier2 option; without it, AOF_ERR_UNAVAILABLE);
+ * - they follow the writer: new segments and growth, by `fs.watch` wake-ups alone, and at once
+ *   with `refresh()`;
+ * - compression and retention under a reader: never a wrong record; an expired position is
+ *   AOF_ERR_OUT_OF_RANGE, and reading on from the new first id works;
+ * - a missing root, a directory that is not an aof2 root and an unknown stream are coded errors,
+ *   and nothing is created.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { AofError, AofManager, ErrorCode, type AofLog, type AofManagerOptions, type LogRecord } from '../../src/index.js';
+import { WriterProcess, followPayload, type WriterOptions } from '../../support/read-only-workload.js';
+import { sameBytes, tempRoot } from '../../support/tmp.js';
+
+/** Small segments (about 540 records of 100 bytes) and frames, so a few thousand records span tiers. */
+const TIER0 = { arenaBytes: 1024 * 1024, segmentBytes: 64 * 1024, readChunkBytes: 4096 };
+const WRITER: WriterOptions = { tier0: TIER0, tier1: { frameBytes: 4096 }, fsync: 'interval' };
+const SIZE = 100;
+/** A wait for the writer's records to show up by wake-ups alone: a deadline against a hang, not a timing check. */
+const FOLLOW_DEADLINE_MS = 60_000;
+
+function readOnly(root: string, extra: Partial<AofManagerOptions> = {}): Promise<AofManager> {
+  return AofManager.open({ root, tier0: TIER0, readOnly: { refreshMs: 50 }, ...extra });
+}
+
+function isCode(code: string): (err: unknown) => boolean {
+  return (err: unknown) => err instanceof AofError && err.code === code;
+}
+
+/** Every record of `log` from `from` to its tail now, checked against what the writer wrote. */
+async function readChecked(log: AofLog, from = log.firstId): Promise<number> {
+  let expected = from;
+  for await (const record of log.read({ from })) {
+    assert.equal(record.id, expected, `stream ${log.name}: ids are dense`);
+    assert.ok(sameBytes(record.payload, followPayload(log.name, record.id, SIZE)), `stream ${log.name}: record ${record.id} holds what the writer appended`);
+    expected++;
+  }
+  return expected - from;
+}
+
+/** Names, sizes, mtimes and inodes of everything under `dir` (the lock directory included). */
+function listing(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (path: string, rel: string): void => {
+    for (const name of readdirSync(path).sort()) {
+      const full = join(path, name);
+      const st = lstatSync(full, { bigint: true });
+      out.push(`${rel}${name} ${st.isDirectory() ? 'dir' : st.size} ${st.mtimeNs} ${st.ino}`);
+      if (st.isDirectory()) walk(full, `${rel}${name}/`);
+    }
+  };
+  walk(dir, '');
+  return out;
+}
+
+test('read-only managers open beside a writer process; a second writer still gets AOF_ERR_LOCKED', async (t) => {
+  const { root, cleanup } = tempRoot('aof2-ro-open-');
+  t.after(cleanup);
+  const writer = await WriterProcess.start(root, WRITER);
+  t.after(() => writer.kill());
+  assert.equal(await writer.command(`append orders 1200 ${SIZE}`), 'appended 1200 1199');
+
+  await assert.rejects(AofManager.open({ root, tier0: TIER0 }), isCode(ErrorCode.LOCKED), 'a second writer is refused, as before');
+  const first = await readOnly(root);
+  const second = await readOnly(root);
+  try {
+    assert.deepEqual(await first.listStreams(), ['orders']);
+    for (const manager of [first, second]) {
+      const log = await manager.openStream('orders');
+      assert.equal(log.nextId, 1200);
+      assert.equal(log.firstId, 0);
+      assert.equal(await readChecked(log), 1200);
+      const stats = manager.stats();
+      assert.equal(stats.flushWorker, 'none');
+      assert.ok(stats.readOnly !== null && stats.readOnly.refreshes >= 1);
+    }
+    assert.deepEqual(await writer.command(`append orders 10 ${SIZE}`), 'appended 1210 1209', 'the writer goes on appending beside them');
+  } finally {
+    await first.close();
+    await second.close();
+  }
+  await writer.close();
+});
+
+test('every write of a read-only manager throws AOF_ERR_READ_ONLY, and nothing under the root changes', async (t) => {
+  const { root, cleanup } = tempRoot('aof2-ro-nowrite-');
+  t.after(cleanup);
+  const writer = await WriterProcess.start(root, WRITER);
+  await writer.command(`append orders 1500 ${SIZE}`);
+  await writer.command('settle');
+  await writer.command(`append orders 100 ${SIZE}`);
+  // Closed, so the only process that could change a file is the one under test.
+  await writer.close();
+  const before = listing(root);
+
+  const manager = await readOnly(root);
+  const log = await manager.openStream('orders');
+  const isReadOnly = isCode(ErrorCode.READ_ONLY);
+  assert.throws(() => log.appendSync(new Uint8Array(1)), isReadOnly);
+  await assert.rejects(log.append(new Uint8Array(1)), isReadOnly);
+  assert.throws(() => log.appendBatchSync([new Uint8Array(1)]), isReadOnly);
+  await assert.rejects(log.appendBatch([new Uint8Array(1)]), isReadOnly);
+  await assert.rejects(log.flush(), isReadOnly);
+  assert.throws(() => log.createWriteStream(), isReadOnly);
+  assert.throws(() => manager.flushSync(), isReadOnly);
+  await assert.rejects(manager.enforceRetention(), isReadOnly);
+  await assert.rejects(manager.settle(), isReadOnly);
+  assert.equal(log.nextId, 1600, 'nothing was appended');
+  // Reads, refreshes, stats and a scope's end all work without writing.
+  assert.equal(await readChecked(log), 1600);
+  const reader = log.openReader({ from: 700 });
+  assert.equal((await reader.next())?.id, 700);
+  reader.close();
+  await manager.refresh();
+  manager.stats();
+  await log[Symbol.asyncDispose]();
+  await manager.close();
+
+  assert.deepEqual(listing(root), before, 'no file or directory under the root was created, changed or removed');
+});
+
+test('reads equal what the writer appended: sealed raw, Tier 1 and the written part of the active segment', async (t) => {
+  const { root, cleanup } = tempRoot('aof2-ro-tiers-');
+  t.after(cleanup);
+  // A slow compressor: sealed segments stay raw for a while, so the first reads meet raw files.
+  const writer = await WriterProcess.start(root, WRITER, { AOF2_FAILPOINTS: 'compress.delay=2000' });
+  t.after(() => writer.kill());
+  await writer.command(`append a 2000 ${SIZE}`);
+  const manager = await readOnly(root);
+  t.after(() => manager.close());
+  const log = await manager.openStream('a');
+  assert.equal(log.nextId, 2000);
+  assert.equal(await readChecked(log), 2000);
+
+  await writer.command('settle'); // every sealed segment compressed, its raw file removed
+  await writer.command(`append a 250 ${SIZE}`); // the active segment grows
+  await manager.refresh();
+  assert.equal(log.nextId, 2250);
+  const segments = manager.stats().segments;
+  assert.ok(segments.tier1.cold + segments.tier1.resident >= 3, `sealed segments are compressed now: ${JSON.stringify(segments)}`);
+  assert.equal(segments.raw.active, 1, 'the active segment is the writer’s open file');
+  assert.equal(await readChecked(log), 2250, 'the same records: ranges loaded from the raw files stay valid, the rest from the active file');
+  // A manager opened now finds the sealed segments compressed only: it reads Tier 1 frames.
+  const fresh = await readOnly(root);
+  t.after(() => fresh.close());
+  assert.equal(await readChecked(await fresh.openStream('a')), 2250, 'the same records from Tier 1 frames and the active file');
+  assert.ok(fresh.stats().tier1.framesDecompressed > 0, 'Tier 1 frames were read');
+  await writer.close();
+});
+
+test('a read-only manager follows the writer: new segments and growth by wake-ups alone, at once with refresh()', async (t) => {
+  const { root, cleanup } = tempRoot('aof2-ro-follow-');
+  t.after(cleanup);
+  const writer = await WriterProcess.start(root, WRITER);
+  t.after(() => writer.kill());
+  await writer.command(`append live 300 ${SIZE}`);
+  const manager = await readOnly(root);
+  t.after(() => manager.close());
+  const log = await manager.openStream('live');
+  assert.equal(log.nextId, 300);
+
+  // A live tail over the read-only log: records arrive as the writer's files grow (fs.watch, or
+  // the interval as the safety net), never because this process asked.
+  const stream = log.createReadStream({ from: 300, follow: true });
+  const got: LogRecord[] = [];
+  const collected = (async () => {
+    for await (const record of stream) {
+      got.push(record as LogRecord);
+      if (got.length === 1500) break;
+    }
+  })();
+  await writer.command(`append live 1500 ${SIZE}`); // three more segments and a part
+  const deadline = setTimeout(() => stream.destroy(new Error(`only ${got.length} of 1500 records followed in ${FOLLOW_DEADLINE_MS} ms`)), FOLLOW_DEADLINE_MS);
+  await collected.finally(() => clearTimeout(deadline));
+  got.forEach((record, i) => {
+    assert.equal(record.id, 300 + i);
+    assert.ok(sameBytes(record.payload, followPayload('live', record.id, SIZE)));
+  });
+  assert.equal(log.nextId, 1800);
+  const before = manager.stats().readOnly!;
+  assert.ok(before.watchedDirectories >= 2 || before.watchFailures > 0, 'the manifest and stream directories are watched');
+
+  // refresh(): everything the files hold when it is called is visible when it resolves.
+  await writer.command(`append live 7 ${SIZE}`);
+  await manager.refresh();
+  assert.equal(log.nextId, 1807);
+  assert.ok(log.durableId <= log.nextId - 1);
+  assert.equal(await readChecked(log, 1790), 17);
+  await writer.close();
+});
+
+test('log.follow() and reader.next({ wait }) on a read-only log: woken as the writer’s records appear; abort and close end them', async (t) => {
+  const { root, cleanup } = tempRoot('aof2-ro-livetail-');
+  t.after(cleanup);
+  const writer = await WriterProcess.start(root, WRITER);
+  t.after(() => writer.kill());
+  await writer.command(`append tail 10 ${SIZE}`);
+  const manager = await readOnly(root);
+  t.after(() => manager.close());
+  const log = await manager.openStream('tail');
+
+  const controller = new AbortController();
+  const followed: number[] = [];
+  const following = (async () => {
+    for await (const record of log.follow({ from: 5, signal: controller.signal })) {
+      assert.ok(sameBytes(record.payload, followPayload('tail', record.id, SIZE)));
+      followed.push(record.id);
+      if (record.id === 1009) controller.abort();
+    }
+  })();
+  const waiting = log.openReader({ from: 10 });
+  // At the tail: waits for the writer's next record (settled below; caught now so a failed
+  // assertion in between does not leave it unhandled).
+  const next = waiting.next({ wait: true }).catch((err: unknown) => err);
+  await writer.command(`append tail 1000 ${SIZE}`);
+  const deadline = setTimeout(() => controller.abort(new Error(`follow saw ${followed.length} records in ${FOLLOW_DEADLINE_MS} ms`)), FOLLOW_DEADLINE_MS);
+  const ended = await following.then(
+    () => null,
+    (err: unknown) => err,
+  );
+  clearTimeout(deadline);
+  assert.ok(ended instanceof Error && ended.name === 'AbortError', `the follow ends with the AbortError, got ${String(ended)}`);
+  assert.deepEqual(followed, Array.from({ length: 1005 }, (_, i) => 5 + i), 'every record from 5 on, in order, once');
+  assert.equal(((await next) as LogRecord | null)?.id, 10);
+  // A wait at the tail ends with AOF_ERR_CLOSED when the manager closes.
+  await manager.refresh();
+  for (let id = 11; id < log.nextId; id++) assert.equal((await waiting.next())?.id, id);
+  const pending = assert.rejects(waiting.next({ wait: true }), isCode(ErrorCode.CLOSED));
+  await manager.close();
+  await pending;
+  await writer.close();
+});
+
+test('compression and retention under a reader: never a wrong record, an expired position is AOF_ERR_OUT_OF_RANGE', async (t) => {
+  const { root, cleanup } = tempRoot('aof2-ro-retain-');
+  t.after(cleanup);
+  const writer = await WriterProcess.start(root, WRITER, { AOF2_FAILPOINTS: 'compress.delay=1000' });
+  t.after(() => writer.kill());
+  await writer.command(`append r 3000 ${SIZE}`);
+  const manager = await readOnly(root);
+  t.after(() => manager.close());
+  const log = await manager.openStream('r');
+
+  // A reader half-way through the first segment while its raw file is compressed and removed.
+  const reader = log.openReader({ from: 0, copy: true });
+  for (let id = 0; id < 200; id++) assert.equal((await reader.next())?.id, id);
+  await writer.command('settle');
+  for (let id = 200; id < 1200; id++) {
+    const record = await reader.next();
+    assert.equal(record?.id, id);
+    assert.ok(sameBytes(record.payload, followPayload('r', id, SIZE)), `record ${id} after the compression`);
+  }
+
+  // Retention removes the oldest segments (recorded first, then files deleted).
+  const retained = await writer.command('retain r 120000');
+  const firstId = Number(retained.split(' ')[1]);
+  assert.ok(firstId > 1200, `retention expired the segments under the reader (first id ${firstId})`);
+  await manager.refresh();
+  assert.equal(log.firstId, firstId);
+  let position = 1200;
+  let error: unknown = null;
+  try {
+    for (;;) {
+      const record = await reader.next();
+      if (record === null) break;
+      // What was still in the arena reads on, and is right.
+      assert.equal(record.id, position);
+      assert.ok(sameBytes(record.payload, followPayload('r', position, SIZE)));
+      position++;
+    }
+  } catch (err) {
+    error = err;
+  }
+  assert.ok(error !== null && isCode(ErrorCode.OUT_OF_RANGE)(error), `an expired position is AOF_ERR_OUT_OF_RANGE, got ${String(error)} at ${position}`);
+  assert.ok(position < firstId);
+  reader.close();
+  assert.throws(() => log.openReader({ from: 0 }), isCode(ErrorCode.OUT_OF_RANGE));
+  assert.equal(await readChecked(log, log.firstId), 3000 - firstId, 'the retry from the new first id reads everything left');
+  await writer.close();
+});
+
+test('a file gone without a manifest record of the move: AOF_ERR_IO (ENOENT) after a look at the manifest, and the retry reads once it is back', async (t) => {
+  const { root, cleanup } = tempRoot('aof2-ro-gone-');
+  t.after(cleanup);
+  const writer = await WriterProcess.start(root, { ...WRITER, tier1: { enabled: false } });
+  await writer.command(`append g 1500 ${SIZE}`);
+  await writer.close();
+  const manager = await readOnly(root);
+  t.after(() => manager.close());
+  const log = await manager.openStream('g');
+  const seg = join(root, 'streams', 'g', readdirSync(join(root, 'streams', 'g')).sort()[0]!);
+  renameSync(seg, `${seg}.aside`); // not what a writer does: it records a move before it removes a file
+  const reader = log.openReader({ from: 0 });
+  const refreshes = manager.stats().readOnly!.refreshes;
+  await assert.rejects(reader.next(), (err: unknown) => err instanceof AofError && err.code === ErrorCode.IO && err.details?.['errno'] === 'ENOENT');
+  assert.ok(manager.stats().readOnly!.refreshes > refreshes, 'the manager looked again before reporting the file gone');
+  renameSync(`${seg}.aside`, seg);
+  const record = await reader.next();
+  assert.equal(record?.id, 0);
+  assert.ok(sameBytes(record.payload, followPayload('g', 0, SIZE)));
+  reader.close();
+});
+
+test('segments only Tier 2 holds: read with the writer’s tier2 option, AOF_ERR_UNAVAILABLE without it', async (t) => {
+  const { root, cleanup } = tempRoot('aof2-ro-tier2-');
+  t.after(cleanup);
+  const tier2Root = `${root}-tier2`;
+  // A Tier 1 budget of about one compressed segment: uploaded files are evicted.
+  const writer = await WriterProcess.start(root, { ...WRITER, tier1: { frameBytes: 4096, maxBytes: 16 * 1024 }, tier2Root });
+  t.after(() => writer.kill());
+  await writer.command(`append e 2500 ${SIZE}`);
+  await writer.command('settle');
+  const bucket = listing(tier2Root);
+
+  const without = await readOnly(root);
+  const log = await without.openStream('e');
+  assert.ok(without.stats().segments.tier2.cold > 0, 'some segments are only in Tier 2');
+  await assert.rejects(readChecked(log), isCode(ErrorCode.UNAVAILABLE));
+  await without.close();
+
+  const withTier2 = await readOnly(root, { tier2: { kind: 'fs', root: tier2Root } });
+  const both = await withTier2.openStream('e');
+  assert.equal(await readChecked(both), 2500, 'every record, the evicted ones from Tier 2');
+  await withTier2.close();
+  assert.deepEqual(listing(tier2Root), bucket, 'the read-only manager wrote nothing to Tier 2');
+  await writer.close();
+});
+
+test('a missing root, a directory that is no aof2 root and an unknown stream are coded errors; nothing is created', async (t) => {
+  const { root, cleanup } = tempRoot('aof2-ro-missing-');
+  t.after(cleanup);
+  const isGone = (err: unknown): boolean => err instanceof AofError && err.code === ErrorCode.IO && err.details?.['errno'] === 'ENOENT';
+  const nowhere = join(root, 'nowhere');
+  await assert.rejects(AofManager.open({ root: nowhere, readOnly: true }), isGone);
+  assert.equal(existsSync(nowhere), false, 'the root was not created');
+  const empty = join(root, 'empty');
+  mkdirSync(empty);
+  await assert.rejects(AofManager.open({ root: empty, readOnly: true }), isGone);
+  assert.deepEqual(readdirSync(empty), [], 'nothing was created in it');
+
+  const writer = await WriterProcess.start(join(root, 'real'), WRITER);
+  t.after(() => writer.kill());
+  await writer.command(`append known 5 ${SIZE}`);
+  const manager = await readOnly(join(root, 'real'));
+  await assert.rejects(manager.openStream('unknown'), isGone);
+  assert.equal(existsSync(join(root, 'real', 'streams', 'unknown')), false, 'no stream directory was created');
+  await assert.rejects(manager.openStream('../x'), isCode(ErrorCode.INVALID_STREAM_NAME));
+  assert.equal((await manager.openStream('known')).nextId, 5);
+  await manager.close();
+  await assert.rejects(manager.openStream('known'), isCode(ErrorCode.CLOSED));
+  await writer.close();
+});
