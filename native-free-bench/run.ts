@@ -42,6 +42,7 @@ process.exitCode = await runBenchmarks({
     (await import('./cold-start.js')).coldStart,
     (await import('./low-rate.js')).lowRate,
     (await import('./http-audit.js')).httpAudit,
+    (await import('./live-tail.js')).liveTail,
   ],
   addonsAllowed: false,
   dlopenSeen: nativeAddons,

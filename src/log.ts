@@ -27,7 +27,14 @@
  *
  * The async API is a loop over the sync one: `append` tries `#tryAppend`; when that reports
  * "would block" the payload joins a FIFO queue that retries after each coordinator wake-up, so
- * async appends keep their call order and a sync append cannot overtake a queued one.
+ * async appends keep their call order and a sync append cannot overtake a queued one. An
+ * `AbortSignal` (`append(payload, { signal })`) takes a queued append out of the queue before it
+ * is admitted; once admitted, abort only stops the wait for durability (docs/read-path.md).
+ *
+ * Live tail (`follow()`, `reader.next({ wait })`): readers caught up with the tail await
+ * `nextAppend()`. The hot path pays one test of a boolean field for it (`#tailWaiting`); only when
+ * it is set does an append resolve the waiters' shared promise, and it clears the flag, so a run
+ * of appends in one synchronous stretch wakes them once (docs/decisions.md, "Live tail").
  */
 import type { Arena } from './arena/arena.js';
 import type { SegmentTable } from './arena/segment-table.js';
@@ -37,6 +44,9 @@ import type { Coordinator } from './coordinator/coordinator.js';
 import { AofError, ErrorCode, WouldBlockError, WouldBlockKind, type WouldBlockKindValue } from './errors.js';
 import { RECORD_HEADER_BYTES, encodeFrameInto, frameLength } from './format/record.js';
 import { CLONE_REMEDY, refuseClone } from './not-cloneable.js';
+import { abortError, untilAborted } from './abort.js';
+import { checkOptions, signalOf } from './call-options.js';
+import { openFollow, type FollowOptions } from './follow.js';
 import { openReader, type AofReader, type LogRecord, type ReaderHost, type ReaderOptions } from './reader.js';
 import { createReadStream, createWriteStream, type LogReadStream, type ReadStreamOptions, type WriteStreamOptions } from './node-streams.js';
 import type { Writable } from 'node:stream';
@@ -61,6 +71,43 @@ interface QueuedAppend {
   startedAt: number;
   resolve: (id: number | Promise<number>) => void;
   reject: (err: unknown) => void;
+  /** The call's AbortSignal (`append(payload, { signal })`), or null. */
+  signal: AbortSignal | null;
+  /** Its abort listener while the append is queued (removed when it leaves the queue), or null. */
+  onAbort: (() => void) | null;
+}
+
+/** Options of `log.append(payload, options)` and `log.appendBatch(payloads, options)`. */
+export interface AppendOptions {
+  /**
+   * Aborting it rejects the call with an `AbortError` (`cause`: the signal's reason). An append
+   * still queued for room is taken out of the queue: nothing is appended, no id is used (the
+   * appends queued after it get the ids). An append already admitted stays appended: abort only
+   * stops the wait for durability under `fsync: 'always'`. An already aborted signal rejects at
+   * once, with nothing appended.
+   */
+  signal?: AbortSignal;
+}
+
+/** Options of `log.flush(options)`. */
+export interface FlushOptions {
+  /**
+   * Aborting it rejects the call with an `AbortError` (`cause`: the signal's reason); the fsync it
+   * asked for still happens (the records become durable all the same). An already aborted signal
+   * rejects at once.
+   */
+  signal?: AbortSignal;
+}
+
+const APPEND_OPTIONS = ['signal'];
+
+/**
+ * The signal of `append`/`appendBatch` options, or null.
+ * @throws AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION
+ */
+function appendSignal(options: AppendOptions, call: string): AbortSignal | null {
+  checkOptions(options, APPEND_OPTIONS, call);
+  return signalOf(options.signal, call) ?? null;
 }
 
 interface DurableWaiter {
@@ -122,6 +169,11 @@ export class LogCore implements StreamView {
    * more cache line, per append, which costs with thousands of streams round-robin (issue 11).
    */
   #draining = false;
+  /**
+   * Drain loops started: a loop that finds it is no longer the latest stops (an abort emptied the
+   * queue and ended its run while it waited; a later append may have started another).
+   */
+  #drainRuns = 0;
   readonly #durableWaiters: DurableWaiter[] = [];
   #durableDraining = false;
   #nextId: number;
@@ -136,6 +188,14 @@ export class LogCore implements StreamView {
   #windowBytes: number; // size of the next window asked for (adapts to the append rate: see #adaptWindow)
   readonly #windowBounds: WindowSizeBounds;
   #writeLenIndex = 0;
+  /**
+   * True while a reader waits at the tail (`nextAppend()`): the only thing the append hot path
+   * checks for followers. Declared among the hot fields, so the test reads a line they load anyway.
+   */
+  #tailWaiting = false;
+  /** The tail waiters' shared promise and its resolver, while #tailWaiting. */
+  #tailChange: Promise<void> | null = null;
+  #tailResolve: (() => void) | null = null;
   #activatedAt = -1;
   #blockedKind: WouldBlockKindValue = WouldBlockKind.ADMISSION;
   // Metrics (read at scrape time). Records appended since open are #nextId - #openedNextId: free.
@@ -193,7 +253,12 @@ export class LogCore implements StreamView {
       closed: (reader) => {
         this.#readers.delete(reader);
         ctx.coordinator.kick();
+        // A wait of this reader at the tail ends now (with AOF_ERR_CLOSED); the others look again.
+        this.#wakeTail();
       },
+      nextAppend: () => this.nextAppend(),
+      durableId: () => this.durableId,
+      durabilityFailure: () => this.#durabilityFailure(),
     };
   }
 
@@ -274,11 +339,22 @@ export class LogCore implements StreamView {
 
   /**
    * Appends one record, waiting for room instead of throwing WouldBlock. Resolves with the id; under
-   * `fsync: 'always'` only once the record is durable. Calls resolve in call order.
+   * `fsync: 'always'` only once the record is durable. Calls resolve in call order. `signal`: see
+   * {@link AppendOptions}.
    *
-   * @throws (rejects) the same codes as appendSync, except AOF_ERR_WOULD_BLOCK
+   * @throws (rejects) the same codes as appendSync, except AOF_ERR_WOULD_BLOCK; AbortError
    */
-  append(payload: Uint8Array): Promise<number> {
+  append(payload: Uint8Array, options?: AppendOptions): Promise<number> {
+    let signal: AbortSignal | null = null;
+    if (options !== undefined) {
+      // Only a call with options pays for them: the plain call is the hot async path.
+      try {
+        signal = appendSignal(options, 'append');
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      if (signal?.aborted === true) return Promise.reject(abortError(signal));
+    }
     let startedAt = -1;
     if (--this.#sampleCountdown === 0) {
       this.#sampleCountdown = this.#sampleEvery;
@@ -289,7 +365,7 @@ export class LogCore implements StreamView {
         const id = this.#tryAppend(payload);
         if (id >= 0) {
           if (startedAt >= 0) this.#counters.admission.record((performance.now() - startedAt) / 1000);
-          return this.#fsyncAlways ? this.#whenDurable(id) : Promise.resolve(id);
+          return this.#fsyncAlways ? this.#whenDurable(id, signal) : Promise.resolve(id);
         }
       } else {
         this.#queuedBlock(payload);
@@ -300,9 +376,45 @@ export class LogCore implements StreamView {
     // This call waits: counted as a WouldBlock of the kind that holds the queue up.
     this.#counters.noteWouldBlock(this.#blockedKind);
     return new Promise<number>((resolve, reject) => {
-      this.#queue.push({ payload, batch: null, resolve, reject, startedAt });
-      if (!this.#draining) void this.#drainQueue();
+      this.#enqueue({ payload, batch: null, resolve, reject, startedAt, signal, onAbort: null });
     });
+  }
+
+  /** Queues an append that must wait (FIFO), listening to its signal while it is queued. */
+  #enqueue(entry: QueuedAppend): void {
+    this.#queue.push(entry);
+    const signal = entry.signal;
+    if (signal !== null) {
+      entry.onAbort = () => this.#abortQueued(entry);
+      signal.addEventListener('abort', entry.onAbort, { once: true });
+    }
+    if (!this.#draining) void this.#drainQueue();
+  }
+
+  /** The entry left the queue (admitted, failed, or aborted): stop listening to its signal. */
+  #dequeued(entry: QueuedAppend): void {
+    if (entry.onAbort !== null) entry.signal!.removeEventListener('abort', entry.onAbort);
+    entry.onAbort = null;
+  }
+
+  /**
+   * An abort of a queued append: out of the queue, nothing appended, no id used. When it was the
+   * head, the next one may fit now (a smaller record than the aborted batch): the coordinator is
+   * kicked so the drain tries it. When the queue is empty, the drain's run ends here, so a sync
+   * append right after the abort is not held behind an empty queue.
+   */
+  #abortQueued(entry: QueuedAppend): void {
+    const at = this.#queue.indexOf(entry);
+    if (at < 0) return;
+    this.#queue.splice(at, 1);
+    entry.onAbort = null; // a once listener: already removed
+    entry.reject(abortError(entry.signal!));
+    if (this.#queue.length === 0) {
+      this.#draining = false;
+      this.#drainRuns++;
+    } else if (at === 0) {
+      this.#ctx.coordinator.kick();
+    }
   }
 
   /**
@@ -321,12 +433,22 @@ export class LogCore implements StreamView {
   /**
    * appendBatchSync that waits for room instead of throwing WouldBlock, in call order with
    * `append()`. Resolves with the first id; under `fsync: 'always'` once the whole batch is durable.
+   * `signal`: see {@link AppendOptions} (a batch is taken out of the queue whole).
    */
-  appendBatch(payloads: readonly Uint8Array[]): Promise<number> {
+  appendBatch(payloads: readonly Uint8Array[], options?: AppendOptions): Promise<number> {
+    let signal: AbortSignal | null = null;
+    if (options !== undefined) {
+      try {
+        signal = appendSignal(options, 'appendBatch');
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      if (signal?.aborted === true) return Promise.reject(abortError(signal));
+    }
     try {
       if (!this.#draining) {
         const id = this.#tryAppendBatch(payloads);
-        if (id >= 0) return this.#batchAppended(id, payloads.length);
+        if (id >= 0) return this.#batchAppended(id, payloads.length, signal);
       } else {
         this.#queuedBatchBlock(payloads);
       }
@@ -337,30 +459,41 @@ export class LogCore implements StreamView {
     // A copy of the array (not of the bytes, as for a queued append()): the caller may reuse it.
     const batch = [...payloads];
     return new Promise<number>((resolve, reject) => {
-      this.#queue.push({ payload: batch[0]!, batch, resolve, reject, startedAt: -1 });
-      if (!this.#draining) void this.#drainQueue();
+      this.#enqueue({ payload: batch[0]!, batch, resolve, reject, startedAt: -1, signal, onAbort: null });
     });
   }
 
   /** What an appended batch's promise resolves with: its first id, once its last is durable under 'always'. */
-  #batchAppended(first: number, count: number): Promise<number> {
+  #batchAppended(first: number, count: number, signal: AbortSignal | null): Promise<number> {
     if (!this.#fsyncAlways) return Promise.resolve(first);
-    return this.#whenDurable(first + count - 1).then(() => first);
+    return this.#whenDurable(first + count - 1, signal).then(() => first);
   }
 
   /**
    * Resolves once every record appended before the call is durable (forces an fsync under
-   * 'interval' and 'never').
-   * @throws (rejects) AOF_ERR_CLOSED, AOF_ERR_IO, AOF_ERR_WORKER_FAILED
+   * 'interval' and 'never'). `signal`: see {@link FlushOptions}.
+   * @throws (rejects) AOF_ERR_CLOSED, AOF_ERR_IO, AOF_ERR_WORKER_FAILED; AbortError
    */
-  async flush(): Promise<void> {
+  flush(options?: FlushOptions): Promise<void> {
+    if (options === undefined) return this.#flush();
+    let signal: AbortSignal | undefined;
+    try {
+      checkOptions(options, ['signal'], 'flush');
+      signal = signalOf(options.signal, 'flush');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return signal === undefined ? this.#flush() : untilAborted(this.#flush(), signal);
+  }
+
+  async #flush(): Promise<void> {
     // After close everything is durable, but the call is still a mistake worth reporting (as
     // appendSync/append/openReader do), and its TSDoc promised AOF_ERR_CLOSED.
     if (this.#writeError !== null && this.#writeError.code === ErrorCode.CLOSED) throw this.#writeError;
     const target = this.#nextId - 1;
     if (this.durableId >= target) return;
     this.#flusher.requestSync();
-    await this.#whenDurable(target);
+    await this.#durable(target);
   }
 
   /** Throws AOF_ERR_CLOSED once the manager closed the log (a write failure alone does not: reads go on). */
@@ -374,12 +507,32 @@ export class LogCore implements StreamView {
   }
 
   /**
-   * Resolves at the coordinator's next wake-up: the flush worker moved a length or a state (so an
-   * append is written), a load finished, a reader unpinned, the manager closes its readers. What a
-   * follow read stream waits on at the tail (src/node-streams.ts). Never rejects.
+   * Resolves at the next append to this log (after the synchronous run of appends it is part of:
+   * resolving defers the waiters to the microtask queue), or when one of its readers closes (the
+   * manager's close closes them all). One promise shared by every waiter; never rejects. What
+   * readers caught up with the tail await (`reader.next({ wait })`, `follow()`, a follow read
+   * stream). Holds no timer or handle: a wait at the tail alone does not keep the process alive.
    */
-  nextChange(): Promise<void> {
-    return this.#ctx.coordinator.nextChange();
+  nextAppend(): Promise<void> {
+    if (this.#tailChange === null) {
+      this.#tailChange = new Promise<void>((resolve) => {
+        this.#tailResolve = resolve;
+      });
+      this.#tailWaiting = true;
+    }
+    return this.#tailChange;
+  }
+
+  /**
+   * Wakes the tail waiters (an append, or a reader closed). Clears the flag first, so the rest of
+   * a synchronous run of appends does not come here again; the waiters re-arm when they have read.
+   */
+  #wakeTail(): void {
+    const resolve = this.#tailResolve;
+    this.#tailWaiting = false;
+    this.#tailChange = null;
+    this.#tailResolve = null;
+    resolve?.();
   }
 
   /**
@@ -398,6 +551,15 @@ export class LogCore implements StreamView {
     const reader = openReader(this.#readerHost, options);
     this.#readers.add(reader);
     return reader;
+  }
+
+  /**
+   * Every record from `from` on, waiting at the tail for new ones (see {@link AofLog.follow}).
+   * @throws AOF_ERR_OUT_OF_RANGE, AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION, AOF_ERR_CLOSED,
+   *   AbortError (synchronously)
+   */
+  follow(options: FollowOptions = {}): AsyncIterableIterator<LogRecord> {
+    return openFollow(this, options);
   }
 
   /**
@@ -437,6 +599,9 @@ export class LogCore implements StreamView {
     // Publish after the plain writes: the flusher loads WRITE_LEN before reading the frame.
     Atomics.store(this.#ctrl, this.#writeLenIndex, this.#writeOff);
     this.#flusher.published();
+    // Followers at the tail: one field test per append; set only while one waits. Resolving defers
+    // them to the microtask queue, after this append returns (and after #nextId moved).
+    if (this.#tailWaiting) this.#wakeTail();
     // No Segment field is written here: the active segment's count is #nextId - baseId (endIdOf)
     // until SEALING records it. With 1,000 streams round-robin, writing the stream's Segment too
     // cost one more cache line and heap page per append (issue 11; src/tier0/segment.ts).
@@ -730,6 +895,7 @@ export class LogCore implements StreamView {
     this.#writeOff += bytes;
     Atomics.store(this.#ctrl, this.#writeLenIndex, this.#writeOff);
     this.#flusher.published();
+    if (this.#tailWaiting) this.#wakeTail(); // once per batch, as for one append
     const first = this.#nextId;
     this.#nextId += payloads.length;
     return first;
@@ -780,10 +946,12 @@ export class LogCore implements StreamView {
   }
 
   async #drainQueue(): Promise<void> {
+    const run = ++this.#drainRuns;
     this.#draining = true;
     try {
       while (this.#queue.length > 0) {
         await this.#ctx.coordinator.nextChange();
+        if (run !== this.#drainRuns) return; // an abort emptied the queue and ended this run
         while (this.#queue.length > 0) {
           const head = this.#queue[0]!;
           let id: number;
@@ -791,26 +959,36 @@ export class LogCore implements StreamView {
             id = head.batch === null ? this.#tryAppend(head.payload) : this.#tryAppendBatch(head.batch);
           } catch (err) {
             this.#queue.shift();
+            this.#dequeued(head);
             head.reject(err);
             continue;
           }
           if (id < 0) break;
           this.#queue.shift();
+          this.#dequeued(head);
           if (head.startedAt >= 0) this.#counters.admission.record((performance.now() - head.startedAt) / 1000);
-          if (head.batch !== null) head.resolve(this.#batchAppended(id, head.batch.length));
-          else head.resolve(this.#fsyncAlways ? this.#whenDurable(id) : id);
+          if (head.batch !== null) head.resolve(this.#batchAppended(id, head.batch.length, head.signal));
+          else head.resolve(this.#fsyncAlways ? this.#whenDurable(id, head.signal) : id);
         }
       }
     } finally {
-      this.#draining = false;
+      if (run === this.#drainRuns) this.#draining = false;
     }
+  }
+
+  /**
+   * Resolves with `id` once durableId >= id; with a signal, rejects with an AbortError when it
+   * aborts first (the record stays appended and becomes durable all the same).
+   */
+  #whenDurable(id: number, signal: AbortSignal | null = null): Promise<number> {
+    return signal === null ? this.#durable(id) : untilAborted(this.#durable(id), signal);
   }
 
   /**
    * Resolves with `id` once durableId >= id. Waiters queue in id order (appends are ordered), so
    * one loop per stream settles a whole group commit by computing durableId once per wake-up.
    */
-  #whenDurable(id: number): Promise<number> {
+  #durable(id: number): Promise<number> {
     return new Promise<number>((resolve, reject) => {
       this.#durableWaiters.push({ id, resolve, reject });
       if (!this.#durableDraining) void this.#drainDurable();
@@ -915,7 +1093,10 @@ export class LogCore implements StreamView {
   /** Makes every later write fail with `err`, and rejects queued appends. */
   fail(err: AofError): void {
     if (this.#writeError === null || this.#writeError.code === ErrorCode.CLOSED) this.#writeError = err;
-    for (const queued of this.#queue.splice(0)) queued.reject(err);
+    for (const queued of this.#queue.splice(0)) {
+      this.#dequeued(queued);
+      queued.reject(err);
+    }
   }
 
   /** Closes readers (manager close). */
@@ -1018,10 +1199,15 @@ export class AofLog {
    * Appends one record, waiting for room instead of throwing WouldBlock. Resolves with the id; under
    * `fsync: 'always'` only once the record is durable. Calls resolve in call order.
    *
-   * @throws (rejects) the same codes as appendSync, except AOF_ERR_WOULD_BLOCK
+   * `options.signal` ({@link AppendOptions}): aborting it rejects the call with an `AbortError`. An
+   * append still waiting for room leaves the queue with nothing appended and no id used; an append
+   * already admitted stays appended (abort then only ends the wait for its fsync under 'always').
+   *
+   * @throws (rejects) the same codes as appendSync, except AOF_ERR_WOULD_BLOCK; AOF_ERR_UNKNOWN_OPTION
+   *   and AOF_ERR_INVALID_ARGUMENT for bad options; an `AbortError` (`cause`: the signal's reason)
    */
-  append(payload: Uint8Array): Promise<number> {
-    return this.#core.append(payload);
+  append(payload: Uint8Array, options?: AppendOptions): Promise<number> {
+    return this.#core.append(payload, options);
   }
 
   /**
@@ -1043,19 +1229,24 @@ export class AofLog {
    * appendBatchSync that waits for room instead of throwing WouldBlock; in call order with
    * `append()`. Resolves with the first id; under `fsync: 'always'` once the whole batch is durable.
    *
-   * @throws (rejects) the same codes as appendBatchSync, except AOF_ERR_WOULD_BLOCK
+   * `options.signal`: as for {@link AofLog.append} (a queued batch leaves the queue whole).
+   *
+   * @throws (rejects) the same codes as appendBatchSync, except AOF_ERR_WOULD_BLOCK; AOF_ERR_UNKNOWN_OPTION
+   *   and AOF_ERR_INVALID_ARGUMENT for bad options; an `AbortError`
    */
-  appendBatch(payloads: readonly Uint8Array[]): Promise<number> {
-    return this.#core.appendBatch(payloads);
+  appendBatch(payloads: readonly Uint8Array[], options?: AppendOptions): Promise<number> {
+    return this.#core.appendBatch(payloads, options);
   }
 
   /**
    * Resolves once every record appended before the call is durable (forces an fsync under
-   * 'interval' and 'never').
-   * @throws (rejects) AOF_ERR_CLOSED, AOF_ERR_IO, AOF_ERR_WORKER_FAILED
+   * 'interval' and 'never'). `options.signal` ({@link FlushOptions}): aborting it rejects the call
+   * with an `AbortError`; the fsync asked for still happens.
+   * @throws (rejects) AOF_ERR_CLOSED, AOF_ERR_IO, AOF_ERR_WORKER_FAILED; AOF_ERR_UNKNOWN_OPTION and
+   *   AOF_ERR_INVALID_ARGUMENT for bad options; an `AbortError`
    */
-  flush(): Promise<void> {
-    return this.#core.flush();
+  flush(options?: FlushOptions): Promise<void> {
+    return this.#core.flush(options);
   }
 
   /**
@@ -1072,6 +1263,33 @@ export class AofLog {
    */
   read(options: { from?: number } = {}): AsyncIterableIterator<LogRecord> {
     return this.#core.read(options);
+  }
+
+  /**
+   * A live tail: every record from `from` (default: the first stored id, as `openReader`) on, in
+   * id order; at the tail it waits for new ones, woken by the append itself (no polling, no timer).
+   * `for await (const record of log.follow({ from: log.nextId, signal }))`.
+   *
+   * - `copy` (default true): payloads are copies the caller owns; `copy: false` yields views into
+   *   the arena, valid until the iterator's next step (`next()`, or the next turn of `for await`).
+   * - `durable: true`: yields a record only once it is at or below `durableId` (woken by the flush
+   *   worker's progress); under `fsync: 'never'` only `flush()`, seals and the close make records
+   *   durable.
+   * - Ends: on `signal` abort the pending (or next) step rejects with an `AbortError`; when the
+   *   manager closes, the iteration completes (`done`) at its next step, after the records it had
+   *   already yielded (records appended before the close that it had not reached are not yielded:
+   *   resume from the last id + 1). `break` / `return()` ends it and releases its reader, also
+   *   during a wait.
+   * - A wait at the tail holds no timer or handle: it does not keep the process alive by itself.
+   *
+   * @throws AOF_ERR_OUT_OF_RANGE (`from` outside [firstId, nextId]), AOF_ERR_INVALID_ARGUMENT,
+   *   AOF_ERR_UNKNOWN_OPTION, AOF_ERR_CLOSED, or an `AbortError` for an already aborted signal:
+   *   synchronously, before any record is read. While iterating (rejects): what `reader.next()`
+   *   rejects with (AOF_ERR_CORRUPT, AOF_ERR_OUT_OF_RANGE after retention, ...); with `durable`,
+   *   the flush failure that stops durableId for good.
+   */
+  follow(options: FollowOptions = {}): AsyncIterableIterator<LogRecord> {
+    return this.#core.follow(options);
   }
 
   /**

@@ -8,10 +8,9 @@
  * promise per record); a WouldBlock (hydration) falls back to `await reader.next()`. Each chunk is
  * a `LogRecord` whose payload is a **copy**: a Readable holds up to `highWaterMark` chunks before
  * the consumer sees them, and an arena view is valid only until the reader's next call, so a view
- * would be stale by the time it is consumed. At the tail a `follow` stream waits for the
- * coordinator's next change (the flush worker's PROGRESS_EPOCH bump once it has written the new
- * frames, observed with `Atomics.waitAsync`, or a main-thread kick), never for a timer it set;
- * issue 15's `log.follow` replaces this with a wake-up per append.
+ * would be stale by the time it is consumed. At the tail a `follow` stream awaits
+ * `reader.next({ wait: true })`, the mechanism `log.follow()` uses: woken by the next append
+ * itself (once per synchronous run of appends), never by a timer or a poll.
  *
  * Write side. `_write` calls `appendSync` and calls back at once; on WouldBlock it hands the same
  * record to `append()`, which waits for arena room in call order, and calls back when that
@@ -24,6 +23,7 @@
  * Depends on narrow ports, not on the log class: the log imports this module.
  */
 import { Readable, Writable } from 'node:stream';
+import { checkOptions, signalOf } from './call-options.js';
 import { AofError, ErrorCode, WouldBlockError } from './errors.js';
 import type { AofReader, LogRecord, ReaderOptions } from './reader.js';
 
@@ -66,8 +66,6 @@ export interface ReadStreamSource {
   readonly nextId: number;
   /** @throws AOF_ERR_OUT_OF_RANGE, AOF_ERR_INVALID_ARGUMENT, AOF_ERR_CLOSED */
   openReader(options: ReaderOptions): AofReader;
-  /** Resolves at the next change the engine observes (an append written, a load done, a close); never rejects. */
-  nextChange(): Promise<void>;
 }
 
 /** What a write stream needs of its log. */
@@ -97,7 +95,7 @@ export function createReadStream(source: ReadStreamSource, options: ReadStreamOp
   const signal = signalOf(options.signal, 'createReadStream');
   const end = follow ? Number.POSITIVE_INFINITY : source.nextId;
   const reader = source.openReader({ ...(options.from !== undefined && { from: options.from }), copy: true });
-  return new RecordReadStream(source, reader, end, highWaterMark, signal);
+  return new RecordReadStream(reader, end, highWaterMark, signal);
 }
 
 /**
@@ -112,17 +110,18 @@ export function createWriteStream(target: WriteStreamTarget, options: WriteStrea
   return new RecordWriteStream(target, highWaterMark, signal);
 }
 
+/** What a follow stream asks of its reader at the tail: wait for the next append. */
+const WAIT_AT_TAIL = { wait: true } as const;
+
 class RecordReadStream extends Readable implements LogReadStream {
-  readonly #source: ReadStreamSource;
   readonly #reader: AofReader;
   /** Id at which the stream ends: the tail at creation, or Infinity when following. */
   readonly #end: number;
   /** A pump is running: Node may call _read again after a push while the pump still goes on. */
   #pumping = false;
 
-  constructor(source: ReadStreamSource, reader: AofReader, end: number, highWaterMark: number, signal: AbortSignal | undefined) {
+  constructor(reader: AofReader, end: number, highWaterMark: number, signal: AbortSignal | undefined) {
     super({ objectMode: true, highWaterMark, ...(signal !== undefined && { signal }) });
-    this.#source = source;
     this.#reader = reader;
     this.#end = end;
   }
@@ -153,10 +152,11 @@ class RecordReadStream extends Readable implements LogReadStream {
           if (this.destroyed) return;
         }
         if (record === null) {
-          // At the tail (only a follow stream gets here: a bounded one ends at #end first).
-          await this.#source.nextChange();
+          // At the tail (only a follow stream gets here: a bounded one ends at #end first): wait
+          // for the next append. destroy() and the manager's close close the reader, which ends
+          // the wait with AOF_ERR_CLOSED (handled below).
+          record = await reader.next(WAIT_AT_TAIL);
           if (this.destroyed) return;
-          continue;
         }
         if (!this.push(record)) return;
       }
@@ -232,15 +232,6 @@ class RecordWriteStream extends Writable {
   }
 }
 
-function checkOptions(options: object, allowed: readonly string[], call: string): void {
-  if (typeof options !== 'object' || options === null) throw AofError.invalidArgument(`${call} options must be an object`);
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) {
-      throw new AofError(ErrorCode.UNKNOWN_OPTION, `unknown ${call} option ${key}; expected one of: ${allowed.join(', ')}`, { details: { option: key } });
-    }
-  }
-}
-
 /** Node's object-mode default, 16 chunks: records, whatever their size. */
 const DEFAULT_HIGH_WATER_MARK = 16;
 
@@ -250,9 +241,4 @@ function highWaterMarkOf(value: unknown, call: string): number {
     throw AofError.invalidArgument(`${call} option highWaterMark must be a positive integer (records), got ${String(value)}`, { option: 'highWaterMark' });
   }
   return value;
-}
-
-function signalOf(value: unknown, call: string): AbortSignal | undefined {
-  if (value === undefined || value instanceof AbortSignal) return value;
-  throw AofError.invalidArgument(`${call} option signal must be an AbortSignal`, { option: 'signal' });
 }

@@ -9,11 +9,19 @@
  * a later nextSync()/next() call, or on close(). Hence: a payload is valid until the next call on
  * the same reader.
  *
+ * Waiting (`next({ wait, durable, signal })`, the cursor form of `log.follow()`): at the tail the
+ * reader awaits the log's next append (`ReaderHost.nextAppend`: a promise the append path resolves,
+ * one per synchronous run of appends, never a timer); for a record not durable yet, or not
+ * resident yet, the coordinator's next change (the flush worker's PROGRESS_EPOCH through
+ * `Atomics.waitAsync`). Closing the reader wakes both, so a pending wait ends with AOF_ERR_CLOSED.
+ *
  * Dependencies: a read-only view of the stream's segments (src/read/ports.ts StreamView) and the
  * read path that makes a segment or frame resident (src/read/read-path.ts), never the log itself.
  */
 import type { Arena } from './arena/arena.js';
 import type { Coordinator } from './coordinator/coordinator.js';
+import { abortError, untilAborted } from './abort.js';
+import { booleanOf, checkOptions, signalOf } from './call-options.js';
 import { AofError, ErrorCode, WouldBlockError, WouldBlockKind } from './errors.js';
 import { RECORD_PAYLOAD_OFFSET, frameLength, frameOffsetOf, framePayloadLengthAt, frameTimestampAt } from './format/record.js';
 import type { EngineCounters } from './metrics/engine-counters.js';
@@ -31,7 +39,9 @@ export interface LogRecord {
   /**
    * The bytes appended. From `AofReader.nextSync()`/`next()` this is a **view into the arena**,
    * valid until the next call on that reader (or its close); copy it (`slice()`) to keep it, or open
-   * the reader with `{ copy: true }`. From `log.read()` it is always a copy you own.
+   * the reader with `{ copy: true }`. From `log.read()` it is always a copy you own; from
+   * `log.follow()` too, unless it was opened with `copy: false` (then a view valid until the
+   * iterator's next step).
    */
   payload: Uint8Array;
 }
@@ -44,6 +54,32 @@ export interface ReaderOptions {
   copy?: boolean;
 }
 
+/**
+ * Options of `reader.next(options)`. Without them `next()` returns null at the tail, as always.
+ */
+export interface ReaderNextOptions {
+  /**
+   * true: never return null; at the tail wait for the next append (woken by the append itself, no
+   * timer), as `log.follow()` does. Default false.
+   */
+  wait?: boolean;
+  /**
+   * true: return only records at or below `log.durableId`: a record not durable yet counts as not
+   * there (null, or with `wait`, waited for until the flush worker has made it durable). Under
+   * `fsync: 'never'` records become durable only through `flush()`, a seal or the close. Default false.
+   */
+  durable?: boolean;
+  /**
+   * Aborting it rejects the pending call with an `AbortError` (`cause`: the signal's reason); an
+   * already aborted signal rejects at once. The reader does not move and stays open: the next call
+   * returns the same record.
+   */
+  signal?: AbortSignal;
+}
+
+/** Keys of {@link ReaderNextOptions}. */
+const NEXT_OPTIONS = ['wait', 'durable', 'signal'];
+
 /** What a reader is lent by the log that opens it. */
 export interface ReaderHost {
   /** The stream's segments, read-only. */
@@ -54,8 +90,17 @@ export interface ReaderHost {
   readonly coordinator: Coordinator;
   /** WouldBlock counts (aof_would_block_total{kind="hydration"}). */
   readonly counters: EngineCounters;
-  /** The reader closed: the log stops tracking it. */
+  /** The reader closed: the log stops tracking it (and wakes every tail waiter, this reader's included). */
   closed(reader: AofReader): void;
+  /**
+   * Resolves at the stream's next append, or when one of its readers closes (the manager's close
+   * closes them all). Shared by every waiter; never rejects.
+   */
+  nextAppend(): Promise<void>;
+  /** The stream's durableId, live. */
+  durableId(): number;
+  /** The error that means durableId will never advance again (a failed flush worker), or null. */
+  durabilityFailure(): AofError | null;
 }
 
 /** Returned by #tryNext when the record is not resident yet. */
@@ -75,8 +120,10 @@ export function openReader(host: ReaderHost, options: ReaderOptions): AofReader 
 /**
  * A cursor over one stream, from `log.openReader({ from, copy })`: `nextSync()` returns the next
  * resident record (or null when caught up) and throws WouldBlock `hydration` after starting to load
- * an evicted segment; `next()` awaits that load. Without `copy`, a payload is a view into the
- * arena, valid until the next call on the same reader. `close()` releases the pinned run.
+ * an evicted segment; `next()` awaits that load, and `next({ wait: true, durable?, signal? })`
+ * also waits at the tail for the next append (the cursor form of `log.follow()`). Without `copy`,
+ * a payload is a view into the arena, valid until the next call on the same reader. `close()`
+ * releases the pinned run and ends a pending wait with AOF_ERR_CLOSED.
  */
 export class AofReader {
   readonly #host: ReaderHost;
@@ -92,6 +139,8 @@ export class AofReader {
   #offset = -1; // byte offset of the next frame in the segment, -1 = not located yet
   #scanning = false; // read through a range of this segment to its end: read ahead
   #closed = false;
+  /** durableId as last read: ids at or below it need no new look (durableId only grows). */
+  #durableSeen = -1;
 
   static {
     construct = (host, options) => new AofReader(host, options);
@@ -145,10 +194,22 @@ export class AofReader {
   }
 
   /**
-   * The next record, waiting for hydration when needed; null when caught up with the tail.
-   * @throws (rejects) AOF_ERR_CORRUPT, AOF_ERR_IO, AOF_ERR_CLOSED
+   * The next record, waiting for hydration when needed; null when caught up with the tail. With
+   * options (see {@link ReaderNextOptions}): `wait` waits at the tail for the next append instead
+   * of returning null, `durable` returns only records at or below `durableId`, `signal` aborts the
+   * wait. A call without options costs what it always did.
+   *
+   * @throws (rejects) AOF_ERR_CORRUPT, AOF_ERR_IO, AOF_ERR_CLOSED (also when the reader or the
+   *   manager closes during a wait); AOF_ERR_INVALID_ARGUMENT / AOF_ERR_UNKNOWN_OPTION (bad
+   *   options); an `AbortError` when `signal` aborts; with `durable`, the flush failure
+   *   (AOF_ERR_IO, AOF_ERR_WORKER_FAILED) that stops durableId for good
    */
-  async next(): Promise<LogRecord | null> {
+  next(options?: ReaderNextOptions): Promise<LogRecord | null> {
+    return options === undefined ? this.#next() : this.#nextWith(options);
+  }
+
+  /** next() without options: nextSync's loop, awaiting the coordinator while a load runs. */
+  async #next(): Promise<LogRecord | null> {
     let waited = false;
     for (;;) {
       const record = this.#tryNext();
@@ -159,7 +220,49 @@ export class AofReader {
     }
   }
 
-  /** Releases the pinned slot. Idempotent; later calls throw AOF_ERR_CLOSED. */
+  /** next() with options: the same loop, waiting also at the tail (`wait`) and for durability (`durable`). */
+  async #nextWith(options: ReaderNextOptions): Promise<LogRecord | null> {
+    checkOptions(options, NEXT_OPTIONS, 'reader.next');
+    const wait = booleanOf(options.wait, 'wait', 'reader.next', false);
+    const durable = booleanOf(options.durable, 'durable', 'reader.next', false);
+    const signal = signalOf(options.signal, 'reader.next');
+    let waited = false;
+    for (;;) {
+      if (signal?.aborted === true) throw abortError(signal);
+      if (durable && this.#nextId > this.#durableSeen) {
+        if (this.#closed) throw AofError.closed('reader');
+        this.#durableSeen = this.#host.durableId();
+        if (this.#nextId > this.#durableSeen) {
+          if (!wait) return null;
+          const failure = this.#host.durabilityFailure();
+          if (failure !== null) throw failure;
+          // Not appended yet: the append wakes us (then we wait here for its fsync). Appended,
+          // not durable yet: the flush worker's progress does (PROGRESS_EPOCH, Atomics.waitAsync).
+          await this.#waitFor(this.#nextId >= this.#stream.nextId ? this.#host.nextAppend() : this.#coordinator.nextChange(), signal);
+          continue;
+        }
+      }
+      const record = this.#tryNext();
+      if (record === BLOCKED) {
+        if (!waited) this.#host.counters.noteWouldBlock(WouldBlockKind.HYDRATION);
+        waited = true;
+        await this.#waitFor(this.#coordinator.nextChange(), signal);
+        continue;
+      }
+      if (record !== null || !wait) return record;
+      await this.#waitFor(this.#host.nextAppend(), signal);
+    }
+  }
+
+  /** `change`, or an AbortError when `signal` aborts first. */
+  #waitFor(change: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+    return signal === undefined ? change : untilAborted(change, signal);
+  }
+
+  /**
+   * Releases the pinned slot. Idempotent; later calls throw AOF_ERR_CLOSED, and a pending
+   * `next({ wait: true })` rejects with it.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
