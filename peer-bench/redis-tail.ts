@@ -6,8 +6,8 @@
  *   socket as it is issued (ioredis's default, no auto-pipelining): what a service calling
  *   `redis.xadd()` per event does. Replies are not awaited one by one (a service handling
  *   concurrent requests does not serialise them); every reply is checked before the window ends.
- *   The pipelined variant queues a tick's XADDs in one `pipeline()` and sends them with `exec()`:
- *   one write per tick, what a service that batches on purpose does.
+ *   The pipelined variant queues a turn's XADDs in one `pipeline()` and sends them with `exec()`:
+ *   one write per turn of the pacing loop, what a service that batches on purpose does.
  * - Consumer: a second connection, `XREAD COUNT 1000 BLOCK 0 STREAMS key <last id>` in a loop,
  *   replies as buffers (`xreadBuffer`), the next call from the last id seen.
  * - Each window writes a stream of its own (a new key), ended by an end-marker entry that stops the
@@ -70,7 +70,7 @@ export class RedisTailSide implements TailSide {
     return new RedisTailSide(name, writer, reader, pipelined);
   }
 
-  async window(ms: number, tally: TailTally | null): Promise<void> {
+  async window(ms: number, rate: number, tally: TailTally | null): Promise<void> {
     const key = `aof2-peer-tail-${this.#windows++}`;
     const before = this.#records.made;
     this.delivery.tally = tally;
@@ -78,7 +78,7 @@ export class RedisTailSide implements TailSide {
     // Awaited below; until then a failure must not count as unhandled.
     consumer.catch(() => undefined);
     try {
-      const ns = await pacedWrites(ms, (due) => this.#write(key, due));
+      const ns = await pacedWrites(ms, rate, (due) => this.#write(key, due));
       await this.#acknowledged();
       await this.delivery.caughtUp(consumer, CATCH_UP_TIMEOUT_MS);
       countWindow(tally, this.#records.made - before, ns);

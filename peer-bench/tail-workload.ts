@@ -7,20 +7,26 @@
  *   have): bytes 0-7 the append time (`process.hrtime` in ns, float64 LE, taken just before the
  *   append call), bytes 8-15 the record's sequence number (float64 LE, from 0 per side), the rest
  *   a fixed pattern.
- * - Pacing: a 1 ms timer; each tick writes the records due since the window began at
- *   {@link RATE} per second (~100 per tick), the scheme of native-free-bench's low-rate suite: a
- *   service's records arrive in small bursts, and a tick that runs late writes more. A write that
- *   returns a promise (aof2's WouldBlock path) is awaited before the next tick.
+ * - Pacing: native-free-bench/live-tail.ts's scheme (aof2 follow against a polling loop), so the
+ *   figures line up: `setImmediate` turns, each writing the records due since the window began at
+ *   the window's rate ({@link TARGET_RATE}, 100,000/s: 1-3 per turn), at most
+ *   {@link MAX_PER_TURN} when a turn was late, so the writer catches up in small batches rather than
+ *   one burst, and the consumer's I/O gets its turn in between. A write that returns a promise
+ *   (aof2's WouldBlock path) is awaited before the next turn. A side whose writes cost more than
+ *   the pace allows falls behind: its window lasts longer than asked, its rate (records / wall
+ *   time) shows by how much, and its latency is mostly queueing.
  * - Latency: the consumer's `process.hrtime` when its loop body sees the record, minus the time in
  *   the record. Same process, same clock, so no clock skew; the consumer runs on the writer's
- *   event loop (both sides), so a tick's burst is seen after the tick's writes return.
+ *   event loop (both sides), so a turn's records are seen after the turn's writes return.
  */
 import { patternPayload, sameBytes } from '../native-free-bench/fixtures.js';
 import { LatencyHistogram, measured, nowNs, verification, type Measurement, type Verification } from '../native-free-bench/shared.js';
 
 export const RECORD_BYTES = 100;
-/** Records per second the writer is paced at (issue 15's live-tail target rate). */
-export const RATE = 100_000;
+/** Records per second of issue 15's live-tail target. */
+export const TARGET_RATE = 100_000;
+/** Most records one turn writes when it is late (live-tail.ts's limit). */
+const MAX_PER_TURN = 32;
 /** One payload in this many is compared byte for byte after the stamp (all are checked for order). */
 const SAMPLE_EVERY = 1000;
 const STAMP_BYTES = 16;
@@ -144,24 +150,33 @@ export class Delivery {
 }
 
 /**
- * Runs `write(due)` from a 1 ms timer for `ms`, `due` being the records owed since the start at
- * {@link RATE}/s; resolves with the window's wall time in ns (first tick to the end of the last).
+ * Runs `write(n)` on `setImmediate` turns until `ms` worth of records at `rate`/s are written, `n`
+ * being the records owed since the start (at most {@link MAX_PER_TURN}); resolves with the
+ * window's wall time in ns, which exceeds `ms` when the writes cannot keep the pace.
  */
-export function pacedWrites(ms: number, write: (due: number) => void | Promise<void>): Promise<number> {
+export function pacedWrites(ms: number, rate: number, write: (n: number) => void | Promise<void>): Promise<number> {
   return new Promise((resolve, reject) => {
-    const total = Math.floor((ms * RATE) / 1000);
-    let t0 = 0;
+    const total = Math.round((rate * ms) / 1000);
+    const t0 = nowNs();
     let done = 0;
-    const tick = (): void => {
-      if (t0 === 0) t0 = nowNs();
-      const due = Math.min(Math.floor(((nowNs() - t0) * RATE) / 1e9) + 1, total) - done;
-      Promise.resolve(due > 0 ? write(due) : undefined).then(() => {
-        done += Math.max(due, 0);
-        if (done >= total) resolve(nowNs() - t0);
-        else setTimeout(tick, 1);
-      }, reject);
+    const next = (n: number): void => {
+      done += n;
+      if (done >= total) resolve(nowNs() - t0);
+      else setImmediate(turn);
     };
-    setTimeout(tick, 1);
+    const turn = (): void => {
+      const n = Math.max(0, Math.min(MAX_PER_TURN, Math.min(total, Math.floor(((nowNs() - t0) * rate) / 1e9)) - done));
+      let written: void | Promise<void>;
+      try {
+        written = n > 0 ? write(n) : undefined;
+      } catch (err) {
+        reject(err as Error);
+        return;
+      }
+      if (written === undefined) next(n);
+      else written.then(() => next(n), reject);
+    };
+    setImmediate(turn);
   });
 }
 
@@ -170,11 +185,11 @@ export interface TailSide {
   readonly name: string;
   readonly delivery: Delivery;
   /**
-   * One paced window of `ms`: starts the consumer, writes, waits until the consumer has seen every
-   * record, stops the consumer. Adds to `tally` (latencies, records, wall time) when given; null
-   * is a warm-up window.
+   * One window of `ms` paced at `rate` records/s: starts the consumer, writes, waits until the
+   * consumer has seen every record, stops the consumer. Adds to `tally` (latencies, records, wall
+   * time) when given; null is a warm-up window.
    */
-  window(ms: number, tally: TailTally | null): Promise<void>;
+  window(ms: number, rate: number, tally: TailTally | null): Promise<void>;
   /** Checks of what was delivered and stored over every window (warm-up included). */
   verifications(what: 'subject' | 'baseline'): Verification[];
   close(): Promise<void>;
