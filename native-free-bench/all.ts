@@ -4,7 +4,8 @@
  *   native-free-bench/run.ts   the engine alone (append, durable, memory), no native addon loaded;
  *   native-codec-bench/run.ts  Tier 1 and Tier 2 (zstd, S3 on moto);
  *   peer-bench/run.ts          aof2 against lmdb-js, hypercore, sonic-boom, fs.createWriteStream
- *                              (installing them into peer-bench/node_modules first if missing).
+ *                              (installing them into peer-bench/node_modules first if missing),
+ *                              and log.follow() against Redis Streams (a redis-server it starts).
  * Separate processes keep the pure-engine suites free of the addons the others load, and keep one
  * suite's leftovers (page cache, threads, heap) out of the next one's figures.
  *

@@ -36,6 +36,8 @@ export interface BenchDocument {
   nativeAddons: string[];
   addonCheck: string;
   errors: { suite: string; message: string }[];
+  /** Suites that could not run here and why (a program not installed); absent in documents from before it existed. */
+  skipped?: { suite: string; reason: string }[];
   results: BenchResult[];
 }
 
@@ -88,6 +90,7 @@ export function renderMarkdown(doc: BenchDocument): string {
   }
   lines.push(...costOfTiersTable(doc.results));
   for (const e of doc.errors) lines.push('', `Suite ${e.suite} failed: ${escapeMarkdownText(e.message.split('\n')[0] ?? '')}`);
+  for (const s of doc.skipped ?? []) lines.push('', `Suite ${s.suite} skipped: ${escapeMarkdownText(s.reason)}`);
   return lines.join('\n');
 }
 

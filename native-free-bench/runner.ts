@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { loadedAddons } from './addons.js';
 import { gcFunction } from './gc.js';
 import type { BenchDocument } from './report.js';
-import { formatResults, type BenchResult, type Suite } from './shared.js';
+import { formatResults, SuiteSkipped, type BenchResult, type Suite } from './shared.js';
 
 export interface RunnerSpec {
   /** Directory name, e.g. `native-free-bench`: names the tool and the script. */
@@ -31,6 +31,11 @@ export interface RunnerSpec {
 interface SuiteError {
   suite: string;
   message: string;
+}
+
+interface SuiteSkip {
+  suite: string;
+  reason: string;
 }
 
 /** Parses argv, runs the selected suites, prints the report; resolves with the exit status. */
@@ -86,6 +91,7 @@ export async function runBenchmarks(spec: RunnerSpec): Promise<number> {
   const started = Date.now();
   const results: BenchResult[] = [];
   const errors: SuiteError[] = [];
+  const skipped: SuiteSkip[] = [];
   try {
     for (const suite of selected) {
       const t0 = Date.now();
@@ -93,6 +99,11 @@ export async function runBenchmarks(spec: RunnerSpec): Promise<number> {
         results.push(...(await suite.run(options)));
         options.progress(`${suite.name}: done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       } catch (err) {
+        if (err instanceof SuiteSkipped) {
+          skipped.push({ suite: suite.name, reason: err.message });
+          options.progress(`${suite.name}: SKIPPED: ${err.message}`);
+          continue;
+        }
         errors.push({ suite: suite.name, message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
         options.progress(`${suite.name}: FAILED ${String(err)}`);
       }
@@ -118,6 +129,7 @@ export async function runBenchmarks(spec: RunnerSpec): Promise<number> {
       nativeAddons: addonCheck.addons,
       addonCheck: addonCheck.scope,
       errors,
+      skipped,
       results,
     };
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
@@ -128,6 +140,7 @@ export async function runBenchmarks(spec: RunnerSpec): Promise<number> {
     );
     process.stdout.write(`${formatResults(results)}\n`);
     for (const e of errors) process.stdout.write(`\nsuite ${e.suite} FAILED:\n${e.message}\n`);
+    for (const s of skipped) process.stdout.write(`\nsuite ${s.suite} SKIPPED: ${s.reason}\n`);
     if (spec.addonsAllowed) {
       process.stdout.write(`\nnative addons loaded (expected here: the zstd binding): ${addonCheck.addons.join(', ') || 'none'}\n`);
     } else {

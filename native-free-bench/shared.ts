@@ -22,6 +22,16 @@ export interface SuiteOptions {
   gc: () => void;
 }
 
+/**
+ * Thrown by a suite that cannot run on this machine for a reason outside the code: a program it
+ * needs is not installed (peer-bench's Redis Streams case without redis-server). The runner lists
+ * it under `skipped` in the report (table, JSON and Markdown block), with the reason, which should
+ * say how to install what is missing; it does not fail the run. Anything else thrown is a failure.
+ */
+export class SuiteSkipped extends Error {
+  override readonly name = 'SuiteSkipped';
+}
+
 /** One suite: a name (`--only`) and a function producing one result per measured case. */
 export interface Suite {
   name: string;

@@ -18,9 +18,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { CreateBucketCommand, DeleteObjectsCommand, HeadBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { S3StoreConfig } from '../src/tier2/s3-store.js';
+import { freePort } from './free-port.js';
 
 /**
  * The S3-compatible server of a test run: moto started by this harness, or the store named by
@@ -70,19 +70,6 @@ threading.Thread(target=watch, daemon=True).start()
 from moto.server import main
 main(sys.argv[1:])
 `;
-
-/** A loopback port nothing listens on right now (bind to 0, read it, close). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** One HTTP request without keep-alive (no socket outlives it); resolves the status code. */
 function httpStatus(method: string, url: string, timeoutMs: number): Promise<number> {

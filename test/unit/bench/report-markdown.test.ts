@@ -44,15 +44,17 @@ test('docs/performance.md with every block regenerated from docs/perf passes the
   assert.deepEqual(await lintErrors('performance.md', markdown), []);
 });
 
-test('a failed suite and a cost-of-the-tiers table in a new block pass the lint; a message cannot open an HTML tag', async () => {
+test('a failed suite, a skipped one and a cost-of-the-tiers table in a new block pass the lint; a message cannot open an HTML tag', async () => {
   const doc = benchDocument('native-codec-bench');
   assert.ok(
     doc.results.some((r) => r.costOfTiers !== undefined),
     'the run has defaults twins, so the block has its second table',
   );
   doc.errors = [{ suite: 'tier2-cold-read', message: 'ENOENT: no such file <root>/streams/a\n    at open (node:fs)' }];
+  doc.skipped = [{ suite: 'redis-streams', reason: 'redis-server is not installed; install it with: apt-get install -y redis-server <as root>' }];
   const block = renderMarkdown(doc);
   assert.match(block, /Suite tier2-cold-read failed: ENOENT: no such file &lt;root>\/streams\/a$/m);
+  assert.match(block, /^Suite redis-streams skipped: redis-server is not installed; install it with: apt-get install -y redis-server &lt;as root>$/m);
   // A document that does not have the block yet gets it appended, after its prose.
   const markdown = spliceBlock('# Performance\n\nProse written by people.\n', toolName(doc), block);
   assert.deepEqual(await lintErrors('new.md', markdown), []);
