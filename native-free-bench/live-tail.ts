@@ -3,9 +3,10 @@
  * process and the same run (issue 15, "Live tail").
  *
  * A writer appends 100 B records at 100,000 records/s with `appendSync`, paced by `setImmediate`
- * turns: each turn appends the records due since the window started (elapsed x rate, less what
- * was appended), at most {@link MAX_PER_TURN} per turn, so the writer catches up in small
- * batches when a turn was late instead of in one burst (at this rate a turn carries 1-3 records).
+ * turns (pacing.ts, the pacer of the read-only suite's writer and of peer-bench's redis-streams):
+ * each turn appends the records due since the window started (elapsed x rate, less what was
+ * appended), at most 32 per turn, so the writer catches up in small batches when a turn was late
+ * instead of in one burst (at this rate a turn carries 1-3 records).
  * Each record carries the `performance.now()` of its append in its first 8 bytes (a float64);
  * the reader takes `performance.now()` again when it gets the record, and the difference goes into
  * an HDR histogram (nanoseconds, one value per record).
@@ -30,12 +31,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AofManager, WouldBlockError, type AofLog, type AofManagerOptions, type LogRecord } from '../src/index.js';
 import { tempRoot, TIERS_OFF } from './fixtures.js';
+import { MAX_PER_TURN, pacedWrites } from './pacing.js';
 import { atLeast, atMost, LatencyHistogram, measured, ratioResult, summedVerifications, verification, type BenchResult, type Suite, type SuiteOptions, type Verification } from './shared.js';
 
 const RATE = 100_000;
 const SIZE = 100;
-/** Most records one turn appends when it is late: small batches, never a burst of a whole ms. */
-const MAX_PER_TURN = 32;
 
 interface Case {
   label: string;
@@ -80,40 +80,30 @@ class Stamps {
 }
 
 /**
- * Appends `count` stamped records at RATE, paced by setImmediate turns. A WouldBlock (the arena
- * full) is waited out with `append()` of a copy (the payload buffer is reused), pausing the writer.
+ * Appends `count` stamped records at RATE through the shared pacer (pacing.ts). A WouldBlock (the
+ * arena full) is waited out with `append()` of a copy (the payload buffer is reused) for that
+ * record and the rest of its turn, pausing the writer.
  */
-function pacedWriter(log: AofLog, count: number, stamps: Stamps): Promise<void> {
+async function pacedWriter(log: AofLog, count: number, stamps: Stamps): Promise<void> {
   const payload = new Uint8Array(SIZE);
   for (let i = 8; i < SIZE; i++) payload[i] = i;
-  return new Promise<void>((resolve, reject) => {
-    const t0 = performance.now();
-    let done = 0;
-    const turn = (): void => {
-      const due = Math.min(count, Math.floor(((performance.now() - t0) * RATE) / 1000)) - done;
-      const n = Math.min(due, MAX_PER_TURN);
-      let i = 0;
+  const waitingAppends = async (n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) {
+      if (i > 0) stamps.stamp(payload);
+      await log.append(payload.slice());
+    }
+  };
+  await pacedWrites((count * 1000) / RATE, RATE, (due) => {
+    for (let i = 0; i < due; i++) {
+      stamps.stamp(payload);
       try {
-        for (; i < n; i++) {
-          stamps.stamp(payload);
-          log.appendSync(payload);
-        }
+        log.appendSync(payload);
       } catch (err) {
-        if (!(err instanceof WouldBlockError)) {
-          reject(err);
-          return;
-        }
-        log.append(payload.slice()).then(() => {
-          done += i + 1;
-          setImmediate(turn);
-        }, reject);
-        return;
+        if (!(err instanceof WouldBlockError)) throw err;
+        return waitingAppends(due - i);
       }
-      done += n;
-      if (done >= count) resolve();
-      else setImmediate(turn);
-    };
-    setImmediate(turn);
+    }
+    return undefined;
   });
 }
 

@@ -6,15 +6,17 @@
  *
  * Opens a writer on <root> (Tier 1 off: native-free; fsync 'interval'), opens <stream>, prints
  * `ready`, and on the line `go` appends <records> 100-byte records at the given rate, each holding
- * in its first 8 bytes the wall-clock time of its append in ms (`performance.timeOrigin +
- * performance.now()`, comparable across processes of one machine). Records are appended in the
- * batches a 1 ms timer allows (appendSync, `await append()` when the arena pushes back). Prints
- * `done <nextId>` after the last append, flushes, closes, exits.
+ * in its first 8 bytes the time of its append, `process.hrtime` in ns as a float64 (CLOCK_MONOTONIC
+ * on Linux: the follower's clock too, docs/decisions.md). Records are paced by the shared pacer
+ * (pacing.ts: `setImmediate` turns, as live-tail.ts and peer-bench's redis-streams), appendSync,
+ * `await append()` for the rest of a turn when the arena pushes back. Prints `done <nextId>` after
+ * the last append, flushes, closes, exits.
  */
 import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { AofManager, WouldBlockError } from '../src/index.js';
+import { pacedWrites } from './pacing.js';
 import { FOLLOW_PAYLOAD_BYTES, FOLLOW_TIER0 } from './read-only-options.js';
+import { nowNs } from './shared.js';
 
 const [root, stream, rateArg, recordsArg] = process.argv.slice(2);
 if (root === undefined || stream === undefined || rateArg === undefined || recordsArg === undefined) {
@@ -31,22 +33,25 @@ for await (const line of lines) if (line === 'go') break;
 
 const payload = new Uint8Array(FOLLOW_PAYLOAD_BYTES);
 const stamp = new Float64Array(payload.buffer, 0, 1);
-const start = performance.now();
-let appended = 0;
-while (appended < records) {
-  const due = Math.min(records, Math.floor(((performance.now() - start) * rate) / 1000) + 1);
-  while (appended < due) {
-    stamp[0] = performance.timeOrigin + performance.now();
+/** The WouldBlock path: `n` records through `await append()`, the first stamped already. */
+async function waitingAppends(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    if (i > 0) stamp[0] = nowNs();
+    await log.append(payload.slice());
+  }
+}
+await pacedWrites((records * 1000) / rate, rate, (due) => {
+  for (let i = 0; i < due; i++) {
+    stamp[0] = nowNs();
     try {
       log.appendSync(payload);
     } catch (err) {
       if (!(err instanceof WouldBlockError)) throw err;
-      await log.append(payload);
+      return waitingAppends(due - i);
     }
-    appended++;
   }
-  await sleep(1);
-}
+  return undefined;
+});
 process.stdout.write(`done ${log.nextId}\n`);
 await manager.close();
 process.exit(0);

@@ -133,10 +133,10 @@ function startWriter(root: string, stream: string, rate: number, records: number
   });
 }
 
-/** Lag of one record, ns: now less the append time it carries (ms since the epoch, sub-ms). */
+/** Lag of one record, ns: now less the append time it carries (`process.hrtime` in the writer: CLOCK_MONOTONIC, one clock for both processes on Linux). */
 function lagNs(payload: Uint8Array): number {
-  const appendedAt = new Float64Array(payload.buffer, payload.byteOffset, 1)[0]!;
-  return (performance.timeOrigin + performance.now() - appendedAt) * 1e6;
+  const appendedAt = new DataView(payload.buffer, payload.byteOffset, 8).getFloat64(0, true);
+  return nowNs() - appendedAt;
 }
 
 /** Follows `records` records of `stream` with `consume` and records their lags. */

@@ -9,7 +9,7 @@
  * they show stalls and GC pauses, not single-call jitter inside a batch. Async and fsync paths, where
  * one operation costs microseconds, are timed per operation.
  */
-import { build, type Histogram } from 'hdr-histogram-js';
+import { build, decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 import { Bench } from 'tinybench';
 
 /** Options every suite receives from the runner. */
@@ -150,6 +150,16 @@ export class LatencyHistogram {
 
   get count(): number {
     return this.#hist.totalCount;
+  }
+
+  /** The values as HDR's compressed base64 form, to be sent to another process ({@link addEncoded}). */
+  encode(): string {
+    return encodeIntoCompressedBase64(this.#hist);
+  }
+
+  /** Adds the values of a histogram another process {@link encode}d. */
+  addEncoded(encoded: string): void {
+    this.#hist.add(decodeFromCompressedBase64(encoded, 32, false));
   }
 
   summary(): LatencySummary {

@@ -16,7 +16,8 @@
 import { verification, type Verification } from '../native-free-bench/shared.js';
 import type { PeerLibraries, RedisClient, RedisOptions } from './libraries.js';
 import type { RedisServer } from './redis-server.js';
-import { CATCH_UP_TIMEOUT_MS, countWindow, Delivery, pacedWrites, StampedRecords, type TailSide, type TailTally } from './tail-workload.js';
+import { pacedWrites } from '../native-free-bench/pacing.js';
+import { CATCH_UP_TIMEOUT_MS, countWindow, Delivery, StampedRecords, type TailSide, type TailTally } from './tail-workload.js';
 
 /** Entries per XREAD reply at most. */
 const XREAD_COUNT = 1000;

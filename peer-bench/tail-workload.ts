@@ -7,17 +7,19 @@
  *   have): bytes 0-7 the append time (`process.hrtime` in ns, float64 LE, taken just before the
  *   append call), bytes 8-15 the record's sequence number (float64 LE, from 0 per side), the rest
  *   a fixed pattern.
- * - Pacing: native-free-bench/live-tail.ts's scheme (aof2 follow against a polling loop), so the
- *   figures line up: `setImmediate` turns, each writing the records due since the window began at
- *   the window's rate ({@link TARGET_RATE}, 100,000/s: 1-3 per turn), at most
- *   {@link MAX_PER_TURN} when a turn was late, so the writer catches up in small batches rather than
- *   one burst, and the consumer's I/O gets its turn in between. A write that returns a promise
- *   (aof2's WouldBlock path) is awaited before the next turn. A side whose writes cost more than
- *   the pace allows falls behind: its window lasts longer than asked, its rate (records / wall
- *   time) shows by how much, and its latency is mostly queueing.
+ * - Pacing: native-free-bench/pacing.ts `pacedWrites`, the pacer native-free-bench/live-tail.ts
+ *   uses too, so the figures line up: `setImmediate` turns, each writing the records due since the
+ *   window began at the window's rate ({@link TARGET_RATE}, 100,000/s: 1-3 per turn), a few dozen
+ *   at most when a turn was late. A side whose writes cost more than the pace allows falls behind:
+ *   its window lasts longer than asked, its rate (records / wall time) shows by how much, and its
+ *   latency is mostly queueing.
  * - Latency: the consumer's `process.hrtime` when its loop body sees the record, minus the time in
- *   the record. Same process, same clock, so no clock skew; the consumer runs on the writer's
- *   event loop (both sides), so a turn's records are seen after the turn's writes return.
+ *   the record. In the writer's process (aof2 follow, Redis) that is one clock; the read-only
+ *   consumer runs in a child process (read-only-follower.ts), and `process.hrtime` reads
+ *   CLOCK_MONOTONIC on Linux, one clock for every process of the machine (docs/decisions.md, "The
+ *   cross-process tail latency is timed on CLOCK_MONOTONIC"), which each run checks
+ *   (read-only-tail.ts). A consumer on the writer's event loop sees a turn's records after the
+ *   turn's writes return.
  */
 import { patternPayload, sameBytes } from '../native-free-bench/fixtures.js';
 import { LatencyHistogram, measured, nowNs, verification, type Measurement, type Verification } from '../native-free-bench/shared.js';
@@ -25,8 +27,6 @@ import { LatencyHistogram, measured, nowNs, verification, type Measurement, type
 export const RECORD_BYTES = 100;
 /** Records per second of issue 15's live-tail target. */
 export const TARGET_RATE = 100_000;
-/** Most records one turn writes when it is late (live-tail.ts's limit). */
-const MAX_PER_TURN = 32;
 /** One payload in this many is compared byte for byte after the stamp (all are checked for order). */
 const SAMPLE_EVERY = 1000;
 const STAMP_BYTES = 16;
@@ -35,8 +35,16 @@ const STAMP_BYTES = 16;
 const scratch = new Float64Array(2);
 const scratchBytes = new Uint8Array(scratch.buffer);
 
+/** What a consumer checks its records against: how many were made, and what their bytes are. */
+export interface ExpectedRecords {
+  /** Records made so far (a consumer has caught up once it has seen as many). */
+  readonly made: number;
+  /** True when `payload` is a record of this side apart from its stamp. */
+  matches(payload: Uint8Array): boolean;
+}
+
 /** Makes the stamped records of one side, numbered from 0. */
-export class StampedRecords {
+export class StampedRecords implements ExpectedRecords {
   readonly #pattern = patternPayload(RECORD_BYTES, 15);
   #next = 0;
 
@@ -78,7 +86,7 @@ export class TailTally {
  * the sampled ones intact. Also how a window waits for its consumer to catch up.
  */
 export class Delivery {
-  readonly #records: StampedRecords;
+  readonly #records: ExpectedRecords;
   /** Latencies go here while a timed window runs; null during warm-up. */
   tally: TailTally | null = null;
   delivered = 0;
@@ -89,7 +97,7 @@ export class Delivery {
   #nextSeq = 0;
   #waiting: { target: number; resolve: () => void } | null = null;
 
-  constructor(records: StampedRecords) {
+  constructor(records: ExpectedRecords) {
     this.#records = records;
   }
 
@@ -149,41 +157,9 @@ export class Delivery {
   }
 }
 
-/**
- * Runs `write(n)` on `setImmediate` turns until `ms` worth of records at `rate`/s are written, `n`
- * being the records owed since the start (at most {@link MAX_PER_TURN}); resolves with the
- * window's wall time in ns, which exceeds `ms` when the writes cannot keep the pace.
- */
-export function pacedWrites(ms: number, rate: number, write: (n: number) => void | Promise<void>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const total = Math.round((rate * ms) / 1000);
-    const t0 = nowNs();
-    let done = 0;
-    const next = (n: number): void => {
-      done += n;
-      if (done >= total) resolve(nowNs() - t0);
-      else setImmediate(turn);
-    };
-    const turn = (): void => {
-      const n = Math.max(0, Math.min(MAX_PER_TURN, Math.min(total, Math.floor(((nowNs() - t0) * rate) / 1e9)) - done));
-      let written: void | Promise<void>;
-      try {
-        written = n > 0 ? write(n) : undefined;
-      } catch (err) {
-        reject(err as Error);
-        return;
-      }
-      if (written === undefined) next(n);
-      else written.then(() => next(n), reject);
-    };
-    setImmediate(turn);
-  });
-}
-
 /** One store under the workload: a writer and a consumer of its own, fed window by window. */
 export interface TailSide {
   readonly name: string;
-  readonly delivery: Delivery;
   /**
    * One window of `ms` paced at `rate` records/s: starts the consumer, writes, waits until the
    * consumer has seen every record, stops the consumer. Adds to `tally` (latencies, records, wall
