@@ -1,13 +1,20 @@
 /**
  * redis-streams: aof2's live tail against the peer users pick for the job, Redis Streams on
- * loopback (issue 15). Both sides run tail-workload.ts in this process: 100 B records paced on
- * `setImmediate` turns as in native-free-bench/live-tail.ts, each stamped with its append time, and a consumer that reports how long each record
- * took to reach it. Two paces: 100,000/s, the issue's, and 10,000/s, where Redis through ioredis
- * keeps up (at 100,000/s its per-record XADDs and the XREAD replies need more than the one thread
- * they share, so it falls behind and its latency becomes queueing: the report shows its rate).
+ * loopback (issue 15). Every side runs tail-workload.ts: 100 B records paced on `setImmediate`
+ * turns by native-free-bench/pacing.ts (the pacer of native-free-bench/live-tail.ts too), each
+ * stamped with its append time, and a consumer that reports how long each record took to reach it.
+ * Two paces: 100,000/s, the issue's, and 10,000/s, where Redis through ioredis keeps up (at
+ * 100,000/s its per-record XADDs and the XREAD replies need more than the one thread they share, so
+ * it falls behind and its latency becomes queueing: the report shows its rate).
  *
  *   aof2 follow        `appendSync` per record; `for await (... of log.follow({ from, signal }))`
- *                      (aof2-tail.ts), default options (`fsync: 'interval'`, 1 s)
+ *                      (aof2-tail.ts), default options (`fsync: 'interval'`, 1 s), in this process
+ *   aof2 follow, read-only process
+ *                      the same writer here, on a root of its own; the consumer is `log.follow()`
+ *                      on a read-only manager (`readOnly: true`) in a child process
+ *                      (read-only-tail.ts, read-only-follower.ts), its latencies timed on
+ *                      CLOCK_MONOTONIC, which both processes read, and sent back as an HDR
+ *                      histogram; at default options and with `tier0.writeDelayMs: 0`
  *   Redis, in memory   `XADD key * d <record>` per record through ioredis; a second connection
  *                      loops on `XREAD COUNT 1000 BLOCK 0 STREAMS key <last id>` (redis-tail.ts);
  *                      redis-server with `--appendonly no --save ''`: nothing on disk
@@ -20,12 +27,13 @@
  * The redis-servers are started here (redis-server.ts) on free loopback ports and stopped in
  * `finally`; without redis-server installed the suite is skipped, saying which apt command
  * installs it. The sides alternate window by window (a warm-up window each, then rounds of every
- * pace and side), so load on the machine hits each alike. Each side's consumer must see every record once, in order;
- * every 1,000th is compared byte for byte; the stores are counted (aof2's nextId, Redis's XLEN).
+ * pace and side), so load on the machine hits each alike. Each side's consumer must see every
+ * record once, in order; every 1,000th is compared byte for byte; the stores are counted (aof2's
+ * nextId, Redis's XLEN); a read-only side also checks the shared clock (read-only-tail.ts).
  *
  * Target (issue 15): aof2's append-to-follow latency beats Redis Streams' at p50 and at p99 in the
- * same run, attached to the per-record rows at both paces. The ratio column is Redis's p50 / aof2's
- * p50 (above 1: aof2 is faster); p99's is a note.
+ * same run, in-process and from a read-only process, attached to the per-record rows at both
+ * paces. The ratio column is Redis's p50 / aof2's p50 (above 1: aof2 is faster); p99's is a note.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,8 +43,10 @@ import { Aof2FollowSide } from './aof2-tail.js';
 import { ensurePeerLibraries } from './install.js';
 import { loadPeerLibraries } from './libraries.js';
 import { findRedisServer, REDIS_INSTALL_HINT, RedisServer, redisServerVersion, type RedisPersistence } from './redis-server.js';
+import { ReadOnlyFollowSide } from './read-only-tail.js';
 import { RedisTailSide } from './redis-tail.js';
 import { RECORD_BYTES, TailTally, TARGET_RATE, type TailSide } from './tail-workload.js';
+import type { AofManagerOptions } from '../src/index.js';
 
 const SUITE = 'redis-streams';
 /** Issue 15's pace, and one Redis keeps through ioredis in one process (see the top of this file). */
@@ -72,6 +82,34 @@ const REDIS_CASES: readonly RedisCase[] = [
     how: "the in-memory server; each turn's XADDs (1-32) sent as one pipeline (one write): reported, no target",
   },
 ];
+
+/** One read-only side: the writer here, the follower in a child process (read-only-tail.ts). */
+interface ReadOnlyCase {
+  name: string;
+  /** Its root's directory under the run's temp root. */
+  label: string;
+  /** The writer's options, which the follower opens the root with too. */
+  options: Partial<AofManagerOptions>;
+  how: string;
+}
+
+const READ_ONLY_CASES: readonly ReadOnlyCase[] = [
+  {
+    name: 'aof2 follow, read-only process',
+    label: 'aof2-read-only',
+    options: {},
+    how: 'writer at default options: a record reaches its file up to tier0.writeDelayMs (25 ms) after its append at these rates, then the follower\'s fs.watch refresh',
+  },
+  {
+    name: 'aof2 follow, read-only process, writeDelayMs 0',
+    label: 'aof2-read-only-no-delay',
+    options: { tier0: { writeDelayMs: 0 } },
+    how: "writer with tier0.writeDelayMs 0 (docs/operations.md: for another process reading the segment files): each append rings the flush worker, which writes at once",
+  },
+];
+
+/** The Redis cases a read-only side is compared with: the per-record ones, which carry the targets. */
+const READ_ONLY_PEERS = REDIS_CASES.filter((c) => !c.pipelined);
 
 /** aof2 beats Redis on `what`: Redis's figure / aof2's is above 1. */
 function beats(what: string, ratio: number): Target {
@@ -116,6 +154,7 @@ export const redisStreams: Suite = {
       }
       sides.push(await Aof2FollowSide.open(dirs.root));
       for (const c of REDIS_CASES) sides.push(await RedisTailSide.open(libraries, servers.get(c.persistence)!, c.name, c.pipelined));
+      for (const c of READ_ONLY_CASES) sides.push(await ReadOnlyFollowSide.open(dirs.root, c.label, c.name, c.options));
       const tallies = RATES.map(() => sides.map(() => new TailTally()));
       options.progress(`${SUITE}: warming up each side for ${warmupMs} ms`);
       for (const side of sides) await side.window(warmupMs, RATES[0], null);
@@ -128,36 +167,39 @@ export const redisStreams: Suite = {
           }
         }
       }
-      const verified = sides.map((side, i) => side.verifications(i === 0 ? 'subject' : 'baseline'));
+      const verified = sides.map((side, i) => side.verifications(i === 0 || side instanceof ReadOnlyFollowSide ? 'subject' : 'baseline'));
       for (const side of sides) {
         closed.add(side);
         await side.close();
       }
-      return RATES.flatMap((rate, p) => {
-        const subject = tallies[p]![0]!.measurement(sides[0]!.name);
-        return REDIS_CASES.map((c, k) => {
-          const i = k + 1;
-          const baseline = tallies[p]![i]!.measurement(sides[i]!.name);
-          const p50 = baseline.latency.p50 / subject.latency.p50;
-          const p99 = baseline.latency.p99 / subject.latency.p99;
-          return ratioResult({
-            suite: SUITE,
-            case: `aof2 follow vs ${c.name} (${RECORD_BYTES} B at ${paceText(rate)})`,
-            subject,
-            baseline,
-            ratio: p50,
-            ratioOf: 'p50 latency from append to consumer, Redis / aof2 (above 1: aof2 is faster)',
-            targets: c.pipelined ? [] : [beats('p50', p50), beats('p99', p99)],
-            verified: [...verified[0]!, ...verified[i]!],
-            notes: [
-              `p99: Redis ${formatNs(baseline.latency.p99)} / aof2 ${formatNs(subject.latency.p99)} = ${formatRatio(p99)}x`,
-              `redis-server ${version}: ${c.how}`,
-              ...fellBehind(subject, rate),
-              ...fellBehind(baseline, rate),
-            ],
-          });
+      const compare = (rate: number, p: number, i: number, c: RedisCase, k: number, how: string): BenchResult => {
+        const subject = tallies[p]![i]!.measurement(sides[i]!.name);
+        const baseline = tallies[p]![k]!.measurement(sides[k]!.name);
+        const p50 = baseline.latency.p50 / subject.latency.p50;
+        const p99 = baseline.latency.p99 / subject.latency.p99;
+        return ratioResult({
+          suite: SUITE,
+          case: `${sides[i]!.name} vs ${c.name} (${RECORD_BYTES} B at ${paceText(rate)})`,
+          subject,
+          baseline,
+          ratio: p50,
+          ratioOf: 'p50 latency from append to consumer, Redis / aof2 (above 1: aof2 is faster)',
+          targets: c.pipelined ? [] : [beats('p50', p50), beats('p99', p99)],
+          verified: [...verified[i]!, ...verified[k]!],
+          notes: [
+            `p99: Redis ${formatNs(baseline.latency.p99)} / aof2 ${formatNs(subject.latency.p99)} = ${formatRatio(p99)}x; p99.9: Redis ${formatNs(baseline.latency.p999)}, aof2 ${formatNs(subject.latency.p999)}`,
+            `redis-server ${version}: ${c.how}`,
+            ...(how === '' ? [] : [how]),
+            ...fellBehind(subject, rate),
+            ...fellBehind(baseline, rate),
+          ],
         });
-      });
+      };
+      const redisIndex = (c: RedisCase): number => 1 + REDIS_CASES.indexOf(c);
+      return RATES.flatMap((rate, p) => [
+        ...REDIS_CASES.map((c) => compare(rate, p, 0, c, redisIndex(c), '')),
+        ...READ_ONLY_CASES.flatMap((r, j) => READ_ONLY_PEERS.map((c) => compare(rate, p, 1 + REDIS_CASES.length + j, c, redisIndex(c), `aof2: ${r.how}`))),
+      ]);
     } finally {
       for (const side of sides) if (!closed.has(side)) await side.close().catch(() => undefined);
       for (const server of servers.values()) await server.stop().catch(() => undefined);

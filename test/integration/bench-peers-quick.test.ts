@@ -33,6 +33,13 @@ const REDIS_SIDES: [string, boolean][] = [
   ['Redis XADD + XREAD BLOCK, AOF everysec', true],
   ['Redis pipelined XADD + XREAD BLOCK, in memory', false],
 ];
+/** The read-only sides (follower in a child process), each compared with the per-record Redis sides. */
+const READ_ONLY_SIDES = ['aof2 follow, read-only process', 'aof2 follow, read-only process, writeDelayMs 0'];
+/** Every comparison of one pace: subject, Redis side, whether it carries the p50 and p99 targets. */
+const PAIRS: [string, string, boolean][] = [
+  ...REDIS_SIDES.map(([name, targets]): [string, string, boolean] => ['aof2 follow', name, targets]),
+  ...READ_ONLY_SIDES.flatMap((ro) => REDIS_SIDES.filter(([, targets]) => targets).map(([name]): [string, string, boolean] => [ro, name, true])),
+];
 
 /** One quick run (about 5 s) shared by both tests. */
 let quickRun: Promise<BenchDocument> | undefined;
@@ -84,7 +91,7 @@ test('bench:peers --quick --json: aof2 follow vs Redis Streams ran and verified 
   const paces = ['100k/s', '10k/s'];
   assert.deepEqual(
     results.map((r) => `${r.subject.name} / ${r.baseline.name} (${/at ([0-9]+k\/s)\)$/.exec(r.case)?.[1]})`),
-    paces.flatMap((pace) => REDIS_SIDES.map(([name]) => `aof2 follow / ${name} (${pace})`)),
+    paces.flatMap((pace) => PAIRS.map(([subject, name]) => `${subject} / ${name} (${pace})`)),
   );
   for (const [k, r] of results.entries()) {
     const label = r.case;
@@ -97,14 +104,16 @@ test('bench:peers --quick --json: aof2 follow vs Redis Streams ran and verified 
       const l = m.latency;
       assert.ok(l.p50 > 0 && l.p50 <= l.p99 && l.p99 <= l.p999 && l.p999 <= l.max, `${label} ${m.name}: percentiles`);
     }
-    // Each side: delivered count, order, sampled bytes, the store's own count.
-    assert.equal(r.verified.filter((v) => v.what === 'subject').length, 4, `${label}: aof2's checks`);
+    // Each side: delivered count, order, sampled bytes, the store's own count; a read-only side
+    // also the clock check (the child's clock read between the parent's, every round trip).
+    const readOnly = READ_ONLY_SIDES.includes(r.subject.name);
+    assert.equal(r.verified.filter((v) => v.what === 'subject').length, readOnly ? 5 : 4, `${label}: aof2's checks`);
     assert.equal(r.verified.filter((v) => v.what === 'baseline').length, 4, `${label}: Redis's checks`);
     for (const v of r.verified) assert.ok(v.ok && v.expected > 0 && v.found === v.expected, `${label} ${v.what}: ${v.how}: expected ${v.expected}, found ${v.found}`);
     // p50 and p99 targets on the per-record cases, none on the pipelined one (reported, not asserted).
     assert.deepEqual(
       r.targets.map((t) => t.name),
-      REDIS_SIDES[k % REDIS_SIDES.length]![1] ? ['p50 latency, Redis / aof2', 'p99 latency, Redis / aof2'] : [],
+      PAIRS[k % PAIRS.length]![2] ? ['p50 latency, Redis / aof2', 'p99 latency, Redis / aof2'] : [],
       `${label}: targets`,
     );
   }
