@@ -122,3 +122,8 @@ export function loadPeerLibraries(): PeerLibraries {
     Redis: require('ioredis') as PeerLibraries['Redis'],
   };
 }
+
+/** ioredis alone, for a process that needs no other peer (tail-follower.ts's Redis consumer). */
+export function loadRedis(): PeerLibraries['Redis'] {
+  return createRequire(PEER_PACKAGE_JSON)('ioredis') as PeerLibraries['Redis'];
+}

@@ -23,6 +23,9 @@
  *                      fsync'd once a second, the counterpart of aof2's default
  *   Redis, pipelined   the in-memory server, a turn's XADDs sent as one pipeline (reported, no
  *                      target: a batching the app does on purpose)
+ *   Redis, consumer in another process
+ *                      the in-memory server, the XREAD loop in a child process (tail-follower.ts),
+ *                      timed as the read-only side: compared with the read-only sides only
  *
  * The redis-servers are started here (redis-server.ts) on free loopback ports and stopped in
  * `finally`; without redis-server installed the suite is skipped, saying which apt command
@@ -43,6 +46,7 @@ import { Aof2FollowSide } from './aof2-tail.js';
 import { ensurePeerLibraries } from './install.js';
 import { loadPeerLibraries } from './libraries.js';
 import { findRedisServer, REDIS_INSTALL_HINT, RedisServer, redisServerVersion, type RedisPersistence } from './redis-server.js';
+import { FollowerProcess } from './follower-process.js';
 import { ReadOnlyFollowSide } from './read-only-tail.js';
 import { RedisTailSide } from './redis-tail.js';
 import { RECORD_BYTES, TailTally, TARGET_RATE, type TailSide } from './tail-workload.js';
@@ -59,6 +63,8 @@ interface RedisCase {
   name: string;
   persistence: RedisPersistence;
   pipelined: boolean;
+  /** The XREAD loop in a child process (tail-follower.ts) instead of a second connection here. */
+  consumerInChild: boolean;
   how: string;
 }
 
@@ -67,21 +73,34 @@ const REDIS_CASES: readonly RedisCase[] = [
     name: 'Redis XADD + XREAD BLOCK, in memory',
     persistence: 'none',
     pipelined: false,
+    consumerInChild: false,
     how: "redis-server --appendonly no --save '': nothing on disk (aof2 writes its segment files)",
   },
   {
     name: 'Redis XADD + XREAD BLOCK, AOF everysec',
     persistence: 'aof-everysec',
     pipelined: false,
+    consumerInChild: false,
     how: "redis-server --appendonly yes --appendfsync everysec --save '': each XADD in the AOF before its reply, fsync'd every second, like aof2's default fsync: 'interval' (1 s)",
   },
   {
     name: 'Redis pipelined XADD + XREAD BLOCK, in memory',
     persistence: 'none',
     pipelined: true,
+    consumerInChild: false,
     how: "the in-memory server; each turn's XADDs (1-32) sent as one pipeline (one write): reported, no target",
   },
+  {
+    name: 'Redis XADD + XREAD BLOCK, in memory, consumer in another process',
+    persistence: 'none',
+    pipelined: false,
+    consumerInChild: true,
+    how: "the in-memory server; the XREAD BLOCK loop in a child process (tail-follower.ts), timed on CLOCK_MONOTONIC as the read-only side's: the like-for-like of aof2's read-only process",
+  },
 ];
+
+/** The Redis cases the in-process aof2 side is compared with: consumers in the writer's process, as its own. */
+const IN_PROCESS_PEERS = REDIS_CASES.filter((c) => !c.consumerInChild);
 
 /** One read-only side: the writer here, the follower in a child process (read-only-tail.ts). */
 interface ReadOnlyCase {
@@ -153,7 +172,11 @@ export const redisStreams: Suite = {
         options.progress(`${SUITE}: redis-server ${version} (${persistence}) on 127.0.0.1:${servers.get(persistence)!.port}`);
       }
       sides.push(await Aof2FollowSide.open(dirs.root));
-      for (const c of REDIS_CASES) sides.push(await RedisTailSide.open(libraries, servers.get(c.persistence)!, c.name, c.pipelined));
+      for (const c of REDIS_CASES) {
+        const server = servers.get(c.persistence)!;
+        const consumer = c.consumerInChild ? await FollowerProcess.start({ kind: 'redis', port: server.port }) : null;
+        sides.push(await RedisTailSide.open(libraries, server, c.name, c.pipelined, consumer));
+      }
       for (const c of READ_ONLY_CASES) sides.push(await ReadOnlyFollowSide.open(dirs.root, c.label, c.name, c.options));
       const tallies = RATES.map(() => sides.map(() => new TailTally()));
       options.progress(`${SUITE}: warming up each side for ${warmupMs} ms`);
@@ -197,7 +220,7 @@ export const redisStreams: Suite = {
       };
       const redisIndex = (c: RedisCase): number => 1 + REDIS_CASES.indexOf(c);
       return RATES.flatMap((rate, p) => [
-        ...REDIS_CASES.map((c) => compare(rate, p, 0, c, redisIndex(c), '')),
+        ...IN_PROCESS_PEERS.map((c) => compare(rate, p, 0, c, redisIndex(c), '')),
         ...READ_ONLY_CASES.flatMap((r, j) => READ_ONLY_PEERS.map((c) => compare(rate, p, 1 + REDIS_CASES.length + j, c, redisIndex(c), `aof2: ${r.how}`))),
       ]);
     } finally {
