@@ -12,7 +12,7 @@
  *   aof2 follow, read-only process
  *                      the same writer here, on a root of its own; the consumer is `log.follow()`
  *                      on a read-only manager (`readOnly: true`) in a child process
- *                      (read-only-tail.ts, read-only-follower.ts), its latencies timed on
+ *                      (read-only-tail.ts, tail-follower.ts), its latencies timed on
  *                      CLOCK_MONOTONIC, which both processes read, and sent back as an HDR
  *                      histogram; at default options and with `tier0.writeDelayMs: 0`
  *   Redis, in memory   `XADD key * d <record>` per record through ioredis; a second connection
@@ -32,7 +32,7 @@
  * installs it. The sides alternate window by window (a warm-up window each, then rounds of every
  * pace and side), so load on the machine hits each alike. Each side's consumer must see every
  * record once, in order; every 1,000th is compared byte for byte; the stores are counted (aof2's
- * nextId, Redis's XLEN); a read-only side also checks the shared clock (read-only-tail.ts).
+ * nextId, Redis's XLEN); a read-only side also checks the shared clock (follower-process.ts).
  *
  * Target (issue 15): aof2's append-to-follow latency beats Redis Streams' at p50 and at p99 in the
  * same run, in-process and from a read-only process, attached to the per-record rows at both

@@ -15,10 +15,10 @@
  *   latency is mostly queueing.
  * - Latency: the consumer's `process.hrtime` when its loop body sees the record, minus the time in
  *   the record. In the writer's process (aof2 follow, Redis) that is one clock; the read-only
- *   consumer runs in a child process (read-only-follower.ts), and `process.hrtime` reads
+ *   consumer runs in a child process (tail-follower.ts), and `process.hrtime` reads
  *   CLOCK_MONOTONIC on Linux, one clock for every process of the machine (docs/decisions.md, "The
  *   cross-process tail latency is timed on CLOCK_MONOTONIC"), which each run checks
- *   (read-only-tail.ts). A consumer on the writer's event loop sees a turn's records after the
+ *   (follower-process.ts). A consumer on the writer's event loop sees a turn's records after the
  *   turn's writes return.
  */
 import { patternPayload, sameBytes } from '../native-free-bench/fixtures.js';
