@@ -37,6 +37,8 @@ export interface ReadOnlyLogContext {
   read: ReadPath;
   coordinator: Coordinator;
   counters: EngineCounters;
+  /** How the manager was opened, for AOF_ERR_READ_ONLY messages (default 'readOnly'). */
+  openedWith?: 'readOnly' | 'follower';
 }
 
 /** The writer's stream as the files show it now: what the manifest records, then what only the files hold. */
@@ -399,6 +401,6 @@ export class ReadOnlyLog implements StreamView, LogEngine {
 
   #readOnly(what: string): AofError {
     if (this.#closed) return AofError.closed(`stream ${this.#name}`);
-    return AofError.readOnly(`${what} on stream ${this.#name}`, this.#ctx.root);
+    return AofError.readOnly(`${what} on stream ${this.#name}`, this.#ctx.root, this.#ctx.openedWith);
   }
 }
