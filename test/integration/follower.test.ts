@@ -285,3 +285,27 @@ test('retention under a follower: expired positions are AOF_ERR_OUT_OF_RANGE onc
   await manager.refresh();
   assert.equal(await readChecked(log, firstId), 3000 - firstId);
 });
+
+test('close() during a follow wait ends the follow, an aborted signal ends it with AbortError; nothing is left pending', async (t) => {
+  const tier2 = bucket('close');
+  const writer = await WriterProcess.start(scratch('aof2-fw-close-'), writerOptions(tier2));
+  t.after(() => writer.kill());
+  await writer.command(`append c 600 ${SIZE}`);
+  await writer.close();
+  const manager = await follower(scratch('aof2-fw-cache-'), tier2);
+  const log = await manager.openStream('c');
+  assert.equal(log.nextId, 600);
+
+  const aborted = new AbortController();
+  const abortable = log.follow({ from: 600, signal: aborted.signal });
+  const abortedNext = abortable.next();
+  aborted.abort();
+  await assert.rejects(abortedNext, (err: unknown) => err instanceof Error && err.name === 'AbortError');
+
+  const waiting = log.follow({ from: 599 });
+  assert.equal((await waiting.next()).value?.id, 599);
+  const pending = waiting.next(); // at the tail: waits for the next poll that finds an upload
+  await manager.close();
+  assert.deepEqual(await pending, { done: true, value: undefined }, 'close() completes a follow waiting at the tail');
+  await assert.rejects(manager.refresh(), isCode(ErrorCode.CLOSED));
+});
