@@ -90,7 +90,9 @@ export class AofManager {
    * and the log is returned once the flush worker runs (warm start). Opening the same name twice
    * returns the same log. A read-only manager creates nothing: it opens a stream the writer has
    * (its directory or a manifest record), as far as the files hold it, and follows it; its
-   * `options` are checked and otherwise unused (the writer's retention applies).
+   * `options` are checked and otherwise unused (the writer's retention applies). A follower opens
+   * a stream its writer's replicated manifest records (AOF_ERR_IO, `details.errno` 'ENOENT',
+   * until the writer uploaded some of it).
    * @throws AOF_ERR_INVALID_STREAM_NAME, AOF_ERR_CLOSED, AOF_ERR_CORRUPT, AOF_ERR_IO (read-only:
    *   a stream the root does not hold, `details.errno` 'ENOENT'), AOF_ERR_WORKER_FAILED (the flush
    *   worker failed before it ran)
@@ -117,7 +119,9 @@ export class AofManager {
    * Read-only: brings this manager's view up to date with the writer's files now (the manifest,
    * and the tail of every opened stream), instead of at the next `fs.watch` wake-up or
    * `readOnly.refreshMs` tick; resolves once everything the files held when it was called is
-   * visible (`log.nextId` included). On the writer, resolves at once (its view is the truth).
+   * visible (`log.nextId` included). A follower polls the bucket now instead of at the next
+   * `follower.pollMs` tick, and resolves once everything that poll found is visible. On the
+   * writer, resolves at once (its view is the truth).
    * @throws (rejects) AOF_ERR_CLOSED
    */
   refresh(): Promise<void> {
