@@ -15,7 +15,9 @@
  * manifest-objects.ts); when the listing changed it fetches the objects whose ETag changed, replays
  * the manifest, and hands each opened stream its new view. Polls run one at a time; a request made
  * while one runs (the timer, `refresh()`, a reader that found an object gone) shares the next, which
- * starts after the request. The timer is unref'd like every aof2 timer.
+ * starts after the request. The poll timer keeps the process alive only while someone waits at a
+ * tail (`follow`, `reader.next({ wait })`): records come from another machine, so such a wait is
+ * pending I/O, like a socket read; otherwise it is unref'd like every aof2 timer.
  *
  * The writer's restarts change nothing here (its manifest continues), and neither does a rebuild
  * on a new machine: the rebuild keeps every segment the mirrored manifest recorded as uploaded,
@@ -118,6 +120,14 @@ export class FollowerManager {
     this.#timer.unref();
   }
 
+  /** Refs the poll timer while a log has a wait at its tail, unrefs it otherwise (module comment). */
+  #keepAlive(): void {
+    if (this.#closing !== null) return;
+    const waiting = [...this.#followed.values()].some((f) => f.log.waitingAtTail);
+    if (waiting) this.#timer.ref();
+    else this.#timer.unref();
+  }
+
   /**
    * Opens a follower on `config.root` (its own directory: created if needed, then locked) reading
    * the bucket `config.tier2` names; the first poll runs before it returns.
@@ -197,6 +207,7 @@ export class FollowerManager {
       coordinator: this.#coordinator,
       counters: this.#counters,
       openedWith: 'follower',
+      tailWaitStarted: () => this.#timer.ref(),
     });
     const followed: Followed = { log, recordsNotUploaded: 0 };
     this.#followed.set(name, followed);
@@ -379,9 +390,12 @@ export class FollowerManager {
       return;
     }
     this.#stats.lastPollAt = Date.now();
-    if (!changed || this.#closing !== null) return;
-    this.#stats.lastChangeAt = this.#stats.lastPollAt;
-    for (const followed of this.#followed.values()) this.#show(followed);
+    if (changed && this.#closing === null) {
+      this.#stats.lastChangeAt = this.#stats.lastPollAt;
+      for (const followed of this.#followed.values()) this.#show(followed);
+    }
+    // Waits the new records ended are gone; one still pending keeps the timer alive.
+    this.#keepAlive();
   }
 
   /** Hands `followed` its view as of the last replay (the one place a follower's view changes). */
