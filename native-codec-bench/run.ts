@@ -28,6 +28,7 @@ import { manyStreamsSuite } from '../native-free-bench/many-streams.js';
 import { runBenchmarks } from '../native-free-bench/runner.js';
 import { burst, sustained } from './defaults-ingest.js';
 import { coldScan } from './cold-scan.js';
+import { followerScan } from './follower-scan.js';
 import { disposeDatasets } from './fixtures.js';
 import { pointRead } from './point-read.js';
 import { disposeS3 } from './s3.js';
@@ -52,6 +53,8 @@ process.exitCode = await runBenchmarks({
     coldScan,
     tier2ColdRead,
     tier2Upload,
+    // Issue 15: a follower scanning from the bucket against the local cold scan.
+    followerScan,
     // Issue #14: the two zstd implementations behind tier1.codec, on the same frames.
     zstdZlib,
     // Issue #12: what users get at default options, against the tiers off in the same run.

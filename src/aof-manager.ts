@@ -5,7 +5,9 @@
  * - the **writer** (src/manager.ts `WriterManager`): locks the root, recovers it, appends, flushes,
  *   compresses, uploads, applies retention;
  * - a **read-only** manager (src/read-only/read-only-manager.ts), with `readOnly` in the options:
- *   opens a root another process writes, never writes to it, and follows the writer's files.
+ *   opens a root another process writes, never writes to it, and follows the writer's files;
+ * - a **follower** (src/read-only/follower-manager.ts), with `follower` in the options: a read-only
+ *   replica whose only source is the writer's Tier 2 bucket, polled; it never writes to the bucket.
  *
  * Both engines have the same shape ({@link ManagerEngine}), so users hold one type whichever they
  * opened, and the clone guard sits here, on the object users see.
@@ -16,9 +18,10 @@ import { AofError, ErrorCode } from './errors.js';
 import type { AofLog } from './log.js';
 import { WriterManager, type ManagerStats } from './manager.js';
 import { CLONE_REMEDY, refuseClone } from './not-cloneable.js';
+import { FollowerManager } from './read-only/follower-manager.js';
 import { ReadOnlyManager } from './read-only/read-only-manager.js';
 
-/** What the facade delegates to: the writer's manager or a read-only one. */
+/** What the facade delegates to: the writer's manager, a read-only one or a follower. */
 export interface ManagerEngine {
   readonly config: ResolvedConfig;
   readonly registry: Registry;
@@ -38,7 +41,8 @@ export interface ManagerEngine {
  * `AofManager.open(options)`, get streams with `openStream(name)`, and `close()` it once. With
  * `readOnly` in the options it opens a root another process writes instead: it reads and follows
  * that writer's files and never writes to the root (docs/read-path.md, "Read-only opens from
- * another process").
+ * another process"). With `follower` it opens a replica of a writer on another machine, read
+ * from that writer's Tier 2 bucket alone (docs/read-path.md, "Followers from the bucket").
  */
 export class AofManager {
   // The only state: a private field, which structured clone never sees. The clone guard is the one
@@ -46,24 +50,27 @@ export class AofManager {
   readonly #engine: ManagerEngine;
 
   private constructor(engine: ManagerEngine) {
-    refuseClone(this, 'an AofManager', CLONE_REMEDY, () => ({ root: engine.config.root, ...(engine.config.readOnly !== null && { readOnly: true }) }));
+    refuseClone(this, 'an AofManager', CLONE_REMEDY, () => ({ root: engine.config.root, ...(engine.config.readOnly !== null && { readOnly: true }), ...(engine.config.follower !== null && { follower: true }) }));
     this.#engine = engine;
   }
 
   /**
    * Opens (creating if needed) the root and starts the engine. With `readOnly`, opens an existing
    * root without writing to it: no lock, no directory created, nothing repaired, whoever holds the
-   * root.
+   * root. With `follower`, `root` is the follower's own directory (created and locked) and the
+   * first poll of the bucket runs before it resolves.
    * @throws AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION, AOF_ERR_LOCKED, AOF_ERR_IO (also,
    *   read-only: the root, or its `manifest/` or `streams/` directory, does not exist:
    *   `details.errno` 'ENOENT'), AOF_ERR_UNSUPPORTED_PLATFORM, AOF_ERR_INCOMPATIBLE (read-only: a
-   *   manifest written by a newer aof2), AOF_ERR_WORKER_FAILED (under `tier0.prefault: 'open'`
+   *   manifest written by a newer aof2), AOF_ERR_UNAVAILABLE (follower: the bucket does not answer),
+   *   AOF_ERR_WORKER_FAILED (under `tier0.prefault: 'open'`
    *   only: the flush worker failed before it ran; otherwise openStream() reports that)
    */
   static async open(options: AofManagerOptions): Promise<AofManager> {
     checkPlatform();
     const config = resolveConfig(options);
-    const engine: ManagerEngine = config.readOnly !== null ? await ReadOnlyManager.open(config) : await WriterManager.open(config);
+    const engine: ManagerEngine =
+      config.follower !== null ? await FollowerManager.open(config) : config.readOnly !== null ? await ReadOnlyManager.open(config) : await WriterManager.open(config);
     return new AofManager(engine);
   }
 
@@ -83,7 +90,9 @@ export class AofManager {
    * and the log is returned once the flush worker runs (warm start). Opening the same name twice
    * returns the same log. A read-only manager creates nothing: it opens a stream the writer has
    * (its directory or a manifest record), as far as the files hold it, and follows it; its
-   * `options` are checked and otherwise unused (the writer's retention applies).
+   * `options` are checked and otherwise unused (the writer's retention applies). A follower opens
+   * a stream its writer's replicated manifest records (AOF_ERR_IO, `details.errno` 'ENOENT',
+   * until the writer uploaded some of it).
    * @throws AOF_ERR_INVALID_STREAM_NAME, AOF_ERR_CLOSED, AOF_ERR_CORRUPT, AOF_ERR_IO (read-only:
    *   a stream the root does not hold, `details.errno` 'ENOENT'), AOF_ERR_WORKER_FAILED (the flush
    *   worker failed before it ran)
@@ -110,7 +119,9 @@ export class AofManager {
    * Read-only: brings this manager's view up to date with the writer's files now (the manifest,
    * and the tail of every opened stream), instead of at the next `fs.watch` wake-up or
    * `readOnly.refreshMs` tick; resolves once everything the files held when it was called is
-   * visible (`log.nextId` included). On the writer, resolves at once (its view is the truth).
+   * visible (`log.nextId` included). A follower polls the bucket now instead of at the next
+   * `follower.pollMs` tick, and resolves once everything that poll found is visible. On the
+   * writer, resolves at once (its view is the truth).
    * @throws (rejects) AOF_ERR_CLOSED
    */
   refresh(): Promise<void> {

@@ -209,6 +209,28 @@ export interface AofManagerOptions {
    * manager writes.
    */
   readOnly?: boolean | ReadOnlyOptions;
+  /**
+   * Open a **follower**: a read-only replica on another machine whose only source is Tier 2, the
+   * writer's bucket (`tier2` is required, with the writer's bucket and prefix). `root` is the
+   * follower's own directory (created if needed, locked like a writer's root: one follower per
+   * directory); it holds nothing of the writer's. The follower polls the replicated manifest
+   * objects every `pollMs`, shows every segment the writer has uploaded and recorded, and reads
+   * them with ranged GETs; every read API works, `follow` included; appends throw
+   * AOF_ERR_READ_ONLY and it never writes to the bucket. It lags the writer by at least the
+   * writer's upload cadence (docs/read-path.md, "Followers from the bucket"). `true` takes the
+   * defaults. Cannot be combined with `readOnly`.
+   */
+  follower?: boolean | FollowerOptions;
+}
+
+/** Options of a follower (`follower` in {@link AofManagerOptions}). */
+export interface FollowerOptions {
+  /**
+   * How often the follower lists the bucket's `manifest/` objects to see what the writer uploaded
+   * (default 1,000 ms; from 10 to 300,000). Each poll is one LIST request, plus one GET per
+   * manifest object that changed; a poll that finds nothing new costs nothing else.
+   */
+  pollMs?: number;
 }
 
 /** Options of a read-only manager (`readOnly` in {@link AofManagerOptions}). */
@@ -271,6 +293,8 @@ export interface ResolvedConfig {
   flushOnExit: boolean;
   /** null: the manager writes; else it is read-only, refreshing its view every `refreshMs` at least. */
   readOnly: { refreshMs: number } | null;
+  /** null: not a follower; else a follower of the Tier 2 bucket, polling its manifest every `pollMs`. */
+  follower: { pollMs: number } | null;
 }
 
 export const DEFAULTS = {
@@ -310,7 +334,17 @@ export const DEFAULTS = {
    * followed stream, nothing per record.
    */
   readOnlyRefreshMs: 100,
+  /**
+   * A follower's poll of the bucket: one LIST request a second is cheap (S3 bills LISTs per
+   * thousand) and small beside the writer's upload cadence, which bounds the lag anyway (a
+   * segment reaches the bucket only once sealed, compressed and uploaded).
+   */
+  followerPollMs: 1000,
 } as const;
+
+/** Follower poll bounds: below 10 ms a LIST storm, above five minutes a follower would look dead. */
+export const MIN_FOLLOWER_POLL_MS = 10;
+export const MAX_FOLLOWER_POLL_MS = 300_000;
 
 /** Longest read-only refresh interval: a minute, past which a follower would look dead. */
 export const MAX_READ_ONLY_REFRESH_MS = 60_000;
@@ -333,7 +367,7 @@ export const MAX_WRITE_DELAY_MS = 100;
 /** Far above any per-process limit seen in practice; a typo (an extra digit or three) is caught. */
 export const MAX_OPEN_FILES = 1_000_000;
 
-const TOP_KEYS = ['root', 'tier0', 'tier1', 'tier2', 'fsync', 'fsyncIntervalMs', 'retention', 'metrics', 'logger', 'flushOnExit', 'readOnly'];
+const TOP_KEYS = ['root', 'tier0', 'tier1', 'tier2', 'fsync', 'fsyncIntervalMs', 'retention', 'metrics', 'logger', 'flushOnExit', 'readOnly', 'follower'];
 
 function checkKeys(obj: object, allowed: string[], where: string): void {
   for (const key of Object.keys(obj)) {
@@ -483,7 +517,36 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     logger: resolveLogger(opts['logger']),
     flushOnExit,
     readOnly: resolveReadOnly(opts['readOnly']),
+    follower: resolveFollower(opts['follower'], opts['readOnly'], tier2),
   };
+}
+
+/**
+ * `follower`: false or absent, true (the defaults) or `{ pollMs }`; needs a real `tier2` and
+ * excludes `readOnly` (a follower is read-only already, from the bucket instead of a root).
+ * @throws AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION
+ */
+function resolveFollower(value: unknown, readOnly: unknown, tier2: Tier2Options): ResolvedConfig['follower'] {
+  if (value === undefined || value === false) return null;
+  let pollMs: number = DEFAULTS.followerPollMs;
+  if (value !== true) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw AofError.invalidArgument(`follower must be a boolean or an object { pollMs }, got ${value === null ? 'null' : typeof value}`, { option: 'follower' });
+    }
+    const fo = value as Record<string, unknown>;
+    checkKeys(fo, ['pollMs'], 'follower.');
+    pollMs = positiveInt(fo['pollMs'], 'follower.pollMs', DEFAULTS.followerPollMs);
+    if (pollMs < MIN_FOLLOWER_POLL_MS || pollMs > MAX_FOLLOWER_POLL_MS) {
+      throw AofError.invalidArgument(`follower.pollMs must be an integer in [${MIN_FOLLOWER_POLL_MS}, ${MAX_FOLLOWER_POLL_MS}], got ${pollMs}`, { option: 'follower.pollMs' });
+    }
+  }
+  if (tier2.kind === 'none') {
+    throw AofError.invalidArgument('follower needs the writer\'s tier2 option (its bucket is the follower\'s only source)', { option: 'follower' });
+  }
+  if (readOnly !== undefined && readOnly !== false) {
+    throw AofError.invalidArgument('follower and readOnly exclude each other: a follower reads the bucket, a read-only manager a root', { option: 'follower' });
+  }
+  return { pollMs };
 }
 
 /**

@@ -163,10 +163,12 @@ export class AofError extends Error {
 
   /**
    * AOF_ERR_READ_ONLY: `what` (an append, a flush, retention) was asked of a manager opened with
-   * `readOnly`, which never writes to its root.
+   * `readOnly`, which never writes to its root, or with `follower` (`openedWith`), which never
+   * writes to the bucket.
    */
-  static readOnly(what: string, root: string): AofError {
-    return new AofError(ErrorCode.READ_ONLY, `${what}: the manager of ${root} is read-only (opened with readOnly); write through the manager that holds the root`, {
+  static readOnly(what: string, root: string, openedWith: 'readOnly' | 'follower' = 'readOnly'): AofError {
+    const remedy = openedWith === 'follower' ? 'a follower reads the bucket; write through the manager that owns it' : 'write through the manager that holds the root';
+    return new AofError(ErrorCode.READ_ONLY, `${what}: the manager of ${root} is read-only (opened with ${openedWith}); ${remedy}`, {
       details: { root },
     });
   }

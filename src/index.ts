@@ -1,5 +1,5 @@
 export { AofManager } from './aof-manager.js';
-export type { ManagerStats, ReadOnlyStats } from './manager.js';
+export type { FollowerLag, FollowerStats, ManagerStats, ReadOnlyStats } from './manager.js';
 export type { CodecChoice, ZstdImplementation } from './codec/zstd.js';
 export type { ArenaOccupancy } from './arena/arena.js';
 export type { Tier0Figures } from './metrics/engine-metrics.js';
@@ -14,7 +14,7 @@ export type { ReaderNextOptions, ReaderOptions } from './reader.js';
 export type { LogReadStream, ReadStreamOptions, WriteStreamOptions } from './node-streams.js';
 export { AofError, WouldBlockError, ErrorCode, WouldBlockKind } from './errors.js';
 export type { ErrorCodeValue, SerializedAofError, SerializedCause, WouldBlockKindValue } from './errors.js';
-export type { AofManagerOptions, FsyncPolicy, MetricsOptions, PrefaultMode, ReadOnlyOptions, ResolvedConfig, Tier0Options, Tier1Options, Tier2Options } from './config.js';
+export type { AofManagerOptions, FollowerOptions, FsyncPolicy, MetricsOptions, PrefaultMode, ReadOnlyOptions, ResolvedConfig, Tier0Options, Tier1Options, Tier2Options } from './config.js';
 export type { Tier2Credentials, Tier2CredentialsProvider } from './tier2/credentials.js';
 export type { StreamOptions } from './config.js';
 export type { RetentionOptions } from './retention.js';

@@ -146,6 +146,50 @@ export interface ManagerStats {
   arenaUtilisation: number;
   /** How a read-only manager follows the writer (null on the writer). */
   readOnly: ReadOnlyStats | null;
+  /** How a follower follows the writer's bucket, and how far behind it is (null unless `follower`). */
+  follower: FollowerStats | null;
+}
+
+/**
+ * What a follower did to follow the writer's bucket, and its lag (`stats().follower`;
+ * docs/metrics.md, docs/read-path.md "Followers from the bucket").
+ */
+export interface FollowerStats {
+  /** The poll interval (`follower.pollMs`). */
+  pollMs: number;
+  /** Polls run (each one LIST of `manifest/`): the interval, `refresh()`, or a reader that found an object gone. */
+  polls: number;
+  /** Manifest objects fetched (one GET each): only those whose ETag changed since the last look. */
+  manifestGets: number;
+  /** Polls that found the manifest objects changed and replayed them. */
+  manifestReplays: number;
+  /** When a poll last found the manifest objects changed (ms since the epoch), or null. */
+  lastChangeAt: number | null;
+  /** When the last poll that reached the bucket ended (ms since the epoch), or null. */
+  lastPollAt: number | null;
+  /** The latest poll failure as `CODE: message`, or null; polls go on after one. */
+  lastError: string | null;
+  /** Per opened stream: how far behind the writer the follower is, as far as it can know. */
+  streams: Record<string, FollowerLag>;
+}
+
+/** How far a follower's stream is behind its writer (`stats().follower.streams[name]`). */
+export interface FollowerLag {
+  /** Id one past the last record the follower can read (`log.nextId`). */
+  nextId: number;
+  /**
+   * Seconds from the newest record the follower can read (its last uploaded segment's
+   * `maxTimestamp`, whole seconds as the manifest keeps them) to now; null while it shows no
+   * segment. An upper bound of the lag while the writer appends; it also grows while the writer
+   * is idle, when nothing is missing.
+   */
+  lagSeconds: number | null;
+  /**
+   * Records the writer's replicated manifest records as sealed that are not in the bucket yet
+   * (compressing or uploading): what the follower knows it lacks. The writer's unsealed segment
+   * is not in the manifest and not counted.
+   */
+  recordsNotUploaded: number;
 }
 
 /**
@@ -521,6 +565,7 @@ export class WriterManager {
       retention: { ...this.#retention },
       failure: this.#failure?.message ?? null,
       readOnly: null,
+      follower: null,
     };
   }
 

@@ -19,8 +19,11 @@ export function followPayload(stream: string, id: number, size: number): Uint8Ar
   return payloadFor((id + salt * 1_000_003) >>> 0, size);
 }
 
-/** Options of the writer process: the manager's, with a local-directory Tier 2 given by its path. */
-export type WriterOptions = Omit<AofManagerOptions, 'root' | 'tier2' | 'logger' | 'metrics'> & { tier2Root?: string };
+/**
+ * Options of the writer process: the manager's (JSON: a `tier2` S3 config with static credentials
+ * crosses, a credentials provider does not), with a local-directory Tier 2 given by its path.
+ */
+export type WriterOptions = Omit<AofManagerOptions, 'root' | 'logger' | 'metrics'> & { tier2Root?: string };
 
 /** A writer process holding a root (see support/read-only-writer.ts for its commands). */
 export class WriterProcess {

@@ -37,6 +37,10 @@ export interface ReadOnlyLogContext {
   read: ReadPath;
   coordinator: Coordinator;
   counters: EngineCounters;
+  /** How the manager was opened, for AOF_ERR_READ_ONLY messages (default 'readOnly'). */
+  openedWith?: 'readOnly' | 'follower';
+  /** Called when a wait at the tail begins (a follower keeps its poll timer alive meanwhile). */
+  tailWaitStarted?: () => void;
 }
 
 /** The writer's stream as the files show it now: what the manifest records, then what only the files hold. */
@@ -243,8 +247,14 @@ export class ReadOnlyLog implements StreamView, LogEngine {
         resolve = r;
       });
       this.#tailWait = { promise, resolve };
+      this.#ctx.tailWaitStarted?.();
     }
     return this.#tailWait.promise;
+  }
+
+  /** Whether someone waits at the tail now (`nextAppend()` not yet resolved). */
+  get waitingAtTail(): boolean {
+    return this.#tailWait !== null;
   }
 
   // --- The manager's side --------------------------------------------------------------------
@@ -399,6 +409,6 @@ export class ReadOnlyLog implements StreamView, LogEngine {
 
   #readOnly(what: string): AofError {
     if (this.#closed) return AofError.closed(`stream ${this.#name}`);
-    return AofError.readOnly(`${what} on stream ${this.#name}`, this.#ctx.root);
+    return AofError.readOnly(`${what} on stream ${this.#name}`, this.#ctx.root, this.#ctx.openedWith);
   }
 }

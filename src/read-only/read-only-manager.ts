@@ -389,6 +389,7 @@ export class ReadOnlyManager {
         watchFailures: watches.filter((w) => w.failed).length,
         lastError: this.#stats.lastError,
       },
+      follower: null,
     };
   }
 

@@ -134,3 +134,31 @@ export function eventsToward(seg: Segment, want: RecordedSegment): SegmentEvent[
   else return null;
   return events;
 }
+
+/** What a follower shows of a stream: the part of it Tier 2 holds. */
+export interface UploadedView {
+  /** The recorded segments from `firstId` up to the first one not uploaded, every one read from Tier 2. */
+  stream: RecordedStream;
+  /**
+   * Records the catalog records past that prefix: sealed by the writer, not in the bucket yet
+   * (compressing, uploading, or waiting for the breaker). The writer's unsealed tail is not
+   * counted: the manifest does not know it.
+   */
+  recordsNotUploaded: number;
+}
+
+/**
+ * A follower's view of a recorded stream (src/read-only/follower-manager.ts): it reads only the
+ * bucket, so it shows the uploaded prefix of the recorded segments, each as `TIER2` whatever tier
+ * the writer keeps its own copy in (a follower never sees the writer's disk).
+ */
+export function uploadedView(recorded: RecordedStream): UploadedView {
+  const segments: RecordedSegment[] = [];
+  let endId = recorded.firstId;
+  for (const seg of recorded.segments) {
+    if (!seg.uploaded) break;
+    segments.push({ ...seg, tier: SegmentTier.TIER2 });
+    endId = seg.baseId + seg.count;
+  }
+  return { stream: { firstId: recorded.firstId, segments, endId, gapAt: recorded.gapAt }, recordsNotUploaded: recorded.endId - endId };
+}

@@ -57,6 +57,13 @@ export const MAX_FILL_ATTEMPTS = 8;
 const FILL_BACKOFF: Backoff = { baseMs: 10, maxMs: 1000 };
 /** Pool threads end after this long without a task (and are started again on demand). */
 const IDLE_MS = 1000;
+/**
+ * Frames a sequential reader keeps on their way beyond the next one, in a segment only Tier 2
+ * holds: a frame from the bucket costs a round trip (milliseconds), which one frame of read-ahead
+ * does not hide as it hides a local pread. Two more keep the hydrate pool's two default threads
+ * busy while the reader consumes a frame (docs/decisions.md, "Followers from the bucket").
+ */
+const REMOTE_READ_AHEAD_EXTRA = 2;
 
 const HYDRATE_WORKER = new URL('../../workers/hydrate.js', import.meta.url).href;
 
@@ -280,7 +287,13 @@ export class ReadPath {
     // A chunk load of the raw file that began before compression finished is still running: let
     // it settle first (one load per segment at a time; its range stays valid: same bytes).
     if (seg.hydration !== null) return true;
-    return this.#requestFrame(stream, seg, frameForRecord(seg.frameIndex, index), readAhead);
+    const frame = frameForRecord(seg.frameIndex, index);
+    const ok = this.#requestFrame(stream, seg, frame, readAhead);
+    if (ok && readAhead && seg.tier === SegmentTier.TIER2) {
+      const last = Math.min(frame + REMOTE_READ_AHEAD_EXTRA, seg.frameIndex.length - 1);
+      for (let f = frame + 1; f <= last && this.#requestFrame(stream, seg, f, true); f++);
+    }
+    return ok;
   }
 
   /**

@@ -146,7 +146,9 @@ export class FsObjectStore implements ObjectStore {
         if (entry.isDirectory()) {
           if (prefix.startsWith(key + '/') || (key + '/').startsWith(prefix)) await walk(join(dir, entry.name), key + '/');
         } else if (entry.isFile() && !entry.name.endsWith(TEMP_SUFFIX) && key.startsWith(prefix)) {
-          out.push({ key, size: (await stat(join(dir, entry.name))).size });
+          const st = await stat(join(dir, entry.name), { bigint: true });
+          // A put renames a new file into place: a new inode (and mtime) for every replacement.
+          out.push({ key, size: Number(st.size), etag: `${st.ino}-${st.mtimeNs}` });
         }
       }
     };

@@ -327,7 +327,7 @@ export class S3ObjectStore implements ObjectStore {
         );
         for (const obj of page.Contents ?? []) {
           if (obj.Key === undefined) continue;
-          out.push({ key: obj.Key.slice(this.#keyPrefix.length), size: obj.Size ?? 0 });
+          out.push({ key: obj.Key.slice(this.#keyPrefix.length), size: obj.Size ?? 0, ...(obj.ETag !== undefined && { etag: obj.ETag }) });
         }
         token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
       } while (token !== undefined);

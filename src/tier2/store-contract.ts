@@ -10,6 +10,13 @@ import { AofError } from '../errors.js';
 export interface ObjectInfo {
   key: string;
   size: number;
+  /**
+   * A tag that changes whenever the object is replaced (S3: the ETag; the fs store: mtime and
+   * inode of the file a put renamed into place), or undefined when the backend has none. A
+   * follower compares it to know which manifest objects to GET again: the size alone misses a
+   * chunk whose header was rewritten in place.
+   */
+  etag?: string;
 }
 
 /** `length` bytes starting at `offset` (both >= 0). */

@@ -17,7 +17,7 @@ import { offeredImplementations } from '../../src/codec/zstd.js';
 
 const run = promisify(execFile);
 const RUNNER = fileURLToPath(new URL('../../native-codec-bench/run.js', import.meta.url));
-const SUITES = ['tiered-ingest', 'point-read', 'cold-scan', 'tier2-cold-read', 'tier2-upload', 'zstd-zlib', 'burst', 'sustained'];
+const SUITES = ['tiered-ingest', 'point-read', 'cold-scan', 'tier2-cold-read', 'tier2-upload', 'follower-scan', 'zstd-zlib', 'burst', 'sustained'];
 /** zstd-zlib measures zlib's zstd against the addon: nothing to measure where zlib has none (Node < 22.15). */
 const SKIPPED = offeredImplementations().includes('zstd-zlib') ? [] : ['zstd-zlib'];
 /** native-free-bench's suites, run here at tiers off and at defaults side by side (issue #12). */

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FLAG_TIER1_EVICTED, FLAG_UPLOADED, SegmentState, type CatalogEntry, type SegmentStateValue } from '../../../src/format/snapshot.js';
-import { eventsToward, recordedStream, recordedTier, type RecordedSegment } from '../../../src/read-only/recorded-view.js';
+import { eventsToward, recordedStream, recordedTier, uploadedView, type RecordedSegment } from '../../../src/read-only/recorded-view.js';
 import { Segment, SegmentEventType as E, SegmentTier } from '../../../src/tier0/segment.js';
 
 function entry(baseId: number, recordCount: number, state: SegmentStateValue, flags = 0): CatalogEntry {
@@ -105,5 +105,41 @@ describe('eventsToward', () => {
     const sealed = applied(followed(0, 10), eventsToward(followed(0, 10), want(0, 10, SegmentTier.RAW)));
     assert.equal(eventsToward(sealed, want(0, 11, SegmentTier.RAW)), null, 'a sealed segment never grows');
     assert.equal(eventsToward(sealed, want(0, 10, SegmentTier.MISSING)), null, 'a raw file lost: replaced');
+  });
+});
+
+describe('uploadedView (what a follower shows)', () => {
+  const up = FLAG_UPLOADED;
+  const evicted = FLAG_UPLOADED | FLAG_TIER1_EVICTED;
+
+  test('the uploaded prefix, every segment as TIER2, and the recorded records past it', () => {
+    const view = uploadedView(
+      recordedStream([
+        entry(0, 10, SegmentState.DELETED),
+        entry(10, 10, SegmentState.TIER1, evicted),
+        entry(20, 10, SegmentState.TIER1, up), // the writer still has its .t1: the follower reads the object
+        entry(30, 10, SegmentState.TIER1), // compressed, not uploaded yet
+        entry(40, 10, SegmentState.TIER1, evicted), // uploaded after one that is not: not shown yet
+        entry(50, 5, SegmentState.SEALED),
+      ]),
+    );
+    assert.equal(view.stream.firstId, 10);
+    assert.deepEqual(
+      view.stream.segments.map((s) => [s.baseId, s.tier, s.uploaded]),
+      [
+        [10, SegmentTier.TIER2, true],
+        [20, SegmentTier.TIER2, true],
+      ],
+    );
+    assert.equal(view.stream.endId, 30);
+    assert.equal(view.recordsNotUploaded, 25, 'records 30..54 are recorded, not in the bucket');
+  });
+
+  test('nothing uploaded: an empty view at the retention floor; uploaded after a crash (NEEDS_RECOVERY) still shows', () => {
+    const none = uploadedView(recordedStream([entry(0, 10, SegmentState.SEALED)]));
+    assert.deepEqual([none.stream.segments.length, none.stream.endId, none.recordsNotUploaded], [0, 0, 10]);
+    const recovered = uploadedView(recordedStream([entry(0, 10, SegmentState.NEEDS_RECOVERY, up)]));
+    assert.deepEqual(recovered.stream.segments.map((s) => s.tier), [SegmentTier.TIER2]);
+    assert.equal(recovered.recordsNotUploaded, 0);
   });
 });
