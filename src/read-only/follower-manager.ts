@@ -30,8 +30,6 @@
 import { realpath } from 'node:fs/promises';
 import { Registry } from 'prom-client';
 import { Arena } from '../arena/arena.js';
-import { G_OPEN_SEGMENT_FILES, G_SEGMENT_FILE_REOPENS } from '../arena/layout.js';
-import { fsyncHistogramView, readFsyncHistogram } from '../arena/fsync-histogram.js';
 import { resolveStreamOptions, type ResolvedConfig, type StreamOptions } from '../config.js';
 import { Coordinator } from '../coordinator/coordinator.js';
 import { AofError, ErrorCode } from '../errors.js';
@@ -43,14 +41,13 @@ import { checkRegistryFree, type FollowerLag, type FollowerStats, type ManagerSt
 import { EngineCounters } from '../metrics/engine-counters.js';
 import { registerEngineMetrics } from '../metrics/engine-metrics.js';
 import { registerFollowerMetrics } from '../metrics/follower-metrics.js';
-import { arenaUtilisation, segmentCounts } from '../metrics/residency.js';
 import { ReadPath } from '../read/read-path.js';
 import { RootLock } from '../root-lock.js';
 import { validateStreamName } from '../stream-name.js';
 import { tier1Source } from '../tier1/local-source.js';
-import type { Tier1Stats } from '../tier1/tier1.js';
 import { openObjectStore, type ObjectStore, type Tier2StoreConfig } from '../tier2/object-store.js';
 import { ManifestObjects } from './manifest-objects.js';
+import { NonWriterStats } from './non-writer-stats.js';
 import { ReadOnlyLog } from './read-only-log.js';
 import { recordedStream, uploadedView } from './recorded-view.js';
 import { RemoteReads } from './remote-reads.js';
@@ -73,7 +70,7 @@ export class FollowerManager {
   readonly #read: ReadPath;
   readonly #remote: RemoteReads;
   readonly #manifest: ManifestObjects;
-  readonly #fsyncHistogram: BigInt64Array;
+  readonly #snapshots: NonWriterStats;
   readonly #streams = new Map<string, Promise<AofLog>>();
   readonly #followed = new Map<string, Followed>();
   readonly #timer: NodeJS.Timeout;
@@ -93,7 +90,6 @@ export class FollowerManager {
     checkRegistryFree(this.#registry);
     // Loads only: no write windows, so no reader reserve to keep from them.
     this.#arena = new Arena(config.slotCount, config.segmentBytes, 0);
-    this.#fsyncHistogram = fsyncHistogramView(this.#arena.sab);
     this.#coordinator = new Coordinator(this.#arena.ctrl);
     this.#counters = new EngineCounters(config.metrics.admissionSampleEvery);
     this.#read = new ReadPath({
@@ -112,6 +108,7 @@ export class FollowerManager {
       // No local files: an object gone under a reader fails with the store's AOF_ERR_UNAVAILABLE,
       // and the next poll records the expiry.
     });
+    this.#snapshots = new NonWriterStats({ config, arena: this.#arena, read: this.#read, counters: this.#counters });
     this.#metricNames = [
       ...registerEngineMetrics(this.#registry, () => this.stats()),
       ...registerFollowerMetrics(this.#registry, () => this.stats().follower!),
@@ -277,75 +274,12 @@ export class FollowerManager {
 
   /** A snapshot (see ManagerStats: zeros for what only a writer does; `follower` for the lag). */
   stats(): ManagerStats {
-    const reads = this.#read.stats();
-    const arena = this.#arena.occupancy();
     const followed = [...this.#followed.values()];
-    const tier1: Tier1Stats = {
-      segmentsSealed: 0,
-      segmentsCompressed: 0,
-      rawBytesCompressed: 0,
-      compressedBytes: 0,
-      compressRetries: 0,
-      compressFailures: 0,
-      compressQueue: 0,
-      rawBacklogBytes: 0,
-      rawBacklogBudget: 0,
-      rawPendingBytes: 0,
-      compressionLevel: 0,
-      compressionLevelMax: 0,
-      compressThreads: 0,
-      compressThreadsMax: 0,
-      codec: this.#config.tier1.codec,
-      compressedFromFile: 0,
-      manifestAppendFailures: 0,
-      ...reads,
-      lastError: this.#readError ?? this.#remote.lastError ?? null,
-    };
-    const footers = this.#read.footerStats();
     const now = Date.now();
-    return {
-      streams: followed.length,
-      slots: this.#arena.slotCount,
-      segmentBytes: this.#arena.segmentBytes,
-      arena,
-      openSegments: 0,
-      tier0: {
-        openSegmentFiles: Atomics.load(this.#arena.ctrl, G_OPEN_SEGMENT_FILES),
-        maxOpenFiles: 0,
-        segmentFileReopens: Atomics.load(this.#arena.ctrl, G_SEGMENT_FILE_REOPENS) >>> 0,
-        ...this.#arena.budgets(),
-      },
-      flushWorker: 'none',
-      prefault: { doneBytes: 0, totalBytes: 0 },
-      recovery: {
-        trustedSegments: 0,
-        resumedSegments: 0,
-        deferredFooters: 0,
-        footersChecked: footers.footersChecked,
-        badFooters: footers.badFooters,
-        scannedSegments: 0,
-        scannedBytes: 0,
-        trimmedBytes: 0,
-        removedFiles: 0,
-        missingSegments: 0,
-        staleObjectsDeleted: 0,
-      },
-      manifest: { ...this.#manifest.report },
-      tier1,
-      tier2: null,
-      restoredManifestFiles: 0,
-      retention: { expiredSegments: 0, expiredRecords: 0, deletedObjects: 0, lastError: null },
-      failure: null,
-      appended: Object.fromEntries(followed.map((f) => [f.log.name, { records: 0, bytes: 0 }])),
-      wouldBlock: this.#counters.wouldBlockByKind(),
-      latency: {
-        admission: this.#counters.admission.snapshot(),
-        fsync: readFsyncHistogram(this.#fsyncHistogram),
-        hydration: this.#counters.hydration.snapshot(),
-      },
-      queues: { flush: 0, compress: 0, upload: 0, hydrate: reads.hydrateQueue + arena.hydrating },
-      segments: segmentCounts(followed.map((f) => f.log)),
-      arenaUtilisation: arenaUtilisation(this.#arena),
+    return this.#snapshots.snapshot({
+      logs: followed.map((f) => f.log),
+      manifest: this.#manifest.report,
+      readError: this.#readError ?? this.#remote.lastError ?? null,
       readOnly: null,
       follower: {
         pollMs: this.#config.follower!.pollMs,
@@ -357,7 +291,7 @@ export class FollowerManager {
         lastError: this.#stats.lastError,
         streams: Object.fromEntries(followed.map((f) => [f.log.name, lagOf(f, now)])),
       },
-    };
+    });
   }
 
   /**

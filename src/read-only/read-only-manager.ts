@@ -25,8 +25,6 @@ import { access, readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { Arena } from '../arena/arena.js';
-import { G_OPEN_SEGMENT_FILES, G_SEGMENT_FILE_REOPENS } from '../arena/layout.js';
-import { fsyncHistogramView, readFsyncHistogram } from '../arena/fsync-histogram.js';
 import { resolveStreamOptions, type ResolvedConfig, type StreamOptions } from '../config.js';
 import { Coordinator } from '../coordinator/coordinator.js';
 import { AofError, ErrorCode } from '../errors.js';
@@ -36,15 +34,14 @@ import { logFacade, type AofLog } from '../log.js';
 import { checkRegistryFree, type ManagerStats, type ReadOnlyStats } from '../manager.js';
 import { EngineCounters } from '../metrics/engine-counters.js';
 import { registerEngineMetrics } from '../metrics/engine-metrics.js';
-import { arenaUtilisation, segmentCounts } from '../metrics/residency.js';
 import { ReadPath } from '../read/read-path.js';
 import { isRealDirectory } from '../safe-fs.js';
 import { isValidStreamName, validateStreamName } from '../stream-name.js';
 import { tier1Source } from '../tier1/local-source.js';
 import { openObjectStore } from '../tier2/object-store.js';
-import type { Tier1Stats } from '../tier1/tier1.js';
 import { DirectoryWatch, type DirectoryChange } from './directory-watch.js';
 import { ManifestView } from './manifest-view.js';
+import { NonWriterStats } from './non-writer-stats.js';
 import { ReadOnlyLog } from './read-only-log.js';
 import { recordedStream, type RecordedStream } from './recorded-view.js';
 import { RemoteReads } from './remote-reads.js';
@@ -91,7 +88,7 @@ export class ReadOnlyManager {
   readonly #read: ReadPath;
   readonly #manifest: ManifestView;
   readonly #manifestWatch: DirectoryWatch;
-  readonly #fsyncHistogram: BigInt64Array;
+  readonly #snapshots: NonWriterStats;
   readonly #streams = new Map<string, Promise<AofLog>>();
   readonly #followed = new Map<string, Followed>();
   readonly #timer: NodeJS.Timeout;
@@ -114,7 +111,6 @@ export class ReadOnlyManager {
     checkRegistryFree(this.#registry);
     // Loads only: no write windows, so no reader reserve to keep from them.
     this.#arena = new Arena(config.slotCount, config.segmentBytes, 0);
-    this.#fsyncHistogram = fsyncHistogramView(this.#arena.sab);
     this.#coordinator = new Coordinator(this.#arena.ctrl);
     this.#counters = new EngineCounters(config.metrics.admissionSampleEvery);
     this.#read = new ReadPath({
@@ -136,6 +132,7 @@ export class ReadOnlyManager {
       // manifest above all (the move is recorded there before the file goes), watch event or not.
       sourceGone: () => this.#lookAgain(),
     });
+    this.#snapshots = new NonWriterStats({ config, arena: this.#arena, read: this.#read, counters: this.#counters });
     this.#metricNames = registerEngineMetrics(this.#registry, () => this.stats());
     this.#manifestWatch = new DirectoryWatch(join(config.root, MANIFEST_DIR), () => {
       this.#manifestDirty = true;
@@ -311,75 +308,12 @@ export class ReadOnlyManager {
 
   /** A snapshot of what this manager does (see ManagerStats: zeros for what only a writer does). */
   stats(): ManagerStats {
-    const reads = this.#read.stats();
-    const arena = this.#arena.occupancy();
     const followed = [...this.#followed.values()];
     const watches = [this.#manifestWatch, ...followed.flatMap((f) => (f.watch === null ? [] : [f.watch]))];
-    const tier1: Tier1Stats = {
-      segmentsSealed: 0,
-      segmentsCompressed: 0,
-      rawBytesCompressed: 0,
-      compressedBytes: 0,
-      compressRetries: 0,
-      compressFailures: 0,
-      compressQueue: 0,
-      rawBacklogBytes: 0,
-      rawBacklogBudget: 0,
-      rawPendingBytes: 0,
-      compressionLevel: 0,
-      compressionLevelMax: 0,
-      compressThreads: 0,
-      compressThreadsMax: 0,
-      codec: this.#config.tier1.codec,
-      compressedFromFile: 0,
-      manifestAppendFailures: 0,
-      ...reads,
-      lastError: this.#readError ?? this.#remote?.lastError ?? null,
-    };
-    const footers = this.#read.footerStats();
-    return {
-      streams: followed.length,
-      slots: this.#arena.slotCount,
-      segmentBytes: this.#arena.segmentBytes,
-      arena,
-      openSegments: 0,
-      tier0: {
-        openSegmentFiles: Atomics.load(this.#arena.ctrl, G_OPEN_SEGMENT_FILES),
-        maxOpenFiles: 0,
-        segmentFileReopens: Atomics.load(this.#arena.ctrl, G_SEGMENT_FILE_REOPENS) >>> 0,
-        ...this.#arena.budgets(),
-      },
-      flushWorker: 'none',
-      prefault: { doneBytes: 0, totalBytes: 0 },
-      recovery: {
-        trustedSegments: 0,
-        resumedSegments: 0,
-        deferredFooters: 0,
-        footersChecked: footers.footersChecked,
-        badFooters: footers.badFooters,
-        scannedSegments: 0,
-        scannedBytes: 0,
-        trimmedBytes: 0,
-        removedFiles: 0,
-        missingSegments: 0,
-        staleObjectsDeleted: 0,
-      },
-      manifest: { ...this.#manifest.report },
-      tier1,
-      tier2: null,
-      restoredManifestFiles: 0,
-      retention: { expiredSegments: 0, expiredRecords: 0, deletedObjects: 0, lastError: null },
-      failure: null,
-      appended: Object.fromEntries(followed.map((f) => [f.log.name, { records: 0, bytes: 0 }])),
-      wouldBlock: this.#counters.wouldBlockByKind(),
-      latency: {
-        admission: this.#counters.admission.snapshot(),
-        fsync: readFsyncHistogram(this.#fsyncHistogram),
-        hydration: this.#counters.hydration.snapshot(),
-      },
-      queues: { flush: 0, compress: 0, upload: 0, hydrate: reads.hydrateQueue + arena.hydrating },
-      segments: segmentCounts(followed.map((f) => f.log)),
-      arenaUtilisation: arenaUtilisation(this.#arena),
+    return this.#snapshots.snapshot({
+      logs: followed.map((f) => f.log),
+      manifest: this.#manifest.report,
+      readError: this.#readError ?? this.#remote?.lastError ?? null,
       readOnly: {
         refreshMs: this.#config.readOnly!.refreshMs,
         refreshes: this.#stats.refreshes,
@@ -390,7 +324,7 @@ export class ReadOnlyManager {
         lastError: this.#stats.lastError,
       },
       follower: null,
-    };
+    });
   }
 
   /** A refresh that looks at everything again: the manifest and every stream's directory. */
