@@ -150,7 +150,7 @@ export class FollowerManager {
       const manager = new FollowerManager(config, lock, store, manifest);
       manager.#stats.polls++;
       manager.#stats.lastPollAt = Date.now();
-      manager.#stats.lastChangeAt = manifest.replays > 0 ? manager.#stats.lastPollAt : null;
+      manager.#stats.lastChangeAt = manifest.replayed.replays > 0 ? manager.#stats.lastPollAt : null;
       return manager;
     } catch (err) {
       await store?.close().catch(() => undefined);
@@ -192,7 +192,7 @@ export class FollowerManager {
   }
 
   async #openStream(name: string): Promise<AofLog> {
-    if (this.#manifest.catalog.entries(name).length === 0) {
+    if (this.#manifest.replayed.catalog.entries(name).length === 0) {
       const key = `${this.#remote.store.location}/${streamPrefix(name)}`;
       const cause: NodeJS.ErrnoException = Object.assign(new Error(`ENOENT: the replicated manifest records no segment of stream ${name}`), { code: 'ENOENT', path: key });
       throw AofError.io(`open stream ${name} as a follower (the writer has uploaded nothing of it yet, or it does not exist)`, key, cause);
@@ -222,7 +222,7 @@ export class FollowerManager {
     } catch (err) {
       return Promise.reject(err);
     }
-    return Promise.resolve([...this.#manifest.catalog.streams()].sort());
+    return Promise.resolve([...this.#manifest.replayed.catalog.streams()].sort());
   }
 
   /**
@@ -278,14 +278,14 @@ export class FollowerManager {
     const now = Date.now();
     return this.#snapshots.snapshot({
       logs: followed.map((f) => f.log),
-      manifest: this.#manifest.report,
+      manifest: this.#manifest.replayed.report,
       readError: this.#readError ?? this.#remote.lastError ?? null,
       readOnly: null,
       follower: {
         pollMs: this.#config.follower!.pollMs,
         polls: this.#stats.polls,
         manifestGets: this.#manifest.gets,
-        manifestReplays: this.#manifest.replays,
+        manifestReplays: this.#manifest.replayed.replays,
         lastChangeAt: this.#stats.lastChangeAt,
         lastPollAt: this.#stats.lastPollAt,
         lastError: this.#stats.lastError,
@@ -334,7 +334,7 @@ export class FollowerManager {
 
   /** Hands `followed` its view as of the last replay (the one place a follower's view changes). */
   #show(followed: Followed): void {
-    const view = uploadedView(recordedStream(this.#manifest.catalog.entries(followed.log.name)));
+    const view = uploadedView(recordedStream(this.#manifest.replayed.catalog.entries(followed.log.name)));
     followed.recordsNotUploaded = view.recordsNotUploaded;
     for (const seg of view.stream.segments) {
       if (seg.dataBytes > this.#config.segmentBytes) {

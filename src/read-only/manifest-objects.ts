@@ -2,7 +2,8 @@
  * The writer's manifest as a follower sees it: the `manifest/` objects the writer's replica mirrors
  * into Tier 2 (src/tier2/manifest-replica.ts), replayed with the same `replayManifest` as the
  * writer's own open and the read-only manager's `ManifestView` (the sibling of this file, which
- * reads the files of a root instead). Nothing is repaired and nothing is written anywhere.
+ * reads the files of a root instead); both keep the replay and its result in a `ReplayedManifest`
+ * (src/read-only/replayed-manifest.ts). Nothing is repaired and nothing is written anywhere.
  *
  * A look costs one LIST of `manifest/`. Its signature (key, size and change tag of every object)
  * decides whether anything changed; when it did, only the objects whose tag changed are fetched
@@ -19,26 +20,12 @@
 import { performance } from 'node:perf_hooks';
 import { AofError, ErrorCode } from '../errors.js';
 import { MANIFEST_PREFIX, parseChunkFileName, parseSnapshotFileName } from '../format/root-layout.js';
-import { Catalog } from '../manifest/catalog.js';
-import type { ReplayReport } from '../manifest/manifest-log.js';
-import { replayManifest, type ManifestFile } from '../manifest/replay.js';
+import type { ManifestFile } from '../manifest/replay.js';
 import type { ObjectInfo, ObjectStore } from '../tier2/object-store.js';
+import { ReplayedManifest } from './replayed-manifest.js';
 
 /** Looks that meet an object deleted under them before giving up (the mirror prunes a few per snapshot). */
 const MAX_ATTEMPTS = 8;
-
-const NO_REPLAY: ReplayReport = {
-  snapshotSeq: null,
-  chunkCount: 0,
-  recordsReplayed: 0,
-  journalLagBytes: 0,
-  chunkLagSeconds: 0,
-  corruptionEvents: 0,
-  unknownRecords: 0,
-  orphanRecords: 0,
-  trimmedChunks: 0,
-  tempFilesRemoved: 0,
-};
 
 /** An object listed and gone before it was fetched: the look starts over. */
 class ObjectGone extends Error {}
@@ -50,33 +37,15 @@ function tagOf(info: ObjectInfo): string {
 
 export class ManifestObjects {
   readonly #store: ObjectStore;
-  #catalog = new Catalog();
-  #report: ReplayReport = NO_REPLAY;
-  /** The listing at the last replay ('' forces the next look to replay). */
-  #signature = '';
+  /** The catalog, report and replay count; its signature lists keys, sizes and tags of the objects. */
+  readonly replayed = new ReplayedManifest();
   /** Bytes of the objects last fetched, by name, with the tag they had. */
   #cache = new Map<string, { tag: string; bytes: Uint8Array }>();
-  #replays = 0;
   #gets = 0;
   #lists = 0;
 
   constructor(store: ObjectStore) {
     this.#store = store;
-  }
-
-  /** The catalog as of the last replay (a new object per replay: never changed in place). */
-  get catalog(): Catalog {
-    return this.#catalog;
-  }
-
-  /** What the last replay found (nothing is repaired: `tempFilesRemoved` stays 0). */
-  get report(): ReplayReport {
-    return this.#report;
-  }
-
-  /** Replays done (looks that found the listing changed). */
-  get replays(): number {
-    return this.#replays;
   }
 
   /** Manifest objects fetched (GET requests). */
@@ -115,7 +84,7 @@ export class ManifestObjects {
       return parseChunkFileName(name) !== null || parseSnapshotFileName(name) !== null;
     });
     const signature = listed.map((o) => `${o.key}:${tagOf(o)}`).join('|');
-    if (signature === this.#signature) return false;
+    if (this.replayed.isCurrent(signature)) return false;
     const cache = new Map<string, { tag: string; bytes: Uint8Array }>();
     const chunks: ManifestFile[] = [];
     const snapshots: ManifestFile[] = [];
@@ -136,13 +105,8 @@ export class ManifestObjects {
       if (chunkSeq !== null) chunks.push({ seq: chunkSeq, file: info.key, bytes: cached.bytes });
       else snapshots.push({ seq: parseSnapshotFileName(name)!, file: info.key, bytes: cached.bytes });
     }
-    const result = replayManifest({ chunks, snapshots, tempFiles: [] }, { now: Date.now() });
+    this.replayed.replay({ chunks, snapshots, tempFiles: [] }, signature, started);
     this.#cache = cache;
-    this.#catalog = result.catalog;
-    this.#report = { ...result.counts, unknownRecords: 0, tempFilesRemoved: 0, chunkLagSeconds: (performance.now() - started) / 1000 };
-    this.#replays++;
-    const settled = result.chunks.every((c) => c.headerOk && c.uncommittedBytes === 0);
-    this.#signature = settled ? signature : '';
     return true;
   }
 }

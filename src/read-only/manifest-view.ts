@@ -1,7 +1,10 @@
 /**
  * A read-only manager's copy of the writer's catalog: the manifest directory replayed by
  * src/manifest/replay.ts `replayManifest`, the pure function the writer's open and `aof2-admin`
- * run, with none of the repairs it lists carried out (a read-only manager never writes).
+ * run, with none of the repairs it lists carried out (a read-only manager never writes). The replay
+ * and what it leaves (catalog, report, signature) are kept by `ReplayedManifest`
+ * (src/read-only/replayed-manifest.ts), shared with the follower's `ManifestObjects`; this file lists
+ * and reads the directory.
  *
  * Replayed whole whenever the directory changed (a file added or removed, a size or mtime that
  * moved): the writer appends a few records per segment (sealed, compressed, uploaded), never per
@@ -18,53 +21,20 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { lstat } from 'node:fs/promises';
 import { AofError } from '../errors.js';
-import { Catalog } from '../manifest/catalog.js';
 import { listManifestNames, readManifestFiles } from '../manifest/manifest-files.js';
-import type { ReplayReport } from '../manifest/manifest-log.js';
-import { replayManifest } from '../manifest/replay.js';
+import { ReplayedManifest } from './replayed-manifest.js';
 
 /** Looks that meet a file removed under them before giving up (the writer prunes a few files per snapshot). */
 const MAX_ATTEMPTS = 8;
 
-const NO_REPLAY: ReplayReport = {
-  snapshotSeq: null,
-  chunkCount: 0,
-  recordsReplayed: 0,
-  journalLagBytes: 0,
-  chunkLagSeconds: 0,
-  corruptionEvents: 0,
-  unknownRecords: 0,
-  orphanRecords: 0,
-  trimmedChunks: 0,
-  tempFilesRemoved: 0,
-};
-
 export class ManifestView {
   readonly #dir: string;
-  #catalog = new Catalog();
-  #report: ReplayReport = NO_REPLAY;
-  /** Names, sizes and mtimes of the files at the last replay ('' forces the next look to replay). */
-  #signature = '';
-  #replays = 0;
+  /** The catalog, report and replay count; its signature lists names, sizes and mtimes of the files. */
+  readonly replayed = new ReplayedManifest();
 
   /** @param dir the writer's manifest directory (`<root>/manifest`) */
   constructor(dir: string) {
     this.#dir = dir;
-  }
-
-  /** The catalog as of the last replay (a new object per replay: never changed in place). */
-  get catalog(): Catalog {
-    return this.#catalog;
-  }
-
-  /** What the last replay found (its repairs are not carried out: `tempFilesRemoved` stays 0). */
-  get report(): ReplayReport {
-    return this.#report;
-  }
-
-  /** Replays done. */
-  get replays(): number {
-    return this.#replays;
   }
 
   /**
@@ -94,14 +64,9 @@ export class ManifestView {
       parts.push(`${name}:${st.size}:${st.mtimeMs}`);
     }
     const signature = `files:${parts.join('|')}`;
-    if (signature === this.#signature) return false;
+    if (this.replayed.isCurrent(signature)) return false;
     const files = await readManifestFiles(this.#dir, names, (name) => join(this.#dir, name));
-    const result = replayManifest(files, { now: Date.now() });
-    this.#catalog = result.catalog;
-    this.#report = { ...result.counts, unknownRecords: 0, tempFilesRemoved: 0, chunkLagSeconds: (performance.now() - started) / 1000 };
-    this.#replays++;
-    const settled = result.chunks.every((c) => c.headerOk && c.uncommittedBytes === 0);
-    this.#signature = settled ? signature : '';
+    this.replayed.replay(files, signature, started);
     return true;
   }
 }

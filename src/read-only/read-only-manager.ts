@@ -214,7 +214,7 @@ export class ReadOnlyManager {
   async #openStream(name: string): Promise<AofLog> {
     const dir = streamDir(this.#config.root, name);
     const hasDir = await isRealDirectory(dir).catch((err: unknown) => Promise.reject(err instanceof AofError ? err : AofError.io('open stream', dir, err)));
-    if (!hasDir && this.#manifest.catalog.entries(name).length === 0) {
+    if (!hasDir && this.#manifest.replayed.catalog.entries(name).length === 0) {
       throw notThere(`open stream ${name} read-only (the writer has not created it; a read-only manager creates nothing)`, dir, 'lstat');
     }
     this.#checkOpen();
@@ -249,7 +249,7 @@ export class ReadOnlyManager {
     this.#checkOpen();
     const entries = await readdir(join(this.#config.root, STREAMS_DIR), { withFileTypes: true });
     const names = new Set(entries.filter((e) => e.isDirectory() && isValidStreamName(e.name)).map((e) => e.name));
-    for (const name of this.#manifest.catalog.streams()) names.add(name);
+    for (const name of this.#manifest.replayed.catalog.streams()) names.add(name);
     return [...names].sort();
   }
 
@@ -312,12 +312,12 @@ export class ReadOnlyManager {
     const watches = [this.#manifestWatch, ...followed.flatMap((f) => (f.watch === null ? [] : [f.watch]))];
     return this.#snapshots.snapshot({
       logs: followed.map((f) => f.log),
-      manifest: this.#manifest.report,
+      manifest: this.#manifest.replayed.report,
       readError: this.#readError ?? this.#remote?.lastError ?? null,
       readOnly: {
         refreshMs: this.#config.readOnly!.refreshMs,
         refreshes: this.#stats.refreshes,
-        manifestReplays: this.#manifest.replays,
+        manifestReplays: this.#manifest.replayed.replays,
         tailBytesScanned: followed.reduce((sum, f) => sum + f.tail.scannedBytes, 0),
         watchedDirectories: watches.filter((w) => w.active).length,
         watchFailures: watches.filter((w) => w.failed).length,
@@ -371,7 +371,7 @@ export class ReadOnlyManager {
         this.#noteError(err);
       }
     }
-    const catalog = this.#manifest.catalog;
+    const catalog = this.#manifest.replayed.catalog;
     for (const followed of this.#followed.values()) {
       if (followed.look === Look.NONE && !manifestChanged) continue;
       const recorded = manifestChanged || followed.recorded === null ? recordedStream(catalog.entries(followed.log.name)) : followed.recorded;
