@@ -21,17 +21,19 @@
  */
 import { loadZstd } from '../src/codec/zstd.js';
 import { RECORD_PAYLOAD_OFFSET, frameLength, readFramePayloadLength } from '../src/format/record.js';
-import { AofManager, type LogRecord } from '../src/index.js';
+import { AofManager, type AofLog, type LogRecord } from '../src/index.js';
 import { readFrame, readTier1Meta } from '../src/format/tier1-file.js';
 import { LatencyHistogram, nowNs, ratioResult, verification, type BenchResult, type Measurement, type Suite, type SuiteOptions } from '../native-free-bench/shared.js';
 import { FRAME_BYTES, mbPerSec, readerOptions, STREAM, tier1Dataset, waitUntil, type Tier1Dataset } from './fixtures.js';
+import type { LogRecords } from './records.js';
 
 const SLOTS = 4;
 const BATCH = 1000;
 /** Every SAMPLE_EVERY-th record is compared byte for byte (both sides); ids are checked for all. */
-const SAMPLE_EVERY = 64;
+export const SAMPLE_EVERY = 64;
 
-interface Side {
+/** One side's figures, summed over the rounds (follower-scan.ts keeps its sides the same way). */
+export interface ScanSide {
   histogram: LatencyHistogram;
   ns: number;
   records: number;
@@ -42,12 +44,13 @@ interface Side {
   frames: number;
 }
 
-function side(per: string): Side {
+/** An empty side whose latency histogram is labelled `per` (what one sample is the mean over). */
+export function scanSide(per: string): ScanSide {
   return { histogram: new LatencyHistogram(per), ns: 0, records: 0, inOrder: 0, sampled: 0, sampledOk: 0, frames: 0 };
 }
 
 /** How the engine side iterates: the async iterator (payload copies) or a reader (arena views). */
-type Api = 'read' | 'next';
+export type Api = 'read' | 'next';
 
 /**
  * The engine side: reopen (nothing resident), start the hydrate workers, scan everything, count
@@ -57,7 +60,7 @@ type Api = 'read' | 'next';
  * slots are the least recently used when the scan needs slots, so they are evicted before it
  * reaches them and every frame is decompressed during the scan. The start-up time is reported.
  */
-async function engineScan(ds: Tier1Dataset, s: Side, api: Api, startup: number[]): Promise<void> {
+async function engineScan(ds: Tier1Dataset, s: ScanSide, api: Api, startup: number[]): Promise<void> {
   const manager = await AofManager.open(readerOptions(ds.root, SLOTS));
   try {
     const log = await manager.openStream(STREAM);
@@ -69,39 +72,7 @@ async function engineScan(ds: Tier1Dataset, s: Side, api: Api, startup: number[]
     for (const r of warm) r.close();
     await settled();
     const before = manager.stats().tier1.framesDecompressed;
-    let id = 0;
-    let inOrder = 0;
-    let sampled = 0;
-    let sampledOk = 0;
-    const t0 = nowNs();
-    let b0 = t0;
-    const consume = (rec: LogRecord): void => {
-      if (rec.id === id) inOrder++;
-      if (id % SAMPLE_EVERY === 0) {
-        sampled++;
-        if (ds.records.matches(id, rec.payload)) sampledOk++;
-      }
-      id++;
-      if (id % BATCH === 0) {
-        const now = nowNs();
-        s.histogram.recordMany((now - b0) / BATCH, BATCH);
-        b0 = now;
-      }
-    };
-    if (api === 'read') {
-      for await (const rec of log.read({ from: 0 })) consume(rec);
-    } else {
-      const reader = log.openReader({ from: 0 });
-      for (let rec = await reader.next(); rec !== null; rec = await reader.next()) consume(rec);
-      reader.close();
-    }
-    const end = nowNs();
-    if (id % BATCH !== 0) s.histogram.recordMany((end - b0) / (id % BATCH), id % BATCH);
-    s.ns += end - t0;
-    s.records += id;
-    s.inOrder += inOrder;
-    s.sampled += sampled;
-    s.sampledOk += sampledOk;
+    await timedScan(log, api, ds.records, s);
     await settled();
     s.frames += manager.stats().tier1.framesDecompressed - before;
   } finally {
@@ -109,8 +80,50 @@ async function engineScan(ds: Tier1Dataset, s: Side, api: Api, startup: number[]
   }
 }
 
+/**
+ * The clocked part of an engine side, here and in follower-scan.ts: every record of `log` from 0
+ * to its end through `api`, each id checked, every SAMPLE_EVERY-th record's bytes compared with
+ * `records`, latency per record as batch means over BATCH records. Adds the time, the counts and
+ * the samples to `s`.
+ */
+export async function timedScan(log: AofLog, api: Api, records: LogRecords, s: ScanSide): Promise<void> {
+  let id = 0;
+  let inOrder = 0;
+  let sampled = 0;
+  let sampledOk = 0;
+  const t0 = nowNs();
+  let b0 = t0;
+  const consume = (rec: LogRecord): void => {
+    if (rec.id === id) inOrder++;
+    if (id % SAMPLE_EVERY === 0) {
+      sampled++;
+      if (records.matches(id, rec.payload)) sampledOk++;
+    }
+    id++;
+    if (id % BATCH === 0) {
+      const now = nowNs();
+      s.histogram.recordMany((now - b0) / BATCH, BATCH);
+      b0 = now;
+    }
+  };
+  if (api === 'read') {
+    for await (const rec of log.read({ from: 0 })) consume(rec);
+  } else {
+    const reader = log.openReader({ from: 0 });
+    for (let rec = await reader.next(); rec !== null; rec = await reader.next()) consume(rec);
+    reader.close();
+  }
+  const end = nowNs();
+  if (id % BATCH !== 0) s.histogram.recordMany((end - b0) / (id % BATCH), id % BATCH);
+  s.ns += end - t0;
+  s.records += id;
+  s.inOrder += inOrder;
+  s.sampled += sampled;
+  s.sampledOk += sampledOk;
+}
+
 /** The baseline: every frame of every file, in order, decompressed on this thread. */
-async function rawScan(ds: Tier1Dataset, s: Side): Promise<void> {
+async function rawScan(ds: Tier1Dataset, s: ScanSide): Promise<void> {
   const codec = loadZstd();
   let id = 0;
   let inOrder = 0;
@@ -148,7 +161,8 @@ async function rawScan(ds: Tier1Dataset, s: Side): Promise<void> {
   s.frames += frames;
 }
 
-function measurement(name: string, s: Side, bytesPerRecord: number): Measurement {
+/** A side's figures as the report's Measurement: records/s and MB/s of `bytesPerRecord` per record. */
+export function measurement(name: string, s: ScanSide, bytesPerRecord: number): Measurement {
   return {
     name,
     records: s.records,
@@ -166,12 +180,12 @@ export const coldScan: Suite = {
   async run(options: SuiteOptions): Promise<BenchResult[]> {
     const ds = await tier1Dataset(options);
     const rounds = options.quick ? 1 : 3;
-    const viaRead = side('record (batch mean of 1,000)');
-    const viaNext = side('record (batch mean of 1,000)');
-    const raw = side('record (mean over its frame)');
+    const viaRead = scanSide('record (batch mean of 1,000)');
+    const viaNext = scanSide('record (batch mean of 1,000)');
+    const raw = scanSide('record (mean over its frame)');
     const startup: number[] = [];
     // Warmup: JIT and the addon's first load on this thread.
-    await rawScan(ds, side('warmup'));
+    await rawScan(ds, scanSide('warmup'));
     for (let round = 0; round < rounds; round++) {
       options.progress(`cold-scan: round ${round + 1}/${rounds} (${(ds.rawBytes / 2 ** 20).toFixed(0)} MiB, ${ds.frames} frames)`);
       await rawScan(ds, raw);

@@ -15,36 +15,30 @@
  *   to the end: each segment's frame index from the replicated manifest, each frame a ranged GET
  *   in the hydrate pool. Its open (the first poll: LIST + GETs of the manifest objects, a replay)
  *   and the start of its hydrate workers are outside the clock and reported.
- * Both check dense ids and every 64th record's bytes, and that every frame was decompressed
- * exactly once.
+ * Both sides run cold-scan's clocked loop (`timedScan`): dense ids and every 64th record's bytes
+ * checked, batch means of 1,000 records; and both check that every frame was decompressed exactly
+ * once.
  */
-import { AofManager, type AofManagerOptions, type LogRecord } from '../src/index.js';
+import { AofManager, type AofManagerOptions } from '../src/index.js';
 import type { S3StoreConfig } from '../src/tier2/s3-store.js';
 import { tempRoot } from '../native-free-bench/fixtures.js';
-import { atLeast, LatencyHistogram, nowNs, ratioResult, verification, type BenchResult, type Measurement, type Suite, type SuiteOptions } from '../native-free-bench/shared.js';
-import { FRAME_BYTES, fill, mbPerSec, readerOptions, recordsPerSegment, SEED, STREAM, waitUntil } from './fixtures.js';
+import { atLeast, nowNs, ratioResult, verification, type BenchResult, type Suite, type SuiteOptions } from '../native-free-bench/shared.js';
+import { measurement, SAMPLE_EVERY, scanSide, timedScan, type ScanSide } from './cold-scan.js';
+import { FRAME_BYTES, fill, readerOptions, recordsPerSegment, SEED, STREAM, waitUntil } from './fixtures.js';
 import { LogRecords } from './records.js';
 import { benchS3 } from './s3.js';
 
 const SLOTS = 4;
-const BATCH = 1000;
-const SAMPLE_EVERY = 64;
 /** Issue 15: a follower scans from the bucket at >= 0.8x of the local cold scan. */
 const TARGET = 0.8;
 
-interface Side {
-  histogram: LatencyHistogram;
-  ns: number;
-  records: number;
-  inOrder: number;
-  sampled: number;
-  sampledOk: number;
-  frames: number;
+/** A side of cold-scan's shape, and how long each of its opens took (outside the clock). */
+interface Side extends ScanSide {
   setupNs: number[];
 }
 
 function side(): Side {
-  return { histogram: new LatencyHistogram('record (batch mean of 1,000)'), ns: 0, records: 0, inOrder: 0, sampled: 0, sampledOk: 0, frames: 0, setupNs: [] };
+  return { ...scanSide('record (batch mean of 1,000)'), setupNs: [] };
 }
 
 /** Opens a manager with `options`, starts its hydrate workers (outside the clock), scans the stream. */
@@ -62,44 +56,12 @@ async function scan(options: AofManagerOptions, records: LogRecords, recordCount
     await settled();
     s.setupNs.push(nowNs() - s0);
     const before = manager.stats().tier1.framesDecompressed;
-    let id = 0;
-    const t0 = nowNs();
-    let b0 = t0;
-    const consume = (rec: LogRecord): void => {
-      if (rec.id === id) s.inOrder++;
-      if (id % SAMPLE_EVERY === 0) {
-        s.sampled++;
-        if (records.matches(id, rec.payload)) s.sampledOk++;
-      }
-      id++;
-      if (id % BATCH === 0) {
-        const now = nowNs();
-        s.histogram.recordMany((now - b0) / BATCH, BATCH);
-        b0 = now;
-      }
-    };
-    for await (const rec of log.read({ from: 0 })) consume(rec);
-    const end = nowNs();
-    if (id % BATCH !== 0) s.histogram.recordMany((end - b0) / (id % BATCH), id % BATCH);
-    s.ns += end - t0;
-    s.records += id;
+    await timedScan(log, 'read', records, s);
     await settled();
     s.frames += manager.stats().tier1.framesDecompressed - before;
   } finally {
     await manager.close();
   }
-}
-
-function measurement(name: string, s: Side, bytesPerRecord: number): Measurement {
-  return {
-    name,
-    records: s.records,
-    elapsedMs: s.ns / 1e6,
-    ratePerSec: s.ns === 0 ? 0 : (s.records * 1e9) / s.ns,
-    samples: s.histogram.count,
-    latency: s.histogram.summary(),
-    extra: { mbPerSec: mbPerSec(s.records * bytesPerRecord, s.ns), frames: s.frames },
-  };
 }
 
 export const followerScan: Suite = {
