@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { AofError, AofManager, ErrorCode, type AofLog, type AofManagerOptions, type LogRecord } from '../../src/index.js';
 import { openObjectStore, type ObjectStore, type Tier2StoreConfig } from '../../src/tier2/object-store.js';
+import { assertWritesRefused, isCode, readChecked } from '../../support/read-only-checks.js';
 import { WriterProcess, followPayload, type WriterOptions } from '../../support/read-only-workload.js';
 import { startS3Server, type S3TestServer } from '../../support/s3-server.js';
 import { sameBytes, tempRoot } from '../../support/tmp.js';
@@ -63,24 +64,9 @@ function follower(cacheDir: string, tier2: Tier2StoreConfig, extra: Partial<AofM
   return AofManager.open({ root: cacheDir, tier0: TIER0, tier2, follower: { pollMs: 50 }, ...extra });
 }
 
-function isCode(code: string): (err: unknown) => boolean {
-  return (err: unknown) => err instanceof AofError && err.code === code;
-}
-
 /** Every key of the bucket's prefix with its size and ETag. */
 async function bucketListing(store: ObjectStore): Promise<string[]> {
   return (await store.list('')).map((o) => `${o.key} ${o.size} ${o.etag ?? '?'}`);
-}
-
-/** Every record of `log` from `from` to its tail now, checked against what the writer wrote. */
-async function readChecked(log: AofLog, from = log.firstId): Promise<number> {
-  let expected = from;
-  for await (const record of log.read({ from })) {
-    assert.equal(record.id, expected, `stream ${log.name}: ids are dense`);
-    assert.ok(sameBytes(record.payload, followPayload(log.name, record.id, SIZE)), `stream ${log.name}: record ${record.id} holds what the writer appended`);
-    expected++;
-  }
-  return expected - from;
 }
 
 /** Waits (with a deadline) until `check()` holds, asking the follower to poll in between. */
@@ -149,24 +135,15 @@ test('a follower reads what the writer uploaded, refuses writes, locks its direc
     const audit = await manager.openStream('audit');
     assert.equal(orders.nextId, 3000);
     assert.equal(audit.nextId, 700);
-    assert.equal(await readChecked(orders), 3000);
-    assert.equal(await readChecked(audit, 650), 50);
+    assert.equal(await readChecked(orders, SIZE), 3000);
+    assert.equal(await readChecked(audit, SIZE, 650), 50);
     // A reader in the middle, and a second pass (its frames cached in the arena or fetched again).
     const reader = orders.openReader({ from: 1234, copy: true });
     for (let id = 1234; id < 1300; id++) assert.equal((await reader.next())?.id, id);
     reader.close();
     await assert.rejects(manager.openStream('nosuch'), (err: unknown) => isCode(ErrorCode.IO)(err) && (err as AofError).details?.['errno'] === 'ENOENT');
 
-    const isReadOnly = isCode(ErrorCode.READ_ONLY);
-    assert.throws(() => orders.appendSync(new Uint8Array(1)), isReadOnly);
-    await assert.rejects(orders.append(new Uint8Array(1)), isReadOnly);
-    assert.throws(() => orders.appendBatchSync([new Uint8Array(1)]), isReadOnly);
-    await assert.rejects(orders.appendBatch([new Uint8Array(1)]), isReadOnly);
-    await assert.rejects(orders.flush(), isReadOnly);
-    assert.throws(() => orders.createWriteStream(), isReadOnly);
-    assert.throws(() => manager.flushSync(), isReadOnly);
-    await assert.rejects(manager.enforceRetention(), isReadOnly);
-    await assert.rejects(manager.settle(), isReadOnly);
+    await assertWritesRefused(manager, orders);
     await manager.refresh();
 
     const stats = manager.stats();
@@ -247,7 +224,7 @@ test('follow yields segments as the writer uploads them, across a writer restart
   await consumer.stop();
   assert.equal(consumer.next, resumedAt + 801);
   assert.equal(log.nextId, resumedAt + 801);
-  assert.equal(await readChecked(log, 0), resumedAt + 801, 'a second pass reads the same records');
+  assert.equal(await readChecked(log, SIZE, 0), resumedAt + 801, 'a second pass reads the same records');
   assert.equal(manager.stats().follower!.lastError, null);
 });
 
@@ -287,10 +264,10 @@ test('retention under a follower: expired positions are AOF_ERR_OUT_OF_RANGE onc
   }
   assert.ok(isCode(ErrorCode.OUT_OF_RANGE)(error), `the reader's expired position is AOF_ERR_OUT_OF_RANGE, got ${String(error)} at ${position}`);
   reader.close();
-  assert.equal(await readChecked(log, firstId), shown - firstId, 'reading on from the new first id works');
+  assert.equal(await readChecked(log, SIZE, firstId), shown - firstId, 'reading on from the new first id works');
   await writer.close();
   await manager.refresh();
-  assert.equal(await readChecked(log, firstId), 3000 - firstId);
+  assert.equal(await readChecked(log, SIZE, firstId), 3000 - firstId);
 });
 
 test('close() during a follow wait ends the follow, an aborted signal ends it with AbortError; nothing is left pending', async (t) => {

@@ -21,7 +21,8 @@ import assert from 'node:assert/strict';
 import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { AofError, AofManager, ErrorCode, type AofLog, type AofManagerOptions, type LogRecord } from '../../src/index.js';
+import { AofError, AofManager, ErrorCode, type AofManagerOptions, type LogRecord } from '../../src/index.js';
+import { assertWritesRefused, isCode, readChecked } from '../../support/read-only-checks.js';
 import { WriterProcess, followPayload, type WriterOptions } from '../../support/read-only-workload.js';
 import { sameBytes, tempRoot } from '../../support/tmp.js';
 
@@ -34,21 +35,6 @@ const FOLLOW_DEADLINE_MS = 60_000;
 
 function readOnly(root: string, extra: Partial<AofManagerOptions> = {}): Promise<AofManager> {
   return AofManager.open({ root, tier0: TIER0, readOnly: { refreshMs: 50 }, ...extra });
-}
-
-function isCode(code: string): (err: unknown) => boolean {
-  return (err: unknown) => err instanceof AofError && err.code === code;
-}
-
-/** Every record of `log` from `from` to its tail now, checked against what the writer wrote. */
-async function readChecked(log: AofLog, from = log.firstId): Promise<number> {
-  let expected = from;
-  for await (const record of log.read({ from })) {
-    assert.equal(record.id, expected, `stream ${log.name}: ids are dense`);
-    assert.ok(sameBytes(record.payload, followPayload(log.name, record.id, SIZE)), `stream ${log.name}: record ${record.id} holds what the writer appended`);
-    expected++;
-  }
-  return expected - from;
 }
 
 /** Names, sizes, mtimes and inodes of everything under `dir` (the lock directory included). */
@@ -82,7 +68,7 @@ test('read-only managers open beside a writer process; a second writer still get
       const log = await manager.openStream('orders');
       assert.equal(log.nextId, 1200);
       assert.equal(log.firstId, 0);
-      assert.equal(await readChecked(log), 1200);
+      assert.equal(await readChecked(log, SIZE), 1200);
       const stats = manager.stats();
       assert.equal(stats.flushWorker, 'none');
       assert.ok(stats.readOnly !== null && stats.readOnly.refreshes >= 1);
@@ -108,19 +94,10 @@ test('every write of a read-only manager throws AOF_ERR_READ_ONLY, and nothing u
 
   const manager = await readOnly(root);
   const log = await manager.openStream('orders');
-  const isReadOnly = isCode(ErrorCode.READ_ONLY);
-  assert.throws(() => log.appendSync(new Uint8Array(1)), isReadOnly);
-  await assert.rejects(log.append(new Uint8Array(1)), isReadOnly);
-  assert.throws(() => log.appendBatchSync([new Uint8Array(1)]), isReadOnly);
-  await assert.rejects(log.appendBatch([new Uint8Array(1)]), isReadOnly);
-  await assert.rejects(log.flush(), isReadOnly);
-  assert.throws(() => log.createWriteStream(), isReadOnly);
-  assert.throws(() => manager.flushSync(), isReadOnly);
-  await assert.rejects(manager.enforceRetention(), isReadOnly);
-  await assert.rejects(manager.settle(), isReadOnly);
+  await assertWritesRefused(manager, log);
   assert.equal(log.nextId, 1600, 'nothing was appended');
   // Reads, refreshes, stats and a scope's end all work without writing.
-  assert.equal(await readChecked(log), 1600);
+  assert.equal(await readChecked(log, SIZE), 1600);
   const reader = log.openReader({ from: 700 });
   assert.equal((await reader.next())?.id, 700);
   reader.close();
@@ -143,7 +120,7 @@ test('reads equal what the writer appended: sealed raw, Tier 1 and the written p
   t.after(() => manager.close());
   const log = await manager.openStream('a');
   assert.equal(log.nextId, 2000);
-  assert.equal(await readChecked(log), 2000);
+  assert.equal(await readChecked(log, SIZE), 2000);
 
   await writer.command('settle'); // every sealed segment compressed, its raw file removed
   await writer.command(`append a 250 ${SIZE}`); // the active segment grows
@@ -152,11 +129,11 @@ test('reads equal what the writer appended: sealed raw, Tier 1 and the written p
   const segments = manager.stats().segments;
   assert.ok(segments.tier1.cold + segments.tier1.resident >= 3, `sealed segments are compressed now: ${JSON.stringify(segments)}`);
   assert.equal(segments.raw.active, 1, 'the active segment is the writer’s open file');
-  assert.equal(await readChecked(log), 2250, 'the same records: ranges loaded from the raw files stay valid, the rest from the active file');
+  assert.equal(await readChecked(log, SIZE), 2250, 'the same records: ranges loaded from the raw files stay valid, the rest from the active file');
   // A manager opened now finds the sealed segments compressed only: it reads Tier 1 frames.
   const fresh = await readOnly(root);
   t.after(() => fresh.close());
-  assert.equal(await readChecked(await fresh.openStream('a')), 2250, 'the same records from Tier 1 frames and the active file');
+  assert.equal(await readChecked(await fresh.openStream('a'), SIZE), 2250, 'the same records from Tier 1 frames and the active file');
   assert.ok(fresh.stats().tier1.framesDecompressed > 0, 'Tier 1 frames were read');
   await writer.close();
 });
@@ -198,7 +175,7 @@ test('a read-only manager follows the writer: new segments and growth by wake-up
   await manager.refresh();
   assert.equal(log.nextId, 1807);
   assert.ok(log.durableId <= log.nextId - 1);
-  assert.equal(await readChecked(log, 1790), 17);
+  assert.equal(await readChecked(log, SIZE, 1790), 17);
   await writer.close();
 });
 
@@ -288,7 +265,7 @@ test('compression and retention under a reader: never a wrong record, an expired
   assert.ok(position < firstId);
   reader.close();
   assert.throws(() => log.openReader({ from: 0 }), isCode(ErrorCode.OUT_OF_RANGE));
-  assert.equal(await readChecked(log, log.firstId), 3000 - firstId, 'the retry from the new first id reads everything left');
+  assert.equal(await readChecked(log, SIZE, log.firstId), 3000 - firstId, 'the retry from the new first id reads everything left');
   await writer.close();
 });
 
@@ -328,12 +305,12 @@ test('segments only Tier 2 holds: read with the writer’s tier2 option, AOF_ERR
   const without = await readOnly(root);
   const log = await without.openStream('e');
   assert.ok(without.stats().segments.tier2.cold > 0, 'some segments are only in Tier 2');
-  await assert.rejects(readChecked(log), isCode(ErrorCode.UNAVAILABLE));
+  await assert.rejects(readChecked(log, SIZE), isCode(ErrorCode.UNAVAILABLE));
   await without.close();
 
   const withTier2 = await readOnly(root, { tier2: { kind: 'fs', root: tier2Root } });
   const both = await withTier2.openStream('e');
-  assert.equal(await readChecked(both), 2500, 'every record, the evicted ones from Tier 2');
+  assert.equal(await readChecked(both, SIZE), 2500, 'every record, the evicted ones from Tier 2');
   await withTier2.close();
   assert.deepEqual(listing(tier2Root), bucket, 'the read-only manager wrote nothing to Tier 2');
   await writer.close();
