@@ -20,6 +20,8 @@ import { WriterManager, type ManagerStats } from './manager.js';
 import { CLONE_REMEDY, refuseClone } from './not-cloneable.js';
 import { FollowerManager } from './read-only/follower-manager.js';
 import { ReadOnlyManager } from './read-only/read-only-manager.js';
+import { AttachedManager } from './share/attached-manager.js';
+import type { ShareHandle } from './share/share-host.js';
 
 /** What the facade delegates to: the writer's manager, a read-only one or a follower. */
 export interface ManagerEngine {
@@ -32,6 +34,7 @@ export interface ManagerEngine {
   enforceRetention(): Promise<void>;
   settle(): Promise<void>;
   flushSync(options?: { timeoutMs?: number }): void;
+  shareHandle(): ShareHandle;
   close(): Promise<void>;
 }
 
@@ -72,6 +75,32 @@ export class AofManager {
     const engine: ManagerEngine =
       config.follower !== null ? await FollowerManager.open(config) : config.readOnly !== null ? await ReadOnlyManager.open(config) : await WriterManager.open(config);
     return new AofManager(engine);
+  }
+
+  /**
+   * A view of the manager that made `handle` (`manager.shareHandle()`), for a worker thread: its
+   * `openStream(name)` gives logs whose readers, `read()`, `follow()` and `nextSync()` read the
+   * owner's arena directly, with no copy and no message per record (docs/read-path.md, "Readers in
+   * worker threads"). Every write throws AOF_ERR_READ_ONLY; once the owner closes, the view's
+   * calls end with AOF_ERR_CLOSED. `close()` the view before the worker ends: it gives back the
+   * runs its readers pin.
+   * @throws AOF_ERR_INVALID_ARGUMENT (not a share handle), AOF_ERR_INCOMPATIBLE (a handle of another
+   *   aof2 version), AOF_ERR_CLOSED (the owner closed)
+   */
+  static attach(handle: ShareHandle): AofManager {
+    checkPlatform();
+    return new AofManager(AttachedManager.attach(handle));
+  }
+
+  /**
+   * A plain value to post to a worker thread (`workerData`, `postMessage`; no transfer list) that
+   * `AofManager.attach(handle)` there turns into a read-only view of this manager over the same
+   * SharedArrayBuffer. One handle serves any number of workers. The writer's manager only.
+   * @throws AOF_ERR_CLOSED, AOF_ERR_READ_ONLY (a read-only manager or a follower: open one in the
+   *   worker instead)
+   */
+  shareHandle(): ShareHandle {
+    return this.#engine.shareHandle();
   }
 
   /** The options as resolved; `root` is the real path of the root (a symlinked root resolved at open). */

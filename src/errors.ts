@@ -166,8 +166,13 @@ export class AofError extends Error {
    * `readOnly`, which never writes to its root, or with `follower` (`openedWith`), which never
    * writes to the bucket.
    */
-  static readOnly(what: string, root: string, openedWith: 'readOnly' | 'follower' = 'readOnly'): AofError {
-    const remedy = openedWith === 'follower' ? 'a follower reads the bucket; write through the manager that owns it' : 'write through the manager that holds the root';
+  static readOnly(what: string, root: string, openedWith: 'readOnly' | 'follower' | 'attach' = 'readOnly'): AofError {
+    const remedy =
+      openedWith === 'follower'
+        ? 'a follower reads the bucket; write through the manager that owns it'
+        : openedWith === 'attach'
+          ? 'a view attached in a worker thread reads; write through the manager that shared it'
+          : 'write through the manager that holds the root';
     return new AofError(ErrorCode.READ_ONLY, `${what}: the manager of ${root} is read-only (opened with ${openedWith}); ${remedy}`, {
       details: { root },
     });

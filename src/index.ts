@@ -10,6 +10,7 @@ export type { AppendOptions, FlushOptions } from './log.js';
 export type { FollowOptions } from './follow.js';
 export type { LogRecord } from './reader.js';
 export { AofReader } from './reader.js';
+export type { ShareHandle } from './share/share-host.js';
 export type { ReaderNextOptions, ReaderOptions } from './reader.js';
 export type { LogReadStream, ReadStreamOptions, WriteStreamOptions } from './node-streams.js';
 export { AofError, WouldBlockError, ErrorCode, WouldBlockKind } from './errors.js';

@@ -47,7 +47,7 @@ import { CLONE_REMEDY, refuseClone } from './not-cloneable.js';
 import { abortError, untilAborted } from './abort.js';
 import { checkOptions, signalOf } from './call-options.js';
 import { openFollow, type FollowOptions } from './follow.js';
-import { openReader, recordsUpTo, type AofReader, type LogRecord, type ReaderHost, type ReaderOptions } from './reader.js';
+import { openArenaReader, openReader, recordsUpTo, type AofReader, type ArenaReader, type LogRecord, type ReaderEngine, type ReaderHost, type ReaderOptions } from './reader.js';
 import {
   createReadStream,
   createWriteStream,
@@ -234,7 +234,7 @@ export class LogCore implements StreamView, LogEngine {
   readonly #sampleEvery: number;
   /** Set on close or on a failure that makes writing unsafe; every write then throws it. */
   #writeError: AofError | null = null;
-  readonly #readers = new Set<AofReader>();
+  readonly #readers = new Set<ReaderEngine>();
   /** Lent to every reader: the log as a read-only view plus the read path (see ReaderHost). */
   readonly #readerHost: ReaderHost;
 
@@ -277,6 +277,7 @@ export class LogCore implements StreamView, LogEngine {
       arena: ctx.arena,
       coordinator: ctx.coordinator,
       counters: ctx.counters,
+      opened: (reader) => this.#readers.add(reader),
       closed: (reader) => {
         this.#readers.delete(reader);
         ctx.coordinator.kick();
@@ -577,12 +578,16 @@ export class LogCore implements StreamView, LogEngine {
     await this.flush();
   }
 
+  /** A reader over the arena for an attached view's leases (src/share/share-host.ts). */
+  openLeaseReader(from: number): ArenaReader {
+    this.checkOpen();
+    return openArenaReader(this.#readerHost, from);
+  }
+
   /** Opens a reader positioned at `from` (default: the first stored id). */
   openReader(options: ReaderOptions = {}): AofReader {
     this.checkOpen();
-    const reader = openReader(this.#readerHost, options);
-    this.#readers.add(reader);
-    return reader;
+    return openReader(this.#readerHost, options);
   }
 
   /**

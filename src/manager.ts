@@ -23,7 +23,8 @@ import {
 import { BackgroundWork } from './background.js';
 import { registerExitDrain } from './exit-drain.js';
 import { Coordinator } from './coordinator/coordinator.js';
-import { AofError } from './errors.js';
+import { AofError, ErrorCode } from './errors.js';
+import { ShareHost, shareHandleOf, type ShareHandle } from './share/share-host.js';
 import { LogCore, logCore, logFacade, type AofLog, type LogContext } from './log.js';
 import { RootLock } from './root-lock.js';
 import { ensureDirectory } from './safe-fs.js';
@@ -264,6 +265,8 @@ export class WriterManager {
   readonly #coordinator: Coordinator;
   /** The public handles users get (facades); the engine works on their cores (#logs). */
   readonly #streams = new Map<string, Promise<AofLog>>();
+  /** Answers views attached from worker threads; made by the first shareHandle(). */
+  #share: ShareHost | null = null;
   readonly #logs = new Set<LogCore>();
   readonly #ctx: LogContext;
   readonly #recovery = {
@@ -539,6 +542,28 @@ export class WriterManager {
     return [...names].sort();
   }
 
+  /**
+   * The handle a worker thread attaches with (`AofManager.attach`): the arena and the share board,
+   * whose host (src/share/share-host.ts) starts with the first call.
+   * @throws AOF_ERR_CLOSED
+   */
+  shareHandle(): ShareHandle {
+    this.#checkOpen();
+    this.#share ??= new ShareHost({
+      existingStream: async (name) => {
+        validateStreamName(name);
+        if (!this.#streams.has(name) && !(await this.listStreams()).includes(name)) {
+          throw new AofError(ErrorCode.IO, `stream ${name} does not exist under ${this.config.root} (an attached view creates nothing)`, { details: { errno: 'ENOENT', name } });
+        }
+        return logCore(await this.openStream(name));
+      },
+      listStreams: () => this.listStreams(),
+      nextChange: () => this.#coordinator.nextChange(),
+      stats: () => this.stats(),
+    });
+    return shareHandleOf(this.config.root, this.#arena, this.#share);
+  }
+
   /** A plain-object snapshot of the engine's state; cheap, safe to call often. */
   stats(): ManagerStats {
     const figures = this.#engineFigures();
@@ -718,6 +743,7 @@ export class WriterManager {
     const logs = await Promise.allSettled([...this.#streams.values()]);
     const open = logs.flatMap((r) => (r.status === 'fulfilled' ? [logCore(r.value)] : []));
     await Promise.all(open.map((log) => log.closeForWrites()));
+    this.#share?.close(); // attached views end with AOF_ERR_CLOSED, their leases with the readers below
     for (const log of open) log.closeReaders();
     if (this.#retentionTimer !== null) clearInterval(this.#retentionTimer);
     await this.#background.drain();

@@ -90,8 +90,10 @@ export interface ReaderHost {
   readonly coordinator: Coordinator;
   /** WouldBlock counts (aof_would_block_total{kind="hydration"}). */
   readonly counters: EngineCounters;
+  /** A reader opened: the log tracks it (its close() closes every reader). */
+  opened(reader: ReaderEngine): void;
   /** The reader closed: the log stops tracking it (and wakes every tail waiter, this reader's included). */
-  closed(reader: AofReader): void;
+  closed(reader: ReaderEngine): void;
   /**
    * Resolves at the stream's next append, or when one of its readers closes (the manager's close
    * closes them all). Shared by every waiter; never rejects.
@@ -103,10 +105,38 @@ export interface ReaderHost {
   durabilityFailure(): AofError | null;
 }
 
-/** Returned by #tryNext when the record is not resident yet. */
-const BLOCKED = Symbol('blocked');
+/** Returned by #tryNext (and lease) when the record is not resident yet. */
+export const BLOCKED = Symbol('blocked');
 
-let construct: (host: ReaderHost, options: ReaderOptions) => AofReader;
+/**
+ * The run an attached view reads (ArenaReader.lease): arena byte `base + o` is segment byte `o`;
+ * the record asked for starts at segment byte `offset`. A live run (a write window still being
+ * written: `end` and `endId` -1) holds frames up to its slot's WRITE_LEN word.
+ */
+export interface RunLease {
+  slot: number;
+  base: number;
+  offset: number;
+  end: number;
+  endId: number;
+}
+
+/**
+ * What a reader's engine does, behind the public {@link AofReader} facade: the arena reader below
+ * (the thread that owns the arena, and read-only managers), or an attached view's reader in a
+ * worker thread (src/share/attached-reader.ts).
+ */
+export interface ReaderEngine {
+  /** The stream's name (error messages, inspection). */
+  readonly streamName: string;
+  readonly position: number;
+  readonly closed: boolean;
+  nextSync(): LogRecord | null;
+  next(options?: ReaderNextOptions): Promise<LogRecord | null>;
+  close(): void;
+}
+
+let wrapEngine: (core: ReaderEngine) => AofReader;
 
 /**
  * A new reader (for the log's openReader). The constructor is private, so the public type shows
@@ -114,7 +144,20 @@ let construct: (host: ReaderHost, options: ReaderOptions) => AofReader;
  * @throws AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION, AOF_ERR_OUT_OF_RANGE
  */
 export function openReader(host: ReaderHost, options: ReaderOptions): AofReader {
-  return construct(host, options);
+  return wrapEngine(new ArenaReader(host, options));
+}
+
+/**
+ * A reader over the arena for the thread that owns it, unwrapped: what an attached view's lease
+ * holds on the owner's side (src/share/share-host.ts). Tracked by `host` like any reader.
+ */
+export function openArenaReader(host: ReaderHost, from: number): ArenaReader {
+  return new ArenaReader(host, { from });
+}
+
+/** The public reader over an engine (an attached view's reader). */
+export function wrapReader(core: ReaderEngine): AofReader {
+  return wrapEngine(core);
 }
 
 /**
@@ -124,8 +167,102 @@ export function openReader(host: ReaderHost, options: ReaderOptions): AofReader 
  * also waits at the tail for the next append (the cursor form of `log.follow()`). Without `copy`,
  * a payload is a view into the arena, valid until the next call on the same reader. `close()`
  * releases the pinned run and ends a pending wait with AOF_ERR_CLOSED.
+ *
+ * In a worker thread (a view from `AofManager.attach(handle)`) the same calls read the owner's
+ * arena directly, under the same rules (docs/read-path.md, "Readers in worker threads").
  */
 export class AofReader {
+  // The only state: a private field, which structured clone never sees.
+  readonly #core: ReaderEngine;
+
+  private constructor(core: ReaderEngine) {
+    refuseClone(this, `an AofReader (stream ${core.streamName})`, CLONE_REMEDY, () => ({ stream: core.streamName, position: core.position, closed: core.closed }));
+    this.#core = core;
+  }
+
+  static {
+    wrapEngine = (core) => new AofReader(core);
+  }
+
+  /** Id of the record the next call returns. */
+  get position(): number {
+    return this.#core.position;
+  }
+
+  /**
+   * The next record, or null when caught up with the tail (call again later for new records).
+   * @throws AOF_ERR_WOULD_BLOCK (kind `hydration`) when the record's segment is being loaded;
+   *   AOF_ERR_CORRUPT / AOF_ERR_IO when it cannot be loaded; AOF_ERR_CLOSED
+   */
+  nextSync(): LogRecord | null {
+    return this.#core.nextSync();
+  }
+
+  /**
+   * The next record, waiting for hydration when needed; null when caught up with the tail. With
+   * options (see {@link ReaderNextOptions}): `wait` waits at the tail for the next append instead
+   * of returning null, `durable` returns only records at or below `durableId`, `signal` aborts the
+   * wait. A call without options costs what it always did.
+   *
+   * @throws (rejects) AOF_ERR_CORRUPT, AOF_ERR_IO, AOF_ERR_CLOSED (also when the reader or the
+   *   manager closes during a wait); AOF_ERR_INVALID_ARGUMENT / AOF_ERR_UNKNOWN_OPTION (bad
+   *   options); an `AbortError` when `signal` aborts; with `durable`, the flush failure
+   *   (AOF_ERR_IO, AOF_ERR_WORKER_FAILED) that stops durableId for good
+   */
+  next(options?: ReaderNextOptions): Promise<LogRecord | null> {
+    return this.#core.next(options);
+  }
+
+  /**
+   * Releases the pinned run. Idempotent; later calls throw AOF_ERR_CLOSED, and a pending
+   * `next({ wait: true })` rejects with it.
+   */
+  close(): void {
+    this.#core.close();
+  }
+
+  /** `using reader = log.openReader()`: closes the reader when the scope ends ({@link close}). */
+  [Symbol.dispose](): void {
+    this.#core.close();
+  }
+
+  /** `await using reader = log.openReader()`: closes the reader when the scope ends ({@link close}). */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.#core.close();
+    return Promise.resolve();
+  }
+}
+
+/**
+ * The first id of a reader opened with `options` on `log` (checked: known keys, a safe integer
+ * within [firstId, nextId]).
+ * @throws AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION, AOF_ERR_OUT_OF_RANGE
+ */
+export function readerStart(options: ReaderOptions, log: { readonly name: string; readonly firstId: number; readonly nextId: number }): number {
+  if (typeof options !== 'object' || options === null) throw AofError.invalidArgument('reader options must be an object');
+  for (const key of Object.keys(options)) {
+    if (key !== 'from' && key !== 'copy') {
+      throw new AofError(ErrorCode.UNKNOWN_OPTION, `unknown reader option ${key}; expected from, copy`, { details: { option: key } });
+    }
+  }
+  const from = options.from ?? log.firstId;
+  if (typeof from !== 'number' || !Number.isSafeInteger(from) || from < 0) {
+    throw AofError.invalidArgument(`reader option from must be a non-negative integer, got ${String(from)}`);
+  }
+  if (from < log.firstId || from > log.nextId) {
+    throw new AofError(ErrorCode.OUT_OF_RANGE, `stream ${log.name} holds ids [${log.firstId}, ${log.nextId}); cannot start reading at ${from}`, {
+      details: { from, firstId: log.firstId, nextId: log.nextId },
+    });
+  }
+  return from;
+}
+
+/**
+ * The reader's engine on the thread that owns the arena (and in read-only managers): locates the
+ * run holding the next record (a write window, a raw chunk, a Tier 1 frame, or a sealed segment's
+ * whole slot), pins it, and reads frames from it. See the module comment.
+ */
+export class ArenaReader implements ReaderEngine {
   readonly #host: ReaderHost;
   readonly #stream: StreamView;
   readonly #read: ReadPath;
@@ -137,34 +274,16 @@ export class AofReader {
   #pinned = -1; // run pinned by this reader, or -1
   #range: ResidentRange | null = null; // the pinned run's range when it is not the segment's slot
   #offset = -1; // byte offset of the next frame in the segment, -1 = not located yet
+  #base = 0; // arena byte of segment byte 0 in the pinned run (set by #locate)
   #scanning = false; // read through a range of this segment to its end: read ahead
   #closed = false;
   /** durableId as last read: ids at or below it need no new look (durableId only grows). */
   #durableSeen = -1;
 
-  static {
-    construct = (host, options) => new AofReader(host, options);
-  }
-
-  /** Obtained from `log.openReader()`. */
-  private constructor(host: ReaderHost, options: ReaderOptions) {
+  /** Obtained from `log.openReader()` (wrapped in an AofReader) or `openArenaReader`. */
+  constructor(host: ReaderHost, options: ReaderOptions) {
     const log = host.stream;
-    if (typeof options !== 'object' || options === null) throw AofError.invalidArgument('reader options must be an object');
-    for (const key of Object.keys(options)) {
-      if (key !== 'from' && key !== 'copy') {
-        throw new AofError(ErrorCode.UNKNOWN_OPTION, `unknown reader option ${key}; expected from, copy`, { details: { option: key } });
-      }
-    }
-    const from = options.from ?? log.firstId;
-    if (typeof from !== 'number' || !Number.isSafeInteger(from) || from < 0) {
-      throw AofError.invalidArgument(`reader option from must be a non-negative integer, got ${String(from)}`);
-    }
-    if (from < log.firstId || from > log.nextId) {
-      throw new AofError(ErrorCode.OUT_OF_RANGE, `stream ${log.name} holds ids [${log.firstId}, ${log.nextId}); cannot start reading at ${from}`, {
-        details: { from, firstId: log.firstId, nextId: log.nextId },
-      });
-    }
-    refuseClone(this, `an AofReader (stream ${log.name})`, CLONE_REMEDY, () => ({ stream: log.name, position: this.#nextId, closed: this.#closed }));
+    const from = readerStart(options, log);
     this.#host = host;
     this.#stream = log;
     this.#read = host.read;
@@ -172,11 +291,20 @@ export class AofReader {
     this.#coordinator = host.coordinator;
     this.#copy = options.copy === true;
     this.#nextId = from;
+    host.opened(this);
+  }
+
+  get streamName(): string {
+    return this.#stream.name;
   }
 
   /** Id of the record the next call returns. */
   get position(): number {
     return this.#nextId;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
   }
 
   /**
@@ -270,18 +398,26 @@ export class AofReader {
     this.#host.closed(this);
   }
 
-  /** `using reader = log.openReader()`: closes the reader when the scope ends ({@link close}). */
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
-  /** `await using reader = log.openReader()`: closes the reader when the scope ends ({@link close}). */
-  [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-    return Promise.resolve();
-  }
-
   #tryNext(): LogRecord | null | typeof BLOCKED {
+    const located = this.#locate();
+    if (located !== true) return located;
+    const u8 = this.#arena.u8;
+    const at = this.#base + this.#offset;
+    const length = framePayloadLengthAt(this.#arena.u32, at);
+    const timestamp = frameTimestampAt(this.#arena.f64, at);
+    const start = at + RECORD_PAYLOAD_OFFSET;
+    const payload = this.#copy ? u8.slice(start, start + length) : u8.subarray(start, start + length);
+    this.#offset += frameLength(length);
+    const id = this.#nextId++;
+    return { id, timestamp, payload };
+  }
+
+  /**
+   * Positions the reader on record #nextId: pins the run holding it and sets #base and #offset
+   * (segment byte `o` is at arena byte `#base + o`). True when positioned; null at the tail; BLOCKED
+   * while the run is loaded.
+   */
+  #locate(): true | null | typeof BLOCKED {
     if (this.#closed) throw AofError.closed('reader');
     const id = this.#nextId;
     if (id >= this.#stream.nextId) return null;
@@ -331,26 +467,68 @@ export class AofReader {
       }
     }
     const range = this.#range;
-    let base: number;
     if (range !== null) {
       // Run byte i is segment byte range.start + i: `base + offset` addresses segment byte offset.
-      base = this.#arena.base(range.slot) - range.start;
+      this.#base = this.#arena.base(range.slot) - range.start;
       if (this.#offset < 0) {
         const end = range.end >= 0 ? range.end : this.#stream.dataBytesOf(seg);
-        this.#offset = range.start + frameOffsetOf(this.#arena.u8, base + range.start, base + end, index - range.first);
+        this.#offset = range.start + frameOffsetOf(this.#arena.u8, this.#base + range.start, this.#base + end, index - range.first);
       }
     } else {
-      base = this.#arena.base(seg.slot);
-      if (this.#offset < 0) this.#offset = frameOffsetOf(this.#arena.u8, base, base + this.#stream.dataBytesOf(seg), index);
+      this.#base = this.#arena.base(seg.slot);
+      if (this.#offset < 0) this.#offset = frameOffsetOf(this.#arena.u8, this.#base, this.#base + this.#stream.dataBytesOf(seg), index);
     }
-    const at = base + this.#offset;
-    const length = framePayloadLengthAt(this.#arena.u32, at);
-    const timestamp = frameTimestampAt(this.#arena.f64, at);
-    const start = at + RECORD_PAYLOAD_OFFSET;
-    const payload = this.#copy ? this.#arena.u8.slice(start, start + length) : this.#arena.u8.subarray(start, start + length);
-    this.#offset += frameLength(length);
-    this.#nextId = id + 1;
-    return { id, timestamp, payload };
+    return true;
+  }
+
+  /**
+   * Pins the run holding record `id` for an attached view (src/share/share-host.ts) and describes
+   * it: the run stays pinned until the next lease or close. `live` runs (a write window still
+   * written) end where their WRITE_LEN word says; the others at `end`, record `endId` excluded.
+   * null at the tail; BLOCKED while the run is loaded.
+   */
+  lease(id: number): RunLease | null | typeof BLOCKED {
+    if (id !== this.#nextId) {
+      // Forward (the view read through its last lease): keep the segment, so that #locate finds
+      // the next range and reads ahead as a scan. Backward: locate from scratch.
+      if (id < this.#nextId) {
+        this.#unpin();
+        this.#seg = null;
+      }
+      this.#nextId = id;
+      this.#offset = -1;
+    }
+    const located = this.#locate();
+    if (located !== true) return located;
+    const seg = this.#seg!;
+    const range = this.#range;
+    const live = range !== null && range.end < 0;
+    const end = range === null ? this.#stream.dataBytesOf(seg) : live ? -1 : range.end;
+    const endId = range === null ? this.#stream.endIdOf(seg) : live ? -1 : seg.baseId + range.endRecord;
+    return { slot: this.#pinned, base: this.#base, offset: this.#offset, end, endId };
+  }
+
+  /**
+   * Resolves once record `id` exists (`durable`: is durable), for an attached view's wait
+   * (src/share/share-host.ts), or as soon as `cancelled()` says so after a wake-up. Woken as this
+   * thread's own waits are: by the append, or by the coordinator for durability.
+   * @throws (rejects) AOF_ERR_CLOSED when this reader closes (the manager's close closes it); with
+   *   `durable`, the flush failure that stops durableId for good
+   */
+  async until(id: number, durable: boolean, cancelled: () => boolean): Promise<void> {
+    for (;;) {
+      if (this.#closed) throw AofError.closed('reader');
+      if (cancelled()) return;
+      if (!durable) {
+        if (id < this.#stream.nextId) return;
+        await this.#host.nextAppend();
+        continue;
+      }
+      if (id <= this.#host.durableId()) return;
+      const failure = this.#host.durabilityFailure();
+      if (failure !== null) throw failure;
+      await (id >= this.#stream.nextId ? this.#host.nextAppend() : this.#coordinator.nextChange());
+    }
   }
 
   #unpin(): void {

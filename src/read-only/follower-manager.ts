@@ -32,6 +32,7 @@ import { Registry } from 'prom-client';
 import { Arena } from '../arena/arena.js';
 import { resolveStreamOptions, type ResolvedConfig, type StreamOptions } from '../config.js';
 import { Coordinator } from '../coordinator/coordinator.js';
+import type { ShareHandle } from '../share/share-host.js';
 import { AofError, ErrorCode } from '../errors.js';
 import { EngineEvents } from '../events.js';
 import { streamDir, streamPrefix } from '../format/root-layout.js';
@@ -270,6 +271,11 @@ export class FollowerManager {
     this.#coordinator.close();
     for (const name of this.#metricNames) this.#registry.removeSingleMetric(name);
     this.#lock.release();
+  }
+
+  /** @throws AOF_ERR_READ_ONLY: only the writer's manager shares its arena (open one of these in the worker instead) */
+  shareHandle(): ShareHandle {
+    throw AofError.readOnly('shareHandle', this.#config.root, 'follower');
   }
 
   /** A snapshot (see ManagerStats: zeros for what only a writer does; `follower` for the lag). */

@@ -25,7 +25,7 @@ import type { EngineCounters } from '../metrics/engine-counters.js';
 import type { StreamView } from '../read/ports.js';
 import type { ReadPath } from '../read/read-path.js';
 import { openFollow, type FollowOptions } from '../follow.js';
-import { openReader, recordsUpTo, type AofReader, type LogRecord, type ReaderHost, type ReaderOptions } from '../reader.js';
+import { openReader, recordsUpTo, type AofReader, type LogRecord, type ReaderEngine, type ReaderHost, type ReaderOptions } from '../reader.js';
 import { Segment, SegmentEventType, SegmentTier } from '../tier0/segment.js';
 import { eventsToward, type RecordedSegment, type RecordedStream } from './recorded-view.js';
 import type { TailFile } from './stream-tail.js';
@@ -66,7 +66,7 @@ export class ReadOnlyLog implements StreamView, LogEngine {
   readonly #shown: Shown[] = [];
   /** Segments, oldest first: the same objects as #shown, as readers and the stats walk them. */
   readonly #segments: Segment[] = [];
-  readonly #readers = new Set<AofReader>();
+  readonly #readers = new Set<ReaderEngine>();
   readonly #readerHost: ReaderHost;
   #nextId = 0;
   #closed = false;
@@ -83,6 +83,7 @@ export class ReadOnlyLog implements StreamView, LogEngine {
       arena: ctx.arena,
       coordinator: ctx.coordinator,
       counters: ctx.counters,
+      opened: (reader) => this.#readers.add(reader),
       closed: (reader) => {
         this.#readers.delete(reader);
         ctx.coordinator.kick();
@@ -212,9 +213,7 @@ export class ReadOnlyLog implements StreamView, LogEngine {
   /** Opens a reader positioned at `from` (default: the first stored id). */
   openReader(options: ReaderOptions = {}): AofReader {
     this.#checkOpen();
-    const reader = openReader(this.#readerHost, options);
-    this.#readers.add(reader);
-    return reader;
+    return openReader(this.#readerHost, options);
   }
 
   /** Every record from `from` up to the tail at the time of the call, as copies the caller owns. */

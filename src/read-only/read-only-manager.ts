@@ -27,6 +27,7 @@ import { Registry } from 'prom-client';
 import { Arena } from '../arena/arena.js';
 import { resolveStreamOptions, type ResolvedConfig, type StreamOptions } from '../config.js';
 import { Coordinator } from '../coordinator/coordinator.js';
+import type { ShareHandle } from '../share/share-host.js';
 import { AofError, ErrorCode } from '../errors.js';
 import { EngineEvents } from '../events.js';
 import { MANIFEST_DIR, STREAMS_DIR, streamDir } from '../format/root-layout.js';
@@ -304,6 +305,11 @@ export class ReadOnlyManager {
     await this.#remote?.store.close();
     this.#coordinator.close();
     for (const name of this.#metricNames) this.#registry.removeSingleMetric(name);
+  }
+
+  /** @throws AOF_ERR_READ_ONLY: only the writer's manager shares its arena (open one of these in the worker instead) */
+  shareHandle(): ShareHandle {
+    throw AofError.readOnly('shareHandle', this.#config.root, 'readOnly');
   }
 
   /** A snapshot of what this manager does (see ManagerStats: zeros for what only a writer does). */

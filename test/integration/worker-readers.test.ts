@@ -1,0 +1,147 @@
+/**
+ * Readers in worker threads over the owner's arena (`manager.shareHandle()`, `AofManager.attach`):
+ * real worker threads (support/attached-worker.ts) reading a real engine's stream while the main
+ * thread appends. Scans of resident data; several workers at once under eviction pressure with
+ * loads from the segment files; a follow of the live tail across windows and segments, also
+ * `durable`; the writes refused; the owner closing under a waiting worker; an aborted follow; and
+ * no run left pinned once the views are gone.
+ */
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
+import { AofError, AofManager, ErrorCode, WouldBlockError, type AofLog, type AofManagerOptions } from '../../src/index.js';
+import { recordOf, type AttachedWorkerData } from '../../support/attached-worker.js';
+import { waitFor } from '../../support/engine.js';
+import { tempRoot } from '../../support/tmp.js';
+
+const WORKER = new URL('../../support/attached-worker.js', import.meta.url);
+const SEGMENT = 64 * 1024;
+
+async function open(t: TestContext, extra: Partial<AofManagerOptions> = {}): Promise<{ manager: AofManager; log: AofLog }> {
+  const { root, cleanup } = tempRoot('aof2-workers-');
+  const manager = await AofManager.open({ root, tier0: { arenaBytes: 32 * SEGMENT, segmentBytes: SEGMENT }, tier1: { enabled: false }, ...extra });
+  t.after(async () => {
+    await manager.close().catch(() => undefined);
+    cleanup();
+  });
+  return { manager, log: await manager.openStream('s') };
+}
+
+/** Appends records `from`..`to` - 1 in batches, one batch per turn, waiting when the arena is full. */
+async function append(log: AofLog, from: number, to: number, batch = 50): Promise<void> {
+  for (let id = from; id < to; id += batch) {
+    const payloads: Uint8Array[] = [];
+    for (let i = id; i < Math.min(to, id + batch); i++) payloads.push(recordOf(i));
+    let first: number;
+    try {
+      first = log.appendBatchSync(payloads);
+    } catch (err) {
+      if (!(err instanceof WouldBlockError)) throw err;
+      first = await log.appendBatch(payloads);
+    }
+    assert.equal(first, id);
+    await turn();
+  }
+}
+
+interface Running {
+  worker: Worker;
+  result: Promise<Record<string, unknown>>;
+  messages: Record<string, unknown>[];
+}
+
+function start(data: AttachedWorkerData): Running {
+  const worker = new Worker(WORKER, { workerData: data });
+  const messages: Record<string, unknown>[] = [];
+  const result = new Promise<Record<string, unknown>>((resolve, reject) => {
+    worker.on('message', (message: Record<string, unknown>) => {
+      if ('ok' in message) {
+        if (message['ok'] === true) resolve(message);
+        else reject(new Error(String(message['error'])));
+      } else {
+        messages.push(message);
+      }
+    });
+    worker.on('error', reject);
+    worker.on('exit', (code) => reject(new Error(`worker exited (${code}) without a result`)));
+  });
+  return { worker, result, messages };
+}
+
+test('workers scan a resident stream with nextSync and next: every record, zero copy, nothing left pinned', async (t) => {
+  const { manager, log } = await open(t);
+  await append(log, 0, 3000);
+  const handle = manager.shareHandle();
+  const scans = [start({ handle, stream: 's', mode: 'scan' }), start({ handle, stream: 's', mode: 'next', from: 1234 })];
+  const [scan, next] = await Promise.all(scans.map((s) => s.result));
+  assert.equal(scan!['count'], 3000);
+  assert.equal(next!['count'], 3000 - 1234);
+  await waitFor(() => manager.stats().arena.pinned === 0, 'the views closed: no run stays pinned');
+});
+
+test('several workers scan from 0 under eviction pressure while the main thread appends: loads from the files, every record right', async (t) => {
+  // 8 segments of arena for ~30 segments of records: the early ones are evicted and loaded back.
+  const { manager, log } = await open(t, { tier0: { arenaBytes: 8 * SEGMENT, segmentBytes: SEGMENT } });
+  await append(log, 0, 2500);
+  const handle = manager.shareHandle();
+  const workers = [0, 1, 2].map(() => start({ handle, stream: 's', mode: 'scan', from: 0, until: 2500 }));
+  const appending = append(log, 2500, 4000);
+  const results = await Promise.all(workers.map((w) => w.result));
+  await appending;
+  for (const result of results) assert.equal(result['count'], 2500);
+  await waitFor(() => manager.stats().arena.pinned === 0, 'no run stays pinned');
+});
+
+test('a worker follows the live tail across windows and segments, and durable never runs ahead of durableId', async (t) => {
+  const { manager, log } = await open(t, { fsync: 'interval' });
+  await append(log, 0, 200);
+  const handle = manager.shareHandle();
+  const live = start({ handle, stream: 's', mode: 'follow', from: 100, until: 3000 });
+  const durable = start({ handle, stream: 's', mode: 'follow', from: 0, until: 3000, durable: true });
+  await append(log, 200, 3000, 7);
+  await log.flush();
+  const [a, b] = await Promise.all([live.result, durable.result]);
+  assert.equal(a['count'], 2900);
+  assert.equal(b['count'], 3000);
+  assert.equal(b['notDurable'], 0);
+});
+
+test('an attached view refuses every write with AOF_ERR_READ_ONLY and opens only what the owner has', async (t) => {
+  const { manager, log } = await open(t);
+  await append(log, 0, 10);
+  const result = await start({ handle: manager.shareHandle(), stream: 's', mode: 'refusals' }).result;
+  assert.deepEqual(result['codes'], {
+    appendSync: ErrorCode.READ_ONLY,
+    append: ErrorCode.READ_ONLY,
+    appendBatch: ErrorCode.READ_ONLY,
+    flush: ErrorCode.READ_ONLY,
+    settle: ErrorCode.READ_ONLY,
+    unknownStream: ErrorCode.IO,
+    badName: ErrorCode.INVALID_STREAM_NAME,
+  });
+  assert.deepEqual(result['streams'], ['s']);
+  assert.equal(result['statsStreams'], 1);
+  assert.equal(result['nextId'], 10);
+  assert.throws(() => AofManager.attach({ kind: 'nope' } as never), (err) => err instanceof AofError && err.code === ErrorCode.INVALID_ARGUMENT);
+});
+
+test('the owner closing ends a worker waiting at the tail with AOF_ERR_CLOSED', async (t) => {
+  const { manager, log } = await open(t);
+  await append(log, 0, 10);
+  const waiting = start({ handle: manager.shareHandle(), stream: 's', mode: 'wait-close' });
+  await waitFor(() => waiting.messages.length > 0, 'the worker waits at the tail');
+  await sleep(20);
+  await manager.close();
+  const result = await waiting.result;
+  assert.equal(result['ended'], ErrorCode.CLOSED);
+});
+
+test('an aborted follow in a worker rejects with AbortError and leaves nothing pinned or pending', async (t) => {
+  const { manager, log } = await open(t);
+  await append(log, 0, 10);
+  const result = await start({ handle: manager.shareHandle(), stream: 's', mode: 'abort', abortAfterMs: 30 }).result;
+  assert.equal(result['ended'], 'AbortError');
+  await append(log, 10, 20); // the cancelled wait's owner side finishes at the next append
+  await waitFor(() => manager.stats().arena.pinned === 0, 'no run stays pinned');
+});
