@@ -89,6 +89,7 @@ async function run(data: AttachedWorkerData): Promise<Record<string, unknown>> {
       for await (const record of log.follow({ from, durable: data.durable === true })) {
         check(record, id);
         if (data.durable === true && record.id > log.durableId) notDurable++;
+        if (id === from) parentPort!.postMessage({ reading: true });
         id++;
         if (id >= until) break;
       }

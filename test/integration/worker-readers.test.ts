@@ -93,6 +93,39 @@ test('several workers scan from 0 under eviction pressure while the main thread 
   await waitFor(() => manager.stats().arena.pinned === 0, 'no run stays pinned');
 });
 
+test('workers read through Tier 1 hydration (compressed, evicted segments) while the main thread appends', async (t) => {
+  // Tier 1 on: sealed segments are compressed and their raw files go; evicted ones come back as
+  // decompressed frames (the hydrate pool) for the owner's lease readers.
+  const { manager, log } = await open(t, { tier0: { arenaBytes: 8 * SEGMENT, segmentBytes: SEGMENT }, tier1: {} });
+  await append(log, 0, 2500);
+  await manager.settle();
+  const handle = manager.shareHandle();
+  const workers = [start({ handle, stream: 's', mode: 'next', from: 0, until: 2500 }), start({ handle, stream: 's', mode: 'scan', from: 600, until: 2500 })];
+  const appending = append(log, 2500, 3500);
+  const [a, b] = await Promise.all(workers.map((w) => w.result));
+  await appending;
+  assert.equal(a!['count'], 2500);
+  assert.equal(b!['count'], 1900);
+  assert.ok(manager.stats().tier1.segmentsCompressed > 0, 'segments were compressed');
+  assert.ok(manager.stats().tier1.framesDecompressed > 0, 'the workers read decompressed frames');
+  await waitFor(() => manager.stats().arena.pinned === 0, 'no run stays pinned');
+});
+
+test('the owner closing under several following workers ends each follow cleanly, every record read right', async (t) => {
+  const { manager, log } = await open(t);
+  await append(log, 0, 300);
+  const handle = manager.shareHandle();
+  const workers = [0, 100, 200].map((from) => start({ handle, stream: 's', mode: 'follow', from, until: Number.MAX_SAFE_INTEGER }));
+  await waitFor(() => workers.every((w) => w.messages.length > 0), 'every worker follows');
+  await append(log, 300, 1500, 7);
+  await manager.close();
+  const results = await Promise.all(workers.map((w) => w.result));
+  for (const [i, result] of results.entries()) {
+    const count = result['count'] as number;
+    assert.ok(count > 0 && count <= 1500 - i * 100, `worker ${i} read ${count} records, in order, then its follow ended`);
+  }
+});
+
 test('a worker follows the live tail across windows and segments, and durable never runs ahead of durableId', async (t) => {
   const { manager, log } = await open(t, { fsync: 'interval' });
   await append(log, 0, 200);
