@@ -80,6 +80,19 @@ export interface ReaderNextOptions {
 /** Keys of {@link ReaderNextOptions}. */
 const NEXT_OPTIONS = ['wait', 'durable', 'signal'];
 
+/**
+ * `reader.next(options)`'s options, checked, with their defaults.
+ * @throws AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION
+ */
+export function nextOptions(options: ReaderNextOptions): { wait: boolean; durable: boolean; signal: AbortSignal | undefined } {
+  checkOptions(options, NEXT_OPTIONS, 'reader.next');
+  return {
+    wait: booleanOf(options.wait, 'wait', 'reader.next', false),
+    durable: booleanOf(options.durable, 'durable', 'reader.next', false),
+    signal: signalOf(options.signal, 'reader.next'),
+  };
+}
+
 /** What a reader is lent by the log that opens it. */
 export interface ReaderHost {
   /** The stream's segments, read-only. */
@@ -350,10 +363,7 @@ export class ArenaReader implements ReaderEngine {
 
   /** next() with options: the same loop, waiting also at the tail (`wait`) and for durability (`durable`). */
   async #nextWith(options: ReaderNextOptions): Promise<LogRecord | null> {
-    checkOptions(options, NEXT_OPTIONS, 'reader.next');
-    const wait = booleanOf(options.wait, 'wait', 'reader.next', false);
-    const durable = booleanOf(options.durable, 'durable', 'reader.next', false);
-    const signal = signalOf(options.signal, 'reader.next');
+    const { wait, durable, signal } = nextOptions(options);
     let waited = false;
     for (;;) {
       if (signal?.aborted === true) throw abortError(signal);

@@ -14,7 +14,8 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { AofError, AofManager, WouldBlockError, type LogRecord } from '../src/index.js';
 import type { ShareHandle } from '../src/share/share-host.js';
-import { payloadFor, sameBytes } from './tmp.js';
+import { recordOf } from './record-batches.js';
+import { sameBytes } from './tmp.js';
 
 export interface AttachedWorkerData {
   handle: ShareHandle;
@@ -25,9 +26,6 @@ export interface AttachedWorkerData {
   durable?: boolean;
   abortAfterMs?: number;
 }
-
-/** Record `id`'s payload: sizes from 1 byte to ~1.5 KiB, so frames straddle windows and segments. */
-export const recordOf = (id: number): Uint8Array => payloadFor(id, 1 + ((id * 577) % 1500));
 
 function check(record: LogRecord, id: number): void {
   if (record.id !== id) throw new Error(`expected record ${id}, got ${record.id}`);
@@ -119,7 +117,7 @@ async function run(data: AttachedWorkerData): Promise<Record<string, unknown>> {
   }
 }
 
-// The test imports recordOf from here too: only a worker runs.
+// The test imports this module's types; only a worker runs it.
 if (!isMainThread) {
   run(workerData as AttachedWorkerData).then(
     (result) => parentPort!.postMessage({ ok: true, ...result }),

@@ -27,6 +27,7 @@ import type { ReadPath } from '../read/read-path.js';
 import { openFollow, type FollowOptions } from '../follow.js';
 import { openReader, recordsUpTo, type AofReader, type LogRecord, type ReaderEngine, type ReaderHost, type ReaderOptions } from '../reader.js';
 import { Segment, SegmentEventType, SegmentTier } from '../tier0/segment.js';
+import { RefusedWrites } from './refused-writes.js';
 import { eventsToward, type RecordedSegment, type RecordedStream } from './recorded-view.js';
 import type { TailFile } from './stream-tail.js';
 
@@ -59,7 +60,7 @@ interface Shown {
   durableBytes: number;
 }
 
-export class ReadOnlyLog implements StreamView, LogEngine {
+export class ReadOnlyLog extends RefusedWrites implements StreamView, LogEngine {
   readonly #name: string;
   readonly #dir: string;
   readonly #ctx: ReadOnlyLogContext;
@@ -74,6 +75,7 @@ export class ReadOnlyLog implements StreamView, LogEngine {
   #tailWait: { promise: Promise<void>; resolve: () => void } | null = null;
 
   constructor(name: string, dir: string, ctx: ReadOnlyLogContext) {
+    super();
     this.#name = name;
     this.#dir = dir;
     this.#ctx = ctx;
@@ -134,11 +136,6 @@ export class ReadOnlyLog implements StreamView, LogEngine {
     return durable;
   }
 
-  /** False: appends never resolve at all on a read-only log. */
-  get fsyncAlways(): boolean {
-    return false;
-  }
-
   /** The shown segments, oldest first. Do not mutate. */
   get segments(): readonly Segment[] {
     return this.#segments;
@@ -168,44 +165,6 @@ export class ReadOnlyLog implements StreamView, LogEngine {
 
   endIdOf(seg: Segment): number {
     return seg.endId;
-  }
-
-  // --- Writes: refused -----------------------------------------------------------------------
-
-  /** @throws AOF_ERR_READ_ONLY */
-  appendSync(_payload: Uint8Array): number {
-    throw this.#readOnly('appendSync');
-  }
-
-  /** @throws (rejects) AOF_ERR_READ_ONLY */
-  append(_payload: Uint8Array): Promise<number> {
-    return Promise.reject(this.#readOnly('append'));
-  }
-
-  /** @throws AOF_ERR_READ_ONLY */
-  appendBatchSync(_payloads: readonly Uint8Array[]): number {
-    throw this.#readOnly('appendBatchSync');
-  }
-
-  /** @throws (rejects) AOF_ERR_READ_ONLY */
-  appendBatch(_payloads: readonly Uint8Array[]): Promise<number> {
-    return Promise.reject(this.#readOnly('appendBatch'));
-  }
-
-  /** @throws (rejects) AOF_ERR_READ_ONLY: durability is the writer's to give */
-  flush(): Promise<void> {
-    return Promise.reject(this.#readOnly('flush'));
-  }
-
-  /** A write stream is refused at creation. @throws AOF_ERR_CLOSED, AOF_ERR_READ_ONLY */
-  checkWritable(): void {
-    this.#checkOpen();
-    throw this.#readOnly('createWriteStream');
-  }
-
-  /** `await using`: nothing was appended through a read-only log, so nothing to flush. */
-  dispose(): Promise<void> {
-    return Promise.resolve();
   }
 
   // --- Reads ---------------------------------------------------------------------------------
@@ -406,7 +365,7 @@ export class ReadOnlyLog implements StreamView, LogEngine {
     if (this.#closed) throw AofError.closed(`stream ${this.#name}`);
   }
 
-  #readOnly(what: string): AofError {
+  protected refusal(what: string): AofError {
     if (this.#closed) return AofError.closed(`stream ${this.#name}`);
     return AofError.readOnly(`${what} on stream ${this.#name}`, this.#ctx.root, this.#ctx.openedWith);
   }

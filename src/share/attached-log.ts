@@ -12,12 +12,13 @@ import { AofError } from '../errors.js';
 import { openFollow, type FollowOptions } from '../follow.js';
 import type { LogEngine } from '../log.js';
 import { readerStart, recordsUpTo, wrapReader, type AofReader, type LogRecord, type ReaderOptions } from '../reader.js';
+import { RefusedWrites } from '../read-only/refused-writes.js';
 import { AttachedReader, type AttachedStream, type SharedArena } from './attached-reader.js';
 import { BoardClient } from './board-client.js';
 import { F_DURABLE_ID, F_FIRST_ID, F_NEXT_ID } from './share-board.js';
 import type { ShareBoard } from './share-board.js';
 
-export class AttachedLog implements LogEngine, AttachedStream {
+export class AttachedLog extends RefusedWrites implements LogEngine, AttachedStream {
   readonly name: string;
   readonly #root: string;
   readonly #board: ShareBoard;
@@ -27,9 +28,9 @@ export class AttachedLog implements LogEngine, AttachedStream {
   #firstId = 0;
   #durableId = -1;
   #closed = false;
-  readonly fsyncAlways = false;
 
   constructor(name: string, root: string, board: ShareBoard, arena: SharedArena) {
+    super();
     this.name = name;
     this.#root = root;
     this.#board = board;
@@ -89,37 +90,6 @@ export class AttachedLog implements LogEngine, AttachedStream {
     return openFollow(this, options);
   }
 
-  // --- Writes: refused -----------------------------------------------------------------------
-
-  appendSync(_payload: Uint8Array): number {
-    throw this.#readOnly('appendSync');
-  }
-
-  append(_payload: Uint8Array): Promise<number> {
-    return Promise.reject(this.#readOnly('append'));
-  }
-
-  appendBatchSync(_payloads: readonly Uint8Array[]): number {
-    throw this.#readOnly('appendBatchSync');
-  }
-
-  appendBatch(_payloads: readonly Uint8Array[]): Promise<number> {
-    return Promise.reject(this.#readOnly('appendBatch'));
-  }
-
-  flush(): Promise<void> {
-    return Promise.reject(this.#readOnly('flush'));
-  }
-
-  checkWritable(): void {
-    this.#checkOpen();
-    throw this.#readOnly('createWriteStream');
-  }
-
-  dispose(): Promise<void> {
-    return Promise.resolve();
-  }
-
   /** The view closed (or found its owner closed): every reader ends with AOF_ERR_CLOSED. */
   close(): void {
     this.#closed = true;
@@ -130,7 +100,7 @@ export class AttachedLog implements LogEngine, AttachedStream {
     if (this.#closed || this.#board.closed) throw AofError.closed(`stream ${this.name}`);
   }
 
-  #readOnly(what: string): AofError {
+  protected refusal(what: string): AofError {
     if (this.#closed) return AofError.closed(`stream ${this.name}`);
     return AofError.readOnly(`${what} on stream ${this.name}`, this.#root, 'attach');
   }

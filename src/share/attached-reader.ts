@@ -14,17 +14,16 @@
  */
 import { abortError, untilAborted } from '../abort.js';
 import { S_STATE, S_WRITE_LEN, SlotState, slotWord } from '../arena/layout.js';
-import { booleanOf, checkOptions, signalOf } from '../call-options.js';
 import { AofError, WouldBlockError, WouldBlockKind } from '../errors.js';
 import { RECORD_PAYLOAD_OFFSET, frameLength, framePayloadLengthAt, frameTimestampAt } from '../format/record.js';
-import type { LogRecord, ReaderEngine, ReaderNextOptions } from '../reader.js';
+import { nextOptions, type LogRecord, type ReaderEngine, type ReaderNextOptions } from '../reader.js';
 import { BoardClient } from './board-client.js';
 import { FLAG_DURABLE, FLAG_RESIDENT, F_BASE, F_END, F_END_ID, F_OFFSET, Op, Status, B_SLOT } from './share-board.js';
 
 /** How long `nextSync()` blocks for the owner's answer before it reports WouldBlock. */
 const SYNC_REPLY_MS = 50;
 
-const NEXT_OPTIONS = ['wait', 'durable', 'signal'];
+const NO_OPTIONS = { wait: false, durable: false, signal: undefined };
 
 /** The arena as a view sees it. */
 export interface SharedArena {
@@ -112,15 +111,7 @@ export class AttachedReader implements ReaderEngine {
   }
 
   async #next(options: ReaderNextOptions | undefined): Promise<LogRecord | null> {
-    let wait = false;
-    let durable = false;
-    let signal: AbortSignal | undefined;
-    if (options !== undefined) {
-      checkOptions(options, NEXT_OPTIONS, 'reader.next');
-      wait = booleanOf(options.wait, 'wait', 'reader.next', false);
-      durable = booleanOf(options.durable, 'durable', 'reader.next', false);
-      signal = signalOf(options.signal, 'reader.next');
-    }
+    const { wait, durable, signal } = options === undefined ? NO_OPTIONS : nextOptions(options);
     for (;;) {
       if (signal?.aborted === true) throw abortError(signal);
       if (durable && this.#nextId > this.#stream.durableId) {

@@ -13,9 +13,10 @@ import { getEventListeners } from 'node:events';
 import { setImmediate as turn } from 'node:timers/promises';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { AofError, AofManager, ErrorCode, WouldBlockError, type AofLog, type AofManagerOptions, type LogRecord } from '../../src/index.js';
+import { AofError, AofManager, ErrorCode, type AofLog, type AofManagerOptions, type LogRecord } from '../../src/index.js';
 import { waitFor } from '../../support/engine.js';
-import { payloadFor, sameBytes, tempRoot } from '../../support/tmp.js';
+import { appendBatches, recordOf } from '../../support/record-batches.js';
+import { sameBytes, tempRoot } from '../../support/tmp.js';
 
 const CHILD = fileURLToPath(new URL('../../support/follow-child.js', import.meta.url));
 const SEGMENT = 64 * 1024;
@@ -30,32 +31,9 @@ async function open(t: TestContext, extra: Partial<AofManagerOptions> = {}): Pro
   return { manager, log: await manager.openStream('s'), root };
 }
 
-/** Record `id`'s payload: sizes from 1 byte to ~1.5 KiB, so frames straddle windows and segments. */
-const recordOf = (id: number): Uint8Array => payloadFor(id, 1 + ((id * 577) % 1500));
-
 function checkRecord(record: LogRecord, id: number): void {
   assert.equal(record.id, id, 'ids dense and in order');
   if (!sameBytes(record.payload, recordOf(id))) assert.fail(`record ${id}: payload differs`);
-}
-
-/**
- * Appends records `from`..`to` - 1 in batches of `batch` with appendBatchSync, one batch per
- * event-loop turn; a batch the arena cannot take now (WouldBlock) waits with appendBatch().
- */
-async function appendBatches(log: AofLog, from: number, to: number, batch: number): Promise<void> {
-  for (let id = from; id < to; id += batch) {
-    const payloads: Uint8Array[] = [];
-    for (let i = id; i < Math.min(to, id + batch); i++) payloads.push(recordOf(i));
-    let first: number;
-    try {
-      first = log.appendBatchSync(payloads);
-    } catch (err) {
-      if (!(err instanceof WouldBlockError)) throw err;
-      first = await log.appendBatch(payloads);
-    }
-    assert.equal(first, id);
-    await turn();
-  }
 }
 
 const isAbortError = (reason: unknown) => (err: unknown) => {

@@ -8,10 +8,11 @@
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import { AofError, AofManager, ErrorCode, WouldBlockError, type AofLog, type AofManagerOptions } from '../../src/index.js';
-import { recordOf, type AttachedWorkerData } from '../../support/attached-worker.js';
+import { AofError, AofManager, ErrorCode, type AofLog, type AofManagerOptions } from '../../src/index.js';
+import type { AttachedWorkerData } from '../../support/attached-worker.js';
+import { appendBatches } from '../../support/record-batches.js';
 import { waitFor } from '../../support/engine.js';
 import { tempRoot } from '../../support/tmp.js';
 
@@ -28,22 +29,8 @@ async function open(t: TestContext, extra: Partial<AofManagerOptions> = {}): Pro
   return { manager, log: await manager.openStream('s') };
 }
 
-/** Appends records `from`..`to` - 1 in batches, one batch per turn, waiting when the arena is full. */
-async function append(log: AofLog, from: number, to: number, batch = 50): Promise<void> {
-  for (let id = from; id < to; id += batch) {
-    const payloads: Uint8Array[] = [];
-    for (let i = id; i < Math.min(to, id + batch); i++) payloads.push(recordOf(i));
-    let first: number;
-    try {
-      first = log.appendBatchSync(payloads);
-    } catch (err) {
-      if (!(err instanceof WouldBlockError)) throw err;
-      first = await log.appendBatch(payloads);
-    }
-    assert.equal(first, id);
-    await turn();
-  }
-}
+/** Appends records `from`..`to` - 1 in batches (50 by default), one batch per turn, waiting when the arena is full. */
+const append = (log: AofLog, from: number, to: number, batch = 50): Promise<void> => appendBatches(log, from, to, batch);
 
 interface Running {
   worker: Worker;
