@@ -459,12 +459,11 @@ export class ArenaReader implements ReaderEngine {
         this.#pinned = range.slot;
         this.#range = range;
         this.#offset = -1;
-        // Read ahead, once the reader has read through a range (a scan, not a point read): a
-        // range that ends before the segment does is followed by the next chunk or frame, loaded
-        // while this one is read (a scan then waits once per segment, not once per range).
-        if (this.#scanning && range.endRecord >= 0 && range.endRecord < this.#stream.endIdOf(seg) - seg.baseId && seg.rangeFor(range.endRecord) === null) {
-          this.#read.ensureResident(this.#stream.name, seg, range.endRecord, true);
-        }
+        // Read ahead, once the reader has read through a range (a scan, not a point read), at
+        // every new range: the read path loads the next chunk or frame while this one is read (a
+        // scan then waits once per segment, not once per range), or, in segments only Tier 2
+        // holds, keeps a window of frames on their way, into the next segments too.
+        if (this.#scanning && range.endRecord >= 0) this.#read.readAhead(this.#stream, seg, range.endRecord);
       } else {
         if (seg.slot < 0) {
           throwIfFailed(seg);

@@ -120,7 +120,8 @@ export interface SegmentUploadSpanContext extends SpanContextBase {
  * `aof2:segment.hydrate`: data brought back, in the read path's words (docs/read-path.md):
  * `load` a chunk of a raw segment file into the arena, `index` a compressed segment's frame index
  * from the source holding it, `fill` one Tier 1 frame decompressed into the arena (retries
- * included), `recache` a Tier 2 object copied back into the local Tier 1 cache.
+ * included; or several consecutive frames read with one request: a scan's read-ahead in segments
+ * only Tier 2 holds), `recache` a Tier 2 object copied back into the local Tier 1 cache.
  */
 export interface SegmentHydrateSpanContext extends SpanContextBase {
   readonly stream: string;
@@ -130,11 +131,11 @@ export interface SegmentHydrateSpanContext extends SpanContextBase {
   source: 'raw' | 'tier1' | 'tier2';
   /** Where they go: the arena (readers), or the local Tier 1 cache (recache). */
   readonly target: 'arena' | 'tier1';
-  /** The Tier 1 frame filled, or null (load, index, recache). */
+  /** The Tier 1 frame filled (of several: the first), or null (load, index, recache). */
   readonly frame: number | null;
   /** Data offset in the segment of the bytes brought into the arena: final at `asyncEnd` for a load (-1 when none); 0 for index and recache. */
   offset: number;
-  /** Bytes brought back: final at `asyncEnd` for a load (0 when none); the frame's raw bytes; the object's for a recache; 0 for index. */
+  /** Bytes brought back: final at `asyncEnd` for a load (0 when none); the raw bytes of the frame (or frames) filled; the object's for a recache; 0 for index. */
   bytes: number;
   /** Attempts made: final at `asyncEnd` (fills retry; the others make one). */
   attempts: number;

@@ -1,26 +1,31 @@
 /**
  * Hydrate worker (a piscina task module): brings one zstd frame of a Tier 1 file back into shared
- * memory, so a point read costs one frame (typically 256 KiB of records), never the segment. The
- * file is either local (Tier 1) or an object in Tier 2 holding it byte for byte: only step 1
- * differs, so both tiers share the decode checks, the failpoint and the publication.
+ * memory, so a point read costs one frame (typically 256 KiB of records), never the segment; or a
+ * few consecutive frames at once (`task.following`: a scan's read-ahead from Tier 2, where one
+ * request for several frames costs little more than one for a frame). The file is either local
+ * (Tier 1) or an object in Tier 2 holding it byte for byte: only step 1 differs, so both tiers
+ * share the decode checks, the failpoint and the publication.
  *
- *   1. exactly `entry.compressedBytes` at `entry.fileOffset`: one positional read of the local
- *      file, or one ranged GET of the object (never the whole object);
- *   2. decompress, check the length against `entry.rawBytes` and crc32 against `entry.rawCrc`;
+ *   1. exactly the frames' compressed bytes, from the first one's `fileOffset` to the last one's
+ *      end: one positional read of the local file, or one ranged GET of the object (never the
+ *      whole object);
+ *   2. decompress each frame, check its length against `entry.rawBytes` and crc32 against
+ *      `entry.rawCrc`;
  *   3. the `hydrate` failpoint (before shared memory is touched: a crash here publishes nothing);
- *   4. copy the raw bytes to `sab[targetOffset, targetOffset + rawBytes)` (a run of its own, whose
- *      START is the frame's rawOffset: docs/tier0-windows.md, stage 3), then `Atomics.add` the
- *      progress word and `Atomics.notify` it.
+ *   4. copy each frame's raw bytes to `sab[targetOffset, targetOffset + rawBytes)` (a run of its
+ *      own, whose START is the frame's rawOffset: docs/tier0-windows.md, stage 3), then
+ *      `Atomics.add` the progress word and `Atomics.notify` it.
  *
  * Race note: the main thread publishes the run (CLEAN, a range of the segment) only after this
  * task's promise resolved, i.e. after the worker's plain stores and its message (which orders
- * them), so a reader never sees a partly copied frame. The progress word is for waiters
+ * them), so a reader never sees a partly copied frame (of a task of several, nothing is
+ * published before all are copied). The progress word is for waiters
  * (`Atomics.waitAsync` on the main thread): it only says "something changed".
  *
  * Trade-offs: the local compressed read is synchronous (this thread has nothing else to do, and it
  * saves a libuv pool hop); the ranged GET is asynchronous (network or store I/O); decompression is asynchronous (native, on the libuv pool) and lands in a fresh
  * buffer that is then copied into the SAB, because the binding cannot decompress into caller
- * memory: one extra memcpy of at most a frame, small next to zstd's own cost.
+ * memory: one extra memcpy per frame, small next to zstd's own cost.
  */
 import { closeSync, fstatSync, readSync } from 'node:fs';
 import { OpenMode, openFileSync } from '../src/safe-fs-sync.js';
@@ -30,15 +35,20 @@ import { AofError } from '../src/errors.js';
 import { RECORD_CRC_OFFSET, RECORD_HEADER_BYTES, RECORD_LENGTH_OFFSET, RECORD_TIMESTAMP_OFFSET, frameCrc, frameLength } from '../src/format/record.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES } from '../src/format/segment.js';
 import { checkSealedFile, type RecordedSegment } from '../src/format/sealed-check.js';
-import type { FrameIndexEntry } from '../src/format/tier1.js';
 import { decodeFrame, withPath } from '../src/format/tier1-file.js';
 import { missingObject, withObjectKey } from '../src/tier2/remote-meta.js';
 import { toWorkerError } from '../src/worker-error.js';
 import { checkFailpointsConfig, failpoint } from './failpoints.js';
 import { storeFor } from './store-cache.js';
-import type { ChunkLoadResult, ChunkLoadTask, HydrateResult, HydrateSource, HydrateTask, WarmTask } from './tier1-protocol.js';
+import type { ChunkLoadResult, ChunkLoadTask, HydrateFrame, HydrateResult, HydrateSource, HydrateTask, WarmTask } from './tier1-protocol.js';
 
-function checkTask(task: HydrateTask): void {
+/** The task's frames in file order: `entry`, then `following`. */
+function framesOf(task: HydrateTask): HydrateFrame[] {
+  const first: HydrateFrame = { entry: task.entry, targetOffset: task.targetOffset };
+  return task.following === undefined || task.following.length === 0 ? [first] : [first, ...task.following];
+}
+
+function checkTask(task: HydrateTask): HydrateFrame[] {
   const int = (name: string, v: number, min: number, max: number): void => {
     if (!Number.isInteger(v) || v < min || v > max) {
       throw AofError.invalidArgument(`hydrate task: ${name} must be an integer in [${min}, ${max}], got ${v}`, { field: name, value: v });
@@ -52,26 +62,51 @@ function checkTask(task: HydrateTask): void {
   if (!sourceOk) {
     throw AofError.invalidArgument("hydrate task: source must be { kind: 'file', path } or { kind: 'object', store, key }", { field: 'source' });
   }
+  if (task.following !== undefined && !Array.isArray(task.following)) {
+    throw AofError.invalidArgument('hydrate task: following must be an array of { entry, targetOffset }', { field: 'following' });
+  }
   const bytes = task.sab.byteLength;
   const words = bytes >>> 2;
-  int('entry.rawBytes', task.entry.rawBytes, 0, bytes);
-  int('entry.compressedBytes', task.entry.compressedBytes, 1, 0xffff_ffff);
-  int('entry.fileOffset', task.entry.fileOffset, 0, Number.MAX_SAFE_INTEGER);
-  int('targetOffset', task.targetOffset, 0, bytes - task.entry.rawBytes);
   int('progressIndex', task.progressIndex, 0, words - 1);
-  // A control word inside the target region would be overwritten by record bytes: a caller bug.
-  const end = task.targetOffset + task.entry.rawBytes;
-  if (task.progressIndex * 4 < end && task.progressIndex * 4 + 4 > task.targetOffset) {
-    throw AofError.invalidArgument(`hydrate task: progressIndex ${task.progressIndex} lies inside the target region [${task.targetOffset}, ${end})`, {
-      field: 'progressIndex',
-      value: task.progressIndex,
-    });
-  }
+  const frames = framesOf(task);
+  frames.forEach((frame, i) => {
+    const at = i === 0 ? '' : `following[${i - 1}].`;
+    const { entry, targetOffset } = frame;
+    int(`${at}entry.rawBytes`, entry.rawBytes, 0, bytes);
+    int(`${at}entry.compressedBytes`, entry.compressedBytes, 1, 0xffff_ffff);
+    int(`${at}entry.fileOffset`, entry.fileOffset, 0, Number.MAX_SAFE_INTEGER);
+    int(`${at}targetOffset`, targetOffset, 0, bytes - entry.rawBytes);
+    // One request reads the span: a gap or an overlap would hand a frame another frame's bytes.
+    const previous = frames[i - 1];
+    if (previous !== undefined && entry.fileOffset !== previous.entry.fileOffset + previous.entry.compressedBytes) {
+      throw AofError.invalidArgument(`hydrate task: ${at}entry.fileOffset must be ${previous.entry.fileOffset + previous.entry.compressedBytes} (where the frame before ends), got ${entry.fileOffset}`, {
+        field: `${at}entry.fileOffset`,
+        value: entry.fileOffset,
+      });
+    }
+    // A control word inside a target region would be overwritten by record bytes: a caller bug.
+    const end = targetOffset + entry.rawBytes;
+    if (task.progressIndex * 4 < end && task.progressIndex * 4 + 4 > targetOffset) {
+      throw AofError.invalidArgument(`hydrate task: progressIndex ${task.progressIndex} lies inside the target region [${targetOffset}, ${end})`, {
+        field: 'progressIndex',
+        value: task.progressIndex,
+      });
+    }
+  });
+  return frames;
 }
 
-/** One positional read of the frame's compressed bytes from a local file. */
-function readCompressed(entry: FrameIndexEntry, path: string): Uint8Array {
-  const out = new Uint8Array(entry.compressedBytes);
+/** The file span the frames take: from the first one's start to the last one's end. */
+function spanOf(frames: HydrateFrame[]): { offset: number; length: number } {
+  const first = frames[0]!.entry;
+  const last = frames[frames.length - 1]!.entry;
+  return { offset: first.fileOffset, length: last.fileOffset + last.compressedBytes - first.fileOffset };
+}
+
+/** One positional read of the frames' compressed bytes from a local file. */
+function readCompressed(frames: HydrateFrame[], path: string): Uint8Array {
+  const span = spanOf(frames);
+  const out = new Uint8Array(span.length);
   let fd: number;
   try {
     fd = openFileSync(path, OpenMode.READ);
@@ -82,9 +117,9 @@ function readCompressed(entry: FrameIndexEntry, path: string): Uint8Array {
     let got = 0;
     while (got < out.length) {
       // One call in practice; the loop only covers the short reads POSIX allows.
-      const n = readSync(fd, out, got, out.length - got, entry.fileOffset + got);
+      const n = readSync(fd, out, got, out.length - got, span.offset + got);
       if (n === 0) {
-        throw AofError.corrupt(`tier 1 file ends inside frame at ${entry.fileOffset} (read ${got} of ${out.length} bytes)`, { path, fileOffset: entry.fileOffset });
+        throw AofError.corrupt(`tier 1 file ends inside frame at ${span.offset} (read ${got} of ${out.length} bytes)`, { path, fileOffset: span.offset });
       }
       got += n;
     }
@@ -97,64 +132,75 @@ function readCompressed(entry: FrameIndexEntry, path: string): Uint8Array {
 }
 
 /**
- * One ranged GET of the frame's compressed bytes from a Tier 2 object, decoded.
+ * One ranged GET of the frames' compressed bytes from a Tier 2 object, each frame decoded.
  *
  * Two different answers for "not the bytes I asked for", on purpose: no object at all (null) is
  * AOF_ERR_UNAVAILABLE, because nothing is wrong with any data: the object is simply not there
  * (deleted by retention, not uploaded yet, another bucket), and the engine may look elsewhere or
- * later. An object that is there but ends inside the frame is AOF_ERR_CORRUPT: the store clamps a
+ * later. An object that is there but ends inside the span is AOF_ERR_CORRUPT: the store clamps a
  * range at the end, so a short answer means the object is shorter than the index it was read
  * with (truncated, or replaced by something else), and fetching again returns the same bytes.
  */
-async function fetchFrame(task: HydrateTask, source: Extract<HydrateSource, { kind: 'object' }>, codec: Codec): Promise<Uint8Array> {
-  const { entry } = task;
+async function fetchFrames(frames: HydrateFrame[], source: Extract<HydrateSource, { kind: 'object' }>, codec: Codec): Promise<Uint8Array[]> {
+  const span = spanOf(frames);
   const store = await storeFor(source.store);
   try {
-    const compressed = await store.get(source.key, { offset: entry.fileOffset, length: entry.compressedBytes });
+    const compressed = await store.get(source.key, span);
     if (compressed === null) throw missingObject(source.key, store.location, 'hydrate frame');
-    if (compressed.length < entry.compressedBytes) {
-      throw AofError.corrupt(`tier 1 object ends inside frame at ${entry.fileOffset} (got ${compressed.length} of ${entry.compressedBytes} bytes)`, {
-        fileOffset: entry.fileOffset,
-        expected: entry.compressedBytes,
+    if (compressed.length < span.length) {
+      throw AofError.corrupt(`tier 1 object ends inside frame at ${span.offset} (got ${compressed.length} of ${span.length} bytes)`, {
+        fileOffset: span.offset,
+        expected: span.length,
         actual: compressed.length,
       });
     }
-    return await decodeFrame(compressed, entry, codec);
+    return await decodeFrames(compressed, frames, codec);
   } catch (err) {
     throw withObjectKey(err, source.key, store.location, 'read tier 1 frame from');
   }
 }
 
+/** Each frame of the span decompressed and checked (length, CRC) on its own; concurrently (the codec runs on the libuv pool). */
+function decodeFrames(compressed: Uint8Array, frames: HydrateFrame[], codec: Codec): Promise<Uint8Array[]> {
+  const base = frames[0]!.entry.fileOffset;
+  return Promise.all(frames.map(({ entry }) => decodeFrame(compressed.subarray(entry.fileOffset - base, entry.fileOffset - base + entry.compressedBytes), entry, codec)));
+}
+
 /**
- * Loads one frame into shared memory and publishes it (see the module comment). Exported for
- * in-thread use; the pool calls the default export, which flattens errors.
+ * Loads the task's frame (or frames) into shared memory and publishes it (see the module comment).
+ * Exported for in-thread use; the pool calls the default export, which flattens errors.
  * @throws AOF_ERR_INVALID_ARGUMENT on an impossible task (target outside the SAB, bad word index or
- *   bit, a malformed source), or an unusable store configuration
- * @throws AOF_ERR_CORRUPT (details.path for a file, details.key for an object) if the frame is
+ *   bit, a malformed source, following frames that do not continue the one before), or an
+ *   unusable store configuration
+ * @throws AOF_ERR_CORRUPT (details.path for a file, details.key for an object) if a frame is
  *   short, not valid zstd, or fails its length or CRC check
  * @throws AOF_ERR_INJECTED from the `hydrate` failpoint
  * @throws AOF_ERR_IO if the local file cannot be opened or read
  * @throws AOF_ERR_UNAVAILABLE (details.key) if the object does not exist or the store fails
  */
 export async function hydrateFrame(task: HydrateTask, codec: Codec): Promise<HydrateResult> {
-  checkTask(task);
-  let raw: Uint8Array;
+  const frames = checkTask(task);
+  let raws: Uint8Array[];
   const { source } = task;
   if (source.kind === 'object') {
-    raw = await fetchFrame(task, source, codec);
+    raws = await fetchFrames(frames, source, codec);
   } else {
     try {
-      raw = await decodeFrame(readCompressed(task.entry, source.path), task.entry, codec);
+      raws = await decodeFrames(readCompressed(frames, source.path), frames, codec);
     } catch (err) {
       throw withPath(err, source.path, 'read tier 1 frame');
     }
   }
   failpoint('hydrate', 'before-publish');
-  new Uint8Array(task.sab, task.targetOffset, raw.length).set(raw);
+  let rawBytes = 0;
+  raws.forEach((raw, i) => {
+    new Uint8Array(task.sab, frames[i]!.targetOffset, raw.length).set(raw);
+    rawBytes += raw.length;
+  });
   const ctrl = new Int32Array(task.sab, 0, task.sab.byteLength >>> 2);
   Atomics.add(ctrl, task.progressIndex, 1);
   Atomics.notify(ctrl, task.progressIndex);
-  return { rawBytes: raw.length };
+  return { rawBytes };
 }
 
 /**

@@ -61,9 +61,17 @@ export interface CompressResult {
  */
 export type HydrateSource = { kind: 'file'; path: string } | { kind: 'object'; store: Tier2StoreConfig; key: string };
 
+/** A frame of a hydrate task and where its raw bytes go. */
+export interface HydrateFrame {
+  /** The frame, from the file's validated index. */
+  entry: FrameIndexEntry;
+  /** Absolute byte offset in the task's `sab` of the frame's run (see HydrateTask.targetOffset). */
+  targetOffset: number;
+}
+
 /**
- * One frame to bring back into shared memory. The target region must not be read until the bitmap
- * bit is seen set (Atomics.load), and no other writer may touch it meanwhile.
+ * One frame (or a few consecutive ones) to bring back into shared memory. The target regions must
+ * not be read until the task resolved, and no other writer may touch them meanwhile.
  */
 export interface HydrateTask {
   /** Where the frame's compressed bytes are: a local .t1 file, or the same file as a Tier 2 object. */
@@ -80,6 +88,15 @@ export interface HydrateTask {
    * (CLEAN, a range of the segment) only after the task resolved.
    */
   targetOffset: number;
+  /**
+   * Frames that follow `entry` in the same file, in file order and contiguous (each starts where
+   * the one before ends), each into a run of its own: read with the same request as `entry` (one
+   * ranged GET, or one positional read, of the span from `entry` to the last one's end), then each
+   * decompressed and length- and CRC-checked on its own. Absent or empty: `entry` alone. The read
+   * path sends them for a scan's read-ahead in a segment only Tier 2 holds, where a request costs
+   * far more than its bytes (docs/decisions.md, "A follower's scan reads ahead in coalesced GETs").
+   */
+  following?: HydrateFrame[];
   /** Int32 word index that gets Atomics.add(1) + Atomics.notify once the bytes are in place. */
   progressIndex: number;
   /** The zstd implementation to decompress with (`tier1.codec`, resolved at open); any reads any file. */
@@ -87,6 +104,7 @@ export interface HydrateTask {
 }
 
 export interface HydrateResult {
+  /** Raw bytes written, every frame of the task together. */
   rawBytes: number;
 }
 

@@ -198,6 +198,20 @@ export class Arena {
     if (this.#owners[slot] === owner) this.#held.set(slot, ++this.#holdClock);
   }
 
+  /**
+   * Bytes of the run {@link Arena.acquire} hands out for `bytes`: whole pages, a power of two of
+   * them (a frame a record over 256 KiB takes a 512 KiB run); 0 when more than a segment.
+   */
+  runBytesFor(bytes: number): number {
+    const order = this.#orderFor(bytes);
+    return order < 0 ? 0 : this.pageBytes << order;
+  }
+
+  /** The buddy order of a run of at least `bytes` (one page at least), or -1 when larger than a segment. */
+  #orderFor(bytes: number): number {
+    return this.#buddy.orderFor(Math.max(1, Math.ceil(bytes / this.pageBytes)));
+  }
+
   /** Ends `owner`'s hold on `slot` (no-op if the run has changed owner since: that ended it). */
   unhold(slot: number, owner: SlotOwner): void {
     if (this.#owners[slot] === owner) this.#held.delete(slot);
@@ -211,7 +225,7 @@ export class Arena {
    * Returns -1 when that is not enough (active windows and pinned runs are in the way).
    */
   acquire(owner: SlotOwner, state: number, bytes: number = this.segmentBytes): number {
-    const order = this.#buddy.orderFor(Math.max(1, Math.ceil(bytes / this.pageBytes)));
+    const order = this.#orderFor(bytes);
     if (order < 0) return -1;
     if (!this.#buddy.canAlloc(order) && !this.#makeRoom(order)) return -1;
     const slot = this.#buddy.alloc(order);

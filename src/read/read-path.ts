@@ -46,7 +46,7 @@ import { SegmentEventType, SegmentTier, type Segment } from '../tier0/segment.js
 import { frameForRecord } from '../format/tier1.js';
 import { fromWorkerRejection } from '../worker-error.js';
 import type { ChunkLoadResult, ChunkLoadTask, HydrateTask, WarmTask } from '../../workers/tier1-protocol.js';
-import type { RemoteSegmentSource, SegmentSource } from './ports.js';
+import type { RemoteSegmentSource, SegmentSource, StreamView } from './ports.js';
 import { publishRange, startChunkLoad, type ChunkLoaded } from './segment-load.js';
 import { BackgroundWork, retry, systemClock, type Backoff, type Clock, type Random } from '../background.js';
 import { SPANS, type SegmentHydrateSpanContext } from '../tracing.js';
@@ -58,12 +58,23 @@ const FILL_BACKOFF: Backoff = { baseMs: 10, maxMs: 1000 };
 /** Pool threads end after this long without a task (and are started again on demand). */
 const IDLE_MS = 1000;
 /**
- * Frames a sequential reader keeps on their way beyond the next one, in a segment only Tier 2
- * holds: a frame from the bucket costs a round trip (milliseconds), which one frame of read-ahead
- * does not hide as it hides a local pread. Two more keep the hydrate pool's two default threads
- * busy while the reader consumes a frame (docs/decisions.md, "Followers from the bucket").
+ * A scan of segments only Tier 2 holds (a follower's, or a writer's of evicted segments) keeps the
+ * frames past its own range resident or on their way, across segment boundaries, up to this many
+ * bytes of arena runs, and asks for them half that window at a time, each request one ranged GET
+ * of consecutive frames: a request to the bucket has a cost of its own on both ends whatever its
+ * size (moto on loopback: ~3 ms for one 45 KiB frame, ~6 ms for a whole 740 KiB segment), so one
+ * GET per frame held a follower's scan at a quarter of a local one however many were in flight
+ * (docs/decisions.md, "A follower's scan reads ahead in coalesced GETs"). Counted in runs as the
+ * arena hands them out (a frame a record over 256 KiB takes a 512 KiB run): 16 MiB is 32 such
+ * frames, two default segments ahead in requests of one segment.
+ *
+ * The window is also capped by the reader reserve (`tier0.readerReserveBytes`, an eighth of the
+ * arena by default: one reader's read-ahead never holds more of the arena than readers are
+ * promised; 16 MiB with the default arena) and by a quarter of the arena: frames read ahead are
+ * cached runs, evicted oldest first, so a window near the arena's size evicts them before the
+ * reader gets there and fetches them twice. At least two frames, one per request.
  */
-const REMOTE_READ_AHEAD_EXTRA = 2;
+const REMOTE_READ_AHEAD_BYTES = 16 * 1024 * 1024;
 
 const HYDRATE_WORKER = new URL('../../workers/hydrate.js', import.meta.url).href;
 
@@ -75,7 +86,7 @@ export interface ReadStats {
   framesDecompressed: number;
   hydrateRetries: number;
   hydrateFailures: number;
-  /** Frame fills running. */
+  /** Frames being filled (a read of several frames counts each). */
   hydrateQueue: number;
   /** Threads of the hydrate pool right now (between tier1.hydrateMin/MaxThreads). */
   hydrateThreads: number;
@@ -158,6 +169,8 @@ export class ReadPath {
   readonly #codec: ZstdImplementation;
   /** Tier 1 is on: the warm-up loads the codec too. */
   readonly #codecWarm: boolean;
+  /** Bytes of arena runs a scan keeps ahead in segments only Tier 2 holds: REMOTE_READ_AHEAD_BYTES within the reader reserve and a quarter of the arena. */
+  readonly #remoteAheadBytes: number;
   #closed = false;
 
   constructor(deps: ReadPathDeps) {
@@ -177,6 +190,7 @@ export class ReadPath {
     this.#codec = deps.config.tier1.codec;
     this.#codecWarm = deps.config.tier1.enabled;
     this.#chunkBytes = deps.config.readChunkBytes;
+    this.#remoteAheadBytes = Math.min(REMOTE_READ_AHEAD_BYTES, deps.config.readerReserveBytes, (deps.config.slotCount * deps.config.segmentBytes) / 4);
     // Scales with the backlog: piscina starts a thread (up to the maximum) whenever a task would
     // queue, and retires threads idle for IDLE_MS down to the minimum (seed 000: hydration
     // worker auto-scaling). Tier 2 fetches wait on the network, so each thread takes two at once.
@@ -288,40 +302,110 @@ export class ReadPath {
     // it settle first (one load per segment at a time; its range stays valid: same bytes).
     if (seg.hydration !== null) return true;
     const frame = frameForRecord(seg.frameIndex, index);
-    const ok = this.#requestFrame(stream, seg, frame, readAhead);
-    if (ok && readAhead && seg.tier === SegmentTier.TIER2) {
-      const last = Math.min(frame + REMOTE_READ_AHEAD_EXTRA, seg.frameIndex.length - 1);
-      for (let f = frame + 1; f <= last && this.#requestFrame(stream, seg, f, true); f++);
-    }
-    return ok;
+    return this.#frameOnItsWay(seg, frame) || this.#startFill(stream, seg, frame, 1, readAhead) > 0;
   }
 
   /**
-   * Makes sure frame `frame` of a compressed segment is resident or on its way: a run of the
-   * frame's raw size (HYDRATING) that a worker decompresses it into; the run becomes a range of
-   * the segment (START = the frame's rawOffset) and CLEAN only once the whole frame is in place
-   * (no residency bitmap: a run is either loading or complete). Returns false when no run is free.
+   * A scanning reader pinned the range of `seg` that ends before record `next` (0-based in the
+   * segment; the segment's record count when the range is its last): starts loading what it
+   * reads next, so that it finds it resident. In a segment only Tier 2 holds, the next
+   * `REMOTE_READ_AHEAD_BYTES`, into the following segments too while they are only in Tier 2, in
+   * requests of consecutive frames (`#remoteReadAhead`); elsewhere the next range of the segment
+   * (a chunk or a frame), as a local read costs little more than its bytes. Never relieves
+   * pressure: read-ahead takes only runs that are free or evictable.
    */
-  #requestFrame(stream: string, seg: Segment, frame: number, readAhead: boolean): boolean {
-    const entry = seg.frameIndex![frame]!;
-    if (seg.frameHydrations.has(frame)) return true;
-    const resident = seg.rangeFor(entry.firstRecord);
-    if (resident !== null && resident.endRecord >= entry.firstRecord + entry.recordCount) return true;
-    const slot = this.#arena.acquire(seg, SlotState.HYDRATING, entry.rawBytes);
-    if (slot < 0) {
-      if (!readAhead) this.#relievePressure();
-      return false;
+  readAhead(view: StreamView, seg: Segment, next: number): void {
+    if (this.#remote !== null && onlyRemote(seg) && seg.frameIndex !== null) {
+      this.#remoteReadAhead(view, seg, next);
+      return;
     }
-    seg.frameHydrations.add(frame);
-    this.#stats.hydrateQueue++;
+    if (next < view.endIdOf(seg) - seg.baseId && seg.rangeFor(next) === null) this.ensureResident(view.name, seg, next, true);
+  }
+
+  /**
+   * Keeps the frames after record `next` of `seg` resident or on their way, as many as
+   * #remoteAheadBytes of arena runs hold (at least two), continuing into the next segments of the
+   * stream while they are only in Tier 2. The first missing frame starts a fill of half that many
+   * consecutive frames (one ranged GET; fewer at a segment's end), once the window has room for
+   * all of them: a scan that frees one frame at a time must not go back to one request per frame.
+   * Counted in runs of `seg`'s first frame (a full one). Stops at the first run the arena cannot
+   * give, and at a segment that is not only in Tier 2 or whose index is not known yet (its fetch
+   * is started: a later call goes on there).
+   */
+  #remoteReadAhead(view: StreamView, seg: Segment, next: number): void {
+    let s = seg;
+    let frame = next < s.count ? frameForRecord(s.frameIndex!, next) : s.frameIndex!.length;
+    const run = Math.max(1, this.#arena.runBytesFor(s.frameIndex![0]?.rawBytes ?? 0));
+    let room = Math.max(2, Math.floor(this.#remoteAheadBytes / run));
+    const groupFrames = Math.floor(room / 2);
+    while (room > 0) {
+      const frames = s.frameIndex!.length;
+      if (frame >= frames) {
+        const following = view.segmentFor(s.endId);
+        if (following === undefined || !onlyRemote(following)) return;
+        if (following.frameIndex === null) this.#takeRecordedIndex(view.name, following);
+        if (following.frameIndex === null) {
+          // No recorded index: the object's is fetched (two small GETs), the frames come later.
+          this.ensureResident(view.name, following, 0, true);
+          return;
+        }
+        s = following;
+        frame = 0;
+        continue;
+      }
+      if (this.#frameOnItsWay(s, frame)) {
+        frame++;
+        room--;
+        continue;
+      }
+      const group = Math.min(groupFrames, frames - frame);
+      if (group > room) return;
+      const started = this.#startFill(view.name, s, frame, group, true);
+      if (started === 0) return;
+      frame += started;
+      room -= started;
+    }
+  }
+
+  /** Frame `frame` of a compressed segment is resident or being filled. */
+  #frameOnItsWay(seg: Segment, frame: number): boolean {
+    if (seg.frameHydrations.has(frame)) return true;
+    const entry = seg.frameIndex![frame]!;
+    const resident = seg.rangeFor(entry.firstRecord);
+    return resident !== null && resident.endRecord >= entry.firstRecord + entry.recordCount;
+  }
+
+  /**
+   * Starts filling frame `first` of a compressed segment (not resident, not on its way) and, up to
+   * `count` frames in all, the frames after it that are neither: each gets a run
+   * of its raw size (HYDRATING) that a worker decompresses it into, all with one read of their
+   * compressed span (one ranged GET from Tier 2); each run becomes a range of the segment (START =
+   * the frame's rawOffset) and CLEAN once the task is done (no residency bitmap: a run is either
+   * loading or complete). Returns the frames started: 0 when no run was free for the first.
+   */
+  #startFill(stream: string, seg: Segment, first: number, count: number, readAhead: boolean): number {
+    const index = seg.frameIndex!;
+    const slots: number[] = [];
+    for (let f = first; f < Math.min(first + count, index.length); f++) {
+      if (f > first && this.#frameOnItsWay(seg, f)) break;
+      const slot = this.#arena.acquire(seg, SlotState.HYDRATING, index[f]!.rawBytes);
+      if (slot < 0) break;
+      slots.push(slot);
+    }
+    if (slots.length === 0) {
+      if (!readAhead) this.#relievePressure();
+      return 0;
+    }
+    for (let i = 0; i < slots.length; i++) seg.frameHydrations.add(first + i);
+    this.#stats.hydrateQueue += slots.length;
     void this.#work.track(
-      this.#fill(stream, seg, slot, frame).finally(() => {
-        seg.frameHydrations.delete(frame);
-        this.#stats.hydrateQueue--;
+      this.#fill(stream, seg, slots, first).finally(() => {
+        for (let i = 0; i < slots.length; i++) seg.frameHydrations.delete(first + i);
+        this.#stats.hydrateQueue -= slots.length;
         this.#coordinator.kick();
       }),
     );
-    return true;
+    return slots.length;
   }
 
   /** The lazy footer checks so far. */
@@ -410,20 +494,28 @@ export class ReadPath {
     return span === null ? fetch() : SPANS.segmentHydrate.run(span, fetch);
   }
 
-  /** Fills `slot` with frame `frame`, inside its `aof2:segment.hydrate` span (kind fill) when anyone subscribes. */
-  #fill(stream: string, seg: Segment, slot: number, frame: number): Promise<void> {
-    if (!SPANS.segmentHydrate.active) return this.#fillAttempts(stream, seg, slot, frame, null);
-    const entry = seg.frameIndex![frame]!;
-    const span = hydrateSpan(stream, seg, 'fill', seg.tier === SegmentTier.TIER2 ? 'tier2' : 'tier1', frame);
-    span.offset = entry.rawOffset;
-    span.bytes = entry.rawBytes;
-    return SPANS.segmentHydrate.run(span, () => this.#fillAttempts(stream, seg, slot, frame, span));
+  /**
+   * Fills `slots` with frames `first`, `first + 1`, ... (one run each), inside their
+   * `aof2:segment.hydrate` span (kind fill: `frame` the first one, `bytes` all of them) when
+   * anyone subscribes.
+   */
+  #fill(stream: string, seg: Segment, slots: number[], first: number): Promise<void> {
+    if (!SPANS.segmentHydrate.active) return this.#fillAttempts(stream, seg, slots, first, null);
+    const span = hydrateSpan(stream, seg, 'fill', seg.tier === SegmentTier.TIER2 ? 'tier2' : 'tier1', first);
+    span.offset = seg.frameIndex![first]!.rawOffset;
+    for (let i = 0; i < slots.length; i++) span.bytes += seg.frameIndex![first + i]!.rawBytes;
+    return SPANS.segmentHydrate.run(span, () => this.#fillAttempts(stream, seg, slots, first, span));
   }
 
-  /** Fills `slot` with frame `frame`, then publishes it as a range (or releases it on failure). */
-  async #fillAttempts(stream: string, seg: Segment, slot: number, frame: number, span: SegmentHydrateSpanContext | null): Promise<void> {
+  /**
+   * Fills `slots` with frames `first`, `first + 1`, ... in one task (one read of their span), then
+   * publishes each as a range; or releases them all on failure, which the segment reports as a
+   * fill of one frame does.
+   */
+  async #fillAttempts(stream: string, seg: Segment, slots: number[], first: number, span: SegmentHydrateSpanContext | null): Promise<void> {
     const started = performance.now();
-    const entry = seg.frameIndex![frame]!;
+    const entries = seg.frameIndex!.slice(first, first + slots.length);
+    const following = entries.slice(1).map((entry, i) => ({ entry, targetOffset: this.#arena.base(slots[i + 1]!) }));
     /** The source of the attempt that failed last: Tier 2, or null for the local copy. */
     let remote: RemoteSegmentSource | null = null;
     const outcome = await retry(
@@ -439,17 +531,21 @@ export class ReadPath {
         const task: HydrateTask = {
           // A credentials provider is called here, on the main thread: the task carries its answer.
           source: await (remote ?? this.#local).frameSource(seg),
-          entry,
+          entry: entries[0]!,
           sab: this.#arena.sab,
-          targetOffset: this.#arena.base(slot),
+          targetOffset: this.#arena.base(slots[0]!),
           progressIndex: G_PROGRESS_EPOCH,
           codec: this.#codec,
         };
+        if (following.length > 0) task.following = following;
         await this.#pool.run(task);
-        this.#stats.framesDecompressed++;
+        this.#stats.framesDecompressed += entries.length;
         const seconds = (performance.now() - started) / 1000;
-        this.#counters.hydration.record(seconds);
-        this.#events.hydrated(stream, seg.baseId, remote !== null ? 'tier2' : 'tier1', 'arena', frame, seconds, entry.rawOffset, entry.rawBytes);
+        const source = remote !== null ? 'tier2' : 'tier1';
+        entries.forEach((entry, i) => {
+          this.#counters.hydration.record(seconds);
+          this.#events.hydrated(stream, seg.baseId, source, 'arena', first + i, seconds, entry.rawOffset, entry.rawBytes);
+        });
       },
       {
         attempts: MAX_FILL_ATTEMPTS,
@@ -479,16 +575,18 @@ export class ReadPath {
       },
     );
     if (outcome.ok && !seg.expired) {
-      publishRange(this.#arena, seg, slot, {
-        start: entry.rawOffset,
-        first: entry.firstRecord,
-        end: entry.rawOffset + entry.rawBytes,
-        endRecord: entry.firstRecord + entry.recordCount,
+      entries.forEach((entry, i) => {
+        publishRange(this.#arena, seg, slots[i]!, {
+          start: entry.rawOffset,
+          first: entry.firstRecord,
+          end: entry.rawOffset + entry.rawBytes,
+          endRecord: entry.firstRecord + entry.recordCount,
+        });
       });
       if (span !== null) SPANS.segmentHydrate.end(span);
       return;
     }
-    this.#arena.release(slot);
+    for (const slot of slots) this.#arena.release(slot);
     if (outcome.ok) {
       // Expired meanwhile: readers report OUT_OF_RANGE; nothing was brought back.
       if (span !== null) {
@@ -502,6 +600,11 @@ export class ReadPath {
     seg.apply({ type: SegmentEventType.FAILED, error: outcome.error });
     if (span !== null) SPANS.segmentHydrate.fail(span, outcome.error);
   }
+}
+
+/** A segment only Tier 2 holds, with no whole-segment slot and no load or index fetch under way. */
+function onlyRemote(seg: Segment): boolean {
+  return seg.tier === SegmentTier.TIER2 && seg.slot < 0 && seg.hydration === null && !seg.expired;
 }
 
 /** An AOF_ERR_IO whose file was not there (a worker's rebuilt error keeps the errno in details). */

@@ -99,7 +99,7 @@ export interface Tier1Stats {
    * `'zstd-addon'` (@mongodb-js/zstd), `tier1.codec` as resolved at open. Both write and read the same frames.
    */
   codec: ZstdImplementation;
-  /** Frame hydrations running. */
+  /** Frames being filled (a read of several frames counts each). */
   hydrateQueue: number;
   /** Threads of the hydration pool right now (between tier1.hydrateMin/MaxThreads). */
   hydrateThreads: number;

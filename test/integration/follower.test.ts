@@ -15,13 +15,17 @@
  * - retention: once a poll saw it, expired positions are AOF_ERR_OUT_OF_RANGE and the rest reads on;
  * - lag figures in `stats().follower` and the `aof_follower_*` metrics;
  * - a follower process whose only work is a `follow` loop stays alive while it waits for the
- *   writer's next upload (support/follower-child.ts).
+ *   writer's next upload (support/follower-child.ts);
+ * - a scan reads ahead in fills of several consecutive frames (one ranged GET each, seen as one
+ *   `aof2:segment.hydrate` fill span), across segment boundaries, each frame once; a point read
+ *   fills one frame; with no reader reserve the read-ahead goes back to one frame per request.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { tracingChannel } from 'node:diagnostics_channel';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { AofError, AofManager, ErrorCode, type AofLog, type AofManagerOptions, type LogRecord } from '../../src/index.js';
+import { AOF_SPANS, AofError, AofManager, ErrorCode, type AofLog, type AofManagerOptions, type LogRecord, type SegmentHydrateSpanContext } from '../../src/index.js';
 import { openObjectStore, type ObjectStore, type Tier2StoreConfig } from '../../src/tier2/object-store.js';
 import { assertWritesRefused, isCode, readChecked } from '../../support/read-only-checks.js';
 import { WriterProcess, followPayload, type WriterOptions } from '../../support/read-only-workload.js';
@@ -322,4 +326,127 @@ test('a follower process whose only work is a follow loop waits for the writer\'
   const code = await Promise.race([exited, new Promise<'hang'>((resolve) => setTimeout(() => resolve('hang'), DEADLINE_MS).unref())]);
   assert.equal(code, 0, `the child exited cleanly (${String(code)}): ${out}`);
   assert.match(out, /got 1200\n/, 'it stayed alive and received every record the writer uploaded later');
+});
+
+/** A fill span (`aof2:segment.hydrate`, kind fill), and what `position()` said when it started. */
+interface Fill {
+  span: SegmentHydrateSpanContext;
+  startedAt: number;
+}
+
+/** The fills of this process's managers that start and end while `run` runs. */
+async function fillsDuring(run: () => Promise<void>, position: () => number = () => -1): Promise<Fill[]> {
+  const started = new Map<SegmentHydrateSpanContext, number>();
+  const fills: Fill[] = [];
+  const channel = tracingChannel<unknown, SegmentHydrateSpanContext>(AOF_SPANS.segmentHydrate);
+  const handlers = {
+    start: (c: SegmentHydrateSpanContext) => void started.set(c, position()),
+    end: () => undefined,
+    asyncStart: () => undefined,
+    asyncEnd: (c: SegmentHydrateSpanContext) => void (c.kind === 'fill' && started.has(c) && fills.push({ span: c, startedAt: started.get(c)! })),
+    error: () => undefined,
+  };
+  channel.subscribe(handlers);
+  try {
+    await run();
+  } finally {
+    channel.unsubscribe(handlers);
+  }
+  return fills;
+}
+
+/**
+ * Checks that `fills` bring back every frame of each segment they touch once, in order: per
+ * segment, sorted by frame, the first fill starts at frame 0 and each next one where the one
+ * before ended. Returns the fills by segment, in order.
+ */
+function assertTiled(fills: Fill[]): Map<number, Fill[]> {
+  const bySegment = new Map<number, Fill[]>();
+  for (const f of fills) bySegment.set(f.span.baseId, [...(bySegment.get(f.span.baseId) ?? []), f]);
+  for (const [baseId, segFills] of bySegment) {
+    segFills.sort((a, b) => a.span.frame! - b.span.frame!);
+    assert.equal(segFills[0]!.span.frame, 0, `segment ${baseId}: its first fill starts at frame 0`);
+    assert.equal(segFills[0]!.span.offset, 0);
+    for (let i = 1; i < segFills.length; i++) {
+      const [a, b] = [segFills[i - 1]!.span, segFills[i]!.span];
+      assert.ok(b.frame! > a.frame!, `segment ${baseId}: frame ${b.frame} filled once`);
+      assert.equal(b.offset, a.offset + a.bytes, `segment ${baseId}: the fill of frame ${b.frame} starts where the one of frame ${a.frame} ended`);
+    }
+    for (const f of segFills) assert.equal(f.span.source, 'tier2');
+  }
+  return bySegment;
+}
+
+/** Reads `log` from 0 to its end, checking ids and bytes; `at.id` is the id it reads next. */
+async function scanChecked(log: AofLog, at: { id: number }): Promise<void> {
+  for await (const record of log.read({ from: 0 })) {
+    assert.equal(record.id, at.id, 'ids are dense');
+    assert.ok(sameBytes(record.payload, followPayload(log.name, record.id, SIZE)), `record ${record.id} holds what the writer appended`);
+    at.id++;
+  }
+  assert.equal(at.id, log.nextId);
+}
+
+test('a follower scan reads ahead in fills of several frames, across segments, each frame once; a point read fills one frame; no reserve, one frame per fill', async (t) => {
+  const tier2 = bucket('scan');
+  const writer = await WriterProcess.start(scratch('aof2-fw-scan-'), writerOptions(tier2));
+  t.after(() => writer.kill());
+  await writer.command(`append scan 3000 ${SIZE}`);
+  await writer.close();
+
+  // Defaults: the reader reserve is an eighth of the 1 MiB arena, about 30 of the writer's 4 KiB
+  // frames: fills of up to half of that, into the next segments too.
+  const manager = await follower(scratch('aof2-fw-cache-'), tier2);
+  try {
+    const log = await manager.openStream('scan');
+    const before = manager.stats().tier1.framesDecompressed;
+    const at = { id: 0 };
+    const fills = await fillsDuring(
+      () => scanChecked(log, at),
+      () => at.id,
+    );
+    const frames = manager.stats().tier1.framesDecompressed - before;
+    const bySegment = assertTiled(fills);
+    t.diagnostic(`${frames} frames of ${bySegment.size} segments in ${fills.length} fills`);
+    assert.ok(bySegment.size >= 5, `the scan read ${bySegment.size} segments from the bucket`);
+    assert.equal(fills.reduce((n, f) => n + f.span.bytes, 0), [...bySegment.values()].reduce((n, f) => n + f[f.length - 1]!.span.offset + f[f.length - 1]!.span.bytes, 0));
+    assert.ok(fills.length <= frames / 4, `most frames come in fills of several: ${frames} frames in ${fills.length} fills`);
+    // Every segment after the first was asked for while the reader was still in the one before.
+    for (const [baseId, segFills] of [...bySegment].slice(1)) {
+      assert.ok(segFills[0]!.startedAt < baseId, `segment ${baseId}: its first fill started with the reader at ${segFills[0]!.startedAt}`);
+    }
+  } finally {
+    await manager.close();
+  }
+
+  // A point read: one frame, one fill.
+  const point = await follower(scratch('aof2-fw-cache-'), tier2);
+  try {
+    const log = await point.openStream('scan');
+    const before = point.stats().tier1.framesDecompressed;
+    const fills = await fillsDuring(async () => {
+      const reader = log.openReader({ from: 1500 });
+      assert.equal((await reader.next())?.id, 1500);
+      reader.close();
+    });
+    assert.equal(point.stats().tier1.framesDecompressed - before, 1, 'a point read decompresses one frame');
+    assert.deepEqual(
+      fills.map((f) => f.span.kind),
+      ['fill'],
+    );
+  } finally {
+    await point.close();
+  }
+
+  // No reader reserve: the read-ahead keeps two frames ahead, one per fill (one GET each).
+  const bounded = await follower(scratch('aof2-fw-cache-'), tier2, { tier0: { ...TIER0, readerReserveBytes: 0 } });
+  try {
+    const log = await bounded.openStream('scan');
+    const before = bounded.stats().tier1.framesDecompressed;
+    const fills = await fillsDuring(async () => assert.equal(await readChecked(log, SIZE), 3000));
+    assertTiled(fills);
+    assert.equal(fills.length, bounded.stats().tier1.framesDecompressed - before, 'every fill is of one frame');
+  } finally {
+    await bounded.close();
+  }
 });

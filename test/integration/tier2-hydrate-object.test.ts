@@ -1,7 +1,8 @@
 /**
  * Tier 2 reads against the real local-directory store in a temp dir: frames hydrated from an
  * object by a real piscina pool over the compiled hydrate worker (byte-identical to hydrating from
- * the local file, progress published), the error mapping (missing object →
+ * the local file, progress published; several consecutive frames from one read of their span,
+ * all or none), the error mapping (missing object →
  * AOF_ERR_UNAVAILABLE, short or damaged object → AOF_ERR_CORRUPT, both naming the key), the
  * `hydrate` failpoints on the object path, and fetchTier1Meta (two ranged GETs) against readTier1Meta.
  */
@@ -88,6 +89,60 @@ describe('hydrate a frame from a Tier 2 object', () => {
     assert.ok(new Uint8Array(t.sab, CTRL, e.rawOffset).every((b) => b === 0));
     assert.ok(new Uint8Array(t.sab, CTRL + e.rawOffset + e.rawBytes).every((b) => b === 0));
     assert.deepEqual([Atomics.load(t.ctrl, 0), Atomics.load(t.ctrl, PROGRESS)], [0, 1], 'only the progress word among the control words');
+  });
+
+  test('consecutive frames in one task (following): one span read, each frame where its own target says, one progress bump', async () => {
+    const t = target();
+    const { index } = seg.result;
+    const [first, ...rest] = index.slice(3, 7);
+    // Targets out of file order in the SAB: each frame goes where its own targetOffset says.
+    const task: HydrateTask = { ...hydrateTask(objectSource(), first!, t.sab), following: rest.map((entry) => ({ entry, targetOffset: CTRL + entry.rawOffset })) };
+    const result = (await rebuilt(pool.run(task))) as HydrateResult;
+    assert.equal(result.rawBytes, [first!, ...rest].reduce((n, e) => n + e.rawBytes, 0));
+    const from = first!.rawOffset;
+    const to = rest[rest.length - 1]!.rawOffset + rest[rest.length - 1]!.rawBytes;
+    assert.ok(sameBytes(new Uint8Array(t.sab, CTRL + from, to - from), seg.img.data.subarray(from, to)), 'frames 3..6, byte for byte');
+    assert.ok(new Uint8Array(t.sab, CTRL, from).every((b) => b === 0) && new Uint8Array(t.sab, CTRL + to).every((b) => b === 0), 'nothing outside them');
+    assert.equal(Atomics.load(t.ctrl, PROGRESS), 1);
+    // The same from the local file (one positional read of the span).
+    const local = target();
+    await rebuilt(pool.run({ ...task, source: { kind: 'file', path: seg.path }, sab: local.sab }));
+    assert.ok(sameBytes(new Uint8Array(local.sab), new Uint8Array(t.sab)));
+  });
+
+  test('a damaged frame among several fails the task with AOF_ERR_CORRUPT; no frame of it reaches its target', async () => {
+    const { index } = seg.result;
+    const e = index[5]!;
+    const damagedKey = segmentKey('damaged-span', 4096);
+    const damaged = new Uint8Array(seg.bytes);
+    damaged[e.fileOffset + (e.compressedBytes >>> 1)] = damaged[e.fileOffset + (e.compressedBytes >>> 1)]! ^ 0x20;
+    await store.put(damagedKey, damaged);
+    const t = target();
+    const [first, ...rest] = index.slice(3, 8);
+    const task: HydrateTask = { ...hydrateTask(objectSource(damagedKey), first!, t.sab), following: rest.map((entry) => ({ entry, targetOffset: CTRL + entry.rawOffset })) };
+    await assert.rejects(rebuilt(pool.run(task)), (err: AofError) => {
+      assert.equal(err.code, ErrorCode.CORRUPT, err.message);
+      assert.equal(err.details?.['key'], damagedKey);
+      return true;
+    });
+    assert.ok(new Uint8Array(t.sab).every((b) => b === 0), 'no byte reached any target, not even of the good frames');
+  });
+
+  test('following frames that do not continue the one before, or a target over the progress word, are AOF_ERR_INVALID_ARGUMENT', async () => {
+    const t = target();
+    const { index } = seg.result;
+    const base = hydrateTask(objectSource(), index[2]!, t.sab);
+    const next = (entry: FrameIndexEntry, targetOffset = CTRL + entry.rawOffset): { entry: FrameIndexEntry; targetOffset: number } => ({ entry, targetOffset });
+    for (const following of [
+      [next(index[4]!)], // a gap: frame 3 left out
+      [next(index[3]!), next(index[3]!)], // a frame twice
+      [next(index[1]!)], // backwards
+      [next(index[3]!, 0)], // over the control words
+      [next(index[3]!, t.sab.byteLength - 8)], // past the SAB
+    ]) {
+      await assert.rejects(rebuilt(pool.run({ ...base, following })), { code: ErrorCode.INVALID_ARGUMENT }, JSON.stringify(following.map((f) => [f.entry.fileOffset, f.targetOffset])));
+    }
+    assert.ok(new Uint8Array(t.sab).every((b) => b === 0));
   });
 
   test('a missing object is AOF_ERR_UNAVAILABLE naming the key; nothing is published', async () => {

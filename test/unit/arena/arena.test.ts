@@ -220,4 +220,15 @@ describe('Arena', () => {
     for (const seg of small) assert.ok(seg.slot < 8, 'the CLEAN windows were evicted, their owners told');
     assert.equal(arena.occupancy().active, 9);
   });
+
+  test('runBytesFor says what acquire hands out: whole pages, a power of two of them; 0 past a segment', () => {
+    const arena = new Arena(2, SEGMENT);
+    assert.deepEqual(
+      [0, 1, PAGE, PAGE + 1, 3 * PAGE, 4 * PAGE + 8, SEGMENT, SEGMENT + 1].map((bytes) => arena.runBytesFor(bytes)),
+      [PAGE, PAGE, PAGE, 2 * PAGE, 4 * PAGE, SEGMENT, SEGMENT, 0],
+    );
+    const seg = owner();
+    const slot = arena.acquire(seg, SlotState.HYDRATING, 4 * PAGE + 8);
+    assert.equal(arena.runBytes(slot), arena.runBytesFor(4 * PAGE + 8), 'a frame a record over four pages takes eight');
+  });
 });
