@@ -31,8 +31,9 @@
  *   shows which one fell behind otherwise; the latencies (in the notes and histograms) say at what
  *   delay each reads, where the worker pays a cross-thread wake-up per wait at the tail. Targets
  *   (issue 15, "keeps up"): the writer held the rate (>= 0.98 of 1M records/s), and the worker read
- *   the last record at most {@link GRACE_MS} ms after the last append, in every window. Untimed
- *   between windows: the logs flushed and the flush queue empty.
+ *   the last record at most {@link GRACE_MS} ms after the last append, in every window. Untimed:
+ *   a warm-up window per side first (the worker's isolate is new, and a stream's first windows are
+ *   small), and between windows, the logs flushed and the flush queue empty.
  *
  * Verification: every side's every scan or window read each record once, in order, ids dense,
  * bytes passing the check.
@@ -326,7 +327,7 @@ function deadline(ms: number, stop: () => void): () => void {
 }
 
 async function followCase(options: SuiteOptions): Promise<BenchResult> {
-  const { ms, rounds } = options.quick ? { ms: 500, rounds: 1 } : { ms: 2000, rounds: 3 };
+  const { ms, rounds, warmMs } = options.quick ? { ms: 500, rounds: 1, warmMs: 100 } : { ms: 2000, rounds: 3, warmMs: 250 };
   const count = Math.round((FOLLOW_RATE * ms) / 1000);
   const { root, cleanup } = tempRoot('worker-readers-follow');
   try {
@@ -339,7 +340,7 @@ async function followCase(options: SuiteOptions): Promise<BenchResult> {
       const w = worker;
       const subject = followSide();
       const baseline = followSide();
-      const onWorker = async (): Promise<void> => {
+      const onWorker = async (side: FollowSide, count: number): Promise<void> => {
         const following = w.expect('following');
         const followed = w.expect('followed');
         followed.catch(() => undefined); // awaited below; a failure meanwhile is not unhandled
@@ -349,25 +350,35 @@ async function followCase(options: SuiteOptions): Promise<BenchResult> {
         const writer = await pacedWriter(workerLog, count);
         const cancel = deadline(FOLLOW_DEADLINE_MS, () => w.post({ kind: 'stop' }));
         const answer = await followed.finally(cancel);
-        subject.histogram.addEncoded(answer.histogram);
-        addWindow(subject, 'subject', count, t0, writer, answer.figures);
+        side.histogram.addEncoded(answer.histogram);
+        addWindow(side, 'subject', count, t0, writer, answer.figures);
       };
-      const onMain = async (): Promise<void> => {
+      const onMain = async (side: FollowSide, count: number): Promise<void> => {
         const stop = new AbortController();
         // timedFollow runs synchronously up to its first wait: the follow waits when it returns.
-        const reading = timedFollow(mainLog, mainLog.nextId, count, FOLLOW_SIZE, baseline.histogram, stop.signal, () => undefined);
+        const reading = timedFollow(mainLog, mainLog.nextId, count, FOLLOW_SIZE, side.histogram, stop.signal, () => undefined);
         const t0 = nowNs();
         const writer = await pacedWriter(mainLog, count);
         const cancel = deadline(FOLLOW_DEADLINE_MS, () => stop.abort(new Error('the follow window is over')));
         const figures = await reading.finally(cancel);
-        addWindow(baseline, 'baseline', count, t0, writer, figures);
+        addWindow(side, 'baseline', count, t0, writer, figures);
       };
+      const between = async (): Promise<void> => {
+        await quiesce(manager, [workerLog, mainLog]); // untimed: the next window starts with the flush worker idle
+        options.gc();
+      };
+      // Untimed warm-up, each side: the worker's isolate is new (its follow path runs cold), and
+      // the first windows of a stream are small (a lease per window, until they have grown).
+      options.progress(`worker-readers: follow at 1M records/s, warm-up, ${warmMs} ms per side`);
+      for (const warm of [onWorker, onMain]) {
+        await warm(followSide(), Math.round((FOLLOW_RATE * warmMs) / 1000));
+        await between();
+      }
       for (let round = 0; round < rounds; round++) {
         options.progress(`worker-readers: follow at 1M records/s, round ${round + 1}/${rounds}, ${ms} ms per side`);
-        for (const side of round % 2 === 0 ? [onWorker, onMain] : [onMain, onWorker]) {
-          await side();
-          await quiesce(manager, [workerLog, mainLog]); // untimed: the next window starts with the flush worker idle
-          options.gc();
+        for (const [run, side] of round % 2 === 0 ? ([[onWorker, subject], [onMain, baseline]] as const) : ([[onMain, baseline], [onWorker, subject]] as const)) {
+          await run(side, count);
+          await between();
         }
       }
       const s = measured('worker thread, follow({ copy: false })', subject.records, subject.ns, subject.histogram.count, subject.histogram, followExtra(subject));
@@ -388,7 +399,8 @@ async function followCase(options: SuiteOptions): Promise<BenchResult> {
             `main thread ${us(b.latency.p50)} / ${us(b.latency.p99)} / ${us(b.latency.p999)} µs`,
           `writer, worker windows: ${rateText(subject)}; main-thread windows: ${rateText(baseline)}`,
           `last read after the last append (worst window): worker ${msText(subject.maxDrainNs)} ms, main thread ${msText(baseline.maxDrainNs)} ms`,
-          `writer: appendBatchSync paced by setImmediate turns, at most ${MAX_PER_TURN} records per turn, stamped nowNs() at the call; ${rounds} window(s) of ${ms} ms per side`,
+          `writer: appendBatchSync paced by setImmediate turns, at most ${MAX_PER_TURN} records per turn, stamped nowNs() at the call; ` +
+            `${rounds} window(s) of ${ms} ms per side after an untimed ${warmMs} ms one each`,
         ],
       });
     } finally {
