@@ -4,8 +4,8 @@
  * (`AofManager.attach`), posts `ready`, then answers the suite's requests (worker-readers-work.ts
  * has the messages):
  *
- * - `scan`: opens the stream (once; before its clock starts), collects garbage, runs the same
- *   clocked scan as the main thread (`timedScan`) and posts its figures and histogram;
+ * - `scan`: opens the stream (once; before its clock starts), runs the same clocked scan as the
+ *   main thread (`timedScan`) and posts its figures and histogram;
  * - `follow`: opens the stream, brings the view's ids up to the owner's (`refresh()`), runs
  *   `timedFollow` until `count` records or a `stop`, posting `following` once it waits for the
  *   first record (the suite's writer starts then);
@@ -18,13 +18,11 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { AofManager, type AofLog } from '../src/index.js';
-import { gcFunction } from './gc.js';
 import { LatencyHistogram } from './shared.js';
 import { timedFollow, timedScan, type FromWorker, type ToWorker } from './worker-readers-work.js';
 
 const port = parentPort!;
 const manager = AofManager.attach(workerData);
-const gc = gcFunction();
 const logs = new Map<string, AofLog>();
 let following: AbortController | null = null;
 
@@ -45,7 +43,6 @@ async function handle(message: ToWorker): Promise<void> {
   switch (message.kind) {
     case 'scan': {
       const log = await openLog(message.stream);
-      gc();
       const histogram = new LatencyHistogram('nextSync() (batch mean)');
       const figures = timedScan(log, message.size, histogram);
       post({ kind: 'scanned', figures, histogram: histogram.encode() });

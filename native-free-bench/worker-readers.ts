@@ -10,12 +10,15 @@
  *   Subject: the worker scans the stream from 0 with `reader.nextSync()` over views (copy: false),
  *   checking per record the id (dense), the length and two bytes, and summing payload lengths;
  *   baseline: the main thread runs the same scan on the same stream. Each side's clock runs in its
- *   own thread around openReader, the scan to null and close: the worker's stream is opened and its
- *   garbage collected before its clock starts (it posts its elapsed ns), so the message round trip
- *   and the attach are not in the figure; the lease requests to the owner (one per run, the next
+ *   own thread around openReader, the scan to null and close: the worker's stream is opened before
+ *   its clock starts (it posts its elapsed ns), so the message round trip and the attach are not in
+ *   the figure; the lease requests to the owner (one per run, the next
  *   asked for while the current one is read) are, since they are what a worker's scan costs.
  *   While the worker scans, the main thread is idle but for answering them. Rounds alternate which
- *   side goes first, after one untimed warm-up scan on each. The ratio is records/s, worker / main
+ *   side goes first, after one untimed warm-up scan on each. No full GC is forced before a scan:
+ *   each thread has its own heap, so one side's garbage never lands in the other's figure, and a
+ *   forced full GC shrinks the young generation, after which a scan of a few ms measured mostly
+ *   scavenges (4 ms became 16-45 ms on the main thread). The ratio is records/s, worker / main
  *   (target >= 0.8x). A WouldBlock (a run not resident) fails the case: it must measure the arena.
  * - Follow at 1,000,000 records/s, 100 B: the main thread appends stamped records (nowNs(), the
  *   process's CLOCK_MONOTONIC, the same clock in every thread) with appendBatchSync, paced on
@@ -173,7 +176,7 @@ function addScan(s: ScanSide, what: 'subject' | 'baseline', f: ScanFigures, expe
 
 async function scanCase(options: SuiteOptions, size: number): Promise<BenchResult> {
   const historyMiB = options.quick ? 16 : 64;
-  const rounds = options.quick ? 3 : 10;
+  const rounds = options.quick ? 5 : 20;
   const records = Math.floor((historyMiB * MiB) / frameLength(size));
   const label = size >= 1024 ? `${size / 1024} KiB` : `${size} B`;
   const { root, cleanup } = tempRoot('worker-readers-scan');
@@ -197,7 +200,6 @@ async function scanCase(options: SuiteOptions, size: number): Promise<BenchResul
         s.histogram.addEncoded(answer.histogram);
       };
       const onMain = (s: ScanSide | null): void => {
-        options.gc();
         const histogram = s?.histogram ?? new LatencyHistogram('warm-up');
         const figures = timedScan(log, size, histogram);
         if (s !== null) addScan(s, 'baseline', figures, records, size);
