@@ -44,6 +44,7 @@ process.exitCode = await runBenchmarks({
     (await import('./http-audit.js')).httpAudit,
     (await import('./live-tail.js')).liveTail,
     (await import('./read-only.js')).readOnly,
+    (await import('./worker-readers.js')).workerReaders,
   ],
   addonsAllowed: false,
   dlopenSeen: nativeAddons,

@@ -38,7 +38,9 @@ export class AttachedManager {
 
   private constructor(handle: ShareHandle) {
     this.#handle = handle;
-    this.config = resolveConfig({ root: handle.root, readOnly: true });
+    // Tier 1 off: a view compresses and loads nothing (the owner's thread does), and with it on the
+    // codec choice would probe, that is load, the zstd addon in this worker for nothing.
+    this.config = resolveConfig({ root: handle.root, readOnly: true, tier1: { enabled: false } });
     this.#board = new ShareBoard(handle.board);
     this.#arena = { ctrl: new Int32Array(handle.arena), u8: new Uint8Array(handle.arena), u32: new Uint32Array(handle.arena), f64: new Float64Array(handle.arena) };
     this.#control = BoardClient.claim(this.#board);

@@ -14,7 +14,7 @@ import type { BenchResult } from '../../native-free-bench/shared.js';
 
 const run = promisify(execFile);
 const RUNNER = fileURLToPath(new URL('../../native-free-bench/run.js', import.meta.url));
-const SUITES = ['append-sync', 'append-async', 'append-batch', 'durable', 'memory', 'many-streams', 'recovery', 'metrics-overhead', 'first-touch', 'cold-start', 'low-rate', 'http-audit', 'live-tail', 'read-only'];
+const SUITES = ['append-sync', 'append-async', 'append-batch', 'durable', 'memory', 'many-streams', 'recovery', 'metrics-overhead', 'first-touch', 'cold-start', 'low-rate', 'http-audit', 'live-tail', 'read-only', 'worker-readers'];
 
 /**
  * Whether a case carries a target: issues #2 and #5 set them for the 1 KiB and 100 B appends,
@@ -24,7 +24,9 @@ const SUITES = ['append-sync', 'append-async', 'append-batch', 'durable', 'memor
  * streams with a slot each, the many-streams ceiling (the bare copy over N regions vs 1) and the
  * engine against that ceiling ("like for like"), and the rest of recovery (issue #6) report figures
  * without one. The async appends against their ceiling (appendSync + await) carry issue #13's 0.9x.
- * Issue #15 sets the live tail's (follow at 100k records/s); its durable case has none.
+ * Issue #15 sets the live tail's (follow at 100k records/s); its durable case has none. It sets
+ * one for every worker-readers case: a worker's resident scan at least 0.8x of the main thread's,
+ * and a worker keeping up with a writer at 1M records/s.
  */
 function targeted(r: BenchResult): boolean {
   switch (r.suite) {
@@ -93,6 +95,19 @@ test('bench --quick --json: every suite reports a positive ratio and verified re
   assert.deepEqual(cases('append-sync'), ['1 KiB', '100 B', '16 KiB']);
   // Issue #15: follow against a polling loop, then the durable follow under fsync 'interval'.
   assert.deepEqual(cases('live-tail'), ['100 B at 100k records/s, same process', "100 B at 100k records/s, same process, durable: true, fsync 'interval' (1 s)"]);
+  // Issue #15: readers in a worker thread, the resident scans against the main thread's, then the
+  // follow of a 1M records/s writer with its two "keeps up" targets (the pace held, the drain).
+  assert.deepEqual(cases('worker-readers'), [
+    'resident scan, 100 B records, nextSync() over views',
+    'resident scan, 1 KiB records, nextSync() over views',
+    'follow a writer at 1M records/s, 100 B',
+  ]);
+  const workerFollow = doc.results.find((r) => r.suite === 'worker-readers' && r.case.startsWith('follow'))!;
+  assert.deepEqual(
+    workerFollow.targets.map((t) => t.name),
+    ['writer records/s vs 1M (worst window)', 'worker: last read after the last append, ms (worst window)'],
+  );
+  assert.ok(workerFollow.subject.extra['writerRatePerSec']! > 0 && Number.isFinite(workerFollow.subject.extra['maxDrainMs']), 'worker-readers: writer rate and drain reported');
   assert.deepEqual(cases('append-async'), [
     '1 KiB',
     '1 KiB, vs the ceiling (appendSync + await)',

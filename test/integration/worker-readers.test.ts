@@ -3,10 +3,11 @@
  * real worker threads (support/attached-worker.ts) reading a real engine's stream while the main
  * thread appends. Scans of resident data; several workers at once under eviction pressure with
  * loads from the segment files; a follow of the live tail across windows and segments, also
- * `durable`; the writes refused; the owner closing under a waiting worker; an aborted follow; and
- * no run left pinned once the views are gone.
+ * `durable`; the writes refused; no native addon loaded by a view; the owner closing under a
+ * waiting worker; an aborted follow; and no run left pinned once the views are gone.
  */
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
@@ -144,6 +145,24 @@ test('an attached view refuses every write with AOF_ERR_READ_ONLY and opens only
   assert.equal(result['statsStreams'], 1);
   assert.equal(result['nextId'], 10);
   assert.throws(() => AofManager.attach({ kind: 'nope' } as never), (err) => err instanceof AofError && err.code === ErrorCode.INVALID_ARGUMENT);
+});
+
+/** The `.node` files mapped into this process, from any thread (Linux: /proc/self/maps). */
+function mappedAddons(): string[] {
+  return readFileSync('/proc/self/maps', 'utf8')
+    .split('\n')
+    .filter((line) => line.endsWith('.node'))
+    .map((line) => line.slice(line.indexOf('/')));
+}
+
+test('an attached view loads no native addon in its worker: the codec is the owner’s business', { skip: !existsSync('/proc/self/maps') && 'no /proc/self/maps here' }, async (t) => {
+  // The owner has Tier 1 off, so the process has no zstd loaded; a view resolving a default
+  // config of its own used to probe (load) the addon in the worker (native-free-bench saw it).
+  const { manager, log } = await open(t);
+  await append(log, 0, 10);
+  const before = mappedAddons();
+  await start({ handle: manager.shareHandle(), stream: 's', mode: 'refusals' }).result;
+  assert.deepEqual(mappedAddons(), before);
 });
 
 test('the owner closing ends a worker waiting at the tail with AOF_ERR_CLOSED', async (t) => {
