@@ -15,7 +15,7 @@
 import { abortError } from './abort.js';
 import { booleanOf, checkOptions, signalOf } from './call-options.js';
 import { AofError, ErrorCode } from './errors.js';
-import type { AofReader, LogRecord, ReaderNextOptions, ReaderOptions } from './reader.js';
+import { BLOCKED, readerEngine, type AofReader, type LogRecord, type ReaderEngine, type ReaderNextOptions, type ReaderOptions } from './reader.js';
 
 /** Options of `log.follow(options)`. */
 export interface FollowOptions {
@@ -72,6 +72,8 @@ type State = 'open' | 'aborted' | 'done';
 
 class LogFollow implements AsyncIterableIterator<LogRecord> {
   readonly #reader: AofReader;
+  readonly #core: ReaderEngine;
+  readonly #durable: boolean;
   readonly #signal: AbortSignal | null;
   readonly #step: ReaderNextOptions;
   #state: State = 'open';
@@ -83,12 +85,29 @@ class LogFollow implements AsyncIterableIterator<LogRecord> {
 
   constructor(reader: AofReader, durable: boolean, signal: AbortSignal | null) {
     this.#reader = reader;
+    this.#core = readerEngine(reader);
+    this.#durable = durable;
     this.#signal = signal;
     this.#step = durable ? { wait: true, durable: true } : { wait: true };
     signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
 
-  async next(): Promise<IteratorResult<LogRecord>> {
+  next(): Promise<IteratorResult<LogRecord>> {
+    // A record at hand is returned without the waiting step (an async function and the checks of
+    // reader.next's options per record: most of a live tail's cost at a million records a second).
+    if (this.#state === 'open' && !this.#durable) {
+      try {
+        const record = this.#core.poll();
+        if (record !== null && record !== BLOCKED) return Promise.resolve({ done: false, value: record });
+      } catch {
+        // The waiting step meets the same failure and ends the follow as it should.
+      }
+    }
+    return this.#waitingStep();
+  }
+
+  /** The next record, waiting at the tail (and for durability, with `durable`). */
+  async #waitingStep(): Promise<IteratorResult<LogRecord>> {
     if (this.#state !== 'open') return this.#ended();
     try {
       // With `wait`, next() never resolves null: a record, or it rejects.

@@ -145,11 +145,22 @@ export interface ReaderEngine {
   readonly position: number;
   readonly closed: boolean;
   nextSync(): LogRecord | null;
+  /**
+   * The next record if it is at hand now, null at the tail, BLOCKED when getting it means a wait
+   * (a load, a lease): no WouldBlock thrown or counted, never blocks (the live tail's fast path).
+   */
+  poll(): LogRecord | null | typeof BLOCKED;
   next(options?: ReaderNextOptions): Promise<LogRecord | null>;
   close(): void;
 }
 
 let wrapEngine: (core: ReaderEngine) => AofReader;
+let unwrapEngine: (reader: AofReader) => ReaderEngine;
+
+/** The engine behind a public reader (follow's fast path). */
+export function readerEngine(reader: AofReader): ReaderEngine {
+  return unwrapEngine(reader);
+}
 
 /**
  * A new reader (for the log's openReader). The constructor is private, so the public type shows
@@ -195,6 +206,7 @@ export class AofReader {
 
   static {
     wrapEngine = (core) => new AofReader(core);
+    unwrapEngine = (reader) => reader.#core;
   }
 
   /** Id of the record the next call returns. */
@@ -406,6 +418,10 @@ export class ArenaReader implements ReaderEngine {
     this.#closed = true;
     this.#unpin();
     this.#host.closed(this);
+  }
+
+  poll(): LogRecord | null | typeof BLOCKED {
+    return this.#tryNext();
   }
 
   #tryNext(): LogRecord | null | typeof BLOCKED {

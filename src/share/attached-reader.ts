@@ -16,7 +16,7 @@ import { abortError, untilAborted } from '../abort.js';
 import { S_STATE, S_WRITE_LEN, SlotState, slotWord } from '../arena/layout.js';
 import { AofError, WouldBlockError, WouldBlockKind } from '../errors.js';
 import { RECORD_PAYLOAD_OFFSET, frameLength, framePayloadLengthAt, frameTimestampAt } from '../format/record.js';
-import { nextOptions, type LogRecord, type ReaderEngine, type ReaderNextOptions } from '../reader.js';
+import { BLOCKED, nextOptions, type LogRecord, type ReaderEngine, type ReaderNextOptions } from '../reader.js';
 import { BoardClient } from './board-client.js';
 import { FLAG_DURABLE, FLAG_RESIDENT, F_BASE, F_END, F_END_ID, F_OFFSET, Op, Status, B_SLOT } from './share-board.js';
 
@@ -53,6 +53,8 @@ interface Lease {
   end: number;
   /** First id past the run; -1: live. */
   endId: number;
+  /** Segment byte up to which frames are known to be there (`end`, or WRITE_LEN as last loaded). */
+  limit: number;
 }
 
 export class AttachedReader implements ReaderEngine {
@@ -106,6 +108,11 @@ export class AttachedReader implements ReaderEngine {
     }
   }
 
+  poll(): LogRecord | null | typeof BLOCKED {
+    const record = this.#fromLease();
+    return record === undefined ? BLOCKED : record;
+  }
+
   next(options?: ReaderNextOptions): Promise<LogRecord | null> {
     return this.#next(options);
   }
@@ -149,16 +156,16 @@ export class AttachedReader implements ReaderEngine {
     const cur = this.#cur;
     if (cur === null) return undefined;
     const arena = this.#arena;
-    let end = cur.end;
-    if (end < 0) {
-      end = Atomics.load(arena.ctrl, slotWord(cur.slot, S_WRITE_LEN));
-      if (cur.offset >= end) {
+    if (cur.offset >= cur.limit) {
+      if (cur.end >= 0) return undefined;
+      // A live run: what the owner published since the last look (WRITE_LEN is loaded once per
+      // catch-up, not per record: the frames below it never change).
+      cur.limit = Atomics.load(arena.ctrl, slotWord(cur.slot, S_WRITE_LEN));
+      if (cur.offset >= cur.limit) {
         if (Atomics.load(arena.ctrl, slotWord(cur.slot, S_STATE)) === SlotState.ACTIVE) return null;
-        end = Atomics.load(arena.ctrl, slotWord(cur.slot, S_WRITE_LEN)); // final once not ACTIVE
-        if (cur.offset >= end) return undefined;
+        cur.limit = Atomics.load(arena.ctrl, slotWord(cur.slot, S_WRITE_LEN)); // final once not ACTIVE
+        if (cur.offset >= cur.limit) return undefined;
       }
-    } else if (cur.offset >= end) {
-      return undefined;
     }
     const at = cur.base + cur.offset;
     const length = framePayloadLengthAt(arena.u32, at);
@@ -202,7 +209,9 @@ export class AttachedReader implements ReaderEngine {
       offset: client.field(F_OFFSET),
       end: client.field(F_END),
       endId: client.field(F_END_ID),
+      limit: 0,
     };
+    lease.limit = Math.max(lease.end, lease.offset);
     this.#cur = lease;
     const other = client === this.#boxes[0] ? this.#boxes[1] : this.#boxes[0];
     if (lease.endId >= 0 && !other.pending) {
