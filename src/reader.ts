@@ -122,8 +122,8 @@ export interface ReaderHost {
 export const BLOCKED = Symbol('blocked');
 
 /**
- * The run an attached view reads (ArenaReader.lease): arena byte `base + o` is segment byte `o`;
- * the record asked for starts at segment byte `offset`. A live run (a write window still being
+ * A run an attached view reads (ArenaReader.lease): arena byte `base + o` is segment byte `o`;
+ * its first record to read starts at segment byte `offset`. A live run (a write window still being
  * written: `end` and `endId` -1) holds frames up to its slot's WRITE_LEN word.
  */
 export interface RunLease {
@@ -300,6 +300,8 @@ export class ArenaReader implements ReaderEngine {
   #range: ResidentRange | null = null; // the pinned run's range when it is not the segment's slot
   #offset = -1; // byte offset of the next frame in the segment, -1 = not located yet
   #base = 0; // arena byte of segment byte 0 in the pinned run (set by #locate)
+  /** Runs pinned beyond #pinned for an attached view's lease (lease()), released at the next one. */
+  readonly #extraPins: number[] = [];
   #scanning = false; // read through a range of this segment to its end: read ahead
   #closed = false;
   /** durableId as last read: ids at or below it need no new look (durableId only grows). */
@@ -508,11 +510,14 @@ export class ArenaReader implements ReaderEngine {
 
   /**
    * Pins the run holding record `id` for an attached view (src/share/share-host.ts) and describes
-   * it: the run stays pinned until the next lease or close. `live` runs (a write window still
-   * written) end where their WRITE_LEN word says; the others at `end`, record `endId` excluded.
-   * null at the tail; BLOCKED while the run is loaded.
+   * it, followed by the resident runs that continue it (up to `maxRuns` in all, each starting at
+   * the id the one before ends at: a stream's small first windows then cost the view one request,
+   * not one each). The runs stay pinned until the next lease or close. A `live` run (a write window
+   * still written: `end` and `endId` -1) ends the list; it holds frames up to its WRITE_LEN word.
+   * null at the tail; BLOCKED while the first run is loaded.
    */
-  lease(id: number): RunLease | null | typeof BLOCKED {
+  lease(id: number, maxRuns: number): RunLease[] | null | typeof BLOCKED {
+    this.#unpinExtra();
     if (id !== this.#nextId) {
       // Forward (the view read through its last lease): keep the segment, so that #locate finds
       // the next range and reads ahead as a scan. Backward: locate from scratch.
@@ -530,7 +535,44 @@ export class ArenaReader implements ReaderEngine {
     const live = range !== null && range.end < 0;
     const end = range === null ? this.#stream.dataBytesOf(seg) : live ? -1 : range.end;
     const endId = range === null ? this.#stream.endIdOf(seg) : live ? -1 : seg.baseId + range.endRecord;
-    return { slot: this.#pinned, base: this.#base, offset: this.#offset, end, endId };
+    const runs: RunLease[] = [{ slot: this.#pinned, base: this.#base, offset: this.#offset, end, endId }];
+    for (let next = endId; runs.length < maxRuns && next >= 0 && next < this.#stream.nextId; ) {
+      const run = this.#residentRunAt(next);
+      if (run === null) break;
+      this.#arena.pin(run.slot);
+      this.#extraPins.push(run.slot);
+      runs.push(run);
+      next = run.endId;
+    }
+    return runs;
+  }
+
+  /** The resident run that starts exactly at record `id` (a segment's slot, or a range), or null. */
+  #residentRunAt(id: number): RunLease | null {
+    const seg = this.#stream.segmentFor(id);
+    if (seg === undefined) return null;
+    const index = id - seg.baseId;
+    if (seg.slot >= 0) {
+      if (index !== 0) return null;
+      return { slot: seg.slot, base: this.#arena.base(seg.slot), offset: 0, end: this.#stream.dataBytesOf(seg), endId: this.#stream.endIdOf(seg) };
+    }
+    const range = seg.rangeFor(index);
+    if (range === null || range.first !== index) return null;
+    const live = range.end < 0;
+    return {
+      slot: range.slot,
+      base: this.#arena.base(range.slot) - range.start,
+      offset: range.start,
+      end: live ? -1 : range.end,
+      endId: live ? -1 : seg.baseId + range.endRecord,
+    };
+  }
+
+  #unpinExtra(): void {
+    if (this.#extraPins.length === 0) return;
+    for (const slot of this.#extraPins) this.#arena.unpin(slot);
+    this.#extraPins.length = 0;
+    this.#coordinator.kick();
   }
 
   /**
@@ -557,6 +599,7 @@ export class ArenaReader implements ReaderEngine {
   }
 
   #unpin(): void {
+    this.#unpinExtra();
     this.#range = null;
     if (this.#pinned >= 0) {
       this.#arena.unpin(this.#pinned);

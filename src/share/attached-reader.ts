@@ -18,7 +18,7 @@ import { AofError, WouldBlockError, WouldBlockKind } from '../errors.js';
 import { RECORD_PAYLOAD_OFFSET, frameLength, framePayloadLengthAt, frameTimestampAt } from '../format/record.js';
 import { BLOCKED, nextOptions, type LogRecord, type ReaderEngine, type ReaderNextOptions } from '../reader.js';
 import { BoardClient } from './board-client.js';
-import { FLAG_DURABLE, FLAG_RESIDENT, F_BASE, F_END, F_END_ID, F_OFFSET, Op, Status, B_SLOT } from './share-board.js';
+import { B_RUNS, FLAG_DURABLE, FLAG_RESIDENT, Op, Status } from './share-board.js';
 
 /** How long `nextSync()` blocks for the owner's answer before it reports WouldBlock. */
 const SYNC_REPLY_MS = 50;
@@ -65,6 +65,9 @@ export class AttachedReader implements ReaderEngine {
   readonly #boxes: [BoardClient, BoardClient];
   #wait: BoardClient | null = null;
   #cur: Lease | null = null;
+  /** The runs of the current lease (the owner sends the resident runs that follow the first), and #cur's index. */
+  #runs: Lease[] = [];
+  #run = 0;
   /** The id the lease box (the one not holding #cur) asked for, -1: none. */
   #asked = -1;
   #askedOther = false;
@@ -157,7 +160,12 @@ export class AttachedReader implements ReaderEngine {
     if (cur === null) return undefined;
     const arena = this.#arena;
     if (cur.offset >= cur.limit) {
-      if (cur.end >= 0) return undefined;
+      if (cur.end >= 0) {
+        // The next run of the same lease, if the owner sent one (it starts where this one ends).
+        if (this.#run + 1 >= this.#runs.length) return undefined;
+        this.#cur = this.#runs[++this.#run]!;
+        return this.#fromLease();
+      }
       // A live run: what the owner published since the last look (WRITE_LEN is loaded once per
       // catch-up, not per record: the frames below it never change).
       cur.limit = Atomics.load(arena.ctrl, slotWord(cur.slot, S_WRITE_LEN));
@@ -202,21 +210,30 @@ export class AttachedReader implements ReaderEngine {
     this.#asked = -1;
     this.#checkReply(client, status);
     if (status !== Status.OK) return status;
-    const lease: Lease = {
-      client,
-      slot: Atomics.load(client.board.i32, client.board.word(client.box, B_SLOT)),
-      base: client.field(F_BASE),
-      offset: client.field(F_OFFSET),
-      end: client.field(F_END),
-      endId: client.field(F_END_ID),
-      limit: 0,
-    };
-    lease.limit = Math.max(lease.end, lease.offset);
-    this.#cur = lease;
+    const board = client.board;
+    const runs: Lease[] = [];
+    const count = Atomics.load(board.i32, board.word(client.box, B_RUNS));
+    for (let i = 0; i < count; i++) {
+      const end = board.f64[board.runField(client.box, i, 3)]!;
+      const offset = board.f64[board.runField(client.box, i, 2)]!;
+      runs.push({
+        client,
+        slot: board.f64[board.runField(client.box, i, 0)]!,
+        base: board.f64[board.runField(client.box, i, 1)]!,
+        offset,
+        end,
+        endId: board.f64[board.runField(client.box, i, 4)]!,
+        limit: Math.max(end, offset),
+      });
+    }
+    this.#runs = runs;
+    this.#run = 0;
+    this.#cur = runs[0]!;
+    const lease = runs[runs.length - 1]!;
     const other = client === this.#boxes[0] ? this.#boxes[1] : this.#boxes[0];
     if (lease.endId >= 0 && !other.pending) {
-      // The run after this one, asked for now (the owner reads ahead for it too): the old run in
-      // that box is unpinned, which the payload rule allows (a new run is being read).
+      // The run after the lease's last, asked for now (the owner reads ahead for it too): the old
+      // runs in that box are unpinned, which the payload rule allows (new runs are being read).
       other.post(Op.LEASE, this.#stream.name, lease.endId);
       this.#asked = lease.endId;
     }
@@ -256,6 +273,7 @@ export class AttachedReader implements ReaderEngine {
     if (this.#closed) return;
     this.#closed = true;
     this.#cur = null;
+    this.#runs = [];
     for (const box of this.#boxes) box.release();
     this.#wait?.release();
     this.#stream.readerClosed(this);

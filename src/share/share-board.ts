@@ -29,14 +29,15 @@
  * word  6  NAME    view: stream name length (bytes of TEXT)
  * word  7  TEXT    owner: reply text length (an error as JSON, or listed names)
  * word  8  CANCEL  view: 1 to end a pending WAIT now (answered CANCELLED)
- * word  9  SLOT    owner: the leased run's slot (its STATE and WRITE_LEN words, live)
+ * word  9  RUNS    owner: how many leased runs the reply holds (LEASE)
  * f64   6  ID      view: the record asked for (LIST: the first name's index)
- * f64   7  BASE    owner: arena byte of segment byte 0 in the leased run
- * f64   8  OFFSET  owner: segment byte of the record asked for
- * f64   9  END     owner: segment byte where the run's frames end, -1 = live (read WRITE_LEN)
- * f64  10  END_ID  owner: first id past the run, -1 = live
  * f64  11  NEXT_ID, 12 FIRST_ID, 13 DURABLE_ID  owner: the stream's ids, as of the reply
- * byte TEXT_AT..BOX_BYTES  the stream name (request) or the reply text
+ * byte TEXT_AT..BOX_BYTES  the stream name (request), the reply text, or (LEASE) RUNS runs of
+ *                          RUN_FIELDS f64 each: SLOT (its STATE and WRITE_LEN words), BASE (arena
+ *                          byte of segment byte 0), OFFSET (segment byte of its first record to
+ *                          read), END (segment byte where its frames end, -1 = live: WRITE_LEN),
+ *                          END_ID (first id past it, -1 = live); each run starts at the id the
+ *                          one before ends at
  * ```
  * Ordering: a view writes a request only when DONE equals REQ (nothing outstanding), so the owner
  * and the view never write a box's fields at once; all handovers go through Atomics on REQ, DONE
@@ -65,17 +66,17 @@ export const B_STATUS = 5;
 export const B_NAME = 6;
 export const B_TEXT = 7;
 export const B_CANCEL = 8;
-export const B_SLOT = 9;
+export const B_RUNS = 9;
 export const F_ID = 6;
-export const F_BASE = 7;
-export const F_OFFSET = 8;
-export const F_END = 9;
-export const F_END_ID = 10;
 export const F_NEXT_ID = 11;
 export const F_FIRST_ID = 12;
 export const F_DURABLE_ID = 13;
 export const TEXT_AT = 128;
 export const TEXT_BYTES = BOX_BYTES - TEXT_AT;
+/** A leased run's fields, in f64 after TEXT_AT: slot, base, offset, end, endId. */
+export const RUN_FIELDS = 5;
+/** Runs one lease reply holds at most (the text area holds 22). */
+export const MAX_RUNS = 16;
 
 export const Op = {
   /** Open a stream the owner has (no reply fields but the ids). */
@@ -128,6 +129,11 @@ export class ShareBoard {
   /** Index of word `word` of box `box` in {@link i32}. */
   word(box: number, word: number): number {
     return (HEADER_BYTES + box * BOX_BYTES) / 4 + word;
+  }
+
+  /** Index in {@link f64} of field `field` (0..RUN_FIELDS-1) of leased run `run` of box `box`. */
+  runField(box: number, run: number, field: number): number {
+    return (HEADER_BYTES + box * BOX_BYTES + TEXT_AT) / 8 + run * RUN_FIELDS + field;
   }
 
   /** Index of f64 field `field` of box `box` in {@link f64}. */

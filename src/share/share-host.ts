@@ -18,21 +18,18 @@ import {
   B_NAME,
   B_OP,
   B_REQ,
-  B_SLOT,
+  B_RUNS,
   B_STATUS,
   B_TEXT,
   BOARD_BYTES,
   FLAG_DURABLE,
   FLAG_RESIDENT,
-  F_BASE,
   F_DURABLE_ID,
-  F_END,
-  F_END_ID,
   F_FIRST_ID,
   F_ID,
   F_NEXT_ID,
-  F_OFFSET,
   MAX_BOXES,
+  MAX_RUNS,
   Op,
   ShareBoard,
   Status,
@@ -189,19 +186,22 @@ export class ShareHost {
       state.reader = log.openLeaseReader(id);
     }
     for (;;) {
-      const lease = state.reader.lease(id);
+      const runs = state.reader.lease(id, MAX_RUNS);
       if (state.serving !== req) return;
-      if (lease === null) {
+      if (runs === null) {
         this.#replyIds(box, state, req, log, Status.TAIL);
         return;
       }
-      if (lease !== BLOCKED) {
+      if (runs !== BLOCKED) {
         const board = this.board;
-        Atomics.store(board.i32, board.word(box, B_SLOT), lease.slot);
-        board.f64[board.field(box, F_BASE)] = lease.base;
-        board.f64[board.field(box, F_OFFSET)] = lease.offset;
-        board.f64[board.field(box, F_END)] = lease.end;
-        board.f64[board.field(box, F_END_ID)] = lease.endId;
+        for (const [i, run] of runs.entries()) {
+          board.f64[board.runField(box, i, 0)] = run.slot;
+          board.f64[board.runField(box, i, 1)] = run.base;
+          board.f64[board.runField(box, i, 2)] = run.offset;
+          board.f64[board.runField(box, i, 3)] = run.end;
+          board.f64[board.runField(box, i, 4)] = run.endId;
+        }
+        Atomics.store(board.i32, board.word(box, B_RUNS), runs.length);
         this.#replyIds(box, state, req, log, Status.OK);
         return;
       }
