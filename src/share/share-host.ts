@@ -67,14 +67,11 @@ export interface ShareHandle {
   readonly arena: SharedArrayBuffer;
   /** The share board (share-board.ts). */
   readonly board: SharedArrayBuffer;
-  /** Arena geometry: pages and page size (slot words, run offsets). */
-  readonly pages: number;
-  readonly pageBytes: number;
 }
 
 /** The handle of `arena` shared through `host`. */
 export function shareHandleOf(root: string, arena: Arena, host: ShareHost): ShareHandle {
-  return { kind: 'aof2.share', version: 1, root, arena: arena.sab, board: host.board.sab, pages: arena.pages, pageBytes: arena.pageBytes };
+  return { kind: 'aof2.share', version: 1, root, arena: arena.sab, board: host.board.sab };
 }
 
 /** One box's owner-side state. */
