@@ -243,6 +243,13 @@ export interface ReadOnlyOptions {
    * file system, an exhausted inotify budget).
    */
   refreshMs?: number;
+  /**
+   * Hand the new records a refresh has just read and CRC-checked straight to the readers at the
+   * tail (`log.follow()`, `reader.next({ wait: true })`), as a range of this manager's arena,
+   * instead of their loading the same bytes again in a hydrate thread (default true). `false` is
+   * the kill switch: every read goes through a load, as before (docs/read-path.md).
+   */
+  publishTail?: boolean;
 }
 
 /** Metrics options (`metrics` in {@link AofManagerOptions}; docs/metrics.md). */
@@ -292,7 +299,7 @@ export interface ResolvedConfig {
   logger: AofLogger | null;
   flushOnExit: boolean;
   /** null: the manager writes; else it is read-only, refreshing its view every `refreshMs` at least. */
-  readOnly: { refreshMs: number } | null;
+  readOnly: { refreshMs: number; publishTail: boolean } | null;
   /** null: not a follower; else a follower of the Tier 2 bucket, polling its manifest every `pollMs`. */
   follower: { pollMs: number } | null;
 }
@@ -550,22 +557,26 @@ function resolveFollower(value: unknown, readOnly: unknown, tier2: Tier2Options)
 }
 
 /**
- * `readOnly`: false or absent (a writer), true (the defaults) or `{ refreshMs }`.
+ * `readOnly`: false or absent (a writer), true (the defaults) or `{ refreshMs, publishTail }`.
  * @throws AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION
  */
 function resolveReadOnly(value: unknown): ResolvedConfig['readOnly'] {
   if (value === undefined || value === false) return null;
-  if (value === true) return { refreshMs: DEFAULTS.readOnlyRefreshMs };
+  if (value === true) return { refreshMs: DEFAULTS.readOnlyRefreshMs, publishTail: true };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw AofError.invalidArgument(`readOnly must be a boolean or an object { refreshMs }, got ${value === null ? 'null' : typeof value}`, { option: 'readOnly' });
+    throw AofError.invalidArgument(`readOnly must be a boolean or an object { refreshMs, publishTail }, got ${value === null ? 'null' : typeof value}`, { option: 'readOnly' });
   }
   const ro = value as Record<string, unknown>;
-  checkKeys(ro, ['refreshMs'], 'readOnly.');
+  checkKeys(ro, ['refreshMs', 'publishTail'], 'readOnly.');
   const refreshMs = positiveInt(ro['refreshMs'], 'readOnly.refreshMs', DEFAULTS.readOnlyRefreshMs);
   if (refreshMs > MAX_READ_ONLY_REFRESH_MS) {
     throw AofError.invalidArgument(`readOnly.refreshMs must be an integer in [1, ${MAX_READ_ONLY_REFRESH_MS}], got ${refreshMs}`, { option: 'readOnly.refreshMs' });
   }
-  return { refreshMs };
+  const publishTail = ro['publishTail'] ?? true;
+  if (typeof publishTail !== 'boolean') {
+    throw AofError.invalidArgument(`readOnly.publishTail must be a boolean, got ${typeof publishTail}`, { option: 'readOnly.publishTail' });
+  }
+  return { refreshMs, publishTail };
 }
 
 /**

@@ -211,6 +211,11 @@ export interface ReadOnlyStats {
   manifestReplays: number;
   /** Bytes of the writer's unsealed segment files read and checked frame by frame. */
   tailBytesScanned: number;
+  /**
+   * Of those, bytes put straight into the arena for readers at the tail (`readOnly.publishTail`),
+   * which then read them without loading them again.
+   */
+  tailBytesPublished: number;
   /** Directories watched with `fs.watch`: the manifest's and each opened stream's. */
   watchedDirectories: number;
   /** Watches that could not be set up (inotify limits): there, changes are seen at the next interval. */

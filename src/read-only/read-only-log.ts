@@ -42,6 +42,11 @@ export interface ReadOnlyLogContext {
   openedWith?: 'readOnly' | 'follower';
   /** Called when a wait at the tail begins (a follower keeps its poll timer alive meanwhile). */
   tailWaitStarted?: () => void;
+  /**
+   * Put the frames a refresh checked into the arena for readers at the tail (`readOnly.publishTail`;
+   * default false: a follower's view has no tail files).
+   */
+  publishTail?: boolean;
 }
 
 /** The writer's stream as the files show it now: what the manifest records, then what only the files hold. */
@@ -70,6 +75,10 @@ export class ReadOnlyLog extends RefusedWrites implements StreamView, LogEngine 
   readonly #readers = new Set<ReaderEngine>();
   readonly #readerHost: ReaderHost;
   #nextId = 0;
+  /** Where the records the last advance of the tail brought begin: a reader at or past it follows the tail. */
+  #batchFrom = 0;
+  /** Bytes of checked frames put into the arena for readers at the tail (stats: `tailBytesPublished`). */
+  #publishedBytes = 0;
   #closed = false;
   /** The pending `nextAppend()` promise and its resolver (one per change, shared by every waiter). */
   #tailWait: { promise: Promise<void>; resolve: () => void } | null = null;
@@ -210,6 +219,11 @@ export class ReadOnlyLog extends RefusedWrites implements StreamView, LogEngine 
     return this.#tailWait.promise;
   }
 
+  /** Bytes of frames a refresh checked and put straight into the arena (`stats().readOnly.tailBytesPublished`). */
+  get publishedBytes(): number {
+    return this.#publishedBytes;
+  }
+
   /** Whether someone waits at the tail now (`nextAppend()` not yet resolved). */
   get waitingAtTail(): boolean {
     return this.#tailWait !== null;
@@ -265,6 +279,7 @@ export class ReadOnlyLog extends RefusedWrites implements StreamView, LogEngine 
    */
   #advanceTail(nextId: number): void {
     if (nextId <= this.#nextId) return;
+    this.#batchFrom = this.#nextId;
     this.#nextId = nextId;
     this.#wakeTail();
   }
@@ -323,9 +338,24 @@ export class ReadOnlyLog extends RefusedWrites implements StreamView, LogEngine 
     if (!seg.sealed && (file.count > seg.count || file.dataBytes > seg.dataBytes)) {
       seg.apply({ type: SegmentEventType.TAIL_EXTENDED, count: file.count, dataBytes: file.dataBytes });
     }
+    // The new frames, checked already: a reader at the tail reads them from the arena at once
+    // instead of loading them again in a hydrate thread (src/read/tail-publish.ts). Only for such
+    // a reader: anyone else may never read them, and the arena is a cache of what is read.
+    if (file.fresh !== null && this.#ctx.publishTail === true && this.#readerAtTail()) {
+      this.#publishedBytes += this.#ctx.read.publishChecked(seg, file.fresh);
+    }
     // The next file starts where this one's frames end: it will never grow again.
     if (superseded && !seg.sealed) seg.apply({ type: SegmentEventType.SEALING, count: seg.count, dataBytes: seg.dataBytes });
     return true;
+  }
+
+  /**
+   * Whether a reader follows the tail: it waits there, or it is still reading the records the
+   * last advance brought (a follower busy with the previous batch when the next one comes).
+   */
+  #readerAtTail(): boolean {
+    for (const reader of this.#readers) if (!reader.closed && reader.position >= this.#batchFrom) return true;
+    return false;
   }
 
   /** Whether a new segment at `baseId` continues the shown ones (or starts the view). */

@@ -13,12 +13,13 @@
  * segments the writer's manifest records, in the tier it records (src/read-only/recorded-view.ts),
  * then the raw files past them as far as their frames are whole and CRC-valid
  * (src/read-only/stream-tail.ts). Every read goes through the read path, which CRC-checks every
- * frame it loads. It follows the writer by **refreshing**: a refresh replays the manifest when its
- * directory changed and scans the tail of each stream that changed, then hands each stream's new
- * state to its log (`ReadOnlyLog.update`, the one place the view changes). Refreshes run one at a
- * time; whatever asks for one while one runs (a watch event, the interval, `refresh()`, a reader
- * that found a file gone) shares the next, which starts after the request and so sees every
- * change made before it.
+ * frame it loads; the frames a refresh checked are handed to readers at the tail through it too,
+ * as a read range (src/read/tail-publish.ts), without a second read. It follows the writer by
+ * **refreshing**: a refresh replays the manifest when its directory changed and scans the tail of
+ * each stream that changed, then hands each stream's new state to its log (`ReadOnlyLog.update`,
+ * the one place the view changes). Refreshes run one at a time; whatever asks for one while one
+ * runs (a watch event, the interval, `refresh()`, a reader that found a file gone) shares the
+ * next, which starts after the request and so sees every change made before it.
  */
 import { constants } from 'node:fs';
 import { access, readdir, realpath } from 'node:fs/promises';
@@ -219,7 +220,14 @@ export class ReadOnlyManager {
       throw notThere(`open stream ${name} read-only (the writer has not created it; a read-only manager creates nothing)`, dir, 'lstat');
     }
     this.#checkOpen();
-    const log = new ReadOnlyLog(name, dir, { root: this.#config.root, arena: this.#arena, read: this.#read, coordinator: this.#coordinator, counters: this.#counters });
+    const log = new ReadOnlyLog(name, dir, {
+      root: this.#config.root,
+      arena: this.#arena,
+      read: this.#read,
+      coordinator: this.#coordinator,
+      counters: this.#counters,
+      publishTail: this.#config.readOnly!.publishTail,
+    });
     const followed: Followed = {
       log,
       tail: new StreamTail(dir, this.#config.segmentBytes),
@@ -325,6 +333,7 @@ export class ReadOnlyManager {
         refreshes: this.#stats.refreshes,
         manifestReplays: this.#manifest.replayed.replays,
         tailBytesScanned: followed.reduce((sum, f) => sum + f.tail.scannedBytes, 0),
+        tailBytesPublished: followed.reduce((sum, f) => sum + f.log.publishedBytes, 0),
         watchedDirectories: watches.filter((w) => w.active).length,
         watchFailures: watches.filter((w) => w.failed).length,
         lastError: this.#stats.lastError,

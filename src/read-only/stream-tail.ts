@@ -16,8 +16,14 @@
  * later one exactly where the frames of the one before end. A file that does not continue the one
  * before (its predecessor's last frames are not written yet, or it is a crash's leftover that
  * recovery will remove) is not visible until it does. Each file is kept open while it is part of
- * the tail and read from where the last scan stopped, so a scan costs an fstat, the 64-byte
- * header (its `durableBytes`) and the new bytes only.
+ * the tail and read from where the last scan stopped, so a scan costs an fstat and the 64-byte
+ * header (its `durableBytes`), read side by side, then the new bytes only: two round trips to
+ * the libuv pool, not three, since each is most of a refresh's time (docs/performance.md, "What
+ * bounds a read-only follower's latency").
+ *
+ * The new frames a scan checked are handed on with the file ({@link TailFile.fresh}): the
+ * read-only log puts them into the arena as a read range for readers at the tail, so those
+ * readers do not read and check the same bytes again in a hydrate thread.
  */
 import type { FileHandle } from 'node:fs/promises';
 import { AofError } from '../errors.js';
@@ -25,6 +31,7 @@ import { RECORD_HEADER_BYTES, RECORD_LENGTH_OFFSET, frameLength, scanFrames } fr
 import { isTempName, parseSegmentFileName, parseTier1FileName, segmentPath } from '../format/root-layout.js';
 import { SEGMENT_HEADER_BYTES, decodeHeader } from '../format/segment.js';
 import { OpenMode, listFiles, openFile } from '../safe-fs.js';
+import type { CheckedFrames } from '../read/tail-publish.js';
 
 /** New bytes read per step: a step costs one read and one CRC walk, and bounds the buffer. */
 const SCAN_PIECE_BYTES = 1024 * 1024;
@@ -39,6 +46,12 @@ export interface TailFile {
   dataBytes: number;
   /** The header's durable length when last read (fdatasynced data bytes; 0 when unknown). */
   durableBytes: number;
+  /**
+   * The frames this scan added, when one read brought them all (the usual case beside a live
+   * writer: the bytes of its last writes); null when it added none, or took several reads (a
+   * backlog, read by chunk loads instead). A view into the scan's buffer, valid until the next scan.
+   */
+  fresh: CheckedFrames | null;
 }
 
 interface OpenTail extends TailFile {
@@ -92,7 +105,7 @@ export class StreamTail {
       if (file === null) break; // removed since the listing
       await this.#advance(file);
       if (file.count === 0) break;
-      out.push({ baseId: file.baseId, path: file.path, count: file.count, dataBytes: file.dataBytes, durableBytes: file.durableBytes });
+      out.push({ baseId: file.baseId, path: file.path, count: file.count, dataBytes: file.dataBytes, durableBytes: file.durableBytes, fresh: file.fresh });
       expected = id + file.count;
     }
     return out;
@@ -127,7 +140,7 @@ export class StreamTail {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err instanceof AofError ? err : AofError.io('open segment', path, err);
     }
-    const file: OpenTail = { baseId: id, path, count: 0, dataBytes: 0, durableBytes: 0, handle, headerSeen: false };
+    const file: OpenTail = { baseId: id, path, count: 0, dataBytes: 0, durableBytes: 0, fresh: null, handle, headerSeen: false };
     this.#files.set(id, file);
     return file;
   }
@@ -139,10 +152,14 @@ export class StreamTail {
 
   /** Reads the header and the frames past what was checked, up to the first that does not check out. */
   async #advance(file: OpenTail): Promise<void> {
-    const size = (await file.handle.stat()).size;
-    if (size < SEGMENT_HEADER_BYTES) return; // created, header not written yet
+    file.fresh = null;
+    // The size and the header side by side: the header's bytes are of no use before the size
+    // says it is all there, but it is where it is either way, and a round trip saved is most of
+    // a small refresh.
     const head = new Uint8Array(SEGMENT_HEADER_BYTES);
-    await readFully(file.handle, head, 0);
+    const [stat] = await Promise.all([file.handle.stat(), readFully(file.handle, head, 0)]);
+    const size = stat.size;
+    if (size < SEGMENT_HEADER_BYTES) return; // created, header not written yet
     let header = null;
     try {
       header = decodeHeader(head);
@@ -174,7 +191,10 @@ export class StreamTail {
       });
     }
     let piece = new Uint8Array(0);
+    const from = { start: file.dataBytes, first: file.count };
+    let reads = 0;
     while (file.dataBytes < end) {
+      reads++;
       let want = Math.min(SCAN_PIECE_BYTES, end - file.dataBytes);
       if (piece.length < want) piece = new Uint8Array(want);
       let got = await readFully(file.handle, piece.subarray(0, want), SEGMENT_HEADER_BYTES + file.dataBytes);
@@ -193,6 +213,11 @@ export class StreamTail {
       file.count += scan.count;
       file.dataBytes += scan.validBytes;
       if (scan.stopReason !== null || got < want) break;
+    }
+    // One read: the piece starts at the old end and holds every frame added (a piece of its own,
+    // allocated for this read, so the view stays valid until the next scan).
+    if (reads === 1 && file.count > from.first) {
+      file.fresh = { start: from.start, first: from.first, end: file.count, bytes: piece.subarray(0, file.dataBytes - from.start) };
     }
   }
 }

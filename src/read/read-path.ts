@@ -22,6 +22,10 @@
  *   (workers/hydrate.ts default export). Concurrent readers of a frame share one task; sequential
  *   readers ask for the next range (chunk or frame) while they read the current one.
  *
+ * And one that reads nothing: **publish**, the new frames of a writer's active segment that a
+ * read-only manager's refresh has already read and CRC-checked on the main thread, copied into a
+ * run as a range for the readers at the tail (src/read/tail-publish.ts), with no worker.
+ *
  * A fourth, **recache** (the whole Tier 2 object copied back into the local Tier 1 cache), stays
  * with Tier 2: it moves no data into the arena. The read path only tells the remote source which
  * segments readers touched. The public names (`aof2:segment.hydrated`, task kind `hydrate`,
@@ -48,6 +52,7 @@ import { fromWorkerRejection } from '../worker-error.js';
 import type { ChunkLoadResult, ChunkLoadTask, HydrateTask, WarmTask } from '../../workers/tier1-protocol.js';
 import type { RemoteSegmentSource, SegmentSource, StreamView } from './ports.js';
 import { publishRange, startChunkLoad, type ChunkLoaded } from './segment-load.js';
+import { publishCheckedFrames, type CheckedFrames } from './tail-publish.js';
 import { BackgroundWork, retry, systemClock, type Backoff, type Clock, type Random } from '../background.js';
 import { SPANS, type SegmentHydrateSpanContext } from '../tracing.js';
 
@@ -406,6 +411,17 @@ export class ReadPath {
       }),
     );
     return slots.length;
+  }
+
+  /**
+   * Frames a read-only manager's refresh has just read and CRC-checked on this thread, put into
+   * the arena as a read range (src/read/tail-publish.ts), so that a reader at the tail reads them
+   * without loading them again in a hydrate thread. Returns the bytes published; 0 when none were
+   * (no run free, or closed): readers then load them as before.
+   */
+  publishChecked(seg: Segment, frames: CheckedFrames): number {
+    if (this.#closed) return 0;
+    return publishCheckedFrames(this.#arena, seg, frames, this.#chunkBytes);
   }
 
   /** The lazy footer checks so far. */

@@ -33,6 +33,9 @@
  * - PARKED (log: arena pressure)                  active, not parked, a window → parked, count, dataBytes, no window
  * - UNPARKED (log: its next append)               parked, a window   → not parked
  * - RANGE_LOADED (read path: a raw chunk or a Tier 1 frame loaded) a run → one more range (its ends in the boundary index while RAW)
+ * - RANGE_EXTENDED (read path: frames a read-only refresh checked, appended to the run of the range
+ *   ending where they start)                      RAW, that range, not a window → its end moves
+ *                                                 forward; a boundary at the new end
  * - BOUNDARIES_LEARNED (read path: a chunk load's walk) -         → pairs in the boundary index while RAW
  * - FOOTER_CHECKED (read path: the first load checked the file) -  → footer no longer unchecked
  * - TAIL_EXTENDED (read-only manager: more of the writer's file checked) not sealed, RAW, no
@@ -98,6 +101,7 @@ export const SegmentEventType = {
   WINDOW_CLOSED: 'WINDOW_CLOSED',
   WINDOW_REOPENED: 'WINDOW_REOPENED',
   RANGE_LOADED: 'RANGE_LOADED',
+  RANGE_EXTENDED: 'RANGE_EXTENDED',
   BOUNDARIES_LEARNED: 'BOUNDARIES_LEARNED',
   FOOTER_CHECKED: 'FOOTER_CHECKED',
   TAIL_EXTENDED: 'TAIL_EXTENDED',
@@ -130,6 +134,7 @@ export type SegmentEvent =
   | { type: typeof E.WINDOW_CLOSED; end: number; endRecord: number }
   | { type: typeof E.WINDOW_REOPENED; slot: number }
   | { type: typeof E.RANGE_LOADED; slot: number; start: number; first: number; end: number; endRecord: number }
+  | { type: typeof E.RANGE_EXTENDED; slot: number; end: number; endRecord: number }
   | { type: typeof E.BOUNDARIES_LEARNED; pairs: readonly number[] }
   | { type: typeof E.FOOTER_CHECKED }
   | { type: typeof E.TAIL_EXTENDED; count: number; dataBytes: number }
@@ -507,6 +512,19 @@ export class Segment implements SlotOwner {
           this.#index.add(event.end, event.endRecord);
         }
         return;
+      case E.RANGE_EXTENDED: {
+        // Only forward, only a loaded range (a live window ends where its log says), only while
+        // the raw file is where records start. A reader pinning the range reads on into the new
+        // records: the bytes are in the run before the end moves (one thread: the main thread).
+        const range = this.#tier === SegmentTier.RAW ? this.#ranges.find((r) => r.slot === event.slot) : undefined;
+        if (range === undefined || range === this.#window || range.end < 0 || event.end < range.end || event.endRecord < range.endRecord) {
+          this.#invalid(event.type, `a raw segment's loaded range in slot ${event.slot}, growing`);
+        }
+        range.end = event.end;
+        range.endRecord = event.endRecord;
+        this.#index.add(event.end, event.endRecord);
+        return;
+      }
       case E.FOOTER_CHECKED:
         // From any state: compression (which checks the footer itself) may have finished while the load ran.
         this.#footerUnchecked = false;

@@ -12,16 +12,21 @@
  *   tier2 option; without it, AOF_ERR_UNAVAILABLE);
  * - they follow the writer: new segments and growth, by `fs.watch` wake-ups alone, and at once
  *   with `refresh()`;
+ * - a follower at the tail reads the records a refresh checked from the arena, with no chunk
+ *   load (`readOnly.publishTail`; false: loads, as before), and past the arena's size;
  * - compression and retention under a reader: never a wrong record; an expired position is
  *   AOF_ERR_OUT_OF_RANGE, and reading on from the new first id works;
  * - a missing root, a directory that is not an aof2 root and an unknown stream are coded errors,
  *   and nothing is created.
  */
 import assert from 'node:assert/strict';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { AofError, AofManager, ErrorCode, type AofManagerOptions, type LogRecord } from '../../src/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AOF_EVENTS, AofError, AofManager, ErrorCode, type AofLog, type AofManagerOptions, type LogRecord } from '../../src/index.js';
+import { frameLength } from '../../src/format/record.js';
 import { assertWritesRefused, isCode, readChecked } from '../../support/read-only-checks.js';
 import { WriterProcess, followPayload, type WriterOptions } from '../../support/read-only-workload.js';
 import { sameBytes, tempRoot } from '../../support/tmp.js';
@@ -218,6 +223,104 @@ test('log.follow() and reader.next({ wait }) on a read-only log: woken as the wr
   const pending = assert.rejects(waiting.next({ wait: true }), isCode(ErrorCode.CLOSED));
   await manager.close();
   await pending;
+  await writer.close();
+});
+
+/**
+ * `log.follow()` of `stream` from `from`, in the background: checks each record (dense ids, the
+ * writer's bytes); `until(n)` waits, with a deadline, until n records came; `stop()` ends it.
+ */
+function checkedFollow(log: AofLog, from: number): { until(count: number): Promise<void>; stop(): Promise<void> } {
+  const controller = new AbortController();
+  let seen = 0;
+  let failure: unknown = null;
+  const following = (async () => {
+    for await (const record of log.follow({ from, signal: controller.signal })) {
+      assert.equal(record.id, from + seen, 'ids are dense, in order, once');
+      assert.ok(sameBytes(record.payload, followPayload(log.name, record.id, SIZE)), `record ${record.id} holds what the writer appended`);
+      seen++;
+    }
+  })().catch((err: unknown) => {
+    if (!controller.signal.aborted) failure = err;
+  });
+  return {
+    async until(count: number): Promise<void> {
+      const deadline = Date.now() + FOLLOW_DEADLINE_MS;
+      while (seen < count) {
+        if (failure !== null) throw failure;
+        assert.ok(Date.now() < deadline, `only ${seen} of ${count} records followed in ${FOLLOW_DEADLINE_MS} ms`);
+        await sleep(10);
+      }
+    },
+    async stop(): Promise<void> {
+      controller.abort();
+      await following;
+      if (failure !== null) throw failure;
+    },
+  };
+}
+
+test('a follower at the tail reads what a refresh checked straight from the arena, no chunk load; publishTail false loads it; the same records', async (t) => {
+  const { root, cleanup } = tempRoot('aof2-ro-publish-');
+  t.after(cleanup);
+  const writer = await WriterProcess.start(root, WRITER);
+  t.after(() => writer.kill());
+  // Raw loads into this process's arenas, by stream (the writer is another process: none of its own).
+  const loads = new Map<string, number>();
+  const onHydrated = (message: unknown): void => {
+    const event = message as { stream: string; source: string };
+    if (event.source === 'raw') loads.set(event.stream, (loads.get(event.stream) ?? 0) + 1);
+  };
+  subscribe(AOF_EVENTS.segmentHydrated, onHydrated);
+  t.after(() => unsubscribe(AOF_EVENTS.segmentHydrated, onHydrated));
+
+  // Within one segment (64 KiB: 410 records of 100 bytes fit), so every record comes through the
+  // tail's scan (records of a segment the manifest records sealed come through it instead).
+  for (const [stream, publishTail] of [
+    ['published', true],
+    ['loaded', false],
+  ] as const) {
+    await writer.command(`append ${stream} 10 ${SIZE}`);
+    const manager = await readOnly(root, { readOnly: { refreshMs: 50, publishTail } });
+    try {
+      const log = await manager.openStream(stream);
+      const follow = checkedFollow(log, 10);
+      for (let batch = 1; batch <= 4; batch++) {
+        await writer.command(`append ${stream} 100 ${SIZE}`);
+        await follow.until(100 * batch);
+      }
+      await follow.stop();
+      const published = manager.stats().readOnly!.tailBytesPublished;
+      if (publishTail) {
+        assert.equal(published, 400 * frameLength(SIZE), 'every record after the open was published, once, for the reader at the tail');
+        assert.equal(loads.get(stream) ?? 0, 0, 'and read without a chunk load');
+      } else {
+        assert.equal(published, 0);
+        assert.ok((loads.get(stream) ?? 0) > 0, 'the kill switch: the reader loads the records in a hydrate thread');
+      }
+      assert.equal(await readChecked(log, SIZE), 410, 'a scan from 0 reads the same records');
+    } finally {
+      await manager.close();
+    }
+  }
+
+  // Past the arena (1 MiB) and across segments: published ranges are evicted like any other, and
+  // records of a segment sealed meanwhile come through loads; the follower sees every record once.
+  await writer.command(`append long 10 ${SIZE}`);
+  const manager = await readOnly(root);
+  try {
+    const log = await manager.openStream('long');
+    const follow = checkedFollow(log, 10);
+    for (let batch = 1; batch <= 6; batch++) {
+      await writer.command(`append long 2000 ${SIZE}`);
+      await follow.until(2000 * batch);
+    }
+    await follow.stop();
+    assert.ok(manager.stats().readOnly!.tailBytesPublished > 0);
+    assert.ok(12_000 * frameLength(SIZE) > TIER0.arenaBytes, 'more than the arena holds');
+  } finally {
+    await manager.close();
+  }
   await writer.close();
 });
 

@@ -1,5 +1,5 @@
 /**
- * The `readOnly` option: false or absent (a writer), true (the defaults) or `{ refreshMs }`,
+ * The `readOnly` option: false or absent (a writer), true (the defaults) or `{ refreshMs, publishTail }`,
  * validated like every other option (unknown keys and impossible values are refused by name).
  */
 import assert from 'node:assert/strict';
@@ -9,13 +9,14 @@ import { AofError, ErrorCode } from '../../src/errors.js';
 
 const root = '/tmp/aof2-config-never-created';
 
-test('readOnly: absent or false is a writer, true takes the default refresh, an object sets it', () => {
+test('readOnly: absent or false is a writer, true takes the defaults, an object sets them', () => {
   assert.equal(resolveConfig({ root }).readOnly, null);
   assert.equal(resolveConfig({ root, readOnly: false }).readOnly, null);
-  assert.deepEqual(resolveConfig({ root, readOnly: true }).readOnly, { refreshMs: DEFAULTS.readOnlyRefreshMs });
-  assert.deepEqual(resolveConfig({ root, readOnly: {} }).readOnly, { refreshMs: DEFAULTS.readOnlyRefreshMs });
-  assert.deepEqual(resolveConfig({ root, readOnly: { refreshMs: 7 } }).readOnly, { refreshMs: 7 });
-  assert.deepEqual(resolveConfig({ root, readOnly: { refreshMs: MAX_READ_ONLY_REFRESH_MS } }).readOnly, { refreshMs: MAX_READ_ONLY_REFRESH_MS });
+  assert.deepEqual(resolveConfig({ root, readOnly: true }).readOnly, { refreshMs: DEFAULTS.readOnlyRefreshMs, publishTail: true });
+  assert.deepEqual(resolveConfig({ root, readOnly: {} }).readOnly, { refreshMs: DEFAULTS.readOnlyRefreshMs, publishTail: true });
+  assert.deepEqual(resolveConfig({ root, readOnly: { refreshMs: 7 } }).readOnly, { refreshMs: 7, publishTail: true });
+  assert.deepEqual(resolveConfig({ root, readOnly: { refreshMs: MAX_READ_ONLY_REFRESH_MS } }).readOnly, { refreshMs: MAX_READ_ONLY_REFRESH_MS, publishTail: true });
+  assert.deepEqual(resolveConfig({ root, readOnly: { publishTail: false } }).readOnly, { refreshMs: DEFAULTS.readOnlyRefreshMs, publishTail: false });
 });
 
 test('readOnly: wrong types, impossible intervals and unknown keys are refused by name', () => {
@@ -33,4 +34,5 @@ test('readOnly: wrong types, impossible intervals and unknown keys are refused b
   refused({ refreshMs: 2.5 }, ErrorCode.INVALID_ARGUMENT, 'readOnly.refreshMs');
   refused({ refreshMs: MAX_READ_ONLY_REFRESH_MS + 1 }, ErrorCode.INVALID_ARGUMENT, 'readOnly.refreshMs');
   refused({ refreshMS: 10 }, ErrorCode.UNKNOWN_OPTION, 'readOnly.refreshMS');
+  refused({ publishTail: 'no' }, ErrorCode.INVALID_ARGUMENT, 'readOnly.publishTail');
 });

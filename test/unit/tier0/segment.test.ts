@@ -432,6 +432,30 @@ describe('Segment.apply: a segment a read-only manager follows', () => {
     assertRefused(seg, { type: E.TAIL_EXTENDED, count: 8, dataBytes: 192 });
   });
 
+  test('RANGE_EXTENDED moves a loaded range of a raw segment forward, in place, with a boundary at its new end', () => {
+    const seg = new Segment(50, '/s/50.seg', '/s/50.t1', 0, 0, false);
+    seg.apply({ type: E.TAIL_EXTENDED, count: 3, dataBytes: 72 });
+    seg.apply({ type: E.RANGE_LOADED, slot: 4, start: 24, first: 1, end: 72, endRecord: 3 });
+    const range = seg.rangeFor(2)!;
+    seg.apply({ type: E.TAIL_EXTENDED, count: 7, dataBytes: 168 });
+    assert.equal(seg.rangeFor(5), null, 'the new records are not in the range yet');
+    seg.apply({ type: E.RANGE_EXTENDED, slot: 4, end: 168, endRecord: 7 });
+    assert.equal(seg.rangeFor(5), range, 'the same range (a reader pinning it reads on)');
+    assert.deepEqual({ ...range }, { slot: 4, start: 24, first: 1, end: 168, endRecord: 7 });
+    assert.deepEqual(seg.boundaryIndex.atOrBelowOffset(168), [168, 7]);
+    assertRefused(seg, { type: E.RANGE_EXTENDED, slot: 4, end: 144, endRecord: 6 }); // backwards
+    assertRefused(seg, { type: E.RANGE_EXTENDED, slot: 9, end: 192, endRecord: 8 }); // no such range
+  });
+
+  test('RANGE_EXTENDED is refused on a live write window and on a compressed segment', () => {
+    const active = new Segment(0, '/s/0.seg', '/s/0.t1', 0, 0, false);
+    active.apply({ type: E.WINDOW_OPENED, slot: 2, start: 0, first: 0 });
+    assertRefused(active, { type: E.RANGE_EXTENDED, slot: 2, end: 48, endRecord: 2 });
+    const seg = compressed();
+    seg.apply({ type: E.RANGE_LOADED, slot: 3, start: 0, first: 0, end: 400, endRecord: 5 });
+    assertRefused(seg, { type: E.RANGE_EXTENDED, slot: 3, end: 800, endRecord: 10 });
+  });
+
   test('TAIL_EXTENDED is refused on a segment this process writes (a table entry) and on a compressed one', () => {
     assertRefused(new Segment(0, '/s/0.seg', '/s/0.t1', 0, 0, false, 3), { type: E.TAIL_EXTENDED, count: 1, dataBytes: 24 });
     assertRefused(compressed(), { type: E.TAIL_EXTENDED, count: 11, dataBytes: 900 });
