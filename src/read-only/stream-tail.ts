@@ -195,6 +195,7 @@ export class StreamTail {
     let reads = 0;
     while (file.dataBytes < end) {
       reads++;
+      const at = file.dataBytes;
       let want = Math.min(SCAN_PIECE_BYTES, end - file.dataBytes);
       if (piece.length < want) piece = new Uint8Array(want);
       let got = await readFully(file.handle, piece.subarray(0, want), SEGMENT_HEADER_BYTES + file.dataBytes);
@@ -212,7 +213,10 @@ export class StreamTail {
       this.scannedBytes += scan.validBytes;
       file.count += scan.count;
       file.dataBytes += scan.validBytes;
-      if (scan.stopReason !== null || got < want) break;
+      // A full piece that ends inside a frame stopped the walk, not the file: read on from that
+      // frame (a backlog larger than a piece, as at open, is read whole in one scan).
+      const cutByPiece = scan.count > 0 && got === want && at + got < end && endsInsideFrame(piece, scan.validBytes, got);
+      if ((scan.stopReason !== null && !cutByPiece) || got < want) break;
     }
     // One read: the piece starts at the old end and holds every frame added (a piece of its own,
     // allocated for this read, so the view stays valid until the next scan).
@@ -220,6 +224,13 @@ export class StreamTail {
       file.fresh = { start: from.start, first: from.first, end: file.count, bytes: piece.subarray(0, file.dataBytes - from.start) };
     }
   }
+}
+
+/** Whether the frame at `off` of `piece` (of which `got` bytes were read) runs past those bytes. */
+function endsInsideFrame(piece: Uint8Array, off: number, got: number): boolean {
+  if (got - off < RECORD_HEADER_BYTES) return true;
+  const length = new DataView(piece.buffer, piece.byteOffset, got).getUint32(off + RECORD_LENGTH_OFFSET, true);
+  return frameLength(length) > got - off;
 }
 
 /** Reads until `out` is full or the file ends; returns the bytes read. */

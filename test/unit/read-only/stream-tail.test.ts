@@ -2,8 +2,9 @@
  * The tail a read-only manager reads beside a live writer (src/read-only/stream-tail.ts), on
  * segment files built byte by byte: only whole, CRC-valid frames count; a frame being written,
  * zeros or a footer end what is visible without being called damage; files must continue each
- * other; a file read incrementally grows; a file cut below what was shown, and a writer's larger
- * segments, are coded errors.
+ * other; a file read incrementally grows, a backlog of several reads in one scan, and each scan
+ * hands on the frames it added (when one read brought them); a file cut below what was shown, and a
+ * writer's larger segments, are coded errors.
  */
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, truncateSync, writeFileSync } from 'node:fs';
@@ -49,12 +50,33 @@ test('whole valid frames count; a frame being written is not visible yet, then i
   appendFileSync(path, ten.subarray(0, 7 * FRAME + 5)); // the 8th frame cut short
   const tail = new StreamTail(dir, SEGMENT_BYTES);
   t.after(() => tail.close());
-  assert.deepEqual(await tail.scan(0), [{ baseId: 0, path, count: 7, dataBytes: 7 * FRAME, durableBytes: 3 * FRAME }]);
+  assert.deepEqual(await tail.scan(0), [
+    { baseId: 0, path, count: 7, dataBytes: 7 * FRAME, durableBytes: 3 * FRAME, fresh: { start: 0, first: 0, end: 7, bytes: ten.subarray(0, 7 * FRAME) } },
+  ]);
   appendFileSync(path, ten.subarray(7 * FRAME + 5));
   writeFileSync(path, header(0, 10 * FRAME), { flag: 'r+' }); // the writer's header rewrite after its fsync
   const [grown] = await tail.scan(0, false);
   assert.deepEqual([grown!.count, grown!.dataBytes, grown!.durableBytes], [10, 10 * FRAME, 10 * FRAME]);
+  assert.deepEqual(grown!.fresh, { start: 7 * FRAME, first: 7, end: 10, bytes: ten.subarray(7 * FRAME) }, 'the frames this scan added, checked');
   assert.equal(tail.scannedBytes, 10 * FRAME, 'each byte was checked once');
+  assert.equal((await tail.scan(0, false))[0]!.fresh, null, 'nothing new: nothing fresh');
+});
+
+test('a backlog larger than one read is read whole in one scan, not handed on as fresh frames (chunk loads read it); the next small growth is', async (t) => {
+  const { dir, cleanup } = stream();
+  t.after(cleanup);
+  const segmentBytes = 2 * 1024 * 1024;
+  const path = segmentPath(dir, 0);
+  const count = Math.ceil((1.2 * 1024 * 1024) / FRAME); // more than one read (1 MiB) of new bytes
+  writeFileSync(path, header(0, 0, segmentBytes));
+  appendFileSync(path, frames(0, count));
+  const tail = new StreamTail(dir, segmentBytes);
+  t.after(() => tail.close());
+  const [backlog] = await tail.scan(0);
+  assert.deepEqual([backlog!.count, backlog!.fresh], [count, null]);
+  appendFileSync(path, frames(count, 3));
+  const [grown] = await tail.scan(0, false);
+  assert.deepEqual(grown!.fresh, { start: count * FRAME, first: count, end: count + 3, bytes: frames(count, 3) });
 });
 
 test('a header being rewritten (read half old, half new) does not stop the frames once a good one was read', async (t) => {
