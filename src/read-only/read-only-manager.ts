@@ -47,7 +47,7 @@ import { NonWriterStats } from './non-writer-stats.js';
 import { ReadOnlyLog } from './read-only-log.js';
 import { recordedStream, type RecordedStream } from './recorded-view.js';
 import { RemoteReads } from './remote-reads.js';
-import { StreamTail } from './stream-tail.js';
+import { StreamTail, newScanScratch } from './stream-tail.js';
 
 /** How much a stream's tail needs looking at in the next refresh. */
 const Look = {
@@ -93,6 +93,8 @@ export class ReadOnlyManager {
   readonly #snapshots: NonWriterStats;
   readonly #streams = new Map<string, Promise<AofLog>>();
   readonly #followed = new Map<string, Followed>();
+  /** The first read of every tail scan lands here: refreshes run one at a time, streams in turn. */
+  readonly #scanScratch = newScanScratch();
   readonly #timer: NodeJS.Timeout;
   /** Tier 2, read only (with the writer's `tier2` option), or null. */
   readonly #remote: RemoteReads | null;
@@ -230,7 +232,7 @@ export class ReadOnlyManager {
     });
     const followed: Followed = {
       log,
-      tail: new StreamTail(dir, this.#config.segmentBytes),
+      tail: new StreamTail(dir, this.#config.segmentBytes, this.#scanScratch),
       watch: hasDir ? new DirectoryWatch(dir, (change) => this.#streamChanged(followed, change)) : null,
       look: Look.LISTING,
       recordedEnd: -1,

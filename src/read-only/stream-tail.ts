@@ -16,10 +16,11 @@
  * later one exactly where the frames of the one before end. A file that does not continue the one
  * before (its predecessor's last frames are not written yet, or it is a crash's leftover that
  * recovery will remove) is not visible until it does. Each file is kept open while it is part of
- * the tail and read from where the last scan stopped, so a scan costs an fstat and the 64-byte
- * header (its `durableBytes`), read side by side, then the new bytes only: two round trips to
- * the libuv pool, not three, since each is most of a refresh's time (docs/performance.md, "What
- * bounds a read-only follower's latency").
+ * the tail and read from where the last scan stopped, so a scan costs the 64-byte header (its
+ * `durableBytes`) and the new bytes, read side by side: one round trip to the libuv pool, where it
+ * was three (an fstat, then the header, then the bytes), since each is most of a small refresh
+ * (docs/performance.md, "What bounds a read-only follower's latency"). The size is asked only
+ * when the read does not settle it.
  *
  * The new frames a scan checked are handed on with the file ({@link TailFile.fresh}): the
  * read-only log puts them into the arena as a read range for readers at the tail, so those
@@ -35,6 +36,16 @@ import type { CheckedFrames } from '../read/tail-publish.js';
 
 /** New bytes read per step: a step costs one read and one CRC walk, and bounds the buffer. */
 const SCAN_PIECE_BYTES = 1024 * 1024;
+
+/**
+ * A scratch buffer for the first read of each scan, which lands there before the size is known
+ * (a read asks for this much and costs only what the file holds). Scans that share one must run
+ * one at a time, as a read-only manager's do (one refresh at a time, its streams in turn): one
+ * per manager, not per stream.
+ */
+export function newScanScratch(): Uint8Array {
+  return new Uint8Array(SCAN_PIECE_BYTES);
+}
 
 /** One raw file of the tail as far as it was checked. */
 export interface TailFile {
@@ -69,14 +80,19 @@ function isStreamFileName(name: string): boolean {
 export class StreamTail {
   readonly #dir: string;
   readonly #segmentBytes: number;
+  readonly #scratch: Uint8Array;
   readonly #files = new Map<number, OpenTail>();
   /** Data bytes read and checked so far (stats: `tailBytesScanned`). */
   scannedBytes = 0;
 
-  /** @param segmentBytes the reader's `tier0.segmentBytes`: a writer's larger segments are refused (runs could not hold its records) */
-  constructor(dir: string, segmentBytes: number) {
+  /**
+   * @param segmentBytes the reader's `tier0.segmentBytes`: a writer's larger segments are refused (runs could not hold its records)
+   * @param scratch from {@link newScanScratch}, shared only by scans that never run at the same time
+   */
+  constructor(dir: string, segmentBytes: number, scratch: Uint8Array) {
     this.#dir = dir;
     this.#segmentBytes = segmentBytes;
+    this.#scratch = scratch;
   }
 
   /**
@@ -150,16 +166,24 @@ export class StreamTail {
     await file.handle.close().catch(() => undefined);
   }
 
-  /** Reads the header and the frames past what was checked, up to the first that does not check out. */
+  /**
+   * Reads the header and the frames past what was checked, up to the first that does not check
+   * out. One round trip to the libuv pool in the usual case: the header and a first piece of new
+   * bytes (into the shared scratch buffer: one read, which a regular file cuts short only where it
+   * ends) are read side by side. The size (an fstat) is asked only when that piece came back full
+   * (the file may hold more) or empty (nothing new; or a file cut below what was shown, which
+   * reads as nothing too).
+   */
   async #advance(file: OpenTail): Promise<void> {
     file.fresh = null;
-    // The size and the header side by side: the header's bytes are of no use before the size
-    // says it is all there, but it is where it is either way, and a round trip saved is most of
-    // a small refresh.
+    const from = { start: file.dataBytes, first: file.count };
     const head = new Uint8Array(SEGMENT_HEADER_BYTES);
-    const [stat] = await Promise.all([file.handle.stat(), readFully(file.handle, head, 0)]);
-    const size = stat.size;
-    if (size < SEGMENT_HEADER_BYTES) return; // created, header not written yet
+    const scratch = this.#scratch;
+    const [headBytes, { bytesRead: early }] = await Promise.all([
+      readFully(file.handle, head, 0),
+      file.handle.read(scratch, 0, scratch.length, SEGMENT_HEADER_BYTES + from.start),
+    ]);
+    if (headBytes < SEGMENT_HEADER_BYTES) return; // created, header not written yet
     let header = null;
     try {
       header = decodeHeader(head);
@@ -182,46 +206,60 @@ export class StreamTail {
       file.headerSeen = true;
       file.durableBytes = Math.max(file.durableBytes, header.durableBytes ?? 0);
     }
-    const end = size - SEGMENT_HEADER_BYTES;
-    if (end < file.dataBytes) {
-      throw AofError.corrupt(`segment ${file.path} holds ${end} data bytes, fewer than the ${file.dataBytes} already read from it: it was cut under the reader`, {
-        path: file.path,
-        size,
-        shown: file.dataBytes,
-      });
+    // Data bytes in the file, once asked (-1: not yet).
+    let end = -1;
+    const dataEnd = async (): Promise<number> => {
+      if (end < 0) end = (await file.handle.stat()).size - SEGMENT_HEADER_BYTES;
+      return end;
+    };
+    if (early === 0) {
+      if ((await dataEnd()) < file.dataBytes) {
+        throw AofError.corrupt(`segment ${file.path} holds ${end} data bytes, fewer than the ${file.dataBytes} already read from it: it was cut under the reader`, {
+          path: file.path,
+          size: end + SEGMENT_HEADER_BYTES,
+          shown: file.dataBytes,
+        });
+      }
+      return;
     }
-    let piece = new Uint8Array(0);
-    const from = { start: file.dataBytes, first: file.count };
-    let reads = 0;
-    while (file.dataBytes < end) {
-      reads++;
+    let piece = scratch;
+    let want = scratch.length;
+    let got = early;
+    let reads = 1;
+    for (;;) {
       const at = file.dataBytes;
-      let want = Math.min(SCAN_PIECE_BYTES, end - file.dataBytes);
-      if (piece.length < want) piece = new Uint8Array(want);
-      let got = await readFully(file.handle, piece.subarray(0, want), SEGMENT_HEADER_BYTES + file.dataBytes);
       let scan = scanFrames(piece, 0, got);
-      if (scan.count === 0 && got >= RECORD_HEADER_BYTES) {
+      if (scan.count === 0 && got === want && got >= RECORD_HEADER_BYTES) {
         // A frame larger than the piece: read it whole when the file holds it (at most a segment).
+        // Not one the file ends inside (got < want): that one is still being written.
         const frame = frameLength(new DataView(piece.buffer, piece.byteOffset, got).getUint32(RECORD_LENGTH_OFFSET, true));
-        if (frame > got && frame <= this.#segmentBytes && frame <= end - file.dataBytes) {
+        if (frame > got && frame <= this.#segmentBytes && frame <= (await dataEnd()) - at) {
           want = frame;
           piece = new Uint8Array(want);
-          got = await readFully(file.handle, piece, SEGMENT_HEADER_BYTES + file.dataBytes);
+          reads++;
+          got = await readFully(file.handle, piece, SEGMENT_HEADER_BYTES + at);
           scan = scanFrames(piece, 0, got);
         }
       }
       this.scannedBytes += scan.validBytes;
       file.count += scan.count;
       file.dataBytes += scan.validBytes;
+      if (got < want) break; // the file ended inside this read
       // A full piece that ends inside a frame stopped the walk, not the file: read on from that
       // frame (a backlog larger than a piece, as at open, is read whole in one scan).
-      const cutByPiece = scan.count > 0 && got === want && at + got < end && endsInsideFrame(piece, scan.validBytes, got);
-      if ((scan.stopReason !== null && !cutByPiece) || got < want) break;
+      const cutByPiece = scan.count > 0 && endsInsideFrame(piece, scan.validBytes, got) && (end < 0 || at + got < end);
+      if (scan.stopReason !== null && !cutByPiece) break;
+      const rest = (await dataEnd()) - file.dataBytes;
+      if (rest <= 0) break;
+      want = Math.min(SCAN_PIECE_BYTES, rest);
+      piece = want <= scratch.length ? scratch : new Uint8Array(want);
+      reads++;
+      got = await readFully(file.handle, piece.subarray(0, want), SEGMENT_HEADER_BYTES + file.dataBytes);
     }
-    // One read: the piece starts at the old end and holds every frame added (a piece of its own,
-    // allocated for this read, so the view stays valid until the next scan).
+    // One read: the scratch holds every frame added, from the old end (copied: the scratch is the
+    // next scan's).
     if (reads === 1 && file.count > from.first) {
-      file.fresh = { start: from.start, first: from.first, end: file.count, bytes: piece.subarray(0, file.dataBytes - from.start) };
+      file.fresh = { start: from.start, first: from.first, end: file.count, bytes: scratch.slice(0, file.dataBytes - from.start) };
     }
   }
 }

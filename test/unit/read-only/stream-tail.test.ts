@@ -14,7 +14,7 @@ import { AofError, ErrorCode } from '../../../src/errors.js';
 import { encodeFrame, frameLength } from '../../../src/format/record.js';
 import { segmentPath } from '../../../src/format/root-layout.js';
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, encodeFooterInto, encodeHeaderInto } from '../../../src/format/segment.js';
-import { StreamTail } from '../../../src/read-only/stream-tail.js';
+import { StreamTail, newScanScratch } from '../../../src/read-only/stream-tail.js';
 import { payloadFor, tempRoot } from '../../../support/tmp.js';
 
 const SEGMENT_BYTES = 64 * 1024;
@@ -48,7 +48,7 @@ test('whole valid frames count; a frame being written is not visible yet, then i
   const ten = frames(0, 10);
   writeFileSync(path, header(0, 3 * FRAME));
   appendFileSync(path, ten.subarray(0, 7 * FRAME + 5)); // the 8th frame cut short
-  const tail = new StreamTail(dir, SEGMENT_BYTES);
+  const tail = new StreamTail(dir, SEGMENT_BYTES, newScanScratch());
   t.after(() => tail.close());
   assert.deepEqual(await tail.scan(0), [
     { baseId: 0, path, count: 7, dataBytes: 7 * FRAME, durableBytes: 3 * FRAME, fresh: { start: 0, first: 0, end: 7, bytes: ten.subarray(0, 7 * FRAME) } },
@@ -70,7 +70,7 @@ test('a backlog larger than one read is read whole in one scan, not handed on as
   const count = Math.ceil((1.2 * 1024 * 1024) / FRAME); // more than one read (1 MiB) of new bytes
   writeFileSync(path, header(0, 0, segmentBytes));
   appendFileSync(path, frames(0, count));
-  const tail = new StreamTail(dir, segmentBytes);
+  const tail = new StreamTail(dir, segmentBytes, newScanScratch());
   t.after(() => tail.close());
   const [backlog] = await tail.scan(0);
   assert.deepEqual([backlog!.count, backlog!.fresh], [count, null]);
@@ -86,7 +86,7 @@ test('a header being rewritten (read half old, half new) does not stop the frame
   const six = frames(0, 6);
   writeFileSync(path, header(0).map((b, i) => (i === 20 ? b ^ 1 : b))); // a first header not whole yet
   appendFileSync(path, six.subarray(0, 2 * FRAME));
-  const tail = new StreamTail(dir, SEGMENT_BYTES);
+  const tail = new StreamTail(dir, SEGMENT_BYTES, newScanScratch());
   t.after(() => tail.close());
   assert.deepEqual(await tail.scan(0), [], 'no good header yet: nothing is visible');
   writeFileSync(path, header(0, 2 * FRAME), { flag: 'r+' });
@@ -105,7 +105,7 @@ test('zeros, a bad CRC and a footer end what is visible; nothing after them coun
   data.fill(0, 3 * FRAME, 4 * FRAME); // a page not written yet, with whole frames after it
   writeFileSync(path, header(0));
   appendFileSync(path, data);
-  const tail = new StreamTail(dir, SEGMENT_BYTES);
+  const tail = new StreamTail(dir, SEGMENT_BYTES, newScanScratch());
   t.after(() => tail.close());
   assert.equal((await tail.scan(0))[0]!.count, 3);
   const other = segmentPath(dir, 100);
@@ -115,7 +115,7 @@ test('zeros, a bad CRC and a footer end what is visible; nothing after them coun
   appendFileSync(other, bad);
   const footer = new Uint8Array(SEGMENT_FOOTER_BYTES);
   encodeFooterInto(footer, 0, { recordCount: 2, baseId: 100, dataBytes: 2 * FRAME, dataCrc: 0, minTimestamp: 0, maxTimestamp: 0, sealedAt: 0 });
-  const third = new StreamTail(dir, SEGMENT_BYTES);
+  const third = new StreamTail(dir, SEGMENT_BYTES, newScanScratch());
   t.after(() => third.close());
   assert.equal((await third.scan(100))[0]!.count, 2);
   const sealed = segmentPath(dir, 200);
@@ -135,7 +135,7 @@ test('files must continue each other; a later file shows once the one before rea
   appendFileSync(first, ten.subarray(0, 8 * FRAME)); // its last two frames not written yet
   writeFileSync(second, header(10));
   appendFileSync(second, frames(10, 3)); // the next file already has frames
-  const tail = new StreamTail(dir, SEGMENT_BYTES);
+  const tail = new StreamTail(dir, SEGMENT_BYTES, newScanScratch());
   t.after(() => tail.close());
   assert.deepEqual((await tail.scan(0)).map((f) => [f.baseId, f.count]), [[0, 8]]);
   appendFileSync(first, ten.subarray(8 * FRAME));
@@ -150,7 +150,7 @@ test('a file cut below what was shown, and segments larger than the reader’s, 
   const path = segmentPath(dir, 0);
   writeFileSync(path, header(0));
   appendFileSync(path, frames(0, 5));
-  const tail = new StreamTail(dir, SEGMENT_BYTES);
+  const tail = new StreamTail(dir, SEGMENT_BYTES, newScanScratch());
   t.after(() => tail.close());
   assert.equal((await tail.scan(0))[0]!.count, 5);
   truncateSync(path, SEGMENT_HEADER_BYTES + 2 * FRAME);
@@ -158,7 +158,7 @@ test('a file cut below what was shown, and segments larger than the reader’s, 
   const big = segmentPath(dir, 500);
   writeFileSync(big, header(500, 0, 2 * SEGMENT_BYTES));
   appendFileSync(big, frames(500, 1));
-  const other = new StreamTail(dir, SEGMENT_BYTES);
+  const other = new StreamTail(dir, SEGMENT_BYTES, newScanScratch());
   t.after(() => other.close());
   await assert.rejects(other.scan(500), (err: unknown) => err instanceof AofError && err.code === ErrorCode.INVALID_ARGUMENT);
 });
