@@ -348,7 +348,7 @@ export class FollowerManager {
         return;
       }
     }
-    const problems = followed.log.update({ recorded: view.stream, tail: [] });
+    const problems = followed.log.update({ recorded: view.stream, tail: [], settled: [] });
     if (problems.length > 0) this.#stats.lastError = problems[problems.length - 1]!;
   }
 

@@ -54,6 +54,8 @@ export interface StreamState {
   recorded: RecordedStream;
   /** Raw files past `recorded.endId`, contiguous from it (src/read-only/stream-tail.ts). */
   tail: readonly TailFile[];
+  /** Files of the tail the manifest now records, with the frames read of them since the last look. */
+  settled: readonly TailFile[];
 }
 
 /** A segment this process shows and what it knows of it beyond the Segment itself. */
@@ -255,6 +257,11 @@ export class ReadOnlyLog extends RefusedWrites implements StreamView, LogEngine 
       if (!(consistent = this.#bring(i, want, problems))) break;
       i++;
     }
+    // The last frames of segments sealed since the last look, when a scan had not seen them.
+    for (const file of state.settled) {
+      const seg = this.segmentFor(file.baseId);
+      if (seg !== undefined && seg.baseId === file.baseId) this.#publishFresh(seg, file);
+    }
     for (let t = 0; consistent && t < tail.length; t++) {
       if (!(consistent = this.#follow(i, tail[t]!, t < tail.length - 1, problems))) break;
       i++;
@@ -338,15 +345,21 @@ export class ReadOnlyLog extends RefusedWrites implements StreamView, LogEngine 
     if (!seg.sealed && (file.count > seg.count || file.dataBytes > seg.dataBytes)) {
       seg.apply({ type: SegmentEventType.TAIL_EXTENDED, count: file.count, dataBytes: file.dataBytes });
     }
-    // The new frames, checked already: a reader at the tail reads them from the arena at once
-    // instead of loading them again in a hydrate thread (src/read/tail-publish.ts). Only for such
-    // a reader: anyone else may never read them, and the arena is a cache of what is read.
-    if (file.fresh !== null && this.#ctx.publishTail === true && this.#readerAtTail()) {
-      this.#publishedBytes += this.#ctx.read.publishChecked(seg, file.fresh);
-    }
+    this.#publishFresh(seg, file);
     // The next file starts where this one's frames end: it will never grow again.
     if (superseded && !seg.sealed) seg.apply({ type: SegmentEventType.SEALING, count: seg.count, dataBytes: seg.dataBytes });
     return true;
+  }
+
+  /**
+   * The new frames of `file`, checked already: a reader at the tail reads them from the arena at
+   * once instead of loading them again in a hydrate thread (src/read/tail-publish.ts). Only for
+   * such a reader: anyone else may never read them, and the arena is a cache of what is read.
+   */
+  #publishFresh(seg: Segment, file: TailFile): void {
+    if (file.fresh !== null && this.#ctx.publishTail === true && this.#readerAtTail()) {
+      this.#publishedBytes += this.#ctx.read.publishChecked(seg, file.fresh);
+    }
   }
 
   /**

@@ -397,9 +397,10 @@ export class ReadOnlyManager {
       followed.look = Look.NONE;
       try {
         for (const seg of recorded.segments) checkFits(followed.log.name, seg.baseId, seg.dataBytes, this.#config.segmentBytes);
+        const settled = await followed.tail.settle(recorded.endId);
         const tail = await followed.tail.scan(recorded.endId, relist);
         followed.recordedEnd = recorded.endId;
-        const problems = followed.log.update({ recorded, tail });
+        const problems = followed.log.update({ recorded, tail, settled });
         if (problems.length > 0) this.#stats.lastError = problems[problems.length - 1]!;
       } catch (err) {
         const error = err instanceof AofError ? err : AofError.io('follow stream', followed.log.name, err);

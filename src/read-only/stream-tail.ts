@@ -121,8 +121,30 @@ export class StreamTail {
       if (file === null) break; // removed since the listing
       await this.#advance(file);
       if (file.count === 0) break;
-      out.push({ baseId: file.baseId, path: file.path, count: file.count, dataBytes: file.dataBytes, durableBytes: file.durableBytes, fresh: file.fresh });
+      out.push(reportOf(file));
       expected = id + file.count;
+    }
+    return out;
+  }
+
+  /**
+   * Lets go of the files below `fromId` (the manifest records their segments now: sealed), after
+   * one more read from where the last scan stopped: their last frames may not have been scanned
+   * yet, and a reader at the tail takes them from here instead of loading them. Returns the files
+   * that had frames left (`fresh`); a failure of that read is no error (the manifest's word
+   * stands for these segments: readers then load them).
+   */
+  async settle(fromId: number): Promise<TailFile[]> {
+    const out: TailFile[] = [];
+    for (const [id, file] of [...this.#files]) {
+      if (id >= fromId) continue;
+      try {
+        await this.#advance(file);
+        if (file.fresh !== null) out.push(reportOf(file));
+      } catch {
+        // Nothing handed on.
+      }
+      await this.#drop(id, file);
     }
     return out;
   }
@@ -262,6 +284,11 @@ export class StreamTail {
       file.fresh = { start: from.start, first: from.first, end: file.count, bytes: scratch.slice(0, file.dataBytes - from.start) };
     }
   }
+}
+
+/** What a scan reports of a file. */
+function reportOf(file: OpenTail): TailFile {
+  return { baseId: file.baseId, path: file.path, count: file.count, dataBytes: file.dataBytes, durableBytes: file.durableBytes, fresh: file.fresh };
 }
 
 /** Whether the frame at `off` of `piece` (of which `got` bytes were read) runs past those bytes. */

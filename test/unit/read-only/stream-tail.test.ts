@@ -97,6 +97,30 @@ test('a header being rewritten (read half old, half new) does not stop the frame
   assert.deepEqual([file!.count, file!.durableBytes], [6, 2 * FRAME], 'the frames go on; the durable length seen last stays');
 });
 
+test('settle: a file the manifest now records is read once more for its last frames, then let go', async (t) => {
+  const { dir, cleanup } = stream();
+  t.after(cleanup);
+  const path = segmentPath(dir, 0);
+  const eight = frames(0, 8);
+  writeFileSync(path, header(0));
+  appendFileSync(path, eight.subarray(0, 5 * FRAME));
+  const tail = new StreamTail(dir, SEGMENT_BYTES, newScanScratch());
+  t.after(() => tail.close());
+  assert.equal((await tail.scan(0))[0]!.count, 5);
+  assert.deepEqual(await tail.settle(0), [], 'files at or past fromId stay');
+  appendFileSync(path, eight.subarray(5 * FRAME)); // the writer's last frames, then its footer
+  const footer = new Uint8Array(SEGMENT_FOOTER_BYTES);
+  encodeFooterInto(footer, 0, { recordCount: 8, baseId: 0, dataBytes: 8 * FRAME, dataCrc: 0, minTimestamp: 0, maxTimestamp: 0, sealedAt: 0 });
+  appendFileSync(path, footer);
+  const settled = await tail.settle(8);
+  assert.deepEqual(
+    settled.map((f) => [f.baseId, f.count, f.fresh]),
+    [[0, 8, { start: 5 * FRAME, first: 5, end: 8, bytes: eight.subarray(5 * FRAME) }]],
+  );
+  assert.deepEqual(await tail.settle(8), [], 'let go: nothing more to settle');
+  assert.deepEqual(await tail.scan(8), []);
+});
+
 test('zeros, a bad CRC and a footer end what is visible; nothing after them counts', async (t) => {
   const { dir, cleanup } = stream();
   t.after(cleanup);
