@@ -94,7 +94,7 @@ export class ReadOnlyManager {
   readonly #streams = new Map<string, Promise<AofLog>>();
   readonly #followed = new Map<string, Followed>();
   /** The first read of every tail scan lands here: refreshes run one at a time, streams in turn. */
-  readonly #scanScratch = newScanScratch();
+  readonly #scanScratch: Uint8Array;
   readonly #timer: NodeJS.Timeout;
   /** Tier 2, read only (with the writer's `tier2` option), or null. */
   readonly #remote: RemoteReads | null;
@@ -111,6 +111,7 @@ export class ReadOnlyManager {
     this.#config = config;
     this.#manifest = manifest;
     this.#remote = remote;
+    this.#scanScratch = newScanScratch(config.segmentBytes);
     this.#registry = config.metrics.registry ?? new Registry();
     checkRegistryFree(this.#registry);
     // Loads only: no write windows, so no reader reserve to keep from them.

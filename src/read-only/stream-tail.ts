@@ -30,21 +30,27 @@ import type { FileHandle } from 'node:fs/promises';
 import { AofError } from '../errors.js';
 import { RECORD_HEADER_BYTES, RECORD_LENGTH_OFFSET, frameLength, scanFrames } from '../format/record.js';
 import { isTempName, parseSegmentFileName, parseTier1FileName, segmentPath } from '../format/root-layout.js';
-import { SEGMENT_HEADER_BYTES, decodeHeader } from '../format/segment.js';
+import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, decodeHeader } from '../format/segment.js';
 import { OpenMode, listFiles, openFile } from '../safe-fs.js';
 import type { CheckedFrames } from '../read/tail-publish.js';
 
 /** New bytes read per step: a step costs one read and one CRC walk, and bounds the buffer. */
 const SCAN_PIECE_BYTES = 1024 * 1024;
 
+/** The most a scan's scratch buffer holds (writers of larger segments: a longer backlog takes more reads). */
+const MAX_SCRATCH_BYTES = 16 * 1024 * 1024;
+
 /**
  * A scratch buffer for the first read of each scan, which lands there before the size is known
- * (a read asks for this much and costs only what the file holds). Scans that share one must run
- * one at a time, as a read-only manager's do (one refresh at a time, its streams in turn): one
- * per manager, not per stream.
+ * (a read asks for this much and costs only what the file holds). As large as a segment's data
+ * and footer (within [1 MiB, 16 MiB]), so that one read brings whatever a file holds past the
+ * last scan, however long the follower did not look (a new file that could not be shown until
+ * its predecessor's last frames were written, say): all of it is then handed on (`fresh`). Scans
+ * that share one must run one at a time, as a read-only manager's do (one refresh at a time, its
+ * streams in turn): one per manager, not per stream.
  */
-export function newScanScratch(): Uint8Array {
-  return new Uint8Array(SCAN_PIECE_BYTES);
+export function newScanScratch(segmentBytes: number): Uint8Array {
+  return new Uint8Array(Math.min(MAX_SCRATCH_BYTES, Math.max(SCAN_PIECE_BYTES, segmentBytes + SEGMENT_FOOTER_BYTES)));
 }
 
 /** One raw file of the tail as far as it was checked. */
@@ -58,9 +64,9 @@ export interface TailFile {
   /** The header's durable length when last read (fdatasynced data bytes; 0 when unknown). */
   durableBytes: number;
   /**
-   * The frames this scan added, when one read brought them all (the usual case beside a live
-   * writer: the bytes of its last writes); null when it added none, or took several reads (a
-   * backlog, read by chunk loads instead). A view into the scan's buffer, valid until the next scan.
+   * The frames this scan added, when one read brought them all (always but for a writer's
+   * segments larger than 16 MiB); null when it added none, or took several reads (a backlog, read
+   * by chunk loads instead). A copy the caller may keep.
    */
   fresh: CheckedFrames | null;
 }
@@ -87,7 +93,7 @@ export class StreamTail {
 
   /**
    * @param segmentBytes the reader's `tier0.segmentBytes`: a writer's larger segments are refused (runs could not hold its records)
-   * @param scratch from {@link newScanScratch}, shared only by scans that never run at the same time
+   * @param scratch from {@link newScanScratch} (of `segmentBytes`), shared only by scans that never run at the same time
    */
   constructor(dir: string, segmentBytes: number, scratch: Uint8Array) {
     this.#dir = dir;

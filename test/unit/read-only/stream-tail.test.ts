@@ -48,7 +48,7 @@ test('whole valid frames count; a frame being written is not visible yet, then i
   const ten = frames(0, 10);
   writeFileSync(path, header(0, 3 * FRAME));
   appendFileSync(path, ten.subarray(0, 7 * FRAME + 5)); // the 8th frame cut short
-  const tail = new StreamTail(dir, SEGMENT_BYTES, newScanScratch());
+  const tail = new StreamTail(dir, SEGMENT_BYTES, newScanScratch(SEGMENT_BYTES));
   t.after(() => tail.close());
   assert.deepEqual(await tail.scan(0), [
     { baseId: 0, path, count: 7, dataBytes: 7 * FRAME, durableBytes: 3 * FRAME, fresh: { start: 0, first: 0, end: 7, bytes: ten.subarray(0, 7 * FRAME) } },
@@ -67,16 +67,22 @@ test('a backlog larger than one read is read whole in one scan, not handed on as
   t.after(cleanup);
   const segmentBytes = 2 * 1024 * 1024;
   const path = segmentPath(dir, 0);
-  const count = Math.ceil((1.2 * 1024 * 1024) / FRAME); // more than one read (1 MiB) of new bytes
+  const count = Math.ceil((1.2 * 1024 * 1024) / FRAME); // more than a piece (1 MiB) too
   writeFileSync(path, header(0, 0, segmentBytes));
   appendFileSync(path, frames(0, count));
-  const tail = new StreamTail(dir, segmentBytes, newScanScratch());
+  // A scratch smaller than the backlog (newScanScratch sizes it for a whole segment: below).
+  const tail = new StreamTail(dir, segmentBytes, new Uint8Array(64 * 1024));
   t.after(() => tail.close());
   const [backlog] = await tail.scan(0);
   assert.deepEqual([backlog!.count, backlog!.fresh], [count, null]);
   appendFileSync(path, frames(count, 3));
   const [grown] = await tail.scan(0, false);
   assert.deepEqual(grown!.fresh, { start: count * FRAME, first: count, end: count + 3, bytes: frames(count, 3) });
+  // A scratch of a segment's size: the same backlog in one read, handed on whole.
+  const whole = new StreamTail(dir, segmentBytes, newScanScratch(segmentBytes));
+  t.after(() => whole.close());
+  const [all] = await whole.scan(0);
+  assert.deepEqual([all!.count, all!.fresh?.end, all!.fresh?.bytes.length], [count + 3, count + 3, (count + 3) * FRAME]);
 });
 
 test('a header being rewritten (read half old, half new) does not stop the frames once a good one was read', async (t) => {
@@ -86,7 +92,7 @@ test('a header being rewritten (read half old, half new) does not stop the frame
   const six = frames(0, 6);
   writeFileSync(path, header(0).map((b, i) => (i === 20 ? b ^ 1 : b))); // a first header not whole yet
   appendFileSync(path, six.subarray(0, 2 * FRAME));
-  const tail = new StreamTail(dir, SEGMENT_BYTES, newScanScratch());
+  const tail = new StreamTail(dir, SEGMENT_BYTES, newScanScratch(SEGMENT_BYTES));
   t.after(() => tail.close());
   assert.deepEqual(await tail.scan(0), [], 'no good header yet: nothing is visible');
   writeFileSync(path, header(0, 2 * FRAME), { flag: 'r+' });
@@ -104,7 +110,7 @@ test('settle: a file the manifest now records is read once more for its last fra
   const eight = frames(0, 8);
   writeFileSync(path, header(0));
   appendFileSync(path, eight.subarray(0, 5 * FRAME));
-  const tail = new StreamTail(dir, SEGMENT_BYTES, newScanScratch());
+  const tail = new StreamTail(dir, SEGMENT_BYTES, newScanScratch(SEGMENT_BYTES));
   t.after(() => tail.close());
   assert.equal((await tail.scan(0))[0]!.count, 5);
   assert.deepEqual(await tail.settle(0), [], 'files at or past fromId stay');
@@ -129,7 +135,7 @@ test('zeros, a bad CRC and a footer end what is visible; nothing after them coun
   data.fill(0, 3 * FRAME, 4 * FRAME); // a page not written yet, with whole frames after it
   writeFileSync(path, header(0));
   appendFileSync(path, data);
-  const tail = new StreamTail(dir, SEGMENT_BYTES, newScanScratch());
+  const tail = new StreamTail(dir, SEGMENT_BYTES, newScanScratch(SEGMENT_BYTES));
   t.after(() => tail.close());
   assert.equal((await tail.scan(0))[0]!.count, 3);
   const other = segmentPath(dir, 100);
@@ -139,7 +145,7 @@ test('zeros, a bad CRC and a footer end what is visible; nothing after them coun
   appendFileSync(other, bad);
   const footer = new Uint8Array(SEGMENT_FOOTER_BYTES);
   encodeFooterInto(footer, 0, { recordCount: 2, baseId: 100, dataBytes: 2 * FRAME, dataCrc: 0, minTimestamp: 0, maxTimestamp: 0, sealedAt: 0 });
-  const third = new StreamTail(dir, SEGMENT_BYTES, newScanScratch());
+  const third = new StreamTail(dir, SEGMENT_BYTES, newScanScratch(SEGMENT_BYTES));
   t.after(() => third.close());
   assert.equal((await third.scan(100))[0]!.count, 2);
   const sealed = segmentPath(dir, 200);
@@ -159,7 +165,7 @@ test('files must continue each other; a later file shows once the one before rea
   appendFileSync(first, ten.subarray(0, 8 * FRAME)); // its last two frames not written yet
   writeFileSync(second, header(10));
   appendFileSync(second, frames(10, 3)); // the next file already has frames
-  const tail = new StreamTail(dir, SEGMENT_BYTES, newScanScratch());
+  const tail = new StreamTail(dir, SEGMENT_BYTES, newScanScratch(SEGMENT_BYTES));
   t.after(() => tail.close());
   assert.deepEqual((await tail.scan(0)).map((f) => [f.baseId, f.count]), [[0, 8]]);
   appendFileSync(first, ten.subarray(8 * FRAME));
@@ -174,7 +180,7 @@ test('a file cut below what was shown, and segments larger than the reader’s, 
   const path = segmentPath(dir, 0);
   writeFileSync(path, header(0));
   appendFileSync(path, frames(0, 5));
-  const tail = new StreamTail(dir, SEGMENT_BYTES, newScanScratch());
+  const tail = new StreamTail(dir, SEGMENT_BYTES, newScanScratch(SEGMENT_BYTES));
   t.after(() => tail.close());
   assert.equal((await tail.scan(0))[0]!.count, 5);
   truncateSync(path, SEGMENT_HEADER_BYTES + 2 * FRAME);
@@ -182,7 +188,7 @@ test('a file cut below what was shown, and segments larger than the reader’s, 
   const big = segmentPath(dir, 500);
   writeFileSync(big, header(500, 0, 2 * SEGMENT_BYTES));
   appendFileSync(big, frames(500, 1));
-  const other = new StreamTail(dir, SEGMENT_BYTES, newScanScratch());
+  const other = new StreamTail(dir, SEGMENT_BYTES, newScanScratch(SEGMENT_BYTES));
   t.after(() => other.close());
   await assert.rejects(other.scan(500), (err: unknown) => err instanceof AofError && err.code === ErrorCode.INVALID_ARGUMENT);
 });
