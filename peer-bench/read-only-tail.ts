@@ -52,9 +52,10 @@ export class ReadOnlyFollowSide implements TailSide {
 
   /**
    * A timed window starts with {@link LEAD_IN_MS} of records at the same rate, checked but not
-   * timed: the follower's hydrate threads end after a second idle (docs/read-path.md), which it is
-   * while the other sides take their windows, and a follower of a steady writer does not restart
-   * them for each record. The warm-up window (`tally` null) has none.
+   * timed: the follower has been idle while the other sides took their windows, and a follower of
+   * a steady writer does not pay its first refreshes for each record (before the tail was
+   * published into the arena, its hydrate threads also restarted there: the lead-in is kept so
+   * figures stay comparable). The warm-up window (`tally` null) has none.
    */
   async window(ms: number, rate: number, tally: TailTally | null): Promise<void> {
     if (tally !== null) await this.#window(LEAD_IN_MS, rate, null);
