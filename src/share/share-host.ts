@@ -33,6 +33,7 @@ import {
   Op,
   ShareBoard,
   Status,
+  TEXT_BYTES,
   W_CLOSED,
   W_DOORBELL,
 } from './share-board.js';
@@ -223,7 +224,8 @@ export class ShareHost {
     const board = this.board;
     const shown: string[] = [];
     let bytes = 2;
-    for (let i = from; i < names.length && bytes + names[i]!.length + 3 < 800; i++) {
+    // As many names as the box's text area holds as JSON (each: quotes and a comma); the view asks again from there.
+    for (let i = from; i < names.length && bytes + names[i]!.length + 3 <= TEXT_BYTES; i++) {
       shown.push(names[i]!);
       bytes += names[i]!.length + 3;
     }

@@ -165,6 +165,14 @@ test('an attached view loads no native addon in its worker: the codec is the own
   assert.deepEqual(mappedAddons(), before);
 });
 
+test("a view lists the owner's streams across several answers (names of 100 characters)", async (t) => {
+  const { manager } = await open(t);
+  const names = Array.from({ length: 14 }, (_, i) => `${String(i).padStart(2, '0')}-${'n'.repeat(97)}`);
+  for (const name of names) await manager.openStream(name);
+  const result = await start({ handle: manager.shareHandle(), stream: names[0]!, mode: 'refusals' }).result;
+  assert.deepEqual(result['streams'], [...names, 's'].sort());
+});
+
 test('the owner closing ends a worker waiting at the tail with AOF_ERR_CLOSED', async (t) => {
   const { manager, log } = await open(t);
   await append(log, 0, 10);
