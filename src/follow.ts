@@ -71,7 +71,6 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
 type State = 'open' | 'aborted' | 'done';
 
 class LogFollow implements AsyncIterableIterator<LogRecord> {
-  readonly #reader: AofReader;
   readonly #core: ReaderEngine;
   readonly #durable: boolean;
   readonly #signal: AbortSignal | null;
@@ -80,11 +79,10 @@ class LogFollow implements AsyncIterableIterator<LogRecord> {
   readonly #onAbort = (): void => {
     if (this.#state !== 'open') return;
     this.#state = 'aborted';
-    this.#reader.close(); // wakes a pending step: it sees 'aborted' and rejects
+    this.#core.close(); // wakes a pending step: it sees 'aborted' and rejects
   };
 
   constructor(reader: AofReader, durable: boolean, signal: AbortSignal | null) {
-    this.#reader = reader;
     this.#core = readerEngine(reader);
     this.#durable = durable;
     this.#signal = signal;
@@ -111,7 +109,7 @@ class LogFollow implements AsyncIterableIterator<LogRecord> {
     if (this.#state !== 'open') return this.#ended();
     try {
       // With `wait`, next() never resolves null: a record, or it rejects.
-      return { done: false, value: (await this.#reader.next(this.#step))! };
+      return { done: false, value: (await this.#core.next(this.#step))! };
     } catch (err) {
       if (this.#state !== 'open') return this.#ended();
       this.#release();
@@ -143,6 +141,6 @@ class LogFollow implements AsyncIterableIterator<LogRecord> {
   #release(): void {
     this.#state = 'done';
     this.#signal?.removeEventListener('abort', this.#onAbort);
-    this.#reader.close();
+    this.#core.close();
   }
 }

@@ -258,6 +258,26 @@ export class AofReader {
   }
 }
 
+/** The arena's views a frame is read through (the owner's Arena, or an attached view's). */
+export interface ArenaViews {
+  readonly u8: Uint8Array;
+  readonly u32: Uint32Array;
+  readonly f64: Float64Array;
+}
+
+/**
+ * Record `id` from the frame at arena byte `at`: its payload a view into the arena, or a copy with
+ * `copy`. The frame takes `frameLength(payload.length)` bytes. Shared by the arena reader and an
+ * attached view's reader.
+ */
+export function recordAt(arena: ArenaViews, at: number, id: number, copy: boolean): LogRecord {
+  const length = framePayloadLengthAt(arena.u32, at);
+  const timestamp = frameTimestampAt(arena.f64, at);
+  const start = at + RECORD_PAYLOAD_OFFSET;
+  const payload = copy ? arena.u8.slice(start, start + length) : arena.u8.subarray(start, start + length);
+  return { id, timestamp, payload };
+}
+
 /**
  * The first id of a reader opened with `options` on `log` (checked: known keys, a safe integer
  * within [firstId, nextId]).
@@ -429,15 +449,9 @@ export class ArenaReader implements ReaderEngine {
   #tryNext(): LogRecord | null | typeof BLOCKED {
     const located = this.#locate();
     if (located !== true) return located;
-    const u8 = this.#arena.u8;
-    const at = this.#base + this.#offset;
-    const length = framePayloadLengthAt(this.#arena.u32, at);
-    const timestamp = frameTimestampAt(this.#arena.f64, at);
-    const start = at + RECORD_PAYLOAD_OFFSET;
-    const payload = this.#copy ? u8.slice(start, start + length) : u8.subarray(start, start + length);
-    this.#offset += frameLength(length);
-    const id = this.#nextId++;
-    return { id, timestamp, payload };
+    const record = recordAt(this.#arena, this.#base + this.#offset, this.#nextId++, this.#copy);
+    this.#offset += frameLength(record.payload.length);
+    return record;
   }
 
   /**
@@ -530,13 +544,8 @@ export class ArenaReader implements ReaderEngine {
     }
     const located = this.#locate();
     if (located !== true) return located;
-    const seg = this.#seg!;
-    const range = this.#range;
-    const live = range !== null && range.end < 0;
-    const end = range === null ? this.#stream.dataBytesOf(seg) : live ? -1 : range.end;
-    const endId = range === null ? this.#stream.endIdOf(seg) : live ? -1 : seg.baseId + range.endRecord;
-    const runs: RunLease[] = [{ slot: this.#pinned, base: this.#base, offset: this.#offset, end, endId }];
-    for (let next = endId; runs.length < maxRuns && next >= 0 && next < this.#stream.nextId; ) {
+    const runs: RunLease[] = [this.#runOf(this.#seg!, this.#range, this.#offset)];
+    for (let next = runs[0]!.endId; runs.length < maxRuns && next >= 0 && next < this.#stream.nextId; ) {
       const run = this.#residentRunAt(next);
       if (run === null) break;
       this.#arena.pin(run.slot);
@@ -552,17 +561,24 @@ export class ArenaReader implements ReaderEngine {
     const seg = this.#stream.segmentFor(id);
     if (seg === undefined) return null;
     const index = id - seg.baseId;
-    if (seg.slot >= 0) {
-      if (index !== 0) return null;
-      return { slot: seg.slot, base: this.#arena.base(seg.slot), offset: 0, end: this.#stream.dataBytesOf(seg), endId: this.#stream.endIdOf(seg) };
-    }
+    if (seg.slot >= 0) return index === 0 ? this.#runOf(seg, null, 0) : null;
     const range = seg.rangeFor(index);
-    if (range === null || range.first !== index) return null;
+    return range === null || range.first !== index ? null : this.#runOf(seg, range, range.start);
+  }
+
+  /**
+   * A run of `seg` described for a lease, from segment byte `offset`: its `range`, or the
+   * segment's whole slot (null). A live range (the write window) has no end yet: -1.
+   */
+  #runOf(seg: Segment, range: ResidentRange | null, offset: number): RunLease {
+    if (range === null) {
+      return { slot: seg.slot, base: this.#arena.base(seg.slot), offset, end: this.#stream.dataBytesOf(seg), endId: this.#stream.endIdOf(seg) };
+    }
     const live = range.end < 0;
     return {
       slot: range.slot,
       base: this.#arena.base(range.slot) - range.start,
-      offset: range.start,
+      offset,
       end: live ? -1 : range.end,
       endId: live ? -1 : seg.baseId + range.endRecord,
     };

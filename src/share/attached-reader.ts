@@ -15,8 +15,8 @@
 import { abortError, untilAborted } from '../abort.js';
 import { S_STATE, S_WRITE_LEN, SlotState, slotWord } from '../arena/layout.js';
 import { AofError, WouldBlockError, WouldBlockKind } from '../errors.js';
-import { RECORD_PAYLOAD_OFFSET, frameLength, framePayloadLengthAt, frameTimestampAt } from '../format/record.js';
-import { BLOCKED, nextOptions, type LogRecord, type ReaderEngine, type ReaderNextOptions } from '../reader.js';
+import { frameLength } from '../format/record.js';
+import { BLOCKED, nextOptions, recordAt, type ArenaViews, type LogRecord, type ReaderEngine, type ReaderNextOptions } from '../reader.js';
 import { BoardClient } from './board-client.js';
 import { B_RUNS, FLAG_DURABLE, FLAG_RESIDENT, Op, Status } from './share-board.js';
 
@@ -26,11 +26,8 @@ const SYNC_REPLY_MS = 50;
 const NO_OPTIONS = { wait: false, durable: false, signal: undefined };
 
 /** The arena as a view sees it. */
-export interface SharedArena {
+export interface SharedArena extends ArenaViews {
   readonly ctrl: Int32Array;
-  readonly u8: Uint8Array;
-  readonly u32: Uint32Array;
-  readonly f64: Float64Array;
 }
 
 /** What an attached reader needs of its log. */
@@ -175,14 +172,9 @@ export class AttachedReader implements ReaderEngine {
         if (cur.offset >= cur.limit) return undefined;
       }
     }
-    const at = cur.base + cur.offset;
-    const length = framePayloadLengthAt(arena.u32, at);
-    const timestamp = frameTimestampAt(arena.f64, at);
-    const start = at + RECORD_PAYLOAD_OFFSET;
-    const payload = this.#copy ? arena.u8.slice(start, start + length) : arena.u8.subarray(start, start + length);
-    cur.offset += frameLength(length);
-    const id = this.#nextId++;
-    return { id, timestamp, payload };
+    const record = recordAt(arena, cur.base + cur.offset, this.#nextId++, this.#copy);
+    cur.offset += frameLength(record.payload.length);
+    return record;
   }
 
   /**
