@@ -250,6 +250,15 @@ export interface ReadOnlyOptions {
    * the kill switch: every read goes through a load, as before (docs/read-path.md).
    */
   publishTail?: boolean;
+  /**
+   * Read what the writer added with synchronous reads on the main thread (true) or through the
+   * libuv pool (false). Default: synchronous on Linux when the root is on a local file system
+   * (the pool's round trip was most of a follower's wait there), asynchronous on a network or FUSE
+   * file system, where a read may wait on a server and would stall the event loop with it. Only a
+   * refresh's header read, its first piece of new bytes (up to 256 KiB) and its `fstat` are
+   * affected (docs/read-path.md).
+   */
+  syncTailReads?: boolean;
 }
 
 /** Metrics options (`metrics` in {@link AofManagerOptions}; docs/metrics.md). */
@@ -299,7 +308,7 @@ export interface ResolvedConfig {
   logger: AofLogger | null;
   flushOnExit: boolean;
   /** null: the manager writes; else it is read-only, refreshing its view every `refreshMs` at least. */
-  readOnly: { refreshMs: number; publishTail: boolean } | null;
+  readOnly: { refreshMs: number; publishTail: boolean; syncTailReads: boolean | null } | null;
   /** null: not a follower; else a follower of the Tier 2 bucket, polling its manifest every `pollMs`. */
   follower: { pollMs: number } | null;
 }
@@ -557,17 +566,18 @@ function resolveFollower(value: unknown, readOnly: unknown, tier2: Tier2Options)
 }
 
 /**
- * `readOnly`: false or absent (a writer), true (the defaults) or `{ refreshMs, publishTail }`.
+ * `readOnly`: false or absent (a writer), true (the defaults) or `{ refreshMs, publishTail, syncTailReads }`
+ * (`syncTailReads` null: chosen by the root's file system when the manager opens).
  * @throws AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION
  */
 function resolveReadOnly(value: unknown): ResolvedConfig['readOnly'] {
   if (value === undefined || value === false) return null;
-  if (value === true) return { refreshMs: DEFAULTS.readOnlyRefreshMs, publishTail: true };
+  if (value === true) return { refreshMs: DEFAULTS.readOnlyRefreshMs, publishTail: true, syncTailReads: null };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw AofError.invalidArgument(`readOnly must be a boolean or an object { refreshMs, publishTail }, got ${value === null ? 'null' : typeof value}`, { option: 'readOnly' });
+    throw AofError.invalidArgument(`readOnly must be a boolean or an object { refreshMs, publishTail, syncTailReads }, got ${value === null ? 'null' : typeof value}`, { option: 'readOnly' });
   }
   const ro = value as Record<string, unknown>;
-  checkKeys(ro, ['refreshMs', 'publishTail'], 'readOnly.');
+  checkKeys(ro, ['refreshMs', 'publishTail', 'syncTailReads'], 'readOnly.');
   const refreshMs = positiveInt(ro['refreshMs'], 'readOnly.refreshMs', DEFAULTS.readOnlyRefreshMs);
   if (refreshMs > MAX_READ_ONLY_REFRESH_MS) {
     throw AofError.invalidArgument(`readOnly.refreshMs must be an integer in [1, ${MAX_READ_ONLY_REFRESH_MS}], got ${refreshMs}`, { option: 'readOnly.refreshMs' });
@@ -576,7 +586,11 @@ function resolveReadOnly(value: unknown): ResolvedConfig['readOnly'] {
   if (typeof publishTail !== 'boolean') {
     throw AofError.invalidArgument(`readOnly.publishTail must be a boolean, got ${typeof publishTail}`, { option: 'readOnly.publishTail' });
   }
-  return { refreshMs, publishTail };
+  const syncTailReads = ro['syncTailReads'] ?? null;
+  if (syncTailReads !== null && typeof syncTailReads !== 'boolean') {
+    throw AofError.invalidArgument(`readOnly.syncTailReads must be a boolean, got ${typeof syncTailReads}`, { option: 'readOnly.syncTailReads' });
+  }
+  return { refreshMs, publishTail, syncTailReads };
 }
 
 /**

@@ -216,6 +216,11 @@ export interface ReadOnlyStats {
    * which then read them without loading them again.
    */
   tailBytesPublished: number;
+  /**
+   * Whether refreshes read the writer's new bytes synchronously on the main thread
+   * (`readOnly.syncTailReads`; by default on a local file system) or through the libuv pool.
+   */
+  syncTailReads: boolean;
   /** Directories watched with `fs.watch`: the manifest's and each opened stream's. */
   watchedDirectories: number;
   /** Watches that could not be set up (inotify limits): there, changes are seen at the next interval. */

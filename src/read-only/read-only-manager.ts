@@ -48,6 +48,7 @@ import { ReadOnlyLog } from './read-only-log.js';
 import { recordedStream, type RecordedStream } from './recorded-view.js';
 import { RemoteReads } from './remote-reads.js';
 import { StreamTail, newScanScratch } from './stream-tail.js';
+import { syncTailReads } from './tail-reads.js';
 
 /** How much a stream's tail needs looking at in the next refresh. */
 const Look = {
@@ -93,6 +94,8 @@ export class ReadOnlyManager {
   readonly #snapshots: NonWriterStats;
   readonly #streams = new Map<string, Promise<AofLog>>();
   readonly #followed = new Map<string, Followed>();
+  /** Tail scans read synchronously (src/read-only/tail-reads.ts). */
+  readonly #syncReads: boolean;
   /** The first read of every tail scan lands here: refreshes run one at a time, streams in turn. */
   readonly #scanScratch: Uint8Array;
   readonly #timer: NodeJS.Timeout;
@@ -107,8 +110,9 @@ export class ReadOnlyManager {
   #queued: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
 
-  private constructor(config: ResolvedConfig, manifest: ManifestView, remote: RemoteReads | null) {
+  private constructor(config: ResolvedConfig, manifest: ManifestView, remote: RemoteReads | null, syncReads: boolean) {
     this.#config = config;
+    this.#syncReads = syncReads;
     this.#manifest = manifest;
     this.#remote = remote;
     this.#scanScratch = newScanScratch(config.segmentBytes);
@@ -173,9 +177,10 @@ export class ReadOnlyManager {
     });
     const manifest = new ManifestView(join(root, MANIFEST_DIR));
     await manifest.refresh();
+    const syncReads = await syncTailReads(root, config.readOnly!.syncTailReads);
     const store = config.tier2.kind === 'none' ? null : await openObjectStore(config.tier2);
     try {
-      return new ReadOnlyManager(config, manifest, store === null || config.tier2.kind === 'none' ? null : new RemoteReads(store, config.tier2));
+      return new ReadOnlyManager(config, manifest, store === null || config.tier2.kind === 'none' ? null : new RemoteReads(store, config.tier2), syncReads);
     } catch (err) {
       await store?.close().catch(() => undefined);
       throw err;
@@ -233,7 +238,7 @@ export class ReadOnlyManager {
     });
     const followed: Followed = {
       log,
-      tail: new StreamTail(dir, this.#config.segmentBytes, this.#scanScratch),
+      tail: new StreamTail(dir, this.#config.segmentBytes, this.#scanScratch, this.#syncReads),
       watch: hasDir ? new DirectoryWatch(dir, (change) => this.#streamChanged(followed, change)) : null,
       look: Look.LISTING,
       recordedEnd: -1,
@@ -337,6 +342,7 @@ export class ReadOnlyManager {
         manifestReplays: this.#manifest.replayed.replays,
         tailBytesScanned: followed.reduce((sum, f) => sum + f.tail.scannedBytes, 0),
         tailBytesPublished: followed.reduce((sum, f) => sum + f.log.publishedBytes, 0),
+        syncTailReads: this.#syncReads,
         watchedDirectories: watches.filter((w) => w.active).length,
         watchFailures: watches.filter((w) => w.failed).length,
         lastError: this.#stats.lastError,

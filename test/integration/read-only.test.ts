@@ -260,7 +260,7 @@ function checkedFollow(log: AofLog, from: number): { until(count: number): Promi
   };
 }
 
-test('a follower at the tail reads what a refresh checked straight from the arena, no chunk load; publishTail false loads it; the same records', async (t) => {
+test('a follower at the tail reads what a refresh checked straight from the arena, no chunk load, with sync or pool reads; publishTail false loads it; the same records', async (t) => {
   const { root, cleanup } = tempRoot('aof2-ro-publish-');
   t.after(cleanup);
   const writer = await WriterProcess.start(root, WRITER);
@@ -276,13 +276,16 @@ test('a follower at the tail reads what a refresh checked straight from the aren
 
   // Within one segment (64 KiB: 410 records of 100 bytes fit), so every record comes through the
   // tail's scan (records of a segment the manifest records sealed come through it instead).
-  for (const [stream, publishTail] of [
-    ['published', true],
-    ['loaded', false],
+  // The default reads the new bytes synchronously (the root is on a local file system here).
+  for (const [stream, publishTail, syncTailReads] of [
+    ['published', true, undefined],
+    ['pool-reads', true, false],
+    ['loaded', false, undefined],
   ] as const) {
     await writer.command(`append ${stream} 10 ${SIZE}`);
-    const manager = await readOnly(root, { readOnly: { refreshMs: 50, publishTail } });
+    const manager = await readOnly(root, { readOnly: { refreshMs: 50, publishTail, ...(syncTailReads !== undefined && { syncTailReads }) } });
     try {
+      assert.equal(manager.stats().readOnly!.syncTailReads, syncTailReads ?? true);
       const log = await manager.openStream(stream);
       const follow = checkedFollow(log, 10);
       for (let batch = 1; batch <= 4; batch++) {
