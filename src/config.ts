@@ -46,6 +46,14 @@ export interface Tier0Options {
    */
   writeDelayMs?: number;
   /**
+   * The write delay while a read-only process follows a stream of this root (default 0: each
+   * append is written at once, so the follower sees it within about a hundred microseconds instead
+   * of up to `writeDelayMs` later). Read-only managers announce themselves to the writer over a
+   * Linux abstract socket (docs/read-path.md, "Read-only opens from another process"); set it to
+   * `writeDelayMs` to have followers change nothing. From 0 to 100; 0 under `fsync: 'always'`.
+   */
+  followedWriteDelayMs?: number;
+  /**
    * Bytes a reader brings back from a raw segment file when the record it needs is not in the
    * arena (default 256 KiB, rounded to whole records; at least one record, at most a segment): the
    * unit of a cold read of raw data, as `tier1.frameBytes` is for compressed data. Larger chunks
@@ -291,6 +299,8 @@ export interface ResolvedConfig {
   prefault: PrefaultMode;
   /** 0 under fsync 'always' whatever was asked (durable appends never wait for it). */
   writeDelayMs: number;
+  /** The write delay while a read-only process follows (src/follower-presence.ts). */
+  followedWriteDelayMs: number;
   /** Bytes of a raw chunk load (tier0.readChunkBytes), at most segmentBytes. */
   readChunkBytes: number;
   /** Open-file budget of the flush worker (`tier0.maxOpenFiles`). */
@@ -321,6 +331,7 @@ export const DEFAULTS = {
   // (a timed wake-up, a pwrite); at 5,000 appends/s 10 ms cost ~3.5 µs per append, 25 ms ~1.8
   // (docs/decisions.md, "The write delay defaults to 25 ms").
   writeDelayMs: 25,
+  followedWriteDelayMs: 0,
   readChunkBytes: 256 * 1024,
   /** The reader reserve, as a fraction of the arena (src/arena/window-budget.ts says why an eighth). */
   readerReserveFraction: DEFAULT_READER_RESERVE_FRACTION,
@@ -403,6 +414,15 @@ function positiveInt(value: unknown, name: string, fallback: number): number {
   return value;
 }
 
+/** `tier0.writeDelayMs` or `tier0.followedWriteDelayMs`: ms in [0, MAX_WRITE_DELAY_MS], fractions allowed. */
+function writeDelay(tier0: Record<string, unknown>, key: 'writeDelayMs' | 'followedWriteDelayMs'): number {
+  const value = tier0[key] === undefined ? DEFAULTS[key] : tier0[key];
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_WRITE_DELAY_MS) {
+    throw AofError.invalidArgument(`tier0.${key} must be a number of ms in [0, ${MAX_WRITE_DELAY_MS}], got ${String(value)}`, { option: `tier0.${key}` });
+  }
+  return value;
+}
+
 function plainObject(value: unknown, name: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw AofError.invalidArgument(`${name} must be an object, got ${value === null ? 'null' : typeof value}`);
@@ -422,7 +442,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     throw AofError.invalidArgument('options.root must be a non-empty string (a directory path)');
   }
   const tier0 = plainObject(opts['tier0'] ?? {}, 'options.tier0');
-  checkKeys(tier0, ['arenaBytes', 'segmentBytes', 'prefault', 'writeDelayMs', 'readChunkBytes', 'maxOpenFiles', 'readerReserveBytes'], 'tier0.');
+  checkKeys(tier0, ['arenaBytes', 'segmentBytes', 'prefault', 'writeDelayMs', 'followedWriteDelayMs', 'readChunkBytes', 'maxOpenFiles', 'readerReserveBytes'], 'tier0.');
   const segmentBytes = positiveInt(tier0['segmentBytes'], 'tier0.segmentBytes', DEFAULTS.segmentBytes);
   if (segmentBytes % RECORD_ALIGN !== 0 || segmentBytes < MIN_SEGMENT_BYTES || segmentBytes > MAX_SEGMENT_BYTES) {
     throw AofError.invalidArgument(
@@ -445,10 +465,8 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   if (prefault !== 'background' && prefault !== 'open' && prefault !== 'off') {
     throw AofError.invalidArgument(`tier0.prefault must be 'background', 'open' or 'off', got ${String(prefault)}`, { option: 'tier0.prefault' });
   }
-  const writeDelayMs = tier0['writeDelayMs'] === undefined ? DEFAULTS.writeDelayMs : tier0['writeDelayMs'];
-  if (typeof writeDelayMs !== 'number' || !Number.isFinite(writeDelayMs) || writeDelayMs < 0 || writeDelayMs > MAX_WRITE_DELAY_MS) {
-    throw AofError.invalidArgument(`tier0.writeDelayMs must be a number of ms in [0, ${MAX_WRITE_DELAY_MS}], got ${String(writeDelayMs)}`, { option: 'tier0.writeDelayMs' });
-  }
+  const writeDelayMs = writeDelay(tier0, 'writeDelayMs');
+  const followedWriteDelayMs = writeDelay(tier0, 'followedWriteDelayMs');
   const readChunkBytes = Math.min(segmentBytes, positiveInt(tier0['readChunkBytes'], 'tier0.readChunkBytes', DEFAULTS.readChunkBytes));
   // The default follows the fd limit (src/fd-limit.ts): read only when no budget was given.
   const maxOpenFiles =
@@ -511,6 +529,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     slotCount,
     prefault,
     writeDelayMs: fsync === 'always' ? 0 : writeDelayMs,
+    followedWriteDelayMs: fsync === 'always' ? 0 : followedWriteDelayMs,
     readChunkBytes,
     maxOpenFiles,
     readerReserveBytes,

@@ -49,6 +49,7 @@ import { recordedStream, type RecordedStream } from './recorded-view.js';
 import { RemoteReads } from './remote-reads.js';
 import { StreamTail, newScanScratch } from './stream-tail.js';
 import { syncTailReads } from './tail-reads.js';
+import { PresenceLine } from '../follower-presence.js';
 
 /** How much a stream's tail needs looking at in the next refresh. */
 const Look = {
@@ -94,6 +95,13 @@ export class ReadOnlyManager {
   readonly #snapshots: NonWriterStats;
   readonly #streams = new Map<string, Promise<AofLog>>();
   readonly #followed = new Map<string, Followed>();
+  /**
+   * Tells the writer a reader here follows the tail, so it writes each append at once
+   * (src/follower-presence.ts): connected at the first wait at a tail, again after a writer restart.
+   */
+  readonly #presence: PresenceLine;
+  /** A reader waited at a tail: keep the presence line up. */
+  #tailFollowed = false;
   /** Tail scans read synchronously (src/read-only/tail-reads.ts). */
   readonly #syncReads: boolean;
   /** The first read of every tail scan lands here: refreshes run one at a time, streams in turn. */
@@ -147,7 +155,11 @@ export class ReadOnlyManager {
       this.#manifestDirty = true;
       void this.#request();
     });
-    this.#timer = setInterval(() => void this.#lookAgain(), config.readOnly!.refreshMs);
+    this.#presence = new PresenceLine(config.root, config.readOnly!.refreshMs);
+    this.#timer = setInterval(() => {
+      if (this.#tailFollowed) this.#presence.announce(); // a writer restarted since: the new one counts this manager too
+      void this.#lookAgain();
+    }, config.readOnly!.refreshMs);
     this.#timer.unref();
   }
 
@@ -235,6 +247,10 @@ export class ReadOnlyManager {
       coordinator: this.#coordinator,
       counters: this.#counters,
       publishTail: this.#config.readOnly!.publishTail,
+      tailWaitStarted: () => {
+        this.#tailFollowed = true;
+        this.#presence.announce();
+      },
     });
     const followed: Followed = {
       log,
@@ -307,6 +323,7 @@ export class ReadOnlyManager {
 
   async #close(): Promise<void> {
     clearInterval(this.#timer);
+    this.#presence.close();
     this.#manifestWatch.close();
     await Promise.allSettled([...this.#streams.values()]);
     // A refresh under way finishes first (it may hold a tail file); none starts after #closing.
@@ -343,6 +360,7 @@ export class ReadOnlyManager {
         tailBytesScanned: followed.reduce((sum, f) => sum + f.tail.scannedBytes, 0),
         tailBytesPublished: followed.reduce((sum, f) => sum + f.log.publishedBytes, 0),
         syncTailReads: this.#syncReads,
+        announced: this.#presence.connected,
         watchedDirectories: watches.filter((w) => w.active).length,
         watchFailures: watches.filter((w) => w.failed).length,
         lastError: this.#stats.lastError,
