@@ -3,9 +3,9 @@
  * read-only process"): the writer is here, the consumer in another process.
  *
  * - Writer: aof2-tail.ts's {@link Aof2TailWriter} on a root of its own, paced as every side
- *   (native-free-bench/pacing.ts), with the manager options the case names (defaults, or
- *   `tier0.writeDelayMs: 0`, the setting docs/operations.md gives for another process reading the
- *   segment files).
+ *   (native-free-bench/pacing.ts), with the manager options the case names (defaults, under which
+ *   the writer writes at once once the follower announced itself; or `tier0.writeDelayMs: 0`, the
+ *   setting docs/operations.md gives for a follower the writer cannot see).
  * - Consumer: tail-follower.ts in a child process (follower-process.ts: forked with an IPC
  *   channel, the shared clock checked at start): a read-only manager on the same root
  *   (`readOnly: true`, the writer's options otherwise) following the stream with `log.follow()`,

@@ -117,13 +117,13 @@ const READ_ONLY_CASES: readonly ReadOnlyCase[] = [
     name: 'aof2 follow, read-only process',
     label: 'aof2-read-only',
     options: {},
-    how: 'writer at default options: a record reaches its file up to tier0.writeDelayMs (25 ms) after its append at these rates, then the follower\'s fs.watch refresh',
+    how: "writer at default options: the follower, waiting at the tail, announces itself, so the writer writes each append at once (tier0.followedWriteDelayMs 0); then the follower's fs.watch refresh",
   },
   {
     name: 'aof2 follow, read-only process, writeDelayMs 0',
     label: 'aof2-read-only-no-delay',
     options: { tier0: { writeDelayMs: 0 } },
-    how: "writer with tier0.writeDelayMs 0 (docs/operations.md: for another process reading the segment files): each append rings the flush worker, which writes at once",
+    how: 'writer with tier0.writeDelayMs 0 (for a follower the writer cannot see: docs/operations.md): each append rings the flush worker, which writes at once, announced follower or not',
   },
 ];
 

@@ -46,6 +46,14 @@ export interface Tier0Options {
    */
   writeDelayMs?: number;
   /**
+   * The write delay while a read-only process follows a stream of this root (default 0: each
+   * append is written at once, so the follower sees it within about a hundred microseconds instead
+   * of up to `writeDelayMs` later). Read-only managers announce themselves to the writer over a
+   * Linux abstract socket (docs/read-path.md, "Read-only opens from another process"); set it to
+   * `writeDelayMs` to have followers change nothing. From 0 to 100; 0 under `fsync: 'always'`.
+   */
+  followedWriteDelayMs?: number;
+  /**
    * Bytes a reader brings back from a raw segment file when the record it needs is not in the
    * arena (default 256 KiB, rounded to whole records; at least one record, at most a segment): the
    * unit of a cold read of raw data, as `tier1.frameBytes` is for compressed data. Larger chunks
@@ -250,6 +258,15 @@ export interface ReadOnlyOptions {
    * the kill switch: every read goes through a load, as before (docs/read-path.md).
    */
   publishTail?: boolean;
+  /**
+   * Read what the writer added with synchronous reads on the main thread (true) or through the
+   * libuv pool (false). Default: synchronous on Linux when the root is on a local file system
+   * (the pool's round trip was most of a follower's wait there), asynchronous on a network or FUSE
+   * file system, where a read may wait on a server and would stall the event loop with it. Only a
+   * refresh's header read, its first piece of new bytes (up to 256 KiB) and its `fstat` are
+   * affected (docs/read-path.md).
+   */
+  syncTailReads?: boolean;
 }
 
 /** Metrics options (`metrics` in {@link AofManagerOptions}; docs/metrics.md). */
@@ -282,6 +299,8 @@ export interface ResolvedConfig {
   prefault: PrefaultMode;
   /** 0 under fsync 'always' whatever was asked (durable appends never wait for it). */
   writeDelayMs: number;
+  /** The write delay while a read-only process follows (src/follower-presence.ts). */
+  followedWriteDelayMs: number;
   /** Bytes of a raw chunk load (tier0.readChunkBytes), at most segmentBytes. */
   readChunkBytes: number;
   /** Open-file budget of the flush worker (`tier0.maxOpenFiles`). */
@@ -299,7 +318,7 @@ export interface ResolvedConfig {
   logger: AofLogger | null;
   flushOnExit: boolean;
   /** null: the manager writes; else it is read-only, refreshing its view every `refreshMs` at least. */
-  readOnly: { refreshMs: number; publishTail: boolean } | null;
+  readOnly: { refreshMs: number; publishTail: boolean; syncTailReads: boolean | null } | null;
   /** null: not a follower; else a follower of the Tier 2 bucket, polling its manifest every `pollMs`. */
   follower: { pollMs: number } | null;
 }
@@ -312,6 +331,7 @@ export const DEFAULTS = {
   // (a timed wake-up, a pwrite); at 5,000 appends/s 10 ms cost ~3.5 µs per append, 25 ms ~1.8
   // (docs/decisions.md, "The write delay defaults to 25 ms").
   writeDelayMs: 25,
+  followedWriteDelayMs: 0,
   readChunkBytes: 256 * 1024,
   /** The reader reserve, as a fraction of the arena (src/arena/window-budget.ts says why an eighth). */
   readerReserveFraction: DEFAULT_READER_RESERVE_FRACTION,
@@ -394,6 +414,15 @@ function positiveInt(value: unknown, name: string, fallback: number): number {
   return value;
 }
 
+/** `tier0.writeDelayMs` or `tier0.followedWriteDelayMs`: ms in [0, MAX_WRITE_DELAY_MS], fractions allowed. */
+function writeDelay(tier0: Record<string, unknown>, key: 'writeDelayMs' | 'followedWriteDelayMs'): number {
+  const value = tier0[key] === undefined ? DEFAULTS[key] : tier0[key];
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_WRITE_DELAY_MS) {
+    throw AofError.invalidArgument(`tier0.${key} must be a number of ms in [0, ${MAX_WRITE_DELAY_MS}], got ${String(value)}`, { option: `tier0.${key}` });
+  }
+  return value;
+}
+
 function plainObject(value: unknown, name: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw AofError.invalidArgument(`${name} must be an object, got ${value === null ? 'null' : typeof value}`);
@@ -413,7 +442,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     throw AofError.invalidArgument('options.root must be a non-empty string (a directory path)');
   }
   const tier0 = plainObject(opts['tier0'] ?? {}, 'options.tier0');
-  checkKeys(tier0, ['arenaBytes', 'segmentBytes', 'prefault', 'writeDelayMs', 'readChunkBytes', 'maxOpenFiles', 'readerReserveBytes'], 'tier0.');
+  checkKeys(tier0, ['arenaBytes', 'segmentBytes', 'prefault', 'writeDelayMs', 'followedWriteDelayMs', 'readChunkBytes', 'maxOpenFiles', 'readerReserveBytes'], 'tier0.');
   const segmentBytes = positiveInt(tier0['segmentBytes'], 'tier0.segmentBytes', DEFAULTS.segmentBytes);
   if (segmentBytes % RECORD_ALIGN !== 0 || segmentBytes < MIN_SEGMENT_BYTES || segmentBytes > MAX_SEGMENT_BYTES) {
     throw AofError.invalidArgument(
@@ -436,10 +465,8 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   if (prefault !== 'background' && prefault !== 'open' && prefault !== 'off') {
     throw AofError.invalidArgument(`tier0.prefault must be 'background', 'open' or 'off', got ${String(prefault)}`, { option: 'tier0.prefault' });
   }
-  const writeDelayMs = tier0['writeDelayMs'] === undefined ? DEFAULTS.writeDelayMs : tier0['writeDelayMs'];
-  if (typeof writeDelayMs !== 'number' || !Number.isFinite(writeDelayMs) || writeDelayMs < 0 || writeDelayMs > MAX_WRITE_DELAY_MS) {
-    throw AofError.invalidArgument(`tier0.writeDelayMs must be a number of ms in [0, ${MAX_WRITE_DELAY_MS}], got ${String(writeDelayMs)}`, { option: 'tier0.writeDelayMs' });
-  }
+  const writeDelayMs = writeDelay(tier0, 'writeDelayMs');
+  const followedWriteDelayMs = writeDelay(tier0, 'followedWriteDelayMs');
   const readChunkBytes = Math.min(segmentBytes, positiveInt(tier0['readChunkBytes'], 'tier0.readChunkBytes', DEFAULTS.readChunkBytes));
   // The default follows the fd limit (src/fd-limit.ts): read only when no budget was given.
   const maxOpenFiles =
@@ -502,6 +529,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     slotCount,
     prefault,
     writeDelayMs: fsync === 'always' ? 0 : writeDelayMs,
+    followedWriteDelayMs: fsync === 'always' ? 0 : followedWriteDelayMs,
     readChunkBytes,
     maxOpenFiles,
     readerReserveBytes,
@@ -557,17 +585,18 @@ function resolveFollower(value: unknown, readOnly: unknown, tier2: Tier2Options)
 }
 
 /**
- * `readOnly`: false or absent (a writer), true (the defaults) or `{ refreshMs, publishTail }`.
+ * `readOnly`: false or absent (a writer), true (the defaults) or `{ refreshMs, publishTail, syncTailReads }`
+ * (`syncTailReads` null: chosen by the root's file system when the manager opens).
  * @throws AOF_ERR_INVALID_ARGUMENT, AOF_ERR_UNKNOWN_OPTION
  */
 function resolveReadOnly(value: unknown): ResolvedConfig['readOnly'] {
   if (value === undefined || value === false) return null;
-  if (value === true) return { refreshMs: DEFAULTS.readOnlyRefreshMs, publishTail: true };
+  if (value === true) return { refreshMs: DEFAULTS.readOnlyRefreshMs, publishTail: true, syncTailReads: null };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw AofError.invalidArgument(`readOnly must be a boolean or an object { refreshMs, publishTail }, got ${value === null ? 'null' : typeof value}`, { option: 'readOnly' });
+    throw AofError.invalidArgument(`readOnly must be a boolean or an object { refreshMs, publishTail, syncTailReads }, got ${value === null ? 'null' : typeof value}`, { option: 'readOnly' });
   }
   const ro = value as Record<string, unknown>;
-  checkKeys(ro, ['refreshMs', 'publishTail'], 'readOnly.');
+  checkKeys(ro, ['refreshMs', 'publishTail', 'syncTailReads'], 'readOnly.');
   const refreshMs = positiveInt(ro['refreshMs'], 'readOnly.refreshMs', DEFAULTS.readOnlyRefreshMs);
   if (refreshMs > MAX_READ_ONLY_REFRESH_MS) {
     throw AofError.invalidArgument(`readOnly.refreshMs must be an integer in [1, ${MAX_READ_ONLY_REFRESH_MS}], got ${refreshMs}`, { option: 'readOnly.refreshMs' });
@@ -576,7 +605,11 @@ function resolveReadOnly(value: unknown): ResolvedConfig['readOnly'] {
   if (typeof publishTail !== 'boolean') {
     throw AofError.invalidArgument(`readOnly.publishTail must be a boolean, got ${typeof publishTail}`, { option: 'readOnly.publishTail' });
   }
-  return { refreshMs, publishTail };
+  const syncTailReads = ro['syncTailReads'] ?? null;
+  if (syncTailReads !== null && typeof syncTailReads !== 'boolean') {
+    throw AofError.invalidArgument(`readOnly.syncTailReads must be a boolean, got ${typeof syncTailReads}`, { option: 'readOnly.syncTailReads' });
+  }
+  return { refreshMs, publishTail, syncTailReads };
 }
 
 /**

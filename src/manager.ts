@@ -41,6 +41,7 @@ import { expiredCount, type RetentionOptions } from './retention.js';
 import { Segment, SegmentEventType, SegmentTier } from './tier0/segment.js';
 import type { ManifestReplica } from './tier2/manifest-replica.js';
 import { ReadPath } from './read/read-path.js';
+import { PresenceListener } from './follower-presence.js';
 import { tier1Source } from './tier1/local-source.js';
 import { openObjectStore, type ObjectStore } from './tier2/object-store.js';
 import { MANIFEST_DIR, STREAMS_DIR, parseSegmentKey, streamDir, streamPrefix } from './format/root-layout.js';
@@ -216,6 +217,17 @@ export interface ReadOnlyStats {
    * which then read them without loading them again.
    */
   tailBytesPublished: number;
+  /**
+   * Whether refreshes read the writer's new bytes synchronously on the main thread
+   * (`readOnly.syncTailReads`; by default on a local file system) or through the libuv pool.
+   */
+  syncTailReads: boolean;
+  /**
+   * Whether the writer counts this manager as a follower (src/follower-presence.ts): once a reader
+   * waited at a stream's tail, the manager holds a connection to the writer, which then writes each
+   * append at once (`tier0.followedWriteDelayMs`). False before, without a writer, or off Linux.
+   */
+  announced: boolean;
   /** Directories watched with `fs.watch`: the manifest's and each opened stream's. */
   watchedDirectories: number;
   /** Watches that could not be set up (inotify limits): there, changes are seen at the next interval. */
@@ -270,6 +282,8 @@ export class WriterManager {
   readonly #coordinator: Coordinator;
   /** The public handles users get (facades); the engine works on their cores (#logs). */
   readonly #streams = new Map<string, Promise<AofLog>>();
+  /** Counts read-only processes following this root (null: no channel here; src/follower-presence.ts). */
+  #presence: PresenceListener | null = null;
   /** Answers views attached from worker threads; made by the first shareHandle(). */
   #share: ShareHost | null = null;
   readonly #logs = new Set<LogCore>();
@@ -441,6 +455,7 @@ export class WriterManager {
       throw err;
     }
     try {
+      manager.#presence = await PresenceListener.start(config.root, (followers) => manager.#flusher.followed(followers > 0));
       await manager.#start();
     } catch (err) {
       // close() owns every teardown from here (the worker, the pools, the manifest, the lock).
@@ -628,6 +643,7 @@ export class WriterManager {
         maxOpenFiles: this.#config.maxOpenFiles,
         // Unsigned: the word wraps at 2^32 (a counter reset, which Prometheus tolerates).
         segmentFileReopens: Atomics.load(this.#arena.ctrl, G_SEGMENT_FILE_REOPENS) >>> 0,
+        readOnlyFollowers: this.#presence?.followers ?? 0,
         ...this.#arena.budgets(),
       },
       arena,
@@ -748,6 +764,7 @@ export class WriterManager {
     const logs = await Promise.allSettled([...this.#streams.values()]);
     const open = logs.flatMap((r) => (r.status === 'fulfilled' ? [logCore(r.value)] : []));
     await Promise.all(open.map((log) => log.closeForWrites()));
+    this.#presence?.close(); // read-only processes connect again to the next writer
     this.#share?.close(); // attached views end with AOF_ERR_CLOSED, their leases with the readers below
     for (const log of open) log.closeReaders();
     if (this.#retentionTimer !== null) clearInterval(this.#retentionTimer);

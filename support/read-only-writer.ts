@@ -15,6 +15,8 @@
  *   run <stream> <size>              appends forever, never waiting for durability (appendSync,
  *                                    `await append()` when the arena pushes back): answers
  *                                    `running` at once; the parent ends it with SIGKILL
+ *   followers                        `followers <n>`: read-only processes the writer counts
+ *                                    (stats().tier0.readOnlyFollowers)
  *   close                            manager.close(): `closed`, then exits 0
  * Anything unexpected prints `error <message>` and exits 2.
  */
@@ -84,6 +86,8 @@ for await (const line of lines) {
       const log = await logOf(a!);
       process.stdout.write('running\n');
       void runForever(log, a!, Number(b)).catch((err: unknown) => die(`run: ${String(err)}`));
+    } else if (cmd === 'followers') {
+      process.stdout.write(`followers ${manager.stats().tier0.readOnlyFollowers}\n`);
     } else if (cmd === 'close') {
       await manager.close();
       process.stdout.write('closed\n');

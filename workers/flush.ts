@@ -67,6 +67,7 @@ import {
   G_PROGRESS_EPOCH,
   G_SEGMENT_FILE_REOPENS,
   G_SYNC_REQUEST,
+  G_FOLLOWED,
   G_WAKE_URGENT,
   G_WORK_EPOCH,
   S_FLUSHED_LEN,
@@ -762,10 +763,10 @@ function prefaultWhileIdle(seen: number): boolean {
  * main thread to ring (race note "Write delay" in src/arena/layout.ts), faulting arena chunks in
  * meanwhile if some are left. Urgent rings cut it short.
  */
-function linger(urgentSeen: number): void {
+function linger(urgentSeen: number, delayMs: number): void {
   Atomics.store(ctrl, G_FLUSHER_IDLE, FlusherIdle.DELAYING);
   const epoch = Atomics.load(ctrl, G_WORK_EPOCH);
-  const until = performance.now() + Math.min(data.writeDelayMs, sleepTimeout());
+  const until = performance.now() + Math.min(delayMs, sleepTimeout());
   while (Atomics.load(ctrl, G_WAKE_URGENT) === urgentSeen && running) {
     const left = until - performance.now();
     if (left <= 0) break;
@@ -787,8 +788,11 @@ function main(): void {
     const urgentSeen = Atomics.load(ctrl, G_WAKE_URGENT);
     pass();
     if (!running) break;
-    if (passBytes > 0 && passBytes < LINGER_MAX_BYTES && data.writeDelayMs > 0) {
-      linger(urgentSeen);
+    // A read-only process following a stream of this root (src/follower-presence.ts) reads the
+    // files: its own delay then (0 by default: each append rings, and is written at once).
+    const delayMs = Atomics.load(ctrl, G_FOLLOWED) === 0 ? data.writeDelayMs : data.followedWriteDelayMs;
+    if (passBytes > 0 && passBytes < LINGER_MAX_BYTES && delayMs > 0) {
+      linger(urgentSeen, delayMs);
       continue;
     }
     if (prefaulting && prefaultWhileIdle(seen)) continue;

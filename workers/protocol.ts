@@ -21,6 +21,8 @@ export interface FlushWorkerData {
   fsyncIntervalMs: number;
   /** How long a ring may wait for more appends before the write (0: none; see ResolvedConfig). */
   writeDelayMs: number;
+  /** The write delay while a read-only process follows (`G_FOLLOWED` set; src/follower-presence.ts). */
+  followedWriteDelayMs: number;
   /** Most segment files open at once (`tier0.maxOpenFiles`): the fds are an LRU cache. */
   maxOpenFiles: number;
   /** Fault the arena's pages in between passes (src/arena/prefault.ts). */

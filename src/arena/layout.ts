@@ -75,6 +75,11 @@ export const G_SYNC_REQUEST = 3 * CACHE_LINE_WORDS; // main → flusher: bumped 
  * Shares the SYNC_REQUEST line: both are written by the main thread only, and only off the hot path.
  */
 export const G_WAKE_URGENT = G_SYNC_REQUEST + 1;
+/**
+ * main → flusher: 1 while a read-only process follows a stream of this root (src/follower-presence.ts),
+ * else 0: the flusher's write delay is then `followedWriteDelayMs`. Same line and writer as above.
+ */
+export const G_FOLLOWED = G_SYNC_REQUEST + 2;
 export const G_FLUSHER_STATE = 4 * CACHE_LINE_WORDS; // flusher: FLUSHER_RUNNING, FLUSHER_STOPPED, FLUSHER_FAILED
 /**
  * Prefault cursor and progress (src/arena/prefault.ts), on the FLUSHER_STATE line: written by the

@@ -48,6 +48,7 @@ export const ENGINE_METRIC_NAMES = {
   openSegmentFiles: 'aof_tier0_open_segment_files',
   openSegmentFilesBudget: 'aof_tier0_open_segment_files_budget',
   segmentFileReopens: 'aof_tier0_segment_file_reopens_total',
+  readOnlyFollowers: 'aof_tier0_read_only_followers',
   windowPages: 'aof_tier0_window_pages',
   windowPagesBudget: 'aof_tier0_window_pages_budget',
   readerReservePages: 'aof_tier0_reader_reserve_pages',
@@ -89,6 +90,11 @@ export interface Tier0Figures extends WindowBudgetFigures {
   maxOpenFiles: number;
   /** Files the budget had closed, reopened to be written, fsynced or sealed (wraps at 2^32). */
   segmentFileReopens: number;
+  /**
+   * Read-only processes following a stream of this root now (src/follower-presence.ts): while
+   * there is one the flush worker's write delay is `tier0.followedWriteDelayMs`. 0 on a non-writer.
+   */
+  readOnlyFollowers: number;
   /** Bytes of an arena page, the unit of the page figures. */
   pageBytes: number;
 }
@@ -197,6 +203,9 @@ export function registerEngineMetrics(registry: Registry, read: () => EngineFigu
   );
   counter(N.segmentFileReopens, 'Segment files the open-file budget had closed, reopened to be written, fsynced or sealed', [], (c) =>
     c.inc(figures().tier0.segmentFileReopens),
+  );
+  gauge(N.readOnlyFollowers, 'Read-only processes following a stream of this root (the write delay is then tier0.followedWriteDelayMs)', [], (g) =>
+    g.set(figures().tier0.readOnlyFollowers),
   );
   gauge(N.windowPages, 'Arena pages held by write windows (active, retiring or sealing runs)', [], (g) => g.set(figures().tier0.windowPages));
   gauge(N.windowPagesBudget, 'Cap on aof_tier0_window_pages: the arena pages less the reader reserve', [], (g) => g.set(figures().tier0.windowPagesBudget));

@@ -88,6 +88,7 @@ export class NonWriterStats {
         openSegmentFiles: Atomics.load(arena.ctrl, G_OPEN_SEGMENT_FILES),
         maxOpenFiles: 0,
         segmentFileReopens: Atomics.load(arena.ctrl, G_SEGMENT_FILE_REOPENS) >>> 0,
+        readOnlyFollowers: 0,
         ...arena.budgets(),
       },
       flushWorker: 'none',

@@ -48,6 +48,8 @@ import { ReadOnlyLog } from './read-only-log.js';
 import { recordedStream, type RecordedStream } from './recorded-view.js';
 import { RemoteReads } from './remote-reads.js';
 import { StreamTail, newScanScratch } from './stream-tail.js';
+import { syncTailReads } from './tail-reads.js';
+import { PresenceLine } from '../follower-presence.js';
 
 /** How much a stream's tail needs looking at in the next refresh. */
 const Look = {
@@ -93,6 +95,15 @@ export class ReadOnlyManager {
   readonly #snapshots: NonWriterStats;
   readonly #streams = new Map<string, Promise<AofLog>>();
   readonly #followed = new Map<string, Followed>();
+  /**
+   * Tells the writer a reader here follows the tail, so it writes each append at once
+   * (src/follower-presence.ts): connected at the first wait at a tail, again after a writer restart.
+   */
+  readonly #presence: PresenceLine;
+  /** A reader waited at a tail: keep the presence line up. */
+  #tailFollowed = false;
+  /** Tail scans read synchronously (src/read-only/tail-reads.ts). */
+  readonly #syncReads: boolean;
   /** The first read of every tail scan lands here: refreshes run one at a time, streams in turn. */
   readonly #scanScratch: Uint8Array;
   readonly #timer: NodeJS.Timeout;
@@ -107,8 +118,9 @@ export class ReadOnlyManager {
   #queued: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
 
-  private constructor(config: ResolvedConfig, manifest: ManifestView, remote: RemoteReads | null) {
+  private constructor(config: ResolvedConfig, manifest: ManifestView, remote: RemoteReads | null, syncReads: boolean) {
     this.#config = config;
+    this.#syncReads = syncReads;
     this.#manifest = manifest;
     this.#remote = remote;
     this.#scanScratch = newScanScratch(config.segmentBytes);
@@ -143,7 +155,11 @@ export class ReadOnlyManager {
       this.#manifestDirty = true;
       void this.#request();
     });
-    this.#timer = setInterval(() => void this.#lookAgain(), config.readOnly!.refreshMs);
+    this.#presence = new PresenceLine(config.root, config.readOnly!.refreshMs);
+    this.#timer = setInterval(() => {
+      if (this.#tailFollowed) this.#presence.announce(); // a writer restarted since: the new one counts this manager too
+      void this.#lookAgain();
+    }, config.readOnly!.refreshMs);
     this.#timer.unref();
   }
 
@@ -173,9 +189,10 @@ export class ReadOnlyManager {
     });
     const manifest = new ManifestView(join(root, MANIFEST_DIR));
     await manifest.refresh();
+    const syncReads = await syncTailReads(root, config.readOnly!.syncTailReads);
     const store = config.tier2.kind === 'none' ? null : await openObjectStore(config.tier2);
     try {
-      return new ReadOnlyManager(config, manifest, store === null || config.tier2.kind === 'none' ? null : new RemoteReads(store, config.tier2));
+      return new ReadOnlyManager(config, manifest, store === null || config.tier2.kind === 'none' ? null : new RemoteReads(store, config.tier2), syncReads);
     } catch (err) {
       await store?.close().catch(() => undefined);
       throw err;
@@ -230,10 +247,14 @@ export class ReadOnlyManager {
       coordinator: this.#coordinator,
       counters: this.#counters,
       publishTail: this.#config.readOnly!.publishTail,
+      tailWaitStarted: () => {
+        this.#tailFollowed = true;
+        this.#presence.announce();
+      },
     });
     const followed: Followed = {
       log,
-      tail: new StreamTail(dir, this.#config.segmentBytes, this.#scanScratch),
+      tail: new StreamTail(dir, this.#config.segmentBytes, this.#scanScratch, this.#syncReads),
       watch: hasDir ? new DirectoryWatch(dir, (change) => this.#streamChanged(followed, change)) : null,
       look: Look.LISTING,
       recordedEnd: -1,
@@ -302,6 +323,7 @@ export class ReadOnlyManager {
 
   async #close(): Promise<void> {
     clearInterval(this.#timer);
+    this.#presence.close();
     this.#manifestWatch.close();
     await Promise.allSettled([...this.#streams.values()]);
     // A refresh under way finishes first (it may hold a tail file); none starts after #closing.
@@ -337,6 +359,8 @@ export class ReadOnlyManager {
         manifestReplays: this.#manifest.replayed.replays,
         tailBytesScanned: followed.reduce((sum, f) => sum + f.tail.scannedBytes, 0),
         tailBytesPublished: followed.reduce((sum, f) => sum + f.log.publishedBytes, 0),
+        syncTailReads: this.#syncReads,
+        announced: this.#presence.connected,
         watchedDirectories: watches.filter((w) => w.active).length,
         watchFailures: watches.filter((w) => w.failed).length,
         lastError: this.#stats.lastError,

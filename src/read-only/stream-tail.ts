@@ -17,15 +17,16 @@
  * before (its predecessor's last frames are not written yet, or it is a crash's leftover that
  * recovery will remove) is not visible until it does. Each file is kept open while it is part of
  * the tail and read from where the last scan stopped, so a scan costs the 64-byte header (its
- * `durableBytes`) and the new bytes, read side by side: one round trip to the libuv pool, where it
- * was three (an fstat, then the header, then the bytes), since each is most of a small refresh
- * (docs/performance.md, "What bounds a read-only follower's latency"). The size is asked only
- * when the read does not settle it.
+ * `durableBytes`) and the new bytes: two synchronous reads on a local file system, else one round
+ * trip to the libuv pool, where it was three (an fstat, then the header, then the bytes), since
+ * each is most of a small refresh (src/read-only/tail-reads.ts; docs/performance.md, "What bounds a
+ * read-only follower's latency"). The size is asked only when the read does not settle it.
  *
  * The new frames a scan checked are handed on with the file ({@link TailFile.fresh}): the
  * read-only log puts them into the arena as a read range for readers at the tail, so those
  * readers do not read and check the same bytes again in a hydrate thread.
  */
+import { fstatSync, readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { AofError } from '../errors.js';
 import { RECORD_HEADER_BYTES, RECORD_LENGTH_OFFSET, frameLength, scanFrames } from '../format/record.js';
@@ -33,6 +34,7 @@ import { isTempName, parseSegmentFileName, parseTier1FileName, segmentPath } fro
 import { SEGMENT_FOOTER_BYTES, SEGMENT_HEADER_BYTES, decodeHeader } from '../format/segment.js';
 import { OpenMode, listFiles, openFile } from '../safe-fs.js';
 import type { CheckedFrames } from '../read/tail-publish.js';
+import { SYNC_READ_BYTES } from './tail-reads.js';
 
 /** New bytes read per step: a step costs one read and one CRC walk, and bounds the buffer. */
 const SCAN_PIECE_BYTES = 1024 * 1024;
@@ -87,6 +89,7 @@ export class StreamTail {
   readonly #dir: string;
   readonly #segmentBytes: number;
   readonly #scratch: Uint8Array;
+  readonly #sync: boolean;
   readonly #files = new Map<number, OpenTail>();
   /** Data bytes read and checked so far (stats: `tailBytesScanned`). */
   scannedBytes = 0;
@@ -94,18 +97,18 @@ export class StreamTail {
   /**
    * @param segmentBytes the reader's `tier0.segmentBytes`: a writer's larger segments are refused (runs could not hold its records)
    * @param scratch from {@link newScanScratch} (of `segmentBytes`), shared only by scans that never run at the same time
+   * @param sync read the header, the first piece of new bytes and the size synchronously (src/read-only/tail-reads.ts)
    */
-  constructor(dir: string, segmentBytes: number, scratch: Uint8Array) {
+  constructor(dir: string, segmentBytes: number, scratch: Uint8Array, sync: boolean) {
     this.#dir = dir;
     this.#segmentBytes = segmentBytes;
     this.#scratch = scratch;
+    this.#sync = sync;
   }
 
   /**
    * The raw files from `fromId` on, each checked as far as its frames are valid, contiguous (see
    * the file comment). Files before `fromId` (recorded by now) are let go. `relist` false: only
-   * the files already followed are read again, without listing the directory (a write to one of
-   * them woke the manager; a new file comes with a `rename` wake-up or the interval, which list). `relist` false: only
    * the files already followed are read again, without listing the directory (a write to one of
    * them woke the manager; a new file comes with a `rename` wake-up or the interval, which list).
    * @throws AOF_ERR_IO (the directory or a file cannot be read), AOF_ERR_UNSAFE_PATH (a link),
@@ -196,21 +199,18 @@ export class StreamTail {
 
   /**
    * Reads the header and the frames past what was checked, up to the first that does not check
-   * out. One round trip to the libuv pool in the usual case: the header and a first piece of new
-   * bytes (into the shared scratch buffer: one read, which a regular file cuts short only where it
-   * ends) are read side by side. The size (an fstat) is asked only when that piece came back full
-   * (the file may hold more) or empty (nothing new; or a file cut below what was shown, which
-   * reads as nothing too).
+   * out. In the usual case two reads, synchronous (see {@link readHeadAndNew}) or one round trip to
+   * the libuv pool: the header and a first piece of new bytes (into the shared scratch buffer: one
+   * read, which a regular file cuts short only where it ends). The size (an fstat) is asked only
+   * when that piece came back full (the file may hold more) or empty (nothing new; or a file cut
+   * below what was shown, which reads as nothing too).
    */
   async #advance(file: OpenTail): Promise<void> {
     file.fresh = null;
     const from = { start: file.dataBytes, first: file.count };
     const head = new Uint8Array(SEGMENT_HEADER_BYTES);
     const scratch = this.#scratch;
-    const [headBytes, { bytesRead: early }] = await Promise.all([
-      readFully(file.handle, head, 0),
-      file.handle.read(scratch, 0, scratch.length, SEGMENT_HEADER_BYTES + from.start),
-    ]);
+    const [headBytes, early] = await readHeadAndNew(file.handle, head, scratch, SEGMENT_HEADER_BYTES + from.start, this.#sync);
     if (headBytes < SEGMENT_HEADER_BYTES) return; // created, header not written yet
     let header = null;
     try {
@@ -237,7 +237,7 @@ export class StreamTail {
     // Data bytes in the file, once asked (-1: not yet).
     let end = -1;
     const dataEnd = async (): Promise<number> => {
-      if (end < 0) end = (await file.handle.stat()).size - SEGMENT_HEADER_BYTES;
+      if (end < 0) end = (this.#sync ? fstatSync(file.handle.fd).size : (await file.handle.stat()).size) - SEGMENT_HEADER_BYTES;
       return end;
     };
     if (early === 0) {
@@ -302,6 +302,26 @@ function endsInsideFrame(piece: Uint8Array, off: number, got: number): boolean {
   if (got - off < RECORD_HEADER_BYTES) return true;
   const length = new DataView(piece.buffer, piece.byteOffset, got).getUint32(off + RECORD_LENGTH_OFFSET, true);
   return frameLength(length) > got - off;
+}
+
+/**
+ * Reads a file's header into `head` and its bytes from `position` into `scratch`; returns how
+ * many bytes each read brought. `sync`: synchronous reads, the second up to SYNC_READ_BYTES, then
+ * (only when those came back full) the rest of `scratch` through the pool; else both through the
+ * pool, side by side.
+ */
+async function readHeadAndNew(handle: FileHandle, head: Uint8Array, scratch: Uint8Array, position: number, sync: boolean): Promise<[number, number]> {
+  if (!sync) {
+    const [headBytes, { bytesRead }] = await Promise.all([readFully(handle, head, 0), handle.read(scratch, 0, scratch.length, position)]);
+    return [headBytes, bytesRead];
+  }
+  // The header is written once, before any frame, and rewritten in place: a short read means a
+  // file that ends inside it (just created), as for the pool's read.
+  const headBytes = readSync(handle.fd, head, 0, head.length, 0);
+  const first = Math.min(scratch.length, SYNC_READ_BYTES);
+  let got = readSync(handle.fd, scratch, 0, first, position);
+  if (got === first && first < scratch.length) got += (await handle.read(scratch, got, scratch.length - got, position + got)).bytesRead;
+  return [headBytes, got];
 }
 
 /** Reads until `out` is full or the file ends; returns the bytes read. */

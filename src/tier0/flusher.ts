@@ -13,6 +13,7 @@ import {
   G_FLUSHER_STATE,
   G_PROGRESS_EPOCH,
   G_SYNC_REQUEST,
+  G_FOLLOWED,
   G_WAKE_URGENT,
   G_WORK_EPOCH,
   S_FLUSHED_LEN,
@@ -103,6 +104,7 @@ export class Flusher {
       fsync: config.fsync,
       fsyncIntervalMs: config.fsyncIntervalMs,
       writeDelayMs: config.writeDelayMs,
+      followedWriteDelayMs: config.followedWriteDelayMs,
       maxOpenFiles: config.maxOpenFiles,
       prefault: config.prefault !== 'off',
       port: channel.port2,
@@ -166,6 +168,15 @@ export class Flusher {
   #ringCommit(): void {
     Atomics.add(this.#ctrl, G_WORK_EPOCH, 1);
     if (Atomics.load(this.#ctrl, G_FLUSHER_IDLE) !== FlusherIdle.BUSY) Atomics.notify(this.#ctrl, G_WORK_EPOCH, 1);
+  }
+
+  /**
+   * Whether a read-only process follows a stream of this root: the worker's write delay becomes
+   * `followedWriteDelayMs`. An urgent ring cuts a delay under way short.
+   */
+  followed(on: boolean): void {
+    Atomics.store(this.#ctrl, G_FOLLOWED, on ? 1 : 0);
+    this.wake();
   }
 
   /** The ring of a publish that found the worker asleep: the worker may wait out its write delay. */

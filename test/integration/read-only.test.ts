@@ -14,6 +14,8 @@
  *   with `refresh()`;
  * - a follower at the tail reads the records a refresh checked from the arena, with no chunk
  *   load (`readOnly.publishTail`; false: loads, as before), and past the arena's size;
+ * - a manager that waits at a tail announces itself to the writer (src/follower-presence.ts): the
+ *   writer counts it, again after a writer restart, and no longer once it closes;
  * - compression and retention under a reader: never a wrong record; an expired position is
  *   AOF_ERR_OUT_OF_RANGE, and reading on from the new first id works;
  * - a missing root, a directory that is not an aof2 root and an unknown stream are coded errors,
@@ -260,7 +262,7 @@ function checkedFollow(log: AofLog, from: number): { until(count: number): Promi
   };
 }
 
-test('a follower at the tail reads what a refresh checked straight from the arena, no chunk load; publishTail false loads it; the same records', async (t) => {
+test('a follower at the tail reads what a refresh checked straight from the arena, no chunk load, with sync or pool reads; publishTail false loads it; the same records', async (t) => {
   const { root, cleanup } = tempRoot('aof2-ro-publish-');
   t.after(cleanup);
   const writer = await WriterProcess.start(root, WRITER);
@@ -276,13 +278,16 @@ test('a follower at the tail reads what a refresh checked straight from the aren
 
   // Within one segment (64 KiB: 410 records of 100 bytes fit), so every record comes through the
   // tail's scan (records of a segment the manifest records sealed come through it instead).
-  for (const [stream, publishTail] of [
-    ['published', true],
-    ['loaded', false],
+  // The default reads the new bytes synchronously (the root is on a local file system here).
+  for (const [stream, publishTail, syncTailReads] of [
+    ['published', true, undefined],
+    ['pool-reads', true, false],
+    ['loaded', false, undefined],
   ] as const) {
     await writer.command(`append ${stream} 10 ${SIZE}`);
-    const manager = await readOnly(root, { readOnly: { refreshMs: 50, publishTail } });
+    const manager = await readOnly(root, { readOnly: { refreshMs: 50, publishTail, ...(syncTailReads !== undefined && { syncTailReads }) } });
     try {
+      assert.equal(manager.stats().readOnly!.syncTailReads, syncTailReads ?? true);
       const log = await manager.openStream(stream);
       const follow = checkedFollow(log, 10);
       for (let batch = 1; batch <= 4; batch++) {
@@ -321,6 +326,46 @@ test('a follower at the tail reads what a refresh checked straight from the aren
   } finally {
     await manager.close();
   }
+  await writer.close();
+});
+
+test('a read-only manager that waits at a tail announces itself: the writer counts it (and writes at once), again after a restart, not after close', { skip: process.platform !== 'linux' }, async (t) => {
+  const { root, cleanup } = tempRoot('aof2-ro-presence-');
+  t.after(cleanup);
+  // A write delay the follow would notice: while followed, the writer's is followedWriteDelayMs (0).
+  const options: WriterOptions = { ...WRITER, tier0: { ...TIER0, writeDelayMs: 100 } };
+  let writer = await WriterProcess.start(root, options);
+  t.after(() => writer.kill());
+  await writer.command(`append s 10 ${SIZE}`);
+  const manager = await readOnly(root, { readOnly: { refreshMs: 20 } });
+  const followers = async (): Promise<number> => Number((await writer.command('followers')).split(' ')[1]);
+  const until = async (check: () => Promise<boolean>, what: string): Promise<void> => {
+    const deadline = Date.now() + FOLLOW_DEADLINE_MS;
+    while (!(await check())) {
+      assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+      await sleep(10);
+    }
+  };
+  try {
+    const log = await manager.openStream('s');
+    assert.equal(await readChecked(log, SIZE), 10);
+    assert.equal(manager.stats().readOnly!.announced, false, 'a scan is not a follow: the writer keeps its delay');
+    assert.equal(await followers(), 0);
+    const follow = checkedFollow(log, 10);
+    await until(async () => manager.stats().readOnly!.announced && (await followers()) === 1, 'the writer to count the follower');
+    await writer.command(`append s 50 ${SIZE}`);
+    await follow.until(50);
+
+    await writer.kill(); // a restart: the new writer counts the follower too, once the line is up again
+    writer = await WriterProcess.start(root, options);
+    await until(async () => (await followers()) === 1, 'the restarted writer to count the follower');
+    await writer.command(`append s 50 ${SIZE}`);
+    await follow.until(100);
+    await follow.stop();
+  } finally {
+    await manager.close();
+  }
+  await until(async () => (await followers()) === 0, 'the writer to forget a closed manager');
   await writer.close();
 });
 

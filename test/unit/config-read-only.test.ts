@@ -1,5 +1,5 @@
 /**
- * The `readOnly` option: false or absent (a writer), true (the defaults) or `{ refreshMs, publishTail }`,
+ * The `readOnly` option: false or absent (a writer), true (the defaults) or `{ refreshMs, publishTail, syncTailReads }`,
  * validated like every other option (unknown keys and impossible values are refused by name).
  */
 import assert from 'node:assert/strict';
@@ -12,11 +12,12 @@ const root = '/tmp/aof2-config-never-created';
 test('readOnly: absent or false is a writer, true takes the defaults, an object sets them', () => {
   assert.equal(resolveConfig({ root }).readOnly, null);
   assert.equal(resolveConfig({ root, readOnly: false }).readOnly, null);
-  assert.deepEqual(resolveConfig({ root, readOnly: true }).readOnly, { refreshMs: DEFAULTS.readOnlyRefreshMs, publishTail: true });
-  assert.deepEqual(resolveConfig({ root, readOnly: {} }).readOnly, { refreshMs: DEFAULTS.readOnlyRefreshMs, publishTail: true });
-  assert.deepEqual(resolveConfig({ root, readOnly: { refreshMs: 7 } }).readOnly, { refreshMs: 7, publishTail: true });
-  assert.deepEqual(resolveConfig({ root, readOnly: { refreshMs: MAX_READ_ONLY_REFRESH_MS } }).readOnly, { refreshMs: MAX_READ_ONLY_REFRESH_MS, publishTail: true });
-  assert.deepEqual(resolveConfig({ root, readOnly: { publishTail: false } }).readOnly, { refreshMs: DEFAULTS.readOnlyRefreshMs, publishTail: false });
+  assert.deepEqual(resolveConfig({ root, readOnly: true }).readOnly, { refreshMs: DEFAULTS.readOnlyRefreshMs, publishTail: true, syncTailReads: null });
+  assert.deepEqual(resolveConfig({ root, readOnly: {} }).readOnly, { refreshMs: DEFAULTS.readOnlyRefreshMs, publishTail: true, syncTailReads: null });
+  assert.deepEqual(resolveConfig({ root, readOnly: { refreshMs: 7 } }).readOnly, { refreshMs: 7, publishTail: true, syncTailReads: null });
+  assert.deepEqual(resolveConfig({ root, readOnly: { refreshMs: MAX_READ_ONLY_REFRESH_MS } }).readOnly, { refreshMs: MAX_READ_ONLY_REFRESH_MS, publishTail: true, syncTailReads: null });
+  assert.deepEqual(resolveConfig({ root, readOnly: { publishTail: false } }).readOnly, { refreshMs: DEFAULTS.readOnlyRefreshMs, publishTail: false, syncTailReads: null });
+  assert.deepEqual(resolveConfig({ root, readOnly: { syncTailReads: false } }).readOnly, { refreshMs: DEFAULTS.readOnlyRefreshMs, publishTail: true, syncTailReads: false });
 });
 
 test('readOnly: wrong types, impossible intervals and unknown keys are refused by name', () => {
@@ -35,4 +36,5 @@ test('readOnly: wrong types, impossible intervals and unknown keys are refused b
   refused({ refreshMs: MAX_READ_ONLY_REFRESH_MS + 1 }, ErrorCode.INVALID_ARGUMENT, 'readOnly.refreshMs');
   refused({ refreshMS: 10 }, ErrorCode.UNKNOWN_OPTION, 'readOnly.refreshMS');
   refused({ publishTail: 'no' }, ErrorCode.INVALID_ARGUMENT, 'readOnly.publishTail');
+  refused({ syncTailReads: 1 }, ErrorCode.INVALID_ARGUMENT, 'readOnly.syncTailReads');
 });

@@ -1,0 +1,92 @@
+/**
+ * Follower presence (src/follower-presence.ts): a writer's listener counts the read-only managers
+ * that announced themselves over the root's abstract socket; a line that closes, or sends a byte,
+ * is no longer counted; one listener per root; a line with no writer listening fails quietly and
+ * tries again no sooner than its retry interval. Real sockets (Linux; elsewhere there is no channel).
+ */
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect } from 'node:net';
+import { test } from 'node:test';
+import { PresenceLine, PresenceListener, presenceAddress } from '../../src/follower-presence.js';
+import { tempRoot } from '../../support/tmp.js';
+
+const linux = process.platform === 'linux';
+
+/** Polls `check` until it holds (a deadline against a hang, not a timing check). */
+async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+test('the address is an abstract name derived from the root, on Linux only', () => {
+  const a = presenceAddress('/srv/a');
+  if (!linux) {
+    assert.equal(a, null);
+    return;
+  }
+  assert.match(a!, /^\0aof2-followers-[0-9a-f]{32}$/);
+  assert.equal(presenceAddress('/srv/a'), a, 'the same root, the same name');
+  assert.notEqual(presenceAddress('/srv/b'), a);
+});
+
+test('a listener counts the lines of its root; a closed line, or one that sends a byte, is no longer counted', { skip: !linux }, async (t) => {
+  const { root, cleanup } = tempRoot('aof2-presence-');
+  t.after(cleanup);
+  const counts: number[] = [];
+  const listener = await PresenceListener.start(root, (n) => counts.push(n));
+  assert.ok(listener !== null);
+  t.after(() => listener.close());
+  assert.equal(await PresenceListener.start(root, () => undefined), null, 'one listener per root: a second finds the name taken');
+
+  const one = new PresenceLine(root, 10);
+  const two = new PresenceLine(root, 10);
+  one.announce();
+  two.announce();
+  await until(() => listener.followers === 2 && one.connected && two.connected, 'two followers');
+  one.announce(); // connected: nothing more
+  await sleep(20);
+  assert.equal(listener.followers, 2);
+  one.close();
+  one.announce(); // closed for good
+  await until(() => listener.followers === 1, 'one follower');
+  assert.equal(one.connected, false);
+
+  const rogue = connect({ path: presenceAddress(root)! });
+  rogue.on('error', () => undefined);
+  await until(() => listener.followers === 2, 'the rogue counted');
+  rogue.write('x');
+  await until(() => listener.followers === 1, 'the rogue dropped');
+  two.close();
+  await until(() => listener.followers === 0, 'none');
+  assert.deepEqual(counts.slice(0, 2), [1, 2]);
+  assert.equal(counts.at(-1), 0);
+});
+
+test('a line with no writer fails quietly, tries again after its interval, and finds a writer that came', { skip: !linux }, async (t) => {
+  const { root, cleanup } = tempRoot('aof2-presence-');
+  t.after(cleanup);
+  const line = new PresenceLine(root, 50);
+  t.after(() => line.close());
+  line.announce();
+  await sleep(20);
+  assert.equal(line.connected, false, 'no writer listening');
+  const listener = await PresenceListener.start(root, () => undefined);
+  t.after(() => listener?.close());
+  line.announce(); // within the interval: no new attempt
+  await sleep(10);
+  assert.equal(listener!.followers, 0);
+  await sleep(50);
+  line.announce();
+  await until(() => line.connected && listener!.followers === 1, 'the line up');
+  listener!.close(); // the writer goes: the line notices, and connects to the next one
+  await until(() => !line.connected, 'the line down');
+  const next = await PresenceListener.start(root, () => undefined);
+  t.after(() => next?.close());
+  await sleep(60);
+  line.announce();
+  await until(() => next!.followers === 1, 'the next writer counts it');
+});
