@@ -59,7 +59,7 @@ export class PresenceListener {
   static start(root: string, onCount: (followers: number) => void): Promise<PresenceListener | null> {
     const path = presenceAddress(root);
     if (path === null) return Promise.resolve(null);
-    const server = createServer({ pauseOnConnect: false });
+    const server = createServer();
     server.maxConnections = MAX_FOLLOWERS;
     return new Promise((resolve) => {
       server.once('error', () => resolve(null));
