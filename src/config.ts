@@ -113,7 +113,11 @@ export interface Tier1Options {
    * (src/tier1/level-controller.ts).
    */
   compressionLevel?: number;
-  /** Raw bytes per independent zstd frame (default 256 KiB): the unit of a point read. */
+  /**
+   * Raw bytes per independent zstd frame, at most (default 256 KiB; a record larger than this is a
+   * frame of its own): the unit of a point read. A power of two fills the arena runs frames are
+   * read back into.
+   */
   frameBytes?: number;
   /**
    * Which zstd does the work: `'zstd-addon'`, the native `@mongodb-js/zstd` binding (every

@@ -5,8 +5,8 @@
  *   1. validate the task; for an arena source, check crc32(data) === dataCrc up front (the bytes
  *      are in memory, so a mismatch costs nothing to find before any work); for a file source,
  *      check its header and footer against the task, and the CRC as a running CRC while reading;
- *   2. walk record frames by their length fields, cutting a zstd frame as soon as its raw bytes
- *      reach `frameTarget` (never inside a record), compress each frame on its own, and write it
+ *   2. walk record frames by their length fields, cutting a zstd frame before the record that would
+ *      take it past `frameTarget` (never inside a record), compress each frame on its own, and write it
  *      to `targetPath.tmp` right after the header;
  *   3. append the frame index and footer, fdatasync, rename to `targetPath`, fsync the directory.
  *
@@ -219,10 +219,13 @@ export async function compressSegment(task: CompressTask, codec: Codec): Promise
     let record = 0;
     let runningCrc = 0;
     while (raw < task.dataBytes) {
-      // Walk whole records until the frame reaches frameTarget; each step reads one length field.
+      // Walk whole records while the frame stays within frameTarget (a record alone larger than it
+      // makes a frame of its own); each step reads one length field. Within, not just past: a
+      // frame read back takes an arena run of the next power of two, so a frame a record past
+      // 256 KiB would take 512 KiB (docs/formats.md, "Tier 1 files").
       const start = raw;
       const first = record;
-      while (raw < task.dataBytes && raw - start < task.frameTarget) {
+      while (raw < task.dataBytes) {
         if (task.dataBytes - raw < RECORD_HEADER_BYTES) {
           throw AofError.corrupt(`segment ${task.baseId}: partial record header at ${raw}`, { baseId: task.baseId, offset: raw });
         }
@@ -231,6 +234,7 @@ export async function compressSegment(task: CompressTask, codec: Codec): Promise
         if (next > task.dataBytes) {
           throw AofError.corrupt(`segment ${task.baseId}: record ${record} at ${raw} claims ${len} payload bytes, past the end`, { baseId: task.baseId, offset: raw, record });
         }
+        if (raw > start && next - start > task.frameTarget) break; // this record starts the next frame
         raw = next;
         record++;
       }

@@ -70,8 +70,9 @@ const IDLE_MS = 1000;
  * size (moto on loopback: ~3 ms for one 45 KiB frame, ~6 ms for a whole 740 KiB segment), so one
  * GET per frame held a follower's scan at a quarter of a local one however many were in flight
  * (docs/decisions.md, "A follower's scan reads ahead in coalesced GETs"). Counted in runs as the
- * arena hands them out (a frame a record over 256 KiB takes a 512 KiB run): 16 MiB is 32 such
- * frames, two default segments ahead in requests of one segment.
+ * arena hands them out (a frame takes a run of the next power of two: a 256 KiB frame 256 KiB, one
+ * of a file written before frames stayed within `frameTarget` 512 KiB): 16 MiB is 64 default
+ * frames, four default segments ahead in requests of one segment.
  *
  * The window is also capped by the reader reserve (`tier0.readerReserveBytes`, an eighth of the
  * arena by default: one reader's read-ahead never holds more of the arena than readers are

@@ -99,12 +99,14 @@ function checkIndexTiles(index: readonly FrameIndexEntry[], img: { data: Uint8Ar
     assert.equal(e.firstRecord, record);
     assert.equal(e.rawOffset, raw);
     assert.equal(e.rawCrc, crc32(img.data.subarray(e.rawOffset, e.rawOffset + e.rawBytes)));
-    // Cut rule: every frame but the last reaches the target, and without its last record would not.
+    // Cut rule: a frame stays within the target (a record alone larger makes a frame of its own),
+    // and every frame but the last would pass it with the next frame's first record.
+    assert.ok(e.rawBytes <= FRAME_TARGET || e.recordCount === 1, `frame ${i} has ${e.rawBytes} raw bytes`);
     if (i < index.length - 1) {
-      assert.ok(e.rawBytes >= FRAME_TARGET, `frame ${i} has ${e.rawBytes} raw bytes`);
-      const raw = img.data.subarray(e.rawOffset, e.rawOffset + e.rawBytes);
-      const lastLen = frameLength(recordInFrame(raw, e, e.firstRecord + e.recordCount - 1).payload.length);
-      assert.ok(e.rawBytes - lastLen < FRAME_TARGET, `frame ${i} was cut late`);
+      const next = index[i + 1]!;
+      const nextRaw = img.data.subarray(next.rawOffset, next.rawOffset + next.rawBytes);
+      const nextLen = frameLength(recordInFrame(nextRaw, next, next.firstRecord).payload.length);
+      assert.ok(e.rawBytes + nextLen > FRAME_TARGET, `frame ${i} was cut early`);
     }
     record += e.recordCount;
     raw += e.rawBytes;
@@ -129,8 +131,8 @@ describe('compress from the arena, then hydrate every frame', () => {
     assert.equal(result.compressedBytes, size);
     assert.ok(size < img.dataBytes / 3, `JSON-like records should compress at least 3x: ${size} of ${img.dataBytes}`);
     assert.equal(result.frameCount, result.index.length);
-    // 1016-byte record frames: a frame is cut at the first record end at or past 256 KiB.
-    const perFrame = Math.ceil(FRAME_TARGET / frameLength(1000));
+    // 1016-byte record frames: a frame holds as many as fit 256 KiB.
+    const perFrame = Math.floor(FRAME_TARGET / frameLength(1000));
     assert.equal(result.frameCount, Math.ceil(6000 / perFrame));
     assert.ok(result.index.slice(0, -1).every((e) => e.recordCount === perFrame));
     checkIndexTiles(result.index, img);
