@@ -38,6 +38,9 @@ export class PresenceListener {
 
   private constructor(server: Server, onCount: (followers: number) => void) {
     this.#server = server;
+    // A failed accept (EMFILE when the process is out of file descriptors) costs a follower its
+    // announcement, never the writer: a server 'error' without a listener would throw.
+    server.on('error', () => undefined);
     server.on('connection', (socket) => {
       socket.unref(); // a follower never keeps the writer's process alive
       this.#sockets.add(socket);
