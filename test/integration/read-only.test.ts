@@ -329,10 +329,11 @@ test('a follower at the tail reads what a refresh checked straight from the aren
   await writer.close();
 });
 
-test('a read-only manager that waits at a tail announces itself: the writer counts it (and writes at once), again after a restart, not after close', { skip: process.platform !== 'linux' }, async (t) => {
+test('a read-only manager that waits at a tail announces itself: the writer counts it, again after a restart, not after close', { skip: process.platform !== 'linux' }, async (t) => {
   const { root, cleanup } = tempRoot('aof2-ro-presence-');
   t.after(cleanup);
-  // A write delay the follow would notice: while followed, the writer's is followedWriteDelayMs (0).
+  // While it counts a follower the writer's flush worker uses followedWriteDelayMs (0) instead of
+  // this delay (workers/flush.ts); the appends below flush, so the records show either way.
   const options: WriterOptions = { ...WRITER, tier0: { ...TIER0, writeDelayMs: 100 } };
   let writer = await WriterProcess.start(root, options);
   t.after(() => writer.kill());
