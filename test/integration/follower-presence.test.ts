@@ -5,22 +5,16 @@
  * tries again no sooner than its retry interval. Real sockets (Linux; elsewhere there is no channel).
  */
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'node:net';
 import { test } from 'node:test';
 import { PresenceLine, PresenceListener, presenceAddress } from '../../src/follower-presence.js';
+import { sleep, waitFor } from '../../support/engine.js';
 import { tempRoot } from '../../support/tmp.js';
 
 const linux = process.platform === 'linux';
 
-/** Polls `check` until it holds (a deadline against a hang, not a timing check). */
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
+/** A wait for a socket event: a deadline against a hang, not a timing check. */
+const DEADLINE_MS = 10_000;
 
 test('the address is an abstract name derived from the root, on Linux only', () => {
   const a = presenceAddress('/srv/a');
@@ -46,22 +40,22 @@ test('a listener counts the lines of its root; a closed line, or one that sends 
   const two = new PresenceLine(root, 10);
   one.announce();
   two.announce();
-  await until(() => listener.followers === 2 && one.connected && two.connected, 'two followers');
+  await waitFor(() => listener.followers === 2 && one.connected && two.connected, 'two followers', DEADLINE_MS);
   one.announce(); // connected: nothing more
   await sleep(20);
   assert.equal(listener.followers, 2);
   one.close();
   one.announce(); // closed for good
-  await until(() => listener.followers === 1, 'one follower');
+  await waitFor(() => listener.followers === 1, 'one follower', DEADLINE_MS);
   assert.equal(one.connected, false);
 
   const rogue = connect({ path: presenceAddress(root)! });
   rogue.on('error', () => undefined);
-  await until(() => listener.followers === 2, 'the rogue counted');
+  await waitFor(() => listener.followers === 2, 'the rogue counted', DEADLINE_MS);
   rogue.write('x');
-  await until(() => listener.followers === 1, 'the rogue dropped');
+  await waitFor(() => listener.followers === 1, 'the rogue dropped', DEADLINE_MS);
   two.close();
-  await until(() => listener.followers === 0, 'none');
+  await waitFor(() => listener.followers === 0, 'none', DEADLINE_MS);
   assert.deepEqual(counts.slice(0, 2), [1, 2]);
   assert.equal(counts.at(-1), 0);
 });
@@ -81,12 +75,12 @@ test('a line with no writer fails quietly, tries again after its interval, and f
   assert.equal(listener!.followers, 0);
   await sleep(50);
   line.announce();
-  await until(() => line.connected && listener!.followers === 1, 'the line up');
+  await waitFor(() => line.connected && listener!.followers === 1, 'the line up', DEADLINE_MS);
   listener!.close(); // the writer goes: the line notices, and connects to the next one
-  await until(() => !line.connected, 'the line down');
+  await waitFor(() => !line.connected, 'the line down', DEADLINE_MS);
   const next = await PresenceListener.start(root, () => undefined);
   t.after(() => next?.close());
   await sleep(60);
   line.announce();
-  await until(() => next!.followers === 1, 'the next writer counts it');
+  await waitFor(() => next!.followers === 1, 'the next writer counts it', DEADLINE_MS);
 });

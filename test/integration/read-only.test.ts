@@ -29,6 +29,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AOF_EVENTS, AofError, AofManager, ErrorCode, type AofLog, type AofManagerOptions, type LogRecord } from '../../src/index.js';
 import { frameLength } from '../../src/format/record.js';
+import { Deadline } from '../../support/engine.js';
 import { assertWritesRefused, isCode, readChecked } from '../../support/read-only-checks.js';
 import { WriterProcess, followPayload, type WriterOptions } from '../../support/read-only-workload.js';
 import { sameBytes, tempRoot } from '../../support/tmp.js';
@@ -340,10 +341,11 @@ test('a read-only manager that waits at a tail announces itself: the writer coun
   await writer.command(`append s 10 ${SIZE}`);
   const manager = await readOnly(root, { readOnly: { refreshMs: 20 } });
   const followers = async (): Promise<number> => Number((await writer.command('followers')).split(' ')[1]);
+  // waitFor's predicate is synchronous; the writer's count is an answer to a command.
   const until = async (check: () => Promise<boolean>, what: string): Promise<void> => {
-    const deadline = Date.now() + FOLLOW_DEADLINE_MS;
+    const deadline = new Deadline(what, FOLLOW_DEADLINE_MS);
     while (!(await check())) {
-      assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+      deadline.check();
       await sleep(10);
     }
   };
