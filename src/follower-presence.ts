@@ -91,6 +91,8 @@ export class PresenceLine {
   readonly #retryMs: number;
   #socket: Socket | null = null;
   #lastAttempt = -Infinity;
+  /** announce() was called: keepUp() connects again after the writer went. */
+  #wanted = false;
   #closed = false;
 
   /** @param retryMs the least time between two attempts to connect (a writer not there, or gone) */
@@ -104,9 +106,18 @@ export class PresenceLine {
     return this.#socket !== null && this.#socket.readyState === 'open';
   }
 
-  /** Connects unless connected, connecting, or a last attempt was under `retryMs` ago. Never throws. */
+  /**
+   * Connects, and from now on keeps the line up ({@link keepUp}), unless connected, connecting, or
+   * a last attempt was under `retryMs` ago. Never throws.
+   */
   announce(): void {
-    if (this.#path === null || this.#closed || this.#socket !== null) return;
+    this.#wanted = true;
+    this.keepUp();
+  }
+
+  /** Once announced: connects again if the line is down (a writer restarted), as announce() would. */
+  keepUp(): void {
+    if (!this.#wanted || this.#path === null || this.#closed || this.#socket !== null) return;
     const now = performance.now();
     if (now - this.#lastAttempt < this.#retryMs) return;
     this.#lastAttempt = now;

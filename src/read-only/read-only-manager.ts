@@ -100,8 +100,6 @@ export class ReadOnlyManager {
    * (src/follower-presence.ts): connected at the first wait at a tail, again after a writer restart.
    */
   readonly #presence: PresenceLine;
-  /** A reader waited at a tail: keep the presence line up. */
-  #tailFollowed = false;
   /** Tail scans read synchronously (src/read-only/tail-reads.ts). */
   readonly #syncReads: boolean;
   /** The first read of every tail scan lands here: refreshes run one at a time, streams in turn. */
@@ -157,7 +155,7 @@ export class ReadOnlyManager {
     });
     this.#presence = new PresenceLine(config.root, config.readOnly!.refreshMs);
     this.#timer = setInterval(() => {
-      if (this.#tailFollowed) this.#presence.announce(); // a writer restarted since: the new one counts this manager too
+      this.#presence.keepUp(); // a writer restarted since: the new one counts this manager too
       void this.#lookAgain();
     }, config.readOnly!.refreshMs);
     this.#timer.unref();
@@ -247,10 +245,7 @@ export class ReadOnlyManager {
       coordinator: this.#coordinator,
       counters: this.#counters,
       publishTail: this.#config.readOnly!.publishTail,
-      tailWaitStarted: () => {
-        this.#tailFollowed = true;
-        this.#presence.announce();
-      },
+      tailWaitStarted: () => this.#presence.announce(),
     });
     const followed: Followed = {
       log,

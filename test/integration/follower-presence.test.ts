@@ -27,7 +27,7 @@ test('the address is an abstract name derived from the root, on Linux only', () 
   assert.notEqual(presenceAddress('/srv/b'), a);
 });
 
-test('a listener counts the lines of its root; a closed line, or one that sends a byte, is no longer counted', { skip: !linux }, async (t) => {
+test('a listener counts the lines of its root (announced ones only); a closed line, or one that sends a byte, is no longer counted', { skip: !linux }, async (t) => {
   const { root, cleanup } = tempRoot('aof2-presence-');
   t.after(cleanup);
   const counts: number[] = [];
@@ -38,12 +38,16 @@ test('a listener counts the lines of its root; a closed line, or one that sends 
 
   const one = new PresenceLine(root, 10);
   const two = new PresenceLine(root, 10);
+  const idle = new PresenceLine(root, 10);
+  t.after(() => idle.close());
+  idle.keepUp(); // never announced: nothing to keep up
   one.announce();
   two.announce();
   await waitFor(() => listener.followers === 2 && one.connected && two.connected, 'two followers', DEADLINE_MS);
   one.announce(); // connected: nothing more
   await sleep(20);
   assert.equal(listener.followers, 2);
+  assert.equal(idle.connected, false);
   one.close();
   one.announce(); // closed for good
   await waitFor(() => listener.followers === 1, 'one follower', DEADLINE_MS);
