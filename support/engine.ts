@@ -35,15 +35,16 @@ export interface WaitOptions {
 }
 
 /**
- * The one way tests poll: waits until `predicate` holds, failing with a message that says what it
+ * The one way tests poll: waits until `predicate` holds (it may be asynchronous: a question to a
+ * child process), failing with a message that says what it
  * waited for after `timeoutMs`, or at once when `failIf` gives a reason or `signal` aborts. A
  * polling loop without a deadline hangs the suite the day its condition stops changing (issue 10:
  * a writer waited forever for a reader that had died).
  */
-export async function waitFor(predicate: () => boolean, what: string, options: number | WaitOptions = {}, intervalMs = 2): Promise<void> {
+export async function waitFor(predicate: () => boolean | Promise<boolean>, what: string, options: number | WaitOptions = {}, intervalMs = 2): Promise<void> {
   const opts: WaitOptions = typeof options === 'number' ? { timeoutMs: options, intervalMs } : options;
   const d = new Deadline(what, opts.timeoutMs ?? 5000, opts);
-  while (!predicate()) {
+  while (!(await predicate())) {
     d.check();
     await sleep(opts.intervalMs ?? 2);
   }

@@ -29,7 +29,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AOF_EVENTS, AofError, AofManager, ErrorCode, type AofLog, type AofManagerOptions, type LogRecord } from '../../src/index.js';
 import { frameLength } from '../../src/format/record.js';
-import { Deadline } from '../../support/engine.js';
+import { waitFor } from '../../support/engine.js';
 import { assertWritesRefused, isCode, readChecked } from '../../support/read-only-checks.js';
 import { WriterProcess, followPayload, type WriterOptions } from '../../support/read-only-workload.js';
 import { sameBytes, tempRoot } from '../../support/tmp.js';
@@ -341,34 +341,26 @@ test('a read-only manager that waits at a tail announces itself: the writer coun
   await writer.command(`append s 10 ${SIZE}`);
   const manager = await readOnly(root, { readOnly: { refreshMs: 20 } });
   const followers = async (): Promise<number> => Number((await writer.command('followers')).split(' ')[1]);
-  // waitFor's predicate is synchronous; the writer's count is an answer to a command.
-  const until = async (check: () => Promise<boolean>, what: string): Promise<void> => {
-    const deadline = new Deadline(what, FOLLOW_DEADLINE_MS);
-    while (!(await check())) {
-      deadline.check();
-      await sleep(10);
-    }
-  };
   try {
     const log = await manager.openStream('s');
     assert.equal(await readChecked(log, SIZE), 10);
     assert.equal(manager.stats().readOnly!.announced, false, 'a scan is not a follow: the writer keeps its delay');
     assert.equal(await followers(), 0);
     const follow = checkedFollow(log, 10);
-    await until(async () => manager.stats().readOnly!.announced && (await followers()) === 1, 'the writer to count the follower');
+    await waitFor(async () => manager.stats().readOnly!.announced && (await followers()) === 1, 'the writer to count the follower', { timeoutMs: FOLLOW_DEADLINE_MS, intervalMs: 10 });
     await writer.command(`append s 50 ${SIZE}`);
     await follow.until(50);
 
     await writer.kill(); // a restart: the new writer counts the follower too, once the line is up again
     writer = await WriterProcess.start(root, options);
-    await until(async () => (await followers()) === 1, 'the restarted writer to count the follower');
+    await waitFor(async () => (await followers()) === 1, 'the restarted writer to count the follower', { timeoutMs: FOLLOW_DEADLINE_MS, intervalMs: 10 });
     await writer.command(`append s 50 ${SIZE}`);
     await follow.until(100);
     await follow.stop();
   } finally {
     await manager.close();
   }
-  await until(async () => (await followers()) === 0, 'the writer to forget a closed manager');
+  await waitFor(async () => (await followers()) === 0, 'the writer to forget a closed manager', { timeoutMs: FOLLOW_DEADLINE_MS, intervalMs: 10 });
   await writer.close();
 });
 
