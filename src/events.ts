@@ -230,6 +230,24 @@ export class EngineEvents {
     }
   }
 
+  /**
+   * The writer could not listen for its read-only followers (the root's abstract socket name is
+   * taken by another process): they cannot announce themselves and wait up to the write delay.
+   * Logged only (no channel): it happens once, at open, and changes no data.
+   */
+  presenceRefused(root: string, err: Error): void {
+    const logger = this.#logger;
+    if (logger === null) return;
+    // The system's code (EADDRINUSE) says more than errorFields' 'unknown'.
+    const error = { code: (err as NodeJS.ErrnoException).code ?? 'unknown', message: err.message };
+    safeLog(() =>
+      logger.warn(
+        { event: 'aof2:presence.refused', root, error },
+        `aof2: cannot listen for read-only followers of ${root} (its presence socket name is taken); they see new records up to tier0.writeDelayMs late`,
+      ),
+    );
+  }
+
   /** A breaker transition; half-open is not an event (it is the probe starting). */
   breaker(store: string, from: string, to: string, coolDownMs: number): void {
     const logger = this.#logger;

@@ -57,15 +57,19 @@ export class PresenceListener {
   /**
    * Listens for `root`'s followers; `onCount` is called with the number connected at each change.
    * Resolves null where there is no channel, or when the name is taken (by anything but a writer
-   * of this root, which holds its lock: the listener is then simply absent).
+   * of this root, which holds its lock): the listener is then absent, `onRefused` says why, and
+   * the root's followers pay the write delay.
    */
-  static start(root: string, onCount: (followers: number) => void): Promise<PresenceListener | null> {
+  static start(root: string, onCount: (followers: number) => void, onRefused: (err: Error) => void = () => undefined): Promise<PresenceListener | null> {
     const path = presenceAddress(root);
     if (path === null) return Promise.resolve(null);
     const server = createServer();
     server.maxConnections = MAX_FOLLOWERS;
     return new Promise((resolve) => {
-      server.once('error', () => resolve(null));
+      server.once('error', (err) => {
+        onRefused(err);
+        resolve(null);
+      });
       server.listen({ path }, () => {
         server.unref();
         resolve(new PresenceListener(server, onCount));

@@ -455,7 +455,11 @@ export class WriterManager {
       throw err;
     }
     try {
-      manager.#presence = await PresenceListener.start(config.root, (followers) => manager.#flusher.followed(followers > 0));
+      manager.#presence = await PresenceListener.start(
+        config.root,
+        (followers) => manager.#flusher.followed(followers > 0),
+        (err) => manager.#events.presenceRefused(config.root, err),
+      );
       await manager.#start();
     } catch (err) {
       // close() owns every teardown from here (the worker, the pools, the manifest, the lock).

@@ -5,8 +5,10 @@
  * tries again no sooner than its retry interval. Real sockets (Linux; elsewhere there is no channel).
  */
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { realpathSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { test } from 'node:test';
+import { AofManager } from '../../src/index.js';
 import { PresenceLine, PresenceListener, presenceAddress } from '../../src/follower-presence.js';
 import { sleep, waitFor } from '../../support/engine.js';
 import { tempRoot } from '../../support/tmp.js';
@@ -34,7 +36,9 @@ test('a listener counts the lines of its root (announced ones only); a closed li
   const listener = await PresenceListener.start(root, (n) => counts.push(n));
   assert.ok(listener !== null);
   t.after(() => listener.close());
-  assert.equal(await PresenceListener.start(root, () => undefined), null, 'one listener per root: a second finds the name taken');
+  const refused: Error[] = [];
+  assert.equal(await PresenceListener.start(root, () => undefined, (err) => refused.push(err)), null, 'one listener per root: a second finds the name taken');
+  assert.deepEqual(refused.map((err) => (err as NodeJS.ErrnoException).code), ['EADDRINUSE'], 'and says why');
 
   const one = new PresenceLine(root, 10);
   const two = new PresenceLine(root, 10);
@@ -87,4 +91,23 @@ test('a line with no writer fails quietly, tries again after its interval, and f
   await sleep(60);
   line.announce();
   await waitFor(() => next!.followers === 1, 'the next writer counts it', DEADLINE_MS);
+});
+
+test("a writer whose presence name is taken by another process warns through its logger, and works without followers' announcements", { skip: !linux }, async (t) => {
+  const { root, cleanup } = tempRoot('aof2-presence-');
+  t.after(cleanup);
+  const squatter = createServer();
+  await new Promise<void>((resolve) => squatter.listen({ path: presenceAddress(realpathSync(root))! }, resolve));
+  t.after(() => squatter.close());
+  const warnings: Array<{ obj: Record<string, unknown>; msg: string | undefined }> = [];
+  const logger = { info: () => undefined, warn: (obj: object, msg?: string) => void warnings.push({ obj: obj as Record<string, unknown>, msg }), error: () => undefined };
+  const manager = await AofManager.open({ root, fsync: 'never', tier1: { enabled: false }, logger });
+  t.after(() => manager.close());
+  assert.equal(warnings.length, 1);
+  assert.equal(warnings[0]!.obj['event'], 'aof2:presence.refused');
+  assert.deepEqual(warnings[0]!.obj['error'], { code: 'EADDRINUSE', message: (warnings[0]!.obj['error'] as { message: string }).message });
+  assert.match(warnings[0]!.msg!, /read-only followers/);
+  const log = await manager.openStream('s');
+  assert.equal(await log.append(new Uint8Array([1])), 0);
+  assert.equal(manager.stats().tier0.readOnlyFollowers, 0);
 });
