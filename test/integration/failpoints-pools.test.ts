@@ -54,8 +54,11 @@ describe('process.exit in a worker thread', () => {
     assert.equal(code, 1);
     // This thread is alive and can start another worker.
     const w2 = new Worker('require("node:worker_threads").parentPort.postMessage(41 + 1)', { eval: true });
+    // Listened for from the start: a thread that ends at once can deliver its message and its exit
+    // in one turn of the event loop, before code awaiting the message could add the listener.
+    const exited = new Promise((resolve) => w2.once('exit', resolve));
     assert.equal(await new Promise((resolve) => w2.once('message', resolve)), 42);
-    await new Promise((resolve) => w2.once('exit', resolve));
+    await exited;
   });
 });
 
