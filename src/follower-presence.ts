@@ -66,11 +66,14 @@ export class PresenceListener {
     const server = createServer();
     server.maxConnections = MAX_FOLLOWERS;
     return new Promise((resolve) => {
-      server.once('error', (err) => {
+      const refused = (err: Error): void => {
         onRefused(err);
         resolve(null);
-      });
+      };
+      server.once('error', refused);
       server.listen({ path }, () => {
+        // Listening: a later server error (a failed accept) is not a refusal, and is ignored.
+        server.off('error', refused);
         server.unref();
         resolve(new PresenceListener(server, onCount));
       });
