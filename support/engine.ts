@@ -36,8 +36,8 @@ export interface WaitOptions {
 
 /**
  * The one way tests poll: waits until `predicate` holds (it may be asynchronous: a question to a
- * child process), failing with a message that says what it
- * waited for after `timeoutMs`, or at once when `failIf` gives a reason or `signal` aborts. A
+ * child process), failing with a message that says what it waited for after `timeoutMs`, or at
+ * once when `failIf` gives a reason or `signal` aborts. A
  * polling loop without a deadline hangs the suite the day its condition stops changing (issue 10:
  * a writer waited forever for a reader that had died).
  */

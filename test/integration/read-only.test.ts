@@ -341,26 +341,28 @@ test('a read-only manager that waits at a tail announces itself: the writer coun
   await writer.command(`append s 10 ${SIZE}`);
   const manager = await readOnly(root, { readOnly: { refreshMs: 20 } });
   const followers = async (): Promise<number> => Number((await writer.command('followers')).split(' ')[1]);
+  /** Each poll asks the writer process: every 10 ms rather than waitFor's default 2. */
+  const asking = { timeoutMs: FOLLOW_DEADLINE_MS, intervalMs: 10 };
   try {
     const log = await manager.openStream('s');
     assert.equal(await readChecked(log, SIZE), 10);
     assert.equal(manager.stats().readOnly!.announced, false, 'a scan is not a follow: the writer keeps its delay');
     assert.equal(await followers(), 0);
     const follow = checkedFollow(log, 10);
-    await waitFor(async () => manager.stats().readOnly!.announced && (await followers()) === 1, 'the writer to count the follower', { timeoutMs: FOLLOW_DEADLINE_MS, intervalMs: 10 });
+    await waitFor(async () => manager.stats().readOnly!.announced && (await followers()) === 1, 'the writer to count the follower', asking);
     await writer.command(`append s 50 ${SIZE}`);
     await follow.until(50);
 
     await writer.kill(); // a restart: the new writer counts the follower too, once the line is up again
     writer = await WriterProcess.start(root, options);
-    await waitFor(async () => (await followers()) === 1, 'the restarted writer to count the follower', { timeoutMs: FOLLOW_DEADLINE_MS, intervalMs: 10 });
+    await waitFor(async () => (await followers()) === 1, 'the restarted writer to count the follower', asking);
     await writer.command(`append s 50 ${SIZE}`);
     await follow.until(100);
     await follow.stop();
   } finally {
     await manager.close();
   }
-  await waitFor(async () => (await followers()) === 0, 'the writer to forget a closed manager', { timeoutMs: FOLLOW_DEADLINE_MS, intervalMs: 10 });
+  await waitFor(async () => (await followers()) === 0, 'the writer to forget a closed manager', asking);
   await writer.close();
 });
 
